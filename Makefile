@@ -1,0 +1,44 @@
+# rackvm build. `make` builds build/rackvm; `make test` runs the whole suite.
+CC ?= gcc
+SANITIZE ?=
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Isrc -pthread -D_GNU_SOURCE
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD ?= build-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+BUILD ?= build
+LDLIBS += -lfdt -lz -pthread -lm
+
+SRCS := $(sort $(wildcard src/*/*.c src/*.c))
+MAIN := src/cli/main.c
+LIB_SRCS := $(filter-out $(MAIN),$(SRCS))
+OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all test unit baremetal integration clean guest
+all: $(BUILD)/rackvm
+
+$(BUILD)/rackvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+clean:
+	rm -rf build build-*
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,30 @@
+/*
+ * F and D arithmetic (OP-FP and the four fused multiply-add opcodes), IEEE-754 exact:
+ * five rounding modes (frm or static rm), accrued fflags, NaN boxing of singles,
+ * canonical NaNs, saturating conversions, min/max/fclass per the RISC-V spec.
+ * Loads and stores of FP registers live in the interpreter (they need the MMU).
+ */
+#ifndef RACKVM_FPU_H
+#define RACKVM_FPU_H
+
+#include "common.h"
+
+struct hart;
+
+/* fflags bits */
+#define FFLAG_NX 0x01
+#define FFLAG_UF 0x02
+#define FFLAG_OF 0x04
+#define FFLAG_DZ 0x08
+#define FFLAG_NV 0x10
+
+/*
+ * Executes one instruction with major opcode 0x53 (OP-FP), 0x43 (FMADD), 0x47 (FMSUB),
+ * 0x4b (FNMSUB) or 0x4f (FNMADD). The caller has already checked mstatus.FS != Off and
+ * marks FS dirty afterwards. Reads/writes h->f[], h->x[] (x0 stays 0), h->fflags, h->frm.
+ * Returns false for an illegal encoding (unknown funct, invalid rounding mode either
+ * static or dynamic), in which case no state is changed.
+ */
+bool fpu_execute(struct hart *h, uint32_t insn);
+
+#endif

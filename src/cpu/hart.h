@@ -1,0 +1,133 @@
+/*
+ * One RV64GC hart: architectural state, the software TLB and the run loop.
+ * Each hart runs on its own host thread (hart_run). Other threads may only touch a
+ * hart through the thread-safe calls below (interrupt lines, timers, kicks).
+ */
+#ifndef RACKVM_HART_H
+#define RACKVM_HART_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common.h"
+
+struct machine;
+
+enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
+
+/* mip/mie bits */
+#define IRQ_SSI 1
+#define IRQ_MSI 3
+#define IRQ_STI 5
+#define IRQ_MTI 7
+#define IRQ_SEI 9
+#define IRQ_MEI 11
+#define MIP_SSIP (1ULL << IRQ_SSI)
+#define MIP_MSIP (1ULL << IRQ_MSI)
+#define MIP_STIP (1ULL << IRQ_STI)
+#define MIP_MTIP (1ULL << IRQ_MTI)
+#define MIP_SEIP (1ULL << IRQ_SEI)
+#define MIP_MEIP (1ULL << IRQ_MEI)
+
+/* Exception causes */
+enum exc_cause {
+    EXC_INSN_MISALIGNED = 0,
+    EXC_INSN_ACCESS = 1,
+    EXC_ILLEGAL_INSN = 2,
+    EXC_BREAKPOINT = 3,
+    EXC_LOAD_MISALIGNED = 4,
+    EXC_LOAD_ACCESS = 5,
+    EXC_STORE_MISALIGNED = 6,
+    EXC_STORE_ACCESS = 7,
+    EXC_ECALL_U = 8,
+    EXC_ECALL_S = 9,
+    EXC_ECALL_M = 11,
+    EXC_INSN_PAGE_FAULT = 12,
+    EXC_LOAD_PAGE_FAULT = 13,
+    EXC_STORE_PAGE_FAULT = 15,
+};
+
+/* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_CONTEXTS 4 /* U, S, S with SUM, M */
+
+struct tlb_entry {
+    uint64_t tag;      /* virtual page number << 12, or ~0 when empty */
+    uintptr_t addend;  /* host address = guest virtual address + addend */
+};
+
+struct tlb {
+    struct tlb_entry read[TLB_SIZE], write[TLB_SIZE], fetch[TLB_SIZE];
+};
+
+#define PMP_ENTRIES 16
+
+enum hart_run_state { HART_RUNNING, HART_STOPPED, HART_START_PENDING, HART_SUSPENDED };
+
+struct hart {
+    /* --- hot state, touched by every instruction --- */
+    uint64_t pc;
+    uint64_t x[32];
+    uint64_t f[32];      /* F/D registers; singles are NaN-boxed */
+    enum priv priv;
+    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
+    struct tlb tlb[TLB_CONTEXTS];
+    uint64_t instret;
+    atomic_bool exit_request;  /* leave the inner loop at the next check */
+
+    /* --- CSRs --- */
+    uint64_t mstatus;    /* sstatus is a view of it */
+    uint32_t fflags, frm;
+    uint64_t misa;
+    uint64_t medeleg, mideleg;
+    uint64_t mie;
+    _Atomic uint64_t mip;  /* devices set MEIP/SEIP/MSIP from other threads */
+    uint64_t mtvec, stvec, mepc, sepc, mcause, scause, mtval, stval;
+    uint64_t mscratch, sscratch;
+    uint64_t satp;
+    uint64_t menvcfg, senvcfg;
+    uint32_t mcounteren, scounteren, mcountinhibit;
+    uint64_t pmpcfg[PMP_ENTRIES / 8];  /* pmpcfg0, pmpcfg2 (RV64: even numbers only) */
+    uint64_t pmpaddr[PMP_ENTRIES];
+    _Atomic uint64_t mtimecmp;   /* written by the CLINT */
+    uint64_t stimecmp;           /* Sstc */
+    uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
+    uint64_t instret_offset;
+    bool pmp_active;             /* any PMP entry has A != OFF */
+
+    /* LR/SC reservation: a physical address (granule aligned), or ~0 when none. */
+    _Atomic uint64_t reservation;
+
+    /* --- machine integration --- */
+    unsigned id;                 /* mhartid */
+    struct machine *machine;
+    pthread_t thread;
+    pthread_mutex_t lock;        /* protects run_state and the wait */
+    pthread_cond_t wake;
+    _Atomic int run_state;       /* enum hart_run_state */
+    uint64_t start_addr, start_arg; /* for HART_START_PENDING */
+    _Atomic bool tlb_flush_request; /* remote fence from another hart */
+    _Atomic bool fence_i_request;
+    bool trace;
+};
+
+/* Resets architectural state: M-mode, pc = reset_pc, a0 = hartid. */
+void hart_init(struct hart *h, struct machine *m, unsigned id);
+void hart_reset(struct hart *h, uint64_t reset_pc);
+
+/* Runs until the machine stops (thread body). */
+void *hart_thread(void *hart);
+
+/* Thread-safe: raise/lower the given mip bits and wake the hart if it sleeps in wfi. */
+void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level);
+/* Thread-safe: wake the hart to re-check timers/interrupts/stop requests. */
+void hart_kick(struct hart *h);
+
+/* Flushes this hart's whole TLB (caller: the hart's own thread). */
+void hart_tlb_flush(struct hart *h);
+
+/* Raises a synchronous exception: sets up the trap and redirects pc. */
+void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
+
+#endif

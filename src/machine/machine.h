@@ -1,0 +1,74 @@
+/*
+ * A VM: the harts, the bus with its devices, and the reason it stopped.
+ * The memory map is QEMU's virt board (see virt.h); the machine owns every device.
+ */
+#ifndef RACKVM_MACHINE_H
+#define RACKVM_MACHINE_H
+
+#include <stdatomic.h>
+
+#include "common.h"
+#include "memory/bus.h"
+
+#define MACHINE_MAX_HARTS 32
+
+struct hart;
+struct clint;
+struct plic;
+struct uart;
+struct test_finisher;
+struct goldfish_rtc;
+struct console;
+
+enum stop_reason {
+    STOP_NONE = 0,
+    STOP_POWEROFF,   /* clean shutdown: exit 0 */
+    STOP_REBOOT,     /* guest asked for a reset */
+    STOP_FAIL,       /* guest reported failure (test finisher code, SRST failure) */
+    STOP_USER,       /* Ctrl-A x */
+    STOP_ERROR,      /* the monitor hit a fatal error */
+};
+
+enum firmware_kind { FIRMWARE_BUILTIN_SBI, FIRMWARE_NONE, FIRMWARE_FILE };
+
+struct machine_config {
+    uint64_t memory_size;
+    unsigned nharts;
+    const char *kernel_path, *initrd_path, *cmdline, *firmware_path, *dump_dtb_path;
+    enum firmware_kind firmware;
+    bool reboot_restarts;   /* --on-reboot restart */
+    bool trace;
+};
+
+struct machine {
+    struct machine_config cfg;
+    struct bus bus;
+    struct hart *harts[MACHINE_MAX_HARTS];
+    unsigned nharts;
+    struct clint *clint;
+    struct plic *plic;
+    struct uart *uart;
+    struct test_finisher *finisher;
+    struct goldfish_rtc *rtc;
+    struct console *console;
+
+    /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
+    uint64_t tohost_addr, fromhost_addr;
+
+    _Atomic int stop_reason;  /* enum stop_reason; first writer wins */
+    int stop_code;            /* guest failure code for STOP_FAIL */
+    char stop_message[128];
+};
+
+/* Records why the VM stops (the first request wins) and kicks every hart. */
+void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg);
+static inline bool machine_stopping(struct machine *m)
+{
+    return atomic_load_explicit(&m->stop_reason, memory_order_relaxed) != STOP_NONE;
+}
+
+/* Guest-visible mtime, 10 MHz, from the host monotonic clock. */
+uint64_t machine_mtime(struct machine *m);
+#define MACHINE_TIMEBASE_HZ 10000000ULL
+
+#endif

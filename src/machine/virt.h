@@ -1,0 +1,26 @@
+/* QEMU virt board memory map and interrupt numbers, as one table. */
+#ifndef RACKVM_VIRT_H
+#define RACKVM_VIRT_H
+
+#define VIRT_TEST_BASE     0x00100000ULL
+#define VIRT_TEST_SIZE     0x1000ULL
+#define VIRT_RTC_BASE      0x00101000ULL
+#define VIRT_RTC_SIZE      0x1000ULL
+#define VIRT_CLINT_BASE    0x02000000ULL
+#define VIRT_CLINT_SIZE    0x10000ULL
+#define VIRT_PLIC_BASE     0x0c000000ULL
+#define VIRT_PLIC_SIZE     0x600000ULL   /* as QEMU; holds M and S contexts of 32 harts */
+#define VIRT_UART0_BASE    0x10000000ULL
+#define VIRT_UART0_SIZE    0x100ULL
+#define VIRT_VIRTIO_BASE   0x10001000ULL
+#define VIRT_VIRTIO_SIZE   0x1000ULL
+#define VIRT_VIRTIO_COUNT  8
+#define VIRT_DRAM_BASE     0x80000000ULL
+
+/* PLIC interrupt sources */
+#define VIRT_IRQ_RTC       11
+#define VIRT_IRQ_VIRTIO0   1   /* virtio slot n uses 1 + n */
+#define VIRT_IRQ_UART0     10
+#define VIRT_PLIC_NDEV     96
+
+#endif
