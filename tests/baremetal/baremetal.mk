@@ -1,0 +1,30 @@
+# Bare-metal RISC-V test programs and the CPU benchmark image (included from the top Makefile).
+# `make baremetal-elfs` builds them; `make baremetal` runs them under $(BUILD)/rackvm.
+BM_CC ?= riscv64-unknown-elf-gcc
+BM_ARCH ?= rv64gc_zba_zbb_zbs_zicboz
+BM_CFLAGS := -march=$(BM_ARCH) -mabi=lp64d -mcmodel=medany -nostdlib -static -ffreestanding \
+	-g -Wall -Wextra -Werror -Itests/baremetal -T tests/baremetal/link.ld -Wl,--no-warn-rwx-segments
+BM_DIR := $(BUILD)/baremetal
+BM_CRT := tests/baremetal/crt.S
+BM_HDRS := tests/baremetal/test.h tests/baremetal/link.ld
+BM_TESTS := $(sort $(basename $(notdir $(filter-out $(BM_CRT),$(wildcard tests/baremetal/*.S tests/baremetal/*.c)))))
+BM_ELFS := $(patsubst %,$(BM_DIR)/%.elf,$(BM_TESTS))
+BM_BENCH := $(BM_DIR)/coremark-like.elf
+
+.PHONY: baremetal baremetal-elfs
+baremetal-elfs: $(BM_ELFS) $(BM_BENCH)
+
+baremetal: baremetal-elfs $(BUILD)/rackvm
+	BUILD=$(BUILD) tests/baremetal/run.sh $(BUILD)/rackvm
+
+$(BM_DIR)/%.elf: tests/baremetal/%.S $(BM_CRT) $(BM_HDRS)
+	@mkdir -p $(dir $@)
+	$(BM_CC) $(BM_CFLAGS) -o $@ $(BM_CRT) $<
+
+$(BM_DIR)/%.elf: tests/baremetal/%.c $(BM_CRT) $(BM_HDRS)
+	@mkdir -p $(dir $@)
+	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
+
+$(BM_BENCH): bench/cpu/coremark-like.c $(BM_CRT) $(BM_HDRS)
+	@mkdir -p $(dir $@)
+	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Runs every bare-metal test ELF under an emulator and prints PASS/FAIL per program.
+# Usage: tests/baremetal/run.sh [qemu | path/to/rackvm | "emulator command"]
+#   default: build/rackvm.  A custom command gets the ELF path appended.
+# Env: BUILD (default build) locates $BUILD/baremetal/*.elf; TIMEOUT seconds (default 20).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BUILD=${BUILD:-build}
+TIMEOUT=${TIMEOUT:-20}
+EMU=${1:-$BUILD/rackvm}
+DIR=$BUILD/baremetal
+
+case "$EMU" in
+qemu)     CMD="qemu-system-riscv64 -M virt -bios none -nographic -smp 2 -kernel" ;;
+*rackvm)  CMD="$EMU run --firmware none --kernel" ;;
+*)        CMD="$EMU" ;;
+esac
+
+passed=0
+failed=0
+for elf in "$DIR"/*.elf; do
+    [ -e "$elf" ] || { echo "no ELFs in $DIR (make baremetal-elfs)"; exit 2; }
+    name=$(basename "$elf" .elf)
+    case "$name" in coremark-like) continue ;; esac
+    log=$(mktemp)
+    # shellcheck disable=SC2086 # CMD is a command line
+    timeout -k 2 "$TIMEOUT" $CMD "$elf" </dev/null >"$log" 2>&1
+    status=$?
+    if [ "$status" -eq 0 ] && grep -q '^PASS' "$log"; then
+        echo "PASS $name"
+        passed=$((passed + 1))
+    else
+        if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then why="timeout ${TIMEOUT}s"; else why="exit $status"; fi
+        echo "FAIL $name ($why)"
+        grep -a -v '^PASS' "$log" | tail -n 5 | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+    rm -f "$log"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
