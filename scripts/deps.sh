@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building rackvm, its tests, the guest recipe and the
+# benchmarks need. Idempotent: when every package is already installed it only says so.
+# Run as root (apt-get); `--check` only reports what is missing (exit 1 if anything is).
+set -euo pipefail
+
+packages=(
+    # build
+    gcc make libfdt-dev zlib1g-dev pkg-config
+    # tests
+    gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
+    # guest recipe (scripts/build-guest.sh)
+    gcc-riscv64-linux-gnu linux-source-6.1 xz-utils flex bison bc libssl-dev libelf-dev
+    cpio dpkg-dev
+    # benchmarks
+    qemu-system-misc time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    # dpkg -s succeeds for removed-but-configured packages too, so read the status word.
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#packages[@]} packages installed"
+    exit 0
+fi
+echo "deps: missing: ${missing[*]}"
+if [ "${1:-}" = --check ]; then
+    exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: run as root to install them: sudo $0" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
+echo "deps: installed ${missing[*]}"
