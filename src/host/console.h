@@ -1,0 +1,34 @@
+/*
+ * The host side of the guest console (the UART).
+ * Input: a reader thread reads in_fd and feeds the UART under bus->lock; bytes the
+ * full RX FIFO cannot take wait in the reader (never dropped), so piped input is never
+ * lost. When in_fd is a terminal it is put in raw mode and Ctrl-A is an escape key:
+ *   Ctrl-A x       stop the VM (STOP_USER)
+ *   Ctrl-A h       print the key list
+ *   Ctrl-A Ctrl-A  send one Ctrl-A to the guest
+ * The terminal mode is restored by console_destroy, at exit(), and on SIGINT, SIGTERM
+ * and SIGHUP (the handler restores it, reinstates the previous disposition and
+ * re-raises). When in_fd is not a terminal its bytes go to the guest unchanged; at EOF
+ * the reader stops reading and the VM keeps running.
+ * Output: console_write queues bytes that a writer thread writes to out_fd as soon as
+ * it can, coalescing bursts into few write() calls (out_fd may be a pipe). A full queue
+ * makes the writer of guest output wait rather than drop; after a write error (reader
+ * of the pipe gone) output is discarded.
+ */
+#ifndef RACKVM_CONSOLE_H
+#define RACKVM_CONSOLE_H
+
+#include "common.h"
+
+struct machine;
+struct console;
+
+/* m->uart must exist. Returns NULL after printing why. */
+struct console *console_create(struct machine *m, int in_fd, int out_fd);
+/* Stops both threads, flushes queued output, restores the terminal. Call without bus->lock. */
+void console_destroy(struct console *c);
+
+/* Queues guest output. Thread-safe; may be called under bus->lock. */
+void console_write(struct console *c, const uint8_t *buf, size_t n);
+
+#endif
