@@ -26,6 +26,19 @@ RACKVM = os.environ.get("RACKVM", os.path.join(ROOT, "build", "rackvm"))
 
 # An interpreter boots Linux far slower than QEMU's JIT; RACKVM_TEST_TIMEOUT scales it.
 BOOT_TIMEOUT = float(os.environ.get("RACKVM_TEST_TIMEOUT", "240"))
+# All waits together stop at this many seconds after import, so a hanging VM cannot
+# push `make test` past its time limit one test at a time.
+SUITE_BUDGET = float(os.environ.get("RACKVM_TEST_BUDGET", "720"))
+_suite_deadline = time.monotonic() + SUITE_BUDGET
+
+
+def _bounded(timeout):
+    """`timeout` cut to what is left of the suite's budget."""
+    left = _suite_deadline - time.monotonic()
+    if left <= 0:
+        raise GuestTimeout("the integration suite's time budget (%gs, $RACKVM_TEST_BUDGET) "
+                           "is used up" % SUITE_BUDGET)
+    return min(timeout, left)
 
 
 class GuestTimeout(AssertionError):
@@ -149,6 +162,7 @@ class Guest:
         VM exits first."""
         regex = re.compile(pattern.encode() if isinstance(pattern, str) else pattern,
                            re.MULTILINE)
+        timeout = _bounded(timeout)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -181,6 +195,7 @@ class Guest:
         """Waits for the VM to exit and returns its exit status (negative: killed by
         that signal). Raises GuestTimeout after killing it when it does not exit."""
         try:
+            timeout = _bounded(timeout)
             self._proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
