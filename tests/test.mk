@@ -1,0 +1,24 @@
+# The whole suite and the guest; included at the end of the top Makefile (it uses $(BUILD)).
+# `make test`: installs missing Debian packages, builds, then runs the unit tests, the
+# bare-metal suite, the unit tests again under ASan+UBSan, a clang build (-Werror), and
+# the Linux boot tests last, so their "N passed, N failed" line closes the output.
+TEST_SANITIZE := address,undefined
+
+.PHONY: deps test integration guest
+
+deps:
+	scripts/deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	if [ -x tests/baremetal/run.sh ]; then $(MAKE) baremetal; fi
+	$(MAKE) SANITIZE=$(TEST_SANITIZE) unit
+	$(MAKE) CC=clang BUILD=build-clang all
+	python3 tests/integration/run.py
+
+integration: $(BUILD)/rackvm
+	python3 tests/integration/run.py
+
+guest:
+	scripts/build-guest.sh
