@@ -73,6 +73,7 @@ struct hart {
     enum priv priv;
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
+    bool tlb_has_superpage;  /* a superpage translation may be cached */
     uint64_t instret;
     atomic_bool exit_request;  /* leave the inner loop at the next check */
 
@@ -96,8 +97,14 @@ struct hart {
     uint64_t instret_offset;
     bool pmp_active;             /* any PMP entry has A != OFF */
 
-    /* LR/SC reservation: a physical address (granule aligned), or ~0 when none. */
+    /*
+     * LR/SC reservation: the host address of the reserved 8-byte granule, or ~0 when
+     * none. Another hart's store to the granule clears it; SC also compares memory
+     * with the value LR loaded, so a change made any other way makes it fail too.
+     */
     _Atomic uint64_t reservation;
+    uint64_t reservation_value;
+    unsigned reservation_size;
 
     /* --- machine integration --- */
     unsigned id;                 /* mhartid */
@@ -106,9 +113,11 @@ struct hart {
     pthread_mutex_t lock;        /* protects run_state and the wait */
     pthread_cond_t wake;
     _Atomic int run_state;       /* enum hart_run_state */
-    uint64_t start_addr, start_arg; /* for HART_START_PENDING */
+    uint64_t start_addr, start_arg; /* HSM start, or resume from a non-retentive suspend */
+    uint32_t suspend_type;
     _Atomic bool tlb_flush_request; /* remote fence from another hart */
     _Atomic bool fence_i_request;
+    _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
 };
 
@@ -129,5 +138,20 @@ void hart_tlb_flush(struct hart *h);
 
 /* Raises a synchronous exception: sets up the trap and redirects pc. */
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
+
+/* xRET: restores the privilege and interrupt-enable stack, returns the new pc. */
+uint64_t hart_mret(struct hart *h);
+uint64_t hart_sret(struct hart *h);
+
+/* fence.i: makes this hart's instruction fetches see earlier stores. */
+void hart_fence_i(struct hart *h);
+void hart_clear_reservation(struct hart *h);
+
+/* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one. */
+bool hart_interrupt_pending(const struct hart *h);
+void hart_wait_for_interrupt(struct hart *h);
+
+/* Switches privilege, keeping the TLB context in step. */
+void hart_set_priv(struct hart *h, enum priv p);
 
 #endif

@@ -55,10 +55,20 @@ struct machine {
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;
 
+    uint64_t boot_ns;         /* host monotonic time at mtime 0 */
     _Atomic int stop_reason;  /* enum stop_reason; first writer wins */
     int stop_code;            /* guest failure code for STOP_FAIL */
     char stop_message[128];
 };
+
+/*
+ * Builds the board for cfg: RAM, harts (stopped, in reset), devices, and, when
+ * with_console, the host console on stdin/stdout. NULL after printing why.
+ */
+struct machine *machine_create(const struct machine_config *cfg, bool with_console);
+void machine_destroy(struct machine *m);
+/* Runs every hart on its own thread until the VM stops; returns why. */
+enum stop_reason machine_run(struct machine *m);
 
 /* Records why the VM stops (the first request wins) and kicks every hart. */
 void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg);
@@ -66,6 +76,9 @@ static inline bool machine_stopping(struct machine *m)
 {
     return atomic_load_explicit(&m->stop_reason, memory_order_relaxed) != STOP_NONE;
 }
+
+/* A guest store touched the HTIF tohost page at pa: acts on a tohost write. */
+void machine_htif_write(struct machine *m, uint64_t pa);
 
 /* Guest-visible mtime, 10 MHz, from the host monotonic clock. */
 uint64_t machine_mtime(struct machine *m);

@@ -1,0 +1,179 @@
+#include "cli/cmd_run.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/version.h"
+#include "machine/boot.h"
+#include "machine/loader.h"
+#include "machine/machine.h"
+
+#define DEFAULT_MEMORY (256ULL << 20)
+#define MIN_MEMORY (16ULL << 20)
+#define MAX_MEMORY (64ULL << 30)
+#define DEFAULT_CMDLINE "console=ttyS0"
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rackvm run --kernel FILE [options]\n"
+            "\n"
+            "  --kernel FILE        Linux RISC-V Image, gzip-compressed Image, or ELF\n"
+            "  --initrd FILE        initial ramdisk\n"
+            "  --cmdline STR        kernel command line (default \"%s\")\n"
+            "  --memory SIZE        guest RAM, e.g. 512M or 2G; a bare number is MiB (default 256M)\n"
+            "  --cpus N             number of harts, 1-%d (default 1)\n"
+            "  --firmware KIND      builtin (SBI served by rackvm, default), none (bare-metal\n"
+            "                       M-mode ELF), or a firmware FILE such as OpenSBI fw_dynamic.bin\n"
+            "  --on-reboot ACTION   restart (default) or exit when the guest reboots\n"
+            "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
+            "  --trace              print every executed instruction to stderr (slow)\n"
+            "  --help, --version\n"
+            "\n"
+            "Console: Ctrl-A x quits, Ctrl-A h lists the keys.\n",
+            DEFAULT_CMDLINE, MACHINE_MAX_HARTS);
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
+       OPT_DUMP_DTB, OPT_TRACE, OPT_HELP, OPT_VERSION };
+
+static const struct option run_options[] = {
+    { "kernel", required_argument, NULL, OPT_KERNEL },
+    { "initrd", required_argument, NULL, OPT_INITRD },
+    { "cmdline", required_argument, NULL, OPT_CMDLINE },
+    { "append", required_argument, NULL, OPT_CMDLINE },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "cpus", required_argument, NULL, OPT_CPUS },
+    { "firmware", required_argument, NULL, OPT_FIRMWARE },
+    { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+    { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+    { "trace", no_argument, NULL, OPT_TRACE },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Returns 0 and fills cfg, 1 when the command is done (help/version), 2 on bad input. */
+static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
+{
+    *cfg = (struct machine_config){
+        .memory_size = DEFAULT_MEMORY,
+        .nharts = 1,
+        .cmdline = DEFAULT_CMDLINE,
+        .firmware = FIRMWARE_BUILTIN_SBI,
+        .reboot_restarts = true,
+    };
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_KERNEL: cfg->kernel_path = optarg; break;
+        case OPT_INITRD: cfg->initrd_path = optarg; break;
+        case OPT_CMDLINE: cfg->cmdline = optarg; break;
+        case OPT_MEMORY:
+            if (parse_size(optarg, &cfg->memory_size) < 0) {
+                fprintf(stderr, "rackvm: --memory: invalid size '%s' (use e.g. 512M or 2G)\n", optarg);
+                return 2;
+            }
+            if (cfg->memory_size < MIN_MEMORY || cfg->memory_size > MAX_MEMORY) {
+                fprintf(stderr, "rackvm: --memory: %s is out of range (%llu MiB to %llu GiB)\n", optarg,
+                        MIN_MEMORY >> 20, MAX_MEMORY >> 30);
+                return 2;
+            }
+            break;
+        case OPT_CPUS: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || n < 1 || n > MACHINE_MAX_HARTS) {
+                fprintf(stderr, "rackvm: --cpus: '%s' is not a number of harts from 1 to %d\n", optarg,
+                        MACHINE_MAX_HARTS);
+                return 2;
+            }
+            cfg->nharts = (unsigned)n;
+            break;
+        }
+        case OPT_FIRMWARE:
+            if (!strcmp(optarg, "builtin")) {
+                cfg->firmware = FIRMWARE_BUILTIN_SBI;
+            } else if (!strcmp(optarg, "none")) {
+                cfg->firmware = FIRMWARE_NONE;
+            } else {
+                cfg->firmware = FIRMWARE_FILE;
+                cfg->firmware_path = optarg;
+            }
+            break;
+        case OPT_ON_REBOOT:
+            if (!strcmp(optarg, "restart")) {
+                cfg->reboot_restarts = true;
+            } else if (!strcmp(optarg, "exit")) {
+                cfg->reboot_restarts = false;
+            } else {
+                fprintf(stderr, "rackvm: --on-reboot: '%s' is not restart or exit\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
+        case OPT_TRACE: cfg->trace = true; break;
+        case OPT_HELP: run_usage(stdout); return 1;
+        case OPT_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
+        case ':':
+            fprintf(stderr, "rackvm: option '%s' needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "rackvm: unknown option '%s' (try rackvm run --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rackvm: unexpected argument '%s' (try rackvm run --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
+        fprintf(stderr, "rackvm: --kernel FILE is required%s\n",
+                cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct machine_config cfg;
+    int rc = parse_run_options(argc, argv, &cfg);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+
+    for (;;) {
+        struct machine *m = machine_create(&cfg, cfg.dump_dtb_path == NULL);
+        if (!m)
+            return 1;
+        int prepared = boot_prepare(m);
+        if (prepared != 0) {
+            machine_destroy(m);
+            return prepared > 0 ? 0 : 1;
+        }
+        enum stop_reason why = machine_run(m);
+        int code = m->stop_code;
+        char message[sizeof(m->stop_message)];
+        snprintf(message, sizeof(message), "%s", m->stop_message);
+        machine_destroy(m);
+        switch (why) {
+        case STOP_REBOOT:
+            if (cfg.reboot_restarts)
+                continue;
+            return 0;
+        case STOP_POWEROFF:
+        case STOP_USER:
+            return 0;
+        case STOP_FAIL:
+            fprintf(stderr, "rackvm: %s (code %d)\n", message, code);
+            return code > 0 && code < 256 ? code : 1;
+        default:
+            fprintf(stderr, "rackvm: %s\n", message[0] ? message : "stopped on an error");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef RACKVM_VERSION_H
+#define RACKVM_VERSION_H
+#define RACKVM_VERSION "0.1.0"
+#endif

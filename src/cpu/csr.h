@@ -1,0 +1,76 @@
+/*
+ * Control and status registers: numbers, mstatus fields, and the Zicsr access entry.
+ * csr_read/csr_write apply the privilege, read-only and counter-enable rules of the
+ * privileged spec and the WARL legalisation of each field.
+ */
+#ifndef RACKVM_CSR_H
+#define RACKVM_CSR_H
+
+#include "cpu/hart.h"
+
+#define MSTATUS_SIE (1ULL << 1)
+#define MSTATUS_MIE (1ULL << 3)
+#define MSTATUS_SPIE (1ULL << 5)
+#define MSTATUS_UBE (1ULL << 6)
+#define MSTATUS_MPIE (1ULL << 7)
+#define MSTATUS_SPP (1ULL << 8)
+#define MSTATUS_VS (3ULL << 9)
+#define MSTATUS_MPP_SHIFT 11
+#define MSTATUS_MPP (3ULL << MSTATUS_MPP_SHIFT)
+#define MSTATUS_FS_SHIFT 13
+#define MSTATUS_FS (3ULL << MSTATUS_FS_SHIFT)
+#define MSTATUS_XS (3ULL << 15)
+#define MSTATUS_MPRV (1ULL << 17)
+#define MSTATUS_SUM (1ULL << 18)
+#define MSTATUS_MXR (1ULL << 19)
+#define MSTATUS_TVM (1ULL << 20)
+#define MSTATUS_TW (1ULL << 21)
+#define MSTATUS_TSR (1ULL << 22)
+#define MSTATUS_UXL (3ULL << 32)
+#define MSTATUS_SXL (3ULL << 34)
+#define MSTATUS_SD (1ULL << 63)
+
+#define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | \
+                      MSTATUS_FS | MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
+
+#define MENVCFG_FIOM (1ULL << 0)
+#define MENVCFG_CBIE (3ULL << 4)
+#define MENVCFG_CBCFE (1ULL << 6)
+#define MENVCFG_CBZE (1ULL << 7)
+#define MENVCFG_PBMTE (1ULL << 62)
+#define MENVCFG_STCE (1ULL << 63)
+
+#define SATP_MODE_BARE 0
+#define SATP_MODE_SV39 8
+#define SATP_MODE_SV48 9
+#define SATP_MODE_SV57 10
+
+/* S-level interrupts that mideleg may delegate (M-level bits are read-only zero). */
+#define MIDELEG_WRITABLE (MIP_SSIP | MIP_STIP | MIP_SEIP)
+
+enum {
+    CSR_FFLAGS = 0x001, CSR_FRM = 0x002, CSR_FCSR = 0x003,
+    CSR_CYCLE = 0xc00, CSR_TIME = 0xc01, CSR_INSTRET = 0xc02,
+    CSR_SSTATUS = 0x100, CSR_SIE = 0x104, CSR_STVEC = 0x105, CSR_SCOUNTEREN = 0x106,
+    CSR_SENVCFG = 0x10a, CSR_SSCRATCH = 0x140, CSR_SEPC = 0x141, CSR_SCAUSE = 0x142,
+    CSR_STVAL = 0x143, CSR_SIP = 0x144, CSR_STIMECMP = 0x14d, CSR_SATP = 0x180,
+    CSR_MVENDORID = 0xf11, CSR_MARCHID = 0xf12, CSR_MIMPID = 0xf13, CSR_MHARTID = 0xf14,
+    CSR_MCONFIGPTR = 0xf15,
+    CSR_MSTATUS = 0x300, CSR_MISA = 0x301, CSR_MEDELEG = 0x302, CSR_MIDELEG = 0x303,
+    CSR_MIE = 0x304, CSR_MTVEC = 0x305, CSR_MCOUNTEREN = 0x306, CSR_MENVCFG = 0x30a,
+    CSR_MCOUNTINHIBIT = 0x320, CSR_MSCRATCH = 0x340, CSR_MEPC = 0x341, CSR_MCAUSE = 0x342,
+    CSR_MTVAL = 0x343, CSR_MIP = 0x344, CSR_MTINST = 0x34a, CSR_MTVAL2 = 0x34b,
+    CSR_PMPCFG0 = 0x3a0, CSR_PMPADDR0 = 0x3b0,
+    CSR_MCYCLE = 0xb00, CSR_MINSTRET = 0xb02,
+};
+
+/*
+ * Zicsr access on behalf of the current instruction. Returns false when the access is
+ * illegal (the caller raises illegal-instruction); write_mask says whether the
+ * instruction writes (csrrw always; csrrs/csrrc only with a non-zero rs1/uimm).
+ */
+bool csr_read(struct hart *h, unsigned csr, uint64_t *value);
+bool csr_write(struct hart *h, unsigned csr, uint64_t value);
+bool csr_accessible(struct hart *h, unsigned csr, bool writes);
+
+#endif

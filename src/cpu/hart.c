@@ -1,0 +1,292 @@
+#include "cpu/hart.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu/csr.h"
+#include "cpu/interp.h"
+#include "cpu/mmu.h"
+#include "cpu/rvc.h"
+#include "machine/machine.h"
+#include "machine/sbi.h"
+
+/* Instructions between checks of timers, interrupts and requests from other threads. */
+#define HART_SLICE 8192
+
+void hart_init(struct hart *h, struct machine *m, unsigned id)
+{
+    memset(h, 0, sizeof(*h));
+    rvc_init();
+    h->id = id;
+    h->machine = m;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wfi deadlines follow mtime */
+    pthread_cond_init(&h->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    atomic_init(&h->run_state, HART_STOPPED);
+    hart_reset(h, 0);
+}
+
+void hart_reset(struct hart *h, uint64_t reset_pc)
+{
+    memset(h->x, 0, sizeof(h->x));
+    memset(h->f, 0, sizeof(h->f));
+    h->pc = reset_pc;
+    h->x[10] = h->id;
+    h->priv = PRIV_M;
+    h->mstatus = (2ULL << 32) | (2ULL << 34); /* UXL = SXL = 64 */
+    h->fflags = h->frm = 0;
+    h->medeleg = h->mideleg = h->mie = 0;
+    atomic_store(&h->mip, 0);
+    h->mtvec = h->stvec = h->mepc = h->sepc = h->mcause = h->scause = h->mtval = h->stval = 0;
+    h->mscratch = h->sscratch = h->satp = h->menvcfg = h->senvcfg = 0;
+    h->mcounteren = h->scounteren = h->mcountinhibit = 0;
+    memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
+    memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
+    h->pmp_active = false;
+    atomic_store(&h->mtimecmp, ~0ULL);
+    h->stimecmp = ~0ULL;
+    h->instret = h->cycle_offset = h->instret_offset = 0;
+    atomic_store(&h->reservation, ~0ULL);
+    mmu_update_ctx(h);
+    hart_tlb_flush(h);
+}
+
+void hart_set_priv(struct hart *h, enum priv p)
+{
+    h->priv = p;
+    mmu_update_ctx(h);
+}
+
+void hart_clear_reservation(struct hart *h)
+{
+    uint64_t r = atomic_load(&h->reservation);
+    if (r != ~0ULL && atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL))
+        atomic_fetch_sub(&mmu_reservations_active, 1);
+}
+
+void hart_fence_i(struct hart *h)
+{
+    (void)h;
+    /* Instructions are fetched from guest RAM at every execution: a barrier suffices. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
+{
+    bool irq = cause >> 63;
+    unsigned code = cause & 63;
+    uint64_t deleg = irq ? h->mideleg : h->medeleg;
+    uint64_t s = h->mstatus;
+    if (h->priv <= PRIV_S && ((deleg >> code) & 1)) {
+        h->scause = cause;
+        h->sepc = h->pc;
+        h->stval = tval;
+        s = (s & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) | ((s & MSTATUS_SIE) ? MSTATUS_SPIE : 0) |
+            (h->priv == PRIV_S ? MSTATUS_SPP : 0);
+        h->mstatus = s;
+        h->pc = (h->stvec & ~3ULL) + ((h->stvec & 1) && irq ? 4ULL * code : 0);
+        hart_set_priv(h, PRIV_S);
+    } else {
+        h->mcause = cause;
+        h->mepc = h->pc;
+        h->mtval = tval;
+        s = (s & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MIE) ? MSTATUS_MPIE : 0) |
+            ((uint64_t)h->priv << MSTATUS_MPP_SHIFT);
+        h->mstatus = s;
+        h->pc = (h->mtvec & ~3ULL) + ((h->mtvec & 1) && irq ? 4ULL * code : 0);
+        hart_set_priv(h, PRIV_M);
+    }
+}
+
+void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
+{
+    if (cause == EXC_ECALL_S && h->machine->cfg.firmware == FIRMWARE_BUILTIN_SBI &&
+        !((h->medeleg >> EXC_ECALL_S) & 1)) {
+        /* The monitor is the SBI implementation: serve the hypercall and return. */
+        h->pc += 4;
+        sbi_ecall(h);
+        return;
+    }
+    hart_trap(h, cause, tval);
+}
+
+uint64_t hart_mret(struct hart *h)
+{
+    uint64_t s = h->mstatus;
+    unsigned mpp = (s & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    s = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MPIE) ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
+    if (mpp != PRIV_M)
+        s &= ~MSTATUS_MPRV;
+    h->mstatus = s;
+    hart_set_priv(h, mpp);
+    return h->mepc;
+}
+
+uint64_t hart_sret(struct hart *h)
+{
+    uint64_t s = h->mstatus;
+    unsigned spp = (s & MSTATUS_SPP) ? PRIV_S : PRIV_U;
+    s = (s & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | ((s & MSTATUS_SPIE) ? MSTATUS_SIE : 0) | MSTATUS_SPIE;
+    h->mstatus = s;
+    hart_set_priv(h, spp);
+    return h->sepc;
+}
+
+/* ---- interrupts and timers ---- */
+
+void hart_kick(struct hart *h)
+{
+    pthread_mutex_lock(&h->lock);
+    atomic_store(&h->exit_request, true);
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+}
+
+void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level)
+{
+    uint64_t old = level ? atomic_fetch_or(&h->mip, mip_bits) : atomic_fetch_and(&h->mip, ~mip_bits);
+    if (level && (old & mip_bits) != mip_bits)
+        hart_kick(h);
+}
+
+static void update_level(struct hart *h, uint64_t bit, bool level)
+{
+    uint64_t mip = atomic_load_explicit(&h->mip, memory_order_relaxed);
+    if (!!(mip & bit) != level) {
+        if (level)
+            atomic_fetch_or(&h->mip, bit);
+        else
+            atomic_fetch_and(&h->mip, ~bit);
+    }
+}
+
+static void update_timers(struct hart *h, uint64_t now)
+{
+    update_level(h, MIP_MTIP, now >= atomic_load_explicit(&h->mtimecmp, memory_order_relaxed));
+    if (h->menvcfg & MENVCFG_STCE)
+        update_level(h, MIP_STIP, now >= h->stimecmp);
+}
+
+/* Interrupts in the architectural priority order. */
+static const unsigned irq_priority[] = { IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI };
+
+static int pending_interrupt(const struct hart *h)
+{
+    uint64_t pending = atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie;
+    if (!pending)
+        return -1;
+    uint64_t m_level = pending & ~h->mideleg, s_level = pending & h->mideleg;
+    uint64_t take = 0;
+    if (h->priv < PRIV_M || (h->mstatus & MSTATUS_MIE))
+        take = m_level;
+    if (!take && (h->priv < PRIV_S || (h->priv == PRIV_S && (h->mstatus & MSTATUS_SIE))))
+        take = s_level;
+    for (unsigned i = 0; i < ARRAY_SIZE(irq_priority); i++)
+        if (take & (1ULL << irq_priority[i]))
+            return irq_priority[i];
+    return -1;
+}
+
+static void take_interrupts(struct hart *h)
+{
+    int irq = pending_interrupt(h);
+    if (irq >= 0)
+        hart_trap(h, (1ULL << 63) | irq, 0);
+}
+
+static uint64_t next_timer_deadline(const struct hart *h)
+{
+    uint64_t deadline = atomic_load(&h->mtimecmp);
+    if ((h->menvcfg & MENVCFG_STCE) && h->stimecmp < deadline)
+        deadline = h->stimecmp;
+    return deadline;
+}
+
+/*
+ * wfi: sleeps until an enabled interrupt is pending (whatever the global enables say),
+ * re-reading the timer compare registers on every wake-up since the CLINT or the
+ * guest may move them; kicks from other threads wake it to re-check.
+ */
+static void hart_wfi(struct hart *h)
+{
+    struct machine *m = h->machine;
+    pthread_mutex_lock(&h->lock);
+    atomic_store(&h->sleeping, true);
+    while (!machine_stopping(m) && atomic_load(&h->run_state) == HART_RUNNING) {
+        uint64_t now = machine_mtime(m);
+        update_timers(h, now);
+        if (atomic_load(&h->mip) & h->mie)
+            break;
+        atomic_store(&h->exit_request, false);
+        uint64_t deadline = next_timer_deadline(h);
+        if (deadline == ~0ULL) {
+            pthread_cond_wait(&h->wake, &h->lock);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t wait_ns = (deadline - now) * (1000000000ULL / MACHINE_TIMEBASE_HZ);
+        if (wait_ns > 1000000000ULL)
+            wait_ns = 1000000000ULL;
+        ts.tv_sec += wait_ns / 1000000000ULL;
+        ts.tv_nsec += wait_ns % 1000000000ULL;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+    }
+    atomic_store(&h->sleeping, false);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* A stopped hart waits here for an HSM start (or the end of the VM). */
+static void hart_wait_start(struct hart *h)
+{
+    pthread_mutex_lock(&h->lock);
+    atomic_store(&h->sleeping, true);
+    while (atomic_load(&h->run_state) == HART_STOPPED && !machine_stopping(h->machine))
+        pthread_cond_wait(&h->wake, &h->lock);
+    atomic_store(&h->sleeping, false);
+    pthread_mutex_unlock(&h->lock);
+    if (atomic_load(&h->run_state) == HART_START_PENDING)
+        sbi_hart_started(h);
+}
+
+void *hart_thread(void *arg)
+{
+    struct hart *h = arg;
+    struct machine *m = h->machine;
+    while (!machine_stopping(m)) {
+        int state = atomic_load(&h->run_state);
+        if (state != HART_RUNNING) {
+            if (state == HART_SUSPENDED)
+                sbi_hart_suspended(h);
+            else
+                hart_wait_start(h);
+            continue;
+        }
+        atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
+        if (atomic_exchange(&h->tlb_flush_request, false))
+            hart_tlb_flush(h);
+        update_timers(h, machine_mtime(m));
+        take_interrupts(h);
+        if (interp_run(h, HART_SLICE) == EXEC_WFI)
+            hart_wfi(h);
+    }
+    return NULL;
+}
+
+bool hart_interrupt_pending(const struct hart *h)
+{
+    return (atomic_load(&h->mip) & h->mie) != 0;
+}
+
+void hart_wait_for_interrupt(struct hart *h)
+{
+    hart_wfi(h);
+}

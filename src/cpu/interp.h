@@ -1,0 +1,15 @@
+/*
+ * The interpreter: executes up to budget instructions of one hart, returning early when
+ * something needs the run loop's attention (exit_request, an interrupt may have become
+ * enabled, wfi). Exceptions are taken inside; interrupts are taken by the run loop.
+ */
+#ifndef RACKVM_INTERP_H
+#define RACKVM_INTERP_H
+
+#include "cpu/hart.h"
+
+enum exec_exit { EXEC_BUDGET, EXEC_CHECK_IRQ, EXEC_WFI };
+
+enum exec_exit interp_run(struct hart *h, uint64_t budget);
+
+#endif

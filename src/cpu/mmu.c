@@ -1,0 +1,374 @@
+#include "cpu/mmu.h"
+
+#include "cpu/csr.h"
+#include "machine/machine.h"
+#include "memory/bus.h"
+
+_Atomic unsigned mmu_reservations_active;
+
+#define PTE_V (1ULL << 0)
+#define PTE_R (1ULL << 1)
+#define PTE_W (1ULL << 2)
+#define PTE_X (1ULL << 3)
+#define PTE_U (1ULL << 4)
+#define PTE_A (1ULL << 6)
+#define PTE_D (1ULL << 7)
+#define PTE_PPN_SHIFT 10
+#define PTE_RESERVED (0x7fULL << 54)
+#define PTE_PBMT (3ULL << 61)
+#define PTE_N (1ULL << 63)
+
+void mmu_update_ctx(struct hart *h)
+{
+    unsigned priv = h->priv;
+    if (priv == PRIV_M && (h->mstatus & MSTATUS_MPRV))
+        priv = (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    if (priv == PRIV_M)
+        h->mmu_ctx = MMU_CTX_M;
+    else if (priv == PRIV_S)
+        h->mmu_ctx = (h->mstatus & MSTATUS_SUM) ? MMU_CTX_S_SUM : MMU_CTX_S;
+    else
+        h->mmu_ctx = MMU_CTX_U;
+}
+
+static void tlb_clear(struct tlb *t)
+{
+    memset(t, 0xff, sizeof(*t));
+}
+
+void hart_tlb_flush(struct hart *h)
+{
+    h->tlb_has_superpage = false;
+    for (unsigned i = 0; i < TLB_CONTEXTS; i++)
+        tlb_clear(&h->tlb[i]);
+}
+
+void mmu_flush_page(struct hart *h, uint64_t va)
+{
+    /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so
+     * once a superpage translation may be cached, flushing by address flushes all. */
+    if (h->tlb_has_superpage) {
+        hart_tlb_flush(h);
+        return;
+    }
+    unsigned idx = (va >> 12) & (TLB_SIZE - 1);
+    for (unsigned i = 0; i < TLB_CONTEXTS; i++) {
+        struct tlb *t = &h->tlb[i];
+        t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
+    }
+}
+
+/* ---- PMP ---- */
+
+static unsigned pmp_cfg(const struct hart *h, unsigned i)
+{
+    return (h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0xff;
+}
+
+#define PMP_R 1
+#define PMP_W 2
+#define PMP_X 4
+#define PMP_A_SHIFT 3
+#define PMP_L 0x80
+
+bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_type access, unsigned priv)
+{
+    if (!h->pmp_active)
+        return true;
+    uint64_t end = pa + size;
+    for (unsigned i = 0; i < PMP_ENTRIES; i++) {
+        unsigned cfg = pmp_cfg(h, i);
+        unsigned a = (cfg >> PMP_A_SHIFT) & 3;
+        uint64_t lo, hi;
+        if (a == 0)
+            continue;
+        if (a == 1) { /* TOR */
+            lo = i ? h->pmpaddr[i - 1] << 2 : 0;
+            hi = h->pmpaddr[i] << 2;
+        } else if (a == 2) { /* NA4 */
+            lo = h->pmpaddr[i] << 2;
+            hi = lo + 4;
+        } else { /* NAPOT */
+            uint64_t addr = h->pmpaddr[i];
+            unsigned ones = __builtin_ctzll(~addr);
+            if (ones >= 54) {
+                lo = 0;
+                hi = ~0ULL;
+            } else {
+                lo = (addr & ~((1ULL << ones) - 1)) << 2;
+                hi = lo + (1ULL << (ones + 3));
+            }
+        }
+        if (end <= lo || pa >= hi)
+            continue;
+        if (pa < lo || end > hi)
+            return false; /* partial match fails */
+        if (priv == PRIV_M && !(cfg & PMP_L))
+            return true;
+        unsigned need = access == ACCESS_READ ? PMP_R : access == ACCESS_WRITE ? PMP_W : PMP_X;
+        return (cfg & need) != 0;
+    }
+    return priv == PRIV_M;
+}
+
+/* ---- page walk ---- */
+
+static int fault_cause(enum access_type access, bool page_fault)
+{
+    if (access == ACCESS_FETCH)
+        return page_fault ? EXC_INSN_PAGE_FAULT : EXC_INSN_ACCESS;
+    if (access == ACCESS_READ)
+        return page_fault ? EXC_LOAD_PAGE_FAULT : EXC_LOAD_ACCESS;
+    return page_fault ? EXC_STORE_PAGE_FAULT : EXC_STORE_ACCESS;
+}
+
+int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+{
+    unsigned mode = h->satp >> 60;
+    if (priv == PRIV_M || mode == SATP_MODE_BARE) {
+        *pa = va;
+        return 0;
+    }
+    unsigned levels = mode - SATP_MODE_SV39 + 3;
+    unsigned va_bits = 12 + 9 * levels;
+    if ((uint64_t)sign_extend(va, va_bits) != va)
+        return fault_cause(access, true);
+
+    struct guest_ram *ram = &h->machine->bus.ram;
+    uint64_t table = (h->satp & ((1ULL << 44) - 1)) << 12;
+    for (int level = levels - 1; level >= 0; level--) {
+        uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
+        if (!pmp_allows(h, pte_addr, 8, ACCESS_READ, PRIV_S))
+            return fault_cause(access, false);
+        _Atomic uint64_t *ptep = guest_ram_ptr(ram, pte_addr, 8);
+        if (!ptep)
+            return fault_cause(access, false);
+    reload:;
+        uint64_t pte = atomic_load_explicit(ptep, memory_order_relaxed);
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & (PTE_RESERVED | PTE_N)))
+            return fault_cause(access, true);
+        uint64_t pbmt = pte & PTE_PBMT;
+        if (pbmt && (pbmt == PTE_PBMT || !(h->menvcfg & MENVCFG_PBMTE)))
+            return fault_cause(access, true);
+        uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
+        if (!(pte & (PTE_R | PTE_X))) {
+            if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT))
+                return fault_cause(access, true);
+            table = ppn << 12;
+            continue;
+        }
+        /* Leaf. */
+        if (level > 0 && (ppn & ((1ULL << (9 * level)) - 1)))
+            return fault_cause(access, true); /* misaligned superpage */
+        bool user_page = pte & PTE_U;
+        if (priv == PRIV_U && !user_page)
+            return fault_cause(access, true);
+        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(h->mstatus & MSTATUS_SUM)))
+            return fault_cause(access, true);
+        bool ok;
+        if (access == ACCESS_FETCH)
+            ok = pte & PTE_X;
+        else if (access == ACCESS_READ)
+            ok = (pte & PTE_R) || ((h->mstatus & MSTATUS_MXR) && (pte & PTE_X));
+        else
+            ok = pte & PTE_W;
+        if (!ok)
+            return fault_cause(access, true);
+        uint64_t want = PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
+        if ((pte & want) != want) {
+            if (!pmp_allows(h, pte_addr, 8, ACCESS_WRITE, PRIV_S))
+                return fault_cause(access, false);
+            /* Hardware A/D update: atomic against other harts' walks and guest stores. */
+            if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
+                goto reload;
+        }
+        if (level > 0)
+            h->tlb_has_superpage = true;
+        uint64_t offset_mask = (1ULL << (12 + 9 * level)) - 1;
+        *pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+        return 0;
+    }
+    return fault_cause(access, true);
+}
+
+/* ---- slow paths ---- */
+
+static unsigned access_priv(const struct hart *h, enum access_type access)
+{
+    if (access != ACCESS_FETCH && h->priv == PRIV_M && (h->mstatus & MSTATUS_MPRV))
+        return (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    return h->priv;
+}
+
+static bool is_htif_page(const struct hart *h, uint64_t pa)
+{
+    uint64_t tohost = h->machine->tohost_addr;
+    return tohost && (pa >> 12) == (tohost >> 12);
+}
+
+/*
+ * Translates and checks one access that stays within a page. On success returns the
+ * host pointer for RAM, or NULL with *pa_out set for MMIO. On failure raises the
+ * exception and returns NULL with *pa_out = ~0.
+ */
+static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum access_type access,
+                            bool atomic, uint64_t *pa_out)
+{
+    unsigned priv = access_priv(h, access);
+    uint64_t pa;
+    int cause = mmu_translate(h, va, access, priv, &pa);
+    if (atomic && cause == EXC_LOAD_PAGE_FAULT && access == ACCESS_WRITE)
+        cause = EXC_STORE_PAGE_FAULT;
+    if (cause) {
+        *pa_out = ~0ULL;
+        hart_raise_exception(h, cause, va);
+        return NULL;
+    }
+    if (!pmp_allows(h, pa, size, access, priv)) {
+        *pa_out = ~0ULL;
+        hart_raise_exception(h, fault_cause(access, false), va);
+        return NULL;
+    }
+    void *host = guest_ram_ptr(&h->machine->bus.ram, pa, size);
+    *pa_out = pa;
+    if (!host)
+        return NULL;
+    /* Cache the page when every access to it would get the same PMP answer. */
+    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa)) {
+        unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
+        struct tlb *t = &h->tlb[ctx];
+        struct tlb_entry *e = access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
+        e += (va >> 12) & (TLB_SIZE - 1);
+        e->tag = va & ~0xfffULL;
+        e->addend = (uintptr_t)host - va;
+    }
+    return host;
+}
+
+static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_type access, uint64_t *value)
+{
+    uint64_t pa;
+    uint8_t *host = access_prepare(h, va, size, access, false, &pa);
+    if (host) {
+        if (access == ACCESS_WRITE) {
+            if (mmu_reservations_active)
+                mmu_store_breaks_reservations(h, host);
+            memcpy(host, value, size); /* little-endian host */
+            if (is_htif_page(h, pa))
+                machine_htif_write(h->machine, pa);
+        } else {
+            *value = 0;
+            memcpy(value, host, size);
+        }
+        return true;
+    }
+    if (pa == ~0ULL)
+        return false;
+    /* MMIO: naturally aligned 1/2/4/8-byte accesses only. */
+    bool ok = (pa & (size - 1)) == 0 && access != ACCESS_FETCH;
+    if (ok) {
+        if (access == ACCESS_WRITE)
+            ok = bus_mmio_write(&h->machine->bus, pa, size, *value);
+        else
+            ok = bus_mmio_read(&h->machine->bus, pa, size, value);
+    }
+    if (!ok)
+        hart_raise_exception(h, fault_cause(access, false), va);
+    return ok;
+}
+
+static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access_type access, uint64_t *value)
+{
+    if ((va & 0xfff) + size <= 0x1000)
+        return access_one(h, va, size, access, value);
+    /* Crosses a page: performed a byte at a time, after checking the second page's
+     * translation so that a fault there leaves memory untouched. */
+    uint64_t pa;
+    uint64_t second = (va & ~0xfffULL) + 0x1000;
+    int cause = mmu_translate(h, second, access, access_priv(h, access), &pa);
+    if (cause) {
+        hart_raise_exception(h, cause, second);
+        return false;
+    }
+    uint8_t bytes[8];
+    if (access == ACCESS_WRITE)
+        memcpy(bytes, value, 8);
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t b = bytes[i];
+        if (!access_one(h, va + i, 1, access, &b))
+            return false;
+        bytes[i] = b;
+    }
+    if (access != ACCESS_WRITE) {
+        *value = 0;
+        memcpy(value, bytes, size);
+    }
+    return true;
+}
+
+bool mmu_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *value)
+{
+    return access_split(h, va, size, ACCESS_READ, value);
+}
+
+bool mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t value)
+{
+    return access_split(h, va, size, ACCESS_WRITE, &value);
+}
+
+bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
+{
+    uint64_t pa, lo = 0, hi = 0;
+    uint8_t *host = access_prepare(h, va, 2, ACCESS_FETCH, false, &pa);
+    if (!host) {
+        if (pa != ~0ULL)
+            hart_raise_exception(h, EXC_INSN_ACCESS, va);
+        return false;
+    }
+    memcpy(&lo, host, 2);
+    if ((lo & 3) != 3) {
+        *insn = lo;
+        return true;
+    }
+    if ((va & 0xfff) != 0xffe) {
+        memcpy(&hi, host + 2, 2);
+    } else {
+        uint8_t *next = access_prepare(h, va + 2, 2, ACCESS_FETCH, false, &pa);
+        if (!next) {
+            if (pa != ~0ULL)
+                hart_raise_exception(h, EXC_INSN_ACCESS, va + 2);
+            return false;
+        }
+        memcpy(&hi, next, 2);
+    }
+    *insn = lo | (hi << 16);
+    return true;
+}
+
+void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)
+{
+    if (va & (size - 1)) {
+        hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
+        return NULL;
+    }
+    const struct tlb_entry *e = access == ACCESS_READ ? &h->tlb[h->mmu_ctx].read[(va >> 12) & (TLB_SIZE - 1)]
+                                                      : &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
+    if (likely(tlb_hit(e, va, size)))
+        return (void *)(uintptr_t)(va + e->addend);
+    uint64_t pa;
+    void *host = access_prepare(h, va, size, access, true, &pa);
+    if (!host && pa != ~0ULL)
+        hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
+    return host;
+}
+
+void mmu_store_breaks_reservations(struct hart *h, const void *p)
+{
+    uint64_t granule = (uintptr_t)p & ~7ULL;
+    struct machine *m = h->machine;
+    for (unsigned i = 0; i < m->nharts; i++) {
+        uint64_t r = atomic_load(&m->harts[i]->reservation);
+        if (r == granule)
+            atomic_compare_exchange_strong(&m->harts[i]->reservation, &r, ~0ULL);
+    }
+}

@@ -1,0 +1,114 @@
+/*
+ * Guest virtual memory for one hart: Sv39/Sv48/Sv57 page walks with hardware A/D
+ * updating, PMP, and the software TLB. The inline fast paths below are what the
+ * interpreter uses for every load, store and fetch; on a TLB miss they call the slow
+ * path, which walks, checks PMP, performs MMIO, refills the TLB, or raises the
+ * architectural exception (and then returns false: the caller abandons the instruction).
+ */
+#ifndef RACKVM_MMU_H
+#define RACKVM_MMU_H
+
+#include <string.h>
+
+#include "cpu/hart.h"
+
+enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
+
+/* TLB context of a privilege level for data accesses (SUM gets its own context). */
+#define MMU_CTX_U 0
+#define MMU_CTX_S 1
+#define MMU_CTX_S_SUM 2
+#define MMU_CTX_M 3
+
+/* Recomputes h->mmu_ctx after a change of priv, MPRV, MPP or SUM. */
+void mmu_update_ctx(struct hart *h);
+
+/* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3. */
+static inline unsigned mmu_fetch_ctx(const struct hart *h)
+{
+    return h->priv == PRIV_M ? MMU_CTX_M : (unsigned)h->priv;
+}
+
+/* Slow paths: return false after raising the exception. */
+bool mmu_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *value);
+bool mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t value);
+bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn);
+/*
+ * Host pointer for an atomic access of size bytes at va (aligned, RAM only), checked for
+ * the given access (ACCESS_READ for LR, ACCESS_WRITE for SC/AMO); NULL after raising the
+ * exception. Translation faults of AMOs report store/AMO causes.
+ */
+void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access);
+
+/* Translates va for the given access without side effects on the TLB: 0 or a cause. */
+int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa);
+
+/* Flush one page's entries (sfence.vma with an address) or all of them. */
+void mmu_flush_page(struct hart *h, uint64_t va);
+
+/* PMP check of [pa, pa+size) for privilege priv. */
+bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_type access, unsigned priv);
+
+/* Breaks any LR reservation (of any hart) on the granule at host pointer p. */
+void mmu_store_breaks_reservations(struct hart *h, const void *p);
+extern _Atomic unsigned mmu_reservations_active;
+
+static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size)
+{
+    return e->tag == (va & ~0xfffULL) && (va & 0xfff) <= 0x1000 - size;
+}
+
+#define DEFINE_LOAD(name, type)                                                        \
+    static inline bool name(struct hart *h, uint64_t va, uint64_t *out)                 \
+    {                                                                                   \
+        const struct tlb_entry *e = &h->tlb[h->mmu_ctx].read[(va >> 12) & (TLB_SIZE - 1)]; \
+        if (likely(tlb_hit(e, va, sizeof(type)))) {                                     \
+            type v;                                                                     \
+            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof(type));        \
+            *out = (uint64_t)v;                                                         \
+            return true;                                                                \
+        }                                                                               \
+        uint64_t raw;                                                                   \
+        if (!mmu_load_slow(h, va, sizeof(type), &raw))                                  \
+            return false;                                                               \
+        *out = (uint64_t)(type)raw;                                                     \
+        return true;                                                                    \
+    }
+DEFINE_LOAD(mem_load_i8, int8_t)
+DEFINE_LOAD(mem_load_u8, uint8_t)
+DEFINE_LOAD(mem_load_i16, int16_t)
+DEFINE_LOAD(mem_load_u16, uint16_t)
+DEFINE_LOAD(mem_load_i32, int32_t)
+DEFINE_LOAD(mem_load_u32, uint32_t)
+DEFINE_LOAD(mem_load_u64, uint64_t)
+#undef DEFINE_LOAD
+
+static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
+{
+    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
+    if (likely(tlb_hit(e, va, size))) {
+        void *p = (void *)(uintptr_t)(va + e->addend);
+        if (unlikely(mmu_reservations_active))
+            mmu_store_breaks_reservations(h, p);
+        switch (size) {
+        case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
+        case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }
+        case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
+        default: memcpy(p, &value, 8); break;
+        }
+        return true;
+    }
+    return mmu_store_slow(h, va, size, value);
+}
+
+static inline bool mem_fetch(struct hart *h, uint64_t pc, uint32_t *insn)
+{
+    const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
+    if (likely(tlb_hit(e, pc, 4))) {
+        memcpy(insn, (const void *)(uintptr_t)(pc + e->addend), 4);
+        return true;
+    }
+    return mmu_fetch_slow(h, pc, insn);
+}
+
+#endif

@@ -1,0 +1,150 @@
+#include "machine/machine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu/hart.h"
+#include "devices/clint.h"
+#include "devices/goldfish_rtc.h"
+#include "devices/plic.h"
+#include "devices/test_finisher.h"
+#include "devices/uart16550.h"
+#include "host/console.h"
+#include "machine/boot.h"
+#include "machine/sbi.h"
+#include "machine/virt.h"
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t machine_mtime(struct machine *m)
+{
+    return (monotonic_ns() - m->boot_ns) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
+}
+
+void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg)
+{
+    int expected = STOP_NONE;
+    if (atomic_compare_exchange_strong(&m->stop_reason, &expected, why)) {
+        m->stop_code = code;
+        snprintf(m->stop_message, sizeof(m->stop_message), "%s", msg ? msg : "");
+    }
+    for (unsigned i = 0; i < m->nharts; i++)
+        hart_kick(m->harts[i]);
+}
+
+void machine_htif_write(struct machine *m, uint64_t pa)
+{
+    if (pa >> 3 != m->tohost_addr >> 3)
+        return;
+    uint64_t *tohost = guest_ram_ptr(&m->bus.ram, m->tohost_addr, 8);
+    uint64_t *fromhost = m->fromhost_addr ? guest_ram_ptr(&m->bus.ram, m->fromhost_addr, 8) : NULL;
+    uint64_t v = tohost ? __atomic_load_n(tohost, __ATOMIC_SEQ_CST) : 0;
+    if (v == 0)
+        return;
+    unsigned dev = v >> 56, cmd = (v >> 48) & 0xff;
+    uint64_t payload = v & ((1ULL << 48) - 1);
+    if (dev == 0 && cmd == 0 && (payload & 1)) {
+        int code = (int)(payload >> 1);
+        if (code == 0)
+            machine_request_stop(m, STOP_POWEROFF, 0, "test passed (tohost)");
+        else
+            machine_request_stop(m, STOP_FAIL, code, "test failed (tohost)");
+    } else if (dev == 1 && cmd == 1) {
+        uint8_t c = payload & 0xff;
+        if (m->console)
+            console_write(m->console, &c, 1);
+        if (fromhost)
+            __atomic_store_n(fromhost, (1ULL << 56) | (1ULL << 48), __ATOMIC_SEQ_CST);
+    }
+    __atomic_store_n(tohost, 0, __ATOMIC_SEQ_CST);
+}
+
+struct machine *machine_create(const struct machine_config *cfg, bool with_console)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m) {
+        rvm_error("out of memory");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->boot_ns = monotonic_ns();
+    bus_init(&m->bus);
+    if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
+        rvm_error("cannot allocate %llu MiB of guest memory: %s",
+                  (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
+        goto fail;
+    }
+    for (unsigned i = 0; i < cfg->nharts; i++) {
+        struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
+        if (!h) {
+            rvm_error("out of memory");
+            goto fail;
+        }
+        hart_init(h, m, i);
+        h->trace = cfg->trace;
+        m->harts[m->nharts++] = h;
+    }
+    m->clint = clint_create(m);
+    m->plic = m->clint ? plic_create(m) : NULL;
+    m->uart = m->plic ? uart_create(m) : NULL;
+    m->finisher = m->uart ? test_finisher_create(m) : NULL;
+    m->rtc = m->finisher ? goldfish_rtc_create(m) : NULL;
+    if (!m->rtc)
+        goto fail;
+    if (with_console && !(m->console = console_create(m, 0, 1)))
+        goto fail;
+    return m;
+fail:
+    machine_destroy(m);
+    return NULL;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    if (m->console)
+        console_destroy(m->console);
+    if (m->rtc)
+        goldfish_rtc_destroy(m->rtc);
+    if (m->finisher)
+        test_finisher_destroy(m->finisher);
+    if (m->uart)
+        uart_destroy(m->uart);
+    if (m->plic)
+        plic_destroy(m->plic);
+    if (m->clint)
+        clint_destroy(m->clint);
+    for (unsigned i = 0; i < m->nharts; i++) {
+        pthread_mutex_destroy(&m->harts[i]->lock);
+        pthread_cond_destroy(&m->harts[i]->wake);
+        free(m->harts[i]);
+    }
+    bus_destroy(&m->bus);
+    free(m);
+}
+
+enum stop_reason machine_run(struct machine *m)
+{
+    unsigned started = 0;
+    for (; started < m->nharts; started++) {
+        int rc = pthread_create(&m->harts[started]->thread, NULL, hart_thread, m->harts[started]);
+        if (rc) {
+            rvm_error("cannot start a thread for hart %u: %s", started, strerror(rc));
+            machine_request_stop(m, STOP_ERROR, 1, "thread creation failed");
+            break;
+        }
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(m->harts[i]->thread, NULL);
+    return atomic_load(&m->stop_reason);
+}

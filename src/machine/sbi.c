@@ -1,0 +1,375 @@
+#include "machine/sbi.h"
+
+#include <stdio.h>
+
+#include "cpu/csr.h"
+#include "cpu/mmu.h"
+#include "host/console.h"
+#include "machine/machine.h"
+
+#define SBI_SUCCESS 0
+#define SBI_ERR_FAILED -1
+#define SBI_ERR_NOT_SUPPORTED -2
+#define SBI_ERR_INVALID_PARAM -3
+#define SBI_ERR_INVALID_ADDRESS -5
+#define SBI_ERR_ALREADY_AVAILABLE -6
+#define SBI_ERR_ALREADY_STOPPED -8
+
+#define EXT_BASE 0x10
+#define EXT_TIME 0x54494d45
+#define EXT_IPI 0x735049
+#define EXT_RFENCE 0x52464e43
+#define EXT_HSM 0x48534d
+#define EXT_SRST 0x53525354
+#define EXT_DBCN 0x4442434e
+#define LEGACY_SET_TIMER 0x00
+#define LEGACY_PUTCHAR 0x01
+#define LEGACY_GETCHAR 0x02
+#define LEGACY_CLEAR_IPI 0x03
+#define LEGACY_SEND_IPI 0x04
+#define LEGACY_REMOTE_FENCE_I 0x05
+#define LEGACY_REMOTE_SFENCE_VMA 0x06
+#define LEGACY_REMOTE_SFENCE_VMA_ASID 0x07
+#define LEGACY_SHUTDOWN 0x08
+
+#define SBI_SPEC_VERSION (2u << 24) /* v2.0 */
+#define SBI_IMPL_ID 0x5241434bu      /* "RACK": not a registered implementation ID */
+#define SBI_IMPL_VERSION 1
+
+#define HSM_STARTED 0
+#define HSM_STOPPED 1
+#define HSM_START_PENDING 2
+#define HSM_SUSPENDED 4
+#define HSM_SUSPEND_RETENTIVE 0x00000000u
+#define HSM_SUSPEND_NON_RETENTIVE 0x80000000u
+
+struct sbiret {
+    int64_t error;
+    uint64_t value;
+};
+
+static struct sbiret ok(uint64_t value)
+{
+    return (struct sbiret){ SBI_SUCCESS, value };
+}
+
+static struct sbiret err(int64_t e)
+{
+    return (struct sbiret){ e, 0 };
+}
+
+void sbi_enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
+{
+    hart_reset(h, addr);
+    h->x[10] = h->id;
+    h->x[11] = arg;
+    /* What an M-mode firmware would have set up before entering the kernel. */
+    h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->medeleg = (1u << EXC_INSN_MISALIGNED) | (1u << EXC_INSN_ACCESS) | (1u << EXC_ILLEGAL_INSN) |
+                 (1u << EXC_BREAKPOINT) | (1u << EXC_LOAD_MISALIGNED) | (1u << EXC_LOAD_ACCESS) |
+                 (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
+                 (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
+    h->mcounteren = 7;
+    h->menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
+    h->mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */
+    hart_set_priv(h, PRIV_S);
+}
+
+void sbi_hart_started(struct hart *h)
+{
+    sbi_enter_supervisor(h, h->start_addr, h->start_arg);
+    atomic_store(&h->run_state, HART_RUNNING);
+}
+
+/* Harts selected by (hart_mask, hart_mask_base); base ~0 means all harts. */
+static bool hart_selected(const struct machine *m, unsigned id, uint64_t mask, uint64_t base)
+{
+    if (base == ~0ULL)
+        return id < m->nharts;
+    return id >= base && id - base < 64 && ((mask >> (id - base)) & 1);
+}
+
+static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t base)
+{
+    if (base == ~0ULL)
+        return true;
+    if (base >= m->nharts)
+        return mask == 0 ? true : false;
+    return m->nharts - base >= 64 || (mask >> (m->nharts - base)) == 0;
+}
+
+/* Remote TLB flush: asks each target hart to flush and waits until it has, or sleeps. */
+static void remote_tlb_flush(struct hart *self, uint64_t mask, uint64_t base)
+{
+    struct machine *m = self->machine;
+    for (unsigned i = 0; i < m->nharts; i++) {
+        if (!hart_selected(m, i, mask, base))
+            continue;
+        struct hart *t = m->harts[i];
+        if (t == self) {
+            hart_tlb_flush(self);
+            continue;
+        }
+        atomic_store(&t->tlb_flush_request, true);
+        hart_kick(t);
+    }
+    for (unsigned i = 0; i < m->nharts; i++) {
+        struct hart *t = m->harts[i];
+        if (t == self || !hart_selected(m, i, mask, base))
+            continue;
+        while (atomic_load(&t->tlb_flush_request) && !atomic_load(&t->sleeping) && !machine_stopping(m))
+            sched_yield();
+    }
+}
+
+static struct sbiret send_ipi(struct hart *self, uint64_t mask, uint64_t base)
+{
+    struct machine *m = self->machine;
+    if (!hart_mask_valid(m, mask, base))
+        return err(SBI_ERR_INVALID_PARAM);
+    for (unsigned i = 0; i < m->nharts; i++)
+        if (hart_selected(m, i, mask, base))
+            hart_set_irq(m->harts[i], MIP_SSIP, true);
+    return ok(0);
+}
+
+static struct sbiret hsm_start(struct hart *self, uint64_t hartid, uint64_t addr, uint64_t arg)
+{
+    struct machine *m = self->machine;
+    if (hartid >= m->nharts)
+        return err(SBI_ERR_INVALID_PARAM);
+    if (!guest_ram_ptr(&m->bus.ram, addr, 2))
+        return err(SBI_ERR_INVALID_ADDRESS);
+    struct hart *t = m->harts[hartid];
+    pthread_mutex_lock(&t->lock);
+    int state = atomic_load(&t->run_state);
+    if (state != HART_STOPPED) {
+        pthread_mutex_unlock(&t->lock);
+        return err(SBI_ERR_ALREADY_AVAILABLE);
+    }
+    t->start_addr = addr;
+    t->start_arg = arg;
+    atomic_store(&t->run_state, HART_START_PENDING);
+    pthread_cond_signal(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+    return ok(0);
+}
+
+static uint64_t hsm_status(struct hart *t)
+{
+    switch (atomic_load(&t->run_state)) {
+    case HART_RUNNING: return HSM_STARTED;
+    case HART_START_PENDING: return HSM_START_PENDING;
+    case HART_SUSPENDED: return HSM_SUSPENDED;
+    default: return HSM_STOPPED;
+    }
+}
+
+void sbi_hart_suspended(struct hart *h)
+{
+    while (!hart_interrupt_pending(h) && !machine_stopping(h->machine))
+        hart_wait_for_interrupt(h);
+    if (h->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
+        /* Resume as from a fresh start at the resume address, interrupts untaken. */
+        uint64_t mip = atomic_load(&h->mip);
+        sbi_enter_supervisor(h, h->start_addr, h->start_arg);
+        atomic_store(&h->mip, mip);
+    }
+    atomic_store(&h->run_state, HART_RUNNING);
+}
+
+static struct sbiret hsm_suspend(struct hart *h, uint64_t type, uint64_t addr, uint64_t opaque)
+{
+    if (type != HSM_SUSPEND_RETENTIVE && type != HSM_SUSPEND_NON_RETENTIVE)
+        return err(SBI_ERR_INVALID_PARAM);
+    if (type == HSM_SUSPEND_NON_RETENTIVE && !guest_ram_ptr(&h->machine->bus.ram, addr, 2))
+        return err(SBI_ERR_INVALID_ADDRESS);
+    h->start_addr = addr;
+    h->start_arg = opaque;
+    h->suspend_type = type;
+    atomic_store(&h->run_state, HART_SUSPENDED);
+    atomic_store(&h->exit_request, true);
+    return ok(0);
+}
+
+static struct sbiret dbcn_write(struct hart *h, uint64_t n, uint64_t lo, uint64_t hi)
+{
+    struct machine *m = h->machine;
+    if (hi != 0)
+        return err(SBI_ERR_INVALID_PARAM);
+    /* The guest passes a physical address: it must lie in RAM as a whole. */
+    const uint8_t *p = guest_ram_ptr(&m->bus.ram, lo, n);
+    if (!p || !pmp_allows(h, lo, n, ACCESS_READ, PRIV_S))
+        return err(SBI_ERR_INVALID_PARAM);
+    if (m->console)
+        console_write(m->console, p, n);
+    return ok(n);
+}
+
+static struct sbiret srst(struct hart *h, uint64_t type, uint64_t reason)
+{
+    struct machine *m = h->machine;
+    if (type > 2 || reason > 1)
+        return err(SBI_ERR_INVALID_PARAM);
+    if (type == 0 && reason == 0)
+        machine_request_stop(m, STOP_POWEROFF, 0, "guest powered off");
+    else if (type == 0)
+        machine_request_stop(m, STOP_FAIL, 1, "guest shut down reporting a system failure (SBI SRST)");
+    else
+        machine_request_stop(m, STOP_REBOOT, 0, "guest rebooted");
+    atomic_store(&h->exit_request, true);
+    return ok(0);
+}
+
+static struct sbiret probe(uint64_t ext)
+{
+    switch (ext) {
+    case EXT_BASE: case EXT_TIME: case EXT_IPI: case EXT_RFENCE: case EXT_HSM: case EXT_SRST:
+    case EXT_DBCN: case LEGACY_SET_TIMER: case LEGACY_PUTCHAR: case LEGACY_CLEAR_IPI:
+    case LEGACY_SEND_IPI: case LEGACY_REMOTE_FENCE_I: case LEGACY_REMOTE_SFENCE_VMA:
+    case LEGACY_REMOTE_SFENCE_VMA_ASID: case LEGACY_SHUTDOWN:
+        return ok(1);
+    default:
+        return ok(0);
+    }
+}
+
+static void set_timer(struct hart *h, uint64_t when)
+{
+    /* The built-in firmware drives STIP from stimecmp (Sstc), so a set_timer is one. */
+    h->stimecmp = when;
+    atomic_fetch_and(&h->mip, ~MIP_STIP);
+}
+
+/* Reads the legacy calls' hart mask from S-mode virtual memory; false if unreadable. */
+static bool legacy_hart_mask(struct hart *h, uint64_t addr, uint64_t *mask)
+{
+    uint64_t pa;
+    if (addr == 0) {
+        *mask = ~0ULL;
+        return true;
+    }
+    if ((addr & 7) || mmu_translate(h, addr, ACCESS_READ, PRIV_S, &pa) ||
+        !pmp_allows(h, pa, 8, ACCESS_READ, PRIV_S))
+        return false;
+    const uint64_t *p = guest_ram_ptr(&h->machine->bus.ram, pa, 8);
+    if (!p)
+        return false;
+    *mask = *p;
+    return true;
+}
+
+static struct sbiret legacy_call(struct hart *h, uint64_t ext, const uint64_t *a, bool *handled)
+{
+    struct machine *m = h->machine;
+    uint64_t mask;
+    *handled = true;
+    switch (ext) {
+    case LEGACY_SET_TIMER: set_timer(h, a[0]); return ok(0);
+    case LEGACY_PUTCHAR: {
+        uint8_t c = a[0];
+        if (m->console)
+            console_write(m->console, &c, 1);
+        return ok(0);
+    }
+    case LEGACY_CLEAR_IPI: atomic_fetch_and(&h->mip, ~MIP_SSIP); return ok(0);
+    case LEGACY_SEND_IPI:
+    case LEGACY_REMOTE_FENCE_I:
+    case LEGACY_REMOTE_SFENCE_VMA:
+    case LEGACY_REMOTE_SFENCE_VMA_ASID: {
+        if (!legacy_hart_mask(h, a[0], &mask))
+            return err(SBI_ERR_INVALID_ADDRESS);
+        if (ext == LEGACY_SEND_IPI)
+            return send_ipi(h, mask, a[0] ? 0 : ~0ULL);
+        if (ext != LEGACY_REMOTE_FENCE_I)
+            remote_tlb_flush(h, mask, a[0] ? 0 : ~0ULL);
+        return ok(0);
+    }
+    case LEGACY_SHUTDOWN: return srst(h, 0, 0);
+    default:
+        *handled = false;
+        return err(SBI_ERR_NOT_SUPPORTED);
+    }
+}
+
+void sbi_ecall(struct hart *h)
+{
+    struct machine *m = h->machine;
+    uint64_t *a = &h->x[10];
+    uint64_t ext = h->x[17], fid = h->x[16];
+    struct sbiret r = err(SBI_ERR_NOT_SUPPORTED);
+    bool legacy = false;
+
+    switch (ext) {
+    case EXT_BASE:
+        switch (fid) {
+        case 0: r = ok(SBI_SPEC_VERSION); break;
+        case 1: r = ok(SBI_IMPL_ID); break;
+        case 2: r = ok(SBI_IMPL_VERSION); break;
+        case 3: r = probe(a[0]); break;
+        case 4: case 5: case 6: r = ok(0); break; /* mvendorid, marchid, mimpid */
+        }
+        break;
+    case EXT_TIME:
+        if (fid == 0) {
+            set_timer(h, a[0]);
+            r = ok(0);
+        }
+        break;
+    case EXT_IPI:
+        if (fid == 0)
+            r = send_ipi(h, a[0], a[1]);
+        break;
+    case EXT_RFENCE:
+        if (fid <= 6) {
+            if (!hart_mask_valid(m, a[0], a[1])) {
+                r = err(SBI_ERR_INVALID_PARAM);
+            } else if (fid == 0) {
+                r = ok(0); /* remote fence.i: instruction fetch always reads RAM */
+            } else if (fid <= 2) {
+                remote_tlb_flush(h, a[0], a[1]);
+                r = ok(0);
+            } else {
+                r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */
+            }
+        }
+        break;
+    case EXT_HSM:
+        switch (fid) {
+        case 0: r = hsm_start(h, a[0], a[1], a[2]); break;
+        case 1:
+            atomic_store(&h->run_state, HART_STOPPED);
+            atomic_store(&h->exit_request, true);
+            r = ok(0);
+            break;
+        case 2:
+            r = a[0] < m->nharts ? ok(hsm_status(m->harts[a[0]])) : err(SBI_ERR_INVALID_PARAM);
+            break;
+        case 3: r = hsm_suspend(h, a[0], a[1], a[2]); break;
+        }
+        break;
+    case EXT_SRST:
+        if (fid == 0)
+            r = srst(h, a[0], a[1]);
+        break;
+    case EXT_DBCN:
+        if (fid == 0) {
+            r = dbcn_write(h, a[0], a[1], a[2]);
+        } else if (fid == 2) {
+            uint8_t c = a[0];
+            if (m->console)
+                console_write(m->console, &c, 1);
+            r = ok(0);
+        }
+        break;
+    default:
+        r = legacy_call(h, ext, a, &legacy);
+        if (legacy) {
+            a[0] = r.error; /* legacy calls return only a0 */
+            return;
+        }
+    }
+    a[0] = (uint64_t)r.error;
+    a[1] = r.value;
+}
