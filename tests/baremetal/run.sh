@@ -12,7 +12,7 @@ DIR=$BUILD/baremetal
 
 case "$EMU" in
 qemu)     CMD="qemu-system-riscv64 -M virt -bios none -nographic -smp 2 -kernel" ;;
-*rackvm)  CMD="$EMU run --firmware none --kernel" ;;
+*rackvm)  CMD="$EMU run --cpus 2 --firmware none --kernel" ;;
 *)        CMD="$EMU" ;;
 esac
 
