@@ -26,7 +26,8 @@ static uint64_t finisher_read(void *dev, uint64_t off, unsigned size)
 static void finisher_write(void *dev, uint64_t off, uint64_t value, unsigned size)
 {
     struct test_finisher *t = dev;
-    if (off != 0 || size < 4)
+    /* OpenSBI's sifive_test driver writes 16 bits (no fail code then); QEMU accepts 2 and 4. */
+    if (off != 0 || size < 2)
         return;
     uint32_t v = (uint32_t)value;
     switch (v & 0xffff) {
