@@ -167,7 +167,9 @@ fi
 bb_inputs() {
     cat "$root/scripts/guest/busybox.config" "$root/scripts/guest/init" "$root/scripts/build-guest.sh"
     echo "$gcc_version"
-    find "$work/busybox-src" -maxdepth 1 -name '*.dsc' -printf '%f\n' 2>/dev/null
+    if [ -d "$work/busybox-src" ]; then
+        find "$work/busybox-src" -maxdepth 1 -name '*.dsc' -printf '%f\n'
+    fi
 }
 initramfs_key=$(bb_inputs | key_of)
 if [ -f "$out/initramfs.cpio.gz" ] && [ "$(cat "$work/initramfs.key" 2>/dev/null)" = "$initramfs_key" ]; then
