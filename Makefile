@@ -21,7 +21,7 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test unit baremetal integration clean guest
+.PHONY: all unit clean
 all: $(BUILD)/rackvm
 
 $(BUILD)/rackvm: $(OBJS)
@@ -42,3 +42,6 @@ clean:
 	rm -rf build build-*
 
 -include $(OBJS:.o=.d)
+
+include tests/baremetal/baremetal.mk
+include tests/test.mk

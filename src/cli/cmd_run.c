@@ -15,7 +15,7 @@
 #define MAX_MEMORY (64ULL << 30)
 #define DEFAULT_CMDLINE "console=ttyS0"
 
-static void run_usage(FILE *out)
+void cmd_run_usage(FILE *out)
 {
     fprintf(out,
             "usage: rackvm run --kernel FILE [options]\n"
@@ -117,7 +117,7 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
-        case OPT_HELP: run_usage(stdout); return 1;
+        case OPT_HELP: cmd_run_usage(stdout); return 1;
         case OPT_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
         case ':':
             fprintf(stderr, "rackvm: option '%s' needs a value\n", argv[optind - 1]);

@@ -13,8 +13,10 @@ static void usage(FILE *out)
           "  run        boot one virtual machine (rackvm run --help)\n"
           "\n"
           "  --help     show this help\n"
-          "  --version  show the version\n",
+          "  --version  show the version\n"
+          "\n",
           out);
+    cmd_run_usage(out);
 }
 
 int main(int argc, char **argv)
