@@ -14,12 +14,15 @@
 /* Instructions between checks of timers, interrupts and requests from other threads. */
 #define HART_SLICE 8192
 
-void hart_init(struct hart *h, struct machine *m, unsigned id)
+int hart_init(struct hart *h, struct machine *m, unsigned id)
 {
     memset(h, 0, sizeof(*h));
     rvc_init();
+    if (interp_init(h) < 0)
+        return -1;
     h->id = id;
     h->machine = m;
+    h->ram = &m->bus.ram;
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -28,6 +31,14 @@ void hart_init(struct hart *h, struct machine *m, unsigned id)
     pthread_condattr_destroy(&attr);
     atomic_init(&h->run_state, HART_STOPPED);
     hart_reset(h, 0);
+    return 0;
+}
+
+void hart_destroy(struct hart *h)
+{
+    interp_destroy(h);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->wake);
 }
 
 void hart_reset(struct hart *h, uint64_t reset_pc)
@@ -70,9 +81,8 @@ void hart_clear_reservation(struct hart *h)
 
 void hart_fence_i(struct hart *h)
 {
-    (void)h;
-    /* Instructions are fetched from guest RAM at every execution: a barrier suffices. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    interp_flush(h);
 }
 
 static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
@@ -273,6 +283,8 @@ void *hart_thread(void *arg)
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
         if (atomic_exchange(&h->tlb_flush_request, false))
             hart_tlb_flush(h);
+        if (atomic_exchange(&h->fence_i_request, false))
+            hart_fence_i(h);
         update_timers(h, machine_mtime(m));
         take_interrupts(h);
         if (interp_run(h, HART_SLICE) == EXEC_WFI)

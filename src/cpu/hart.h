@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "memory/guest_ram.h"
 
 struct machine;
 
@@ -75,7 +76,9 @@ struct hart {
     struct tlb tlb[TLB_CONTEXTS];
     bool tlb_has_superpage;  /* a superpage translation may be cached */
     uint64_t instret;
-    atomic_bool exit_request;  /* leave the inner loop at the next check */
+    atomic_bool exit_request;
+    struct guest_ram *ram;        /* the machine's RAM, for the store fast path */
+    struct block_cache *blocks;   /* decoded blocks (interp.c) */  /* leave the inner loop at the next check */
 
     /* --- CSRs --- */
     uint64_t mstatus;    /* sstatus is a view of it */
@@ -121,8 +124,10 @@ struct hart {
     bool trace;
 };
 
+/* Sets up a hart of machine m (whose RAM exists): 0, or -1 when out of memory. */
+int hart_init(struct hart *h, struct machine *m, unsigned id);
+void hart_destroy(struct hart *h);
 /* Resets architectural state: M-mode, pc = reset_pc, a0 = hartid. */
-void hart_init(struct hart *h, struct machine *m, unsigned id);
 void hart_reset(struct hart *h, uint64_t reset_pc);
 
 /* Runs until the machine stops (thread body). */

@@ -1,606 +1,448 @@
+/*
+ * The block engine. Guest code is decoded once into blocks of pre-decoded instructions
+ * (a block ends at a control transfer, at an instruction it leaves to the reference
+ * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
+ * by guest physical address. A block stays valid while its page's code generation is
+ * unchanged: any store to a page holding cached code bumps it (guest_ram_note_write),
+ * and fence.i drops the whole cache. Blocks are run with threaded dispatch (computed
+ * goto); common integer, branch and memory instructions have their own handlers.
+ */
 #include "cpu/interp.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "cpu/csr.h"
-#include "cpu/fpu.h"
+#include "cpu/alu.h"
+#include "cpu/decode.h"
+#include "cpu/execute.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
-#include "machine/machine.h"
-#include "machine/sbi.h"
 
-#define RD ((insn >> 7) & 31)
-#define RS1 ((insn >> 15) & 31)
-#define RS2 ((insn >> 20) & 31)
-#define F3 ((insn >> 12) & 7)
-#define F7 (insn >> 25)
-#define IMM_I ((int64_t)(int32_t)insn >> 20)
-#define IMM_S (((int64_t)(int32_t)insn >> 25 << 5) | ((insn >> 7) & 31))
-#define IMM_B (((int64_t)(int32_t)insn >> 31 << 12) | ((insn >> 7 & 1) << 11) | ((insn >> 25 & 63) << 5) | \
-               ((insn >> 8 & 15) << 1))
-#define IMM_U ((int64_t)(int32_t)(insn & 0xfffff000))
-#define IMM_J (((int64_t)(int32_t)insn >> 31 << 20) | (insn & 0xff000) | ((insn >> 20 & 1) << 11) | \
-               ((insn >> 21 & 0x3ff) << 1))
+#define BLOCK_MAX_INSNS 32
+#define BLOCK_CACHE_BITS 12
+#define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
 
-static inline uint64_t mulhu64(uint64_t a, uint64_t b)
+#define OPS(X) \
+    X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
+    X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) \
+    X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
+    X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) \
+    X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) \
+    X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
+    X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
+    X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
+    X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
+    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
+
+enum op {
+#define ENUM(name) OP_##name,
+    OPS(ENUM)
+#undef ENUM
+    OP_COUNT
+};
+
+struct dinsn {
+    uint8_t op, rd, rs1, rs2, len;
+    int32_t imm;
+    uint32_t raw;   /* the bits as fetched (SLOW: insn holds the expanded form) */
+    uint32_t insn;
+};
+
+struct block {
+    uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
+    uint32_t gen;        /* the page's code generation when decoded */
+    uint32_t page;
+    struct dinsn insns[BLOCK_MAX_INSNS + 1];
+};
+
+struct block_cache {
+    struct block blocks[BLOCK_CACHE_SIZE];
+};
+
+int interp_init(struct hart *h)
 {
-    return (uint64_t)(((unsigned __int128)a * b) >> 64);
+    h->blocks = calloc(1, sizeof(struct block_cache));
+    return h->blocks ? 0 : -1;
 }
 
-static inline int64_t mulh64(int64_t a, int64_t b)
+void interp_destroy(struct hart *h)
 {
-    return (int64_t)(((__int128)a * b) >> 64);
+    free(h->blocks);
+    h->blocks = NULL;
 }
 
-static inline int64_t mulhsu64(int64_t a, uint64_t b)
+void interp_flush(struct hart *h)
 {
-    return (int64_t)(((__int128)a * (unsigned __int128)b) >> 64);
+    for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
+        h->blocks->blocks[i].host_pc = 0;
 }
 
-static inline uint64_t div64(int64_t a, int64_t b)
+/* Maps one 32-bit instruction to a fast op, or OP_SLOW; ends_block says whether it ends the block. */
+static enum op classify(uint32_t i, bool *ends_block)
 {
-    if (b == 0)
-        return ~0ULL;
-    if (a == INT64_MIN && b == -1)
-        return (uint64_t)a;
-    return (uint64_t)(a / b);
-}
-
-static inline uint64_t rem64(int64_t a, int64_t b)
-{
-    if (b == 0)
-        return (uint64_t)a;
-    if (a == INT64_MIN && b == -1)
-        return 0;
-    return (uint64_t)(a % b);
-}
-
-static inline uint64_t sx32(uint64_t v)
-{
-    return (uint64_t)(int64_t)(int32_t)v;
-}
-
-static inline uint64_t rol64(uint64_t v, unsigned s)
-{
-    s &= 63;
-    return s ? (v << s) | (v >> (64 - s)) : v;
-}
-
-static inline uint32_t rol32(uint32_t v, unsigned s)
-{
-    s &= 31;
-    return s ? (v << s) | (v >> (32 - s)) : v;
-}
-
-static uint64_t orc_b(uint64_t v)
-{
-    uint64_t r = 0;
-    for (unsigned i = 0; i < 64; i += 8)
-        if ((v >> i) & 0xff)
-            r |= 0xffULL << i;
-    return r;
-}
-
-/* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
-static bool cbo_allowed(const struct hart *h, uint64_t bits)
-{
-    if (h->priv == PRIV_M)
-        return true;
-    if ((h->menvcfg & bits) == 0)
-        return false;
-    return h->priv == PRIV_S || (h->senvcfg & bits) != 0;
-}
-
-static bool fp_enabled(const struct hart *h)
-{
-    return (h->mstatus & MSTATUS_FS) != 0;
-}
-
-static void fp_dirty(struct hart *h)
-{
-    h->mstatus |= MSTATUS_FS;
-}
-
-/* Executes the AMO/LR/SC instruction; false after an exception. */
-static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
-{
-    unsigned f5 = insn >> 27, f3 = F3;
-    uint64_t addr = h->x[RS1], src = h->x[RS2];
-    unsigned size = f3 == 2 ? 4 : 8;
-    if (f3 != 2 && f3 != 3) {
-        *illegal = true;
-        return false;
+    unsigned f3 = insn_funct3(i), f7 = insn_funct7(i);
+    *ends_block = false;
+    switch (i & 0x7f) {
+    case 0x37: return OP_LUI;
+    case 0x17: return OP_AUIPC;
+    case 0x6f: *ends_block = true; return OP_JAL;
+    case 0x67: *ends_block = true; return f3 == 0 ? OP_JALR : OP_SLOW;
+    case 0x63: {
+        static const enum op br[8] = { OP_BEQ, OP_BNE, OP_SLOW, OP_SLOW, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU };
+        *ends_block = true;
+        return br[f3];
     }
-    if (f5 == 0x02) { /* LR */
-        if (RS2 != 0) {
-            *illegal = true;
-            return false;
+    case 0x03: {
+        static const enum op ld[8] = { OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SLOW };
+        return ld[f3];
+    }
+    case 0x23: {
+        static const enum op st[8] = { OP_SB, OP_SH, OP_SW, OP_SD, OP_SLOW, OP_SLOW, OP_SLOW, OP_SLOW };
+        return st[f3];
+    }
+    case 0x13:
+        switch (f3) {
+        case 0: return OP_ADDI;
+        case 2: return OP_SLTI;
+        case 3: return OP_SLTIU;
+        case 4: return OP_XORI;
+        case 6: return OP_ORI;
+        case 7: return OP_ANDI;
+        case 1: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
+        default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
         }
-        void *p = mmu_atomic_ptr(h, addr, size, ACCESS_READ);
-        if (!p)
-            return false;
-        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
-                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
-        uint64_t old = atomic_exchange(&h->reservation, (uintptr_t)p & ~7ULL);
-        if (old == ~0ULL)
-            atomic_fetch_add(&mmu_reservations_active, 1);
-        h->reservation_value = v;
-        h->reservation_size = size;
-        h->x[RD] = v;
-        return true;
+    case 0x1b:
+        if (f3 == 0)
+            return OP_ADDIW;
+        if (f3 == 1 && f7 == 0)
+            return OP_SLLIW;
+        if (f3 == 5 && f7 == 0)
+            return OP_SRLIW;
+        if (f3 == 5 && f7 == 0x20)
+            return OP_SRAIW;
+        return OP_SLOW;
+    case 0x33:
+        switch (f7 << 3 | f3) {
+        case 0x000: return OP_ADD;
+        case 0x100: return OP_SUB;
+        case 0x001: return OP_SLL;
+        case 0x002: return OP_SLT;
+        case 0x003: return OP_SLTU;
+        case 0x004: return OP_XOR;
+        case 0x005: return OP_SRL;
+        case 0x105: return OP_SRA;
+        case 0x006: return OP_OR;
+        case 0x007: return OP_AND;
+        case 0x008: return OP_MUL;
+        case 0x009: return OP_MULH;
+        case 0x00a: return OP_MULHSU;
+        case 0x00b: return OP_MULHU;
+        case 0x00c: return OP_DIV;
+        case 0x00d: return OP_DIVU;
+        case 0x00e: return OP_REM;
+        case 0x00f: return OP_REMU;
+        case 0x082: return OP_SH1ADD;
+        case 0x084: return OP_SH2ADD;
+        case 0x086: return OP_SH3ADD;
+        default: return OP_SLOW;
+        }
+    case 0x3b:
+        switch (f7 << 3 | f3) {
+        case 0x000: return OP_ADDW;
+        case 0x100: return OP_SUBW;
+        case 0x001: return OP_SLLW;
+        case 0x005: return OP_SRLW;
+        case 0x105: return OP_SRAW;
+        case 0x008: return OP_MULW;
+        case 0x00c: return OP_DIVW;
+        case 0x00d: return OP_DIVUW;
+        case 0x00e: return OP_REMW;
+        case 0x00f: return OP_REMUW;
+        case 0x020: return OP_ADDUW;
+        default: return OP_SLOW;
+        }
+    default:
+        return OP_SLOW;
     }
-    void *p = mmu_atomic_ptr(h, addr, size, ACCESS_WRITE);
-    if (!p)
-        return false;
-    if (f5 == 0x03) { /* SC: succeeds only with our reservation intact and memory unchanged */
-        uint64_t r = atomic_load(&h->reservation);
-        bool ok = false;
-        if (r == ((uintptr_t)p & ~7ULL) && h->reservation_size == size &&
-            atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL)) {
-            atomic_fetch_sub(&mmu_reservations_active, 1);
-            if (size == 4) {
-                uint32_t expected = (uint32_t)h->reservation_value;
-                ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-            } else {
-                uint64_t expected = h->reservation_value;
-                ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static int32_t op_immediate(enum op op, uint32_t i)
+{
+    switch (i & 0x7f) {
+    case 0x37: case 0x17: return (int32_t)insn_imm_u(i);
+    case 0x6f: return (int32_t)insn_imm_j(i);
+    case 0x63: return (int32_t)insn_imm_b(i);
+    case 0x23: return (int32_t)insn_imm_s(i);
+    case 0x13: case 0x1b:
+        if (op == OP_SLLI || op == OP_SRLI || op == OP_SRAI)
+            return (i >> 20) & 63;
+        if (op == OP_SLLIW || op == OP_SRLIW || op == OP_SRAIW)
+            return (i >> 20) & 31;
+        return (int32_t)insn_imm_i(i);
+    default: return (int32_t)insn_imm_i(i);
+    }
+}
+
+/* Decodes the block starting at host address p (guest pc) into b. */
+static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
+{
+    unsigned n = 0;
+    b->gen = guest_ram_code_page(h->ram, page);
+    b->page = page;
+    unsigned offset = pc & 0xfff;
+    for (;;) {
+        struct dinsn *d = &b->insns[n];
+        if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
+            d->op = OP_END;
+            break;
+        }
+        uint16_t lo;
+        memcpy(&lo, p, 2);
+        uint32_t insn, raw;
+        unsigned len;
+        if ((lo & 3) == 3) {
+            if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
+                d->op = OP_END;
+                break;
             }
+            memcpy(&raw, p, 4);
+            insn = raw;
+            len = 4;
         } else {
-            hart_clear_reservation(h);
+            raw = lo;
+            insn = rvc_table[lo];
+            len = 2;
         }
-        h->x[RD] = ok ? 0 : 1;
-        return true;
+        bool ends = false;
+        enum op op = insn ? classify(insn, &ends) : OP_SLOW;
+        unsigned rd = insn_rd(insn);
+        if (rd == 0 && op != OP_SLOW && op != OP_JAL && op != OP_JALR && !ends &&
+            !(op >= OP_LB && op <= OP_SD))
+            op = OP_NOP; /* hints and nops writing x0 */
+        *d = (struct dinsn){ .op = op, .rd = rd, .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
+                             .len = len, .imm = op_immediate(op, insn), .raw = raw, .insn = insn };
+        n++;
+        if (ends || op == OP_SLOW) {
+            b->insns[n].op = OP_END; /* never reached: the block ends before */
+            break;
+        }
+        p += len;
+        offset += len;
     }
-    if (mmu_reservations_active)
-        mmu_store_breaks_reservations(h, p);
-    uint64_t old;
-    if (size == 4) {
-        uint32_t *q = p, s = (uint32_t)src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
-        switch (f5) {
-        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x10: case 0x14: case 0x18: case 0x1c: break;
-        default: *illegal = true; return false;
-        }
-        do {
-            switch (f5) {
-            case 0x10: n = (int32_t)o < (int32_t)s ? o : s; break;
-            case 0x14: n = (int32_t)o > (int32_t)s ? o : s; break;
-            case 0x18: n = o < s ? o : s; break;
-            default: n = o > s ? o : s; break;
-            }
-        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    done32:
-        old = sx32(o);
-    } else {
-        uint64_t *q = p, s = src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
-        switch (f5) {
-        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x10: case 0x14: case 0x18: case 0x1c: break;
-        default: *illegal = true; return false;
-        }
-        do {
-            switch (f5) {
-            case 0x10: n = (int64_t)o < (int64_t)s ? o : s; break;
-            case 0x14: n = (int64_t)o > (int64_t)s ? o : s; break;
-            case 0x18: n = o < s ? o : s; break;
-            default: n = o > s ? o : s; break;
-            }
-        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    done64:
-        old = o;
-    }
-    h->x[RD] = old;
-    return true;
 }
 
-static void trace_insn(const struct hart *h, uint64_t pc, uint32_t insn, unsigned len)
+/* The block for h->pc, decoding it if needed; NULL after a fetch exception. */
+static struct block *block_lookup(struct hart *h, uint64_t pc)
 {
-    fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->id, "US?M"[h->priv], (unsigned long long)pc,
-            len == 2 ? 4 : 8, insn);
+    const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
+    const uint8_t *host;
+    if (likely(tlb_hit(e, pc, 2)))
+        host = (const uint8_t *)(uintptr_t)(pc + e->addend);
+    else if (!(host = mmu_fetch_host(h, pc)))
+        return NULL;
+    size_t page = (size_t)(host - h->ram->host) >> 12;
+    struct block *b = &h->blocks->blocks[((uintptr_t)host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    if (unlikely(b->host_pc != (uintptr_t)host ||
+                 b->gen != atomic_load_explicit(&h->ram->code_gen[page], memory_order_relaxed))) {
+        b->host_pc = (uintptr_t)host;
+        decode_block(h, b, host, pc, page);
+    }
+    return b;
+}
+
+/* One instruction through the reference executor (tracing, page-crossing instructions). */
+static enum exec_result step_one(struct hart *h)
+{
+    uint32_t insn, raw;
+    unsigned len = 4;
+    if (!mem_fetch(h, h->pc, &insn))
+        return EXEC_TRAPPED;
+    raw = insn;
+    if ((insn & 3) != 3) {
+        raw = insn & 0xffff;
+        insn = rvc_table[raw];
+        len = 2;
+    }
+    if (unlikely(h->trace))
+        fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->id, "US?M"[h->priv], (unsigned long long)h->pc,
+                len == 2 ? 4 : 8, raw);
+    return exec_one(h, insn, raw, len);
+}
+
+static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
+{
+    *stop = true;
+    switch (r) {
+    case EXEC_CHECK_IRQ_AFTER: return EXEC_CHECK_IRQ;
+    case EXEC_WFI_AFTER: return EXEC_WFI;
+    case EXEC_TRAPPED:
+        /* A hypercall may have stopped or suspended this hart. */
+        if (atomic_load_explicit(&h->exit_request, memory_order_relaxed))
+            return EXEC_CHECK_IRQ;
+        break;
+    case EXEC_NEXT: break;
+    }
+    *stop = false;
+    return EXEC_BUDGET;
+}
+
+static enum exec_exit run_traced(struct hart *h, uint64_t budget)
+{
+    while (budget--) {
+        bool stop;
+        enum exec_exit e = after_exec(h, step_one(h), &stop);
+        if (stop)
+            return e;
+    }
+    return EXEC_BUDGET;
 }
 
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
+    static const void *const labels[OP_COUNT] = {
+#define LABEL(name) &&op_##name,
+        OPS(LABEL)
+#undef LABEL
+    };
+    if (unlikely(h->trace))
+        return run_traced(h, budget);
+
     uint64_t *x = h->x;
-    while (budget--) {
+    uint64_t executed = 0;
+    while (executed < budget) {
         uint64_t pc = h->pc;
-        uint32_t insn, raw;
-        unsigned len = 4;
-        if (unlikely(!mem_fetch(h, pc, &insn)))
+        struct block *b = block_lookup(h, pc);
+        if (unlikely(!b))
+            continue; /* fetch fault: pc is at the handler now */
+        const struct dinsn *d = b->insns;
+        if (unlikely(d->op == OP_END)) { /* an instruction crossing a page boundary */
+            bool stop;
+            enum exec_exit e = after_exec(h, step_one(h), &stop);
+            executed++;
+            if (stop)
+                return e;
             continue;
-        raw = insn;
-        if ((insn & 3) != 3) {
-            raw = insn & 0xffff;
-            insn = rvc_table[raw];
-            len = 2;
         }
-        if (unlikely(h->trace))
-            trace_insn(h, pc, raw, len);
-        uint64_t next = pc + len;
         uint64_t v;
-        switch (insn & 0x7f) {
-        case 0x37: x[RD] = IMM_U; break;
-        case 0x17: x[RD] = pc + IMM_U; break;
-        case 0x6f: x[RD] = next; next = pc + IMM_J; break;
-        case 0x67: {
-            if (F3 != 0)
-                goto illegal;
-            uint64_t target = (x[RS1] + IMM_I) & ~1ULL;
-            x[RD] = next;
-            next = target;
-            break;
-        }
-        case 0x63: {
-            uint64_t a = x[RS1], b = x[RS2];
-            bool taken;
-            switch (F3) {
-            case 0: taken = a == b; break;
-            case 1: taken = a != b; break;
-            case 4: taken = (int64_t)a < (int64_t)b; break;
-            case 5: taken = (int64_t)a >= (int64_t)b; break;
-            case 6: taken = a < b; break;
-            case 7: taken = a >= b; break;
-            default: goto illegal;
-            }
-            if (taken)
-                next = pc + IMM_B;
-            break;
-        }
-        case 0x03: {
-            uint64_t addr = x[RS1] + IMM_I;
-            bool ok;
-            switch (F3) {
-            case 0: ok = mem_load_i8(h, addr, &v); break;
-            case 1: ok = mem_load_i16(h, addr, &v); break;
-            case 2: ok = mem_load_i32(h, addr, &v); break;
-            case 3: ok = mem_load_u64(h, addr, &v); break;
-            case 4: ok = mem_load_u8(h, addr, &v); break;
-            case 5: ok = mem_load_u16(h, addr, &v); break;
-            case 6: ok = mem_load_u32(h, addr, &v); break;
-            default: goto illegal;
-            }
-            if (unlikely(!ok))
-                continue;
-            x[RD] = v;
-            break;
-        }
-        case 0x23: {
-            if (F3 > 3)
-                goto illegal;
-            if (unlikely(!mem_store(h, x[RS1] + IMM_S, 1u << F3, x[RS2])))
-                continue;
-            break;
-        }
-        case 0x13: {
-            uint64_t a = x[RS1];
-            int64_t imm = IMM_I;
-            unsigned sh = imm & 63;
-            switch (F3) {
-            case 0: v = a + imm; break;
-            case 2: v = (int64_t)a < imm; break;
-            case 3: v = a < (uint64_t)imm; break;
-            case 4: v = a ^ imm; break;
-            case 6: v = a | imm; break;
-            case 7: v = a & imm; break;
-            case 1:
-                switch ((insn >> 26) & 63) {
-                case 0x00: v = a << sh; break;
-                case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
-                case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
-                case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
-                case 0x18:
-                    switch ((insn >> 20) & 0xfff) {
-                    case 0x600: v = a ? __builtin_clzll(a) : 64; break;
-                    case 0x601: v = a ? __builtin_ctzll(a) : 64; break;
-                    case 0x602: v = __builtin_popcountll(a); break;
-                    case 0x604: v = (int64_t)(int8_t)a; break;
-                    case 0x605: v = (int64_t)(int16_t)a; break;
-                    default: goto illegal;
-                    }
-                    break;
-                default: goto illegal;
-                }
-                break;
-            default: /* 5 */
-                switch ((insn >> 26) & 63) {
-                case 0x00: v = a >> sh; break;
-                case 0x10: v = (int64_t)a >> sh; break;
-                case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
-                case 0x12: v = (a >> sh) & 1; break;              /* bexti */
-                case 0x0a:
-                    if (((insn >> 20) & 0xfff) != 0x287)
-                        goto illegal;
-                    v = orc_b(a);
-                    break;
-                case 0x1a:
-                    if (((insn >> 20) & 0xfff) != 0x6b8)
-                        goto illegal;
-                    v = __builtin_bswap64(a);
-                    break;
-                default: goto illegal;
-                }
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x1b: {
-            uint64_t a = x[RS1];
-            unsigned sh = (insn >> 20) & 31;
-            switch (F3) {
-            case 0: v = sx32(a + IMM_I); break;
-            case 1:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a << sh);
-                else if ((insn >> 26) == 0x02)
-                    v = (a & 0xffffffffULL) << ((insn >> 20) & 63); /* slli.uw */
-                else if (F7 == 0x30 && sh == 0)
-                    v = (uint32_t)a ? __builtin_clz((uint32_t)a) : 32;
-                else if (F7 == 0x30 && sh == 1)
-                    v = (uint32_t)a ? __builtin_ctz((uint32_t)a) : 32;
-                else if (F7 == 0x30 && sh == 2)
-                    v = __builtin_popcount((uint32_t)a);
-                else
-                    goto illegal;
-                break;
-            case 5:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a >> sh);
-                else if (F7 == 0x20)
-                    v = sx32((int32_t)a >> sh);
-                else if (F7 == 0x30)
-                    v = sx32(rol32(a, 32 - sh));
-                else
-                    goto illegal;
-                break;
-            default: goto illegal;
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x33: {
-            uint64_t a = x[RS1], b = x[RS2];
-            switch (F7 << 3 | F3) {
-            case 0x000: v = a + b; break;
-            case 0x100: v = a - b; break;
-            case 0x001: v = a << (b & 63); break;
-            case 0x002: v = (int64_t)a < (int64_t)b; break;
-            case 0x003: v = a < b; break;
-            case 0x004: v = a ^ b; break;
-            case 0x005: v = a >> (b & 63); break;
-            case 0x105: v = (int64_t)a >> (b & 63); break;
-            case 0x006: v = a | b; break;
-            case 0x007: v = a & b; break;
-            case 0x008: v = a * b; break;
-            case 0x009: v = mulh64(a, b); break;
-            case 0x00a: v = mulhsu64(a, b); break;
-            case 0x00b: v = mulhu64(a, b); break;
-            case 0x00c: v = div64(a, b); break;
-            case 0x00d: v = b ? a / b : ~0ULL; break;
-            case 0x00e: v = rem64(a, b); break;
-            case 0x00f: v = b ? a % b : a; break;
-            case 0x082: v = (a << 1) + b; break;                  /* sh1add */
-            case 0x084: v = (a << 2) + b; break;
-            case 0x086: v = (a << 3) + b; break;
-            case 0x107: v = a & ~b; break;                        /* andn */
-            case 0x106: v = a | ~b; break;                        /* orn */
-            case 0x104: v = ~(a ^ b); break;                      /* xnor */
-            case 0x02e: v = (int64_t)a > (int64_t)b ? a : b; break; /* max */
-            case 0x02f: v = a > b ? a : b; break;                 /* maxu */
-            case 0x02c: v = (int64_t)a < (int64_t)b ? a : b; break; /* min */
-            case 0x02d: v = a < b ? a : b; break;                 /* minu */
-            case 0x181: v = rol64(a, b); break;                   /* rol */
-            case 0x185: v = rol64(a, 64 - (b & 63)); break;       /* ror */
-            case 0x121: v = a & ~(1ULL << (b & 63)); break;       /* bclr */
-            case 0x125: v = (a >> (b & 63)) & 1; break;           /* bext */
-            case 0x1a1: v = a ^ (1ULL << (b & 63)); break;        /* binv */
-            case 0x0a1: v = a | (1ULL << (b & 63)); break;        /* bset */
-            default: goto illegal;
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x3b: {
-            uint64_t a = x[RS1], b = x[RS2];
-            uint32_t a32 = a, b32 = b;
-            switch (F7 << 3 | F3) {
-            case 0x000: v = sx32(a32 + b32); break;
-            case 0x100: v = sx32(a32 - b32); break;
-            case 0x001: v = sx32(a32 << (b & 31)); break;
-            case 0x005: v = sx32(a32 >> (b & 31)); break;
-            case 0x105: v = sx32((int32_t)a32 >> (b & 31)); break;
-            case 0x008: v = sx32(a32 * b32); break;
-            case 0x00c:
-                v = b32 == 0 ? ~0ULL : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? sx32(a32)
-                                                                                     : sx32((int32_t)a32 / (int32_t)b32);
-                break;
-            case 0x00d: v = b32 ? sx32(a32 / b32) : ~0ULL; break;
-            case 0x00e:
-                v = b32 == 0 ? sx32(a32) : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? 0
-                                                                                   : sx32((int32_t)a32 % (int32_t)b32);
-                break;
-            case 0x00f: v = b32 ? sx32(a32 % b32) : sx32(a32); break;
-            case 0x020: v = (a & 0xffffffffULL) + b; break;       /* add.uw */
-            case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
-            case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
-            case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
-            case 0x024:
-                if (RS2 != 0)
-                    goto illegal;
-                v = a & 0xffff;                                   /* zext.h */
-                break;
-            case 0x181: v = sx32(rol32(a32, b32)); break;         /* rolw */
-            case 0x185: v = sx32(rol32(a32, 32 - (b32 & 31))); break; /* rorw */
-            default: goto illegal;
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x0f:
-            if (F3 == 0) { /* fence: host atomics are seq_cst; plain accesses need a barrier */
-                __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            } else if (F3 == 1) {
-                hart_fence_i(h);
-            } else if (F3 == 2 && RD == 0) { /* Zicbom / Zicboz */
-                unsigned op = (insn >> 20) & 0xfff;
-                uint64_t base = x[RS1] & ~63ULL;
-                if (op == 4) {
-                    if (!cbo_allowed(h, MENVCFG_CBZE))
-                        goto illegal;
-                    for (unsigned i = 0; i < 64; i += 8)
-                        if (!mem_store(h, base + i, 8, 0))
-                            goto trapped;
-                } else if (op <= 2) {
-                    uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
-                    if (!cbo_allowed(h, need))
-                        goto illegal;
-                    /* Caches are coherent: only the permission check of the block remains. */
-                    if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))
-                        goto trapped;
-                } else {
-                    goto illegal;
-                }
-            } else {
-                goto illegal;
-            }
-            break;
-        case 0x73: {
-            unsigned f3 = F3;
-            if (f3 == 0) {
-                if (RD != 0)
-                    goto illegal;
-                uint32_t f = insn >> 20;
-                if (F7 == 0x09) { /* sfence.vma */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TVM)))
-                        goto illegal;
-                    if (RS1 != 0)
-                        mmu_flush_page(h, x[RS1]);
-                    else
-                        hart_tlb_flush(h);
-                    break;
-                }
-                if (RS1 != 0)
-                    goto illegal;
-                switch (f) {
-                case 0x000:
-                    hart_raise_exception(h, EXC_ECALL_U + h->priv, 0);
-                    goto trapped;
-                case 0x001:
-                    hart_raise_exception(h, EXC_BREAKPOINT, pc);
-                    goto trapped;
-                case 0x102: /* sret */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TSR)))
-                        goto illegal;
-                    next = hart_sret(h);
-                    h->pc = next;
-                    h->instret++;
-                    return EXEC_CHECK_IRQ;
-                case 0x302: /* mret */
-                    if (h->priv != PRIV_M)
-                        goto illegal;
-                    next = hart_mret(h);
-                    h->pc = next;
-                    h->instret++;
-                    return EXEC_CHECK_IRQ;
-                case 0x105: /* wfi */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TW)))
-                        goto illegal;
-                    h->pc = next;
-                    h->instret++;
-                    return EXEC_WFI;
-                default: goto illegal;
-                }
-            }
-            if (f3 == 4)
-                goto illegal;
-            unsigned csr = insn >> 20;
-            uint64_t src = (f3 & 4) ? RS1 : x[RS1];
-            bool writes = (f3 & 3) == 1 || RS1 != 0;
-            bool reads = (f3 & 3) != 1 || RD != 0;
-            if (!csr_accessible(h, csr, writes))
-                goto illegal;
-            uint64_t old = 0;
-            if ((reads || (f3 & 3) != 1) && !csr_read(h, csr, &old))
-                goto illegal;
-            if (writes) {
-                uint64_t val = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
-                if (!csr_write(h, csr, val))
-                    goto illegal;
-                if (csr <= CSR_FCSR)
-                    fp_dirty(h);
-            }
-            x[RD] = old;
-            x[0] = 0;
-            if (writes) {
-                /* A CSR write may enable an interrupt or change translation. */
-                h->pc = next;
-                h->instret++;
-                return EXEC_CHECK_IRQ;
-            }
-            break;
-        }
-        case 0x2f: {
-            bool illegal = false;
-            if (!exec_atomic(h, insn, &illegal)) {
-                if (illegal)
-                    goto illegal;
-                goto trapped;
-            }
-            break;
-        }
-        case 0x07: {
-            if (!fp_enabled(h))
-                goto illegal;
-            uint64_t addr = x[RS1] + IMM_I;
-            if (F3 == 2) {
-                if (!mem_load_u32(h, addr, &v))
-                    goto trapped;
-                h->f[RD] = v | 0xffffffff00000000ULL;
-            } else if (F3 == 3) {
-                if (!mem_load_u64(h, addr, &v))
-                    goto trapped;
-                h->f[RD] = v;
-            } else {
-                goto illegal;
-            }
-            fp_dirty(h);
-            break;
-        }
-        case 0x27: {
-            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
-                goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->f[RS2]))
-                goto trapped;
-            break;
-        }
-        case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-            if (!fp_enabled(h) || !fpu_execute(h, insn))
-                goto illegal;
-            fp_dirty(h);
-            break;
-        default:
-            goto illegal;
-        }
+
+#define DISPATCH() goto *labels[d->op]
+#define NEXT() do { pc += d->len; d++; DISPATCH(); } while (0)
+/* Retires the instructions before d (d itself not included). */
+#define RETIRE_BEFORE() do { unsigned n_ = (unsigned)(d - b->insns); h->instret += n_; executed += n_; } while (0)
+#define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
+#define LOAD(name, fn) op_##name: \
+        h->pc = pc; \
+        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
+        x[d->rd] = v; x[0] = 0; NEXT();
+#define STORE(name, size) op_##name: \
+        h->pc = pc; \
+        if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
+        NEXT();
+#define BRANCH(name, cond) op_##name: \
+        pc += (cond) ? (int64_t)d->imm : d->len; goto block_done;
+
+        DISPATCH();
+    op_NOP: NEXT();
+    ALU(LUI, (int64_t)d->imm)
+    ALU(AUIPC, pc + (int64_t)d->imm)
+    op_JAL:
+        x[d->rd] = pc + d->len;
         x[0] = 0;
-        h->pc = next;
-        h->instret++;
+        pc += (int64_t)d->imm;
+        goto block_done;
+    op_JALR: {
+        uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
+        x[d->rd] = pc + d->len;
+        x[0] = 0;
+        pc = target;
+        goto block_done;
+    }
+    BRANCH(BEQ, x[d->rs1] == x[d->rs2])
+    BRANCH(BNE, x[d->rs1] != x[d->rs2])
+    BRANCH(BLT, (int64_t)x[d->rs1] < (int64_t)x[d->rs2])
+    BRANCH(BGE, (int64_t)x[d->rs1] >= (int64_t)x[d->rs2])
+    BRANCH(BLTU, x[d->rs1] < x[d->rs2])
+    BRANCH(BGEU, x[d->rs1] >= x[d->rs2])
+    LOAD(LB, mem_load_i8)
+    LOAD(LH, mem_load_i16)
+    LOAD(LW, mem_load_i32)
+    LOAD(LD, mem_load_u64)
+    LOAD(LBU, mem_load_u8)
+    LOAD(LHU, mem_load_u16)
+    LOAD(LWU, mem_load_u32)
+    STORE(SB, 1)
+    STORE(SH, 2)
+    STORE(SW, 4)
+    STORE(SD, 8)
+    ALU(ADDI, x[d->rs1] + (int64_t)d->imm)
+    ALU(SLTI, (int64_t)x[d->rs1] < (int64_t)d->imm)
+    ALU(SLTIU, x[d->rs1] < (uint64_t)(int64_t)d->imm)
+    ALU(XORI, x[d->rs1] ^ (int64_t)d->imm)
+    ALU(ORI, x[d->rs1] | (int64_t)d->imm)
+    ALU(ANDI, x[d->rs1] & (int64_t)d->imm)
+    ALU(SLLI, x[d->rs1] << d->imm)
+    ALU(SRLI, x[d->rs1] >> d->imm)
+    ALU(SRAI, (int64_t)x[d->rs1] >> d->imm)
+    ALU(ADDIW, sx32(x[d->rs1] + d->imm))
+    ALU(SLLIW, sx32((uint32_t)x[d->rs1] << d->imm))
+    ALU(SRLIW, sx32((uint32_t)x[d->rs1] >> d->imm))
+    ALU(SRAIW, sx32((int32_t)x[d->rs1] >> d->imm))
+    ALU(ADD, x[d->rs1] + x[d->rs2])
+    ALU(SUB, x[d->rs1] - x[d->rs2])
+    ALU(SLL, x[d->rs1] << (x[d->rs2] & 63))
+    ALU(SLT, (int64_t)x[d->rs1] < (int64_t)x[d->rs2])
+    ALU(SLTU, x[d->rs1] < x[d->rs2])
+    ALU(XOR, x[d->rs1] ^ x[d->rs2])
+    ALU(SRL, x[d->rs1] >> (x[d->rs2] & 63))
+    ALU(SRA, (int64_t)x[d->rs1] >> (x[d->rs2] & 63))
+    ALU(OR, x[d->rs1] | x[d->rs2])
+    ALU(AND, x[d->rs1] & x[d->rs2])
+    ALU(ADDW, sx32(x[d->rs1] + x[d->rs2]))
+    ALU(SUBW, sx32(x[d->rs1] - x[d->rs2]))
+    ALU(SLLW, sx32((uint32_t)x[d->rs1] << (x[d->rs2] & 31)))
+    ALU(SRLW, sx32((uint32_t)x[d->rs1] >> (x[d->rs2] & 31)))
+    ALU(SRAW, sx32((int32_t)x[d->rs1] >> (x[d->rs2] & 31)))
+    ALU(MUL, x[d->rs1] * x[d->rs2])
+    ALU(MULH, mulh64(x[d->rs1], x[d->rs2]))
+    ALU(MULHSU, mulhsu64(x[d->rs1], x[d->rs2]))
+    ALU(MULHU, mulhu64(x[d->rs1], x[d->rs2]))
+    ALU(DIV, div64(x[d->rs1], x[d->rs2]))
+    ALU(DIVU, x[d->rs2] ? x[d->rs1] / x[d->rs2] : ~0ULL)
+    ALU(REM, rem64(x[d->rs1], x[d->rs2]))
+    ALU(REMU, x[d->rs2] ? x[d->rs1] % x[d->rs2] : x[d->rs1])
+    ALU(MULW, sx32((uint32_t)x[d->rs1] * (uint32_t)x[d->rs2]))
+    ALU(DIVW, divw32(x[d->rs1], x[d->rs2]))
+    ALU(DIVUW, (uint32_t)x[d->rs2] ? sx32((uint32_t)x[d->rs1] / (uint32_t)x[d->rs2]) : ~0ULL)
+    ALU(REMW, remw32(x[d->rs1], x[d->rs2]))
+    ALU(REMUW, (uint32_t)x[d->rs2] ? sx32((uint32_t)x[d->rs1] % (uint32_t)x[d->rs2]) : sx32(x[d->rs1]))
+    ALU(SH1ADD, (x[d->rs1] << 1) + x[d->rs2])
+    ALU(SH2ADD, (x[d->rs1] << 2) + x[d->rs2])
+    ALU(SH3ADD, (x[d->rs1] << 3) + x[d->rs2])
+    ALU(ADDUW, (x[d->rs1] & 0xffffffffULL) + x[d->rs2])
+
+    op_END:
+        /* Fell off the block's end (size limit or page end): continue at pc. */
+        RETIRE_BEFORE();
+        h->pc = pc;
         continue;
-    illegal:
-        hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
-    trapped:
-        x[0] = 0;
-        /* A hypercall may have stopped or suspended this hart. */
-        if (atomic_load_explicit(&h->exit_request, memory_order_relaxed))
-            return EXEC_CHECK_IRQ;
+    op_SLOW: {
+        RETIRE_BEFORE();
+        h->pc = pc;
+        bool stop;
+        enum exec_exit e = after_exec(h, exec_one(h, d->insn, d->raw, d->len), &stop);
+        executed++;
+        if (stop)
+            return e;
+        continue;
+    }
+    fault:
+        /* The load/store raised an exception: pc is at the handler; d did not retire. */
+        RETIRE_BEFORE();
+        continue;
+    block_done:
+        d++;
+        RETIRE_BEFORE();
+        h->pc = pc;
     }
     return EXEC_BUDGET;
 }

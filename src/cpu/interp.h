@@ -1,5 +1,5 @@
 /*
- * The interpreter: executes up to budget instructions of one hart, returning early when
+ * The interpreter: executes about budget instructions of one hart, returning early when
  * something needs the run loop's attention (exit_request, an interrupt may have become
  * enabled, wfi). Exceptions are taken inside; interrupts are taken by the run loop.
  */
@@ -11,5 +11,10 @@
 enum exec_exit { EXEC_BUDGET, EXEC_CHECK_IRQ, EXEC_WFI };
 
 enum exec_exit interp_run(struct hart *h, uint64_t budget);
+
+/* The hart's decoded-block cache: allocate (0, or -1 when out of memory), free, drop all. */
+int interp_init(struct hart *h);
+void interp_destroy(struct hart *h);
+void interp_flush(struct hart *h);
 
 #endif

@@ -253,6 +253,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             if (mmu_reservations_active)
                 mmu_store_breaks_reservations(h, host);
+            guest_ram_note_write(h->ram, host);
             memcpy(host, value, size); /* little-endian host */
             if (is_htif_page(h, pa))
                 machine_htif_write(h->machine, pa);
@@ -343,6 +344,15 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
     }
     *insn = lo | (hi << 16);
     return true;
+}
+
+const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va)
+{
+    uint64_t pa;
+    const uint8_t *host = access_prepare(h, va, 2, ACCESS_FETCH, false, &pa);
+    if (!host && pa != ~0ULL)
+        hart_raise_exception(h, EXC_INSN_ACCESS, va);
+    return host;
 }
 
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)

@@ -33,6 +33,9 @@ static inline unsigned mmu_fetch_ctx(const struct hart *h)
 bool mmu_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *value);
 bool mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t value);
 bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn);
+/* Host address of the instruction at va (its page is RAM and executable), refilling the
+ * fetch TLB; NULL after raising the fetch exception. */
+const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va);
 /*
  * Host pointer for an atomic access of size bytes at va (aligned, RAM only), checked for
  * the given access (ACCESS_READ for LR, ACCESS_WRITE for SC/AMO); NULL after raising the
@@ -90,6 +93,7 @@ static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_
         void *p = (void *)(uintptr_t)(va + e->addend);
         if (unlikely(mmu_reservations_active))
             mmu_store_breaks_reservations(h, p);
+        guest_ram_note_write(h->ram, p);
         switch (size) {
         case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
         case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }

@@ -85,11 +85,11 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
     }
     for (unsigned i = 0; i < cfg->nharts; i++) {
         struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
-        if (!h) {
+        if (!h || hart_init(h, m, i) < 0) {
+            free(h);
             rvm_error("out of memory");
             goto fail;
         }
-        hart_init(h, m, i);
         h->trace = cfg->trace;
         m->harts[m->nharts++] = h;
     }
@@ -125,8 +125,7 @@ void machine_destroy(struct machine *m)
     if (m->clint)
         clint_destroy(m->clint);
     for (unsigned i = 0; i < m->nharts; i++) {
-        pthread_mutex_destroy(&m->harts[i]->lock);
-        pthread_cond_destroy(&m->harts[i]->wake);
+        hart_destroy(m->harts[i]);
         free(m->harts[i]);
     }
     bus_destroy(&m->bus);

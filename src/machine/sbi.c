@@ -123,6 +123,30 @@ static void remote_tlb_flush(struct hart *self, uint64_t mask, uint64_t base)
     }
 }
 
+/* Remote fence.i: each target drops its decoded blocks before it next executes. */
+static void remote_fence_i(struct hart *self, uint64_t mask, uint64_t base)
+{
+    struct machine *m = self->machine;
+    for (unsigned i = 0; i < m->nharts; i++) {
+        if (!hart_selected(m, i, mask, base))
+            continue;
+        struct hart *t = m->harts[i];
+        if (t == self) {
+            hart_fence_i(self);
+            continue;
+        }
+        atomic_store(&t->fence_i_request, true);
+        hart_kick(t);
+    }
+    for (unsigned i = 0; i < m->nharts; i++) {
+        struct hart *t = m->harts[i];
+        if (t == self || !hart_selected(m, i, mask, base))
+            continue;
+        while (atomic_load(&t->fence_i_request) && !atomic_load(&t->sleeping) && !machine_stopping(m))
+            sched_yield();
+    }
+}
+
 static struct sbiret send_ipi(struct hart *self, uint64_t mask, uint64_t base)
 {
     struct machine *m = self->machine;
@@ -282,7 +306,9 @@ static struct sbiret legacy_call(struct hart *h, uint64_t ext, const uint64_t *a
             return err(SBI_ERR_INVALID_ADDRESS);
         if (ext == LEGACY_SEND_IPI)
             return send_ipi(h, mask, a[0] ? 0 : ~0ULL);
-        if (ext != LEGACY_REMOTE_FENCE_I)
+        if (ext == LEGACY_REMOTE_FENCE_I)
+            remote_fence_i(h, mask, a[0] ? 0 : ~0ULL);
+        else
             remote_tlb_flush(h, mask, a[0] ? 0 : ~0ULL);
         return ok(0);
     }
@@ -326,7 +352,8 @@ void sbi_ecall(struct hart *h)
             if (!hart_mask_valid(m, a[0], a[1])) {
                 r = err(SBI_ERR_INVALID_PARAM);
             } else if (fid == 0) {
-                r = ok(0); /* remote fence.i: instruction fetch always reads RAM */
+                remote_fence_i(h, a[0], a[1]);
+                r = ok(0);
             } else if (fid <= 2) {
                 remote_tlb_flush(h, a[0], a[1]);
                 r = ok(0);

@@ -10,15 +10,40 @@ int guest_ram_init(struct guest_ram *ram, uint64_t base, uint64_t size)
     if (p == MAP_FAILED)
         return -1;
     madvise(p, size, MADV_HUGEPAGE);
+    size_t pages = size >> 12;
+    void *code = mmap(NULL, pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *gen = mmap(NULL, pages * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (code == MAP_FAILED || gen == MAP_FAILED) {
+        int saved = errno;
+        munmap(p, size);
+        if (code != MAP_FAILED)
+            munmap(code, pages);
+        if (gen != MAP_FAILED)
+            munmap(gen, pages * sizeof(uint32_t));
+        errno = saved;
+        return -1;
+    }
     ram->host = p;
     ram->base = base;
     ram->size = size;
+    ram->code = code;
+    ram->code_gen = gen;
     return 0;
+}
+
+void guest_ram_code_written(struct guest_ram *ram, size_t page)
+{
+    atomic_store(&ram->code[page], 0);
+    atomic_fetch_add(&ram->code_gen[page], 1);
 }
 
 void guest_ram_destroy(struct guest_ram *ram)
 {
-    if (ram->host)
+    if (ram->host) {
         munmap(ram->host, ram->size);
+        munmap((void *)ram->code, ram->size >> 12);
+        munmap((void *)ram->code_gen, (ram->size >> 12) * sizeof(uint32_t));
+    }
     ram->host = NULL;
 }

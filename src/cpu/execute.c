@@ -1,0 +1,534 @@
+#include "cpu/execute.h"
+
+#include "cpu/alu.h"
+#include "cpu/csr.h"
+#include "cpu/decode.h"
+#include "cpu/fpu.h"
+#include "cpu/mmu.h"
+#include "machine/machine.h"
+#include "machine/sbi.h"
+
+#define RD insn_rd(insn)
+#define RS1 insn_rs1(insn)
+#define RS2 insn_rs2(insn)
+#define F3 insn_funct3(insn)
+#define F7 insn_funct7(insn)
+#define IMM_I insn_imm_i(insn)
+#define IMM_S insn_imm_s(insn)
+#define IMM_B insn_imm_b(insn)
+#define IMM_U insn_imm_u(insn)
+#define IMM_J insn_imm_j(insn)
+
+static uint64_t orc_b(uint64_t v)
+{
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 64; i += 8)
+        if ((v >> i) & 0xff)
+            r |= 0xffULL << i;
+    return r;
+}
+
+/* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
+static bool cbo_allowed(const struct hart *h, uint64_t bits)
+{
+    if (h->priv == PRIV_M)
+        return true;
+    if ((h->menvcfg & bits) == 0)
+        return false;
+    return h->priv == PRIV_S || (h->senvcfg & bits) != 0;
+}
+
+static bool fp_enabled(const struct hart *h)
+{
+    return (h->mstatus & MSTATUS_FS) != 0;
+}
+
+static void fp_dirty(struct hart *h)
+{
+    h->mstatus |= MSTATUS_FS;
+}
+
+/* Executes the AMO/LR/SC instruction; false after an exception. */
+static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
+{
+    unsigned f5 = insn >> 27, f3 = F3;
+    uint64_t addr = h->x[RS1], src = h->x[RS2];
+    unsigned size = f3 == 2 ? 4 : 8;
+    if (f3 != 2 && f3 != 3) {
+        *illegal = true;
+        return false;
+    }
+    if (f5 == 0x02) { /* LR */
+        if (RS2 != 0) {
+            *illegal = true;
+            return false;
+        }
+        void *p = mmu_atomic_ptr(h, addr, size, ACCESS_READ);
+        if (!p)
+            return false;
+        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
+                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
+        uint64_t old = atomic_exchange(&h->reservation, (uintptr_t)p & ~7ULL);
+        if (old == ~0ULL)
+            atomic_fetch_add(&mmu_reservations_active, 1);
+        h->reservation_value = v;
+        h->reservation_size = size;
+        h->x[RD] = v;
+        return true;
+    }
+    void *p = mmu_atomic_ptr(h, addr, size, ACCESS_WRITE);
+    if (!p)
+        return false;
+    if (f5 == 0x03) { /* SC: succeeds only with our reservation intact and memory unchanged */
+        uint64_t r = atomic_load(&h->reservation);
+        bool ok = false;
+        if (r == ((uintptr_t)p & ~7ULL) && h->reservation_size == size &&
+            atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL)) {
+            atomic_fetch_sub(&mmu_reservations_active, 1);
+            guest_ram_note_write(h->ram, p);
+            if (size == 4) {
+                uint32_t expected = (uint32_t)h->reservation_value;
+                ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
+                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+            } else {
+                uint64_t expected = h->reservation_value;
+                ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
+                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+            }
+        } else {
+            hart_clear_reservation(h);
+        }
+        h->x[RD] = ok ? 0 : 1;
+        return true;
+    }
+    if (mmu_reservations_active)
+        mmu_store_breaks_reservations(h, p);
+    guest_ram_note_write(h->ram, p);
+    uint64_t old;
+    if (size == 4) {
+        uint32_t *q = p, s = (uint32_t)src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
+        switch (f5) {
+        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case 0x10: case 0x14: case 0x18: case 0x1c: break;
+        default: *illegal = true; return false;
+        }
+        do {
+            switch (f5) {
+            case 0x10: n = (int32_t)o < (int32_t)s ? o : s; break;
+            case 0x14: n = (int32_t)o > (int32_t)s ? o : s; break;
+            case 0x18: n = o < s ? o : s; break;
+            default: n = o > s ? o : s; break;
+            }
+        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    done32:
+        old = sx32(o);
+    } else {
+        uint64_t *q = p, s = src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
+        switch (f5) {
+        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case 0x10: case 0x14: case 0x18: case 0x1c: break;
+        default: *illegal = true; return false;
+        }
+        do {
+            switch (f5) {
+            case 0x10: n = (int64_t)o < (int64_t)s ? o : s; break;
+            case 0x14: n = (int64_t)o > (int64_t)s ? o : s; break;
+            case 0x18: n = o < s ? o : s; break;
+            default: n = o > s ? o : s; break;
+            }
+        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    done64:
+        old = o;
+    }
+    h->x[RD] = old;
+    return true;
+}
+
+enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
+{
+    uint64_t *x = h->x;
+    {
+        uint64_t pc = h->pc;
+        uint64_t next = pc + len;
+        uint64_t v;
+        switch (insn & 0x7f) {
+        case 0x37: x[RD] = IMM_U; break;
+        case 0x17: x[RD] = pc + IMM_U; break;
+        case 0x6f: x[RD] = next; next = pc + IMM_J; break;
+        case 0x67: {
+            if (F3 != 0)
+                goto illegal;
+            uint64_t target = (x[RS1] + IMM_I) & ~1ULL;
+            x[RD] = next;
+            next = target;
+            break;
+        }
+        case 0x63: {
+            uint64_t a = x[RS1], b = x[RS2];
+            bool taken;
+            switch (F3) {
+            case 0: taken = a == b; break;
+            case 1: taken = a != b; break;
+            case 4: taken = (int64_t)a < (int64_t)b; break;
+            case 5: taken = (int64_t)a >= (int64_t)b; break;
+            case 6: taken = a < b; break;
+            case 7: taken = a >= b; break;
+            default: goto illegal;
+            }
+            if (taken)
+                next = pc + IMM_B;
+            break;
+        }
+        case 0x03: {
+            uint64_t addr = x[RS1] + IMM_I;
+            bool ok;
+            switch (F3) {
+            case 0: ok = mem_load_i8(h, addr, &v); break;
+            case 1: ok = mem_load_i16(h, addr, &v); break;
+            case 2: ok = mem_load_i32(h, addr, &v); break;
+            case 3: ok = mem_load_u64(h, addr, &v); break;
+            case 4: ok = mem_load_u8(h, addr, &v); break;
+            case 5: ok = mem_load_u16(h, addr, &v); break;
+            case 6: ok = mem_load_u32(h, addr, &v); break;
+            default: goto illegal;
+            }
+            if (unlikely(!ok))
+                return EXEC_TRAPPED;
+            x[RD] = v;
+            break;
+        }
+        case 0x23: {
+            if (F3 > 3)
+                goto illegal;
+            if (unlikely(!mem_store(h, x[RS1] + IMM_S, 1u << F3, x[RS2])))
+                return EXEC_TRAPPED;
+            break;
+        }
+        case 0x13: {
+            uint64_t a = x[RS1];
+            int64_t imm = IMM_I;
+            unsigned sh = imm & 63;
+            switch (F3) {
+            case 0: v = a + imm; break;
+            case 2: v = (int64_t)a < imm; break;
+            case 3: v = a < (uint64_t)imm; break;
+            case 4: v = a ^ imm; break;
+            case 6: v = a | imm; break;
+            case 7: v = a & imm; break;
+            case 1:
+                switch ((insn >> 26) & 63) {
+                case 0x00: v = a << sh; break;
+                case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
+                case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
+                case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
+                case 0x18:
+                    switch ((insn >> 20) & 0xfff) {
+                    case 0x600: v = a ? __builtin_clzll(a) : 64; break;
+                    case 0x601: v = a ? __builtin_ctzll(a) : 64; break;
+                    case 0x602: v = __builtin_popcountll(a); break;
+                    case 0x604: v = (int64_t)(int8_t)a; break;
+                    case 0x605: v = (int64_t)(int16_t)a; break;
+                    default: goto illegal;
+                    }
+                    break;
+                default: goto illegal;
+                }
+                break;
+            default: /* 5 */
+                switch ((insn >> 26) & 63) {
+                case 0x00: v = a >> sh; break;
+                case 0x10: v = (int64_t)a >> sh; break;
+                case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
+                case 0x12: v = (a >> sh) & 1; break;              /* bexti */
+                case 0x0a:
+                    if (((insn >> 20) & 0xfff) != 0x287)
+                        goto illegal;
+                    v = orc_b(a);
+                    break;
+                case 0x1a:
+                    if (((insn >> 20) & 0xfff) != 0x6b8)
+                        goto illegal;
+                    v = __builtin_bswap64(a);
+                    break;
+                default: goto illegal;
+                }
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x1b: {
+            uint64_t a = x[RS1];
+            unsigned sh = (insn >> 20) & 31;
+            switch (F3) {
+            case 0: v = sx32(a + IMM_I); break;
+            case 1:
+                if (F7 == 0)
+                    v = sx32((uint32_t)a << sh);
+                else if ((insn >> 26) == 0x02)
+                    v = (a & 0xffffffffULL) << ((insn >> 20) & 63); /* slli.uw */
+                else if (F7 == 0x30 && sh == 0)
+                    v = (uint32_t)a ? __builtin_clz((uint32_t)a) : 32;
+                else if (F7 == 0x30 && sh == 1)
+                    v = (uint32_t)a ? __builtin_ctz((uint32_t)a) : 32;
+                else if (F7 == 0x30 && sh == 2)
+                    v = __builtin_popcount((uint32_t)a);
+                else
+                    goto illegal;
+                break;
+            case 5:
+                if (F7 == 0)
+                    v = sx32((uint32_t)a >> sh);
+                else if (F7 == 0x20)
+                    v = sx32((int32_t)a >> sh);
+                else if (F7 == 0x30)
+                    v = sx32(rol32(a, 32 - sh));
+                else
+                    goto illegal;
+                break;
+            default: goto illegal;
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x33: {
+            uint64_t a = x[RS1], b = x[RS2];
+            switch (F7 << 3 | F3) {
+            case 0x000: v = a + b; break;
+            case 0x100: v = a - b; break;
+            case 0x001: v = a << (b & 63); break;
+            case 0x002: v = (int64_t)a < (int64_t)b; break;
+            case 0x003: v = a < b; break;
+            case 0x004: v = a ^ b; break;
+            case 0x005: v = a >> (b & 63); break;
+            case 0x105: v = (int64_t)a >> (b & 63); break;
+            case 0x006: v = a | b; break;
+            case 0x007: v = a & b; break;
+            case 0x008: v = a * b; break;
+            case 0x009: v = mulh64(a, b); break;
+            case 0x00a: v = mulhsu64(a, b); break;
+            case 0x00b: v = mulhu64(a, b); break;
+            case 0x00c: v = div64(a, b); break;
+            case 0x00d: v = b ? a / b : ~0ULL; break;
+            case 0x00e: v = rem64(a, b); break;
+            case 0x00f: v = b ? a % b : a; break;
+            case 0x082: v = (a << 1) + b; break;                  /* sh1add */
+            case 0x084: v = (a << 2) + b; break;
+            case 0x086: v = (a << 3) + b; break;
+            case 0x107: v = a & ~b; break;                        /* andn */
+            case 0x106: v = a | ~b; break;                        /* orn */
+            case 0x104: v = ~(a ^ b); break;                      /* xnor */
+            case 0x02e: v = (int64_t)a > (int64_t)b ? a : b; break; /* max */
+            case 0x02f: v = a > b ? a : b; break;                 /* maxu */
+            case 0x02c: v = (int64_t)a < (int64_t)b ? a : b; break; /* min */
+            case 0x02d: v = a < b ? a : b; break;                 /* minu */
+            case 0x181: v = rol64(a, b); break;                   /* rol */
+            case 0x185: v = rol64(a, 64 - (b & 63)); break;       /* ror */
+            case 0x121: v = a & ~(1ULL << (b & 63)); break;       /* bclr */
+            case 0x125: v = (a >> (b & 63)) & 1; break;           /* bext */
+            case 0x1a1: v = a ^ (1ULL << (b & 63)); break;        /* binv */
+            case 0x0a1: v = a | (1ULL << (b & 63)); break;        /* bset */
+            default: goto illegal;
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x3b: {
+            uint64_t a = x[RS1], b = x[RS2];
+            uint32_t a32 = a, b32 = b;
+            switch (F7 << 3 | F3) {
+            case 0x000: v = sx32(a32 + b32); break;
+            case 0x100: v = sx32(a32 - b32); break;
+            case 0x001: v = sx32(a32 << (b & 31)); break;
+            case 0x005: v = sx32(a32 >> (b & 31)); break;
+            case 0x105: v = sx32((int32_t)a32 >> (b & 31)); break;
+            case 0x008: v = sx32(a32 * b32); break;
+            case 0x00c:
+                v = b32 == 0 ? ~0ULL : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? sx32(a32)
+                                                                                     : sx32((int32_t)a32 / (int32_t)b32);
+                break;
+            case 0x00d: v = b32 ? sx32(a32 / b32) : ~0ULL; break;
+            case 0x00e:
+                v = b32 == 0 ? sx32(a32) : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? 0
+                                                                                   : sx32((int32_t)a32 % (int32_t)b32);
+                break;
+            case 0x00f: v = b32 ? sx32(a32 % b32) : sx32(a32); break;
+            case 0x020: v = (a & 0xffffffffULL) + b; break;       /* add.uw */
+            case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
+            case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
+            case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
+            case 0x024:
+                if (RS2 != 0)
+                    goto illegal;
+                v = a & 0xffff;                                   /* zext.h */
+                break;
+            case 0x181: v = sx32(rol32(a32, b32)); break;         /* rolw */
+            case 0x185: v = sx32(rol32(a32, 32 - (b32 & 31))); break; /* rorw */
+            default: goto illegal;
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x0f:
+            if (F3 == 0) { /* fence: host atomics are seq_cst; plain accesses need a barrier */
+                __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            } else if (F3 == 1) {
+                hart_fence_i(h);
+            } else if (F3 == 2 && RD == 0) { /* Zicbom / Zicboz */
+                unsigned op = (insn >> 20) & 0xfff;
+                uint64_t base = x[RS1] & ~63ULL;
+                if (op == 4) {
+                    if (!cbo_allowed(h, MENVCFG_CBZE))
+                        goto illegal;
+                    for (unsigned i = 0; i < 64; i += 8)
+                        if (!mem_store(h, base + i, 8, 0))
+                            goto trapped;
+                } else if (op <= 2) {
+                    uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
+                    if (!cbo_allowed(h, need))
+                        goto illegal;
+                    /* Caches are coherent: only the permission check of the block remains. */
+                    if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))
+                        goto trapped;
+                } else {
+                    goto illegal;
+                }
+            } else {
+                goto illegal;
+            }
+            break;
+        case 0x73: {
+            unsigned f3 = F3;
+            if (f3 == 0) {
+                if (RD != 0)
+                    goto illegal;
+                uint32_t f = insn >> 20;
+                if (F7 == 0x09) { /* sfence.vma */
+                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TVM)))
+                        goto illegal;
+                    if (RS1 != 0)
+                        mmu_flush_page(h, x[RS1]);
+                    else
+                        hart_tlb_flush(h);
+                    break;
+                }
+                if (RS1 != 0)
+                    goto illegal;
+                switch (f) {
+                case 0x000:
+                    hart_raise_exception(h, EXC_ECALL_U + h->priv, 0);
+                    goto trapped;
+                case 0x001:
+                    hart_raise_exception(h, EXC_BREAKPOINT, pc);
+                    goto trapped;
+                case 0x102: /* sret */
+                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TSR)))
+                        goto illegal;
+                    next = hart_sret(h);
+                    h->pc = next;
+                    h->instret++;
+                    return EXEC_CHECK_IRQ_AFTER;
+                case 0x302: /* mret */
+                    if (h->priv != PRIV_M)
+                        goto illegal;
+                    next = hart_mret(h);
+                    h->pc = next;
+                    h->instret++;
+                    return EXEC_CHECK_IRQ_AFTER;
+                case 0x105: /* wfi */
+                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TW)))
+                        goto illegal;
+                    h->pc = next;
+                    h->instret++;
+                    return EXEC_WFI_AFTER;
+                default: goto illegal;
+                }
+            }
+            if (f3 == 4)
+                goto illegal;
+            unsigned csr = insn >> 20;
+            uint64_t src = (f3 & 4) ? RS1 : x[RS1];
+            bool writes = (f3 & 3) == 1 || RS1 != 0;
+            bool reads = (f3 & 3) != 1 || RD != 0;
+            if (!csr_accessible(h, csr, writes))
+                goto illegal;
+            uint64_t old = 0;
+            if ((reads || (f3 & 3) != 1) && !csr_read(h, csr, &old))
+                goto illegal;
+            if (writes) {
+                uint64_t val = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
+                if (!csr_write(h, csr, val))
+                    goto illegal;
+                if (csr <= CSR_FCSR)
+                    fp_dirty(h);
+            }
+            x[RD] = old;
+            x[0] = 0;
+            if (writes) {
+                /* A CSR write may enable an interrupt or change translation. */
+                h->pc = next;
+                h->instret++;
+                return EXEC_CHECK_IRQ_AFTER;
+            }
+            break;
+        }
+        case 0x2f: {
+            bool illegal = false;
+            if (!exec_atomic(h, insn, &illegal)) {
+                if (illegal)
+                    goto illegal;
+                goto trapped;
+            }
+            break;
+        }
+        case 0x07: {
+            if (!fp_enabled(h))
+                goto illegal;
+            uint64_t addr = x[RS1] + IMM_I;
+            if (F3 == 2) {
+                if (!mem_load_u32(h, addr, &v))
+                    goto trapped;
+                h->f[RD] = v | 0xffffffff00000000ULL;
+            } else if (F3 == 3) {
+                if (!mem_load_u64(h, addr, &v))
+                    goto trapped;
+                h->f[RD] = v;
+            } else {
+                goto illegal;
+            }
+            fp_dirty(h);
+            break;
+        }
+        case 0x27: {
+            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
+                goto illegal;
+            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->f[RS2]))
+                goto trapped;
+            break;
+        }
+        case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+            if (!fp_enabled(h) || !fpu_execute(h, insn))
+                goto illegal;
+            fp_dirty(h);
+            break;
+        default:
+            goto illegal;
+        }
+        x[0] = 0;
+        h->pc = next;
+        h->instret++;
+        return EXEC_NEXT;
+    illegal:
+        hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+    trapped:
+        x[0] = 0;
+        return EXEC_TRAPPED;
+    }
+}
