@@ -41,17 +41,24 @@ enum op {
     OP_COUNT
 };
 
+/* A pre-decoded instruction: its handler in interp_run (as an offset from the first
+ * handler's address, so blocks hold no code pointers) and its operands. */
 struct dinsn {
-    uint8_t op, rd, rs1, rs2, len;
-    int32_t imm;
-    uint32_t raw;   /* the bits as fetched (SLOW: insn holds the expanded form) */
-    uint32_t insn;
+    int32_t handler;
+    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
+    uint8_t rd, rs1, rs2, len;
 };
 
 struct block {
     uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
     uint32_t gen;        /* the page's code generation when decoded */
     uint32_t page;
+    /*
+     * Successors in the same guest page, found on earlier runs (taken and fall-through
+     * of the last instruction). A same-page target shares this block's translation, so
+     * only the successor's own key and generation need checking.
+     */
+    struct block *next[2];
     struct dinsn insns[BLOCK_MAX_INSNS + 1];
 };
 
@@ -184,32 +191,32 @@ static int32_t op_immediate(enum op op, uint32_t i)
 }
 
 /* Decodes the block starting at host address p (guest pc) into b. */
-static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
+static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page,
+                         const int32_t *labels)
 {
     unsigned n = 0;
     b->gen = guest_ram_code_page(h->ram, page);
     b->page = page;
+    b->next[0] = b->next[1] = NULL;
     unsigned offset = pc & 0xfff;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
-            d->op = OP_END;
+            d->handler = labels[OP_END];
             break;
         }
         uint16_t lo;
         memcpy(&lo, p, 2);
-        uint32_t insn, raw;
+        uint32_t insn;
         unsigned len;
         if ((lo & 3) == 3) {
             if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                d->op = OP_END;
+                d->handler = labels[OP_END];
                 break;
             }
-            memcpy(&raw, p, 4);
-            insn = raw;
+            memcpy(&insn, p, 4);
             len = 4;
         } else {
-            raw = lo;
             insn = rvc_table[lo];
             len = 2;
         }
@@ -219,20 +226,23 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         if (rd == 0 && op != OP_SLOW && op != OP_JAL && op != OP_JALR && !ends &&
             !(op >= OP_LB && op <= OP_SD))
             op = OP_NOP; /* hints and nops writing x0 */
-        *d = (struct dinsn){ .op = op, .rd = rd, .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
-                             .len = len, .imm = op_immediate(op, insn), .raw = raw, .insn = insn };
+        *d = (struct dinsn){ .handler = labels[op], .rd = rd, .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
+                             .len = len, .imm = op == OP_SLOW ? (int32_t)insn : op_immediate(op, insn) };
         n++;
-        if (ends || op == OP_SLOW) {
-            b->insns[n].op = OP_END; /* never reached: the block ends before */
+        if (ends || op == OP_SLOW)
             break;
-        }
         p += len;
         offset += len;
     }
 }
 
-/* The block for h->pc, decoding it if needed; NULL after a fetch exception. */
-static struct block *block_lookup(struct hart *h, uint64_t pc)
+static inline bool block_valid(const struct hart *h, const struct block *b, uintptr_t host)
+{
+    return b->host_pc == host && b->gen == atomic_load_explicit(&h->ram->code_gen[b->page], memory_order_relaxed);
+}
+
+/* The block for pc, decoding it if needed; NULL after a fetch exception. */
+static struct block *block_lookup(struct hart *h, uint64_t pc, const int32_t *labels)
 {
     const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
     const uint8_t *host;
@@ -245,7 +255,7 @@ static struct block *block_lookup(struct hart *h, uint64_t pc)
     if (unlikely(b->host_pc != (uintptr_t)host ||
                  b->gen != atomic_load_explicit(&h->ram->code_gen[page], memory_order_relaxed))) {
         b->host_pc = (uintptr_t)host;
-        decode_block(h, b, host, pc, page);
+        decode_block(h, b, host, pc, page, labels);
     }
     return b;
 }
@@ -299,8 +309,8 @@ static enum exec_exit run_traced(struct hart *h, uint64_t budget)
 
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
-    static const void *const labels[OP_COUNT] = {
-#define LABEL(name) &&op_##name,
+    static const int32_t labels[OP_COUNT] = {
+#define LABEL(name) (int32_t)(&&op_##name - &&op_SLOW),
         OPS(LABEL)
 #undef LABEL
     };
@@ -308,14 +318,18 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         return run_traced(h, budget);
 
     uint64_t *x = h->x;
-    uint64_t executed = 0;
+    uint64_t executed = 0, pc, vpage;
+    unsigned link = 0;
+    struct block *b;
     while (executed < budget) {
-        uint64_t pc = h->pc;
-        struct block *b = block_lookup(h, pc);
+        b = block_lookup(h, h->pc, labels);
         if (unlikely(!b))
             continue; /* fetch fault: pc is at the handler now */
+    run_block:
+        pc = h->pc;
+        vpage = pc & ~0xfffULL;
         const struct dinsn *d = b->insns;
-        if (unlikely(d->op == OP_END)) { /* an instruction crossing a page boundary */
+        if (unlikely(d->handler == labels[OP_END])) { /* an instruction crossing a page boundary */
             bool stop;
             enum exec_exit e = after_exec(h, step_one(h), &stop);
             executed++;
@@ -325,7 +339,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         }
         uint64_t v;
 
-#define DISPATCH() goto *labels[d->op]
+#define DISPATCH() goto *(const void *)((const char *)&&op_SLOW + d->handler)
 #define NEXT() do { pc += d->len; d++; DISPATCH(); } while (0)
 /* Retires the instructions before d (d itself not included). */
 #define RETIRE_BEFORE() do { unsigned n_ = (unsigned)(d - b->insns); h->instret += n_; executed += n_; } while (0)
@@ -339,7 +353,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
-        pc += (cond) ? (int64_t)d->imm : d->len; goto block_done;
+        if (cond) { pc += (int64_t)d->imm; goto block_taken; } \
+        pc += d->len; goto block_fallthrough;
 
         DISPATCH();
     op_NOP: NEXT();
@@ -349,7 +364,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         x[d->rd] = pc + d->len;
         x[0] = 0;
         pc += (int64_t)d->imm;
-        goto block_done;
+        goto block_taken;
     op_JALR: {
         uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
         x[d->rd] = pc + d->len;
@@ -429,7 +444,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         RETIRE_BEFORE();
         h->pc = pc;
         bool stop;
-        enum exec_exit e = after_exec(h, exec_one(h, d->insn, d->raw, d->len), &stop);
+        uint32_t raw = (uint32_t)d->imm;
+        if (d->len == 2) /* the compressed bits, for an illegal-instruction tval */
+            memcpy(&raw, (const uint8_t *)((b->host_pc & ~0xfffULL) | (pc & 0xfff)), 2), raw &= 0xffff;
+        enum exec_exit e = after_exec(h, exec_one(h, (uint32_t)d->imm, raw, d->len), &stop);
         executed++;
         if (stop)
             return e;
@@ -439,10 +457,30 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* The load/store raised an exception: pc is at the handler; d did not retire. */
         RETIRE_BEFORE();
         continue;
+    block_taken:
+        link = 0;
+        goto block_done;
+    block_fallthrough:
+        link = 1;
     block_done:
         d++;
         RETIRE_BEFORE();
         h->pc = pc;
+        if (executed < budget && (pc & ~0xfffULL) == vpage) {
+            /* Chain to a same-page successor without a TLB and cache lookup. */
+            uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
+            struct block *next = b->next[link];
+            if (!next || !block_valid(h, next, host)) {
+                next = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+                if (!block_valid(h, next, host)) {
+                    next->host_pc = host;
+                    decode_block(h, next, (const uint8_t *)host, pc, b->page, labels);
+                }
+                b->next[link] = next;
+            }
+            b = next;
+            goto run_block;
+        }
     }
     return EXEC_BUDGET;
 }
