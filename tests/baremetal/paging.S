@@ -2,7 +2,8 @@
  * Sv39, Sv48 and Sv57 paging: page tables built at run time, code run in S and U
  * through them. 4 KiB pages, 2 MiB and 1 GiB superpages (misaligned ones fault),
  * R/W/X/U permissions with causes 12/13/15 and stval = the virtual address, SUM,
- * MXR, reserved W-without-R, canonical addresses, hardware A/D updates, sfence.vma,
+ * MXR, reserved W-without-R, reserved PTE bits and last-level pointer PTEs,
+ * canonical addresses, hardware A/D updates, sfence.vma,
  * ASIDs, unsupported satp modes, MPRV, and page faults delegated to S or kept in M.
  * Each mode runs the same suite; failure codes are 1-69 (Sv39), 71-139 (Sv48) and
  * 141-209 (Sv57).
@@ -40,6 +41,9 @@ TEST paging
 #define VA_NONE    0x40408000   /* invalid PTE */
 #define VA_URO     0x40409000
 #define VA_AX      0x4040a000   /* execute-only, A = 0 */
+#define VA_PTR0    0x4040b000   /* V without R/W/X at the last level */
+#define VA_RSV     0x4040c000   /* reserved PTE bit 60 set */
+#define VA_AD2     0x4040d000   /* A = D = 0, first touched by a store */
 
 #define MARK_A 0x1111aaaa2222bbbb
 #define MARK_B 0x3333cccc4444dddd
@@ -238,6 +242,12 @@ TEST paging
     RESUME_AT runin_return
     RUN MODE_S, s_load, VA_NONE+0x28
     EXPECT_MTRAP 13, VA_NONE+0x28, \b+29, "\name: S load from an invalid PTE"
+    RESUME_AT runin_return
+    RUN MODE_S, s_load, VA_PTR0
+    EXPECT_MTRAP 13, VA_PTR0, \b+65, "\name: pointer PTE at the last level"
+    RESUME_AT runin_return
+    RUN MODE_S, s_load, VA_RSV
+    EXPECT_MTRAP 13, VA_RSV, \b+66, "\name: PTE with reserved bit 60 set"
 
     /* --- U pages from S: only with SUM = 1, never executable --- */
     RESUME_AT runin_return
@@ -301,6 +311,12 @@ TEST paging
     EXPECT t1, PTE_A | PTE_D, \b+44, "\name: a store sets D (got = PTE A|D bits)"
     LOAD t0, ad_page + 8
     EXPECT t0, 9, \b+45, "\name: store through the A/D page reaches memory"
+    li a3, 3
+    RUN MODE_S, s_store, VA_AD2
+    LOAD t0, pte_ad2
+    ld t1, 0(t0)
+    andi t1, t1, PTE_A | PTE_D
+    EXPECT t1, PTE_A|PTE_D, \b+67, "\name: a first store sets A and D (got = PTE A|D bits)"
     JUMP MODE_S, VA_AX
     EXPECT a0, 0x55, \b+46, "\name: S fetch from a page with A = 0"
     LOAD t0, pte_ax
@@ -532,6 +548,23 @@ build_tables:
     li a2, PTE_V | PTE_X
     call map_4k
     sd a0, pte_ax, t0
+    li a0, VA_PTR0
+    la a1, page_a
+    li a2, PTE_V | PTE_A | PTE_D
+    call map_4k
+    li a0, VA_RSV
+    la a1, page_a
+    li a2, PTE_RW_AD
+    call map_4k
+    ld t1, 0(a0)
+    li t2, 1 << 60
+    or t1, t1, t2
+    sd t1, 0(a0)
+    li a0, VA_AD2
+    la a1, ad_page
+    li a2, PTE_V | PTE_R | PTE_W
+    call map_4k
+    sd a0, pte_ad2, t0
     fence rw, rw
 
     ld ra, 0(sp)
@@ -652,6 +685,7 @@ pt_root:    .dword 0
 pt_next:    .dword 0
 pte_ad:     .dword 0
 pte_ax:     .dword 0
+pte_ad2:    .dword 0
 pte_sw:     .dword 0
 remap_args: .dword 0, 0
 
