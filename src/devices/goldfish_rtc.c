@@ -1,0 +1,204 @@
+/* Goldfish RTC: wall-clock time in ns with a settable offset, one alarm, one interrupt. */
+#include "devices/goldfish_rtc.h"
+
+#include <libfdt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/plic.h"
+#include "machine/fdt.h"
+#include "machine/machine.h"
+#include "machine/virt.h"
+
+#define RTC_TIME_LOW 0x00
+#define RTC_TIME_HIGH 0x04
+#define RTC_ALARM_LOW 0x08
+#define RTC_ALARM_HIGH 0x0c
+#define RTC_IRQ_ENABLED 0x10
+#define RTC_CLEAR_ALARM 0x14
+#define RTC_ALARM_STATUS 0x18
+#define RTC_CLEAR_INTERRUPT 0x1c
+
+#define NS_PER_SEC 1000000000ULL
+
+struct goldfish_rtc {
+    struct machine *m;
+    uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
+    uint32_t time_high;     /* latched by reading TIME_LOW */
+    uint64_t alarm;         /* guest time in ns */
+    bool alarm_armed;
+    bool irq_enabled;
+    bool irq_pending;       /* alarm fired, not yet cleared */
+    bool stopping;
+    pthread_t thread;
+    pthread_cond_t changed; /* waited on with bus->lock by the timer thread */
+};
+
+static uint64_t host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t guest_ns(const struct goldfish_rtc *r)
+{
+    return host_ns() + r->offset;
+}
+
+static void update_irq(struct goldfish_rtc *r)
+{
+    plic_set_irq(r->m->plic, VIRT_IRQ_RTC, r->irq_pending && r->irq_enabled);
+}
+
+/* Fires the alarm if it is due. Caller holds bus->lock. */
+static void check_alarm(struct goldfish_rtc *r)
+{
+    if (r->alarm_armed && guest_ns(r) >= r->alarm) {
+        r->alarm_armed = false;
+        r->irq_pending = true;
+        update_irq(r);
+    }
+}
+
+static void *timer_thread(void *arg)
+{
+    struct goldfish_rtc *r = arg;
+    pthread_mutex_t *lock = &r->m->bus.lock;
+    pthread_mutex_lock(lock);
+    while (!r->stopping) {
+        check_alarm(r);
+        if (r->alarm_armed) {
+            /* The deadline is on the host's realtime clock, so clock steps are honoured. */
+            uint64_t due = r->alarm - r->offset;
+            struct timespec deadline = { .tv_sec = (time_t)(due / NS_PER_SEC),
+                                         .tv_nsec = (long)(due % NS_PER_SEC) };
+            pthread_cond_timedwait(&r->changed, lock, &deadline);
+        } else {
+            pthread_cond_wait(&r->changed, lock);
+        }
+    }
+    pthread_mutex_unlock(lock);
+    return NULL;
+}
+
+static uint64_t rtc_read(void *dev, uint64_t off, unsigned size)
+{
+    struct goldfish_rtc *r = dev;
+    (void)size;
+    switch (off) {
+    case RTC_TIME_LOW: {
+        uint64_t now = guest_ns(r);
+        r->time_high = (uint32_t)(now >> 32);
+        return (uint32_t)now;
+    }
+    case RTC_TIME_HIGH:
+        return r->time_high;
+    case RTC_ALARM_LOW:
+        return (uint32_t)r->alarm;
+    case RTC_ALARM_HIGH:
+        return (uint32_t)(r->alarm >> 32);
+    case RTC_IRQ_ENABLED:
+        return r->irq_enabled;
+    case RTC_ALARM_STATUS:
+        return r->alarm_armed;
+    default:
+        return 0;
+    }
+}
+
+/* Replaces one 32-bit half of the guest time, keeping the other. */
+static void set_time_half(struct goldfish_rtc *r, unsigned shift, uint32_t value)
+{
+    uint64_t now = guest_ns(r);
+    uint64_t wanted = (now & ~(0xffffffffULL << shift)) | ((uint64_t)value << shift);
+    r->offset += wanted - now;
+}
+
+static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
+{
+    struct goldfish_rtc *r = dev;
+    uint32_t v = (uint32_t)value;
+    (void)size;
+    switch (off) {
+    case RTC_TIME_LOW:
+        set_time_half(r, 0, v);
+        break;
+    case RTC_TIME_HIGH:
+        set_time_half(r, 32, v);
+        break;
+    case RTC_ALARM_LOW:
+        r->alarm = (r->alarm & ~0xffffffffULL) | v;
+        r->alarm_armed = true;
+        check_alarm(r);
+        break;
+    case RTC_ALARM_HIGH:
+        r->alarm = (r->alarm & 0xffffffffULL) | (uint64_t)v << 32;
+        break;
+    case RTC_IRQ_ENABLED:
+        r->irq_enabled = v & 1;
+        update_irq(r);
+        break;
+    case RTC_CLEAR_ALARM:
+        r->alarm_armed = false;
+        break;
+    case RTC_CLEAR_INTERRUPT:
+        r->irq_pending = false;
+        update_irq(r);
+        break;
+    default:
+        return;
+    }
+    pthread_cond_signal(&r->changed);
+}
+
+static const struct mmio_ops rtc_ops = { .read = rtc_read, .write = rtc_write };
+
+struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
+{
+    struct goldfish_rtc *r = calloc(1, sizeof(*r));
+    if (!r) {
+        rvm_error("rtc: out of memory");
+        return NULL;
+    }
+    r->m = m;
+    pthread_cond_init(&r->changed, NULL);
+    int err = pthread_create(&r->thread, NULL, timer_thread, r);
+    if (err) {
+        rvm_error("rtc: cannot start timer thread: %s", strerror(err));
+        pthread_cond_destroy(&r->changed);
+        free(r);
+        return NULL;
+    }
+    if (bus_add_mmio(&m->bus, "rtc", VIRT_RTC_BASE, VIRT_RTC_SIZE, &rtc_ops, r) < 0) {
+        rvm_error("rtc: cannot map MMIO region at 0x%llx", VIRT_RTC_BASE);
+        goldfish_rtc_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+void goldfish_rtc_destroy(struct goldfish_rtc *r)
+{
+    pthread_mutex_lock(&r->m->bus.lock);
+    r->stopping = true;
+    pthread_cond_signal(&r->changed);
+    pthread_mutex_unlock(&r->m->bus.lock);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->changed);
+    free(r);
+}
+
+int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b)
+{
+    (void)r;
+    int err = fdt_begin_node(fdt, "rtc@101000");
+    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_RTC);
+    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
+    err |= fdt_property_reg(fdt, VIRT_RTC_BASE, VIRT_RTC_SIZE);
+    err |= fdt_property_string(fdt, "compatible", "google,goldfish-rtc");
+    err |= fdt_end_node(fdt);
+    return err;
+}

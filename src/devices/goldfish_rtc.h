@@ -1,0 +1,30 @@
+/*
+ * Goldfish RTC at VIRT_RTC_BASE, interrupt VIRT_IRQ_RTC, as Linux's rtc-goldfish uses it:
+ *   0x00 TIME_LOW    read: low half of the time in ns and latches the high half;
+ *                    write: sets the low half of the time
+ *   0x04 TIME_HIGH   read: the latched high half; write: sets the high half
+ *   0x08 ALARM_LOW   write: arms the alarm at (ALARM_HIGH << 32 | value) ns
+ *   0x0c ALARM_HIGH  high half of the next alarm
+ *   0x10 IRQ_ENABLED 1 lets a fired alarm raise the interrupt
+ *   0x14 CLEAR_ALARM disarms the alarm
+ *   0x18 ALARM_STATUS 1 while an alarm is armed
+ *   0x1c CLEAR_INTERRUPT acknowledges a fired alarm
+ * Time is the host wall clock (CLOCK_REALTIME) plus an offset the guest may set.
+ * A timer thread fires alarms on time, taking bus->lock.
+ */
+#ifndef RACKVM_GOLDFISH_RTC_H
+#define RACKVM_GOLDFISH_RTC_H
+
+struct machine;
+struct goldfish_rtc;
+struct fdt_board;
+
+/* m->plic must exist. */
+struct goldfish_rtc *goldfish_rtc_create(struct machine *m);
+/* Stops the timer thread. Call without bus->lock. */
+void goldfish_rtc_destroy(struct goldfish_rtc *r);
+
+/* Writes /soc/rtc@101000. Returns 0 or a negative libfdt error. */
+int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b);
+
+#endif
