@@ -1,0 +1,222 @@
+/* Device tree of the virt board: root, /chosen, /memory, /cpus, /soc and the syscon nodes. */
+#include "machine/fdt.h"
+
+#include <errno.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "devices/clint.h"
+#include "devices/goldfish_rtc.h"
+#include "devices/plic.h"
+#include "devices/test_finisher.h"
+#include "devices/uart16550.h"
+#include "machine/virt.h"
+
+#define FDT_INITIAL_SIZE 16384
+#define FDT_MAX_SIZE (1 << 20)
+#define CACHE_BLOCK_SIZE 64
+#define RNG_SEED_BYTES 64
+
+static const char isa_string[] =
+    "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_zicbom_zicboz_sstc_svpbmt";
+static const char *const isa_extensions[] = {
+    "i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei",
+    "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc", "svpbmt", "svadu",
+};
+
+struct fdt_inputs {
+    struct machine *m;
+    uint64_t initrd_start, initrd_end;
+    struct fdt_board board;
+    uint32_t cpu_phandle[MACHINE_MAX_HARTS];
+};
+
+int fdt_property_reg(void *fdt, uint64_t base, uint64_t size)
+{
+    fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+    return fdt_property(fdt, "reg", reg, sizeof(reg));
+}
+
+static int property_stringlist(void *fdt, const char *name, const char *const *list, size_t n)
+{
+    char buf[256];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t item = strlen(list[i]) + 1;
+        if (len + item > sizeof(buf))
+            return -FDT_ERR_NOSPACE;
+        memcpy(buf + len, list[i], item);
+        len += item;
+    }
+    return fdt_property(fdt, name, buf, (int)len);
+}
+
+static int write_chosen(void *fdt, const struct fdt_inputs *in)
+{
+    int err = fdt_begin_node(fdt, "chosen");
+    if (in->m->cfg.cmdline)
+        err |= fdt_property_string(fdt, "bootargs", in->m->cfg.cmdline);
+    err |= fdt_property_string(fdt, "stdout-path", "/soc/serial@10000000");
+    if (in->initrd_end > in->initrd_start) {
+        err |= fdt_property_u64(fdt, "linux,initrd-start", in->initrd_start);
+        err |= fdt_property_u64(fdt, "linux,initrd-end", in->initrd_end);
+    }
+    /* Without entropy from the host the guest seeds itself later; nothing to fail for. */
+    uint8_t seed[RNG_SEED_BYTES];
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+        err |= fdt_property(fdt, "rng-seed", seed, sizeof(seed));
+    err |= fdt_end_node(fdt);
+    return err;
+}
+
+static int write_memory(void *fdt, const struct guest_ram *ram)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)ram->base);
+    int err = fdt_begin_node(fdt, name);
+    err |= fdt_property_string(fdt, "device_type", "memory");
+    err |= fdt_property_reg(fdt, ram->base, ram->size);
+    err |= fdt_end_node(fdt);
+    return err;
+}
+
+static int write_cpu(void *fdt, const struct fdt_inputs *in, unsigned i)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "cpu@%u", i);
+    int err = fdt_begin_node(fdt, name);
+    err |= fdt_property_u32(fdt, "phandle", in->cpu_phandle[i]);
+    err |= fdt_property_string(fdt, "device_type", "cpu");
+    err |= fdt_property_u32(fdt, "reg", i);
+    err |= fdt_property_string(fdt, "status", "okay");
+    err |= fdt_property_string(fdt, "compatible", "riscv");
+    err |= fdt_property_string(fdt, "riscv,isa", isa_string);
+    err |= fdt_property_string(fdt, "riscv,isa-base", "rv64i");
+    err |= property_stringlist(fdt, "riscv,isa-extensions", isa_extensions,
+                               ARRAY_SIZE(isa_extensions));
+    err |= fdt_property_string(fdt, "mmu-type", "riscv,sv57");
+    err |= fdt_property_u32(fdt, "riscv,cbom-block-size", CACHE_BLOCK_SIZE);
+    err |= fdt_property_u32(fdt, "riscv,cboz-block-size", CACHE_BLOCK_SIZE);
+
+    err |= fdt_begin_node(fdt, "interrupt-controller");
+    err |= fdt_property_u32(fdt, "#address-cells", 0);
+    err |= fdt_property_u32(fdt, "#interrupt-cells", 1);
+    err |= fdt_property(fdt, "interrupt-controller", NULL, 0);
+    err |= fdt_property_string(fdt, "compatible", "riscv,cpu-intc");
+    err |= fdt_property_u32(fdt, "phandle", in->board.intc_phandle[i]);
+    err |= fdt_end_node(fdt);
+
+    err |= fdt_end_node(fdt);
+    return err;
+}
+
+static int write_cpus(void *fdt, const struct fdt_inputs *in)
+{
+    int err = fdt_begin_node(fdt, "cpus");
+    err |= fdt_property_u32(fdt, "#address-cells", 1);
+    err |= fdt_property_u32(fdt, "#size-cells", 0);
+    err |= fdt_property_u32(fdt, "timebase-frequency", (uint32_t)MACHINE_TIMEBASE_HZ);
+    for (unsigned i = 0; i < in->board.nharts; i++)
+        err |= write_cpu(fdt, in, i);
+
+    err |= fdt_begin_node(fdt, "cpu-map");
+    err |= fdt_begin_node(fdt, "cluster0");
+    for (unsigned i = 0; i < in->board.nharts; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "core%u", i);
+        err |= fdt_begin_node(fdt, name);
+        err |= fdt_property_u32(fdt, "cpu", in->cpu_phandle[i]);
+        err |= fdt_end_node(fdt);
+    }
+    err |= fdt_end_node(fdt);
+    err |= fdt_end_node(fdt);
+
+    err |= fdt_end_node(fdt);
+    return err;
+}
+
+static int write_soc(void *fdt, const struct fdt_inputs *in)
+{
+    struct machine *m = in->m;
+    const struct fdt_board *b = &in->board;
+    int err = fdt_begin_node(fdt, "soc");
+    err |= fdt_property_u32(fdt, "#address-cells", 2);
+    err |= fdt_property_u32(fdt, "#size-cells", 2);
+    err |= fdt_property_string(fdt, "compatible", "simple-bus");
+    err |= fdt_property(fdt, "ranges", NULL, 0);
+    err |= test_finisher_fdt(m->finisher, fdt, b);
+    err |= goldfish_rtc_fdt(m->rtc, fdt, b);
+    err |= clint_fdt(m->clint, fdt, b);
+    err |= plic_fdt(m->plic, fdt, b);
+    err |= uart_fdt(m->uart, fdt, b);
+    err |= fdt_end_node(fdt);
+    return err;
+}
+
+static int write_tree(void *fdt, int size, const struct fdt_inputs *in)
+{
+    int err = fdt_create(fdt, size);
+    err |= fdt_finish_reservemap(fdt);
+    err |= fdt_begin_node(fdt, "");
+    err |= fdt_property_u32(fdt, "#address-cells", 2);
+    err |= fdt_property_u32(fdt, "#size-cells", 2);
+    err |= fdt_property_string(fdt, "compatible", "riscv-virtio");
+    err |= fdt_property_string(fdt, "model", "riscv-virtio,rackvm");
+    err |= write_chosen(fdt, in);
+    err |= write_memory(fdt, &in->m->bus.ram);
+    err |= write_cpus(fdt, in);
+    err |= write_soc(fdt, in);
+    err |= test_finisher_fdt_syscon(in->m->finisher, fdt, &in->board);
+    err |= fdt_end_node(fdt);
+    err |= fdt_finish(fdt);
+    return err;
+}
+
+int fdt_build(struct machine *m, uint64_t initrd_start, uint64_t initrd_end,
+              void **blob, size_t *size)
+{
+    struct fdt_inputs in = { .m = m, .initrd_start = initrd_start, .initrd_end = initrd_end };
+    uint32_t phandle = 1;
+    in.board.nharts = m->nharts;
+    for (unsigned i = 0; i < m->nharts; i++) {
+        in.cpu_phandle[i] = phandle++;
+        in.board.intc_phandle[i] = phandle++;
+    }
+    in.board.plic_phandle = phandle++;
+    in.board.test_phandle = phandle++;
+
+    /* Sequential writes only fail for lack of room: retry with a larger buffer. */
+    for (int bufsize = FDT_INITIAL_SIZE; bufsize <= FDT_MAX_SIZE; bufsize *= 2) {
+        void *fdt = malloc((size_t)bufsize);
+        if (!fdt)
+            break;
+        if (write_tree(fdt, bufsize, &in) == 0) {
+            *blob = fdt;
+            *size = fdt_totalsize(fdt);
+            return 0;
+        }
+        free(fdt);
+    }
+    rvm_error("cannot build the device tree");
+    return -1;
+}
+
+int fdt_dump(const void *blob, size_t size, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        rvm_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool ok = fwrite(blob, 1, size, f) == size;
+    if (fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        rvm_error("%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
