@@ -1,5 +1,4 @@
 /* CLINT: msip drives MSIP, mtimecmp lands in the hart (whole or by halves), mtime ticks. */
-#include <stdlib.h>
 #include <time.h>
 
 #include "cpu/hart.h"
@@ -12,29 +11,29 @@
 #define MTIMECMP(h) (0x4000 + 8 * (h))
 #define MTIME 0xbff8
 
-static struct machine m;
+static struct machine *m;
 
 static uint64_t rd(uint64_t off, unsigned size)
 {
     uint64_t v = 0xdeadbeef;
-    CHECK(bus_mmio_read(&m.bus, VIRT_CLINT_BASE + off, size, &v));
+    CHECK(bus_mmio_read(&m->bus, VIRT_CLINT_BASE + off, size, &v));
     return v;
 }
 
 static void wr(uint64_t off, uint64_t v, unsigned size)
 {
-    CHECK(bus_mmio_write(&m.bus, VIRT_CLINT_BASE + off, size, v));
+    CHECK(bus_mmio_write(&m->bus, VIRT_CLINT_BASE + off, size, v));
 }
 
 static void test_msip(void)
 {
     wr(MSIP(1), 1, 4);
-    CHECK(atomic_load(&m.harts[1]->mip) & MIP_MSIP);
-    CHECK(!(atomic_load(&m.harts[0]->mip) & MIP_MSIP));
+    CHECK(atomic_load(&m->harts[1]->mip) & MIP_MSIP);
+    CHECK(!(atomic_load(&m->harts[0]->mip) & MIP_MSIP));
     CHECK_EQ_U64(rd(MSIP(1), 4), 1);
     CHECK_EQ_U64(rd(MSIP(0), 4), 0);
     wr(MSIP(1), 0xfffffffe, 4);           /* only bit 0 counts */
-    CHECK(!(atomic_load(&m.harts[1]->mip) & MIP_MSIP));
+    CHECK(!(atomic_load(&m->harts[1]->mip) & MIP_MSIP));
     CHECK_EQ_U64(rd(MSIP(1), 4), 0);
     wr(MSIP(3), 1, 4);                    /* no hart 3: ignored */
     CHECK_EQ_U64(rd(MSIP(3), 4), 0);
@@ -43,7 +42,7 @@ static void test_msip(void)
 static void test_mtimecmp(void)
 {
     wr(MTIMECMP(0), 0x1122334455667788ULL, 8);
-    CHECK_EQ_U64(atomic_load(&m.harts[0]->mtimecmp), 0x1122334455667788ULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[0]->mtimecmp), 0x1122334455667788ULL);
     CHECK_EQ_U64(rd(MTIMECMP(0), 8), 0x1122334455667788ULL);
     CHECK_EQ_U64(rd(MTIMECMP(0), 4), 0x55667788);
     CHECK_EQ_U64(rd(MTIMECMP(0) + 4, 4), 0x11223344);
@@ -51,14 +50,14 @@ static void test_mtimecmp(void)
     /* RV32-style update by halves: each half replaces only its own bits. */
     wr(MTIMECMP(1), ~0ULL, 8);
     wr(MTIMECMP(1), 0xaabbccdd, 4);
-    CHECK_EQ_U64(atomic_load(&m.harts[1]->mtimecmp), 0xffffffffaabbccddULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[1]->mtimecmp), 0xffffffffaabbccddULL);
     wr(MTIMECMP(1) + 4, 0x00000001, 4);
-    CHECK_EQ_U64(atomic_load(&m.harts[1]->mtimecmp), 0x00000001aabbccddULL);
-    CHECK_EQ_U64(atomic_load(&m.harts[0]->mtimecmp), 0x1122334455667788ULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[1]->mtimecmp), 0x00000001aabbccddULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[0]->mtimecmp), 0x1122334455667788ULL);
 
     /* The CLINT never raises MTIP itself: the hart compares. */
     wr(MTIMECMP(0), 0, 8);
-    CHECK(!(atomic_load(&m.harts[0]->mip) & MIP_MTIP));
+    CHECK(!(atomic_load(&m->harts[0]->mip) & MIP_MTIP));
 }
 
 static void test_mtime(void)
@@ -89,23 +88,17 @@ static void test_odd_accesses(void)
 
 int main(void)
 {
-    bus_init(&m.bus);
-    m.nharts = 2;
-    for (unsigned i = 0; i < m.nharts; i++) {
-        m.harts[i] = calloc(1, sizeof(struct hart));
-        hart_init(m.harts[i], &m, i);
-    }
-    m.clint = clint_create(&m);
-    CHECK(m.clint != NULL);
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2 };
+    m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
 
     test_msip();
     test_mtimecmp();
     test_mtime();
     test_odd_accesses();
 
-    clint_destroy(m.clint);
-    for (unsigned i = 0; i < m.nharts; i++)
-        free(m.harts[i]);
-    bus_destroy(&m.bus);
+    machine_destroy(m);
     UNIT_DONE();
 }

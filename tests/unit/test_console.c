@@ -19,12 +19,12 @@
 #include "machine/virt.h"
 #include "unit.h"
 
-static struct machine m;
+static struct machine *m;
 
 static uint64_t rd(unsigned reg)
 {
     uint64_t v = 0;
-    CHECK(bus_mmio_read(&m.bus, VIRT_UART0_BASE + reg, 1, &v));
+    CHECK(bus_mmio_read(&m->bus, VIRT_UART0_BASE + reg, 1, &v));
     return v;
 }
 
@@ -59,15 +59,15 @@ static size_t read_output(int fd, char *buf, size_t n)
 static void guest_puts(const char *s)
 {
     for (; *s; s++)
-        CHECK(bus_mmio_write(&m.bus, VIRT_UART0_BASE, 1, (uint8_t)*s));
+        CHECK(bus_mmio_write(&m->bus, VIRT_UART0_BASE, 1, (uint8_t)*s));
 }
 
 static void test_pipes(void)
 {
     int in[2], out[2];
     CHECK(pipe(in) == 0 && pipe(out) == 0);
-    m.console = console_create(&m, in[0], out[1]);
-    CHECK(m.console != NULL);
+    m->console = console_create(m, in[0], out[1]);
+    CHECK(m->console != NULL);
 
     guest_puts("hello\r\n");
     char buf[16] = { 0 };
@@ -86,11 +86,11 @@ static void test_pipes(void)
     for (size_t i = 0; i < sizeof(data); i++)
         same += guest_getc() == data[i];
     CHECK_EQ_U64(same, sizeof(data));
-    CHECK_EQ_U64(atomic_load(&m.stop_reason), STOP_NONE);
+    CHECK_EQ_U64(atomic_load(&m->stop_reason), STOP_NONE);
 
     guest_puts("bye");
-    console_destroy(m.console);           /* flushes what is queued */
-    m.console = NULL;
+    console_destroy(m->console);           /* flushes what is queued */
+    m->console = NULL;
     CHECK_EQ_U64(read_output(out[0], buf, 3), 3);
     CHECK(memcmp(buf, "bye", 3) == 0);
     close(in[0]);
@@ -110,8 +110,8 @@ static void test_terminal(void)
     tcgetattr(tty, &before);
     CHECK(before.c_lflag & ICANON);
 
-    m.console = console_create(&m, tty, out[1]);
-    CHECK(m.console != NULL);
+    m->console = console_create(m, tty, out[1]);
+    CHECK(m->console != NULL);
     tcgetattr(tty, &during);
     CHECK(!(during.c_lflag & (ICANON | ECHO | ISIG)));
 
@@ -125,17 +125,17 @@ static void test_terminal(void)
     size_t n = read_output(out[0], help, 40);
     CHECK(n == 40 && strstr(help, "C-a x") != NULL);
 
-    CHECK_EQ_U64(atomic_load(&m.stop_reason), STOP_NONE);
+    CHECK_EQ_U64(atomic_load(&m->stop_reason), STOP_NONE);
     CHECK_EQ_U64(write(master, "\x01x", 2), 2);
-    for (int i = 0; i < 5000 && !machine_stopping(&m); i++) {
+    for (int i = 0; i < 5000 && !machine_stopping(m); i++) {
         struct timespec ms = { .tv_nsec = 1000000 };
         nanosleep(&ms, NULL);
     }
-    CHECK_EQ_U64(atomic_load(&m.stop_reason), STOP_USER);
+    CHECK_EQ_U64(atomic_load(&m->stop_reason), STOP_USER);
     CHECK(!(rd(5) & 1));                  /* the escape keys never reach the guest */
 
-    console_destroy(m.console);
-    m.console = NULL;
+    console_destroy(m->console);
+    m->console = NULL;
     tcgetattr(tty, &after);
     CHECK_EQ_U64(after.c_lflag, before.c_lflag);
     CHECK_EQ_U64(after.c_iflag, before.c_iflag);
@@ -148,21 +148,16 @@ static void test_terminal(void)
 
 int main(void)
 {
-    bus_init(&m.bus);
-    m.nharts = 1;
-    m.harts[0] = calloc(1, sizeof(struct hart));
-    hart_init(m.harts[0], &m, 0);
-    m.plic = plic_create(&m);
-    m.uart = uart_create(&m);
-    CHECK(m.plic && m.uart);
-    CHECK(bus_mmio_write(&m.bus, VIRT_UART0_BASE + 2, 1, 0x01)); /* FIFOs on, as Linux does */
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1 };
+    m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
+    CHECK(bus_mmio_write(&m->bus, VIRT_UART0_BASE + 2, 1, 0x01)); /* FIFOs on, as Linux does */
 
     test_pipes();
     test_terminal();
 
-    uart_destroy(m.uart);
-    plic_destroy(m.plic);
-    free(m.harts[0]);
-    bus_destroy(&m.bus);
+    machine_destroy(m);
     UNIT_DONE();
 }

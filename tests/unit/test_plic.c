@@ -1,5 +1,4 @@
 /* PLIC: priority, threshold, per-context enables, claim/complete and the harts' EIP bits. */
-#include <stdlib.h>
 
 #include "cpu/hart.h"
 #include "devices/plic.h"
@@ -13,30 +12,30 @@
 #define THRESHOLD(ctx) (0x200000 + 0x1000 * (ctx))
 #define CLAIM(ctx) (THRESHOLD(ctx) + 4)
 
-static struct machine m;
+static struct machine *m;
 
 static uint64_t rd(uint64_t off)
 {
     uint64_t v = 0xdeadbeef;
-    CHECK(bus_mmio_read(&m.bus, VIRT_PLIC_BASE + off, 4, &v));
+    CHECK(bus_mmio_read(&m->bus, VIRT_PLIC_BASE + off, 4, &v));
     return v;
 }
 
 static void wr(uint64_t off, uint64_t v)
 {
-    CHECK(bus_mmio_write(&m.bus, VIRT_PLIC_BASE + off, 4, v));
+    CHECK(bus_mmio_write(&m->bus, VIRT_PLIC_BASE + off, 4, v));
 }
 
 static void line(unsigned src, bool level)
 {
-    pthread_mutex_lock(&m.bus.lock);
-    plic_set_irq(m.plic, src, level);
-    pthread_mutex_unlock(&m.bus.lock);
+    pthread_mutex_lock(&m->bus.lock);
+    plic_set_irq(m->plic, src, level);
+    pthread_mutex_unlock(&m->bus.lock);
 }
 
 static uint64_t mip(unsigned hart)
 {
-    return atomic_load(&m.harts[hart]->mip) & (MIP_MEIP | MIP_SEIP);
+    return atomic_load(&m->harts[hart]->mip) & (MIP_MEIP | MIP_SEIP);
 }
 
 static void test_claim_complete_level(void)
@@ -153,24 +152,18 @@ static void test_register_masks(void)
 
 int main(void)
 {
-    bus_init(&m.bus);
-    m.nharts = 2;
-    for (unsigned i = 0; i < m.nharts; i++) {
-        m.harts[i] = calloc(1, sizeof(struct hart));
-        hart_init(m.harts[i], &m, i);
-    }
-    m.plic = plic_create(&m);
-    CHECK(m.plic != NULL);
-    CHECK(plic_create(&m) == NULL);       /* the region is taken */
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2 };
+    m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
+    CHECK(plic_create(m) == NULL);       /* the region is taken */
 
     test_claim_complete_level();
     test_priority_and_threshold();
     test_contexts_are_separate();
     test_register_masks();
 
-    plic_destroy(m.plic);
-    for (unsigned i = 0; i < m.nharts; i++)
-        free(m.harts[i]);
-    bus_destroy(&m.bus);
+    machine_destroy(m);
     UNIT_DONE();
 }

@@ -1,5 +1,4 @@
 /* 16550 UART: registers, DLAB, RX FIFO, LSR/IIR/MSR, loopback, interrupt line via the PLIC. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/hart.h"
@@ -12,32 +11,32 @@
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4,
        LSR = 5, MSR = 6, SCR = 7 };
 
-static struct machine m;
+static struct machine *m;
 
 static uint64_t rd(unsigned reg)
 {
     uint64_t v = 0xdeadbeef;
-    CHECK(bus_mmio_read(&m.bus, VIRT_UART0_BASE + reg, 1, &v));
+    CHECK(bus_mmio_read(&m->bus, VIRT_UART0_BASE + reg, 1, &v));
     return v;
 }
 
 static void wr(unsigned reg, uint64_t v)
 {
-    CHECK(bus_mmio_write(&m.bus, VIRT_UART0_BASE + reg, 1, v));
+    CHECK(bus_mmio_write(&m->bus, VIRT_UART0_BASE + reg, 1, v));
 }
 
 static size_t receive(const char *s, size_t n)
 {
-    pthread_mutex_lock(&m.bus.lock);
-    size_t taken = uart_receive(m.uart, (const uint8_t *)s, n);
-    pthread_mutex_unlock(&m.bus.lock);
+    pthread_mutex_lock(&m->bus.lock);
+    size_t taken = uart_receive(m->uart, (const uint8_t *)s, n);
+    pthread_mutex_unlock(&m->bus.lock);
     return taken;
 }
 
 /* The UART's PLIC source is enabled for hart 0's M context, so MEIP mirrors its line. */
 static bool irq(void)
 {
-    return atomic_load(&m.harts[0]->mip) & MIP_MEIP;
+    return atomic_load(&m->harts[0]->mip) & MIP_MEIP;
 }
 
 static void test_reset_state_and_scratch(void)
@@ -179,15 +178,13 @@ static void test_loopback(void)
 
 int main(void)
 {
-    bus_init(&m.bus);
-    m.nharts = 1;
-    m.harts[0] = calloc(1, sizeof(struct hart));
-    hart_init(m.harts[0], &m, 0);
-    m.plic = plic_create(&m);
-    m.uart = uart_create(&m);
-    CHECK(m.plic && m.uart);
-    CHECK(bus_mmio_write(&m.bus, VIRT_PLIC_BASE + 4 * VIRT_IRQ_UART0, 4, 1));
-    CHECK(bus_mmio_write(&m.bus, VIRT_PLIC_BASE + 0x2000, 4, 1u << VIRT_IRQ_UART0));
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1 };
+    m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
+    CHECK(bus_mmio_write(&m->bus, VIRT_PLIC_BASE + 4 * VIRT_IRQ_UART0, 4, 1));
+    CHECK(bus_mmio_write(&m->bus, VIRT_PLIC_BASE + 0x2000, 4, 1u << VIRT_IRQ_UART0));
 
     test_reset_state_and_scratch();
     test_dlab();
@@ -196,9 +193,6 @@ int main(void)
     test_thre_interrupt();
     test_loopback();
 
-    uart_destroy(m.uart);
-    plic_destroy(m.plic);
-    free(m.harts[0]);
-    bus_destroy(&m.bus);
+    machine_destroy(m);
     UNIT_DONE();
 }
