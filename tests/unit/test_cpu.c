@@ -1,0 +1,352 @@
+/*
+ * Instruction classes with their edge cases, each program run twice: through the block
+ * engine (interp_run, the fast path) and through the reference executor (exec_one, one
+ * instruction at a time). Both must produce the architecturally required results.
+ */
+#include <string.h>
+
+#include "cpu/csr.h"
+#include "cpu/execute.h"
+#include "cpu/hart.h"
+#include "cpu/interp.h"
+#include "cpu/mmu.h"
+#include "cpu/rvc.h"
+#include "machine/machine.h"
+#include "unit.h"
+
+#define BASE 0x80000000ULL
+#define DATA 0x80100000ULL   /* scratch data page */
+#define WFI 0x10500073u
+#define TRAP_VECTOR 0x80080000ULL
+
+static uint32_t R(unsigned f7, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
+{
+    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+static uint32_t I(int32_t imm, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
+{
+    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+static uint32_t S(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
+{
+    uint32_t i = (uint32_t)imm;
+    return (i >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (i & 31) << 7 | 0x23;
+}
+static uint32_t B(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
+{
+    uint32_t i = (uint32_t)imm;
+    return (i >> 12 & 1) << 31 | (i >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 |
+           (i >> 1 & 15) << 8 | (i >> 11 & 1) << 7 | 0x63;
+}
+static uint32_t J(int32_t imm, unsigned rd)
+{
+    uint32_t i = (uint32_t)imm;
+    return (i >> 20 & 1) << 31 | (i >> 1 & 0x3ff) << 21 | (i >> 11 & 1) << 20 | (i >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
+}
+static uint32_t AMO(unsigned f5, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd)
+{
+    return R(f5 << 2, rs2, rs1, f3, rd, 0x2f);
+}
+
+static struct machine *m;
+static struct hart *h;
+
+/* Loads code at BASE (followed by wfi), a wfi at the trap vector, and the registers. */
+static void load(const uint32_t *code, size_t n, const uint64_t *regs)
+{
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, BASE, 0x200000);
+    memcpy(ram, code, n * 4);
+    memcpy(ram + n * 4, &(uint32_t){ WFI }, 4);
+    memcpy(ram + (TRAP_VECTOR - BASE), &(uint32_t){ WFI }, 4);
+    hart_reset(h, BASE);
+    interp_flush(h);
+    for (unsigned r = 1; r < 32; r++)
+        h->x[r] = regs ? regs[r] : 0;
+    h->mtvec = TRAP_VECTOR;
+    h->mstatus |= MSTATUS_FS;
+}
+
+static void run_reference(void)
+{
+    for (unsigned steps = 0; steps < 10000; steps++) {
+        uint32_t insn, raw;
+        unsigned len = 4;
+        CHECK(mem_fetch(h, h->pc, &insn));
+        raw = insn;
+        if ((insn & 3) != 3) {
+            raw = insn & 0xffff;
+            insn = rvc_table[raw];
+            len = 2;
+        }
+        if (exec_one(h, insn, raw, len) == EXEC_WFI_AFTER)
+            return;
+    }
+    CHECK(!"reference run did not reach wfi");
+}
+
+/* The block engine returns to its caller after CSR writes and traps: go on until wfi. */
+static void run_blocks(void)
+{
+    for (unsigned calls = 0; calls < 100; calls++)
+        if (interp_run(h, 10000) == EXEC_WFI)
+            return;
+    CHECK(!"block engine did not reach wfi");
+}
+
+/* Runs code both ways and compares the named registers with want (regs_out gets the run). */
+static void run_both(const char *name, const uint32_t *code, size_t n, const uint64_t *regs,
+                     const unsigned *check, const uint64_t *want, size_t nchecks)
+{
+    for (int engine = 0; engine < 2; engine++) {
+        load(code, n, regs);
+        if (engine)
+            run_blocks();
+        else
+            run_reference();
+        for (size_t i = 0; i < nchecks; i++) {
+            if (h->x[check[i]] != want[i])
+                fprintf(stderr, "%s (%s): x%u = 0x%llx, want 0x%llx\n", name, engine ? "blocks" : "reference",
+                        check[i], (unsigned long long)h->x[check[i]], (unsigned long long)want[i]);
+            CHECK_EQ_U64(h->x[check[i]], want[i]);
+        }
+    }
+}
+
+#define RUN(name, code, regs, check, want) \
+    run_both(name, code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check))
+
+static void test_integer_alu(void)
+{
+    uint64_t regs[32] = { [1] = INT64_MAX, [2] = 1, [3] = ~0ULL, [4] = 64 + 3, [5] = 0x7fffffff };
+    uint32_t code[] = {
+        R(0, 2, 1, 0, 10, 0x33),          /* add x10 = INT64_MAX + 1 (wraps) */
+        R(0, 3, 0, 2, 11, 0x33),          /* slt x11 = 0 < -1 = 0 */
+        R(0, 3, 0, 3, 12, 0x33),          /* sltu x12 = 0 < ~0 = 1 */
+        R(0x20, 4, 3, 5, 13, 0x33),       /* sra x13 = -1 >> (67 & 63) = -1 */
+        R(0, 4, 3, 5, 14, 0x33),          /* srl x14 = ~0 >> 3 */
+        I(1, 5, 0, 15, 0x1b),             /* addiw x15 = sext(0x7fffffff + 1) */
+        R(0, 4, 2, 1, 16, 0x3b),          /* sllw x16 = 1 << (67 & 31) */
+        0x800008b7u,                      /* lui x17, 0x80000 (sign-extends) */
+        I(-1, 3, 7, 18, 0x13),            /* andi x18 = -1 & -1 */
+        I(0x3f, 2, 1, 19, 0x13),          /* slli x19 = 1 << 63 */
+        I(0x400 | 63, 19, 5, 20, 0x13),   /* srai x20 = (1<<63) >> 63 = -1 */
+        I(-2048, 0, 3, 21, 0x13),         /* sltiu x21 = 0 < 0xfff..f800 = 1 */
+        0x00000b17u,                      /* auipc x22, 0 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22 };
+    uint64_t want[] = { 1ULL << 63, 0, 1, ~0ULL, ~0ULL >> 3, 0xffffffff80000000ULL, 8,
+                        0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4 };
+    RUN("alu", code, regs, check, want);
+}
+
+static void test_multiply_divide(void)
+{
+    uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
+    uint32_t code[] = {
+        R(1, 2, 1, 4, 10, 0x33),  /* div INT64_MIN / -1 = INT64_MIN */
+        R(1, 2, 1, 6, 11, 0x33),  /* rem INT64_MIN % -1 = 0 */
+        R(1, 3, 4, 4, 12, 0x33),  /* div 7 / 0 = -1 */
+        R(1, 3, 4, 5, 13, 0x33),  /* divu 7 / 0 = ~0 */
+        R(1, 3, 4, 6, 14, 0x33),  /* rem 7 % 0 = 7 */
+        R(1, 2, 2, 1, 15, 0x33),  /* mulh -1 * -1 = 0 */
+        R(1, 2, 2, 3, 16, 0x33),  /* mulhu ~0 * ~0 = ~0 - 1 */
+        R(1, 2, 2, 2, 17, 0x33),  /* mulhsu -1 * ~0 = -1 */
+        R(1, 2, 5, 4, 18, 0x3b),  /* divw INT32_MIN / -1 = INT32_MIN (sign-extended) */
+        R(1, 2, 5, 6, 19, 0x3b),  /* remw INT32_MIN % -1 = 0 */
+        R(1, 3, 4, 5, 20, 0x3b),  /* divuw 7 / 0 = ~0 */
+        R(1, 3, 5, 7, 21, 0x3b),  /* remuw 0x80000000 % 0 = sext(0x80000000) */
+        R(1, 4, 5, 0, 22, 0x3b),  /* mulw 0x80000000 * 7 = sext(0x80000000) */
+        R(1, 4, 1, 0, 23, 0x33),  /* mul INT64_MIN * 7 = INT64_MIN */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+    uint64_t want[] = { 1ULL << 63, 0, ~0ULL, ~0ULL, 7, 0, ~0ULL - 1, ~0ULL, 0xffffffff80000000ULL, 0,
+                        ~0ULL, 0xffffffff80000000ULL, 0xffffffff80000000ULL, 1ULL << 63 };
+    RUN("muldiv", code, regs, check, want);
+}
+
+static void test_bitmanip(void)
+{
+    uint64_t regs[32] = { [1] = 0x0102030405060708ULL, [2] = 0, [3] = 3, [4] = 0x80, [5] = 0xffffffff00000001ULL };
+    uint32_t code[] = {
+        I(0x600, 2, 1, 10, 0x13),          /* clz 0 = 64 */
+        I(0x601, 1, 1, 11, 0x13),          /* ctz = 3 */
+        I(0x602, 1, 1, 12, 0x13),          /* cpop */
+        I(0x6b8, 1, 5, 13, 0x13),          /* rev8 */
+        I(0x287, 1, 5, 14, 0x13),          /* orc.b */
+        I(0x604, 4, 1, 15, 0x13),          /* sext.b 0x80 = -128 */
+        R(0x10, 3, 3, 2, 16, 0x33),        /* sh1add 3*2+3 = 9 */
+        R(0x04, 3, 5, 0, 17, 0x3b),        /* add.uw: zext32(x5) + 3 = 4 */
+        R(0x30, 3, 1, 5, 18, 0x33),        /* ror by 3 */
+        R(0x24, 3, 1, 5, 19, 0x33),        /* bext bit 3 of x1 = 1 */
+        R(0x14, 3, 2, 1, 20, 0x33),        /* bset bit 3 of 0 = 8 */
+        R(0x05, 5, 1, 4, 21, 0x33),        /* min(x1, x5) signed: x5 is negative */
+        R(0x05, 5, 1, 7, 22, 0x33),        /* maxu */
+        R(0x20, 3, 1, 7, 23, 0x33),        /* andn */
+        R(0x04, 0, 5, 4, 24, 0x3b),        /* zext.h */
+        I(0x600, 5, 1, 25, 0x1b),          /* clzw 1 = 31 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25 };
+    uint64_t want[] = { 64, 3, 13, 0x0807060504030201ULL, ~0ULL, ~0ULL << 7, 9, 4,
+                        (0x0102030405060708ULL >> 3) | (0x0102030405060708ULL << 61), 1, 8,
+                        0xffffffff00000001ULL, 0xffffffff00000001ULL, 0x0102030405060708ULL & ~3ULL, 1, 31 };
+    RUN("bitmanip", code, regs, check, want);
+}
+
+static void test_loads_stores(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
+    uint32_t code[] = {
+        S(0, 2, 1, 3),              /* sd x2, 0(x1) */
+        I(0, 1, 0, 10, 0x03),       /* lb x10 = sext(0x87) */
+        I(0, 1, 4, 11, 0x03),       /* lbu */
+        I(6, 1, 1, 12, 0x03),       /* lh offset 6 = sext(0x8081) */
+        I(4, 1, 6, 13, 0x03),       /* lwu offset 4 */
+        I(4, 1, 2, 14, 0x03),       /* lw offset 4 (sign-extended) */
+        I(3, 1, 3, 15, 0x03),       /* ld misaligned at offset 3 */
+        S(0, 2, 3, 3),              /* sd across a page boundary */
+        I(0, 3, 3, 16, 0x03),       /* ld it back */
+        S(-8, 0, 1, 2),             /* sw zero at DATA - 8 */
+        I(-8, 1, 2, 17, 0x03),      /* lw it back */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17 };
+    uint64_t want[] = { 0xffffffffffffff87ULL, 0x87, 0xffffffffffff8081ULL, 0x80818283, 0xffffffff80818283ULL,
+                        0x0000008081828384ULL, 0x8081828384858687ULL, 0 };
+    RUN("memory", code, regs, check, want);
+}
+
+static void test_control_flow(void)
+{
+    uint64_t regs[32] = { [1] = ~0ULL, [2] = 1 };
+    uint32_t code[] = {
+        B(8, 2, 1, 6),              /* bltu ~0 < 1: not taken */
+        I(1, 0, 0, 10, 0x13),       /* x10 = 1 (executed) */
+        B(8, 2, 1, 4),              /* blt -1 < 1: taken, skips the next */
+        I(1, 0, 0, 11, 0x13),       /* skipped */
+        J(8, 12),                   /* jal x12, +8: link = pc + 4 */
+        I(1, 0, 0, 13, 0x13),       /* skipped */
+        0x00000e97u,                /* auipc x29, 0 */
+        I(13, 29, 0, 14, 0x67),     /* jalr x14, 13(x29): target bit 0 cleared -> +12 */
+        I(1, 0, 0, 15, 0x13),       /* skipped */
+        I(1, 0, 0, 16, 0x13),       /* x16 = 1 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16 };
+    uint64_t want[] = { 1, 0, BASE + 5 * 4, 0, BASE + 8 * 4, 0, 1 };
+    RUN("control", code, regs, check, want);
+}
+
+static void test_compressed(void)
+{
+    uint64_t regs[32] = { [8] = 5, [9] = 7, [10] = DATA };
+    uint16_t c[] = {
+        0x8c05, /* c.sub s0, s1 -> -2 */
+        0x0405, /* c.addi s0, 1 -> -1 */
+        0xe104, /* c.sd s1, 0(a0) */
+        0x6104, /* c.ld s1, 0(a0) */
+        0x14fd, /* c.addi s1, -1 -> 6 */
+        0x0001, /* c.nop */
+    };
+    uint32_t code[4];
+    memcpy(code, c, sizeof(c)); /* six 16-bit instructions fill three words */
+    code[3] = 0x00000013; /* nop */
+    unsigned check[] = { 8, 9 };
+    uint64_t want[] = { ~0ULL, 6 };
+    RUN("compressed", code, regs, check, want);
+}
+
+static void test_atomics(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 5, [3] = 0xfffffffffffffff0ULL };
+    uint32_t code[] = {
+        S(0, 2, 1, 3),                  /* sd 5 */
+        AMO(0x00, 2, 1, 3, 10),         /* amoadd.d x10 = 5, mem = 10 */
+        AMO(0x10, 3, 1, 2, 11),         /* amomin.w x11 = 10, mem = -16 (word) */
+        I(0, 1, 2, 12, 0x03),           /* lw x12 = -16 */
+        AMO(0x1c, 2, 1, 2, 13),         /* amomaxu.w x13 = sext(0xfffffff0), mem = 0xfffffff0 */
+        AMO(0x02, 0, 1, 3, 14),         /* lr.d */
+        AMO(0x03, 2, 1, 3, 15),         /* sc.d 5 -> success (0) */
+        AMO(0x03, 2, 1, 3, 16),         /* sc.d again, no reservation -> 1 */
+        I(0, 1, 3, 17, 0x03),           /* ld = 5 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 15, 16, 17 };
+    uint64_t want[] = { 5, 10, 0xfffffffffffffff0ULL, 0xfffffffffffffff0ULL, 0, 1, 5 };
+    RUN("atomics", code, regs, check, want);
+}
+
+static void test_traps(void)
+{
+    uint64_t regs[32] = { [1] = 0x1234 };
+    uint32_t code[] = {
+        I(CSR_MSCRATCH, 1, 1, 10, 0x73),   /* csrrw x10, mscratch, x1 */
+        I(CSR_MSCRATCH, 0, 2, 11, 0x73),   /* csrrs x11, mscratch, x0: reads 0x1234 */
+        I(CSR_MVENDORID, 1, 1, 12, 0x73),  /* csrrw to a read-only CSR: illegal */
+    };
+    unsigned check[] = { 10, 11 };
+    uint64_t want[] = { 0, 0x1234 };
+    RUN("csr", code, regs, check, want);
+    CHECK_EQ_U64(h->mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->mtval, code[2]);
+    CHECK_EQ_U64(h->mepc, BASE + 8);
+
+    uint32_t zero[] = { 0 };
+    unsigned none[] = { 0 };
+    uint64_t zero_want[] = { 0 };
+    RUN("all-zero", zero, NULL, none, zero_want);
+    CHECK_EQ_U64(h->mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->mtval, 0);
+
+    uint64_t fault_regs[32] = { [1] = 0x1000 };
+    uint32_t fault[] = { I(0, 1, 3, 10, 0x03) }; /* ld from unmapped physical memory */
+    RUN("access fault", fault, fault_regs, none, zero_want);
+    CHECK_EQ_U64(h->mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->mtval, 0x1000);
+}
+
+/*
+ * Code that runs, is overwritten, and runs again. With fence.i the new instruction is
+ * architecturally required; without it rackvm still sees it at once, since any store
+ * to a page with cached code invalidates that page's blocks.
+ */
+static void run_smc(bool with_fence_i)
+{
+    uint64_t regs[32] = { [1] = BASE + 8, [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                                        /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                                              /* 4: j 8, so that a block starts at 8 */
+        I(1, 0, 0, 10, 0x13),                                 /* 8: addi x10, x0, 1 (to be replaced) */
+        B(20, 0, 12, 1),                                      /* 12: bne x12, x0, +20 -> wfi */
+        S(0, 2, 1, 2),                                        /* 16: sw x2, 0(x1), on the TLB fast path */
+        I(1, 0, 0, 12, 0x13),                                 /* 20: addi x12, x0, 1 */
+        with_fence_i ? 0x0000100fu : 0x00000013u,             /* 24: fence.i, or nop */
+        J(-20, 0),                                            /* 28: j 8 */
+    };
+    unsigned check[] = { 10 };
+    uint64_t want[] = { 42 };
+    RUN(with_fence_i ? "smc with fence.i" : "smc without fence.i", code, regs, check, want);
+}
+
+static void test_self_modifying_code(void)
+{
+    run_smc(true);
+    run_smc(false);
+}
+
+int main(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE };
+    m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        UNIT_DONE();
+    h = m->harts[0];
+    test_integer_alu();
+    test_multiply_divide();
+    test_bitmanip();
+    test_loads_stores();
+    test_control_flow();
+    test_compressed();
+    test_atomics();
+    test_traps();
+    test_self_modifying_code();
+    machine_destroy(m);
+    UNIT_DONE();
+}
