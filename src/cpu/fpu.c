@@ -3,6 +3,8 @@
  * rounding modes, RISC-V flags, tininess after rounding). Round-to-nearest-even
  * add/sub/mul/div/sqrt/fma first try the host FPU and prove exactness with error-free
  * transforms; anything that could need more than NX (non-finite, tiny) falls back.
+ * The fast path assumes the host's default FP environment (round to nearest, no
+ * flush-to-zero), which nothing in rackvm changes.
  */
 #include "cpu/fpu.h"
 
