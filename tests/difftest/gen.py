@@ -79,11 +79,14 @@ F32_EDGES = [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7f
 class Item:
     """One unit of the body: assembly lines; kept or dropped as a whole when shrinking."""
 
-    def __init__(self, lines):
+    def __init__(self, lines, template=None):
         self.lines = lines if isinstance(lines, list) else [lines]
+        # An instruction assembled into .rodata that the item copies into patch_fn
+        self.template = template
 
     def text(self):
-        return "; ".join(line.strip() for line in self.lines)
+        t = "; ".join(line.strip() for line in self.lines)
+        return t + ("  [patch_fn now holds: %s]" % self.template[1] if self.template else "")
 
 
 def xname(r):
@@ -406,10 +409,13 @@ class Generator:
         elif k < 0.85:
             head = "jal x%d, %s" % (r.choice([0, 1] + WRITABLE), lab)
         else:
+            # jalr clears bit 0 of base + offset, so an odd sum must still land on lab.
             target = r.choice(WRITABLE)
             link = r.choice([0, 1] + WRITABLE)
+            bias = r.choice([0, 0, 1, 3, -5, 2046])
             skipped = self.simples(r.randint(1, 3))
-            return Item(["la x%d, %s" % (target, lab), "jalr x%d, 0(x%d)" % (link, target)] +
+            return Item(["la x%d, %s" % (target, lab), "addi x%d, x%d, %d" % (target, target, -bias),
+                         "jalr x%d, %d(x%d)" % (link, bias + r.choice([0, 1]), target)] +
                         skipped + ["%s:" % lab])
         skipped = self.simples(r.randint(1, 4))
         return Item([head] + skipped + ["%s:" % lab])
@@ -479,9 +485,58 @@ class Generator:
         return Item(["li x%d, %d" % (t, sext(value, 64)), "fscsr x%d, x%d" % (self.rd(), t)])
 
     # ---- program -------------------------------------------------------------------
+    def focused(self):
+        """One ALU, M, bitmanip or FP instruction whose source registers are loaded with
+        edge values just before it, so rare pairs (0 * inf + NaN, INT64_MIN / -1) occur."""
+        r = self.rng
+        insn = r.choice([self.alu_r, self.muldiv, self.bitmanip, self.fp_simple,
+                         self.fp_simple, self.fp_simple])()
+        if isinstance(insn, list):
+            return Item(insn)
+        mnemonic, _, operands = insn.partition(" ")
+        lines = []
+        for op in [o.strip() for o in operands.split(",")][1:]:
+            if re.fullmatch(r"x\d+", op) and int(op[1:]) in WRITABLE:
+                lines.append("li %s, %d" % (op, sext(self.int_value(), 64)))
+            elif re.fullmatch(r"f\d+", op):
+                lines.append("li x%d, %d" % (LOG_TMP, sext(self.fp_value(), 64)))
+                lines.append("fmv.d.x %s, x%d" % (op, LOG_TMP))
+        return Item(lines + [insn])
+
+    def plain32(self):
+        """A single 32-bit instruction that does not write ra (for patch_fn's ret)."""
+        while True:
+            insn = self.rng.choice([self.alu_r, self.alu_i, self.muldiv, self.bitmanip,
+                                    self.fp_simple])()
+            if isinstance(insn, str) and not insn.startswith("li ") and \
+                    not re.match(r"\S+ x1,", insn):
+                return insn
+
+    def self_modify(self):
+        """Copy an instruction into patch_fn, fence.i, call it: a stale decoded block for
+        patch_fn (it is called again with other contents) would run the old one."""
+        lab = self.label()
+        t = self.rng.choice([x for x in WRITABLE if x != 1])
+        lines = ["la x%d, %s" % (t, lab), "lw x%d, 0(x%d)" % (LOG_TMP, t),
+                 "la x%d, patch_fn" % t, "sw x%d, 0(x%d)" % (LOG_TMP, t), "fence.i",
+                 "jal x1, patch_fn"]
+        return Item(lines, template=(lab, self.plain32()))
+
+    def straddle(self):
+        """A 32-bit instruction whose two halves lie on different pages."""
+        lab = self.label()
+        return Item(["j %s" % lab, ".balign 4096, 0", ".skip 4090, 0", "%s:" % lab,
+                     "c.nop", "c.nop", ".option norvc", self.plain32(), ".option rvc"])
+
     def item(self):
         r = self.rng
         k = r.random()
+        if k < 0.005:
+            return self.straddle()
+        if k < 0.03:
+            return self.self_modify()
+        if k < 0.15:
+            return self.focused()
         if k < 0.58:
             return Item(self.simple())
         if k < 0.66:
@@ -525,12 +580,17 @@ def item_outputs(item):
         if line.endswith(":"):
             continue
         mnemonic, _, operands = line.partition(" ")
-        fp = fp or mnemonic.startswith(("f", "c.f"))
+        fp = fp or (mnemonic.startswith(("f", "c.f")) and not mnemonic.startswith("fence"))
         if NO_RESULT.match(mnemonic) or not operands:
             continue
         first = operands.split(",")[0].strip()
-        if re.fullmatch(r"[xf]\d+", first) and first != "x0" and first not in outs:
+        if re.fullmatch(r"[xf]\d+", first) and first not in ("x0", "x%d" % LOG_TMP) \
+                and first not in outs:
             outs.append(first)
+    if item.template:
+        t_outs, t_fp = item_outputs(Item(item.template[1]))
+        outs += [o for o in t_outs if o not in outs]
+        fp = fp or t_fp
     return outs, fp
 
 
@@ -590,7 +650,13 @@ def render(init, body, seed=None):
         for reg in outs:
             emit("    %s %s, 0(x%d)" % ("sd" if reg[0] == "x" else "fsd", reg, LOG_PTR))
             emit("    addi x%d, x%d, 8" % (LOG_PTR, LOG_PTR))
-        if fp:
+        if fp and n % 4:
+            # Read and clear, so the line shows this item's flags alone; every fourth
+            # FP item leaves them to accumulate instead.
+            emit("    fsflags x%d, x0" % LOG_TMP)
+            emit("    sd x%d, 0(x%d)" % (LOG_TMP, LOG_PTR))
+            emit("    addi x%d, x%d, 8" % (LOG_PTR, LOG_PTR))
+        elif fp:
             emit("    frflags x%d" % LOG_TMP)
             emit("    sd x%d, 0(x%d)" % (LOG_TMP, LOG_PTR))
             emit("    addi x%d, x%d, 8" % (LOG_PTR, LOG_PTR))
@@ -642,6 +708,14 @@ park:
     wfi
     j park
 
+# patch_fn: its first instruction is rewritten by self-modifying items
+    .balign 4
+patch_fn:
+    .option norvc
+    nop
+    ret
+    .option rvc
+
 # puts(a0 = NUL-terminated string) on the ns16550 at 0x10000000
 puts:
     li t0, 0x10000000
@@ -691,8 +765,16 @@ puthex_digits:
     names += [("log%d" % e, "log item %d %s" % entry) for e, entry in enumerate(entries)]
     for key, text in names:
         emit('name_%s: .asciz "%s%s"' % (key, text, "" if key == "mem" else "="))
+    emit("    .option norvc")
+    for it in body:
+        if it.template:
+            emit("    .balign 4")
+            emit("%s: %s" % it.template)
+    emit("    .option rvc")
     emit("    .data")
-    emit("    .align 6")
+    # The scratch area straddles a page boundary at s0, for page-crossing misaligned access.
+    emit("    .balign 4096")
+    emit("    .skip %d" % (4096 - BASES[8]))
     emit("scratch:")
     for v in init["scratch"]:
         emit("    .quad 0x%016x" % v)
