@@ -30,6 +30,9 @@ void cmd_run_usage(FILE *out)
             "  --on-reboot ACTION   restart (default) or exit when the guest reboots\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
+            "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
+            "                       the host has a translator), only interpret (off), or\n"
+            "                       translate every block at its first run (eager)\n"
             "  --help, --version\n"
             "\n"
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys.\n",
@@ -37,7 +40,7 @@ void cmd_run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
-       OPT_DUMP_DTB, OPT_TRACE, OPT_HELP, OPT_VERSION };
+       OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -50,6 +53,7 @@ static const struct option run_options[] = {
     { "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
     { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
     { "trace", no_argument, NULL, OPT_TRACE },
+    { "jit", required_argument, NULL, OPT_JIT },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -117,6 +121,15 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
+        case OPT_JIT:
+            if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
+                cfg->interpret_only = !strcmp(optarg, "off");
+                cfg->jit_hot_runs = !strcmp(optarg, "eager") ? 1 : 0;
+            } else {
+                fprintf(stderr, "rackvm: --jit: '%s' is not on, off or eager\n", optarg);
+                return 2;
+            }
+            break;
         case OPT_HELP: cmd_run_usage(stdout); return 1;
         case OPT_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
         case ':':

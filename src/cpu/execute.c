@@ -85,7 +85,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         if (r == ((uintptr_t)p & ~7ULL) && h->reservation_size == size &&
             atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL)) {
             atomic_fetch_sub(&mmu_reservations_active, 1);
-            guest_ram_note_write(h->ram, p);
+            guest_ram_note_store(h->ram, p, size);
             if (size == 4) {
                 uint32_t expected = (uint32_t)h->reservation_value;
                 ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
@@ -103,7 +103,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     }
     if (mmu_reservations_active)
         mmu_store_breaks_reservations(h, p);
-    guest_ram_note_write(h->ram, p);
+    guest_ram_note_store(h->ram, p, size);
     uint64_t old;
     if (size == 4) {
         uint32_t *q = p, s = (uint32_t)src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;

@@ -18,7 +18,7 @@ int hart_init(struct hart *h, struct machine *m, unsigned id)
 {
     memset(h, 0, sizeof(*h));
     rvc_init();
-    if (interp_init(h) < 0)
+    if (interp_init(h, !m->cfg.interpret_only, m->cfg.jit_hot_runs) < 0)
         return -1;
     h->id = id;
     h->machine = m;

@@ -78,7 +78,12 @@ struct hart {
     uint64_t instret;
     atomic_bool exit_request;
     struct guest_ram *ram;        /* the machine's RAM, for the store fast path */
-    struct block_cache *blocks;   /* decoded blocks (interp.c) */  /* leave the inner loop at the next check */
+    struct block_cache *blocks;   /* decoded blocks (interp.c) */
+    struct jit *jit;              /* their translations, NULL when interpreting */
+    unsigned jit_hot_runs;        /* runs before a block is translated */
+    bool jit_fault;               /* set by a translated load/store that trapped */
+    void *jit_exit_block;         /* where translated code returned: see jit.h */
+    const void *jit_exit_insn;  /* leave the inner loop at the next check */
 
     /* --- CSRs --- */
     uint64_t mstatus;    /* sstatus is a view of it */

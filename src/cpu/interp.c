@@ -3,8 +3,8 @@
  * (a block ends at a control transfer, at an instruction it leaves to the reference
  * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
  * by guest physical address. A block stays valid while its page's code generation is
- * unchanged: any store to a page holding cached code bumps it (guest_ram_note_write),
- * and fence.i drops the whole cache. Blocks are run with threaded dispatch (computed
+ * unchanged: a store into the part of a page that blocks were decoded from bumps it
+ * (guest_ram_note_store), and fence.i drops the whole cache. Blocks are run with threaded dispatch (computed
  * goto); common integer, branch and memory instructions have their own handlers.
  */
 #include "cpu/interp.h"
@@ -13,67 +13,38 @@
 #include <stdlib.h>
 
 #include "cpu/alu.h"
+#include "cpu/block.h"
 #include "cpu/decode.h"
 #include "cpu/execute.h"
+#include "cpu/jit.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 
-#define BLOCK_MAX_INSNS 32
-#define BLOCK_CACHE_BITS 12
+#define BLOCK_CACHE_BITS 14
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
-
-#define OPS(X) \
-    X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
-    X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) \
-    X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
-    X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) \
-    X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) \
-    X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
-    X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
-    X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
-    X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
-    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
-
-enum op {
-#define ENUM(name) OP_##name,
-    OPS(ENUM)
-#undef ENUM
-    OP_COUNT
-};
-
-/* A pre-decoded instruction: its handler in interp_run (as an offset from the first
- * handler's address, so blocks hold no code pointers) and its operands. */
-struct dinsn {
-    int32_t handler;
-    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
-    uint8_t rd, rs1, rs2, len;
-};
-
-struct block {
-    uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
-    uint32_t gen;        /* the page's code generation when decoded */
-    uint32_t page;
-    /*
-     * Successors in the same guest page, found on earlier runs (taken and fall-through
-     * of the last instruction). A same-page target shares this block's translation, so
-     * only the successor's own key and generation need checking.
-     */
-    struct block *next[2];
-    struct dinsn insns[BLOCK_MAX_INSNS + 1];
-};
 
 struct block_cache {
     struct block blocks[BLOCK_CACHE_SIZE];
 };
 
-int interp_init(struct hart *h)
+#define JIT_CODE_SIZE (32u << 20)
+#define JIT_HOT_RUNS_DEFAULT 16
+
+int interp_init(struct hart *h, bool translate, unsigned hot_runs)
 {
     h->blocks = calloc(1, sizeof(struct block_cache));
-    return h->blocks ? 0 : -1;
+    if (!h->blocks)
+        return -1;
+    /* Without a translator for this host (or when asked not to), blocks are interpreted. */
+    h->jit = translate ? jit_create(JIT_CODE_SIZE) : NULL;
+    h->jit_hot_runs = hot_runs ? hot_runs : JIT_HOT_RUNS_DEFAULT;
+    return 0;
 }
 
 void interp_destroy(struct hart *h)
 {
+    jit_destroy(h->jit);
+    h->jit = NULL;
     free(h->blocks);
     h->blocks = NULL;
 }
@@ -195,14 +166,21 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
                          const int32_t *labels)
 {
     unsigned n = 0;
-    b->gen = guest_ram_code_page(h->ram, page);
+    unsigned offset = pc & 0xfff;
+    /*
+     * Claim the bytes a block can span before reading the generation and the bytes: a
+     * store that races with the decoding then changes the generation, and the block
+     * never validates.
+     */
+    unsigned span_end = offset + 4 * BLOCK_MAX_INSNS;
+    guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000);
+    b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
     b->next[0] = b->next[1] = NULL;
-    unsigned offset = pc & 0xfff;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
-            d->handler = labels[OP_END];
+            *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END };
             break;
         }
         uint16_t lo;
@@ -211,7 +189,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         unsigned len;
         if ((lo & 3) == 3) {
             if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                d->handler = labels[OP_END];
+                *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END };
                 break;
             }
             memcpy(&insn, p, 4);
@@ -226,19 +204,64 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         if (rd == 0 && op != OP_SLOW && op != OP_JAL && op != OP_JALR && !ends &&
             !(op >= OP_LB && op <= OP_SD))
             op = OP_NOP; /* hints and nops writing x0 */
-        *d = (struct dinsn){ .handler = labels[op], .rd = rd, .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
-                             .len = len, .imm = op == OP_SLOW ? (int32_t)insn : op_immediate(op, insn) };
+        if (op == OP_SLOW)
+            *d = (struct dinsn){ .handler = labels[op], .op = op, .len = len, .imm = (int32_t)insn,
+                                 .rd = lo & 0xff, .rs1 = lo >> 8 };
+        else
+            *d = (struct dinsn){ .handler = labels[op], .op = op, .rd = rd, .rs1 = insn_rs1(insn),
+                                 .rs2 = insn_rs2(insn), .len = len, .imm = op_immediate(op, insn) };
         n++;
         if (ends || op == OP_SLOW)
             break;
         p += len;
         offset += len;
     }
+    b->code = NULL;
+    b->runs = 0;
+}
+
+/*
+ * Translates a block that has proven hot (most code runs a few times only, and
+ * interpreting it is cheaper than translating it).
+ */
+static void translate_block(struct hart *h, struct block *b)
+{
+    if (b->insns[0].op == OP_END)
+        return; /* a lone page-crossing instruction: the reference path runs it */
+    const _Atomic uint32_t *gen = &h->ram->code_gen[b->page];
+    if (!(b->code = jit_translate(h->jit, b, gen))) {
+        /* The code buffer is full: start it afresh, dropping every translation. */
+        jit_reset(h->jit);
+        for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
+            h->blocks->blocks[i].code = NULL;
+        b->code = jit_translate(h->jit, b, gen);
+    }
 }
 
 static inline bool block_valid(const struct hart *h, const struct block *b, uintptr_t host)
 {
     return b->host_pc == host && b->gen == atomic_load_explicit(&h->ram->code_gen[b->page], memory_order_relaxed);
+}
+
+/*
+ * The block at pc, which lies in the same guest page as block b (so shares its
+ * translation), reached through b's exit `link`: found through that link, else the
+ * cache, else decoded; the link then points at it.
+ */
+static struct block *same_page_successor(struct hart *h, struct block *b, uint64_t pc, unsigned link,
+                                         const int32_t *labels)
+{
+    uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
+    struct block *next = b->next[link];
+    if (next && block_valid(h, next, host))
+        return next;
+    next = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    if (!block_valid(h, next, host)) {
+        next->host_pc = host;
+        decode_block(h, next, (const uint8_t *)host, pc, b->page, labels);
+    }
+    b->next[link] = next;
+    return next;
 }
 
 /* The block for pc, decoding it if needed; NULL after a fetch exception. */
@@ -277,6 +300,14 @@ static enum exec_result step_one(struct hart *h)
         fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->id, "US?M"[h->priv], (unsigned long long)h->pc,
                 len == 2 ? 4 : 8, raw);
     return exec_one(h, insn, raw, len);
+}
+
+/* Runs an OP_SLOW instruction at h->pc through the reference executor. */
+static enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
+{
+    /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
+    uint32_t raw = d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
+    return exec_one(h, (uint32_t)d->imm, raw, d->len);
 }
 
 static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
@@ -319,7 +350,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 
     uint64_t *x = h->x;
     uint64_t executed = 0, pc, vpage;
-    unsigned link = 0;
+    unsigned link;
     struct block *b;
     while (executed < budget) {
         b = block_lookup(h, h->pc, labels);
@@ -329,6 +360,31 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         pc = h->pc;
         vpage = pc & ~0xfffULL;
         const struct dinsn *d = b->insns;
+        if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs)
+            translate_block(h, b);
+        if (b->code) {
+            uint64_t r = b->code(h, x, pc, budget - executed);
+            unsigned n = JIT_RETIRED(r);
+            h->instret += n;
+            executed += n;
+            if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
+                h->jit_fault = false;
+                continue;
+            }
+            if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
+                bool stop;
+                enum exec_exit e = after_exec(h, exec_slow(h, h->jit_exit_insn), &stop);
+                executed++;
+                if (stop)
+                    return e;
+                continue;
+            }
+            if (JIT_LINK(r) && executed < budget) {
+                b = same_page_successor(h, h->jit_exit_block, h->pc, JIT_LINK(r) - 1, labels);
+                goto run_block;
+            }
+            continue;
+        }
         if (unlikely(d->handler == labels[OP_END])) { /* an instruction crossing a page boundary */
             bool stop;
             enum exec_exit e = after_exec(h, step_one(h), &stop);
@@ -353,8 +409,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
-        if (cond) { pc += (int64_t)d->imm; goto block_taken; } \
-        pc += d->len; goto block_fallthrough;
+        if (cond) { pc += (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; } \
+        pc += d->len; link = BLOCK_LINK_NEXT; goto block_done;
 
         DISPATCH();
     op_NOP: NEXT();
@@ -364,12 +420,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         x[d->rd] = pc + d->len;
         x[0] = 0;
         pc += (int64_t)d->imm;
-        goto block_taken;
+        link = BLOCK_LINK_TAKEN;
+        goto block_done;
     op_JALR: {
         uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
         x[d->rd] = pc + d->len;
         x[0] = 0;
         pc = target;
+        link = BLOCK_LINK_TAKEN;
         goto block_done;
     }
     BRANCH(BEQ, x[d->rs1] == x[d->rs2])
@@ -439,15 +497,13 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* Fell off the block's end (size limit or page end): continue at pc. */
         RETIRE_BEFORE();
         h->pc = pc;
-        continue;
+        link = BLOCK_LINK_NEXT;
+        goto chain;
     op_SLOW: {
         RETIRE_BEFORE();
         h->pc = pc;
         bool stop;
-        uint32_t raw = (uint32_t)d->imm;
-        if (d->len == 2) /* the compressed bits, for an illegal-instruction tval */
-            memcpy(&raw, (const uint8_t *)((b->host_pc & ~0xfffULL) | (pc & 0xfff)), 2), raw &= 0xffff;
-        enum exec_exit e = after_exec(h, exec_one(h, (uint32_t)d->imm, raw, d->len), &stop);
+        enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
         executed++;
         if (stop)
             return e;
@@ -457,28 +513,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* The load/store raised an exception: pc is at the handler; d did not retire. */
         RETIRE_BEFORE();
         continue;
-    block_taken:
-        link = 0;
-        goto block_done;
-    block_fallthrough:
-        link = 1;
     block_done:
         d++;
         RETIRE_BEFORE();
         h->pc = pc;
+    chain:
         if (executed < budget && (pc & ~0xfffULL) == vpage) {
             /* Chain to a same-page successor without a TLB and cache lookup. */
-            uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
-            struct block *next = b->next[link];
-            if (!next || !block_valid(h, next, host)) {
-                next = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
-                if (!block_valid(h, next, host)) {
-                    next->host_pc = host;
-                    decode_block(h, next, (const uint8_t *)host, pc, b->page, labels);
-                }
-                b->next[link] = next;
-            }
-            b = next;
+            b = same_page_successor(h, b, pc, link, labels);
             goto run_block;
         }
     }

@@ -253,7 +253,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             if (mmu_reservations_active)
                 mmu_store_breaks_reservations(h, host);
-            guest_ram_note_write(h->ram, host);
+            guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
             if (is_htif_page(h, pa))
                 machine_htif_write(h->machine, pa);

@@ -93,7 +93,7 @@ static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_
         void *p = (void *)(uintptr_t)(va + e->addend);
         if (unlikely(mmu_reservations_active))
             mmu_store_breaks_reservations(h, p);
-        guest_ram_note_write(h->ram, p);
+        guest_ram_note_store(h->ram, p, size);
         switch (size) {
         case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
         case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }

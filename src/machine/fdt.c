@@ -24,7 +24,7 @@ static const char isa_string[] =
     "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_zicbom_zicboz_sstc_svpbmt";
 static const char *const isa_extensions[] = {
     "i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei",
-    "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc", "svpbmt", "svadu",
+    "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc", "svpbmt",
 };
 
 struct fdt_inputs {

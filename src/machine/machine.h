@@ -38,6 +38,8 @@ struct machine_config {
     enum firmware_kind firmware;
     bool reboot_restarts;   /* --on-reboot restart */
     bool trace;
+    bool interpret_only;    /* no translation to host code (--jit off) */
+    unsigned jit_hot_runs;  /* runs before a block is translated; 0: the default */
 };
 
 struct machine {

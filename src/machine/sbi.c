@@ -70,6 +70,12 @@ void sbi_enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
                  (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
                  (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
     h->mcounteren = 7;
+    /*
+     * Linux enables user access to cycle/time/instret (the vDSO's rdtime) only from
+     * the SBI PMU driver, which this SBI does not offer: the hart comes out of reset
+     * with them enabled instead, as OpenSBI's PMU path leaves them.
+     */
+    h->scounteren = 7;
     h->menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
     h->mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
     h->mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */

@@ -15,12 +15,14 @@ struct guest_ram {
     uint64_t base;  /* guest physical address of host[0] */
     uint64_t size;  /* bytes */
     /*
-     * Self-modifying-code tracking for the harts' decoded-block caches: code[page] is
-     * set while decoded instructions of that 4 KiB page may be cached, and code_gen[page]
-     * changes whenever the page is written after that. Every writer of guest RAM (harts,
-     * and devices doing DMA) reports writes with guest_ram_note_write().
+     * Self-modifying-code tracking for the harts' decoded-block caches. code_extent[page]
+     * is the byte range of the 4 KiB page that cached blocks were decoded from, as
+     * lo | hi << 16 ([lo, hi), 0 when none); code_gen[page] changes whenever a write
+     * touches that range, which invalidates those blocks. Every writer of guest RAM
+     * reports its writes: harts with guest_ram_note_store(), devices doing DMA with
+     * guest_ram_note_write().
      */
-    _Atomic uint8_t *code;
+    _Atomic uint32_t *code_extent;
     _Atomic uint32_t *code_gen;
 };
 
@@ -37,21 +39,26 @@ static inline void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uin
     return ram->host + off;
 }
 
-/* Marks a page as holding cached code and returns its current generation. */
-static inline uint32_t guest_ram_code_page(struct guest_ram *ram, size_t page)
+/* Records that blocks were decoded from bytes [lo, hi) of the page. */
+void guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi);
+
+/* Invalidates the page's cached code if [off, off + size) overlaps it. */
+void guest_ram_code_written(struct guest_ram *ram, size_t page, unsigned off, unsigned size);
+
+/* A store of size bytes (not crossing a page) at host address p inside the mapping. */
+static inline void guest_ram_note_store(struct guest_ram *ram, const void *p, unsigned size)
 {
-    atomic_store(&ram->code[page], 1);
-    return atomic_load(&ram->code_gen[page]);
+    size_t offset = (size_t)((const uint8_t *)p - ram->host);
+    if (unlikely(atomic_load_explicit(&ram->code_extent[offset >> 12], memory_order_relaxed)))
+        guest_ram_code_written(ram, offset >> 12, offset & 0xfff, size);
 }
 
-void guest_ram_code_written(struct guest_ram *ram, size_t page);
-
-/* To be called for every write to guest RAM at host address p (inside the mapping). */
+/* A write anywhere in the 4 KiB page holding host address p (device DMA). */
 static inline void guest_ram_note_write(struct guest_ram *ram, const void *p)
 {
     size_t page = (size_t)((const uint8_t *)p - ram->host) >> 12;
-    if (unlikely(atomic_load_explicit(&ram->code[page], memory_order_relaxed)))
-        guest_ram_code_written(ram, page);
+    if (unlikely(atomic_load_explicit(&ram->code_extent[page], memory_order_relaxed)))
+        guest_ram_code_written(ram, page, 0, 0x1000);
 }
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * Instruction classes with their edge cases, each program run twice: through the block
- * engine (interp_run, the fast path) and through the reference executor (exec_one, one
- * instruction at a time). Both must produce the architecturally required results.
+ * Instruction classes with their edge cases, each program run three ways: through the
+ * reference executor (exec_one, one instruction at a time), the block engine
+ * interpreting, and the block engine translating every block to host code at its first
+ * run. All must produce the architecturally required results.
  */
 #include <string.h>
 
@@ -48,6 +49,7 @@ static uint32_t AMO(unsigned f5, unsigned rs2, unsigned rs1, unsigned f3, unsign
     return R(f5 << 2, rs2, rs1, f3, rd, 0x2f);
 }
 
+static struct machine *m_interp, *m_jit;
 static struct machine *m;
 static struct hart *h;
 
@@ -97,7 +99,10 @@ static void run_blocks(void)
 static void run_both(const char *name, const uint32_t *code, size_t n, const uint64_t *regs,
                      const unsigned *check, const uint64_t *want, size_t nchecks)
 {
-    for (int engine = 0; engine < 2; engine++) {
+    static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    for (int engine = 0; engine < 3; engine++) {
+        m = engine == 2 ? m_jit : m_interp;
+        h = m->harts[0];
         load(code, n, regs);
         if (engine)
             run_blocks();
@@ -105,7 +110,7 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
             run_reference();
         for (size_t i = 0; i < nchecks; i++) {
             if (h->x[check[i]] != want[i])
-                fprintf(stderr, "%s (%s): x%u = 0x%llx, want 0x%llx\n", name, engine ? "blocks" : "reference",
+                fprintf(stderr, "%s (%s): x%u = 0x%llx, want 0x%llx\n", name, engines[engine],
                         check[i], (unsigned long long)h->x[check[i]], (unsigned long long)want[i]);
             CHECK_EQ_U64(h->x[check[i]], want[i]);
         }
@@ -332,12 +337,15 @@ static void test_self_modifying_code(void)
 
 int main(void)
 {
-    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE };
-    m = machine_create(&cfg, false);
-    CHECK(m != NULL);
-    if (!m)
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
+                                  .interpret_only = true };
+    m_interp = machine_create(&cfg, false);
+    cfg.interpret_only = false;
+    cfg.jit_hot_runs = 1;
+    m_jit = machine_create(&cfg, false);
+    CHECK(m_interp && m_jit);
+    if (!m_interp || !m_jit)
         UNIT_DONE();
-    h = m->harts[0];
     test_integer_alu();
     test_multiply_divide();
     test_bitmanip();
@@ -347,6 +355,7 @@ int main(void)
     test_atomics();
     test_traps();
     test_self_modifying_code();
-    machine_destroy(m);
+    machine_destroy(m_interp);
+    machine_destroy(m_jit);
     UNIT_DONE();
 }

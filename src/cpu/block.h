@@ -1,0 +1,65 @@
+/*
+ * Pre-decoded instructions, shared by the block engine (interp.c) and the translator
+ * (jit_x86_64.c). A block is a straight run of at most BLOCK_MAX_INSNS instructions in
+ * one guest page; it ends at a control transfer, at an OP_SLOW instruction (run by the
+ * reference executor), or with OP_END (fall through to the next block).
+ */
+#ifndef RACKVM_BLOCK_H
+#define RACKVM_BLOCK_H
+
+#include "common.h"
+
+#define BLOCK_MAX_INSNS 16
+
+#define OPS(X) \
+    X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
+    X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) \
+    X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
+    X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) \
+    X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) \
+    X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
+    X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
+    X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
+    X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
+    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
+
+enum op {
+#define ENUM(name) OP_##name,
+    OPS(ENUM)
+#undef ENUM
+    OP_COUNT
+};
+
+/* A pre-decoded instruction: its handler in interp_run (as an offset from the first
+ * handler's address, so blocks hold no code pointers), its op and operands. */
+struct dinsn {
+    int32_t handler;
+    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
+    uint8_t op, rd, rs1, rs2, len;
+};
+
+struct hart;
+
+/* A block's translation to host code (jit.h). */
+typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t budget);
+
+/* Which successor link a block leaves through. */
+#define BLOCK_LINK_TAKEN 0   /* taken branch, jal */
+#define BLOCK_LINK_NEXT 1    /* not-taken branch, end of a block cut short */
+
+struct block {
+    uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
+    uint32_t gen;        /* the page's code generation when decoded */
+    uint32_t page;
+    /*
+     * Successors in the same guest page, found on earlier runs, per exit link. A
+     * same-page target shares this block's translation, so only the successor's own key
+     * and generation need checking before entering it.
+     */
+    struct block *next[2];
+    jit_entry code;      /* the translation, or NULL to interpret */
+    uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
+    struct dinsn insns[BLOCK_MAX_INSNS + 1];
+};
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The binary translator: turns a decoded block (block.h) into host code. Guest
+ * registers stay in memory (hart.x); loads and stores go through the MMU's inline TLB
+ * paths in small helpers, so every architectural check is the interpreter's own. A
+ * translated block is entered with the hart, its register file, the block's guest pc
+ * and an instruction budget. It jumps straight into the translation of a same-page
+ * successor found through the block's links (after checking the successor's key and
+ * generation) while the budget lasts, and returns how it ended:
+ *   JIT_EXIT_NEXT   h->pc holds the next pc; JIT_LINK says through which link of block
+ *                   h->jit_exit_block it left (0: not a same-page link), for the caller
+ *                   to fill that link
+ *   JIT_EXIT_FAULT  a load/store took an exception (h->pc is at the trap handler)
+ *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->pc at it: the
+ *                   caller runs it
+ * with the number of instructions retired in the low 32 bits.
+ * Only x86-64 hosts have a translator; elsewhere jit_create returns NULL and the block
+ * engine interprets.
+ */
+#ifndef RACKVM_JIT_H
+#define RACKVM_JIT_H
+
+#include "cpu/block.h"
+#include "cpu/hart.h"
+
+enum jit_exit_kind { JIT_EXIT_NEXT = 0, JIT_EXIT_FAULT = 1, JIT_EXIT_SLOW = 2 };
+#define JIT_EXIT_KIND(r) ((unsigned)((r) >> 32) & 0xf)
+#define JIT_LINK(r) ((unsigned)((r) >> 36) & 3)   /* BLOCK_LINK_* + 1, or 0 */
+#define JIT_RETIRED(r) ((uint32_t)(r))
+
+struct jit;
+
+/* A code buffer of code_size bytes; NULL when the host has no translator or no memory. */
+struct jit *jit_create(size_t code_size);
+void jit_destroy(struct jit *j);
+/*
+ * Translates block b, whose page's code generation lives at *gen; NULL when the buffer
+ * is full (jit_reset, then retry).
+ */
+jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen);
+/* Empties the buffer: every entry returned so far becomes invalid. */
+void jit_reset(struct jit *j);
+
+#endif

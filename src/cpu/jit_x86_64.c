@@ -1,0 +1,598 @@
+/*
+ * Template translator for x86-64 hosts (see jit.h). Register use inside translated
+ * code: rbx = &h->x[0], r12 = h, r13 = guest pc of the current block's first
+ * instruction, r14 = instructions retired since entry, r15 = the budget. Each guest
+ * instruction becomes a few host instructions on the in-memory register file; loads,
+ * stores, and the divisions with RISC-V corner cases call small C helpers.
+ */
+#include "cpu/jit.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cpu/alu.h"
+#include "cpu/mmu.h"
+
+#if defined(__x86_64__)
+
+struct jit {
+    uint8_t *buf;
+    size_t size, used;
+};
+
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+/* Bytes of the entry sequence; chained jumps enter a block just after it. */
+#define PROLOGUE_SIZE 24
+
+struct emitter {
+    uint8_t *p, *end;
+    bool overflow;
+};
+
+static void emit8(struct emitter *e, uint8_t b)
+{
+    if (e->p < e->end)
+        *e->p++ = b;
+    else
+        e->overflow = true;
+}
+
+static void emit32(struct emitter *e, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        emit8(e, v >> (8 * i));
+}
+
+static void emit64(struct emitter *e, uint64_t v)
+{
+    emit32(e, (uint32_t)v);
+    emit32(e, (uint32_t)(v >> 32));
+}
+
+static void emit_rex(struct emitter *e, bool w, int reg, int rm)
+{
+    uint8_t rex = 0x40 | (w << 3) | ((reg >> 3) << 2) | (rm >> 3);
+    if (rex != 0x40)
+        emit8(e, rex);
+}
+
+static void emit_op(struct emitter *e, uint32_t op)
+{
+    if (op > 0xff)
+        emit8(e, op >> 8);
+    emit8(e, op & 0xff);
+}
+
+/* op reg, [base + disp32] (reg may be an opcode extension /n). */
+static void emit_mem(struct emitter *e, bool w, uint32_t op, int reg, int base, int32_t disp)
+{
+    emit_rex(e, w, reg, base);
+    emit_op(e, op);
+    emit8(e, 0x80 | ((reg & 7) << 3) | (base & 7));
+    if ((base & 7) == RSP)
+        emit8(e, 0x24);
+    emit32(e, (uint32_t)disp);
+}
+
+/* op reg, rm (register direct). */
+static void emit_reg(struct emitter *e, bool w, uint32_t op, int reg, int rm)
+{
+    emit_rex(e, w, reg, rm);
+    emit_op(e, op);
+    emit8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
+}
+
+#define XREG(i) ((int32_t)(8 * (i)))
+
+static void load_x(struct emitter *e, int reg, unsigned i)
+{
+    emit_mem(e, true, 0x8b, reg, RBX, XREG(i));
+}
+
+static void store_x(struct emitter *e, int reg, unsigned i)
+{
+    if (i != 0)
+        emit_mem(e, true, 0x89, reg, RBX, XREG(i));
+}
+
+/* reg = r13 + off (the guest pc of an instruction in this block). */
+static void guest_pc(struct emitter *e, int reg, int32_t off)
+{
+    emit_mem(e, true, 0x8d, reg, R13, off);
+}
+
+static void add_imm(struct emitter *e, bool w, int reg, int32_t imm)
+{
+    emit_reg(e, w, 0x81, 0, reg);
+    emit32(e, (uint32_t)imm);
+}
+
+static void sign_extend_eax(struct emitter *e)
+{
+    emit_reg(e, true, 0x63, RAX, RAX); /* movsxd rax, eax */
+}
+
+/* mov reg, imm64 */
+static void move_imm64(struct emitter *e, int reg, uint64_t imm)
+{
+    emit_rex(e, true, 0, reg);
+    emit8(e, 0xb8 + (reg & 7));
+    emit64(e, imm);
+}
+
+static void call(struct emitter *e, const void *fn)
+{
+    move_imm64(e, RAX, (uint64_t)(uintptr_t)fn);
+    emit8(e, 0xff);
+    emit8(e, 0xd0); /* call rax */
+}
+
+static void prologue(struct emitter *e)
+{
+    emit8(e, 0x53);                      /* push rbx */
+    emit8(e, 0x41), emit8(e, 0x54);      /* push r12 */
+    emit8(e, 0x41), emit8(e, 0x55);      /* push r13 */
+    emit8(e, 0x41), emit8(e, 0x56);      /* push r14 */
+    emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
+    emit_reg(e, true, 0x89, RDI, R12);   /* mov r12, rdi */
+    emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
+    emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
+    emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
+    emit_reg(e, false, 0x31, R14, R14);  /* xor r14d, r14d */
+}
+
+static void epilogue(struct emitter *e)
+{
+    emit8(e, 0x41), emit8(e, 0x5f); /* pop r15 */
+    emit8(e, 0x41), emit8(e, 0x5e); /* pop r14 */
+    emit8(e, 0x41), emit8(e, 0x5d); /* pop r13 */
+    emit8(e, 0x41), emit8(e, 0x5c); /* pop r12 */
+    emit8(e, 0x5b);                 /* pop rbx */
+    emit8(e, 0xc3);                 /* ret */
+}
+
+/* rax = r14 + index, tagged with kind (and link), then return. */
+static void exit_with(struct emitter *e, enum jit_exit_kind kind, unsigned link, unsigned index)
+{
+    emit_mem(e, true, 0x8d, RAX, R14, (int32_t)index); /* lea rax, [r14 + index] */
+    uint64_t tag = (uint64_t)kind << 32 | (uint64_t)link << 36;
+    if (tag) {
+        move_imm64(e, RDX, tag);
+        emit_reg(e, true, 0x09, RDX, RAX); /* or rax, rdx */
+    }
+    epilogue(e);
+}
+
+/* A forward jcc rel32 to be patched; returns the patch site. */
+static uint8_t *jump_forward(struct emitter *e, uint8_t cc)
+{
+    emit8(e, 0x0f), emit8(e, cc);
+    uint8_t *site = e->p;
+    emit32(e, 0);
+    return site;
+}
+
+static void patch_here(struct emitter *e, uint8_t *site)
+{
+    if (e->overflow)
+        return;
+    uint32_t rel = (uint32_t)(e->p - (site + 4));
+    memcpy(site, &rel, 4);
+}
+
+/* What a block's exits need to know about it. */
+struct translation {
+    struct block *b;
+    const _Atomic uint32_t *gen;
+};
+
+/*
+ * Leaves the block for guest pc rax after `retired` of its instructions. When the
+ * target lies in the block's page (target_offset in [0, 0x1000)), enters the linked
+ * successor directly if the budget allows and the link is still right.
+ */
+static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                      int64_t target_offset)
+{
+    if (retired)
+        add_imm(e, true, R14, (int32_t)retired);
+    uint8_t *slow[5];
+    unsigned nslow = 0;
+    bool chainable = target_offset >= 0 && target_offset < 0x1000;
+    if (chainable) {
+        const struct block *b = t->b;
+        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
+        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
+        move_imm64(e, RCX, (uint64_t)(uintptr_t)&t->b->next[link]);
+        emit_mem(e, true, 0x8b, RCX, RCX, 0);                         /* rcx = successor */
+        emit_reg(e, true, 0x85, RCX, RCX);
+        slow[nslow++] = jump_forward(e, 0x84);                        /* none yet */
+        move_imm64(e, RDX, (b->host_pc & ~(uint64_t)0xfff) + (uint64_t)target_offset);
+        emit_mem(e, true, 0x39, RDX, RCX, (int32_t)offsetof(struct block, host_pc));
+        slow[nslow++] = jump_forward(e, 0x85);                        /* holds another block */
+        emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, gen));
+        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+        emit_mem(e, false, 0x3b, RDX, RSI, 0);
+        slow[nslow++] = jump_forward(e, 0x85);                        /* its code changed */
+        emit_mem(e, true, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, code));
+        emit_reg(e, true, 0x85, RDX, RDX);
+        slow[nslow++] = jump_forward(e, 0x84);                        /* not translated */
+        emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = its pc */
+        add_imm(e, true, RDX, PROLOGUE_SIZE);
+        emit8(e, 0xff), emit8(e, 0xe2);                               /* jmp rdx */
+    }
+    for (unsigned i = 0; i < nslow; i++)
+        patch_here(e, slow[i]);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
+    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
+    exit_with(e, JIT_EXIT_NEXT, chainable ? link + 1 : 0, 0);
+}
+
+/* ---- helpers called from translated code ---- */
+
+#define LOAD_HELPER(name, fn)                                  \
+    static uint64_t name(struct hart *h, uint64_t va)          \
+    {                                                          \
+        uint64_t v;                                            \
+        if (unlikely(!fn(h, va, &v))) {                        \
+            h->jit_fault = true;                               \
+            return 0;                                          \
+        }                                                      \
+        return v;                                              \
+    }
+LOAD_HELPER(jit_lb, mem_load_i8)
+LOAD_HELPER(jit_lh, mem_load_i16)
+LOAD_HELPER(jit_lw, mem_load_i32)
+LOAD_HELPER(jit_ld, mem_load_u64)
+LOAD_HELPER(jit_lbu, mem_load_u8)
+LOAD_HELPER(jit_lhu, mem_load_u16)
+LOAD_HELPER(jit_lwu, mem_load_u32)
+
+#define STORE_HELPER(name, size)                                   \
+    static void name(struct hart *h, uint64_t va, uint64_t value) \
+    {                                                              \
+        if (unlikely(!mem_store(h, va, size, value)))              \
+            h->jit_fault = true;                                   \
+    }
+STORE_HELPER(jit_sb, 1)
+STORE_HELPER(jit_sh, 2)
+STORE_HELPER(jit_sw, 4)
+STORE_HELPER(jit_sd, 8)
+
+static uint64_t jit_mulhsu(uint64_t a, uint64_t b) { return mulhsu64(a, b); }
+static uint64_t jit_div(uint64_t a, uint64_t b) { return div64(a, b); }
+static uint64_t jit_divu(uint64_t a, uint64_t b) { return b ? a / b : ~0ULL; }
+static uint64_t jit_rem(uint64_t a, uint64_t b) { return rem64(a, b); }
+static uint64_t jit_remu(uint64_t a, uint64_t b) { return b ? a % b : a; }
+static uint64_t jit_divw(uint64_t a, uint64_t b) { return divw32(a, b); }
+static uint64_t jit_divuw(uint64_t a, uint64_t b)
+{
+    return (uint32_t)b ? sx32((uint32_t)a / (uint32_t)b) : ~0ULL;
+}
+static uint64_t jit_remw(uint64_t a, uint64_t b) { return remw32(a, b); }
+static uint64_t jit_remuw(uint64_t a, uint64_t b)
+{
+    return (uint32_t)b ? sx32((uint32_t)a % (uint32_t)b) : sx32(a);
+}
+
+/* ---- translation ---- */
+
+static void fault_check(struct emitter *e, unsigned index)
+{
+    /* cmp byte [r12 + jit_fault], 0; je over; exit FAULT */
+    emit_mem(e, false, 0x80, 7, R12, (int32_t)offsetof(struct hart, jit_fault));
+    emit8(e, 0);
+    emit8(e, 0x74);
+    uint8_t *patch = e->p;
+    emit8(e, 0);
+    uint8_t *start = e->p;
+    exit_with(e, JIT_EXIT_FAULT, 0, index);
+    if (!e->overflow)
+        *patch = (uint8_t)(e->p - start);
+}
+
+static void memory_access(struct emitter *e, const struct dinsn *d, unsigned index, int32_t off,
+                          const void *helper, bool store)
+{
+    load_x(e, RSI, d->rs1);
+    add_imm(e, true, RSI, d->imm);
+    if (store)
+        load_x(e, RDX, d->rs2);
+    guest_pc(e, RAX, off);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc)); /* epc for a fault */
+    emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
+    call(e, helper);
+    fault_check(e, index);
+    if (!store)
+        store_x(e, RAX, d->rd);
+}
+
+static void call_binary(struct emitter *e, const struct dinsn *d, const void *helper)
+{
+    load_x(e, RDI, d->rs1);
+    load_x(e, RSI, d->rs2);
+    call(e, helper);
+    store_x(e, RAX, d->rd);
+}
+
+/* rax = x[rs1] OP x[rs2] for the two-operand ALU forms (w: 64-bit). */
+static void alu_rr(struct emitter *e, const struct dinsn *d, uint32_t op, bool w)
+{
+    load_x(e, RAX, d->rs1);
+    emit_mem(e, w, op, RAX, RBX, XREG(d->rs2));
+    if (!w)
+        sign_extend_eax(e);
+    store_x(e, RAX, d->rd);
+}
+
+static void shift_reg(struct emitter *e, const struct dinsn *d, unsigned ext, bool w)
+{
+    load_x(e, RAX, d->rs1);
+    load_x(e, RCX, d->rs2);
+    emit_reg(e, w, 0xd3, ext, RAX); /* shl/shr/sar rax, cl: x86 masks cl as RISC-V does */
+    if (!w)
+        sign_extend_eax(e);
+    store_x(e, RAX, d->rd);
+}
+
+static void shift_imm(struct emitter *e, const struct dinsn *d, unsigned ext, bool w)
+{
+    load_x(e, RAX, d->rs1);
+    emit_reg(e, w, 0xc1, ext, RAX);
+    emit8(e, (uint8_t)d->imm);
+    if (!w)
+        sign_extend_eax(e);
+    store_x(e, RAX, d->rd);
+}
+
+static void set_cc(struct emitter *e, const struct dinsn *d, uint8_t cc, bool with_imm)
+{
+    load_x(e, RAX, d->rs1);
+    if (with_imm) {
+        emit_reg(e, true, 0x81, 7, RAX); /* cmp rax, imm32 */
+        emit32(e, (uint32_t)d->imm);
+    } else {
+        emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
+    }
+    emit8(e, 0x0f), emit8(e, cc), emit8(e, 0xc0); /* setcc al */
+    emit8(e, 0x0f), emit8(e, 0xb6), emit8(e, 0xc0); /* movzx eax, al */
+    store_x(e, RAX, d->rd);
+}
+
+/* Offset in the block's page of the instruction at block offset off, plus delta. */
+static int64_t page_offset(const struct translation *t, int32_t off, int64_t delta)
+{
+    return (int64_t)(t->b->host_pc & 0xfff) + off + delta;
+}
+
+static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, uint8_t jcc,
+                   unsigned index, int32_t off)
+{
+    load_x(e, RAX, d->rs1);
+    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
+    uint8_t *taken = jump_forward(e, jcc);
+    guest_pc(e, RAX, off + d->len);
+    exit_next(e, t, index + 1, BLOCK_LINK_NEXT, page_offset(t, off, d->len));
+    patch_here(e, taken);
+    guest_pc(e, RAX, off);
+    add_imm(e, true, RAX, d->imm);
+    exit_next(e, t, index + 1, BLOCK_LINK_TAKEN, page_offset(t, off, d->imm));
+}
+
+static void link_register(struct emitter *e, const struct dinsn *d, int32_t off)
+{
+    if (d->rd == 0)
+        return;
+    guest_pc(e, RCX, off + d->len);
+    store_x(e, RCX, d->rd);
+}
+
+/* Translates one instruction; returns false once the block has ended. */
+static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                          int32_t off)
+{
+    switch ((enum op)d->op) {
+    case OP_NOP: return true;
+    case OP_LUI:
+        emit_reg(e, true, 0xc7, 0, RAX);
+        emit32(e, (uint32_t)d->imm);
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_AUIPC:
+        guest_pc(e, RAX, off);
+        add_imm(e, true, RAX, d->imm);
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_JAL:
+        guest_pc(e, RAX, off);
+        add_imm(e, true, RAX, d->imm);
+        link_register(e, d, off);
+        exit_next(e, t, i + 1, BLOCK_LINK_TAKEN, page_offset(t, off, d->imm));
+        return false;
+    case OP_JALR:
+        load_x(e, RAX, d->rs1);
+        add_imm(e, true, RAX, d->imm);
+        emit_reg(e, true, 0x83, 4, RAX); /* and rax, -2 */
+        emit8(e, 0xfe);
+        link_register(e, d, off);
+        exit_next(e, t, i + 1, BLOCK_LINK_TAKEN, -1); /* computed target: no link */
+        return false;
+    case OP_BEQ: branch(e, t, d, 0x84, i, off); return false;
+    case OP_BNE: branch(e, t, d, 0x85, i, off); return false;
+    case OP_BLT: branch(e, t, d, 0x8c, i, off); return false;
+    case OP_BGE: branch(e, t, d, 0x8d, i, off); return false;
+    case OP_BLTU: branch(e, t, d, 0x82, i, off); return false;
+    case OP_BGEU: branch(e, t, d, 0x83, i, off); return false;
+    case OP_LB: memory_access(e, d, i, off, (const void *)jit_lb, false); return true;
+    case OP_LH: memory_access(e, d, i, off, (const void *)jit_lh, false); return true;
+    case OP_LW: memory_access(e, d, i, off, (const void *)jit_lw, false); return true;
+    case OP_LD: memory_access(e, d, i, off, (const void *)jit_ld, false); return true;
+    case OP_LBU: memory_access(e, d, i, off, (const void *)jit_lbu, false); return true;
+    case OP_LHU: memory_access(e, d, i, off, (const void *)jit_lhu, false); return true;
+    case OP_LWU: memory_access(e, d, i, off, (const void *)jit_lwu, false); return true;
+    case OP_SB: memory_access(e, d, i, off, (const void *)jit_sb, true); return true;
+    case OP_SH: memory_access(e, d, i, off, (const void *)jit_sh, true); return true;
+    case OP_SW: memory_access(e, d, i, off, (const void *)jit_sw, true); return true;
+    case OP_SD: memory_access(e, d, i, off, (const void *)jit_sd, true); return true;
+    case OP_ADDI:
+        load_x(e, RAX, d->rs1);
+        add_imm(e, true, RAX, d->imm);
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_XORI: case OP_ORI: case OP_ANDI: {
+        unsigned ext = d->op == OP_XORI ? 6 : d->op == OP_ORI ? 1 : 4;
+        load_x(e, RAX, d->rs1);
+        emit_reg(e, true, 0x81, ext, RAX);
+        emit32(e, (uint32_t)d->imm);
+        store_x(e, RAX, d->rd);
+        return true;
+    }
+    case OP_SLTI: set_cc(e, d, 0x9c, true); return true;
+    case OP_SLTIU: set_cc(e, d, 0x92, true); return true;
+    case OP_SLLI: shift_imm(e, d, 4, true); return true;
+    case OP_SRLI: shift_imm(e, d, 5, true); return true;
+    case OP_SRAI: shift_imm(e, d, 7, true); return true;
+    case OP_ADDIW:
+        load_x(e, RAX, d->rs1);
+        add_imm(e, false, RAX, d->imm);
+        sign_extend_eax(e);
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_SLLIW: shift_imm(e, d, 4, false); return true;
+    case OP_SRLIW: shift_imm(e, d, 5, false); return true;
+    case OP_SRAIW: shift_imm(e, d, 7, false); return true;
+    case OP_ADD: alu_rr(e, d, 0x03, true); return true;
+    case OP_SUB: alu_rr(e, d, 0x2b, true); return true;
+    case OP_AND: alu_rr(e, d, 0x23, true); return true;
+    case OP_OR: alu_rr(e, d, 0x0b, true); return true;
+    case OP_XOR: alu_rr(e, d, 0x33, true); return true;
+    case OP_SLL: shift_reg(e, d, 4, true); return true;
+    case OP_SRL: shift_reg(e, d, 5, true); return true;
+    case OP_SRA: shift_reg(e, d, 7, true); return true;
+    case OP_SLT: set_cc(e, d, 0x9c, false); return true;
+    case OP_SLTU: set_cc(e, d, 0x92, false); return true;
+    case OP_ADDW: alu_rr(e, d, 0x03, false); return true;
+    case OP_SUBW: alu_rr(e, d, 0x2b, false); return true;
+    case OP_SLLW: shift_reg(e, d, 4, false); return true;
+    case OP_SRLW: shift_reg(e, d, 5, false); return true;
+    case OP_SRAW: shift_reg(e, d, 7, false); return true;
+    case OP_MUL: alu_rr(e, d, 0x0faf, true); return true;
+    case OP_MULW: alu_rr(e, d, 0x0faf, false); return true;
+    case OP_MULH: case OP_MULHU:
+        load_x(e, RAX, d->rs1);
+        emit_mem(e, true, 0xf7, d->op == OP_MULH ? 5 : 4, RBX, XREG(d->rs2)); /* rdx:rax = rax * m64 */
+        store_x(e, RDX, d->rd);
+        return true;
+    case OP_MULHSU: call_binary(e, d, (const void *)jit_mulhsu); return true;
+    case OP_DIV: call_binary(e, d, (const void *)jit_div); return true;
+    case OP_DIVU: call_binary(e, d, (const void *)jit_divu); return true;
+    case OP_REM: call_binary(e, d, (const void *)jit_rem); return true;
+    case OP_REMU: call_binary(e, d, (const void *)jit_remu); return true;
+    case OP_DIVW: call_binary(e, d, (const void *)jit_divw); return true;
+    case OP_DIVUW: call_binary(e, d, (const void *)jit_divuw); return true;
+    case OP_REMW: call_binary(e, d, (const void *)jit_remw); return true;
+    case OP_REMUW: call_binary(e, d, (const void *)jit_remuw); return true;
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
+        load_x(e, RAX, d->rs1);
+        emit_reg(e, true, 0xc1, 4, RAX);
+        emit8(e, d->op == OP_SH1ADD ? 1 : d->op == OP_SH2ADD ? 2 : 3);
+        emit_mem(e, true, 0x03, RAX, RBX, XREG(d->rs2));
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_ADDUW:
+        emit_mem(e, false, 0x8b, RAX, RBX, XREG(d->rs1)); /* mov eax, m32: zero-extends */
+        emit_mem(e, true, 0x03, RAX, RBX, XREG(d->rs2));
+        store_x(e, RAX, d->rd);
+        return true;
+    case OP_END:
+        guest_pc(e, RAX, off);
+        exit_next(e, t, i, BLOCK_LINK_NEXT, page_offset(t, off, 0));
+        return false;
+    case OP_SLOW:
+    case OP_COUNT:
+        break;
+    }
+    guest_pc(e, RAX, off);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
+    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
+    exit_with(e, JIT_EXIT_SLOW, 0, i);
+    return false;
+}
+
+jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen)
+{
+    struct emitter e = { j->buf + j->used, j->buf + j->size, false };
+    struct translation t = { b, gen };
+    uint8_t *entry = e.p;
+    prologue(&e);
+    if (!e.overflow && e.p - entry != PROLOGUE_SIZE)
+        abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
+    int32_t off = 0;
+    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+        if (!translate_one(&e, &t, &b->insns[i], i, off))
+            break;
+        off += b->insns[i].len;
+    }
+    if (e.overflow)
+        return NULL;
+    j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
+    return (jit_entry)(void *)entry;
+}
+
+struct jit *jit_create(size_t code_size)
+{
+    struct jit *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->buf = mmap(NULL, code_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (j->buf == MAP_FAILED) {
+        free(j);
+        return NULL;
+    }
+    j->size = code_size;
+    return j;
+}
+
+void jit_destroy(struct jit *j)
+{
+    if (!j)
+        return;
+    munmap(j->buf, j->size);
+    free(j);
+}
+
+void jit_reset(struct jit *j)
+{
+    j->used = 0;
+}
+
+#else /* no translator for this host: the block engine interprets */
+
+struct jit *jit_create(size_t code_size)
+{
+    (void)code_size;
+    return NULL;
+}
+
+void jit_destroy(struct jit *j)
+{
+    (void)j;
+}
+
+jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen)
+{
+    (void)j, (void)b, (void)gen;
+    return NULL;
+}
+
+void jit_reset(struct jit *j)
+{
+    (void)j;
+}
+
+#endif
