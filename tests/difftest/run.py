@@ -62,6 +62,7 @@ def finish(proc, timeout):
 class Runner:
     def __init__(self, args):
         self.rackvm = args.rackvm
+        self.jit = args.jit
         self.qemu = args.qemu
         self.timeout = args.timeout
         self.runs = 0
@@ -69,7 +70,7 @@ class Runner:
     def run_elf(self, elf):
         """(rackvm lines, qemu lines), both emulators running at once."""
         self.runs += 1
-        r = start([self.rackvm, "run", "--firmware", "none", "--kernel", elf])
+        r = start([self.rackvm, "run", "--firmware", "none", "--jit", self.jit, "--kernel", elf])
         q = start([self.qemu, "-M", "virt", "-bios", "none", "-nographic", "-kernel", elf])
         return finish(r, self.timeout), finish(q, self.timeout)
 
@@ -158,6 +159,8 @@ def main():
     ap.add_argument("--start-seed", type=int, help="first seed (default: random, printed)")
     ap.add_argument("--length", type=int, default=300, help="items per program")
     ap.add_argument("--rackvm", default=os.path.join(ROOT, "build", "rackvm"))
+    ap.add_argument("--jit", default="on", choices=["on", "off", "eager"],
+                    help="rackvm's --jit: eager translates every block, so the translator is what runs")
     ap.add_argument("--qemu", default="qemu-system-riscv64")
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "build", "difftest"))
     ap.add_argument("--timeout", type=int, default=10, help="per emulator run, seconds")
