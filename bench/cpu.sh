@@ -41,7 +41,7 @@ echo "coremark-like: $instret instructions retired (QEMU -icount), checksum $che
 
 report() {
     mips=$(calc "$instret / $secs / 1000000")
-    printf '%-7s wall %7.3f s  retired %s  guest MIPS %8.1f  checksum %s\n' \
+    printf '%-13s wall %7.3f s  retired %s  guest MIPS %8.1f  checksum %s\n' \
         "$1" "$secs" "$2" "$mips" "$(field checksum "$out")"
 }
 
@@ -54,10 +54,14 @@ if [ ! -x "$RACKVM" ]; then
     echo "rackvm: $RACKVM not built; skipped"
     exit 0
 fi
-if run rackvm timeout 600 "$RACKVM" run --firmware none --kernel "$ELF"; then
-    report rackvm "$(field instret "$out") (minstret)"
-    [ "$(field checksum "$out")" = "$checksum" ] || echo "rackvm: checksum differs from QEMU's"
-    [ "$(field instret "$out")" = "$instret" ] || echo "rackvm: minstret differs from QEMU's count"
-    printf 'time ratio rackvm/qemu: %.2f\n' "$(calc "$secs / $qemu_secs")"
-fi
-rm -f "$out"
+# The translator (the default) and the interpreter alone (--jit off).
+for jit in on off; do
+    name=rackvm-jit
+    [ "$jit" = off ] && name=rackvm-interp
+    if run "$name" timeout 600 "$RACKVM" run --jit "$jit" --firmware none --kernel "$ELF"; then
+        report "$name" "$(field instret "$out") (minstret)"
+        [ "$(field checksum "$out")" = "$checksum" ] || echo "$name: checksum differs from QEMU's"
+        printf 'time ratio %s/qemu: %.2f\n' "$name" "$(calc "$secs / $qemu_secs")"
+    fi
+    rm -f "$out"
+done
