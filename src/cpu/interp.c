@@ -354,8 +354,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     struct block *b;
     while (executed < budget) {
         b = block_lookup(h, h->pc, labels);
-        if (unlikely(!b))
-            continue; /* fetch fault: pc is at the handler now */
+        if (unlikely(!b)) {
+            /* Fetch fault, pc now at the handler. It counts against the budget, so that
+             * a guest whose trap vector faults too still returns to the run loop. */
+            executed++;
+            continue;
+        }
     run_block:
         pc = h->pc;
         vpage = pc & ~0xfffULL;
@@ -369,6 +373,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             executed += n;
             if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
                 h->jit_fault = false;
+                executed++; /* the faulting instruction, as in the interpreter */
                 continue;
             }
             if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
@@ -510,8 +515,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         continue;
     }
     fault:
-        /* The load/store raised an exception: pc is at the handler; d did not retire. */
+        /* The load/store raised an exception: pc is at the handler; d did not retire but
+         * counts against the budget (a trap loop must not keep the run loop waiting). */
         RETIRE_BEFORE();
+        executed++;
         continue;
     block_done:
         d++;
