@@ -11,7 +11,7 @@ BUILD ?= build-$(subst $(comma),-,$(SANITIZE))
 endif
 comma := ,
 BUILD ?= build
-LDLIBS += -lfdt -lz -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -pthread -lm
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     # build
-    gcc make libfdt-dev zlib1g-dev pkg-config
+    gcc make libfdt-dev zlib1g-dev libslirp-dev pkg-config
     # tests
     gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
     # guest recipe (scripts/build-guest.sh)
