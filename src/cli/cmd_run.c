@@ -7,6 +7,7 @@
 
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
+#include "host/net_config.h"
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
@@ -36,6 +37,10 @@ void cmd_run_usage(FILE *out)
             "  --rng                virtio-rng device fed by the host's getrandom()\n"
             "  --console KIND       serial (default) or virtio: console input goes to a\n"
             "                       virtio console (hvc0; default cmdline then \"%s\")\n"
+            "  --net user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT]...[,mac=MAC]\n"
+            "  --net tap=IFNAME[,mac=MAC]\n"
+            "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
+            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --help, --version\n"
@@ -46,7 +51,7 @@ void cmd_run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
-       OPT_DUMP_DTB, OPT_TRACE, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE };
+       OPT_DUMP_DTB, OPT_TRACE, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -62,6 +67,7 @@ static const struct option run_options[] = {
     { "disk", required_argument, NULL, OPT_DISK },
     { "rng", no_argument, NULL, OPT_RNG },
     { "console", required_argument, NULL, OPT_CONSOLE },
+    { "net", required_argument, NULL, OPT_NET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -106,6 +112,26 @@ static int parse_disk(char *arg, struct machine_config *cfg)
         return 2;
     blk_backend_close(&probe);
     cfg->disks[cfg->ndisks++] = d;
+    return 0;
+}
+
+/* The --net values; cfg->nets points here. */
+static struct net_config nets[VIRT_VIRTIO_COUNT];
+
+static int parse_net(const char *arg, struct machine_config *cfg)
+{
+    char err[160];
+    if (cfg->nnets == VIRT_VIRTIO_COUNT) {
+        fprintf(stderr, "rackvm: --net: too many NICs (the board has %d virtio slots)\n",
+                VIRT_VIRTIO_COUNT);
+        return 2;
+    }
+    if (net_config_parse(arg, &nets[cfg->nnets], err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --net %s: %s\n", arg, err);
+        return 2;
+    }
+    cfg->nets = nets;
+    cfg->nnets++;
     return 0;
 }
 
@@ -180,6 +206,10 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
                 return 2;
             break;
         case OPT_RNG: cfg->rng = true; break;
+        case OPT_NET:
+            if (parse_net(optarg, cfg))
+                return 2;
+            break;
         case OPT_CONSOLE:
             if (!strcmp(optarg, "serial")) {
                 cfg->console = CONSOLE_SERIAL;
@@ -204,7 +234,7 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
         fprintf(stderr, "rackvm: unexpected argument '%s' (try rackvm run --help)\n", argv[optind]);
         return 2;
     }
-    unsigned nvirtio = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO);
+    unsigned nvirtio = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
     if (nvirtio > VIRT_VIRTIO_COUNT) {
         fprintf(stderr, "rackvm: too many virtio devices: %u (the board has %d slots)\n", nvirtio,
                 VIRT_VIRTIO_COUNT);

@@ -16,6 +16,7 @@
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_console.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_rng.h"
 #include "host/console.h"
 #include "machine/boot.h"
@@ -80,10 +81,10 @@ static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
     return true;
 }
 
-/* Fills the virtio slots in order: disks, rng, console. */
+/* Fills the virtio slots in order: disks, rng, console, NICs. */
 static bool create_virtio_devices(struct machine *m, const struct machine_config *cfg)
 {
-    unsigned wanted = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO);
+    unsigned wanted = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
     if (wanted > VIRT_VIRTIO_COUNT) {
         rvm_error("too many virtio devices: %u (the board has %d slots)", wanted,
                   VIRT_VIRTIO_COUNT);
@@ -104,6 +105,9 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
             pthread_mutex_unlock(&m->bus.lock);
         }
     }
+    for (unsigned i = 0; i < cfg->nnets; i++)
+        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
+            return false;
     return true;
 }
 

@@ -21,6 +21,7 @@ struct test_finisher;
 struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
+struct net_config;
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -52,6 +53,8 @@ struct machine_config {
     unsigned ndisks;
     bool rng;                  /* --rng */
     enum console_kind console; /* --console: where host console input goes */
+    const struct net_config *nets;  /* --net: virtio-net NICs, after the devices above */
+    unsigned nnets;
 };
 
 struct machine {
