@@ -75,7 +75,7 @@ with tempfile.TemporaryDirectory() as d:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
 
-    r_argv = rackvm_argv(guest, "console=ttyS0", "--net", "user") + (["--disk", disk] if with_disk else [])
+    r_argv = rackvm_argv(guest, "console=ttyS0", "--net", "user") + (["--disk", "path=" + disk] if with_disk else [])
     q_argv = qemu_argv(guest) + ["-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
     if with_disk:
         q_argv += ["-drive", "file=%s,format=raw,if=none,id=d0" % disk,
