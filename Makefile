@@ -13,7 +13,7 @@ comma := ,
 BUILD ?= build
 LDLIBS += -lfdt -lz -lslirp -pthread -lm
 
-SRCS := $(sort $(wildcard src/*/*.c src/*.c))
+SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c
 LIB_SRCS := $(filter-out $(MAIN),$(SRCS))
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli/version.h"
+#include "devices/virtio/virtio_blk.h"
+#include "host/net_config.h"
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
@@ -14,6 +16,7 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (64ULL << 30)
 #define DEFAULT_CMDLINE "console=ttyS0"
+#define DEFAULT_CMDLINE_HVC "console=hvc0"
 
 void cmd_run_usage(FILE *out)
 {
@@ -28,6 +31,16 @@ void cmd_run_usage(FILE *out)
             "  --firmware KIND      builtin (SBI served by rackvm, default), none (bare-metal\n"
             "                       M-mode ELF), or a firmware FILE such as OpenSBI fw_dynamic.bin\n"
             "  --on-reboot ACTION   restart (default) or exit when the guest reboots\n"
+            "  --disk path=FILE[,readonly=on][,serial=ID]\n"
+            "                       raw disk image as a virtio-blk disk (repeatable; the first\n"
+            "                       is /dev/vda); serial: up to %d bytes for GET_ID\n"
+            "  --rng                virtio-rng device fed by the host's getrandom()\n"
+            "  --console KIND       serial (default) or virtio: console input goes to a\n"
+            "                       virtio console (hvc0; default cmdline then \"%s\")\n"
+            "  --net user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT]...[,mac=MAC]\n"
+            "  --net tap=IFNAME[,mac=MAC]\n"
+            "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
+            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -35,12 +48,13 @@ void cmd_run_usage(FILE *out)
             "                       translate every block at its first run (eager)\n"
             "  --help, --version\n"
             "\n"
-            "Console: Ctrl-A x quits, Ctrl-A h lists the keys.\n",
-            DEFAULT_CMDLINE, MACHINE_MAX_HARTS);
+            "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices.\n",
+            DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
+            VIRT_VIRTIO_COUNT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
-       OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION };
+       OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -54,10 +68,76 @@ static const struct option run_options[] = {
     { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "jit", required_argument, NULL, OPT_JIT },
+    { "disk", required_argument, NULL, OPT_DISK },
+    { "rng", no_argument, NULL, OPT_RNG },
+    { "console", required_argument, NULL, OPT_CONSOLE },
+    { "net", required_argument, NULL, OPT_NET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
+
+/*
+ * Parses "path=FILE[,readonly=on|off][,serial=ID]" in place (cfg keeps pointers into
+ * arg) and checks that the image opens as asked. Returns 0, or 2 after printing why.
+ */
+static int parse_disk(char *arg, struct machine_config *cfg)
+{
+    if (cfg->ndisks == VIRT_VIRTIO_COUNT) {
+        fprintf(stderr, "rackvm: --disk: too many disks (the board has %d virtio slots)\n",
+                VIRT_VIRTIO_COUNT);
+        return 2;
+    }
+    struct disk_config d = { 0 };
+    char *save = NULL;
+    for (char *item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *value = strchr(item, '=');
+        if (value)
+            *value++ = '\0';
+        if (value && !strcmp(item, "path")) {
+            d.path = value;
+        } else if (value && !strcmp(item, "serial")) {
+            d.serial = value;
+        } else if (value && !strcmp(item, "readonly") &&
+                   (!strcmp(value, "on") || !strcmp(value, "off"))) {
+            d.readonly = !strcmp(value, "on");
+        } else {
+            fprintf(stderr, "rackvm: --disk: unknown sub-option '%s%s%s' (use path=FILE, "
+                    "readonly=on|off, serial=ID)\n", item, value ? "=" : "", value ? value : "");
+            return 2;
+        }
+    }
+    if (!d.path || !*d.path) {
+        fprintf(stderr, "rackvm: --disk: path=FILE is required\n");
+        return 2;
+    }
+    struct blk_backend probe;
+    if (blk_backend_open(&probe, &d) < 0)
+        return 2;
+    blk_backend_close(&probe);
+    cfg->disks[cfg->ndisks++] = d;
+    return 0;
+}
+
+/* The --net values; cfg->nets points here. */
+static struct net_config nets[VIRT_VIRTIO_COUNT];
+
+static int parse_net(const char *arg, struct machine_config *cfg)
+{
+    char err[160];
+    if (cfg->nnets == VIRT_VIRTIO_COUNT) {
+        fprintf(stderr, "rackvm: --net: too many NICs (the board has %d virtio slots)\n",
+                VIRT_VIRTIO_COUNT);
+        return 2;
+    }
+    if (net_config_parse(arg, &nets[cfg->nnets], err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --net %s: %s\n", arg, err);
+        return 2;
+    }
+    cfg->nets = nets;
+    cfg->nnets++;
+    return 0;
+}
 
 /* Returns 0 and fills cfg, 1 when the command is done (help/version), 2 on bad input. */
 static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
@@ -71,12 +151,16 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
     };
     opterr = 0;
     optind = 1;
+    bool cmdline_given = false;
     int opt;
     while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
         switch (opt) {
         case OPT_KERNEL: cfg->kernel_path = optarg; break;
         case OPT_INITRD: cfg->initrd_path = optarg; break;
-        case OPT_CMDLINE: cfg->cmdline = optarg; break;
+        case OPT_CMDLINE:
+            cfg->cmdline = optarg;
+            cmdline_given = true;
+            break;
         case OPT_MEMORY:
             if (parse_size(optarg, &cfg->memory_size) < 0) {
                 fprintf(stderr, "rackvm: --memory: invalid size '%s' (use e.g. 512M or 2G)\n", optarg);
@@ -130,6 +214,25 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
                 return 2;
             }
             break;
+        case OPT_DISK:
+            if (parse_disk(optarg, cfg))
+                return 2;
+            break;
+        case OPT_RNG: cfg->rng = true; break;
+        case OPT_NET:
+            if (parse_net(optarg, cfg))
+                return 2;
+            break;
+        case OPT_CONSOLE:
+            if (!strcmp(optarg, "serial")) {
+                cfg->console = CONSOLE_SERIAL;
+            } else if (!strcmp(optarg, "virtio")) {
+                cfg->console = CONSOLE_VIRTIO;
+            } else {
+                fprintf(stderr, "rackvm: --console: '%s' is not serial or virtio\n", optarg);
+                return 2;
+            }
+            break;
         case OPT_HELP: cmd_run_usage(stdout); return 1;
         case OPT_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
         case ':':
@@ -144,6 +247,14 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
         fprintf(stderr, "rackvm: unexpected argument '%s' (try rackvm run --help)\n", argv[optind]);
         return 2;
     }
+    unsigned nvirtio = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
+    if (nvirtio > VIRT_VIRTIO_COUNT) {
+        fprintf(stderr, "rackvm: too many virtio devices: %u (the board has %d slots)\n", nvirtio,
+                VIRT_VIRTIO_COUNT);
+        return 2;
+    }
+    if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
+        cfg->cmdline = DEFAULT_CMDLINE_HVC;
     if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
         fprintf(stderr, "rackvm: --kernel FILE is required%s\n",
                 cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");

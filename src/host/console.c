@@ -33,6 +33,9 @@ struct console {
     atomic_bool stopping;
     int wake_pipe[2];          /* written by console_destroy to end the reader's poll */
     pthread_t reader, writer;
+    /* Where input goes instead of the UART (under bus->lock); NULL: the UART. */
+    size_t (*receive)(void *dev, const uint8_t *buf, size_t n);
+    void *receiver;
 
     pthread_mutex_t out_lock;
     pthread_cond_t out_ready, out_space;
@@ -92,6 +95,14 @@ static void leave_raw_mode(void)
     restore_terminal();
     for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
         sigaction(restore_signals[i], &saved_actions[i], NULL);
+}
+
+void console_set_receiver(struct console *c,
+                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
+                          void *dev)
+{
+    c->receive = receive;
+    c->receiver = dev;
 }
 
 void console_write(struct console *c, const uint8_t *buf, size_t n)
@@ -228,7 +239,8 @@ static void feed_uart(struct console *c, struct reader_state *r)
 {
     struct bus *bus = &c->m->bus;
     pthread_mutex_lock(&bus->lock);
-    size_t taken = uart_receive(c->m->uart, r->pending, r->npending);
+    size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
+                              : uart_receive(c->m->uart, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);

@@ -28,6 +28,15 @@ struct console *console_create(struct machine *m, int in_fd, int out_fd);
 /* Stops both threads, flushes queued output, restores the terminal. Call without bus->lock. */
 void console_destroy(struct console *c);
 
+/*
+ * Sends host input to receive(dev, buf, n) instead of the UART: it runs under bus->lock
+ * and returns how many bytes it took (0: no room yet; the reader retries shortly).
+ * Call under bus->lock, before the device goes away.
+ */
+void console_set_receiver(struct console *c,
+                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
+                          void *dev);
+
 /* Queues guest output. Thread-safe; may be called under bus->lock. */
 void console_write(struct console *c, const uint8_t *buf, size_t n);
 

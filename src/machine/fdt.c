@@ -13,6 +13,7 @@
 #include "devices/plic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
+#include "devices/virtio/virtio_mmio.h"
 #include "machine/virt.h"
 
 #define FDT_INITIAL_SIZE 16384
@@ -152,6 +153,8 @@ static int write_soc(void *fdt, const struct fdt_inputs *in)
     err |= clint_fdt(m->clint, fdt, b);
     err |= plic_fdt(m->plic, fdt, b);
     err |= uart_fdt(m->uart, fdt, b);
+    for (unsigned i = 0; i < m->nvirtio; i++)
+        err |= virtio_mmio_fdt(m->virtio[i], fdt, b);
     err |= fdt_end_node(fdt);
     return err;
 }

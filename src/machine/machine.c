@@ -13,6 +13,11 @@
 #include "devices/plic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_console.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtio_net.h"
+#include "devices/virtio/virtio_rng.h"
 #include "host/console.h"
 #include "machine/boot.h"
 #include "machine/sbi.h"
@@ -68,6 +73,44 @@ void machine_htif_write(struct machine *m, uint64_t pa)
     __atomic_store_n(tohost, 0, __ATOMIC_SEQ_CST);
 }
 
+static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
+{
+    if (!vm)
+        return false;
+    m->virtio[m->nvirtio++] = vm;
+    return true;
+}
+
+/* Fills the virtio slots in order: disks, rng, console, NICs. */
+static bool create_virtio_devices(struct machine *m, const struct machine_config *cfg)
+{
+    unsigned wanted = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
+    if (wanted > VIRT_VIRTIO_COUNT) {
+        rvm_error("too many virtio devices: %u (the board has %d slots)", wanted,
+                  VIRT_VIRTIO_COUNT);
+        return false;
+    }
+    for (unsigned i = 0; i < cfg->ndisks; i++)
+        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i])))
+            return false;
+    if (cfg->rng && !add_virtio(m, virtio_rng_create(m, m->nvirtio)))
+        return false;
+    if (cfg->console == CONSOLE_VIRTIO) {
+        struct virtio_console *vc;
+        if (!add_virtio(m, virtio_console_create(m, m->nvirtio, &vc)))
+            return false;
+        if (m->console) {
+            pthread_mutex_lock(&m->bus.lock);
+            console_set_receiver(m->console, virtio_console_receive, vc);
+            pthread_mutex_unlock(&m->bus.lock);
+        }
+    }
+    for (unsigned i = 0; i < cfg->nnets; i++)
+        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
+            return false;
+    return true;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -102,6 +145,8 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         goto fail;
     if (with_console && !(m->console = console_create(m, 0, 1)))
         goto fail;
+    if (!create_virtio_devices(m, cfg))
+        goto fail;
     return m;
 fail:
     machine_destroy(m);
@@ -112,8 +157,11 @@ void machine_destroy(struct machine *m)
 {
     if (!m)
         return;
+    /* The console first: its reader may be feeding the virtio console. */
     if (m->console)
         console_destroy(m->console);
+    for (unsigned i = 0; i < m->nvirtio; i++)
+        virtio_mmio_destroy(m->virtio[i]);
     if (m->rtc)
         goldfish_rtc_destroy(m->rtc);
     if (m->finisher)

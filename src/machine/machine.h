@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "machine/virt.h"
 #include "memory/bus.h"
 
 #define MACHINE_MAX_HARTS 32
@@ -19,6 +20,8 @@ struct uart;
 struct test_finisher;
 struct goldfish_rtc;
 struct console;
+struct virtio_mmio;
+struct net_config;
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -30,6 +33,13 @@ enum stop_reason {
 };
 
 enum firmware_kind { FIRMWARE_BUILTIN_SBI, FIRMWARE_NONE, FIRMWARE_FILE };
+enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+
+/* A raw disk image behind a virtio-blk device. serial may be NULL (20 bytes at most). */
+struct disk_config {
+    const char *path, *serial;
+    bool readonly;
+};
 
 struct machine_config {
     uint64_t memory_size;
@@ -40,6 +50,13 @@ struct machine_config {
     bool trace;
     bool interpret_only;    /* no translation to host code (--jit off) */
     unsigned jit_hot_runs;  /* runs before a block is translated; 0: the default */
+    /* virtio devices take the virtio slots in this order: disks, rng, console. */
+    struct disk_config disks[VIRT_VIRTIO_COUNT];
+    unsigned ndisks;
+    bool rng;                  /* --rng */
+    enum console_kind console; /* --console: where host console input goes */
+    const struct net_config *nets;  /* --net: virtio-net NICs, after the devices above */
+    unsigned nnets;
 };
 
 struct machine {
@@ -53,6 +70,8 @@ struct machine {
     struct test_finisher *finisher;
     struct goldfish_rtc *rtc;
     struct console *console;
+    struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
+    unsigned nvirtio;
 
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;

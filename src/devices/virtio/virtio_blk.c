@@ -1,0 +1,444 @@
+/* virtio-blk: request parsing and execution on raw images, with a worker pool per disk. */
+#include "devices/virtio/virtio_blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/virtio/virtio_mmio.h"
+
+#define SECTOR_SIZE 512
+#define HEADER_SIZE 16
+#define SEGMENT_SIZE 16   /* discard / write-zeroes range */
+
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP 1
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+/* Header and status take one buffer each; the rest may be data. */
+#define SEG_MAX (VIRTQ_MAX_SIZE - 2)
+#define MAX_RANGE_SECTORS 0x400000u   /* 2 GiB per discard / write-zeroes range */
+#define MAX_RANGES 1
+#define QUEUE_SIZE VIRTQ_MAX_SIZE
+#define WORKERS 2
+
+/* Configuration space layout (5.2.4), up to write_zeroes_may_unmap. */
+#define CFG_CAPACITY 0
+#define CFG_SEG_MAX 12
+#define CFG_BLK_SIZE 20
+#define CFG_MAX_DISCARD_SECTORS 36
+#define CFG_MAX_DISCARD_SEG 40
+#define CFG_DISCARD_ALIGNMENT 44
+#define CFG_MAX_WRITE_ZEROES_SECTORS 48
+#define CFG_MAX_WRITE_ZEROES_SEG 52
+#define CFG_WRITE_ZEROES_MAY_UNMAP 56
+#define CFG_SIZE 60
+
+struct blk_job {
+    struct blk_job *next;
+    struct virtq_req req;
+};
+
+struct virtio_blk {
+    struct machine *m;
+    struct virtio_mmio *vm;
+    struct virtio_device_ops ops;
+    struct blk_backend backend;
+
+    /* Under bus->lock. */
+    struct blk_job *queued, **queued_tail;
+    unsigned running;
+    bool stopping;
+    pthread_cond_t work, idle;
+    pthread_t workers[WORKERS];
+    unsigned nworkers;
+};
+
+int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg)
+{
+    *b = (struct blk_backend){ .fd = -1, .readonly = cfg->readonly };
+    if (cfg->serial) {
+        size_t n = strlen(cfg->serial);
+        if (n > VIRTIO_BLK_SERIAL_MAX) {
+            rvm_error("--disk %s: serial is longer than %d bytes", cfg->path,
+                      VIRTIO_BLK_SERIAL_MAX);
+            return -1;
+        }
+        memcpy(b->serial, cfg->serial, n);
+    }
+    b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (b->fd < 0) {
+        int err = errno;
+        if (!cfg->readonly && (err == EACCES || err == EROFS) && access(cfg->path, R_OK) == 0)
+            rvm_error("--disk %s: the file is read-only (add readonly=on)", cfg->path);
+        else
+            rvm_error("--disk %s: %s", cfg->path, strerror(err));
+        return -1;
+    }
+    off_t size = lseek(b->fd, 0, SEEK_END);
+    if (size < 0) {
+        rvm_error("--disk %s: cannot find its size: %s", cfg->path, strerror(errno));
+        blk_backend_close(b);
+        return -1;
+    }
+    b->sectors = (uint64_t)size / SECTOR_SIZE;
+    return 0;
+}
+
+void blk_backend_close(struct blk_backend *b)
+{
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+}
+
+/*
+ * Fills out[] with the part [off, off+len) of the byte stream described by in[0..n).
+ * Returns the number of iovecs used.
+ */
+static unsigned iov_slice(const struct iovec *in, unsigned n, uint64_t off, uint64_t len,
+                          struct iovec *out)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && len; i++) {
+        uint64_t seg = in[i].iov_len;
+        if (off >= seg) {
+            off -= seg;
+            continue;
+        }
+        uint64_t take = seg - off < len ? seg - off : len;
+        out[k++] = (struct iovec){ .iov_base = (uint8_t *)in[i].iov_base + off, .iov_len = take };
+        len -= take;
+        off = 0;
+    }
+    return k;
+}
+
+/* preadv/pwritev until everything moved; false on an error or end of file. */
+static bool transfer_all(int fd, struct iovec *iov, unsigned n, uint64_t pos, bool write)
+{
+    while (n) {
+        ssize_t done = write ? pwritev(fd, iov, (int)n, (off_t)pos)
+                             : preadv(fd, iov, (int)n, (off_t)pos);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done <= 0)
+            return false;
+        pos += (uint64_t)done;
+        while (n && (size_t)done >= iov->iov_len) {
+            done -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (uint8_t *)iov->iov_base + done;
+            iov->iov_len -= (size_t)done;
+        }
+    }
+    return true;
+}
+
+static bool in_range(const struct blk_backend *b, uint64_t sector, uint64_t count)
+{
+    return sector <= b->sectors && count <= b->sectors - sector;
+}
+
+static uint8_t do_rw(const struct blk_backend *b, struct guest_ram *ram,
+                     const struct virtq_req *req, uint64_t sector, bool write,
+                     uint32_t *data_written)
+{
+    const struct iovec *segs = write ? req->iov : req->iov + req->nout;
+    unsigned nsegs = write ? req->nout : req->nin;
+    uint64_t skip = write ? HEADER_SIZE : 0;
+    uint64_t len = write ? req->out_len - HEADER_SIZE : req->in_len - 1;
+    if (len % SECTOR_SIZE || !in_range(b, sector, len / SECTOR_SIZE))
+        return VIRTIO_BLK_S_IOERR;
+    if (write && b->readonly)
+        return VIRTIO_BLK_S_IOERR;
+    struct iovec data[VIRTQ_MAX_SIZE];
+    unsigned n = iov_slice(segs, nsegs, skip, len, data);
+    if (!transfer_all(b->fd, data, n, sector * SECTOR_SIZE, write))
+        return VIRTIO_BLK_S_IOERR;
+    if (!write) {
+        n = iov_slice(segs, nsegs, 0, len, data);
+        for (unsigned i = 0; i < n; i++)
+            virtq_note_written(ram, data[i].iov_base, data[i].iov_len);
+        *data_written = (uint32_t)len;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+/* One discard or write-zeroes range; a file system without hole support still zeroes. */
+static uint8_t do_range(const struct blk_backend *b, const uint8_t seg[SEGMENT_SIZE],
+                        uint32_t type)
+{
+    uint64_t sector;
+    uint32_t count, flags;
+    memcpy(&sector, seg, 8);
+    memcpy(&count, seg + 8, 4);
+    memcpy(&flags, seg + 12, 4);
+    if (b->readonly)
+        return VIRTIO_BLK_S_IOERR;
+    uint32_t allowed = type == VIRTIO_BLK_T_WRITE_ZEROES ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+    if (flags & ~allowed)
+        return VIRTIO_BLK_S_UNSUPP;
+    if (count > MAX_RANGE_SECTORS || !in_range(b, sector, count))
+        return VIRTIO_BLK_S_IOERR;
+    off_t pos = (off_t)(sector * SECTOR_SIZE), len = (off_t)count * SECTOR_SIZE;
+    if (len == 0)
+        return VIRTIO_BLK_S_OK;
+    int mode = type == VIRTIO_BLK_T_DISCARD || (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+                   ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+                   : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+    if (fallocate(b->fd, mode, pos, len) == 0)
+        return VIRTIO_BLK_S_OK;
+    if (errno != EOPNOTSUPP)
+        return VIRTIO_BLK_S_IOERR;
+    /* Discard is only a hint; write-zeroes must still zero. */
+    if (type == VIRTIO_BLK_T_DISCARD)
+        return VIRTIO_BLK_S_OK;
+    static const uint8_t zeroes[64 * 1024];
+    for (off_t done = 0; done < len;) {
+        size_t n = (size_t)(len - done < (off_t)sizeof(zeroes) ? len - done : (off_t)sizeof(zeroes));
+        ssize_t w = pwrite(b->fd, zeroes, n, pos + done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return VIRTIO_BLK_S_IOERR;
+        done += w;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t do_ranges(const struct blk_backend *b, const struct virtq_req *req, uint32_t type)
+{
+    uint64_t len = req->out_len - HEADER_SIZE;
+    if (len == 0 || len % SEGMENT_SIZE || len / SEGMENT_SIZE > MAX_RANGES)
+        return VIRTIO_BLK_S_IOERR;
+    for (uint64_t off = HEADER_SIZE; off < req->out_len; off += SEGMENT_SIZE) {
+        uint8_t seg[SEGMENT_SIZE];
+        virtq_copy_from_req(req, off, seg, sizeof(seg));
+        uint8_t status = do_range(b, seg, type);
+        if (status != VIRTIO_BLK_S_OK)
+            return status;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+bool virtio_blk_execute(const struct blk_backend *b, struct guest_ram *ram,
+                        const struct virtq_req *req, uint32_t *used_len)
+{
+    if (req->out_len < HEADER_SIZE || req->in_len < 1)
+        return false;
+    uint8_t header[HEADER_SIZE];
+    virtq_copy_from_req(req, 0, header, sizeof(header));
+    uint32_t type;
+    uint64_t sector;
+    memcpy(&type, header, 4);
+    memcpy(&sector, header + 8, 8);
+
+    uint32_t data_written = 0;
+    uint8_t status;
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        status = do_rw(b, ram, req, sector, false, &data_written);
+        break;
+    case VIRTIO_BLK_T_OUT:
+        status = do_rw(b, ram, req, sector, true, &data_written);
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        status = b->readonly || fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+        break;
+    case VIRTIO_BLK_T_GET_ID: {
+        size_t n = req->in_len - 1 < VIRTIO_BLK_SERIAL_MAX ? req->in_len - 1 : VIRTIO_BLK_SERIAL_MAX;
+        data_written = (uint32_t)virtq_copy_to_req(ram, req, 0, b->serial, n);
+        status = VIRTIO_BLK_S_OK;
+        break;
+    }
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        status = do_ranges(b, req, type);
+        break;
+    default:
+        status = VIRTIO_BLK_S_UNSUPP;
+        break;
+    }
+    virtq_copy_to_req(ram, req, req->in_len - 1, &status, 1);
+    *used_len = data_written + 1;
+    return true;
+}
+
+static void *worker_thread(void *arg)
+{
+    struct virtio_blk *blk = arg;
+    pthread_mutex_t *lock = &blk->m->bus.lock;
+    pthread_mutex_lock(lock);
+    for (;;) {
+        while (!blk->queued && !blk->stopping)
+            pthread_cond_wait(&blk->work, lock);
+        if (blk->stopping)
+            break;
+        struct blk_job *job = blk->queued;
+        blk->queued = job->next;
+        if (!blk->queued)
+            blk->queued_tail = &blk->queued;
+        blk->running++;
+        pthread_mutex_unlock(lock);
+
+        uint32_t used_len = 0;
+        bool ok = virtio_blk_execute(&blk->backend, &blk->m->bus.ram, &job->req, &used_len);
+
+        pthread_mutex_lock(lock);
+        struct virtq *q = virtio_mmio_queue(blk->vm, 0);
+        if (!ok) {
+            virtio_mmio_fail(blk->vm);
+        } else if (q) {
+            virtq_push(q, job->req.head, used_len);
+            virtio_mmio_used(blk->vm, 0);
+        }
+        free(job);
+        if (--blk->running == 0)
+            pthread_cond_broadcast(&blk->idle);
+    }
+    pthread_mutex_unlock(lock);
+    return NULL;
+}
+
+static void blk_queue_notify(void *dev, unsigned qi)
+{
+    struct virtio_blk *blk = dev;
+    for (;;) {
+        struct blk_job *job = malloc(sizeof(*job));
+        if (!job) {
+            virtio_mmio_fail(blk->vm);
+            return;
+        }
+        if (!virtio_mmio_pop(blk->vm, qi, &job->req)) {
+            free(job);
+            return;
+        }
+        job->next = NULL;
+        *blk->queued_tail = job;
+        blk->queued_tail = &job->next;
+        pthread_cond_signal(&blk->work);
+    }
+}
+
+static void drop_queued(struct virtio_blk *blk)
+{
+    while (blk->queued) {
+        struct blk_job *job = blk->queued;
+        blk->queued = job->next;
+        free(job);
+    }
+    blk->queued_tail = &blk->queued;
+}
+
+static void blk_reset(void *dev)
+{
+    struct virtio_blk *blk = dev;
+    drop_queued(blk);
+    /* Running requests write into guest RAM: they must end before the reset does. */
+    while (blk->running)
+        pthread_cond_wait(&blk->idle, &blk->m->bus.lock);
+}
+
+static void put32(uint8_t *config, unsigned off, uint32_t v)
+{
+    memcpy(config + off, &v, 4);
+}
+
+static void blk_config_read(void *dev, uint8_t *config)
+{
+    struct virtio_blk *blk = dev;
+    memcpy(config + CFG_CAPACITY, &blk->backend.sectors, 8);
+    put32(config, CFG_SEG_MAX, SEG_MAX);
+    put32(config, CFG_BLK_SIZE, SECTOR_SIZE);
+    put32(config, CFG_MAX_DISCARD_SECTORS, MAX_RANGE_SECTORS);
+    put32(config, CFG_MAX_DISCARD_SEG, MAX_RANGES);
+    put32(config, CFG_DISCARD_ALIGNMENT, 1);
+    put32(config, CFG_MAX_WRITE_ZEROES_SECTORS, MAX_RANGE_SECTORS);
+    put32(config, CFG_MAX_WRITE_ZEROES_SEG, MAX_RANGES);
+    config[CFG_WRITE_ZEROES_MAY_UNMAP] = 1;
+}
+
+static void blk_destroy(void *dev)
+{
+    struct virtio_blk *blk = dev;
+    pthread_mutex_lock(&blk->m->bus.lock);
+    blk->stopping = true;
+    pthread_cond_broadcast(&blk->work);
+    pthread_mutex_unlock(&blk->m->bus.lock);
+    for (unsigned i = 0; i < blk->nworkers; i++)
+        pthread_join(blk->workers[i], NULL);
+    drop_queued(blk);
+    blk_backend_close(&blk->backend);
+    pthread_cond_destroy(&blk->work);
+    pthread_cond_destroy(&blk->idle);
+    free(blk);
+}
+
+struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
+                                      const struct disk_config *cfg)
+{
+    struct virtio_blk *blk = calloc(1, sizeof(*blk));
+    if (!blk) {
+        rvm_error("out of memory");
+        return NULL;
+    }
+    blk->m = m;
+    blk->queued_tail = &blk->queued;
+    pthread_cond_init(&blk->work, NULL);
+    pthread_cond_init(&blk->idle, NULL);
+    if (blk_backend_open(&blk->backend, cfg) < 0) {
+        blk_destroy(blk);
+        return NULL;
+    }
+    uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+                        (1ULL << VIRTIO_BLK_F_FLUSH);
+    features |= cfg->readonly ? 1ULL << VIRTIO_BLK_F_RO
+                              : (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+    blk->ops = (struct virtio_device_ops){
+        .device_id = VIRTIO_ID_BLOCK,
+        .num_queues = 1,
+        .queue_size = QUEUE_SIZE,
+        .features = features,
+        .config_size = CFG_SIZE,
+        .config_read = blk_config_read,
+        .queue_notify = blk_queue_notify,
+        .reset = blk_reset,
+        .destroy = blk_destroy,
+    };
+    for (; blk->nworkers < WORKERS; blk->nworkers++) {
+        int err = pthread_create(&blk->workers[blk->nworkers], NULL, worker_thread, blk);
+        if (err) {
+            rvm_error("--disk %s: cannot start an I/O thread: %s", cfg->path, strerror(err));
+            blk_destroy(blk);
+            return NULL;
+        }
+    }
+    blk->vm = virtio_mmio_create(m, slot, &blk->ops, blk);
+    if (!blk->vm) {
+        blk_destroy(blk);
+        return NULL;
+    }
+    return blk->vm;
+}

@@ -1,0 +1,49 @@
+/*
+ * virtio-blk (virtio 1.2, 5.2) over a raw image file: read, write, flush, discard,
+ * write-zeroes and GET_ID; read-only disks offer VIRTIO_BLK_F_RO and fail every write
+ * with VIRTIO_BLK_S_IOERR. Capacity is the file size in 512-byte sectors.
+ *
+ * Requests run on a small pool of worker threads per disk, never on a vCPU thread: a
+ * notify only moves the available chains to the pool. A worker does the file I/O
+ * without any lock, then takes bus->lock to push the used entry and raise the
+ * interrupt. A flush completes only after fdatasync returned. Device reset drops queued
+ * requests and waits for the running ones, so nothing touches guest RAM after it.
+ */
+#ifndef RACKVM_VIRTIO_BLK_H
+#define RACKVM_VIRTIO_BLK_H
+
+#include "common.h"
+#include "devices/virtio/virtqueue.h"
+#include "machine/machine.h"
+
+#define VIRTIO_BLK_SERIAL_MAX 20
+
+/* The image behind a disk, as request execution needs it. */
+struct blk_backend {
+    int fd;
+    uint64_t sectors;
+    bool readonly;
+    char serial[VIRTIO_BLK_SERIAL_MAX];  /* not NUL-terminated when 20 bytes long */
+};
+
+/*
+ * Opens the image for cfg (read-write unless cfg->readonly). Returns 0, or -1 after
+ * printing a one-line reason (missing file, read-only file opened for writing, ...).
+ */
+int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg);
+void blk_backend_close(struct blk_backend *b);
+
+/*
+ * Executes one request chain against b: parses the header, does the I/O, writes the
+ * status byte (the last writable byte). Returns false, writing nothing, when the chain
+ * is too short to hold a header and a status byte; otherwise true with *used_len set
+ * to the bytes written into the chain's writable buffers.
+ */
+bool virtio_blk_execute(const struct blk_backend *b, struct guest_ram *ram,
+                        const struct virtq_req *req, uint32_t *used_len);
+
+/* Adds a virtio-blk device for cfg in virtio slot `slot`. NULL after printing why. */
+struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
+                                      const struct disk_config *cfg);
+
+#endif

@@ -1,0 +1,346 @@
+/* virtio-mmio version 2 transport: registers, feature negotiation, status, queues, IRQ. */
+#include "devices/virtio/virtio_mmio.h"
+
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/plic.h"
+#include "machine/fdt.h"
+#include "machine/machine.h"
+#include "machine/virt.h"
+
+#define REG_MAGIC 0x000
+#define REG_VERSION 0x004
+#define REG_DEVICE_ID 0x008
+#define REG_VENDOR_ID 0x00c
+#define REG_DEVICE_FEATURES 0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL 0x030
+#define REG_QUEUE_NUM_MAX 0x034
+#define REG_QUEUE_NUM 0x038
+#define REG_QUEUE_READY 0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK 0x064
+#define REG_STATUS 0x070
+#define REG_QUEUE_DESC_LOW 0x080
+#define REG_QUEUE_DESC_HIGH 0x084
+#define REG_QUEUE_DRIVER_LOW 0x090
+#define REG_QUEUE_DRIVER_HIGH 0x094
+#define REG_QUEUE_DEVICE_LOW 0x0a0
+#define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_SHM_LEN_LOW 0x0b0
+#define REG_SHM_LEN_HIGH 0x0b4
+#define REG_SHM_BASE_LOW 0x0b8
+#define REG_SHM_BASE_HIGH 0x0bc
+#define REG_CONFIG_GENERATION 0x0fc
+#define REG_CONFIG 0x100
+
+#define MAGIC_VIRT 0x74726976     /* "virt" */
+#define VENDOR_RACKVM 0x4d564b52  /* "RKVM" */
+#define INT_USED_BUFFER 1
+#define INT_CONFIG_CHANGE 2
+
+static const uint64_t transport_features = (1ULL << VIRTIO_F_VERSION_1) |
+                                           (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
+                                           (1ULL << VIRTIO_F_RING_EVENT_IDX);
+
+struct virtio_mmio {
+    struct machine *m;
+    unsigned slot;
+    const struct virtio_device_ops *ops;
+    void *dev;
+
+    uint64_t device_features, driver_features;
+    uint32_t device_features_sel, driver_features_sel;
+    uint32_t queue_sel;
+    uint32_t status;
+    uint32_t interrupt_status;
+    uint32_t config_generation;
+    struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+static void update_irq(struct virtio_mmio *vm)
+{
+    plic_set_irq(vm->m->plic, VIRT_IRQ_VIRTIO0 + vm->slot, vm->interrupt_status != 0);
+}
+
+static void device_reset(struct virtio_mmio *vm)
+{
+    vm->ops->reset(vm->dev);
+    vm->driver_features = 0;
+    vm->device_features_sel = vm->driver_features_sel = 0;
+    vm->queue_sel = 0;
+    vm->status = 0;
+    vm->interrupt_status = 0;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+        virtq_reset(&vm->queues[i]);
+    update_irq(vm);
+}
+
+static struct virtq *selected_queue(struct virtio_mmio *vm)
+{
+    return vm->queue_sel < vm->ops->num_queues ? &vm->queues[vm->queue_sel] : NULL;
+}
+
+static bool live(const struct virtio_mmio *vm)
+{
+    return (vm->status & VIRTIO_STATUS_DRIVER_OK) && !(vm->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static uint32_t config_read(struct virtio_mmio *vm, uint64_t offset, unsigned size)
+{
+    uint8_t config[VIRTIO_MMIO_CONFIG_MAX] = { 0 };
+    if (offset >= vm->ops->config_size || size > vm->ops->config_size - offset)
+        return 0;
+    vm->ops->config_read(vm->dev, config);
+    uint64_t v = 0;
+    memcpy(&v, config + offset, size);
+    return (uint32_t)v;
+}
+
+static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct virtio_mmio *vm = opaque;
+    if (offset >= REG_CONFIG)
+        return config_read(vm, offset - REG_CONFIG, size);
+    if (size != 4 || offset % 4)
+        return 0;
+    struct virtq *q = selected_queue(vm);
+    switch (offset) {
+    case REG_MAGIC: return MAGIC_VIRT;
+    case REG_VERSION: return 2;
+    case REG_DEVICE_ID: return vm->ops->device_id;
+    case REG_VENDOR_ID: return VENDOR_RACKVM;
+    case REG_DEVICE_FEATURES:
+        return vm->device_features_sel < 2
+                   ? (uint32_t)(vm->device_features >> (32 * vm->device_features_sel))
+                   : 0;
+    case REG_QUEUE_NUM_MAX: return q ? vm->ops->queue_size : 0;
+    case REG_QUEUE_NUM: return q ? q->size : 0;
+    case REG_QUEUE_READY: return q ? q->enabled : 0;
+    case REG_INTERRUPT_STATUS: return vm->interrupt_status;
+    case REG_STATUS: return vm->status;
+    case REG_QUEUE_DESC_LOW: return q ? (uint32_t)q->desc_addr : 0;
+    case REG_QUEUE_DESC_HIGH: return q ? (uint32_t)(q->desc_addr >> 32) : 0;
+    case REG_QUEUE_DRIVER_LOW: return q ? (uint32_t)q->avail_addr : 0;
+    case REG_QUEUE_DRIVER_HIGH: return q ? (uint32_t)(q->avail_addr >> 32) : 0;
+    case REG_QUEUE_DEVICE_LOW: return q ? (uint32_t)q->used_addr : 0;
+    case REG_QUEUE_DEVICE_HIGH: return q ? (uint32_t)(q->used_addr >> 32) : 0;
+    /* No shared memory regions: length ~0 says "absent" (4.2.2.1). */
+    case REG_SHM_LEN_LOW:
+    case REG_SHM_LEN_HIGH:
+    case REG_SHM_BASE_LOW:
+    case REG_SHM_BASE_HIGH: return 0xffffffff;
+    case REG_CONFIG_GENERATION: return vm->config_generation;
+    default: return 0;
+    }
+}
+
+static void write_status(struct virtio_mmio *vm, uint32_t value)
+{
+    if (value == 0) {
+        device_reset(vm);
+        return;
+    }
+    uint32_t newly = value & ~vm->status;
+    if (newly & VIRTIO_STATUS_FEATURES_OK) {
+        bool subset = (vm->driver_features & ~vm->device_features) == 0;
+        bool modern = vm->driver_features & (1ULL << VIRTIO_F_VERSION_1);
+        if (!subset || !modern)
+            value &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+    }
+    if ((newly & VIRTIO_STATUS_DRIVER_OK) && !(value & VIRTIO_STATUS_FEATURES_OK))
+        value &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
+    /* NEEDS_RESET is the device's to set; only a reset clears it. */
+    vm->status = (value & ~(uint32_t)VIRTIO_STATUS_NEEDS_RESET) |
+                 (vm->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void set_addr(uint64_t *addr, bool high, uint32_t value)
+{
+    if (high)
+        *addr = (*addr & 0xffffffffULL) | ((uint64_t)value << 32);
+    else
+        *addr = (*addr & ~0xffffffffULL) | value;
+}
+
+static void write_queue_ready(struct virtio_mmio *vm, struct virtq *q, uint32_t value)
+{
+    if (!value) {
+        /* The driver takes the queue back; its settings stay for a later re-enable. */
+        q->enabled = false;
+        return;
+    }
+    if (q->enabled)
+        return;
+    q->indirect = virtio_mmio_has_feature(vm, VIRTIO_F_RING_INDIRECT_DESC);
+    q->event_idx = virtio_mmio_has_feature(vm, VIRTIO_F_RING_EVENT_IDX);
+    if (q->size > vm->ops->queue_size || !virtq_enable(q))
+        virtio_mmio_fail(vm);
+}
+
+static void mmio_write(void *opaque, uint64_t offset, uint64_t value64, unsigned size)
+{
+    struct virtio_mmio *vm = opaque;
+    if (offset >= REG_CONFIG) {
+        offset -= REG_CONFIG;
+        if (vm->ops->config_write && offset < vm->ops->config_size &&
+            size <= vm->ops->config_size - offset)
+            vm->ops->config_write(vm->dev, (uint32_t)offset, value64, size);
+        return;
+    }
+    if (size != 4 || offset % 4)
+        return;
+    uint32_t value = (uint32_t)value64;
+    struct virtq *q = selected_queue(vm);
+    /* Queue layout may only change while the queue is not in use. */
+    struct virtq *idle_q = q && !q->enabled ? q : NULL;
+    bool negotiating = (vm->status & VIRTIO_STATUS_DRIVER) &&
+                       !(vm->status & VIRTIO_STATUS_FEATURES_OK);
+    switch (offset) {
+    case REG_DEVICE_FEATURES_SEL: vm->device_features_sel = value; break;
+    case REG_DRIVER_FEATURES_SEL: vm->driver_features_sel = value; break;
+    case REG_DRIVER_FEATURES:
+        if (negotiating && vm->driver_features_sel < 2) {
+            unsigned shift = 32 * vm->driver_features_sel;
+            vm->driver_features = (vm->driver_features & ~(0xffffffffULL << shift)) |
+                                  ((uint64_t)value << shift);
+        }
+        break;
+    case REG_QUEUE_SEL: vm->queue_sel = value; break;
+    case REG_QUEUE_NUM:
+        if (idle_q)
+            idle_q->size = (uint16_t)(value > 0xffff ? 0 : value);
+        break;
+    case REG_QUEUE_READY:
+        if (q)
+            write_queue_ready(vm, q, value);
+        break;
+    case REG_QUEUE_NOTIFY:
+        if (value < vm->ops->num_queues && live(vm) && vm->queues[value].enabled)
+            vm->ops->queue_notify(vm->dev, value);
+        break;
+    case REG_INTERRUPT_ACK:
+        vm->interrupt_status &= ~value;
+        update_irq(vm);
+        break;
+    case REG_STATUS: write_status(vm, value); break;
+    case REG_QUEUE_DESC_LOW:
+    case REG_QUEUE_DESC_HIGH:
+        if (idle_q)
+            set_addr(&idle_q->desc_addr, offset == REG_QUEUE_DESC_HIGH, value);
+        break;
+    case REG_QUEUE_DRIVER_LOW:
+    case REG_QUEUE_DRIVER_HIGH:
+        if (idle_q)
+            set_addr(&idle_q->avail_addr, offset == REG_QUEUE_DRIVER_HIGH, value);
+        break;
+    case REG_QUEUE_DEVICE_LOW:
+    case REG_QUEUE_DEVICE_HIGH:
+        if (idle_q)
+            set_addr(&idle_q->used_addr, offset == REG_QUEUE_DEVICE_HIGH, value);
+        break;
+    default: break;
+    }
+}
+
+static const struct mmio_ops virtio_mmio_ops = { .read = mmio_read, .write = mmio_write };
+
+struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
+                                       const struct virtio_device_ops *ops, void *dev)
+{
+    if (slot >= VIRT_VIRTIO_COUNT) {
+        rvm_error("too many virtio devices (the board has %d slots)", VIRT_VIRTIO_COUNT);
+        return NULL;
+    }
+    struct virtio_mmio *vm = calloc(1, sizeof(*vm));
+    if (!vm) {
+        rvm_error("out of memory");
+        return NULL;
+    }
+    *vm = (struct virtio_mmio){ .m = m, .slot = slot, .ops = ops, .dev = dev,
+                                .device_features = ops->features | transport_features };
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+        vm->queues[i].ram = &m->bus.ram;
+    if (bus_add_mmio(&m->bus, "virtio-mmio", VIRT_VIRTIO_BASE + slot * VIRT_VIRTIO_SIZE,
+                     VIRT_VIRTIO_SIZE, &virtio_mmio_ops, vm) < 0) {
+        rvm_error("cannot map virtio slot %u", slot);
+        free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *vm)
+{
+    vm->ops->destroy(vm->dev);
+    free(vm);
+}
+
+struct virtq *virtio_mmio_queue(struct virtio_mmio *vm, unsigned q)
+{
+    if (q >= vm->ops->num_queues || !live(vm) || !vm->queues[q].enabled)
+        return NULL;
+    return &vm->queues[q];
+}
+
+void virtio_mmio_used(struct virtio_mmio *vm, unsigned q)
+{
+    if (q < vm->ops->num_queues && virtq_should_notify(&vm->queues[q])) {
+        vm->interrupt_status |= INT_USED_BUFFER;
+        update_irq(vm);
+    }
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio *vm)
+{
+    vm->config_generation++;
+    if (vm->status & VIRTIO_STATUS_DRIVER_OK) {
+        vm->interrupt_status |= INT_CONFIG_CHANGE;
+        update_irq(vm);
+    }
+}
+
+void virtio_mmio_fail(struct virtio_mmio *vm)
+{
+    if (vm->status & VIRTIO_STATUS_NEEDS_RESET)
+        return;
+    vm->status |= VIRTIO_STATUS_NEEDS_RESET;
+    vm->interrupt_status |= INT_CONFIG_CHANGE;
+    update_irq(vm);
+}
+
+bool virtio_mmio_has_feature(const struct virtio_mmio *vm, unsigned bit)
+{
+    return (vm->driver_features >> bit) & 1;
+}
+
+bool virtio_mmio_pop(struct virtio_mmio *vm, unsigned q, struct virtq_req *req)
+{
+    struct virtq *vq = virtio_mmio_queue(vm, q);
+    if (!vq)
+        return false;
+    enum virtq_pop_result r = virtq_pop(vq, req);
+    if (r == VIRTQ_BROKEN)
+        virtio_mmio_fail(vm);
+    return r == VIRTQ_GOT;
+}
+
+int virtio_mmio_fdt(struct virtio_mmio *vm, void *fdt, const struct fdt_board *b)
+{
+    uint64_t base = VIRT_VIRTIO_BASE + vm->slot * VIRT_VIRTIO_SIZE;
+    char name[32];
+    snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
+    int err = fdt_begin_node(fdt, name);
+    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_VIRTIO0 + vm->slot);
+    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
+    err |= fdt_property_reg(fdt, base, VIRT_VIRTIO_SIZE);
+    err |= fdt_property_string(fdt, "compatible", "virtio,mmio");
+    err |= fdt_end_node(fdt);
+    return err;
+}

@@ -1,0 +1,85 @@
+/*
+ * virtio-mmio transport, version 2 only (virtio 1.2, 4.2.2), in the virt board's slots:
+ * slot n at VIRT_VIRTIO_BASE + n * VIRT_VIRTIO_SIZE, PLIC source VIRT_IRQ_VIRTIO0 + n.
+ *
+ * A device type supplies a virtio_device_ops table and its state; the transport owns
+ * feature negotiation (VIRTIO_F_VERSION_1 mandatory; indirect descriptors and event
+ * index offered for every device), the device-status state machine, the queues and the
+ * interrupt line (level = InterruptStatus != 0). FEATURES_OK is refused when the driver
+ * picked a feature that was not offered or left out VERSION_1. A driver error found in
+ * a queue (see virtqueue.h) or a fatal device error sets DEVICE_NEEDS_RESET with a
+ * configuration-change interrupt; the device's queues then stay silent until reset.
+ *
+ * Every function here and every ops callback except create/destroy runs under
+ * bus->lock. A device with host threads of its own takes bus->lock before calling in.
+ */
+#ifndef RACKVM_VIRTIO_MMIO_H
+#define RACKVM_VIRTIO_MMIO_H
+
+#include "common.h"
+#include "devices/virtio/virtqueue.h"
+
+struct machine;
+struct fdt_board;
+struct virtio_mmio;
+
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG 4
+
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+#define VIRTIO_MMIO_MAX_QUEUES 4
+#define VIRTIO_MMIO_CONFIG_MAX 256
+
+struct virtio_device_ops {
+    uint32_t device_id;
+    unsigned num_queues;        /* 1..VIRTIO_MMIO_MAX_QUEUES */
+    uint16_t queue_size;        /* QueueNumMax of every queue, <= VIRTQ_MAX_SIZE */
+    uint64_t features;          /* device-type feature bits offered */
+    uint32_t config_size;       /* bytes of device configuration space */
+    /* Fills config_size bytes with the current configuration space. */
+    void (*config_read)(void *dev, uint8_t *config);
+    /* A driver write into configuration space (NULL: writes are ignored). */
+    void (*config_write)(void *dev, uint32_t offset, uint64_t value, unsigned size);
+    /* The driver notified queue q (ready, DRIVER_OK, device not broken). */
+    void (*queue_notify)(void *dev, unsigned q);
+    /* Device reset: forget requests; must not touch the queues or guest RAM afterwards. */
+    void (*reset)(void *dev);
+    /* Frees the device (called by virtio_mmio_destroy, with no harts running). */
+    void (*destroy)(void *dev);
+};
+
+/* Maps the transport into slot and wires its interrupt. NULL after printing why. */
+struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
+                                       const struct virtio_device_ops *ops, void *dev);
+/* Destroys the device (ops->destroy) and the transport. Call without bus->lock. */
+void virtio_mmio_destroy(struct virtio_mmio *vm);
+
+/* Queue q when the device is live (DRIVER_OK, not NEEDS_RESET) and q is ready, else NULL. */
+struct virtq *virtio_mmio_queue(struct virtio_mmio *vm, unsigned q);
+/* After pushing used entries on q: raises the used-buffer interrupt if the driver wants it. */
+void virtio_mmio_used(struct virtio_mmio *vm, unsigned q);
+/* The configuration space changed: new generation, configuration-change interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio *vm);
+/* The driver broke a queue or the device cannot go on: DEVICE_NEEDS_RESET. */
+void virtio_mmio_fail(struct virtio_mmio *vm);
+/* Whether the driver accepted feature bit `bit`. */
+bool virtio_mmio_has_feature(const struct virtio_mmio *vm, unsigned bit);
+/* Pops from q; a malformed chain fails the device and reads as empty. */
+bool virtio_mmio_pop(struct virtio_mmio *vm, unsigned q, struct virtq_req *req);
+
+/* Writes /soc/virtio_mmio@<base>. Returns 0 or a negative libfdt error. */
+int virtio_mmio_fdt(struct virtio_mmio *vm, void *fdt, const struct fdt_board *b);
+
+#endif
