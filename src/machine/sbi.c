@@ -105,32 +105,19 @@ static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t bas
     return m->nharts - base >= 64 || (mask >> (m->nharts - base)) == 0;
 }
 
-/* Remote TLB flush: asks each target hart to flush and waits until it has, or sleeps. */
-static void remote_tlb_flush(struct hart *self, uint64_t mask, uint64_t base)
+/*
+ * Remote fences: each target hart flushes its TLB (sfence.vma) or its decoded blocks
+ * (fence.i) before it executes again. The caller waits until every target has done so,
+ * or sleeps (a sleeping hart handles the request on waking, before any instruction).
+ */
+enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_FENCE_I };
+
+static _Atomic bool *fence_request(struct hart *t, enum remote_fence kind)
 {
-    struct machine *m = self->machine;
-    for (unsigned i = 0; i < m->nharts; i++) {
-        if (!hart_selected(m, i, mask, base))
-            continue;
-        struct hart *t = m->harts[i];
-        if (t == self) {
-            hart_tlb_flush(self);
-            continue;
-        }
-        atomic_store(&t->tlb_flush_request, true);
-        hart_kick(t);
-    }
-    for (unsigned i = 0; i < m->nharts; i++) {
-        struct hart *t = m->harts[i];
-        if (t == self || !hart_selected(m, i, mask, base))
-            continue;
-        while (atomic_load(&t->tlb_flush_request) && !atomic_load(&t->sleeping) && !machine_stopping(m))
-            sched_yield();
-    }
+    return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request : &t->fence_i_request;
 }
 
-/* Remote fence.i: each target drops its decoded blocks before it next executes. */
-static void remote_fence_i(struct hart *self, uint64_t mask, uint64_t base)
+static void remote_fence(struct hart *self, uint64_t mask, uint64_t base, enum remote_fence kind)
 {
     struct machine *m = self->machine;
     for (unsigned i = 0; i < m->nharts; i++) {
@@ -138,17 +125,20 @@ static void remote_fence_i(struct hart *self, uint64_t mask, uint64_t base)
             continue;
         struct hart *t = m->harts[i];
         if (t == self) {
-            hart_fence_i(self);
+            if (kind == REMOTE_SFENCE_VMA)
+                hart_tlb_flush(self);
+            else
+                hart_fence_i(self);
             continue;
         }
-        atomic_store(&t->fence_i_request, true);
+        atomic_store(fence_request(t, kind), true);
         hart_kick(t);
     }
     for (unsigned i = 0; i < m->nharts; i++) {
         struct hart *t = m->harts[i];
         if (t == self || !hart_selected(m, i, mask, base))
             continue;
-        while (atomic_load(&t->fence_i_request) && !atomic_load(&t->sleeping) && !machine_stopping(m))
+        while (atomic_load(fence_request(t, kind)) && !atomic_load(&t->sleeping) && !machine_stopping(m))
             sched_yield();
     }
 }
@@ -313,9 +303,9 @@ static struct sbiret legacy_call(struct hart *h, uint64_t ext, const uint64_t *a
         if (ext == LEGACY_SEND_IPI)
             return send_ipi(h, mask, a[0] ? 0 : ~0ULL);
         if (ext == LEGACY_REMOTE_FENCE_I)
-            remote_fence_i(h, mask, a[0] ? 0 : ~0ULL);
+            remote_fence(h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I);
         else
-            remote_tlb_flush(h, mask, a[0] ? 0 : ~0ULL);
+            remote_fence(h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA);
         return ok(0);
     }
     case LEGACY_SHUTDOWN: return srst(h, 0, 0);
@@ -358,10 +348,10 @@ void sbi_ecall(struct hart *h)
             if (!hart_mask_valid(m, a[0], a[1])) {
                 r = err(SBI_ERR_INVALID_PARAM);
             } else if (fid == 0) {
-                remote_fence_i(h, a[0], a[1]);
+                remote_fence(h, a[0], a[1], REMOTE_FENCE_I);
                 r = ok(0);
             } else if (fid <= 2) {
-                remote_tlb_flush(h, a[0], a[1]);
+                remote_fence(h, a[0], a[1], REMOTE_SFENCE_VMA);
                 r = ok(0);
             } else {
                 r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */
