@@ -45,3 +45,4 @@ clean:
 
 include tests/baremetal/baremetal.mk
 include tests/test.mk
+include tests/fuzz/fuzz.mk
