@@ -46,3 +46,4 @@ clean:
 include tests/baremetal/baremetal.mk
 include tests/test.mk
 include tests/fuzz/fuzz.mk
+include tests/fuzz/fuzz.mk
