@@ -46,4 +46,3 @@ clean:
 include tests/baremetal/baremetal.mk
 include tests/test.mk
 include tests/fuzz/fuzz.mk
-include tests/fuzz/fuzz.mk

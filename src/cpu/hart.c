@@ -87,6 +87,8 @@ void hart_fence_i(struct hart *h)
 
 static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
 {
+    /* A trap ends any LR/SC sequence (as on Spike): later stores need not check it. */
+    hart_clear_reservation(h);
     bool irq = cause >> 63;
     unsigned code = cause & 63;
     uint64_t deleg = irq ? h->mideleg : h->medeleg;
