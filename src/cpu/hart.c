@@ -186,7 +186,7 @@ static void update_timers(struct hart *h, uint64_t now)
 /* Interrupts in the architectural priority order. */
 static const unsigned irq_priority[] = { IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI };
 
-static int pending_interrupt(const struct hart *h)
+int hart_pending_interrupt(const struct hart *h)
 {
     uint64_t pending = atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie;
     if (!pending)
@@ -205,7 +205,7 @@ static int pending_interrupt(const struct hart *h)
 
 static void take_interrupts(struct hart *h)
 {
-    int irq = pending_interrupt(h);
+    int irq = hart_pending_interrupt(h);
     if (irq >= 0)
         hart_trap(h, (1ULL << 63) | irq, 0);
 }

@@ -157,6 +157,13 @@ uint64_t hart_sret(struct hart *h);
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);
 
+/*
+ * The interrupt the hart takes next (IRQ_*), or -1: pending and enabled in mie, allowed
+ * by the privilege and global enables, M-level before S-level, and within a level in
+ * the architectural order MEI, MSI, MTI, SEI, SSI, STI.
+ */
+int hart_pending_interrupt(const struct hart *h);
+
 /* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one. */
 bool hart_interrupt_pending(const struct hart *h);
 void hart_wait_for_interrupt(struct hart *h);

@@ -335,6 +335,45 @@ static void test_self_modifying_code(void)
     run_smc(false);
 }
 
+/* Interrupt selection: priority order, delegation, privilege and global enables. */
+static void test_interrupt_priority(void)
+{
+    h = m_interp->harts[0];
+    hart_reset(h, BASE);
+    h->mie = MIP_MEIP | MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP;
+    h->mstatus |= MSTATUS_MIE | MSTATUS_SIE;
+    static const struct { uint64_t pending; int want; } order[] = {
+        { MIP_MEIP | MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_MEI },
+        { MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_MSI },
+        { MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_MTI },
+        { MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_SEI },
+        { MIP_SSIP | MIP_STIP, IRQ_SSI },
+        { MIP_STIP, IRQ_STI },
+        { 0, -1 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+        atomic_store(&h->mip, order[i].pending);
+        CHECK_EQ_U64(hart_pending_interrupt(h), order[i].want);
+    }
+    /* M-mode with MIE clear takes nothing; S-level interrupts never preempt M-mode. */
+    atomic_store(&h->mip, MIP_MTIP | MIP_SSIP);
+    h->mstatus &= ~MSTATUS_MIE;
+    CHECK_EQ_U64(hart_pending_interrupt(h), -1);
+    /* Delegated to S while running in S: an M-level one still wins, whatever SIE says. */
+    h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    hart_set_priv(h, PRIV_S);
+    h->mstatus &= ~MSTATUS_SIE;
+    CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_MTI);
+    atomic_store(&h->mip, MIP_SSIP | MIP_SEIP);
+    CHECK_EQ_U64(hart_pending_interrupt(h), -1); /* SIE clear in S-mode */
+    h->mstatus |= MSTATUS_SIE;
+    CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_SEI);
+    hart_set_priv(h, PRIV_U); /* from U, S-level interrupts are taken whatever SIE says */
+    h->mstatus &= ~MSTATUS_SIE;
+    CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_SEI);
+    atomic_store(&h->mip, 0);
+}
+
 int main(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
@@ -355,6 +394,7 @@ int main(void)
     test_atomics();
     test_traps();
     test_self_modifying_code();
+    test_interrupt_priority();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
     UNIT_DONE();
