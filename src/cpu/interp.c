@@ -228,13 +228,12 @@ static void translate_block(struct hart *h, struct block *b)
 {
     if (b->insns[0].op == OP_END)
         return; /* a lone page-crossing instruction: the reference path runs it */
-    const _Atomic uint32_t *gen = &h->ram->code_gen[b->page];
-    if (!(b->code = jit_translate(h->jit, b, gen))) {
+    if (!(b->code = jit_translate(h->jit, h, b))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
         for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
             h->blocks->blocks[i].code = NULL;
-        b->code = jit_translate(h->jit, b, gen);
+        b->code = jit_translate(h->jit, h, b);
     }
 }
 

@@ -1,7 +1,8 @@
 /*
  * The binary translator: turns a decoded block (block.h) into host code. Guest
- * registers stay in memory (hart.x); loads and stores go through the MMU's inline TLB
- * paths in small helpers, so every architectural check is the interpreter's own. A
+ * registers stay in memory (hart.x); loads and stores do the MMU's TLB hit path inline
+ * (what mmu.h's mem_load/mem_store do) and call the MMU for everything else, so every
+ * architectural check is the interpreter's own. A
  * translated block is entered with the hart, its register file, the block's guest pc
  * and an instruction budget. It jumps straight into the translation of a same-page
  * successor found through the block's links (after checking the successor's key and
@@ -32,11 +33,8 @@ struct jit;
 /* A code buffer of code_size bytes; NULL when the host has no translator or no memory. */
 struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
-/*
- * Translates block b, whose page's code generation lives at *gen; NULL when the buffer
- * is full (jit_reset, then retry).
- */
-jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen);
+/* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);
 

@@ -187,6 +187,7 @@ static void patch_here(struct emitter *e, uint8_t *site)
 struct translation {
     struct block *b;
     const _Atomic uint32_t *gen;
+    const struct guest_ram *ram;
 };
 
 /*
@@ -295,18 +296,119 @@ static void fault_check(struct emitter *e, unsigned index)
         *patch = (uint8_t)(e->p - start);
 }
 
-static void memory_access(struct emitter *e, const struct dinsn *d, unsigned index, int32_t off,
-                          const void *helper, bool store)
+/* What an inline access needs to know: its size and, for loads, its extension. */
+struct access_shape {
+    unsigned size;
+    bool sign;
+};
+
+static enum op access_op(enum op op, struct access_shape *shape)
 {
+    switch (op) {
+    case OP_LB: *shape = (struct access_shape){ 1, true }; break;
+    case OP_LH: *shape = (struct access_shape){ 2, true }; break;
+    case OP_LW: *shape = (struct access_shape){ 4, true }; break;
+    case OP_LD: *shape = (struct access_shape){ 8, false }; break;
+    case OP_LBU: case OP_SB: *shape = (struct access_shape){ 1, false }; break;
+    case OP_LHU: case OP_SH: *shape = (struct access_shape){ 2, false }; break;
+    case OP_LWU: case OP_SW: *shape = (struct access_shape){ 4, false }; break;
+    default: *shape = (struct access_shape){ 8, false }; break;
+    }
+    return op;
+}
+
+/* [rcx + rsi] as the memory operand of op with register reg. */
+static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, int reg)
+{
+    if (size16)
+        emit8(e, 0x66);
+    emit_rex(e, w, reg, 0);
+    emit_op(e, op);
+    emit8(e, 0x04 | ((reg & 7) << 3)); /* mod 00, rm = SIB */
+    emit8(e, 0x31);                    /* base rcx, index rsi, scale 1 */
+}
+
+/*
+ * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
+ * patch sites (the slow path) on a miss or a page-crossing access; on a hit leaves the
+ * host address as rcx + rsi.
+ */
+static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
+{
+    int32_t table = (int32_t)(offsetof(struct hart, tlb) +
+                              (write ? offsetof(struct tlb, write) : offsetof(struct tlb, read)));
+    unsigned n = 0;
+    emit_mem(e, false, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, mmu_ctx)); /* eax = ctx */
+    emit_reg(e, true, 0x69, RAX, RAX);                                            /* rax *= sizeof */
+    emit32(e, (uint32_t)sizeof(struct tlb));
+    emit_reg(e, true, 0x89, RSI, RCX);                                            /* rcx = va */
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                                /* shr rcx, 12 */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                    /* and ecx, mask */
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                                /* shl ecx, 4 */
+    emit_reg(e, true, 0x01, RCX, RAX);                                            /* rax += rcx */
+    emit_reg(e, true, 0x01, R12, RAX);                                            /* rax += h */
+    emit_reg(e, true, 0x89, RSI, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u);                      /* and rcx, ~0xfff */
+    emit_mem(e, true, 0x3b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, tag));
+    miss[n++] = jump_forward(e, 0x85);                                            /* tag differs */
+    emit_reg(e, false, 0x89, RSI, RCX);                                           /* ecx = va */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0xfff);
+    emit_reg(e, false, 0x81, 7, RCX), emit32(e, 0x1000 - size);                   /* cmp ecx, limit */
+    miss[n++] = jump_forward(e, 0x87);                                            /* crosses the page */
+    emit_mem(e, true, 0x8b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    return n;
+}
+
+static void memory_access(struct emitter *e, const struct translation *t, const struct dinsn *d,
+                          unsigned index, int32_t off, const void *helper, bool store)
+{
+    struct access_shape shape;
+    access_op((enum op)d->op, &shape);
+    uint8_t *slow[8], *done;
+    unsigned nslow;
     load_x(e, RSI, d->rs1);
     add_imm(e, true, RSI, d->imm);
     if (store)
         load_x(e, RDX, d->rs2);
+    nslow = tlb_lookup(e, store, shape.size, slow);
+    if (store) {
+        /* What mem_store does besides the write: reservations, cached code on the page. */
+        move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
+        emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0);                     /* cmp dword [rax], 0 */
+        slow[nslow++] = jump_forward(e, 0x85);
+        emit_rcx_rsi(e, true, false, 0x8d, RAX);                               /* lea rax, [rcx+rsi] */
+        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->host);
+        emit_reg(e, true, 0x29, RDI, RAX);                                     /* rax -= ram base */
+        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* page index */
+        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
+        emit8(e, 0x83), emit8(e, 0x3c), emit8(e, 0x87), emit8(e, 0);           /* cmp dword [rdi+rax*4], 0 */
+        slow[nslow++] = jump_forward(e, 0x85);
+        switch (shape.size) {
+        case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
+        case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;
+        case 4: emit_rcx_rsi(e, false, false, 0x89, RDX); break;
+        default: emit_rcx_rsi(e, true, false, 0x89, RDX); break;
+        }
+    } else {
+        switch (shape.size) {
+        case 1: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x0fbe : 0x0fb6, RAX); break;
+        case 2: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x0fbf : 0x0fb7, RAX); break;
+        case 4: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x63 : 0x8b, RAX); break;
+        default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
+        }
+    }
+    emit8(e, 0xe9); /* jmp done */
+    done = e->p;
+    emit32(e, 0);
+    for (unsigned i = 0; i < nslow; i++)
+        patch_here(e, slow[i]);
+    /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
     guest_pc(e, RAX, off);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc)); /* epc for a fault */
     emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
     call(e, helper);
     fault_check(e, index);
+    patch_here(e, done);
     if (!store)
         store_x(e, RAX, d->rd);
 }
@@ -427,17 +529,17 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_BGE: branch(e, t, d, 0x8d, i, off); return false;
     case OP_BLTU: branch(e, t, d, 0x82, i, off); return false;
     case OP_BGEU: branch(e, t, d, 0x83, i, off); return false;
-    case OP_LB: memory_access(e, d, i, off, (const void *)jit_lb, false); return true;
-    case OP_LH: memory_access(e, d, i, off, (const void *)jit_lh, false); return true;
-    case OP_LW: memory_access(e, d, i, off, (const void *)jit_lw, false); return true;
-    case OP_LD: memory_access(e, d, i, off, (const void *)jit_ld, false); return true;
-    case OP_LBU: memory_access(e, d, i, off, (const void *)jit_lbu, false); return true;
-    case OP_LHU: memory_access(e, d, i, off, (const void *)jit_lhu, false); return true;
-    case OP_LWU: memory_access(e, d, i, off, (const void *)jit_lwu, false); return true;
-    case OP_SB: memory_access(e, d, i, off, (const void *)jit_sb, true); return true;
-    case OP_SH: memory_access(e, d, i, off, (const void *)jit_sh, true); return true;
-    case OP_SW: memory_access(e, d, i, off, (const void *)jit_sw, true); return true;
-    case OP_SD: memory_access(e, d, i, off, (const void *)jit_sd, true); return true;
+    case OP_LB: memory_access(e, t, d, i, off, (const void *)jit_lb, false); return true;
+    case OP_LH: memory_access(e, t, d, i, off, (const void *)jit_lh, false); return true;
+    case OP_LW: memory_access(e, t, d, i, off, (const void *)jit_lw, false); return true;
+    case OP_LD: memory_access(e, t, d, i, off, (const void *)jit_ld, false); return true;
+    case OP_LBU: memory_access(e, t, d, i, off, (const void *)jit_lbu, false); return true;
+    case OP_LHU: memory_access(e, t, d, i, off, (const void *)jit_lhu, false); return true;
+    case OP_LWU: memory_access(e, t, d, i, off, (const void *)jit_lwu, false); return true;
+    case OP_SB: memory_access(e, t, d, i, off, (const void *)jit_sb, true); return true;
+    case OP_SH: memory_access(e, t, d, i, off, (const void *)jit_sh, true); return true;
+    case OP_SW: memory_access(e, t, d, i, off, (const void *)jit_sw, true); return true;
+    case OP_SD: memory_access(e, t, d, i, off, (const void *)jit_sd, true); return true;
     case OP_ADDI:
         load_x(e, RAX, d->rs1);
         add_imm(e, true, RAX, d->imm);
@@ -524,10 +626,10 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     return false;
 }
 
-jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen)
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { j->buf + j->used, j->buf + j->size, false };
-    struct translation t = { b, gen };
+    struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     prologue(&e);
     if (!e.overflow && e.p - entry != PROLOGUE_SIZE)
@@ -584,9 +686,9 @@ void jit_destroy(struct jit *j)
     (void)j;
 }
 
-jit_entry jit_translate(struct jit *j, struct block *b, const _Atomic uint32_t *gen)
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    (void)j, (void)b, (void)gen;
+    (void)j, (void)h, (void)b;
     return NULL;
 }
 
