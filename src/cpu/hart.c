@@ -79,6 +79,14 @@ void hart_clear_reservation(struct hart *h)
         atomic_fetch_sub(&mmu_reservations_active, 1);
 }
 
+void hart_serve_fence_requests(struct hart *h)
+{
+    if (atomic_exchange(&h->tlb_flush_request, false))
+        hart_tlb_flush(h);
+    if (atomic_exchange(&h->fence_i_request, false))
+        hart_fence_i(h);
+}
+
 void hart_fence_i(struct hart *h)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -283,10 +291,7 @@ void *hart_thread(void *arg)
             continue;
         }
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
-        if (atomic_exchange(&h->tlb_flush_request, false))
-            hart_tlb_flush(h);
-        if (atomic_exchange(&h->fence_i_request, false))
-            hart_fence_i(h);
+        hart_serve_fence_requests(h);
         update_timers(h, machine_mtime(m));
         take_interrupts(h);
         if (interp_run(h, HART_SLICE) == EXEC_WFI)

@@ -156,6 +156,8 @@ uint64_t hart_sret(struct hart *h);
 /* fence.i: makes this hart's instruction fetches see earlier stores. */
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);
+/* Performs the TLB flush / fence.i other harts asked of this one (its own thread only). */
+void hart_serve_fence_requests(struct hart *h);
 
 /*
  * The interrupt the hart takes next (IRQ_*), or -1: pending and enabled in mie, allowed
