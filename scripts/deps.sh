@@ -7,9 +7,9 @@ set -euo pipefail
 packages=(
     # build
     gcc make libfdt-dev zlib1g-dev libslirp-dev pkg-config
-    # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user)
+    # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
     gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
-    e2fsprogs fdisk mtools
+    e2fsprogs fdisk mtools iproute2
     # guest recipe (scripts/build-guest.sh)
     gcc-riscv64-linux-gnu linux-source-6.1 xz-utils flex bison bc libssl-dev libelf-dev
     cpio dpkg-dev
