@@ -361,6 +361,17 @@ static void blk_reset(void *dev)
         pthread_cond_wait(&blk->idle, &blk->m->bus.lock);
 }
 
+/*
+ * The disk has one queue, so every job belongs to it: drain them all as a device reset
+ * does. The transport has already disabled the queue, so a request that finishes while
+ * we wait is not completed into it.
+ */
+static void blk_queue_reset(void *dev, unsigned q)
+{
+    (void)q;
+    blk_reset(dev);
+}
+
 static void put32(uint8_t *config, unsigned off, uint32_t v)
 {
     memcpy(config + off, &v, 4);
@@ -425,6 +436,7 @@ struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
         .config_read = blk_config_read,
         .queue_notify = blk_queue_notify,
         .reset = blk_reset,
+        .queue_reset = blk_queue_reset,
         .destroy = blk_destroy,
     };
     for (; blk->nworkers < WORKERS; blk->nworkers++) {

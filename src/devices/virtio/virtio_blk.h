@@ -6,8 +6,9 @@
  * Requests run on a small pool of worker threads per disk, never on a vCPU thread: a
  * notify only moves the available chains to the pool. A worker does the file I/O
  * without any lock, then takes bus->lock to push the used entry and raise the
- * interrupt. A flush completes only after fdatasync returned. Device reset drops queued
- * requests and waits for the running ones, so nothing touches guest RAM after it.
+ * interrupt. A flush completes only after fdatasync returned. Device reset and a reset
+ * of the queue drop queued requests and wait for the running ones, so nothing touches
+ * guest RAM after them.
  */
 #ifndef RACKVM_VIRTIO_BLK_H
 #define RACKVM_VIRTIO_BLK_H

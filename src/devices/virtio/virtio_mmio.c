@@ -37,6 +37,7 @@
 #define REG_SHM_LEN_HIGH 0x0b4
 #define REG_SHM_BASE_LOW 0x0b8
 #define REG_SHM_BASE_HIGH 0x0bc
+#define REG_QUEUE_RESET 0x0c0
 #define REG_CONFIG_GENERATION 0x0fc
 #define REG_CONFIG 0x100
 
@@ -47,7 +48,8 @@
 
 static const uint64_t transport_features = (1ULL << VIRTIO_F_VERSION_1) |
                                            (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
-                                           (1ULL << VIRTIO_F_RING_EVENT_IDX);
+                                           (1ULL << VIRTIO_F_RING_EVENT_IDX) |
+                                           (1ULL << VIRTIO_F_RING_RESET);
 
 struct virtio_mmio {
     struct machine *m;
@@ -62,11 +64,20 @@ struct virtio_mmio {
     uint32_t interrupt_status;
     uint32_t config_generation;
     struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+    /* A queue reset of this queue waits for the device (with bus->lock released). */
+    bool queue_resetting[VIRTIO_MMIO_MAX_QUEUES];
 };
 
 static void update_irq(struct virtio_mmio *vm)
 {
     plic_set_irq(vm->m->plic, VIRT_IRQ_VIRTIO0 + vm->slot, vm->interrupt_status != 0);
+}
+
+/* A queue as reset leaves it: no rings, QueueNum at its maximum (2.6.1). */
+static void queue_defaults(struct virtio_mmio *vm, unsigned i)
+{
+    virtq_reset(&vm->queues[i]);
+    vm->queues[i].size = vm->ops->queue_size;
 }
 
 static void device_reset(struct virtio_mmio *vm)
@@ -78,7 +89,7 @@ static void device_reset(struct virtio_mmio *vm)
     vm->status = 0;
     vm->interrupt_status = 0;
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
-        virtq_reset(&vm->queues[i]);
+        queue_defaults(vm, i);
     update_irq(vm);
 }
 
@@ -136,6 +147,7 @@ static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
     case REG_SHM_LEN_HIGH:
     case REG_SHM_BASE_LOW:
     case REG_SHM_BASE_HIGH: return 0xffffffff;
+    case REG_QUEUE_RESET: return q ? vm->queue_resetting[vm->queue_sel] : 0;
     case REG_CONFIG_GENERATION: return vm->config_generation;
     default: return 0;
     }
@@ -184,6 +196,17 @@ static void write_queue_ready(struct virtio_mmio *vm, struct virtq *q, uint32_t 
         virtio_mmio_fail(vm);
 }
 
+/* Queue reset (2.6.1): the device lets go of the queue, then its settings are defaults. */
+static void reset_queue(struct virtio_mmio *vm, unsigned qi)
+{
+    vm->queue_resetting[qi] = true;
+    /* No notification or completion reaches the queue while the device lets go of it. */
+    vm->queues[qi].enabled = false;
+    vm->ops->queue_reset(vm->dev, qi);
+    queue_defaults(vm, qi);
+    vm->queue_resetting[qi] = false;
+}
+
 static void mmio_write(void *opaque, uint64_t offset, uint64_t value64, unsigned size)
 {
     struct virtio_mmio *vm = opaque;
@@ -198,6 +221,9 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value64, unsigned
         return;
     uint32_t value = (uint32_t)value64;
     struct virtq *q = selected_queue(vm);
+    /* The selected queue's registers stay as they are while a queue reset is under way. */
+    if (q && vm->queue_resetting[vm->queue_sel])
+        q = NULL;
     /* Queue layout may only change while the queue is not in use. */
     struct virtq *idle_q = q && !q->enabled ? q : NULL;
     bool negotiating = (vm->status & VIRTIO_STATUS_DRIVER) &&
@@ -220,6 +246,11 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value64, unsigned
     case REG_QUEUE_READY:
         if (q)
             write_queue_ready(vm, q, value);
+        break;
+    case REG_QUEUE_RESET:
+        if (q && value == 1 && (vm->status & VIRTIO_STATUS_FEATURES_OK) &&
+            virtio_mmio_has_feature(vm, VIRTIO_F_RING_RESET))
+            reset_queue(vm, vm->queue_sel);
         break;
     case REG_QUEUE_NOTIFY:
         if (value < vm->ops->num_queues && live(vm) && vm->queues[value].enabled)
@@ -265,8 +296,10 @@ struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
     }
     *vm = (struct virtio_mmio){ .m = m, .slot = slot, .ops = ops, .dev = dev,
                                 .device_features = ops->features | transport_features };
-    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
         vm->queues[i].ram = &m->bus.ram;
+        queue_defaults(vm, i);
+    }
     if (bus_add_mmio(&m->bus, "virtio-mmio", VIRT_VIRTIO_BASE + slot * VIRT_VIRTIO_SIZE,
                      VIRT_VIRTIO_SIZE, &virtio_mmio_ops, vm) < 0) {
         rvm_error("cannot map virtio slot %u", slot);

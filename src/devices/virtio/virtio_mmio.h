@@ -3,12 +3,20 @@
  * slot n at VIRT_VIRTIO_BASE + n * VIRT_VIRTIO_SIZE, PLIC source VIRT_IRQ_VIRTIO0 + n.
  *
  * A device type supplies a virtio_device_ops table and its state; the transport owns
- * feature negotiation (VIRTIO_F_VERSION_1 mandatory; indirect descriptors and event
- * index offered for every device), the device-status state machine, the queues and the
- * interrupt line (level = InterruptStatus != 0). FEATURES_OK is refused when the driver
+ * feature negotiation (VIRTIO_F_VERSION_1 mandatory; indirect descriptors, event index
+ * and queue reset offered for every device), the device-status state machine, the queues
+ * and the interrupt line (level = InterruptStatus != 0). FEATURES_OK is refused when the driver
  * picked a feature that was not offered or left out VERSION_1. A driver error found in
  * a queue (see virtqueue.h) or a fatal device error sets DEVICE_NEEDS_RESET with a
  * configuration-change interrupt; the device's queues then stay silent until reset.
+ *
+ * Queue reset (VIRTIO_F_RING_RESET, 2.6.1): once the feature is negotiated, writing 1
+ * to QueueReset takes the selected queue away from the device (ops->queue_reset must
+ * return only when the device holds nothing of that queue and will not touch its guest
+ * memory again), then returns the queue's registers to their reset values: QueueReady 0,
+ * ring addresses 0, QueueNum = QueueNumMax. QueueReset reads 1 while that is under way;
+ * the queue's registers ignore writes until it is done. Without the feature, writes to
+ * QueueReset are ignored.
  *
  * Every function here and every ops callback except create/destroy runs under
  * bus->lock. A device with host threads of its own takes bus->lock before calling in.
@@ -31,6 +39,7 @@ struct virtio_mmio;
 #define VIRTIO_F_RING_INDIRECT_DESC 28
 #define VIRTIO_F_RING_EVENT_IDX 29
 #define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_RING_RESET 40
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER 2
@@ -56,6 +65,11 @@ struct virtio_device_ops {
     void (*queue_notify)(void *dev, unsigned q);
     /* Device reset: forget requests; must not touch the queues or guest RAM afterwards. */
     void (*reset)(void *dev);
+    /*
+     * Queue reset of q: forget what the device holds for q; nothing of q's buffers may be
+     * written or completed afterwards. May wait on bus->lock (which it then releases).
+     */
+    void (*queue_reset)(void *dev, unsigned q);
     /* Frees the device (called by virtio_mmio_destroy, with no harts running). */
     void (*destroy)(void *dev);
 };
