@@ -4,7 +4,8 @@
  * receive queue, headers split across descriptors, and hostile chains: receive buffers
  * too small or device-readable (frame dropped and counted, nothing written), transmit
  * chains too short or too long (dropped and counted), a buffer outside RAM (device
- * needs reset, nothing delivered).
+ * needs reset, nothing delivered). Queue reset of the receive queue: a frame the back end
+ * holds meanwhile lands in the new rings, never in a buffer posted on the old ones.
  */
 #include <string.h>
 #include <time.h>
@@ -17,23 +18,26 @@
 #include "unit.h"
 
 enum { MAGIC = 0x000, DEVICE_ID = 0x008, DEV_FEATURES = 0x010, DEV_FEATURES_SEL = 0x014,
-       DRV_FEATURES = 0x020, DRV_FEATURES_SEL = 0x024, QUEUE_SEL = 0x030, QUEUE_NUM = 0x038,
-       QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050, INT_STATUS = 0x060, INT_ACK = 0x064,
-       STATUS = 0x070, DESC_LO = 0x080, DESC_HI = 0x084, DRIVER_LO = 0x090, DRIVER_HI = 0x094,
-       DEVICE_LO = 0x0a0, DEVICE_HI = 0x0a4, CONFIG = 0x100 };
+       DRV_FEATURES = 0x020, DRV_FEATURES_SEL = 0x024, QUEUE_SEL = 0x030, QUEUE_NUM_MAX = 0x034,
+       QUEUE_NUM = 0x038, QUEUE_READY = 0x044, QUEUE_NOTIFY = 0x050, INT_STATUS = 0x060,
+       INT_ACK = 0x064, STATUS = 0x070, DESC_LO = 0x080, DESC_HI = 0x084, DRIVER_LO = 0x090,
+       DRIVER_HI = 0x094, DEVICE_LO = 0x0a0, DEVICE_HI = 0x0a4, QUEUE_RESET = 0x0c0,
+       CONFIG = 0x100 };
 
 #define QSIZE 8
 #define RAM VIRT_DRAM_BASE
-/* Per queue q: descriptors, available ring, used ring; then data buffers. */
+/* Per ring r: descriptors, available ring, used ring; then data buffers. Ring 2 is where
+   a reset receive queue comes back. */
 #define DESC(q) (RAM + 0x10000 * (q))
 #define AVAIL(q) (DESC(q) + 0x1000)
 #define USED(q) (DESC(q) + 0x2000)
 #define DATA (RAM + 0x100000)
 #define GUARD 0xa5
+#define NEW_RX_RING 2
 
 static struct machine *m;
 static struct virtio_net *net;
-static uint16_t avail_idx[2];
+static uint16_t avail_idx[3];
 
 static uint64_t rd(unsigned reg)
 {
@@ -68,13 +72,19 @@ static void set_desc(unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16
     memcpy(d + 14, &next, 2);
 }
 
+/* Makes chain `head` available on ring r without notifying. */
+static void post(unsigned r, uint16_t head)
+{
+    uint8_t *avail = g(AVAIL(r));
+    memcpy(avail + 4 + 2 * (avail_idx[r] % QSIZE), &head, 2);
+    avail_idx[r]++;
+    __atomic_store_n((uint16_t *)(avail + 2), avail_idx[r], __ATOMIC_RELEASE);
+}
+
 /* Makes chain `head` available on q and notifies. */
 static void offer(unsigned q, uint16_t head)
 {
-    uint8_t *avail = g(AVAIL(q));
-    memcpy(avail + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
-    avail_idx[q]++;
-    __atomic_store_n((uint16_t *)(avail + 2), avail_idx[q], __ATOMIC_RELEASE);
+    post(q, head);
     wr(QUEUE_NOTIFY, q);
 }
 
@@ -118,6 +128,41 @@ static void setup(void)
     CHECK(virtio_net_create(m, 0, &nc, &net) != NULL);
 }
 
+/* Points the selected queue at ring r and enables it. */
+static void enable_queue(unsigned r)
+{
+    wr(QUEUE_NUM, QSIZE);
+    wr(DESC_LO, (uint32_t)DESC(r));
+    wr(DESC_HI, DESC(r) >> 32);
+    wr(DRIVER_LO, (uint32_t)AVAIL(r));
+    wr(DRIVER_HI, AVAIL(r) >> 32);
+    wr(DEVICE_LO, (uint32_t)USED(r));
+    wr(DEVICE_HI, USED(r) >> 32);
+    wr(QUEUE_READY, 1);
+}
+
+/* The driver's sequence up to DRIVER_OK with MAC and STATUS plus feature_hi (bits 32+). */
+static void bring_up(uint32_t feature_hi)
+{
+    wr(STATUS, 0);
+    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(DRV_FEATURES_SEL, 0);
+    wr(DRV_FEATURES, 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS);
+    wr(DRV_FEATURES_SEL, 1);
+    wr(DRV_FEATURES, feature_hi);
+    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    CHECK(rd(STATUS) & VIRTIO_STATUS_FEATURES_OK);
+    for (unsigned q = 0; q < 2; q++) {
+        memset(g(DESC(q)), 0, 0x3000);
+        avail_idx[q] = 0;
+        wr(QUEUE_SEL, q);
+        enable_queue(q);
+    }
+    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                   VIRTIO_STATUS_DRIVER_OK);
+    CHECK(rd(STATUS) & VIRTIO_STATUS_DRIVER_OK);
+}
+
 static void test_config_and_init(void)
 {
     CHECK_EQ_U64(rd(MAGIC), 0x74726976);
@@ -130,28 +175,10 @@ static void test_config_and_init(void)
     for (unsigned i = 0; i < 6; i++)
         CHECK_EQ_U64(rd8(CONFIG + i), mac[i]);
     CHECK_EQ_U64(rd8(CONFIG + 6), VIRTIO_NET_S_LINK_UP);
+    wr(DEV_FEATURES_SEL, 1);
+    CHECK(rd(DEV_FEATURES) & (1u << (VIRTIO_F_RING_RESET - 32)));
 
-    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    wr(DRV_FEATURES_SEL, 0);
-    wr(DRV_FEATURES, 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS);
-    wr(DRV_FEATURES_SEL, 1);
-    wr(DRV_FEATURES, 1);  /* VERSION_1 */
-    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-    CHECK(rd(STATUS) & VIRTIO_STATUS_FEATURES_OK);
-    for (unsigned q = 0; q < 2; q++) {
-        wr(QUEUE_SEL, q);
-        wr(QUEUE_NUM, QSIZE);
-        wr(DESC_LO, (uint32_t)DESC(q));
-        wr(DESC_HI, DESC(q) >> 32);
-        wr(DRIVER_LO, (uint32_t)AVAIL(q));
-        wr(DRIVER_HI, AVAIL(q) >> 32);
-        wr(DEVICE_LO, (uint32_t)USED(q));
-        wr(DEVICE_HI, USED(q) >> 32);
-        wr(QUEUE_READY, 1);
-    }
-    wr(STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-                   VIRTIO_STATUS_DRIVER_OK);
-    CHECK(rd(STATUS) & VIRTIO_STATUS_DRIVER_OK);
+    bring_up(1);  /* VERSION_1 */
 }
 
 /* Puts a virtio_net_hdr + ARP "who has 10.0.2.2" at gpa; returns its length. */
@@ -269,6 +296,58 @@ static void test_hostile_transmit(void)
     CHECK_EQ_U64(used_idx(0), rx_before);
 }
 
+static void test_receive_queue_reset(void)
+{
+    bring_up(1 | 1u << (VIRTIO_F_RING_RESET - 32));
+    uint64_t rx_before = stats().rx_frames;
+
+    /* No receive buffer: the ARP reply waits in the back end. */
+    send_arp(0);
+    usleep(200 * 1000);
+    CHECK_EQ_U64(used_idx(0), 0);
+    CHECK_EQ_U64(stats().rx_frames, rx_before);
+
+    /* A buffer posted on the old ring but never notified, then the queue is reset. */
+    memset(g(DATA), GUARD, 0x1000);
+    set_desc(0, 0, DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+    post(0, 0);
+    uint8_t old_used[4 + 8 * QSIZE + 2];
+    memcpy(old_used, g(USED(0)), sizeof(old_used));
+    wr(QUEUE_SEL, 0);
+    wr(QUEUE_RESET, 1);
+    CHECK_EQ_U64(rd(QUEUE_RESET), 0);
+    CHECK_EQ_U64(rd(QUEUE_READY), 0);
+    CHECK_EQ_U64(rd(DESC_LO), 0);
+    CHECK_EQ_U64(rd(DRIVER_LO), 0);
+    CHECK_EQ_U64(rd(DEVICE_LO), 0);
+    CHECK_EQ_U64(rd(QUEUE_NUM), rd(QUEUE_NUM_MAX));
+    CHECK_EQ_U64(rd(QUEUE_NUM_MAX), 256);
+
+    /* The transmit queue is untouched by the reset of the receive queue. */
+    wr(QUEUE_SEL, 1);
+    CHECK_EQ_U64(rd(QUEUE_READY), 1);
+    CHECK_EQ_U64(rd(DESC_LO), (uint32_t)DESC(1));
+
+    /* Re-enabled on new rings: the held frame goes into the buffer posted there. */
+    memset(g(DESC(NEW_RX_RING)), 0, 0x3000);
+    memset(g(DATA + 0x1000), GUARD, 0x1000);
+    wr(QUEUE_SEL, 0);
+    enable_queue(NEW_RX_RING);
+    set_desc(NEW_RX_RING, 3, DATA + 0x1000, 2048, VIRTQ_DESC_F_WRITE, 0);
+    post(NEW_RX_RING, 3);
+    wr(QUEUE_NOTIFY, 0);
+    CHECK(wait_used(NEW_RX_RING, 1));
+    uint32_t len = used_len(NEW_RX_RING, 0);
+    CHECK(len >= VIRTIO_NET_HDR_LEN + 42 && len <= 2048);
+    const uint8_t *f = g(DATA + 0x1000) + VIRTIO_NET_HDR_LEN;
+    CHECK(f[12] == 0x08 && f[13] == 0x06 && f[21] == 2);  /* the ARP reply */
+    CHECK_EQ_U64(stats().rx_frames, rx_before + 1);
+
+    usleep(100 * 1000);
+    CHECK(all_guard(DATA, 0x1000));
+    CHECK(!memcmp(old_used, g(USED(0)), sizeof(old_used)));
+}
+
 int main(void)
 {
     setup();
@@ -278,6 +357,7 @@ int main(void)
     test_receive_too_small_is_dropped();
     test_receive_into_split_buffers();
     test_hostile_transmit();
+    test_receive_queue_reset();
     machine_destroy(m);
     UNIT_DONE();
 }

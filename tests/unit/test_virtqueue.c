@@ -1,7 +1,9 @@
 /*
  * Split virtqueues against hostile and normal descriptor chains, and the virtio-mmio
  * transport with virtio-blk and virtio-rng on the real board (registers, feature
- * negotiation, status machine, DEVICE_NEEDS_RESET, requests through the I/O workers).
+ * negotiation, status machine, DEVICE_NEEDS_RESET, requests through the I/O workers),
+ * and queue reset (VIRTIO_F_RING_RESET): registers back to their reset values, the queue
+ * re-enabled on new rings, the old rings never written again.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,6 +24,11 @@
 #define USED (RAM_BASE + 0x3000)
 #define TABLE (RAM_BASE + 0x4000)   /* an indirect table */
 #define DATA (RAM_BASE + 0x10000)
+/* Rings a reset queue is re-enabled on. */
+#define DESC2 (RAM_BASE + 0x5000)
+#define AVAIL2 (RAM_BASE + 0x6000)
+#define USED2 (RAM_BASE + 0x7000)
+#define USED_RING_BYTES (4 + 8 * QSIZE + 2)
 #define QSIZE 8
 
 static struct guest_ram *ram;
@@ -300,7 +307,7 @@ enum { MAGIC = 0x000, VERSION = 0x004, DEVICE_ID = 0x008, DEVICE_FEATURES = 0x01
        QUEUE_NOTIFY = 0x050, INTERRUPT_STATUS = 0x060, INTERRUPT_ACK = 0x064, STATUS = 0x070,
        QUEUE_DESC_LOW = 0x080, QUEUE_DESC_HIGH = 0x084, QUEUE_DRIVER_LOW = 0x090,
        QUEUE_DRIVER_HIGH = 0x094, QUEUE_DEVICE_LOW = 0x0a0, QUEUE_DEVICE_HIGH = 0x0a4,
-       CONFIG = 0x100 };
+       QUEUE_RESET = 0x0c0, CONFIG = 0x100 };
 
 static struct machine *m;
 
@@ -344,15 +351,20 @@ static void bring_up(unsigned slot, uint64_t features)
                      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
-/* Waits (up to 5 s) for the used ring to reach idx; the I/O runs on worker threads. */
-static bool wait_used(uint16_t idx)
+/* Waits (up to 5 s) for the used ring at `used` to reach idx (I/O runs on workers). */
+static bool wait_used_at(uint64_t used, uint16_t idx)
 {
     for (int i = 0; i < 5000; i++) {
-        if (__atomic_load_n((uint16_t *)gp(USED + 2), __ATOMIC_ACQUIRE) == idx)
+        if (__atomic_load_n((uint16_t *)gp(used + 2), __ATOMIC_ACQUIRE) == idx)
             return true;
         nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
     }
     return false;
+}
+
+static bool wait_used(uint16_t idx)
+{
+    return wait_used_at(USED, idx);
 }
 
 struct blk_header {
@@ -386,6 +398,157 @@ static uint8_t blk_request(unsigned slot, uint32_t type, uint64_t sector, uint32
 static const uint64_t blk_features = (1ULL << VIRTIO_F_VERSION_1) |
                                      (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
                                      (1ULL << VIRTIO_F_RING_EVENT_IDX);
+
+static const uint64_t reset_features = blk_features | (1ULL << VIRTIO_F_RING_RESET);
+
+/* Queue 0 of slot reads back as reset: not ready, no rings, QueueNum at its maximum. */
+static void check_queue_reset(unsigned slot)
+{
+    wr(slot, QUEUE_SEL, 0);
+    CHECK_EQ_U64(rd(slot, QUEUE_RESET), 0);
+    CHECK_EQ_U64(rd(slot, QUEUE_READY), 0);
+    static const unsigned addr_regs[] = { QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW,
+                                          QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW, QUEUE_DEVICE_HIGH };
+    for (size_t i = 0; i < ARRAY_SIZE(addr_regs); i++)
+        CHECK_EQ_U64(rd(slot, addr_regs[i]), 0);
+    CHECK_EQ_U64(rd(slot, QUEUE_NUM), rd(slot, QUEUE_NUM_MAX));
+}
+
+/* Re-enables queue 0 of a live device on the second set of rings. */
+static void enable_on_new_rings(unsigned slot)
+{
+    memset(gp(DESC2), 0, 0x3000);
+    wr(slot, QUEUE_SEL, 0);
+    wr(slot, QUEUE_NUM, QSIZE);
+    wr(slot, QUEUE_DESC_LOW, (uint32_t)DESC2);
+    wr(slot, QUEUE_DRIVER_LOW, (uint32_t)AVAIL2);
+    wr(slot, QUEUE_DEVICE_LOW, (uint32_t)USED2);
+    wr(slot, QUEUE_READY, 1);
+    CHECK_EQ_U64(rd(slot, QUEUE_READY), 1);
+}
+
+/* Makes the chain at head available as entry idx of the ring at avail (no notify). */
+static void offer_at(uint64_t avail, uint16_t idx, uint16_t head)
+{
+    uint16_t *a = gp(avail);
+    a[2 + idx % QSIZE] = head;
+    __atomic_store_n(&a[1], (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+}
+
+static void test_queue_reset_rng(void)
+{
+    for (unsigned slot = 0; slot < 3; slot++) {
+        wr(slot, DEVICE_FEATURES_SEL, 1);
+        CHECK(rd(slot, DEVICE_FEATURES) & (1u << (VIRTIO_F_RING_RESET - 32)));
+    }
+
+    /* Not negotiated: QueueReset writes change nothing and the queue keeps working. */
+    bring_up(2, blk_features);
+    wr(2, QUEUE_RESET, 1);
+    CHECK_EQ_U64(rd(2, QUEUE_RESET), 0);
+    CHECK_EQ_U64(rd(2, QUEUE_READY), 1);
+    CHECK_EQ_U64(rd(2, QUEUE_DESC_LOW), (uint32_t)DESC);
+    CHECK_EQ_U64(rd(2, QUEUE_DEVICE_LOW), (uint32_t)USED);
+    set_desc(DESC, 0, DATA + 0x1000, 64, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    wr(2, QUEUE_NOTIFY, 0);
+    CHECK(wait_used(1));
+
+    /* Negotiated: one request served on the old rings, a second left posted there. */
+    bring_up(2, reset_features);
+    set_desc(DESC, 0, DATA + 0x1000, 64, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    wr(2, QUEUE_NOTIFY, 0);
+    CHECK(wait_used(1));
+    uint8_t *old_buf = gp(DATA + 0x2000);
+    memset(old_buf, 0, 64);
+    set_desc(DESC, 1, DATA + 0x2000, 64, VIRTQ_DESC_F_WRITE, 0);
+    offer(1);
+    uint8_t old_used[USED_RING_BYTES];
+    memcpy(old_used, gp(USED), sizeof(old_used));
+
+    wr(2, QUEUE_SEL, 0);
+    wr(2, QUEUE_RESET, 1);
+    check_queue_reset(2);
+    wr(2, QUEUE_NOTIFY, 0);   /* the queue is gone: nothing happens */
+    CHECK(!memcmp(old_used, gp(USED), sizeof(old_used)));
+
+    /* New rings start from index 0: the first chain there is served as the first. */
+    enable_on_new_rings(2);
+    uint8_t *new_buf = gp(DATA + 0x3000);
+    memset(new_buf, 0, 64);
+    struct virtq_desc d = { DATA + 0x3000, 32, VIRTQ_DESC_F_WRITE, 0 };
+    memcpy(gp(DESC2 + 5 * sizeof(d)), &d, sizeof(d));
+    offer_at(AVAIL2, 0, 5);
+    wr(2, QUEUE_NOTIFY, 0);
+    CHECK(wait_used_at(USED2, 1));
+    uint32_t *elem = gp(USED2 + 4);
+    CHECK_EQ_U64(elem[0], 5);
+    CHECK_EQ_U64(elem[1], 32);
+    unsigned nonzero = 0;
+    for (unsigned i = 0; i < 32; i++)
+        nonzero += new_buf[i] != 0;
+    CHECK(nonzero > 16);
+    CHECK(!memcmp(old_used, gp(USED), sizeof(old_used)));
+    for (unsigned i = 0; i < 64; i++)
+        CHECK_EQ_U64(old_buf[i], 0);
+}
+
+/* Requests in flight on the workers when the queue is reset never reach the old rings. */
+static void test_queue_reset_blk(void)
+{
+    bring_up(0, reset_features);
+    /* Two 32 KiB reads: header, data, status each. */
+    for (unsigned r = 0; r < 2; r++) {
+        uint64_t hdr = DATA + 0x20 * r, status = DATA + 0x100 + r;
+        struct blk_header h = { 0, 0, 64 * r };
+        memcpy(gp(hdr), &h, sizeof(h));
+        *(uint8_t *)gp(status) = 0xee;
+        memset(gp(DATA + 0x1000 + 0x8000 * r), 0xcc, 0x8000);
+        set_desc(DESC, 3 * r, hdr, sizeof(h), VIRTQ_DESC_F_NEXT, (uint16_t)(3 * r + 1));
+        set_desc(DESC, 3 * r + 1, DATA + 0x1000 + 0x8000 * r, 0x8000,
+                 VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, (uint16_t)(3 * r + 2));
+        set_desc(DESC, 3 * r + 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
+        offer((uint16_t)(3 * r));
+    }
+    wr(0, QUEUE_NOTIFY, 0);
+    wr(0, QUEUE_SEL, 0);
+    wr(0, QUEUE_RESET, 1);
+    check_queue_reset(0);
+
+    /* From here on the old rings and buffers must stay exactly as they are. */
+    size_t old_len = 0x11000;
+    uint8_t *old_data = malloc(old_len);
+    uint8_t old_used[USED_RING_BYTES];
+    memcpy(old_data, gp(DATA), old_len);
+    memcpy(old_used, gp(USED), sizeof(old_used));
+
+    enable_on_new_rings(0);
+    uint64_t hdr = DATA + 0x20000, buf = DATA + 0x21000, status = DATA + 0x20100;
+    struct blk_header h = { 0, 0, 3 };
+    memcpy(gp(hdr), &h, sizeof(h));
+    *(uint8_t *)gp(status) = 0xee;
+    struct virtq_desc chain[3] = {
+        { hdr, sizeof(h), VIRTQ_DESC_F_NEXT, 1 },
+        { buf, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2 },
+        { status, 1, VIRTQ_DESC_F_WRITE, 0 },
+    };
+    memcpy(gp(DESC2), chain, sizeof(chain));
+    offer_at(AVAIL2, 0, 0);
+    wr(0, QUEUE_NOTIFY, 0);
+    CHECK(wait_used_at(USED2, 1));
+    CHECK_EQ_U64(*(uint8_t *)gp(status), 0);
+    CHECK_EQ_U64(((uint8_t *)gp(buf))[0], 3);   /* sector 3 of the image */
+    CHECK_EQ_U64(((uint32_t *)gp(USED2 + 4))[0], 0);
+
+    /* Give any straggling worker time to misbehave, then compare. */
+    nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+    CHECK_EQ_U64(__atomic_load_n((uint16_t *)gp(USED2 + 2), __ATOMIC_ACQUIRE), 1);
+    CHECK(!memcmp(old_used, gp(USED), sizeof(old_used)));
+    CHECK(!memcmp(old_data, gp(DATA), old_len));
+    free(old_data);
+    wr(0, STATUS, 0);
+}
 
 static void test_transport_and_blk(const char *rw_path, const char *ro_path)
 {
@@ -511,6 +674,9 @@ static void test_transport_and_blk(const char *rw_path, const char *ro_path)
     for (unsigned i = 0; i < 64; i++)
         nonzero += data[i] != 0;
     CHECK(nonzero > 32);
+
+    test_queue_reset_rng();
+    test_queue_reset_blk();
 
     machine_destroy(m);
     m = NULL;
