@@ -272,6 +272,19 @@ static void *reader_thread(void *arg)
     return NULL;
 }
 
+/* Restores the terminal and frees what console_create set up, its threads gone. */
+static void console_free(struct console *c)
+{
+    if (c->in_is_tty)
+        leave_raw_mode();
+    close(c->wake_pipe[0]);
+    close(c->wake_pipe[1]);
+    pthread_cond_destroy(&c->out_space);
+    pthread_cond_destroy(&c->out_ready);
+    pthread_mutex_destroy(&c->out_lock);
+    free(c);
+}
+
 struct console *console_create(struct machine *m, int in_fd, int out_fd)
 {
     struct console *c = calloc(1, sizeof(*c));
@@ -307,14 +320,7 @@ struct console *console_create(struct machine *m, int in_fd, int out_fd)
     }
     if (err) {
         rvm_error("console: cannot start thread: %s", strerror(err));
-        if (c->in_is_tty)
-            leave_raw_mode();
-        close(c->wake_pipe[0]);
-        close(c->wake_pipe[1]);
-        pthread_cond_destroy(&c->out_space);
-        pthread_cond_destroy(&c->out_ready);
-        pthread_mutex_destroy(&c->out_lock);
-        free(c);
+        console_free(c);
         return NULL;
     }
     return c;
@@ -335,13 +341,5 @@ void console_destroy(struct console *c)
     pthread_cond_signal(&c->out_ready);
     pthread_mutex_unlock(&c->out_lock);
     pthread_join(c->writer, NULL);
-
-    if (c->in_is_tty)
-        leave_raw_mode();
-    close(c->wake_pipe[0]);
-    close(c->wake_pipe[1]);
-    pthread_cond_destroy(&c->out_space);
-    pthread_cond_destroy(&c->out_ready);
-    pthread_mutex_destroy(&c->out_lock);
-    free(c);
+    console_free(c);
 }
