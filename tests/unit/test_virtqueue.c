@@ -248,6 +248,20 @@ static void test_normal_chains(void)
     CHECK(!virtq_should_notify(&q));
     avail[0] = 0;
 
+    /*
+     * An indirect table as long as the queue (Linux fills one with a header, seg_max
+     * data segments and a status): the table counts on its own, not with the
+     * descriptor that points at it.
+     */
+    queue_init(&q, true, false);
+    set_desc(DESC, 0, TABLE, 16 * QSIZE, VIRTQ_DESC_F_INDIRECT, 0);
+    for (unsigned i = 0; i < QSIZE; i++)
+        set_desc(TABLE, i, DATA + 0x100 * i, 16, (i ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < QSIZE ? VIRTQ_DESC_F_NEXT : 0),
+                 i + 1);
+    offer(0);
+    CHECK(virtq_pop(&q, req) == VIRTQ_GOT);
+    CHECK_EQ_U64(req->nout + req->nin, QSIZE);
+
     /* Indirect: a table with one readable and two writable buffers. */
     queue_init(&q, true, false);
     set_desc(DESC, 1, TABLE, 48, VIRTQ_DESC_F_INDIRECT, 0);

@@ -109,8 +109,9 @@ static bool walk_chain(struct virtq *q, uint16_t head, struct virtq_req *req)
     for (;;) {
         struct virtq_desc d;
         memcpy(&d, table + (size_t)idx * sizeof(d), sizeof(d));
-        /* Direct plus indirect descriptors together never exceed the queue size. */
-        if (++seen > q->size)
+        /* Neither the direct chain nor an indirect table is longer than its table:
+         * anything longer revisits a descriptor, i.e. loops. */
+        if (++seen > table_size)
             return false;
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             if (!q->indirect || in_indirect || (d.flags & VIRTQ_DESC_F_NEXT))
@@ -123,6 +124,7 @@ static bool walk_chain(struct virtq *q, uint16_t head, struct virtq_req *req)
                 return false;
             table_size = d.len / sizeof(d);
             idx = 0;
+            seen = 0;
             in_indirect = true;
             continue;
         }
