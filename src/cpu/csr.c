@@ -125,14 +125,14 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
 
 static bool pmp_locked(const struct hart *h, unsigned i)
 {
-    return (h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0x80;
+    return pmp_cfg(h, i) & 0x80;
 }
 
 static void pmp_changed(struct hart *h)
 {
     h->pmp_active = false;
     for (unsigned i = 0; i < PMP_ENTRIES; i++)
-        if ((h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0x18)
+        if (pmp_cfg(h, i) & 0x18)
             h->pmp_active = true;
     hart_tlb_flush(h);
 }
@@ -159,7 +159,7 @@ static void pmpaddr_write(struct hart *h, unsigned i, uint64_t value)
     if (pmp_locked(h, i))
         return;
     if (i + 1 < PMP_ENTRIES && pmp_locked(h, i + 1) &&
-        ((h->pmpcfg[(i + 1) / 8] >> (8 * ((i + 1) % 8) + 3)) & 3) == 1)
+        ((pmp_cfg(h, i + 1) >> 3) & 3) == 1)
         return;
     h->pmpaddr[i] = value & ((1ULL << 54) - 1);
     pmp_changed(h);

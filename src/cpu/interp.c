@@ -242,6 +242,19 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
     return b->host_pc == host && b->gen == atomic_load_explicit(&h->ram->code_gen[b->page], memory_order_relaxed);
 }
 
+/* The cached block for the instruction at host address host (guest pc, RAM page page),
+ * decoded afresh when its slot holds another block or its code changed. */
+static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
+                                  const int32_t *labels)
+{
+    struct block *b = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    if (unlikely(!block_valid(h, b, host))) {
+        b->host_pc = host;
+        decode_block(h, b, (const uint8_t *)host, pc, page, labels);
+    }
+    return b;
+}
+
 /*
  * The block at pc, which lies in the same guest page as block b (so shares its
  * translation), reached through b's exit `link`: found through that link, else the
@@ -254,11 +267,7 @@ static struct block *same_page_successor(struct hart *h, struct block *b, uint64
     struct block *next = b->next[link];
     if (next && block_valid(h, next, host))
         return next;
-    next = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
-    if (!block_valid(h, next, host)) {
-        next->host_pc = host;
-        decode_block(h, next, (const uint8_t *)host, pc, b->page, labels);
-    }
+    next = cached_block(h, host, pc, b->page, labels);
     b->next[link] = next;
     return next;
 }
@@ -272,14 +281,7 @@ static struct block *block_lookup(struct hart *h, uint64_t pc, const int32_t *la
         host = (const uint8_t *)(uintptr_t)(pc + e->addend);
     else if (!(host = mmu_fetch_host(h, pc)))
         return NULL;
-    size_t page = (size_t)(host - h->ram->host) >> 12;
-    struct block *b = &h->blocks->blocks[((uintptr_t)host >> 1) & (BLOCK_CACHE_SIZE - 1)];
-    if (unlikely(b->host_pc != (uintptr_t)host ||
-                 b->gen != atomic_load_explicit(&h->ram->code_gen[page], memory_order_relaxed))) {
-        b->host_pc = (uintptr_t)host;
-        decode_block(h, b, host, pc, page, labels);
-    }
-    return b;
+    return cached_block(h, (uintptr_t)host, pc, (size_t)(host - h->ram->host) >> 12, labels);
 }
 
 /* One instruction through the reference executor (tracing, page-crossing instructions). */

@@ -60,11 +60,6 @@ void mmu_flush_page(struct hart *h, uint64_t va)
 
 /* ---- PMP ---- */
 
-static unsigned pmp_cfg(const struct hart *h, unsigned i)
-{
-    return (h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0xff;
-}
-
 #define PMP_R 1
 #define PMP_W 2
 #define PMP_X 4
@@ -317,35 +312,6 @@ bool mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t value)
     return access_split(h, va, size, ACCESS_WRITE, &value);
 }
 
-bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
-{
-    uint64_t pa, lo = 0, hi = 0;
-    uint8_t *host = access_prepare(h, va, 2, ACCESS_FETCH, false, &pa);
-    if (!host) {
-        if (pa != ~0ULL)
-            hart_raise_exception(h, EXC_INSN_ACCESS, va);
-        return false;
-    }
-    memcpy(&lo, host, 2);
-    if ((lo & 3) != 3) {
-        *insn = lo;
-        return true;
-    }
-    if ((va & 0xfff) != 0xffe) {
-        memcpy(&hi, host + 2, 2);
-    } else {
-        uint8_t *next = access_prepare(h, va + 2, 2, ACCESS_FETCH, false, &pa);
-        if (!next) {
-            if (pa != ~0ULL)
-                hart_raise_exception(h, EXC_INSN_ACCESS, va + 2);
-            return false;
-        }
-        memcpy(&hi, next, 2);
-    }
-    *insn = lo | (hi << 16);
-    return true;
-}
-
 const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va)
 {
     uint64_t pa;
@@ -353,6 +319,26 @@ const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va)
     if (!host && pa != ~0ULL)
         hart_raise_exception(h, EXC_INSN_ACCESS, va);
     return host;
+}
+
+bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
+{
+    uint16_t lo, hi;
+    const uint8_t *host = mmu_fetch_host(h, va);
+    if (!host)
+        return false;
+    memcpy(&lo, host, 2);
+    if ((lo & 3) != 3) {
+        *insn = lo;
+        return true;
+    }
+    /* The upper half: from the next page when the instruction straddles two. */
+    const uint8_t *second = (va & 0xfff) != 0xffe ? host + 2 : mmu_fetch_host(h, va + 2);
+    if (!second)
+        return false;
+    memcpy(&hi, second, 2);
+    *insn = lo | (uint32_t)hi << 16;
+    return true;
 }
 
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)

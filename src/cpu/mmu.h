@@ -49,6 +49,12 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
 /* Flush one page's entries (sfence.vma with an address) or all of them. */
 void mmu_flush_page(struct hart *h, uint64_t va);
 
+/* The 8-bit configuration of PMP entry i. */
+static inline unsigned pmp_cfg(const struct hart *h, unsigned i)
+{
+    return (h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0xff;
+}
+
 /* PMP check of [pa, pa+size) for privilege priv. */
 bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_type access, unsigned priv);
 

@@ -101,7 +101,7 @@ static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t bas
     if (base == ~0ULL)
         return true;
     if (base >= m->nharts)
-        return mask == 0 ? true : false;
+        return mask == 0;
     return m->nharts - base >= 64 || (mask >> (m->nharts - base)) == 0;
 }
 
