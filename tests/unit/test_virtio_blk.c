@@ -77,20 +77,24 @@ static void capture_log(void)
     dup2(log_fd, 2);
 }
 
-/* Restores stderr and returns how many logged lines contain every one of the words. */
-static int logged_lines(const char *word1, const char *word2)
+/* Restores stderr and checks that `want` logged lines contain both words. */
+#define CHECK_LOGGED(want, word1, word2) CHECK_EQ_U64(logged_lines(want, word1, word2), want)
+
+static int logged_lines(int want, const char *word1, const char *word2)
 {
     fflush(stderr);
     dup2(saved_stderr, 2);
     close(saved_stderr);
-    static char text[8192];
+    static char text[8192], copy[8192];
     ssize_t n = pread(log_fd, text, sizeof(text) - 1, 0);
     close(log_fd);
     text[n > 0 ? n : 0] = 0;
-    fputs(text, stderr);   /* shown in the test output, so a failure is explained */
+    memcpy(copy, text, sizeof(copy));
     int count = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
         count += strstr(line, word1) && strstr(line, word2);
+    if (count != want)
+        fprintf(stderr, "logged:\n%s", copy);
     return count;
 }
 
@@ -113,7 +117,7 @@ static void test_full_device(void)
     CHECK_EQ_U64(request(&b, T_IN, 0, SECTOR), S_OK);   /* /dev/full reads zeroes */
     CHECK_EQ_U64(ram.host[DATA], 0);
     CHECK_EQ_U64(request(&b, T_FLUSH, 0, 0), S_IOERR);   /* EINVAL: no fsync */
-    CHECK_EQ_U64(logged_lines("/dev/full", strerror(ENOSPC)), 1);
+    CHECK_LOGGED(1, "/dev/full", strerror(ENOSPC));
 
     /* After a failed fdatasync a file that could sync still fails the flush. */
     int good = open("/tmp", O_TMPFILE | O_RDWR, 0600);
@@ -122,7 +126,7 @@ static void test_full_device(void)
     b.fd = good;
     capture_log();
     CHECK_EQ_U64(request(&b, T_FLUSH, 0, 0), S_IOERR);
-    CHECK_EQ_U64(logged_lines("flush", ""), 0);   /* already logged above */
+    CHECK_LOGGED(0, "flush", "");   /* already logged above */
     close(full);
     blk_backend_close(&b);
 }
@@ -136,7 +140,7 @@ static void test_failing_reads(void)
     capture_log();
     CHECK_EQ_U64(request(&b, T_IN, 0, SECTOR), S_IOERR);
     CHECK_EQ_U64(request(&b, T_IN, 1, SECTOR), S_IOERR);
-    CHECK_EQ_U64(logged_lines("/tmp", strerror(EISDIR)), 1);
+    CHECK_LOGGED(1, "/tmp", strerror(EISDIR));
     blk_backend_close(&b);
 
     /* Page 0 is never mapped, so the kernel refuses the access with EIO. */
@@ -145,7 +149,7 @@ static void test_failing_reads(void)
     CHECK(b.fd >= 0);   /* blk_backend_open refuses it: it has no size */
     capture_log();
     CHECK_EQ_U64(request(&b, T_IN, 0, SECTOR), S_IOERR);
-    CHECK_EQ_U64(logged_lines("/proc/self/mem", strerror(EIO)), 1);
+    CHECK_LOGGED(1, "/proc/self/mem", strerror(EIO));
     blk_backend_close(&b);
 }
 
@@ -170,7 +174,7 @@ static void test_shrunk_image(void)
     CHECK_EQ_U64(request(&b, T_IN, 40, SECTOR), S_IOERR);
     CHECK_EQ_U64(request(&b, T_IN, 15, 2 * SECTOR), S_IOERR);   /* straddles the end */
     CHECK_EQ_U64(request(&b, T_OUT, 40, SECTOR), S_IOERR);
-    CHECK_EQ_U64(logged_lines("past the end", path), 2);   /* one read, one write */
+    CHECK_LOGGED(2, "past the end", path);   /* one read, one write */
     struct stat st;
     CHECK(stat(path, &st) == 0 && st.st_size == 16 * SECTOR);   /* not regrown */
 
