@@ -26,6 +26,7 @@
 #define T_IN 0
 #define T_OUT 1
 #define T_FLUSH 4
+#define T_WRITE_ZEROES 13
 
 static struct guest_ram ram;
 
@@ -42,7 +43,7 @@ static int request(struct blk_backend *b, uint32_t type, uint64_t sector, uint32
     req->iov[i++] = (struct iovec){ ram.host + HDR, sizeof(hdr) };
     req->nout = 1;
     req->out_len = sizeof(hdr);
-    if (len && type == T_OUT) {
+    if (len && type != T_IN) {
         req->iov[i++] = (struct iovec){ ram.host + DATA, len };
         req->nout++;
         req->out_len += len;
@@ -174,7 +175,14 @@ static void test_shrunk_image(void)
     CHECK_EQ_U64(request(&b, T_IN, 40, SECTOR), S_IOERR);
     CHECK_EQ_U64(request(&b, T_IN, 15, 2 * SECTOR), S_IOERR);   /* straddles the end */
     CHECK_EQ_U64(request(&b, T_OUT, 40, SECTOR), S_IOERR);
-    CHECK_LOGGED(2, "past the end", path);   /* one read, one write */
+    uint8_t range[16] = { 0 };   /* write-zeroes of sectors 30..31, past the end, fails too */
+    uint64_t first = 30;
+    uint32_t count = 2;
+    memcpy(range, &first, 8);
+    memcpy(range + 8, &count, 4);
+    memcpy(ram.host + DATA, range, sizeof(range));
+    CHECK_EQ_U64(request(&b, T_WRITE_ZEROES, 0, sizeof(range)), S_IOERR);
+    CHECK_LOGGED(3, "past the end", path);   /* one read, one write, one write-zeroes */
     struct stat st;
     CHECK(stat(path, &st) == 0 && st.st_size == 16 * SECTOR);   /* not regrown */
 
