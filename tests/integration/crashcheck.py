@@ -1,14 +1,16 @@
 """Crash consistency of virtio-blk under a host process kill, shared by the boot test
 (test_disk_failures.py, a few runs) and bench/crash.sh (many runs).
 
-One run: an ext4 image (with its journal) built on the host with mkfs.ext4 -d; boot 1
-appends numbered, checksummed records to /mnt/log, each with fsync (busybox dd
-conv=fsync), and prints "ACK n" after fsync returned; the host SIGKILLs rackvm at a
-random moment. Boot 2 mounts the file system, which replays the journal the way any
+One run: an ext4 image (with its journal) built on the host with mkfs.ext4 -d, and a
+raw second disk; boot 1 appends numbered, checksummed records to /mnt/log with fsync
+after each (busybox dd conv=fsync), writes the same record to 4 KiB block n of the raw
+/dev/vdb and fsyncs the device (a flush request), and prints "ACK n" once both
+returned; the host SIGKILLs rackvm at a random moment. Boot 2 mounts the file system, which replays the journal the way any
 crashed Linux system is recovered, and remounts it read-only, which writes back the
 replayed state and clears the needs_recovery flag. Only then does the host check:
 `e2fsck -fn` must find a clean file system, and every acknowledged record must be in
-/mnt/log (read with `debugfs -R "cat /log"`), in order and intact.
+/mnt/log (read with `debugfs -R "cat /log"`), in order and intact, and in its block
+of the raw image.
 
 Why not e2fsck right after the kill: with -n it prints "skipping journal recovery" and
 checks the on-disk metadata without the committed transactions in the journal, which
@@ -31,23 +33,33 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import Guest, find_guest, rackvm_argv  # noqa: E402
 
+BLOCK = 4096
+RAW_MB = 8
+# Record i: "i" then the md5 of "rackvm record i\n" 1 + i % 97 times (33 B to 3.2 KiB),
+# so records straddle 4 KiB blocks and some fsyncs write more than one block.
 WRITER = """#!/bin/sh
 i=1
 while :; do
   set -- $(echo "rackvm record $i" | md5sum)
-  echo "$i $1 $1 $1 $1" | dd of=/mnt/log oflag=append conv=notrunc,fsync 2>/dev/null || { echo "WRITE-FAILED $i"; exit 1; }
+  rec="$i $1"; j=$((i % 97))
+  while [ $j -gt 0 ]; do rec="$rec $1"; j=$((j-1)); done
+  echo "$rec" | dd of=/mnt/log oflag=append conv=notrunc,fsync 2>/dev/null &&
+  echo "$rec" | dd of=/dev/vdb bs=@BLOCK@ seek=$i conv=sync,notrunc,fsync 2>/dev/null ||
+  { echo "WRITE-FAILED $i"; exit 1; }
   echo "ACK $i"
   i=$((i+1))
 done
-"""
+""".replace("@BLOCK@", str(BLOCK))
 
 CHECKER = """#!/bin/sh
 mount -o remount,ro /mnt && echo REMOUNTED-RO
 """
 
 
-def record_sum(n):
-    return hashlib.md5(b"rackvm record %d\n" % n).hexdigest()
+def record(n):
+    """Record n as the writer makes it, newline included."""
+    s = hashlib.md5(b"rackvm record %d\n" % n).hexdigest().encode()
+    return b" ".join([str(n).encode()] + [s] * (1 + n % 97)) + b"\n"
 
 
 def check_records(data, acked):
@@ -57,12 +69,9 @@ def check_records(data, acked):
     tail = lines.pop()   # what follows the last newline: an unacknowledged partial line
     good = 0
     for line in lines:
-        parts = line.split()
-        n = good + 1
-        if len(parts) != 5 or parts[0] != str(n).encode() or \
-                any(p != record_sum(n).encode() for p in parts[1:]):
+        if line + b"\n" != record(good + 1):
             break
-        good = n
+        good += 1
     if good < acked:
         return False, "only records 1..%d intact of %d acknowledged (first bad line %r)" % (
             good, acked, lines[good][:80] if good < len(lines) else tail[:80])
@@ -70,6 +79,17 @@ def check_records(data, acked):
         ", then %d unacknowledged bytes that are not whole records" % (
             sum(len(x) + 1 for x in lines[good:]) + len(tail))
     return True, "%d records intact (%d acknowledged)%s" % (good, acked, extra)
+
+
+def check_blocks(raw, acked):
+    """(ok, description): block n of the raw disk holds record n, zero-padded, for
+    every n in 1..acked."""
+    for n in range(1, acked + 1):
+        want = record(n).ljust(BLOCK, b"\0")
+        if raw[n * BLOCK:(n + 1) * BLOCK] != want:
+            return False, "raw block %d does not hold acknowledged record %d (%r...)" % (
+                n, n, raw[n * BLOCK:n * BLOCK + 40])
+    return True, "raw blocks 1..%d intact" % acked
 
 
 def tool(name):
@@ -83,19 +103,21 @@ def missing_tools():
 
 def one_run(guest, workdir, kill_after, timeout):
     """One write-kill-recover-check cycle. kill_after: seconds after the first ACK.
-    Returns a dict: acked, killed_at, ok, why."""
+    Returns a dict: acked (None when the run failed before the kill), ok, why."""
     tree = os.path.join(workdir, "tree")
     os.makedirs(tree, exist_ok=True)
     for name, text in (("w.sh", WRITER), ("c.sh", CHECKER)):
         with open(os.path.join(tree, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(tree, name), 0o755)
-    image = os.path.join(workdir, "disk.img")
+    image, raw = os.path.join(workdir, "disk.img"), os.path.join(workdir, "raw.img")
     with open(image, "wb") as f:
         f.truncate(32 << 20)
+    with open(raw, "wb") as f:
+        f.truncate(RAW_MB << 20)
     subprocess.run([tool("mkfs.ext4"), "-q", "-F", "-d", tree, image], check=True,
                    capture_output=True)
-    disk = ("--disk", "path=" + image)
+    disk = ("--disk", "path=" + image, "--disk", "path=" + raw)
 
     with Guest(rackvm_argv(guest, "console=ttyS0 autorun=/mnt/w.sh", *disk)) as g:
         g.wait_for(r"ACK 1\r?\n", timeout)
@@ -125,7 +147,9 @@ def one_run(guest, workdir, kill_after, timeout):
             fsck.returncode, (fsck.stdout + fsck.stderr)[-1500:]))
     cat = subprocess.run([tool("debugfs"), "-R", "cat /log", image], capture_output=True)
     ok, why = check_records(cat.stdout, acked)
-    return dict(acked=acked, ok=ok, why=why + "; e2fsck -fn clean")
+    with open(raw, "rb") as f:
+        raw_ok, raw_why = check_blocks(f.read(), acked)
+    return dict(acked=acked, ok=ok and raw_ok, why="%s; %s; e2fsck -fn clean" % (why, raw_why))
 
 
 def run_many(runs, max_delay, timeout, seed, report=print):
