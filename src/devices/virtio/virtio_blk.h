@@ -56,7 +56,9 @@ void blk_backend_close(struct blk_backend *b);
  * Executes one request chain against b: parses the header, does the I/O, writes the
  * status byte (the last writable byte). Returns false, writing nothing, when the chain
  * is too short to hold a header and a status byte; otherwise true with *used_len set
- * to the bytes written into the chain's writable buffers.
+ * to the bytes written into the chain's writable buffers. A failing host file gives
+ * VIRTIO_BLK_S_IOERR and, the first time for its kind, a line on stderr. Safe to call
+ * from several threads at once for one b.
  */
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len);
