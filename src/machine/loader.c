@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -57,12 +56,16 @@ static uint64_t ram_end(const struct guest_ram *ram)
     return ram->base + ram->size;
 }
 
+/*
+ * A whole file's bytes, read into memory rather than mmap'd: a file truncated under a
+ * mapping would SIGBUS the loader; read() just ends early, which is reported.
+ */
 struct file_map {
     const uint8_t *data;
     size_t size;
 };
 
-/* Maps a whole regular, non-empty file read-only. */
+/* Reads a whole regular, non-empty file. */
 static int map_file(const char *path, struct file_map *map, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -86,23 +89,37 @@ static int map_file(const char *path, struct file_map *map, char *err, size_t er
         close(fd);
         return fail(err, errlen, "%s: is empty", path);
     }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
+    uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX ? malloc((size_t)st.st_size) : NULL;
+    if (!p) {
         close(fd);
-        return fail(err, errlen, "%s: is too large to map", path);
+        return fail(err, errlen, "%s: is too large to load (%lld bytes)", path,
+                    (long long)st.st_size);
     }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
+    size_t size = (size_t)st.st_size, done = 0;
+    while (done < size) {
+        ssize_t n = pread(fd, p + done, size - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : 0;
+            close(fd);
+            free(p);
+            if (e)
+                return fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+            return fail(err, errlen, "%s: shrank from %zu to %zu bytes while being read",
+                        path, size, done);
+        }
+        done += (size_t)n;
+    }
     close(fd);
-    if (p == MAP_FAILED)
-        return fail(err, errlen, "%s: cannot map: %s", path, strerror(e));
     map->data = p;
-    map->size = (size_t)st.st_size;
+    map->size = size;
     return 0;
 }
 
 static void unmap_file(struct file_map *map)
 {
-    munmap((void *)map->data, map->size);
+    free((void *)map->data);
 }
 
 /* ------------------------------------------------------------------ ELF */

@@ -204,6 +204,10 @@ class Guest:
             r.join(5)
         return self._proc.returncode
 
+    def signal(self, sig):
+        """Sends `sig` to the VM process alone, e.g. SIGKILL for a crash test."""
+        self._proc.send_signal(sig)
+
     def kill(self):
         """Ends the VM and anything it started (it runs in its own process group)."""
         if self._proc.poll() is None:

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/virtio/virtio_mmio.h"
@@ -75,11 +78,17 @@ struct virtio_blk {
 int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg)
 {
     *b = (struct blk_backend){ .fd = -1, .readonly = cfg->readonly };
+    b->path = strdup(cfg->path);
+    if (!b->path) {
+        rvm_error("out of memory");
+        return -1;
+    }
     if (cfg->serial) {
         size_t n = strlen(cfg->serial);
         if (n > VIRTIO_BLK_SERIAL_MAX) {
             rvm_error("--disk %s: serial is longer than %d bytes", cfg->path,
                       VIRTIO_BLK_SERIAL_MAX);
+            blk_backend_close(b);
             return -1;
         }
         memcpy(b->serial, cfg->serial, n);
@@ -91,6 +100,7 @@ int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg)
             rvm_error("--disk %s: the file is read-only (add readonly=on)", cfg->path);
         else
             rvm_error("--disk %s: %s", cfg->path, strerror(err));
+        blk_backend_close(b);
         return -1;
     }
     off_t size = lseek(b->fd, 0, SEEK_END);
@@ -108,6 +118,42 @@ void blk_backend_close(struct blk_backend *b)
     if (b->fd >= 0)
         close(b->fd);
     b->fd = -1;
+    free((char *)b->path);
+    b->path = NULL;
+}
+
+/*
+ * Logs a failed request once per (op, errno) per disk, so a full host disk gives one
+ * line, not one per guest retry. err 0 means the image file ended early.
+ */
+static void log_failure(struct blk_backend *b, enum blk_op op, uint64_t sector, int err)
+{
+    static const char *const names[BLK_OPS] = { "read", "write", "flush", "discard/write-zeroes" };
+    uint64_t bit = 1ULL << (err > 0 && err < 64 ? err : err ? 63 : 0);
+    if (atomic_fetch_or(&b->logged[op], bit) & bit)
+        return;
+    const char *path = b->path ? b->path : "(unnamed)";
+    char where[40] = "";
+    if (op != BLK_OP_FLUSH)
+        snprintf(where, sizeof(where), " at sector %" PRIu64, sector);
+    if (err == 0)
+        rvm_error("disk %s: %s%s is past the end of the image file (was it truncated?); "
+                  "the guest gets an I/O error, repeats are not logged", path, names[op], where);
+    else
+        rvm_error("disk %s: %s%s failed: %s (errno %d); the guest gets an I/O error, "
+                  "repeats are not logged", path, names[op], where, strerror(err), err);
+}
+
+/*
+ * 0 when [pos, pos+len) lies inside the image file as it is now, -1 when the file has
+ * been truncated below it, else an errno. Devices cannot shrink and have no st_size.
+ */
+static int check_file_size(const struct blk_backend *b, uint64_t pos, uint64_t len)
+{
+    struct stat st;
+    if (fstat(b->fd, &st) < 0)
+        return errno;
+    return !S_ISREG(st.st_mode) || pos + len <= (uint64_t)st.st_size ? 0 : -1;
 }
 
 /*
@@ -132,16 +178,21 @@ static unsigned iov_slice(const struct iovec *in, unsigned n, uint64_t off, uint
     return k;
 }
 
-/* preadv/pwritev until everything moved; false on an error or end of file. */
-static bool transfer_all(int fd, struct iovec *iov, unsigned n, uint64_t pos, bool write)
+/*
+ * preadv/pwritev until everything moved (short transfers continue, EINTR retries).
+ * Returns 0, an errno, or -1 when the file ended first.
+ */
+static int transfer_all(int fd, struct iovec *iov, unsigned n, uint64_t pos, bool write)
 {
     while (n) {
         ssize_t done = write ? pwritev(fd, iov, (int)n, (off_t)pos)
                              : preadv(fd, iov, (int)n, (off_t)pos);
         if (done < 0 && errno == EINTR)
             continue;
-        if (done <= 0)
-            return false;
+        if (done < 0)
+            return errno;
+        if (done == 0)
+            return write ? EIO : -1;
         pos += (uint64_t)done;
         while (n && (size_t)done >= iov->iov_len) {
             done -= (ssize_t)iov->iov_len;
@@ -153,7 +204,7 @@ static bool transfer_all(int fd, struct iovec *iov, unsigned n, uint64_t pos, bo
             iov->iov_len -= (size_t)done;
         }
     }
-    return true;
+    return 0;
 }
 
 static bool in_range(const struct blk_backend *b, uint64_t sector, uint64_t count)
@@ -161,7 +212,14 @@ static bool in_range(const struct blk_backend *b, uint64_t sector, uint64_t coun
     return sector <= b->sectors && count <= b->sectors - sector;
 }
 
-static uint8_t do_rw(const struct blk_backend *b, struct guest_ram *ram,
+/* The status for a host error err from transfer_all or check_file_size, logged. */
+static uint8_t failed(struct blk_backend *b, enum blk_op op, uint64_t sector, int err)
+{
+    log_failure(b, op, sector, err < 0 ? 0 : err);
+    return VIRTIO_BLK_S_IOERR;
+}
+
+static uint8_t do_rw(struct blk_backend *b, struct guest_ram *ram,
                      const struct virtq_req *req, uint64_t sector, bool write,
                      uint32_t *data_written)
 {
@@ -173,10 +231,16 @@ static uint8_t do_rw(const struct blk_backend *b, struct guest_ram *ram,
         return VIRTIO_BLK_S_IOERR;
     if (write && b->readonly)
         return VIRTIO_BLK_S_IOERR;
+    enum blk_op op = write ? BLK_OP_WRITE : BLK_OP_READ;
+    /* pwritev past a truncated end would silently regrow the file with a hole. */
+    int err = write ? check_file_size(b, sector * SECTOR_SIZE, len) : 0;
+    if (err)
+        return failed(b, op, sector, err);
     struct iovec data[VIRTQ_MAX_SIZE];
     unsigned n = iov_slice(segs, nsegs, skip, len, data);
-    if (!transfer_all(b->fd, data, n, sector * SECTOR_SIZE, write))
-        return VIRTIO_BLK_S_IOERR;
+    err = transfer_all(b->fd, data, n, sector * SECTOR_SIZE, write);
+    if (err)
+        return failed(b, op, sector, err);
     if (!write) {
         n = iov_slice(segs, nsegs, 0, len, data);
         for (unsigned i = 0; i < n; i++)
@@ -187,7 +251,7 @@ static uint8_t do_rw(const struct blk_backend *b, struct guest_ram *ram,
 }
 
 /* One discard or write-zeroes range; a file system without hole support still zeroes. */
-static uint8_t do_range(const struct blk_backend *b, const uint8_t seg[SEGMENT_SIZE],
+static uint8_t do_range(struct blk_backend *b, const uint8_t seg[SEGMENT_SIZE],
                         uint32_t type)
 {
     uint64_t sector;
@@ -205,13 +269,19 @@ static uint8_t do_range(const struct blk_backend *b, const uint8_t seg[SEGMENT_S
     off_t pos = (off_t)(sector * SECTOR_SIZE), len = (off_t)count * SECTOR_SIZE;
     if (len == 0)
         return VIRTIO_BLK_S_OK;
+    int err = check_file_size(b, (uint64_t)pos, (uint64_t)len);
+    if (err)
+        return failed(b, BLK_OP_RANGE, sector, err);
     int mode = type == VIRTIO_BLK_T_DISCARD || (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
                    ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
                    : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-    if (fallocate(b->fd, mode, pos, len) == 0)
+    int r;
+    while ((r = fallocate(b->fd, mode, pos, len)) < 0 && errno == EINTR)
+        continue;
+    if (r == 0)
         return VIRTIO_BLK_S_OK;
     if (errno != EOPNOTSUPP)
-        return VIRTIO_BLK_S_IOERR;
+        return failed(b, BLK_OP_RANGE, sector, errno);
     /* Discard is only a hint; write-zeroes must still zero. */
     if (type == VIRTIO_BLK_T_DISCARD)
         return VIRTIO_BLK_S_OK;
@@ -222,13 +292,13 @@ static uint8_t do_range(const struct blk_backend *b, const uint8_t seg[SEGMENT_S
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return VIRTIO_BLK_S_IOERR;
+            return failed(b, BLK_OP_RANGE, sector, w < 0 ? errno : EIO);
         done += w;
     }
     return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t do_ranges(const struct blk_backend *b, const struct virtq_req *req, uint32_t type)
+static uint8_t do_ranges(struct blk_backend *b, const struct virtq_req *req, uint32_t type)
 {
     uint64_t len = req->out_len - HEADER_SIZE;
     if (len == 0 || len % SEGMENT_SIZE || len / SEGMENT_SIZE > MAX_RANGES)
@@ -243,7 +313,26 @@ static uint8_t do_ranges(const struct blk_backend *b, const struct virtq_req *re
     return VIRTIO_BLK_S_OK;
 }
 
-bool virtio_blk_execute(const struct blk_backend *b, struct guest_ram *ram,
+/* fdatasync; once one failed, every later flush fails (see virtio_blk.h). */
+static uint8_t do_flush(struct blk_backend *b)
+{
+    if (b->readonly)
+        return VIRTIO_BLK_S_OK;
+    int err = atomic_load(&b->flush_error);
+    if (!err) {
+        int r;
+        while ((r = fdatasync(b->fd)) < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            return VIRTIO_BLK_S_OK;
+        err = errno;
+        int none = 0;
+        atomic_compare_exchange_strong(&b->flush_error, &none, err);
+    }
+    return failed(b, BLK_OP_FLUSH, 0, err);
+}
+
+bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len)
 {
     if (req->out_len < HEADER_SIZE || req->in_len < 1)
@@ -265,7 +354,7 @@ bool virtio_blk_execute(const struct blk_backend *b, struct guest_ram *ram,
         status = do_rw(b, ram, req, sector, true, &data_written);
         break;
     case VIRTIO_BLK_T_FLUSH:
-        status = b->readonly || fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+        status = do_flush(b);
         break;
     case VIRTIO_BLK_T_GET_ID: {
         size_t n = req->in_len - 1 < VIRTIO_BLK_SERIAL_MAX ? req->in_len - 1 : VIRTIO_BLK_SERIAL_MAX;

@@ -9,9 +9,20 @@
  * interrupt. A flush completes only after fdatasync returned. Device reset and a reset
  * of the queue drop queued requests and wait for the running ones, so nothing touches
  * guest RAM after them.
+ *
+ * Durability: a write is completed to the guest only after pwritev returned, so its
+ * data is in the host's page cache before any later flush is even taken off the ring,
+ * and that flush's fdatasync covers it whichever worker runs it; a host process crash
+ * (SIGKILL) loses nothing that was completed. A failing host file (ENOSPC, EIO, EROFS,
+ * an image truncated below the disk's capacity) fails only that request with
+ * VIRTIO_BLK_S_IOERR; the device stays usable, and each kind of failure is logged once
+ * per disk. After a failed fdatasync every later flush fails too: Linux may have marked
+ * the unwritten pages clean, so no later flush could honestly report them durable.
  */
 #ifndef RACKVM_VIRTIO_BLK_H
 #define RACKVM_VIRTIO_BLK_H
+
+#include <stdatomic.h>
 
 #include "common.h"
 #include "devices/virtio/virtqueue.h"
@@ -19,12 +30,19 @@
 
 #define VIRTIO_BLK_SERIAL_MAX 20
 
+/* What a request did to the image, for the once-per-kind host log. */
+enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_RANGE, BLK_OPS };
+
 /* The image behind a disk, as request execution needs it. */
 struct blk_backend {
     int fd;
     uint64_t sectors;
     bool readonly;
     char serial[VIRTIO_BLK_SERIAL_MAX];  /* not NUL-terminated when 20 bytes long */
+    const char *path;                    /* names the disk in host log lines */
+    /* Bit e of logged[op]: errno e (0: past the end of the file) was logged for op. */
+    _Atomic uint64_t logged[BLK_OPS];
+    _Atomic int flush_error;             /* errno of the first failed fdatasync, or 0 */
 };
 
 /*
@@ -38,9 +56,11 @@ void blk_backend_close(struct blk_backend *b);
  * Executes one request chain against b: parses the header, does the I/O, writes the
  * status byte (the last writable byte). Returns false, writing nothing, when the chain
  * is too short to hold a header and a status byte; otherwise true with *used_len set
- * to the bytes written into the chain's writable buffers.
+ * to the bytes written into the chain's writable buffers. A failing host file gives
+ * VIRTIO_BLK_S_IOERR and, the first time for its kind, a line on stderr. Safe to call
+ * from several threads at once for one b.
  */
-bool virtio_blk_execute(const struct blk_backend *b, struct guest_ram *ram,
+bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len);
 
 /* Adds a virtio-blk device for cfg in virtio slot `slot`. NULL after printing why. */
