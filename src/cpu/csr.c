@@ -1,7 +1,6 @@
 #include "cpu/csr.h"
 
 #include "cpu/mmu.h"
-#include "machine/machine.h"
 
 #define MISA_RV64 (2ULL << 62)
 #define MISA_EXT(c) (1ULL << ((c) - 'A'))
@@ -72,7 +71,7 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_FCSR: v = h->fflags | (h->frm << 5); break;
     case CSR_CYCLE: case CSR_MCYCLE: v = h->instret + h->cycle_offset; break;
     case CSR_INSTRET: case CSR_MINSTRET: v = h->instret + h->instret_offset; break;
-    case CSR_TIME: v = machine_mtime(h->machine); break;
+    case CSR_TIME: v = h->platform.ops->time(h->platform.board); break;
     case CSR_SSTATUS: v = mstatus_read(h) & SSTATUS_MASK; break;
     case CSR_SIE: v = h->mie & h->mideleg; break;
     case CSR_STVEC: v = h->stvec; break;

@@ -5,8 +5,6 @@
 #include "cpu/decode.h"
 #include "cpu/fpu.h"
 #include "cpu/mmu.h"
-#include "machine/machine.h"
-#include "machine/sbi.h"
 
 #define RD insn_rd(insn)
 #define RS1 insn_rs1(insn)

@@ -8,28 +8,27 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
-#include "machine/machine.h"
-#include "machine/sbi.h"
 
 /* Instructions between checks of timers, interrupts and requests from other threads. */
 #define HART_SLICE 8192
 
-int hart_init(struct hart *h, struct machine *m, unsigned id)
+int hart_init(struct hart *h, const struct hart_config *cfg)
 {
     memset(h, 0, sizeof(*h));
     rvc_init();
-    if (interp_init(h, !m->cfg.interpret_only, m->cfg.jit_hot_runs) < 0)
+    if (interp_init(h, cfg->translate, cfg->jit_hot_runs) < 0)
         return -1;
-    h->id = id;
-    h->machine = m;
-    h->ram = &m->bus.ram;
+    h->id = cfg->id;
+    h->platform = cfg->platform;
+    h->ram = &cfg->platform.bus->ram;
+    h->trace = cfg->trace;
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wfi deadlines follow mtime */
     pthread_cond_init(&h->wake, &attr);
     pthread_condattr_destroy(&attr);
-    atomic_init(&h->run_state, HART_STOPPED);
+    atomic_init(&h->parked, true);
     hart_reset(h, 0);
     return 0;
 }
@@ -124,11 +123,10 @@ static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
 
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
 {
-    if (cause == EXC_ECALL_S && h->machine->cfg.firmware == FIRMWARE_BUILTIN_SBI &&
-        !((h->medeleg >> EXC_ECALL_S) & 1)) {
+    if (cause == EXC_ECALL_S && h->platform.ops->ecall && !((h->medeleg >> EXC_ECALL_S) & 1)) {
         /* The monitor is the SBI implementation: serve the hypercall and return. */
         h->pc += 4;
-        sbi_ecall(h);
+        h->platform.ops->ecall(h->platform.board, h);
         return;
     }
     hart_trap(h, cause, tval);
@@ -226,6 +224,11 @@ static uint64_t next_timer_deadline(const struct hart *h)
     return deadline;
 }
 
+static bool stopping(const struct hart *h)
+{
+    return h->platform.ops->stopping(h->platform.board);
+}
+
 /*
  * wfi: sleeps until an enabled interrupt is pending (whatever the global enables say),
  * re-reading the timer compare registers on every wake-up since the CLINT or the
@@ -233,11 +236,11 @@ static uint64_t next_timer_deadline(const struct hart *h)
  */
 static void hart_wfi(struct hart *h)
 {
-    struct machine *m = h->machine;
+    const struct hart_platform *p = &h->platform;
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!machine_stopping(m) && atomic_load(&h->run_state) == HART_RUNNING) {
-        uint64_t now = machine_mtime(m);
+    while (!stopping(h)) {
+        uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
         if (atomic_load(&h->mip) & h->mie)
             break;
@@ -249,7 +252,7 @@ static void hart_wfi(struct hart *h)
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t wait_ns = (deadline - now) * (1000000000ULL / MACHINE_TIMEBASE_HZ);
+        uint64_t wait_ns = (deadline - now) * (1000000000ULL / p->timebase_hz);
         if (wait_ns > 1000000000ULL)
             wait_ns = 1000000000ULL;
         ts.tv_sec += wait_ns / 1000000000ULL;
@@ -264,35 +267,40 @@ static void hart_wfi(struct hart *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* A stopped hart waits here for an HSM start (or the end of the VM). */
-static void hart_wait_start(struct hart *h)
+void hart_sleep(struct hart *h)
 {
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (atomic_load(&h->run_state) == HART_STOPPED && !machine_stopping(h->machine))
+    while (!atomic_load(&h->exit_request) && !stopping(h))
         pthread_cond_wait(&h->wake, &h->lock);
+    atomic_store(&h->exit_request, false);
     atomic_store(&h->sleeping, false);
     pthread_mutex_unlock(&h->lock);
-    if (atomic_load(&h->run_state) == HART_START_PENDING)
-        sbi_hart_started(h);
+}
+
+void hart_park(struct hart *h)
+{
+    atomic_store(&h->parked, true);
+    atomic_store(&h->exit_request, true);
+}
+
+void hart_unpark(struct hart *h)
+{
+    atomic_store(&h->parked, false);
 }
 
 void *hart_thread(void *arg)
 {
     struct hart *h = arg;
-    struct machine *m = h->machine;
-    while (!machine_stopping(m)) {
-        int state = atomic_load(&h->run_state);
-        if (state != HART_RUNNING) {
-            if (state == HART_SUSPENDED)
-                sbi_hart_suspended(h);
-            else
-                hart_wait_start(h);
+    const struct hart_platform *p = &h->platform;
+    while (!stopping(h)) {
+        if (atomic_load(&h->parked)) {
+            p->ops->park(p->board, h);
             continue;
         }
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
         hart_serve_fence_requests(h);
-        update_timers(h, machine_mtime(m));
+        update_timers(h, p->ops->time(p->board));
         take_interrupts(h);
         if (interp_run(h, HART_SLICE) == EXEC_WFI)
             hart_wfi(h);

@@ -1,7 +1,10 @@
 /*
  * One RV64GC hart: architectural state, the software TLB and the run loop.
- * Each hart runs on its own host thread (hart_run). Other threads may only touch a
+ * Each hart runs on its own host thread (hart_thread). Other threads may only touch a
  * hart through the thread-safe calls below (interrupt lines, timers, kicks).
+ * The hart knows nothing of the board it sits in: it reaches it only through the
+ * struct hart_platform given at creation (the bus, a time source, the M-mode ecall hook,
+ * the other harts) and is told about interrupts through hart_set_irq.
  */
 #ifndef RACKVM_HART_H
 #define RACKVM_HART_H
@@ -10,9 +13,10 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "memory/bus.h"
 #include "memory/guest_ram.h"
 
-struct machine;
+struct hart;
 
 enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 
@@ -64,7 +68,46 @@ struct tlb {
 
 #define PMP_ENTRIES 16
 
-enum hart_run_state { HART_RUNNING, HART_STOPPED, HART_START_PENDING, HART_SUSPENDED };
+/* The board's side of a hart: every call may come from the hart's own thread only. */
+struct hart_platform_ops {
+    /* Guest-visible time (mtime), in ticks of hart_platform.timebase_hz. */
+    uint64_t (*time)(void *board);
+    /* Whether the VM is stopping: the hart thread then returns. */
+    bool (*stopping)(void *board);
+    /*
+     * An ecall from S-mode that is not delegated, with pc already past it: the board's
+     * M-mode services answer it (the built-in SBI). NULL: it traps to M-mode as usual.
+     */
+    void (*ecall)(void *board, struct hart *h);
+    /* A store hit the page of *tohost_addr (the HTIF tohost word lies at pa >> 3). */
+    void (*tohost_store)(void *board, uint64_t pa);
+    /*
+     * The hart is parked (see hart_park): returns when it should run again, having called
+     * hart_unpark, or when the VM stops.
+     */
+    void (*park)(void *board, struct hart *h);
+};
+
+struct hart_platform {
+    const struct hart_platform_ops *ops;
+    void *board;                 /* passed to every op */
+    struct bus *bus;             /* RAM and MMIO */
+    uint64_t timebase_hz;
+    const uint64_t *tohost_addr; /* HTIF tohost address, 0 when none; read on each TLB fill */
+    /* Every hart of the board (this one included): an LR reservation is broken by a
+     * store from any of them. */
+    struct hart *const *harts;
+    const unsigned *nharts;
+};
+
+/* What the board chooses for a hart at creation. */
+struct hart_config {
+    unsigned id;             /* mhartid */
+    bool translate;          /* translate hot blocks to host code when the host can */
+    unsigned jit_hot_runs;   /* runs before a block is translated; 0: the default */
+    bool trace;              /* every instruction through the reference executor, logged */
+    struct hart_platform platform;
+};
 
 struct hart {
     /* --- hot state, touched by every instruction --- */
@@ -77,7 +120,7 @@ struct hart {
     bool tlb_has_superpage;  /* a superpage translation may be cached */
     uint64_t instret;
     atomic_bool exit_request;
-    struct guest_ram *ram;        /* the machine's RAM, for the store fast path */
+    struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
     struct block_cache *blocks;   /* decoded blocks (interp.c) */
     struct jit *jit;              /* their translations, NULL when interpreting */
     unsigned jit_hot_runs;        /* runs before a block is translated */
@@ -114,29 +157,39 @@ struct hart {
     uint64_t reservation_value;
     unsigned reservation_size;
 
-    /* --- machine integration --- */
+    /* --- platform integration --- */
     unsigned id;                 /* mhartid */
-    struct machine *machine;
+    struct hart_platform platform;
     pthread_t thread;
-    pthread_mutex_t lock;        /* protects run_state and the wait */
+    pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
     pthread_cond_t wake;
-    _Atomic int run_state;       /* enum hart_run_state */
-    uint64_t start_addr, start_arg; /* HSM start, or resume from a non-retentive suspend */
-    uint32_t suspend_type;
+    _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool tlb_flush_request; /* remote fence from another hart */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
 };
 
-/* Sets up a hart of machine m (whose RAM exists): 0, or -1 when out of memory. */
-int hart_init(struct hart *h, struct machine *m, unsigned id);
+/* Sets up a hart (parked, in reset) on the platform in cfg: 0, or -1 when out of memory. */
+int hart_init(struct hart *h, const struct hart_config *cfg);
 void hart_destroy(struct hart *h);
 /* Resets architectural state: M-mode, pc = reset_pc, a0 = hartid. */
 void hart_reset(struct hart *h, uint64_t reset_pc);
 
-/* Runs until the machine stops (thread body). */
+/* Runs until the platform says the VM stops (thread body). */
 void *hart_thread(void *hart);
+
+/*
+ * A parked hart executes nothing; its thread calls the platform's park hook instead
+ * (harts are created parked: HSM stop/start/suspend is the platform's business).
+ * hart_park leaves the current run loop at once; both: the hart's own thread, or any
+ * thread before the hart threads start.
+ */
+void hart_park(struct hart *h);
+void hart_unpark(struct hart *h);
+/* Sleeps on the hart's own thread until a hart_kick (or the VM stops); fence requests
+ * from other harts wait for no sleeping hart. */
+void hart_sleep(struct hart *h);
 
 /* Thread-safe: raise/lower the given mip bits and wake the hart if it sleeps in wfi. */
 void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level);

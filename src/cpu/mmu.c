@@ -1,7 +1,6 @@
 #include "cpu/mmu.h"
 
 #include "cpu/csr.h"
-#include "machine/machine.h"
 #include "memory/bus.h"
 
 _Atomic unsigned mmu_reservations_active;
@@ -129,7 +128,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
     if ((uint64_t)sign_extend(va, va_bits) != va)
         return fault_cause(access, true);
 
-    struct guest_ram *ram = &h->machine->bus.ram;
+    struct guest_ram *ram = h->ram;
     uint64_t table = (h->satp & ((1ULL << 44) - 1)) << 12;
     for (int level = levels - 1; level >= 0; level--) {
         uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
@@ -197,7 +196,7 @@ static unsigned access_priv(const struct hart *h, enum access_type access)
 
 static bool is_htif_page(const struct hart *h, uint64_t pa)
 {
-    uint64_t tohost = h->machine->tohost_addr;
+    uint64_t tohost = *h->platform.tohost_addr;
     return tohost && (pa >> 12) == (tohost >> 12);
 }
 
@@ -224,7 +223,7 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         hart_raise_exception(h, fault_cause(access, false), va);
         return NULL;
     }
-    void *host = guest_ram_ptr(&h->machine->bus.ram, pa, size);
+    void *host = guest_ram_ptr(h->ram, pa, size);
     *pa_out = pa;
     if (!host)
         return NULL;
@@ -251,7 +250,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
             if (is_htif_page(h, pa))
-                machine_htif_write(h->machine, pa);
+                h->platform.ops->tohost_store(h->platform.board, pa);
         } else {
             *value = 0;
             memcpy(value, host, size);
@@ -264,9 +263,9 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
     bool ok = (pa & (size - 1)) == 0 && access != ACCESS_FETCH;
     if (ok) {
         if (access == ACCESS_WRITE)
-            ok = bus_mmio_write(&h->machine->bus, pa, size, *value);
+            ok = bus_mmio_write(h->platform.bus, pa, size, *value);
         else
-            ok = bus_mmio_read(&h->machine->bus, pa, size, value);
+            ok = bus_mmio_read(h->platform.bus, pa, size, value);
     }
     if (!ok)
         hart_raise_exception(h, fault_cause(access, false), va);
@@ -361,10 +360,11 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
 void mmu_store_breaks_reservations(struct hart *h, const void *p)
 {
     uint64_t granule = (uintptr_t)p & ~7ULL;
-    struct machine *m = h->machine;
-    for (unsigned i = 0; i < m->nharts; i++) {
-        uint64_t r = atomic_load(&m->harts[i]->reservation);
+    unsigned n = *h->platform.nharts;
+    for (unsigned i = 0; i < n; i++) {
+        struct hart *other = h->platform.harts[i];
+        uint64_t r = atomic_load(&other->reservation);
         if (r == granule)
-            atomic_compare_exchange_strong(&m->harts[i]->reservation, &r, ~0ULL);
+            atomic_compare_exchange_strong(&other->reservation, &r, ~0ULL);
     }
 }
