@@ -29,28 +29,28 @@ static uint64_t orc_b(uint64_t v)
 /* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
 static bool cbo_allowed(const struct hart *h, uint64_t bits)
 {
-    if (h->priv == PRIV_M)
+    if (h->arch.priv == PRIV_M)
         return true;
-    if ((h->menvcfg & bits) == 0)
+    if ((h->arch.menvcfg & bits) == 0)
         return false;
-    return h->priv == PRIV_S || (h->senvcfg & bits) != 0;
+    return h->arch.priv == PRIV_S || (h->arch.senvcfg & bits) != 0;
 }
 
 static bool fp_enabled(const struct hart *h)
 {
-    return (h->mstatus & MSTATUS_FS) != 0;
+    return (h->arch.mstatus & MSTATUS_FS) != 0;
 }
 
 static void fp_dirty(struct hart *h)
 {
-    h->mstatus |= MSTATUS_FS;
+    h->arch.mstatus |= MSTATUS_FS;
 }
 
 /* Executes the AMO/LR/SC instruction; false after an exception. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
     unsigned f5 = insn >> 27, f3 = F3;
-    uint64_t addr = h->x[RS1], src = h->x[RS2];
+    uint64_t addr = h->arch.x[RS1], src = h->arch.x[RS2];
     unsigned size = f3 == 2 ? 4 : 8;
     if (f3 != 2 && f3 != 3) {
         *illegal = true;
@@ -66,37 +66,37 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
             return false;
         uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
                                : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
-        uint64_t old = atomic_exchange(&h->reservation, (uintptr_t)p & ~7ULL);
+        uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
         if (old == ~0ULL)
             atomic_fetch_add(&mmu_reservations_active, 1);
-        h->reservation_value = v;
-        h->reservation_size = size;
-        h->x[RD] = v;
+        h->arch.reservation_value = v;
+        h->arch.reservation_size = size;
+        h->arch.x[RD] = v;
         return true;
     }
     void *p = mmu_atomic_ptr(h, addr, size, ACCESS_WRITE);
     if (!p)
         return false;
     if (f5 == 0x03) { /* SC: succeeds only with our reservation intact and memory unchanged */
-        uint64_t r = atomic_load(&h->reservation);
+        uint64_t r = atomic_load(&h->arch.reservation);
         bool ok = false;
-        if (r == ((uintptr_t)p & ~7ULL) && h->reservation_size == size &&
-            atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL)) {
+        if (r == mmu_reservation_granule(h, p) && h->arch.reservation_size == size &&
+            atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL)) {
             atomic_fetch_sub(&mmu_reservations_active, 1);
             guest_ram_note_store(h->ram, p, size);
             if (size == 4) {
-                uint32_t expected = (uint32_t)h->reservation_value;
+                uint32_t expected = (uint32_t)h->arch.reservation_value;
                 ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             } else {
-                uint64_t expected = h->reservation_value;
+                uint64_t expected = h->arch.reservation_value;
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
         } else {
             hart_clear_reservation(h);
         }
-        h->x[RD] = ok ? 0 : 1;
+        h->arch.x[RD] = ok ? 0 : 1;
         return true;
     }
     if (mmu_reservations_active)
@@ -146,15 +146,15 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
-    h->x[RD] = old;
+    h->arch.x[RD] = old;
     return true;
 }
 
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
 {
-    uint64_t *x = h->x;
+    uint64_t *x = h->arch.x;
     {
-        uint64_t pc = h->pc;
+        uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
         uint64_t v;
         switch (insn & 0x7f) {
@@ -409,7 +409,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 uint32_t f = insn >> 20;
                 if (F7 == 0x09) { /* sfence.vma */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TVM)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
                         goto illegal;
                     if (RS1 != 0)
                         mmu_flush_page(h, x[RS1]);
@@ -421,30 +421,30 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 switch (f) {
                 case 0x000:
-                    hart_raise_exception(h, EXC_ECALL_U + h->priv, 0);
+                    hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
                 case 0x001:
                     hart_raise_exception(h, EXC_BREAKPOINT, pc);
                     goto trapped;
                 case 0x102: /* sret */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TSR)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TSR)))
                         goto illegal;
                     next = hart_sret(h);
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x302: /* mret */
-                    if (h->priv != PRIV_M)
+                    if (h->arch.priv != PRIV_M)
                         goto illegal;
                     next = hart_mret(h);
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x105: /* wfi */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TW)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TW)))
                         goto illegal;
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_WFI_AFTER;
                 default: goto illegal;
                 }
@@ -471,8 +471,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             x[0] = 0;
             if (writes) {
                 /* A CSR write may enable an interrupt or change translation. */
-                h->pc = next;
-                h->instret++;
+                h->arch.pc = next;
+                h->arch.instret++;
                 return EXEC_CHECK_IRQ_AFTER;
             }
             break;
@@ -493,11 +493,11 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             if (F3 == 2) {
                 if (!mem_load_u32(h, addr, &v))
                     goto trapped;
-                h->f[RD] = v | 0xffffffff00000000ULL;
+                h->arch.f[RD] = v | 0xffffffff00000000ULL;
             } else if (F3 == 3) {
                 if (!mem_load_u64(h, addr, &v))
                     goto trapped;
-                h->f[RD] = v;
+                h->arch.f[RD] = v;
             } else {
                 goto illegal;
             }
@@ -507,7 +507,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case 0x27: {
             if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
                 goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->f[RS2]))
+            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->arch.f[RS2]))
                 goto trapped;
             break;
         }
@@ -520,8 +520,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             goto illegal;
         }
         x[0] = 0;
-        h->pc = next;
-        h->instret++;
+        h->arch.pc = next;
+        h->arch.instret++;
         return EXEC_NEXT;
     illegal:
         hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);

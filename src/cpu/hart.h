@@ -109,29 +109,27 @@ struct hart_config {
     struct hart_platform platform;
 };
 
-struct hart {
-    /* --- hot state, touched by every instruction --- */
+/*
+ * A hart's architectural state: plain data (no host pointers, nothing derived), so that
+ * a snapshot can write it as is and a restore can copy it back (then the caches below
+ * are dropped: hart_load_state). Three fields are written by other threads: mip
+ * (devices raise interrupt lines), mtimecmp (the CLINT) and reservation (another hart's
+ * store breaks it). They are lock-free _Atomic uint64_t, with the representation of a
+ * uint64_t, so the struct stays copyable; a snapshot reads them once every hart is parked
+ * and the devices are quiet (the bus lock held), when nothing writes them any more.
+ * Fields come in 8-byte groups, so the struct has no padding to leak or compare.
+ */
+struct hart_state {
     uint64_t pc;
     uint64_t x[32];
     uint64_t f[32];      /* F/D registers; singles are NaN-boxed */
     enum priv priv;
-    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
-    struct tlb tlb[TLB_CONTEXTS];
-    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    unsigned id;         /* mhartid */
     uint64_t instret;
-    atomic_bool exit_request;
-    struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
-    struct block_cache *blocks;   /* decoded blocks (interp.c) */
-    struct jit *jit;              /* their translations, NULL when interpreting */
-    unsigned jit_hot_runs;        /* runs before a block is translated */
-    bool jit_fault;               /* set by a translated load/store that trapped */
-    void *jit_exit_block;         /* where translated code returned: see jit.h */
-    const void *jit_exit_insn;  /* leave the inner loop at the next check */
 
     /* --- CSRs --- */
     uint64_t mstatus;    /* sstatus is a view of it */
     uint32_t fflags, frm;
-    uint64_t misa;
     uint64_t medeleg, mideleg;
     uint64_t mie;
     _Atomic uint64_t mip;  /* devices set MEIP/SEIP/MSIP from other threads */
@@ -140,25 +138,42 @@ struct hart {
     uint64_t satp;
     uint64_t menvcfg, senvcfg;
     uint32_t mcounteren, scounteren, mcountinhibit;
+    uint32_t reservation_size;   /* of the LR below */
     uint64_t pmpcfg[PMP_ENTRIES / 8];  /* pmpcfg0, pmpcfg2 (RV64: even numbers only) */
     uint64_t pmpaddr[PMP_ENTRIES];
     _Atomic uint64_t mtimecmp;   /* written by the CLINT */
     uint64_t stimecmp;           /* Sstc */
     uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
     uint64_t instret_offset;
-    bool pmp_active;             /* any PMP entry has A != OFF */
 
     /*
-     * LR/SC reservation: the host address of the reserved 8-byte granule, or ~0 when
-     * none. Another hart's store to the granule clears it; SC also compares memory
-     * with the value LR loaded, so a change made any other way makes it fail too.
+     * LR/SC reservation: the guest physical address of the reserved 8-byte granule, or
+     * ~0 when none. Another hart's store to the granule clears it; SC also compares
+     * memory with the value LR loaded, so a change made any other way makes it fail too.
      */
     _Atomic uint64_t reservation;
     uint64_t reservation_value;
-    unsigned reservation_size;
+};
 
-    /* --- platform integration --- */
-    unsigned id;                 /* mhartid */
+struct hart {
+    /* First, so that the translator reaches pc and the registers with short offsets. */
+    struct hart_state arch;
+
+    /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
+    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
+    struct tlb tlb[TLB_CONTEXTS];
+    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    bool pmp_active;             /* any PMP entry has A != OFF */
+    struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
+    struct block_cache *blocks;   /* decoded blocks (interp.c) */
+    struct jit *jit;              /* their translations, NULL when interpreting */
+    unsigned jit_hot_runs;        /* runs before a block is translated */
+    bool jit_fault;               /* set by a translated load/store that trapped */
+    void *jit_exit_block;         /* where translated code returned: see jit.h */
+    const void *jit_exit_insn;  /* leave the inner loop at the next check */
+
+    /* --- thread control and the platform --- */
+    atomic_bool exit_request;
     struct hart_platform platform;
     pthread_t thread;
     pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
@@ -175,6 +190,12 @@ int hart_init(struct hart *h, const struct hart_config *cfg);
 void hart_destroy(struct hart *h);
 /* Resets architectural state: M-mode, pc = reset_pc, a0 = hartid. */
 void hart_reset(struct hart *h, uint64_t reset_pc);
+/*
+ * Replaces the architectural state with *s (the hart's own thread, or while it is
+ * parked) and rebuilds what is derived from it: TLB context, PMP summary, TLB.
+ * Decoded blocks depend on guest memory only and stay.
+ */
+void hart_load_state(struct hart *h, const struct hart_state *s);
 
 /* Runs until the platform says the VM stops (thread body). */
 void *hart_thread(void *hart);

@@ -289,7 +289,7 @@ static enum exec_result step_one(struct hart *h)
 {
     uint32_t insn, raw;
     unsigned len = 4;
-    if (!mem_fetch(h, h->pc, &insn))
+    if (!mem_fetch(h, h->arch.pc, &insn))
         return EXEC_TRAPPED;
     raw = insn;
     if ((insn & 3) != 3) {
@@ -298,12 +298,12 @@ static enum exec_result step_one(struct hart *h)
         len = 2;
     }
     if (unlikely(h->trace))
-        fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->id, "US?M"[h->priv], (unsigned long long)h->pc,
-                len == 2 ? 4 : 8, raw);
+        fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->arch.id, "US?M"[h->arch.priv],
+                (unsigned long long)h->arch.pc, len == 2 ? 4 : 8, raw);
     return exec_one(h, insn, raw, len);
 }
 
-/* Runs an OP_SLOW instruction at h->pc through the reference executor. */
+/* Runs an OP_SLOW instruction at h->arch.pc through the reference executor. */
 static enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
 {
     /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
@@ -349,12 +349,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     if (unlikely(h->trace))
         return run_traced(h, budget);
 
-    uint64_t *x = h->x;
+    uint64_t *x = h->arch.x;
     uint64_t executed = 0, pc, vpage;
     unsigned link;
     struct block *b;
     while (executed < budget) {
-        b = block_lookup(h, h->pc, labels);
+        b = block_lookup(h, h->arch.pc, labels);
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
@@ -362,7 +362,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     run_block:
-        pc = h->pc;
+        pc = h->arch.pc;
         vpage = pc & ~0xfffULL;
         const struct dinsn *d = b->insns;
         if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs)
@@ -370,7 +370,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (b->code) {
             uint64_t r = b->code(h, x, pc, budget - executed);
             unsigned n = JIT_RETIRED(r);
-            h->instret += n;
+            h->arch.instret += n;
             executed += n;
             if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
                 h->jit_fault = false;
@@ -386,7 +386,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                 continue;
             }
             if (JIT_LINK(r) && executed < budget) {
-                b = same_page_successor(h, h->jit_exit_block, h->pc, JIT_LINK(r) - 1, labels);
+                b = same_page_successor(h, h->jit_exit_block, h->arch.pc, JIT_LINK(r) - 1, labels);
                 goto run_block;
             }
             continue;
@@ -404,14 +404,15 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define DISPATCH() goto *(const void *)((const char *)&&op_SLOW + d->handler)
 #define NEXT() do { pc += d->len; d++; DISPATCH(); } while (0)
 /* Retires the instructions before d (d itself not included). */
-#define RETIRE_BEFORE() do { unsigned n_ = (unsigned)(d - b->insns); h->instret += n_; executed += n_; } while (0)
+#define RETIRE_BEFORE() \
+    do { unsigned n_ = (unsigned)(d - b->insns); h->arch.instret += n_; executed += n_; } while (0)
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
 #define LOAD(name, fn) op_##name: \
-        h->pc = pc; \
+        h->arch.pc = pc; \
         if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
         x[d->rd] = v; x[0] = 0; NEXT();
 #define STORE(name, size) op_##name: \
-        h->pc = pc; \
+        h->arch.pc = pc; \
         if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
@@ -502,12 +503,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     op_END:
         /* Fell off the block's end (size limit or page end): continue at pc. */
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
         link = BLOCK_LINK_NEXT;
         goto chain;
     op_SLOW: {
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
         bool stop;
         enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
         executed++;
@@ -524,7 +525,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     block_done:
         d++;
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
     chain:
         if (executed < budget && (pc & ~0xfffULL) == vpage) {
             /* Chain to a same-page successor without a TLB and cache lookup. */

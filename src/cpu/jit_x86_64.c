@@ -1,6 +1,6 @@
 /*
  * Template translator for x86-64 hosts (see jit.h). Register use inside translated
- * code: rbx = &h->x[0], r12 = h, r13 = guest pc of the current block's first
+ * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
  * instruction, r14 = instructions retired since entry, r15 = the budget. Each guest
  * instruction becomes a few host instructions on the in-memory register file; loads,
  * stores, and the divisions with RISC-V corner cases call small C helpers.
@@ -227,7 +227,7 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     }
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
     exit_with(e, JIT_EXIT_NEXT, chainable ? link + 1 : 0, 0);
@@ -404,7 +404,7 @@ static void memory_access(struct emitter *e, const struct translation *t, const 
         patch_here(e, slow[i]);
     /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc)); /* epc for a fault */
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc)); /* epc for a fault */
     emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
     call(e, helper);
     fault_check(e, index);
@@ -619,7 +619,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
         break;
     }
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);

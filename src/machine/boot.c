@@ -105,8 +105,8 @@ int boot_prepare(struct machine *m)
     for (unsigned i = 0; i < m->nharts; i++) {
         struct hart *h = m->harts[i];
         hart_reset(h, entry);
-        h->x[11] = boot_area;
-        h->x[12] = info_addr;
+        h->arch.x[11] = boot_area;
+        h->arch.x[12] = info_addr;
         hart_unpark(h);
     }
     return 0;

@@ -65,31 +65,31 @@ static struct sbiret err(int64_t e)
 static void enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
 {
     hart_reset(h, addr);
-    h->x[10] = h->id;
-    h->x[11] = arg;
+    h->arch.x[10] = h->arch.id;
+    h->arch.x[11] = arg;
     /* What an M-mode firmware would have set up before entering the kernel. */
-    h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
-    h->medeleg = (1u << EXC_INSN_MISALIGNED) | (1u << EXC_INSN_ACCESS) | (1u << EXC_ILLEGAL_INSN) |
+    h->arch.mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->arch.medeleg = (1u << EXC_INSN_MISALIGNED) | (1u << EXC_INSN_ACCESS) | (1u << EXC_ILLEGAL_INSN) |
                  (1u << EXC_BREAKPOINT) | (1u << EXC_LOAD_MISALIGNED) | (1u << EXC_LOAD_ACCESS) |
                  (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
                  (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
-    h->mcounteren = 7;
+    h->arch.mcounteren = 7;
     /*
      * Linux enables user access to cycle/time/instret (the vDSO's rdtime) only from
      * the SBI PMU driver, which this SBI does not offer: the hart comes out of reset
      * with them enabled instead, as OpenSBI's PMU path leaves them.
      */
-    h->scounteren = 7;
-    h->menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
-    h->mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
-    h->mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */
+    h->arch.scounteren = 7;
+    h->arch.menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
+    h->arch.mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->arch.mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */
     hart_set_priv(h, PRIV_S);
 }
 
 void sbi_start_hart(struct machine *m, struct hart *h, uint64_t addr, uint64_t arg)
 {
     enter_supervisor(h, addr, arg);
-    atomic_store(&m->sbi[h->id].state, HART_STARTED);
+    atomic_store(&m->sbi[h->arch.id].state, HART_STARTED);
     hart_unpark(h);
 }
 
@@ -192,15 +192,15 @@ static uint64_t hsm_status(const struct sbi_hart *t)
 
 void sbi_park(struct machine *m, struct hart *h)
 {
-    struct sbi_hart *s = &m->sbi[h->id];
+    struct sbi_hart *s = &m->sbi[h->arch.id];
     if (atomic_load(&s->state) == HART_SUSPENDED) {
         while (!hart_interrupt_pending(h) && !machine_stopping(m))
             hart_wait_for_interrupt(h);
         if (s->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
             /* Resume as from a fresh start at the resume address, interrupts untaken. */
-            uint64_t mip = atomic_load(&h->mip);
+            uint64_t mip = atomic_load(&h->arch.mip);
             enter_supervisor(h, s->start_addr, s->start_arg);
-            atomic_store(&h->mip, mip);
+            atomic_store(&h->arch.mip, mip);
         }
     } else {
         while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m))
@@ -215,7 +215,7 @@ void sbi_park(struct machine *m, struct hart *h)
 
 static struct sbiret hsm_stop(struct machine *m, struct hart *h)
 {
-    atomic_store(&m->sbi[h->id].state, HART_STOPPED);
+    atomic_store(&m->sbi[h->arch.id].state, HART_STOPPED);
     hart_park(h);
     return ok(0);
 }
@@ -227,7 +227,7 @@ static struct sbiret hsm_suspend(struct machine *m, struct hart *h, uint64_t typ
         return err(SBI_ERR_INVALID_PARAM);
     if (type == HSM_SUSPEND_NON_RETENTIVE && !guest_ram_ptr(&m->bus.ram, addr, 2))
         return err(SBI_ERR_INVALID_ADDRESS);
-    struct sbi_hart *s = &m->sbi[h->id];
+    struct sbi_hart *s = &m->sbi[h->arch.id];
     s->start_addr = addr;
     s->start_arg = opaque;
     s->suspend_type = type;
@@ -279,8 +279,8 @@ static struct sbiret probe(uint64_t ext)
 static void set_timer(struct hart *h, uint64_t when)
 {
     /* The built-in firmware drives STIP from stimecmp (Sstc), so a set_timer is one. */
-    h->stimecmp = when;
-    atomic_fetch_and(&h->mip, ~MIP_STIP);
+    h->arch.stimecmp = when;
+    atomic_fetch_and(&h->arch.mip, ~MIP_STIP);
 }
 
 /* Reads the legacy calls' hart mask from S-mode virtual memory; false if unreadable. */
@@ -314,7 +314,7 @@ static struct sbiret legacy_call(struct machine *m, struct hart *h, uint64_t ext
             console_write(m->console, &c, 1);
         return ok(0);
     }
-    case LEGACY_CLEAR_IPI: atomic_fetch_and(&h->mip, ~MIP_SSIP); return ok(0);
+    case LEGACY_CLEAR_IPI: atomic_fetch_and(&h->arch.mip, ~MIP_SSIP); return ok(0);
     case LEGACY_SEND_IPI:
     case LEGACY_REMOTE_FENCE_I:
     case LEGACY_REMOTE_SFENCE_VMA:
@@ -338,8 +338,8 @@ static struct sbiret legacy_call(struct machine *m, struct hart *h, uint64_t ext
 
 void sbi_ecall(struct machine *m, struct hart *h)
 {
-    uint64_t *a = &h->x[10];
-    uint64_t ext = h->x[17], fid = h->x[16];
+    uint64_t *a = &h->arch.x[10];
+    uint64_t ext = h->arch.x[17], fid = h->arch.x[16];
     struct sbiret r = err(SBI_ERR_NOT_SUPPORTED);
     bool legacy = false;
 
