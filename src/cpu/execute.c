@@ -13,9 +13,6 @@
 #define F7 insn_funct7(insn)
 #define IMM_I insn_imm_i(insn)
 #define IMM_S insn_imm_s(insn)
-#define IMM_B insn_imm_b(insn)
-#define IMM_U insn_imm_u(insn)
-#define IMM_J insn_imm_j(insn)
 
 static uint64_t orc_b(uint64_t v)
 {
@@ -150,6 +147,65 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     return true;
 }
 
+/* What exec_decoded did with an instruction. */
+enum decoded_result { DECODED_DONE, DECODED_TRAPPED, DECODED_SLOW };
+
+/*
+ * Runs an instruction of the decoded form with the semantics every engine shares
+ * (alu.h, mmu.h): sets *next unless it trapped; DECODED_SLOW leaves OP_SLOW to the caller.
+ */
+static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, uint64_t pc, uint64_t *next)
+{
+    uint64_t *x = h->arch.x, v;
+    switch ((enum op)d->op) {
+    case OP_NOP: break;
+    case OP_LUI: x[d->rd] = (uint64_t)(int64_t)d->imm; break;
+    case OP_AUIPC: x[d->rd] = pc + (int64_t)d->imm; break;
+    case OP_JAL:
+        x[d->rd] = *next;
+        *next = pc + (int64_t)d->imm;
+        break;
+    case OP_JALR: {
+        uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
+        x[d->rd] = *next;
+        *next = target;
+        break;
+    }
+#define BRANCH_CASE(name, cond) \
+    case OP_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) \
+            *next = pc + (int64_t)d->imm; \
+        break;
+    BRANCH_OPS(BRANCH_CASE)
+#undef BRANCH_CASE
+#define LOAD_CASE(name, fn) \
+    case OP_##name: \
+        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) \
+            return DECODED_TRAPPED; \
+        x[d->rd] = v; \
+        break;
+    LOAD_OPS(LOAD_CASE)
+#undef LOAD_CASE
+#define STORE_CASE(name, size) \
+    case OP_##name: \
+        if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) \
+            return DECODED_TRAPPED; \
+        break;
+    STORE_OPS(STORE_CASE)
+#undef STORE_CASE
+#define ALU_RR_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], x[d->rs2]); break;
+    ALU_REG_OPS(ALU_RR_CASE)
+#undef ALU_RR_CASE
+#define ALU_RI_CASE(name, expr) \
+    case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
+    ALU_IMM_OPS(ALU_RI_CASE)
+#undef ALU_RI_CASE
+    case OP_SLOW: case OP_END: case OP_COUNT:
+        return DECODED_SLOW;
+    }
+    return DECODED_DONE;
+}
+
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
 {
     uint64_t *x = h->arch.x;
@@ -157,73 +213,21 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
         uint64_t v;
+        struct dinsn d;
+        decode_insn(insn, len, &d);
+        switch (exec_decoded(h, &d, pc, &next)) {
+        case DECODED_DONE: goto retire;
+        case DECODED_TRAPPED: goto trapped;
+        case DECODED_SLOW: break;
+        }
+        /* What the decoded form leaves to OP_SLOW. */
         switch (insn & 0x7f) {
-        case 0x37: x[RD] = IMM_U; break;
-        case 0x17: x[RD] = pc + IMM_U; break;
-        case 0x6f: x[RD] = next; next = pc + IMM_J; break;
-        case 0x67: {
-            if (F3 != 0)
-                goto illegal;
-            uint64_t target = (x[RS1] + IMM_I) & ~1ULL;
-            x[RD] = next;
-            next = target;
-            break;
-        }
-        case 0x63: {
-            uint64_t a = x[RS1], b = x[RS2];
-            bool taken;
-            switch (F3) {
-            case 0: taken = a == b; break;
-            case 1: taken = a != b; break;
-            case 4: taken = (int64_t)a < (int64_t)b; break;
-            case 5: taken = (int64_t)a >= (int64_t)b; break;
-            case 6: taken = a < b; break;
-            case 7: taken = a >= b; break;
-            default: goto illegal;
-            }
-            if (taken)
-                next = pc + IMM_B;
-            break;
-        }
-        case 0x03: {
-            uint64_t addr = x[RS1] + IMM_I;
-            bool ok;
-            switch (F3) {
-            case 0: ok = mem_load_i8(h, addr, &v); break;
-            case 1: ok = mem_load_i16(h, addr, &v); break;
-            case 2: ok = mem_load_i32(h, addr, &v); break;
-            case 3: ok = mem_load_u64(h, addr, &v); break;
-            case 4: ok = mem_load_u8(h, addr, &v); break;
-            case 5: ok = mem_load_u16(h, addr, &v); break;
-            case 6: ok = mem_load_u32(h, addr, &v); break;
-            default: goto illegal;
-            }
-            if (unlikely(!ok))
-                return EXEC_TRAPPED;
-            x[RD] = v;
-            break;
-        }
-        case 0x23: {
-            if (F3 > 3)
-                goto illegal;
-            if (unlikely(!mem_store(h, x[RS1] + IMM_S, 1u << F3, x[RS2])))
-                return EXEC_TRAPPED;
-            break;
-        }
-        case 0x13: {
+        case 0x13: { /* Zbb/Zbs immediates */
             uint64_t a = x[RS1];
-            int64_t imm = IMM_I;
-            unsigned sh = imm & 63;
+            unsigned sh = (insn >> 20) & 63;
             switch (F3) {
-            case 0: v = a + imm; break;
-            case 2: v = (int64_t)a < imm; break;
-            case 3: v = a < (uint64_t)imm; break;
-            case 4: v = a ^ imm; break;
-            case 6: v = a | imm; break;
-            case 7: v = a & imm; break;
             case 1:
                 switch ((insn >> 26) & 63) {
-                case 0x00: v = a << sh; break;
                 case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
                 case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
                 case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
@@ -240,10 +244,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 default: goto illegal;
                 }
                 break;
-            default: /* 5 */
+            case 5:
                 switch ((insn >> 26) & 63) {
-                case 0x00: v = a >> sh; break;
-                case 0x10: v = (int64_t)a >> sh; break;
                 case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
                 case 0x12: v = (a >> sh) & 1; break;              /* bexti */
                 case 0x0a:
@@ -258,6 +260,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     break;
                 default: goto illegal;
                 }
+                break;
+            default: goto illegal;
             }
             x[RD] = v;
             break;
@@ -266,11 +270,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             uint64_t a = x[RS1];
             unsigned sh = (insn >> 20) & 31;
             switch (F3) {
-            case 0: v = sx32(a + IMM_I); break;
             case 1:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a << sh);
-                else if ((insn >> 26) == 0x02)
+                if ((insn >> 26) == 0x02)
                     v = (a & 0xffffffffULL) << ((insn >> 20) & 63); /* slli.uw */
                 else if (F7 == 0x30 && sh == 0)
                     v = (uint32_t)a ? __builtin_clz((uint32_t)a) : 32;
@@ -282,11 +283,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 break;
             case 5:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a >> sh);
-                else if (F7 == 0x20)
-                    v = sx32((int32_t)a >> sh);
-                else if (F7 == 0x30)
+                if (F7 == 0x30)
                     v = sx32(rol32(a, 32 - sh));
                 else
                     goto illegal;
@@ -298,28 +295,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         }
         case 0x33: {
             uint64_t a = x[RS1], b = x[RS2];
-            switch (F7 << 3 | F3) {
-            case 0x000: v = a + b; break;
-            case 0x100: v = a - b; break;
-            case 0x001: v = a << (b & 63); break;
-            case 0x002: v = (int64_t)a < (int64_t)b; break;
-            case 0x003: v = a < b; break;
-            case 0x004: v = a ^ b; break;
-            case 0x005: v = a >> (b & 63); break;
-            case 0x105: v = (int64_t)a >> (b & 63); break;
-            case 0x006: v = a | b; break;
-            case 0x007: v = a & b; break;
-            case 0x008: v = a * b; break;
-            case 0x009: v = mulh64(a, b); break;
-            case 0x00a: v = mulhsu64(a, b); break;
-            case 0x00b: v = mulhu64(a, b); break;
-            case 0x00c: v = div64(a, b); break;
-            case 0x00d: v = b ? a / b : ~0ULL; break;
-            case 0x00e: v = rem64(a, b); break;
-            case 0x00f: v = b ? a % b : a; break;
-            case 0x082: v = (a << 1) + b; break;                  /* sh1add */
-            case 0x084: v = (a << 2) + b; break;
-            case 0x086: v = (a << 3) + b; break;
+            switch (F7 << 3 | F3) { /* Zbb/Zbs */
             case 0x107: v = a & ~b; break;                        /* andn */
             case 0x106: v = a | ~b; break;                        /* orn */
             case 0x104: v = ~(a ^ b); break;                      /* xnor */
@@ -341,24 +317,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case 0x3b: {
             uint64_t a = x[RS1], b = x[RS2];
             uint32_t a32 = a, b32 = b;
-            switch (F7 << 3 | F3) {
-            case 0x000: v = sx32(a32 + b32); break;
-            case 0x100: v = sx32(a32 - b32); break;
-            case 0x001: v = sx32(a32 << (b & 31)); break;
-            case 0x005: v = sx32(a32 >> (b & 31)); break;
-            case 0x105: v = sx32((int32_t)a32 >> (b & 31)); break;
-            case 0x008: v = sx32(a32 * b32); break;
-            case 0x00c:
-                v = b32 == 0 ? ~0ULL : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? sx32(a32)
-                                                                                     : sx32((int32_t)a32 / (int32_t)b32);
-                break;
-            case 0x00d: v = b32 ? sx32(a32 / b32) : ~0ULL; break;
-            case 0x00e:
-                v = b32 == 0 ? sx32(a32) : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? 0
-                                                                                   : sx32((int32_t)a32 % (int32_t)b32);
-                break;
-            case 0x00f: v = b32 ? sx32(a32 % b32) : sx32(a32); break;
-            case 0x020: v = (a & 0xffffffffULL) + b; break;       /* add.uw */
+            switch (F7 << 3 | F3) { /* Zba/Zbb word forms */
             case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
             case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
             case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
@@ -519,6 +478,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         default:
             goto illegal;
         }
+    retire:
         x[0] = 0;
         h->arch.pc = next;
         h->arch.instret++;

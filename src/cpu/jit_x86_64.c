@@ -235,50 +235,27 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
 
 /* ---- helpers called from translated code ---- */
 
-#define LOAD_HELPER(name, fn)                                  \
-    static uint64_t name(struct hart *h, uint64_t va)          \
-    {                                                          \
-        uint64_t v;                                            \
-        if (unlikely(!fn(h, va, &v))) {                        \
-            h->jit_fault = true;                               \
-            return 0;                                          \
-        }                                                      \
-        return v;                                              \
-    }
-LOAD_HELPER(jit_lb, mem_load_i8)
-LOAD_HELPER(jit_lh, mem_load_i16)
-LOAD_HELPER(jit_lw, mem_load_i32)
-LOAD_HELPER(jit_ld, mem_load_u64)
-LOAD_HELPER(jit_lbu, mem_load_u8)
-LOAD_HELPER(jit_lhu, mem_load_u16)
-LOAD_HELPER(jit_lwu, mem_load_u32)
-
-#define STORE_HELPER(name, size)                                   \
-    static void name(struct hart *h, uint64_t va, uint64_t value) \
+#define LOAD_HELPER(name, fn)                                      \
+    static uint64_t jit_load_##name(struct hart *h, uint64_t va)   \
     {                                                              \
-        if (unlikely(!mem_store(h, va, size, value)))              \
+        uint64_t v;                                                \
+        if (unlikely(!fn(h, va, &v))) {                            \
             h->jit_fault = true;                                   \
+            return 0;                                              \
+        }                                                          \
+        return v;                                                  \
     }
-STORE_HELPER(jit_sb, 1)
-STORE_HELPER(jit_sh, 2)
-STORE_HELPER(jit_sw, 4)
-STORE_HELPER(jit_sd, 8)
+LOAD_OPS(LOAD_HELPER)
+#undef LOAD_HELPER
 
-static uint64_t jit_mulhsu(uint64_t a, uint64_t b) { return mulhsu64(a, b); }
-static uint64_t jit_div(uint64_t a, uint64_t b) { return div64(a, b); }
-static uint64_t jit_divu(uint64_t a, uint64_t b) { return b ? a / b : ~0ULL; }
-static uint64_t jit_rem(uint64_t a, uint64_t b) { return rem64(a, b); }
-static uint64_t jit_remu(uint64_t a, uint64_t b) { return b ? a % b : a; }
-static uint64_t jit_divw(uint64_t a, uint64_t b) { return divw32(a, b); }
-static uint64_t jit_divuw(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? sx32((uint32_t)a / (uint32_t)b) : ~0ULL;
-}
-static uint64_t jit_remw(uint64_t a, uint64_t b) { return remw32(a, b); }
-static uint64_t jit_remuw(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? sx32((uint32_t)a % (uint32_t)b) : sx32(a);
-}
+#define STORE_HELPER(name, size)                                               \
+    static void jit_store_##name(struct hart *h, uint64_t va, uint64_t value) \
+    {                                                                          \
+        if (unlikely(!mem_store(h, va, size, value)))                          \
+            h->jit_fault = true;                                               \
+    }
+STORE_OPS(STORE_HELPER)
+#undef STORE_HELPER
 
 /* ---- translation ---- */
 
@@ -529,17 +506,14 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_BGE: branch(e, t, d, 0x8d, i, off); return false;
     case OP_BLTU: branch(e, t, d, 0x82, i, off); return false;
     case OP_BGEU: branch(e, t, d, 0x83, i, off); return false;
-    case OP_LB: memory_access(e, t, d, i, off, (const void *)jit_lb, false); return true;
-    case OP_LH: memory_access(e, t, d, i, off, (const void *)jit_lh, false); return true;
-    case OP_LW: memory_access(e, t, d, i, off, (const void *)jit_lw, false); return true;
-    case OP_LD: memory_access(e, t, d, i, off, (const void *)jit_ld, false); return true;
-    case OP_LBU: memory_access(e, t, d, i, off, (const void *)jit_lbu, false); return true;
-    case OP_LHU: memory_access(e, t, d, i, off, (const void *)jit_lhu, false); return true;
-    case OP_LWU: memory_access(e, t, d, i, off, (const void *)jit_lwu, false); return true;
-    case OP_SB: memory_access(e, t, d, i, off, (const void *)jit_sb, true); return true;
-    case OP_SH: memory_access(e, t, d, i, off, (const void *)jit_sh, true); return true;
-    case OP_SW: memory_access(e, t, d, i, off, (const void *)jit_sw, true); return true;
-    case OP_SD: memory_access(e, t, d, i, off, (const void *)jit_sd, true); return true;
+#define LOAD_CASE(name, fn) \
+    case OP_##name: memory_access(e, t, d, i, off, (const void *)jit_load_##name, false); return true;
+    LOAD_OPS(LOAD_CASE)
+#undef LOAD_CASE
+#define STORE_CASE(name, size) \
+    case OP_##name: memory_access(e, t, d, i, off, (const void *)jit_store_##name, true); return true;
+    STORE_OPS(STORE_CASE)
+#undef STORE_CASE
     case OP_ADDI:
         load_x(e, RAX, d->rs1);
         add_imm(e, true, RAX, d->imm);
@@ -589,15 +563,15 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
         emit_mem(e, true, 0xf7, d->op == OP_MULH ? 5 : 4, RBX, XREG(d->rs2)); /* rdx:rax = rax * m64 */
         store_x(e, RDX, d->rd);
         return true;
-    case OP_MULHSU: call_binary(e, d, (const void *)jit_mulhsu); return true;
-    case OP_DIV: call_binary(e, d, (const void *)jit_div); return true;
-    case OP_DIVU: call_binary(e, d, (const void *)jit_divu); return true;
-    case OP_REM: call_binary(e, d, (const void *)jit_rem); return true;
-    case OP_REMU: call_binary(e, d, (const void *)jit_remu); return true;
-    case OP_DIVW: call_binary(e, d, (const void *)jit_divw); return true;
-    case OP_DIVUW: call_binary(e, d, (const void *)jit_divuw); return true;
-    case OP_REMW: call_binary(e, d, (const void *)jit_remw); return true;
-    case OP_REMUW: call_binary(e, d, (const void *)jit_remuw); return true;
+    case OP_MULHSU: call_binary(e, d, (const void *)alu_MULHSU); return true;
+    case OP_DIV: call_binary(e, d, (const void *)alu_DIV); return true;
+    case OP_DIVU: call_binary(e, d, (const void *)alu_DIVU); return true;
+    case OP_REM: call_binary(e, d, (const void *)alu_REM); return true;
+    case OP_REMU: call_binary(e, d, (const void *)alu_REMU); return true;
+    case OP_DIVW: call_binary(e, d, (const void *)alu_DIVW); return true;
+    case OP_DIVUW: call_binary(e, d, (const void *)alu_DIVUW); return true;
+    case OP_REMW: call_binary(e, d, (const void *)alu_REMW); return true;
+    case OP_REMUW: call_binary(e, d, (const void *)alu_REMUW); return true;
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
         load_x(e, RAX, d->rs1);
         emit_reg(e, true, 0xc1, 4, RAX);

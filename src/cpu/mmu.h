@@ -102,6 +102,12 @@ DEFINE_LOAD(mem_load_u32, uint32_t)
 DEFINE_LOAD(mem_load_u64, uint64_t)
 #undef DEFINE_LOAD
 
+/* The decoded loads and stores (decode.h) and how they access memory. */
+#define LOAD_OPS(X) \
+    X(LB, mem_load_i8) X(LH, mem_load_i16) X(LW, mem_load_i32) X(LD, mem_load_u64) \
+    X(LBU, mem_load_u8) X(LHU, mem_load_u16) X(LWU, mem_load_u32)
+#define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
+
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
 {
     const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
