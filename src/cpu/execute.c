@@ -178,7 +178,7 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
         break;
     BRANCH_OPS(BRANCH_CASE)
 #undef BRANCH_CASE
-#define LOAD_CASE(name, fn) \
+#define LOAD_CASE(name, fn, size, sign) \
     case OP_##name: \
         if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) \
             return DECODED_TRAPPED; \

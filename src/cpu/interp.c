@@ -295,7 +295,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define RETIRE_BEFORE() \
     do { unsigned n_ = (unsigned)(d - b->insns); h->arch.instret += n_; executed += n_; } while (0)
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
-#define LOAD(name, fn) op_##name: \
+#define LOAD(name, fn, size, sign) op_##name: \
         h->arch.pc = pc; \
         if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
         x[d->rd] = v; x[0] = 0; NEXT();

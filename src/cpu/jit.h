@@ -14,8 +14,9 @@
  *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->arch.pc at it: the
  *                   caller runs it
  * with the number of instructions retired in the low 32 bits.
- * Only x86-64 hosts have a translator; elsewhere jit_create returns NULL and the block
- * engine interprets.
+ * jit.c decides what each decoded op becomes; a host's emitter (jit_emit.h) provides
+ * the encodings. Only x86-64 hosts have an emitter; elsewhere jit_create returns NULL
+ * and the block engine interprets.
  */
 #ifndef RACKVM_JIT_H
 #define RACKVM_JIT_H

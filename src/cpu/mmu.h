@@ -102,10 +102,12 @@ DEFINE_LOAD(mem_load_u32, uint32_t)
 DEFINE_LOAD(mem_load_u64, uint64_t)
 #undef DEFINE_LOAD
 
-/* The decoded loads and stores (decode.h) and how they access memory. */
+/* The decoded loads and stores (decode.h): how they access memory, their size, and
+ * whether a load sign-extends. */
 #define LOAD_OPS(X) \
-    X(LB, mem_load_i8) X(LH, mem_load_i16) X(LW, mem_load_i32) X(LD, mem_load_u64) \
-    X(LBU, mem_load_u8) X(LHU, mem_load_u16) X(LWU, mem_load_u32)
+    X(LB, mem_load_i8, 1, true) X(LH, mem_load_i16, 2, true) X(LW, mem_load_i32, 4, true) \
+    X(LD, mem_load_u64, 8, false) X(LBU, mem_load_u8, 1, false) X(LHU, mem_load_u16, 2, false) \
+    X(LWU, mem_load_u32, 4, false)
 #define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
 
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
