@@ -13,41 +13,13 @@
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 #include "machine/machine.h"
+#include "rv_encode.h"
 #include "unit.h"
 
 #define BASE 0x80000000ULL
 #define DATA 0x80100000ULL   /* scratch data page */
 #define WFI 0x10500073u
 #define TRAP_VECTOR 0x80080000ULL
-
-static uint32_t R(unsigned f7, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
-{
-    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-static uint32_t I(int32_t imm, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
-{
-    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-static uint32_t S(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (i & 31) << 7 | 0x23;
-}
-static uint32_t B(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 12 & 1) << 31 | (i >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 |
-           (i >> 1 & 15) << 8 | (i >> 11 & 1) << 7 | 0x63;
-}
-static uint32_t J(int32_t imm, unsigned rd)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 20 & 1) << 31 | (i >> 1 & 0x3ff) << 21 | (i >> 11 & 1) << 20 | (i >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
-}
-static uint32_t AMO(unsigned f5, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd)
-{
-    return R(f5 << 2, rs2, rs1, f3, rd, 0x2f);
-}
 
 static struct machine *m_interp, *m_jit;
 static struct machine *m;
