@@ -10,6 +10,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 BUILD ?= build-$(subst $(comma),-,$(SANITIZE))
 endif
 comma := ,
+space := $(subst ,, )
 BUILD ?= build
 LDLIBS += -lfdt -lz -lslirp -pthread -lm
 
@@ -21,8 +22,19 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all unit clean
-all: $(BUILD)/rackvm
+# Layers call downward only (cli -> machine -> devices, cpu -> memory; host/ back ends are
+# leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# of one of LAYERS.
+no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
+	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
+	|| { echo "error: a file in $(1) includes a header of $(2) (layers call downward only)" >&2; exit 1; }
+
+.PHONY: all unit clean layers
+all: layers $(BUILD)/rackvm
+
+layers:
+	@$(call no_includes,cpu memory,cli machine devices host)
+	@$(call no_includes,memory,cpu)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

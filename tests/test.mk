@@ -1,9 +1,10 @@
 # The whole suite and the guest; included at the end of the top Makefile (it uses $(BUILD)).
 # `make test`: installs missing Debian packages, builds, then runs the unit tests, the
 # bare-metal suite, the CPU's differential test against QEMU (interpreted and translated,
-# a minute each), the unit tests again under ASan+UBSan, a minute of libFuzzer on the
-# virtqueue and virtio-blk request parsing, a clang build (-Werror), and
-# the Linux boot tests last, so their "N passed, N failed" line closes the output.
+# a minute each; the reference executor half a minute), the unit tests again under
+# ASan+UBSan, a minute of libFuzzer on the virtqueue and virtio-blk request parsing, a
+# clang build (-Werror), and the Linux boot tests last, so their "N passed, N failed"
+# line closes the output.
 TEST_SANITIZE := address,undefined
 
 .PHONY: deps test integration guest
@@ -17,6 +18,7 @@ test: deps
 	if [ -x tests/baremetal/run.sh ]; then $(MAKE) baremetal; fi
 	python3 tests/difftest/run.py --seconds 60 --jit off
 	python3 tests/difftest/run.py --seconds 60 --jit eager
+	python3 tests/difftest/run.py --seconds 30 --jit reference
 	$(MAKE) SANITIZE=$(TEST_SANITIZE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=60
 	$(MAKE) CC=clang BUILD=build-clang all

@@ -1,4 +1,10 @@
-/* Integer arithmetic with RISC-V semantics where C's differ (division by zero, overflow, high products). */
+/*
+ * Integer semantics, written once for every engine: RISC-V arithmetic where C's differs
+ * (division by zero, overflow, high products), and the tables of the decoded ops
+ * (decode.h) with what each computes. The reference executor and the interpreter run
+ * alu_<OP> / branch_<OP>; the translator inlines the simple ones as host instructions
+ * and calls the others (divisions, mulhsu).
+ */
 #ifndef RACKVM_ALU_H
 #define RACKVM_ALU_H
 
@@ -73,5 +79,43 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
         return 0;
     return sx32((uint32_t)(x % y));
 }
+
+/* Register-register ops: x[rd] = f(a = x[rs1], b = x[rs2]). */
+#define ALU_REG_OPS(X) \
+    X(ADD, a + b) X(SUB, a - b) X(SLL, a << (b & 63)) X(SLT, (int64_t)a < (int64_t)b) \
+    X(SLTU, a < b) X(XOR, a ^ b) X(SRL, a >> (b & 63)) X(SRA, (int64_t)a >> (b & 63)) \
+    X(OR, a | b) X(AND, a & b) \
+    X(ADDW, sx32(a + b)) X(SUBW, sx32(a - b)) X(SLLW, sx32((uint32_t)a << (b & 31))) \
+    X(SRLW, sx32((uint32_t)a >> (b & 31))) X(SRAW, sx32((int32_t)a >> (b & 31))) \
+    X(MUL, a * b) X(MULH, mulh64(a, b)) X(MULHSU, mulhsu64(a, b)) X(MULHU, mulhu64(a, b)) \
+    X(DIV, div64(a, b)) X(DIVU, b ? a / b : ~0ULL) X(REM, rem64(a, b)) X(REMU, b ? a % b : a) \
+    X(MULW, sx32((uint32_t)a * (uint32_t)b)) X(DIVW, divw32(a, b)) \
+    X(DIVUW, (uint32_t)b ? sx32((uint32_t)a / (uint32_t)b) : ~0ULL) X(REMW, remw32(a, b)) \
+    X(REMUW, (uint32_t)b ? sx32((uint32_t)a % (uint32_t)b) : sx32(a)) \
+    X(SH1ADD, (a << 1) + b) X(SH2ADD, (a << 2) + b) X(SH3ADD, (a << 3) + b) \
+    X(ADDUW, (a & 0xffffffffULL) + b)
+
+/* Register-immediate ops: x[rd] = f(a = x[rs1], b = the decoded immediate, sign-extended;
+ * shift amounts are decoded in range). */
+#define ALU_IMM_OPS(X) \
+    X(ADDI, a + b) X(SLTI, (int64_t)a < (int64_t)b) X(SLTIU, a < b) X(XORI, a ^ b) \
+    X(ORI, a | b) X(ANDI, a & b) X(SLLI, a << b) X(SRLI, a >> b) X(SRAI, (int64_t)a >> b) \
+    X(ADDIW, sx32(a + b)) X(SLLIW, sx32((uint32_t)a << b)) X(SRLIW, sx32((uint32_t)a >> b)) \
+    X(SRAIW, sx32((int32_t)a >> b))
+
+/* Conditional branches: taken when f(a = x[rs1], b = x[rs2]). */
+#define BRANCH_OPS(X) \
+    X(BEQ, a == b) X(BNE, a != b) X(BLT, (int64_t)a < (int64_t)b) \
+    X(BGE, (int64_t)a >= (int64_t)b) X(BLTU, a < b) X(BGEU, a >= b)
+
+#define ALU_DEFINE(name, expr) \
+    static inline uint64_t alu_##name(uint64_t a, uint64_t b) { return (uint64_t)(expr); }
+ALU_REG_OPS(ALU_DEFINE)
+ALU_IMM_OPS(ALU_DEFINE)
+#undef ALU_DEFINE
+#define BRANCH_DEFINE(name, cond) \
+    static inline bool branch_##name(uint64_t a, uint64_t b) { return (cond); }
+BRANCH_OPS(BRANCH_DEFINE)
+#undef BRANCH_DEFINE
 
 #endif

@@ -1,42 +1,15 @@
 /*
- * Pre-decoded instructions, shared by the block engine (interp.c) and the translator
- * (jit_x86_64.c). A block is a straight run of at most BLOCK_MAX_INSNS instructions in
+ * Blocks of decoded instructions (decode.h), shared by the block engine (interp.c) and
+ * the translator (jit_x86_64.c). A block is a straight run of at most BLOCK_MAX_INSNS instructions in
  * one guest page; it ends at a control transfer, at an OP_SLOW instruction (run by the
  * reference executor), or with OP_END (fall through to the next block).
  */
 #ifndef RACKVM_BLOCK_H
 #define RACKVM_BLOCK_H
 
-#include "common.h"
+#include "cpu/decode.h"
 
 #define BLOCK_MAX_INSNS 16
-
-#define OPS(X) \
-    X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
-    X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) \
-    X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
-    X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) \
-    X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) \
-    X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
-    X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
-    X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
-    X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
-    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
-
-enum op {
-#define ENUM(name) OP_##name,
-    OPS(ENUM)
-#undef ENUM
-    OP_COUNT
-};
-
-/* A pre-decoded instruction: its handler in interp_run (as an offset from the first
- * handler's address, so blocks hold no code pointers), its op and operands. */
-struct dinsn {
-    int32_t handler;
-    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
-    uint8_t op, rd, rs1, rs2, len;
-};
 
 struct hart;
 

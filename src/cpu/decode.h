@@ -1,8 +1,16 @@
-/* Field extraction for 32-bit RISC-V instruction formats (immediates sign-extended). */
+/*
+ * The one RISC-V decoder: field extraction for the 32-bit instruction formats
+ * (immediates sign-extended), and decode_insn, which turns an instruction into the
+ * decoded form (struct dinsn) that every engine runs: the reference executor, the block
+ * interpreter and the translator. Instructions without an op of their own (CSR, FP,
+ * atomics, system, bit-manipulation beyond Zba) decode to OP_SLOW, which only the
+ * reference executor (execute.c) takes apart.
+ */
 #ifndef RACKVM_DECODE_H
 #define RACKVM_DECODE_H
 
 #include "common.h"
+
 
 static inline unsigned insn_rd(uint32_t i) { return (i >> 7) & 31; }
 static inline unsigned insn_rs1(uint32_t i) { return (i >> 15) & 31; }
@@ -28,5 +36,41 @@ static inline int64_t insn_imm_j(uint32_t i)
 {
     return (int64_t)(insn_sign(i, 31, 20) | (i & 0xff000) | ((i >> 20 & 1) << 11) | ((i >> 21 & 0x3ff) << 1));
 }
+
+/* The ops of the decoded form (OP_END: the end of a block cut short, see block.h). */
+#define OPS(X) \
+    X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \
+    X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) \
+    X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
+    X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) \
+    X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) \
+    X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
+    X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
+    X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
+    X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
+    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
+
+enum op {
+#define ENUM(name) OP_##name,
+    OPS(ENUM)
+#undef ENUM
+    OP_COUNT
+};
+
+/* A decoded instruction: its op and operands, and its handler in interp_run (as an
+ * offset from the first handler's address, so blocks hold no code pointers). */
+struct dinsn {
+    int32_t handler;
+    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
+    uint8_t op, rd, rs1, rs2, len;
+};
+
+/*
+ * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
+ * handler 0. Writes to x0 decode to OP_NOP (loads keep their op: they may fault);
+ * OP_SLOW keeps the instruction in imm. Returns whether it ends a block: a control
+ * transfer or OP_SLOW.
+ */
+bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d);
 
 #endif

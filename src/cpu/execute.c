@@ -5,8 +5,6 @@
 #include "cpu/decode.h"
 #include "cpu/fpu.h"
 #include "cpu/mmu.h"
-#include "machine/machine.h"
-#include "machine/sbi.h"
 
 #define RD insn_rd(insn)
 #define RS1 insn_rs1(insn)
@@ -15,9 +13,6 @@
 #define F7 insn_funct7(insn)
 #define IMM_I insn_imm_i(insn)
 #define IMM_S insn_imm_s(insn)
-#define IMM_B insn_imm_b(insn)
-#define IMM_U insn_imm_u(insn)
-#define IMM_J insn_imm_j(insn)
 
 static uint64_t orc_b(uint64_t v)
 {
@@ -31,28 +26,28 @@ static uint64_t orc_b(uint64_t v)
 /* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
 static bool cbo_allowed(const struct hart *h, uint64_t bits)
 {
-    if (h->priv == PRIV_M)
+    if (h->arch.priv == PRIV_M)
         return true;
-    if ((h->menvcfg & bits) == 0)
+    if ((h->arch.menvcfg & bits) == 0)
         return false;
-    return h->priv == PRIV_S || (h->senvcfg & bits) != 0;
+    return h->arch.priv == PRIV_S || (h->arch.senvcfg & bits) != 0;
 }
 
 static bool fp_enabled(const struct hart *h)
 {
-    return (h->mstatus & MSTATUS_FS) != 0;
+    return (h->arch.mstatus & MSTATUS_FS) != 0;
 }
 
 static void fp_dirty(struct hart *h)
 {
-    h->mstatus |= MSTATUS_FS;
+    h->arch.mstatus |= MSTATUS_FS;
 }
 
 /* Executes the AMO/LR/SC instruction; false after an exception. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
     unsigned f5 = insn >> 27, f3 = F3;
-    uint64_t addr = h->x[RS1], src = h->x[RS2];
+    uint64_t addr = h->arch.x[RS1], src = h->arch.x[RS2];
     unsigned size = f3 == 2 ? 4 : 8;
     if (f3 != 2 && f3 != 3) {
         *illegal = true;
@@ -68,37 +63,37 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
             return false;
         uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
                                : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
-        uint64_t old = atomic_exchange(&h->reservation, (uintptr_t)p & ~7ULL);
+        uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
         if (old == ~0ULL)
             atomic_fetch_add(&mmu_reservations_active, 1);
-        h->reservation_value = v;
-        h->reservation_size = size;
-        h->x[RD] = v;
+        h->arch.reservation_value = v;
+        h->arch.reservation_size = size;
+        h->arch.x[RD] = v;
         return true;
     }
     void *p = mmu_atomic_ptr(h, addr, size, ACCESS_WRITE);
     if (!p)
         return false;
     if (f5 == 0x03) { /* SC: succeeds only with our reservation intact and memory unchanged */
-        uint64_t r = atomic_load(&h->reservation);
+        uint64_t r = atomic_load(&h->arch.reservation);
         bool ok = false;
-        if (r == ((uintptr_t)p & ~7ULL) && h->reservation_size == size &&
-            atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL)) {
+        if (r == mmu_reservation_granule(h, p) && h->arch.reservation_size == size &&
+            atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL)) {
             atomic_fetch_sub(&mmu_reservations_active, 1);
             guest_ram_note_store(h->ram, p, size);
             if (size == 4) {
-                uint32_t expected = (uint32_t)h->reservation_value;
+                uint32_t expected = (uint32_t)h->arch.reservation_value;
                 ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             } else {
-                uint64_t expected = h->reservation_value;
+                uint64_t expected = h->arch.reservation_value;
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
         } else {
             hart_clear_reservation(h);
         }
-        h->x[RD] = ok ? 0 : 1;
+        h->arch.x[RD] = ok ? 0 : 1;
         return true;
     }
     if (mmu_reservations_active)
@@ -148,84 +143,91 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
-    h->x[RD] = old;
+    h->arch.x[RD] = old;
     return true;
+}
+
+/* What exec_decoded did with an instruction. */
+enum decoded_result { DECODED_DONE, DECODED_TRAPPED, DECODED_SLOW };
+
+/*
+ * Runs an instruction of the decoded form with the semantics every engine shares
+ * (alu.h, mmu.h): sets *next unless it trapped; DECODED_SLOW leaves OP_SLOW to the caller.
+ */
+static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, uint64_t pc, uint64_t *next)
+{
+    uint64_t *x = h->arch.x, v;
+    switch ((enum op)d->op) {
+    case OP_NOP: break;
+    case OP_LUI: x[d->rd] = (uint64_t)(int64_t)d->imm; break;
+    case OP_AUIPC: x[d->rd] = pc + (int64_t)d->imm; break;
+    case OP_JAL:
+        x[d->rd] = *next;
+        *next = pc + (int64_t)d->imm;
+        break;
+    case OP_JALR: {
+        uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
+        x[d->rd] = *next;
+        *next = target;
+        break;
+    }
+#define BRANCH_CASE(name, cond) \
+    case OP_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) \
+            *next = pc + (int64_t)d->imm; \
+        break;
+    BRANCH_OPS(BRANCH_CASE)
+#undef BRANCH_CASE
+#define LOAD_CASE(name, fn, size, sign) \
+    case OP_##name: \
+        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) \
+            return DECODED_TRAPPED; \
+        x[d->rd] = v; \
+        break;
+    LOAD_OPS(LOAD_CASE)
+#undef LOAD_CASE
+#define STORE_CASE(name, size) \
+    case OP_##name: \
+        if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) \
+            return DECODED_TRAPPED; \
+        break;
+    STORE_OPS(STORE_CASE)
+#undef STORE_CASE
+#define ALU_RR_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], x[d->rs2]); break;
+    ALU_REG_OPS(ALU_RR_CASE)
+#undef ALU_RR_CASE
+#define ALU_RI_CASE(name, expr) \
+    case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
+    ALU_IMM_OPS(ALU_RI_CASE)
+#undef ALU_RI_CASE
+    case OP_SLOW: case OP_END: case OP_COUNT:
+        return DECODED_SLOW;
+    }
+    return DECODED_DONE;
 }
 
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
 {
-    uint64_t *x = h->x;
+    uint64_t *x = h->arch.x;
     {
-        uint64_t pc = h->pc;
+        uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
         uint64_t v;
+        struct dinsn d;
+        decode_insn(insn, len, &d);
+        switch (exec_decoded(h, &d, pc, &next)) {
+        case DECODED_DONE: goto retire;
+        case DECODED_TRAPPED: goto trapped;
+        case DECODED_SLOW: break;
+        }
+        /* What the decoded form leaves to OP_SLOW. */
         switch (insn & 0x7f) {
-        case 0x37: x[RD] = IMM_U; break;
-        case 0x17: x[RD] = pc + IMM_U; break;
-        case 0x6f: x[RD] = next; next = pc + IMM_J; break;
-        case 0x67: {
-            if (F3 != 0)
-                goto illegal;
-            uint64_t target = (x[RS1] + IMM_I) & ~1ULL;
-            x[RD] = next;
-            next = target;
-            break;
-        }
-        case 0x63: {
-            uint64_t a = x[RS1], b = x[RS2];
-            bool taken;
-            switch (F3) {
-            case 0: taken = a == b; break;
-            case 1: taken = a != b; break;
-            case 4: taken = (int64_t)a < (int64_t)b; break;
-            case 5: taken = (int64_t)a >= (int64_t)b; break;
-            case 6: taken = a < b; break;
-            case 7: taken = a >= b; break;
-            default: goto illegal;
-            }
-            if (taken)
-                next = pc + IMM_B;
-            break;
-        }
-        case 0x03: {
-            uint64_t addr = x[RS1] + IMM_I;
-            bool ok;
-            switch (F3) {
-            case 0: ok = mem_load_i8(h, addr, &v); break;
-            case 1: ok = mem_load_i16(h, addr, &v); break;
-            case 2: ok = mem_load_i32(h, addr, &v); break;
-            case 3: ok = mem_load_u64(h, addr, &v); break;
-            case 4: ok = mem_load_u8(h, addr, &v); break;
-            case 5: ok = mem_load_u16(h, addr, &v); break;
-            case 6: ok = mem_load_u32(h, addr, &v); break;
-            default: goto illegal;
-            }
-            if (unlikely(!ok))
-                return EXEC_TRAPPED;
-            x[RD] = v;
-            break;
-        }
-        case 0x23: {
-            if (F3 > 3)
-                goto illegal;
-            if (unlikely(!mem_store(h, x[RS1] + IMM_S, 1u << F3, x[RS2])))
-                return EXEC_TRAPPED;
-            break;
-        }
-        case 0x13: {
+        case 0x13: { /* Zbb/Zbs immediates */
             uint64_t a = x[RS1];
-            int64_t imm = IMM_I;
-            unsigned sh = imm & 63;
+            unsigned sh = (insn >> 20) & 63;
             switch (F3) {
-            case 0: v = a + imm; break;
-            case 2: v = (int64_t)a < imm; break;
-            case 3: v = a < (uint64_t)imm; break;
-            case 4: v = a ^ imm; break;
-            case 6: v = a | imm; break;
-            case 7: v = a & imm; break;
             case 1:
                 switch ((insn >> 26) & 63) {
-                case 0x00: v = a << sh; break;
                 case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
                 case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
                 case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
@@ -242,10 +244,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 default: goto illegal;
                 }
                 break;
-            default: /* 5 */
+            case 5:
                 switch ((insn >> 26) & 63) {
-                case 0x00: v = a >> sh; break;
-                case 0x10: v = (int64_t)a >> sh; break;
                 case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
                 case 0x12: v = (a >> sh) & 1; break;              /* bexti */
                 case 0x0a:
@@ -260,6 +260,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     break;
                 default: goto illegal;
                 }
+                break;
+            default: goto illegal;
             }
             x[RD] = v;
             break;
@@ -268,11 +270,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             uint64_t a = x[RS1];
             unsigned sh = (insn >> 20) & 31;
             switch (F3) {
-            case 0: v = sx32(a + IMM_I); break;
             case 1:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a << sh);
-                else if ((insn >> 26) == 0x02)
+                if ((insn >> 26) == 0x02)
                     v = (a & 0xffffffffULL) << ((insn >> 20) & 63); /* slli.uw */
                 else if (F7 == 0x30 && sh == 0)
                     v = (uint32_t)a ? __builtin_clz((uint32_t)a) : 32;
@@ -284,11 +283,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 break;
             case 5:
-                if (F7 == 0)
-                    v = sx32((uint32_t)a >> sh);
-                else if (F7 == 0x20)
-                    v = sx32((int32_t)a >> sh);
-                else if (F7 == 0x30)
+                if (F7 == 0x30)
                     v = sx32(rol32(a, 32 - sh));
                 else
                     goto illegal;
@@ -300,28 +295,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         }
         case 0x33: {
             uint64_t a = x[RS1], b = x[RS2];
-            switch (F7 << 3 | F3) {
-            case 0x000: v = a + b; break;
-            case 0x100: v = a - b; break;
-            case 0x001: v = a << (b & 63); break;
-            case 0x002: v = (int64_t)a < (int64_t)b; break;
-            case 0x003: v = a < b; break;
-            case 0x004: v = a ^ b; break;
-            case 0x005: v = a >> (b & 63); break;
-            case 0x105: v = (int64_t)a >> (b & 63); break;
-            case 0x006: v = a | b; break;
-            case 0x007: v = a & b; break;
-            case 0x008: v = a * b; break;
-            case 0x009: v = mulh64(a, b); break;
-            case 0x00a: v = mulhsu64(a, b); break;
-            case 0x00b: v = mulhu64(a, b); break;
-            case 0x00c: v = div64(a, b); break;
-            case 0x00d: v = b ? a / b : ~0ULL; break;
-            case 0x00e: v = rem64(a, b); break;
-            case 0x00f: v = b ? a % b : a; break;
-            case 0x082: v = (a << 1) + b; break;                  /* sh1add */
-            case 0x084: v = (a << 2) + b; break;
-            case 0x086: v = (a << 3) + b; break;
+            switch (F7 << 3 | F3) { /* Zbb/Zbs */
             case 0x107: v = a & ~b; break;                        /* andn */
             case 0x106: v = a | ~b; break;                        /* orn */
             case 0x104: v = ~(a ^ b); break;                      /* xnor */
@@ -343,24 +317,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case 0x3b: {
             uint64_t a = x[RS1], b = x[RS2];
             uint32_t a32 = a, b32 = b;
-            switch (F7 << 3 | F3) {
-            case 0x000: v = sx32(a32 + b32); break;
-            case 0x100: v = sx32(a32 - b32); break;
-            case 0x001: v = sx32(a32 << (b & 31)); break;
-            case 0x005: v = sx32(a32 >> (b & 31)); break;
-            case 0x105: v = sx32((int32_t)a32 >> (b & 31)); break;
-            case 0x008: v = sx32(a32 * b32); break;
-            case 0x00c:
-                v = b32 == 0 ? ~0ULL : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? sx32(a32)
-                                                                                     : sx32((int32_t)a32 / (int32_t)b32);
-                break;
-            case 0x00d: v = b32 ? sx32(a32 / b32) : ~0ULL; break;
-            case 0x00e:
-                v = b32 == 0 ? sx32(a32) : ((int32_t)a32 == INT32_MIN && (int32_t)b32 == -1) ? 0
-                                                                                   : sx32((int32_t)a32 % (int32_t)b32);
-                break;
-            case 0x00f: v = b32 ? sx32(a32 % b32) : sx32(a32); break;
-            case 0x020: v = (a & 0xffffffffULL) + b; break;       /* add.uw */
+            switch (F7 << 3 | F3) { /* Zba/Zbb word forms */
             case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
             case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
             case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
@@ -411,7 +368,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 uint32_t f = insn >> 20;
                 if (F7 == 0x09) { /* sfence.vma */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TVM)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
                         goto illegal;
                     if (RS1 != 0)
                         mmu_flush_page(h, x[RS1]);
@@ -423,30 +380,30 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     goto illegal;
                 switch (f) {
                 case 0x000:
-                    hart_raise_exception(h, EXC_ECALL_U + h->priv, 0);
+                    hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
                 case 0x001:
                     hart_raise_exception(h, EXC_BREAKPOINT, pc);
                     goto trapped;
                 case 0x102: /* sret */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TSR)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TSR)))
                         goto illegal;
                     next = hart_sret(h);
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x302: /* mret */
-                    if (h->priv != PRIV_M)
+                    if (h->arch.priv != PRIV_M)
                         goto illegal;
                     next = hart_mret(h);
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x105: /* wfi */
-                    if (h->priv == PRIV_U || (h->priv == PRIV_S && (h->mstatus & MSTATUS_TW)))
+                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TW)))
                         goto illegal;
-                    h->pc = next;
-                    h->instret++;
+                    h->arch.pc = next;
+                    h->arch.instret++;
                     return EXEC_WFI_AFTER;
                 default: goto illegal;
                 }
@@ -473,8 +430,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             x[0] = 0;
             if (writes) {
                 /* A CSR write may enable an interrupt or change translation. */
-                h->pc = next;
-                h->instret++;
+                h->arch.pc = next;
+                h->arch.instret++;
                 return EXEC_CHECK_IRQ_AFTER;
             }
             break;
@@ -495,11 +452,11 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             if (F3 == 2) {
                 if (!mem_load_u32(h, addr, &v))
                     goto trapped;
-                h->f[RD] = v | 0xffffffff00000000ULL;
+                h->arch.f[RD] = v | 0xffffffff00000000ULL;
             } else if (F3 == 3) {
                 if (!mem_load_u64(h, addr, &v))
                     goto trapped;
-                h->f[RD] = v;
+                h->arch.f[RD] = v;
             } else {
                 goto illegal;
             }
@@ -509,7 +466,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case 0x27: {
             if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
                 goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->f[RS2]))
+            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->arch.f[RS2]))
                 goto trapped;
             break;
         }
@@ -521,9 +478,10 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         default:
             goto illegal;
         }
+    retire:
         x[0] = 0;
-        h->pc = next;
-        h->instret++;
+        h->arch.pc = next;
+        h->arch.instret++;
         return EXEC_NEXT;
     illegal:
         hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);

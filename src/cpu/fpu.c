@@ -733,7 +733,7 @@ static bool host_arith(bool dbl, unsigned op, uint64_t a, uint64_t b, uint64_t *
 
 static inline uint64_t read_operand(const struct hart *h, const struct fpfmt *f, unsigned r)
 {
-    uint64_t v = h->f[r];
+    uint64_t v = h->arch.f[r];
     if (f == &F64)
         return v;
     /* A single that is not NaN-boxed reads as the canonical NaN. */
@@ -742,20 +742,20 @@ static inline uint64_t read_operand(const struct hart *h, const struct fpfmt *f,
 
 static inline void write_fp(struct hart *h, const struct fpfmt *f, unsigned rd, uint64_t v)
 {
-    h->f[rd] = f == &F64 ? v : NAN_BOX | v;
+    h->arch.f[rd] = f == &F64 ? v : NAN_BOX | v;
 }
 
 static inline void write_x(struct hart *h, unsigned rd, uint64_t v)
 {
     if (rd)
-        h->x[rd] = v;
+        h->arch.x[rd] = v;
 }
 
 /* Resolves the rounding mode, or returns -1 if it is reserved (static or via frm). */
 static inline int effective_rm(const struct hart *h, unsigned rm)
 {
     if (rm == RM_DYN)
-        rm = h->frm;
+        rm = h->arch.frm;
     return rm <= RM_RMM ? (int)rm : -1;
 }
 
@@ -779,7 +779,7 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
         r = soft_fma(f, ua, ub, uc, (unsigned)rm, &fl);
     }
     write_fp(h, f, (unsigned)bits(insn, 11, 7), r);
-    h->fflags |= fl;
+    h->arch.fflags |= fl;
     return true;
 }
 
@@ -859,7 +859,7 @@ bool fpu_execute(struct hart *h, uint32_t insn)
     case OP_FCVT_F_INT:
         if (rs2 > 3 || (rm = effective_rm(h, funct3)) < 0)
             return false;
-        write_fp(h, f, rd, from_int(f, h->x[rs1], (enum int_kind)rs2, (unsigned)rm, &fl));
+        write_fp(h, f, rd, from_int(f, h->arch.x[rs1], (enum int_kind)rs2, (unsigned)rm, &fl));
         break;
     case OP_FMV_X_F:
         if (rs2 != 0 || funct3 > 1)
@@ -867,17 +867,17 @@ bool fpu_execute(struct hart *h, uint32_t insn)
         if (funct3 == 1)
             r = classify(f, read_operand(h, f, rs1));
         else /* fmv.x.w moves the raw low bits, boxed or not */
-            r = fmt ? h->f[rs1] : (uint64_t)(int64_t)(int32_t)h->f[rs1];
+            r = fmt ? h->arch.f[rs1] : (uint64_t)(int64_t)(int32_t)h->arch.f[rs1];
         write_x(h, rd, r);
         break;
     case OP_FMV_F_X:
         if (rs2 != 0 || funct3 != 0)
             return false;
-        write_fp(h, f, rd, fmt ? h->x[rs1] : (uint32_t)h->x[rs1]);
+        write_fp(h, f, rd, fmt ? h->arch.x[rs1] : (uint32_t)h->arch.x[rs1]);
         break;
     default:
         return false;
     }
-    h->fflags |= fl;
+    h->arch.fflags |= fl;
     return true;
 }

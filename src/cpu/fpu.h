@@ -21,7 +21,8 @@ struct hart;
 /*
  * Executes one instruction with major opcode 0x53 (OP-FP), 0x43 (FMADD), 0x47 (FMSUB),
  * 0x4b (FNMSUB) or 0x4f (FNMADD). The caller has already checked mstatus.FS != Off and
- * marks FS dirty afterwards. Reads/writes h->f[], h->x[] (x0 stays 0), h->fflags, h->frm.
+ * marks FS dirty afterwards. Reads/writes h->arch.f[], h->arch.x[] (x0 stays 0),
+ * h->arch.fflags, h->arch.frm.
  * Returns false for an illegal encoding (unknown funct, invalid rounding mode either
  * static or dynamic), in which case no state is changed.
  */

@@ -8,28 +8,28 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
-#include "machine/machine.h"
-#include "machine/sbi.h"
 
 /* Instructions between checks of timers, interrupts and requests from other threads. */
 #define HART_SLICE 8192
 
-int hart_init(struct hart *h, struct machine *m, unsigned id)
+int hart_init(struct hart *h, const struct hart_config *cfg)
 {
     memset(h, 0, sizeof(*h));
     rvc_init();
-    if (interp_init(h, !m->cfg.interpret_only, m->cfg.jit_hot_runs) < 0)
+    if (interp_init(h, cfg->translate, cfg->jit_hot_runs) < 0)
         return -1;
-    h->id = id;
-    h->machine = m;
-    h->ram = &m->bus.ram;
+    h->arch.id = cfg->id;
+    atomic_init(&h->arch.reservation, ~0ULL); /* none to clear in the reset below */
+    h->platform = cfg->platform;
+    h->ram = &cfg->platform.bus->ram;
+    h->trace = cfg->trace;
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wfi deadlines follow mtime */
     pthread_cond_init(&h->wake, &attr);
     pthread_condattr_destroy(&attr);
-    atomic_init(&h->run_state, HART_STOPPED);
+    atomic_init(&h->parked, true);
     hart_reset(h, 0);
     return 0;
 }
@@ -43,39 +43,39 @@ void hart_destroy(struct hart *h)
 
 void hart_reset(struct hart *h, uint64_t reset_pc)
 {
-    memset(h->x, 0, sizeof(h->x));
-    memset(h->f, 0, sizeof(h->f));
-    h->pc = reset_pc;
-    h->x[10] = h->id;
-    h->priv = PRIV_M;
-    h->mstatus = (2ULL << 32) | (2ULL << 34); /* UXL = SXL = 64 */
-    h->fflags = h->frm = 0;
-    h->medeleg = h->mideleg = h->mie = 0;
-    atomic_store(&h->mip, 0);
-    h->mtvec = h->stvec = h->mepc = h->sepc = h->mcause = h->scause = h->mtval = h->stval = 0;
-    h->mscratch = h->sscratch = h->satp = h->menvcfg = h->senvcfg = 0;
-    h->mcounteren = h->scounteren = h->mcountinhibit = 0;
-    memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
-    memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
-    h->pmp_active = false;
-    atomic_store(&h->mtimecmp, ~0ULL);
-    h->stimecmp = ~0ULL;
-    h->instret = h->cycle_offset = h->instret_offset = 0;
-    atomic_store(&h->reservation, ~0ULL);
+    struct hart_state s = {
+        .pc = reset_pc,
+        .id = h->arch.id,
+        .priv = PRIV_M,
+        .mstatus = (2ULL << 32) | (2ULL << 34), /* UXL = SXL = 64 */
+        .mtimecmp = ~0ULL,
+        .stimecmp = ~0ULL,
+        .reservation = ~0ULL,
+    };
+    s.x[10] = s.id;
+    hart_load_state(h, &s);
+}
+
+void hart_load_state(struct hart *h, const struct hart_state *s)
+{
+    hart_clear_reservation(h);
+    h->arch = *s;
+    if (atomic_load(&h->arch.reservation) != ~0ULL)
+        atomic_fetch_add(&mmu_reservations_active, 1);
     mmu_update_ctx(h);
-    hart_tlb_flush(h);
+    mmu_pmp_changed(h);
 }
 
 void hart_set_priv(struct hart *h, enum priv p)
 {
-    h->priv = p;
+    h->arch.priv = p;
     mmu_update_ctx(h);
 }
 
 void hart_clear_reservation(struct hart *h)
 {
-    uint64_t r = atomic_load(&h->reservation);
-    if (r != ~0ULL && atomic_compare_exchange_strong(&h->reservation, &r, ~0ULL))
+    uint64_t r = atomic_load(&h->arch.reservation);
+    if (r != ~0ULL && atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL))
         atomic_fetch_sub(&mmu_reservations_active, 1);
 }
 
@@ -99,36 +99,35 @@ static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
     hart_clear_reservation(h);
     bool irq = cause >> 63;
     unsigned code = cause & 63;
-    uint64_t deleg = irq ? h->mideleg : h->medeleg;
-    uint64_t s = h->mstatus;
-    if (h->priv <= PRIV_S && ((deleg >> code) & 1)) {
-        h->scause = cause;
-        h->sepc = h->pc;
-        h->stval = tval;
+    uint64_t deleg = irq ? h->arch.mideleg : h->arch.medeleg;
+    uint64_t s = h->arch.mstatus;
+    if (h->arch.priv <= PRIV_S && ((deleg >> code) & 1)) {
+        h->arch.scause = cause;
+        h->arch.sepc = h->arch.pc;
+        h->arch.stval = tval;
         s = (s & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) | ((s & MSTATUS_SIE) ? MSTATUS_SPIE : 0) |
-            (h->priv == PRIV_S ? MSTATUS_SPP : 0);
-        h->mstatus = s;
-        h->pc = (h->stvec & ~3ULL) + ((h->stvec & 1) && irq ? 4ULL * code : 0);
+            (h->arch.priv == PRIV_S ? MSTATUS_SPP : 0);
+        h->arch.mstatus = s;
+        h->arch.pc = (h->arch.stvec & ~3ULL) + ((h->arch.stvec & 1) && irq ? 4ULL * code : 0);
         hart_set_priv(h, PRIV_S);
     } else {
-        h->mcause = cause;
-        h->mepc = h->pc;
-        h->mtval = tval;
+        h->arch.mcause = cause;
+        h->arch.mepc = h->arch.pc;
+        h->arch.mtval = tval;
         s = (s & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MIE) ? MSTATUS_MPIE : 0) |
-            ((uint64_t)h->priv << MSTATUS_MPP_SHIFT);
-        h->mstatus = s;
-        h->pc = (h->mtvec & ~3ULL) + ((h->mtvec & 1) && irq ? 4ULL * code : 0);
+            ((uint64_t)h->arch.priv << MSTATUS_MPP_SHIFT);
+        h->arch.mstatus = s;
+        h->arch.pc = (h->arch.mtvec & ~3ULL) + ((h->arch.mtvec & 1) && irq ? 4ULL * code : 0);
         hart_set_priv(h, PRIV_M);
     }
 }
 
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
 {
-    if (cause == EXC_ECALL_S && h->machine->cfg.firmware == FIRMWARE_BUILTIN_SBI &&
-        !((h->medeleg >> EXC_ECALL_S) & 1)) {
+    if (cause == EXC_ECALL_S && h->platform.ops->ecall && !((h->arch.medeleg >> EXC_ECALL_S) & 1)) {
         /* The monitor is the SBI implementation: serve the hypercall and return. */
-        h->pc += 4;
-        sbi_ecall(h);
+        h->arch.pc += 4;
+        h->platform.ops->ecall(h->platform.board, h);
         return;
     }
     hart_trap(h, cause, tval);
@@ -136,24 +135,24 @@ void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
 
 uint64_t hart_mret(struct hart *h)
 {
-    uint64_t s = h->mstatus;
+    uint64_t s = h->arch.mstatus;
     unsigned mpp = (s & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
     s = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MPIE) ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
     if (mpp != PRIV_M)
         s &= ~MSTATUS_MPRV;
-    h->mstatus = s;
+    h->arch.mstatus = s;
     hart_set_priv(h, mpp);
-    return h->mepc;
+    return h->arch.mepc;
 }
 
 uint64_t hart_sret(struct hart *h)
 {
-    uint64_t s = h->mstatus;
+    uint64_t s = h->arch.mstatus;
     unsigned spp = (s & MSTATUS_SPP) ? PRIV_S : PRIV_U;
     s = (s & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | ((s & MSTATUS_SPIE) ? MSTATUS_SIE : 0) | MSTATUS_SPIE;
-    h->mstatus = s;
+    h->arch.mstatus = s;
     hart_set_priv(h, spp);
-    return h->sepc;
+    return h->arch.sepc;
 }
 
 /* ---- interrupts and timers ---- */
@@ -168,27 +167,28 @@ void hart_kick(struct hart *h)
 
 void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level)
 {
-    uint64_t old = level ? atomic_fetch_or(&h->mip, mip_bits) : atomic_fetch_and(&h->mip, ~mip_bits);
+    uint64_t old = level ? atomic_fetch_or(&h->arch.mip, mip_bits)
+                         : atomic_fetch_and(&h->arch.mip, ~mip_bits);
     if (level && (old & mip_bits) != mip_bits)
         hart_kick(h);
 }
 
 static void update_level(struct hart *h, uint64_t bit, bool level)
 {
-    uint64_t mip = atomic_load_explicit(&h->mip, memory_order_relaxed);
+    uint64_t mip = atomic_load_explicit(&h->arch.mip, memory_order_relaxed);
     if (!!(mip & bit) != level) {
         if (level)
-            atomic_fetch_or(&h->mip, bit);
+            atomic_fetch_or(&h->arch.mip, bit);
         else
-            atomic_fetch_and(&h->mip, ~bit);
+            atomic_fetch_and(&h->arch.mip, ~bit);
     }
 }
 
 static void update_timers(struct hart *h, uint64_t now)
 {
-    update_level(h, MIP_MTIP, now >= atomic_load_explicit(&h->mtimecmp, memory_order_relaxed));
-    if (h->menvcfg & MENVCFG_STCE)
-        update_level(h, MIP_STIP, now >= h->stimecmp);
+    update_level(h, MIP_MTIP, now >= atomic_load_explicit(&h->arch.mtimecmp, memory_order_relaxed));
+    if (h->arch.menvcfg & MENVCFG_STCE)
+        update_level(h, MIP_STIP, now >= h->arch.stimecmp);
 }
 
 /* Interrupts in the architectural priority order. */
@@ -196,14 +196,14 @@ static const unsigned irq_priority[] = { IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ
 
 int hart_pending_interrupt(const struct hart *h)
 {
-    uint64_t pending = atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie;
+    uint64_t pending = atomic_load_explicit(&h->arch.mip, memory_order_relaxed) & h->arch.mie;
     if (!pending)
         return -1;
-    uint64_t m_level = pending & ~h->mideleg, s_level = pending & h->mideleg;
+    uint64_t m_level = pending & ~h->arch.mideleg, s_level = pending & h->arch.mideleg;
     uint64_t take = 0;
-    if (h->priv < PRIV_M || (h->mstatus & MSTATUS_MIE))
+    if (h->arch.priv < PRIV_M || (h->arch.mstatus & MSTATUS_MIE))
         take = m_level;
-    if (!take && (h->priv < PRIV_S || (h->priv == PRIV_S && (h->mstatus & MSTATUS_SIE))))
+    if (!take && (h->arch.priv < PRIV_S || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_SIE))))
         take = s_level;
     for (unsigned i = 0; i < ARRAY_SIZE(irq_priority); i++)
         if (take & (1ULL << irq_priority[i]))
@@ -220,10 +220,15 @@ static void take_interrupts(struct hart *h)
 
 static uint64_t next_timer_deadline(const struct hart *h)
 {
-    uint64_t deadline = atomic_load(&h->mtimecmp);
-    if ((h->menvcfg & MENVCFG_STCE) && h->stimecmp < deadline)
-        deadline = h->stimecmp;
+    uint64_t deadline = atomic_load(&h->arch.mtimecmp);
+    if ((h->arch.menvcfg & MENVCFG_STCE) && h->arch.stimecmp < deadline)
+        deadline = h->arch.stimecmp;
     return deadline;
+}
+
+static bool stopping(const struct hart *h)
+{
+    return h->platform.ops->stopping(h->platform.board);
 }
 
 /*
@@ -233,13 +238,13 @@ static uint64_t next_timer_deadline(const struct hart *h)
  */
 static void hart_wfi(struct hart *h)
 {
-    struct machine *m = h->machine;
+    const struct hart_platform *p = &h->platform;
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!machine_stopping(m) && atomic_load(&h->run_state) == HART_RUNNING) {
-        uint64_t now = machine_mtime(m);
+    while (!stopping(h)) {
+        uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
-        if (atomic_load(&h->mip) & h->mie)
+        if (atomic_load(&h->arch.mip) & h->arch.mie)
             break;
         atomic_store(&h->exit_request, false);
         uint64_t deadline = next_timer_deadline(h);
@@ -249,7 +254,7 @@ static void hart_wfi(struct hart *h)
         }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t wait_ns = (deadline - now) * (1000000000ULL / MACHINE_TIMEBASE_HZ);
+        uint64_t wait_ns = (deadline - now) * (1000000000ULL / p->timebase_hz);
         if (wait_ns > 1000000000ULL)
             wait_ns = 1000000000ULL;
         ts.tv_sec += wait_ns / 1000000000ULL;
@@ -264,35 +269,40 @@ static void hart_wfi(struct hart *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* A stopped hart waits here for an HSM start (or the end of the VM). */
-static void hart_wait_start(struct hart *h)
+void hart_sleep(struct hart *h)
 {
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (atomic_load(&h->run_state) == HART_STOPPED && !machine_stopping(h->machine))
+    while (!atomic_load(&h->exit_request) && !stopping(h))
         pthread_cond_wait(&h->wake, &h->lock);
+    atomic_store(&h->exit_request, false);
     atomic_store(&h->sleeping, false);
     pthread_mutex_unlock(&h->lock);
-    if (atomic_load(&h->run_state) == HART_START_PENDING)
-        sbi_hart_started(h);
+}
+
+void hart_park(struct hart *h)
+{
+    atomic_store(&h->parked, true);
+    atomic_store(&h->exit_request, true);
+}
+
+void hart_unpark(struct hart *h)
+{
+    atomic_store(&h->parked, false);
 }
 
 void *hart_thread(void *arg)
 {
     struct hart *h = arg;
-    struct machine *m = h->machine;
-    while (!machine_stopping(m)) {
-        int state = atomic_load(&h->run_state);
-        if (state != HART_RUNNING) {
-            if (state == HART_SUSPENDED)
-                sbi_hart_suspended(h);
-            else
-                hart_wait_start(h);
+    const struct hart_platform *p = &h->platform;
+    while (!stopping(h)) {
+        if (atomic_load(&h->parked)) {
+            p->ops->park(p->board, h);
             continue;
         }
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
         hart_serve_fence_requests(h);
-        update_timers(h, machine_mtime(m));
+        update_timers(h, p->ops->time(p->board));
         take_interrupts(h);
         if (interp_run(h, HART_SLICE) == EXEC_WFI)
             hart_wfi(h);
@@ -302,7 +312,7 @@ void *hart_thread(void *arg)
 
 bool hart_interrupt_pending(const struct hart *h)
 {
-    return (atomic_load(&h->mip) & h->mie) != 0;
+    return (atomic_load(&h->arch.mip) & h->arch.mie) != 0;
 }
 
 void hart_wait_for_interrupt(struct hart *h)

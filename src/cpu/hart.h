@@ -1,7 +1,10 @@
 /*
  * One RV64GC hart: architectural state, the software TLB and the run loop.
- * Each hart runs on its own host thread (hart_run). Other threads may only touch a
+ * Each hart runs on its own host thread (hart_thread). Other threads may only touch a
  * hart through the thread-safe calls below (interrupt lines, timers, kicks).
+ * The hart knows nothing of the board it sits in: it reaches it only through the
+ * struct hart_platform given at creation (the bus, a time source, the M-mode ecall hook,
+ * the other harts) and is told about interrupts through hart_set_irq.
  */
 #ifndef RACKVM_HART_H
 #define RACKVM_HART_H
@@ -10,9 +13,10 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "memory/bus.h"
 #include "memory/guest_ram.h"
 
-struct machine;
+struct hart;
 
 enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 
@@ -64,31 +68,68 @@ struct tlb {
 
 #define PMP_ENTRIES 16
 
-enum hart_run_state { HART_RUNNING, HART_STOPPED, HART_START_PENDING, HART_SUSPENDED };
+/* The board's side of a hart: every call may come from the hart's own thread only. */
+struct hart_platform_ops {
+    /* Guest-visible time (mtime), in ticks of hart_platform.timebase_hz. */
+    uint64_t (*time)(void *board);
+    /* Whether the VM is stopping: the hart thread then returns. */
+    bool (*stopping)(void *board);
+    /*
+     * An ecall from S-mode that is not delegated, with pc already past it: the board's
+     * M-mode services answer it (the built-in SBI). NULL: it traps to M-mode as usual.
+     */
+    void (*ecall)(void *board, struct hart *h);
+    /* A store hit the page of *tohost_addr (the HTIF tohost word lies at pa >> 3). */
+    void (*tohost_store)(void *board, uint64_t pa);
+    /*
+     * The hart is parked (see hart_park): returns when it should run again, having called
+     * hart_unpark, or when the VM stops.
+     */
+    void (*park)(void *board, struct hart *h);
+};
 
-struct hart {
-    /* --- hot state, touched by every instruction --- */
+struct hart_platform {
+    const struct hart_platform_ops *ops;
+    void *board;                 /* passed to every op */
+    struct bus *bus;             /* RAM and MMIO */
+    uint64_t timebase_hz;
+    const uint64_t *tohost_addr; /* HTIF tohost address, 0 when none; read on each TLB fill */
+    /* Every hart of the board (this one included): an LR reservation is broken by a
+     * store from any of them. */
+    struct hart *const *harts;
+    const unsigned *nharts;
+};
+
+/* What the board chooses for a hart at creation. */
+struct hart_config {
+    unsigned id;             /* mhartid */
+    bool translate;          /* translate hot blocks to host code when the host can */
+    unsigned jit_hot_runs;   /* runs before a block is translated; 0: the default */
+    bool trace;              /* every instruction through the reference executor, logged */
+    struct hart_platform platform;
+};
+
+/*
+ * A hart's architectural state: plain data (no host pointers, nothing derived), so that
+ * a snapshot can write it as is and a restore can copy it back (then the caches below
+ * are dropped: hart_load_state). Three fields are written by other threads: mip
+ * (devices raise interrupt lines), mtimecmp (the CLINT) and reservation (another hart's
+ * store breaks it). They are lock-free _Atomic uint64_t, with the representation of a
+ * uint64_t, so the struct stays copyable; a snapshot reads them once every hart is parked
+ * and the devices are quiet (the bus lock held), when nothing writes them any more.
+ * Fields come in 8-byte groups, so the struct has no padding to leak or compare.
+ */
+struct hart_state {
     uint64_t pc;
     uint64_t x[32];
     uint64_t f[32];      /* F/D registers; singles are NaN-boxed */
     enum priv priv;
-    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
-    struct tlb tlb[TLB_CONTEXTS];
-    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    unsigned id;         /* mhartid */
     uint64_t instret;
-    atomic_bool exit_request;
-    struct guest_ram *ram;        /* the machine's RAM, for the store fast path */
-    struct block_cache *blocks;   /* decoded blocks (interp.c) */
-    struct jit *jit;              /* their translations, NULL when interpreting */
-    unsigned jit_hot_runs;        /* runs before a block is translated */
-    bool jit_fault;               /* set by a translated load/store that trapped */
-    void *jit_exit_block;         /* where translated code returned: see jit.h */
-    const void *jit_exit_insn;  /* leave the inner loop at the next check */
 
     /* --- CSRs --- */
     uint64_t mstatus;    /* sstatus is a view of it */
     uint32_t fflags, frm;
-    uint64_t misa;
     uint64_t medeleg, mideleg;
     uint64_t mie;
     _Atomic uint64_t mip;  /* devices set MEIP/SEIP/MSIP from other threads */
@@ -97,46 +138,79 @@ struct hart {
     uint64_t satp;
     uint64_t menvcfg, senvcfg;
     uint32_t mcounteren, scounteren, mcountinhibit;
+    uint32_t reservation_size;   /* of the LR below */
     uint64_t pmpcfg[PMP_ENTRIES / 8];  /* pmpcfg0, pmpcfg2 (RV64: even numbers only) */
     uint64_t pmpaddr[PMP_ENTRIES];
     _Atomic uint64_t mtimecmp;   /* written by the CLINT */
     uint64_t stimecmp;           /* Sstc */
     uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
     uint64_t instret_offset;
-    bool pmp_active;             /* any PMP entry has A != OFF */
 
     /*
-     * LR/SC reservation: the host address of the reserved 8-byte granule, or ~0 when
-     * none. Another hart's store to the granule clears it; SC also compares memory
-     * with the value LR loaded, so a change made any other way makes it fail too.
+     * LR/SC reservation: the guest physical address of the reserved 8-byte granule, or
+     * ~0 when none. Another hart's store to the granule clears it; SC also compares
+     * memory with the value LR loaded, so a change made any other way makes it fail too.
      */
     _Atomic uint64_t reservation;
     uint64_t reservation_value;
-    unsigned reservation_size;
+};
 
-    /* --- machine integration --- */
-    unsigned id;                 /* mhartid */
-    struct machine *machine;
+struct hart {
+    /* First, so that the translator reaches pc and the registers with short offsets. */
+    struct hart_state arch;
+
+    /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
+    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
+    struct tlb tlb[TLB_CONTEXTS];
+    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    bool pmp_active;             /* any PMP entry has A != OFF */
+    struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
+    struct block_cache *blocks;   /* decoded blocks (interp.c) */
+    struct jit *jit;              /* their translations, NULL when interpreting */
+    unsigned jit_hot_runs;        /* runs before a block is translated */
+    bool jit_fault;               /* set by a translated load/store that trapped */
+    void *jit_exit_block;         /* where translated code returned: see jit.h */
+    const void *jit_exit_insn;  /* leave the inner loop at the next check */
+
+    /* --- thread control and the platform --- */
+    atomic_bool exit_request;
+    struct hart_platform platform;
     pthread_t thread;
-    pthread_mutex_t lock;        /* protects run_state and the wait */
+    pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
     pthread_cond_t wake;
-    _Atomic int run_state;       /* enum hart_run_state */
-    uint64_t start_addr, start_arg; /* HSM start, or resume from a non-retentive suspend */
-    uint32_t suspend_type;
+    _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool tlb_flush_request; /* remote fence from another hart */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
 };
 
-/* Sets up a hart of machine m (whose RAM exists): 0, or -1 when out of memory. */
-int hart_init(struct hart *h, struct machine *m, unsigned id);
+/* Sets up a hart (parked, in reset) on the platform in cfg: 0, or -1 when out of memory. */
+int hart_init(struct hart *h, const struct hart_config *cfg);
 void hart_destroy(struct hart *h);
 /* Resets architectural state: M-mode, pc = reset_pc, a0 = hartid. */
 void hart_reset(struct hart *h, uint64_t reset_pc);
+/*
+ * Replaces the architectural state with *s (the hart's own thread, or while it is
+ * parked) and rebuilds what is derived from it: TLB context, PMP summary, TLB.
+ * Decoded blocks depend on guest memory only and stay.
+ */
+void hart_load_state(struct hart *h, const struct hart_state *s);
 
-/* Runs until the machine stops (thread body). */
+/* Runs until the platform says the VM stops (thread body). */
 void *hart_thread(void *hart);
+
+/*
+ * A parked hart executes nothing; its thread calls the platform's park hook instead
+ * (harts are created parked: HSM stop/start/suspend is the platform's business).
+ * hart_park leaves the current run loop at once; both: the hart's own thread, or any
+ * thread before the hart threads start.
+ */
+void hart_park(struct hart *h);
+void hart_unpark(struct hart *h);
+/* Sleeps on the hart's own thread until a hart_kick (or the VM stops); fence requests
+ * from other harts wait for no sleeping hart. */
+void hart_sleep(struct hart *h);
 
 /* Thread-safe: raise/lower the given mip bits and wake the hart if it sleeps in wfi. */
 void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level);

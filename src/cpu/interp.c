@@ -55,112 +55,6 @@ void interp_flush(struct hart *h)
         h->blocks->blocks[i].host_pc = 0;
 }
 
-/* Maps one 32-bit instruction to a fast op, or OP_SLOW; ends_block says whether it ends the block. */
-static enum op classify(uint32_t i, bool *ends_block)
-{
-    unsigned f3 = insn_funct3(i), f7 = insn_funct7(i);
-    *ends_block = false;
-    switch (i & 0x7f) {
-    case 0x37: return OP_LUI;
-    case 0x17: return OP_AUIPC;
-    case 0x6f: *ends_block = true; return OP_JAL;
-    case 0x67: *ends_block = true; return f3 == 0 ? OP_JALR : OP_SLOW;
-    case 0x63: {
-        static const enum op br[8] = { OP_BEQ, OP_BNE, OP_SLOW, OP_SLOW, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU };
-        *ends_block = true;
-        return br[f3];
-    }
-    case 0x03: {
-        static const enum op ld[8] = { OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SLOW };
-        return ld[f3];
-    }
-    case 0x23: {
-        static const enum op st[8] = { OP_SB, OP_SH, OP_SW, OP_SD, OP_SLOW, OP_SLOW, OP_SLOW, OP_SLOW };
-        return st[f3];
-    }
-    case 0x13:
-        switch (f3) {
-        case 0: return OP_ADDI;
-        case 2: return OP_SLTI;
-        case 3: return OP_SLTIU;
-        case 4: return OP_XORI;
-        case 6: return OP_ORI;
-        case 7: return OP_ANDI;
-        case 1: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
-        default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
-        }
-    case 0x1b:
-        if (f3 == 0)
-            return OP_ADDIW;
-        if (f3 == 1 && f7 == 0)
-            return OP_SLLIW;
-        if (f3 == 5 && f7 == 0)
-            return OP_SRLIW;
-        if (f3 == 5 && f7 == 0x20)
-            return OP_SRAIW;
-        return OP_SLOW;
-    case 0x33:
-        switch (f7 << 3 | f3) {
-        case 0x000: return OP_ADD;
-        case 0x100: return OP_SUB;
-        case 0x001: return OP_SLL;
-        case 0x002: return OP_SLT;
-        case 0x003: return OP_SLTU;
-        case 0x004: return OP_XOR;
-        case 0x005: return OP_SRL;
-        case 0x105: return OP_SRA;
-        case 0x006: return OP_OR;
-        case 0x007: return OP_AND;
-        case 0x008: return OP_MUL;
-        case 0x009: return OP_MULH;
-        case 0x00a: return OP_MULHSU;
-        case 0x00b: return OP_MULHU;
-        case 0x00c: return OP_DIV;
-        case 0x00d: return OP_DIVU;
-        case 0x00e: return OP_REM;
-        case 0x00f: return OP_REMU;
-        case 0x082: return OP_SH1ADD;
-        case 0x084: return OP_SH2ADD;
-        case 0x086: return OP_SH3ADD;
-        default: return OP_SLOW;
-        }
-    case 0x3b:
-        switch (f7 << 3 | f3) {
-        case 0x000: return OP_ADDW;
-        case 0x100: return OP_SUBW;
-        case 0x001: return OP_SLLW;
-        case 0x005: return OP_SRLW;
-        case 0x105: return OP_SRAW;
-        case 0x008: return OP_MULW;
-        case 0x00c: return OP_DIVW;
-        case 0x00d: return OP_DIVUW;
-        case 0x00e: return OP_REMW;
-        case 0x00f: return OP_REMUW;
-        case 0x020: return OP_ADDUW;
-        default: return OP_SLOW;
-        }
-    default:
-        return OP_SLOW;
-    }
-}
-
-static int32_t op_immediate(enum op op, uint32_t i)
-{
-    switch (i & 0x7f) {
-    case 0x37: case 0x17: return (int32_t)insn_imm_u(i);
-    case 0x6f: return (int32_t)insn_imm_j(i);
-    case 0x63: return (int32_t)insn_imm_b(i);
-    case 0x23: return (int32_t)insn_imm_s(i);
-    case 0x13: case 0x1b:
-        if (op == OP_SLLI || op == OP_SRLI || op == OP_SRAI)
-            return (i >> 20) & 63;
-        if (op == OP_SLLIW || op == OP_SRLIW || op == OP_SRAIW)
-            return (i >> 20) & 31;
-        return (int32_t)insn_imm_i(i);
-    default: return (int32_t)insn_imm_i(i);
-    }
-}
-
 /* Decodes the block starting at host address p (guest pc) into b. */
 static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page,
                          const int32_t *labels)
@@ -198,20 +92,14 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             insn = rvc_table[lo];
             len = 2;
         }
-        bool ends = false;
-        enum op op = insn ? classify(insn, &ends) : OP_SLOW;
-        unsigned rd = insn_rd(insn);
-        if (rd == 0 && op != OP_SLOW && op != OP_JAL && op != OP_JALR && !ends &&
-            !(op >= OP_LB && op <= OP_SD))
-            op = OP_NOP; /* hints and nops writing x0 */
-        if (op == OP_SLOW)
-            *d = (struct dinsn){ .handler = labels[op], .op = op, .len = len, .imm = (int32_t)insn,
-                                 .rd = lo & 0xff, .rs1 = lo >> 8 };
-        else
-            *d = (struct dinsn){ .handler = labels[op], .op = op, .rd = rd, .rs1 = insn_rs1(insn),
-                                 .rs2 = insn_rs2(insn), .len = len, .imm = op_immediate(op, insn) };
+        bool ends = decode_insn(insn, len, d);
+        d->handler = labels[d->op];
+        if (d->op == OP_SLOW) { /* a compressed one keeps its 16 bits, for exec_slow */
+            d->rd = lo & 0xff;
+            d->rs1 = lo >> 8;
+        }
         n++;
-        if (ends || op == OP_SLOW)
+        if (ends)
             break;
         p += len;
         offset += len;
@@ -289,7 +177,7 @@ static enum exec_result step_one(struct hart *h)
 {
     uint32_t insn, raw;
     unsigned len = 4;
-    if (!mem_fetch(h, h->pc, &insn))
+    if (!mem_fetch(h, h->arch.pc, &insn))
         return EXEC_TRAPPED;
     raw = insn;
     if ((insn & 3) != 3) {
@@ -298,12 +186,12 @@ static enum exec_result step_one(struct hart *h)
         len = 2;
     }
     if (unlikely(h->trace))
-        fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->id, "US?M"[h->priv], (unsigned long long)h->pc,
-                len == 2 ? 4 : 8, raw);
+        fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->arch.id, "US?M"[h->arch.priv],
+                (unsigned long long)h->arch.pc, len == 2 ? 4 : 8, raw);
     return exec_one(h, insn, raw, len);
 }
 
-/* Runs an OP_SLOW instruction at h->pc through the reference executor. */
+/* Runs an OP_SLOW instruction at h->arch.pc through the reference executor. */
 static enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
 {
     /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
@@ -349,12 +237,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     if (unlikely(h->trace))
         return run_traced(h, budget);
 
-    uint64_t *x = h->x;
+    uint64_t *x = h->arch.x;
     uint64_t executed = 0, pc, vpage;
     unsigned link;
     struct block *b;
     while (executed < budget) {
-        b = block_lookup(h, h->pc, labels);
+        b = block_lookup(h, h->arch.pc, labels);
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
@@ -362,7 +250,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     run_block:
-        pc = h->pc;
+        pc = h->arch.pc;
         vpage = pc & ~0xfffULL;
         const struct dinsn *d = b->insns;
         if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs)
@@ -370,7 +258,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (b->code) {
             uint64_t r = b->code(h, x, pc, budget - executed);
             unsigned n = JIT_RETIRED(r);
-            h->instret += n;
+            h->arch.instret += n;
             executed += n;
             if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
                 h->jit_fault = false;
@@ -386,7 +274,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                 continue;
             }
             if (JIT_LINK(r) && executed < budget) {
-                b = same_page_successor(h, h->jit_exit_block, h->pc, JIT_LINK(r) - 1, labels);
+                b = same_page_successor(h, h->jit_exit_block, h->arch.pc, JIT_LINK(r) - 1, labels);
                 goto run_block;
             }
             continue;
@@ -404,19 +292,24 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define DISPATCH() goto *(const void *)((const char *)&&op_SLOW + d->handler)
 #define NEXT() do { pc += d->len; d++; DISPATCH(); } while (0)
 /* Retires the instructions before d (d itself not included). */
-#define RETIRE_BEFORE() do { unsigned n_ = (unsigned)(d - b->insns); h->instret += n_; executed += n_; } while (0)
+#define RETIRE_BEFORE() \
+    do { unsigned n_ = (unsigned)(d - b->insns); h->arch.instret += n_; executed += n_; } while (0)
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
-#define LOAD(name, fn) op_##name: \
-        h->pc = pc; \
+#define LOAD(name, fn, size, sign) op_##name: \
+        h->arch.pc = pc; \
         if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
         x[d->rd] = v; x[0] = 0; NEXT();
 #define STORE(name, size) op_##name: \
-        h->pc = pc; \
+        h->arch.pc = pc; \
         if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
-        if (cond) { pc += (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; } \
+        if (branch_##name(x[d->rs1], x[d->rs2])) { \
+            pc += (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
+        } \
         pc += d->len; link = BLOCK_LINK_NEXT; goto block_done;
+#define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
+#define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
 
         DISPATCH();
     op_NOP: NEXT();
@@ -436,78 +329,21 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         link = BLOCK_LINK_TAKEN;
         goto block_done;
     }
-    BRANCH(BEQ, x[d->rs1] == x[d->rs2])
-    BRANCH(BNE, x[d->rs1] != x[d->rs2])
-    BRANCH(BLT, (int64_t)x[d->rs1] < (int64_t)x[d->rs2])
-    BRANCH(BGE, (int64_t)x[d->rs1] >= (int64_t)x[d->rs2])
-    BRANCH(BLTU, x[d->rs1] < x[d->rs2])
-    BRANCH(BGEU, x[d->rs1] >= x[d->rs2])
-    LOAD(LB, mem_load_i8)
-    LOAD(LH, mem_load_i16)
-    LOAD(LW, mem_load_i32)
-    LOAD(LD, mem_load_u64)
-    LOAD(LBU, mem_load_u8)
-    LOAD(LHU, mem_load_u16)
-    LOAD(LWU, mem_load_u32)
-    STORE(SB, 1)
-    STORE(SH, 2)
-    STORE(SW, 4)
-    STORE(SD, 8)
-    ALU(ADDI, x[d->rs1] + (int64_t)d->imm)
-    ALU(SLTI, (int64_t)x[d->rs1] < (int64_t)d->imm)
-    ALU(SLTIU, x[d->rs1] < (uint64_t)(int64_t)d->imm)
-    ALU(XORI, x[d->rs1] ^ (int64_t)d->imm)
-    ALU(ORI, x[d->rs1] | (int64_t)d->imm)
-    ALU(ANDI, x[d->rs1] & (int64_t)d->imm)
-    ALU(SLLI, x[d->rs1] << d->imm)
-    ALU(SRLI, x[d->rs1] >> d->imm)
-    ALU(SRAI, (int64_t)x[d->rs1] >> d->imm)
-    ALU(ADDIW, sx32(x[d->rs1] + d->imm))
-    ALU(SLLIW, sx32((uint32_t)x[d->rs1] << d->imm))
-    ALU(SRLIW, sx32((uint32_t)x[d->rs1] >> d->imm))
-    ALU(SRAIW, sx32((int32_t)x[d->rs1] >> d->imm))
-    ALU(ADD, x[d->rs1] + x[d->rs2])
-    ALU(SUB, x[d->rs1] - x[d->rs2])
-    ALU(SLL, x[d->rs1] << (x[d->rs2] & 63))
-    ALU(SLT, (int64_t)x[d->rs1] < (int64_t)x[d->rs2])
-    ALU(SLTU, x[d->rs1] < x[d->rs2])
-    ALU(XOR, x[d->rs1] ^ x[d->rs2])
-    ALU(SRL, x[d->rs1] >> (x[d->rs2] & 63))
-    ALU(SRA, (int64_t)x[d->rs1] >> (x[d->rs2] & 63))
-    ALU(OR, x[d->rs1] | x[d->rs2])
-    ALU(AND, x[d->rs1] & x[d->rs2])
-    ALU(ADDW, sx32(x[d->rs1] + x[d->rs2]))
-    ALU(SUBW, sx32(x[d->rs1] - x[d->rs2]))
-    ALU(SLLW, sx32((uint32_t)x[d->rs1] << (x[d->rs2] & 31)))
-    ALU(SRLW, sx32((uint32_t)x[d->rs1] >> (x[d->rs2] & 31)))
-    ALU(SRAW, sx32((int32_t)x[d->rs1] >> (x[d->rs2] & 31)))
-    ALU(MUL, x[d->rs1] * x[d->rs2])
-    ALU(MULH, mulh64(x[d->rs1], x[d->rs2]))
-    ALU(MULHSU, mulhsu64(x[d->rs1], x[d->rs2]))
-    ALU(MULHU, mulhu64(x[d->rs1], x[d->rs2]))
-    ALU(DIV, div64(x[d->rs1], x[d->rs2]))
-    ALU(DIVU, x[d->rs2] ? x[d->rs1] / x[d->rs2] : ~0ULL)
-    ALU(REM, rem64(x[d->rs1], x[d->rs2]))
-    ALU(REMU, x[d->rs2] ? x[d->rs1] % x[d->rs2] : x[d->rs1])
-    ALU(MULW, sx32((uint32_t)x[d->rs1] * (uint32_t)x[d->rs2]))
-    ALU(DIVW, divw32(x[d->rs1], x[d->rs2]))
-    ALU(DIVUW, (uint32_t)x[d->rs2] ? sx32((uint32_t)x[d->rs1] / (uint32_t)x[d->rs2]) : ~0ULL)
-    ALU(REMW, remw32(x[d->rs1], x[d->rs2]))
-    ALU(REMUW, (uint32_t)x[d->rs2] ? sx32((uint32_t)x[d->rs1] % (uint32_t)x[d->rs2]) : sx32(x[d->rs1]))
-    ALU(SH1ADD, (x[d->rs1] << 1) + x[d->rs2])
-    ALU(SH2ADD, (x[d->rs1] << 2) + x[d->rs2])
-    ALU(SH3ADD, (x[d->rs1] << 3) + x[d->rs2])
-    ALU(ADDUW, (x[d->rs1] & 0xffffffffULL) + x[d->rs2])
+    BRANCH_OPS(BRANCH)
+    LOAD_OPS(LOAD)
+    STORE_OPS(STORE)
+    ALU_IMM_OPS(ALU_RI)
+    ALU_REG_OPS(ALU_RR)
 
     op_END:
         /* Fell off the block's end (size limit or page end): continue at pc. */
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
         link = BLOCK_LINK_NEXT;
         goto chain;
     op_SLOW: {
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
         bool stop;
         enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
         executed++;
@@ -524,7 +360,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     block_done:
         d++;
         RETIRE_BEFORE();
-        h->pc = pc;
+        h->arch.pc = pc;
     chain:
         if (executed < budget && (pc & ~0xfffULL) == vpage) {
             /* Chain to a same-page successor without a TLB and cache lookup. */

@@ -7,15 +7,16 @@
  * and an instruction budget. It jumps straight into the translation of a same-page
  * successor found through the block's links (after checking the successor's key and
  * generation) while the budget lasts, and returns how it ended:
- *   JIT_EXIT_NEXT   h->pc holds the next pc; JIT_LINK says through which link of block
+ *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block
  *                   h->jit_exit_block it left (0: not a same-page link), for the caller
  *                   to fill that link
- *   JIT_EXIT_FAULT  a load/store took an exception (h->pc is at the trap handler)
- *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->pc at it: the
+ *   JIT_EXIT_FAULT  a load/store took an exception (h->arch.pc is at the trap handler)
+ *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->arch.pc at it: the
  *                   caller runs it
  * with the number of instructions retired in the low 32 bits.
- * Only x86-64 hosts have a translator; elsewhere jit_create returns NULL and the block
- * engine interprets.
+ * jit.c decides what each decoded op becomes; a host's emitter (jit_emit.h) provides
+ * the encodings. Only x86-64 hosts have an emitter; elsewhere jit_create returns NULL
+ * and the block engine interprets.
  */
 #ifndef RACKVM_JIT_H
 #define RACKVM_JIT_H

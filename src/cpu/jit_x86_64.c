@@ -1,36 +1,23 @@
 /*
- * Template translator for x86-64 hosts (see jit.h). Register use inside translated
- * code: rbx = &h->x[0], r12 = h, r13 = guest pc of the current block's first
+ * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
+ * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
  * instruction, r14 = instructions retired since entry, r15 = the budget. Each guest
- * instruction becomes a few host instructions on the in-memory register file; loads,
- * stores, and the divisions with RISC-V corner cases call small C helpers.
+ * instruction becomes a few host instructions on the in-memory register file.
  */
-#include "cpu/jit.h"
+#include "cpu/jit_emit.h"
+
+#if defined(__x86_64__)
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "cpu/alu.h"
 #include "cpu/mmu.h"
-
-#if defined(__x86_64__)
-
-struct jit {
-    uint8_t *buf;
-    size_t size, used;
-};
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE 24
-
-struct emitter {
-    uint8_t *p, *end;
-    bool overflow;
-};
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -130,8 +117,9 @@ static void call(struct emitter *e, const void *fn)
     emit8(e, 0xd0); /* call rax */
 }
 
-static void prologue(struct emitter *e)
+void jit_emit_prologue(struct emitter *e)
 {
+    uint8_t *start = e->p;
     emit8(e, 0x53);                      /* push rbx */
     emit8(e, 0x41), emit8(e, 0x54);      /* push r12 */
     emit8(e, 0x41), emit8(e, 0x55);      /* push r13 */
@@ -142,6 +130,8 @@ static void prologue(struct emitter *e)
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
     emit_reg(e, false, 0x31, R14, R14);  /* xor r14d, r14d */
+    if (!e->overflow && e->p - start != PROLOGUE_SIZE)
+        abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
 }
 
 static void epilogue(struct emitter *e)
@@ -183,13 +173,6 @@ static void patch_here(struct emitter *e, uint8_t *site)
     memcpy(site, &rel, 4);
 }
 
-/* What a block's exits need to know about it. */
-struct translation {
-    struct block *b;
-    const _Atomic uint32_t *gen;
-    const struct guest_ram *ram;
-};
-
 /*
  * Leaves the block for guest pc rax after `retired` of its instructions. When the
  * target lies in the block's page (target_offset in [0, 0x1000)), enters the linked
@@ -227,60 +210,13 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     }
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
     exit_with(e, JIT_EXIT_NEXT, chainable ? link + 1 : 0, 0);
 }
 
-/* ---- helpers called from translated code ---- */
-
-#define LOAD_HELPER(name, fn)                                  \
-    static uint64_t name(struct hart *h, uint64_t va)          \
-    {                                                          \
-        uint64_t v;                                            \
-        if (unlikely(!fn(h, va, &v))) {                        \
-            h->jit_fault = true;                               \
-            return 0;                                          \
-        }                                                      \
-        return v;                                              \
-    }
-LOAD_HELPER(jit_lb, mem_load_i8)
-LOAD_HELPER(jit_lh, mem_load_i16)
-LOAD_HELPER(jit_lw, mem_load_i32)
-LOAD_HELPER(jit_ld, mem_load_u64)
-LOAD_HELPER(jit_lbu, mem_load_u8)
-LOAD_HELPER(jit_lhu, mem_load_u16)
-LOAD_HELPER(jit_lwu, mem_load_u32)
-
-#define STORE_HELPER(name, size)                                   \
-    static void name(struct hart *h, uint64_t va, uint64_t value) \
-    {                                                              \
-        if (unlikely(!mem_store(h, va, size, value)))              \
-            h->jit_fault = true;                                   \
-    }
-STORE_HELPER(jit_sb, 1)
-STORE_HELPER(jit_sh, 2)
-STORE_HELPER(jit_sw, 4)
-STORE_HELPER(jit_sd, 8)
-
-static uint64_t jit_mulhsu(uint64_t a, uint64_t b) { return mulhsu64(a, b); }
-static uint64_t jit_div(uint64_t a, uint64_t b) { return div64(a, b); }
-static uint64_t jit_divu(uint64_t a, uint64_t b) { return b ? a / b : ~0ULL; }
-static uint64_t jit_rem(uint64_t a, uint64_t b) { return rem64(a, b); }
-static uint64_t jit_remu(uint64_t a, uint64_t b) { return b ? a % b : a; }
-static uint64_t jit_divw(uint64_t a, uint64_t b) { return divw32(a, b); }
-static uint64_t jit_divuw(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? sx32((uint32_t)a / (uint32_t)b) : ~0ULL;
-}
-static uint64_t jit_remw(uint64_t a, uint64_t b) { return remw32(a, b); }
-static uint64_t jit_remuw(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? sx32((uint32_t)a % (uint32_t)b) : sx32(a);
-}
-
-/* ---- translation ---- */
+/* ---- the operations of jit_emit.h ---- */
 
 static void fault_check(struct emitter *e, unsigned index)
 {
@@ -294,27 +230,6 @@ static void fault_check(struct emitter *e, unsigned index)
     exit_with(e, JIT_EXIT_FAULT, 0, index);
     if (!e->overflow)
         *patch = (uint8_t)(e->p - start);
-}
-
-/* What an inline access needs to know: its size and, for loads, its extension. */
-struct access_shape {
-    unsigned size;
-    bool sign;
-};
-
-static enum op access_op(enum op op, struct access_shape *shape)
-{
-    switch (op) {
-    case OP_LB: *shape = (struct access_shape){ 1, true }; break;
-    case OP_LH: *shape = (struct access_shape){ 2, true }; break;
-    case OP_LW: *shape = (struct access_shape){ 4, true }; break;
-    case OP_LD: *shape = (struct access_shape){ 8, false }; break;
-    case OP_LBU: case OP_SB: *shape = (struct access_shape){ 1, false }; break;
-    case OP_LHU: case OP_SH: *shape = (struct access_shape){ 2, false }; break;
-    case OP_LWU: case OP_SW: *shape = (struct access_shape){ 4, false }; break;
-    default: *shape = (struct access_shape){ 8, false }; break;
-    }
-    return op;
 }
 
 /* [rcx + rsi] as the memory operand of op with register reg. */
@@ -359,18 +274,16 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
     return n;
 }
 
-static void memory_access(struct emitter *e, const struct translation *t, const struct dinsn *d,
-                          unsigned index, int32_t off, const void *helper, bool store)
+void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                     int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
-    struct access_shape shape;
-    access_op((enum op)d->op, &shape);
     uint8_t *slow[8], *done;
     unsigned nslow;
     load_x(e, RSI, d->rs1);
     add_imm(e, true, RSI, d->imm);
     if (store)
         load_x(e, RDX, d->rs2);
-    nslow = tlb_lookup(e, store, shape.size, slow);
+    nslow = tlb_lookup(e, store, size, slow);
     if (store) {
         /* What mem_store does besides the write: reservations, cached code on the page. */
         move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
@@ -383,17 +296,17 @@ static void memory_access(struct emitter *e, const struct translation *t, const 
         move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
         emit8(e, 0x83), emit8(e, 0x3c), emit8(e, 0x87), emit8(e, 0);           /* cmp dword [rdi+rax*4], 0 */
         slow[nslow++] = jump_forward(e, 0x85);
-        switch (shape.size) {
+        switch (size) {
         case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
         case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;
         case 4: emit_rcx_rsi(e, false, false, 0x89, RDX); break;
         default: emit_rcx_rsi(e, true, false, 0x89, RDX); break;
         }
     } else {
-        switch (shape.size) {
-        case 1: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x0fbe : 0x0fb6, RAX); break;
-        case 2: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x0fbf : 0x0fb7, RAX); break;
-        case 4: emit_rcx_rsi(e, shape.sign, false, shape.sign ? 0x63 : 0x8b, RAX); break;
+        switch (size) {
+        case 1: emit_rcx_rsi(e, sign, false, sign ? 0x0fbe : 0x0fb6, RAX); break;
+        case 2: emit_rcx_rsi(e, sign, false, sign ? 0x0fbf : 0x0fb7, RAX); break;
+        case 4: emit_rcx_rsi(e, sign, false, sign ? 0x63 : 0x8b, RAX); break;
         default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
         }
     }
@@ -404,297 +317,172 @@ static void memory_access(struct emitter *e, const struct translation *t, const 
         patch_here(e, slow[i]);
     /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc)); /* epc for a fault */
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc)); /* epc for a fault */
     emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
     call(e, helper);
-    fault_check(e, index);
+    fault_check(e, i);
     patch_here(e, done);
     if (!store)
         store_x(e, RAX, d->rd);
 }
 
-static void call_binary(struct emitter *e, const struct dinsn *d, const void *helper)
+void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
+                   uint64_t (*fn)(uint64_t, uint64_t))
 {
-    load_x(e, RDI, d->rs1);
-    load_x(e, RSI, d->rs2);
-    call(e, helper);
-    store_x(e, RAX, d->rd);
+    load_x(e, RDI, rs1);
+    load_x(e, RSI, rs2);
+    call(e, (const void *)fn);
+    store_x(e, RAX, rd);
 }
 
-/* rax = x[rs1] OP x[rs2] for the two-operand ALU forms (w: 64-bit). */
-static void alu_rr(struct emitter *e, const struct dinsn *d, uint32_t op, bool w)
+/* setcc al from a signed (lt) or unsigned compare already made, zero-extended into rd. */
+static void store_cc(struct emitter *e, uint8_t cc, unsigned rd)
 {
-    load_x(e, RAX, d->rs1);
-    emit_mem(e, w, op, RAX, RBX, XREG(d->rs2));
-    if (!w)
-        sign_extend_eax(e);
-    store_x(e, RAX, d->rd);
-}
-
-static void shift_reg(struct emitter *e, const struct dinsn *d, unsigned ext, bool w)
-{
-    load_x(e, RAX, d->rs1);
-    load_x(e, RCX, d->rs2);
-    emit_reg(e, w, 0xd3, ext, RAX); /* shl/shr/sar rax, cl: x86 masks cl as RISC-V does */
-    if (!w)
-        sign_extend_eax(e);
-    store_x(e, RAX, d->rd);
-}
-
-static void shift_imm(struct emitter *e, const struct dinsn *d, unsigned ext, bool w)
-{
-    load_x(e, RAX, d->rs1);
-    emit_reg(e, w, 0xc1, ext, RAX);
-    emit8(e, (uint8_t)d->imm);
-    if (!w)
-        sign_extend_eax(e);
-    store_x(e, RAX, d->rd);
-}
-
-static void set_cc(struct emitter *e, const struct dinsn *d, uint8_t cc, bool with_imm)
-{
-    load_x(e, RAX, d->rs1);
-    if (with_imm) {
-        emit_reg(e, true, 0x81, 7, RAX); /* cmp rax, imm32 */
-        emit32(e, (uint32_t)d->imm);
-    } else {
-        emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
-    }
-    emit8(e, 0x0f), emit8(e, cc), emit8(e, 0xc0); /* setcc al */
+    emit8(e, 0x0f), emit8(e, cc), emit8(e, 0xc0);   /* setcc al */
     emit8(e, 0x0f), emit8(e, 0xb6), emit8(e, 0xc0); /* movzx eax, al */
-    store_x(e, RAX, d->rd);
+    store_x(e, RAX, rd);
 }
 
-/* Offset in the block's page of the instruction at block offset off, plus delta. */
-static int64_t page_offset(const struct translation *t, int32_t off, int64_t delta)
+/* x86 opcode of the two-operand forms (op reg, r/m), the shift group /n and setcc codes. */
+static uint32_t rm_opcode(enum jit_alu op)
 {
-    return (int64_t)(t->b->host_pc & 0xfff) + off + delta;
-}
-
-static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, uint8_t jcc,
-                   unsigned index, int32_t off)
-{
-    load_x(e, RAX, d->rs1);
-    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
-    uint8_t *taken = jump_forward(e, jcc);
-    guest_pc(e, RAX, off + d->len);
-    exit_next(e, t, index + 1, BLOCK_LINK_NEXT, page_offset(t, off, d->len));
-    patch_here(e, taken);
-    guest_pc(e, RAX, off);
-    add_imm(e, true, RAX, d->imm);
-    exit_next(e, t, index + 1, BLOCK_LINK_TAKEN, page_offset(t, off, d->imm));
-}
-
-static void link_register(struct emitter *e, const struct dinsn *d, int32_t off)
-{
-    if (d->rd == 0)
-        return;
-    guest_pc(e, RCX, off + d->len);
-    store_x(e, RCX, d->rd);
-}
-
-/* Translates one instruction; returns false once the block has ended. */
-static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                          int32_t off)
-{
-    switch ((enum op)d->op) {
-    case OP_NOP: return true;
-    case OP_LUI:
-        emit_reg(e, true, 0xc7, 0, RAX);
-        emit32(e, (uint32_t)d->imm);
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_AUIPC:
-        guest_pc(e, RAX, off);
-        add_imm(e, true, RAX, d->imm);
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_JAL:
-        guest_pc(e, RAX, off);
-        add_imm(e, true, RAX, d->imm);
-        link_register(e, d, off);
-        exit_next(e, t, i + 1, BLOCK_LINK_TAKEN, page_offset(t, off, d->imm));
-        return false;
-    case OP_JALR:
-        load_x(e, RAX, d->rs1);
-        add_imm(e, true, RAX, d->imm);
-        emit_reg(e, true, 0x83, 4, RAX); /* and rax, -2 */
-        emit8(e, 0xfe);
-        link_register(e, d, off);
-        exit_next(e, t, i + 1, BLOCK_LINK_TAKEN, -1); /* computed target: no link */
-        return false;
-    case OP_BEQ: branch(e, t, d, 0x84, i, off); return false;
-    case OP_BNE: branch(e, t, d, 0x85, i, off); return false;
-    case OP_BLT: branch(e, t, d, 0x8c, i, off); return false;
-    case OP_BGE: branch(e, t, d, 0x8d, i, off); return false;
-    case OP_BLTU: branch(e, t, d, 0x82, i, off); return false;
-    case OP_BGEU: branch(e, t, d, 0x83, i, off); return false;
-    case OP_LB: memory_access(e, t, d, i, off, (const void *)jit_lb, false); return true;
-    case OP_LH: memory_access(e, t, d, i, off, (const void *)jit_lh, false); return true;
-    case OP_LW: memory_access(e, t, d, i, off, (const void *)jit_lw, false); return true;
-    case OP_LD: memory_access(e, t, d, i, off, (const void *)jit_ld, false); return true;
-    case OP_LBU: memory_access(e, t, d, i, off, (const void *)jit_lbu, false); return true;
-    case OP_LHU: memory_access(e, t, d, i, off, (const void *)jit_lhu, false); return true;
-    case OP_LWU: memory_access(e, t, d, i, off, (const void *)jit_lwu, false); return true;
-    case OP_SB: memory_access(e, t, d, i, off, (const void *)jit_sb, true); return true;
-    case OP_SH: memory_access(e, t, d, i, off, (const void *)jit_sh, true); return true;
-    case OP_SW: memory_access(e, t, d, i, off, (const void *)jit_sw, true); return true;
-    case OP_SD: memory_access(e, t, d, i, off, (const void *)jit_sd, true); return true;
-    case OP_ADDI:
-        load_x(e, RAX, d->rs1);
-        add_imm(e, true, RAX, d->imm);
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_XORI: case OP_ORI: case OP_ANDI: {
-        unsigned ext = d->op == OP_XORI ? 6 : d->op == OP_ORI ? 1 : 4;
-        load_x(e, RAX, d->rs1);
-        emit_reg(e, true, 0x81, ext, RAX);
-        emit32(e, (uint32_t)d->imm);
-        store_x(e, RAX, d->rd);
-        return true;
+    switch (op) {
+    case JIT_SUB: return 0x2b;
+    case JIT_AND: return 0x23;
+    case JIT_OR: return 0x0b;
+    case JIT_XOR: return 0x33;
+    case JIT_MUL: return 0x0faf;
+    default: return 0x03; /* add */
     }
-    case OP_SLTI: set_cc(e, d, 0x9c, true); return true;
-    case OP_SLTIU: set_cc(e, d, 0x92, true); return true;
-    case OP_SLLI: shift_imm(e, d, 4, true); return true;
-    case OP_SRLI: shift_imm(e, d, 5, true); return true;
-    case OP_SRAI: shift_imm(e, d, 7, true); return true;
-    case OP_ADDIW:
-        load_x(e, RAX, d->rs1);
-        add_imm(e, false, RAX, d->imm);
-        sign_extend_eax(e);
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_SLLIW: shift_imm(e, d, 4, false); return true;
-    case OP_SRLIW: shift_imm(e, d, 5, false); return true;
-    case OP_SRAIW: shift_imm(e, d, 7, false); return true;
-    case OP_ADD: alu_rr(e, d, 0x03, true); return true;
-    case OP_SUB: alu_rr(e, d, 0x2b, true); return true;
-    case OP_AND: alu_rr(e, d, 0x23, true); return true;
-    case OP_OR: alu_rr(e, d, 0x0b, true); return true;
-    case OP_XOR: alu_rr(e, d, 0x33, true); return true;
-    case OP_SLL: shift_reg(e, d, 4, true); return true;
-    case OP_SRL: shift_reg(e, d, 5, true); return true;
-    case OP_SRA: shift_reg(e, d, 7, true); return true;
-    case OP_SLT: set_cc(e, d, 0x9c, false); return true;
-    case OP_SLTU: set_cc(e, d, 0x92, false); return true;
-    case OP_ADDW: alu_rr(e, d, 0x03, false); return true;
-    case OP_SUBW: alu_rr(e, d, 0x2b, false); return true;
-    case OP_SLLW: shift_reg(e, d, 4, false); return true;
-    case OP_SRLW: shift_reg(e, d, 5, false); return true;
-    case OP_SRAW: shift_reg(e, d, 7, false); return true;
-    case OP_MUL: alu_rr(e, d, 0x0faf, true); return true;
-    case OP_MULW: alu_rr(e, d, 0x0faf, false); return true;
-    case OP_MULH: case OP_MULHU:
-        load_x(e, RAX, d->rs1);
-        emit_mem(e, true, 0xf7, d->op == OP_MULH ? 5 : 4, RBX, XREG(d->rs2)); /* rdx:rax = rax * m64 */
-        store_x(e, RDX, d->rd);
-        return true;
-    case OP_MULHSU: call_binary(e, d, (const void *)jit_mulhsu); return true;
-    case OP_DIV: call_binary(e, d, (const void *)jit_div); return true;
-    case OP_DIVU: call_binary(e, d, (const void *)jit_divu); return true;
-    case OP_REM: call_binary(e, d, (const void *)jit_rem); return true;
-    case OP_REMU: call_binary(e, d, (const void *)jit_remu); return true;
-    case OP_DIVW: call_binary(e, d, (const void *)jit_divw); return true;
-    case OP_DIVUW: call_binary(e, d, (const void *)jit_divuw); return true;
-    case OP_REMW: call_binary(e, d, (const void *)jit_remw); return true;
-    case OP_REMUW: call_binary(e, d, (const void *)jit_remuw); return true;
-    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
-        load_x(e, RAX, d->rs1);
+}
+
+static unsigned shift_ext(enum jit_alu op)
+{
+    return op == JIT_SLL ? 4 : op == JIT_SRL ? 5 : 7;
+}
+
+void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2)
+{
+    switch (op) {
+    case JIT_SLL: case JIT_SRL: case JIT_SRA:
+        load_x(e, RAX, rs1);
+        load_x(e, RCX, rs2);
+        emit_reg(e, !word, 0xd3, shift_ext(op), RAX); /* shl/shr/sar rax, cl: x86 masks cl as RISC-V does */
+        break;
+    case JIT_SLT: case JIT_SLTU:
+        load_x(e, RAX, rs1);
+        emit_mem(e, true, 0x3b, RAX, RBX, XREG(rs2));
+        store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
+        return;
+    case JIT_MULH: case JIT_MULHU:
+        load_x(e, RAX, rs1);
+        emit_mem(e, true, 0xf7, op == JIT_MULH ? 5 : 4, RBX, XREG(rs2)); /* rdx:rax = rax * m64 */
+        store_x(e, RDX, rd);
+        return;
+    case JIT_SH1ADD: case JIT_SH2ADD: case JIT_SH3ADD:
+        load_x(e, RAX, rs1);
         emit_reg(e, true, 0xc1, 4, RAX);
-        emit8(e, d->op == OP_SH1ADD ? 1 : d->op == OP_SH2ADD ? 2 : 3);
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(d->rs2));
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_ADDUW:
-        emit_mem(e, false, 0x8b, RAX, RBX, XREG(d->rs1)); /* mov eax, m32: zero-extends */
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(d->rs2));
-        store_x(e, RAX, d->rd);
-        return true;
-    case OP_END:
-        guest_pc(e, RAX, off);
-        exit_next(e, t, i, BLOCK_LINK_NEXT, page_offset(t, off, 0));
-        return false;
-    case OP_SLOW:
-    case OP_COUNT:
+        emit8(e, op == JIT_SH1ADD ? 1 : op == JIT_SH2ADD ? 2 : 3);
+        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        break;
+    case JIT_ADDUW:
+        emit_mem(e, false, 0x8b, RAX, RBX, XREG(rs1)); /* mov eax, m32: zero-extends */
+        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        break;
+    default:
+        load_x(e, RAX, rs1);
+        emit_mem(e, !word, rm_opcode(op), RAX, RBX, XREG(rs2));
         break;
     }
+    if (word)
+        sign_extend_eax(e);
+    store_x(e, RAX, rd);
+}
+
+void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
+{
+    load_x(e, RAX, rs1);
+    switch (op) {
+    case JIT_SLL: case JIT_SRL: case JIT_SRA:
+        emit_reg(e, !word, 0xc1, shift_ext(op), RAX);
+        emit8(e, (uint8_t)imm);
+        break;
+    case JIT_SLT: case JIT_SLTU:
+        emit_reg(e, true, 0x81, 7, RAX); /* cmp rax, imm32 */
+        emit32(e, (uint32_t)imm);
+        store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
+        return;
+    case JIT_AND: case JIT_OR: case JIT_XOR:
+        emit_reg(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, RAX);
+        emit32(e, (uint32_t)imm);
+        break;
+    default:
+        add_imm(e, !word, RAX, imm);
+        break;
+    }
+    if (word)
+        sign_extend_eax(e);
+    store_x(e, RAX, rd);
+}
+
+void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
+{
+    emit_reg(e, true, 0xc7, 0, RAX); /* mov rax, simm32 */
+    emit32(e, (uint32_t)imm);
+    store_x(e, RAX, rd);
+}
+
+void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
+{
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    if (delta)
+        add_imm(e, true, RAX, delta);
+    store_x(e, RAX, rd);
+}
+
+void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                   int32_t off, int32_t delta, int64_t target_offset)
+{
+    guest_pc(e, RAX, off);
+    if (delta)
+        add_imm(e, true, RAX, delta);
+    exit_next(e, t, retired, link, target_offset);
+}
+
+void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsigned retired, unsigned rs1,
+                            int32_t imm, unsigned rd, int32_t next_off)
+{
+    load_x(e, RAX, rs1);
+    add_imm(e, true, RAX, imm);
+    emit_reg(e, true, 0x83, 4, RAX); /* and rax, -2 */
+    emit8(e, 0xfe);
+    if (rd) {
+        guest_pc(e, RCX, next_off);
+        store_x(e, RCX, rd);
+    }
+    exit_next(e, t, retired, BLOCK_LINK_TAKEN, -1);
+}
+
+void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                     int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset)
+{
+    static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
+                                   [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
+    load_x(e, RAX, d->rs1);
+    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
+    uint8_t *taken = jump_forward(e, jcc[cond]);
+    jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
+    patch_here(e, taken);
+    jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+}
+
+void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
+{
+    guest_pc(e, RAX, off);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);
-    return false;
-}
-
-jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
-{
-    struct emitter e = { j->buf + j->used, j->buf + j->size, false };
-    struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
-    uint8_t *entry = e.p;
-    prologue(&e);
-    if (!e.overflow && e.p - entry != PROLOGUE_SIZE)
-        abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
-    int32_t off = 0;
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
-        if (!translate_one(&e, &t, &b->insns[i], i, off))
-            break;
-        off += b->insns[i].len;
-    }
-    if (e.overflow)
-        return NULL;
-    j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
-    return (jit_entry)(void *)entry;
-}
-
-struct jit *jit_create(size_t code_size)
-{
-    struct jit *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
-    j->buf = mmap(NULL, code_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (j->buf == MAP_FAILED) {
-        free(j);
-        return NULL;
-    }
-    j->size = code_size;
-    return j;
-}
-
-void jit_destroy(struct jit *j)
-{
-    if (!j)
-        return;
-    munmap(j->buf, j->size);
-    free(j);
-}
-
-void jit_reset(struct jit *j)
-{
-    j->used = 0;
-}
-
-#else /* no translator for this host: the block engine interprets */
-
-struct jit *jit_create(size_t code_size)
-{
-    (void)code_size;
-    return NULL;
-}
-
-void jit_destroy(struct jit *j)
-{
-    (void)j;
-}
-
-jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
-{
-    (void)j, (void)h, (void)b;
-    return NULL;
-}
-
-void jit_reset(struct jit *j)
-{
-    (void)j;
 }
 
 #endif

@@ -1,7 +1,6 @@
 #include "cpu/mmu.h"
 
 #include "cpu/csr.h"
-#include "machine/machine.h"
 #include "memory/bus.h"
 
 _Atomic unsigned mmu_reservations_active;
@@ -20,13 +19,13 @@ _Atomic unsigned mmu_reservations_active;
 
 void mmu_update_ctx(struct hart *h)
 {
-    unsigned priv = h->priv;
-    if (priv == PRIV_M && (h->mstatus & MSTATUS_MPRV))
-        priv = (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    unsigned priv = h->arch.priv;
+    if (priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
+        priv = (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
     if (priv == PRIV_M)
         h->mmu_ctx = MMU_CTX_M;
     else if (priv == PRIV_S)
-        h->mmu_ctx = (h->mstatus & MSTATUS_SUM) ? MMU_CTX_S_SUM : MMU_CTX_S;
+        h->mmu_ctx = (h->arch.mstatus & MSTATUS_SUM) ? MMU_CTX_S_SUM : MMU_CTX_S;
     else
         h->mmu_ctx = MMU_CTX_U;
 }
@@ -78,13 +77,13 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
         if (a == 0)
             continue;
         if (a == 1) { /* TOR */
-            lo = i ? h->pmpaddr[i - 1] << 2 : 0;
-            hi = h->pmpaddr[i] << 2;
+            lo = i ? h->arch.pmpaddr[i - 1] << 2 : 0;
+            hi = h->arch.pmpaddr[i] << 2;
         } else if (a == 2) { /* NA4 */
-            lo = h->pmpaddr[i] << 2;
+            lo = h->arch.pmpaddr[i] << 2;
             hi = lo + 4;
         } else { /* NAPOT */
-            uint64_t addr = h->pmpaddr[i];
+            uint64_t addr = h->arch.pmpaddr[i];
             unsigned ones = __builtin_ctzll(~addr);
             if (ones >= 54) {
                 lo = 0;
@@ -106,6 +105,15 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
     return priv == PRIV_M;
 }
 
+void mmu_pmp_changed(struct hart *h)
+{
+    h->pmp_active = false;
+    for (unsigned i = 0; i < PMP_ENTRIES; i++)
+        if (pmp_cfg(h, i) & 0x18)
+            h->pmp_active = true;
+    hart_tlb_flush(h);
+}
+
 /* ---- page walk ---- */
 
 static int fault_cause(enum access_type access, bool page_fault)
@@ -119,7 +127,7 @@ static int fault_cause(enum access_type access, bool page_fault)
 
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
 {
-    unsigned mode = h->satp >> 60;
+    unsigned mode = h->arch.satp >> 60;
     if (priv == PRIV_M || mode == SATP_MODE_BARE) {
         *pa = va;
         return 0;
@@ -129,8 +137,8 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
     if ((uint64_t)sign_extend(va, va_bits) != va)
         return fault_cause(access, true);
 
-    struct guest_ram *ram = &h->machine->bus.ram;
-    uint64_t table = (h->satp & ((1ULL << 44) - 1)) << 12;
+    struct guest_ram *ram = h->ram;
+    uint64_t table = (h->arch.satp & ((1ULL << 44) - 1)) << 12;
     for (int level = levels - 1; level >= 0; level--) {
         uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
         if (!pmp_allows(h, pte_addr, 8, ACCESS_READ, PRIV_S))
@@ -143,7 +151,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & (PTE_RESERVED | PTE_N)))
             return fault_cause(access, true);
         uint64_t pbmt = pte & PTE_PBMT;
-        if (pbmt && (pbmt == PTE_PBMT || !(h->menvcfg & MENVCFG_PBMTE)))
+        if (pbmt && (pbmt == PTE_PBMT || !(h->arch.menvcfg & MENVCFG_PBMTE)))
             return fault_cause(access, true);
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
         if (!(pte & (PTE_R | PTE_X))) {
@@ -158,13 +166,13 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         bool user_page = pte & PTE_U;
         if (priv == PRIV_U && !user_page)
             return fault_cause(access, true);
-        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(h->mstatus & MSTATUS_SUM)))
+        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(h->arch.mstatus & MSTATUS_SUM)))
             return fault_cause(access, true);
         bool ok;
         if (access == ACCESS_FETCH)
             ok = pte & PTE_X;
         else if (access == ACCESS_READ)
-            ok = (pte & PTE_R) || ((h->mstatus & MSTATUS_MXR) && (pte & PTE_X));
+            ok = (pte & PTE_R) || ((h->arch.mstatus & MSTATUS_MXR) && (pte & PTE_X));
         else
             ok = pte & PTE_W;
         if (!ok)
@@ -190,14 +198,14 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
 
 static unsigned access_priv(const struct hart *h, enum access_type access)
 {
-    if (access != ACCESS_FETCH && h->priv == PRIV_M && (h->mstatus & MSTATUS_MPRV))
-        return (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    return h->priv;
+    if (access != ACCESS_FETCH && h->arch.priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
+        return (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    return h->arch.priv;
 }
 
 static bool is_htif_page(const struct hart *h, uint64_t pa)
 {
-    uint64_t tohost = h->machine->tohost_addr;
+    uint64_t tohost = *h->platform.tohost_addr;
     return tohost && (pa >> 12) == (tohost >> 12);
 }
 
@@ -224,7 +232,7 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         hart_raise_exception(h, fault_cause(access, false), va);
         return NULL;
     }
-    void *host = guest_ram_ptr(&h->machine->bus.ram, pa, size);
+    void *host = guest_ram_ptr(h->ram, pa, size);
     *pa_out = pa;
     if (!host)
         return NULL;
@@ -251,7 +259,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
             if (is_htif_page(h, pa))
-                machine_htif_write(h->machine, pa);
+                h->platform.ops->tohost_store(h->platform.board, pa);
         } else {
             *value = 0;
             memcpy(value, host, size);
@@ -264,9 +272,9 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
     bool ok = (pa & (size - 1)) == 0 && access != ACCESS_FETCH;
     if (ok) {
         if (access == ACCESS_WRITE)
-            ok = bus_mmio_write(&h->machine->bus, pa, size, *value);
+            ok = bus_mmio_write(h->platform.bus, pa, size, *value);
         else
-            ok = bus_mmio_read(&h->machine->bus, pa, size, value);
+            ok = bus_mmio_read(h->platform.bus, pa, size, value);
     }
     if (!ok)
         hart_raise_exception(h, fault_cause(access, false), va);
@@ -360,11 +368,12 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
 
 void mmu_store_breaks_reservations(struct hart *h, const void *p)
 {
-    uint64_t granule = (uintptr_t)p & ~7ULL;
-    struct machine *m = h->machine;
-    for (unsigned i = 0; i < m->nharts; i++) {
-        uint64_t r = atomic_load(&m->harts[i]->reservation);
+    uint64_t granule = mmu_reservation_granule(h, p);
+    unsigned n = *h->platform.nharts;
+    for (unsigned i = 0; i < n; i++) {
+        struct hart *other = h->platform.harts[i];
+        uint64_t r = atomic_load(&other->arch.reservation);
         if (r == granule)
-            atomic_compare_exchange_strong(&m->harts[i]->reservation, &r, ~0ULL);
+            atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL);
     }
 }

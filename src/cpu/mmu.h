@@ -26,7 +26,7 @@ void mmu_update_ctx(struct hart *h);
 /* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3. */
 static inline unsigned mmu_fetch_ctx(const struct hart *h)
 {
-    return h->priv == PRIV_M ? MMU_CTX_M : (unsigned)h->priv;
+    return h->arch.priv == PRIV_M ? MMU_CTX_M : (unsigned)h->arch.priv;
 }
 
 /* Slow paths: return false after raising the exception. */
@@ -52,7 +52,7 @@ void mmu_flush_page(struct hart *h, uint64_t va);
 /* The 8-bit configuration of PMP entry i. */
 static inline unsigned pmp_cfg(const struct hart *h, unsigned i)
 {
-    return (h->pmpcfg[i / 8] >> (8 * (i % 8))) & 0xff;
+    return (h->arch.pmpcfg[i / 8] >> (8 * (i % 8))) & 0xff;
 }
 
 /* PMP check of [pa, pa+size) for privilege priv. */
@@ -60,7 +60,17 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
 
 /* Breaks any LR reservation (of any hart) on the granule at host pointer p. */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
+/* How many harts hold a reservation: stores look for ones to break only when some do. */
 extern _Atomic unsigned mmu_reservations_active;
+
+/* The reservation granule (hart_state.reservation) holding host address p of RAM. */
+static inline uint64_t mmu_reservation_granule(const struct hart *h, const void *p)
+{
+    return guest_ram_gpa(h->ram, p) & ~7ULL;
+}
+
+/* Recomputes h->pmp_active after a change of pmpcfg, and flushes the TLB. */
+void mmu_pmp_changed(struct hart *h);
 
 static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size)
 {
@@ -91,6 +101,14 @@ DEFINE_LOAD(mem_load_i32, int32_t)
 DEFINE_LOAD(mem_load_u32, uint32_t)
 DEFINE_LOAD(mem_load_u64, uint64_t)
 #undef DEFINE_LOAD
+
+/* The decoded loads and stores (decode.h): how they access memory, their size, and
+ * whether a load sign-extends. */
+#define LOAD_OPS(X) \
+    X(LB, mem_load_i8, 1, true) X(LH, mem_load_i16, 2, true) X(LW, mem_load_i32, 4, true) \
+    X(LD, mem_load_u64, 8, false) X(LBU, mem_load_u8, 1, false) X(LHU, mem_load_u16, 2, false) \
+    X(LWU, mem_load_u32, 4, false)
+#define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
 
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
 {

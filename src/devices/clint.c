@@ -40,7 +40,7 @@ static uint64_t clint_read(void *dev, uint64_t off, unsigned size)
         unsigned hart = (unsigned)(off / 4);
         if (size != 4 || hart >= m->nharts)
             return 0;
-        return (atomic_load(&m->harts[hart]->mip) & MIP_MSIP) ? 1 : 0;
+        return (atomic_load(&m->harts[hart]->arch.mip) & MIP_MSIP) ? 1 : 0;
     }
     if (off >= CLINT_MTIME)
         return off < CLINT_MTIME + 8 ? read_part(machine_mtime(m), (unsigned)(off - CLINT_MTIME), size)
@@ -48,7 +48,7 @@ static uint64_t clint_read(void *dev, uint64_t off, unsigned size)
     unsigned hart = (unsigned)((off - CLINT_MTIMECMP_BASE) / 8);
     if (hart >= m->nharts)
         return 0;
-    return read_part(atomic_load(&m->harts[hart]->mtimecmp),
+    return read_part(atomic_load(&m->harts[hart]->arch.mtimecmp),
                      (unsigned)((off - CLINT_MTIMECMP_BASE) % 8), size);
 }
 
@@ -75,9 +75,9 @@ static void clint_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     struct hart *h = m->harts[hart];
     uint64_t cmp = value;
     if (size == 4)
-        cmp = merge_half(atomic_load(&h->mtimecmp), (unsigned)((off - CLINT_MTIMECMP_BASE) % 8),
+        cmp = merge_half(atomic_load(&h->arch.mtimecmp), (unsigned)((off - CLINT_MTIMECMP_BASE) % 8),
                          value);
-    atomic_store(&h->mtimecmp, cmp);
+    atomic_store(&h->arch.mtimecmp, cmp);
     hart_kick(h);
 }
 

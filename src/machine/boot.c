@@ -82,8 +82,7 @@ int boot_prepare(struct machine *m)
 
     if (cfg->firmware == FIRMWARE_BUILTIN_SBI) {
         struct hart *boot = m->harts[0];
-        sbi_enter_supervisor(boot, kernel.entry, boot_area);
-        atomic_store(&boot->run_state, HART_RUNNING);
+        sbi_start_hart(m, boot, kernel.entry, boot_area);
         return 0;
     }
     uint64_t entry = cfg->firmware == FIRMWARE_FILE ? fw.entry : kernel.entry;
@@ -106,9 +105,9 @@ int boot_prepare(struct machine *m)
     for (unsigned i = 0; i < m->nharts; i++) {
         struct hart *h = m->harts[i];
         hart_reset(h, entry);
-        h->x[11] = boot_area;
-        h->x[12] = info_addr;
-        atomic_store(&h->run_state, HART_RUNNING);
+        h->arch.x[11] = boot_area;
+        h->arch.x[12] = info_addr;
+        hart_unpark(h);
     }
     return 0;
 error:

@@ -73,6 +73,42 @@ void machine_htif_write(struct machine *m, uint64_t pa)
     __atomic_store_n(tohost, 0, __ATOMIC_SEQ_CST);
 }
 
+/* The harts' view of this board: every hook gets the machine as its board pointer. */
+static uint64_t board_time(void *board)
+{
+    return machine_mtime(board);
+}
+
+static bool board_stopping(void *board)
+{
+    return machine_stopping(board);
+}
+
+static void board_ecall(void *board, struct hart *h)
+{
+    sbi_ecall(board, h);
+}
+
+static void board_tohost_store(void *board, uint64_t pa)
+{
+    machine_htif_write(board, pa);
+}
+
+static void board_park(void *board, struct hart *h)
+{
+    sbi_park(board, h);
+}
+
+static const struct hart_platform_ops builtin_sbi_ops = {
+    .time = board_time, .stopping = board_stopping, .ecall = board_ecall,
+    .tohost_store = board_tohost_store, .park = board_park,
+};
+/* With M-mode firmware of the guest's own (or none), ecalls trap to it. */
+static const struct hart_platform_ops guest_firmware_ops = {
+    .time = board_time, .stopping = board_stopping,
+    .tohost_store = board_tohost_store, .park = board_park,
+};
+
 static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
 {
     if (!vm)
@@ -126,14 +162,28 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;
     }
+    struct hart_config hcfg = {
+        .translate = !cfg->interpret_only,
+        .jit_hot_runs = cfg->jit_hot_runs,
+        .trace = cfg->trace,
+        .platform = {
+            .ops = cfg->firmware == FIRMWARE_BUILTIN_SBI ? &builtin_sbi_ops : &guest_firmware_ops,
+            .board = m,
+            .bus = &m->bus,
+            .timebase_hz = MACHINE_TIMEBASE_HZ,
+            .tohost_addr = &m->tohost_addr,
+            .harts = m->harts,
+            .nharts = &m->nharts,
+        },
+    };
     for (unsigned i = 0; i < cfg->nharts; i++) {
         struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
-        if (!h || hart_init(h, m, i) < 0) {
+        hcfg.id = i;
+        if (!h || hart_init(h, &hcfg) < 0) {
             free(h);
             rvm_error("out of memory");
             goto fail;
         }
-        h->trace = cfg->trace;
         m->harts[m->nharts++] = h;
     }
     m->clint = clint_create(m);

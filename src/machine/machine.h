@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "machine/sbi.h"
 #include "machine/virt.h"
 #include "memory/bus.h"
 
@@ -64,6 +65,7 @@ struct machine {
     struct bus bus;
     struct hart *harts[MACHINE_MAX_HARTS];
     unsigned nharts;
+    struct sbi_hart sbi[MACHINE_MAX_HARTS];  /* the built-in SBI's view of each hart */
     struct clint *clint;
     struct plic *plic;
     struct uart *uart;

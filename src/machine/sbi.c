@@ -40,6 +40,9 @@
 #define HSM_STOPPED 1
 #define HSM_START_PENDING 2
 #define HSM_SUSPENDED 4
+/* HSM states as the SBI keeps them; STARTING: a start is being set up by another hart. */
+enum sbi_hart_state { HART_STOPPED = 0, HART_STARTING, HART_START_PENDING, HART_STARTED, HART_SUSPENDED };
+
 #define HSM_SUSPEND_RETENTIVE 0x00000000u
 #define HSM_SUSPEND_NON_RETENTIVE 0x80000000u
 
@@ -58,34 +61,36 @@ static struct sbiret err(int64_t e)
     return (struct sbiret){ e, 0 };
 }
 
-void sbi_enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
+/* Prepares hart h to enter S-mode at addr with a0 = hartid, a1 = arg (boot and HSM start). */
+static void enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
 {
     hart_reset(h, addr);
-    h->x[10] = h->id;
-    h->x[11] = arg;
+    h->arch.x[10] = h->arch.id;
+    h->arch.x[11] = arg;
     /* What an M-mode firmware would have set up before entering the kernel. */
-    h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
-    h->medeleg = (1u << EXC_INSN_MISALIGNED) | (1u << EXC_INSN_ACCESS) | (1u << EXC_ILLEGAL_INSN) |
+    h->arch.mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->arch.medeleg = (1u << EXC_INSN_MISALIGNED) | (1u << EXC_INSN_ACCESS) | (1u << EXC_ILLEGAL_INSN) |
                  (1u << EXC_BREAKPOINT) | (1u << EXC_LOAD_MISALIGNED) | (1u << EXC_LOAD_ACCESS) |
                  (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
                  (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
-    h->mcounteren = 7;
+    h->arch.mcounteren = 7;
     /*
      * Linux enables user access to cycle/time/instret (the vDSO's rdtime) only from
      * the SBI PMU driver, which this SBI does not offer: the hart comes out of reset
      * with them enabled instead, as OpenSBI's PMU path leaves them.
      */
-    h->scounteren = 7;
-    h->menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
-    h->mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
-    h->mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */
+    h->arch.scounteren = 7;
+    h->arch.menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
+    h->arch.mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->arch.mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */
     hart_set_priv(h, PRIV_S);
 }
 
-void sbi_hart_started(struct hart *h)
+void sbi_start_hart(struct machine *m, struct hart *h, uint64_t addr, uint64_t arg)
 {
-    sbi_enter_supervisor(h, h->start_addr, h->start_arg);
-    atomic_store(&h->run_state, HART_RUNNING);
+    enter_supervisor(h, addr, arg);
+    atomic_store(&m->sbi[h->arch.id].state, HART_STARTED);
+    hart_unpark(h);
 }
 
 /* Harts selected by (hart_mask, hart_mask_base); base ~0 means all harts. */
@@ -117,9 +122,9 @@ static _Atomic bool *fence_request(struct hart *t, enum remote_fence kind)
     return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request : &t->fence_i_request;
 }
 
-static void remote_fence(struct hart *self, uint64_t mask, uint64_t base, enum remote_fence kind)
+static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, uint64_t base,
+                         enum remote_fence kind)
 {
-    struct machine *m = self->machine;
     for (unsigned i = 0; i < m->nharts; i++) {
         if (!hart_selected(m, i, mask, base))
             continue;
@@ -147,9 +152,8 @@ static void remote_fence(struct hart *self, uint64_t mask, uint64_t base, enum r
     }
 }
 
-static struct sbiret send_ipi(struct hart *self, uint64_t mask, uint64_t base)
+static struct sbiret send_ipi(struct machine *m, uint64_t mask, uint64_t base)
 {
-    struct machine *m = self->machine;
     if (!hart_mask_valid(m, mask, base))
         return err(SBI_ERR_INVALID_PARAM);
     for (unsigned i = 0; i < m->nharts; i++)
@@ -158,68 +162,82 @@ static struct sbiret send_ipi(struct hart *self, uint64_t mask, uint64_t base)
     return ok(0);
 }
 
-static struct sbiret hsm_start(struct hart *self, uint64_t hartid, uint64_t addr, uint64_t arg)
+static struct sbiret hsm_start(struct machine *m, uint64_t hartid, uint64_t addr, uint64_t arg)
 {
-    struct machine *m = self->machine;
     if (hartid >= m->nharts)
         return err(SBI_ERR_INVALID_PARAM);
     if (!guest_ram_ptr(&m->bus.ram, addr, 2))
         return err(SBI_ERR_INVALID_ADDRESS);
-    struct hart *t = m->harts[hartid];
-    pthread_mutex_lock(&t->lock);
-    int state = atomic_load(&t->run_state);
-    if (state != HART_STOPPED) {
-        pthread_mutex_unlock(&t->lock);
+    struct sbi_hart *t = &m->sbi[hartid];
+    /* STARTING keeps the target asleep and other starters out until addr/arg are set. */
+    int state = HART_STOPPED;
+    if (!atomic_compare_exchange_strong(&t->state, &state, HART_STARTING))
         return err(SBI_ERR_ALREADY_AVAILABLE);
-    }
     t->start_addr = addr;
     t->start_arg = arg;
-    atomic_store(&t->run_state, HART_START_PENDING);
-    pthread_cond_signal(&t->wake);
-    pthread_mutex_unlock(&t->lock);
+    atomic_store(&t->state, HART_START_PENDING);
+    hart_kick(m->harts[hartid]);
     return ok(0);
 }
 
-static uint64_t hsm_status(struct hart *t)
+static uint64_t hsm_status(const struct sbi_hart *t)
 {
-    switch (atomic_load(&t->run_state)) {
-    case HART_RUNNING: return HSM_STARTED;
-    case HART_START_PENDING: return HSM_START_PENDING;
+    switch (atomic_load(&t->state)) {
+    case HART_STARTED: return HSM_STARTED;
+    case HART_STARTING: case HART_START_PENDING: return HSM_START_PENDING;
     case HART_SUSPENDED: return HSM_SUSPENDED;
     default: return HSM_STOPPED;
     }
 }
 
-void sbi_hart_suspended(struct hart *h)
+void sbi_park(struct machine *m, struct hart *h)
 {
-    while (!hart_interrupt_pending(h) && !machine_stopping(h->machine))
-        hart_wait_for_interrupt(h);
-    if (h->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
-        /* Resume as from a fresh start at the resume address, interrupts untaken. */
-        uint64_t mip = atomic_load(&h->mip);
-        sbi_enter_supervisor(h, h->start_addr, h->start_arg);
-        atomic_store(&h->mip, mip);
+    struct sbi_hart *s = &m->sbi[h->arch.id];
+    if (atomic_load(&s->state) == HART_SUSPENDED) {
+        while (!hart_interrupt_pending(h) && !machine_stopping(m))
+            hart_wait_for_interrupt(h);
+        if (s->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
+            /* Resume as from a fresh start at the resume address, interrupts untaken. */
+            uint64_t mip = atomic_load(&h->arch.mip);
+            enter_supervisor(h, s->start_addr, s->start_arg);
+            atomic_store(&h->arch.mip, mip);
+        }
+    } else {
+        while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m))
+            hart_sleep(h);
+        if (machine_stopping(m))
+            return;
+        enter_supervisor(h, s->start_addr, s->start_arg);
     }
-    atomic_store(&h->run_state, HART_RUNNING);
+    atomic_store(&s->state, HART_STARTED);
+    hart_unpark(h);
 }
 
-static struct sbiret hsm_suspend(struct hart *h, uint64_t type, uint64_t addr, uint64_t opaque)
+static struct sbiret hsm_stop(struct machine *m, struct hart *h)
 {
-    if (type != HSM_SUSPEND_RETENTIVE && type != HSM_SUSPEND_NON_RETENTIVE)
-        return err(SBI_ERR_INVALID_PARAM);
-    if (type == HSM_SUSPEND_NON_RETENTIVE && !guest_ram_ptr(&h->machine->bus.ram, addr, 2))
-        return err(SBI_ERR_INVALID_ADDRESS);
-    h->start_addr = addr;
-    h->start_arg = opaque;
-    h->suspend_type = type;
-    atomic_store(&h->run_state, HART_SUSPENDED);
-    atomic_store(&h->exit_request, true);
+    atomic_store(&m->sbi[h->arch.id].state, HART_STOPPED);
+    hart_park(h);
     return ok(0);
 }
 
-static struct sbiret dbcn_write(struct hart *h, uint64_t n, uint64_t lo, uint64_t hi)
+static struct sbiret hsm_suspend(struct machine *m, struct hart *h, uint64_t type, uint64_t addr,
+                                 uint64_t opaque)
 {
-    struct machine *m = h->machine;
+    if (type != HSM_SUSPEND_RETENTIVE && type != HSM_SUSPEND_NON_RETENTIVE)
+        return err(SBI_ERR_INVALID_PARAM);
+    if (type == HSM_SUSPEND_NON_RETENTIVE && !guest_ram_ptr(&m->bus.ram, addr, 2))
+        return err(SBI_ERR_INVALID_ADDRESS);
+    struct sbi_hart *s = &m->sbi[h->arch.id];
+    s->start_addr = addr;
+    s->start_arg = opaque;
+    s->suspend_type = type;
+    atomic_store(&s->state, HART_SUSPENDED);
+    hart_park(h);
+    return ok(0);
+}
+
+static struct sbiret dbcn_write(struct machine *m, struct hart *h, uint64_t n, uint64_t lo, uint64_t hi)
+{
     if (hi != 0)
         return err(SBI_ERR_INVALID_PARAM);
     /* The guest passes a physical address: it must lie in RAM as a whole. */
@@ -231,9 +249,8 @@ static struct sbiret dbcn_write(struct hart *h, uint64_t n, uint64_t lo, uint64_
     return ok(n);
 }
 
-static struct sbiret srst(struct hart *h, uint64_t type, uint64_t reason)
+static struct sbiret srst(struct machine *m, struct hart *h, uint64_t type, uint64_t reason)
 {
-    struct machine *m = h->machine;
     if (type > 2 || reason > 1)
         return err(SBI_ERR_INVALID_PARAM);
     if (type == 0 && reason == 0)
@@ -262,12 +279,12 @@ static struct sbiret probe(uint64_t ext)
 static void set_timer(struct hart *h, uint64_t when)
 {
     /* The built-in firmware drives STIP from stimecmp (Sstc), so a set_timer is one. */
-    h->stimecmp = when;
-    atomic_fetch_and(&h->mip, ~MIP_STIP);
+    h->arch.stimecmp = when;
+    atomic_fetch_and(&h->arch.mip, ~MIP_STIP);
 }
 
 /* Reads the legacy calls' hart mask from S-mode virtual memory; false if unreadable. */
-static bool legacy_hart_mask(struct hart *h, uint64_t addr, uint64_t *mask)
+static bool legacy_hart_mask(struct machine *m, struct hart *h, uint64_t addr, uint64_t *mask)
 {
     uint64_t pa;
     if (addr == 0) {
@@ -277,16 +294,16 @@ static bool legacy_hart_mask(struct hart *h, uint64_t addr, uint64_t *mask)
     if ((addr & 7) || mmu_translate(h, addr, ACCESS_READ, PRIV_S, &pa) ||
         !pmp_allows(h, pa, 8, ACCESS_READ, PRIV_S))
         return false;
-    const uint64_t *p = guest_ram_ptr(&h->machine->bus.ram, pa, 8);
+    const uint64_t *p = guest_ram_ptr(&m->bus.ram, pa, 8);
     if (!p)
         return false;
     *mask = *p;
     return true;
 }
 
-static struct sbiret legacy_call(struct hart *h, uint64_t ext, const uint64_t *a, bool *handled)
+static struct sbiret legacy_call(struct machine *m, struct hart *h, uint64_t ext, const uint64_t *a,
+                                 bool *handled)
 {
-    struct machine *m = h->machine;
     uint64_t mask;
     *handled = true;
     switch (ext) {
@@ -297,33 +314,32 @@ static struct sbiret legacy_call(struct hart *h, uint64_t ext, const uint64_t *a
             console_write(m->console, &c, 1);
         return ok(0);
     }
-    case LEGACY_CLEAR_IPI: atomic_fetch_and(&h->mip, ~MIP_SSIP); return ok(0);
+    case LEGACY_CLEAR_IPI: atomic_fetch_and(&h->arch.mip, ~MIP_SSIP); return ok(0);
     case LEGACY_SEND_IPI:
     case LEGACY_REMOTE_FENCE_I:
     case LEGACY_REMOTE_SFENCE_VMA:
     case LEGACY_REMOTE_SFENCE_VMA_ASID: {
-        if (!legacy_hart_mask(h, a[0], &mask))
+        if (!legacy_hart_mask(m, h, a[0], &mask))
             return err(SBI_ERR_INVALID_ADDRESS);
         if (ext == LEGACY_SEND_IPI)
-            return send_ipi(h, mask, a[0] ? 0 : ~0ULL);
+            return send_ipi(m, mask, a[0] ? 0 : ~0ULL);
         if (ext == LEGACY_REMOTE_FENCE_I)
-            remote_fence(h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I);
         else
-            remote_fence(h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA);
         return ok(0);
     }
-    case LEGACY_SHUTDOWN: return srst(h, 0, 0);
+    case LEGACY_SHUTDOWN: return srst(m, h, 0, 0);
     default:
         *handled = false;
         return err(SBI_ERR_NOT_SUPPORTED);
     }
 }
 
-void sbi_ecall(struct hart *h)
+void sbi_ecall(struct machine *m, struct hart *h)
 {
-    struct machine *m = h->machine;
-    uint64_t *a = &h->x[10];
-    uint64_t ext = h->x[17], fid = h->x[16];
+    uint64_t *a = &h->arch.x[10];
+    uint64_t ext = h->arch.x[17], fid = h->arch.x[16];
     struct sbiret r = err(SBI_ERR_NOT_SUPPORTED);
     bool legacy = false;
 
@@ -345,17 +361,17 @@ void sbi_ecall(struct hart *h)
         break;
     case EXT_IPI:
         if (fid == 0)
-            r = send_ipi(h, a[0], a[1]);
+            r = send_ipi(m, a[0], a[1]);
         break;
     case EXT_RFENCE:
         if (fid <= 6) {
             if (!hart_mask_valid(m, a[0], a[1])) {
                 r = err(SBI_ERR_INVALID_PARAM);
             } else if (fid == 0) {
-                remote_fence(h, a[0], a[1], REMOTE_FENCE_I);
+                remote_fence(m, h, a[0], a[1], REMOTE_FENCE_I);
                 r = ok(0);
             } else if (fid <= 2) {
-                remote_fence(h, a[0], a[1], REMOTE_SFENCE_VMA);
+                remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA);
                 r = ok(0);
             } else {
                 r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */
@@ -364,25 +380,19 @@ void sbi_ecall(struct hart *h)
         break;
     case EXT_HSM:
         switch (fid) {
-        case 0: r = hsm_start(h, a[0], a[1], a[2]); break;
-        case 1:
-            atomic_store(&h->run_state, HART_STOPPED);
-            atomic_store(&h->exit_request, true);
-            r = ok(0);
-            break;
-        case 2:
-            r = a[0] < m->nharts ? ok(hsm_status(m->harts[a[0]])) : err(SBI_ERR_INVALID_PARAM);
-            break;
-        case 3: r = hsm_suspend(h, a[0], a[1], a[2]); break;
+        case 0: r = hsm_start(m, a[0], a[1], a[2]); break;
+        case 1: r = hsm_stop(m, h); break;
+        case 2: r = a[0] < m->nharts ? ok(hsm_status(&m->sbi[a[0]])) : err(SBI_ERR_INVALID_PARAM); break;
+        case 3: r = hsm_suspend(m, h, a[0], a[1], a[2]); break;
         }
         break;
     case EXT_SRST:
         if (fid == 0)
-            r = srst(h, a[0], a[1]);
+            r = srst(m, h, a[0], a[1]);
         break;
     case EXT_DBCN:
         if (fid == 0) {
-            r = dbcn_write(h, a[0], a[1], a[2]);
+            r = dbcn_write(m, h, a[0], a[1], a[2]);
         } else if (fid == 2) {
             uint8_t c = a[0];
             if (m->console)
@@ -391,7 +401,7 @@ void sbi_ecall(struct hart *h)
         }
         break;
     default:
-        r = legacy_call(h, ext, a, &legacy);
+        r = legacy_call(m, h, ext, a, &legacy);
         if (legacy) {
             a[0] = r.error; /* legacy calls return only a0 */
             return;

@@ -8,14 +8,22 @@
 
 #include "cpu/hart.h"
 
-/* Serves the ecall in a0..a7 of h (pc already past the ecall); sets a0/a1. */
-void sbi_ecall(struct hart *h);
+struct machine;
 
-/* Prepares hart h to enter S-mode at addr with a0 = hartid, a1 = arg (boot and HSM start). */
-void sbi_enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg);
+/* What the SBI keeps of one hart: its HSM state (struct machine holds one per hart). */
+struct sbi_hart {
+    _Atomic int state;              /* enum sbi_hart_state in sbi.c; 0: stopped */
+    uint64_t start_addr, start_arg; /* HSM start, or resume from a non-retentive suspend */
+    uint32_t suspend_type;
+};
 
-/* Hart thread hooks for HSM: a start request arrived; the hart is in a suspend call. */
-void sbi_hart_started(struct hart *h);
-void sbi_hart_suspended(struct hart *h);
+/* The hart's ecall hook: serves the ecall in a0..a7 of h (pc already past it); sets a0/a1. */
+void sbi_ecall(struct machine *m, struct hart *h);
+
+/* Starts the parked hart h in S-mode at addr with a0 = hartid, a1 = arg (the boot hart). */
+void sbi_start_hart(struct machine *m, struct hart *h, uint64_t addr, uint64_t arg);
+
+/* The hart's park hook: waits while h is HSM-stopped or suspended, then unparks it. */
+void sbi_park(struct machine *m, struct hart *h);
 
 #endif

@@ -39,6 +39,12 @@ static inline void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uin
     return ram->host + off;
 }
 
+/* The guest physical address of host address p inside the mapping. */
+static inline uint64_t guest_ram_gpa(const struct guest_ram *ram, const void *p)
+{
+    return ram->base + (uint64_t)((const uint8_t *)p - ram->host);
+}
+
 /* Records that blocks were decoded from bytes [lo, hi) of the page. */
 void guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi);
 

@@ -38,9 +38,8 @@ def assemble(asm_text, stem):
     return stem + ".elf"
 
 
-def start(cmd):
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+def start(cmd, stderr=subprocess.STDOUT):
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
 
 
 def finish(proc, timeout):
@@ -70,7 +69,13 @@ class Runner:
     def run_elf(self, elf):
         """(rackvm lines, qemu lines), both emulators running at once."""
         self.runs += 1
-        r = start([self.rackvm, "run", "--firmware", "none", "--jit", self.jit, "--kernel", elf])
+        # "reference": every instruction through the reference executor (--trace), its
+        # per-instruction log on stderr discarded so that it cannot split dump lines.
+        if self.jit == "reference":
+            r = start([self.rackvm, "run", "--firmware", "none", "--jit", "off", "--trace",
+                       "--kernel", elf], stderr=subprocess.DEVNULL)
+        else:
+            r = start([self.rackvm, "run", "--firmware", "none", "--jit", self.jit, "--kernel", elf])
         q = start([self.qemu, "-M", "virt", "-bios", "none", "-nographic", "-kernel", elf])
         return finish(r, self.timeout), finish(q, self.timeout)
 
@@ -159,8 +164,9 @@ def main():
     ap.add_argument("--start-seed", type=int, help="first seed (default: random, printed)")
     ap.add_argument("--length", type=int, default=300, help="items per program")
     ap.add_argument("--rackvm", default=os.path.join(ROOT, "build", "rackvm"))
-    ap.add_argument("--jit", default="on", choices=["on", "off", "eager"],
-                    help="rackvm's --jit: eager translates every block, so the translator is what runs")
+    ap.add_argument("--jit", default="on", choices=["on", "off", "eager", "reference"],
+                    help="rackvm's --jit: eager translates every block, so the translator is what "
+                         "runs; reference runs every instruction through the reference executor")
     ap.add_argument("--qemu", default="qemu-system-riscv64")
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "build", "difftest"))
     ap.add_argument("--timeout", type=int, default=10, help="per emulator run, seconds")

@@ -28,12 +28,12 @@ static void wr(uint64_t off, uint64_t v, unsigned size)
 static void test_msip(void)
 {
     wr(MSIP(1), 1, 4);
-    CHECK(atomic_load(&m->harts[1]->mip) & MIP_MSIP);
-    CHECK(!(atomic_load(&m->harts[0]->mip) & MIP_MSIP));
+    CHECK(atomic_load(&m->harts[1]->arch.mip) & MIP_MSIP);
+    CHECK(!(atomic_load(&m->harts[0]->arch.mip) & MIP_MSIP));
     CHECK_EQ_U64(rd(MSIP(1), 4), 1);
     CHECK_EQ_U64(rd(MSIP(0), 4), 0);
     wr(MSIP(1), 0xfffffffe, 4);           /* only bit 0 counts */
-    CHECK(!(atomic_load(&m->harts[1]->mip) & MIP_MSIP));
+    CHECK(!(atomic_load(&m->harts[1]->arch.mip) & MIP_MSIP));
     CHECK_EQ_U64(rd(MSIP(1), 4), 0);
     wr(MSIP(3), 1, 4);                    /* no hart 3: ignored */
     CHECK_EQ_U64(rd(MSIP(3), 4), 0);
@@ -42,7 +42,7 @@ static void test_msip(void)
 static void test_mtimecmp(void)
 {
     wr(MTIMECMP(0), 0x1122334455667788ULL, 8);
-    CHECK_EQ_U64(atomic_load(&m->harts[0]->mtimecmp), 0x1122334455667788ULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[0]->arch.mtimecmp), 0x1122334455667788ULL);
     CHECK_EQ_U64(rd(MTIMECMP(0), 8), 0x1122334455667788ULL);
     CHECK_EQ_U64(rd(MTIMECMP(0), 4), 0x55667788);
     CHECK_EQ_U64(rd(MTIMECMP(0) + 4, 4), 0x11223344);
@@ -50,14 +50,14 @@ static void test_mtimecmp(void)
     /* RV32-style update by halves: each half replaces only its own bits. */
     wr(MTIMECMP(1), ~0ULL, 8);
     wr(MTIMECMP(1), 0xaabbccdd, 4);
-    CHECK_EQ_U64(atomic_load(&m->harts[1]->mtimecmp), 0xffffffffaabbccddULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[1]->arch.mtimecmp), 0xffffffffaabbccddULL);
     wr(MTIMECMP(1) + 4, 0x00000001, 4);
-    CHECK_EQ_U64(atomic_load(&m->harts[1]->mtimecmp), 0x00000001aabbccddULL);
-    CHECK_EQ_U64(atomic_load(&m->harts[0]->mtimecmp), 0x1122334455667788ULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[1]->arch.mtimecmp), 0x00000001aabbccddULL);
+    CHECK_EQ_U64(atomic_load(&m->harts[0]->arch.mtimecmp), 0x1122334455667788ULL);
 
     /* The CLINT never raises MTIP itself: the hart compares. */
     wr(MTIMECMP(0), 0, 8);
-    CHECK(!(atomic_load(&m->harts[0]->mip) & MIP_MTIP));
+    CHECK(!(atomic_load(&m->harts[0]->arch.mip) & MIP_MTIP));
 }
 
 static void test_mtime(void)

@@ -13,41 +13,13 @@
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 #include "machine/machine.h"
+#include "rv_encode.h"
 #include "unit.h"
 
 #define BASE 0x80000000ULL
 #define DATA 0x80100000ULL   /* scratch data page */
 #define WFI 0x10500073u
 #define TRAP_VECTOR 0x80080000ULL
-
-static uint32_t R(unsigned f7, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
-{
-    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-static uint32_t I(int32_t imm, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
-{
-    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-static uint32_t S(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (i & 31) << 7 | 0x23;
-}
-static uint32_t B(int32_t imm, unsigned rs2, unsigned rs1, unsigned f3)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 12 & 1) << 31 | (i >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 |
-           (i >> 1 & 15) << 8 | (i >> 11 & 1) << 7 | 0x63;
-}
-static uint32_t J(int32_t imm, unsigned rd)
-{
-    uint32_t i = (uint32_t)imm;
-    return (i >> 20 & 1) << 31 | (i >> 1 & 0x3ff) << 21 | (i >> 11 & 1) << 20 | (i >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
-}
-static uint32_t AMO(unsigned f5, unsigned rs2, unsigned rs1, unsigned f3, unsigned rd)
-{
-    return R(f5 << 2, rs2, rs1, f3, rd, 0x2f);
-}
 
 static struct machine *m_interp, *m_jit;
 static struct machine *m;
@@ -63,9 +35,9 @@ static void load(const uint32_t *code, size_t n, const uint64_t *regs)
     hart_reset(h, BASE);
     interp_flush(h);
     for (unsigned r = 1; r < 32; r++)
-        h->x[r] = regs ? regs[r] : 0;
-    h->mtvec = TRAP_VECTOR;
-    h->mstatus |= MSTATUS_FS;
+        h->arch.x[r] = regs ? regs[r] : 0;
+    h->arch.mtvec = TRAP_VECTOR;
+    h->arch.mstatus |= MSTATUS_FS;
 }
 
 static void run_reference(void)
@@ -73,7 +45,7 @@ static void run_reference(void)
     for (unsigned steps = 0; steps < 10000; steps++) {
         uint32_t insn, raw;
         unsigned len = 4;
-        CHECK(mem_fetch(h, h->pc, &insn));
+        CHECK(mem_fetch(h, h->arch.pc, &insn));
         raw = insn;
         if ((insn & 3) != 3) {
             raw = insn & 0xffff;
@@ -109,10 +81,10 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
         else
             run_reference();
         for (size_t i = 0; i < nchecks; i++) {
-            if (h->x[check[i]] != want[i])
+            if (h->arch.x[check[i]] != want[i])
                 fprintf(stderr, "%s (%s): x%u = 0x%llx, want 0x%llx\n", name, engines[engine],
-                        check[i], (unsigned long long)h->x[check[i]], (unsigned long long)want[i]);
-            CHECK_EQ_U64(h->x[check[i]], want[i]);
+                        check[i], (unsigned long long)h->arch.x[check[i]], (unsigned long long)want[i]);
+            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
         }
     }
 }
@@ -288,22 +260,22 @@ static void test_traps(void)
     unsigned check[] = { 10, 11 };
     uint64_t want[] = { 0, 0x1234 };
     RUN("csr", code, regs, check, want);
-    CHECK_EQ_U64(h->mcause, EXC_ILLEGAL_INSN);
-    CHECK_EQ_U64(h->mtval, code[2]);
-    CHECK_EQ_U64(h->mepc, BASE + 8);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mtval, code[2]);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 8);
 
     uint32_t zero[] = { 0 };
     unsigned none[] = { 0 };
     uint64_t zero_want[] = { 0 };
     RUN("all-zero", zero, NULL, none, zero_want);
-    CHECK_EQ_U64(h->mcause, EXC_ILLEGAL_INSN);
-    CHECK_EQ_U64(h->mtval, 0);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mtval, 0);
 
     uint64_t fault_regs[32] = { [1] = 0x1000 };
     uint32_t fault[] = { I(0, 1, 3, 10, 0x03) }; /* ld from unmapped physical memory */
     RUN("access fault", fault, fault_regs, none, zero_want);
-    CHECK_EQ_U64(h->mcause, EXC_LOAD_ACCESS);
-    CHECK_EQ_U64(h->mtval, 0x1000);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mtval, 0x1000);
 }
 
 /*
@@ -340,8 +312,8 @@ static void test_interrupt_priority(void)
 {
     h = m_interp->harts[0];
     hart_reset(h, BASE);
-    h->mie = MIP_MEIP | MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP;
-    h->mstatus |= MSTATUS_MIE | MSTATUS_SIE;
+    h->arch.mie = MIP_MEIP | MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP;
+    h->arch.mstatus |= MSTATUS_MIE | MSTATUS_SIE;
     static const struct { uint64_t pending; int want; } order[] = {
         { MIP_MEIP | MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_MEI },
         { MIP_MSIP | MIP_MTIP | MIP_SEIP | MIP_SSIP | MIP_STIP, IRQ_MSI },
@@ -352,26 +324,69 @@ static void test_interrupt_priority(void)
         { 0, -1 },
     };
     for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
-        atomic_store(&h->mip, order[i].pending);
+        atomic_store(&h->arch.mip, order[i].pending);
         CHECK_EQ_U64(hart_pending_interrupt(h), order[i].want);
     }
     /* M-mode with MIE clear takes nothing; S-level interrupts never preempt M-mode. */
-    atomic_store(&h->mip, MIP_MTIP | MIP_SSIP);
-    h->mstatus &= ~MSTATUS_MIE;
+    atomic_store(&h->arch.mip, MIP_MTIP | MIP_SSIP);
+    h->arch.mstatus &= ~MSTATUS_MIE;
     CHECK_EQ_U64(hart_pending_interrupt(h), -1);
     /* Delegated to S while running in S: an M-level one still wins, whatever SIE says. */
-    h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+    h->arch.mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
     hart_set_priv(h, PRIV_S);
-    h->mstatus &= ~MSTATUS_SIE;
+    h->arch.mstatus &= ~MSTATUS_SIE;
     CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_MTI);
-    atomic_store(&h->mip, MIP_SSIP | MIP_SEIP);
+    atomic_store(&h->arch.mip, MIP_SSIP | MIP_SEIP);
     CHECK_EQ_U64(hart_pending_interrupt(h), -1); /* SIE clear in S-mode */
-    h->mstatus |= MSTATUS_SIE;
+    h->arch.mstatus |= MSTATUS_SIE;
     CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_SEI);
     hart_set_priv(h, PRIV_U); /* from U, S-level interrupts are taken whatever SIE says */
-    h->mstatus &= ~MSTATUS_SIE;
+    h->arch.mstatus &= ~MSTATUS_SIE;
     CHECK_EQ_U64(hart_pending_interrupt(h), IRQ_SEI);
-    atomic_store(&h->mip, 0);
+    atomic_store(&h->arch.mip, 0);
+}
+
+/*
+ * The architectural state is plain data: a copy loaded back into a reset hart restores
+ * it exactly and rebuilds what is derived from it (TLB context, PMP summary, the count
+ * of live LR reservations), so the hart goes on as if never interrupted.
+ */
+static void test_state_reload(void)
+{
+    uint64_t regs[32] = { [5] = DATA, [6] = 1 };
+    uint32_t code[] = {
+        I(0, 5, 3, 10, 0x03),               /* ld x10, 0(x5) */
+        AMO(0x02, 0, 5, 3, 11),             /* lr.d x11, (x5): leaves a reservation */
+        WFI,
+        I(1, 10, 0, 10, 0x13),              /* addi x10, x10, 1 */
+        AMO(0x03, 6, 5, 3, 12),             /* sc.d x12, x6, (x5): 0 if the reservation held */
+    };
+    m = m_interp;
+    h = m->harts[0];
+    load(code, ARRAY_SIZE(code), regs);
+    memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 41 }, 8);
+    run_blocks();
+    CHECK_EQ_U64(mmu_reservations_active, 1);
+    h->arch.pmpcfg[0] = 0x1f;               /* NAPOT RWX: PMP active */
+    hart_set_priv(h, PRIV_S);
+    struct hart_state saved = h->arch;
+
+    hart_reset(h, BASE);
+    CHECK_EQ_U64(mmu_reservations_active, 0);
+    CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_M);
+    hart_load_state(h, &saved);
+    CHECK(memcmp(&h->arch, &saved, sizeof(saved)) == 0);
+    CHECK_EQ_U64(mmu_reservations_active, 1);
+    CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_S);
+    CHECK(h->pmp_active);
+    /* M-mode again (satp is bare either way) to finish the program after the wfi. */
+    hart_set_priv(h, PRIV_M);
+    run_blocks();
+    CHECK_EQ_U64(h->arch.x[10], 42);
+    CHECK_EQ_U64(h->arch.x[11], 41);
+    CHECK_EQ_U64(h->arch.x[12], 0);
+    CHECK_EQ_U64(mmu_reservations_active, 0);
+    hart_reset(h, BASE);
 }
 
 int main(void)
@@ -395,6 +410,7 @@ int main(void)
     test_traps();
     test_self_modifying_code();
     test_interrupt_priority();
+    test_state_reload();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
     UNIT_DONE();

@@ -51,51 +51,51 @@ static uint64_t binop(unsigned funct5, unsigned fmt, unsigned rm, uint64_t a, ui
 {
     /* fsqrt and fcvt between formats use rs2 as an opcode field. */
     unsigned rs2 = funct5 == FSQRT ? 0 : funct5 == FCVT_FF ? fmt ^ 1 : 2;
-    h.f[1] = a;
-    h.f[2] = b;
+    h.arch.f[1] = a;
+    h.arch.f[2] = b;
     CHECK(fpu_execute(&h, op_fp(funct5, fmt, rs2, 1, rm, 4)));
-    return h.f[4];
+    return h.arch.f[4];
 }
 
 /* Same with fflags cleared first; *flags receives the flags raised. */
 static uint64_t binop_flags(unsigned funct5, unsigned fmt, unsigned rm, uint64_t a, uint64_t b,
                             uint32_t *flags)
 {
-    h.fflags = 0;
+    h.arch.fflags = 0;
     uint64_t r = binop(funct5, fmt, rm, a, b);
-    *flags = h.fflags;
+    *flags = h.arch.fflags;
     return r;
 }
 
 static uint64_t to_int(unsigned fmt, unsigned kind, unsigned rm, uint64_t a, uint32_t *flags)
 {
-    h.f[1] = a;
-    h.fflags = 0;
-    h.x[12] = 0;
+    h.arch.f[1] = a;
+    h.arch.fflags = 0;
+    h.arch.x[12] = 0;
     CHECK(fpu_execute(&h, op_fp(FCVT_INT_F, fmt, kind, 1, rm, 12)));
-    *flags = h.fflags;
-    return h.x[12];
+    *flags = h.arch.fflags;
+    return h.arch.x[12];
 }
 
 static uint64_t from_int(unsigned fmt, unsigned kind, unsigned rm, uint64_t x, uint32_t *flags)
 {
-    h.x[11] = x;
-    h.fflags = 0;
+    h.arch.x[11] = x;
+    h.arch.fflags = 0;
     CHECK(fpu_execute(&h, op_fp(FCVT_F_INT, fmt, kind, 11, rm, 4)));
-    *flags = h.fflags;
-    return h.f[4];
+    *flags = h.arch.fflags;
+    return h.arch.f[4];
 }
 
 static uint64_t fused(unsigned opcode, unsigned fmt, unsigned rm, uint64_t a, uint64_t b,
                       uint64_t c, uint32_t *flags)
 {
-    h.f[1] = a;
-    h.f[2] = b;
-    h.f[3] = c;
-    h.fflags = 0;
+    h.arch.f[1] = a;
+    h.arch.f[2] = b;
+    h.arch.f[3] = c;
+    h.arch.fflags = 0;
     CHECK(fpu_execute(&h, fma_insn(opcode, fmt, rm)));
-    *flags = h.fflags;
-    return h.f[4];
+    *flags = h.arch.fflags;
+    return h.arch.f[4];
 }
 
 static void test_rounding_modes(void)
@@ -145,20 +145,20 @@ static void test_rounding_modes(void)
     CHECK_EQ_U64(binop(FADD, FMT_D, RTZ, D_ONE, 0x3ca0000000000000ULL), D_ONE);
 
     /* Dynamic rounding takes frm. */
-    h.frm = RMM;
+    h.arch.frm = RMM;
     CHECK_EQ_U64(binop(FADD, FMT_D, DYN, D_ONE, 0x3ca0000000000000ULL), D_ONE + 1);
-    h.frm = RNE;
+    h.arch.frm = RNE;
     CHECK_EQ_U64(binop(FADD, FMT_D, DYN, D_ONE, 0x3ca0000000000000ULL), D_ONE);
-    h.frm = RDN;
+    h.arch.frm = RDN;
     CHECK_EQ_U64(binop(FDIV, FMT_S, DYN, BOX(0xbf800000), BOX(0x40400000)), BOX(0xbeaaaaab));
 
     /* sqrt(2) in double: RNE/RUP/RMM round up, RTZ/RDN down. */
     CHECK_EQ_U64(binop(FSQRT, FMT_D, RNE, 0x4000000000000000ULL, 0), 0x3ff6a09e667f3bcdULL);
     CHECK_EQ_U64(binop(FSQRT, FMT_D, RTZ, 0x4000000000000000ULL, 0), 0x3ff6a09e667f3bccULL);
     CHECK_EQ_U64(binop(FSQRT, FMT_D, RUP, 0x4000000000000000ULL, 0), 0x3ff6a09e667f3bcdULL);
-    h.fflags = 0;
+    h.arch.fflags = 0;
     CHECK_EQ_U64(binop(FSQRT, FMT_D, RNE, 0x4010000000000000ULL, 0), 0x4000000000000000ULL);
-    CHECK_EQ_U64(h.fflags, 0); /* sqrt(4) is exact */
+    CHECK_EQ_U64(h.arch.fflags, 0); /* sqrt(4) is exact */
 }
 
 static void test_flags(void)
@@ -221,9 +221,9 @@ static void test_flags(void)
     CHECK_EQ_U64(fl, FFLAG_UF | FFLAG_NX);
 
     /* Flags accrue onto what is already there. */
-    h.fflags = FFLAG_DZ;
+    h.arch.fflags = FFLAG_DZ;
     binop(FDIV, FMT_S, RNE, BOX(S_ONE), BOX(0x40400000));
-    CHECK_EQ_U64(h.fflags, FFLAG_DZ | FFLAG_NX);
+    CHECK_EQ_U64(h.arch.fflags, FFLAG_DZ | FFLAG_NX);
 
     /* Exact cancellation gives +0, or -0 when rounding down. */
     CHECK_EQ_U64(binop(FSUB, FMT_D, RNE, D_ONE, D_ONE), 0);
@@ -302,21 +302,21 @@ static void test_min_max_compare(void)
         {1, BOX(0xff800000), BOX(0xff7fffff), 1, 0},
     };
     for (unsigned i = 0; i < ARRAY_SIZE(cmp); i++) {
-        h.f[1] = cmp[i].a;
-        h.f[2] = cmp[i].b;
-        h.x[12] = 77;
-        h.fflags = 0;
+        h.arch.f[1] = cmp[i].a;
+        h.arch.f[2] = cmp[i].b;
+        h.arch.x[12] = 77;
+        h.arch.fflags = 0;
         CHECK(fpu_execute(&h, op_fp(FCMP, FMT_S, 2, 1, cmp[i].funct3, 12)));
-        CHECK_EQ_U64(h.x[12], cmp[i].result);
-        CHECK_EQ_U64(h.fflags, cmp[i].flags);
+        CHECK_EQ_U64(h.arch.x[12], cmp[i].result);
+        CHECK_EQ_U64(h.arch.fflags, cmp[i].flags);
     }
     /* Doubles, and a write to x0 that must be discarded. */
-    h.f[1] = D_ONE;
-    h.f[2] = D_ONE;
+    h.arch.f[1] = D_ONE;
+    h.arch.f[2] = D_ONE;
     CHECK(fpu_execute(&h, op_fp(FCMP, FMT_D, 2, 1, 2, 12)));
-    CHECK_EQ_U64(h.x[12], 1);
+    CHECK_EQ_U64(h.arch.x[12], 1);
     CHECK(fpu_execute(&h, op_fp(FCMP, FMT_D, 2, 1, 2, 0)));
-    CHECK_EQ_U64(h.x[0], 0);
+    CHECK_EQ_U64(h.arch.x[0], 0);
 }
 
 static void test_fclass(void)
@@ -337,17 +337,17 @@ static void test_fclass(void)
     };
     reset();
     for (unsigned i = 0; i < 10; i++) {
-        h.f[1] = BOX(classes[i].s);
+        h.arch.f[1] = BOX(classes[i].s);
         CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_S, 0, 1, 1, 12)));
-        CHECK_EQ_U64(h.x[12], 1u << i);
-        h.f[1] = classes[i].d;
+        CHECK_EQ_U64(h.arch.x[12], 1u << i);
+        h.arch.f[1] = classes[i].d;
         CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_D, 0, 1, 1, 12)));
-        CHECK_EQ_U64(h.x[12], 1u << i);
+        CHECK_EQ_U64(h.arch.x[12], 1u << i);
     }
-    h.f[1] = 0x00000000ff800000ULL; /* not boxed: the canonical NaN */
+    h.arch.f[1] = 0x00000000ff800000ULL; /* not boxed: the canonical NaN */
     CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_S, 0, 1, 1, 12)));
-    CHECK_EQ_U64(h.x[12], 1u << 9);
-    CHECK_EQ_U64(h.fflags, 0);
+    CHECK_EQ_U64(h.arch.x[12], 1u << 9);
+    CHECK_EQ_U64(h.arch.fflags, 0);
 }
 
 static void test_float_to_int(void)
@@ -411,11 +411,11 @@ static void test_float_to_int(void)
         CHECK_EQ_U64(fl, cases[i].flags);
     }
     /* Flags accrue even when the destination is x0. */
-    h.f[1] = BOX(0x7fc00000);
-    h.fflags = 0;
+    h.arch.f[1] = BOX(0x7fc00000);
+    h.arch.fflags = 0;
     CHECK(fpu_execute(&h, op_fp(FCVT_INT_F, FMT_S, CVT_W, 1, RNE, 0)));
-    CHECK_EQ_U64(h.x[0], 0);
-    CHECK_EQ_U64(h.fflags, FFLAG_NV);
+    CHECK_EQ_U64(h.arch.x[0], 0);
+    CHECK_EQ_U64(h.arch.fflags, FFLAG_NV);
 }
 
 static void test_int_to_float_and_between_formats(void)
@@ -455,20 +455,20 @@ static void test_int_to_float_and_between_formats(void)
 static void test_moves(void)
 {
     reset();
-    h.x[11] = 0x123456789abcdef0ULL;
+    h.arch.x[11] = 0x123456789abcdef0ULL;
     CHECK(fpu_execute(&h, op_fp(FMV_F_X, FMT_S, 0, 11, 0, 4)));
-    CHECK_EQ_U64(h.f[4], 0xffffffff9abcdef0ULL);
+    CHECK_EQ_U64(h.arch.f[4], 0xffffffff9abcdef0ULL);
     CHECK(fpu_execute(&h, op_fp(FMV_F_X, FMT_D, 0, 11, 0, 5)));
-    CHECK_EQ_U64(h.f[5], 0x123456789abcdef0ULL);
-    h.f[1] = 0x0000000080000000ULL; /* fmv.x.w ignores boxing and sign-extends */
+    CHECK_EQ_U64(h.arch.f[5], 0x123456789abcdef0ULL);
+    h.arch.f[1] = 0x0000000080000000ULL; /* fmv.x.w ignores boxing and sign-extends */
     CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_S, 0, 1, 0, 12)));
-    CHECK_EQ_U64(h.x[12], 0xffffffff80000000ULL);
-    h.f[1] = 0x7ff4000000000001ULL;
+    CHECK_EQ_U64(h.arch.x[12], 0xffffffff80000000ULL);
+    h.arch.f[1] = 0x7ff4000000000001ULL;
     CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_D, 0, 1, 0, 12)));
-    CHECK_EQ_U64(h.x[12], 0x7ff4000000000001ULL);
+    CHECK_EQ_U64(h.arch.x[12], 0x7ff4000000000001ULL);
     CHECK(fpu_execute(&h, op_fp(FMV_X_F, FMT_D, 0, 1, 0, 0)));
-    CHECK_EQ_U64(h.x[0], 0);
-    CHECK_EQ_U64(h.fflags, 0);
+    CHECK_EQ_U64(h.arch.x[0], 0);
+    CHECK_EQ_U64(h.arch.fflags, 0);
 }
 
 static void test_fused_multiply_add(void)
@@ -538,10 +538,10 @@ static void test_illegal_encodings(void)
         0x00000013,                              /* not an FP opcode at all */
     };
     reset();
-    h.f[1] = D_ONE;
-    h.f[2] = D_ONE;
-    h.x[11] = 5;
-    h.fflags = FFLAG_NX;
+    h.arch.f[1] = D_ONE;
+    h.arch.f[2] = D_ONE;
+    h.arch.x[11] = 5;
+    h.arch.fflags = FFLAG_NX;
     before = h;
     for (unsigned i = 0; i < ARRAY_SIZE(illegal); i++) {
         CHECK(!fpu_execute(&h, illegal[i]));
@@ -549,7 +549,7 @@ static void test_illegal_encodings(void)
     }
     /* Dynamic rounding with a reserved frm value is illegal too. */
     for (uint32_t frm = 5; frm <= 7; frm++) {
-        h.frm = frm;
+        h.arch.frm = frm;
         before = h;
         CHECK(!fpu_execute(&h, fadd_d | (DYN << 12)));
         CHECK(!fpu_execute(&h, fma_insn(FMSUB, FMT_S, DYN)));
@@ -575,17 +575,17 @@ static unsigned run_reference_vectors(bool dump)
             struct refgen_io io;
             refgen_inputs(&state, &variants[v], &io);
             reset();
-            h.f[1] = io.f1;
-            h.f[2] = io.f2;
-            h.f[3] = io.f3;
-            h.f[4] = io.f4;
-            h.x[11] = io.x11;
-            h.x[12] = io.x12;
-            h.frm = (uint32_t)io.frm;
+            h.arch.f[1] = io.f1;
+            h.arch.f[2] = io.f2;
+            h.arch.f[3] = io.f3;
+            h.arch.f[4] = io.f4;
+            h.arch.x[11] = io.x11;
+            h.arch.x[12] = io.x12;
+            h.arch.frm = (uint32_t)io.frm;
             CHECK(fpu_execute(&h, variants[v].insn));
-            io.f4 = h.f[4];
-            io.x12 = h.x[12];
-            io.fflags = h.fflags;
+            io.f4 = h.arch.f[4];
+            io.x12 = h.arch.x[12];
+            io.fflags = h.arch.fflags;
             hash = refgen_hash(hash, &io);
             if (dump)
                 printf("0x%03x 0x%03x 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%02" PRIx64 "\n", v, i,

@@ -44,18 +44,18 @@ static void run_garbage(bool translate)
         hart_reset(h, RAM_BASE + (rng() & 0xfffe));
         interp_flush(h);
         for (unsigned r = 1; r < 32; r++)
-            h->x[r] = (rng() & 1) ? RAM_BASE + (rng() & (RAM_SIZE - 1)) : rng();
-        h->mtvec = RAM_BASE + (rng() & 0xfffc);
-        h->mstatus |= MSTATUS_FS;
-        uint64_t before = h->instret;
+            h->arch.x[r] = (rng() & 1) ? RAM_BASE + (rng() & (RAM_SIZE - 1)) : rng();
+        h->arch.mtvec = RAM_BASE + (rng() & 0xfffc);
+        h->arch.mstatus |= MSTATUS_FS;
+        uint64_t before = h->arch.instret;
         unsigned traps = 0;
         for (int slice = 0; slice < 50 && !machine_stopping(m); slice++) {
-            uint64_t mcause = h->mcause;
+            uint64_t mcause = h->arch.mcause;
             interp_run(h, 2000);
-            traps += h->mcause != mcause;
+            traps += h->arch.mcause != mcause;
         }
-        CHECK(h->priv == PRIV_M || h->priv == PRIV_S || h->priv == PRIV_U);
-        CHECK(h->instret > before || traps > 0 || machine_stopping(m));
+        CHECK(h->arch.priv == PRIV_M || h->arch.priv == PRIV_S || h->arch.priv == PRIV_U);
+        CHECK(h->arch.instret > before || traps > 0 || machine_stopping(m));
         if (machine_stopping(m)) {
             /* The garbage hit the test finisher: a new machine for the next rounds. */
             machine_destroy(m);

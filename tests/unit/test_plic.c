@@ -35,7 +35,7 @@ static void line(unsigned src, bool level)
 
 static uint64_t mip(unsigned hart)
 {
-    return atomic_load(&m->harts[hart]->mip) & (MIP_MEIP | MIP_SEIP);
+    return atomic_load(&m->harts[hart]->arch.mip) & (MIP_MEIP | MIP_SEIP);
 }
 
 static void test_claim_complete_level(void)

@@ -48,7 +48,7 @@ static void sleep_ms(long ms)
 
 static bool irq(void)
 {
-    return atomic_load(&m->harts[0]->mip) & MIP_MEIP;
+    return atomic_load(&m->harts[0]->arch.mip) & MIP_MEIP;
 }
 
 static void arm(uint64_t at)

@@ -36,7 +36,7 @@ static size_t receive(const char *s, size_t n)
 /* The UART's PLIC source is enabled for hart 0's M context, so MEIP mirrors its line. */
 static bool irq(void)
 {
-    return atomic_load(&m->harts[0]->mip) & MIP_MEIP;
+    return atomic_load(&m->harts[0]->arch.mip) & MIP_MEIP;
 }
 
 static void test_reset_state_and_scratch(void)

@@ -1,0 +1,216 @@
+/*
+ * The host-independent half of the translator (see jit.h and jit_emit.h): the code
+ * buffer, the C helpers translated code calls, and the mapping of each decoded op onto
+ * the emitter's operations. Semantics come from alu.h and mmu.h, as for the other
+ * engines; only encodings live in the emitter.
+ */
+#include "cpu/jit.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "cpu/alu.h"
+#include "cpu/jit_emit.h"
+#include "cpu/mmu.h"
+
+#if JIT_HAVE_EMITTER
+
+struct jit {
+    uint8_t *buf;
+    size_t size, used;
+};
+
+/* ---- helpers called from translated code: the slow paths of loads and stores ---- */
+
+#define LOAD_HELPER(name, fn, size, sign)                          \
+    static uint64_t jit_load_##name(struct hart *h, uint64_t va)   \
+    {                                                              \
+        uint64_t v;                                                \
+        if (unlikely(!fn(h, va, &v))) {                            \
+            h->jit_fault = true;                                   \
+            return 0;                                              \
+        }                                                          \
+        return v;                                                  \
+    }
+LOAD_OPS(LOAD_HELPER)
+#undef LOAD_HELPER
+
+#define STORE_HELPER(name, size)                                               \
+    static void jit_store_##name(struct hart *h, uint64_t va, uint64_t value) \
+    {                                                                          \
+        if (unlikely(!mem_store(h, va, size, value)))                          \
+            h->jit_fault = true;                                               \
+    }
+STORE_OPS(STORE_HELPER)
+#undef STORE_HELPER
+
+/* ---- translation ---- */
+
+/* Offset in the block's page of the instruction at block offset off, plus delta; -1 when
+ * that leaves the page. */
+static int64_t page_offset(const struct translation *t, int32_t off, int64_t delta)
+{
+    int64_t o = (int64_t)(t->b->host_pc & 0xfff) + off + delta;
+    return o >= 0 && o < 0x1000 ? o : -1;
+}
+
+static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                   int32_t off, enum jit_cond cond)
+{
+    jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), page_offset(t, off, d->len));
+}
+
+/* Translates one instruction; returns false once the block has ended. */
+static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                          int32_t off)
+{
+    switch ((enum op)d->op) {
+    case OP_NOP: return true;
+    case OP_LUI: jit_emit_move_imm(e, d->rd, d->imm); return true;
+    case OP_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return true;
+    case OP_JAL:
+        if (d->rd)
+            jit_emit_pc_relative(e, d->rd, off, d->len);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm));
+        return false;
+    case OP_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return false;
+    case OP_BEQ: branch(e, t, d, i, off, JIT_EQ); return false;
+    case OP_BNE: branch(e, t, d, i, off, JIT_NE); return false;
+    case OP_BLT: branch(e, t, d, i, off, JIT_LT); return false;
+    case OP_BGE: branch(e, t, d, i, off, JIT_GE); return false;
+    case OP_BLTU: branch(e, t, d, i, off, JIT_LTU); return false;
+    case OP_BGEU: branch(e, t, d, i, off, JIT_GEU); return false;
+#define LOAD_CASE(name, fn, size, sign) \
+    case OP_##name: jit_emit_access(e, t, d, i, off, size, sign, false, (const void *)jit_load_##name); return true;
+    LOAD_OPS(LOAD_CASE)
+#undef LOAD_CASE
+#define STORE_CASE(name, size) \
+    case OP_##name: jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); return true;
+    STORE_OPS(STORE_CASE)
+#undef STORE_CASE
+    case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return true;
+    case OP_ANDI: jit_emit_alu_imm(e, JIT_AND, false, d->rd, d->rs1, d->imm); return true;
+    case OP_ORI: jit_emit_alu_imm(e, JIT_OR, false, d->rd, d->rs1, d->imm); return true;
+    case OP_XORI: jit_emit_alu_imm(e, JIT_XOR, false, d->rd, d->rs1, d->imm); return true;
+    case OP_SLTI: jit_emit_alu_imm(e, JIT_SLT, false, d->rd, d->rs1, d->imm); return true;
+    case OP_SLTIU: jit_emit_alu_imm(e, JIT_SLTU, false, d->rd, d->rs1, d->imm); return true;
+    case OP_SLLI: jit_emit_alu_imm(e, JIT_SLL, false, d->rd, d->rs1, d->imm); return true;
+    case OP_SRLI: jit_emit_alu_imm(e, JIT_SRL, false, d->rd, d->rs1, d->imm); return true;
+    case OP_SRAI: jit_emit_alu_imm(e, JIT_SRA, false, d->rd, d->rs1, d->imm); return true;
+    case OP_ADDIW: jit_emit_alu_imm(e, JIT_ADD, true, d->rd, d->rs1, d->imm); return true;
+    case OP_SLLIW: jit_emit_alu_imm(e, JIT_SLL, true, d->rd, d->rs1, d->imm); return true;
+    case OP_SRLIW: jit_emit_alu_imm(e, JIT_SRL, true, d->rd, d->rs1, d->imm); return true;
+    case OP_SRAIW: jit_emit_alu_imm(e, JIT_SRA, true, d->rd, d->rs1, d->imm); return true;
+    case OP_ADD: jit_emit_alu(e, JIT_ADD, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SUB: jit_emit_alu(e, JIT_SUB, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_AND: jit_emit_alu(e, JIT_AND, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_OR: jit_emit_alu(e, JIT_OR, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_XOR: jit_emit_alu(e, JIT_XOR, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SLL: jit_emit_alu(e, JIT_SLL, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SRL: jit_emit_alu(e, JIT_SRL, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SRA: jit_emit_alu(e, JIT_SRA, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SLT: jit_emit_alu(e, JIT_SLT, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SLTU: jit_emit_alu(e, JIT_SLTU, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_ADDW: jit_emit_alu(e, JIT_ADD, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_SUBW: jit_emit_alu(e, JIT_SUB, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_SLLW: jit_emit_alu(e, JIT_SLL, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_SRLW: jit_emit_alu(e, JIT_SRL, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_SRAW: jit_emit_alu(e, JIT_SRA, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_MUL: jit_emit_alu(e, JIT_MUL, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_MULW: jit_emit_alu(e, JIT_MUL, true, d->rd, d->rs1, d->rs2); return true;
+    case OP_MULH: jit_emit_alu(e, JIT_MULH, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_MULHU: jit_emit_alu(e, JIT_MULHU, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SH1ADD: jit_emit_alu(e, JIT_SH1ADD, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SH2ADD: jit_emit_alu(e, JIT_SH2ADD, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_SH3ADD: jit_emit_alu(e, JIT_SH3ADD, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_ADDUW: jit_emit_alu(e, JIT_ADDUW, false, d->rd, d->rs1, d->rs2); return true;
+    case OP_MULHSU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_MULHSU); return true;
+    case OP_DIV: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIV); return true;
+    case OP_DIVU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVU); return true;
+    case OP_REM: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REM); return true;
+    case OP_REMU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMU); return true;
+    case OP_DIVW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVW); return true;
+    case OP_DIVUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVUW); return true;
+    case OP_REMW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMW); return true;
+    case OP_REMUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMUW); return true;
+    case OP_END:
+        jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
+        return false;
+    case OP_SLOW:
+    case OP_COUNT:
+        break;
+    }
+    jit_emit_exit_slow(e, d, i, off);
+    return false;
+}
+
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
+{
+    struct emitter e = { j->buf + j->used, j->buf + j->size, false };
+    struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
+    uint8_t *entry = e.p;
+    jit_emit_prologue(&e);
+    int32_t off = 0;
+    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+        if (!translate_one(&e, &t, &b->insns[i], i, off))
+            break;
+        off += b->insns[i].len;
+    }
+    if (e.overflow)
+        return NULL;
+    j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
+    return (jit_entry)(void *)entry;
+}
+
+struct jit *jit_create(size_t code_size)
+{
+    struct jit *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->buf = mmap(NULL, code_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (j->buf == MAP_FAILED) {
+        free(j);
+        return NULL;
+    }
+    j->size = code_size;
+    return j;
+}
+
+void jit_destroy(struct jit *j)
+{
+    if (!j)
+        return;
+    munmap(j->buf, j->size);
+    free(j);
+}
+
+void jit_reset(struct jit *j)
+{
+    j->used = 0;
+}
+
+#else /* no emitter for this host: the block engine interprets */
+
+struct jit *jit_create(size_t code_size)
+{
+    (void)code_size;
+    return NULL;
+}
+
+void jit_destroy(struct jit *j)
+{
+    (void)j;
+}
+
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
+{
+    (void)j, (void)h, (void)b;
+    return NULL;
+}
+
+void jit_reset(struct jit *j)
+{
+    (void)j;
+}
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * The translator's two halves (see jit.h). jit.c, host-independent, walks a block's
+ * decoded instructions and says what each does in the terms below: which integer
+ * operation, which memory access with which C helper for its slow path, where control
+ * goes. A host's emitter (jit_x86_64.c) turns each into that host's code, keeping the
+ * hart, the register file, the block's guest pc, the retired count and the budget
+ * wherever it likes. A new host adds an emitter: encodings, not RISC-V semantics.
+ * Guest register operands are indices into the register file; writes to x0 never reach
+ * the emitter (they decode to OP_NOP), except the link register of a jump (checked here).
+ */
+#ifndef RACKVM_JIT_EMIT_H
+#define RACKVM_JIT_EMIT_H
+
+#include "cpu/block.h"
+#include "cpu/hart.h"
+#include "cpu/jit.h"
+
+#if defined(__x86_64__)
+#define JIT_HAVE_EMITTER 1
+#else
+#define JIT_HAVE_EMITTER 0
+#endif
+
+/* Host code written into [p, end); overflow once it did not fit (then it is discarded). */
+struct emitter {
+    uint8_t *p, *end;
+    bool overflow;
+};
+
+/* The block being translated, for exits that chain to a same-page successor. */
+struct translation {
+    struct block *b;
+    const _Atomic uint32_t *gen;   /* its page's code generation */
+    const struct guest_ram *ram;
+};
+
+/* Integer operations the emitter inlines: rd = rs1 OP rs2, or rs1 OP imm. */
+enum jit_alu {
+    JIT_ADD, JIT_SUB, JIT_AND, JIT_OR, JIT_XOR,
+    JIT_SLL, JIT_SRL, JIT_SRA,        /* shift amounts masked as RISC-V does */
+    JIT_SLT, JIT_SLTU,                /* 1 or 0 */
+    JIT_MUL, JIT_MULH, JIT_MULHU,     /* low product, high signed, high unsigned */
+    JIT_SH1ADD, JIT_SH2ADD, JIT_SH3ADD, /* (rs1 << n) + rs2 */
+    JIT_ADDUW,                        /* zero-extended low word of rs1 + rs2 */
+};
+
+/* Branch conditions on (rs1, rs2). */
+enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
+
+/* The entry sequence; a chained jump enters a block just past it. */
+void jit_emit_prologue(struct emitter *e);
+
+/*
+ * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,
+ * sign-extend the result), only for ADD, SUB, SLL, SRL, SRA and MUL.
+ */
+void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2);
+/* rd = rs1 op imm: ADD (also word), AND, OR, XOR, SLT, SLTU, and shifts (also word). */
+void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm);
+/* rd = imm (sign-extended). */
+void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm);
+/* rd = the guest pc of the instruction at block offset off, plus delta. */
+void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta);
+/* rd = fn(x[rs1], x[rs2]): an operation whose corner cases C states best. */
+void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
+                   uint64_t (*fn)(uint64_t, uint64_t));
+
+/*
+ * The load or store d (at block offset off, instruction index i), size bytes, loads
+ * sign-extended when sign: the TLB hit path inline, else helper(h, va) for a load or
+ * helper(h, va, value) for a store, which sets h->jit_fault after raising an exception
+ * (the block then exits with JIT_EXIT_FAULT). A store's inline path must do what
+ * mem_store does besides the write: defer to the helper while LR reservations are live
+ * or the page holds decoded code.
+ */
+void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                     int32_t off, unsigned size, bool sign, bool store, const void *helper);
+
+/*
+ * Exits after `retired` instructions of the block to the guest pc at block offset off
+ * plus delta, through exit link `link`. target_offset is that pc's offset in the
+ * block's page, or -1 when it lies elsewhere: within the page, the emitter enters the
+ * linked successor directly while the budget lasts and the link still holds.
+ */
+void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                   int32_t off, int32_t delta, int64_t target_offset);
+/* jalr: rd = the pc of the next instruction (block offset next_off); exits to
+ * (x[rs1] + imm) & ~1, computed before rd is written, without chaining. */
+void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsigned retired, unsigned rs1,
+                            int32_t imm, unsigned rd, int32_t next_off);
+/* A conditional branch at block offset off (instruction i of length len): exits to
+ * off + imm when cond holds, else to off + len, each chained as jit_emit_exit does. */
+void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                     int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset);
+/* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
+void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
+
+#endif
