@@ -21,6 +21,7 @@ struct test_finisher;
 struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
+struct virtio_input;
 struct net_config;
 
 enum stop_reason {
@@ -57,6 +58,8 @@ struct machine_config {
     enum console_kind console; /* --console: where host console input goes */
     const struct net_config *nets;  /* --net: virtio-net NICs, after the devices above */
     unsigned nnets;
+    /* A virtio-input power button in the first slot the devices above leave free. */
+    bool power_button;
 };
 
 struct machine {
@@ -72,6 +75,7 @@ struct machine {
     struct console *console;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;
+    struct virtio_input *power_button;  /* NULL: not asked for, or no slot left */
 
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;
@@ -97,6 +101,13 @@ static inline bool machine_stopping(struct machine *m)
 {
     return atomic_load_explicit(&m->stop_reason, memory_order_relaxed) != STOP_NONE;
 }
+
+/*
+ * Presses the power button so the guest can shut down on its own. false when the board
+ * has no button or no guest driver runs it (the guest cannot be asked). Call without
+ * bus->lock.
+ */
+bool machine_press_power_button(struct machine *m);
 
 /* A guest store touched the HTIF tohost page at pa: acts on a tohost write. */
 void machine_htif_write(struct machine *m, uint64_t pa);
