@@ -45,11 +45,9 @@ struct console {
     bool out_stopping;
 };
 
-/* The terminal to restore; file-scope so the exit and signal paths can reach it. */
+/* The terminal to restore; file-scope so that exit() can restore it. */
 static struct termios saved_termios;
-static volatile sig_atomic_t raw_fd = -1;
-static const int restore_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static struct sigaction saved_actions[ARRAY_SIZE(restore_signals)];
+static int raw_fd = -1;
 
 static void restore_terminal(void)
 {
@@ -57,17 +55,6 @@ static void restore_terminal(void)
         tcsetattr(raw_fd, TCSANOW, &saved_termios);
         raw_fd = -1;
     }
-}
-
-static void restore_and_reraise(int sig)
-{
-    int saved_errno = errno;
-    restore_terminal();
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        if (restore_signals[i] == sig)
-            sigaction(sig, &saved_actions[i], NULL);
-    raise(sig);
-    errno = saved_errno;
 }
 
 static void enter_raw_mode(int fd)
@@ -81,20 +68,9 @@ static void enter_raw_mode(int fd)
         atexit(restore_terminal);
         atexit_registered = true;
     }
-    struct sigaction sa = { .sa_handler = restore_and_reraise };
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        sigaction(restore_signals[i], &sa, &saved_actions[i]);
     raw_fd = fd;
     if (tcsetattr(fd, TCSANOW, &raw) < 0)
         rvm_error("console: cannot put the terminal in raw mode: %s", strerror(errno));
-}
-
-static void leave_raw_mode(void)
-{
-    restore_terminal();
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        sigaction(restore_signals[i], &saved_actions[i], NULL);
 }
 
 void console_set_receiver(struct console *c,
@@ -168,7 +144,10 @@ static void *writer_thread(void *arg)
         pthread_mutex_lock(&c->out_lock);
         c->out_head = (c->out_head + len) % OUTPUT_RING;
         c->out_count -= len;
-        if (!ok) {
+        if (!ok && !c->out_failed) {
+            /* stderr may be the same closed pipe; then this line is lost too, harmlessly. */
+            rvm_error("console: cannot write guest output (%s); it is dropped from now on, "
+                      "the VM runs on", strerror(errno));
             c->out_failed = true;
             c->out_count = 0;
         }
@@ -276,7 +255,7 @@ static void *reader_thread(void *arg)
 static void console_free(struct console *c)
 {
     if (c->in_is_tty)
-        leave_raw_mode();
+        restore_terminal();
     close(c->wake_pipe[0]);
     close(c->wake_pipe[1]);
     pthread_cond_destroy(&c->out_space);

@@ -30,6 +30,7 @@ enum stop_reason {
     STOP_REBOOT,     /* guest asked for a reset */
     STOP_FAIL,       /* guest reported failure (test finisher code, SRST failure) */
     STOP_USER,       /* Ctrl-A x */
+    STOP_SIGNAL,     /* forced by a host signal: exit with stop_code (128 + signal) */
     STOP_ERROR,      /* the monitor hit a fatal error */
 };
 
