@@ -59,8 +59,8 @@ static void take_signal(int signo)
     pthread_mutex_unlock(&w.lock);
     if (!asked) {
         rvm_error("SIG%s: the guest cannot be asked to power off (%s); stopping it now (status %d)",
-                  name, w.timeout_s ? "no power button driver runs in it" : "--shutdown-timeout 0",
-                  128 + signo);
+                  name, w.timeout_s ? "no power button, no driver for it, or the VM is stuck"
+                                    : "--shutdown-timeout 0", 128 + signo);
         force_stop(signo);
         return;
     }

@@ -5,7 +5,8 @@
  *   SIGINT or SIGTERM presses the guest's power button and gives it `timeout_s` seconds
  *   to power off (exit 0 as for any poweroff); then, or at once on a second SIGINT or
  *   SIGTERM, the VM is stopped and rackvm exits 128 + the first signal's number. A
- *   board without a power button, or a guest with no driver for it, is stopped at once.
+ *   board without a power button, a guest with no driver for it, or a VM stuck with
+ *   its bus locked for a second (console output nobody reads) is stopped at once.
  *   SIGHUP is ignored when the console is not a terminal; when it is, the terminal is
  *   gone and SIGHUP acts as SIGTERM.
  * One host line on stderr says what was done at each step. The signals are taken by a

@@ -20,6 +20,8 @@
 #define INPUT_PENDING 4096     /* bytes read from the host, not yet in the RX FIFO */
 #define OUTPUT_RING 65536
 #define RX_RETRY_NS 10000000L  /* while the FIFO is full, look at the terminal this often */
+#define TX_RETRY_NS 100000000L /* while the output queue is full, look for a VM stop this often */
+#define FLUSH_WAIT_NS 2000000000LL  /* how long console_destroy waits for a stalled reader */
 
 static const char help_text[] =
     "\r\nC-a h    print this help\r\n"
@@ -81,13 +83,28 @@ void console_set_receiver(struct console *c,
     c->receiver = dev;
 }
 
+/* CLOCK_REALTIME ns from now, for the timed waits of pthreads. */
+static struct timespec realtime_in(int64_t ns)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    ns += t.tv_nsec;
+    t.tv_sec += ns / 1000000000LL;
+    t.tv_nsec = ns % 1000000000LL;
+    return t;
+}
+
 void console_write(struct console *c, const uint8_t *buf, size_t n)
 {
     pthread_mutex_lock(&c->out_lock);
     while (n && !c->out_failed) {
         size_t space = OUTPUT_RING - c->out_count;
         if (space == 0) {
-            pthread_cond_wait(&c->out_space, &c->out_lock);
+            /* A stopping VM must not wait for a reader that may never read again. */
+            if (machine_stopping(c->m))
+                break;
+            struct timespec t = realtime_in(TX_RETRY_NS);
+            pthread_cond_timedwait(&c->out_space, &c->out_lock, &t);
             continue;
         }
         size_t tail = (c->out_head + c->out_count) % OUTPUT_RING;
@@ -129,6 +146,8 @@ static void *writer_thread(void *arg)
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    /* Cancelled (by console_destroy, if the reader stalls) only inside write_all. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 
     pthread_mutex_lock(&c->out_lock);
     for (;;) {
@@ -140,7 +159,9 @@ static void *writer_thread(void *arg)
         if (len > OUTPUT_RING - c->out_head)
             len = OUTPUT_RING - c->out_head;
         pthread_mutex_unlock(&c->out_lock);
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         bool ok = write_all(c->out_fd, c->out + c->out_head, len);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         pthread_mutex_lock(&c->out_lock);
         c->out_head = (c->out_head + len) % OUTPUT_RING;
         c->out_count -= len;
@@ -221,13 +242,7 @@ static void feed_uart(struct console *c, struct reader_state *r)
     size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
                               : uart_receive(c->m->uart, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += RX_RETRY_NS;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = realtime_in(RX_RETRY_NS);
         uart_wait_rx_space(c->m->uart, &deadline);
     }
     pthread_mutex_unlock(&bus->lock);
@@ -319,6 +334,11 @@ void console_destroy(struct console *c)
     c->out_stopping = true;
     pthread_cond_signal(&c->out_ready);
     pthread_mutex_unlock(&c->out_lock);
-    pthread_join(c->writer, NULL);
+    struct timespec t = realtime_in(FLUSH_WAIT_NS);
+    if (pthread_timedjoin_np(c->writer, NULL, &t) != 0) {
+        rvm_error("console: the output reader stalled; the rest of the output is dropped");
+        pthread_cancel(c->writer);
+        pthread_join(c->writer, NULL);
+    }
     console_free(c);
 }

@@ -12,9 +12,10 @@
  * (a hung-up terminal) the reader stops reading and the VM keeps running.
  * Output: console_write queues bytes that a writer thread writes to out_fd as soon as
  * it can, coalescing bursts into few write() calls (out_fd may be a pipe). A full queue
- * makes the writer of guest output wait rather than drop; after a write error (reader
- * of the pipe gone: EPIPE, never SIGPIPE; a hung-up terminal) one line goes to stderr
- * and output is discarded.
+ * makes the writer of guest output wait rather than drop, unless the VM is stopping;
+ * after a write error (reader of the pipe gone: EPIPE, never SIGPIPE; a hung-up
+ * terminal) one line goes to stderr and output is discarded. console_destroy waits two
+ * seconds at most for a reader that stopped reading, so a stop never hangs on one.
  */
 #ifndef RACKVM_CONSOLE_H
 #define RACKVM_CONSOLE_H

@@ -105,8 +105,8 @@ static inline bool machine_stopping(struct machine *m)
 
 /*
  * Presses the power button so the guest can shut down on its own. false when the board
- * has no button or no guest driver runs it (the guest cannot be asked). Call without
- * bus->lock.
+ * has no button, no guest driver runs it, or the bus stays locked for a second (the
+ * guest cannot be asked). Call without bus->lock.
  */
 bool machine_press_power_button(struct machine *m);
 

@@ -2,8 +2,9 @@
 project's init, scripts/guest/init) powers off cleanly with status 0; a guest that does
 not listen is stopped when --shutdown-timeout runs out (status 128 + signal); a second
 SIGINT stops at once; SIGHUP is ignored when the console is a pipe; the terminal mode
-is restored after a SIGTERM on a pty; and a console reader that goes away (stdout
-closed) leaves the VM running.
+is restored after a SIGTERM on a pty; a console reader that goes away (stdout
+closed) leaves the VM running, and one that stops reading does not keep two SIGTERMs
+from ending rackvm.
 
 The guest's initramfs gets a small newc archive appended that replaces /init (Linux
 unpacks concatenated archives in order), so any guest's kernel and busybox serve."""
@@ -154,6 +155,36 @@ class SignalTest(GuestTestCase):
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
             for f in (p.stdin, p.stderr):
+                f.close()
+
+    def test_stalled_stdout_reader_does_not_block_a_forced_exit(self):
+        # Nobody reads rackvm's stdout: the pipe and the console queue fill up and the
+        # guest's console writes wait. Two SIGTERMs must still end rackvm.
+        p = subprocess.Popen(self.argv(DEAF_INIT), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            time.sleep(5)   # boots meanwhile; the typed loop waits in the UART until then
+            p.stdin.write(b"while true; do echo flooding-the-console-flooding-the-console; done\n")
+            p.stdin.flush()
+            time.sleep(5)
+            self.assertIsNone(p.poll())
+            start = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(30), 128 + signal.SIGTERM)
+            took = time.monotonic() - start
+            self.assertLess(took, 10)
+            err = p.stderr.read().decode()
+            self.assertIn("(status 143)", err)
+            self.assertIn("console: the output reader stalled", err)
+            print("\nforced exit with a stalled stdout reader took %.1f s" % took)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            for f in (p.stdin, p.stdout, p.stderr):
                 f.close()
 
     def signal_on_a_pty(self, sig):
