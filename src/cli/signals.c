@@ -34,13 +34,13 @@ static int64_t ms_until(const struct timespec *t)
     return (int64_t)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* Stops the current machine (if any) and keeps rackvm from starting another. */
+/* Stops the current machine, and any machine attached later. */
 static void force_stop(int signo)
 {
     pthread_mutex_lock(&w.lock);
     w.forced_status = 128 + signo;
     if (w.m)
-        machine_request_stop(w.m, STOP_SIGNAL, 128 + signo, "stopped by a signal");
+        machine_request_stop(w.m, STOP_SIGNAL, w.forced_status, "stopped by a signal");
     pthread_mutex_unlock(&w.lock);
 }
 
@@ -128,6 +128,9 @@ void signals_attach(struct machine *m)
 {
     pthread_mutex_lock(&w.lock);
     w.m = m;
+    /* A stop forced between two machines (a guest reboot) stops the next one too. */
+    if (m && w.forced_status)
+        machine_request_stop(m, STOP_SIGNAL, w.forced_status, "stopped by a signal");
     pthread_mutex_unlock(&w.lock);
 }
 

@@ -25,7 +25,7 @@ struct machine;
 int signals_start(unsigned timeout_s, bool console_is_terminal);
 /* The machine that signals act on from now on (NULL between machines). */
 void signals_attach(struct machine *m);
-/* 0, or the exit status when a signal forced the stop (then no new machine is started). */
+/* 0, or the exit status when a signal forced the stop (a machine attached later stops at once). */
 int signals_forced_status(void);
 /* Ends the watcher. */
 void signals_stop(void);
