@@ -75,16 +75,12 @@ class SignalTest(GuestTestCase):
     def deaf(self, *flags):
         return Guest(self.argv(DEAF_INIT, *flags))
 
-    @staticmethod
-    def kill(g, sig):
-        os.kill(g._proc.pid, sig)
-
     def test_sigterm_powers_off_a_listening_guest(self):
         with self.listening("--shutdown-timeout", "60") as g:
             g.wait_for(r"GUEST-READY")
             g.wait_for(r"# ")
             start = time.monotonic()
-            self.kill(g, signal.SIGTERM)
+            g.signal(signal.SIGTERM)
             g.wait_for(r"GUEST-POWER-BUTTON", 30)
             self.assertEqual(g.wait_exit(30), 0, g.tail())
             self.assertLess(time.monotonic() - start, 30)
@@ -95,7 +91,7 @@ class SignalTest(GuestTestCase):
         with self.deaf("--shutdown-timeout", "3") as g:
             g.wait_for(r"GUEST-READY")
             start = time.monotonic()
-            self.kill(g, signal.SIGTERM)
+            g.signal(signal.SIGTERM)
             self.assertEqual(g.wait_exit(30), 128 + signal.SIGTERM, g.tail())
             took = time.monotonic() - start
             self.assertGreaterEqual(took, 2.9)
@@ -107,10 +103,10 @@ class SignalTest(GuestTestCase):
     def test_second_sigint_stops_at_once(self):
         with self.deaf() as g:   # the default timeout, 30 s, never comes into play
             g.wait_for(r"GUEST-READY")
-            self.kill(g, signal.SIGINT)
+            g.signal(signal.SIGINT)
             time.sleep(0.5)
             start = time.monotonic()
-            self.kill(g, signal.SIGINT)
+            g.signal(signal.SIGINT)
             self.assertEqual(g.wait_exit(30), 128 + signal.SIGINT, g.tail())
             self.assertLess(time.monotonic() - start, 10)
             self.assertIn("second signal (SIGINT): forcing the exit now (status 130)", g.errors)
@@ -118,7 +114,7 @@ class SignalTest(GuestTestCase):
     def test_sighup_with_a_piped_console_is_ignored(self):
         with self.deaf() as g:
             g.wait_for(r"GUEST-READY")
-            self.kill(g, signal.SIGHUP)
+            g.signal(signal.SIGHUP)
             time.sleep(1)
             g.send("echo alive-$((6*7))\n")
             g.wait_for(r"alive-42", 60)
