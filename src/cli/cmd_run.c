@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
 #include "host/net_config.h"
@@ -17,6 +19,8 @@
 #define MAX_MEMORY (64ULL << 30)
 #define DEFAULT_CMDLINE "console=ttyS0"
 #define DEFAULT_CMDLINE_HVC "console=hvc0"
+#define DEFAULT_SHUTDOWN_TIMEOUT 30
+#define MAX_SHUTDOWN_TIMEOUT 3600
 
 void cmd_run_usage(FILE *out)
 {
@@ -41,6 +45,8 @@ void cmd_run_usage(FILE *out)
             "  --net tap=IFNAME[,mac=MAC]\n"
             "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
             "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
+            "  --shutdown-timeout S seconds the guest gets to power off after SIGINT/SIGTERM\n"
+            "                       before rackvm stops it (default %d; 0: stop at once)\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -48,13 +54,16 @@ void cmd_run_usage(FILE *out)
             "                       translate every block at its first run (eager)\n"
             "  --help, --version\n"
             "\n"
-            "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices.\n",
+            "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
+            "virtio-input power button takes the next free slot. SIGINT/SIGTERM press it; a\n"
+            "second signal or the timeout stops the VM (exit status 128 + signal number).\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
-            VIRT_VIRTIO_COUNT);
+            DEFAULT_SHUTDOWN_TIMEOUT, VIRT_VIRTIO_COUNT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
-       OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET };
+       OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
+       OPT_SHUTDOWN_TIMEOUT };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -72,6 +81,7 @@ static const struct option run_options[] = {
     { "rng", no_argument, NULL, OPT_RNG },
     { "console", required_argument, NULL, OPT_CONSOLE },
     { "net", required_argument, NULL, OPT_NET },
+    { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -139,8 +149,12 @@ static int parse_net(const char *arg, struct machine_config *cfg)
     return 0;
 }
 
-/* Returns 0 and fills cfg, 1 when the command is done (help/version), 2 on bad input. */
-static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
+/*
+ * Returns 0 and fills cfg and *shutdown_timeout, 1 when the command is done
+ * (help/version), 2 on bad input.
+ */
+static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
+                             unsigned *shutdown_timeout)
 {
     *cfg = (struct machine_config){
         .memory_size = DEFAULT_MEMORY,
@@ -148,7 +162,9 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
         .cmdline = DEFAULT_CMDLINE,
         .firmware = FIRMWARE_BUILTIN_SBI,
         .reboot_restarts = true,
+        .power_button = true,
     };
+    *shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     opterr = 0;
     optind = 1;
     bool cmdline_given = false;
@@ -172,6 +188,17 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
                 return 2;
             }
             break;
+        case OPT_SHUTDOWN_TIMEOUT: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || n < 0 || n > MAX_SHUTDOWN_TIMEOUT) {
+                fprintf(stderr, "rackvm: --shutdown-timeout: '%s' is not a number of seconds "
+                        "from 0 to %d\n", optarg, MAX_SHUTDOWN_TIMEOUT);
+                return 2;
+            }
+            *shutdown_timeout = (unsigned)n;
+            break;
+        }
         case OPT_CPUS: {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -263,15 +290,11 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg)
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* Boots machines until one stops for good; returns the exit status. */
+static int run_machines(const struct machine_config *cfg)
 {
-    struct machine_config cfg;
-    int rc = parse_run_options(argc, argv, &cfg);
-    if (rc)
-        return rc == 1 ? 0 : rc;
-
     for (;;) {
-        struct machine *m = machine_create(&cfg, cfg.dump_dtb_path == NULL);
+        struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
         if (!m)
             return 1;
         int prepared = boot_prepare(m);
@@ -279,19 +302,23 @@ int cmd_run(int argc, char **argv)
             machine_destroy(m);
             return prepared > 0 ? 0 : 1;
         }
+        signals_attach(m);
         enum stop_reason why = machine_run(m);
+        signals_attach(NULL);
         int code = m->stop_code;
         char message[sizeof(m->stop_message)];
         snprintf(message, sizeof(message), "%s", m->stop_message);
         machine_destroy(m);
         switch (why) {
         case STOP_REBOOT:
-            if (cfg.reboot_restarts)
+            if (cfg->reboot_restarts && !signals_forced_status())
                 continue;
-            return 0;
+            return signals_forced_status();
         case STOP_POWEROFF:
         case STOP_USER:
             return 0;
+        case STOP_SIGNAL:
+            return code;
         case STOP_FAIL:
             fprintf(stderr, "rackvm: %s (code %d)\n", message, code);
             return code > 0 && code < 256 ? code : 1;
@@ -300,4 +327,19 @@ int cmd_run(int argc, char **argv)
             return 1;
         }
     }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct machine_config cfg;
+    unsigned shutdown_timeout;
+    int rc = parse_run_options(argc, argv, &cfg, &shutdown_timeout);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    /* Before any thread exists, so that every thread inherits the blocked signals. */
+    if (signals_start(shutdown_timeout, isatty(STDIN_FILENO)) < 0)
+        return 1;
+    rc = run_machines(&cfg);
+    signals_stop();
+    return rc;
 }

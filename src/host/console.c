@@ -20,6 +20,8 @@
 #define INPUT_PENDING 4096     /* bytes read from the host, not yet in the RX FIFO */
 #define OUTPUT_RING 65536
 #define RX_RETRY_NS 10000000L  /* while the FIFO is full, look at the terminal this often */
+#define TX_RETRY_NS 100000000L /* while the output queue is full, look for a VM stop this often */
+#define FLUSH_WAIT_NS 2000000000LL  /* how long console_destroy waits for a stalled reader */
 
 static const char help_text[] =
     "\r\nC-a h    print this help\r\n"
@@ -45,11 +47,9 @@ struct console {
     bool out_stopping;
 };
 
-/* The terminal to restore; file-scope so the exit and signal paths can reach it. */
+/* The terminal to restore; file-scope so that exit() can restore it. */
 static struct termios saved_termios;
-static volatile sig_atomic_t raw_fd = -1;
-static const int restore_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static struct sigaction saved_actions[ARRAY_SIZE(restore_signals)];
+static int raw_fd = -1;
 
 static void restore_terminal(void)
 {
@@ -57,17 +57,6 @@ static void restore_terminal(void)
         tcsetattr(raw_fd, TCSANOW, &saved_termios);
         raw_fd = -1;
     }
-}
-
-static void restore_and_reraise(int sig)
-{
-    int saved_errno = errno;
-    restore_terminal();
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        if (restore_signals[i] == sig)
-            sigaction(sig, &saved_actions[i], NULL);
-    raise(sig);
-    errno = saved_errno;
 }
 
 static void enter_raw_mode(int fd)
@@ -81,20 +70,9 @@ static void enter_raw_mode(int fd)
         atexit(restore_terminal);
         atexit_registered = true;
     }
-    struct sigaction sa = { .sa_handler = restore_and_reraise };
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        sigaction(restore_signals[i], &sa, &saved_actions[i]);
     raw_fd = fd;
     if (tcsetattr(fd, TCSANOW, &raw) < 0)
         rvm_error("console: cannot put the terminal in raw mode: %s", strerror(errno));
-}
-
-static void leave_raw_mode(void)
-{
-    restore_terminal();
-    for (size_t i = 0; i < ARRAY_SIZE(restore_signals); i++)
-        sigaction(restore_signals[i], &saved_actions[i], NULL);
 }
 
 void console_set_receiver(struct console *c,
@@ -105,13 +83,28 @@ void console_set_receiver(struct console *c,
     c->receiver = dev;
 }
 
+/* CLOCK_REALTIME ns from now, for the timed waits of pthreads. */
+static struct timespec realtime_in(int64_t ns)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    ns += t.tv_nsec;
+    t.tv_sec += ns / 1000000000LL;
+    t.tv_nsec = ns % 1000000000LL;
+    return t;
+}
+
 void console_write(struct console *c, const uint8_t *buf, size_t n)
 {
     pthread_mutex_lock(&c->out_lock);
     while (n && !c->out_failed) {
         size_t space = OUTPUT_RING - c->out_count;
         if (space == 0) {
-            pthread_cond_wait(&c->out_space, &c->out_lock);
+            /* A stopping VM must not wait for a reader that may never read again. */
+            if (machine_stopping(c->m))
+                break;
+            struct timespec t = realtime_in(TX_RETRY_NS);
+            pthread_cond_timedwait(&c->out_space, &c->out_lock, &t);
             continue;
         }
         size_t tail = (c->out_head + c->out_count) % OUTPUT_RING;
@@ -153,6 +146,8 @@ static void *writer_thread(void *arg)
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    /* Cancelled (by console_destroy, if the reader stalls) only inside write_all. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 
     pthread_mutex_lock(&c->out_lock);
     for (;;) {
@@ -164,11 +159,16 @@ static void *writer_thread(void *arg)
         if (len > OUTPUT_RING - c->out_head)
             len = OUTPUT_RING - c->out_head;
         pthread_mutex_unlock(&c->out_lock);
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         bool ok = write_all(c->out_fd, c->out + c->out_head, len);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         pthread_mutex_lock(&c->out_lock);
         c->out_head = (c->out_head + len) % OUTPUT_RING;
         c->out_count -= len;
-        if (!ok) {
+        if (!ok && !c->out_failed) {
+            /* stderr may be the same closed pipe; then this line is lost too, harmlessly. */
+            rvm_error("console: cannot write guest output (%s); it is dropped from now on, "
+                      "the VM runs on", strerror(errno));
             c->out_failed = true;
             c->out_count = 0;
         }
@@ -242,13 +242,7 @@ static void feed_uart(struct console *c, struct reader_state *r)
     size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
                               : uart_receive(c->m->uart, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += RX_RETRY_NS;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = realtime_in(RX_RETRY_NS);
         uart_wait_rx_space(c->m->uart, &deadline);
     }
     pthread_mutex_unlock(&bus->lock);
@@ -276,7 +270,7 @@ static void *reader_thread(void *arg)
 static void console_free(struct console *c)
 {
     if (c->in_is_tty)
-        leave_raw_mode();
+        restore_terminal();
     close(c->wake_pipe[0]);
     close(c->wake_pipe[1]);
     pthread_cond_destroy(&c->out_space);
@@ -340,6 +334,11 @@ void console_destroy(struct console *c)
     c->out_stopping = true;
     pthread_cond_signal(&c->out_ready);
     pthread_mutex_unlock(&c->out_lock);
-    pthread_join(c->writer, NULL);
+    struct timespec t = realtime_in(FLUSH_WAIT_NS);
+    if (pthread_timedjoin_np(c->writer, NULL, &t) != 0) {
+        rvm_error("console: the output reader stalled; the rest of the output is dropped");
+        pthread_cancel(c->writer);
+        pthread_join(c->writer, NULL);
+    }
     console_free(c);
 }

@@ -6,14 +6,16 @@
  *   Ctrl-A x       stop the VM (STOP_USER)
  *   Ctrl-A h       print the key list
  *   Ctrl-A Ctrl-A  send one Ctrl-A to the guest
- * The terminal mode is restored by console_destroy, at exit(), and on SIGINT, SIGTERM
- * and SIGHUP (the handler restores it, reinstates the previous disposition and
- * re-raises). When in_fd is not a terminal its bytes go to the guest unchanged; at EOF
- * the reader stops reading and the VM keeps running.
+ * The terminal mode is restored by console_destroy and at exit(); signals are not
+ * handled here (rackvm run turns them into an orderly stop, see cli/signals.h). When
+ * in_fd is not a terminal its bytes go to the guest unchanged; at EOF or a read error
+ * (a hung-up terminal) the reader stops reading and the VM keeps running.
  * Output: console_write queues bytes that a writer thread writes to out_fd as soon as
  * it can, coalescing bursts into few write() calls (out_fd may be a pipe). A full queue
- * makes the writer of guest output wait rather than drop; after a write error (reader
- * of the pipe gone) output is discarded.
+ * makes the writer of guest output wait rather than drop, unless the VM is stopping;
+ * after a write error (reader of the pipe gone: EPIPE, never SIGPIPE; a hung-up
+ * terminal) one line goes to stderr and output is discarded. console_destroy waits two
+ * seconds at most for a reader that stopped reading, so a stop never hangs on one.
  */
 #ifndef RACKVM_CONSOLE_H
 #define RACKVM_CONSOLE_H

@@ -15,6 +15,7 @@
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_console.h"
+#include "devices/virtio/virtio_input.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_rng.h"
@@ -117,7 +118,7 @@ static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
     return true;
 }
 
-/* Fills the virtio slots in order: disks, rng, console, NICs. */
+/* Fills the virtio slots in order: disks, rng, console, NICs, then the power button if a slot is left. */
 static bool create_virtio_devices(struct machine *m, const struct machine_config *cfg)
 {
     unsigned wanted = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
@@ -144,7 +145,25 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
     for (unsigned i = 0; i < cfg->nnets; i++)
         if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
             return false;
+    if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT &&
+        !add_virtio(m, virtio_input_create(m, m->nvirtio, &m->power_button)))
+        return false;
     return true;
+}
+
+bool machine_press_power_button(struct machine *m)
+{
+    if (!m->power_button)
+        return false;
+    /* A VM stuck with the lock held (its console output blocked) cannot be asked. */
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += 1;
+    if (pthread_mutex_timedlock(&m->bus.lock, &t) != 0)
+        return false;
+    bool seen = virtio_input_press_power(m->power_button);
+    pthread_mutex_unlock(&m->bus.lock);
+    return seen;
 }
 
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)

@@ -22,6 +22,7 @@ struct test_finisher;
 struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
+struct virtio_input;
 struct net_config;
 
 enum stop_reason {
@@ -30,6 +31,7 @@ enum stop_reason {
     STOP_REBOOT,     /* guest asked for a reset */
     STOP_FAIL,       /* guest reported failure (test finisher code, SRST failure) */
     STOP_USER,       /* Ctrl-A x */
+    STOP_SIGNAL,     /* forced by a host signal: exit with stop_code (128 + signal) */
     STOP_ERROR,      /* the monitor hit a fatal error */
 };
 
@@ -58,6 +60,8 @@ struct machine_config {
     enum console_kind console; /* --console: where host console input goes */
     const struct net_config *nets;  /* --net: virtio-net NICs, after the devices above */
     unsigned nnets;
+    /* A virtio-input power button in the first slot the devices above leave free. */
+    bool power_button;
 };
 
 struct machine {
@@ -74,6 +78,7 @@ struct machine {
     struct console *console;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;
+    struct virtio_input *power_button;  /* NULL: not asked for, or no slot left */
 
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;
@@ -99,6 +104,13 @@ static inline bool machine_stopping(struct machine *m)
 {
     return atomic_load_explicit(&m->stop_reason, memory_order_relaxed) != STOP_NONE;
 }
+
+/*
+ * Presses the power button so the guest can shut down on its own. false when the board
+ * has no button, no guest driver runs it, or the bus stays locked for a second (the
+ * guest cannot be asked). Call without bus->lock.
+ */
+bool machine_press_power_button(struct machine *m);
 
 /* A guest store touched the HTIF tohost page at pa: acts on a tohost write. */
 void machine_htif_write(struct machine *m, uint64_t pa);

@@ -211,7 +211,12 @@ class Guest:
     def kill(self):
         """Ends the VM and anything it started (it runs in its own process group)."""
         if self._proc.poll() is None:
+            # rackvm takes a first SIGTERM as "power off, please" and a second as "now".
             self._signal_group(signal.SIGTERM)
+            try:
+                self._proc.wait(0.2)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGTERM)
             try:
                 self._proc.wait(5)
             except subprocess.TimeoutExpired:

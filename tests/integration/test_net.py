@@ -53,7 +53,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class NetTest(GuestTestCase):
+class NetGuestCase(GuestTestCase):
+    """Base for tests with a networked guest: boots it and brings its NIC up."""
 
     def vm(self, netspec):
         """A VM with one virtio-net NIC on `netspec` (the --net value)."""
@@ -76,6 +77,9 @@ class NetTest(GuestTestCase):
         self.assertEqual(m.group(1), b"10.0.2.15")
         self.shell(g, "ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 "
                       "&& echo NET-UP-$((1+1))", r"NET-UP-2")
+
+
+class NetTest(NetGuestCase):
 
     def test_dhcp_then_download_from_host_through_the_gateway(self):
         with tempfile.TemporaryDirectory() as d:

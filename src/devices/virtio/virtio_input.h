@@ -1,0 +1,28 @@
+/*
+ * virtio-input power button (virtio 1.2, 5.8): a keyboard-type input device whose only
+ * key is KEY_POWER, so the host can ask the guest to shut down (there is no ACPI on the
+ * virt board). Config space answers ID_NAME, ID_DEVIDS and EV_BITS for EV_KEY; every
+ * other selection reads as size 0. A press is four events on the event queue (key down,
+ * SYN_REPORT, key up, SYN_REPORT); events wait in the device while the guest has posted
+ * no buffers, and are forgotten at device reset. The status queue's buffers (LED and
+ * similar driver writes) are returned unread.
+ */
+#ifndef RACKVM_VIRTIO_INPUT_H
+#define RACKVM_VIRTIO_INPUT_H
+
+#include "machine/machine.h"
+
+#define VIRTIO_INPUT_NAME "rackvm power button"
+
+struct virtio_input;
+
+/* Adds the device in virtio slot `slot`; *out (if not NULL) gets the device. NULL after printing why. */
+struct virtio_mmio *virtio_input_create(struct machine *m, unsigned slot, struct virtio_input **out);
+
+/*
+ * Presses and releases the power button. Call under bus->lock. Returns false (and
+ * queues nothing) when no guest driver runs the device, so nobody would see it.
+ */
+bool virtio_input_press_power(struct virtio_input *vi);
+
+#endif
