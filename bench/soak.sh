@@ -159,7 +159,7 @@ with tempfile.TemporaryDirectory() as d:
                    "| sha256sum | cut -d' ' -f1); else echo DISK $i write-failed; fi; "
                    "i=$((i+1)); done &)\n" % (DISK_MB // DISK_CHUNK_MB, DISK_CHUNK_MB, DISK_CHUNK_MB))
             time.sleep(2)
-            pid = g._proc.pid
+            pid = g.pid
             t0 = time.monotonic()
             rss0 = rss_kb(pid)
             workers = [threading.Thread(target=downloader, args=(http_port, blob_sum), daemon=True),
@@ -178,8 +178,8 @@ with tempfile.TemporaryDirectory() as d:
                 end = min(last[0] + interval, t0 + duration)
                 if now < end:
                     time.sleep(min(end - now, 1))
-                    if g._proc.poll() is not None:
-                        raise AssertionError("rackvm exited with %s" % g._proc.returncode)
+                    if g.poll() is not None:
+                        raise AssertionError("rackvm exited with %s" % g.poll())
                     continue
                 pos = scan_disk(g, pos, disk_sum)
                 total, ram = rss_kb(pid)

@@ -13,6 +13,7 @@ of the console so a failing test shows what the guest printed.
 """
 
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -108,13 +109,22 @@ def qemu_argv(guest, cmdline="console=ttyS0", memory="256", cpus=1):
 
 class Guest:
     """A running VM: its console output is collected by a reader thread, so waits
-    never block on a full pipe. Use it as a context manager so it is always reaped."""
+    never block on a full pipe. Use it as a context manager so it is always reaped.
+    With tty=True its stdin is a terminal (a pty), so the console's Ctrl-A keys work."""
 
-    def __init__(self, argv, env=None):
+    def __init__(self, argv, env=None, tty=False):
         self.argv = list(argv)
-        self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      env=env, start_new_session=True)
+        self._tty = None
+        stdin = subprocess.PIPE
+        if tty:
+            self._tty, stdin = pty.openpty()
+        try:
+            self._proc = subprocess.Popen(self.argv, stdin=stdin,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          env=env, start_new_session=True)
+        finally:
+            if tty:
+                os.close(stdin)
         self._out = bytearray()
         self._err = bytearray()
         self._cond = threading.Condition()
@@ -135,6 +145,15 @@ class Guest:
                     return
                 buf += chunk
                 self._cond.notify_all()
+
+    @property
+    def pid(self):
+        """The monitor's process id (for /proc figures)."""
+        return self._proc.pid
+
+    def poll(self):
+        """The exit status if the VM has exited, else None."""
+        return self._proc.poll()
 
     @property
     def output(self):
@@ -188,6 +207,10 @@ class Guest:
     def send(self, text):
         """Types `text` on the console (the VM's stdin)."""
         data = text.encode() if isinstance(text, str) else text
+        if self._tty is not None:
+            while data:
+                data = data[os.write(self._tty, data):]
+            return
         self._proc.stdin.write(data)
         self._proc.stdin.flush()
 
@@ -239,9 +262,13 @@ class Guest:
         self.kill()
         for f in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             try:
-                f.close()
+                if f:
+                    f.close()
             except OSError:
                 pass
+        if self._tty is not None:
+            os.close(self._tty)
+            self._tty = None
         return False
 
 
