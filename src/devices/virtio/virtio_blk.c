@@ -535,6 +535,7 @@ struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
             blk_destroy(blk);
             return NULL;
         }
+        pthread_setname_np(blk->workers[blk->nworkers], "blk-io");
     }
     blk->vm = virtio_mmio_create(m, slot, &blk->ops, blk);
     if (!blk->vm) {
