@@ -68,6 +68,8 @@ struct virtio_blk {
 
     /* Under bus->lock. */
     struct blk_job *queued, **queued_tail;
+    /* Finished jobs kept for reuse: at most as many as were ever in flight at once. */
+    struct blk_job *free_jobs;
     unsigned running;
     bool stopping;
     pthread_cond_t work, idle;
@@ -375,6 +377,22 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
     return true;
 }
 
+/* A job from the free list, else a new one: a notify storm allocates nothing. */
+static struct blk_job *job_get(struct virtio_blk *blk)
+{
+    struct blk_job *job = blk->free_jobs;
+    if (!job)
+        return malloc(sizeof(*job));
+    blk->free_jobs = job->next;
+    return job;
+}
+
+static void job_put(struct virtio_blk *blk, struct blk_job *job)
+{
+    job->next = blk->free_jobs;
+    blk->free_jobs = job;
+}
+
 static void *worker_thread(void *arg)
 {
     struct virtio_blk *blk = arg;
@@ -403,7 +421,7 @@ static void *worker_thread(void *arg)
             virtq_push(q, job->req.head, used_len);
             virtio_mmio_used(blk->vm, 0);
         }
-        free(job);
+        job_put(blk, job);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
     }
@@ -415,13 +433,13 @@ static void blk_queue_notify(void *dev, unsigned qi)
 {
     struct virtio_blk *blk = dev;
     for (;;) {
-        struct blk_job *job = malloc(sizeof(*job));
+        struct blk_job *job = job_get(blk);
         if (!job) {
             virtio_mmio_fail(blk->vm);
             return;
         }
         if (!virtio_mmio_pop(blk->vm, qi, &job->req)) {
-            free(job);
+            job_put(blk, job);
             return;
         }
         job->next = NULL;
@@ -436,7 +454,7 @@ static void drop_queued(struct virtio_blk *blk)
     while (blk->queued) {
         struct blk_job *job = blk->queued;
         blk->queued = job->next;
-        free(job);
+        job_put(blk, job);
     }
     blk->queued_tail = &blk->queued;
 }
@@ -490,6 +508,11 @@ static void blk_destroy(void *dev)
     for (unsigned i = 0; i < blk->nworkers; i++)
         pthread_join(blk->workers[i], NULL);
     drop_queued(blk);
+    while (blk->free_jobs) {
+        struct blk_job *job = blk->free_jobs;
+        blk->free_jobs = job->next;
+        free(job);
+    }
     blk_backend_close(&blk->backend);
     pthread_cond_destroy(&blk->work);
     pthread_cond_destroy(&blk->idle);
