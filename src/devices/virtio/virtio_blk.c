@@ -68,7 +68,10 @@ struct virtio_blk {
 
     /* Under bus->lock. */
     struct blk_job *queued, **queued_tail;
-    /* Finished jobs kept for reuse: at most as many as were ever in flight at once. */
+    unsigned nqueued;
+    /* Requests left in the ring because QUEUE_SIZE jobs were in flight: see take_requests. */
+    bool capped;
+    /* Finished jobs kept for reuse: at most QUEUE_SIZE, the most ever in flight at once. */
     struct blk_job *free_jobs;
     unsigned running;
     bool stopping;
@@ -393,6 +396,34 @@ static void job_put(struct virtio_blk *blk, struct blk_job *job)
     blk->free_jobs = job;
 }
 
+/*
+ * Pops requests into jobs for the workers, at most QUEUE_SIZE in flight. A driver never
+ * has more (each needs a chain of its own), but a hostile one can make one chain
+ * available again and again: what it has posted beyond the cap waits in the ring, and
+ * a worker that finishes a job takes more, so the guest cannot grow the job list.
+ */
+static void take_requests(struct virtio_blk *blk)
+{
+    blk->capped = false;
+    while (blk->nqueued + blk->running < QUEUE_SIZE) {
+        struct blk_job *job = job_get(blk);
+        if (!job) {
+            virtio_mmio_fail(blk->vm);
+            return;
+        }
+        if (!virtio_mmio_pop(blk->vm, 0, &job->req)) {
+            job_put(blk, job);
+            return;
+        }
+        job->next = NULL;
+        *blk->queued_tail = job;
+        blk->queued_tail = &job->next;
+        blk->nqueued++;
+        pthread_cond_signal(&blk->work);
+    }
+    blk->capped = true;
+}
+
 static void *worker_thread(void *arg)
 {
     struct virtio_blk *blk = arg;
@@ -407,6 +438,7 @@ static void *worker_thread(void *arg)
         blk->queued = job->next;
         if (!blk->queued)
             blk->queued_tail = &blk->queued;
+        blk->nqueued--;
         blk->running++;
         pthread_mutex_unlock(lock);
 
@@ -424,6 +456,8 @@ static void *worker_thread(void *arg)
         job_put(blk, job);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
+        if (blk->capped)
+            take_requests(blk);
     }
     pthread_mutex_unlock(lock);
     return NULL;
@@ -431,22 +465,8 @@ static void *worker_thread(void *arg)
 
 static void blk_queue_notify(void *dev, unsigned qi)
 {
-    struct virtio_blk *blk = dev;
-    for (;;) {
-        struct blk_job *job = job_get(blk);
-        if (!job) {
-            virtio_mmio_fail(blk->vm);
-            return;
-        }
-        if (!virtio_mmio_pop(blk->vm, qi, &job->req)) {
-            job_put(blk, job);
-            return;
-        }
-        job->next = NULL;
-        *blk->queued_tail = job;
-        blk->queued_tail = &job->next;
-        pthread_cond_signal(&blk->work);
-    }
+    (void)qi;   /* the only queue */
+    take_requests(dev);
 }
 
 static void drop_queued(struct virtio_blk *blk)
@@ -457,6 +477,7 @@ static void drop_queued(struct virtio_blk *blk)
         job_put(blk, job);
     }
     blk->queued_tail = &blk->queued;
+    blk->nqueued = 0;
 }
 
 static void blk_reset(void *dev)
