@@ -6,13 +6,15 @@
  *   m  every device's registers hammered: CLINT, PLIC, UART, RTC, test finisher, virtio
  *   n  QueueNotify on every queue of live virtio devices, with no buffers posted
  *   b  QueueNotify with valid buffers: virtio-blk reads kept in flight, queue refilled
+ *   r  one virtio-blk read chain made available again and again, never waiting for it
+ *      to be used (a driver may not; a hostile one does)
  *   c  an interrupt claimed at the PLIC and never completed, the hart in wfi
  *   p  a level interrupt left pending and enabled with MIE off, wfi in a loop
  *   t  a level interrupt taken and returned from without acknowledging it
  *   f  the NIC flooded: UDP frames to 10.0.2.2 and broadcast ARP, as fast as it goes,
  *      the receive queue notified too though its few buffers are long used up
  *   o  console output without end (whether or not anyone reads it)
- * It prints "STORM-TICK" every 2^20 notifies (b, n), 2^16 frames sent (f) or 2^16
+ * It prints "STORM-TICK" every 2^20 notifies (b, n), requests (r), 2^16 frames sent (f) or 2^16
  * passes over the registers (m), so the test can tell how hard the storm blew.
  * tests/integration/test_storm.py measures what each costs the host.
  */
@@ -207,6 +209,19 @@ static void storm_notify_busy(void)
     }
 }
 
+static void storm_repost(void)
+{
+    start_devices();
+    blk_post(0, 0);
+    for (;;) {
+        /* Never more than the queue size ahead of the device, which would be a broken ring. */
+        for (unsigned i = 0; i < QN - 1; i++)
+            post(&blk_q, 0);
+        w32(VIRTIO(SLOT_BLK) + VM_NOTIFY, 0);
+        count(QN - 1, 20);
+    }
+}
+
 /* The UART's THR-empty interrupt: a level source that stays up while IER asks for it. */
 static void enable_uart_irq(void)
 {
@@ -333,6 +348,7 @@ int main(void)
     case 'm': storm_mmio(); break;
     case 'n': storm_notify_empty(); break;
     case 'b': storm_notify_busy(); break;
+    case 'r': storm_repost(); break;
     case 'c': storm_claim_no_complete(); break;
     case 'p': storm_pending_wfi(); break;
     case 't': storm_taken_unacked(); break;
