@@ -1,8 +1,9 @@
 /*
  * A hostile bare-metal guest (built with tests/baremetal/crt.S, run with --firmware none
- * --cpus 1 on a board with --disk, --rng and --net user: virtio slots 0 blk, 1 rng,
- * 2 net). It prints "STORM-READY", reads one letter from the UART naming a storm,
- * prints "STORM-RUNNING <letter>" and keeps that storm up until the VM is stopped:
+ * --cpus 1 on a board whose eight virtio slots are all taken: five disks (slots 0-4),
+ * --rng (5), --console virtio (6), --net user (7)). The kernel command line names the
+ * storm, "storm=<letter>"; the guest prints "STORM-RUNNING <letter>" on the UART and
+ * keeps that storm up until the VM is stopped:
  *   m  every device's registers hammered: CLINT, PLIC, UART, RTC, test finisher, virtio
  *   n  QueueNotify on every queue of live virtio devices, with no buffers posted
  *   b  QueueNotify with valid buffers: virtio-blk reads kept in flight, queue refilled
@@ -26,21 +27,21 @@ void uart_puts(const char *s);
 const char test_name[] = "storm";
 
 #define UART            0x10000000UL
-#define UART_LSR_DR     0x01
 #define CLINT           0x02000000UL
 #define PLIC            0x0c000000UL
 #define RTC             0x00101000UL
 #define FINISHER        0x00100000UL
 #define VIRTIO(slot)    (0x10001000UL + 0x1000UL * (slot))
 #define SLOT_BLK        0
-#define SLOT_RNG        1
-#define SLOT_NET        2
-#define NSLOTS          3
+#define SLOT_NET        7
+#define NSLOTS          8
+#define MAXQ            4
 #define IRQ_UART        10
 #define IRQ_VIRTIO(s)   (1 + (s))
 
 /* virtio-mmio registers and bits */
 #define VM_QUEUE_SEL    0x030
+#define VM_QUEUE_NUM_MAX 0x034
 #define VM_QUEUE_NUM    0x038
 #define VM_QUEUE_READY  0x044
 #define VM_NOTIFY       0x050
@@ -77,7 +78,10 @@ struct vq {
     uint16_t last_used;
 } __attribute__((aligned(16)));
 
-static struct vq blk_q, rng_q, net_rx, net_tx;
+static struct vq queues[NSLOTS][MAXQ];
+static unsigned nqueues[NSLOTS];
+static struct vq *const blk_q = &queues[SLOT_BLK][0];
+static struct vq *const net_rx = &queues[SLOT_NET][0], *const net_tx = &queues[SLOT_NET][1];
 static struct { uint32_t type, reserved; uint64_t sector; } blk_hdr[BLK_REQS];
 static uint8_t blk_data[BLK_REQS][4096], blk_status[BLK_REQS];
 static uint8_t frames[NET_FRAMES][12 + 64];   /* virtio-net header + frame */
@@ -92,7 +96,8 @@ static void count(uint64_t n, unsigned shift)
     events += n;
 }
 
-static void virtio_start(unsigned slot, struct vq **qs, unsigned nq)
+/* Drives the device in `slot` to DRIVER_OK with every queue it has set up. */
+static void virtio_start(unsigned slot)
 {
     uintptr_t b = VIRTIO(slot);
     w32(b + VM_STATUS, 0);
@@ -102,13 +107,17 @@ static void virtio_start(unsigned slot, struct vq **qs, unsigned nq)
     w32(b + VM_DRV_FEAT_SEL, 0);
     w32(b + VM_DRV_FEAT, 0);
     w32(b + VM_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-    for (unsigned i = 0; i < nq; i++) {
+    for (unsigned i = 0; i < MAXQ; i++) {
         w32(b + VM_QUEUE_SEL, i);
+        if (r32(b + VM_QUEUE_NUM_MAX) == 0)
+            break;
+        struct vq *q = &queues[slot][i];
         w32(b + VM_QUEUE_NUM, QN);
-        w32(b + VM_DESC, (uint32_t)(uintptr_t)qs[i]->desc);
-        w32(b + VM_DRIVER, (uint32_t)(uintptr_t)&qs[i]->avail);
-        w32(b + VM_DEVICE, (uint32_t)(uintptr_t)&qs[i]->used);
+        w32(b + VM_DESC, (uint32_t)(uintptr_t)q->desc);
+        w32(b + VM_DRIVER, (uint32_t)(uintptr_t)&q->avail);
+        w32(b + VM_DEVICE, (uint32_t)(uintptr_t)&q->used);
         w32(b + VM_QUEUE_READY, 1);
+        nqueues[slot] = i + 1;
     }
     w32(b + VM_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
 }
@@ -123,10 +132,8 @@ static void post(struct vq *q, uint16_t head)
 
 static void start_devices(void)
 {
-    struct vq *blk[] = { &blk_q }, *rng[] = { &rng_q }, *net[] = { &net_rx, &net_tx };
-    virtio_start(SLOT_BLK, blk, 1);
-    virtio_start(SLOT_RNG, rng, 1);
-    virtio_start(SLOT_NET, net, 2);
+    for (unsigned s = 0; s < NSLOTS; s++)
+        virtio_start(s);
 }
 
 /* Register offsets read and written on every pass; writes are harmless values. */
@@ -171,24 +178,23 @@ static void storm_notify_empty(void)
 {
     start_devices();
     for (;;) {
-        w32(VIRTIO(SLOT_BLK) + VM_NOTIFY, 0);
-        w32(VIRTIO(SLOT_RNG) + VM_NOTIFY, 0);
-        w32(VIRTIO(SLOT_NET) + VM_NOTIFY, 0);
-        w32(VIRTIO(SLOT_NET) + VM_NOTIFY, 1);
-        count(4, 20);
+        for (unsigned s = 0; s < NSLOTS; s++)
+            for (unsigned q = 0; q < nqueues[s]; q++)
+                w32(VIRTIO(s) + VM_NOTIFY, q);
+        count(NSLOTS, 20);   /* about one notify a queue */
     }
 }
 
 /* Chain i: header (out), 4 KiB of data (in), status (in) at descriptors 3i..3i+2. */
 static void blk_post(unsigned i, uint64_t sector)
 {
-    struct desc *d = &blk_q.desc[3 * i];
+    struct desc *d = &blk_q->desc[3 * i];
     blk_hdr[i].type = 0;                           /* VIRTIO_BLK_T_IN */
     blk_hdr[i].sector = sector;
     d[0] = (struct desc){ (uintptr_t)&blk_hdr[i], sizeof(blk_hdr[i]), DESC_NEXT, 3 * i + 1 };
     d[1] = (struct desc){ (uintptr_t)blk_data[i], 4096, DESC_NEXT | DESC_WRITE, 3 * i + 2 };
     d[2] = (struct desc){ (uintptr_t)&blk_status[i], 1, DESC_WRITE, 0 };
-    post(&blk_q, 3 * i);
+    post(blk_q, 3 * i);
 }
 
 static void storm_notify_busy(void)
@@ -201,8 +207,8 @@ static void storm_notify_busy(void)
         w32(VIRTIO(SLOT_BLK) + VM_NOTIFY, 0);
         count(1, 20);
         fence();
-        while (blk_q.last_used != *(volatile uint16_t *)&blk_q.used.idx) {
-            uint32_t head = blk_q.used.ring[blk_q.last_used++ % QN].id;
+        while (blk_q->last_used != *(volatile uint16_t *)&blk_q->used.idx) {
+            uint32_t head = blk_q->used.ring[blk_q->last_used++ % QN].id;
             blk_post(head / 3, sector++ % 2048);
         }
         w32(VIRTIO(SLOT_BLK) + VM_INT_ACK, r32(VIRTIO(SLOT_BLK) + VM_INT_STATUS));
@@ -216,7 +222,7 @@ static void storm_repost(void)
     for (;;) {
         /* Never more than the queue size ahead of the device, which would be a broken ring. */
         for (unsigned i = 0; i < QN - 1; i++)
-            post(&blk_q, 0);
+            post(blk_q, 0);
         w32(VIRTIO(SLOT_BLK) + VM_NOTIFY, 0);
         count(QN - 1, 20);
     }
@@ -316,31 +322,44 @@ static void storm_flood(void)
     start_devices();
     for (unsigned i = 0; i < NET_FRAMES; i++) {
         make_frame(frames[i], !(i & 1));
-        net_tx.desc[i] = (struct desc){ (uintptr_t)frames[i], sizeof(frames[i]), 0, 0 };
+        net_tx->desc[i] = (struct desc){ (uintptr_t)frames[i], sizeof(frames[i]), 0, 0 };
         /* A few receive buffers, never given back: the back end's backlog fills. */
-        net_rx.desc[i] = (struct desc){ (uintptr_t)rx_bufs[i], sizeof(rx_bufs[i]), DESC_WRITE, 0 };
-        post(&net_rx, (uint16_t)i);
-        post(&net_tx, (uint16_t)i);
+        net_rx->desc[i] = (struct desc){ (uintptr_t)rx_bufs[i], sizeof(rx_bufs[i]), DESC_WRITE, 0 };
+        post(net_rx, (uint16_t)i);
+        post(net_tx, (uint16_t)i);
     }
     w32(VIRTIO(SLOT_NET) + VM_NOTIFY, 0);
     for (;;) {
         w32(VIRTIO(SLOT_NET) + VM_NOTIFY, 1);
         w32(VIRTIO(SLOT_NET) + VM_NOTIFY, 0);    /* with no receive buffer left */
         fence();
-        while (net_tx.last_used != *(volatile uint16_t *)&net_tx.used.idx) {
-            post(&net_tx, (uint16_t)net_tx.used.ring[net_tx.last_used++ % QN].id);
+        while (net_tx->last_used != *(volatile uint16_t *)&net_tx->used.idx) {
+            post(net_tx, (uint16_t)net_tx->used.ring[net_tx->last_used++ % QN].id);
             count(1, 16);
         }
         w32(VIRTIO(SLOT_NET) + VM_INT_ACK, r32(VIRTIO(SLOT_NET) + VM_INT_STATUS));
     }
 }
 
-int main(void)
+/* The letter after "storm=" in the device tree crt.S was handed (its bootargs). */
+static char storm_named(const uint8_t *dtb)
 {
-    uart_puts("STORM-READY\n");
-    while (!(r8(UART + 5) & UART_LSR_DR))
-        ;
-    char which = (char)r8(UART);
+    static const char key[] = "storm=";
+    uint32_t size = (uint32_t)dtb[4] << 24 | dtb[5] << 16 | dtb[6] << 8 | dtb[7];
+    for (uint32_t i = 0; i + sizeof(key) <= size; i++) {
+        unsigned k = 0;
+        while (k < sizeof(key) - 1 && dtb[i + k] == key[k])
+            k++;
+        if (k == sizeof(key) - 1)
+            return (char)dtb[i + k];
+    }
+    return '?';
+}
+
+int main(long hartid, const uint8_t *dtb)
+{
+    (void)hartid;
+    char which = storm_named(dtb);
     char line[] = "STORM-RUNNING ?\n";
     line[14] = which;
     uart_puts(line);
