@@ -23,7 +23,7 @@ RACKVM=$rackvm DURATION=${DURATION:-600} INTERVAL=${INTERVAL:-30} MEMORY_MB=${ME
     exec python3 - "$root" <<'EOF'
 import hashlib, http.client, os, re, socket, sys, tempfile, threading, time, urllib.request
 sys.path.insert(0, os.path.join(sys.argv[1], "tests", "integration"))
-from lib import RACKVM, Guest, find_guest, rackvm_argv
+from lib import RACKVM, Guest, find_guest, rackvm_argv, rss_mib
 
 duration, interval = float(os.environ["DURATION"]), float(os.environ["INTERVAL"])
 memory_mb, bound_mb = int(os.environ["MEMORY_MB"]), float(os.environ["HOST_RSS_BOUND_MB"])
@@ -38,22 +38,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def rss_kb(pid):
-    """(total RSS, RSS of the guest RAM mapping) in KiB, from /proc/PID/smaps."""
-    total = ram = 0
-    size = None
-    with open("/proc/%d/smaps" % pid) as f:
-        for line in f:
-            if line.startswith("Size:"):
-                size = int(line.split()[1])
-            elif line.startswith("Rss:"):
-                kb = int(line.split()[1])
-                total += kb
-                if size == memory_mb * 1024:
-                    ram += kb
-    return total, ram
 
 
 class Counter:
@@ -161,7 +145,7 @@ with tempfile.TemporaryDirectory() as d:
             time.sleep(2)
             pid = g.pid
             t0 = time.monotonic()
-            rss0 = rss_kb(pid)
+            rss0 = rss_mib(pid, memory_mb)
             workers = [threading.Thread(target=downloader, args=(http_port, blob_sum), daemon=True),
                        threading.Thread(target=uploader, args=(up_port,), daemon=True)]
             for w in workers:
@@ -182,18 +166,18 @@ with tempfile.TemporaryDirectory() as d:
                         raise AssertionError("rackvm exited with %s" % g.poll())
                     continue
                 pos = scan_disk(g, pos, disk_sum)
-                total, ram = rss_kb(pid)
+                total, ram = rss_mib(pid, memory_mb)
                 span = now - last[0]
                 errors = down.errors + up.errors + disk.errors
                 print("%6.0f %9.2f %9.2f %9.2f %6d %9.1f %9.1f" % (
                     now - t0, (down.bytes - last[1]) / span / 1e6, (up.bytes - last[2]) / span / 1e6,
-                    (disk.bytes - last[3]) / span / 1e6, errors, total / 1024, (total - ram) / 1024),
+                    (disk.bytes - last[3]) / span / 1e6, errors, total, total - ram),
                     flush=True)
                 last = (now, down.bytes, up.bytes, disk.bytes)
                 if now >= t0 + duration:
                     break
             stop.set()
-            rss1 = rss_kb(pid)
+            rss1 = rss_mib(pid, memory_mb)
             g.send("poweroff -f\n")
             g.wait_exit(60)
         finally:
@@ -203,14 +187,13 @@ with tempfile.TemporaryDirectory() as d:
         w.join(180)
 
 span = time.monotonic() - t0
-growth = (rss1[0] - rss1[1] - rss0[0] + rss0[1]) / 1024
+growth = (rss1[0] - rss1[1]) - (rss0[0] - rss0[1])
 errors = down.errors + up.errors + disk.errors
 print("totals: down %.1f MB (%.2f MB/s), up %.1f MB (%.2f MB/s), disk %.1f MB (%.2f MB/s)" % (
     down.bytes / 1e6, down.bytes / span / 1e6, up.bytes / 1e6, up.bytes / span / 1e6,
     disk.bytes / 1e6, disk.bytes / span / 1e6))
 print("RSS start %.1f MiB (guest RAM %.1f, host %.1f), end %.1f MiB (guest RAM %.1f, host %.1f)" % (
-    rss0[0] / 1024, rss0[1] / 1024, (rss0[0] - rss0[1]) / 1024,
-    rss1[0] / 1024, rss1[1] / 1024, (rss1[0] - rss1[1]) / 1024))
+    rss0[0], rss0[1], rss0[0] - rss0[1], rss1[0], rss1[1], rss1[0] - rss1[1]))
 print("host RSS growth %.1f MiB, bound %g MiB: %s" % (growth, bound_mb,
                                                      "held" if growth <= bound_mb else "EXCEEDED"))
 print("errors: %d (down %d, up %d, disk %d)" % (errors, down.errors, up.errors, disk.errors))

@@ -272,6 +272,25 @@ class Guest:
         return False
 
 
+def rss_mib(pid, memory_mib=None):
+    """Resident memory of process `pid` in MiB, from /proc/PID/smaps: (total, guest RAM),
+    the guest RAM being the mapping of exactly `memory_mib` MiB (rackvm's --memory), so
+    that total - guest RAM is what the monitor itself holds (0 for guest RAM when
+    memory_mib is None)."""
+    total = ram = 0
+    size = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("Rss:"):
+                kib = int(line.split()[1])
+                total += kib
+                if memory_mib is not None and size == memory_mib * 1024:
+                    ram += kib
+    return total / 1024, ram / 1024
+
+
 def run_quick(argv, timeout=30):
     """Runs a command that must finish on its own (bad-input checks); returns
     (status, stdout, stderr) as text."""
