@@ -15,6 +15,7 @@ of the console so a failing test shows what the guest printed.
 import os
 import pty
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -270,6 +271,26 @@ class Guest:
             os.close(self._tty)
             self._tty = None
         return False
+
+
+def read_until(fd, marker, timeout):
+    """Reads raw file descriptor `fd` (a pipe, a pty master) until `marker` (bytes) has
+    come or `timeout` seconds have passed; returns everything read."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            seen += os.read(fd, 65536)
+    return seen
+
+
+def reap(proc, *fds):
+    """Ends `proc` (a Popen started with start_new_session) and its group if it still
+    runs, waits for it, and closes the raw file descriptors `fds`."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for fd in fds:
+        os.close(fd)
 
 
 def rss_mib(pid, memory_mib=None):

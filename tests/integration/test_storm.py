@@ -20,15 +20,14 @@ test fails). Each storm takes a few seconds.
 """
 
 import os
-import select
 import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from lib import (RACKVM, ROOT, Guest, GuestTimeout, rackvm_argv, require_guest, require_rackvm,
-                 rss_mib)
+from lib import (RACKVM, ROOT, Guest, GuestTimeout, rackvm_argv, read_until, reap,
+                 require_guest, require_rackvm, rss_mib)
 
 # Built by `make baremetal-elfs` next to rackvm; the guest is the same for every build.
 STORM_ELF = next((p for p in (os.path.join(os.path.dirname(RACKVM), "storm", "storm.elf"),
@@ -197,12 +196,12 @@ class StormTest(unittest.TestCase):
             g, _ = self.start("m")
             with g:
                 t = time.monotonic()
-                os.kill(g.pid, sig)
+                g.signal(sig)
                 try:
                     g.wait_exit(STOP_WITHIN / 2)
                 except GuestTimeout:
                     self.assertEqual(sig, signal.SIGTERM, "SIGKILL did not end the VM")
-                    os.kill(g.pid, sig)
+                    g.signal(sig)
                     g.wait_exit(STOP_WITHIN / 2)
                 self.assertLess(time.monotonic() - t, STOP_WITHIN)
 
@@ -218,12 +217,7 @@ class StormTest(unittest.TestCase):
             os.close(slave)
             os.close(w)
         try:
-            seen = b""
-            deadline = time.monotonic() + 30
-            while b"STORM-RUNNING o" not in seen and time.monotonic() < deadline:
-                if select.select([r], [], [], 1)[0]:
-                    seen += os.read(r, 4096)
-            self.assertIn(b"STORM-RUNNING o", seen)
+            self.assertIn(b"STORM-RUNNING o", read_until(r, b"STORM-RUNNING o", 30))
             time.sleep(2)   # a 64 KiB console buffer and the pipe fill long before this
             t = time.monotonic()
             os.write(master, b"\x01x")
@@ -233,11 +227,7 @@ class StormTest(unittest.TestCase):
                 self.fail("Ctrl-A x did not stop a VM whose output is stuck")
             self.assertLess(time.monotonic() - t, STOP_WITHIN)
         finally:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-            os.close(master)
-            os.close(r)
+            reap(p, master, r)
 
 
 if __name__ == "__main__":
