@@ -24,7 +24,7 @@ test: deps
 	$(MAKE) CC=clang BUILD=build-clang all
 	python3 tests/integration/run.py
 
-integration: $(BUILD)/rackvm
+integration: $(BUILD)/rackvm $(STORM_ELF)
 	python3 tests/integration/run.py
 
 guest:

@@ -32,6 +32,7 @@ struct goldfish_rtc {
     bool irq_enabled;
     bool irq_pending;       /* alarm fired, not yet cleared */
     bool stopping;
+    uint64_t thread_due;    /* host ns the timer thread sleeps until; UINT64_MAX: none */
     pthread_t thread;
     pthread_cond_t changed; /* waited on with bus->lock by the timer thread */
 };
@@ -75,8 +76,10 @@ static void *timer_thread(void *arg)
             uint64_t due = r->alarm - r->offset;
             struct timespec deadline = { .tv_sec = (time_t)(due / NS_PER_SEC),
                                          .tv_nsec = (long)(due % NS_PER_SEC) };
+            r->thread_due = due;
             pthread_cond_timedwait(&r->changed, lock, &deadline);
         } else {
+            r->thread_due = UINT64_MAX;
             pthread_cond_wait(&r->changed, lock);
         }
     }
@@ -151,7 +154,10 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     default:
         return;
     }
-    pthread_cond_signal(&r->changed);
+    /* Only an alarm due before the thread would wake anyway needs it: register storms
+     * then cost the thread nothing. */
+    if (r->alarm_armed && r->alarm - r->offset < r->thread_due)
+        pthread_cond_signal(&r->changed);
 }
 
 static const struct mmio_ops rtc_ops = { .read = rtc_read, .write = rtc_write };
@@ -163,9 +169,12 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
         rvm_error("rtc: out of memory");
         return NULL;
     }
+    r->thread_due = UINT64_MAX;
     r->m = m;
     pthread_cond_init(&r->changed, NULL);
     int err = pthread_create(&r->thread, NULL, timer_thread, r);
+    if (err == 0)
+        pthread_setname_np(r->thread, "rtc");
     if (err) {
         rvm_error("rtc: cannot start timer thread: %s", strerror(err));
         pthread_cond_destroy(&r->changed);

@@ -317,6 +317,8 @@ struct console *console_create(struct machine *m, int in_fd, int out_fd)
         console_free(c);
         return NULL;
     }
+    pthread_setname_np(c->writer, "console-out");
+    pthread_setname_np(c->reader, "console-in");
     return c;
 }
 

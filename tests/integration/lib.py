@@ -13,7 +13,9 @@ of the console so a failing test shows what the guest printed.
 """
 
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -108,13 +110,22 @@ def qemu_argv(guest, cmdline="console=ttyS0", memory="256", cpus=1):
 
 class Guest:
     """A running VM: its console output is collected by a reader thread, so waits
-    never block on a full pipe. Use it as a context manager so it is always reaped."""
+    never block on a full pipe. Use it as a context manager so it is always reaped.
+    With tty=True its stdin is a terminal (a pty), so the console's Ctrl-A keys work."""
 
-    def __init__(self, argv, env=None):
+    def __init__(self, argv, env=None, tty=False):
         self.argv = list(argv)
-        self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      env=env, start_new_session=True)
+        self._tty = None
+        stdin = subprocess.PIPE
+        if tty:
+            self._tty, stdin = pty.openpty()
+        try:
+            self._proc = subprocess.Popen(self.argv, stdin=stdin,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          env=env, start_new_session=True)
+        finally:
+            if tty:
+                os.close(stdin)
         self._out = bytearray()
         self._err = bytearray()
         self._cond = threading.Condition()
@@ -135,6 +146,15 @@ class Guest:
                     return
                 buf += chunk
                 self._cond.notify_all()
+
+    @property
+    def pid(self):
+        """The monitor's process id (for /proc figures)."""
+        return self._proc.pid
+
+    def poll(self):
+        """The exit status if the VM has exited, else None."""
+        return self._proc.poll()
 
     @property
     def output(self):
@@ -188,6 +208,10 @@ class Guest:
     def send(self, text):
         """Types `text` on the console (the VM's stdin)."""
         data = text.encode() if isinstance(text, str) else text
+        if self._tty is not None:
+            while data:
+                data = data[os.write(self._tty, data):]
+            return
         self._proc.stdin.write(data)
         self._proc.stdin.flush()
 
@@ -239,10 +263,53 @@ class Guest:
         self.kill()
         for f in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             try:
-                f.close()
+                if f:
+                    f.close()
             except OSError:
                 pass
+        if self._tty is not None:
+            os.close(self._tty)
+            self._tty = None
         return False
+
+
+def read_until(fd, marker, timeout):
+    """Reads raw file descriptor `fd` (a pipe, a pty master) until `marker` (bytes) has
+    come or `timeout` seconds have passed; returns everything read."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            seen += os.read(fd, 65536)
+    return seen
+
+
+def reap(proc, *fds):
+    """Ends `proc` (a Popen started with start_new_session) and its group if it still
+    runs, waits for it, and closes the raw file descriptors `fds`."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for fd in fds:
+        os.close(fd)
+
+
+def rss_mib(pid, memory_mib=None):
+    """Resident memory of process `pid` in MiB, from /proc/PID/smaps: (total, guest RAM),
+    the guest RAM being the mapping of exactly `memory_mib` MiB (rackvm's --memory), so
+    that total - guest RAM is what the monitor itself holds (0 for guest RAM when
+    memory_mib is None)."""
+    total = ram = 0
+    size = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("Rss:"):
+                kib = int(line.split()[1])
+                total += kib
+                if memory_mib is not None and size == memory_mib * 1024:
+                    ram += kib
+    return total / 1024, ram / 1024
 
 
 def run_quick(argv, timeout=30):

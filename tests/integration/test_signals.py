@@ -19,7 +19,7 @@ import tempfile
 import termios
 import time
 
-from lib import BOOT_TIMEOUT, RACKVM, ROOT, Guest, GuestTestCase
+from lib import BOOT_TIMEOUT, RACKVM, ROOT, Guest, GuestTestCase, read_until, reap
 
 PROJECT_INIT = os.path.join(ROOT, "scripts", "guest", "init")
 # A guest that never looks at its input devices.
@@ -193,10 +193,7 @@ class SignalTest(GuestTestCase):
         p = subprocess.Popen(self.argv(DEAF_INIT, "--shutdown-timeout", "0"), stdin=slave,
                              stdout=slave, stderr=slave, start_new_session=True)
         try:
-            seen, deadline = b"", time.monotonic() + BOOT_TIMEOUT
-            while b"GUEST-READY" not in seen and time.monotonic() < deadline:
-                if select.select([master], [], [], 1)[0]:
-                    seen += os.read(master, 65536)
+            seen = read_until(master, b"GUEST-READY", BOOT_TIMEOUT)
             self.assertIn(b"GUEST-READY", seen)
             during = termios.tcgetattr(slave)
             self.assertFalse(during[3] & termios.ICANON, "the console is not in raw mode")
@@ -206,11 +203,7 @@ class SignalTest(GuestTestCase):
                 seen += os.read(master, 65536)
             return status, seen, before, termios.tcgetattr(slave)
         finally:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-            os.close(master)
-            os.close(slave)
+            reap(p, master, slave)
 
     def test_terminal_mode_restored_after_sigterm_on_a_pty(self):
         status, seen, before, after = self.signal_on_a_pty(signal.SIGTERM)

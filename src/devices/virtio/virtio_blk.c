@@ -68,6 +68,11 @@ struct virtio_blk {
 
     /* Under bus->lock. */
     struct blk_job *queued, **queued_tail;
+    unsigned nqueued;
+    /* Requests left in the ring because QUEUE_SIZE jobs were in flight: see take_requests. */
+    bool capped;
+    /* Finished jobs kept for reuse: at most QUEUE_SIZE, the most ever in flight at once. */
+    struct blk_job *free_jobs;
     unsigned running;
     bool stopping;
     pthread_cond_t work, idle;
@@ -375,6 +380,50 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
     return true;
 }
 
+/* A job from the free list, else a new one: a notify storm allocates nothing. */
+static struct blk_job *job_get(struct virtio_blk *blk)
+{
+    struct blk_job *job = blk->free_jobs;
+    if (!job)
+        return malloc(sizeof(*job));
+    blk->free_jobs = job->next;
+    return job;
+}
+
+static void job_put(struct virtio_blk *blk, struct blk_job *job)
+{
+    job->next = blk->free_jobs;
+    blk->free_jobs = job;
+}
+
+/*
+ * Pops requests into jobs for the workers, at most QUEUE_SIZE in flight. A driver never
+ * has more (each needs a chain of its own), but a hostile one can make one chain
+ * available again and again: what it has posted beyond the cap waits in the ring, and
+ * a worker that finishes a job takes more, so the guest cannot grow the job list.
+ */
+static void take_requests(struct virtio_blk *blk)
+{
+    blk->capped = false;
+    while (blk->nqueued + blk->running < QUEUE_SIZE) {
+        struct blk_job *job = job_get(blk);
+        if (!job) {
+            virtio_mmio_fail(blk->vm);
+            return;
+        }
+        if (!virtio_mmio_pop(blk->vm, 0, &job->req)) {
+            job_put(blk, job);
+            return;
+        }
+        job->next = NULL;
+        *blk->queued_tail = job;
+        blk->queued_tail = &job->next;
+        blk->nqueued++;
+        pthread_cond_signal(&blk->work);
+    }
+    blk->capped = true;
+}
+
 static void *worker_thread(void *arg)
 {
     struct virtio_blk *blk = arg;
@@ -389,6 +438,7 @@ static void *worker_thread(void *arg)
         blk->queued = job->next;
         if (!blk->queued)
             blk->queued_tail = &blk->queued;
+        blk->nqueued--;
         blk->running++;
         pthread_mutex_unlock(lock);
 
@@ -403,9 +453,11 @@ static void *worker_thread(void *arg)
             virtq_push(q, job->req.head, used_len);
             virtio_mmio_used(blk->vm, 0);
         }
-        free(job);
+        job_put(blk, job);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
+        if (blk->capped)
+            take_requests(blk);
     }
     pthread_mutex_unlock(lock);
     return NULL;
@@ -413,22 +465,8 @@ static void *worker_thread(void *arg)
 
 static void blk_queue_notify(void *dev, unsigned qi)
 {
-    struct virtio_blk *blk = dev;
-    for (;;) {
-        struct blk_job *job = malloc(sizeof(*job));
-        if (!job) {
-            virtio_mmio_fail(blk->vm);
-            return;
-        }
-        if (!virtio_mmio_pop(blk->vm, qi, &job->req)) {
-            free(job);
-            return;
-        }
-        job->next = NULL;
-        *blk->queued_tail = job;
-        blk->queued_tail = &job->next;
-        pthread_cond_signal(&blk->work);
-    }
+    (void)qi;   /* the only queue */
+    take_requests(dev);
 }
 
 static void drop_queued(struct virtio_blk *blk)
@@ -436,9 +474,10 @@ static void drop_queued(struct virtio_blk *blk)
     while (blk->queued) {
         struct blk_job *job = blk->queued;
         blk->queued = job->next;
-        free(job);
+        job_put(blk, job);
     }
     blk->queued_tail = &blk->queued;
+    blk->nqueued = 0;
 }
 
 static void blk_reset(void *dev)
@@ -490,6 +529,11 @@ static void blk_destroy(void *dev)
     for (unsigned i = 0; i < blk->nworkers; i++)
         pthread_join(blk->workers[i], NULL);
     drop_queued(blk);
+    while (blk->free_jobs) {
+        struct blk_job *job = blk->free_jobs;
+        blk->free_jobs = job->next;
+        free(job);
+    }
     blk_backend_close(&blk->backend);
     pthread_cond_destroy(&blk->work);
     pthread_cond_destroy(&blk->idle);
@@ -535,6 +579,7 @@ struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
             blk_destroy(blk);
             return NULL;
         }
+        pthread_setname_np(blk->workers[blk->nworkers], "blk-io");
     }
     blk->vm = virtio_mmio_create(m, slot, &blk->ops, blk);
     if (!blk->vm) {

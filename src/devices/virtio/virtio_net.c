@@ -18,6 +18,8 @@ struct virtio_net {
     struct net_backend *backend;
     uint8_t mac[6];
     struct virtio_net_stats stats;
+    /* The back end holds a frame the guest had no buffer for (under bus->lock). */
+    bool rx_refused;
     /* Scratch under bus->lock: the receive path (back-end thread) and transmit (vCPU). */
     struct virtq_req rx_req, tx_req;
     uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX];
@@ -32,6 +34,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
     if (!n->vm || !virtio_mmio_pop(n->vm, RXQ, &n->rx_req)) {
         /* Not created or live yet, no buffer posted, or a broken ring awaiting reset. */
         taken = false;
+        n->rx_refused = true;
     } else {
         struct virtq *q = virtio_mmio_queue(n->vm, RXQ);
         /* virtio 1.x header: no offloads, num_buffers 1 (little-endian). */
@@ -75,10 +78,16 @@ static void transmit(struct virtio_net *n)
 static void net_queue_notify(void *dev, unsigned q)
 {
     struct virtio_net *n = dev;
-    if (q == TXQ)
+    if (q == TXQ) {
         transmit(n);
-    else
+        return;
+    }
+    /* Only a refused frame is waiting for buffers: other notifies leave the back end be. */
+    struct virtq *rxq = virtio_mmio_queue(n->vm, RXQ);
+    if (n->rx_refused && rxq && virtq_has_avail(rxq)) {
+        n->rx_refused = false;
         net_backend_rx_ready(n->backend);
+    }
 }
 
 static void net_config_read(void *dev, uint8_t *config)

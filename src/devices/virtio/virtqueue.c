@@ -159,6 +159,11 @@ enum virtq_pop_result virtq_pop(struct virtq *q, struct virtq_req *req)
     return walk_chain(q, head, req) ? VIRTQ_GOT : VIRTQ_BROKEN;
 }
 
+bool virtq_has_avail(const struct virtq *q)
+{
+    return q->enabled && load16(q->avail + AVAIL_IDX) != q->last_avail;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
     uint8_t *elem = q->used + USED_RING + USED_ELEM_SIZE * (q->used_idx % q->size);

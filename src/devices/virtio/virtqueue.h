@@ -72,6 +72,9 @@ enum virtq_pop_result { VIRTQ_EMPTY = 0, VIRTQ_GOT = 1, VIRTQ_BROKEN = -1 };
 /* Takes the next available chain into req. */
 enum virtq_pop_result virtq_pop(struct virtq *q, struct virtq_req *req);
 
+/* Whether the driver has made chains available that virtq_pop has not taken yet. */
+bool virtq_has_avail(const struct virtq *q);
+
 /* Returns a chain to the driver with len bytes written into its writable buffers. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 
