@@ -80,6 +80,36 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     return sx32((uint32_t)(x % y));
 }
 
+/* Carry-less product of a and b (Zbc/Zbkc): the three clmul ops take parts of it. */
+static inline unsigned __int128 clmul128(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = 0;
+    for (unsigned i = 0; i < 64; i++)
+        if ((b >> i) & 1)
+            r ^= (unsigned __int128)a << i;
+    return r;
+}
+
+/* Reverses the bits within each byte (Zbkb brev8). */
+static inline uint64_t brev8(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    return ((v >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((v & 0x0f0f0f0f0f0f0f0fULL) << 4);
+}
+
+/* Zbkx: each `bits`-wide element of b indexes an element of a (0 when out of range). */
+static inline uint64_t xperm(uint64_t a, uint64_t b, unsigned bits)
+{
+    uint64_t mask = (1ULL << bits) - 1, r = 0;
+    for (unsigned i = 0; i < 64; i += bits) {
+        uint64_t idx = (b >> i) & mask;
+        if (idx * bits < 64)
+            r |= ((a >> (idx * bits)) & mask) << i;
+    }
+    return r;
+}
+
 /* Register-register ops: x[rd] = f(a = x[rs1], b = x[rs2]). */
 #define ALU_REG_OPS(X) \
     X(ADD, a + b) X(SUB, a - b) X(SLL, a << (b & 63)) X(SLT, (int64_t)a < (int64_t)b) \
@@ -103,6 +133,17 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     X(ADDIW, sx32(a + b)) X(SLLIW, sx32((uint32_t)a << b)) X(SRLIW, sx32((uint32_t)a >> b)) \
     X(SRAIW, sx32((int32_t)a >> b))
 
+/* Register-register ops that decode to OP_SLOW (the reference executor runs them):
+ * X(name, major opcode, funct7, funct3, f(a = x[rs1], b = x[rs2])). */
+#define ALU_SLOW_REG_OPS(X) \
+    X(CZERO_EQZ, 0x33, 0x07, 5, b ? a : 0) X(CZERO_NEZ, 0x33, 0x07, 7, b ? 0 : a) \
+    X(CLMUL, 0x33, 0x05, 1, clmul128(a, b)) X(CLMULR, 0x33, 0x05, 2, clmul128(a, b) >> 63) \
+    X(CLMULH, 0x33, 0x05, 3, clmul128(a, b) >> 64) \
+    X(PACK, 0x33, 0x04, 4, (a & 0xffffffffULL) | b << 32) \
+    X(PACKH, 0x33, 0x04, 7, (a & 0xff) | (b & 0xff) << 8) \
+    X(PACKW, 0x3b, 0x04, 4, sx32((a & 0xffff) | (b & 0xffff) << 16)) /* rs2 = x0: zext.h */ \
+    X(XPERM4, 0x33, 0x14, 2, xperm(a, b, 4)) X(XPERM8, 0x33, 0x14, 4, xperm(a, b, 8))
+
 /* Conditional branches: taken when f(a = x[rs1], b = x[rs2]). */
 #define BRANCH_OPS(X) \
     X(BEQ, a == b) X(BNE, a != b) X(BLT, (int64_t)a < (int64_t)b) \
@@ -112,6 +153,9 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     static inline uint64_t alu_##name(uint64_t a, uint64_t b) { return (uint64_t)(expr); }
 ALU_REG_OPS(ALU_DEFINE)
 ALU_IMM_OPS(ALU_DEFINE)
+#define ALU_SLOW_DEFINE(name, opcode, funct7, funct3, expr) ALU_DEFINE(name, expr)
+ALU_SLOW_REG_OPS(ALU_SLOW_DEFINE)
+#undef ALU_SLOW_DEFINE
 #undef ALU_DEFINE
 #define BRANCH_DEFINE(name, cond) \
     static inline bool branch_##name(uint64_t a, uint64_t b) { return (cond); }

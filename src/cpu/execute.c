@@ -23,6 +23,20 @@ static uint64_t orc_b(uint64_t v)
     return r;
 }
 
+/* Runs a register-register op of ALU_SLOW_REG_OPS into *v; false if insn is none of them. */
+static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
+{
+#define SLOW_KEY(opcode, funct7, funct3) ((uint32_t)(opcode) << 10 | (uint32_t)(funct7) << 3 | (funct3))
+    switch (SLOW_KEY(insn & 0x7f, F7, F3)) {
+#define SLOW_CASE(name, opcode, funct7, funct3, expr) \
+    case SLOW_KEY(opcode, funct7, funct3): *v = alu_##name(a, b); return true;
+    ALU_SLOW_REG_OPS(SLOW_CASE)
+#undef SLOW_CASE
+    default: return false;
+    }
+#undef SLOW_KEY
+}
+
 /* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
 static bool cbo_allowed(const struct hart *h, uint64_t bits)
 {
@@ -221,6 +235,10 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case DECODED_SLOW: break;
         }
         /* What the decoded form leaves to OP_SLOW. */
+        if (exec_slow_alu(insn, x[RS1], x[RS2], &v)) {
+            x[RD] = v;
+            goto retire;
+        }
         switch (insn & 0x7f) {
         case 0x13: { /* Zbb/Zbs immediates */
             uint64_t a = x[RS1];
@@ -254,9 +272,12 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     v = orc_b(a);
                     break;
                 case 0x1a:
-                    if (((insn >> 20) & 0xfff) != 0x6b8)
+                    if (((insn >> 20) & 0xfff) == 0x6b8)
+                        v = __builtin_bswap64(a);   /* rev8 */
+                    else if (((insn >> 20) & 0xfff) == 0x687)
+                        v = brev8(a);
+                    else
                         goto illegal;
-                    v = __builtin_bswap64(a);
                     break;
                 default: goto illegal;
                 }
@@ -321,11 +342,6 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
             case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
             case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
-            case 0x024:
-                if (RS2 != 0)
-                    goto illegal;
-                v = a & 0xffff;                                   /* zext.h */
-                break;
             case 0x181: v = sx32(rol32(a32, b32)); break;         /* rolw */
             case 0x185: v = sx32(rol32(a32, 32 - (b32 & 31))); break; /* rorw */
             default: goto illegal;

@@ -22,10 +22,11 @@
 #define RNG_SEED_BYTES 64
 
 static const char isa_string[] =
-    "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_zicbom_zicboz_sstc_svpbmt";
+    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zba_zbb_zbc_zbkb_zbkx_zbs_zicbom_zicboz_"
+    "sstc_svpbmt";
 static const char *const isa_extensions[] = {
-    "i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei",
-    "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc", "svpbmt",
+    "i", "m", "a", "f", "d", "c", "zicntr", "zicond", "zicsr", "zifencei", "zihpm",
+    "zba", "zbb", "zbc", "zbkb", "zbkx", "zbs", "zicbom", "zicboz", "sstc", "svpbmt",
 };
 
 struct fdt_inputs {

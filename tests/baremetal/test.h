@@ -158,5 +158,24 @@ test_name: .asciz "\name"
     EXPECT_VAR last_stval, \tval, \code, "\msg (stval)"
 .endm
 
+/* One instruction on known values (a4, a5 in, a6 out): a6 = \insn a4, a5 (T2),
+ * \insn a4 (T1) or \insn a4, \imm (TI) must equal \want. */
+.macro T2 insn, a, b, want, code
+    li a4, \a
+    li a5, \b
+    \insn a6, a4, a5
+    EXPECT a6, \want, \code, "\insn"
+.endm
+.macro T1 insn, a, want, code
+    li a4, \a
+    \insn a6, a4
+    EXPECT a6, \want, \code, "\insn"
+.endm
+.macro TI insn, a, imm, want, code
+    li a4, \a
+    \insn a6, a4, \imm
+    EXPECT a6, \want, \code, "\insn"
+.endm
+
 #endif /* __ASSEMBLER__ */
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Random RV64GC(+Zba/Zbb/Zbs) program generator for differential testing against QEMU.
+"""Random RV64GC(+Zba/Zbb/Zbs/Zbc/Zbkb/Zbkx) program generator for differential testing against QEMU.
 
 A program is: register initialisation, a body of random "items" (one instruction, or a
 small self-contained group such as a forward branch with the instructions it skips, or
@@ -222,11 +222,12 @@ class Generator:
             op = r.choice(["andn", "orn", "xnor", "max", "maxu", "min", "minu", "rol", "ror",
                            "rolw", "rorw", "sh1add", "sh2add", "sh3add", "add.uw",
                            "sh1add.uw", "sh2add.uw", "sh3add.uw", "bclr", "bext", "binv",
-                           "bset"])
+                           "bset", "clmul", "clmulh", "clmulr", "pack", "packh", "packw",
+                           "xperm4", "xperm8"])
             return "%s x%d, x%d, x%d" % (op, self.rd(), self.rs(), self.rs())
         if k < 0.75:
             op = r.choice(["clz", "clzw", "ctz", "ctzw", "cpop", "cpopw", "sext.b", "sext.h",
-                           "zext.h", "orc.b", "rev8", "zext.w"])
+                           "zext.h", "orc.b", "rev8", "zext.w", "brev8"])
             if op == "ctzw":
                 return self.ctzw()
             return "%s x%d, x%d" % (op, self.rd(), self.rs())

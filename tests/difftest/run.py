@@ -23,8 +23,10 @@ sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
 CC = "riscv64-unknown-elf-gcc"
-CFLAGS = ["-march=rv64gc_zba_zbb_zbs", "-mabi=lp64d", "-nostdlib", "-static",
+CFLAGS = ["-march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx", "-mabi=lp64d", "-nostdlib", "-static",
           "-T", os.path.join(HERE, "link.ld"), "-Wl,--no-warn-rwx-segments"]
+# QEMU 7.2 has Zbc/Zbkb/Zbkx but does not enable the latter two by default; it has no Zicond.
+QEMU_CPU = "rv64,zbc=true,zbkb=true,zbkx=true"
 LINE = re.compile(r"^[^=]+=[0-9a-f]+$")
 
 
@@ -76,7 +78,7 @@ class Runner:
                        "--kernel", elf], stderr=subprocess.DEVNULL)
         else:
             r = start([self.rackvm, "run", "--firmware", "none", "--jit", self.jit, "--kernel", elf])
-        q = start([self.qemu, "-M", "virt", "-bios", "none", "-nographic", "-kernel", elf])
+        q = start([self.qemu, "-M", "virt", "-cpu", QEMU_CPU, "-bios", "none", "-nographic", "-kernel", elf])
         return finish(r, self.timeout), finish(q, self.timeout)
 
     def compare(self, init, body, stem, seed=None):

@@ -169,6 +169,38 @@ static void test_bitmanip(void)
     RUN("bitmanip", code, regs, check, want);
 }
 
+/* Zicond, Zbc, Zbkb and Zbkx: ops the decoded form leaves to the reference executor. */
+static void test_zicond_zbc_zbk(void)
+{
+    uint64_t regs[32] = { [1] = 0x0102030405060708ULL, [2] = 0, [3] = 3, [4] = 0x80,
+                          [5] = 0xffffffff00000001ULL, [6] = 0x8000000000000003ULL, [7] = 0xc000,
+                          [8] = 0x0001020304050607ULL, [9] = 0xff00000000000008ULL };
+    uint32_t code[] = {
+        R(0x07, 2, 1, 5, 10, 0x33),        /* czero.eqz x1, (x2 = 0) = 0 */
+        R(0x07, 3, 1, 5, 11, 0x33),        /* czero.eqz x1, (x3 != 0) = x1 */
+        R(0x07, 2, 1, 7, 12, 0x33),        /* czero.nez x1, (x2 = 0) = x1 */
+        R(0x07, 3, 1, 7, 13, 0x33),        /* czero.nez x1, (x3 != 0) = 0 */
+        R(0x05, 6, 6, 1, 14, 0x33),        /* clmul: bits 126, 2, 0 of the product; low half */
+        R(0x05, 6, 6, 3, 15, 0x33),        /* clmulh: bit 126 */
+        R(0x05, 6, 6, 2, 16, 0x33),        /* clmulr: bits 126..63 */
+        R(0x04, 5, 1, 4, 17, 0x33),        /* pack: low words of x1 and x5 */
+        R(0x04, 4, 1, 7, 18, 0x33),        /* packh: low bytes */
+        R(0x04, 7, 1, 4, 19, 0x3b),        /* packw: sign-extends from bit 31 */
+        R(0x14, 8, 1, 4, 20, 0x33),        /* xperm8: byte reversal */
+        R(0x14, 9, 1, 4, 21, 0x33),        /* xperm8: indices >= 8 give 0 */
+        R(0x14, 8, 1, 2, 22, 0x33),        /* xperm4 */
+        I(0x687, 1, 5, 23, 0x13),          /* brev8 */
+        R(0x07, 3, 1, 5, 0, 0x33),         /* czero.eqz to x0 stays 0 */
+        R(0x05, 3, 6, 1, 24, 0x33),        /* clmul x6, 3 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 0, 24 };
+    uint64_t want[] = { 0, 0x0102030405060708ULL, 0x0102030405060708ULL, 0, 5, 1ULL << 62, 1ULL << 63,
+                        0x0000000105060708ULL, 0x8008, 0xffffffffc0000708ULL, 0x0807060504030201ULL,
+                        0x0008080808080800ULL, 0x8880878086808580ULL, 0x8040c020a060e010ULL, 0,
+                        0x8000000000000005ULL };
+    RUN("zicond/zbc/zbkb/zbkx", code, regs, check, want);
+}
+
 static void test_loads_stores(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
@@ -403,6 +435,7 @@ int main(void)
     test_integer_alu();
     test_multiply_divide();
     test_bitmanip();
+    test_zicond_zbc_zbk();
     test_loads_stores();
     test_control_flow();
     test_compressed();
