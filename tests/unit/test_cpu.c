@@ -262,6 +262,30 @@ static void test_compressed(void)
     RUN("compressed", code, regs, check, want);
 }
 
+static void test_zcb(void)
+{
+    uint64_t regs[32] = { [8] = 3, [9] = 7, [10] = DATA, [11] = 0x8001 };
+    uint16_t c[] = {
+        0x8d2c, /* c.sh a1, 2(a0) */
+        0x894c, /* c.sb a1, 1(a0) */
+        0x9c45, /* c.mul s0, s1 -> 21 */
+        0x8564, /* c.lh s1, 2(a0) -> sext(0x8001) */
+        0x8534, /* c.lhu a3, 2(a0) -> 0x8001 */
+        0x8178, /* c.lbu a4, 3(a0) -> 0x80 */
+        0x9f65, /* c.sext.b a4 -> -128 */
+        0x9ff5, /* c.not a5 -> ~0 */
+        0x9ff1, /* c.zext.w a5 -> 0xffffffff */
+        0x8150, /* c.lbu a2, 1(a0) -> 1 */
+        0x856c, /* c.lh a1, 2(a0) */
+        0x9de9, /* c.zext.h a1 -> 0x8001 */
+    };
+    uint32_t code[6];
+    memcpy(code, c, sizeof(c));
+    unsigned check[] = { 8, 9, 13, 14, 15, 12, 11 };
+    uint64_t want[] = { 21, 0xffffffffffff8001ULL, 0x8001, ~0ULL << 7, 0xffffffff, 1, 0x8001 };
+    RUN("zcb", code, regs, check, want);
+}
+
 static void test_atomics(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 5, [3] = 0xfffffffffffffff0ULL };
@@ -439,6 +463,7 @@ int main(void)
     test_loads_stores();
     test_control_flow();
     test_compressed();
+    test_zcb();
     test_atomics();
     test_traps();
     test_self_modifying_code();
