@@ -383,7 +383,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RD != 0)
                     goto illegal;
                 uint32_t f = insn >> 20;
-                if (F7 == 0x09) { /* sfence.vma */
+                if (F7 == 0x09 || F7 == 0x0b) { /* sfence.vma; Svinval's sinval.vma */
                     if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
                         goto illegal;
                     if (RS1 != 0)
@@ -395,6 +395,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RS1 != 0)
                     goto illegal;
                 switch (f) {
+                case 0x180: case 0x181: /* sfence.w.inval, sfence.inval.ir: sinval.vma flushed already */
+                    if (h->arch.priv == PRIV_U)
+                        goto illegal;
+                    goto retire;
+                case 0x00d: case 0x01d:
+                    /* Zawrs wrs.nto/wrs.sto: a stall may end at any time, so it ends at once
+                     * (never reaching TW's time limit); the guest re-checks its condition. */
+                    goto retire;
                 case 0x000:
                     hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
