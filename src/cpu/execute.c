@@ -23,7 +23,8 @@ static uint64_t orc_b(uint64_t v)
     return r;
 }
 
-/* Runs a register-register op of ALU_SLOW_REG_OPS into *v; false if insn is none of them. */
+/* Runs an op of ALU_SLOW_REG_OPS, ALU_SLOW_UNARY_OPS or aes64ks1i into *v; false if insn
+ * is none of them. */
 static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
 {
 #define SLOW_KEY(opcode, funct7, funct3) ((uint32_t)(opcode) << 10 | (uint32_t)(funct7) << 3 | (funct3))
@@ -32,9 +33,22 @@ static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
     case SLOW_KEY(opcode, funct7, funct3): *v = alu_##name(a, b); return true;
     ALU_SLOW_REG_OPS(SLOW_CASE)
 #undef SLOW_CASE
-    default: return false;
+    default: break;
     }
 #undef SLOW_KEY
+    if ((insn & 0x707f) != 0x1013)
+        return false;
+    switch (insn >> 20) {
+#define UNARY_CASE(name, imm, expr) case imm: *v = alu_##name(a); return true;
+    ALU_SLOW_UNARY_OPS(UNARY_CASE)
+#undef UNARY_CASE
+    default:
+        if ((insn >> 20 & 0xff0) == 0x310 && (insn >> 20 & 15) <= 10) { /* aes64ks1i */
+            *v = aes64ks1i(a, insn >> 20 & 15);
+            return true;
+        }
+        return false;
+    }
 }
 
 /* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */

@@ -22,11 +22,12 @@
 #define RNG_SEED_BYTES 64
 
 static const char isa_string[] =
-    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zcb_zba_zbb_zbc_zbkb_zbkx_zbs_"
-    "zicbom_zicboz_sstc_svinval_svpbmt";
+    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zcb_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_"
+    "zknd_zkne_zknh_zksed_zksh_zicbom_zicboz_sstc_svinval_svpbmt";
 static const char *const isa_extensions[] = {
     "i", "m", "a", "f", "d", "c", "zicntr", "zicond", "zicsr", "zifencei", "zihpm", "zawrs", "zcb",
-    "zba", "zbb", "zbc", "zbkb", "zbkx", "zbs", "zicbom", "zicboz", "sstc", "svinval", "svpbmt",
+    "zba", "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd", "zkne", "zknh", "zksed", "zksh",
+    "zicbom", "zicboz", "sstc", "svinval", "svpbmt",
 };
 
 struct fdt_inputs {

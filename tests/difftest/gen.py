@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Random RV64GC(+Zba/Zbb/Zbs/Zbc/Zbkb/Zbkx) program generator for differential testing against QEMU.
+"""Random RV64GC(+Zba/Zbb/Zbs/Zbc/Zbkb/Zbkx/Zkn/Zks) program generator for differential testing against QEMU.
 
 A program is: register initialisation, a body of random "items" (one instruction, or a
 small self-contained group such as a forward branch with the instructions it skips, or
@@ -235,6 +235,22 @@ class Generator:
         sh = r.randrange(32 if op == "roriw" else 64)
         return "%s x%d, x%d, %d" % (op, self.rd(), self.rs(), sh)
 
+    def crypto(self):
+        """Scalar cryptography: SHA-2/SM3 sigmas, AES and SM4 rounds and key schedule."""
+        r = self.rng
+        k = r.random()
+        if k < 0.35:
+            op = r.choice(["sha256sig0", "sha256sig1", "sha256sum0", "sha256sum1", "sha512sig0",
+                           "sha512sig1", "sha512sum0", "sha512sum1", "sm3p0", "sm3p1", "aes64im"])
+            return "%s x%d, x%d" % (op, self.rd(), self.rs())
+        if k < 0.75:
+            op = r.choice(["aes64es", "aes64esm", "aes64ds", "aes64dsm", "aes64ks2"])
+            return "%s x%d, x%d, x%d" % (op, self.rd(), self.rs(), self.rs())
+        if k < 0.85:
+            return "aes64ks1i x%d, x%d, %d" % (self.rd(), self.rs(), r.randrange(11))
+        op = r.choice(["sm4ed", "sm4ks"])
+        return "%s x%d, x%d, x%d, %d" % (op, self.rd(), self.rs(), self.rs(), r.randrange(4))
+
     def compressed(self):
         """An explicit RVC instruction, so every compressed form is decoded, not just the
         ones the assembler happens to pick."""
@@ -381,8 +397,10 @@ class Generator:
             return self.alu_i()
         if k < 0.55:
             return self.muldiv()
-        if k < 0.65:
+        if k < 0.61:
             return self.bitmanip()
+        if k < 0.65:
+            return self.crypto()
         if k < 0.75:
             return self.load_store()
         if k < 0.85:
@@ -487,10 +505,10 @@ class Generator:
 
     # ---- program -------------------------------------------------------------------
     def focused(self):
-        """One ALU, M, bitmanip or FP instruction whose source registers are loaded with
+        """One ALU, M, bitmanip, crypto or FP instruction whose source registers are loaded with
         edge values just before it, so rare pairs (0 * inf + NaN, INT64_MIN / -1) occur."""
         r = self.rng
-        insn = r.choice([self.alu_r, self.muldiv, self.bitmanip, self.fp_simple,
+        insn = r.choice([self.alu_r, self.muldiv, self.bitmanip, self.crypto, self.fp_simple,
                          self.fp_simple, self.fp_simple])()
         if isinstance(insn, list):
             return Item(insn)

@@ -201,6 +201,40 @@ static void test_zicond_zbc_zbk(void)
     RUN("zicond/zbc/zbkb/zbkx", code, regs, check, want);
 }
 
+/* Zkne/Zknd on FIPS-197 appendix A.1 and B (round 1), Zknh/Zksh on SHA-2/SM3 constants,
+ * Zksed on S-box entries S(0xff) = 0x48 and S(0) = 0xd6. */
+static void test_scalar_crypto(void)
+{
+    uint64_t regs[32] = { [1] = 0x2be2f4a0bee33d19ULL, [2] = 0x0848f8e92a8dc69aULL,
+                          [3] = 0xae52b4e0305dbfd4ULL, [4] = 0xe598271ef11141b8ULL,
+                          [5] = 0xa6d2ae2816157e2bULL, [6] = 0x3c4fcf098815f7abULL, [7] = 0x6a09e667,
+                          [8] = 0xff, [18] = 0x12345678, [19] = 0x510e527f, [20] = 0x243f6a88,
+                          [21] = 0x6a09e667f3bcc908ULL };
+    uint32_t code[] = {
+        R(0x1b, 2, 1, 0, 10, 0x33),        /* aes64esm: round 1 state, low half */
+        R(0x1b, 1, 2, 0, 11, 0x33),        /* aes64esm: high half */
+        R(0x19, 2, 1, 0, 12, 0x33),        /* aes64es: ShiftRows, SubBytes */
+        I(0x300, 10, 1, 13, 0x13),         /* aes64im undoes MixColumns */
+        R(0x1d, 4, 3, 0, 14, 0x33),        /* aes64ds undoes aes64es */
+        I(0x310, 6, 1, 15, 0x13),          /* aes64ks1i rnum 0 */
+        R(0x3f, 5, 15, 0, 16, 0x33),       /* aes64ks2: round key 1, low */
+        R(0x3f, 6, 16, 0, 17, 0x33),       /* aes64ks2: round key 1, high */
+        I(0x100, 7, 1, 22, 0x13),          /* sha256sum0 */
+        I(0x101, 19, 1, 23, 0x13),         /* sha256sum1 */
+        I(0x104, 21, 1, 24, 0x13),         /* sha512sum0 */
+        I(0x107, 21, 1, 25, 0x13),         /* sha512sig1 */
+        I(0x108, 20, 1, 26, 0x13),         /* sm3p0 */
+        R(0x18, 8, 0, 0, 27, 0x33),        /* sm4ed bs 0 */
+        R(0x7a, 9, 18, 0, 28, 0x33),       /* sm4ks bs 3 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 16, 17, 22, 23, 24, 25, 26, 27, 28 };
+    uint64_t want[] = { 0x9a19cbe0e5816604ULL, 0x4c2606287ad3f848ULL, 0xae52b4e0305dbfd4ULL,
+                        0xae52b4e0305dbfd4ULL, 0x2be2f4a0bee33d19ULL, 0xb12c548817fefaa0ULL,
+                        0x05766c2a3939a323ULL, 0xffffffffce20b47eULL, 0x3587272b, 0x08c4db56aac80c2aULL,
+                        0xc8c619e73ee44510ULL, 0xffffffff8ffa32beULL, 0x21214968, 0xffffffffc4f44c13ULL };
+    RUN("scalar crypto", code, regs, check, want);
+}
+
 static void test_loads_stores(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
@@ -460,6 +494,7 @@ int main(void)
     test_multiply_divide();
     test_bitmanip();
     test_zicond_zbc_zbk();
+    test_scalar_crypto();
     test_loads_stores();
     test_control_flow();
     test_compressed();
