@@ -13,17 +13,10 @@ TEST svinval
 /* run \fn in \mode; fail with \code unless its first instruction trapped to M as
  * illegal (\illegal = 1) or nothing trapped (\illegal = 0) */
 .macro RUN_IN mode, fn, illegal, code, msg
-    CLEAR_TRAPS
-    SKIP_TRAP
-    li a0, \mode
-    la a1, \fn
-    call run_in
+    RUN_IN_TRAPS \mode, \fn, \illegal, \code, "\msg (traps)"
     .if \illegal
     EXPECT_VAR last_mcause, 2, \code, "\msg (mcause)"
     EXPECT_VAR_ADDR last_mepc, \fn, \code, "\msg (mepc)"
-    EXPECT_VAR trap_count, 1, \code, "\msg (one trap)"
-    .else
-    EXPECT_VAR trap_count, 0, \code, "\msg"
     .endif
 .endm
 

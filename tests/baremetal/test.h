@@ -158,6 +158,17 @@ test_name: .asciz "\name"
     EXPECT_VAR last_stval, \tval, \code, "\msg (stval)"
 .endm
 
+/* Run \fn in \mode through run_in (a trap resumes after the faulting instruction);
+ * fail with \code unless exactly \traps traps reached M. */
+.macro RUN_IN_TRAPS mode, fn, traps, code, msg
+    CLEAR_TRAPS
+    SKIP_TRAP
+    li a0, \mode
+    la a1, \fn
+    call run_in
+    EXPECT_VAR trap_count, \traps, \code, "\msg"
+.endm
+
 /* One instruction on known values (a4, a5 in, a6 out): a6 = \insn a4, a5 (T2),
  * \insn a4 (T1) or \insn a4, \imm (TI) must equal \want. */
 .macro T2 insn, a, b, want, code

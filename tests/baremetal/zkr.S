@@ -12,17 +12,6 @@ TEST zkr
 #define SSEED        (1 << 9)
 #define USEED        (1 << 8)
 
-/* run \fn in \mode; fail with \code unless it trapped to M as illegal (\illegal = 1) or
- * nothing trapped (\illegal = 0) */
-.macro SEED_IN mode, fn, illegal, code, msg
-    CLEAR_TRAPS
-    SKIP_TRAP
-    li a0, \mode
-    la a1, \fn
-    call run_in
-    EXPECT_VAR trap_count, \illegal, \code, "\msg"
-.endm
-
     .text
     .globl main
 main:
@@ -60,16 +49,16 @@ main:
     csrr t0, CSR_MSECCFG
     EXPECT t0, SSEED | USEED, 7, "mseccfg keeps USEED and SSEED"
     csrw CSR_MSECCFG, zero
-    SEED_IN MODE_S, read_seed, 1, 8, "seed in S without SSEED"
-    SEED_IN MODE_U, read_seed, 1, 9, "seed in U without USEED"
+    RUN_IN_TRAPS MODE_S, read_seed, 1, 8, "seed in S without SSEED"
+    RUN_IN_TRAPS MODE_U, read_seed, 1, 9, "seed in U without USEED"
     li t0, SSEED
     csrw CSR_MSECCFG, t0
-    SEED_IN MODE_S, read_seed, 0, 10, "seed in S with SSEED"
-    SEED_IN MODE_U, read_seed, 1, 11, "seed in U with only SSEED"
+    RUN_IN_TRAPS MODE_S, read_seed, 0, 10, "seed in S with SSEED"
+    RUN_IN_TRAPS MODE_U, read_seed, 1, 11, "seed in U with only SSEED"
     li t0, USEED
     csrw CSR_MSECCFG, t0
-    SEED_IN MODE_U, read_seed, 0, 12, "seed in U with USEED"
-    SEED_IN MODE_S, read_seed, 1, 13, "seed in S with only USEED"
+    RUN_IN_TRAPS MODE_U, read_seed, 0, 12, "seed in U with USEED"
+    RUN_IN_TRAPS MODE_S, read_seed, 1, 13, "seed in S with only USEED"
     csrw CSR_MSECCFG, zero
     ld ra, 0(sp)
     addi sp, sp, 16
