@@ -235,6 +235,41 @@ static void test_scalar_crypto(void)
     RUN("scalar crypto", code, regs, check, want);
 }
 
+/* Svnapot: a level-0 leaf with N and ppn[3:0] = 1000 maps the 64 KiB around it; N with
+ * another ppn[3:0], on a non-leaf or on a superpage is reserved (page fault). */
+static void test_svnapot(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, DATA, 0x3000);
+    uint64_t *root = (uint64_t *)ram, *l1 = (uint64_t *)(ram + 0x1000), *l0 = (uint64_t *)(ram + 0x2000);
+    const uint64_t leaf = 0xc7, n = 1ULL << 63; /* V R W A D */
+    memset(ram, 0, 0x3000);
+    root[0] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    l1[1] = ((DATA + 0x2000) >> 12) << 10 | 1;
+    h->arch.satp = 8ULL << 60 | DATA >> 12;
+    const uint64_t va = 0x213456; /* vpn1 = 1, vpn0 = 0x13 */
+    uint64_t pa = 0;
+    l0[0x13] = (0x80308ULL << 10) | leaf | n;
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80303456);
+    l0[0x13] = (0x80308ULL << 10) | leaf;           /* without N: a plain 4 KiB page */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80308456);
+    l0[0x13] = (0x80304ULL << 10) | leaf | n;       /* ppn[3:0] = 0100: reserved size */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l0[0x13] = (0x80308ULL << 10) | leaf | n;
+    l1[1] |= n;                                     /* N on a non-leaf */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l1[1] = (0x80400ULL << 10) | leaf | n;          /* N on a 2 MiB superpage */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l1[1] = (0x80400ULL << 10) | leaf;
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80413456);
+    h->arch.satp = 0;
+}
+
 static void test_loads_stores(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
@@ -495,6 +530,7 @@ int main(void)
     test_bitmanip();
     test_zicond_zbc_zbk();
     test_scalar_crypto();
+    test_svnapot();
     test_loads_stores();
     test_control_flow();
     test_compressed();
