@@ -522,7 +522,7 @@ static void test_illegal_encodings(void)
         op_fp(FADD, 3, 2, 1, RNE, 4),            /* quad precision */
         op_fp(FSQRT, FMT_D, 1, 1, RNE, 4),       /* rs2 must be 0 */
         op_fp(FSGNJ, FMT_S, 2, 1, 3, 4),
-        op_fp(FMINMAX, FMT_D, 2, 1, 2, 4),
+        op_fp(FMINMAX, FMT_D, 2, 1, 4, 4),      /* 2, 3: Zfa fminm, fmaxm */
         op_fp(FCMP, FMT_D, 2, 1, 3, 12),
         op_fp(FCVT_INT_F, FMT_S, 4, 1, RNE, 12),
         op_fp(FCVT_F_INT, FMT_D, 5, 11, RNE, 4),
