@@ -487,7 +487,11 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             if (!fp_enabled(h))
                 goto illegal;
             uint64_t addr = x[RS1] + IMM_I;
-            if (F3 == 2) {
+            if (F3 == 1) { /* Zfh flh */
+                if (!mem_load_u16(h, addr, &v))
+                    goto trapped;
+                h->arch.f[RD] = v | 0xffffffffffff0000ULL;
+            } else if (F3 == 2) {
                 if (!mem_load_u32(h, addr, &v))
                     goto trapped;
                 h->arch.f[RD] = v | 0xffffffff00000000ULL;
@@ -502,9 +506,9 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             break;
         }
         case 0x27: {
-            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
+            if (!fp_enabled(h) || F3 < 1 || F3 > 3) /* fsh (Zfh), fsw, fsd */
                 goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->arch.f[RS2]))
+            if (!mem_store(h, x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]))
                 goto trapped;
             break;
         }

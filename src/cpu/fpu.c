@@ -40,8 +40,11 @@ struct fpfmt {
 static const struct fpfmt F32 = {24, -126, 127, 127, 31, 0x7f800000, 0x7fc00000, 0x00400000};
 static const struct fpfmt F64 = {53, -1022, 1023, 1023, 63, 0x7ff0000000000000ULL,
                                   0x7ff8000000000000ULL, 0x0008000000000000ULL};
+static const struct fpfmt F16 = {11, -14, 15, 15, 15, 0x7c00, 0x7e00, 0x0200}; /* Zfh */
 
-#define NAN_BOX 0xffffffff00000000ULL
+/* The formats by the fmt field (and by rs2 of fcvt between formats): S, D, H. */
+static const struct fpfmt *const FORMATS[3] = {&F32, &F64, &F16};
+
 
 enum kind { K_ZERO, K_FINITE, K_INF, K_QNAN, K_SNAN };
 
@@ -494,6 +497,9 @@ static uint64_t from_int(const struct fpfmt *f, uint64_t x, enum int_kind kind, 
     return round_pack(f, neg, 63 - lz, sig, rm, fl);
 }
 
+static uint64_t convert_float(const struct fpfmt *to, const struct fpfmt *from, uint64_t v,
+                              unsigned rm, uint32_t *fl);
+
 /* ---------- Zfa ---------- */
 
 /* fli's constants by rs1 (1: the format's least normal, 30: +inf, 31: the canonical NaN). */
@@ -513,12 +519,8 @@ static uint64_t fli_value(const struct fpfmt *f, unsigned index)
     double d = values[index];
     uint64_t bits64;
     memcpy(&bits64, &d, sizeof(bits64));
-    if (f == &F64)
-        return bits64;
-    float x = (float)d; /* exact: every constant fits single precision */
-    uint32_t bits32;
-    memcpy(&bits32, &x, sizeof(bits32));
-    return bits32;
+    uint32_t fl = 0; /* exact, but for half precision's 2^16, which overflows to inf */
+    return convert_float(f, &F64, bits64, RM_RNE, &fl);
 }
 
 /* fround/froundnx: v rounded to an integral value in its own format; NX only if `exact`. */
@@ -805,18 +807,22 @@ static bool host_arith(bool dbl, unsigned op, uint64_t a, uint64_t b, uint64_t *
 
 /* ---------- decode and execute ---------- */
 
+/* The NaN box of a narrower format: every bit above its sign. */
+static inline uint64_t nan_box(const struct fpfmt *f)
+{
+    return f == &F64 ? 0 : ~0ULL << (f->sign_shift + 1);
+}
+
 static inline uint64_t read_operand(const struct hart *h, const struct fpfmt *f, unsigned r)
 {
-    uint64_t v = h->arch.f[r];
-    if (f == &F64)
-        return v;
-    /* A single that is not NaN-boxed reads as the canonical NaN. */
-    return (v & NAN_BOX) == NAN_BOX ? (uint32_t)v : F32.canonical_nan;
+    uint64_t v = h->arch.f[r], box = nan_box(f);
+    /* A single or half that is not NaN-boxed reads as the canonical NaN. */
+    return (v & box) == box ? v & ~box : f->canonical_nan;
 }
 
 static inline void write_fp(struct hart *h, const struct fpfmt *f, unsigned rd, uint64_t v)
 {
-    h->arch.f[rd] = f == &F64 ? v : NAN_BOX | v;
+    h->arch.f[rd] = nan_box(f) | v;
 }
 
 static inline void write_x(struct hart *h, unsigned rd, uint64_t v)
@@ -846,7 +852,8 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
     uint64_t c = read_operand(h, f, (unsigned)bits(insn, 31, 27));
     uint32_t fl = 0;
     uint64_t r;
-    if (rm != RM_RNE || !host_fma(f == &F64, a, b, c, negate_product, negate_addend, &r, &fl)) {
+    if (rm != RM_RNE || f == &F16 ||
+        !host_fma(f == &F64, a, b, c, negate_product, negate_addend, &r, &fl)) {
         struct unpacked ua = unpack(f, a), ub = unpack(f, b), uc = unpack(f, c);
         ua.sign ^= negate_product;
         uc.sign ^= negate_addend;
@@ -860,9 +867,9 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
 bool fpu_execute(struct hart *h, uint32_t insn)
 {
     unsigned fmt = (unsigned)bits(insn, 26, 25);
-    if (fmt > 1)
+    if (fmt > 2)
         return false;
-    const struct fpfmt *f = fmt ? &F64 : &F32;
+    const struct fpfmt *f = FORMATS[fmt];
     unsigned opcode = insn & 0x7f;
     if (opcode != OPC_OP_FP)
         return (opcode == OPC_FMADD || opcode == OPC_FMSUB || opcode == OPC_FNMSUB ||
@@ -884,7 +891,7 @@ bool fpu_execute(struct hart *h, uint32_t insn)
         if ((op == OP_FSQRT && rs2 != 0) || (rm = effective_rm(h, funct3)) < 0)
             return false;
         uint64_t a = read_operand(h, f, rs1), b = read_operand(h, f, rs2);
-        if (rm != RM_RNE || !host_arith(fmt, op, a, b, &r, &fl)) {
+        if (rm != RM_RNE || f == &F16 || !host_arith(fmt, op, a, b, &r, &fl)) {
             struct unpacked ua = unpack(f, a), ub = unpack(f, b);
             switch (op) {
             case OP_FADD: r = soft_add(f, ua, ub, (unsigned)rm, &fl); break;
@@ -924,10 +931,10 @@ bool fpu_execute(struct hart *h, uint32_t insn)
             write_fp(h, f, rd, round_integral(f, read_operand(h, f, rs1), (unsigned)rm, rs2 == 5, &fl));
             break;
         }
-        /* fcvt.s.d has fmt S and rs2 = D; fcvt.d.s the reverse. */
-        if (rs2 != (fmt ^ 1) || (rm = effective_rm(h, funct3)) < 0)
+        /* fcvt.<fmt>.<rs2's format>, between different formats */
+        if (rs2 > 2 || rs2 == fmt || (rm = effective_rm(h, funct3)) < 0)
             return false;
-        const struct fpfmt *from = fmt ? &F32 : &F64;
+        const struct fpfmt *from = FORMATS[rs2];
         r = convert_float(f, from, read_operand(h, from, rs1), (unsigned)rm, &fl);
         write_fp(h, f, rd, r);
         break;
@@ -957,8 +964,8 @@ bool fpu_execute(struct hart *h, uint32_t insn)
             return false;
         if (funct3 == 1)
             r = classify(f, read_operand(h, f, rs1));
-        else /* fmv.x.w moves the raw low bits, boxed or not */
-            r = fmt ? h->arch.f[rs1] : (uint64_t)(int64_t)(int32_t)h->arch.f[rs1];
+        else /* fmv.x.w/fmv.x.h move the raw low bits, boxed or not, sign-extended */
+            r = sign_extend(h->arch.f[rs1], f->sign_shift + 1);
         write_x(h, rd, r);
         break;
     case OP_FMV_F_X:
@@ -968,7 +975,7 @@ bool fpu_execute(struct hart *h, uint32_t insn)
         }
         if (rs2 != 0 || funct3 != 0)
             return false;
-        write_fp(h, f, rd, fmt ? h->arch.x[rs1] : (uint32_t)h->arch.x[rs1]);
+        write_fp(h, f, rd, h->arch.x[rs1] & ~nan_box(f));
         break;
     default:
         return false;

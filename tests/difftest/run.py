@@ -23,10 +23,11 @@ sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
 CC = "riscv64-unknown-elf-gcc"
-CFLAGS = ["-march=rv64gc_zba_zbb_zbs_zbc_zbkb_zbkx_zknd_zkne_zknh_zksed_zksh", "-mabi=lp64d", "-nostdlib", "-static",
+CFLAGS = ["-march=rv64gc_zfh_zba_zbb_zbs_zbc_zbkb_zbkx_zknd_zkne_zknh_zksed_zksh", "-mabi=lp64d", "-nostdlib", "-static",
           "-T", os.path.join(HERE, "link.ld"), "-Wl,--no-warn-rwx-segments"]
-# QEMU 7.2 has these but enables only Zbc by default; it has no Zicond.
-QEMU_CPU = "rv64,zbc=true,zbkb=true,zbkx=true,zknd=true,zkne=true,zknh=true,zksed=true,zksh=true"
+# QEMU 7.2 has these but enables only Zbc by default (Zfh is spelled so); it has no Zicond.
+QEMU_CPU = ("rv64,zbc=true,zbkb=true,zbkx=true,zknd=true,zkne=true,zknh=true,zksed=true,"
+            "zksh=true,Zfh=true")
 LINE = re.compile(r"^[^=]+=[0-9a-f]+$")
 
 

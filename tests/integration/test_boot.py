@@ -60,7 +60,7 @@ class BootTest(GuestTestCase):
         known = {"zicbom", "zicboz", "zihintpause", "sstc", "svinval", "svnapot", "svpbmt",
                  "zicntr", "zicsr", "zifencei", "zihpm", "zicond", "zawrs", "zfa", "zcb", "zba",
                  "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd", "zkne", "zknh", "zkr",
-                 "zksed", "zksh"}
+                 "zksed", "zksh", "zfh", "zfhmin"}
         self.assertLessEqual(set(isa[1:]), known, isa)
         for ext in ("zicbom", "sstc", "svinval", "svpbmt"):
             self.assertIn(ext, isa)

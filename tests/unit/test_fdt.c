@@ -90,7 +90,8 @@ static void check_cpus(const void *fdt)
 {
     static const char *const required[] = { "zicboz", "sstc", "zicond", "zbc", "zbkb", "zbkx", "zcb",
                                             "zawrs", "svinval", "zknd", "zkne", "zknh", "zksed",
-                                            "zksh", "zkr", "svnapot", "zfa" };
+                                            "zksh", "zkr", "svnapot", "zfa",
+                                            "zfh", "zfhmin" };
     CHECK_EQ_U64(prop_u32(fdt, "/cpus", "timebase-frequency", 0), MACHINE_TIMEBASE_HZ);
     for (unsigned i = 0; i < NHARTS; i++) {
         char cpu[32], intc[64], core[64];
