@@ -21,6 +21,13 @@
 #define MODE_S 1
 #define MODE_M 3
 
+/* fflags bits */
+#define NX 0x01
+#define UF 0x02
+#define OF 0x04
+#define DZ 0x08
+#define NV 0x10
+
 #define MSTATUS_SIE  (1 << 1)
 #define MSTATUS_MIE  (1 << 3)
 #define MSTATUS_SPIE (1 << 5)

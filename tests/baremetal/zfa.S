@@ -8,9 +8,6 @@
 #include "test.h"
 TEST zfa
 
-#define NX 0x01
-#define NV 0x10
-
 .macro FLI fmt, rd, index       /* fmt 0x78 .s, 0x79 .d; rs2 = 1 */
     .insn r 0x53, 0, \fmt, \rd, x\index, x1
 .endm

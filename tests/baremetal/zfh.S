@@ -7,9 +7,6 @@
 #include "test.h"
 TEST zfh
 
-#define NX 0x01
-#define OF 0x04
-
     .text
     .globl main
 main:
