@@ -9,6 +9,7 @@
 #define RACKVM_ALU_H
 
 #include "common.h"
+#include "cpu/crypto.h"
 
 static inline uint64_t mulhu64(uint64_t a, uint64_t b)
 {
@@ -80,6 +81,46 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     return sx32((uint32_t)(x % y));
 }
 
+/* Carry-less product of a and b (Zbc/Zbkc): the three clmul ops take parts of it. */
+static inline unsigned __int128 clmul128(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = 0;
+    for (unsigned i = 0; i < 64; i++)
+        if ((b >> i) & 1)
+            r ^= (unsigned __int128)a << i;
+    return r;
+}
+
+/* Reverses the bits within each byte (Zbkb brev8). */
+static inline uint64_t brev8(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    return ((v >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((v & 0x0f0f0f0f0f0f0f0fULL) << 4);
+}
+
+/* Zbkx: each `bits`-wide element of b indexes an element of a (0 when out of range). */
+static inline uint64_t xperm(uint64_t a, uint64_t b, unsigned bits)
+{
+    uint64_t mask = (1ULL << bits) - 1, r = 0;
+    for (unsigned i = 0; i < 64; i += bits) {
+        uint64_t idx = (b >> i) & mask;
+        if (idx * bits < 64)
+            r |= ((a >> (idx * bits)) & mask) << i;
+    }
+    return r;
+}
+
+static inline uint32_t ror32(uint32_t v, unsigned s)
+{
+    return rol32(v, 32 - s);
+}
+
+static inline uint64_t ror64(uint64_t v, unsigned s)
+{
+    return rol64(v, 64 - s);
+}
+
 /* Register-register ops: x[rd] = f(a = x[rs1], b = x[rs2]). */
 #define ALU_REG_OPS(X) \
     X(ADD, a + b) X(SUB, a - b) X(SLL, a << (b & 63)) X(SLT, (int64_t)a < (int64_t)b) \
@@ -103,6 +144,39 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     X(ADDIW, sx32(a + b)) X(SLLIW, sx32((uint32_t)a << b)) X(SRLIW, sx32((uint32_t)a >> b)) \
     X(SRAIW, sx32((int32_t)a >> b))
 
+/* Register-register ops that decode to OP_SLOW (the reference executor runs them):
+ * X(name, major opcode, funct7, funct3, f(a = x[rs1], b = x[rs2])). */
+#define ALU_SLOW_REG_OPS(X) \
+    X(CZERO_EQZ, 0x33, 0x07, 5, b ? a : 0) X(CZERO_NEZ, 0x33, 0x07, 7, b ? 0 : a) \
+    X(CLMUL, 0x33, 0x05, 1, clmul128(a, b)) X(CLMULR, 0x33, 0x05, 2, clmul128(a, b) >> 63) \
+    X(CLMULH, 0x33, 0x05, 3, clmul128(a, b) >> 64) \
+    X(PACK, 0x33, 0x04, 4, (a & 0xffffffffULL) | b << 32) \
+    X(PACKH, 0x33, 0x04, 7, (a & 0xff) | (b & 0xff) << 8) \
+    X(PACKW, 0x3b, 0x04, 4, sx32((a & 0xffff) | (b & 0xffff) << 16)) /* rs2 = x0: zext.h */ \
+    X(XPERM4, 0x33, 0x14, 2, xperm(a, b, 4)) X(XPERM8, 0x33, 0x14, 4, xperm(a, b, 8)) \
+    X(AES64ES, 0x33, 0x19, 0, aes64es(a, b)) X(AES64ESM, 0x33, 0x1b, 0, aes64esm(a, b)) \
+    X(AES64DS, 0x33, 0x1d, 0, aes64ds(a, b)) X(AES64DSM, 0x33, 0x1f, 0, aes64dsm(a, b)) \
+    X(AES64KS2, 0x33, 0x3f, 0, aes64ks2(a, b)) \
+    X(SM4ED0, 0x33, 0x18, 0, sm4ed(a, b, 0)) X(SM4ED1, 0x33, 0x38, 0, sm4ed(a, b, 1)) \
+    X(SM4ED2, 0x33, 0x58, 0, sm4ed(a, b, 2)) X(SM4ED3, 0x33, 0x78, 0, sm4ed(a, b, 3)) \
+    X(SM4KS0, 0x33, 0x1a, 0, sm4ks(a, b, 0)) X(SM4KS1, 0x33, 0x3a, 0, sm4ks(a, b, 1)) \
+    X(SM4KS2, 0x33, 0x5a, 0, sm4ks(a, b, 2)) X(SM4KS3, 0x33, 0x7a, 0, sm4ks(a, b, 3))
+
+/* One-operand ops under opcode 0x13, funct3 1 that decode to OP_SLOW:
+ * X(name, the immediate field, f(a = x[rs1])). */
+#define ALU_SLOW_UNARY_OPS(X) \
+    X(SHA256SUM0, 0x100, sx32(ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22))) \
+    X(SHA256SUM1, 0x101, sx32(ror32(a, 6) ^ ror32(a, 11) ^ ror32(a, 25))) \
+    X(SHA256SIG0, 0x102, sx32(ror32(a, 7) ^ ror32(a, 18) ^ ((uint32_t)a >> 3))) \
+    X(SHA256SIG1, 0x103, sx32(ror32(a, 17) ^ ror32(a, 19) ^ ((uint32_t)a >> 10))) \
+    X(SHA512SUM0, 0x104, ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) \
+    X(SHA512SUM1, 0x105, ror64(a, 14) ^ ror64(a, 18) ^ ror64(a, 41)) \
+    X(SHA512SIG0, 0x106, ror64(a, 1) ^ ror64(a, 8) ^ (a >> 7)) \
+    X(SHA512SIG1, 0x107, ror64(a, 19) ^ ror64(a, 61) ^ (a >> 6)) \
+    X(SM3P0, 0x108, sx32((uint32_t)a ^ rol32(a, 9) ^ rol32(a, 17))) \
+    X(SM3P1, 0x109, sx32((uint32_t)a ^ rol32(a, 15) ^ rol32(a, 23))) \
+    X(AES64IM, 0x300, aes64im(a))
+
 /* Conditional branches: taken when f(a = x[rs1], b = x[rs2]). */
 #define BRANCH_OPS(X) \
     X(BEQ, a == b) X(BNE, a != b) X(BLT, (int64_t)a < (int64_t)b) \
@@ -112,6 +186,13 @@ static inline uint64_t remw32(uint64_t a, uint64_t b)
     static inline uint64_t alu_##name(uint64_t a, uint64_t b) { return (uint64_t)(expr); }
 ALU_REG_OPS(ALU_DEFINE)
 ALU_IMM_OPS(ALU_DEFINE)
+#define ALU_SLOW_DEFINE(name, opcode, funct7, funct3, expr) ALU_DEFINE(name, expr)
+ALU_SLOW_REG_OPS(ALU_SLOW_DEFINE)
+#undef ALU_SLOW_DEFINE
+#define ALU_UNARY_DEFINE(name, imm, expr) \
+    static inline uint64_t alu_##name(uint64_t a) { return (uint64_t)(expr); }
+ALU_SLOW_UNARY_OPS(ALU_UNARY_DEFINE)
+#undef ALU_UNARY_DEFINE
 #undef ALU_DEFINE
 #define BRANCH_DEFINE(name, cond) \
     static inline bool branch_##name(uint64_t a, uint64_t b) { return (cond); }

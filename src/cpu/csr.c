@@ -1,5 +1,7 @@
 #include "cpu/csr.h"
 
+#include <sys/random.h>
+
 #include "cpu/mmu.h"
 
 #define MISA_RV64 (2ULL << 62)
@@ -51,10 +53,22 @@ bool csr_accessible(struct hart *h, unsigned csr, bool writes)
         return false;
     if (csr >= CSR_CYCLE && csr <= CSR_CYCLE + 31)
         return counter_enabled(h, csr - CSR_CYCLE);
+    if (csr == CSR_SEED) /* only read-write instructions; S and U as mseccfg allows */
+        return writes && (h->arch.priv == PRIV_M ||
+                          (h->arch.mseccfg & (h->arch.priv == PRIV_S ? MSECCFG_SSEED : MSECCFG_USEED)));
     if (csr == CSR_STIMECMP && h->arch.priv == PRIV_S &&
         (!(h->arch.menvcfg & MENVCFG_STCE) || !(h->arch.mcounteren & 2)))
         return false;
     return true;
+}
+
+/* Zkr's seed: 16 bits of host entropy with status ES16, or WAIT when none is ready. */
+static uint64_t read_seed(void)
+{
+    uint16_t entropy;
+    if (getrandom(&entropy, sizeof(entropy), GRND_NONBLOCK) != (ssize_t)sizeof(entropy))
+        return 1u << 30;
+    return 2u << 30 | entropy;
 }
 
 static uint64_t read_mip(struct hart *h)
@@ -94,6 +108,8 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_MTVEC: v = h->arch.mtvec; break;
     case CSR_MCOUNTEREN: v = h->arch.mcounteren; break;
     case CSR_MENVCFG: v = h->arch.menvcfg; break;
+    case CSR_MSECCFG: v = h->arch.mseccfg; break;
+    case CSR_SEED: v = read_seed(); break;
     case CSR_MCOUNTINHIBIT: v = h->arch.mcountinhibit; break;
     case CSR_MSCRATCH: v = h->arch.mscratch; break;
     case CSR_MEPC: v = h->arch.mepc; break;
@@ -217,6 +233,8 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_MTVEC: h->arch.mtvec = v & ~2ULL; break;
     case CSR_MCOUNTEREN: h->arch.mcounteren = v; break;
     case CSR_MENVCFG: h->arch.menvcfg = v & MENVCFG_WRITABLE; break;
+    case CSR_MSECCFG: h->arch.mseccfg = v & (MSECCFG_USEED | MSECCFG_SSEED); break;
+    case CSR_SEED: break; /* the written value is ignored */
     case CSR_MCOUNTINHIBIT: h->arch.mcountinhibit = v & ~2u; break;
     case CSR_MSCRATCH: h->arch.mscratch = v; break;
     case CSR_MEPC: h->arch.mepc = v & ~1ULL; break;

@@ -3,8 +3,8 @@
  * (immediates sign-extended), and decode_insn, which turns an instruction into the
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
  * interpreter and the translator. Instructions without an op of their own (CSR, FP,
- * atomics, system, bit-manipulation beyond Zba) decode to OP_SLOW, which only the
- * reference executor (execute.c) takes apart.
+ * atomics, system, bit-manipulation beyond Zba, Zicond, scalar crypto) decode to OP_SLOW,
+ * which only the reference executor (execute.c) takes apart.
  */
 #ifndef RACKVM_DECODE_H
 #define RACKVM_DECODE_H

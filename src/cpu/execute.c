@@ -23,6 +23,34 @@ static uint64_t orc_b(uint64_t v)
     return r;
 }
 
+/* Runs an op of ALU_SLOW_REG_OPS, ALU_SLOW_UNARY_OPS or aes64ks1i into *v; false if insn
+ * is none of them. */
+static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
+{
+#define SLOW_KEY(opcode, funct7, funct3) ((uint32_t)(opcode) << 10 | (uint32_t)(funct7) << 3 | (funct3))
+    switch (SLOW_KEY(insn & 0x7f, F7, F3)) {
+#define SLOW_CASE(name, opcode, funct7, funct3, expr) \
+    case SLOW_KEY(opcode, funct7, funct3): *v = alu_##name(a, b); return true;
+    ALU_SLOW_REG_OPS(SLOW_CASE)
+#undef SLOW_CASE
+    default: break;
+    }
+#undef SLOW_KEY
+    if ((insn & 0x707f) != 0x1013)
+        return false;
+    switch (insn >> 20) {
+#define UNARY_CASE(name, imm, expr) case imm: *v = alu_##name(a); return true;
+    ALU_SLOW_UNARY_OPS(UNARY_CASE)
+#undef UNARY_CASE
+    default:
+        if ((insn >> 20 & 0xff0) == 0x310 && (insn >> 20 & 15) <= 10) { /* aes64ks1i */
+            *v = aes64ks1i(a, insn >> 20 & 15);
+            return true;
+        }
+        return false;
+    }
+}
+
 /* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
 static bool cbo_allowed(const struct hart *h, uint64_t bits)
 {
@@ -221,6 +249,10 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         case DECODED_SLOW: break;
         }
         /* What the decoded form leaves to OP_SLOW. */
+        if (exec_slow_alu(insn, x[RS1], x[RS2], &v)) {
+            x[RD] = v;
+            goto retire;
+        }
         switch (insn & 0x7f) {
         case 0x13: { /* Zbb/Zbs immediates */
             uint64_t a = x[RS1];
@@ -254,9 +286,12 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     v = orc_b(a);
                     break;
                 case 0x1a:
-                    if (((insn >> 20) & 0xfff) != 0x6b8)
+                    if (((insn >> 20) & 0xfff) == 0x6b8)
+                        v = __builtin_bswap64(a);   /* rev8 */
+                    else if (((insn >> 20) & 0xfff) == 0x687)
+                        v = brev8(a);
+                    else
                         goto illegal;
-                    v = __builtin_bswap64(a);
                     break;
                 default: goto illegal;
                 }
@@ -321,11 +356,6 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             case 0x082: v = ((a & 0xffffffffULL) << 1) + b; break;
             case 0x084: v = ((a & 0xffffffffULL) << 2) + b; break;
             case 0x086: v = ((a & 0xffffffffULL) << 3) + b; break;
-            case 0x024:
-                if (RS2 != 0)
-                    goto illegal;
-                v = a & 0xffff;                                   /* zext.h */
-                break;
             case 0x181: v = sx32(rol32(a32, b32)); break;         /* rolw */
             case 0x185: v = sx32(rol32(a32, 32 - (b32 & 31))); break; /* rorw */
             default: goto illegal;
@@ -367,7 +397,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RD != 0)
                     goto illegal;
                 uint32_t f = insn >> 20;
-                if (F7 == 0x09) { /* sfence.vma */
+                if (F7 == 0x09 || F7 == 0x0b) { /* sfence.vma; Svinval's sinval.vma */
                     if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
                         goto illegal;
                     if (RS1 != 0)
@@ -379,6 +409,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RS1 != 0)
                     goto illegal;
                 switch (f) {
+                case 0x180: case 0x181: /* sfence.w.inval, sfence.inval.ir: sinval.vma flushed already */
+                    if (h->arch.priv == PRIV_U)
+                        goto illegal;
+                    goto retire;
+                case 0x00d: case 0x01d:
+                    /* Zawrs wrs.nto/wrs.sto: a stall may end at any time, so it ends at once
+                     * (never reaching TW's time limit); the guest re-checks its condition. */
+                    goto retire;
                 case 0x000:
                     hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
@@ -449,7 +487,11 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             if (!fp_enabled(h))
                 goto illegal;
             uint64_t addr = x[RS1] + IMM_I;
-            if (F3 == 2) {
+            if (F3 == 1) { /* Zfh flh */
+                if (!mem_load_u16(h, addr, &v))
+                    goto trapped;
+                h->arch.f[RD] = v | 0xffffffffffff0000ULL;
+            } else if (F3 == 2) {
                 if (!mem_load_u32(h, addr, &v))
                     goto trapped;
                 h->arch.f[RD] = v | 0xffffffff00000000ULL;
@@ -464,9 +506,9 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             break;
         }
         case 0x27: {
-            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
+            if (!fp_enabled(h) || F3 < 1 || F3 > 3) /* fsh (Zfh), fsw, fsd */
                 goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, F3 == 2 ? 4 : 8, h->arch.f[RS2]))
+            if (!mem_store(h, x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]))
                 goto trapped;
             break;
         }

@@ -40,8 +40,11 @@ struct fpfmt {
 static const struct fpfmt F32 = {24, -126, 127, 127, 31, 0x7f800000, 0x7fc00000, 0x00400000};
 static const struct fpfmt F64 = {53, -1022, 1023, 1023, 63, 0x7ff0000000000000ULL,
                                   0x7ff8000000000000ULL, 0x0008000000000000ULL};
+static const struct fpfmt F16 = {11, -14, 15, 15, 15, 0x7c00, 0x7e00, 0x0200}; /* Zfh */
 
-#define NAN_BOX 0xffffffff00000000ULL
+/* The formats by the fmt field (and by rs2 of fcvt between formats): S, D, H. */
+static const struct fpfmt *const FORMATS[3] = {&F32, &F64, &F16};
+
 
 enum kind { K_ZERO, K_FINITE, K_INF, K_QNAN, K_SNAN };
 
@@ -390,11 +393,12 @@ static uint64_t min_max(const struct fpfmt *f, uint64_t a, uint64_t b, bool max,
     return less_total(f, a, b) != max ? a : b;
 }
 
-static uint64_t compare(const struct fpfmt *f, uint64_t a, uint64_t b, unsigned op, uint32_t *fl)
+/* op: 0 fle, 1 flt, 2 feq; quiet (feq, Zfa's fleq/fltq) signals only on signaling NaNs. */
+static uint64_t compare(const struct fpfmt *f, uint64_t a, uint64_t b, unsigned op, bool quiet,
+                        uint32_t *fl)
 {
     if (is_nan(f, a) || is_nan(f, b)) {
-        /* feq is a quiet comparison; flt and fle signal on any NaN. */
-        if (op != 2 || is_snan(f, a) || is_snan(f, b))
+        if (!quiet || is_snan(f, a) || is_snan(f, b))
             *fl |= FFLAG_NV;
         return 0;
     }
@@ -491,6 +495,78 @@ static uint64_t from_int(const struct fpfmt *f, uint64_t x, enum int_kind kind, 
     int lz = __builtin_clzll(mag);
     uint64_t sig = lz == 0 ? shift_right_jam64(mag, 1) : mag << (lz - 1);
     return round_pack(f, neg, 63 - lz, sig, rm, fl);
+}
+
+static uint64_t convert_float(const struct fpfmt *to, const struct fpfmt *from, uint64_t v,
+                              unsigned rm, uint32_t *fl);
+
+/* ---------- Zfa ---------- */
+
+/* fli's constants by rs1 (1: the format's least normal, 30: +inf, 31: the canonical NaN). */
+static uint64_t fli_value(const struct fpfmt *f, unsigned index)
+{
+    static const double values[32] = {
+        -1.0, 0, 0x1p-16, 0x1p-15, 0x1p-8, 0x1p-7, 0.0625, 0.125, 0.25, 0.3125, 0.375, 0.4375,
+        0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 8.0, 16.0, 128.0,
+        256.0, 0x1p15, 0x1p16, 0, 0,
+    };
+    if (index == 1)
+        return 1ULL << (f->prec - 1);
+    if (index == 30)
+        return f->inf;
+    if (index == 31)
+        return f->canonical_nan;
+    double d = values[index];
+    uint64_t bits64;
+    memcpy(&bits64, &d, sizeof(bits64));
+    uint32_t fl = 0; /* exact, but for half precision's 2^16, which overflows to inf */
+    return convert_float(f, &F64, bits64, RM_RNE, &fl);
+}
+
+/* fround/froundnx: v rounded to an integral value in its own format; NX only if `exact`. */
+static uint64_t round_integral(const struct fpfmt *f, uint64_t v, unsigned rm, bool inexact_flag,
+                               uint32_t *fl)
+{
+    struct unpacked u = unpack(f, v);
+    if (u.kind == K_QNAN || u.kind == K_SNAN)
+        return nan_result(f, &u, NULL, NULL, fl);
+    if (u.kind != K_FINITE || u.exp >= (int)f->prec - 1)
+        return v; /* zero, infinity or already integral */
+    uint32_t int_fl = 0;
+    uint64_t n = to_int(f, v, INT_L, rm, &int_fl); /* |v| < 2^52: in range */
+    if (inexact_flag)
+        *fl |= int_fl & FFLAG_NX;
+    return n ? from_int(f, n, INT_L, rm, fl) : signed_zero(f, u.sign);
+}
+
+/* fcvtmod.w.d: the integer part of v modulo 2^32, sign-extended; NV when NaN, infinite or
+ * outside int32 (taking precedence over NX). */
+static uint64_t convert_modular_w(uint64_t v, uint32_t *fl)
+{
+    struct unpacked u = unpack(&F64, v);
+    if (u.kind == K_QNAN || u.kind == K_SNAN || u.kind == K_INF) {
+        *fl |= FFLAG_NV;
+        return 0;
+    }
+    if (u.kind == K_ZERO)
+        return 0;
+    uint64_t ipart;
+    bool frac;
+    if (u.exp >= 62) {
+        ipart = u.exp - 62 < 64 ? u.sig << (u.exp - 62) : 0;
+        frac = false;
+    } else {
+        unsigned shift = (unsigned)(62 - u.exp);
+        ipart = shift < 64 ? u.sig >> shift : 0;
+        frac = shift < 64 ? (u.sig << (64 - shift)) != 0 : true;
+    }
+    bool in_range = u.exp < 31 || (u.sign && u.exp == 31 && ipart == 1ULL << 31);
+    if (!in_range)
+        *fl |= FFLAG_NV;
+    else if (frac)
+        *fl |= FFLAG_NX;
+    uint64_t r = u.sign ? 0 - ipart : ipart;
+    return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
 }
 
 static uint64_t convert_float(const struct fpfmt *to, const struct fpfmt *from, uint64_t v,
@@ -731,18 +807,22 @@ static bool host_arith(bool dbl, unsigned op, uint64_t a, uint64_t b, uint64_t *
 
 /* ---------- decode and execute ---------- */
 
+/* The NaN box of a narrower format: every bit above its sign. */
+static inline uint64_t nan_box(const struct fpfmt *f)
+{
+    return f == &F64 ? 0 : ~0ULL << (f->sign_shift + 1);
+}
+
 static inline uint64_t read_operand(const struct hart *h, const struct fpfmt *f, unsigned r)
 {
-    uint64_t v = h->arch.f[r];
-    if (f == &F64)
-        return v;
-    /* A single that is not NaN-boxed reads as the canonical NaN. */
-    return (v & NAN_BOX) == NAN_BOX ? (uint32_t)v : F32.canonical_nan;
+    uint64_t v = h->arch.f[r], box = nan_box(f);
+    /* A single or half that is not NaN-boxed reads as the canonical NaN. */
+    return (v & box) == box ? v & ~box : f->canonical_nan;
 }
 
 static inline void write_fp(struct hart *h, const struct fpfmt *f, unsigned rd, uint64_t v)
 {
-    h->arch.f[rd] = f == &F64 ? v : NAN_BOX | v;
+    h->arch.f[rd] = nan_box(f) | v;
 }
 
 static inline void write_x(struct hart *h, unsigned rd, uint64_t v)
@@ -772,7 +852,8 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
     uint64_t c = read_operand(h, f, (unsigned)bits(insn, 31, 27));
     uint32_t fl = 0;
     uint64_t r;
-    if (rm != RM_RNE || !host_fma(f == &F64, a, b, c, negate_product, negate_addend, &r, &fl)) {
+    if (rm != RM_RNE || f == &F16 ||
+        !host_fma(f == &F64, a, b, c, negate_product, negate_addend, &r, &fl)) {
         struct unpacked ua = unpack(f, a), ub = unpack(f, b), uc = unpack(f, c);
         ua.sign ^= negate_product;
         uc.sign ^= negate_addend;
@@ -786,9 +867,9 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
 bool fpu_execute(struct hart *h, uint32_t insn)
 {
     unsigned fmt = (unsigned)bits(insn, 26, 25);
-    if (fmt > 1)
+    if (fmt > 2)
         return false;
-    const struct fpfmt *f = fmt ? &F64 : &F32;
+    const struct fpfmt *f = FORMATS[fmt];
     unsigned opcode = insn & 0x7f;
     if (opcode != OPC_OP_FP)
         return (opcode == OPC_FMADD || opcode == OPC_FMSUB || opcode == OPC_FNMSUB ||
@@ -810,7 +891,7 @@ bool fpu_execute(struct hart *h, uint32_t insn)
         if ((op == OP_FSQRT && rs2 != 0) || (rm = effective_rm(h, funct3)) < 0)
             return false;
         uint64_t a = read_operand(h, f, rs1), b = read_operand(h, f, rs2);
-        if (rm != RM_RNE || !host_arith(fmt, op, a, b, &r, &fl)) {
+        if (rm != RM_RNE || f == &F16 || !host_arith(fmt, op, a, b, &r, &fl)) {
             struct unpacked ua = unpack(f, a), ub = unpack(f, b);
             switch (op) {
             case OP_FADD: r = soft_add(f, ua, ub, (unsigned)rm, &fl); break;
@@ -831,27 +912,44 @@ bool fpu_execute(struct hart *h, uint32_t insn)
         write_fp(h, f, rd, (a & ~sb) | sign);
         break;
     }
-    case OP_FMINMAX:
-        if (funct3 > 1)
+    case OP_FMINMAX: {
+        if (funct3 > 3)
             return false;
-        r = min_max(f, read_operand(h, f, rs1), read_operand(h, f, rs2), funct3 == 1, &fl);
+        uint64_t a = read_operand(h, f, rs1), b = read_operand(h, f, rs2);
+        if (funct3 >= 2 && (is_nan(f, a) || is_nan(f, b))) { /* Zfa fminm/fmaxm: NaN wins */
+            r = f->canonical_nan;
+            if (is_snan(f, a) || is_snan(f, b))
+                fl |= FFLAG_NV;
+        } else {
+            r = min_max(f, a, b, funct3 & 1, &fl);
+        }
         write_fp(h, f, rd, r);
         break;
+    }
     case OP_FCVT_FF: {
-        /* fcvt.s.d has fmt S and rs2 = D; fcvt.d.s the reverse. */
-        if (rs2 != (fmt ^ 1) || (rm = effective_rm(h, funct3)) < 0)
+        if ((rs2 == 4 || rs2 == 5) && (rm = effective_rm(h, funct3)) >= 0) { /* Zfa fround[nx] */
+            write_fp(h, f, rd, round_integral(f, read_operand(h, f, rs1), (unsigned)rm, rs2 == 5, &fl));
+            break;
+        }
+        /* fcvt.<fmt>.<rs2's format>, between different formats */
+        if (rs2 > 2 || rs2 == fmt || (rm = effective_rm(h, funct3)) < 0)
             return false;
-        const struct fpfmt *from = fmt ? &F32 : &F64;
+        const struct fpfmt *from = FORMATS[rs2];
         r = convert_float(f, from, read_operand(h, from, rs1), (unsigned)rm, &fl);
         write_fp(h, f, rd, r);
         break;
     }
-    case OP_FCMP:
-        if (funct3 > 2)
+    case OP_FCMP: /* fle flt feq, Zfa fleq fltq (funct3 4, 5) */
+        if (funct3 == 3 || funct3 > 5)
             return false;
-        write_x(h, rd, compare(f, read_operand(h, f, rs1), read_operand(h, f, rs2), funct3, &fl));
+        write_x(h, rd, compare(f, read_operand(h, f, rs1), read_operand(h, f, rs2), funct3 & 3,
+                               funct3 >= 2, &fl));
         break;
     case OP_FCVT_INT_F:
+        if (fmt == 1 && rs2 == 8 && funct3 == RM_RTZ) { /* Zfa fcvtmod.w.d */
+            write_x(h, rd, convert_modular_w(read_operand(h, f, rs1), &fl));
+            break;
+        }
         if (rs2 > 3 || (rm = effective_rm(h, funct3)) < 0)
             return false;
         write_x(h, rd, to_int(f, read_operand(h, f, rs1), (enum int_kind)rs2, (unsigned)rm, &fl));
@@ -866,14 +964,18 @@ bool fpu_execute(struct hart *h, uint32_t insn)
             return false;
         if (funct3 == 1)
             r = classify(f, read_operand(h, f, rs1));
-        else /* fmv.x.w moves the raw low bits, boxed or not */
-            r = fmt ? h->arch.f[rs1] : (uint64_t)(int64_t)(int32_t)h->arch.f[rs1];
+        else /* fmv.x.w/fmv.x.h move the raw low bits, boxed or not, sign-extended */
+            r = sign_extend(h->arch.f[rs1], f->sign_shift + 1);
         write_x(h, rd, r);
         break;
     case OP_FMV_F_X:
+        if (rs2 == 1 && funct3 == 0) { /* Zfa fli */
+            write_fp(h, f, rd, fli_value(f, rs1));
+            break;
+        }
         if (rs2 != 0 || funct3 != 0)
             return false;
-        write_fp(h, f, rd, fmt ? h->arch.x[rs1] : (uint32_t)h->arch.x[rs1]);
+        write_fp(h, f, rd, h->arch.x[rs1] & ~nan_box(f));
         break;
     default:
         return false;

@@ -1,7 +1,8 @@
 /*
- * F and D arithmetic (OP-FP and the four fused multiply-add opcodes), IEEE-754 exact:
- * five rounding modes (frm or static rm), accrued fflags, NaN boxing of singles,
- * canonical NaNs, saturating conversions, min/max/fclass per the RISC-V spec.
+ * F, D and Zfh arithmetic (OP-FP and the four fused multiply-add opcodes), and Zfa,
+ * IEEE-754 exact: five rounding modes (frm or static rm), accrued fflags, NaN boxing of
+ * singles and halves, canonical NaNs, saturating conversions, min/max/fclass per the
+ * RISC-V spec.
  * Loads and stores of FP registers live in the interpreter (they need the MMU).
  */
 #ifndef RACKVM_FPU_H

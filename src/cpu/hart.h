@@ -137,6 +137,7 @@ struct hart_state {
     uint64_t mscratch, sscratch;
     uint64_t satp;
     uint64_t menvcfg, senvcfg;
+    uint64_t mseccfg;    /* Zkr's USEED/SSEED */
     uint32_t mcounteren, scounteren, mcountinhibit;
     uint32_t reservation_size;   /* of the LR below */
     uint64_t pmpcfg[PMP_ENTRIES / 8];  /* pmpcfg0, pmpcfg2 (RV64: even numbers only) */

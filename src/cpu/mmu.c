@@ -148,14 +148,14 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
             return fault_cause(access, false);
     reload:;
         uint64_t pte = atomic_load_explicit(ptep, memory_order_relaxed);
-        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & (PTE_RESERVED | PTE_N)))
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
             return fault_cause(access, true);
         uint64_t pbmt = pte & PTE_PBMT;
         if (pbmt && (pbmt == PTE_PBMT || !(h->arch.menvcfg & MENVCFG_PBMTE)))
             return fault_cause(access, true);
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
         if (!(pte & (PTE_R | PTE_X))) {
-            if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT))
+            if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT | PTE_N))
                 return fault_cause(access, true);
             table = ppn << 12;
             continue;
@@ -163,6 +163,10 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         /* Leaf. */
         if (level > 0 && (ppn & ((1ULL << (9 * level)) - 1)))
             return fault_cause(access, true); /* misaligned superpage */
+        /* Svnapot: a 4 KiB leaf with N and ppn[3:0] = 1000 maps 64 KiB; other uses are reserved. */
+        bool napot = pte & PTE_N;
+        if (napot && (level > 0 || (ppn & 0xf) != 8))
+            return fault_cause(access, true);
         bool user_page = pte & PTE_U;
         if (priv == PRIV_U && !user_page)
             return fault_cause(access, true);
@@ -185,9 +189,9 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
             if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
                 goto reload;
         }
-        if (level > 0)
+        if (level > 0 || napot)
             h->tlb_has_superpage = true;
-        uint64_t offset_mask = (1ULL << (12 + 9 * level)) - 1;
+        uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
         *pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
         return 0;
     }

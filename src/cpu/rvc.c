@@ -57,6 +57,16 @@ uint32_t rvc_expand(uint16_t c)
     case 001: return itype(b(c, 12, 10) << 3 | b(c, 6, 5) << 6, rs1p, 3, rdp, 0x07);  /* C.FLD */
     case 002: return itype(b(c, 12, 10) << 3 | b(c, 6, 6) << 2 | b(c, 5, 5) << 6, rs1p, 2, rdp, 0x03); /* C.LW */
     case 003: return itype(b(c, 12, 10) << 3 | b(c, 6, 5) << 6, rs1p, 3, rdp, 0x03);  /* C.LD */
+    case 004: { /* Zcb: byte and halfword loads and stores */
+        unsigned u = b(c, 5, 5) << 1 | b(c, 6, 6);
+        switch (b(c, 12, 10)) {
+        case 0: return itype(u, rs1p, 4, rdp, 0x03);                               /* C.LBU */
+        case 1: return itype(u & 2, rs1p, b(c, 6, 6) ? 1 : 5, rdp, 0x03);          /* C.LH / C.LHU */
+        case 2: return stype(u, rdp, rs1p, 0, 0x23);                               /* C.SB */
+        case 3: return b(c, 6, 6) ? 0 : stype(u, rdp, rs1p, 1, 0x23);              /* C.SH */
+        default: return 0;
+        }
+    }
     case 005: return stype(b(c, 12, 10) << 3 | b(c, 6, 5) << 6, rdp, rs1p, 3, 0x27);  /* C.FSD */
     case 006: return stype(b(c, 12, 10) << 3 | b(c, 6, 6) << 2 | b(c, 5, 5) << 6, rdp, rs1p, 2, 0x23); /* C.SW */
     case 007: return stype(b(c, 12, 10) << 3 | b(c, 6, 5) << 6, rdp, rs1p, 3, 0x23);  /* C.SD */
@@ -87,7 +97,17 @@ uint32_t rvc_expand(uint16_t c)
                 return rtype(0x20, rs2p, rs1p, 0, rs1p, 0x3b);       /* C.SUBW */
             if (op == 1)
                 return rtype(0, rs2p, rs1p, 0, rs1p, 0x3b);          /* C.ADDW */
-            return 0;
+            if (op == 2)
+                return rtype(1, rs2p, rs1p, 0, rs1p, 0x33);          /* C.MUL (Zcb) */
+            switch (b(c, 4, 2)) { /* Zcb: one-operand forms of Zbb/Zba ops */
+            case 0: return itype(0xff, rs1p, 7, rs1p, 0x13);         /* C.ZEXT.B: andi */
+            case 1: return itype(0x604, rs1p, 1, rs1p, 0x13);        /* C.SEXT.B */
+            case 2: return rtype(0x04, 0, rs1p, 4, rs1p, 0x3b);      /* C.ZEXT.H */
+            case 3: return itype(0x605, rs1p, 1, rs1p, 0x13);        /* C.SEXT.H */
+            case 4: return rtype(0x04, 0, rs1p, 0, rs1p, 0x3b);      /* C.ZEXT.W: add.uw rd, rd, x0 */
+            case 5: return itype(-1, rs1p, 4, rs1p, 0x13);           /* C.NOT: xori -1 */
+            default: return 0;
+            }
         }
         }
     }

@@ -22,10 +22,13 @@
 #define RNG_SEED_BYTES 64
 
 static const char isa_string[] =
-    "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_zicbom_zicboz_sstc_svpbmt";
+    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_"
+    "zbkc_zbkx_zbs_zknd_zkne_zknh_zkr_zksed_zksh_zicbom_zicboz_sstc_svinval_svnapot_svpbmt";
 static const char *const isa_extensions[] = {
-    "i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei",
-    "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc", "svpbmt",
+    "i", "m", "a", "f", "d", "c", "zicntr", "zicond", "zicsr", "zifencei", "zihpm", "zawrs",
+    "zfa", "zfh", "zfhmin", "zcb", "zba", "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd",
+    "zkne", "zknh", "zkr", "zksed", "zksh", "zicbom", "zicboz", "sstc", "svinval", "svnapot",
+    "svpbmt",
 };
 
 struct fdt_inputs {

@@ -1,7 +1,7 @@
 # Bare-metal RISC-V test programs and the CPU benchmark image (included from the top Makefile).
 # `make baremetal-elfs` builds them; `make baremetal` runs them under $(BUILD)/rackvm.
 BM_CC ?= riscv64-unknown-elf-gcc
-BM_ARCH ?= rv64gc_zba_zbb_zbs_zicboz
+BM_ARCH ?= rv64gc_zicboz_zfh_zawrs_zba_zbb_zbc_zbkb_zbkx_zbs_zknd_zkne_zknh_zksed_zksh
 BM_CFLAGS := -march=$(BM_ARCH) -mabi=lp64d -mcmodel=medany -nostdlib -static -ffreestanding \
 	-g -Wall -Wextra -Werror -Itests/baremetal -T tests/baremetal/link.ld -Wl,--no-warn-rwx-segments
 BM_DIR := $(BUILD)/baremetal

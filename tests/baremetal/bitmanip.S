@@ -5,24 +5,6 @@
 #include "test.h"
 TEST bitmanip
 
-/* rd = \insn \a, \b must equal \want */
-.macro T2 insn, a, b, want, code
-    li a4, \a
-    li a5, \b
-    \insn a6, a4, a5
-    EXPECT a6, \want, \code, "\insn"
-.endm
-.macro T1 insn, a, want, code
-    li a4, \a
-    \insn a6, a4
-    EXPECT a6, \want, \code, "\insn"
-.endm
-.macro TI insn, a, imm, want, code
-    li a4, \a
-    \insn a6, a4, \imm
-    EXPECT a6, \want, \code, "\insn"
-.endm
-
     .text
     .globl main
 main:

@@ -7,12 +7,6 @@
 #include "test.h"
 TEST fp
 
-#define NX 0x01
-#define UF 0x02
-#define OF 0x04
-#define DZ 0x08
-#define NV 0x10
-
 #define S_ONE   0x3f800000
 #define S_MONE  0xbf800000
 #define S_TWO   0x40000000

@@ -21,6 +21,13 @@
 #define MODE_S 1
 #define MODE_M 3
 
+/* fflags bits */
+#define NX 0x01
+#define UF 0x02
+#define OF 0x04
+#define DZ 0x08
+#define NV 0x10
+
 #define MSTATUS_SIE  (1 << 1)
 #define MSTATUS_MIE  (1 << 3)
 #define MSTATUS_SPIE (1 << 5)
@@ -156,6 +163,36 @@ test_name: .asciz "\name"
 .macro EXPECT_STRAP cause, tval, code, msg
     EXPECT_VAR last_scause, \cause, \code, "\msg (scause)"
     EXPECT_VAR last_stval, \tval, \code, "\msg (stval)"
+.endm
+
+/* Run \fn in \mode through run_in (a trap resumes after the faulting instruction);
+ * fail with \code unless exactly \traps traps reached M. */
+.macro RUN_IN_TRAPS mode, fn, traps, code, msg
+    CLEAR_TRAPS
+    SKIP_TRAP
+    li a0, \mode
+    la a1, \fn
+    call run_in
+    EXPECT_VAR trap_count, \traps, \code, "\msg"
+.endm
+
+/* One instruction on known values (a4, a5 in, a6 out): a6 = \insn a4, a5 (T2),
+ * \insn a4 (T1) or \insn a4, \imm (TI) must equal \want. */
+.macro T2 insn, a, b, want, code
+    li a4, \a
+    li a5, \b
+    \insn a6, a4, a5
+    EXPECT a6, \want, \code, "\insn"
+.endm
+.macro T1 insn, a, want, code
+    li a4, \a
+    \insn a6, a4
+    EXPECT a6, \want, \code, "\insn"
+.endm
+.macro TI insn, a, imm, want, code
+    li a4, \a
+    \insn a6, a4, \imm
+    EXPECT a6, \want, \code, "\insn"
 .endm
 
 #endif /* __ASSEMBLER__ */

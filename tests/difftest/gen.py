@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Random RV64GC(+Zba/Zbb/Zbs) program generator for differential testing against QEMU.
+"""Random RV64GC(+Zba/Zbb/Zbs/Zbc/Zbkb/Zbkx/Zkn/Zks/Zfh) program generator for differential testing against QEMU.
 
 A program is: register initialisation, a body of random "items" (one instruction, or a
 small self-contained group such as a forward branch with the instructions it skips, or
@@ -74,6 +74,13 @@ F32_EDGES = [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7f
              0xc0200000, 0xbf000000, 0x4f000000, 0xcf000000, 0x5f000000, 0xdf000000,
              0x5f800000, 0x4f800000, f32_bits(1.0 / 3.0), f32_bits(3.0), 0x4b000001,
              f32_bits(2147483520.0), f32_bits(-2147483904.0), 0x33800000, 0x0c000000]
+
+
+# Half precision (Zfh): zeros, ones, infinities, NaNs (quiet, signalling), subnormals,
+# the extreme normals, halves for rounding ties, and values near the int conversions' ends.
+F16_EDGES = [0, 0x8000, 0x3c00, 0xbc00, 0x7c00, 0xfc00, 0x7e00, 0xfe00, 0x7c01, 0x7d00, 1,
+             0x03ff, 0x8001, 0x0400, 0x7bff, 0xfbff, 0x3800, 0x3e00, 0x4100, 0xc100, 0x3555,
+             0x5bff, 0x7800, 0x1400, 0x0200]
 
 
 class Item:
@@ -222,17 +229,34 @@ class Generator:
             op = r.choice(["andn", "orn", "xnor", "max", "maxu", "min", "minu", "rol", "ror",
                            "rolw", "rorw", "sh1add", "sh2add", "sh3add", "add.uw",
                            "sh1add.uw", "sh2add.uw", "sh3add.uw", "bclr", "bext", "binv",
-                           "bset"])
+                           "bset", "clmul", "clmulh", "clmulr", "pack", "packh", "packw",
+                           "xperm4", "xperm8"])
             return "%s x%d, x%d, x%d" % (op, self.rd(), self.rs(), self.rs())
         if k < 0.75:
             op = r.choice(["clz", "clzw", "ctz", "ctzw", "cpop", "cpopw", "sext.b", "sext.h",
-                           "zext.h", "orc.b", "rev8", "zext.w"])
+                           "zext.h", "orc.b", "rev8", "zext.w", "brev8"])
             if op == "ctzw":
                 return self.ctzw()
             return "%s x%d, x%d" % (op, self.rd(), self.rs())
         op = r.choice(["rori", "roriw", "slli.uw", "bclri", "bexti", "binvi", "bseti"])
         sh = r.randrange(32 if op == "roriw" else 64)
         return "%s x%d, x%d, %d" % (op, self.rd(), self.rs(), sh)
+
+    def crypto(self):
+        """Scalar cryptography: SHA-2/SM3 sigmas, AES and SM4 rounds and key schedule."""
+        r = self.rng
+        k = r.random()
+        if k < 0.35:
+            op = r.choice(["sha256sig0", "sha256sig1", "sha256sum0", "sha256sum1", "sha512sig0",
+                           "sha512sig1", "sha512sum0", "sha512sum1", "sm3p0", "sm3p1", "aes64im"])
+            return "%s x%d, x%d" % (op, self.rd(), self.rs())
+        if k < 0.75:
+            op = r.choice(["aes64es", "aes64esm", "aes64ds", "aes64dsm", "aes64ks2"])
+            return "%s x%d, x%d, x%d" % (op, self.rd(), self.rs(), self.rs())
+        if k < 0.85:
+            return "aes64ks1i x%d, x%d, %d" % (self.rd(), self.rs(), r.randrange(11))
+        op = r.choice(["sm4ed", "sm4ks"])
+        return "%s x%d, x%d, x%d, %d" % (op, self.rd(), self.rs(), self.rs(), r.randrange(4))
 
     def compressed(self):
         """An explicit RVC instruction, so every compressed form is decoded, not just the
@@ -380,8 +404,10 @@ class Generator:
             return self.alu_i()
         if k < 0.55:
             return self.muldiv()
-        if k < 0.65:
+        if k < 0.61:
             return self.bitmanip()
+        if k < 0.65:
+            return self.crypto()
         if k < 0.75:
             return self.load_store()
         if k < 0.85:
@@ -424,7 +450,7 @@ class Generator:
     def fp_simple(self):
         r = self.rng
         k = r.random()
-        p = r.choice(["s", "d"])
+        p = r.choice(["s", "d", "h"])
         fd, fa, fb, fc = self.fr(), self.fr(), self.fr(), self.fr()
         if k < 0.3:
             op = r.choice(["fadd", "fsub", "fmul", "fdiv"])
@@ -450,17 +476,25 @@ class Generator:
             rm = "" if (p == "d" and it in ("w", "wu")) else self.rm_suffix()
             return "fcvt.%s.%s f%d, x%d%s" % (p, it, fd, self.rs(), rm)
         if k < 0.9:
-            if p == "s":
-                return "fcvt.s.d f%d, f%d%s" % (fd, fa, self.rm_suffix())
-            return "fcvt.d.s f%d, f%d" % (fd, fa)
-        op = r.choice(["fmv.x.w", "fmv.x.d", "fmv.w.x", "fmv.d.x"])
+            # narrowing conversions round; widening ones are exact and take no rm
+            to, frm = r.choice([("s", "d"), ("d", "s"), ("h", "s"), ("s", "h"), ("h", "d"),
+                                ("d", "h")])
+            widening = "hsd".index(to) > "hsd".index(frm)
+            return "fcvt.%s.%s f%d, f%d%s" % (to, frm, fd, fa,
+                                              "" if widening else self.rm_suffix())
+        op = r.choice(["fmv.x.w", "fmv.x.d", "fmv.w.x", "fmv.d.x", "fmv.x.h", "fmv.h.x"])
         if op.startswith("fmv.x"):
             return "%s x%d, f%d" % (op, self.rd(), fa)
         return "%s f%d, x%d" % (op, fd, self.rs())
 
     def fp_value_load(self):
         t = self.rng.choice(WRITABLE)
-        return Item(["li x%d, %d" % (t, sext(self.fp_value(), 64)),
+        if self.rng.random() < 0.3:  # a NaN-boxed half
+            h = self.rng.choice(F16_EDGES) if self.rng.random() < 0.6 else self.rng.getrandbits(16)
+            value = 0xffffffffffff0000 | h
+        else:
+            value = self.fp_value()
+        return Item(["li x%d, %d" % (t, sext(value, 64)),
                      "fmv.d.x f%d, x%d" % (self.fr(), t)])
 
     def fp_csr(self):
@@ -486,10 +520,10 @@ class Generator:
 
     # ---- program -------------------------------------------------------------------
     def focused(self):
-        """One ALU, M, bitmanip or FP instruction whose source registers are loaded with
+        """One ALU, M, bitmanip, crypto or FP instruction whose source registers are loaded with
         edge values just before it, so rare pairs (0 * inf + NaN, INT64_MIN / -1) occur."""
         r = self.rng
-        insn = r.choice([self.alu_r, self.muldiv, self.bitmanip, self.fp_simple,
+        insn = r.choice([self.alu_r, self.muldiv, self.bitmanip, self.crypto, self.fp_simple,
                          self.fp_simple, self.fp_simple])()
         if isinstance(insn, list):
             return Item(insn)

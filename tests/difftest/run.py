@@ -23,8 +23,11 @@ sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
 CC = "riscv64-unknown-elf-gcc"
-CFLAGS = ["-march=rv64gc_zba_zbb_zbs", "-mabi=lp64d", "-nostdlib", "-static",
+CFLAGS = ["-march=rv64gc_zfh_zba_zbb_zbs_zbc_zbkb_zbkx_zknd_zkne_zknh_zksed_zksh", "-mabi=lp64d", "-nostdlib", "-static",
           "-T", os.path.join(HERE, "link.ld"), "-Wl,--no-warn-rwx-segments"]
+# QEMU 7.2 has these but enables only Zbc by default (Zfh is spelled so); it has no Zicond.
+QEMU_CPU = ("rv64,zbc=true,zbkb=true,zbkx=true,zknd=true,zkne=true,zknh=true,zksed=true,"
+            "zksh=true,Zfh=true")
 LINE = re.compile(r"^[^=]+=[0-9a-f]+$")
 
 
@@ -76,7 +79,7 @@ class Runner:
                        "--kernel", elf], stderr=subprocess.DEVNULL)
         else:
             r = start([self.rackvm, "run", "--firmware", "none", "--jit", self.jit, "--kernel", elf])
-        q = start([self.qemu, "-M", "virt", "-bios", "none", "-nographic", "-kernel", elf])
+        q = start([self.qemu, "-M", "virt", "-cpu", QEMU_CPU, "-bios", "none", "-nographic", "-kernel", elf])
         return finish(r, self.timeout), finish(q, self.timeout)
 
     def compare(self, init, body, stem, seed=None):

@@ -46,6 +46,25 @@ class BootTest(GuestTestCase):
     def test_opensbi_fw_jump(self):
         self.opensbi("fw_jump.bin")
 
+    def test_cpuinfo_reports_the_isa_extensions(self):
+        # Linux 6.1 shows the multi-letter extensions it knows from riscv,isa
+        # (rv64imafdc_sstc_svinval_svpbmt_zicbom); later kernels know more of them.
+        with self.boot("console=ttyS0") as g:
+            g.wait_for(r"GUEST-READY")
+            g.wait_for(r"# ")
+            g.send("grep -m1 '^isa' /proc/cpuinfo; poweroff -f\n")
+            m = g.wait_for(r"(?m)^isa\s*:\s*(rv64\S+)\r?\n")  # the whole line
+            self.assertEqual(g.wait_exit(), 0, g.tail())
+        isa = m.group(1).decode().split("_")
+        self.assertTrue(isa[0].startswith("rv64imafdc"), isa)
+        known = {"zicbom", "zicboz", "zihintpause", "sstc", "svinval", "svnapot", "svpbmt",
+                 "zicntr", "zicsr", "zifencei", "zihpm", "zicond", "zawrs", "zfa", "zcb", "zba",
+                 "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd", "zkne", "zknh", "zkr",
+                 "zksed", "zksh", "zfh", "zfhmin"}
+        self.assertLessEqual(set(isa[1:]), known, isa)
+        for ext in ("zicbom", "sstc", "svinval", "svpbmt"):
+            self.assertIn(ext, isa)
+
     def test_four_harts_are_online(self):
         out, guest_status, status = self.autorun("/usr/bin/nproc", "--cpus", "4")
         self.assertTrue(re.search(r"(?m)^4\r?$", out), out[-2000:])

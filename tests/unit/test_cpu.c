@@ -169,6 +169,107 @@ static void test_bitmanip(void)
     RUN("bitmanip", code, regs, check, want);
 }
 
+/* Zicond, Zbc, Zbkb and Zbkx: ops the decoded form leaves to the reference executor. */
+static void test_zicond_zbc_zbk(void)
+{
+    uint64_t regs[32] = { [1] = 0x0102030405060708ULL, [2] = 0, [3] = 3, [4] = 0x80,
+                          [5] = 0xffffffff00000001ULL, [6] = 0x8000000000000003ULL, [7] = 0xc000,
+                          [8] = 0x0001020304050607ULL, [9] = 0xff00000000000008ULL };
+    uint32_t code[] = {
+        R(0x07, 2, 1, 5, 10, 0x33),        /* czero.eqz x1, (x2 = 0) = 0 */
+        R(0x07, 3, 1, 5, 11, 0x33),        /* czero.eqz x1, (x3 != 0) = x1 */
+        R(0x07, 2, 1, 7, 12, 0x33),        /* czero.nez x1, (x2 = 0) = x1 */
+        R(0x07, 3, 1, 7, 13, 0x33),        /* czero.nez x1, (x3 != 0) = 0 */
+        R(0x05, 6, 6, 1, 14, 0x33),        /* clmul: bits 126, 2, 0 of the product; low half */
+        R(0x05, 6, 6, 3, 15, 0x33),        /* clmulh: bit 126 */
+        R(0x05, 6, 6, 2, 16, 0x33),        /* clmulr: bits 126..63 */
+        R(0x04, 5, 1, 4, 17, 0x33),        /* pack: low words of x1 and x5 */
+        R(0x04, 4, 1, 7, 18, 0x33),        /* packh: low bytes */
+        R(0x04, 7, 1, 4, 19, 0x3b),        /* packw: sign-extends from bit 31 */
+        R(0x14, 8, 1, 4, 20, 0x33),        /* xperm8: byte reversal */
+        R(0x14, 9, 1, 4, 21, 0x33),        /* xperm8: indices >= 8 give 0 */
+        R(0x14, 8, 1, 2, 22, 0x33),        /* xperm4 */
+        I(0x687, 1, 5, 23, 0x13),          /* brev8 */
+        R(0x07, 3, 1, 5, 0, 0x33),         /* czero.eqz to x0 stays 0 */
+        R(0x05, 3, 6, 1, 24, 0x33),        /* clmul x6, 3 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 0, 24 };
+    uint64_t want[] = { 0, 0x0102030405060708ULL, 0x0102030405060708ULL, 0, 5, 1ULL << 62, 1ULL << 63,
+                        0x0000000105060708ULL, 0x8008, 0xffffffffc0000708ULL, 0x0807060504030201ULL,
+                        0x0008080808080800ULL, 0x8880878086808580ULL, 0x8040c020a060e010ULL, 0,
+                        0x8000000000000005ULL };
+    RUN("zicond/zbc/zbkb/zbkx", code, regs, check, want);
+}
+
+/* Zkne/Zknd on FIPS-197 appendix A.1 and B (round 1), Zknh/Zksh on SHA-2/SM3 constants,
+ * Zksed on S-box entries S(0xff) = 0x48 and S(0) = 0xd6. */
+static void test_scalar_crypto(void)
+{
+    uint64_t regs[32] = { [1] = 0x2be2f4a0bee33d19ULL, [2] = 0x0848f8e92a8dc69aULL,
+                          [3] = 0xae52b4e0305dbfd4ULL, [4] = 0xe598271ef11141b8ULL,
+                          [5] = 0xa6d2ae2816157e2bULL, [6] = 0x3c4fcf098815f7abULL, [7] = 0x6a09e667,
+                          [8] = 0xff, [18] = 0x12345678, [19] = 0x510e527f, [20] = 0x243f6a88,
+                          [21] = 0x6a09e667f3bcc908ULL };
+    uint32_t code[] = {
+        R(0x1b, 2, 1, 0, 10, 0x33),        /* aes64esm: round 1 state, low half */
+        R(0x1b, 1, 2, 0, 11, 0x33),        /* aes64esm: high half */
+        R(0x19, 2, 1, 0, 12, 0x33),        /* aes64es: ShiftRows, SubBytes */
+        I(0x300, 10, 1, 13, 0x13),         /* aes64im undoes MixColumns */
+        R(0x1d, 4, 3, 0, 14, 0x33),        /* aes64ds undoes aes64es */
+        I(0x310, 6, 1, 15, 0x13),          /* aes64ks1i rnum 0 */
+        R(0x3f, 5, 15, 0, 16, 0x33),       /* aes64ks2: round key 1, low */
+        R(0x3f, 6, 16, 0, 17, 0x33),       /* aes64ks2: round key 1, high */
+        I(0x100, 7, 1, 22, 0x13),          /* sha256sum0 */
+        I(0x101, 19, 1, 23, 0x13),         /* sha256sum1 */
+        I(0x104, 21, 1, 24, 0x13),         /* sha512sum0 */
+        I(0x107, 21, 1, 25, 0x13),         /* sha512sig1 */
+        I(0x108, 20, 1, 26, 0x13),         /* sm3p0 */
+        R(0x18, 8, 0, 0, 27, 0x33),        /* sm4ed bs 0 */
+        R(0x7a, 9, 18, 0, 28, 0x33),       /* sm4ks bs 3 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 16, 17, 22, 23, 24, 25, 26, 27, 28 };
+    uint64_t want[] = { 0x9a19cbe0e5816604ULL, 0x4c2606287ad3f848ULL, 0xae52b4e0305dbfd4ULL,
+                        0xae52b4e0305dbfd4ULL, 0x2be2f4a0bee33d19ULL, 0xb12c548817fefaa0ULL,
+                        0x05766c2a3939a323ULL, 0xffffffffce20b47eULL, 0x3587272b, 0x08c4db56aac80c2aULL,
+                        0xc8c619e73ee44510ULL, 0xffffffff8ffa32beULL, 0x21214968, 0xffffffffc4f44c13ULL };
+    RUN("scalar crypto", code, regs, check, want);
+}
+
+/* Svnapot: a level-0 leaf with N and ppn[3:0] = 1000 maps the 64 KiB around it; N with
+ * another ppn[3:0], on a non-leaf or on a superpage is reserved (page fault). */
+static void test_svnapot(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, DATA, 0x3000);
+    uint64_t *root = (uint64_t *)ram, *l1 = (uint64_t *)(ram + 0x1000), *l0 = (uint64_t *)(ram + 0x2000);
+    const uint64_t leaf = 0xc7, n = 1ULL << 63; /* V R W A D */
+    memset(ram, 0, 0x3000);
+    root[0] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    l1[1] = ((DATA + 0x2000) >> 12) << 10 | 1;
+    h->arch.satp = 8ULL << 60 | DATA >> 12;
+    const uint64_t va = 0x213456; /* vpn1 = 1, vpn0 = 0x13 */
+    uint64_t pa = 0;
+    l0[0x13] = (0x80308ULL << 10) | leaf | n;
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80303456);
+    l0[0x13] = (0x80308ULL << 10) | leaf;           /* without N: a plain 4 KiB page */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80308456);
+    l0[0x13] = (0x80304ULL << 10) | leaf | n;       /* ppn[3:0] = 0100: reserved size */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l0[0x13] = (0x80308ULL << 10) | leaf | n;
+    l1[1] |= n;                                     /* N on a non-leaf */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l1[1] = (0x80400ULL << 10) | leaf | n;          /* N on a 2 MiB superpage */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
+    l1[1] = (0x80400ULL << 10) | leaf;
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, 0x80413456);
+    h->arch.satp = 0;
+}
+
 static void test_loads_stores(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
@@ -228,6 +329,30 @@ static void test_compressed(void)
     unsigned check[] = { 8, 9 };
     uint64_t want[] = { ~0ULL, 6 };
     RUN("compressed", code, regs, check, want);
+}
+
+static void test_zcb(void)
+{
+    uint64_t regs[32] = { [8] = 3, [9] = 7, [10] = DATA, [11] = 0x8001 };
+    uint16_t c[] = {
+        0x8d2c, /* c.sh a1, 2(a0) */
+        0x894c, /* c.sb a1, 1(a0) */
+        0x9c45, /* c.mul s0, s1 -> 21 */
+        0x8564, /* c.lh s1, 2(a0) -> sext(0x8001) */
+        0x8534, /* c.lhu a3, 2(a0) -> 0x8001 */
+        0x8178, /* c.lbu a4, 3(a0) -> 0x80 */
+        0x9f65, /* c.sext.b a4 -> -128 */
+        0x9ff5, /* c.not a5 -> ~0 */
+        0x9ff1, /* c.zext.w a5 -> 0xffffffff */
+        0x8150, /* c.lbu a2, 1(a0) -> 1 */
+        0x856c, /* c.lh a1, 2(a0) */
+        0x9de9, /* c.zext.h a1 -> 0x8001 */
+    };
+    uint32_t code[6];
+    memcpy(code, c, sizeof(c));
+    unsigned check[] = { 8, 9, 13, 14, 15, 12, 11 };
+    uint64_t want[] = { 21, 0xffffffffffff8001ULL, 0x8001, ~0ULL << 7, 0xffffffff, 1, 0x8001 };
+    RUN("zcb", code, regs, check, want);
 }
 
 static void test_atomics(void)
@@ -403,9 +528,13 @@ int main(void)
     test_integer_alu();
     test_multiply_divide();
     test_bitmanip();
+    test_zicond_zbc_zbk();
+    test_scalar_crypto();
+    test_svnapot();
     test_loads_stores();
     test_control_flow();
     test_compressed();
+    test_zcb();
     test_atomics();
     test_traps();
     test_self_modifying_code();

@@ -62,8 +62,36 @@ static bool compatible(const void *fdt, const char *path, const char *compat)
     return off >= 0 && fdt_node_check_compatible(fdt, off, compat) == 0;
 }
 
+/* riscv,isa and riscv,isa-extensions name the same extensions, among them `required`. */
+static void check_isa(const void *fdt, const char *cpu, const char *const *required, size_t nrequired)
+{
+    const char *isa = prop(fdt, cpu, "riscv,isa", NULL);
+    CHECK(strncmp(isa, "rv64imafdc_", 11) == 0);
+    char multi[512]; /* "_z..._s..._": each multi-letter name between underscores */
+    snprintf(multi, sizeof(multi), "%s_", isa + 10);
+    int len = 0, listed = 0, in_string = 6;
+    for (const char *c = multi + 1; *c; c++)
+        in_string += *c == '_';
+    const char *list = prop(fdt, cpu, "riscv,isa-extensions", &len);
+    for (const char *e = list; e < list + len; e += strlen(e) + 1, listed++) {
+        char word[64];
+        snprintf(word, sizeof(word), "_%s_", e);
+        bool found = strlen(e) == 1 ? strchr("imafdc", e[0]) != NULL : strstr(multi, word) != NULL;
+        if (!found)
+            fprintf(stderr, "%s: riscv,isa-extensions has %s, riscv,isa (%s) does not\n", cpu, e, isa);
+        CHECK(found);
+    }
+    CHECK_EQ_U64(listed, in_string);
+    for (size_t i = 0; i < nrequired; i++)
+        CHECK(fdt_stringlist_search(fdt, node(fdt, cpu), "riscv,isa-extensions", required[i]) >= 0);
+}
+
 static void check_cpus(const void *fdt)
 {
+    static const char *const required[] = { "zicboz", "sstc", "zicond", "zbc", "zbkb", "zbkx", "zcb",
+                                            "zawrs", "svinval", "zknd", "zkne", "zknh", "zksed",
+                                            "zksh", "zkr", "svnapot", "zfa",
+                                            "zfh", "zfhmin" };
     CHECK_EQ_U64(prop_u32(fdt, "/cpus", "timebase-frequency", 0), MACHINE_TIMEBASE_HZ);
     for (unsigned i = 0; i < NHARTS; i++) {
         char cpu[32], intc[64], core[64];
@@ -74,10 +102,8 @@ static void check_cpus(const void *fdt)
         CHECK(strcmp(prop(fdt, cpu, "device_type", NULL), "cpu") == 0);
         CHECK(strcmp(prop(fdt, cpu, "status", NULL), "okay") == 0);
         CHECK(strcmp(prop(fdt, cpu, "mmu-type", NULL), "riscv,sv57") == 0);
-        CHECK(strncmp(prop(fdt, cpu, "riscv,isa", NULL), "rv64imafdc_", 11) == 0);
+        check_isa(fdt, cpu, required, ARRAY_SIZE(required));
         CHECK(strcmp(prop(fdt, cpu, "riscv,isa-base", NULL), "rv64i") == 0);
-        CHECK(fdt_stringlist_search(fdt, node(fdt, cpu), "riscv,isa-extensions", "zicboz") >= 0);
-        CHECK(fdt_stringlist_search(fdt, node(fdt, cpu), "riscv,isa-extensions", "sstc") >= 0);
         CHECK_EQ_U64(prop_u32(fdt, cpu, "riscv,cbom-block-size", 0), 64);
         CHECK_EQ_U64(prop_u32(fdt, cpu, "riscv,cboz-block-size", 0), 64);
         CHECK(compatible(fdt, cpu, "riscv"));

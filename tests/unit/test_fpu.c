@@ -518,23 +518,23 @@ static void test_illegal_encodings(void)
     const uint32_t illegal[] = {
         fadd_d | (5u << 12),                     /* reserved static rm */
         fadd_d | (6u << 12),
-        op_fp(FADD, 2, 2, 1, RNE, 4),            /* half precision */
         op_fp(FADD, 3, 2, 1, RNE, 4),            /* quad precision */
         op_fp(FSQRT, FMT_D, 1, 1, RNE, 4),       /* rs2 must be 0 */
         op_fp(FSGNJ, FMT_S, 2, 1, 3, 4),
-        op_fp(FMINMAX, FMT_D, 2, 1, 2, 4),
+        op_fp(FMINMAX, FMT_D, 2, 1, 4, 4),      /* 2, 3: Zfa fminm, fmaxm */
         op_fp(FCMP, FMT_D, 2, 1, 3, 12),
         op_fp(FCVT_INT_F, FMT_S, 4, 1, RNE, 12),
         op_fp(FCVT_F_INT, FMT_D, 5, 11, RNE, 4),
         op_fp(FCVT_FF, FMT_S, 0, 1, RNE, 4),     /* fcvt.s.s */
-        op_fp(FCVT_FF, FMT_D, 2, 1, RNE, 4),     /* from half */
+        op_fp(FCVT_FF, FMT_D, 1, 1, RNE, 4),     /* fcvt.d.d */
+        op_fp(FCVT_FF, FMT_D, 3, 1, RNE, 4),     /* from quad */
         op_fp(FMV_X_F, FMT_S, 0, 1, 2, 12),
         op_fp(FMV_X_F, FMT_S, 1, 1, 0, 12),
         op_fp(FMV_F_X, FMT_D, 0, 11, 1, 4),
         op_fp(0x06, FMT_D, 2, 1, RNE, 4),        /* unassigned funct5 */
         op_fp(FCVT_INT_F, FMT_S, CVT_W, 1, 5, 12),
         fma_insn(FMADD, FMT_D, 6),
-        fma_insn(FNMADD, 2, RNE),
+        fma_insn(FNMADD, 3, RNE),                /* quad */
         0x00000013,                              /* not an FP opcode at all */
     };
     reset();
