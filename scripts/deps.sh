@@ -10,9 +10,9 @@ packages=(
     # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
     gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
     e2fsprogs fdisk mtools iproute2
-    # guest recipe (scripts/build-guest.sh)
-    gcc-riscv64-linux-gnu linux-source-6.1 xz-utils flex bison bc libssl-dev libelf-dev
-    cpio dpkg-dev
+    # guest recipe (scripts/build-guest.sh: trixie riscv64 packages through a private apt
+    # configuration; kmod for depmod/modprobe, xz-utils for the modules, cpio + gzip)
+    debian-archive-keyring kmod xz-utils cpio gzip
     # benchmarks
     qemu-system-misc time
 )
