@@ -14,7 +14,7 @@ packages=(
     # configuration; kmod for depmod/modprobe, xz-utils for the modules, cpio + gzip)
     debian-archive-keyring kmod xz-utils cpio gzip
     # benchmarks
-    qemu-system-misc time
+    qemu-system-misc time bc
 )
 
 missing=()
