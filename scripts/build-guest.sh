@@ -21,7 +21,7 @@ debs=$cache/debs
 mirror=http://deb.debian.org/debian
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
-stage() { echo "== $*"; }
+stage() { echo "== [${SECONDS}s] $*"; }
 die() { echo "build-guest: $*" >&2; exit 1; }
 key_of() { sha256sum | cut -d' ' -f1; }
 
@@ -174,5 +174,5 @@ mv "$out/Image.tmp" "$out/Image"
 cp "$kroot/boot/config-$release" "$out/kernel.config"
 rm -rf "$kroot"
 echo "$inputs_key" >"$work/guest.key"
-echo "guest: built guest/Image ($kpkg $kver, $(du -h "$out/Image" | cut -f1))" \
+echo "guest: built in ${SECONDS}s: guest/Image ($kpkg $kver, $(du -h "$out/Image" | cut -f1))" \
     "and guest/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"
