@@ -165,9 +165,10 @@ rm -rf "$work/busybox"
 ln -s busybox "$rootfs/bin/sh"
 install -m 0755 "$root/scripts/guest/init" "$rootfs/init"
 echo 'root::0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+# gzip -9 took 3 s of CPU for 0.4 % less than the default level.
 (cd "$rootfs" && find . -print0 | LC_ALL=C sort -z |
     cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
-    gzip -9n >"$out/initramfs.cpio.gz.tmp"
+    gzip -n >"$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
 cp "$kimage" "$out/Image.tmp"
 mv "$out/Image.tmp" "$out/Image"
