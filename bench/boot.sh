@@ -23,7 +23,7 @@ done
 [ -n "$guest" ] || { echo "bench/boot.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
 [ -x "$rackvm" ] || { echo "bench/boot.sh: $rackvm missing; run make" >&2; exit 1; }
 for tool in /usr/bin/time qemu-system-riscv64; do
-    command -v $tool >/dev/null || { echo "bench/boot.sh: $tool missing; run scripts/deps.sh" >&2; exit 1; }
+    command -v $tool >/dev/null || { echo "bench/boot.sh: $tool missing; run scripts/deps.sh --all" >&2; exit 1; }
 done
 mkdir -p "$logs"
 

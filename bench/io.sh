@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rackvm=${RACKVM:-$root/build/rackvm}
 [ -x "$rackvm" ] || { echo "bench/io.sh: $rackvm missing; run make" >&2; exit 1; }
 command -v qemu-system-riscv64 >/dev/null ||
-    { echo "bench/io.sh: qemu-system-riscv64 missing; run scripts/deps.sh" >&2; exit 1; }
+    { echo "bench/io.sh: qemu-system-riscv64 missing; run scripts/deps.sh --all" >&2; exit 1; }
 mkdir -p "$root/build/bench"
 
 RACKVM=$rackvm NET_MB=${NET_MB:-32} DISK_MB=${DISK_MB:-64} LOGS=$root/build/bench \

@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building rackvm, its tests, the guest recipe and the
-# benchmarks need. Idempotent: when every package is already installed it only says so.
-# Run as root (apt-get); `--check` only reports what is missing (exit 1 if anything is).
+# Installs the Debian packages rackvm needs. Idempotent: when every package is already
+# installed it only says so. Run as root (apt-get).
+#   scripts/deps.sh           what building rackvm and its guest needs (the README's first
+#                             command: a newcomer gets to the guest's shell sooner)
+#   scripts/deps.sh --all     that, and what the tests and benchmarks need (`make test`)
+#   --check                   only report what is missing (exit 1 if anything is)
 set -euo pipefail
+
+all=0
+check=0
+for arg in "$@"; do
+    case "$arg" in
+        --all) all=1 ;;
+        --check) check=1 ;;
+        *) echo "deps: unknown option $arg (use --all, --check)" >&2; exit 2 ;;
+    esac
+done
 
 packages=(
     # build
     gcc make libfdt-dev zlib1g-dev libslirp-dev pkg-config
-    # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
-    gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
-    e2fsprogs fdisk mtools iproute2
-    # guest recipe (scripts/build-guest.sh)
-    gcc-riscv64-linux-gnu linux-source-6.1 xz-utils flex bison bc libssl-dev libelf-dev
-    cpio dpkg-dev
-    # benchmarks
-    qemu-system-misc time
+    # guest recipe (scripts/build-guest.sh: trixie riscv64 packages through a private apt
+    # configuration; kmod for depmod/modprobe, xz-utils for the modules, cpio + gzip)
+    debian-archive-keyring kmod xz-utils cpio gzip
 )
+if [ $all -eq 1 ]; then
+    packages+=(
+        # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
+        gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
+        e2fsprogs fdisk mtools iproute2
+        # benchmarks
+        qemu-system-misc time bc
+    )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,7 +47,7 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 echo "deps: missing: ${missing[*]}"
-if [ "${1:-}" = --check ]; then
+if [ $check -eq 1 ]; then
     exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -34,7 +34,7 @@ class BootTest(GuestTestCase):
     def opensbi(self, name):
         path = os.path.join(OPENSBI_DIR, name)
         if not os.path.isfile(path):
-            self.skipTest("%s missing: install the opensbi package (scripts/deps.sh)" % path)
+            self.skipTest("%s missing: install the opensbi package (scripts/deps.sh --all)" % path)
         out, guest_status, status = self.autorun("/bin/true", "--firmware", path)
         self.assertIn("OpenSBI", out)
         self.assertEqual(guest_status, 0)

@@ -59,7 +59,7 @@ class NetGuestCase(GuestTestCase):
     def vm(self, netspec):
         """A VM with one virtio-net NIC on `netspec` (the --net value)."""
         if not os.path.isfile(OPENSBI):
-            self.skipTest("%s missing: install the opensbi package (scripts/deps.sh)" % OPENSBI)
+            self.skipTest("%s missing: install the opensbi package (scripts/deps.sh --all)" % OPENSBI)
         return self.boot("console=ttyS0", "--firmware", OPENSBI, "--net", netspec)
 
     def shell(self, g, command, pattern, timeout=120):

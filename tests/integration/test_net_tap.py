@@ -42,11 +42,11 @@ def missing_prerequisite():
     if not os.path.exists("/dev/net/tun"):
         return "/dev/net/tun is missing (modprobe tun)"
     if shutil.which("ip") is None:
-        return "iproute2's `ip` is missing (scripts/deps.sh installs it)"
+        return "iproute2's `ip` is missing (scripts/deps.sh --all installs it)"
     if ip("-4", "route", "show", SUBNET).strip() or ip("-4", "addr", "show", "to", SUBNET).strip():
         return "192.168.77.0/24 is already in use on this host (another run, or a real network)"
     if not os.path.isfile(OPENSBI):
-        return "%s missing: install the opensbi package (scripts/deps.sh)" % OPENSBI
+        return "%s missing: install the opensbi package (scripts/deps.sh --all)" % OPENSBI
     if not os.access(RACKVM, os.X_OK):
         return None  # setUpClass fails on this one rather than skipping
     if find_guest() is None:

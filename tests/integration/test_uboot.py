@@ -59,9 +59,9 @@ class UBootDistroBootTest(unittest.TestCase):
         for path in (FW_JUMP, UBOOT):
             if not os.path.isfile(path):
                 self.skipTest("%s missing: install opensbi and u-boot-qemu "
-                              "(scripts/deps.sh)" % path)
+                              "(scripts/deps.sh --all)" % path)
         if tool("sfdisk") is None:
-            self.skipTest("sfdisk missing: install fdisk (scripts/deps.sh)")
+            self.skipTest("sfdisk missing: install fdisk (scripts/deps.sh --all)")
         self.guest = require_guest(self)
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
@@ -113,7 +113,7 @@ class UBootDistroBootTest(unittest.TestCase):
     def test_mbr_ext4_partition(self):
         mkfs = tool("mkfs.ext4")
         if mkfs is None:
-            self.skipTest("mkfs.ext4 missing: install e2fsprogs (scripts/deps.sh)")
+            self.skipTest("mkfs.ext4 missing: install e2fsprogs (scripts/deps.sh --all)")
         tree = self.boot_tree()
         offset, size = partitioned_image(self.image, "dos", "83")
         # No journal: U-Boot only reads it, and a smaller filesystem builds faster.
@@ -126,7 +126,7 @@ class UBootDistroBootTest(unittest.TestCase):
     def test_gpt_fat_partition_read_only(self):
         for name in ("mformat", "mmd", "mcopy"):
             if tool(name) is None:
-                self.skipTest("%s missing: install mtools (scripts/deps.sh)" % name)
+                self.skipTest("%s missing: install mtools (scripts/deps.sh --all)" % name)
         tree = self.boot_tree()
         offset, size = partitioned_image(self.image, "gpt", ESP_TYPE)
         fs = "%s@@%d" % (self.image, offset)
