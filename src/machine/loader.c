@@ -239,7 +239,18 @@ static bool read_section(const struct file_map *f, const Elf64_Ehdr *eh, unsigne
     return true;
 }
 
-/* Finds tohost/fromhost in the .symtab sections; leaves them 0 when absent. */
+/* True when the string at name, with room bytes left in its table, is exactly want. */
+static bool symbol_name_is(const char *name, uint64_t room, const char *want)
+{
+    size_t n = strlen(want) + 1;  /* with its NUL, so "tohostX" and a cut-off name differ */
+    return room >= n && memcmp(name, want, n) == 0;
+}
+
+/*
+ * Finds tohost/fromhost in the .symtab section; leaves them 0 when absent. Linear in the
+ * file size: one symbol table (the ELF spec allows no more), and each name compared in
+ * at most 9 bytes, never measured, so no hostile table costs symbols x table size.
+ */
 static int find_htif_symbols(const struct file_map *f, const Elf64_Ehdr *eh,
                              const char *path, uint64_t *tohost, uint64_t *fromhost,
                              char *err, size_t errlen)
@@ -254,36 +265,43 @@ static int find_htif_symbols(const struct file_map *f, const Elf64_Ehdr *eh,
     if (!range_within(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), f->size))
         return fail(err, errlen, "%s: truncated: ELF section headers lie beyond the end "
                     "of the file", path);
+    Elf64_Shdr symtab = { 0 }, strtab;
+    unsigned found = eh->e_shnum;
     for (unsigned i = 0; i < eh->e_shnum; i++) {
-        Elf64_Shdr symtab, strtab;
-        read_section(f, eh, i, &symtab);
-        if (symtab.sh_type != SHT_SYMTAB)
+        Elf64_Shdr sh;
+        read_section(f, eh, i, &sh);
+        if (sh.sh_type != SHT_SYMTAB)
             continue;
-        if (!read_section(f, eh, symtab.sh_link, &strtab) || strtab.sh_type != SHT_STRTAB)
-            return fail(err, errlen, "%s: ELF symbol table %u has no string table", path, i);
-        if (symtab.sh_entsize != sizeof(Elf64_Sym))
-            return fail(err, errlen, "%s: ELF symbol size %llu, expected %zu", path,
-                        (unsigned long long)symtab.sh_entsize, sizeof(Elf64_Sym));
-        if (!range_within(symtab.sh_offset, symtab.sh_size, f->size) ||
-            !range_within(strtab.sh_offset, strtab.sh_size, f->size))
-            return fail(err, errlen, "%s: truncated: ELF symbol table lies beyond the end "
-                        "of the file", path);
-        const char *names = (const char *)f->data + strtab.sh_offset;
-        uint64_t nsyms = symtab.sh_size / sizeof(Elf64_Sym);
-        for (uint64_t s = 0; s < nsyms; s++) {
-            Elf64_Sym sym;
-            memcpy(&sym, f->data + symtab.sh_offset + s * sizeof sym, sizeof sym);
-            if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strtab.sh_size)
-                continue;
-            const char *name = names + sym.st_name;
-            size_t room = strtab.sh_size - sym.st_name;
-            if (strnlen(name, room) == room)
-                continue;  /* not NUL-terminated inside the table */
-            if (strcmp(name, "tohost") == 0)
-                *tohost = sym.st_value;
-            else if (strcmp(name, "fromhost") == 0)
-                *fromhost = sym.st_value;
-        }
+        if (found < eh->e_shnum)
+            return fail(err, errlen, "%s: ELF has more than one symbol table (sections %u "
+                        "and %u)", path, found, i);
+        found = i;
+        symtab = sh;
+    }
+    if (found == eh->e_shnum)
+        return 0;
+    if (!read_section(f, eh, symtab.sh_link, &strtab) || strtab.sh_type != SHT_STRTAB)
+        return fail(err, errlen, "%s: ELF symbol table %u has no string table", path, found);
+    if (symtab.sh_entsize != sizeof(Elf64_Sym))
+        return fail(err, errlen, "%s: ELF symbol size %llu, expected %zu", path,
+                    (unsigned long long)symtab.sh_entsize, sizeof(Elf64_Sym));
+    if (!range_within(symtab.sh_offset, symtab.sh_size, f->size) ||
+        !range_within(strtab.sh_offset, strtab.sh_size, f->size))
+        return fail(err, errlen, "%s: truncated: ELF symbol table lies beyond the end "
+                    "of the file", path);
+    const char *names = (const char *)f->data + strtab.sh_offset;
+    uint64_t nsyms = symtab.sh_size / sizeof(Elf64_Sym);
+    for (uint64_t s = 0; s < nsyms; s++) {
+        Elf64_Sym sym;
+        memcpy(&sym, f->data + symtab.sh_offset + s * sizeof sym, sizeof sym);
+        if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strtab.sh_size)
+            continue;
+        const char *name = names + sym.st_name;
+        uint64_t room = strtab.sh_size - sym.st_name;
+        if (symbol_name_is(name, room, "tohost"))
+            *tohost = sym.st_value;
+        else if (symbol_name_is(name, room, "fromhost"))
+            *fromhost = sym.st_value;
     }
     return 0;
 }

@@ -515,6 +515,8 @@ static const char *corrupt_elf(struct elf_blob *e, int which, size_t *cut)
     case 27: e->sh[1].sh_entsize = 16; return "symbol size";
     case 28: e->sh[1].sh_size = 1ULL << 40; return "symbol table lies beyond";
     case 29: e->sh[2].sh_offset = e->len; return "symbol table lies beyond";
+    /* two tables would let a small file make the symbol scan quadratic */
+    case 30: e->sh[3].sh_type = SHT_SYMTAB; return "more than one symbol table (sections 1 and 3)";
     default: return NULL;
     }
 }
@@ -586,6 +588,15 @@ static void test_elf(void)
     write_file(path, sizeof path, "shortstr.elf", e.data, e.len);
     CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.tohost, 0);
+    free(e.data);
+
+    /* names match whole: "tohostfromhost" is not tohost, and fromhost is still found */
+    e = make_elf(segs, 2, true, VIRT_DRAM_BASE + 0x1000, VIRT_DRAM_BASE + 0x1040);
+    e.data[e.sh[2].sh_offset + 7] = 'f';
+    write_file(path, sizeof path, "longname.elf", e.data, e.len);
+    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK_EQ_U64(k.tohost, 0);
+    CHECK_EQ_U64(k.fromhost, VIRT_DRAM_BASE + 0x1040);
     free(e.data);
 
     free(b.data);
