@@ -13,15 +13,20 @@
 
 #define MAX_INPUT 1024
 
+/* A refusal (rc < 0) must say why. */
+static bool refused(int rc, const char *err)
+{
+    if (rc < 0 && !err[0])
+        abort();
+    return rc < 0;
+}
+
 static void fuzz_net(const char *arg)
 {
     struct net_config c;
     char err[256] = "";
-    if (net_config_parse(arg, &c, err, sizeof(err)) < 0) {
-        if (!err[0])
-            abort();
+    if (refused(net_config_parse(arg, &c, err, sizeof(err)), err))
         return;
-    }
     if (c.mac[0] & 1 || c.nhostfwd > NET_MAX_HOSTFWD)
         abort();
     if (c.kind == NET_TAP && (!c.ifname[0] || !memchr(c.ifname, '\0', sizeof(c.ifname)) ||
@@ -67,11 +72,8 @@ static void fuzz_disk(char *arg, size_t len)
 {
     struct disk_config d;
     char err[256] = "";
-    if (run_parse_disk(arg, &d, err, sizeof(err)) < 0) {
-        if (!err[0])
-            abort();
+    if (refused(run_parse_disk(arg, &d, err, sizeof(err)), err))
         return;
-    }
     if (!d.path || d.path < arg || d.path >= arg + len || !d.path[0])
         abort();
     if (d.serial && (d.serial < arg || d.serial > arg + len))
