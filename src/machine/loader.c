@@ -65,10 +65,13 @@ struct file_map {
     size_t size;
 };
 
-/* Reads a whole regular, non-empty file. */
+/*
+ * Reads a whole regular, non-empty file. O_NONBLOCK: opening a FIFO would otherwise wait
+ * for a writer before fstat could refuse it.
+ */
 static int map_file(const char *path, struct file_map *map, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;

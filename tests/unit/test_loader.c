@@ -335,6 +335,16 @@ static void test_bad_files(void)
                 "is a directory");
     CHECK_FAILS(loader_load_kernel(&ram, "/dev/null", KERNEL_ADDR, &k, err, sizeof err),
                 "/dev/null", "not a regular file");
+    /* a FIFO without a writer is refused at once; the alarm fails the test if it waits */
+    snprintf(path, sizeof path, "%s/fifo", tmpdir);
+    CHECK(mkfifo(path, 0600) == 0);
+    alarm(60);
+    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+                "not a regular file");
+    CHECK_FAILS(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err), path,
+                "not a regular file");
+    alarm(0);
+    unlink(path);
 
     write_file(path, sizeof path, "empty", "", 0);
     CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
