@@ -25,7 +25,7 @@ fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: $(FUZZ_BUILD)/fuzz_%
 	python3 tests/fuzz/make_seeds.py $* $(FUZZ_BUILD)/corpus-$*
-	if [ -n "$(wildcard tests/fuzz/regressions/$*/*)" ]; then \
-		$< -timeout=10 -rss_limit_mb=2048 $(wildcard tests/fuzz/regressions/$*/*); fi
+	$(if $(wildcard tests/fuzz/regressions/$*/*),$< -timeout=10 -rss_limit_mb=2048 \
+		$(wildcard tests/fuzz/regressions/$*/*))
 	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=$(FUZZ_MAX_LEN_$*) \
 		-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$*
