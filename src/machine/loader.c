@@ -67,9 +67,11 @@ struct file_map {
 
 /*
  * Reads a whole regular, non-empty file. O_NONBLOCK: opening a FIFO would otherwise wait
- * for a writer before fstat could refuse it.
+ * for a writer before fstat could refuse it. A file above limit bytes is not read (so a
+ * huge sparse file costs no memory): returns 1 with only map->size set.
  */
-static int map_file(const char *path, struct file_map *map, char *err, size_t errlen)
+static int map_file(const char *path, uint64_t limit, struct file_map *map, char *err,
+                    size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
@@ -91,6 +93,11 @@ static int map_file(const char *path, struct file_map *map, char *err, size_t er
     if (st.st_size == 0) {
         close(fd);
         return fail(err, errlen, "%s: is empty", path);
+    }
+    if ((uint64_t)st.st_size > limit) {
+        close(fd);
+        *map = (struct file_map){ .data = NULL, .size = (size_t)st.st_size };
+        return 1;
     }
     uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX ? malloc((size_t)st.st_size) : NULL;
     if (!p) {
@@ -487,7 +494,7 @@ int loader_load_kernel(struct guest_ram *ram, const char *path, uint64_t load_ad
                        struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc;
     if (is_elf(&f)) {
@@ -555,14 +562,15 @@ int loader_load_initrd(struct guest_ram *ram, const char *path,
                        struct loader_range *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    int mapped = map_file(path, ram->size, &f, err, errlen);
+    if (mapped < 0)
         return -1;
+    if (mapped > 0)
+        return fail(err, errlen, "%s: initrd (0x%zx bytes) is larger than RAM (0x%llx bytes)",
+                    path, f.size, (unsigned long long)ram->size);
     int rc = 0;
     uint64_t start = 0;
-    if (f.size > ram->size)
-        rc = fail(err, errlen, "%s: initrd (0x%zx bytes) is larger than RAM (0x%llx bytes)",
-                  path, f.size, (unsigned long long)ram->size);
-    else if (!place_high(ram, f.size, avoid, navoid, &start))
+    if (!place_high(ram, f.size, avoid, navoid, &start))
         rc = fail(err, errlen, "%s: no room in RAM for the initrd (0x%zx bytes) beside the "
                   "kernel and device tree (use more --memory)", path, f.size);
     if (rc == 0) {
@@ -579,7 +587,7 @@ int loader_load_firmware(struct guest_ram *ram, const char *path,
                          struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc = 0;
     if (is_elf(&f)) {

@@ -723,6 +723,11 @@ static void test_initrd(void)
     write_file(path, sizeof path, "initrd-big", data, 8193);
     CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
                 "larger than RAM");
+    /* a huge sparse file is refused from its size, never read into memory */
+    write_file(path, sizeof path, "initrd-sparse", "", 0);
+    CHECK(truncate(path, 64LL << 30) == 0);
+    CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
+                "initrd (0x1000000000 bytes) is larger than RAM (0x2000 bytes)");
     write_file(path, sizeof path, "initrd-fits", data, 8192);
     CHECK(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, VIRT_DRAM_BASE);
