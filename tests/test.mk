@@ -2,10 +2,10 @@
 # `make test`: installs missing Debian packages, builds, then runs the unit tests, the
 # bare-metal suite, the CPU's differential test against QEMU (interpreted and translated,
 # a minute each; the reference executor half a minute), the unit tests again under
-# ASan+UBSan, a minute of libFuzzer on the virtqueue and virtio-blk request parsing, a
-# clang build (-Werror), the guest (built or refreshed from its cache, so no boot test
-# skips for want of one), and the Linux boot tests last, so their "N passed, N failed"
-# line closes the output.
+# ASan+UBSan, 25 s of libFuzzer on each fuzz target (virtqueues, loaders, run's options,
+# value parsers) after replaying their regression inputs, a clang build (-Werror), the
+# guest (built or refreshed from its cache, so no boot test skips for want of one), and
+# the Linux boot tests last, so their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
 .PHONY: deps test integration guest
@@ -21,7 +21,7 @@ test: deps
 	python3 tests/difftest/run.py --seconds 60 --jit eager
 	python3 tests/difftest/run.py --seconds 30 --jit reference
 	$(MAKE) SANITIZE=$(TEST_SANITIZE) unit
-	$(MAKE) fuzz FUZZ_SECONDS=60
+	$(MAKE) fuzz FUZZ_SECONDS=25
 	$(MAKE) CC=clang BUILD=build-clang all
 	scripts/build-guest.sh
 	python3 tests/integration/run.py

@@ -87,75 +87,38 @@ static const struct option run_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/*
- * Parses "path=FILE[,readonly=on|off][,serial=ID]" in place (cfg keeps pointers into
- * arg) and checks that the image opens as asked. Returns 0, or 2 after printing why.
- */
-static int parse_disk(char *arg, struct machine_config *cfg)
+int run_parse_disk(char *arg, struct disk_config *d, char *err, size_t errlen)
 {
-    if (cfg->ndisks == VIRT_VIRTIO_COUNT) {
-        fprintf(stderr, "rackvm: --disk: too many disks (the board has %d virtio slots)\n",
-                VIRT_VIRTIO_COUNT);
-        return 2;
-    }
-    struct disk_config d = { 0 };
+    *d = (struct disk_config){ 0 };
     char *save = NULL;
     for (char *item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *value = strchr(item, '=');
         if (value)
             *value++ = '\0';
         if (value && !strcmp(item, "path")) {
-            d.path = value;
+            d->path = value;
         } else if (value && !strcmp(item, "serial")) {
-            d.serial = value;
+            d->serial = value;
         } else if (value && !strcmp(item, "readonly") &&
                    (!strcmp(value, "on") || !strcmp(value, "off"))) {
-            d.readonly = !strcmp(value, "on");
+            d->readonly = !strcmp(value, "on");
         } else {
-            fprintf(stderr, "rackvm: --disk: unknown sub-option '%s%s%s' (use path=FILE, "
-                    "readonly=on|off, serial=ID)\n", item, value ? "=" : "", value ? value : "");
-            return 2;
+            snprintf(err, errlen, "--disk: unknown sub-option '%s%s%s' (use path=FILE, "
+                     "readonly=on|off, serial=ID)", item, value ? "=" : "", value ? value : "");
+            return -1;
         }
     }
-    if (!d.path || !*d.path) {
-        fprintf(stderr, "rackvm: --disk: path=FILE is required\n");
-        return 2;
+    if (!d->path || !*d->path) {
+        snprintf(err, errlen, "--disk: path=FILE is required");
+        return -1;
     }
-    struct blk_backend probe;
-    if (blk_backend_open(&probe, &d) < 0)
-        return 2;
-    blk_backend_close(&probe);
-    cfg->disks[cfg->ndisks++] = d;
     return 0;
 }
 
-/* The --net values; cfg->nets points here. */
-static struct net_config nets[VIRT_VIRTIO_COUNT];
-
-static int parse_net(const char *arg, struct machine_config *cfg)
+enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, char *err,
+                                 size_t errlen)
 {
-    char err[160];
-    if (cfg->nnets == VIRT_VIRTIO_COUNT) {
-        fprintf(stderr, "rackvm: --net: too many NICs (the board has %d virtio slots)\n",
-                VIRT_VIRTIO_COUNT);
-        return 2;
-    }
-    if (net_config_parse(arg, &nets[cfg->nnets], err, sizeof(err)) < 0) {
-        fprintf(stderr, "rackvm: --net %s: %s\n", arg, err);
-        return 2;
-    }
-    cfg->nets = nets;
-    cfg->nnets++;
-    return 0;
-}
-
-/*
- * Returns 0 and fills cfg and *shutdown_timeout, 1 when the command is done
- * (help/version), 2 on bad input.
- */
-static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
-                             unsigned *shutdown_timeout)
-{
+    struct machine_config *cfg = &o->cfg;
     *cfg = (struct machine_config){
         .memory_size = DEFAULT_MEMORY,
         .nharts = 1,
@@ -163,10 +126,11 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
         .firmware = FIRMWARE_BUILTIN_SBI,
         .reboot_restarts = true,
         .power_button = true,
+        .nets = o->nets,
     };
-    *shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+    o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     opterr = 0;
-    optind = 1;
+    optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
     int opt;
     while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
@@ -179,33 +143,33 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
             break;
         case OPT_MEMORY:
             if (parse_size(optarg, &cfg->memory_size) < 0) {
-                fprintf(stderr, "rackvm: --memory: invalid size '%s' (use e.g. 512M or 2G)\n", optarg);
-                return 2;
+                snprintf(err, errlen, "--memory: invalid size '%s' (use e.g. 512M or 2G)", optarg);
+                return RUN_PARSE_BAD;
             }
             if (cfg->memory_size < MIN_MEMORY || cfg->memory_size > MAX_MEMORY) {
-                fprintf(stderr, "rackvm: --memory: %s is out of range (%llu MiB to %llu GiB)\n", optarg,
-                        MIN_MEMORY >> 20, MAX_MEMORY >> 30);
-                return 2;
+                snprintf(err, errlen, "--memory: %s is out of range (%llu MiB to %llu GiB)", optarg,
+                         MIN_MEMORY >> 20, MAX_MEMORY >> 30);
+                return RUN_PARSE_BAD;
             }
             break;
         case OPT_SHUTDOWN_TIMEOUT: {
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || n < 0 || n > MAX_SHUTDOWN_TIMEOUT) {
-                fprintf(stderr, "rackvm: --shutdown-timeout: '%s' is not a number of seconds "
-                        "from 0 to %d\n", optarg, MAX_SHUTDOWN_TIMEOUT);
-                return 2;
+                snprintf(err, errlen, "--shutdown-timeout: '%s' is not a number of seconds "
+                         "from 0 to %d", optarg, MAX_SHUTDOWN_TIMEOUT);
+                return RUN_PARSE_BAD;
             }
-            *shutdown_timeout = (unsigned)n;
+            o->shutdown_timeout = (unsigned)n;
             break;
         }
         case OPT_CPUS: {
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || n < 1 || n > MACHINE_MAX_HARTS) {
-                fprintf(stderr, "rackvm: --cpus: '%s' is not a number of harts from 1 to %d\n", optarg,
-                        MACHINE_MAX_HARTS);
-                return 2;
+                snprintf(err, errlen, "--cpus: '%s' is not a number of harts from 1 to %d", optarg,
+                         MACHINE_MAX_HARTS);
+                return RUN_PARSE_BAD;
             }
             cfg->nharts = (unsigned)n;
             break;
@@ -226,8 +190,8 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
             } else if (!strcmp(optarg, "exit")) {
                 cfg->reboot_restarts = false;
             } else {
-                fprintf(stderr, "rackvm: --on-reboot: '%s' is not restart or exit\n", optarg);
-                return 2;
+                snprintf(err, errlen, "--on-reboot: '%s' is not restart or exit", optarg);
+                return RUN_PARSE_BAD;
             }
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
@@ -237,55 +201,96 @@ static int parse_run_options(int argc, char **argv, struct machine_config *cfg,
                 cfg->interpret_only = !strcmp(optarg, "off");
                 cfg->jit_hot_runs = !strcmp(optarg, "eager") ? 1 : 0;
             } else {
-                fprintf(stderr, "rackvm: --jit: '%s' is not on, off or eager\n", optarg);
-                return 2;
+                snprintf(err, errlen, "--jit: '%s' is not on, off or eager", optarg);
+                return RUN_PARSE_BAD;
             }
             break;
         case OPT_DISK:
-            if (parse_disk(optarg, cfg))
-                return 2;
+            if (cfg->ndisks == VIRT_VIRTIO_COUNT) {
+                snprintf(err, errlen, "--disk: too many disks (the board has %d virtio slots)",
+                         VIRT_VIRTIO_COUNT);
+                return RUN_PARSE_BAD;
+            }
+            if (run_parse_disk(optarg, &cfg->disks[cfg->ndisks], err, errlen) < 0)
+                return RUN_PARSE_BAD;
+            cfg->ndisks++;
             break;
         case OPT_RNG: cfg->rng = true; break;
-        case OPT_NET:
-            if (parse_net(optarg, cfg))
-                return 2;
+        case OPT_NET: {
+            char why[160];
+            if (cfg->nnets == VIRT_VIRTIO_COUNT) {
+                snprintf(err, errlen, "--net: too many NICs (the board has %d virtio slots)",
+                         VIRT_VIRTIO_COUNT);
+                return RUN_PARSE_BAD;
+            }
+            if (net_config_parse(optarg, &o->nets[cfg->nnets], why, sizeof(why)) < 0) {
+                snprintf(err, errlen, "--net %s: %s", optarg, why);
+                return RUN_PARSE_BAD;
+            }
+            cfg->nnets++;
             break;
+        }
         case OPT_CONSOLE:
             if (!strcmp(optarg, "serial")) {
                 cfg->console = CONSOLE_SERIAL;
             } else if (!strcmp(optarg, "virtio")) {
                 cfg->console = CONSOLE_VIRTIO;
             } else {
-                fprintf(stderr, "rackvm: --console: '%s' is not serial or virtio\n", optarg);
-                return 2;
+                snprintf(err, errlen, "--console: '%s' is not serial or virtio", optarg);
+                return RUN_PARSE_BAD;
             }
             break;
-        case OPT_HELP: cmd_run_usage(stdout); return 1;
-        case OPT_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
+        case OPT_HELP: return RUN_PARSE_HELP;
+        case OPT_VERSION: return RUN_PARSE_VERSION;
         case ':':
-            fprintf(stderr, "rackvm: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
+            snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+            return RUN_PARSE_BAD;
         default:
-            fprintf(stderr, "rackvm: unknown option '%s' (try rackvm run --help)\n", argv[optind - 1]);
-            return 2;
+            /* An unknown letter of "-xyz" is named alone: argv[optind - 1] may be another word. */
+            if (optopt)
+                snprintf(err, errlen, "unknown option '-%c' (try rackvm run --help)", optopt);
+            else
+                snprintf(err, errlen, "unknown option '%s' (try rackvm run --help)", argv[optind - 1]);
+            return RUN_PARSE_BAD;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "rackvm: unexpected argument '%s' (try rackvm run --help)\n", argv[optind]);
-        return 2;
+        snprintf(err, errlen, "unexpected argument '%s' (try rackvm run --help)", argv[optind]);
+        return RUN_PARSE_BAD;
     }
     unsigned nvirtio = cfg->ndisks + cfg->rng + (cfg->console == CONSOLE_VIRTIO) + cfg->nnets;
     if (nvirtio > VIRT_VIRTIO_COUNT) {
-        fprintf(stderr, "rackvm: too many virtio devices: %u (the board has %d slots)\n", nvirtio,
-                VIRT_VIRTIO_COUNT);
-        return 2;
+        snprintf(err, errlen, "too many virtio devices: %u (the board has %d slots)", nvirtio,
+                 VIRT_VIRTIO_COUNT);
+        return RUN_PARSE_BAD;
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
     if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
-        fprintf(stderr, "rackvm: --kernel FILE is required%s\n",
-                cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
+        snprintf(err, errlen, "--kernel FILE is required%s",
+                 cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
+        return RUN_PARSE_BAD;
+    }
+    return RUN_PARSE_OK;
+}
+
+/* Parses the options and checks that each disk opens as asked: 0, 1 when done, 2 on bad input. */
+static int parse_run_options(int argc, char **argv, struct run_options *o)
+{
+    char err[8192];  /* room for a whole path in the message */
+    switch (run_options_parse(argc, argv, o, err, sizeof(err))) {
+    case RUN_PARSE_OK: break;
+    case RUN_PARSE_HELP: cmd_run_usage(stdout); return 1;
+    case RUN_PARSE_VERSION: printf("rackvm %s\n", RACKVM_VERSION); return 1;
+    case RUN_PARSE_BAD:
+        fprintf(stderr, "rackvm: %s\n", err);
         return 2;
+    }
+    for (unsigned i = 0; i < o->cfg.ndisks; i++) {
+        struct blk_backend probe;
+        if (blk_backend_open(&probe, &o->cfg.disks[i]) < 0)
+            return 2;
+        blk_backend_close(&probe);
     }
     return 0;
 }
@@ -331,15 +336,14 @@ static int run_machines(const struct machine_config *cfg)
 
 int cmd_run(int argc, char **argv)
 {
-    struct machine_config cfg;
-    unsigned shutdown_timeout;
-    int rc = parse_run_options(argc, argv, &cfg, &shutdown_timeout);
+    struct run_options opts;
+    int rc = parse_run_options(argc, argv, &opts);
     if (rc)
         return rc == 1 ? 0 : rc;
     /* Before any thread exists, so that every thread inherits the blocked signals. */
-    if (signals_start(shutdown_timeout, isatty(STDIN_FILENO)) < 0)
+    if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
-    rc = run_machines(&cfg);
+    rc = run_machines(&opts.cfg);
     signals_stop();
     return rc;
 }

@@ -4,8 +4,35 @@
 
 #include <stdio.h>
 
+#include "host/net_config.h"
+#include "machine/machine.h"
+
 int cmd_run(int argc, char **argv);
 /* The run command's option list, also shown by `rackvm --help`. */
 void cmd_run_usage(FILE *out);
+
+/* What the options asked for; cfg.nets points into nets. */
+struct run_options {
+    struct machine_config cfg;
+    struct net_config nets[VIRT_VIRTIO_COUNT];
+    unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
+};
+
+enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };
+
+/*
+ * Parses run's argv (argv[0] is the command word) into *o without opening files or
+ * printing; the caller probes the disks. On RUN_PARSE_BAD, err holds the one-line message
+ * the user sees after "rackvm: ". argv may be permuted and --disk values are split in
+ * place: cfg keeps pointers into argv.
+ */
+enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, char *err,
+                                 size_t errlen);
+
+/*
+ * Parses a --disk value "path=FILE[,readonly=on|off][,serial=ID]" in place (d keeps
+ * pointers into arg). Returns 0, or -1 with the message in err.
+ */
+int run_parse_disk(char *arg, struct disk_config *d, char *err, size_t errlen);
 
 #endif

@@ -27,6 +27,13 @@ static uint64_t align_up(uint64_t v, uint64_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
+/* A file that reaches into the boot area, where the DTB goes. */
+static void does_not_fit(char *err, size_t errlen, const char *path, const struct guest_ram *ram)
+{
+    snprintf(err, errlen, "%s: does not fit in %llu MiB of guest memory", path,
+             (unsigned long long)(ram->size >> 20));
+}
+
 int boot_prepare(struct machine *m)
 {
     const struct machine_config *cfg = &m->cfg;
@@ -43,6 +50,11 @@ int boot_prepare(struct machine *m)
     if (cfg->firmware == FIRMWARE_FILE) {
         if (loader_load_firmware(ram, cfg->firmware_path, &fw, err, sizeof(err)) < 0)
             goto error;
+        /* The DTB and fw_dynamic info written below would overwrite it. */
+        if (fw.end > boot_area) {
+            does_not_fit(err, sizeof(err), cfg->firmware_path, ram);
+            goto error;
+        }
         avoid[navoid++] = (struct loader_range){ fw.start, fw.end };
     }
     if (cfg->kernel_path) {
@@ -59,8 +71,7 @@ int boot_prepare(struct machine *m)
             goto error;
         }
         if (kernel.end > boot_area) {
-            snprintf(err, sizeof(err), "%s: does not fit in %llu MiB of guest memory",
-                     cfg->kernel_path, (unsigned long long)(ram->size >> 20));
+            does_not_fit(err, sizeof(err), cfg->kernel_path, ram);
             goto error;
         }
         avoid[navoid++] = (struct loader_range){ kernel.start, kernel.end };

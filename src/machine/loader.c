@@ -65,10 +65,15 @@ struct file_map {
     size_t size;
 };
 
-/* Reads a whole regular, non-empty file. */
-static int map_file(const char *path, struct file_map *map, char *err, size_t errlen)
+/*
+ * Reads a whole regular, non-empty file. O_NONBLOCK: opening a FIFO would otherwise wait
+ * for a writer before fstat could refuse it. A file above limit bytes is not read (so a
+ * huge sparse file costs no memory): returns 1 with only map->size set.
+ */
+static int map_file(const char *path, uint64_t limit, struct file_map *map, char *err,
+                    size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -88,6 +93,11 @@ static int map_file(const char *path, struct file_map *map, char *err, size_t er
     if (st.st_size == 0) {
         close(fd);
         return fail(err, errlen, "%s: is empty", path);
+    }
+    if ((uint64_t)st.st_size > limit) {
+        close(fd);
+        *map = (struct file_map){ .data = NULL, .size = (size_t)st.st_size };
+        return 1;
     }
     uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX ? malloc((size_t)st.st_size) : NULL;
     if (!p) {
@@ -239,7 +249,18 @@ static bool read_section(const struct file_map *f, const Elf64_Ehdr *eh, unsigne
     return true;
 }
 
-/* Finds tohost/fromhost in the .symtab sections; leaves them 0 when absent. */
+/* True when the string at name, with room bytes left in its table, is exactly want. */
+static bool symbol_name_is(const char *name, uint64_t room, const char *want)
+{
+    size_t n = strlen(want) + 1;  /* with its NUL, so "tohostX" and a cut-off name differ */
+    return room >= n && memcmp(name, want, n) == 0;
+}
+
+/*
+ * Finds tohost/fromhost in the .symtab section; leaves them 0 when absent. Linear in the
+ * file size: one symbol table (the ELF spec allows no more), and each name compared in
+ * at most 9 bytes, never measured, so no hostile table costs symbols x table size.
+ */
 static int find_htif_symbols(const struct file_map *f, const Elf64_Ehdr *eh,
                              const char *path, uint64_t *tohost, uint64_t *fromhost,
                              char *err, size_t errlen)
@@ -254,36 +275,43 @@ static int find_htif_symbols(const struct file_map *f, const Elf64_Ehdr *eh,
     if (!range_within(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), f->size))
         return fail(err, errlen, "%s: truncated: ELF section headers lie beyond the end "
                     "of the file", path);
+    Elf64_Shdr symtab = { 0 }, strtab;
+    unsigned found = eh->e_shnum;
     for (unsigned i = 0; i < eh->e_shnum; i++) {
-        Elf64_Shdr symtab, strtab;
-        read_section(f, eh, i, &symtab);
-        if (symtab.sh_type != SHT_SYMTAB)
+        Elf64_Shdr sh;
+        read_section(f, eh, i, &sh);
+        if (sh.sh_type != SHT_SYMTAB)
             continue;
-        if (!read_section(f, eh, symtab.sh_link, &strtab) || strtab.sh_type != SHT_STRTAB)
-            return fail(err, errlen, "%s: ELF symbol table %u has no string table", path, i);
-        if (symtab.sh_entsize != sizeof(Elf64_Sym))
-            return fail(err, errlen, "%s: ELF symbol size %llu, expected %zu", path,
-                        (unsigned long long)symtab.sh_entsize, sizeof(Elf64_Sym));
-        if (!range_within(symtab.sh_offset, symtab.sh_size, f->size) ||
-            !range_within(strtab.sh_offset, strtab.sh_size, f->size))
-            return fail(err, errlen, "%s: truncated: ELF symbol table lies beyond the end "
-                        "of the file", path);
-        const char *names = (const char *)f->data + strtab.sh_offset;
-        uint64_t nsyms = symtab.sh_size / sizeof(Elf64_Sym);
-        for (uint64_t s = 0; s < nsyms; s++) {
-            Elf64_Sym sym;
-            memcpy(&sym, f->data + symtab.sh_offset + s * sizeof sym, sizeof sym);
-            if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strtab.sh_size)
-                continue;
-            const char *name = names + sym.st_name;
-            size_t room = strtab.sh_size - sym.st_name;
-            if (strnlen(name, room) == room)
-                continue;  /* not NUL-terminated inside the table */
-            if (strcmp(name, "tohost") == 0)
-                *tohost = sym.st_value;
-            else if (strcmp(name, "fromhost") == 0)
-                *fromhost = sym.st_value;
-        }
+        if (found < eh->e_shnum)
+            return fail(err, errlen, "%s: ELF has more than one symbol table (sections %u "
+                        "and %u)", path, found, i);
+        found = i;
+        symtab = sh;
+    }
+    if (found == eh->e_shnum)
+        return 0;
+    if (!read_section(f, eh, symtab.sh_link, &strtab) || strtab.sh_type != SHT_STRTAB)
+        return fail(err, errlen, "%s: ELF symbol table %u has no string table", path, found);
+    if (symtab.sh_entsize != sizeof(Elf64_Sym))
+        return fail(err, errlen, "%s: ELF symbol size %llu, expected %zu", path,
+                    (unsigned long long)symtab.sh_entsize, sizeof(Elf64_Sym));
+    if (!range_within(symtab.sh_offset, symtab.sh_size, f->size) ||
+        !range_within(strtab.sh_offset, strtab.sh_size, f->size))
+        return fail(err, errlen, "%s: truncated: ELF symbol table lies beyond the end "
+                    "of the file", path);
+    const char *names = (const char *)f->data + strtab.sh_offset;
+    uint64_t nsyms = symtab.sh_size / sizeof(Elf64_Sym);
+    for (uint64_t s = 0; s < nsyms; s++) {
+        Elf64_Sym sym;
+        memcpy(&sym, f->data + symtab.sh_offset + s * sizeof sym, sizeof sym);
+        if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strtab.sh_size)
+            continue;
+        const char *name = names + sym.st_name;
+        uint64_t room = strtab.sh_size - sym.st_name;
+        if (symbol_name_is(name, room, "tohost"))
+            *tohost = sym.st_value;
+        else if (symbol_name_is(name, room, "fromhost"))
+            *fromhost = sym.st_value;
     }
     return 0;
 }
@@ -466,7 +494,7 @@ int loader_load_kernel(struct guest_ram *ram, const char *path, uint64_t load_ad
                        struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc;
     if (is_elf(&f)) {
@@ -534,14 +562,15 @@ int loader_load_initrd(struct guest_ram *ram, const char *path,
                        struct loader_range *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    int mapped = map_file(path, ram->size, &f, err, errlen);
+    if (mapped < 0)
         return -1;
+    if (mapped > 0)
+        return fail(err, errlen, "%s: initrd (0x%zx bytes) is larger than RAM (0x%llx bytes)",
+                    path, f.size, (unsigned long long)ram->size);
     int rc = 0;
     uint64_t start = 0;
-    if (f.size > ram->size)
-        rc = fail(err, errlen, "%s: initrd (0x%zx bytes) is larger than RAM (0x%llx bytes)",
-                  path, f.size, (unsigned long long)ram->size);
-    else if (!place_high(ram, f.size, avoid, navoid, &start))
+    if (!place_high(ram, f.size, avoid, navoid, &start))
         rc = fail(err, errlen, "%s: no room in RAM for the initrd (0x%zx bytes) beside the "
                   "kernel and device tree (use more --memory)", path, f.size);
     if (rc == 0) {
@@ -558,7 +587,7 @@ int loader_load_firmware(struct guest_ram *ram, const char *path,
                          struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, &f, err, errlen) < 0)
+    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc = 0;
     if (is_elf(&f)) {

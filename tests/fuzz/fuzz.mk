@@ -1,19 +1,31 @@
-# libFuzzer target over split virtqueues and virtio-blk request execution; included by
-# the top Makefile after LIB_SRCS is set. `make fuzz FUZZ_SECONDS=N` builds
-# build-fuzz/fuzz_virtqueue with clang (ASan + UBSan) and fuzzes for N seconds, keeping
-# the corpus in build-fuzz/corpus (seeded with well-formed requests by make_seeds.py).
-FUZZ_SECONDS ?= 60
+# libFuzzer targets, one per tests/fuzz/fuzz_<name>.c; included by the top Makefile after
+# LIB_SRCS is set. `make fuzz FUZZ_SECONDS=N` builds each target with clang (ASan +
+# UBSan), replays every input kept in tests/fuzz/regressions/<name>/ (inputs that once
+# crashed, run once each), then fuzzes each target for N seconds, one after another,
+# keeping its corpus in build-fuzz/corpus-<name> (seeded with well-formed inputs by
+# make_seeds.py). `make fuzz-<name>` does that for one target.
+FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Isrc -pthread -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SRCS := tests/fuzz/fuzz_virtqueue.c $(LIB_SRCS)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# Longest input each target reads; the loader's files are the largest.
+FUZZ_MAX_LEN_virtqueue := 8192
+FUZZ_MAX_LEN_loader := 16384
+FUZZ_MAX_LEN_run_options := 4096
+FUZZ_MAX_LEN_parsers := 1025
 
-.PHONY: fuzz
+.PHONY: fuzz $(addprefix fuzz-,$(FUZZ_TARGETS))
 
-$(FUZZ_BUILD)/fuzz_virtqueue: $(FUZZ_SRCS) $(wildcard src/*.h src/*/*.h src/*/*/*.h)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard src/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(FUZZ_BUILD)
-	clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
 
-fuzz: $(FUZZ_BUILD)/fuzz_virtqueue
-	python3 tests/fuzz/make_seeds.py $(FUZZ_BUILD)/corpus
-	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
+
+$(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: $(FUZZ_BUILD)/fuzz_%
+	python3 tests/fuzz/make_seeds.py $* $(FUZZ_BUILD)/corpus-$*
+	$(if $(wildcard tests/fuzz/regressions/$*/*),$< -timeout=10 -rss_limit_mb=2048 \
+		$(wildcard tests/fuzz/regressions/$*/*))
+	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=$(FUZZ_MAX_LEN_$*) \
+		-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$*

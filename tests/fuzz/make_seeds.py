@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Writes starting inputs for fuzz_virtqueue into the directory given: well-formed
-virtio-blk requests (direct and indirect chains) in the harness's memory layout, so the
-fuzzer mutates from requests that reach the device instead of searching for one."""
+"""Writes starting inputs for one fuzz target into a directory:
+    make_seeds.py TARGET DIR
+so each fuzzer mutates from inputs that reach deep into the code instead of searching
+for one. virtqueue: well-formed virtio-blk requests (direct and indirect chains) in the
+harness's memory layout. loader: a RISC-V Image, its gzip, an ELF with tohost/fromhost
+symbols, as kernel, firmware and initrd. run_options: typical argv lists. parsers:
+--net, --memory and --disk values."""
 
+import gzip
 import os
 import struct
 import sys
@@ -39,7 +44,91 @@ seeds = {
                            [0, 3], [(0x400, header(11, 0) + header(8, 0)),
                                     (0x500, struct.pack("<QII", 2, 4, 0))]),
 }
-os.makedirs(sys.argv[1], exist_ok=True)
-for name, data in seeds.items():
-    with open(os.path.join(sys.argv[1], name), "wb") as f:
+virtqueue_seeds = seeds
+
+RAM_BASE = 0x80000000
+KERNEL, FIRMWARE, INITRD = 0, 1, 2
+AT_BASE, AT_2M = 0 << 2, 1 << 2
+
+
+def riscv_image(code_len=0x200, bss=0x1000):
+    """Linux RISC-V Image header (Documentation/riscv/boot-image-header.rst), version 0.2."""
+    hdr = struct.pack("<IIQQQIIQQII", 0x0000006f, 0, 0x200000, code_len + bss, 0,
+                      0x2, 0, 0, 0x5643534952, 0x05435352, 0)
+    return hdr + bytes(code_len - len(hdr))
+
+
+def elf(segments, entry, symbols=True):
+    """ELF64 RISC-V executable: segments are (paddr, data, memsz); optional .symtab."""
+    ehsize, phentsize, shentsize = 64, 56, 64
+    phoff = ehsize
+    data_off = phoff + phentsize * len(segments)
+    body, phdrs = b"", b""
+    for paddr, data, memsz in segments:
+        off = data_off + len(body)
+        phdrs += struct.pack("<IIQQQQQQ", 1, 7, off, paddr, paddr, len(data), memsz, 8)
+        body += data
+    shdrs, shnum, shoff, extra = b"", 0, 0, b""
+    if symbols:
+        strtab = b"\0tohost\0fromhost\0"
+        syms = bytes(24)
+        syms += struct.pack("<IBBHQQ", 1, 0x11, 0, 1, segments[0][0] + 0x100, 8)
+        syms += struct.pack("<IBBHQQ", 8, 0x11, 0, 1, segments[0][0] + 0x140, 8)
+        sym_off = data_off + len(body)
+        str_off = sym_off + len(syms)
+        extra = syms + strtab
+        shoff = str_off + len(strtab)
+        shdrs = bytes(shentsize)
+        shdrs += struct.pack("<IIQQQQIIQQ", 0, 2, 0, 0, sym_off, len(syms), 2, 1, 8, 24)
+        shdrs += struct.pack("<IIQQQQIIQQ", 0, 3, 0, 0, str_off, len(strtab), 0, 0, 1, 0)
+        shnum = 3
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 243, 1, entry, phoff, shoff, 0, ehsize,
+                               phentsize, len(segments), shentsize, shnum, 0)
+    return ehdr + phdrs + body + extra + shdrs
+
+
+image = riscv_image()
+prog = elf([(RAM_BASE, bytes(range(256)) * 2, 0x1000),
+            (RAM_BASE + 0x2000, b"\x13\x00\x00\x00" * 16, 0x100)], RAM_BASE)
+loader_seeds = {
+    "image": bytes([KERNEL | AT_2M]) + image,
+    "image-gzip": bytes([KERNEL | AT_2M]) + gzip.compress(image, mtime=0),
+    "image-gzip-2members": bytes([KERNEL | AT_BASE]) + gzip.compress(image[:0x80], mtime=0)
+                           + gzip.compress(image[0x80:], mtime=0),
+    "elf-kernel": bytes([KERNEL]) + prog,
+    "elf-firmware": bytes([FIRMWARE]) + prog,
+    "raw-firmware": bytes([FIRMWARE]) + b"\x73\x00\x50\x10" * 64,
+    "initrd": bytes([INITRD | 3 << 2]) + b"070701" + bytes(200),
+}
+
+run_options_seeds = {
+    "kernel-only": ["--kernel", "Image"],
+    "full": ["--kernel=Image", "--initrd", "initrd.cpio.gz", "--cmdline", "console=ttyS0",
+             "--memory", "512M", "--cpus", "2", "--jit", "eager", "--on-reboot", "exit"],
+    "devices": ["--kernel", "k", "--disk", "path=a.img,readonly=on,serial=S1",
+                "--net", "user,hostfwd=tcp::2222-:22", "--rng", "--console", "virtio"],
+    "firmware": ["--firmware", "fw_dynamic.bin", "--dump-dtb", "out.dtb", "--trace"],
+    "help": ["--help"],
+}
+
+parsers_seeds = {
+    "net-user": b"\x00user,mac=52:54:00:12:34:56,hostfwd=udp:127.0.0.1:5555-10.0.2.15:53",
+    "net-tap": b"\x00tap=tap0,mac=52:54:00:aa:bb:cc",
+    "size": b"\x012G",
+    "size-bytes": b"\x0118446744073709551615B",
+    "disk": b"\x02path=disk.img,readonly=off,serial=ABC",
+}
+
+targets = {
+    "virtqueue": virtqueue_seeds,
+    "loader": loader_seeds,
+    "run_options": {k: b"\0".join(a.encode() for a in v) for k, v in run_options_seeds.items()},
+    "parsers": parsers_seeds,
+}
+if len(sys.argv) != 3 or sys.argv[1] not in targets:
+    sys.exit("usage: make_seeds.py {%s} DIR" % "|".join(targets))
+os.makedirs(sys.argv[2], exist_ok=True)
+for name, data in targets[sys.argv[1]].items():
+    with open(os.path.join(sys.argv[2], name), "wb") as f:
         f.write(data)

@@ -134,6 +134,15 @@ class CommandLineTest(unittest.TestCase):
         self.rejects(["--kernel", guest.kernel, "--initrd", guest.initrd, "--memory", "16M"],
                      r"(?i)memory|fit|large|big|small")
 
+    def test_firmware_reaching_the_boot_area(self):
+        # The DTB goes in the top 2 MiB of RAM: a 15 MiB firmware in 16 MiB would be
+        # overwritten by it and run as garbage.
+        firmware = os.path.join(self.tmp.name, "big-fw.bin")
+        with open(firmware, "wb") as f:
+            f.truncate(15 << 20)
+        self.rejects(["--firmware", firmware, "--memory", "16M"],
+                     r"big-fw\.bin: does not fit in 16 MiB")
+
     def test_help_and_version(self):
         status, out, err = run_quick([RACKVM, "--help"])
         self.assertEqual(status, 0, err)

@@ -335,6 +335,16 @@ static void test_bad_files(void)
                 "is a directory");
     CHECK_FAILS(loader_load_kernel(&ram, "/dev/null", KERNEL_ADDR, &k, err, sizeof err),
                 "/dev/null", "not a regular file");
+    /* a FIFO without a writer is refused at once; the alarm fails the test if it waits */
+    snprintf(path, sizeof path, "%s/fifo", tmpdir);
+    CHECK(mkfifo(path, 0600) == 0);
+    alarm(60);
+    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+                "not a regular file");
+    CHECK_FAILS(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err), path,
+                "not a regular file");
+    alarm(0);
+    unlink(path);
 
     write_file(path, sizeof path, "empty", "", 0);
     CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
@@ -515,6 +525,8 @@ static const char *corrupt_elf(struct elf_blob *e, int which, size_t *cut)
     case 27: e->sh[1].sh_entsize = 16; return "symbol size";
     case 28: e->sh[1].sh_size = 1ULL << 40; return "symbol table lies beyond";
     case 29: e->sh[2].sh_offset = e->len; return "symbol table lies beyond";
+    /* two tables would let a small file make the symbol scan quadratic */
+    case 30: e->sh[3].sh_type = SHT_SYMTAB; return "more than one symbol table (sections 1 and 3)";
     default: return NULL;
     }
 }
@@ -586,6 +598,15 @@ static void test_elf(void)
     write_file(path, sizeof path, "shortstr.elf", e.data, e.len);
     CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.tohost, 0);
+    free(e.data);
+
+    /* names match whole: "tohostfromhost" is not tohost, and fromhost is still found */
+    e = make_elf(segs, 2, true, VIRT_DRAM_BASE + 0x1000, VIRT_DRAM_BASE + 0x1040);
+    e.data[e.sh[2].sh_offset + 7] = 'f';
+    write_file(path, sizeof path, "longname.elf", e.data, e.len);
+    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK_EQ_U64(k.tohost, 0);
+    CHECK_EQ_U64(k.fromhost, VIRT_DRAM_BASE + 0x1040);
     free(e.data);
 
     free(b.data);
@@ -702,6 +723,11 @@ static void test_initrd(void)
     write_file(path, sizeof path, "initrd-big", data, 8193);
     CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
                 "larger than RAM");
+    /* a huge sparse file is refused from its size, never read into memory */
+    write_file(path, sizeof path, "initrd-sparse", "", 0);
+    CHECK(truncate(path, 64LL << 30) == 0);
+    CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
+                "initrd (0x1000000000 bytes) is larger than RAM (0x2000 bytes)");
     write_file(path, sizeof path, "initrd-fits", data, 8192);
     CHECK(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, VIRT_DRAM_BASE);
