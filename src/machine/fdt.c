@@ -21,14 +21,20 @@
 #define CACHE_BLOCK_SIZE 64
 #define RNG_SEED_BYTES 64
 
-static const char isa_string[] =
-    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_"
-    "zbkc_zbkx_zbs_zknd_zkne_zknh_zkr_zksed_zksh_zicbom_zicboz_sstc_svinval_svnapot_svpbmt";
+/*
+ * Zkr is advertised only where S-mode may read the seed CSR: under the built-in SBI, which
+ * sets mseccfg.SSEED, and bare metal. A firmware file may leave SSEED clear (Debian 12's
+ * OpenSBI 1.1 does), and Linux 6.12 reads seed at boot when Zkr is listed, so it would
+ * take an illegal-instruction oops.
+ */
+#define ISA_STRING(zkr) \
+    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_" \
+    "zbkc_zbkx_zbs_zknd_zkne_zknh_" zkr "zksed_zksh_zicbom_zicboz_sstc_svinval_svnapot_svpbmt"
 static const char *const isa_extensions[] = {
     "i", "m", "a", "f", "d", "c", "zicntr", "zicond", "zicsr", "zifencei", "zihpm", "zawrs",
     "zfa", "zfh", "zfhmin", "zcb", "zba", "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd",
-    "zkne", "zknh", "zkr", "zksed", "zksh", "zicbom", "zicboz", "sstc", "svinval", "svnapot",
-    "svpbmt",
+    "zkne", "zknh", "zksed", "zksh", "zicbom", "zicboz", "sstc", "svinval", "svnapot",
+    "svpbmt", "zkr", /* last, so that it can be left out */
 };
 
 struct fdt_inputs {
@@ -97,10 +103,11 @@ static int write_cpu(void *fdt, const struct fdt_inputs *in, unsigned i)
     err |= fdt_property_u32(fdt, "reg", i);
     err |= fdt_property_string(fdt, "status", "okay");
     err |= fdt_property_string(fdt, "compatible", "riscv");
-    err |= fdt_property_string(fdt, "riscv,isa", isa_string);
+    bool zkr = in->m->cfg.firmware != FIRMWARE_FILE;
+    err |= fdt_property_string(fdt, "riscv,isa", zkr ? ISA_STRING("zkr_") : ISA_STRING(""));
     err |= fdt_property_string(fdt, "riscv,isa-base", "rv64i");
     err |= property_stringlist(fdt, "riscv,isa-extensions", isa_extensions,
-                               ARRAY_SIZE(isa_extensions));
+                               ARRAY_SIZE(isa_extensions) - !zkr);
     err |= fdt_property_string(fdt, "mmu-type", "riscv,sv57");
     err |= fdt_property_u32(fdt, "riscv,cbom-block-size", CACHE_BLOCK_SIZE);
     err |= fdt_property_u32(fdt, "riscv,cboz-block-size", CACHE_BLOCK_SIZE);

@@ -80,6 +80,8 @@ static void enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
      * with them enabled instead, as OpenSBI's PMU path leaves them.
      */
     h->arch.scounteren = 7;
+    /* Zkr is advertised, and Linux reads the seed CSR from S-mode, as OpenSBI allows. */
+    h->arch.mseccfg = MSECCFG_SSEED;
     h->arch.menvcfg = MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBIE | MENVCFG_CBCFE | MENVCFG_CBZE;
     h->arch.mie = MIP_SSIP | MIP_STIP | MIP_SEIP;
     h->arch.mstatus |= 1ULL << MSTATUS_FS_SHIFT; /* FS = Initial */

@@ -244,6 +244,15 @@ int main(void)
     CHECK(fdt_getprop(fdt, node(fdt, "/chosen"), "linux,initrd-start", NULL) == NULL);
     CHECK(fdt_getprop(fdt, node(fdt, "/chosen"), "bootargs", NULL) == NULL);
     free(fdt);
+
+    /* A firmware file may not grant S-mode the seed CSR: Zkr is not advertised then. */
+    m->cfg.firmware = FIRMWARE_FILE;
+    CHECK(fdt_build(m, 0, 0, &fdt, &size) == 0);
+    CHECK(fdt_stringlist_search(fdt, node(fdt, "/cpus/cpu@0"), "riscv,isa-extensions", "zkr") < 0);
+    CHECK(fdt_stringlist_search(fdt, node(fdt, "/cpus/cpu@0"), "riscv,isa-extensions", "zknh") >= 0);
+    CHECK(strstr(prop(fdt, "/cpus/cpu@0", "riscv,isa", NULL), "zkr") == NULL);
+    check_dtc(fdt, size);
+    free(fdt);
     machine_destroy(m);
 
     /* The most harts the board has: the tree outgrows the first buffer and still builds. */
