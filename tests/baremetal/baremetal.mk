@@ -1,4 +1,4 @@
-# Bare-metal RISC-V test programs and the CPU benchmark image (included from the top Makefile).
+# Bare-metal RISC-V test programs and the CPU benchmark images, bench/cpu/*.c (included from the top Makefile).
 # `make baremetal-elfs` builds them; `make baremetal` runs them under $(BUILD)/rackvm.
 BM_CC ?= riscv64-unknown-elf-gcc
 BM_ARCH ?= rv64gc_zba_zbb_zbs_zicboz
@@ -9,7 +9,7 @@ BM_CRT := tests/baremetal/crt.S
 BM_HDRS := tests/baremetal/test.h tests/baremetal/link.ld
 BM_TESTS := $(sort $(basename $(notdir $(filter-out $(BM_CRT),$(wildcard tests/baremetal/*.S tests/baremetal/*.c)))))
 BM_ELFS := $(patsubst %,$(BM_DIR)/%.elf,$(BM_TESTS))
-BM_BENCH := $(BM_DIR)/coremark-like.elf
+BM_BENCH := $(patsubst bench/cpu/%.c,$(BM_DIR)/%.elf,$(wildcard bench/cpu/*.c))
 
 .PHONY: baremetal baremetal-elfs
 baremetal-elfs: $(BM_ELFS) $(BM_BENCH)
@@ -25,6 +25,7 @@ $(BM_DIR)/%.elf: tests/baremetal/%.c $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
 	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
 
-$(BM_BENCH): bench/cpu/coremark-like.c $(BM_CRT) $(BM_HDRS)
+# No fused multiply-add: fp-matmul's checksum must match the same code built for the host.
+$(BM_BENCH): $(BM_DIR)/%.elf: bench/cpu/%.c $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
-	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
+	$(BM_CC) $(BM_CFLAGS) -O2 -ffp-contract=off -o $@ $(BM_CRT) $<
