@@ -191,14 +191,6 @@ static enum exec_result step_one(struct hart *h)
     return exec_one(h, insn, raw, len);
 }
 
-/* Runs an OP_SLOW instruction at h->arch.pc through the reference executor. */
-static enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
-{
-    /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
-    uint32_t raw = d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
-    return exec_one(h, (uint32_t)d->imm, raw, d->len);
-}
-
 static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
 {
     *stop = true;

@@ -92,6 +92,9 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
  * off + imm when cond holds, else to off + len, each chained as jit_emit_exit does. */
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset);
+/* helper(h, d) with h->arch.pc at instruction d (index i, block offset off); the helper
+ * sets h->jit_fault after raising an exception (the block then exits with JIT_EXIT_FAULT). */
+void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
 

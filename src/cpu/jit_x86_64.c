@@ -232,6 +232,17 @@ static void fault_check(struct emitter *e, unsigned index)
         *patch = (uint8_t)(e->p - start);
 }
 
+/* helper(h, rsi, rdx) with h->arch.pc at the instruction (the epc of a fault), then exits
+ * with JIT_EXIT_FAULT if the helper set h->jit_fault. */
+static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
+{
+    guest_pc(e, RAX, off);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
+    emit_reg(e, true, 0x89, R12, RDI); /* mov rdi, r12 */
+    call(e, helper);
+    fault_check(e, i);
+}
+
 /* [rcx + rsi] as the memory operand of op with register reg. */
 static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, int reg)
 {
@@ -316,11 +327,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
-    guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc)); /* epc for a fault */
-    emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
-    call(e, helper);
-    fault_check(e, i);
+    call_at(e, i, off, helper);
     patch_here(e, done);
     if (!store)
         store_x(e, RAX, d->rd);
@@ -474,6 +481,12 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+}
+
+void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
+{
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
+    call_at(e, i, off, helper);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

@@ -67,11 +67,13 @@ static void run_blocks(void)
     CHECK(!"block engine did not reach wfi");
 }
 
-/* Runs code both ways and compares the named registers with want (regs_out gets the run). */
+/* Runs code every way and compares the named registers with want, and each engine's
+ * retired-instruction count with the reference's. */
 static void run_both(const char *name, const uint32_t *code, size_t n, const uint64_t *regs,
                      const unsigned *check, const uint64_t *want, size_t nchecks)
 {
     static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    uint64_t instret = 0;
     for (int engine = 0; engine < 3; engine++) {
         m = engine == 2 ? m_jit : m_interp;
         h = m->harts[0];
@@ -86,6 +88,12 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
                         check[i], (unsigned long long)h->arch.x[check[i]], (unsigned long long)want[i]);
             CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
         }
+        if (engine == 0)
+            instret = h->arch.instret;
+        else if (h->arch.instret != instret)
+            fprintf(stderr, "%s (%s): instret %llu, want %llu\n", name, engines[engine],
+                    (unsigned long long)h->arch.instret, (unsigned long long)instret);
+        CHECK_EQ_U64(h->arch.instret, instret);
     }
 }
 
@@ -249,6 +257,33 @@ static void test_atomics(void)
     RUN("atomics", code, regs, check, want);
 }
 
+/*
+ * F and D instructions, which the block engine leaves to the reference executor and
+ * translated code runs in place, between integer ones, up to an FP load that faults.
+ */
+static void test_floating_point(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 3, [3] = 0x1000 };
+    uint32_t code[] = {
+        R(0x69, 2, 2, 0, 1, 0x53),      /* fcvt.d.l f1 = 3.0 */
+        R(0x01, 1, 1, 0, 2, 0x53),      /* fadd.d f2 = 6.0 */
+        R(0x09, 1, 2, 0, 3, 0x53),      /* fmul.d f3 = 18.0 */
+        S(8, 3, 1, 3) | 0x04,           /* fsd f3, 8(x1) */
+        I(8, 1, 3, 4, 0x07),            /* fld f4, 8(x1) */
+        R(0x71, 0, 4, 0, 10, 0x53),     /* fmv.x.d x10 = bits of 18.0 */
+        R(0x61, 2, 3, 1, 11, 0x53),     /* fcvt.l.d x11 = 18 (rtz) */
+        I(7, 0, 0, 12, 0x13),           /* addi x12 = 7 */
+        I(0, 3, 3, 5, 0x07),            /* fld f5 from unmapped physical memory: faults */
+        I(1, 0, 0, 13, 0x13),           /* addi x13 = 1: never runs */
+    };
+    unsigned check[] = { 10, 11, 12, 13 };
+    uint64_t want[] = { 0x4032000000000000ULL, 18, 7, 0 };
+    RUN("floating point", code, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 8 * 4);
+    CHECK_EQ_U64(h->arch.mtval, 0x1000);
+}
+
 static void test_traps(void)
 {
     uint64_t regs[32] = { [1] = 0x1234 };
@@ -407,6 +442,7 @@ int main(void)
     test_control_flow();
     test_compressed();
     test_atomics();
+    test_floating_point();
     test_traps();
     test_self_modifying_code();
     test_interrupt_priority();
