@@ -373,7 +373,9 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
     for (unsigned i = 0; i < n; i++) {
         struct hart *other = h->platform.harts[i];
         uint64_t r = atomic_load(&other->arch.reservation);
-        if (r == granule)
-            atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL);
+        /* Whoever ends a reservation retracts it from the count (as SC and traps do),
+         * or every later store would keep taking the slow path. */
+        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL))
+            atomic_fetch_sub(&mmu_reservations_active, 1);
     }
 }

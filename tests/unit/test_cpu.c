@@ -255,6 +255,19 @@ static void test_atomics(void)
     unsigned check[] = { 10, 11, 12, 13, 15, 16, 17 };
     uint64_t want[] = { 5, 10, 0xfffffffffffffff0ULL, 0xfffffffffffffff0ULL, 0, 1, 5 };
     RUN("atomics", code, regs, check, want);
+
+    /* A plain store ends the hart's own reservation; once none is left, stores must be
+     * back on their fast path (the count of live reservations drops to 0). */
+    uint32_t broken[] = {
+        AMO(0x02, 0, 1, 3, 14),         /* lr.d */
+        S(0, 2, 1, 3),                  /* sd 5: breaks the reservation */
+        AMO(0x03, 3, 1, 3, 15),         /* sc.d fails: 1 */
+        I(0, 1, 3, 16, 0x03),           /* ld = 5 */
+    };
+    unsigned broken_check[] = { 15, 16 };
+    uint64_t broken_want[] = { 1, 5 };
+    RUN("reservation broken by a store", broken, regs, broken_check, broken_want);
+    CHECK_EQ_U64(mmu_reservations_active, 0);
 }
 
 /*
