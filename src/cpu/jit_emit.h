@@ -71,7 +71,7 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * helper(h, va, value) for a store, which sets h->jit_fault after raising an exception
  * (the block then exits with JIT_EXIT_FAULT). A store's inline path must do what
  * mem_store does besides the write: defer to the helper while LR reservations are live
- * or the page holds decoded code.
+ * or when the bytes written overlap the page's decoded code (guest_ram.h's extent).
  */
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper);

@@ -14,7 +14,7 @@
 
 #include "cpu/mmu.h"
 
-enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE 24
@@ -285,6 +285,32 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
     return n;
 }
 
+/*
+ * Given eax = the page's code extent (lo | hi << 16, 0 for none) and esi = the access's
+ * address, adds a jump to the slow path (which invalidates the page's code) when the
+ * store's bytes overlap [lo, hi): data next to code keeps the inline path, as
+ * guest_ram_note_store() does. The address's page offset is the guest's: RAM and TLB
+ * mappings are page-aligned.
+ */
+static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, unsigned *nslow)
+{
+    uint8_t *fast[2];
+    emit_reg(e, false, 0x85, RAX, RAX);
+    fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
+    emit_reg(e, false, 0x89, RSI, RDI);
+    emit_reg(e, false, 0x81, 4, RDI), emit32(e, 0xfff);           /* edi = page offset */
+    emit_reg(e, false, 0x89, RAX, R8);
+    emit_reg(e, false, 0xc1, 5, R8), emit8(e, 16);                /* r8d = hi */
+    emit_reg(e, false, 0x39, R8, RDI);
+    fast[1] = jump_forward(e, 0x83);                              /* offset >= hi */
+    emit_reg(e, false, 0x0fb7, RAX, RAX);                         /* eax = lo */
+    add_imm(e, false, RDI, (int32_t)size);
+    emit_reg(e, false, 0x39, RAX, RDI);
+    slow[(*nslow)++] = jump_forward(e, 0x87);                     /* offset + size > lo */
+    patch_here(e, fast[0]);
+    patch_here(e, fast[1]);
+}
+
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
@@ -305,8 +331,8 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         emit_reg(e, true, 0x29, RDI, RAX);                                     /* rax -= ram base */
         emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* page index */
         move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
-        emit8(e, 0x83), emit8(e, 0x3c), emit8(e, 0x87), emit8(e, 0);           /* cmp dword [rdi+rax*4], 0 */
-        slow[nslow++] = jump_forward(e, 0x85);
+        emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
+        code_store_check(e, size, slow, &nslow);
         switch (size) {
         case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
         case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;

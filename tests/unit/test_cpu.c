@@ -349,10 +349,34 @@ static void run_smc(bool with_fence_i)
     RUN(with_fence_i ? "smc with fence.i" : "smc without fence.i", code, regs, check, want);
 }
 
+/*
+ * A store whose bytes begin just below the first decoded byte of a page (data next to
+ * code) and end inside it, on the TLB fast path: it must still invalidate the code.
+ */
+static void test_store_straddling_code(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 0x10fc, [2] = (uint64_t)I(42, 0, 0, 10, 0x13) << 32,
+                          [3] = BASE + 0x1800 };
+    uint32_t code[0x1118 / 4] = {
+        [0] = S(0, 0, 3, 2),                          /* sw x0, 0(x3): page 1 in the write TLB */
+        [1] = J(0x1100 - 4, 0),                       /* j 0x1100: page 1's first decoded byte */
+        [0x1100 / 4] = I(1, 0, 0, 10, 0x13),          /* addi x10, x0, 1 (to be replaced) */
+        [0x1104 / 4] = B(16, 0, 12, 1),               /* bne x12, x0, +16 -> wfi */
+        [0x1108 / 4] = S(0, 2, 1, 3),                 /* sd x2, 0(x1): bytes 0x10fc-0x1103 */
+        [0x110c / 4] = I(1, 0, 0, 12, 0x13),          /* addi x12, x0, 1 */
+        [0x1110 / 4] = J(-0x10, 0),                   /* j 0x1100 */
+        [0x1114 / 4] = WFI,
+    };
+    unsigned check[] = { 10 };
+    uint64_t want[] = { 42 };
+    RUN("store straddling code", code, regs, check, want);
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
     run_smc(false);
+    test_store_straddling_code();
 }
 
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
