@@ -177,7 +177,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { j->buf + j->used, j->buf + j->size, false };
+    struct emitter e = { j->buf + j->used, j->buf + j->size, false, j->buf + j->used };
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     jit_emit_prologue(&e);

@@ -21,10 +21,12 @@
 #define JIT_HAVE_EMITTER 0
 #endif
 
-/* Host code written into [p, end); overflow once it did not fit (then it is discarded). */
+/* Host code written into [p, end); overflow once it did not fit (then it is discarded).
+ * start: where this block's translation begins (its entry sequence). */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
+    uint8_t *start;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */
@@ -80,7 +82,8 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
  * block's page, or -1 when it lies elsewhere: within the page, the emitter enters the
- * linked successor directly while the budget lasts and the link still holds.
+ * linked successor directly while the budget lasts and the link still holds (a jump
+ * back to the block's own start only needs the page's code unchanged).
  */
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset);

@@ -186,8 +186,18 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     uint8_t *slow[5];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
-    if (chainable) {
-        const struct block *b = t->b;
+    const struct block *b = t->b;
+    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
+        /* A loop on this block: same translation, same r13; only a store in it may
+         * have changed the page's code. */
+        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
+        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
+        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
+        slow[nslow++] = jump_forward(e, 0x85);
+        emit8(e, 0xe9);                                               /* jmp past the prologue */
+        emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
+    } else if (chainable) {
         emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
         slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
         move_imm64(e, RCX, (uint64_t)(uintptr_t)&t->b->next[link]);

@@ -372,11 +372,30 @@ static void test_store_straddling_code(void)
     RUN("store straddling code", code, regs, check, want);
 }
 
+/* A loop of one block that overwrites its own first instruction: going round again
+ * must see the new one (translated code jumps back to itself directly otherwise). */
+static void test_loop_rewriting_itself(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 8, [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 2 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8, so that a block starts at 8 */
+        I(1, 0, 0, 10, 0x13),           /* 8: addi x10, x0, 1 (to be replaced) */
+        S(0, 2, 1, 2),                  /* 12: sw x2, 0(x1) */
+        I(1, 12, 0, 12, 0x13),          /* 16: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 20: blt x12, x13, 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 2 };
+    RUN("loop rewriting itself", code, regs, check, want);
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
     run_smc(false);
     test_store_straddling_code();
+    test_loop_rewriting_itself();
 }
 
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
