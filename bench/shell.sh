@@ -15,13 +15,9 @@ memory=${MEMORY:-256}
 rackvm=${RACKVM:-$root/build/rackvm}
 logs=$root/build/bench
 
-guest=""
-for dir in ${RACKVM_GUEST_DIR:+"$RACKVM_GUEST_DIR"} "$root/guest" "$root/../shared/guest"; do
-    if [ -f "$dir/Image" ] && [ -f "$dir/initramfs.cpio.gz" ]; then
-        guest=$(cd "$dir" && pwd)
-        break
-    fi
-done
+# The integration harness's guest search (tests/integration/lib.py).
+guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
+g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
 [ -n "$guest" ] || { echo "bench/shell.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
 [ -x "$rackvm" ] || { echo "bench/shell.sh: $rackvm missing; run make" >&2; exit 1; }
 for tool in cpio gzip qemu-system-riscv64; do

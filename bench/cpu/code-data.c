@@ -8,11 +8,9 @@
  */
 #include <stdint.h>
 
-#define ITERATIONS 3000000
+#include "report.h"
 
-void uart_puts(const char *s);
-void uart_puthex(uint64_t v);
-void uart_putdec(uint64_t v);
+#define ITERATIONS 3000000
 
 const char test_name[] = "code-data";
 
@@ -69,12 +67,6 @@ int main(void)
 {
     uint64_t check = phase("same-page", count_shared, &shared_counter);
     check ^= phase("separate-page", count_apart, &apart_counter) << 1;
-    uint64_t instret;
-    __asm__ volatile("csrr %0, minstret" : "=r"(instret));
-    uart_puts("checksum ");
-    uart_puthex(check);
-    uart_puts("\ninstret ");
-    uart_putdec(instret);
-    uart_puts("\n");
+    bench_report(check);
     return 0;
 }

@@ -56,22 +56,14 @@ int main(void)
     return 0;
 }
 #else
-void uart_puts(const char *s);
-void uart_puthex(uint64_t v);
-void uart_putdec(uint64_t v);
+#include "report.h"
 
 const char test_name[] = "fp-matmul";
 
 int main(void)
 {
     uint64_t check = run();
-    uint64_t instret;
-    __asm__ volatile("csrr %0, minstret" : "=r"(instret));
-    uart_puts("checksum ");
-    uart_puthex(check);
-    uart_puts("\ninstret ");
-    uart_putdec(instret);
-    uart_puts("\n");
+    bench_report(check);
     return 0;
 }
 #endif

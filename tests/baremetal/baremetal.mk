@@ -26,6 +26,6 @@ $(BM_DIR)/%.elf: tests/baremetal/%.c $(BM_CRT) $(BM_HDRS)
 	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
 
 # No fused multiply-add: fp-matmul's checksum must match the same code built for the host.
-$(BM_BENCH): $(BM_DIR)/%.elf: bench/cpu/%.c $(BM_CRT) $(BM_HDRS)
+$(BM_BENCH): $(BM_DIR)/%.elf: bench/cpu/%.c bench/cpu/report.h $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
 	$(BM_CC) $(BM_CFLAGS) -O2 -ffp-contract=off -o $@ $(BM_CRT) $<
