@@ -4,8 +4,9 @@
  * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
  * by guest physical address. A block stays valid while its page's code generation is
  * unchanged: a store into the part of a page that blocks were decoded from bumps it
- * (guest_ram_note_store), and fence.i drops the whole cache. Blocks are run with threaded dispatch (computed
- * goto); common integer, branch and memory instructions have their own handlers.
+ * (guest_ram_note_store), and so does a device's write, so fence.i has nothing to drop.
+ * Blocks are run with threaded dispatch (computed goto); common integer, branch and
+ * memory instructions have their own handlers.
  */
 #include "cpu/interp.h"
 

@@ -184,6 +184,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
             /* Hardware A/D update: atomic against other harts' walks and guest stores. */
             if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
                 goto reload;
+            guest_ram_note_store(ram, (const void *)ptep, 8); /* a write like any other */
         }
         if (level > 0)
             h->tlb_has_superpage = true;
