@@ -7,15 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report.h"
+
 #define ROUNDS 12000
 #define BUF_SIZE 4096
 #define SORT_N 256
 #define MAT_N 16
 #define LIST_N 512
-
-void uart_puts(const char *s);
-void uart_puthex(uint64_t v);
-void uart_putdec(uint64_t v);
 
 const char test_name[] = "coremark-like";
 
@@ -143,12 +141,6 @@ int main(void)
         check += state_machine(buf, BUF_SIZE);
     }
 
-    uint64_t instret;
-    __asm__ volatile("csrr %0, minstret" : "=r"(instret));
-    uart_puts("checksum ");
-    uart_puthex(check);
-    uart_puts("\ninstret ");
-    uart_putdec(instret);
-    uart_puts("\n");
+    bench_report(check);
     return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef RACKVM_EXECUTE_H
 #define RACKVM_EXECUTE_H
 
+#include "cpu/decode.h"
 #include "cpu/hart.h"
 
 enum exec_result {
@@ -17,5 +18,13 @@ enum exec_result {
 
 /* insn: the 32-bit form (compressed ones expanded), raw: the bits as fetched, len: 2 or 4. */
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len);
+
+/* Runs the decoded OP_SLOW instruction d at h->arch.pc (block engine and translator). */
+static inline enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
+{
+    /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
+    uint32_t raw = d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
+    return exec_one(h, (uint32_t)d->imm, raw, d->len);
+}
 
 #endif

@@ -89,8 +89,13 @@ void hart_serve_fence_requests(struct hart *h)
 
 void hart_fence_i(struct hart *h)
 {
+    (void)h;
+    /*
+     * Decoded blocks need no flush: every write to guest RAM is reported (guest_ram.h)
+     * and invalidates the cached code it overlaps, so none is ever stale. Only other
+     * harts' stores must become visible to this hart's fetches.
+     */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    interp_flush(h);
 }
 
 static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)

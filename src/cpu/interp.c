@@ -4,8 +4,9 @@
  * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
  * by guest physical address. A block stays valid while its page's code generation is
  * unchanged: a store into the part of a page that blocks were decoded from bumps it
- * (guest_ram_note_store), and fence.i drops the whole cache. Blocks are run with threaded dispatch (computed
- * goto); common integer, branch and memory instructions have their own handlers.
+ * (guest_ram_note_store), and so does a device's write, so fence.i has nothing to drop.
+ * Blocks are run with threaded dispatch (computed goto); common integer, branch and
+ * memory instructions have their own handlers.
  */
 #include "cpu/interp.h"
 
@@ -20,7 +21,10 @@
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 
-#define BLOCK_CACHE_BITS 14
+/* 64K blocks (20 MiB per hart, touched as used): a Linux guest's hot code conflicts
+ * heavily in fewer direct-mapped slots, and each conflict costs a decode and later a
+ * translation. */
+#define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
 
 struct block_cache {
@@ -189,14 +193,6 @@ static enum exec_result step_one(struct hart *h)
         fprintf(stderr, "[hart %u] %c %016llx: %0*x\n", h->arch.id, "US?M"[h->arch.priv],
                 (unsigned long long)h->arch.pc, len == 2 ? 4 : 8, raw);
     return exec_one(h, insn, raw, len);
-}
-
-/* Runs an OP_SLOW instruction at h->arch.pc through the reference executor. */
-static enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
-{
-    /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
-    uint32_t raw = d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
-    return exec_one(h, (uint32_t)d->imm, raw, d->len);
 }
 
 static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)

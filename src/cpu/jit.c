@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
+#include "cpu/execute.h"
 #include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
 
@@ -43,6 +44,31 @@ LOAD_OPS(LOAD_HELPER)
     }
 STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
+
+/*
+ * An OP_SLOW instruction that only computes, loads or stores (F and D, atomics, bit
+ * manipulation beyond Zba): it cannot change privilege, translation, interrupts or the
+ * code cache, so translated code runs it through the reference executor in place and
+ * goes on to the next block, instead of returning to the run loop for it.
+ */
+static bool slow_in_place(const struct dinsn *d)
+{
+    switch (d->imm & 0x7f) {
+    case 0x07: case 0x27: case 0x2f: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+    case 0x13: case 0x1b: case 0x33: case 0x3b:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void jit_slow_insn(struct hart *h, const struct dinsn *d)
+{
+    if (exec_slow(h, d) != EXEC_NEXT)
+        h->jit_fault = true; /* trapped: pc is at the handler */
+    else
+        h->arch.instret--;   /* exec_one counted it; so does the block's retired count */
+}
 
 /* ---- translation ---- */
 
@@ -137,6 +163,11 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
         jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
         return false;
     case OP_SLOW:
+        if (!slow_in_place(d))
+            break;
+        jit_emit_call_insn(e, d, i, off, (const void *)jit_slow_insn);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len));
+        return false;
     case OP_COUNT:
         break;
     }
@@ -146,7 +177,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { j->buf + j->used, j->buf + j->size, false };
+    struct emitter e = { j->buf + j->used, j->buf + j->size, false, j->buf + j->used };
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     jit_emit_prologue(&e);

@@ -21,10 +21,12 @@
 #define JIT_HAVE_EMITTER 0
 #endif
 
-/* Host code written into [p, end); overflow once it did not fit (then it is discarded). */
+/* Host code written into [p, end); overflow once it did not fit (then it is discarded).
+ * start: where this block's translation begins (its entry sequence). */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
+    uint8_t *start;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */
@@ -71,7 +73,7 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * helper(h, va, value) for a store, which sets h->jit_fault after raising an exception
  * (the block then exits with JIT_EXIT_FAULT). A store's inline path must do what
  * mem_store does besides the write: defer to the helper while LR reservations are live
- * or the page holds decoded code.
+ * or when the bytes written overlap the page's decoded code (guest_ram.h's extent).
  */
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper);
@@ -80,7 +82,8 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
  * block's page, or -1 when it lies elsewhere: within the page, the emitter enters the
- * linked successor directly while the budget lasts and the link still holds.
+ * linked successor directly while the budget lasts and the link still holds (a jump
+ * back to the block's own start only needs the page's code unchanged).
  */
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset);
@@ -92,6 +95,9 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
  * off + imm when cond holds, else to off + len, each chained as jit_emit_exit does. */
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset);
+/* helper(h, d) with h->arch.pc at instruction d (index i, block offset off); the helper
+ * sets h->jit_fault after raising an exception (the block then exits with JIT_EXIT_FAULT). */
+void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
 

@@ -14,7 +14,7 @@
 
 #include "cpu/mmu.h"
 
-enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE 24
@@ -186,8 +186,18 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     uint8_t *slow[5];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
-    if (chainable) {
-        const struct block *b = t->b;
+    const struct block *b = t->b;
+    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
+        /* A loop on this block: same translation, same r13; only a store in it may
+         * have changed the page's code. */
+        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
+        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
+        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
+        slow[nslow++] = jump_forward(e, 0x85);
+        emit8(e, 0xe9);                                               /* jmp past the prologue */
+        emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
+    } else if (chainable) {
         emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
         slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
         move_imm64(e, RCX, (uint64_t)(uintptr_t)&t->b->next[link]);
@@ -232,6 +242,17 @@ static void fault_check(struct emitter *e, unsigned index)
         *patch = (uint8_t)(e->p - start);
 }
 
+/* helper(h, rsi, rdx) with h->arch.pc at the instruction (the epc of a fault), then exits
+ * with JIT_EXIT_FAULT if the helper set h->jit_fault. */
+static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
+{
+    guest_pc(e, RAX, off);
+    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
+    emit_reg(e, true, 0x89, R12, RDI); /* mov rdi, r12 */
+    call(e, helper);
+    fault_check(e, i);
+}
+
 /* [rcx + rsi] as the memory operand of op with register reg. */
 static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, int reg)
 {
@@ -274,6 +295,32 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
     return n;
 }
 
+/*
+ * Given eax = the page's code extent (lo | hi << 16, 0 for none) and esi = the access's
+ * address, adds a jump to the slow path (which invalidates the page's code) when the
+ * store's bytes overlap [lo, hi): data next to code keeps the inline path, as
+ * guest_ram_note_store() does. The address's page offset is the guest's: RAM and TLB
+ * mappings are page-aligned.
+ */
+static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, unsigned *nslow)
+{
+    uint8_t *fast[2];
+    emit_reg(e, false, 0x85, RAX, RAX);
+    fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
+    emit_reg(e, false, 0x89, RSI, RDI);
+    emit_reg(e, false, 0x81, 4, RDI), emit32(e, 0xfff);           /* edi = page offset */
+    emit_reg(e, false, 0x89, RAX, R8);
+    emit_reg(e, false, 0xc1, 5, R8), emit8(e, 16);                /* r8d = hi */
+    emit_reg(e, false, 0x39, R8, RDI);
+    fast[1] = jump_forward(e, 0x83);                              /* offset >= hi */
+    emit_reg(e, false, 0x0fb7, RAX, RAX);                         /* eax = lo */
+    add_imm(e, false, RDI, (int32_t)size);
+    emit_reg(e, false, 0x39, RAX, RDI);
+    slow[(*nslow)++] = jump_forward(e, 0x87);                     /* offset + size > lo */
+    patch_here(e, fast[0]);
+    patch_here(e, fast[1]);
+}
+
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
@@ -294,8 +341,8 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         emit_reg(e, true, 0x29, RDI, RAX);                                     /* rax -= ram base */
         emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* page index */
         move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
-        emit8(e, 0x83), emit8(e, 0x3c), emit8(e, 0x87), emit8(e, 0);           /* cmp dword [rdi+rax*4], 0 */
-        slow[nslow++] = jump_forward(e, 0x85);
+        emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
+        code_store_check(e, size, slow, &nslow);
         switch (size) {
         case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
         case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;
@@ -316,11 +363,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
-    guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc)); /* epc for a fault */
-    emit_reg(e, true, 0x89, R12, RDI);                                      /* mov rdi, r12 */
-    call(e, helper);
-    fault_check(e, i);
+    call_at(e, i, off, helper);
     patch_here(e, done);
     if (!store)
         store_x(e, RAX, d->rd);
@@ -474,6 +517,12 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+}
+
+void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
+{
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
+    call_at(e, i, off, helper);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

@@ -188,6 +188,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
             /* Hardware A/D update: atomic against other harts' walks and guest stores. */
             if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
                 goto reload;
+            guest_ram_note_store(ram, (const void *)ptep, 8); /* a write like any other */
         }
         if (level > 0 || napot)
             h->tlb_has_superpage = true;
@@ -377,7 +378,9 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
     for (unsigned i = 0; i < n; i++) {
         struct hart *other = h->platform.harts[i];
         uint64_t r = atomic_load(&other->arch.reservation);
-        if (r == granule)
-            atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL);
+        /* Whoever ends a reservation retracts it from the count (as SC and traps do),
+         * or every later store would keep taking the slow path. */
+        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL))
+            atomic_fetch_sub(&mmu_reservations_active, 1);
     }
 }

@@ -1,4 +1,4 @@
-# Bare-metal RISC-V test programs and the CPU benchmark image (included from the top Makefile).
+# Bare-metal RISC-V test programs and the CPU benchmark images, bench/cpu/*.c (included from the top Makefile).
 # `make baremetal-elfs` builds them; `make baremetal` runs them under $(BUILD)/rackvm.
 BM_CC ?= riscv64-unknown-elf-gcc
 BM_ARCH ?= rv64gc_zicboz_zfh_zawrs_zba_zbb_zbc_zbkb_zbkx_zbs_zknd_zkne_zknh_zksed_zksh
@@ -9,7 +9,7 @@ BM_CRT := tests/baremetal/crt.S
 BM_HDRS := tests/baremetal/test.h tests/baremetal/link.ld
 BM_TESTS := $(sort $(basename $(notdir $(filter-out $(BM_CRT),$(wildcard tests/baremetal/*.S tests/baremetal/*.c)))))
 BM_ELFS := $(patsubst %,$(BM_DIR)/%.elf,$(BM_TESTS))
-BM_BENCH := $(BM_DIR)/coremark-like.elf
+BM_BENCH := $(patsubst bench/cpu/%.c,$(BM_DIR)/%.elf,$(wildcard bench/cpu/*.c))
 # Hostile guests for tests/integration/test_storm.py: not self-checking, so kept out of BM_DIR.
 STORM_ELF := $(BUILD)/storm/storm.elf
 
@@ -27,9 +27,10 @@ $(BM_DIR)/%.elf: tests/baremetal/%.c $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
 	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
 
-$(BM_BENCH): bench/cpu/coremark-like.c $(BM_CRT) $(BM_HDRS)
+# No fused multiply-add: fp-matmul's checksum must match the same code built for the host.
+$(BM_BENCH): $(BM_DIR)/%.elf: bench/cpu/%.c bench/cpu/report.h $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
-	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
+	$(BM_CC) $(BM_CFLAGS) -O2 -ffp-contract=off -o $@ $(BM_CRT) $<
 
 $(STORM_ELF): tests/storm/storm.c $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)

@@ -67,11 +67,13 @@ static void run_blocks(void)
     CHECK(!"block engine did not reach wfi");
 }
 
-/* Runs code both ways and compares the named registers with want (regs_out gets the run). */
+/* Runs code every way and compares the named registers with want, and each engine's
+ * retired-instruction count with the reference's. */
 static void run_both(const char *name, const uint32_t *code, size_t n, const uint64_t *regs,
                      const unsigned *check, const uint64_t *want, size_t nchecks)
 {
     static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    uint64_t instret = 0;
     for (int engine = 0; engine < 3; engine++) {
         m = engine == 2 ? m_jit : m_interp;
         h = m->harts[0];
@@ -86,6 +88,12 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
                         check[i], (unsigned long long)h->arch.x[check[i]], (unsigned long long)want[i]);
             CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
         }
+        if (engine == 0)
+            instret = h->arch.instret;
+        else if (h->arch.instret != instret)
+            fprintf(stderr, "%s (%s): instret %llu, want %llu\n", name, engines[engine],
+                    (unsigned long long)h->arch.instret, (unsigned long long)instret);
+        CHECK_EQ_U64(h->arch.instret, instret);
     }
 }
 
@@ -372,6 +380,46 @@ static void test_atomics(void)
     unsigned check[] = { 10, 11, 12, 13, 15, 16, 17 };
     uint64_t want[] = { 5, 10, 0xfffffffffffffff0ULL, 0xfffffffffffffff0ULL, 0, 1, 5 };
     RUN("atomics", code, regs, check, want);
+
+    /* A plain store ends the hart's own reservation; once none is left, stores must be
+     * back on their fast path (the count of live reservations drops to 0). */
+    uint32_t broken[] = {
+        AMO(0x02, 0, 1, 3, 14),         /* lr.d */
+        S(0, 2, 1, 3),                  /* sd 5: breaks the reservation */
+        AMO(0x03, 3, 1, 3, 15),         /* sc.d fails: 1 */
+        I(0, 1, 3, 16, 0x03),           /* ld = 5 */
+    };
+    unsigned broken_check[] = { 15, 16 };
+    uint64_t broken_want[] = { 1, 5 };
+    RUN("reservation broken by a store", broken, regs, broken_check, broken_want);
+    CHECK_EQ_U64(mmu_reservations_active, 0);
+}
+
+/*
+ * F and D instructions, which the block engine leaves to the reference executor and
+ * translated code runs in place, between integer ones, up to an FP load that faults.
+ */
+static void test_floating_point(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 3, [3] = 0x1000 };
+    uint32_t code[] = {
+        R(0x69, 2, 2, 0, 1, 0x53),      /* fcvt.d.l f1 = 3.0 */
+        R(0x01, 1, 1, 0, 2, 0x53),      /* fadd.d f2 = 6.0 */
+        R(0x09, 1, 2, 0, 3, 0x53),      /* fmul.d f3 = 18.0 */
+        S(8, 3, 1, 3) | 0x04,           /* fsd f3, 8(x1) */
+        I(8, 1, 3, 4, 0x07),            /* fld f4, 8(x1) */
+        R(0x71, 0, 4, 0, 10, 0x53),     /* fmv.x.d x10 = bits of 18.0 */
+        R(0x61, 2, 3, 1, 11, 0x53),     /* fcvt.l.d x11 = 18 (rtz) */
+        I(7, 0, 0, 12, 0x13),           /* addi x12 = 7 */
+        I(0, 3, 3, 5, 0x07),            /* fld f5 from unmapped physical memory: faults */
+        I(1, 0, 0, 13, 0x13),           /* addi x13 = 1: never runs */
+    };
+    unsigned check[] = { 10, 11, 12, 13 };
+    uint64_t want[] = { 0x4032000000000000ULL, 18, 7, 0 };
+    RUN("floating point", code, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 8 * 4);
+    CHECK_EQ_U64(h->arch.mtval, 0x1000);
 }
 
 static void test_traps(void)
@@ -426,10 +474,53 @@ static void run_smc(bool with_fence_i)
     RUN(with_fence_i ? "smc with fence.i" : "smc without fence.i", code, regs, check, want);
 }
 
+/*
+ * A store whose bytes begin just below the first decoded byte of a page (data next to
+ * code) and end inside it, on the TLB fast path: it must still invalidate the code.
+ */
+static void test_store_straddling_code(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 0x10fc, [2] = (uint64_t)I(42, 0, 0, 10, 0x13) << 32,
+                          [3] = BASE + 0x1800 };
+    uint32_t code[0x1118 / 4] = {
+        [0] = S(0, 0, 3, 2),                          /* sw x0, 0(x3): page 1 in the write TLB */
+        [1] = J(0x1100 - 4, 0),                       /* j 0x1100: page 1's first decoded byte */
+        [0x1100 / 4] = I(1, 0, 0, 10, 0x13),          /* addi x10, x0, 1 (to be replaced) */
+        [0x1104 / 4] = B(16, 0, 12, 1),               /* bne x12, x0, +16 -> wfi */
+        [0x1108 / 4] = S(0, 2, 1, 3),                 /* sd x2, 0(x1): bytes 0x10fc-0x1103 */
+        [0x110c / 4] = I(1, 0, 0, 12, 0x13),          /* addi x12, x0, 1 */
+        [0x1110 / 4] = J(-0x10, 0),                   /* j 0x1100 */
+        [0x1114 / 4] = WFI,
+    };
+    unsigned check[] = { 10 };
+    uint64_t want[] = { 42 };
+    RUN("store straddling code", code, regs, check, want);
+}
+
+/* A loop of one block that overwrites its own first instruction: going round again
+ * must see the new one (translated code jumps back to itself directly otherwise). */
+static void test_loop_rewriting_itself(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 8, [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 2 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8, so that a block starts at 8 */
+        I(1, 0, 0, 10, 0x13),           /* 8: addi x10, x0, 1 (to be replaced) */
+        S(0, 2, 1, 2),                  /* 12: sw x2, 0(x1) */
+        I(1, 12, 0, 12, 0x13),          /* 16: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 20: blt x12, x13, 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 2 };
+    RUN("loop rewriting itself", code, regs, check, want);
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
     run_smc(false);
+    test_store_straddling_code();
+    test_loop_rewriting_itself();
 }
 
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
@@ -536,6 +627,7 @@ int main(void)
     test_compressed();
     test_zcb();
     test_atomics();
+    test_floating_point();
     test_traps();
     test_self_modifying_code();
     test_interrupt_priority();
