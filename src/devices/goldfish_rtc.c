@@ -173,14 +173,13 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
     r->m = m;
     pthread_cond_init(&r->changed, NULL);
     int err = pthread_create(&r->thread, NULL, timer_thread, r);
-    if (err == 0)
-        pthread_setname_np(r->thread, "rtc");
     if (err) {
         rvm_error("rtc: cannot start timer thread: %s", strerror(err));
         pthread_cond_destroy(&r->changed);
         free(r);
         return NULL;
     }
+    pthread_setname_np(r->thread, "rtc");
     if (bus_add_mmio(&m->bus, "rtc", VIRT_RTC_BASE, VIRT_RTC_SIZE, &rtc_ops, r) < 0) {
         rvm_error("rtc: cannot map MMIO region at 0x%llx", VIRT_RTC_BASE);
         goldfish_rtc_destroy(r);

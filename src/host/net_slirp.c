@@ -392,12 +392,11 @@ struct net_backend *net_slirp_create(const struct net_config *cfg, net_receive_f
         }
     }
     int rc = pthread_create(&s->thread, NULL, slirp_thread, s);
-    if (rc == 0)
-        pthread_setname_np(s->thread, "net-slirp");
     if (rc) {
         rvm_error("--net user: cannot start its thread: %s", strerror(rc));
         goto fail;
     }
+    pthread_setname_np(s->thread, "net-slirp");
     s->thread_started = true;
     return &s->nb;
 fail:

@@ -254,16 +254,14 @@ enum stop_reason machine_run(struct machine *m)
     unsigned started = 0;
     for (; started < m->nharts; started++) {
         int rc = pthread_create(&m->harts[started]->thread, NULL, hart_thread, m->harts[started]);
-        if (rc == 0) {
-            char name[16];
-            snprintf(name, sizeof(name), "hart%u", started);
-            pthread_setname_np(m->harts[started]->thread, name);
-        }
         if (rc) {
             rvm_error("cannot start a thread for hart %u: %s", started, strerror(rc));
             machine_request_stop(m, STOP_ERROR, 1, "thread creation failed");
             break;
         }
+        char name[16];
+        snprintf(name, sizeof(name), "hart%u", started);
+        pthread_setname_np(m->harts[started]->thread, name);
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);
