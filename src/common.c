@@ -3,6 +3,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+struct timespec timespec_in(clockid_t clock, int64_t ns)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    ns += t.tv_nsec;
+    t.tv_sec += ns / 1000000000LL;
+    t.tv_nsec = ns % 1000000000LL;
+    return t;
+}
+
 void rvm_error(const char *fmt, ...)
 {
     va_list ap;

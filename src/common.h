@@ -1,10 +1,11 @@
-/* Shared helpers for every layer: branch hints, bit extraction, fatal errors. */
+/* Shared helpers for every layer: branch hints, bit extraction, wait deadlines, fatal errors. */
 #ifndef RACKVM_COMMON_H
 #define RACKVM_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -21,6 +22,9 @@ static inline int64_t sign_extend(uint64_t x, unsigned width)
     unsigned shift = 64 - width;
     return (int64_t)(x << shift) >> shift;
 }
+
+/* The absolute time ns from now on clock, as the timed waits of pthreads take it. */
+struct timespec timespec_in(clockid_t clock, int64_t ns);
 
 /* Prints "rackvm: <message>" to stderr. */
 void rvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

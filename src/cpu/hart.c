@@ -257,17 +257,10 @@ static void hart_wfi(struct hart *h)
             pthread_cond_wait(&h->wake, &h->lock);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t wait_ns = (deadline - now) * (1000000000ULL / p->timebase_hz);
         if (wait_ns > 1000000000ULL)
             wait_ns = 1000000000ULL;
-        ts.tv_sec += wait_ns / 1000000000ULL;
-        ts.tv_nsec += wait_ns % 1000000000ULL;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = timespec_in(CLOCK_MONOTONIC, (int64_t)wait_ns);
         pthread_cond_timedwait(&h->wake, &h->lock, &ts);
     }
     atomic_store(&h->sleeping, false);

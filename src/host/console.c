@@ -83,17 +83,6 @@ void console_set_receiver(struct console *c,
     c->receiver = dev;
 }
 
-/* CLOCK_REALTIME ns from now, for the timed waits of pthreads. */
-static struct timespec realtime_in(int64_t ns)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    ns += t.tv_nsec;
-    t.tv_sec += ns / 1000000000LL;
-    t.tv_nsec = ns % 1000000000LL;
-    return t;
-}
-
 void console_write(struct console *c, const uint8_t *buf, size_t n)
 {
     pthread_mutex_lock(&c->out_lock);
@@ -103,7 +92,7 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
             /* A stopping VM must not wait for a reader that may never read again. */
             if (machine_stopping(c->m))
                 break;
-            struct timespec t = realtime_in(TX_RETRY_NS);
+            struct timespec t = timespec_in(CLOCK_REALTIME, TX_RETRY_NS);
             pthread_cond_timedwait(&c->out_space, &c->out_lock, &t);
             continue;
         }
@@ -242,7 +231,7 @@ static void feed_uart(struct console *c, struct reader_state *r)
     size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
                               : uart_receive(c->m->uart, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
-        struct timespec deadline = realtime_in(RX_RETRY_NS);
+        struct timespec deadline = timespec_in(CLOCK_REALTIME, RX_RETRY_NS);
         uart_wait_rx_space(c->m->uart, &deadline);
     }
     pthread_mutex_unlock(&bus->lock);
@@ -336,7 +325,7 @@ void console_destroy(struct console *c)
     c->out_stopping = true;
     pthread_cond_signal(&c->out_ready);
     pthread_mutex_unlock(&c->out_lock);
-    struct timespec t = realtime_in(FLUSH_WAIT_NS);
+    struct timespec t = timespec_in(CLOCK_REALTIME, FLUSH_WAIT_NS);
     if (pthread_timedjoin_np(c->writer, NULL, &t) != 0) {
         rvm_error("console: the output reader stalled; the rest of the output is dropped");
         pthread_cancel(c->writer);

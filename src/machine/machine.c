@@ -156,9 +156,7 @@ bool machine_press_power_button(struct machine *m)
     if (!m->power_button)
         return false;
     /* A VM stuck with the lock held (its console output blocked) cannot be asked. */
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += 1;
+    struct timespec t = timespec_in(CLOCK_REALTIME, 1000000000LL);
     if (pthread_mutex_timedlock(&m->bus.lock, &t) != 0)
         return false;
     bool seen = virtio_input_press_power(m->power_button);
