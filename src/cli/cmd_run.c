@@ -87,6 +87,17 @@ static const struct option run_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
+/* A whole decimal number from min to max into *out; false for anything else. */
+static bool parse_count(const char *arg, long min, long max, unsigned *out)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n < min || n > max)
+        return false;
+    *out = (unsigned)n;
+    return true;
+}
+
 int run_parse_disk(char *arg, struct disk_config *d, char *err, size_t errlen)
 {
     *d = (struct disk_config){ 0 };
@@ -152,28 +163,20 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 return RUN_PARSE_BAD;
             }
             break;
-        case OPT_SHUTDOWN_TIMEOUT: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || n < 0 || n > MAX_SHUTDOWN_TIMEOUT) {
+        case OPT_SHUTDOWN_TIMEOUT:
+            if (!parse_count(optarg, 0, MAX_SHUTDOWN_TIMEOUT, &o->shutdown_timeout)) {
                 snprintf(err, errlen, "--shutdown-timeout: '%s' is not a number of seconds "
                          "from 0 to %d", optarg, MAX_SHUTDOWN_TIMEOUT);
                 return RUN_PARSE_BAD;
             }
-            o->shutdown_timeout = (unsigned)n;
             break;
-        }
-        case OPT_CPUS: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || n < 1 || n > MACHINE_MAX_HARTS) {
+        case OPT_CPUS:
+            if (!parse_count(optarg, 1, MACHINE_MAX_HARTS, &cfg->nharts)) {
                 snprintf(err, errlen, "--cpus: '%s' is not a number of harts from 1 to %d", optarg,
                          MACHINE_MAX_HARTS);
                 return RUN_PARSE_BAD;
             }
-            cfg->nharts = (unsigned)n;
             break;
-        }
         case OPT_FIRMWARE:
             if (!strcmp(optarg, "builtin")) {
                 cfg->firmware = FIRMWARE_BUILTIN_SBI;
