@@ -13,13 +13,9 @@ rackvm=${RACKVM:-$root/build/rackvm}
 logs=$root/build/bench
 cmdline="console=ttyS0 autorun=/bin/true"
 
-guest=""
-for dir in ${RACKVM_GUEST_DIR:+"$RACKVM_GUEST_DIR"} "$root/guest" "$root/../shared/guest"; do
-    if [ -f "$dir/Image" ] && [ -f "$dir/initramfs.cpio.gz" ]; then
-        guest=$(cd "$dir" && pwd)
-        break
-    fi
-done
+# The integration harness's guest search (tests/integration/lib.py).
+guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
+g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
 [ -n "$guest" ] || { echo "bench/boot.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
 [ -x "$rackvm" ] || { echo "bench/boot.sh: $rackvm missing; run make" >&2; exit 1; }
 for tool in /usr/bin/time qemu-system-riscv64; do
