@@ -419,6 +419,7 @@ static void take_requests(struct virtio_blk *blk)
         *blk->queued_tail = job;
         blk->queued_tail = &job->next;
         blk->nqueued++;
+        bus_request_taken(&blk->m->bus);
         pthread_cond_signal(&blk->work);
     }
     blk->capped = true;
@@ -454,6 +455,7 @@ static void *worker_thread(void *arg)
             virtio_mmio_used(blk->vm, 0);
         }
         job_put(blk, job);
+        bus_request_done(&blk->m->bus);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
         if (blk->capped)
@@ -475,6 +477,7 @@ static void drop_queued(struct virtio_blk *blk)
         struct blk_job *job = blk->queued;
         blk->queued = job->next;
         job_put(blk, job);
+        bus_request_done(&blk->m->bus);
     }
     blk->queued_tail = &blk->queued;
     blk->nqueued = 0;

@@ -30,6 +30,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
 {
     struct virtio_net *n = dev;
     pthread_mutex_lock(&n->m->bus.lock);
+    bus_wait_resumed(&n->m->bus);  /* the back end keeps its frame while the VM is paused */
     bool taken = true;
     if (!n->vm || !virtio_mmio_pop(n->vm, RXQ, &n->rx_req)) {
         /* Not created or live yet, no buffer posted, or a broken ring awaiting reset. */
