@@ -131,7 +131,7 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
         return false;
     }
     for (unsigned i = 0; i < cfg->ndisks; i++)
-        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i])))
+        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i], &m->disks[i])))
             return false;
     if (cfg->rng && !add_virtio(m, virtio_rng_create(m, m->nvirtio)))
         return false;
@@ -146,7 +146,7 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
         }
     }
     for (unsigned i = 0; i < cfg->nnets; i++)
-        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
+        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], &m->nics[i])))
             return false;
     if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT &&
         !add_virtio(m, virtio_input_create(m, m->nvirtio, &m->power_button)))
@@ -166,6 +166,18 @@ bool machine_press_power_button(struct machine *m)
     bool seen = virtio_input_press_power(m->power_button);
     pthread_mutex_unlock(&m->bus.lock);
     return seen;
+}
+
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s)
+{
+    virtio_blk_get_stats(m->disks[i], s);
+}
+
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    virtio_net_get_stats(m->nics[i], s);
+    pthread_mutex_unlock(&m->bus.lock);
 }
 
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)

@@ -24,6 +24,10 @@ struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
 struct virtio_input;
+struct virtio_blk;
+struct virtio_blk_stats;
+struct virtio_net;
+struct virtio_net_stats;
 struct net_config;
 
 enum stop_reason {
@@ -80,6 +84,8 @@ struct machine {
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;
     struct virtio_input *power_button;  /* NULL: not asked for, or no slot left */
+    struct virtio_blk *disks[VIRT_VIRTIO_COUNT];  /* cfg.disks[i]'s device */
+    struct virtio_net *nics[VIRT_VIRTIO_COUNT];   /* cfg.nets[i]'s device */
 
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;
@@ -123,6 +129,11 @@ static inline bool machine_stopping(struct machine *m)
  * Call without bus->lock.
  */
 bool machine_press_power_button(struct machine *m);
+
+/* Counters of disk i (cfg.disks[i]) and NIC i (cfg.nets[i]) since the machine was
+ * created. Thread-safe; call without bus->lock. */
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s);
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s);
 
 /* A guest store touched the HTIF tohost page at pa: acts on a tohost write. */
 void machine_htif_write(struct machine *m, uint64_t pa);

@@ -48,6 +48,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
             virtq_copy_to_req(&n->m->bus.ram, &n->rx_req, sizeof(hdr), frame, len);
             written = (uint32_t)(sizeof(hdr) + len);
             n->stats.rx_frames++;
+            n->stats.rx_bytes += len;
         }
         virtq_push(q, n->rx_req.head, written);
         virtio_mmio_used(n->vm, RXQ);
@@ -68,6 +69,7 @@ static void transmit(struct virtio_net *n)
             net_backend_send(n->backend, n->tx_frame + VIRTIO_NET_HDR_LEN,
                              total - VIRTIO_NET_HDR_LEN);
             n->stats.tx_frames++;
+            n->stats.tx_bytes += total - VIRTIO_NET_HDR_LEN;
         }
         virtq_push(virtio_mmio_queue(n->vm, TXQ), n->tx_req.head, 0);
         pushed = true;
