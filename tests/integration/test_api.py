@@ -5,7 +5,8 @@ while paused presses the power button and powers the guest off cleanly (exit 0, 
 file removed); disk and NIC counters move with traffic; bad requests each get an
 error while the VM runs on; a second rackvm on the same live socket is refused;
 reset reboots the guest; a forced stop ends it at once; a guest that ignores its
-power button is stopped once --shutdown-timeout has run out.
+power button is stopped once --shutdown-timeout has run out; console keys typed while
+paused reach the guest on resume, and Ctrl-A x stops a paused VM.
 
 The guest's initramfs gets the project's init (scripts/guest/init, which powers off
 when its power button is pressed), as in test_signals."""
@@ -58,13 +59,13 @@ class ApiTest(GuestTestCase):
         with open(PROJECT_INIT, "rb") as f:
             initrd_with_init(self.guest.initrd, f.read(), self.initrd)
 
-    def start(self, *flags, init=None):
+    def start(self, *flags, init=None, tty=False):
         initrd = self.initrd
         if init:
             initrd = os.path.join(self.tmp.name, "initrd-custom.gz")
             initrd_with_init(self.guest.initrd, init, initrd)
         g = Guest([RACKVM, "run", "--kernel", self.guest.kernel, "--initrd", initrd,
-                   "--cmdline", "console=ttyS0", "--api-socket", self.sock, *flags])
+                   "--cmdline", "console=ttyS0", "--api-socket", self.sock, *flags], tty=tty)
         self.addCleanup(g.kill)
         g.wait_for(r"GUEST-READY")
         client = Client(self.sock)
@@ -189,3 +190,17 @@ class ApiTest(GuestTestCase):
         self.assertEqual(g.wait_exit(60), 0)
         self.assertGreaterEqual(time.monotonic() - asked, 1.5)
         self.assertIn("did not power off within 2 s of the control socket's stop", g.errors)
+
+    def test_console_while_paused(self):
+        """Keys typed while paused wait in rackvm and reach the guest on resume; Ctrl-A x
+        still stops a paused VM."""
+        g, c = self.start(tty=True)
+        self.assertEqual(c.request("pause")["state"], "paused")
+        g.send("echo $((6*7))X\r")
+        time.sleep(1)
+        self.assertNotIn("42X", g.output)
+        c.request("resume")
+        g.wait_for(r"42X", timeout=60)
+        self.assertEqual(c.request("pause")["state"], "paused")
+        g.send(b"\x01x")
+        self.assertEqual(g.wait_exit(60), 0)
