@@ -100,7 +100,8 @@ static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t e
         return NULL;
     if (!machine_pause(m)) {
         snprintf(err, errlen, "pause: %s", machine_stopping(m)
-                 ? "the VM is stopping" : "a hart did not stop within 5 s; the VM runs on");
+                 ? "the VM is stopping"
+                 : "a hart did not stop within 5 s (or the VM is still starting); it runs on");
         return NULL;
     }
     return json_pack("{s:s}", "state", "paused");
