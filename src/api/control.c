@@ -61,6 +61,11 @@ static double seconds(uint64_t ns)
     return (double)ns / NS_PER_SEC;
 }
 
+static double guest_seconds(struct machine *m)
+{
+    return (double)machine_mtime(m) / MACHINE_TIMEBASE_HZ;
+}
+
 static const char *state_name(struct machine *m)
 {
     if (!m || machine_stopping(m))
@@ -84,8 +89,7 @@ static json_t *cmd_status(struct api_vm *vm, json_t *request, char *err, size_t 
     json_t *r = json_pack("{s:s,s:f}", "state", state_name(m), "uptime",
                           seconds(monotonic_ns() - vm->start_ns));
     if (r && m) {
-        json_object_set_new(r, "guest_time",
-                            json_real((double)machine_mtime(m) / MACHINE_TIMEBASE_HZ));
+        json_object_set_new(r, "guest_time", json_real(guest_seconds(m)));
         json_object_set_new(r, "cpus", json_integer(m->nharts));
         json_object_set_new(r, "memory", json_integer((json_int_t)m->cfg.memory_size));
     }
@@ -211,7 +215,7 @@ static json_t *cmd_stats(struct api_vm *vm, json_t *request, char *err, size_t e
     if (!m)
         return NULL;
     return json_pack("{s:f,s:f,s:f,s:I,s:o,s:o}",
-                     "guest_time", (double)machine_mtime(m) / MACHINE_TIMEBASE_HZ,
+                     "guest_time", guest_seconds(m),
                      "uptime", seconds(monotonic_ns() - vm->start_ns),
                      "host_cpu_time", cpu_seconds(),
                      "rss_bytes", (json_int_t)rss_bytes(),
