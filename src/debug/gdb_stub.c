@@ -449,8 +449,12 @@ static unsigned exit_status(const struct machine *m)
     return why == STOP_ERROR ? 1 : 0;
 }
 
-/* Waits until every hart stopped, then, with report, tells the client why: false once
- * the session is over (the VM stopped: the client was told it exited). Ctrl-C interrupts. */
+/*
+ * Waits until every hart stopped, then, with report (the client resumed them and waits
+ * for the stop), tells the client why, reading Ctrl-C meanwhile; without, the client's
+ * bytes are left for read_packet. false once the session is over (the VM stopped: the
+ * client was told it exited).
+ */
 static bool wait_for_stop(struct gdb_stub *s, bool report)
 {
     struct hart *h;
@@ -462,6 +466,10 @@ static bool wait_for_stop(struct gdb_stub *s, bool report)
                 send_str(s, s->reply);
             }
             return false;
+        }
+        if (!report) {
+            poll(NULL, 0, POLL_MS);
+            continue;
         }
         int c = read_byte(s, POLL_MS);
         if (c == -2)
