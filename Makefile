@@ -12,7 +12,7 @@ endif
 comma := ,
 space := $(subst ,, )
 BUILD ?= build
-LDLIBS += -lfdt -lz -lslirp -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -ljansson -pthread -lm
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c
@@ -22,8 +22,8 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-# Layers call downward only (cli -> debug (the gdb stub) -> machine -> devices, cpu -> memory;
-# host/ back ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# Layers call downward only (cli -> api, debug (the gdb stub) -> machine -> devices, cpu ->
+# memory; host/ back ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
 # of one of LAYERS.
 no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
 	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
@@ -35,7 +35,7 @@ all: layers $(BUILD)/rackvm
 layers:
 	@$(call no_includes,cpu memory,cli machine devices host debug)
 	@$(call no_includes,memory,cpu)
-	@$(call no_includes,machine devices host,cli debug)
+	@$(call no_includes,machine devices host,api cli debug)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/server.h"
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
@@ -46,7 +47,10 @@ void cmd_run_usage(FILE *out)
             "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
             "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
             "  --shutdown-timeout S seconds the guest gets to power off after SIGINT/SIGTERM\n"
-            "                       before rackvm stops it (default %d; 0: stop at once)\n"
+            "                       or a stop request before rackvm stops it (default %d;\n"
+            "                       0: stop at once)\n"
+            "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
+            "                       stop, reset, stats) on a Unix socket at PATH\n"
             "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
             "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
             "                       until gdb lets it go\n"
@@ -66,7 +70,7 @@ void cmd_run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT, OPT_GDB, OPT_GDB_WAIT };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -85,6 +89,7 @@ static const struct option run_options[] = {
     { "console", required_argument, NULL, OPT_CONSOLE },
     { "net", required_argument, NULL, OPT_NET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+    { "api-socket", required_argument, NULL, OPT_API_SOCKET },
     { "gdb", required_argument, NULL, OPT_GDB },
     { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
     { "help", no_argument, NULL, OPT_HELP },
@@ -145,6 +150,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         .nets = o->nets,
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+    o->api_socket = NULL;
     o->gdb = o->gdb_wait = false;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
@@ -204,6 +210,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             }
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
+        case OPT_API_SOCKET: o->api_socket = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
@@ -314,8 +321,9 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
-/* Boots machines until one stops for good; returns the exit status. */
-static int run_machines(const struct run_options *o)
+/* Boots machines until one stops for good; returns the exit status. vm: the control
+ * socket's view of them, or NULL. */
+static int run_machines(const struct run_options *o, struct api_vm *vm)
 {
     const struct machine_config *cfg = &o->cfg;
     for (;;) {
@@ -333,7 +341,11 @@ static int run_machines(const struct run_options *o)
             return 1;
         }
         signals_attach(m);
+        if (vm)
+            api_vm_attach(vm, m);
         enum stop_reason why = machine_run(m);
+        if (vm)
+            api_vm_attach(vm, NULL);
         signals_attach(NULL);
         gdb_stub_stop(gdb);
         int code = m->stop_code;
@@ -369,7 +381,17 @@ int cmd_run(int argc, char **argv)
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
-    rc = run_machines(&opts);
+    struct api_vm vm;
+    struct api_server *server = NULL;
+    api_vm_init(&vm, opts.shutdown_timeout);
+    if (opts.api_socket && !opts.cfg.dump_dtb_path &&
+        !(server = api_server_start(opts.api_socket, &vm))) {
+        rc = 1;
+    } else {
+        rc = run_machines(&opts, server ? &vm : NULL);
+        api_server_stop(server);
+    }
+    api_vm_destroy(&vm);
     signals_stop();
     return rc;
 }

@@ -17,6 +17,7 @@ struct run_options {
     struct machine_config cfg;
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
+    const char *api_socket;     /* --api-socket PATH, or NULL */
     bool gdb;                   /* --gdb: serve gdb at gdb_address */
     struct gdb_address gdb_address;
     bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */

@@ -70,6 +70,7 @@ static void *timer_thread(void *arg)
     pthread_mutex_t *lock = &r->m->bus.lock;
     pthread_mutex_lock(lock);
     while (!r->stopping) {
+        bus_wait_resumed(&r->m->bus);  /* a due alarm fires on resume, not while paused */
         check_alarm(r);
         if (r->alarm_armed) {
             /* The deadline is on the host's realtime clock, so clock steps are honoured. */

@@ -228,8 +228,10 @@ static void feed_uart(struct console *c, struct reader_state *r)
 {
     struct bus *bus = &c->m->bus;
     pthread_mutex_lock(&bus->lock);
-    size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
-                              : uart_receive(c->m->uart, r->pending, r->npending);
+    /* A paused VM takes nothing; the reader keeps reading, so Ctrl-A x still stops it. */
+    size_t taken = bus->paused ? 0
+                   : c->receive ? c->receive(c->receiver, r->pending, r->npending)
+                                : uart_receive(c->m->uart, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
         struct timespec deadline = timespec_in(CLOCK_REALTIME, RX_RETRY_NS);
         uart_wait_rx_space(c->m->uart, &deadline);

@@ -21,19 +21,16 @@
 #include "devices/virtio/virtio_rng.h"
 #include "host/console.h"
 #include "machine/boot.h"
+#include "machine/pause.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 uint64_t machine_mtime(struct machine *m)
 {
-    return (monotonic_ns() - m->boot_ns) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
+    uint64_t frozen = atomic_load(&m->frozen_mtime);
+    if (frozen != MTIME_RUNNING)
+        return frozen;
+    return (monotonic_ns() - atomic_load(&m->boot_ns)) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
 }
 
 void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg)
@@ -45,6 +42,7 @@ void machine_request_stop(struct machine *m, enum stop_reason why, int code, con
     }
     for (unsigned i = 0; i < m->nharts; i++)
         hart_kick(m->harts[i]);
+    pause_wake_for_stop(m);
 }
 
 void machine_htif_write(struct machine *m, uint64_t pa)
@@ -100,14 +98,19 @@ static void board_park(void *board, struct hart *h)
     sbi_park(board, h);
 }
 
+static void board_held(void *board, struct hart *h)
+{
+    pause_hold_hart(board, h);
+}
+
 static const struct hart_platform_ops builtin_sbi_ops = {
     .time = board_time, .stopping = board_stopping, .ecall = board_ecall,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 /* With M-mode firmware of the guest's own (or none), ecalls trap to it. */
 static const struct hart_platform_ops guest_firmware_ops = {
     .time = board_time, .stopping = board_stopping,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 
 static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
@@ -128,7 +131,7 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
         return false;
     }
     for (unsigned i = 0; i < cfg->ndisks; i++)
-        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i])))
+        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i], &m->disks[i])))
             return false;
     if (cfg->rng && !add_virtio(m, virtio_rng_create(m, m->nvirtio)))
         return false;
@@ -143,7 +146,7 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
         }
     }
     for (unsigned i = 0; i < cfg->nnets; i++)
-        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
+        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], &m->nics[i])))
             return false;
     if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT &&
         !add_virtio(m, virtio_input_create(m, m->nvirtio, &m->power_button)))
@@ -155,6 +158,7 @@ bool machine_press_power_button(struct machine *m)
 {
     if (!m->power_button)
         return false;
+    machine_resume(m);
     /* A VM stuck with the lock held (its console output blocked) cannot be asked. */
     struct timespec t = timespec_in(CLOCK_REALTIME, 1000000000LL);
     if (pthread_mutex_timedlock(&m->bus.lock, &t) != 0)
@@ -162,6 +166,18 @@ bool machine_press_power_button(struct machine *m)
     bool seen = virtio_input_press_power(m->power_button);
     pthread_mutex_unlock(&m->bus.lock);
     return seen;
+}
+
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s)
+{
+    virtio_blk_get_stats(m->disks[i], s);
+}
+
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    virtio_net_get_stats(m->nics[i], s);
+    pthread_mutex_unlock(&m->bus.lock);
 }
 
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
@@ -172,7 +188,8 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         return NULL;
     }
     m->cfg = *cfg;
-    m->boot_ns = monotonic_ns();
+    atomic_init(&m->boot_ns, monotonic_ns());
+    pause_init(m);
     bus_init(&m->bus);
     if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
         rvm_error("cannot allocate %llu MiB of guest memory: %s",
@@ -244,12 +261,14 @@ void machine_destroy(struct machine *m)
         free(m->harts[i]);
     }
     bus_destroy(&m->bus);
+    pause_destroy(m);
     free(m);
 }
 
 enum stop_reason machine_run(struct machine *m)
 {
     unsigned started = 0;
+    pause_harts_starting(m);
     for (; started < m->nharts; started++) {
         int rc = pthread_create(&m->harts[started]->thread, NULL, hart_thread, m->harts[started]);
         if (rc) {
@@ -263,5 +282,6 @@ enum stop_reason machine_run(struct machine *m)
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);
+    pause_harts_ended(m);
     return atomic_load(&m->stop_reason);
 }
