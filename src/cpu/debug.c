@@ -90,7 +90,10 @@ static void debug_stop(struct hart *h, enum debug_stop why)
             d->event = why;
     }
     dh->stopped = true;
-    while (action_of(dh) == DEBUG_STAY && !h->platform.ops->stopping(h->platform.board)) {
+    /* A hold (the board pausing the VM) takes the hart to the run loop's held hook; it
+     * comes back here afterwards if it is still to stay. */
+    while (action_of(dh) == DEBUG_STAY && !h->platform.ops->stopping(h->platform.board) &&
+           !hart_hold_requested(h)) {
         struct timespec t = timespec_in(CLOCK_MONOTONIC, STOPPED_POLL_NS);
         pthread_cond_timedwait(&d->resumed, &d->lock, &t);
     }

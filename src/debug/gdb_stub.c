@@ -80,6 +80,8 @@ struct gdb_stub {
     _Atomic bool quit;
     bool noack;
     bool client_interrupted;  /* the client sent Ctrl-C: report SIGINT */
+    bool paused;              /* the stub paused the VM (machine_pause) */
+    struct hart *stop_hart;   /* the hart the last stop is reported for */
     struct hart *g_hart;      /* Hg: registers and memory */
     struct hart *c_hart;      /* Hc: legacy step */
     char *target_xml;
@@ -479,7 +481,10 @@ static bool wait_for_stop(struct gdb_stub *s, bool report)
             debugger_interrupt(&s->dbg, DEBUG_STOP_INTERRUPT);
         }
     }
-    s->g_hart = s->c_hart = h;
+    /* Freeze guest time and the devices too (the harts stopped exactly where they should
+     * already; a VM that cannot be paused, stopping say, is still stopped). */
+    s->paused = machine_pause(s->m);
+    s->g_hart = s->c_hart = s->stop_hart = h;
     if (!report)
         return true;
     unsigned sig = why == DEBUG_STOP_INTERRUPT && s->client_interrupted ? SIGNAL_INT : SIGNAL_TRAP;
@@ -488,12 +493,21 @@ static bool wait_for_stop(struct gdb_stub *s, bool report)
     return send_str(s, s->reply);
 }
 
+/* Lets the harts go as actions say, and the VM run on if the stub paused it. */
+static void resume(struct gdb_stub *s, const enum debug_action *actions)
+{
+    debugger_resume(&s->dbg, actions);
+    if (s->paused)
+        machine_resume(s->m);
+    s->paused = false;
+}
+
 static void resume_all(struct gdb_stub *s, enum debug_action action)
 {
     enum debug_action actions[DEBUG_MAX_HARTS];
     for (unsigned i = 0; i < s->m->nharts; i++)
         actions[i] = action;
-    debugger_resume(&s->dbg, actions);
+    resume(s, actions);
 }
 
 /* "vCont;ACTION[:TID]...": the leftmost action naming a hart applies to it. */
@@ -720,13 +734,10 @@ static enum after handle_packet(struct gdb_stub *s, size_t len)
     const char *p = s->packet;
     s->reply[0] = 0;
     switch (p[0]) {
-    case '?': {
-        struct hart *h;
-        enum debug_stop why;
-        if (debugger_all_stopped(&s->dbg, &h, &why))
-            snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;", SIGNAL_TRAP, hart_index(s, h) + 1);
+    case '?':
+        snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;", SIGNAL_TRAP,
+                 hart_index(s, s->stop_hart) + 1);
         break;
-    }
     case 'g': reply_all_registers(s); break;
     case 'G': write_all_registers(s, p + 1); break;
     case 'p': reply_register(s, p + 1, false); break;
@@ -751,7 +762,7 @@ static enum after handle_packet(struct gdb_stub *s, size_t len)
         enum debug_action actions[DEBUG_MAX_HARTS];
         for (unsigned i = 0; i < s->m->nharts; i++)
             actions[i] = s->m->harts[i] == (s->c_hart ? s->c_hart : s->m->harts[0]) ? DEBUG_STEP : DEBUG_STAY;
-        debugger_resume(&s->dbg, actions);
+        resume(s, actions);
         return RESUMED;
     }
     case 'D':
@@ -771,7 +782,7 @@ static enum after handle_packet(struct gdb_stub *s, size_t len)
                 snprintf(s->reply, sizeof(s->reply), "E01");
                 break;
             }
-            debugger_resume(&s->dbg, actions);
+            resume(s, actions);
             return RESUMED;
         } else if (!strncmp(p, "vKill", 5)) {
             send_str(s, "OK");

@@ -183,6 +183,10 @@ class GdbLinuxTest(GuestTestCase):
             out = run_gdb(self, port, [
                 "info threads",
                 *show("pc", "$pc"), *show("priv", "$priv", ""), *show("satp", "$satp"),
+                *show("time1", "$time", ""),
+                "shell sleep 0.3",
+                "maintenance flush register-cache",
+                *show("time2", "$time", ""),
                 "x/8xw 0x%x" % stext,
                 "x/2i $pc",
                 "thread 2",
@@ -199,6 +203,8 @@ class GdbLinuxTest(GuestTestCase):
             for pc in ("pc", "pc2"):
                 self.assertTrue(syms["_stext"] <= int(value(out, pc), 16) < syms["_etext"], out)
             self.assertEqual(value(out, "priv"), "1", out)
+            # The stopped VM is paused: guest time stands still.
+            self.assertEqual(value(out, "time1"), value(out, "time2"), out)
             self.assertEqual(int(value(out, "bp_pc"), 16), syms["default_idle_call"], out)
             self.assertNotIn("Cannot access memory", out)
             # Kernel text read by virtual address is the Image's: the kernel's link
