@@ -5,7 +5,8 @@
  *
  * What gdb sees: a riscv:rv64 target (target.xml: GPRs and pc, FPRs with fflags, frm and
  * fcsr, the machine and supervisor CSRs, the privilege level), one thread per hart, all
- * of them stopped whenever one is (all-stop). Memory is read and written by guest
+ * of them stopped whenever one is (all-stop), the VM paused meanwhile (machine_pause:
+ * guest time and the devices stand still). Memory is read and written by guest
  * virtual address as the selected hart sees it, RAM only. Breakpoints (Z0 and Z1) are
  * the monitor's: guest memory is never patched. One client at a time, on a TCP port;
  * after it detaches or goes away, the VM runs on and the next client may attach.
