@@ -251,17 +251,6 @@ static bool reg_write(struct hart *h, unsigned reg, uint64_t v)
 
 /* ---- hex ---- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A hex number at *p, advancing past it; false when there is none or it overflows. */
 static bool parse_hex(const char **p, uint64_t *v)
 {
