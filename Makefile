@@ -22,8 +22,8 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-# Layers call downward only (cli -> api -> machine -> devices, cpu -> memory; host/ back
-# ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# Layers call downward only (cli -> api, debug (the gdb stub) -> machine -> devices, cpu ->
+# memory; host/ back ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
 # of one of LAYERS.
 no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
 	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
@@ -33,9 +33,9 @@ no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2)))
 all: layers $(BUILD)/rackvm
 
 layers:
-	@$(call no_includes,cpu memory,cli machine devices host)
+	@$(call no_includes,cpu memory,cli machine devices host debug)
 	@$(call no_includes,memory,cpu)
-	@$(call no_includes,machine devices host,api cli)
+	@$(call no_includes,machine devices host,api cli debug)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -28,6 +28,8 @@ if [ $all -eq 1 ]; then
     packages+=(
         # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
         gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
+        # the GDB stub's tests (tests/integration/test_gdb.py)
+        gdb-multiarch
         # libFuzzer and clang's sanitizer runtimes (`make fuzz`): only a recommendation of clang
         libclang-rt-14-dev
         e2fsprogs fdisk mtools iproute2

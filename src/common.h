@@ -1,4 +1,5 @@
-/* Shared helpers for every layer: branch hints, bit extraction, wait deadlines, fatal errors. */
+/* Shared helpers for every layer: branch hints, bit extraction, hex digits, wait deadlines, fatal
+ * errors. */
 #ifndef RACKVM_COMMON_H
 #define RACKVM_COMMON_H
 
@@ -21,6 +22,18 @@ static inline int64_t sign_extend(uint64_t x, unsigned width)
 {
     unsigned shift = 64 - width;
     return (int64_t)(x << shift) >> shift;
+}
+
+/* The value of hexadecimal digit c (either case), or -1 when c is not one. */
+static inline int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 /* The absolute time ns from now on clock, as the timed waits of pthreads take it. */

@@ -26,7 +26,7 @@ test: deps
 	scripts/build-guest.sh
 	python3 tests/integration/run.py
 
-integration: $(BUILD)/rackvm $(STORM_ELF)
+integration: $(BUILD)/rackvm $(STORM_ELF) $(GDB_TARGET_ELF)
 	python3 tests/integration/run.py
 
 guest:

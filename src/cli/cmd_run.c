@@ -51,6 +51,9 @@ void cmd_run_usage(FILE *out)
             "                       0: stop at once)\n"
             "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
             "                       stop, reset, stats) on a Unix socket at PATH\n"
+            "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
+            "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
+            "                       until gdb lets it go\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -67,7 +70,7 @@ void cmd_run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -87,6 +90,8 @@ static const struct option run_options[] = {
     { "net", required_argument, NULL, OPT_NET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
     { "api-socket", required_argument, NULL, OPT_API_SOCKET },
+    { "gdb", required_argument, NULL, OPT_GDB },
+    { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -146,6 +151,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     o->api_socket = NULL;
+    o->gdb = o->gdb_wait = false;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
@@ -226,6 +232,12 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             cfg->ndisks++;
             break;
         case OPT_RNG: cfg->rng = true; break;
+        case OPT_GDB:
+            if (gdb_parse_address(optarg, &o->gdb_address, err, errlen) < 0)
+                return RUN_PARSE_BAD;
+            o->gdb = true;
+            break;
+        case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_NET: {
             char why[160];
             if (cfg->nnets == VIRT_VIRTIO_COUNT) {
@@ -274,6 +286,10 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                  VIRT_VIRTIO_COUNT);
         return RUN_PARSE_BAD;
     }
+    if (o->gdb_wait && !o->gdb) {
+        snprintf(err, errlen, "--gdb-wait needs --gdb tcp:HOST:PORT");
+        return RUN_PARSE_BAD;
+    }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
     if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
@@ -307,8 +323,9 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
 
 /* Boots machines until one stops for good; returns the exit status. vm: the control
  * socket's view of them, or NULL. */
-static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
+static int run_machines(const struct run_options *o, struct api_vm *vm)
 {
+    const struct machine_config *cfg = &o->cfg;
     for (;;) {
         struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
         if (!m)
@@ -318,6 +335,11 @@ static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
             machine_destroy(m);
             return prepared > 0 ? 0 : 1;
         }
+        struct gdb_stub *gdb = NULL;
+        if (o->gdb && !(gdb = gdb_stub_start(m, &o->gdb_address, o->gdb_wait))) {
+            machine_destroy(m);
+            return 1;
+        }
         signals_attach(m);
         if (vm)
             api_vm_attach(vm, m);
@@ -325,6 +347,7 @@ static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
         if (vm)
             api_vm_attach(vm, NULL);
         signals_attach(NULL);
+        gdb_stub_stop(gdb);
         int code = m->stop_code;
         char message[sizeof(m->stop_message)];
         snprintf(message, sizeof(message), "%s", m->stop_message);
@@ -365,7 +388,7 @@ int cmd_run(int argc, char **argv)
         !(server = api_server_start(opts.api_socket, &vm))) {
         rc = 1;
     } else {
-        rc = run_machines(&opts.cfg, server ? &vm : NULL);
+        rc = run_machines(&opts, server ? &vm : NULL);
         api_server_stop(server);
     }
     api_vm_destroy(&vm);

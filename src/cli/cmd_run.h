@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "debug/gdb_stub.h"
 #include "host/net_config.h"
 #include "machine/machine.h"
 
@@ -17,6 +18,9 @@ struct run_options {
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
     const char *api_socket;     /* --api-socket PATH, or NULL */
+    bool gdb;                   /* --gdb: serve gdb at gdb_address */
+    struct gdb_address gdb_address;
+    bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

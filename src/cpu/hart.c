@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cpu/csr.h"
+#include "cpu/debug.h"
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
@@ -216,7 +217,7 @@ int hart_pending_interrupt(const struct hart *h)
     return -1;
 }
 
-static void take_interrupts(struct hart *h)
+void hart_take_interrupts(struct hart *h)
 {
     int irq = hart_pending_interrupt(h);
     if (irq >= 0)
@@ -246,7 +247,7 @@ static void hart_wfi(struct hart *h)
     const struct hart_platform *p = &h->platform;
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!stopping(h) && !hart_hold_requested(h)) {
+    while (!stopping(h) && !hart_hold_requested(h) && !hart_debug_halted(h)) {
         uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
         if (atomic_load(&h->arch.mip) & h->arch.mie)
@@ -305,6 +306,15 @@ bool hart_hold_requested(const struct hart *h)
     return atomic_load(&h->hold_request);
 }
 
+/* A slice of execution: through the debugger only while it has something to check. */
+static enum exec_exit run_slice(struct hart *h)
+{
+    if (unlikely(atomic_load_explicit(&h->debug_check, memory_order_relaxed)))
+        return debug_run(h);
+    hart_take_interrupts(h);
+    return interp_run(h, HART_SLICE);
+}
+
 void *hart_thread(void *arg)
 {
     struct hart *h = arg;
@@ -324,8 +334,7 @@ void *hart_thread(void *arg)
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
         hart_serve_fence_requests(h);
         update_timers(h, p->ops->time(p->board));
-        take_interrupts(h);
-        if (interp_run(h, HART_SLICE) == EXEC_WFI)
+        if (run_slice(h) == EXEC_WFI)
             hart_wfi(h);
     }
     return NULL;

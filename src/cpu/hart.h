@@ -192,6 +192,10 @@ struct hart {
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
+
+    /* --- a debugger (cpu/debug.h): NULL and false when none is attached --- */
+    struct debug_hart *debug;
+    _Atomic bool debug_check;   /* run through debug_run: breakpoints, a step or a halt */
 };
 
 /* Sets up a hart (parked, in reset) on the platform in cfg: 0, or -1 when out of memory. */
@@ -256,6 +260,8 @@ void hart_serve_fence_requests(struct hart *h);
  * the architectural order MEI, MSI, MTI, SEI, SSI, STI.
  */
 int hart_pending_interrupt(const struct hart *h);
+/* Takes the interrupt hart_pending_interrupt names, if any (the hart's own thread). */
+void hart_take_interrupts(struct hart *h);
 
 /* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one
  * (or a hold request, or the VM stops). */

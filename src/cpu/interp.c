@@ -212,12 +212,18 @@ static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
     return EXEC_BUDGET;
 }
 
+enum exec_exit interp_run_one(struct hart *h)
+{
+    bool stop;
+    enum exec_exit e = after_exec(h, step_one(h), &stop);
+    return stop ? e : EXEC_BUDGET;
+}
+
 static enum exec_exit run_traced(struct hart *h, uint64_t budget)
 {
     while (budget--) {
-        bool stop;
-        enum exec_exit e = after_exec(h, step_one(h), &stop);
-        if (stop)
+        enum exec_exit e = interp_run_one(h);
+        if (e != EXEC_BUDGET)
             return e;
     }
     return EXEC_BUDGET;

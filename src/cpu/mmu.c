@@ -125,7 +125,13 @@ static int fault_cause(enum access_type access, bool page_fault)
     return page_fault ? EXC_STORE_PAGE_FAULT : EXC_STORE_ACCESS;
 }
 
-int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+/*
+ * The page walk. A debugger's walk (debug) checks no permissions and changes nothing:
+ * no A/D update, no superpage note for the TLB. Both callers pass a constant, so the
+ * guest's walk keeps no trace of the debugger's.
+ */
+static inline int page_walk(struct hart *h, uint64_t va, enum access_type access, unsigned priv,
+                            bool debug, uint64_t *pa)
 {
     unsigned mode = h->arch.satp >> 60;
     if (priv == PRIV_M || mode == SATP_MODE_BARE) {
@@ -167,6 +173,11 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         bool napot = pte & PTE_N;
         if (napot && (level > 0 || (ppn & 0xf) != 8))
             return fault_cause(access, true);
+        if (debug) {
+            uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
+            *pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+            return 0;
+        }
         bool user_page = pte & PTE_U;
         if (priv == PRIV_U && !user_page)
             return fault_cause(access, true);
@@ -197,6 +208,19 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         return 0;
     }
     return fault_cause(access, true);
+}
+
+int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+{
+    return page_walk(h, va, access, priv, false, pa);
+}
+
+bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa)
+{
+    unsigned priv = h->arch.priv;
+    if (priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
+        priv = (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    return page_walk(h, va, ACCESS_READ, priv, true, pa) == 0;
 }
 
 /* ---- slow paths ---- */

@@ -46,6 +46,11 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
 /* Translates va for the given access without side effects on the TLB: 0 or a cause. */
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa);
 
+/*
+ * A debugger's translation of a data address as h sees it now (privilege, MPRV): no
+ * permission checks, no A/D update, no TLB fill, no exception. false when unmapped.
+ */
+bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa);
 /* Flush one page's entries (sfence.vma with an address) or all of them. */
 void mmu_flush_page(struct hart *h, uint64_t va);
 

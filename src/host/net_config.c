@@ -28,17 +28,6 @@ void net_format_mac(const uint8_t mac[6], char *buf)
              mac[5]);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
     for (int i = 0; i < 6; i++) {

@@ -110,6 +110,7 @@ run_options_seeds = {
                 "--net", "user,hostfwd=tcp::2222-:22", "--rng", "--console", "virtio"],
     "firmware": ["--firmware", "fw_dynamic.bin", "--dump-dtb", "out.dtb", "--trace"],
     "help": ["--help"],
+    "gdb": ["--kernel", "k", "--gdb", "tcp::1234", "--gdb-wait"],
 }
 
 parsers_seeds = {
@@ -118,6 +119,8 @@ parsers_seeds = {
     "size": b"\x012G",
     "size-bytes": b"\x0118446744073709551615B",
     "disk": b"\x02path=disk.img,readonly=off,serial=ABC",
+    "gdb": b"\x03tcp:127.0.0.1:1234",
+    "gdb-any-host": b"\x03tcp::1",
 }
 
 targets = {

@@ -73,10 +73,25 @@ static void test_accepted(void)
     CHECK(parse("--version", NULL) == RUN_PARSE_VERSION);
     CHECK(parse("--kernel", "k", "--shutdown-timeout", "5", NULL) == RUN_PARSE_OK);
     CHECK_EQ_U64(opts.shutdown_timeout, 5);
+    CHECK(!opts.gdb && !opts.gdb_wait);
+    CHECK(parse("--kernel", "k", "--gdb", "tcp::1234", "--gdb-wait", NULL) == RUN_PARSE_OK);
+    CHECK(opts.gdb && opts.gdb_wait && opts.gdb_address.port == 1234);
+    CHECK(!strcmp(opts.gdb_address.host, "127.0.0.1"));
+    CHECK(parse("--kernel", "k", "--gdb", "tcp:10.1.2.3:65535", NULL) == RUN_PARSE_OK);
+    CHECK(!strcmp(opts.gdb_address.host, "10.1.2.3") && opts.gdb_address.port == 65535);
+    CHECK(parse("--kernel", "k", "--gdb", "tcp:localhost:1", NULL) == RUN_PARSE_OK);
+    CHECK(!strcmp(opts.gdb_address.host, "127.0.0.1") && !opts.gdb_wait);
 }
 
 static void test_refused(void)
 {
+    CHECK_REFUSED("--gdb: 'unix:/tmp/s' is not a TCP address (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "unix:/tmp/s");
+    CHECK_REFUSED("--gdb: '70000' is not a port from 1 to 65535 (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "tcp::70000");
+    CHECK_REFUSED("--gdb: 'example.org' is not an IPv4 address (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "tcp:example.org:1");
+    CHECK_REFUSED("--gdb-wait needs --gdb tcp:HOST:PORT", "--kernel", "k", "--gdb-wait");
     CHECK_REFUSED("--memory: invalid size '1X' (use e.g. 512M or 2G)", "--memory", "1X");
     CHECK_REFUSED("--memory: 8M is out of range (16 MiB to 64 GiB)", "--memory", "8M");
     CHECK_REFUSED("--cpus: '0' is not a number of harts from 1 to 32", "--cpus", "0");
