@@ -79,6 +79,7 @@ static const struct allowed_call allowed_calls[] = {
     /* A reboot rebuilds the machine from its files; libslirp rereads /etc/resolv.conf.
      * Never a new file, a truncation or an anonymous temporary file. */
     CALL_ARG_NONE_OF(openat, NEED_REOPEN_FILES, 2, O_CREAT | O_TRUNC | O_TMPFILE),
+    CALL_IF(access, NEED_REOPEN_FILES),  /* a disk that no longer opens: read-only or gone? */
     /* User networking: libslirp's sockets for guest connections and port forwards. */
     CALL_ARG(socket, NEED_INET_SOCKETS, 0, AF_INET), CALL_ARG(socket, NEED_INET_SOCKETS, 0, AF_INET6),
     CALL_IF(connect, NEED_INET_SOCKETS), CALL_IF(bind, NEED_INET_SOCKETS),
