@@ -1,9 +1,10 @@
 /*
  * The sandbox, installed in forked children: a sandboxed process has Seccomp 2 and
  * NoNewPrivs 1 on every thread (and a non-root uid when started as root); what a VM does
- * still works (threads, memory, entropy, its pipes); a call outside the allowlist, made
- * from any thread, ends only that process with SANDBOX_BLOCKED_STATUS and one line naming
- * the call; calls needed by one feature only are allowed only with it.
+ * still works (threads, memory, entropy, its pipes); a call outside the allowlist (exec,
+ * a new file, a stat by path, a unix socket, fork), made from any thread, ends only that
+ * process with SANDBOX_BLOCKED_STATUS and one line naming the call; calls needed by one
+ * feature only are allowed only with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +23,7 @@
 #include "host/sandbox.h"
 #include "unit.h"
 
-enum action { RUN_A_VM_S_CALLS, EXEC, CREATE_FILE, OPEN_EXISTING, INET_SOCKET, UNIX_SOCKET, FORK };
+enum action { RUN_A_VM_S_CALLS, EXEC, CREATE_FILE, OPEN_EXISTING, INET_SOCKET, UNIX_SOCKET, FORK, STAT_PATH };
 
 static enum action child_action;
 
@@ -70,6 +72,11 @@ static void *do_action(void *arg)
         break;
     case UNIX_SOCKET: socket(AF_UNIX, SOCK_STREAM, 0); break;
     case FORK: fork(); break;
+    case STAT_PATH: {
+        struct stat st;
+        stat("/etc/passwd", &st);
+        break;
+    }
     }
     end_child(0);
 }
@@ -177,6 +184,8 @@ static void test_calls_outside_the_list_end_the_process_naming_them(void)
     check_blocked(&o, "socket");
     o = run_child(&cfg, FORK);
     check_blocked(&o, "clone");
+    o = run_child(&cfg, STAT_PATH);
+    check_blocked(&o, "newfstatat");
 }
 
 static void test_feature_calls_only_with_their_feature(void)
