@@ -338,7 +338,7 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
         .on_blocked = console_restore_terminal,
     };
     for (unsigned i = 0; i < cfg->nnets; i++) {
-        sb.inet_sockets |= cfg->nets[i].kind == NET_USER;
+        sb.user_net |= cfg->nets[i].kind == NET_USER;
         sb.reopen_files |= cfg->nets[i].kind == NET_USER;
         sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
     }

@@ -22,7 +22,7 @@
 #include "common.h"
 
 /* Which VMs need a call: every one, or only those with the feature named. */
-enum sandbox_need { NEED_ALWAYS, NEED_REOPEN_FILES, NEED_INET_SOCKETS, NEED_TAP };
+enum sandbox_need { NEED_ALWAYS, NEED_REOPEN_FILES, NEED_USER_NET, NEED_TAP };
 
 /* One allowed system call, with up to two argument conditions that must all hold. */
 struct allowed_call {
@@ -82,16 +82,18 @@ static const struct allowed_call allowed_calls[] = {
      * Never a new file, a truncation or an anonymous temporary file. */
     CALL_ARG_NONE_OF(openat, NEED_REOPEN_FILES, 2, O_CREAT | O_TRUNC | O_TMPFILE),
     CALL_IF(access, NEED_REOPEN_FILES),  /* a disk that no longer opens: read-only or gone? */
-    /* User networking: libslirp's sockets for guest connections and port forwards. */
-    CALL_ARG(socket, NEED_INET_SOCKETS, 0, AF_INET), CALL_ARG(socket, NEED_INET_SOCKETS, 0, AF_INET6),
-    CALL_IF(connect, NEED_INET_SOCKETS), CALL_IF(bind, NEED_INET_SOCKETS),
-    CALL_IF(listen, NEED_INET_SOCKETS), CALL_IF(accept, NEED_INET_SOCKETS),
-    CALL_IF(accept4, NEED_INET_SOCKETS), CALL_IF(setsockopt, NEED_INET_SOCKETS),
-    CALL_IF(getsockopt, NEED_INET_SOCKETS), CALL_IF(getsockname, NEED_INET_SOCKETS),
-    CALL_IF(getpeername, NEED_INET_SOCKETS), CALL_IF(shutdown, NEED_INET_SOCKETS),
-    CALL_IF(sendto, NEED_INET_SOCKETS), CALL_IF(recvfrom, NEED_INET_SOCKETS),
-    CALL_IF(sendmsg, NEED_INET_SOCKETS), CALL_IF(recvmsg, NEED_INET_SOCKETS),
-    CALL_ARG(ioctl, NEED_INET_SOCKETS, 1, FIONREAD),
+    /* User networking: libslirp's sockets for guest connections and port forwards; its
+     * DNS forwarder stats /etc/resolv.conf by path to see whether it changed. */
+    CALL_IF(newfstatat, NEED_USER_NET),
+    CALL_ARG(socket, NEED_USER_NET, 0, AF_INET), CALL_ARG(socket, NEED_USER_NET, 0, AF_INET6),
+    CALL_IF(connect, NEED_USER_NET), CALL_IF(bind, NEED_USER_NET),
+    CALL_IF(listen, NEED_USER_NET), CALL_IF(accept, NEED_USER_NET),
+    CALL_IF(accept4, NEED_USER_NET), CALL_IF(setsockopt, NEED_USER_NET),
+    CALL_IF(getsockopt, NEED_USER_NET), CALL_IF(getsockname, NEED_USER_NET),
+    CALL_IF(getpeername, NEED_USER_NET), CALL_IF(shutdown, NEED_USER_NET),
+    CALL_IF(sendto, NEED_USER_NET), CALL_IF(recvfrom, NEED_USER_NET),
+    CALL_IF(sendmsg, NEED_USER_NET), CALL_IF(recvmsg, NEED_USER_NET),
+    CALL_ARG(ioctl, NEED_USER_NET, 1, FIONREAD),
     /* A tap NIC rebuilt by a reboot attaches to its interface again. */
     CALL_ARG(ioctl, NEED_TAP, 1, TUNSETIFF),
 };
@@ -155,7 +157,7 @@ static bool needed(const struct sandbox_config *cfg, enum sandbox_need need)
     switch (need) {
     case NEED_ALWAYS: return true;
     case NEED_REOPEN_FILES: return cfg->reopen_files;
-    case NEED_INET_SOCKETS: return cfg->inet_sockets;
+    case NEED_USER_NET: return cfg->user_net;
     case NEED_TAP: return cfg->tap;
     }
     return false;

@@ -26,8 +26,9 @@ struct sandbox_config {
     /* Open existing files again, without creating or truncating any: a guest reboot
      * rebuilds the machine (kernel, initrd, disks), libslirp rereads /etc/resolv.conf. */
     bool reopen_files;
-    /* AF_INET/AF_INET6 sockets: libslirp opens one per guest connection. */
-    bool inet_sockets;
+    /* User networking: libslirp opens AF_INET/AF_INET6 sockets per guest connection, and
+     * for guest DNS stats and rereads /etc/resolv.conf by path. */
+    bool user_net;
     /* TUNSETIFF: a guest reboot attaches the tap device again. */
     bool tap;
     /* Called from the SIGSYS handler before it exits: must be async-signal-safe. */
