@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -45,7 +46,7 @@ struct allowed_call {
 /*
  * THE allowlist: every system call a running VM makes, found with `strace -f` over the
  * integration suite, the bare-metal programs and guest DNS queries; rt_sigreturn,
- * mremap, writev and sigaltstack for the paths named beside them. Start-up (loading
+ * mremap, writev and the sanitizers' calls for the paths named beside them. Start-up (loading
  * files, creating devices, dropping privileges) comes before the filter and needs no
  * line here; a guest reboot repeats it, hence the reopen and tap lines.
  */
@@ -73,7 +74,9 @@ static const struct allowed_call allowed_calls[] = {
     /* Signals: masks, the watcher thread, pthread_kill/raise to this process only (the
      * process id is filled in by sandbox_enter). */
     CALL(rt_sigprocmask), CALL(rt_sigaction), CALL(rt_sigreturn),
-    CALL(sigaltstack),  /* the sanitizers' runtime gives each new thread a signal stack */
+    /* The sanitizers' runtime, at each new thread: a signal stack, its id, and its stack
+     * bounds (pthread_getattr_np reads the affinity mask). */
+    CALL(sigaltstack), CALL(gettid), CALL(sched_getaffinity),
     CALL_ARG(tgkill, NEED_ALWAYS, 0, THIS_PROCESS),
     /* Time and entropy (virtio-rng, Zkr's seed CSR, random MACs). */
     CALL(clock_gettime), CALL(getrandom),
@@ -113,17 +116,17 @@ static char *append(char *p, char *end, const char *s)
     return p;
 }
 
-static char *append_number(char *p, char *end, long n)
+/* u in base 10 or 16 (with 0x), without printf, which is not async-signal-safe. */
+static char *append_number(char *p, char *end, unsigned long long u, unsigned base)
 {
     char digits[24];
     unsigned len = 0;
-    unsigned long u = n < 0 ? 0UL - (unsigned long)n : (unsigned long)n;
     do {
-        digits[len++] = (char)('0' + u % 10);
-        u /= 10;
+        digits[len++] = "0123456789abcdef"[u % base];
+        u /= base;
     } while (u);
-    if (n < 0 && p < end)
-        *p++ = '-';
+    if (base == 16)
+        p = append(p, end, "0x");
     while (len && p < end)
         *p++ = digits[--len];
     return p;
@@ -133,16 +136,27 @@ static char *append_number(char *p, char *end, long n)
 static void on_blocked_call(int signo, siginfo_t *si, void *context)
 {
     (void)signo;
-    (void)context;
     if (blocked_hook)
         blocked_hook();
-    char line[160], *p = line, *end = line + sizeof(line) - 1;
+    char line[224], *p = line, *end = line + sizeof(line) - 1;
     int nr = si->si_syscall;
     p = append(p, end, "\r\nrackvm: sandbox: blocked system call ");
     p = append(p, end, nr >= 0 && nr < NAMED_CALLS && call_names[nr][0] ? call_names[nr] : "?");
     p = append(p, end, " (");
-    p = append_number(p, end, nr);
-    p = append(p, end, "); stopping the VM (status " STRINGIFY(SANDBOX_BLOCKED_STATUS)
+    p = append_number(p, end, (unsigned)nr, 10);
+    p = append(p, end, ")");
+#if defined(__x86_64__)
+    /* The first three arguments, still in their registers: which ioctl, which flags. */
+    const greg_t *regs = ((const ucontext_t *)context)->uc_mcontext.gregs;
+    const int arg_regs[] = { REG_RDI, REG_RSI, REG_RDX };
+    for (unsigned i = 0; i < 3; i++) {
+        p = append(p, end, i ? ", " : " with ");
+        p = append_number(p, end, (unsigned long long)regs[arg_regs[i]], 16);
+    }
+#else
+    (void)context;
+#endif
+    p = append(p, end, "; stopping the VM (status " STRINGIFY(SANDBOX_BLOCKED_STATUS)
                           "); please report it\n");
     ssize_t unused = write(STDERR_FILENO, line, (size_t)(p - line));
     (void)unused;
