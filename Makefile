@@ -12,7 +12,7 @@ endif
 comma := ,
 space := $(subst ,, )
 BUILD ?= build
-LDLIBS += -lfdt -lz -lslirp -ljansson -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -ljansson -lseccomp -pthread -lm
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c

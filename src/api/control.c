@@ -1,6 +1,7 @@
 /* The control socket's commands on the VM of `rackvm run`: see control.h. */
 #include "api/control.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,11 +17,14 @@
 void api_vm_init(struct api_vm *vm, unsigned shutdown_timeout)
 {
     *vm = (struct api_vm){ .shutdown_timeout = shutdown_timeout, .start_ns = monotonic_ns() };
+    vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&vm->lock, NULL);
 }
 
 void api_vm_destroy(struct api_vm *vm)
 {
+    if (vm->statm_fd >= 0)
+        close(vm->statm_fd);
     pthread_mutex_destroy(&vm->lock);
 }
 
@@ -153,15 +157,16 @@ static json_t *cmd_reset(struct api_vm *vm, json_t *request, char *err, size_t e
 }
 
 /* Resident set size in bytes, from /proc/self/statm; 0 if unreadable. */
-static uint64_t rss_bytes(void)
+static uint64_t rss_bytes(int statm_fd)
 {
+    char text[128];
     unsigned long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
+    ssize_t n = statm_fd >= 0 ? pread(statm_fd, text, sizeof(text) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    if (sscanf(text, "%lu %lu", &size, &resident) != 2)
+        return 0;
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
@@ -218,7 +223,7 @@ static json_t *cmd_stats(struct api_vm *vm, json_t *request, char *err, size_t e
                      "guest_time", guest_seconds(m),
                      "uptime", seconds(monotonic_ns() - vm->start_ns),
                      "host_cpu_time", cpu_seconds(),
-                     "rss_bytes", (json_int_t)rss_bytes(),
+                     "rss_bytes", (json_int_t)rss_bytes(vm->statm_fd),
                      "disks", disk_stats(m), "nics", nic_stats(m));
 }
 

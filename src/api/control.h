@@ -19,6 +19,7 @@ struct api_vm {
     unsigned shutdown_timeout;  /* --shutdown-timeout: how long a stop waits for the guest */
     uint64_t start_ns;          /* monotonic time rackvm started, for uptime */
     uint64_t stop_deadline_ns;  /* a stop pressed the power button: force it then; 0: none */
+    int statm_fd;               /* /proc/self/statm, opened before the sandbox forbids opens */
 };
 
 extern const struct api_command control_commands[];

@@ -10,7 +10,9 @@
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
+#include "host/console.h"
 #include "host/net_config.h"
+#include "host/sandbox.h"
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
@@ -54,6 +56,10 @@ void cmd_run_usage(FILE *out)
             "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
             "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
             "                       until gdb lets it go\n"
+            "  --sandbox on|off     once started, drop root to an unprivileged user and allow\n"
+            "                       only the system calls a running VM makes (default on;\n"
+            "                       a blocked call exits with status %d, naming it)\n"
+            "  --sandbox-user USER  the user a VM started as root runs as (default %s)\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -65,12 +71,13 @@ void cmd_run_usage(FILE *out)
             "virtio-input power button takes the next free slot. SIGINT/SIGTERM press it; a\n"
             "second signal or the timeout stops the VM (exit status 128 + signal number).\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
-            DEFAULT_SHUTDOWN_TIMEOUT, VIRT_VIRTIO_COUNT);
+            DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER,
+            VIRT_VIRTIO_COUNT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -92,6 +99,8 @@ static const struct option run_options[] = {
     { "api-socket", required_argument, NULL, OPT_API_SOCKET },
     { "gdb", required_argument, NULL, OPT_GDB },
     { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+    { "sandbox", required_argument, NULL, OPT_SANDBOX },
+    { "sandbox-user", required_argument, NULL, OPT_SANDBOX_USER },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -152,6 +161,8 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     o->api_socket = NULL;
     o->gdb = o->gdb_wait = false;
+    o->sandbox = true;
+    o->sandbox_user = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
@@ -262,6 +273,21 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 return RUN_PARSE_BAD;
             }
             break;
+        case OPT_SANDBOX:
+            if (!strcmp(optarg, "on") || !strcmp(optarg, "off")) {
+                o->sandbox = !strcmp(optarg, "on");
+            } else {
+                snprintf(err, errlen, "--sandbox: '%s' is not on or off", optarg);
+                return RUN_PARSE_BAD;
+            }
+            break;
+        case OPT_SANDBOX_USER:
+            if (!*optarg) {
+                snprintf(err, errlen, "--sandbox-user: the user name is empty");
+                return RUN_PARSE_BAD;
+            }
+            o->sandbox_user = optarg;
+            break;
         case OPT_HELP: return RUN_PARSE_HELP;
         case OPT_VERSION: return RUN_PARSE_VERSION;
         case ':':
@@ -288,6 +314,10 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     }
     if (o->gdb_wait && !o->gdb) {
         snprintf(err, errlen, "--gdb-wait needs --gdb tcp:HOST:PORT");
+        return RUN_PARSE_BAD;
+    }
+    if (o->sandbox_user && !o->sandbox) {
+        snprintf(err, errlen, "--sandbox-user needs --sandbox on");
         return RUN_PARSE_BAD;
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
@@ -321,11 +351,32 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
+/* What a VM of cfg still does after start-up, for the sandbox. */
+static struct sandbox_config sandbox_needs(const struct run_options *o)
+{
+    const struct machine_config *cfg = &o->cfg;
+    struct sandbox_config sb = {
+        .user = o->sandbox_user,
+        .reopen_files = cfg->reboot_restarts,
+        .on_blocked = console_restore_terminal,
+        .api_socket = o->api_socket != NULL,
+        .gdb = o->gdb,
+    };
+    for (unsigned i = 0; i < cfg->nnets; i++) {
+        sb.user_net |= cfg->nets[i].kind == NET_USER;
+        sb.reopen_files |= cfg->nets[i].kind == NET_USER;
+        sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
+    }
+    return sb;
+}
+
 /* Boots machines until one stops for good; returns the exit status. vm: the control
- * socket's view of them, or NULL. */
+ * socket's view of them, or NULL. The sandbox goes on once the first machine has opened
+ * its files and devices, before any guest code runs. */
 static int run_machines(const struct run_options *o, struct api_vm *vm)
 {
     const struct machine_config *cfg = &o->cfg;
+    bool sandboxed = false;
     for (;;) {
         struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
         if (!m)
@@ -339,6 +390,14 @@ static int run_machines(const struct run_options *o, struct api_vm *vm)
         if (o->gdb && !(gdb = gdb_stub_start(m, &o->gdb_address, o->gdb_wait))) {
             machine_destroy(m);
             return 1;
+        }
+        if (o->sandbox && !sandboxed) {
+            struct sandbox_config sb = sandbox_needs(o);
+            if (sandbox_enter(&sb) < 0) {
+                machine_destroy(m);
+                return 1;
+            }
+            sandboxed = true;
         }
         signals_attach(m);
         if (vm)
@@ -381,6 +440,9 @@ int cmd_run(int argc, char **argv)
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
+    if (!opts.sandbox)
+        rvm_error("WARNING: --sandbox off: the VM runs with every privilege and system call of "
+                  "this process; a guest that breaks out of the emulator owns them. For debugging only.");
     struct api_vm vm;
     struct api_server *server = NULL;
     api_vm_init(&vm, opts.shutdown_timeout);

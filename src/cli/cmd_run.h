@@ -21,6 +21,8 @@ struct run_options {
     bool gdb;                   /* --gdb: serve gdb at gdb_address */
     struct gdb_address gdb_address;
     bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */
+    bool sandbox;               /* --sandbox on (default) */
+    const char *sandbox_user;   /* --sandbox-user; NULL: nobody */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -1,6 +1,8 @@
 #include "cpu/hart.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -319,6 +321,11 @@ void *hart_thread(void *arg)
 {
     struct hart *h = arg;
     const struct hart_platform *p = &h->platform;
+    /* Named from inside: naming another thread writes /proc/self/task/ID/comm, a file
+     * open that a sandboxed VM cannot make. */
+    char name[16];
+    snprintf(name, sizeof(name), "hart%u", h->arch.id);
+    pthread_setname_np(pthread_self(), name);
     while (!stopping(h)) {
         /* Before the park check: a parked hart is held too, its HSM state untouched. */
         if (hart_hold_requested(h)) {

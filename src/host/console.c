@@ -51,7 +51,7 @@ struct console {
 static struct termios saved_termios;
 static int raw_fd = -1;
 
-static void restore_terminal(void)
+void console_restore_terminal(void)
 {
     if (raw_fd >= 0) {
         tcsetattr(raw_fd, TCSANOW, &saved_termios);
@@ -67,7 +67,7 @@ static void enter_raw_mode(int fd)
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
     if (!atexit_registered) {
-        atexit(restore_terminal);
+        atexit(console_restore_terminal);
         atexit_registered = true;
     }
     raw_fd = fd;
@@ -261,7 +261,7 @@ static void *reader_thread(void *arg)
 static void console_free(struct console *c)
 {
     if (c->in_is_tty)
-        restore_terminal();
+        console_restore_terminal();
     close(c->wake_pipe[0]);
     close(c->wake_pipe[1]);
     pthread_cond_destroy(&c->out_space);

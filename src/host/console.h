@@ -29,6 +29,9 @@ struct console;
 struct console *console_create(struct machine *m, int in_fd, int out_fd);
 /* Stops both threads, flushes queued output, restores the terminal. Call without bus->lock. */
 void console_destroy(struct console *c);
+/* Puts a terminal left in raw mode back as it was; async-signal-safe (one tcsetattr), so a
+ * fatal signal handler may call it (the sandbox's SIGSYS handler does). */
+void console_restore_terminal(void);
 
 /*
  * Sends host input to receive(dev, buf, n) instead of the UART: it runs under bus->lock

@@ -276,9 +276,6 @@ enum stop_reason machine_run(struct machine *m)
             machine_request_stop(m, STOP_ERROR, 1, "thread creation failed");
             break;
         }
-        char name[16];
-        snprintf(name, sizeof(name), "hart%u", started);
-        pthread_setname_np(m->harts[started]->thread, name);
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);

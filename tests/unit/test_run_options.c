@@ -81,6 +81,11 @@ static void test_accepted(void)
     CHECK(!strcmp(opts.gdb_address.host, "10.1.2.3") && opts.gdb_address.port == 65535);
     CHECK(parse("--kernel", "k", "--gdb", "tcp:localhost:1", NULL) == RUN_PARSE_OK);
     CHECK(!strcmp(opts.gdb_address.host, "127.0.0.1") && !opts.gdb_wait);
+    CHECK(opts.sandbox && !opts.sandbox_user);  /* the sandbox is on by default */
+    CHECK(parse("--kernel", "k", "--sandbox", "off", NULL) == RUN_PARSE_OK);
+    CHECK(!opts.sandbox);
+    CHECK(parse("--kernel", "k", "--sandbox-user", "vm", NULL) == RUN_PARSE_OK);
+    CHECK(opts.sandbox && !strcmp(opts.sandbox_user, "vm"));
 }
 
 static void test_refused(void)
@@ -101,6 +106,10 @@ static void test_refused(void)
     CHECK_REFUSED("--on-reboot: 'halt' is not restart or exit", "--on-reboot", "halt");
     CHECK_REFUSED("--jit: 'maybe' is not on, off or eager", "--jit", "maybe");
     CHECK_REFUSED("--console: 'vga' is not serial or virtio", "--console", "vga");
+    CHECK_REFUSED("--sandbox: 'yes' is not on or off", "--sandbox", "yes");
+    CHECK_REFUSED("--sandbox-user: the user name is empty", "--sandbox-user", "");
+    CHECK_REFUSED("--sandbox-user needs --sandbox on", "--kernel", "k", "--sandbox-user", "vm",
+                  "--sandbox", "off");
     CHECK_REFUSED("--disk: unknown sub-option 'cache=none' (use path=FILE, readonly=on|off, "
                   "serial=ID)", "--disk", "path=a,cache=none");
     CHECK_REFUSED("--disk: unknown sub-option 'readonly=yes' (use path=FILE, readonly=on|off, "
