@@ -35,6 +35,8 @@ all: layers $(BUILD)/rackvm
 layers:
 	@$(call no_includes,cpu memory,cli machine devices host)
 	@$(call no_includes,memory,cpu)
+	@$(call no_includes,devices devices/virtio,cli machine)
+	@$(call no_includes,host,cli machine devices cpu memory)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,5 +1,6 @@
 #include "cli/cmd_run.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,8 +292,11 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     }
     for (unsigned i = 0; i < o->cfg.ndisks; i++) {
         struct blk_backend probe;
-        if (blk_backend_open(&probe, &o->cfg.disks[i]) < 0)
+        int rc = blk_backend_open(&probe, &o->cfg.disks[i], err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "rackvm: --disk %s%s\n", err, rc == -EROFS ? " (add readonly=on)" : "");
             return 2;
+        }
         blk_backend_close(&probe);
     }
     return 0;

@@ -1,16 +1,11 @@
 /* Goldfish RTC: wall-clock time in ns with a settable offset, one alarm, one interrupt. */
 #include "devices/goldfish_rtc.h"
 
-#include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "devices/plic.h"
-#include "machine/fdt.h"
-#include "machine/machine.h"
-#include "machine/virt.h"
 
 #define RTC_TIME_LOW 0x00
 #define RTC_TIME_HIGH 0x04
@@ -24,7 +19,8 @@
 #define NS_PER_SEC 1000000000ULL
 
 struct goldfish_rtc {
-    struct machine *m;
+    pthread_mutex_t *lock;  /* bus->lock */
+    struct irq_line irq;
     uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
     uint32_t time_high;     /* latched by reading TIME_LOW */
     uint64_t alarm;         /* guest time in ns */
@@ -51,7 +47,7 @@ static uint64_t guest_ns(const struct goldfish_rtc *r)
 
 static void update_irq(struct goldfish_rtc *r)
 {
-    plic_set_irq(r->m->plic, VIRT_IRQ_RTC, r->irq_pending && r->irq_enabled);
+    irq_line_set(&r->irq, r->irq_pending && r->irq_enabled);
 }
 
 /* Fires the alarm if it is due. Caller holds bus->lock. */
@@ -67,7 +63,7 @@ static void check_alarm(struct goldfish_rtc *r)
 static void *timer_thread(void *arg)
 {
     struct goldfish_rtc *r = arg;
-    pthread_mutex_t *lock = &r->m->bus.lock;
+    pthread_mutex_t *lock = r->lock;
     pthread_mutex_lock(lock);
     while (!r->stopping) {
         check_alarm(r);
@@ -162,7 +158,7 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
 
 static const struct mmio_ops rtc_ops = { .read = rtc_read, .write = rtc_write };
 
-struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
+struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
 {
     struct goldfish_rtc *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -170,7 +166,8 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
         return NULL;
     }
     r->thread_due = UINT64_MAX;
-    r->m = m;
+    r->lock = &slot->bus->lock;
+    r->irq = slot->irq;
     pthread_cond_init(&r->changed, NULL);
     int err = pthread_create(&r->thread, NULL, timer_thread, r);
     if (err) {
@@ -180,8 +177,7 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
         return NULL;
     }
     pthread_setname_np(r->thread, "rtc");
-    if (bus_add_mmio(&m->bus, "rtc", VIRT_RTC_BASE, VIRT_RTC_SIZE, &rtc_ops, r) < 0) {
-        rvm_error("rtc: cannot map MMIO region at 0x%llx", VIRT_RTC_BASE);
+    if (device_map(slot, &rtc_ops, r) < 0) {
         goldfish_rtc_destroy(r);
         return NULL;
     }
@@ -190,23 +186,11 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
 
 void goldfish_rtc_destroy(struct goldfish_rtc *r)
 {
-    pthread_mutex_lock(&r->m->bus.lock);
+    pthread_mutex_lock(r->lock);
     r->stopping = true;
     pthread_cond_signal(&r->changed);
-    pthread_mutex_unlock(&r->m->bus.lock);
+    pthread_mutex_unlock(r->lock);
     pthread_join(r->thread, NULL);
     pthread_cond_destroy(&r->changed);
     free(r);
-}
-
-int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b)
-{
-    (void)r;
-    int err = fdt_begin_node(fdt, "rtc@101000");
-    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_RTC);
-    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
-    err |= fdt_property_reg(fdt, VIRT_RTC_BASE, VIRT_RTC_SIZE);
-    err |= fdt_property_string(fdt, "compatible", "google,goldfish-rtc");
-    err |= fdt_end_node(fdt);
-    return err;
 }

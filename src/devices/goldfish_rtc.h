@@ -1,5 +1,5 @@
 /*
- * Goldfish RTC at VIRT_RTC_BASE, interrupt VIRT_IRQ_RTC, as Linux's rtc-goldfish uses it:
+ * Goldfish RTC at the board's window and interrupt line, as Linux's rtc-goldfish uses it:
  *   0x00 TIME_LOW    read: low half of the time in ns and latches the high half;
  *                    write: sets the low half of the time
  *   0x04 TIME_HIGH   read: the latched high half; write: sets the high half
@@ -15,16 +15,15 @@
 #ifndef RACKVM_GOLDFISH_RTC_H
 #define RACKVM_GOLDFISH_RTC_H
 
-struct machine;
-struct goldfish_rtc;
-struct fdt_board;
+#include "devices/device.h"
 
-/* m->plic must exist. */
-struct goldfish_rtc *goldfish_rtc_create(struct machine *m);
+#define GOLDFISH_RTC_COMPATIBLE "google,goldfish-rtc"
+
+struct goldfish_rtc;
+
+/* NULL after printing why. */
+struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot);
 /* Stops the timer thread. Call without bus->lock. */
 void goldfish_rtc_destroy(struct goldfish_rtc *r);
-
-/* Writes /soc/rtc@101000. Returns 0 or a negative libfdt error. */
-int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b);
 
 #endif

@@ -1,15 +1,8 @@
 /* NS16550A: registers, RX FIFO, interrupt identification, loopback. */
 #include "devices/uart16550.h"
 
-#include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#include "devices/plic.h"
-#include "host/console.h"
-#include "machine/fdt.h"
-#include "machine/machine.h"
-#include "machine/virt.h"
 
 enum uart_reg { REG_RBR_THR_DLL, REG_IER_DLM, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
 
@@ -56,17 +49,18 @@ enum uart_reg { REG_RBR_THR_DLL, REG_IER_DLM, REG_IIR_FCR, REG_LCR, REG_MCR, REG
 #define MSR_DCD 0x80
 
 #define RX_FIFO_SIZE 16
-#define UART_CLOCK_HZ 3686400
 
 struct uart {
-    struct machine *m;
+    pthread_mutex_t *lock;     /* bus->lock */
+    struct irq_line irq;
+    struct byte_sink output;
     uint8_t rx[RX_FIFO_SIZE];
     unsigned rx_head, rx_count;
     bool fifo_enabled;
     unsigned rx_trigger;       /* FIFO level that raises "received data available" */
     bool thr_ipending;         /* THR-empty event not yet acknowledged */
     bool overrun;              /* LSR OE, until LSR is read */
-    bool irq;                  /* level last given to the PLIC */
+    bool irq_level;            /* level last given to the line */
     uint8_t ier, lcr, mcr, msr, scr, dll, dlm;
     pthread_cond_t rx_space;   /* waited on with bus->lock */
 };
@@ -103,9 +97,9 @@ static uint8_t iir(const struct uart *u)
 static void update_irq(struct uart *u)
 {
     bool level = !(iir(u) & IIR_NO_INT);
-    if (level != u->irq) {
-        u->irq = level;
-        plic_set_irq(u->m->plic, VIRT_IRQ_UART0, level);
+    if (level != u->irq_level) {
+        u->irq_level = level;
+        irq_line_set(&u->irq, level);
     }
 }
 
@@ -142,8 +136,8 @@ static void transmit(struct uart *u, uint8_t byte)
             rx_push(u, byte);
         else
             u->overrun = true;
-    } else if (u->m->console) {
-        console_write(u->m->console, &byte, 1);
+    } else {
+        byte_sink_write(&u->output, &byte, 1);
     }
     u->thr_ipending = true; /* the byte left at once: THR is empty again */
 }
@@ -269,7 +263,7 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t n)
 
 void uart_wait_rx_space(struct uart *u, const struct timespec *deadline)
 {
-    pthread_cond_timedwait(&u->rx_space, &u->m->bus.lock, deadline);
+    pthread_cond_timedwait(&u->rx_space, u->lock, deadline);
 }
 
 void uart_wake_receiver(struct uart *u)
@@ -277,20 +271,21 @@ void uart_wake_receiver(struct uart *u)
     pthread_cond_broadcast(&u->rx_space);
 }
 
-struct uart *uart_create(struct machine *m)
+struct uart *uart_create(const struct device_slot *slot, const struct byte_sink *output)
 {
     struct uart *u = calloc(1, sizeof(*u));
     if (!u) {
         rvm_error("uart: out of memory");
         return NULL;
     }
-    u->m = m;
+    u->lock = &slot->bus->lock;
+    u->irq = slot->irq;
+    u->output = *output;
     u->rx_trigger = 1;
     update_msr(u);
     u->msr &= ~MSR_DELTAS; /* the lines were up from the start */
     pthread_cond_init(&u->rx_space, NULL);
-    if (bus_add_mmio(&m->bus, "uart0", VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart_ops, u) < 0) {
-        rvm_error("uart: cannot map MMIO region at 0x%llx", VIRT_UART0_BASE);
+    if (device_map(slot, &uart_ops, u) < 0) {
         pthread_cond_destroy(&u->rx_space);
         free(u);
         return NULL;
@@ -302,17 +297,4 @@ void uart_destroy(struct uart *u)
 {
     pthread_cond_destroy(&u->rx_space);
     free(u);
-}
-
-int uart_fdt(struct uart *u, void *fdt, const struct fdt_board *b)
-{
-    (void)u;
-    int err = fdt_begin_node(fdt, "serial@10000000");
-    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_UART0);
-    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
-    err |= fdt_property_u32(fdt, "clock-frequency", UART_CLOCK_HZ);
-    err |= fdt_property_reg(fdt, VIRT_UART0_BASE, VIRT_UART0_SIZE);
-    err |= fdt_property_string(fdt, "compatible", "ns16550a");
-    err |= fdt_end_node(fdt);
-    return err;
 }

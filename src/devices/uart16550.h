@@ -1,25 +1,26 @@
 /*
- * NS16550A UART of the virt board at VIRT_UART0_BASE (byte registers, regshift 0),
- * interrupt VIRT_IRQ_UART0 on the PLIC. Registers: RBR/THR, IER, IIR/FCR, LCR (DLAB
+ * NS16550A UART (byte registers, regshift 0) at the board's window, on the board's
+ * interrupt line. Registers: RBR/THR, IER, IIR/FCR, LCR (DLAB
  * exposes DLL/DLM), MCR (loopback), LSR, MSR, SCR. The 16-byte RX FIFO and the
  * interrupt sources (line status, received data / character timeout, THR empty, modem
  * status) follow the 16550 datasheet as Linux's 8250 and OpenSBI's uart8250 use them.
- * Transmission is instant: a THR write goes to the host console (m->console, when the
- * machine has one) and THR is empty again at once.
- * Create it after the PLIC (m->plic). State is under bus->lock.
+ * Transmission is instant: a THR write goes to the output sink the board gave (the
+ * host console) and THR is empty again at once. State is under bus->lock.
  */
 #ifndef RACKVM_UART16550_H
 #define RACKVM_UART16550_H
 
 #include <time.h>
 
-#include "common.h"
+#include "devices/device.h"
 
-struct machine;
+#define UART_CLOCK_HZ 3686400
+#define UART_COMPATIBLE "ns16550a"
+
 struct uart;
-struct fdt_board;
 
-struct uart *uart_create(struct machine *m);
+/* NULL after printing why. */
+struct uart *uart_create(const struct device_slot *slot, const struct byte_sink *output);
 void uart_destroy(struct uart *u);
 
 /*
@@ -37,8 +38,5 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t n);
 void uart_wait_rx_space(struct uart *u, const struct timespec *deadline);
 /* Ends every uart_wait_rx_space now. Caller holds bus->lock. */
 void uart_wake_receiver(struct uart *u);
-
-/* Writes /soc/serial@10000000. Returns 0 or a negative libfdt error. */
-int uart_fdt(struct uart *u, void *fdt, const struct fdt_board *b);
 
 #endif

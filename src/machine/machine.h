@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "devices/device.h"
+#include "devices/virtio/virtio_blk.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
 #include "memory/bus.h"
@@ -37,12 +39,6 @@ enum stop_reason {
 
 enum firmware_kind { FIRMWARE_BUILTIN_SBI, FIRMWARE_NONE, FIRMWARE_FILE };
 enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
-
-/* A raw disk image behind a virtio-blk device. serial may be NULL (20 bytes at most). */
-struct disk_config {
-    const char *path, *serial;
-    bool readonly;
-};
 
 struct machine_config {
     uint64_t memory_size;
@@ -95,6 +91,12 @@ struct machine {
  */
 struct machine *machine_create(const struct machine_config *cfg, bool with_console);
 void machine_destroy(struct machine *m);
+/* The slot of the n-th window of device d in virt_map, wired to its PLIC source. */
+struct device_slot machine_device_slot(struct machine *m, enum virt_device d, unsigned n);
+
+/* A host console on in_fd/out_fd for m's UART (for m->console). NULL after printing why. */
+struct console *machine_console_create(struct machine *m, int in_fd, int out_fd);
+
 /* Runs every hart on its own thread until the VM stops; returns why. */
 enum stop_reason machine_run(struct machine *m);
 

@@ -25,10 +25,16 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "devices/device.h"
 #include "devices/virtio/virtqueue.h"
-#include "machine/machine.h"
 
 #define VIRTIO_BLK_SERIAL_MAX 20
+
+/* A raw disk image behind a virtio-blk device. serial may be NULL (20 bytes at most). */
+struct disk_config {
+    const char *path, *serial;
+    bool readonly;
+};
 
 /* What a request did to the image, for the once-per-kind host log. */
 enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_RANGE, BLK_OPS };
@@ -46,10 +52,12 @@ struct blk_backend {
 };
 
 /*
- * Opens the image for cfg (read-write unless cfg->readonly). Returns 0, or -1 after
- * printing a one-line reason (missing file, read-only file opened for writing, ...).
+ * Opens the image for cfg (read-write unless cfg->readonly). Returns 0, or a negative
+ * errno with a one-line reason naming the image in why (missing file, too long a
+ * serial, ...); -EROFS: a read-only file was asked for writing.
  */
-int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg);
+int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg, char *why,
+                     size_t whylen);
 void blk_backend_close(struct blk_backend *b);
 
 /*
@@ -63,8 +71,8 @@ void blk_backend_close(struct blk_backend *b);
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len);
 
-/* Adds a virtio-blk device for cfg in virtio slot `slot`. NULL after printing why. */
-struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
+/* Adds a virtio-blk device for cfg in slot. NULL after printing why. */
+struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
                                       const struct disk_config *cfg);
 
 #endif

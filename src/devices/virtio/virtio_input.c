@@ -38,7 +38,7 @@ struct input_event {
 };
 
 struct virtio_input {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
     uint8_t select, subsel;
     struct input_event pending[PENDING_MAX];
@@ -56,7 +56,7 @@ static void deliver(struct virtio_input *vi)
         memcpy(raw, &e->type, 2);
         memcpy(raw + 2, &e->code, 2);
         memcpy(raw + 4, &e->value, 4);
-        size_t len = virtq_copy_to_req(&vi->m->bus.ram, &vi->req, 0, raw, sizeof(raw));
+        size_t len = virtq_copy_to_req(&vi->bus->ram, &vi->req, 0, raw, sizeof(raw));
         virtq_push(virtio_mmio_queue(vi->vm, EVENTQ), vi->req.head, (uint32_t)len);
         sent++;
     }
@@ -179,15 +179,15 @@ static const struct virtio_device_ops input_ops = {
     .destroy = input_destroy,
 };
 
-struct virtio_mmio *virtio_input_create(struct machine *m, unsigned slot, struct virtio_input **out)
+struct virtio_mmio *virtio_input_create(const struct device_slot *slot, struct virtio_input **out)
 {
     struct virtio_input *vi = calloc(1, sizeof(*vi));
     if (!vi) {
         rvm_error("out of memory");
         return NULL;
     }
-    vi->m = m;
-    vi->vm = virtio_mmio_create(m, slot, &input_ops, vi);
+    vi->bus = slot->bus;
+    vi->vm = virtio_mmio_create(slot, &input_ops, vi);
     if (!vi->vm) {
         free(vi);
         return NULL;

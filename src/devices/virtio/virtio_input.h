@@ -10,14 +10,14 @@
 #ifndef RACKVM_VIRTIO_INPUT_H
 #define RACKVM_VIRTIO_INPUT_H
 
-#include "machine/machine.h"
+#include "devices/device.h"
 
 #define VIRTIO_INPUT_NAME "rackvm power button"
 
 struct virtio_input;
 
-/* Adds the device in virtio slot `slot`; *out (if not NULL) gets the device. NULL after printing why. */
-struct virtio_mmio *virtio_input_create(struct machine *m, unsigned slot, struct virtio_input **out);
+/* Adds the device in slot; *out (if not NULL) gets the device. NULL after printing why. */
+struct virtio_mmio *virtio_input_create(const struct device_slot *slot, struct virtio_input **out);
 
 /*
  * Presses and releases the power button. Call under bus->lock. Returns false (and

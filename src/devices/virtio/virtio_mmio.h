@@ -1,6 +1,6 @@
 /*
- * virtio-mmio transport, version 2 only (virtio 1.2, 4.2.2), in the virt board's slots:
- * slot n at VIRT_VIRTIO_BASE + n * VIRT_VIRTIO_SIZE, PLIC source VIRT_IRQ_VIRTIO0 + n.
+ * virtio-mmio transport, version 2 only (virtio 1.2, 4.2.2), in a slot the board gives
+ * (its MMIO window and interrupt line).
  *
  * A device type supplies a virtio_device_ops table and its state; the transport owns
  * feature negotiation (VIRTIO_F_VERSION_1 mandatory; indirect descriptors, event index
@@ -25,10 +25,11 @@
 #define RACKVM_VIRTIO_MMIO_H
 
 #include "common.h"
+#include "devices/device.h"
 #include "devices/virtio/virtqueue.h"
 
-struct machine;
-struct fdt_board;
+#define VIRTIO_MMIO_COMPATIBLE "virtio,mmio"
+
 struct virtio_mmio;
 
 #define VIRTIO_ID_NET 1
@@ -75,8 +76,8 @@ struct virtio_device_ops {
     void (*destroy)(void *dev);
 };
 
-/* Maps the transport into slot and wires its interrupt. NULL after printing why. */
-struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
+/* Maps the transport into slot and drives slot's interrupt line. NULL after printing why. */
+struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
                                        const struct virtio_device_ops *ops, void *dev);
 /* Destroys the device (ops->destroy) and the transport. Call without bus->lock. */
 void virtio_mmio_destroy(struct virtio_mmio *vm);
@@ -93,8 +94,5 @@ void virtio_mmio_fail(struct virtio_mmio *vm);
 bool virtio_mmio_has_feature(const struct virtio_mmio *vm, unsigned bit);
 /* Pops from q; a malformed chain fails the device and reads as empty. */
 bool virtio_mmio_pop(struct virtio_mmio *vm, unsigned q, struct virtq_req *req);
-
-/* Writes /soc/virtio_mmio@<base>. Returns 0 or a negative libfdt error. */
-int virtio_mmio_fdt(struct virtio_mmio *vm, void *fdt, const struct fdt_board *b);
 
 #endif
