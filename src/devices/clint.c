@@ -9,7 +9,7 @@
 
 struct clint {
     struct clint_harts harts;
-    uint32_t msip;   /* bit h: hart h's msip register */
+    struct clint_state s;
 };
 
 /* Replaces the 4-byte half at byte offset `half` (0 or 4) of a 64-bit register. */
@@ -35,7 +35,7 @@ static uint64_t clint_read(void *dev, uint64_t off, unsigned size)
         unsigned hart = (unsigned)(off / 4);
         if (size != 4 || hart >= h->nharts)
             return 0;
-        return c->msip >> hart & 1;
+        return c->s.msip >> hart & 1;
     }
     if (off >= CLINT_MTIME)
         return off < CLINT_MTIME + 8 ? read_part(h->mtime(h->ctx), (unsigned)(off - CLINT_MTIME), size)
@@ -61,7 +61,7 @@ static void clint_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     if (off < CLINT_MTIMECMP_BASE) {
         unsigned hart = (unsigned)(off / 4);
         if (size == 4 && hart < h->nharts) {
-            c->msip = (c->msip & ~(1u << hart)) | (uint32_t)(value & 1) << hart;
+            c->s.msip = (c->s.msip & ~(1u << hart)) | (uint32_t)(value & 1) << hart;
             irq_line_set(&h->msip[hart], value & 1);
         }
         return;
@@ -77,6 +77,32 @@ static void clint_write(void *dev, uint64_t off, uint64_t value, unsigned size)
 }
 
 static const struct mmio_ops clint_ops = { .read = clint_read, .write = clint_write };
+
+void clint_save(const struct clint *c, struct clint_state *s)
+{
+    *s = c->s;
+}
+
+static void drive_msip(struct clint *c)
+{
+    for (unsigned i = 0; i < c->harts.nharts; i++)
+        irq_line_set(&c->harts.msip[i], c->s.msip >> i & 1);
+}
+
+int clint_load(struct clint *c, const struct clint_state *s)
+{
+    if (c->harts.nharts < 32 && s->msip >> c->harts.nharts)
+        return -1;
+    c->s = *s;
+    drive_msip(c);
+    return 0;
+}
+
+void clint_reset(struct clint *c)
+{
+    c->s = (struct clint_state){ 0 };
+    drive_msip(c);
+}
 
 struct clint *clint_create(const struct device_slot *slot, const struct clint_harts *harts)
 {

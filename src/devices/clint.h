@@ -25,10 +25,21 @@ struct clint_harts {
     void (*set_mtimecmp)(void *ctx, unsigned hart, uint64_t value);
 };
 
+/* What a snapshot keeps of the CLINT: the msip bits (mtimecmp is the harts' state). */
+struct clint_state {
+    uint32_t msip;   /* bit h: hart h's msip register */
+};
+
 struct clint;
 
 /* NULL after printing why. */
 struct clint *clint_create(const struct device_slot *slot, const struct clint_harts *harts);
 void clint_destroy(struct clint *c);
+
+/* Snapshot state (caller holds bus->lock). load refuses bits of harts this CLINT lacks
+ * (-1, nothing changed); load and reset drive every msip line to the new level. */
+void clint_save(const struct clint *c, struct clint_state *s);
+int clint_load(struct clint *c, const struct clint_state *s);
+void clint_reset(struct clint *c);
 
 #endif

@@ -21,12 +21,7 @@
 struct goldfish_rtc {
     pthread_mutex_t *lock;  /* bus->lock */
     struct irq_line irq;
-    uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
-    uint32_t time_high;     /* latched by reading TIME_LOW */
-    uint64_t alarm;         /* guest time in ns */
-    bool alarm_armed;
-    bool irq_enabled;
-    bool irq_pending;       /* alarm fired, not yet cleared */
+    struct goldfish_rtc_state s;
     bool stopping;
     uint64_t thread_due;    /* host ns the timer thread sleeps until; UINT64_MAX: none */
     pthread_t thread;
@@ -42,20 +37,20 @@ static uint64_t host_ns(void)
 
 static uint64_t guest_ns(const struct goldfish_rtc *r)
 {
-    return host_ns() + r->offset;
+    return host_ns() + r->s.offset;
 }
 
 static void update_irq(struct goldfish_rtc *r)
 {
-    irq_line_set(&r->irq, r->irq_pending && r->irq_enabled);
+    irq_line_set(&r->irq, r->s.irq_pending && r->s.irq_enabled);
 }
 
 /* Fires the alarm if it is due. Caller holds bus->lock. */
 static void check_alarm(struct goldfish_rtc *r)
 {
-    if (r->alarm_armed && guest_ns(r) >= r->alarm) {
-        r->alarm_armed = false;
-        r->irq_pending = true;
+    if (r->s.alarm_armed && guest_ns(r) >= r->s.alarm) {
+        r->s.alarm_armed = false;
+        r->s.irq_pending = true;
         update_irq(r);
     }
 }
@@ -67,9 +62,9 @@ static void *timer_thread(void *arg)
     pthread_mutex_lock(lock);
     while (!r->stopping) {
         check_alarm(r);
-        if (r->alarm_armed) {
+        if (r->s.alarm_armed) {
             /* The deadline is on the host's realtime clock, so clock steps are honoured. */
-            uint64_t due = r->alarm - r->offset;
+            uint64_t due = r->s.alarm - r->s.offset;
             struct timespec deadline = { .tv_sec = (time_t)(due / NS_PER_SEC),
                                          .tv_nsec = (long)(due % NS_PER_SEC) };
             r->thread_due = due;
@@ -90,19 +85,19 @@ static uint64_t rtc_read(void *dev, uint64_t off, unsigned size)
     switch (off) {
     case RTC_TIME_LOW: {
         uint64_t now = guest_ns(r);
-        r->time_high = (uint32_t)(now >> 32);
+        r->s.time_high = (uint32_t)(now >> 32);
         return (uint32_t)now;
     }
     case RTC_TIME_HIGH:
-        return r->time_high;
+        return r->s.time_high;
     case RTC_ALARM_LOW:
-        return (uint32_t)r->alarm;
+        return (uint32_t)r->s.alarm;
     case RTC_ALARM_HIGH:
-        return (uint32_t)(r->alarm >> 32);
+        return (uint32_t)(r->s.alarm >> 32);
     case RTC_IRQ_ENABLED:
-        return r->irq_enabled;
+        return r->s.irq_enabled;
     case RTC_ALARM_STATUS:
-        return r->alarm_armed;
+        return r->s.alarm_armed;
     default:
         return 0;
     }
@@ -113,7 +108,7 @@ static void set_time_half(struct goldfish_rtc *r, unsigned shift, uint32_t value
 {
     uint64_t now = guest_ns(r);
     uint64_t wanted = (now & ~(0xffffffffULL << shift)) | ((uint64_t)value << shift);
-    r->offset += wanted - now;
+    r->s.offset += wanted - now;
 }
 
 static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
@@ -129,22 +124,22 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
         set_time_half(r, 32, v);
         break;
     case RTC_ALARM_LOW:
-        r->alarm = (r->alarm & ~0xffffffffULL) | v;
-        r->alarm_armed = true;
+        r->s.alarm = (r->s.alarm & ~0xffffffffULL) | v;
+        r->s.alarm_armed = true;
         check_alarm(r);
         break;
     case RTC_ALARM_HIGH:
-        r->alarm = (r->alarm & 0xffffffffULL) | (uint64_t)v << 32;
+        r->s.alarm = (r->s.alarm & 0xffffffffULL) | (uint64_t)v << 32;
         break;
     case RTC_IRQ_ENABLED:
-        r->irq_enabled = v & 1;
+        r->s.irq_enabled = v & 1;
         update_irq(r);
         break;
     case RTC_CLEAR_ALARM:
-        r->alarm_armed = false;
+        r->s.alarm_armed = false;
         break;
     case RTC_CLEAR_INTERRUPT:
-        r->irq_pending = false;
+        r->s.irq_pending = false;
         update_irq(r);
         break;
     default:
@@ -152,11 +147,38 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     }
     /* Only an alarm due before the thread would wake anyway needs it: register storms
      * then cost the thread nothing. */
-    if (r->alarm_armed && r->alarm - r->offset < r->thread_due)
+    if (r->s.alarm_armed && r->s.alarm - r->s.offset < r->thread_due)
         pthread_cond_signal(&r->changed);
 }
 
 static const struct mmio_ops rtc_ops = { .read = rtc_read, .write = rtc_write };
+
+void goldfish_rtc_save(const struct goldfish_rtc *r, struct goldfish_rtc_state *s)
+{
+    *s = r->s;
+}
+
+/* The timer thread re-reads the alarm; the line follows the new state. */
+static void state_changed(struct goldfish_rtc *r)
+{
+    update_irq(r);
+    pthread_cond_signal(&r->changed);
+}
+
+int goldfish_rtc_load(struct goldfish_rtc *r, const struct goldfish_rtc_state *s)
+{
+    if (s->alarm_armed > 1 || s->irq_enabled > 1 || s->irq_pending > 1 || s->reserved)
+        return -1;
+    r->s = *s;
+    state_changed(r);
+    return 0;
+}
+
+void goldfish_rtc_reset(struct goldfish_rtc *r)
+{
+    r->s = (struct goldfish_rtc_state){ 0 };
+    state_changed(r);
+}
 
 struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
 {

@@ -19,11 +19,29 @@
 
 #define GOLDFISH_RTC_COMPATIBLE "google,goldfish-rtc"
 
+/* What a snapshot keeps of the RTC. The guest clock stays tied to the host's wall
+ * clock by the offset, so a restored guest sees the real time of the restore. */
+struct goldfish_rtc_state {
+    uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
+    uint64_t alarm;         /* guest time in ns */
+    uint32_t time_high;     /* latched by reading TIME_LOW */
+    uint8_t alarm_armed;
+    uint8_t irq_enabled;
+    uint8_t irq_pending;    /* alarm fired, not yet cleared */
+    uint8_t reserved;       /* keeps the struct free of padding */
+};
+
 struct goldfish_rtc;
 
 /* NULL after printing why. */
 struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot);
 /* Stops the timer thread. Call without bus->lock. */
 void goldfish_rtc_destroy(struct goldfish_rtc *r);
+
+/* Snapshot state (caller holds bus->lock). load refuses flags other than 0/1 (-1,
+ * nothing changed); load and reset drive the line and re-arm the timer thread. */
+void goldfish_rtc_save(const struct goldfish_rtc *r, struct goldfish_rtc_state *s);
+int goldfish_rtc_load(struct goldfish_rtc *r, const struct goldfish_rtc_state *s);
+void goldfish_rtc_reset(struct goldfish_rtc *r);
 
 #endif

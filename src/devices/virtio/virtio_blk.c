@@ -98,7 +98,8 @@ int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg, char 
         rc = -EINVAL;
         goto fail;
     }
-    memcpy(b->serial, cfg->serial, serial_len);
+    if (serial_len)
+        memcpy(b->serial, cfg->serial, serial_len);
     b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (b->fd < 0) {
         rc = -errno;
@@ -494,6 +495,18 @@ static void blk_reset(void *dev)
         pthread_cond_wait(&blk->idle, &blk->bus->lock);
 }
 
+/* Lets the workers finish every queued and running job, and takes what the cap left. */
+static void blk_quiesce(void *dev)
+{
+    struct virtio_blk *blk = dev;
+    while (blk->queued || blk->running || blk->capped) {
+        if (blk->capped && !blk->queued && !blk->running)
+            take_requests(blk);
+        if (blk->queued || blk->running)
+            pthread_cond_wait(&blk->idle, &blk->bus->lock);
+    }
+}
+
 /*
  * The disk has one queue, so every job belongs to it: drain them all as a device reset
  * does. The transport has already disabled the queue, so a request that finishes while
@@ -578,6 +591,7 @@ struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
         .reset = blk_reset,
         .queue_reset = blk_queue_reset,
         .destroy = blk_destroy,
+        .quiesce = blk_quiesce,
     };
     for (; blk->nworkers < WORKERS; blk->nworkers++) {
         int err = pthread_create(&blk->workers[blk->nworkers], NULL, worker_thread, blk);

@@ -14,6 +14,22 @@
 
 #define VIRTIO_INPUT_NAME "rackvm power button"
 
+/* One press queues four events; room for a few presses the guest has not taken yet. */
+#define VIRTIO_INPUT_PENDING_MAX 16
+
+struct virtio_input_event {
+    uint16_t type, code;
+    uint32_t value;
+};
+
+/* What a snapshot keeps of the device (after the transport's state). */
+struct virtio_input_state {
+    struct virtio_input_event pending[VIRTIO_INPUT_PENDING_MAX];
+    uint32_t npending;
+    uint8_t select, subsel;
+    uint8_t reserved[2];   /* keeps the struct free of padding */
+};
+
 struct virtio_input;
 
 /* Adds the device in slot; *out (if not NULL) gets the device. NULL after printing why. */

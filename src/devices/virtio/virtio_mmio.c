@@ -295,6 +295,73 @@ struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
     return vm;
 }
 
+size_t virtio_mmio_state_size(const struct virtio_mmio *vm)
+{
+    return sizeof(struct virtio_mmio_state) + vm->ops->state_size;
+}
+
+void virtio_mmio_save(struct virtio_mmio *vm, void *buf)
+{
+    if (vm->ops->quiesce)
+        vm->ops->quiesce(vm->dev);
+    if (vm->ops->state_size)
+        vm->ops->save(vm->dev, (uint8_t *)buf + sizeof(struct virtio_mmio_state));
+    struct virtio_mmio_state s = {
+        .device_features = vm->device_features, .driver_features = vm->driver_features,
+        .device_id = vm->ops->device_id, .device_features_sel = vm->device_features_sel,
+        .driver_features_sel = vm->driver_features_sel, .queue_sel = vm->queue_sel,
+        .status = vm->status, .interrupt_status = vm->interrupt_status,
+        .config_generation = vm->config_generation,
+    };
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+        virtq_save(&vm->queues[i], &s.queues[i]);
+    memcpy(buf, &s, sizeof(s));
+}
+
+int virtio_mmio_load(struct virtio_mmio *vm, const void *buf, size_t len)
+{
+    struct virtio_mmio_state s;
+    device_reset(vm);
+    if (len != virtio_mmio_state_size(vm))
+        return -1;
+    memcpy(&s, buf, sizeof(s));
+    if (s.device_id != vm->ops->device_id || s.device_features != vm->device_features ||
+        (s.interrupt_status & ~(uint32_t)(INT_USED_BUFFER | INT_CONFIG_CHANGE)) ||
+        s.reserved)
+        goto fail;
+    vm->driver_features = s.driver_features;
+    vm->device_features_sel = s.device_features_sel;
+    vm->driver_features_sel = s.driver_features_sel;
+    vm->queue_sel = s.queue_sel;
+    vm->status = s.status;
+    vm->interrupt_status = s.interrupt_status;
+    vm->config_generation = s.config_generation;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+        const struct virtq_state *q = &s.queues[i];
+        struct virtq_state defaults;   /* what device_reset left: all a queue past num_queues may hold */
+        virtq_save(&vm->queues[i], &defaults);
+        bool ok = i < vm->ops->num_queues
+                      ? q->size <= vm->ops->queue_size && virtq_load(&vm->queues[i], q)
+                      : memcmp(q, &defaults, sizeof(defaults)) == 0;
+        if (!ok)
+            goto fail;
+    }
+    if (vm->ops->state_size &&
+        !vm->ops->load(vm->dev, (const uint8_t *)buf + sizeof(struct virtio_mmio_state)))
+        goto fail;
+    update_irq(vm);
+    return 0;
+fail:
+    device_reset(vm);
+    return -1;
+}
+
+void virtio_mmio_reset(struct virtio_mmio *vm)
+{
+    device_reset(vm);
+    vm->config_generation = 0;   /* a driver reset keeps it; power-on starts afresh */
+}
+
 void virtio_mmio_destroy(struct virtio_mmio *vm)
 {
     vm->ops->destroy(vm->dev);
