@@ -12,7 +12,7 @@ endif
 comma := ,
 space := $(subst ,, )
 BUILD ?= build
-LDLIBS += -lfdt -lz -lslirp -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -ljansson -pthread -lm
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c
@@ -22,8 +22,8 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-# Layers call downward only (cli -> machine -> devices, cpu -> memory; host/ back ends are
-# leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# Layers call downward only (cli -> api -> machine -> devices, cpu -> memory; host/ back
+# ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
 # of one of LAYERS.
 no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
 	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
@@ -35,8 +35,9 @@ all: layers $(BUILD)/rackvm
 layers:
 	@$(call no_includes,cpu memory,cli machine devices host)
 	@$(call no_includes,memory,cpu)
-	@$(call no_includes,devices devices/virtio,cli machine)
-	@$(call no_includes,host,cli machine devices cpu memory)
+	@$(call no_includes,machine,api cli)
+	@$(call no_includes,devices devices/virtio,api cli machine)
+	@$(call no_includes,host,api cli machine devices cpu memory)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -13,6 +13,13 @@ struct timespec timespec_in(clockid_t clock, int64_t ns)
     return t;
 }
 
+uint64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
 void rvm_error(const char *fmt, ...)
 {
     va_list ap;

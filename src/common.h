@@ -26,6 +26,9 @@ static inline int64_t sign_extend(uint64_t x, unsigned width)
 /* The absolute time ns from now on clock, as the timed waits of pthreads take it. */
 struct timespec timespec_in(clockid_t clock, int64_t ns);
 
+/* The host's CLOCK_MONOTONIC in nanoseconds. */
+uint64_t monotonic_ns(void);
+
 /* Prints "rackvm: <message>" to stderr. */
 void rvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/server.h"
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
@@ -47,7 +48,10 @@ void cmd_run_usage(FILE *out)
             "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
             "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
             "  --shutdown-timeout S seconds the guest gets to power off after SIGINT/SIGTERM\n"
-            "                       before rackvm stops it (default %d; 0: stop at once)\n"
+            "                       or a stop request before rackvm stops it (default %d;\n"
+            "                       0: stop at once)\n"
+            "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
+            "                       stop, reset, stats) on a Unix socket at PATH\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -64,7 +68,7 @@ void cmd_run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -83,6 +87,7 @@ static const struct option run_options[] = {
     { "console", required_argument, NULL, OPT_CONSOLE },
     { "net", required_argument, NULL, OPT_NET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+    { "api-socket", required_argument, NULL, OPT_API_SOCKET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -141,6 +146,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         .nets = o->nets,
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+    o->api_socket = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
@@ -199,6 +205,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             }
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
+        case OPT_API_SOCKET: o->api_socket = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
@@ -302,8 +309,9 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
-/* Boots machines until one stops for good; returns the exit status. */
-static int run_machines(const struct machine_config *cfg)
+/* Boots machines until one stops for good; returns the exit status. vm: the control
+ * socket's view of them, or NULL. */
+static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
 {
     for (;;) {
         struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
@@ -315,7 +323,11 @@ static int run_machines(const struct machine_config *cfg)
             return prepared > 0 ? 0 : 1;
         }
         signals_attach(m);
+        if (vm)
+            api_vm_attach(vm, m);
         enum stop_reason why = machine_run(m);
+        if (vm)
+            api_vm_attach(vm, NULL);
         signals_attach(NULL);
         int code = m->stop_code;
         char message[sizeof(m->stop_message)];
@@ -350,7 +362,17 @@ int cmd_run(int argc, char **argv)
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
-    rc = run_machines(&opts.cfg);
+    struct api_vm vm;
+    struct api_server *server = NULL;
+    api_vm_init(&vm, opts.shutdown_timeout);
+    if (opts.api_socket && !opts.cfg.dump_dtb_path &&
+        !(server = api_server_start(opts.api_socket, &vm))) {
+        rc = 1;
+    } else {
+        rc = run_machines(&opts.cfg, server ? &vm : NULL);
+        api_server_stop(server);
+    }
+    api_vm_destroy(&vm);
     signals_stop();
     return rc;
 }

@@ -16,6 +16,7 @@ struct run_options {
     struct machine_config cfg;
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
+    const char *api_socket;     /* --api-socket PATH, or NULL */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -246,7 +246,7 @@ static void hart_wfi(struct hart *h)
     const struct hart_platform *p = &h->platform;
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!stopping(h)) {
+    while (!stopping(h) && !hart_hold_requested(h)) {
         uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
         if (atomic_load(&h->arch.mip) & h->arch.mie)
@@ -289,11 +289,34 @@ void hart_unpark(struct hart *h)
     atomic_store(&h->parked, false);
 }
 
+void hart_hold(struct hart *h)
+{
+    atomic_store(&h->hold_request, true);
+    hart_kick(h);
+}
+
+void hart_release(struct hart *h)
+{
+    atomic_store(&h->hold_request, false);
+}
+
+bool hart_hold_requested(const struct hart *h)
+{
+    return atomic_load(&h->hold_request);
+}
+
 void *hart_thread(void *arg)
 {
     struct hart *h = arg;
     const struct hart_platform *p = &h->platform;
     while (!stopping(h)) {
+        /* Before the park check: a parked hart is held too, its HSM state untouched. */
+        if (hart_hold_requested(h)) {
+            atomic_store(&h->sleeping, true);
+            p->ops->held(p->board, h);
+            atomic_store(&h->sleeping, false);
+            continue;
+        }
         if (atomic_load(&h->parked)) {
             p->ops->park(p->board, h);
             continue;

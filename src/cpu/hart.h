@@ -86,6 +86,13 @@ struct hart_platform_ops {
      * hart_unpark, or when the VM stops.
      */
     void (*park)(void *board, struct hart *h);
+    /*
+     * The board asked to hold the hart (hart_hold): called between two instructions,
+     * outside translated code and any bus access, with the hart counted as sleeping (so
+     * remote fences do not wait for it). Returns once the hart may run on or the VM
+     * stops; the hart then serves pending fences before its next instruction.
+     */
+    void (*held)(void *board, struct hart *h);
 };
 
 struct hart_platform {
@@ -180,6 +187,7 @@ struct hart {
     pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
     pthread_cond_t wake;
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
+    _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote fence from another hart */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
@@ -209,6 +217,14 @@ void *hart_thread(void *hart);
  */
 void hart_park(struct hart *h);
 void hart_unpark(struct hart *h);
+/*
+ * Thread-safe: hart_hold makes the hart stop at its next instruction boundary (a wfi or
+ * a park hook's wait ends for it) and call the platform's held hook until hart_release.
+ * It is not the guest-visible HSM stop: the board uses it to pause the whole VM.
+ */
+void hart_hold(struct hart *h);
+void hart_release(struct hart *h);
+bool hart_hold_requested(const struct hart *h);
 /* Sleeps on the hart's own thread until a hart_kick (or the VM stops); fence requests
  * from other harts wait for no sleeping hart. */
 void hart_sleep(struct hart *h);
@@ -241,7 +257,8 @@ void hart_serve_fence_requests(struct hart *h);
  */
 int hart_pending_interrupt(const struct hart *h);
 
-/* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one. */
+/* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one
+ * (or a hold request, or the VM stops). */
 bool hart_interrupt_pending(const struct hart *h);
 void hart_wait_for_interrupt(struct hart *h);
 

@@ -19,7 +19,7 @@
 #define NS_PER_SEC 1000000000ULL
 
 struct goldfish_rtc {
-    pthread_mutex_t *lock;  /* bus->lock */
+    struct bus *bus;        /* its lock guards the state; paused while the VM is */
     struct irq_line irq;
     struct goldfish_rtc_state s;
     bool stopping;
@@ -58,9 +58,10 @@ static void check_alarm(struct goldfish_rtc *r)
 static void *timer_thread(void *arg)
 {
     struct goldfish_rtc *r = arg;
-    pthread_mutex_t *lock = r->lock;
+    pthread_mutex_t *lock = &r->bus->lock;
     pthread_mutex_lock(lock);
     while (!r->stopping) {
+        bus_wait_resumed(r->bus);  /* a due alarm fires on resume, not while paused */
         check_alarm(r);
         if (r->s.alarm_armed) {
             /* The deadline is on the host's realtime clock, so clock steps are honoured. */
@@ -188,7 +189,7 @@ struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
         return NULL;
     }
     r->thread_due = UINT64_MAX;
-    r->lock = &slot->bus->lock;
+    r->bus = slot->bus;
     r->irq = slot->irq;
     pthread_cond_init(&r->changed, NULL);
     int err = pthread_create(&r->thread, NULL, timer_thread, r);
@@ -208,10 +209,10 @@ struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
 
 void goldfish_rtc_destroy(struct goldfish_rtc *r)
 {
-    pthread_mutex_lock(r->lock);
+    pthread_mutex_lock(&r->bus->lock);
     r->stopping = true;
     pthread_cond_signal(&r->changed);
-    pthread_mutex_unlock(r->lock);
+    pthread_mutex_unlock(&r->bus->lock);
     pthread_join(r->thread, NULL);
     pthread_cond_destroy(&r->changed);
     free(r);

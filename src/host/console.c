@@ -33,9 +33,6 @@ struct console {
     atomic_bool stopping;
     int wake_pipe[2];          /* written by console_destroy to end the reader's poll */
     pthread_t reader, writer;
-    /* Where input goes instead of guest.receive (under guest.lock); NULL: guest.receive. */
-    size_t (*receive)(void *dev, const uint8_t *buf, size_t n);
-    void *receiver;
 
     pthread_mutex_t out_lock;
     pthread_cond_t out_ready, out_space;
@@ -71,14 +68,6 @@ static void enter_raw_mode(int fd)
     raw_fd = fd;
     if (tcsetattr(fd, TCSANOW, &raw) < 0)
         rvm_error("console: cannot put the terminal in raw mode: %s", strerror(errno));
-}
-
-void console_set_receiver(struct console *c,
-                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
-                          void *dev)
-{
-    c->receive = receive;
-    c->receiver = dev;
 }
 
 void console_write(struct console *c, const uint8_t *buf, size_t n)
@@ -226,8 +215,7 @@ static void feed_guest(struct console *c, struct reader_state *r)
 {
     const struct console_guest *g = &c->guest;
     pthread_mutex_lock(g->lock);
-    size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
-                              : g->receive(g->ctx, r->pending, r->npending);
+    size_t taken = g->receive(g->ctx, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
         struct timespec deadline = timespec_in(CLOCK_REALTIME, RX_RETRY_NS);
         g->wait_for_room(g->ctx, &deadline);

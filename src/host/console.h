@@ -31,7 +31,8 @@ struct console;
 struct console_guest {
     void *ctx;
     pthread_mutex_t *lock;  /* held around receive, wait_for_room and wake */
-    /* Guest input: takes up to n bytes, returns how many (0: no room yet). */
+    /* Guest input: takes up to n bytes, returns how many (0: no room yet, or the VM is
+     * paused; the reader keeps reading meanwhile, so Ctrl-A x still works). */
     size_t (*receive)(void *ctx, const uint8_t *buf, size_t n);
     /* Waits, releasing lock meanwhile, until receive may have room or the deadline
      * (CLOCK_REALTIME) passes. */
@@ -48,15 +49,6 @@ struct console_guest {
 struct console *console_create(const struct console_guest *guest, int in_fd, int out_fd);
 /* Stops both threads, flushes queued output, restores the terminal. Call without bus->lock. */
 void console_destroy(struct console *c);
-
-/*
- * Sends host input to receive(dev, buf, n) instead of guest->receive: it runs under the lock
- * and returns how many bytes it took (0: no room yet; the reader retries shortly).
- * Call under bus->lock, before the device goes away.
- */
-void console_set_receiver(struct console *c,
-                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
-                          void *dev);
 
 /* Queues guest output. Thread-safe; may be called under bus->lock. */
 void console_write(struct console *c, const uint8_t *buf, size_t n);

@@ -89,13 +89,6 @@ static void queue_clear(struct frame_queue *q)
         queue_drop_head(q);
 }
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void wake(struct net_slirp *s)
 {
     uint64_t one = 1;

@@ -21,19 +21,16 @@
 #include "devices/virtio/virtio_rng.h"
 #include "host/console.h"
 #include "machine/boot.h"
+#include "machine/pause.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 uint64_t machine_mtime(struct machine *m)
 {
-    return (monotonic_ns() - m->boot_ns) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
+    uint64_t frozen = atomic_load(&m->frozen_mtime);
+    if (frozen != MTIME_RUNNING)
+        return frozen;
+    return (monotonic_ns() - atomic_load(&m->boot_ns)) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
 }
 
 void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg)
@@ -45,6 +42,7 @@ void machine_request_stop(struct machine *m, enum stop_reason why, int code, con
     }
     for (unsigned i = 0; i < m->nharts; i++)
         hart_kick(m->harts[i]);
+    pause_wake_for_stop(m);
 }
 
 void machine_htif_write(struct machine *m, uint64_t pa)
@@ -100,14 +98,19 @@ static void board_park(void *board, struct hart *h)
     sbi_park(board, h);
 }
 
+static void board_held(void *board, struct hart *h)
+{
+    pause_hold_hart(board, h);
+}
+
 static const struct hart_platform_ops builtin_sbi_ops = {
     .time = board_time, .stopping = board_stopping, .ecall = board_ecall,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 /* With M-mode firmware of the guest's own (or none), ecalls trap to it. */
 static const struct hart_platform_ops guest_firmware_ops = {
     .time = board_time, .stopping = board_stopping,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 
 _Static_assert(MACHINE_MAX_HARTS <= CLINT_MAX_HARTS, "the CLINT serves every hart");
@@ -178,9 +181,14 @@ static void console_output(void *board, const uint8_t *buf, size_t n)
         console_write(m->console, buf, n);
 }
 
-static size_t console_to_uart(void *board, const uint8_t *buf, size_t n)
+/* Host console input goes to the virtio console when there is one, else the UART. */
+static size_t console_to_guest(void *board, const uint8_t *buf, size_t n)
 {
-    return uart_receive(((struct machine *)board)->uart, buf, n);
+    struct machine *m = board;
+    if (m->bus.paused)
+        return 0;
+    return m->console_input ? virtio_console_receive(m->console_input, buf, n)
+                            : uart_receive(m->uart, buf, n);
 }
 
 static void console_wait_for_uart(void *board, const struct timespec *deadline)
@@ -206,7 +214,7 @@ static bool console_vm_stopping(void *board)
 struct console *machine_console_create(struct machine *m, int in_fd, int out_fd)
 {
     struct console_guest guest = {
-        .ctx = m, .lock = &m->bus.lock, .receive = console_to_uart,
+        .ctx = m, .lock = &m->bus.lock, .receive = console_to_guest,
         .wait_for_room = console_wait_for_uart, .wake = console_wake, .quit = console_quit,
         .stopping = console_vm_stopping,
     };
@@ -264,7 +272,7 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
     struct device_slot slot;
     for (unsigned i = 0; i < cfg->ndisks; i++) {
         slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
-        if (!add_virtio(m, virtio_blk_create(&slot, &cfg->disks[i])))
+        if (!add_virtio(m, virtio_blk_create(&slot, &cfg->disks[i], &m->disks[i])))
             return false;
     }
     slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
@@ -276,15 +284,13 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
         slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
         if (!add_virtio(m, virtio_console_create(&slot, &output, &vc)))
             return false;
-        if (m->console) {
-            pthread_mutex_lock(&m->bus.lock);
-            console_set_receiver(m->console, virtio_console_receive, vc);
-            pthread_mutex_unlock(&m->bus.lock);
-        }
+        pthread_mutex_lock(&m->bus.lock);
+        m->console_input = vc;
+        pthread_mutex_unlock(&m->bus.lock);
     }
     for (unsigned i = 0; i < cfg->nnets; i++) {
         slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
-        if (!add_virtio(m, virtio_net_create(&slot, &cfg->nets[i], NULL)))
+        if (!add_virtio(m, virtio_net_create(&slot, &cfg->nets[i], &m->nics[i])))
             return false;
     }
     if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT) {
@@ -299,6 +305,7 @@ bool machine_press_power_button(struct machine *m)
 {
     if (!m->power_button)
         return false;
+    machine_resume(m);
     /* A VM stuck with the lock held (its console output blocked) cannot be asked. */
     struct timespec t = timespec_in(CLOCK_REALTIME, 1000000000LL);
     if (pthread_mutex_timedlock(&m->bus.lock, &t) != 0)
@@ -306,6 +313,18 @@ bool machine_press_power_button(struct machine *m)
     bool seen = virtio_input_press_power(m->power_button);
     pthread_mutex_unlock(&m->bus.lock);
     return seen;
+}
+
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s)
+{
+    virtio_blk_get_stats(m->disks[i], s);
+}
+
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    virtio_net_get_stats(m->nics[i], s);
+    pthread_mutex_unlock(&m->bus.lock);
 }
 
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
@@ -316,7 +335,8 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         return NULL;
     }
     m->cfg = *cfg;
-    m->boot_ns = monotonic_ns();
+    atomic_init(&m->boot_ns, monotonic_ns());
+    pause_init(m);
     bus_init(&m->bus);
     if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
         rvm_error("cannot allocate %llu MiB of guest memory: %s",
@@ -383,12 +403,14 @@ void machine_destroy(struct machine *m)
         free(m->harts[i]);
     }
     bus_destroy(&m->bus);
+    pause_destroy(m);
     free(m);
 }
 
 enum stop_reason machine_run(struct machine *m)
 {
     unsigned started = 0;
+    pause_harts_starting(m);
     for (; started < m->nharts; started++) {
         int rc = pthread_create(&m->harts[started]->thread, NULL, hart_thread, m->harts[started]);
         if (rc) {
@@ -402,5 +424,6 @@ enum stop_reason machine_run(struct machine *m)
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);
+    pause_harts_ended(m);
     return atomic_load(&m->stop_reason);
 }

@@ -5,6 +5,7 @@
 #ifndef RACKVM_MACHINE_H
 #define RACKVM_MACHINE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "common.h"
@@ -25,6 +26,11 @@ struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
 struct virtio_input;
+struct virtio_console;
+struct virtio_blk;
+struct virtio_blk_stats;
+struct virtio_net;
+struct virtio_net_stats;
 struct net_config;
 
 enum stop_reason {
@@ -74,12 +80,25 @@ struct machine {
     struct console *console;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;
+    struct virtio_console *console_input;  /* takes host console input, else the UART */
     struct virtio_input *power_button;  /* NULL: not asked for, or no slot left */
+    struct virtio_blk *disks[VIRT_VIRTIO_COUNT];  /* cfg.disks[i]'s device */
+    struct virtio_net *nics[VIRT_VIRTIO_COUNT];   /* cfg.nets[i]'s device */
 
     /* HTIF tohost/fromhost of a bare-metal ELF (0 when the ELF has none). */
     uint64_t tohost_addr, fromhost_addr;
 
-    uint64_t boot_ns;         /* host monotonic time at mtime 0 */
+    /* Host monotonic time at mtime 0; moved forward by the length of each pause. */
+    _Atomic uint64_t boot_ns;
+    _Atomic uint64_t frozen_mtime;  /* mtime while paused; MTIME_RUNNING otherwise */
+
+    /* Pause (machine/pause.c). control_lock orders pause, resume and the end of
+     * machine_run; hold_lock (taken under nothing but control_lock) counts held harts. */
+    pthread_mutex_t control_lock, hold_lock;
+    pthread_cond_t hold_changed;
+    unsigned nheld;     /* harts in the held hook, under hold_lock */
+    bool harts_running; /* between machine_run's start of the harts and their end */
+    bool paused;        /* under control_lock */
     _Atomic int stop_reason;  /* enum stop_reason; first writer wins */
     int stop_code;            /* guest failure code for STOP_FAIL */
     char stop_message[128];
@@ -108,17 +127,42 @@ static inline bool machine_stopping(struct machine *m)
 }
 
 /*
- * Presses the power button so the guest can shut down on its own. false when the board
- * has no button, no guest driver runs it, or the bus stays locked for a second (the
- * guest cannot be asked). Call without bus->lock.
+ * Presses the power button so the guest can shut down on its own (a paused VM is
+ * resumed first, so that it can answer). false when the board has no button, no guest
+ * driver runs it, or the bus stays locked for a second (the guest cannot be asked).
+ * Call without bus->lock.
  */
 bool machine_press_power_button(struct machine *m);
+
+/* Counters of disk i (cfg.disks[i]) and NIC i (cfg.nets[i]) since the machine was
+ * created. Thread-safe; call without bus->lock. */
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s);
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s);
 
 /* A guest store touched the HTIF tohost page at pa: acts on a tohost write. */
 void machine_htif_write(struct machine *m, uint64_t pa);
 
-/* Guest-visible mtime, 10 MHz, from the host monotonic clock. */
+/* Guest-visible mtime, 10 MHz, from the host monotonic clock; it stands still while
+ * the VM is paused. */
 uint64_t machine_mtime(struct machine *m);
 #define MACHINE_TIMEBASE_HZ 10000000ULL
+#define MTIME_RUNNING UINT64_MAX
+
+/*
+ * Pause and resume of the whole VM (machine/pause.c); thread-safe, from any thread but
+ * a hart's. machine_pause returns true once every hart is held at an instruction
+ * boundary (outside translated code, no bus access under way; HSM-stopped harts stay
+ * as they are), the device threads have completed every request they took and touch
+ * neither guest memory nor device state, and mtime stands still. Console input waits
+ * in the host; Ctrl-A x and signals still stop a paused VM. Pausing a paused VM does
+ * nothing; false, nothing changed: the VM is stopping, machine_run has not started or
+ * has ended, or a hart did not come within 5 s (stuck in a bus access: console output
+ * nobody reads). Device requests under way are waited for (disk I/O completes).
+ * machine_resume lets it run on from the same mtime (the guest sees no jump in time);
+ * on a VM that is not paused it does nothing. machine_run ends a pause when it returns.
+ */
+bool machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_paused(struct machine *m);
 
 #endif

@@ -195,9 +195,12 @@ static uint64_t hsm_status(const struct sbi_hart *t)
 void sbi_park(struct machine *m, struct hart *h)
 {
     struct sbi_hart *s = &m->sbi[h->arch.id];
+    /* A hold (machine_pause) returns with the hart still parked and its state as it was. */
     if (atomic_load(&s->state) == HART_SUSPENDED) {
-        while (!hart_interrupt_pending(h) && !machine_stopping(m))
+        while (!hart_interrupt_pending(h) && !machine_stopping(m) && !hart_hold_requested(h))
             hart_wait_for_interrupt(h);
+        if (machine_stopping(m) || hart_hold_requested(h))
+            return;
         if (s->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
             /* Resume as from a fresh start at the resume address, interrupts untaken. */
             uint64_t mip = atomic_load(&h->arch.mip);
@@ -205,9 +208,10 @@ void sbi_park(struct machine *m, struct hart *h)
             atomic_store(&h->arch.mip, mip);
         }
     } else {
-        while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m))
+        while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m) &&
+               !hart_hold_requested(h))
             hart_sleep(h);
-        if (machine_stopping(m))
+        if (machine_stopping(m) || hart_hold_requested(h))
             return;
         enter_supervisor(h, s->start_addr, s->start_arg);
     }

@@ -230,6 +230,8 @@ static void test_receive_too_small_is_dropped(void)
     CHECK(all_guard(DATA, 0x1000));
     CHECK_EQ_U64(stats().rx_dropped_too_big, 1);
     CHECK_EQ_U64(stats().tx_frames, 1);
+    CHECK_EQ_U64(stats().tx_bytes, 42);   /* an ARP request, without the virtio header */
+    CHECK_EQ_U64(stats().rx_bytes, 0);    /* the dropped reply counts no bytes */
 
     /* A device-readable "receive" buffer holds nothing writable: dropped too. */
     set_desc(0, 1, DATA, 2048, 0, 0);
@@ -267,6 +269,7 @@ static void test_receive_into_split_buffers(void)
     CHECK(all_guard(DATA + 7, 0x100 - 7));
     CHECK(all_guard(DATA + 0x100 + (len - 7), 0x1000 - 0x100 - (len - 7)));
     CHECK_EQ_U64(stats().rx_frames, 1);
+    CHECK_EQ_U64(stats().rx_bytes, len - VIRTIO_NET_HDR_LEN);
 }
 
 static void test_hostile_transmit(void)

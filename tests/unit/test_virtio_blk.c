@@ -195,6 +195,12 @@ static void test_shrunk_image(void)
     memset(ram.host + DATA, 0, SECTOR);
     CHECK_EQ_U64(request(&b, T_IN, 3, SECTOR), S_OK);
     CHECK_EQ_U64(ram.host[DATA + 7], 0x5c);
+    /* Stats: every request counts, only the bytes of those that succeeded. */
+    CHECK_EQ_U64(b.read_requests, 4);
+    CHECK_EQ_U64(b.read_bytes, 2 * SECTOR);
+    CHECK_EQ_U64(b.write_requests, 2);
+    CHECK_EQ_U64(b.written_bytes, SECTOR);
+    CHECK_EQ_U64(b.flush_requests, 1);
     blk_backend_close(&b);
     unlink(path);
 }

@@ -343,6 +343,21 @@ static uint8_t do_flush(struct blk_backend *b)
     return failed(b, BLK_OP_FLUSH, 0, err);
 }
 
+/* Counts a request for stats: bytes_out written to the image, bytes_in read from it. */
+static void count_request(struct blk_backend *b, uint32_t type, uint64_t bytes_out,
+                          uint64_t bytes_in)
+{
+    if (type == VIRTIO_BLK_T_IN) {
+        atomic_fetch_add_explicit(&b->read_requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->read_bytes, bytes_in, memory_order_relaxed);
+    } else if (type == VIRTIO_BLK_T_OUT) {
+        atomic_fetch_add_explicit(&b->write_requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->written_bytes, bytes_out, memory_order_relaxed);
+    } else if (type == VIRTIO_BLK_T_FLUSH) {
+        atomic_fetch_add_explicit(&b->flush_requests, 1, memory_order_relaxed);
+    }
+}
+
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len)
 {
@@ -381,9 +396,23 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
         status = VIRTIO_BLK_S_UNSUPP;
         break;
     }
+    count_request(b, type, status == VIRTIO_BLK_S_OK ? req->out_len - HEADER_SIZE : 0,
+                  data_written);
     virtq_copy_to_req(ram, req, req->in_len - 1, &status, 1);
     *used_len = data_written + 1;
     return true;
+}
+
+void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s)
+{
+    const struct blk_backend *b = &blk->backend;
+    *s = (struct virtio_blk_stats){
+        .read_requests = atomic_load_explicit(&b->read_requests, memory_order_relaxed),
+        .write_requests = atomic_load_explicit(&b->write_requests, memory_order_relaxed),
+        .flush_requests = atomic_load_explicit(&b->flush_requests, memory_order_relaxed),
+        .read_bytes = atomic_load_explicit(&b->read_bytes, memory_order_relaxed),
+        .written_bytes = atomic_load_explicit(&b->written_bytes, memory_order_relaxed),
+    };
 }
 
 /* A job from the free list, else a new one: a notify storm allocates nothing. */
@@ -425,6 +454,7 @@ static void take_requests(struct virtio_blk *blk)
         *blk->queued_tail = job;
         blk->queued_tail = &job->next;
         blk->nqueued++;
+        bus_request_taken(blk->bus);
         pthread_cond_signal(&blk->work);
     }
     blk->capped = true;
@@ -460,6 +490,7 @@ static void *worker_thread(void *arg)
             virtio_mmio_used(blk->vm, 0);
         }
         job_put(blk, job);
+        bus_request_done(blk->bus);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
         if (blk->capped)
@@ -481,6 +512,7 @@ static void drop_queued(struct virtio_blk *blk)
         struct blk_job *job = blk->queued;
         blk->queued = job->next;
         job_put(blk, job);
+        bus_request_done(blk->bus);
     }
     blk->queued_tail = &blk->queued;
     blk->nqueued = 0;
@@ -559,7 +591,7 @@ static void blk_destroy(void *dev)
 }
 
 struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
-                                      const struct disk_config *cfg)
+                                      const struct disk_config *cfg, struct virtio_blk **out)
 {
     struct virtio_blk *blk = calloc(1, sizeof(*blk));
     if (!blk) {
@@ -607,5 +639,7 @@ struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
         blk_destroy(blk);
         return NULL;
     }
+    if (out)
+        *out = blk;
     return blk->vm;
 }

@@ -49,6 +49,16 @@ struct blk_backend {
     /* Bit e of logged[op]: errno e (0: past the end of the file) was logged for op. */
     _Atomic uint64_t logged[BLK_OPS];
     _Atomic int flush_error;             /* errno of the first failed fdatasync, or 0 */
+    /* What the guest asked of the disk (requests) and got done (bytes), for stats. */
+    _Atomic uint64_t read_requests, write_requests, flush_requests;
+    _Atomic uint64_t read_bytes, written_bytes;
+};
+
+struct virtio_blk;
+
+/* Counters since the device was created (struct blk_backend's, read once). */
+struct virtio_blk_stats {
+    uint64_t read_requests, write_requests, flush_requests, read_bytes, written_bytes;
 };
 
 /*
@@ -71,8 +81,13 @@ void blk_backend_close(struct blk_backend *b);
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len);
 
-/* Adds a virtio-blk device for cfg in slot. NULL after printing why. */
+/*
+ * Adds a virtio-blk device for cfg in slot; *out (when out is not NULL) receives the
+ * device for virtio_blk_get_stats. NULL after printing why.
+ */
 struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
-                                      const struct disk_config *cfg);
+                                      const struct disk_config *cfg, struct virtio_blk **out);
+/* Thread-safe. */
+void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s);
 
 #endif

@@ -30,6 +30,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
 {
     struct virtio_net *n = dev;
     pthread_mutex_lock(&n->bus->lock);
+    bus_wait_resumed(n->bus);  /* the back end keeps its frame while the VM is paused */
     bool taken = true;
     if (!n->vm || !virtio_mmio_pop(n->vm, RXQ, &n->rx_req)) {
         /* Not created or live yet, no buffer posted, or a broken ring awaiting reset. */
@@ -47,6 +48,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
             virtq_copy_to_req(&n->bus->ram, &n->rx_req, sizeof(hdr), frame, len);
             written = (uint32_t)(sizeof(hdr) + len);
             n->stats.rx_frames++;
+            n->stats.rx_bytes += len;
         }
         virtq_push(q, n->rx_req.head, written);
         virtio_mmio_used(n->vm, RXQ);
@@ -67,6 +69,7 @@ static void transmit(struct virtio_net *n)
             net_backend_send(n->backend, n->tx_frame + VIRTIO_NET_HDR_LEN,
                              total - VIRTIO_NET_HDR_LEN);
             n->stats.tx_frames++;
+            n->stats.tx_bytes += total - VIRTIO_NET_HDR_LEN;
         }
         virtq_push(virtio_mmio_queue(n->vm, TXQ), n->tx_req.head, 0);
         pushed = true;

@@ -29,8 +29,8 @@
 struct virtio_net;
 
 struct virtio_net_stats {
-    uint64_t rx_frames, rx_dropped_too_big;
-    uint64_t tx_frames, tx_dropped_malformed;  /* shorter than header + Ethernet, or too long */
+    uint64_t rx_frames, rx_bytes, rx_dropped_too_big;  /* bytes: Ethernet frames, no header */
+    uint64_t tx_frames, tx_bytes, tx_dropped_malformed;  /* shorter than header + Ethernet, or too long */
 };
 
 /*

@@ -1,0 +1,236 @@
+/* The control socket's commands on the VM of `rackvm run`: see control.h. */
+#include "api/control.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_net.h"
+#include "host/net_config.h"
+#include "machine/machine.h"
+
+#define NS_PER_SEC 1000000000ULL
+
+void api_vm_init(struct api_vm *vm, unsigned shutdown_timeout)
+{
+    *vm = (struct api_vm){ .shutdown_timeout = shutdown_timeout, .start_ns = monotonic_ns() };
+    pthread_mutex_init(&vm->lock, NULL);
+}
+
+void api_vm_destroy(struct api_vm *vm)
+{
+    pthread_mutex_destroy(&vm->lock);
+}
+
+void api_vm_attach(struct api_vm *vm, struct machine *m)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->m = m;
+    vm->stop_deadline_ns = 0;  /* a new boot is not the machine the stop was for */
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void force_stop(struct machine *m)
+{
+    machine_request_stop(m, STOP_USER, 0, "stopped through the control socket");
+}
+
+int api_vm_check_deadline(struct api_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    int wait_ms = -1;
+    if (vm->stop_deadline_ns && vm->m) {
+        uint64_t now = monotonic_ns();
+        if (now >= vm->stop_deadline_ns) {
+            rvm_error("the guest did not power off within %u s of the control socket's stop: "
+                      "stopping it", vm->shutdown_timeout);
+            force_stop(vm->m);
+            vm->stop_deadline_ns = 0;
+        } else {
+            wait_ms = (int)((vm->stop_deadline_ns - now + 999999) / 1000000);
+        }
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return wait_ms;
+}
+
+static double seconds(uint64_t ns)
+{
+    return (double)ns / NS_PER_SEC;
+}
+
+static const char *state_name(struct machine *m)
+{
+    if (!m || machine_stopping(m))
+        return "stopping";
+    return machine_paused(m) ? "paused" : "running";
+}
+
+/* Every command but status needs a machine; status reports "stopping" without one. */
+static struct machine *need_machine(struct api_vm *vm, const char *command, char *err,
+                                    size_t errlen)
+{
+    if (!vm->m)
+        snprintf(err, errlen, "%s: no VM runs right now (it is restarting or stopping)", command);
+    return vm->m;
+}
+
+static json_t *cmd_status(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    (void)request, (void)err, (void)errlen;
+    struct machine *m = vm->m;
+    json_t *r = json_pack("{s:s,s:f}", "state", state_name(m), "uptime",
+                          seconds(monotonic_ns() - vm->start_ns));
+    if (r && m) {
+        json_object_set_new(r, "guest_time",
+                            json_real((double)machine_mtime(m) / MACHINE_TIMEBASE_HZ));
+        json_object_set_new(r, "cpus", json_integer(m->nharts));
+        json_object_set_new(r, "memory", json_integer((json_int_t)m->cfg.memory_size));
+    }
+    return r;
+}
+
+static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    (void)request;
+    struct machine *m = need_machine(vm, "pause", err, errlen);
+    if (!m)
+        return NULL;
+    if (!machine_pause(m)) {
+        snprintf(err, errlen, "pause: %s", machine_stopping(m)
+                 ? "the VM is stopping" : "a hart did not stop within 5 s; the VM runs on");
+        return NULL;
+    }
+    return json_pack("{s:s}", "state", "paused");
+}
+
+static json_t *cmd_resume(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    (void)request;
+    struct machine *m = need_machine(vm, "resume", err, errlen);
+    if (!m)
+        return NULL;
+    machine_resume(m);
+    return json_pack("{s:s}", "state", state_name(m));
+}
+
+static const char *const stop_args[] = { "force", NULL };
+
+static json_t *cmd_stop(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    json_t *force = json_object_get(request, "force");
+    if (force && !json_is_boolean(force)) {
+        snprintf(err, errlen, "stop: \"force\" must be true or false");
+        return NULL;
+    }
+    struct machine *m = need_machine(vm, "stop", err, errlen);
+    if (!m)
+        return NULL;
+    if (json_is_true(force) || vm->shutdown_timeout == 0 || !machine_press_power_button(m)) {
+        force_stop(m);
+        return json_pack("{s:s}", "stop", "forced");
+    }
+    vm->stop_deadline_ns = monotonic_ns() + vm->shutdown_timeout * NS_PER_SEC;
+    return json_pack("{s:s,s:i}", "stop", "power-button", "timeout", (int)vm->shutdown_timeout);
+}
+
+static json_t *cmd_reset(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    (void)request;
+    struct machine *m = need_machine(vm, "reset", err, errlen);
+    if (!m)
+        return NULL;
+    /* As a guest reboot: --on-reboot decides between a fresh boot and an exit. */
+    machine_request_stop(m, STOP_REBOOT, 0, "reset through the control socket");
+    return json_pack("{s:b}", "restarts", m->cfg.reboot_restarts);
+}
+
+/* Resident set size in bytes, from /proc/self/statm; 0 if unreadable. */
+static uint64_t rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static json_t *disk_stats(struct machine *m)
+{
+    json_t *disks = json_array();
+    for (unsigned i = 0; disks && i < m->cfg.ndisks; i++) {
+        struct virtio_blk_stats s;
+        machine_disk_stats(m, i, &s);
+        json_array_append_new(disks, json_pack(
+            "{s:s,s:I,s:I,s:I,s:I,s:I}", "path", m->cfg.disks[i].path,
+            "read_requests", (json_int_t)s.read_requests,
+            "write_requests", (json_int_t)s.write_requests,
+            "flush_requests", (json_int_t)s.flush_requests,
+            "read_bytes", (json_int_t)s.read_bytes,
+            "written_bytes", (json_int_t)s.written_bytes));
+    }
+    return disks;
+}
+
+static json_t *nic_stats(struct machine *m)
+{
+    json_t *nics = json_array();
+    for (unsigned i = 0; nics && i < m->cfg.nnets; i++) {
+        struct virtio_net_stats s;
+        machine_nic_stats(m, i, &s);
+        char mac[18];
+        net_format_mac(m->cfg.nets[i].mac, mac);
+        json_array_append_new(nics, json_pack(
+            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "mac", mac,
+            "rx_packets", (json_int_t)s.rx_frames, "rx_bytes", (json_int_t)s.rx_bytes,
+            "rx_dropped", (json_int_t)s.rx_dropped_too_big,
+            "tx_packets", (json_int_t)s.tx_frames, "tx_bytes", (json_int_t)s.tx_bytes,
+            "tx_dropped", (json_int_t)s.tx_dropped_malformed));
+    }
+    return nics;
+}
+
+static json_t *cmd_stats(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    (void)request;
+    struct machine *m = need_machine(vm, "stats", err, errlen);
+    if (!m)
+        return NULL;
+    return json_pack("{s:f,s:f,s:f,s:I,s:o,s:o}",
+                     "guest_time", (double)machine_mtime(m) / MACHINE_TIMEBASE_HZ,
+                     "uptime", seconds(monotonic_ns() - vm->start_ns),
+                     "host_cpu_time", cpu_seconds(),
+                     "rss_bytes", (json_int_t)rss_bytes(),
+                     "disks", disk_stats(m), "nics", nic_stats(m));
+}
+
+const struct api_command control_commands[] = {
+    { "status", NULL, cmd_status },
+    { "pause", NULL, cmd_pause },
+    { "resume", NULL, cmd_resume },
+    { "stop", stop_args, cmd_stop },
+    { "reset", NULL, cmd_reset },
+    { "stats", NULL, cmd_stats },
+};
+const size_t control_ncommands = ARRAY_SIZE(control_commands);
+
+char *api_vm_answer(struct api_vm *vm, const char *line, size_t len)
+{
+    pthread_mutex_lock(&vm->lock);
+    char *response = api_answer(vm, control_commands, control_ncommands, line, len);
+    pthread_mutex_unlock(&vm->lock);
+    return response;
+}
