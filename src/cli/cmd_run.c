@@ -15,6 +15,7 @@
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
 #define MIN_MEMORY (16ULL << 20)
@@ -51,7 +52,10 @@ void cmd_run_usage(FILE *out)
             "                       or a stop request before rackvm stops it (default %d;\n"
             "                       0: stop at once)\n"
             "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
-            "                       stop, reset, stats) on a Unix socket at PATH\n"
+            "                       stop, reset, stats, snapshot) on a Unix socket at PATH\n"
+            "  --restore DIR        resume the snapshot in DIR (written by the snapshot\n"
+            "                       command) instead of booting; give the device options it\n"
+            "                       was taken with (--memory and --cpus come from it)\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
@@ -68,7 +72,7 @@ void cmd_run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_RESTORE };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -88,6 +92,7 @@ static const struct option run_options[] = {
     { "net", required_argument, NULL, OPT_NET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
     { "api-socket", required_argument, NULL, OPT_API_SOCKET },
+    { "restore", required_argument, NULL, OPT_RESTORE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -147,6 +152,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     o->api_socket = NULL;
+    o->restore_dir = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
@@ -206,6 +212,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
         case OPT_API_SOCKET: o->api_socket = optarg; break;
+        case OPT_RESTORE: o->restore_dir = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
@@ -277,7 +284,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
-    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
+    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE && !o->restore_dir) {
         snprintf(err, errlen, "--kernel FILE is required%s",
                  cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
         return RUN_PARSE_BAD;
@@ -309,18 +316,45 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
+/*
+ * The first machine of a --restore run: made with the snapshot's memory and harts, its
+ * RAM mapped from the snapshot, its state put back. NULL after printing why.
+ */
+static struct machine *restore_machine(const struct machine_config *options,
+                                       const struct snapshot *snap)
+{
+    struct machine_config cfg = *options;
+    cfg.memory_size = snapshot_memory_size(snap);
+    cfg.nharts = snapshot_nharts(snap);
+    cfg.memory_file = snapshot_memory_path(snap);
+    struct machine *m = machine_create(&cfg, true);
+    char err[8192];
+    if (m && snapshot_restore(m, snap, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --restore: %s\n", err);
+        machine_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* Boots machines until one stops for good; returns the exit status. vm: the control
- * socket's view of them, or NULL. */
-static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
+ * socket's view of them, or NULL. snap: the snapshot the first one resumes, or NULL. */
+static int run_machines(const struct machine_config *cfg, struct api_vm *vm,
+                        const struct snapshot *snap)
 {
     for (;;) {
-        struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
-        if (!m)
-            return 1;
-        int prepared = boot_prepare(m);
-        if (prepared != 0) {
-            machine_destroy(m);
-            return prepared > 0 ? 0 : 1;
+        struct machine *m;
+        if (snap) {
+            if (!(m = restore_machine(cfg, snap)))
+                return 1;
+        } else {
+            if (!(m = machine_create(cfg, cfg->dump_dtb_path == NULL)))
+                return 1;
+            int prepared = boot_prepare(m);
+            if (prepared != 0) {
+                machine_destroy(m);
+                return prepared > 0 ? 0 : 1;
+            }
         }
         signals_attach(m);
         if (vm)
@@ -335,8 +369,12 @@ static int run_machines(const struct machine_config *cfg, struct api_vm *vm)
         machine_destroy(m);
         switch (why) {
         case STOP_REBOOT:
-            if (cfg->reboot_restarts && !signals_forced_status())
+            /* A restored VM reboots into a fresh boot only when it has a kernel to boot. */
+            if (cfg->reboot_restarts && !signals_forced_status() &&
+                (cfg->kernel_path || cfg->firmware == FIRMWARE_FILE)) {
+                snap = NULL;
                 continue;
+            }
             return signals_forced_status();
         case STOP_POWEROFF:
         case STOP_USER:
@@ -362,6 +400,15 @@ int cmd_run(int argc, char **argv)
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
+    struct snapshot *snap = NULL;
+    if (opts.restore_dir) {
+        char err[8192];
+        if (!(snap = snapshot_open(opts.restore_dir, err, sizeof(err)))) {
+            fprintf(stderr, "rackvm: --restore: %s\n", err);
+            signals_stop();
+            return 2;
+        }
+    }
     struct api_vm vm;
     struct api_server *server = NULL;
     api_vm_init(&vm, opts.shutdown_timeout);
@@ -369,10 +416,11 @@ int cmd_run(int argc, char **argv)
         !(server = api_server_start(opts.api_socket, &vm))) {
         rc = 1;
     } else {
-        rc = run_machines(&opts.cfg, server ? &vm : NULL);
+        rc = run_machines(&opts.cfg, server ? &vm : NULL, snap);
         api_server_stop(server);
     }
     api_vm_destroy(&vm);
+    snapshot_close(snap);
     signals_stop();
     return rc;
 }

@@ -17,6 +17,7 @@ struct run_options {
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
     const char *api_socket;     /* --api-socket PATH, or NULL */
+    const char *restore_dir;    /* --restore DIR, or NULL */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -1,11 +1,14 @@
 #include "machine/machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpu/hart.h"
 #include "devices/clint.h"
@@ -327,6 +330,27 @@ void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s
     pthread_mutex_unlock(&m->bus.lock);
 }
 
+/* Guest RAM from cfg->memory_file, which must hold exactly memory_size bytes. */
+static int map_memory_file(struct machine *m, const struct machine_config *cfg)
+{
+    int fd = open(cfg->memory_file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rvm_error("%s: %s", cfg->memory_file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = -1;
+    if ((uint64_t)st.st_size != cfg->memory_size)
+        rvm_error("%s: %lld bytes, not the %llu of guest memory", cfg->memory_file,
+                  (long long)st.st_size, (unsigned long long)cfg->memory_size);
+    else if ((rc = guest_ram_init_file(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size, fd)) < 0)
+        rvm_error("%s: cannot map it: %s", cfg->memory_file, strerror(errno));
+    close(fd);  /* the mapping keeps the file */
+    return rc;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -338,7 +362,10 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
     atomic_init(&m->boot_ns, monotonic_ns());
     pause_init(m);
     bus_init(&m->bus);
-    if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
+    if (cfg->memory_file) {
+        if (map_memory_file(m, cfg) < 0)
+            goto fail;
+    } else if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
         rvm_error("cannot allocate %llu MiB of guest memory: %s",
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;

@@ -64,6 +64,9 @@ struct machine_config {
     unsigned nnets;
     /* A virtio-input power button in the first slot the devices above leave free. */
     bool power_button;
+    /* Guest RAM mapped copy-on-write from this file of memory_size bytes (a snapshot's
+     * memory, see snapshot.h) instead of zeroed memory; NULL: zeroed. */
+    const char *memory_file;
 };
 
 struct machine {

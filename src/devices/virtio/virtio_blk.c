@@ -403,6 +403,11 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
     return true;
 }
 
+uint64_t virtio_blk_size(const struct virtio_blk *blk)
+{
+    return blk->backend.sectors * SECTOR_SIZE;
+}
+
 void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s)
 {
     const struct blk_backend *b = &blk->backend;

@@ -87,6 +87,8 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
  */
 struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
                                       const struct disk_config *cfg, struct virtio_blk **out);
+/* The disk's size in bytes (whole sectors of the image, as the guest sees it). */
+uint64_t virtio_blk_size(const struct virtio_blk *blk);
 /* Thread-safe. */
 void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s);
 

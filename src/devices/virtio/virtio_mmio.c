@@ -295,6 +295,11 @@ struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
     return vm;
 }
 
+uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm)
+{
+    return vm->ops->device_id;
+}
+
 size_t virtio_mmio_state_size(const struct virtio_mmio *vm)
 {
     return sizeof(struct virtio_mmio_state) + vm->ops->state_size;

@@ -103,6 +103,9 @@ struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
 /* Destroys the device (ops->destroy) and the transport. Call without bus->lock. */
 void virtio_mmio_destroy(struct virtio_mmio *vm);
 
+/* The device type's virtio device id (VIRTIO_ID_*). */
+uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm);
+
 /* Bytes virtio_mmio_save writes: struct virtio_mmio_state, then the device's state. */
 size_t virtio_mmio_state_size(const struct virtio_mmio *vm);
 /* Saves transport and device into buf (virtio_mmio_state_size bytes) once the device has
