@@ -4,8 +4,12 @@
  * software interrupt, a virtio power button with events waiting and a queue part used)
  * is saved, loaded into a second board with a copy of its RAM, and saved again: the bytes
  * are identical and the second board goes on where the first stopped. Reset gives the
- * bytes of a board just made. Impossible states are refused.
+ * bytes of a board just made. Impossible states are refused. Through snapshot files: a
+ * busy board written, restored into a board mapping its memory file, and written again
+ * gives the same sections but the time section and the same memory file; a disk of
+ * another size is refused.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +22,7 @@
 #include "devices/virtio/virtio_input.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 #include "machine/virt.h"
 #include "unit.h"
 
@@ -49,16 +54,21 @@ struct board_state {
 
 static char disk_path[] = "/tmp/rackvm-state-XXXXXX";
 
-static struct machine *make_board(void)
+static struct machine *make_board_from(const char *memory_file)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = NHARTS, .ndisks = 1,
-                                  .rng = true, .power_button = true };
+                                  .rng = true, .power_button = true, .memory_file = memory_file };
     cfg.disks[0] = (struct disk_config){ .path = disk_path };
     struct machine *m = machine_create(&cfg, false);
     CHECK(m != NULL);
     if (m)
         CHECK_EQ_U64(m->nvirtio, 3);
     return m;
+}
+
+static struct machine *make_board(void)
+{
+    return make_board_from(NULL);
 }
 
 static void wr(struct machine *m, uint64_t pa, unsigned size, uint64_t v)
@@ -292,6 +302,102 @@ static void test_impossible_states_are_refused(struct machine *m)
     CHECK_EQ_U64(rd(m, input_reg(STATUS), 4), 0);   /* a refused load leaves the device reset */
 }
 
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    static uint8_t buf[1 << 16];
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+    if (fd >= 0)
+        close(fd);
+    CHECK(n > 0 && (size_t)n < sizeof(buf));
+    *len = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+/* The state file's sections from the end of its 32-byte header to its crc, with the
+ * time section's 16-byte payload zeroed. */
+static size_t sections_without_time(const char *path, uint8_t *out, size_t cap)
+{
+    size_t len;
+    const uint8_t *buf = slurp(path, &len);
+    if (len < 36 || len - 36 > cap)
+        return 0;
+    memcpy(out, buf + 32, len - 36);
+    size_t off = 0;
+    while (off + 16 <= len - 36) {
+        uint32_t length;
+        memcpy(&length, out + off + 12, 4);
+        if (!memcmp(out + off, "time\0\0\0\0", 8))
+            memset(out + off + 16, 0, length);
+        off += 16 + length;
+    }
+    return len - 36;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+static void test_snapshot_restore_snapshot(struct machine *busy)
+{
+    char dir[] = "/tmp/rackvm-snap-XXXXXX", first[64], second[64], path_a[96], path_b[96];
+    char err[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(first, sizeof(first), "%s/a", dir);
+    snprintf(second, sizeof(second), "%s/b", dir);
+    CHECK(snapshot_write(busy, first, NULL, err, sizeof(err)) == 0);
+
+    struct snapshot *s = snapshot_open(first, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_EQ_U64(snapshot_nharts(s), NHARTS);
+    struct machine *m = make_board_from(snapshot_memory_path(s));
+    if (m) {
+        CHECK(snapshot_restore(m, s, err, sizeof(err)) == 0);
+        CHECK(snapshot_write(m, second, NULL, err, sizeof(err)) == 0);
+        CHECK_EQ_U64(rd(m, VIRT_UART0_BASE + 7, 1), 0x5a);
+        machine_destroy(m);
+    }
+    static uint8_t a[1 << 16], b[1 << 16];
+    snprintf(path_a, sizeof(path_a), "%s/state", first);
+    snprintf(path_b, sizeof(path_b), "%s/state", second);
+    size_t na = sections_without_time(path_a, a, sizeof(a));
+    size_t nb = sections_without_time(path_b, b, sizeof(b));
+    CHECK(na > 0 && na == nb && memcmp(a, b, na) == 0);
+    snprintf(path_a, sizeof(path_a), "%s/memory", first);
+    snprintf(path_b, sizeof(path_b), "%s/memory", second);
+    CHECK(same_file(path_a, path_b));
+
+    /* The disk grew: the snapshot is refused, naming the disk. */
+    CHECK(truncate(disk_path, 2 << 20) == 0);
+    m = make_board_from(snapshot_memory_path(s));
+    if (m) {
+        err[0] = '\0';
+        CHECK(snapshot_restore(m, s, err, sizeof(err)) < 0);
+        CHECK(strstr(err, disk_path) != NULL);
+        machine_destroy(m);
+    }
+    CHECK(truncate(disk_path, 1 << 20) == 0);
+    snapshot_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     int fd = mkstemp(disk_path);
@@ -300,6 +406,7 @@ int main(void)
     struct machine *m1 = make_board(), *m2 = make_board();
     if (m1 && m2) {
         test_round_trip(m1, m2);
+        test_snapshot_restore_snapshot(m1);
         test_reset_is_power_on(m1);
         test_impossible_states_are_refused(m2);
     }
