@@ -29,6 +29,9 @@ struct timespec timespec_in(clockid_t clock, int64_t ns);
 /* The host's CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);
 
+/* Formats a one-line reason into err (when errlen > 0); returns -1, for `return fail(...)`. */
+int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Prints "rackvm: <message>" to stderr. */
 void rvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

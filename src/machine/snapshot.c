@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,19 +101,10 @@ static void section(struct writer *w, const char *tag, uint32_t index, const voi
     w->nsections++;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint64_t now_ns(clockid_t clock)
+static uint64_t realtime_ns(void)
 {
     struct timespec ts;
-    clock_gettime(clock, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -129,7 +119,7 @@ static void write_sections(struct writer *w, struct machine *m)
     for (unsigned i = 0; i < m->nvirtio; i++)
         cfg.device_id[i] = virtio_mmio_device_id(m->virtio[i]);
     section(w, "config", 0, &cfg, sizeof(cfg));
-    struct time_section t = { .mtime = machine_mtime(m), .realtime_ns = now_ns(CLOCK_REALTIME) };
+    struct time_section t = { .mtime = machine_mtime(m), .realtime_ns = realtime_ns() };
     section(w, "time", 0, &t, sizeof(t));
     for (unsigned i = 0; i < m->nharts; i++) {
         struct hart_state arch = m->harts[i]->arch;
@@ -275,7 +265,7 @@ static bool fill_state(int fd, void *ctx)
 int snapshot_write(struct machine *m, const char *dir, struct snapshot_stats *stats, char *err,
                    size_t errlen)
 {
-    uint64_t start = now_ns(CLOCK_MONOTONIC);
+    uint64_t start = monotonic_ns();
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return fail(err, errlen, "%s: %s", dir, strerror(errno));
     struct writer w = { 0 };
@@ -301,7 +291,7 @@ int snapshot_write(struct machine *m, const char *dir, struct snapshot_stats *st
         rc = replace_file(dir, SNAPSHOT_STATE_FILE, fill_state, &w, err, errlen);
     if (rc == 0 && stats)
         *stats = (struct snapshot_stats){ .state_bytes = w.len, .memory_bytes = mem.written,
-                                          .write_ns = now_ns(CLOCK_MONOTONIC) - start };
+                                          .write_ns = monotonic_ns() - start };
     free(w.buf);
     return rc;
 }
@@ -570,7 +560,7 @@ int snapshot_restore(struct machine *m, const struct snapshot *s, char *err, siz
             hart_unpark(h);
     }
     /* mtime goes on from the snapshot's: the guest sees no jump in time. */
-    atomic_store(&m->boot_ns, now_ns(CLOCK_MONOTONIC) -
+    atomic_store(&m->boot_ns, monotonic_ns() -
                                   t.mtime * (1000000000ULL / MACHINE_TIMEBASE_HZ));
     return 0;
 }
