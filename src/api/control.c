@@ -62,6 +62,11 @@ static double seconds(uint64_t ns)
     return (double)ns / NS_PER_SEC;
 }
 
+static double guest_seconds(struct machine *m)
+{
+    return (double)machine_mtime(m) / MACHINE_TIMEBASE_HZ;
+}
+
 static const char *state_name(struct machine *m)
 {
     if (!m || machine_stopping(m))
@@ -85,12 +90,18 @@ static json_t *cmd_status(struct api_vm *vm, json_t *request, char *err, size_t 
     json_t *r = json_pack("{s:s,s:f}", "state", state_name(m), "uptime",
                           seconds(monotonic_ns() - vm->start_ns));
     if (r && m) {
-        json_object_set_new(r, "guest_time",
-                            json_real((double)machine_mtime(m) / MACHINE_TIMEBASE_HZ));
+        json_object_set_new(r, "guest_time", json_real(guest_seconds(m)));
         json_object_set_new(r, "cpus", json_integer(m->nharts));
         json_object_set_new(r, "memory", json_integer((json_int_t)m->cfg.memory_size));
     }
     return r;
+}
+
+/* Why machine_pause(m) returned false. */
+static const char *pause_failure(struct machine *m)
+{
+    return machine_stopping(m) ? "the VM is stopping"
+                               : "a hart did not stop within 5 s (or the VM is still starting); it runs on";
 }
 
 static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t errlen)
@@ -100,8 +111,7 @@ static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t e
     if (!m)
         return NULL;
     if (!machine_pause(m)) {
-        snprintf(err, errlen, "pause: %s", machine_stopping(m)
-                 ? "the VM is stopping" : "a hart did not stop within 5 s; the VM runs on");
+        snprintf(err, errlen, "pause: %s", pause_failure(m));
         return NULL;
     }
     return json_pack("{s:s}", "state", "paused");
@@ -171,8 +181,7 @@ static json_t *cmd_snapshot(struct api_vm *vm, json_t *request, char *err, size_
     bool was_paused = machine_paused(m);
     uint64_t start = monotonic_ns();
     if (!was_paused && !machine_pause(m)) {
-        snprintf(err, errlen, "snapshot: %s", machine_stopping(m)
-                 ? "the VM is stopping" : "a hart did not stop within 5 s; the VM runs on");
+        snprintf(err, errlen, "snapshot: %s", pause_failure(m));
         return NULL;
     }
     uint64_t paused = monotonic_ns();
@@ -256,7 +265,7 @@ static json_t *cmd_stats(struct api_vm *vm, json_t *request, char *err, size_t e
     if (!m)
         return NULL;
     return json_pack("{s:f,s:f,s:f,s:I,s:o,s:o}",
-                     "guest_time", (double)machine_mtime(m) / MACHINE_TIMEBASE_HZ,
+                     "guest_time", guest_seconds(m),
                      "uptime", seconds(monotonic_ns() - vm->start_ns),
                      "host_cpu_time", cpu_seconds(),
                      "rss_bytes", (json_int_t)rss_bytes(),

@@ -4,7 +4,9 @@ pause is far less than 3 s of guest uptime across it), resume continues, and a s
 while paused presses the power button and powers the guest off cleanly (exit 0, socket
 file removed); disk and NIC counters move with traffic; bad requests each get an
 error while the VM runs on; a second rackvm on the same live socket is refused;
-reset reboots the guest; a forced stop ends it at once.
+reset reboots the guest; a forced stop ends it at once; a guest that ignores its
+power button is stopped once --shutdown-timeout has run out; console keys typed while
+paused reach the guest on resume, and Ctrl-A x stops a paused VM.
 
 The guest's initramfs gets the project's init (scripts/guest/init, which powers off
 when its power button is pressed), as in test_signals."""
@@ -18,7 +20,7 @@ import tempfile
 import time
 
 from lib import RACKVM, GuestTestCase, Guest
-from test_signals import PROJECT_INIT, initrd_with_init
+from test_signals import DEAF_INIT, PROJECT_INIT, initrd_with_init
 
 
 class Client:
@@ -57,9 +59,13 @@ class ApiTest(GuestTestCase):
         with open(PROJECT_INIT, "rb") as f:
             initrd_with_init(self.guest.initrd, f.read(), self.initrd)
 
-    def start(self, *flags):
-        g = Guest([RACKVM, "run", "--kernel", self.guest.kernel, "--initrd", self.initrd,
-                   "--cmdline", "console=ttyS0", "--api-socket", self.sock, *flags])
+    def start(self, *flags, init=None, tty=False):
+        initrd = self.initrd
+        if init:
+            initrd = os.path.join(self.tmp.name, "initrd-custom.gz")
+            initrd_with_init(self.guest.initrd, init, initrd)
+        g = Guest([RACKVM, "run", "--kernel", self.guest.kernel, "--initrd", initrd,
+                   "--cmdline", "console=ttyS0", "--api-socket", self.sock, *flags], tty=tty)
         self.addCleanup(g.kill)
         g.wait_for(r"GUEST-READY")
         client = Client(self.sock)
@@ -175,4 +181,26 @@ class ApiTest(GuestTestCase):
             time.sleep(0.1)
         self.assertEqual(c.request("status")["state"], "running")
         self.assertEqual(c.request("stop", force=True)["stop"], "forced")
+        self.assertEqual(g.wait_exit(60), 0)
+
+    def test_stop_forces_a_deaf_guest_after_the_timeout(self):
+        g, c = self.start("--shutdown-timeout", "2", init=DEAF_INIT)
+        self.assertEqual(c.request("stop"), {"ok": True, "stop": "power-button", "timeout": 2})
+        asked = time.monotonic()
+        self.assertEqual(g.wait_exit(60), 0)
+        self.assertGreaterEqual(time.monotonic() - asked, 1.5)
+        self.assertIn("did not power off within 2 s of the control socket's stop", g.errors)
+
+    def test_console_while_paused(self):
+        """Keys typed while paused wait in rackvm and reach the guest on resume; Ctrl-A x
+        still stops a paused VM."""
+        g, c = self.start(tty=True)
+        self.assertEqual(c.request("pause")["state"], "paused")
+        g.send("echo $((6*7))X\r")
+        time.sleep(1)
+        self.assertNotIn("42X", g.output)
+        c.request("resume")
+        g.wait_for(r"42X", timeout=60)
+        self.assertEqual(c.request("pause")["state"], "paused")
+        g.send(b"\x01x")
         self.assertEqual(g.wait_exit(60), 0)

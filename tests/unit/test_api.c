@@ -2,7 +2,8 @@
  * The control protocol without a VM: request checking and dispatch (api_answer) with a
  * table of test commands, the VM commands when no machine is attached, and the socket
  * server: several clients, pipelined and split requests, an over-long line, a client
- * that hangs up, and the socket file's life (stale replaced, live or foreign refused,
+ * that hangs up, one that sends without reading (read no further until it reads, while
+ * another is served), and the socket file's life (stale replaced, live or foreign refused,
  * removed at the end).
  */
 #include <errno.h>
@@ -175,6 +176,41 @@ static void test_server(void)
     send_text(b, "{\"command\":\"status\"}\n");
     got = read_lines(b, 2);
     CHECK(strstr(got, "longer than 65536 bytes") && strstr(got, "\"ok\":true"));
+
+    /* A client that sends without reading: read no further once its answers pile up,
+     * while another client is served; it gets every answer once it reads. */
+    int flood = connect_to(path);
+    CHECK(flood >= 0);
+    char batch[64 * 21 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(batch, "{\"command\":\"status\"}\n");   /* 21 bytes */
+    size_t bytes = 0, len = strlen(batch);
+    for (int i = 0; i < 10000; i++) {
+        /* Half a second without room: the server has stopped reading this client. */
+        struct pollfd p = { .fd = flood, .events = POLLOUT };
+        if (poll(&p, 1, 500) <= 0)
+            break;
+        ssize_t n = send(flood, batch + bytes % len, len - bytes % len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        bytes += n > 0 ? (size_t)n : 0;
+    }
+    size_t sent = bytes / 21;
+    CHECK(sent > 5000 && sent < 640000);
+    send_text(b, "{\"command\":\"status\",\"id\":5}\n");
+    CHECK(strstr(read_lines(b, 1), "\"id\":5}"));
+    size_t answered = 0;
+    char buf[65536];
+    while (answered < sent) {
+        struct pollfd p = { .fd = flood, .events = POLLIN };
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        ssize_t n = recv(flood, buf, sizeof(buf), 0);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            answered += buf[i] == '\n';
+    }
+    CHECK_EQ_U64(answered, sent);
+    close(flood);
 
     /* A last request without a newline is answered when the client shuts its side. */
     send_text(a, "{\"command\":\"status\",\"id\":3}");
