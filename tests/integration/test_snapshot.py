@@ -3,7 +3,8 @@
 
 - a shell loop printing a running checksum is snapshotted mid-way; the first VM runs on
   to the end, then a second rackvm restores the snapshot and runs to the same end: both
-  print the checksums of an uninterrupted run;
+  print the checksums of an uninterrupted run; the restored VM then snapshots into the
+  directory whose memory file it maps, and runs on;
 - a guest writing and fsyncing files on an ext4 virtio-blk disk is snapshotted mid-way
   and killed; the restored VM finishes the writes, and the file system checks clean
   with every record present;
@@ -103,11 +104,20 @@ class SnapshotTest(GuestTestCase):
         self.assertEqual(g.wait_exit(60), 0)
 
         # A second process, after the first is gone, goes on from the snapshot.
-        r = self.restore()
+        sock2 = os.path.join(self.tmp.name, "vm2.sock")
+        r = self.restore("--api-socket", sock2)
         r.wait_for(r"LOOP-DONE", timeout=120)
         restored = checked_sums(self, r.output)
         self.assertEqual(restored[-1], first[-1])
         self.assertGreater(restored[0][0], 40, "the restored VM started the loop over")
+        # A new snapshot into the directory whose memory file the VM maps replaces the
+        # file by renaming: the VM runs on undisturbed.
+        c2 = Client(sock2)
+        self.addCleanup(c2.close)
+        answer = c2.request("snapshot", dir=self.snap)
+        self.assertTrue(answer["ok"], answer)
+        r.send("echo 'AFTER'-SECOND\n")
+        r.wait_for(r"AFTER-SECOND", timeout=60)
         r.send("poweroff -f\n")
         self.assertEqual(r.wait_exit(60), 0, r.errors)
 
