@@ -35,7 +35,9 @@ all: layers $(BUILD)/rackvm
 layers:
 	@$(call no_includes,cpu memory,cli machine devices host debug)
 	@$(call no_includes,memory,cpu)
-	@$(call no_includes,machine devices host,api cli debug)
+	@$(call no_includes,machine,api cli debug)
+	@$(call no_includes,devices devices/virtio,api cli debug machine)
+	@$(call no_includes,host,api cli debug machine devices cpu memory)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -42,7 +42,24 @@ struct timespec timespec_in(clockid_t clock, int64_t ns);
 /* The host's CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);
 
+/* Formats a one-line reason into err (when errlen > 0); returns -1, for `return fail(...)`. */
+int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Prints "rackvm: <message>" to stderr. */
 void rvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A file the run opened once and keeps open until it ends (kept), so that a guest reboot
+ * reads it again without an open call: a sandboxed VM may neither call open nor, as the
+ * user it dropped to, have the right to open the file. Not kept: open the path.
+ */
+struct kept_file {
+    bool kept;
+    int fd;
+};
+static inline int kept_fd(const struct kept_file *f)
+{
+    return f->kept ? f->fd : -1;
+}
 
 #endif

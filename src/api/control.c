@@ -11,6 +11,7 @@
 #include "devices/virtio/virtio_net.h"
 #include "host/net_config.h"
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 #define NS_PER_SEC 1000000000ULL
 
@@ -100,6 +101,13 @@ static json_t *cmd_status(struct api_vm *vm, json_t *request, char *err, size_t 
     return r;
 }
 
+/* Why machine_pause(m) returned false. */
+static const char *pause_failure(struct machine *m)
+{
+    return machine_stopping(m) ? "the VM is stopping"
+                               : "a hart did not stop within 5 s (or the VM is still starting); it runs on";
+}
+
 static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t errlen)
 {
     (void)request;
@@ -107,9 +115,7 @@ static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t e
     if (!m)
         return NULL;
     if (!machine_pause(m)) {
-        snprintf(err, errlen, "pause: %s", machine_stopping(m)
-                 ? "the VM is stopping"
-                 : "a hart did not stop within 5 s (or the VM is still starting); it runs on");
+        snprintf(err, errlen, "pause: %s", pause_failure(m));
         return NULL;
     }
     return json_pack("{s:s}", "state", "paused");
@@ -154,6 +160,50 @@ static json_t *cmd_reset(struct api_vm *vm, json_t *request, char *err, size_t e
     /* As a guest reboot: --on-reboot decides between a fresh boot and an exit. */
     machine_request_stop(m, STOP_REBOOT, 0, "reset through the control socket");
     return json_pack("{s:b}", "restarts", m->cfg.reboot_restarts);
+}
+
+static const char *const snapshot_args[] = { "dir", "resume", NULL };
+
+/*
+ * Pauses the VM (unless it is paused already), writes the snapshot, and resumes it
+ * unless "resume" is false or it was paused before. The answer gives what it cost.
+ */
+static json_t *cmd_snapshot(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+{
+    json_t *dir = json_object_get(request, "dir"), *resume = json_object_get(request, "resume");
+    if (!json_is_string(dir) || !*json_string_value(dir)) {
+        snprintf(err, errlen, "snapshot: \"dir\" must be the path of a directory");
+        return NULL;
+    }
+    if (resume && !json_is_boolean(resume)) {
+        snprintf(err, errlen, "snapshot: \"resume\" must be true or false");
+        return NULL;
+    }
+    struct machine *m = need_machine(vm, "snapshot", err, errlen);
+    if (!m)
+        return NULL;
+    bool was_paused = machine_paused(m);
+    uint64_t start = monotonic_ns();
+    if (!was_paused && !machine_pause(m)) {
+        snprintf(err, errlen, "snapshot: %s", pause_failure(m));
+        return NULL;
+    }
+    uint64_t paused = monotonic_ns();
+    struct snapshot_stats stats;
+    char why[1024];
+    int rc = snapshot_write(m, json_string_value(dir), &stats, why, sizeof(why));
+    bool resumed = !was_paused && !json_is_false(resume);
+    if (resumed)
+        machine_resume(m);
+    if (rc < 0) {
+        snprintf(err, errlen, "snapshot: %s", why);
+        return NULL;
+    }
+    return json_pack("{s:s,s:s,s:f,s:f,s:I,s:I}", "dir", json_string_value(dir),
+                     "state", state_name(m), "pause_seconds", seconds(paused - start),
+                     "write_seconds", seconds(stats.write_ns),
+                     "state_bytes", (json_int_t)stats.state_bytes,
+                     "memory_bytes", (json_int_t)stats.memory_bytes);
 }
 
 /* Resident set size in bytes, from /proc/self/statm; 0 if unreadable. */
@@ -234,6 +284,7 @@ const struct api_command control_commands[] = {
     { "stop", stop_args, cmd_stop },
     { "reset", NULL, cmd_reset },
     { "stats", NULL, cmd_stats },
+    { "snapshot", snapshot_args, cmd_snapshot },
 };
 const size_t control_ncommands = ARRAY_SIZE(control_commands);
 

@@ -1,5 +1,7 @@
 #include "cli/cmd_run.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
 #define MIN_MEMORY (16ULL << 20)
@@ -52,7 +55,10 @@ void cmd_run_usage(FILE *out)
             "                       or a stop request before rackvm stops it (default %d;\n"
             "                       0: stop at once)\n"
             "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
-            "                       stop, reset, stats) on a Unix socket at PATH\n"
+            "                       stop, reset, stats, snapshot) on a Unix socket at PATH\n"
+            "  --restore DIR        resume the snapshot in DIR (written by the snapshot\n"
+            "                       command) instead of booting; give the device options it\n"
+            "                       was taken with (--memory and --cpus come from it)\n"
             "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
             "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
             "                       until gdb lets it go\n"
@@ -77,7 +83,8 @@ void cmd_run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER,
+       OPT_RESTORE };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -101,6 +108,7 @@ static const struct option run_options[] = {
     { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
     { "sandbox", required_argument, NULL, OPT_SANDBOX },
     { "sandbox-user", required_argument, NULL, OPT_SANDBOX_USER },
+    { "restore", required_argument, NULL, OPT_RESTORE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -163,6 +171,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     o->gdb = o->gdb_wait = false;
     o->sandbox = true;
     o->sandbox_user = NULL;
+    o->restore_dir = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false;
@@ -222,6 +231,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
         case OPT_API_SOCKET: o->api_socket = optarg; break;
+        case OPT_RESTORE: o->restore_dir = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
@@ -322,7 +332,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
-    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
+    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE && !o->restore_dir) {
         snprintf(err, errlen, "--kernel FILE is required%s",
                  cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
         return RUN_PARSE_BAD;
@@ -330,7 +340,16 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     return RUN_PARSE_OK;
 }
 
-/* Parses the options and checks that each disk opens as asked: 0, 1 when done, 2 on bad input. */
+/* Opens path for the whole run; a file that does not open is left to the loader, which
+ * then says why when it opens the path itself. */
+static void keep_file(const char *path, struct kept_file *f)
+{
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+    *f = (struct kept_file){ .kept = fd >= 0, .fd = fd };
+}
+
+/* Parses the options, checks that each disk opens as asked and keeps the disks, kernel,
+ * initrd and firmware open for the run: 0, 1 when done, 2 on bad input. */
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     char err[8192];  /* room for a whole path in the message */
@@ -344,11 +363,57 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     }
     for (unsigned i = 0; i < o->cfg.ndisks; i++) {
         struct blk_backend probe;
-        if (blk_backend_open(&probe, &o->cfg.disks[i]) < 0)
+        int rc = blk_backend_open(&probe, &o->cfg.disks[i], err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "rackvm: --disk %s%s\n", err, rc == -EROFS ? " (add readonly=on)" : "");
             return 2;
+        }
+        /* Kept open for the whole run: a reboot then opens nothing (see kept_file). */
+        o->cfg.disks[i].file = (struct kept_file){ .kept = true, .fd = probe.fd };
+        probe.fd = -1;
         blk_backend_close(&probe);
     }
+    keep_file(o->cfg.kernel_path, &o->cfg.kernel_file);
+    keep_file(o->cfg.initrd_path, &o->cfg.initrd_file);
+    keep_file(o->cfg.firmware == FIRMWARE_FILE ? o->cfg.firmware_path : NULL,
+              &o->cfg.firmware_file);
     return 0;
+}
+
+/* Closes what parse_run_options kept open. */
+static void release_run_files(struct run_options *o)
+{
+    struct kept_file *files[3 + VIRT_VIRTIO_COUNT] = { &o->cfg.kernel_file, &o->cfg.initrd_file,
+                                                       &o->cfg.firmware_file };
+    unsigned n = 3;
+    for (unsigned i = 0; i < o->cfg.ndisks; i++)
+        files[n++] = &o->cfg.disks[i].file;
+    for (unsigned i = 0; i < n; i++) {
+        if (files[i]->kept)
+            close(files[i]->fd);
+        *files[i] = (struct kept_file){ .kept = false, .fd = -1 };
+    }
+}
+
+/*
+ * The first machine of a --restore run: made with the snapshot's memory and harts, its
+ * RAM mapped from the snapshot, its state put back. NULL after printing why.
+ */
+static struct machine *restore_machine(const struct machine_config *options,
+                                       const struct snapshot *snap)
+{
+    struct machine_config cfg = *options;
+    cfg.memory_size = snapshot_memory_size(snap);
+    cfg.nharts = snapshot_nharts(snap);
+    cfg.memory_file = snapshot_memory_path(snap);
+    struct machine *m = machine_create(&cfg, true);
+    char err[8192];
+    if (m && snapshot_restore(m, snap, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --restore: %s\n", err);
+        machine_destroy(m);
+        return NULL;
+    }
+    return m;
 }
 
 /* What a VM of cfg still does after start-up, for the sandbox. */
@@ -357,7 +422,6 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
     const struct machine_config *cfg = &o->cfg;
     struct sandbox_config sb = {
         .user = o->sandbox_user,
-        .reopen_files = cfg->reboot_restarts,
         .on_blocked = console_restore_terminal,
         .api_socket = o->api_socket != NULL,
         .gdb = o->gdb,
@@ -371,20 +435,27 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
 }
 
 /* Boots machines until one stops for good; returns the exit status. vm: the control
- * socket's view of them, or NULL. The sandbox goes on once the first machine has opened
- * its files and devices, before any guest code runs. */
-static int run_machines(const struct run_options *o, struct api_vm *vm)
+ * socket's view of them, or NULL. snap: the snapshot the first one resumes, or NULL. The
+ * sandbox goes on once the first machine has opened its files and devices, before any
+ * guest code runs. */
+static int run_machines(const struct run_options *o, struct api_vm *vm,
+                        const struct snapshot *snap)
 {
     const struct machine_config *cfg = &o->cfg;
     bool sandboxed = false;
     for (;;) {
-        struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
-        if (!m)
-            return 1;
-        int prepared = boot_prepare(m);
-        if (prepared != 0) {
-            machine_destroy(m);
-            return prepared > 0 ? 0 : 1;
+        struct machine *m;
+        if (snap) {
+            if (!(m = restore_machine(cfg, snap)))
+                return 1;
+        } else {
+            if (!(m = machine_create(cfg, cfg->dump_dtb_path == NULL)))
+                return 1;
+            int prepared = boot_prepare(m);
+            if (prepared != 0) {
+                machine_destroy(m);
+                return prepared > 0 ? 0 : 1;
+            }
         }
         struct gdb_stub *gdb = NULL;
         if (o->gdb && !(gdb = gdb_stub_start(m, &o->gdb_address, o->gdb_wait))) {
@@ -413,8 +484,12 @@ static int run_machines(const struct run_options *o, struct api_vm *vm)
         machine_destroy(m);
         switch (why) {
         case STOP_REBOOT:
-            if (cfg->reboot_restarts && !signals_forced_status())
+            /* A restored VM reboots into a fresh boot only when it has a kernel to boot. */
+            if (cfg->reboot_restarts && !signals_forced_status() &&
+                (cfg->kernel_path || cfg->firmware == FIRMWARE_FILE)) {
+                snap = NULL;
                 continue;
+            }
             return signals_forced_status();
         case STOP_POWEROFF:
         case STOP_USER:
@@ -443,6 +518,15 @@ int cmd_run(int argc, char **argv)
     if (!opts.sandbox)
         rvm_error("WARNING: --sandbox off: the VM runs with every privilege and system call of "
                   "this process; a guest that breaks out of the emulator owns them. For debugging only.");
+    struct snapshot *snap = NULL;
+    if (opts.restore_dir) {
+        char err[8192];
+        if (!(snap = snapshot_open(opts.restore_dir, err, sizeof(err)))) {
+            fprintf(stderr, "rackvm: --restore: %s\n", err);
+            signals_stop();
+            return 2;
+        }
+    }
     struct api_vm vm;
     struct api_server *server = NULL;
     api_vm_init(&vm, opts.shutdown_timeout);
@@ -450,10 +534,12 @@ int cmd_run(int argc, char **argv)
         !(server = api_server_start(opts.api_socket, &vm))) {
         rc = 1;
     } else {
-        rc = run_machines(&opts, server ? &vm : NULL);
+        rc = run_machines(&opts, server ? &vm : NULL, snap);
         api_server_stop(server);
     }
     api_vm_destroy(&vm);
+    snapshot_close(snap);
+    release_run_files(&opts);
     signals_stop();
     return rc;
 }

@@ -23,6 +23,7 @@ struct run_options {
     bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */
     bool sandbox;               /* --sandbox on (default) */
     const char *sandbox_user;   /* --sandbox-user; NULL: nobody */
+    const char *restore_dir;    /* --restore DIR, or NULL */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -48,7 +48,8 @@ struct allowed_call {
  * integration suite, the bare-metal programs and guest DNS queries; rt_sigreturn,
  * mremap, writev and the sanitizers' calls for the paths named beside them. Start-up (loading
  * files, creating devices, dropping privileges) comes before the filter and needs no
- * line here; a guest reboot repeats it, hence the reopen and tap lines.
+ * line here; a guest reboot repeats it on the files the run keeps open (fcntl's dup of a
+ * disk), hence the dup and tap lines.
  */
 static const struct allowed_call allowed_calls[] = {
     /* Console, disks (preadv/pwritev, a guest flush is fdatasync), loaded files, eventfds,
@@ -59,6 +60,8 @@ static const struct allowed_call allowed_calls[] = {
     /* glibc's fstat(fd): a path would let the VM probe the host's file names. */
     CALL_ARG(newfstatat, NEED_ALWAYS, 3, AT_EMPTY_PATH),
     CALL_ARG(fcntl, NEED_ALWAYS, 1, F_GETFL), CALL_ARG(fcntl, NEED_ALWAYS, 1, F_SETFL),
+    /* A rebooted machine's disk: a descriptor of the image the run keeps open. */
+    CALL_ARG(fcntl, NEED_ALWAYS, 1, F_DUPFD_CLOEXEC),
     /* The console's terminal: isatty, and its mode put back (tcsetattr TCSANOW). */
     CALL_ARG(ioctl, NEED_ALWAYS, 1, TCGETS), CALL_ARG(ioctl, NEED_ALWAYS, 1, TCSETS),
     /* Memory: malloc (mremap: realloc of a large block), guest RAM of a rebooted machine,
@@ -80,7 +83,7 @@ static const struct allowed_call allowed_calls[] = {
     CALL_ARG(tgkill, NEED_ALWAYS, 0, THIS_PROCESS),
     /* Time and entropy (virtio-rng, Zkr's seed CSR, random MACs). */
     CALL(clock_gettime), CALL(getrandom),
-    /* A reboot rebuilds the machine from its files; libslirp rereads /etc/resolv.conf.
+    /* libslirp rereads /etc/resolv.conf.
      * Never a new file, a truncation or an anonymous temporary file. */
     CALL_ARG_NONE_OF(openat, NEED_REOPEN_FILES, 2, O_CREAT | O_TRUNC | O_TMPFILE),
     CALL_IF(access, NEED_REOPEN_FILES),  /* a disk that no longer opens: read-only or gone? */
@@ -102,6 +105,10 @@ static const struct allowed_call allowed_calls[] = {
     CALL_IF(accept4, NEED_API_SOCKET), CALL_IF(recvfrom, NEED_API_SOCKET),
     CALL_IF(sendto, NEED_API_SOCKET), CALL_IF(getrusage, NEED_API_SOCKET),
     CALL_IF(newfstatat, NEED_API_SOCKET), CALL_IF(unlink, NEED_API_SOCKET),
+    /* The control socket's snapshot: creates its directory and files (O_CREAT | O_EXCL under
+     * temporary names, then renamed into place), sized by ftruncate. */
+    CALL_IF(openat, NEED_API_SOCKET), CALL_IF(mkdir, NEED_API_SOCKET),
+    CALL_IF(rename, NEED_API_SOCKET), CALL_IF(ftruncate, NEED_API_SOCKET),
     /* The GDB stub: the debugger's connection, and a new listening socket per boot. */
     CALL_IF(accept, NEED_GDB), CALL_IF(recvfrom, NEED_GDB), CALL_IF(sendto, NEED_GDB),
     CALL_IF(setsockopt, NEED_GDB), CALL_ARG(socket, NEED_GDB, 0, AF_INET),

@@ -23,8 +23,8 @@
 struct sandbox_config {
     /* The user a process started as root becomes (its primary group too); NULL: nobody. */
     const char *user;
-    /* Open existing files again, without creating or truncating any: a guest reboot
-     * rebuilds the machine (kernel, initrd, disks), libslirp rereads /etc/resolv.conf. */
+    /* Open existing files again, without creating or truncating any: libslirp rereads
+     * /etc/resolv.conf. (A guest reboot opens nothing: the run keeps its files open.) */
     bool reopen_files;
     /* User networking: libslirp opens AF_INET/AF_INET6 sockets per guest connection, and
      * for guest DNS stats and rereads /etc/resolv.conf by path. */
@@ -32,7 +32,7 @@ struct sandbox_config {
     /* TUNSETIFF: a guest reboot attaches the tap device again. */
     bool tap;
     /* --api-socket: accepts clients on its Unix socket, removes the socket file at exit,
-     * and answers stats with getrusage. */
+     * answers stats with getrusage, and a snapshot request writes a directory of files. */
     bool api_socket;
     /* --gdb: accepts the debugger on its TCP socket; a guest reboot listens again. */
     bool gdb;

@@ -1,11 +1,14 @@
 #include "machine/machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpu/hart.h"
 #include "devices/clint.h"
@@ -113,6 +116,145 @@ static const struct hart_platform_ops guest_firmware_ops = {
     .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 
+_Static_assert(MACHINE_MAX_HARTS <= CLINT_MAX_HARTS, "the CLINT serves every hart");
+_Static_assert(2 * MACHINE_MAX_HARTS <= PLIC_MAX_CONTEXTS, "two PLIC contexts per hart");
+_Static_assert(VIRT_PLIC_NDEV == PLIC_NUM_SOURCES, "the board's PLIC sources");
+
+/* Interrupt inputs of the harts: line = hart << 8 | interrupt number (IRQ_*). */
+static void hart_irq_line(void *board, unsigned line, bool level)
+{
+    struct machine *m = board;
+    hart_set_irq(m->harts[line >> 8], 1ULL << (line & 0xff), level);
+}
+
+static struct irq_line hart_line(struct machine *m, unsigned hart, unsigned irq)
+{
+    return (struct irq_line){ .set_level = hart_irq_line, .sink = m, .line = hart << 8 | irq };
+}
+
+struct device_slot machine_device_slot(struct machine *m, enum virt_device d, unsigned n)
+{
+    const struct virt_region *r = &virt_map[d];
+    struct device_slot slot = { .bus = &m->bus, .name = r->name, .base = r->base + n * r->size,
+                                .size = r->size };
+    if (r->irq)
+        slot.irq = (struct irq_line){ .set_level = plic_irq_line, .sink = m->plic,
+                                      .line = r->irq + n };
+    return slot;
+}
+
+/* The CLINT's view of the harts: the timer compare is the hart's, which compares it. */
+static uint64_t clint_mtime(void *board)
+{
+    return machine_mtime(board);
+}
+
+static uint64_t clint_get_mtimecmp(void *board, unsigned hart)
+{
+    struct machine *m = board;
+    return atomic_load(&m->harts[hart]->arch.mtimecmp);
+}
+
+static void clint_set_mtimecmp(void *board, unsigned hart, uint64_t value)
+{
+    struct machine *m = board;
+    atomic_store(&m->harts[hart]->arch.mtimecmp, value);
+    hart_kick(m->harts[hart]);
+}
+
+static void finisher_finish(void *board, unsigned request, unsigned code)
+{
+    struct machine *m = board;
+    if (request == FINISHER_PASS) {
+        machine_request_stop(m, STOP_POWEROFF, 0, "guest powered off");
+    } else if (request == FINISHER_RESET) {
+        machine_request_stop(m, STOP_REBOOT, 0, "guest requested reboot");
+    } else {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "guest reported failure %u", code);
+        machine_request_stop(m, STOP_FAIL, (int)code, msg);
+    }
+}
+
+/* Guest output of the UART and the virtio console goes to the host console, if any. */
+static void console_output(void *board, const uint8_t *buf, size_t n)
+{
+    struct machine *m = board;
+    if (m->console)
+        console_write(m->console, buf, n);
+}
+
+/* Host console input goes to the virtio console when there is one, else the UART. */
+static size_t console_to_guest(void *board, const uint8_t *buf, size_t n)
+{
+    struct machine *m = board;
+    if (m->bus.paused)
+        return 0;
+    return m->console_input ? virtio_console_receive(m->console_input, buf, n)
+                            : uart_receive(m->uart, buf, n);
+}
+
+static void console_wait_for_uart(void *board, const struct timespec *deadline)
+{
+    uart_wait_rx_space(((struct machine *)board)->uart, deadline);
+}
+
+static void console_wake(void *board)
+{
+    uart_wake_receiver(((struct machine *)board)->uart);
+}
+
+static void console_quit(void *board)
+{
+    machine_request_stop(board, STOP_USER, 0, "terminated by Ctrl-A x");
+}
+
+static bool console_vm_stopping(void *board)
+{
+    return machine_stopping(board);
+}
+
+struct console *machine_console_create(struct machine *m, int in_fd, int out_fd)
+{
+    struct console_guest guest = {
+        .ctx = m, .lock = &m->bus.lock, .receive = console_to_guest,
+        .wait_for_room = console_wait_for_uart, .wake = console_wake, .quit = console_quit,
+        .stopping = console_vm_stopping,
+    };
+    return console_create(&guest, in_fd, out_fd);
+}
+
+/* The board's fixed devices, each at its place in virt_map. */
+static bool create_board_devices(struct machine *m)
+{
+    struct clint_harts harts = {
+        .nharts = m->nharts, .ctx = m, .mtime = clint_mtime,
+        .get_mtimecmp = clint_get_mtimecmp, .set_mtimecmp = clint_set_mtimecmp,
+    };
+    struct irq_line contexts[2 * MACHINE_MAX_HARTS];
+    for (unsigned i = 0; i < m->nharts; i++) {
+        harts.msip[i] = hart_line(m, i, IRQ_MSI);
+        contexts[2 * i] = hart_line(m, i, IRQ_MEI);
+        contexts[2 * i + 1] = hart_line(m, i, IRQ_SEI);
+    }
+    struct device_slot slot = machine_device_slot(m, VIRT_CLINT, 0);
+    if (!(m->clint = clint_create(&slot, &harts)))
+        return false;
+    slot = machine_device_slot(m, VIRT_PLIC, 0);
+    if (!(m->plic = plic_create(&slot, 2 * m->nharts, contexts)))
+        return false;
+    struct byte_sink output = { .write = console_output, .ctx = m };
+    slot = machine_device_slot(m, VIRT_UART0, 0);
+    if (!(m->uart = uart_create(&slot, &output)))
+        return false;
+    struct test_finisher_hooks finish = { .finish = finisher_finish, .ctx = m };
+    slot = machine_device_slot(m, VIRT_TEST, 0);
+    if (!(m->finisher = test_finisher_create(&slot, &finish)))
+        return false;
+    slot = machine_device_slot(m, VIRT_RTC, 0);
+    return (m->rtc = goldfish_rtc_create(&slot)) != NULL;
+}
+
 static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
 {
     if (!vm)
@@ -130,27 +272,35 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
                   VIRT_VIRTIO_COUNT);
         return false;
     }
-    for (unsigned i = 0; i < cfg->ndisks; i++)
-        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i], &m->disks[i])))
+    struct device_slot slot;
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_blk_create(&slot, &cfg->disks[i], &m->disks[i])))
             return false;
-    if (cfg->rng && !add_virtio(m, virtio_rng_create(m, m->nvirtio)))
+    }
+    slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+    if (cfg->rng && !add_virtio(m, virtio_rng_create(&slot)))
         return false;
     if (cfg->console == CONSOLE_VIRTIO) {
         struct virtio_console *vc;
-        if (!add_virtio(m, virtio_console_create(m, m->nvirtio, &vc)))
+        struct byte_sink output = { .write = console_output, .ctx = m };
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_console_create(&slot, &output, &vc)))
             return false;
-        if (m->console) {
-            pthread_mutex_lock(&m->bus.lock);
-            console_set_receiver(m->console, virtio_console_receive, vc);
-            pthread_mutex_unlock(&m->bus.lock);
-        }
+        pthread_mutex_lock(&m->bus.lock);
+        m->console_input = vc;
+        pthread_mutex_unlock(&m->bus.lock);
     }
-    for (unsigned i = 0; i < cfg->nnets; i++)
-        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], &m->nics[i])))
+    for (unsigned i = 0; i < cfg->nnets; i++) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_net_create(&slot, &cfg->nets[i], &m->nics[i])))
             return false;
-    if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT &&
-        !add_virtio(m, virtio_input_create(m, m->nvirtio, &m->power_button)))
-        return false;
+    }
+    if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_input_create(&slot, &m->power_button)))
+            return false;
+    }
     return true;
 }
 
@@ -180,6 +330,27 @@ void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s
     pthread_mutex_unlock(&m->bus.lock);
 }
 
+/* Guest RAM from cfg->memory_file, which must hold exactly memory_size bytes. */
+static int map_memory_file(struct machine *m, const struct machine_config *cfg)
+{
+    int fd = open(cfg->memory_file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rvm_error("%s: %s", cfg->memory_file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = -1;
+    if ((uint64_t)st.st_size != cfg->memory_size)
+        rvm_error("%s: %lld bytes, not the %llu of guest memory", cfg->memory_file,
+                  (long long)st.st_size, (unsigned long long)cfg->memory_size);
+    else if ((rc = guest_ram_init_file(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size, fd)) < 0)
+        rvm_error("%s: cannot map it: %s", cfg->memory_file, strerror(errno));
+    close(fd);  /* the mapping keeps the file */
+    return rc;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -191,7 +362,10 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
     atomic_init(&m->boot_ns, monotonic_ns());
     pause_init(m);
     bus_init(&m->bus);
-    if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
+    if (cfg->memory_file) {
+        if (map_memory_file(m, cfg) < 0)
+            goto fail;
+    } else if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
         rvm_error("cannot allocate %llu MiB of guest memory: %s",
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;
@@ -220,14 +394,9 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         }
         m->harts[m->nharts++] = h;
     }
-    m->clint = clint_create(m);
-    m->plic = m->clint ? plic_create(m) : NULL;
-    m->uart = m->plic ? uart_create(m) : NULL;
-    m->finisher = m->uart ? test_finisher_create(m) : NULL;
-    m->rtc = m->finisher ? goldfish_rtc_create(m) : NULL;
-    if (!m->rtc)
+    if (!create_board_devices(m))
         goto fail;
-    if (with_console && !(m->console = console_create(m, 0, 1)))
+    if (with_console && !(m->console = machine_console_create(m, 0, 1)))
         goto fail;
     if (!create_virtio_devices(m, cfg))
         goto fail;

@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "devices/device.h"
+#include "devices/virtio/virtio_blk.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
 #include "memory/bus.h"
@@ -24,6 +26,7 @@ struct goldfish_rtc;
 struct console;
 struct virtio_mmio;
 struct virtio_input;
+struct virtio_console;
 struct virtio_blk;
 struct virtio_blk_stats;
 struct virtio_net;
@@ -43,16 +46,12 @@ enum stop_reason {
 enum firmware_kind { FIRMWARE_BUILTIN_SBI, FIRMWARE_NONE, FIRMWARE_FILE };
 enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 
-/* A raw disk image behind a virtio-blk device. serial may be NULL (20 bytes at most). */
-struct disk_config {
-    const char *path, *serial;
-    bool readonly;
-};
-
 struct machine_config {
     uint64_t memory_size;
     unsigned nharts;
     const char *kernel_path, *initrd_path, *cmdline, *firmware_path, *dump_dtb_path;
+    /* kernel_path, initrd_path and firmware_path as the run keeps them open (see kept_file). */
+    struct kept_file kernel_file, initrd_file, firmware_file;
     enum firmware_kind firmware;
     bool reboot_restarts;   /* --on-reboot restart */
     bool trace;
@@ -67,6 +66,9 @@ struct machine_config {
     unsigned nnets;
     /* A virtio-input power button in the first slot the devices above leave free. */
     bool power_button;
+    /* Guest RAM mapped copy-on-write from this file of memory_size bytes (a snapshot's
+     * memory, see snapshot.h) instead of zeroed memory; NULL: zeroed. */
+    const char *memory_file;
 };
 
 struct machine {
@@ -83,6 +85,7 @@ struct machine {
     struct console *console;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;
+    struct virtio_console *console_input;  /* takes host console input, else the UART */
     struct virtio_input *power_button;  /* NULL: not asked for, or no slot left */
     struct virtio_blk *disks[VIRT_VIRTIO_COUNT];  /* cfg.disks[i]'s device */
     struct virtio_net *nics[VIRT_VIRTIO_COUNT];   /* cfg.nets[i]'s device */
@@ -112,6 +115,12 @@ struct machine {
  */
 struct machine *machine_create(const struct machine_config *cfg, bool with_console);
 void machine_destroy(struct machine *m);
+/* The slot of the n-th window of device d in virt_map, wired to its PLIC source. */
+struct device_slot machine_device_slot(struct machine *m, enum virt_device d, unsigned n);
+
+/* A host console on in_fd/out_fd for m's UART (for m->console). NULL after printing why. */
+struct console *machine_console_create(struct machine *m, int in_fd, int out_fd);
+
 /* Runs every hart on its own thread until the VM stops; returns why. */
 enum stop_reason machine_run(struct machine *m);
 

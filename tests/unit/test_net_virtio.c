@@ -125,7 +125,8 @@ static void setup(void)
     struct net_config nc;
     char err[128];
     CHECK(net_config_parse("user,mac=52:54:00:12:34:56", &nc, err, sizeof(err)) == 0);
-    CHECK(virtio_net_create(m, 0, &nc, &net) != NULL);
+    struct device_slot slot = machine_device_slot(m, VIRT_VIRTIO, 0);
+    CHECK(virtio_net_create(&slot, &nc, &net) != NULL);
 }
 
 /* Points the selected queue at ring r and enables it. */

@@ -69,6 +69,8 @@ static void test_accepted(void)
 
     CHECK(parse("--firmware", "fw.bin", NULL) == RUN_PARSE_OK);  /* firmware alone boots */
     CHECK(opts.cfg.firmware == FIRMWARE_FILE && !strcmp(opts.cfg.firmware_path, "fw.bin"));
+    CHECK(parse("--restore", "snap", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.restore_dir && !strcmp(opts.restore_dir, "snap"));  /* no kernel needed */
     CHECK(parse("--kernel", "k", "--help", NULL) == RUN_PARSE_HELP);
     CHECK(parse("--version", NULL) == RUN_PARSE_VERSION);
     CHECK(parse("--kernel", "k", "--shutdown-timeout", "5", NULL) == RUN_PARSE_OK);

@@ -102,7 +102,8 @@ static int logged_lines(int want, const char *word1, const char *word2)
 static void open_backend(struct blk_backend *b, const char *path, bool readonly)
 {
     struct disk_config cfg = { .path = path, .readonly = readonly };
-    CHECK(blk_backend_open(b, &cfg) == 0);
+    char why[256];
+    CHECK(blk_backend_open(b, &cfg, why, sizeof(why)) == 0);
 }
 
 /* ENOSPC on every write, once logged; reads keep working; fdatasync fails for good. */

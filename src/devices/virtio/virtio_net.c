@@ -13,7 +13,7 @@
 #define CONFIG_SIZE 8   /* mac[6], status */
 
 struct virtio_net {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
     struct net_backend *backend;
     uint8_t mac[6];
@@ -29,8 +29,8 @@ struct virtio_net {
 static bool net_receive(void *dev, const uint8_t *frame, size_t len)
 {
     struct virtio_net *n = dev;
-    pthread_mutex_lock(&n->m->bus.lock);
-    bus_wait_resumed(&n->m->bus);  /* the back end keeps its frame while the VM is paused */
+    pthread_mutex_lock(&n->bus->lock);
+    bus_wait_resumed(n->bus);  /* the back end keeps its frame while the VM is paused */
     bool taken = true;
     if (!n->vm || !virtio_mmio_pop(n->vm, RXQ, &n->rx_req)) {
         /* Not created or live yet, no buffer posted, or a broken ring awaiting reset. */
@@ -44,8 +44,8 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
         if (n->rx_req.in_len < VIRTIO_NET_HDR_LEN + (uint64_t)len) {
             n->stats.rx_dropped_too_big++;
         } else {
-            virtq_copy_to_req(&n->m->bus.ram, &n->rx_req, 0, hdr, sizeof(hdr));
-            virtq_copy_to_req(&n->m->bus.ram, &n->rx_req, sizeof(hdr), frame, len);
+            virtq_copy_to_req(&n->bus->ram, &n->rx_req, 0, hdr, sizeof(hdr));
+            virtq_copy_to_req(&n->bus->ram, &n->rx_req, sizeof(hdr), frame, len);
             written = (uint32_t)(sizeof(hdr) + len);
             n->stats.rx_frames++;
             n->stats.rx_bytes += len;
@@ -53,7 +53,7 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
         virtq_push(q, n->rx_req.head, written);
         virtio_mmio_used(n->vm, RXQ);
     }
-    pthread_mutex_unlock(&n->m->bus.lock);
+    pthread_mutex_unlock(&n->bus->lock);
     return taken;
 }
 
@@ -143,7 +143,7 @@ void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s
     *s = n->stats;
 }
 
-struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_net_create(const struct device_slot *slot,
                                       const struct net_config *cfg, struct virtio_net **out)
 {
     struct virtio_net *n = calloc(1, sizeof(*n));
@@ -151,7 +151,7 @@ struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
         rvm_error("out of memory");
         return NULL;
     }
-    n->m = m;
+    n->bus = slot->bus;
     memcpy(n->mac, cfg->mac, sizeof(n->mac));
     /* The back end may call net_receive at once: until vm is set it refuses the frame. */
     n->backend = net_backend_create(cfg, net_receive, n);
@@ -159,15 +159,15 @@ struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
         free(n);
         return NULL;
     }
-    struct virtio_mmio *vm = virtio_mmio_create(m, slot, &net_ops, n);
+    struct virtio_mmio *vm = virtio_mmio_create(slot, &net_ops, n);
     if (!vm) {
         net_backend_destroy(n->backend);
         free(n);
         return NULL;
     }
-    pthread_mutex_lock(&m->bus.lock);
+    pthread_mutex_lock(&n->bus->lock);
     n->vm = vm;
-    pthread_mutex_unlock(&m->bus.lock);
+    pthread_mutex_unlock(&n->bus->lock);
     if (out)
         *out = n;
     return vm;

@@ -16,8 +16,8 @@
 #define RACKVM_VIRTIO_NET_H
 
 #include "common.h"
+#include "devices/device.h"
 #include "host/net_config.h"
-#include "machine/machine.h"
 
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_STATUS 16
@@ -34,10 +34,10 @@ struct virtio_net_stats {
 };
 
 /*
- * Adds the device in virtio slot `slot` with its back end for cfg; *out (when out is
+ * Adds the device in slot with its back end for cfg; *out (when out is
  * not NULL) receives the device for virtio_net_get_stats. NULL after printing why.
  */
-struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_net_create(const struct device_slot *slot,
                                       const struct net_config *cfg, struct virtio_net **out);
 
 /* Counters so far. Caller holds bus->lock. */
