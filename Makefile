@@ -13,6 +13,9 @@ comma := ,
 space := $(subst ,, )
 BUILD ?= build
 LDLIBS += -lfdt -lz -lslirp -ljansson -lseccomp -pthread -lm
+# libgcc_s loaded at start: pthread_cancel (the console's stalled writer) would otherwise
+# dlopen it at exit, an open the sandbox forbids.
+LDLIBS += -Wl,--push-state,--no-as-needed -lgcc_s -Wl,--pop-state
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c

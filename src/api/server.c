@@ -275,7 +275,7 @@ struct api_server *api_server_start(const char *path, struct api_vm *vm)
         return NULL;
     }
     s->wake_fd = eventfd(0, EFD_CLOEXEC);
-    int err = s->wake_fd < 0 ? errno : pthread_create(&s->thread, NULL, serve, s);
+    int err = s->wake_fd < 0 ? errno : thread_start(&s->thread, "api", serve, s);
     if (err) {
         rvm_error("--api-socket %s: cannot start its thread: %s", path, strerror(err));
         if (s->wake_fd >= 0)
@@ -284,7 +284,6 @@ struct api_server *api_server_start(const char *path, struct api_vm *vm)
         api_server_stop(s);
         return NULL;
     }
-    pthread_setname_np(s->thread, "api");
     return s;
 }
 

@@ -881,12 +881,11 @@ struct gdb_stub *gdb_stub_start(struct machine *m, const struct gdb_address *add
     }
     if (wait)
         debugger_interrupt(&s->dbg, DEBUG_STOP_INTERRUPT);
-    int rc = pthread_create(&s->thread, NULL, stub_thread, s);
+    int rc = thread_start(&s->thread, "gdb", stub_thread, s);
     if (rc) {
         rvm_error("cannot start the gdb stub's thread: %s", strerror(rc));
         goto fail_socket;
     }
-    pthread_setname_np(s->thread, "gdb");
     fprintf(stderr, "rackvm: gdb stub listening on tcp:%s:%u%s\n", addr->host, addr->port,
             wait ? " (the VM waits for gdb)" : "");
     return s;

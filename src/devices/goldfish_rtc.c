@@ -192,14 +192,13 @@ struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
     r->bus = slot->bus;
     r->irq = slot->irq;
     pthread_cond_init(&r->changed, NULL);
-    int err = pthread_create(&r->thread, NULL, timer_thread, r);
+    int err = thread_start(&r->thread, "rtc", timer_thread, r);
     if (err) {
         rvm_error("rtc: cannot start timer thread: %s", strerror(err));
         pthread_cond_destroy(&r->changed);
         free(r);
         return NULL;
     }
-    pthread_setname_np(r->thread, "rtc");
     if (device_map(slot, &rtc_ops, r) < 0) {
         goldfish_rtc_destroy(r);
         return NULL;

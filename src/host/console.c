@@ -276,9 +276,9 @@ struct console *console_create(const struct console_guest *guest, int in_fd, int
     if (c->in_is_tty)
         enter_raw_mode(in_fd);
 
-    int err = pthread_create(&c->writer, NULL, writer_thread, c);
+    int err = thread_start(&c->writer, "console-out", writer_thread, c);
     if (err == 0) {
-        err = pthread_create(&c->reader, NULL, reader_thread, c);
+        err = thread_start(&c->reader, "console-in", reader_thread, c);
         if (err) {
             pthread_mutex_lock(&c->out_lock);
             c->out_stopping = true;
@@ -292,8 +292,6 @@ struct console *console_create(const struct console_guest *guest, int in_fd, int
         console_free(c);
         return NULL;
     }
-    pthread_setname_np(c->writer, "console-out");
-    pthread_setname_np(c->reader, "console-in");
     return c;
 }
 

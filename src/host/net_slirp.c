@@ -384,12 +384,11 @@ struct net_backend *net_slirp_create(const struct net_config *cfg, net_receive_f
             goto fail;
         }
     }
-    int rc = pthread_create(&s->thread, NULL, slirp_thread, s);
+    int rc = thread_start(&s->thread, "net-slirp", slirp_thread, s);
     if (rc) {
         rvm_error("--net user: cannot start its thread: %s", strerror(rc));
         goto fail;
     }
-    pthread_setname_np(s->thread, "net-slirp");
     s->thread_started = true;
     return &s->nb;
 fail:

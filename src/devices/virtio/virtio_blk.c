@@ -632,13 +632,12 @@ struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
         .quiesce = blk_quiesce,
     };
     for (; blk->nworkers < WORKERS; blk->nworkers++) {
-        int err = pthread_create(&blk->workers[blk->nworkers], NULL, worker_thread, blk);
+        int err = thread_start(&blk->workers[blk->nworkers], "blk-io", worker_thread, blk);
         if (err) {
             rvm_error("disk %s: cannot start an I/O thread: %s", cfg->path, strerror(err));
             blk_destroy(blk);
             return NULL;
         }
-        pthread_setname_np(blk->workers[blk->nworkers], "blk-io");
     }
     blk->vm = virtio_mmio_create(slot, &blk->ops, blk);
     if (!blk->vm) {
