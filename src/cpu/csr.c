@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include "cpu/mmu.h"
+#include "cpu/trigger.h"
 
 #define MISA_RV64 (2ULL << 62)
 #define MISA_EXT(c) (1ULL << ((c) - 'A'))
@@ -118,7 +119,9 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_MIP: v = read_mip(h); break;
     case CSR_MTINST: case CSR_MTVAL2: v = 0; break;
     default:
-        if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
+        if (trigger_csr(csr)) {
+            v = trigger_csr_read(h, csr);
+        } else if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
             if (csr & 1)
                 return false; /* RV64 has only the even pmpcfg registers */
             unsigned i = (csr - CSR_PMPCFG0) / 2;
@@ -248,7 +251,9 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     }
     case CSR_MTINST: case CSR_MTVAL2: break;
     default:
-        if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
+        if (trigger_csr(csr)) {
+            trigger_csr_write(h, csr, v);
+        } else if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
             if (csr & 1)
                 return false;
             unsigned i = (csr - CSR_PMPCFG0) / 2;

@@ -8,6 +8,7 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 
 /* Instructions between checks of timers, interrupts and requests from other threads. */
 #define HART_SLICE 8192
@@ -53,6 +54,7 @@ void hart_reset(struct hart *h, uint64_t reset_pc)
         .reservation = ~0ULL,
     };
     s.x[10] = s.id;
+    trigger_reset(&s);
     hart_load_state(h, &s);
 }
 
@@ -63,6 +65,7 @@ void hart_load_state(struct hart *h, const struct hart_state *s)
     if (atomic_load(&h->arch.reservation) != ~0ULL)
         atomic_fetch_add(&mmu_reservations_active, 1);
     mmu_update_ctx(h);
+    trigger_update(h);
     mmu_pmp_changed(h);
 }
 
@@ -116,6 +119,8 @@ static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
         h->arch.pc = (h->arch.stvec & ~3ULL) + ((h->arch.stvec & 1) && irq ? 4ULL * code : 0);
         hart_set_priv(h, PRIV_S);
     } else {
+        /* Sdtrig: no M-mode trigger fires in the handler; mret restores mte from mpte. */
+        h->arch.tcontrol = (h->arch.tcontrol & TCONTROL_MTE) ? TCONTROL_MPTE : 0;
         h->arch.mcause = cause;
         h->arch.mepc = h->arch.pc;
         h->arch.mtval = tval;
@@ -146,6 +151,7 @@ uint64_t hart_mret(struct hart *h)
     if (mpp != PRIV_M)
         s &= ~MSTATUS_MPRV;
     h->arch.mstatus = s;
+    h->arch.tcontrol = (h->arch.tcontrol & ~TCONTROL_MTE) | ((h->arch.tcontrol & TCONTROL_MPTE) ? TCONTROL_MTE : 0);
     hart_set_priv(h, mpp);
     return h->arch.mepc;
 }

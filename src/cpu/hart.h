@@ -67,6 +67,7 @@ struct tlb {
 };
 
 #define PMP_ENTRIES 16
+#define HART_TRIGGERS 2 /* Sdtrig address triggers (trigger.h) */
 
 /* The board's side of a hart: every call may come from the hart's own thread only. */
 struct hart_platform_ops {
@@ -146,6 +147,9 @@ struct hart_state {
     uint64_t stimecmp;           /* Sstc */
     uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
     uint64_t instret_offset;
+    /* Sdtrig (trigger.h): tselect indexes tdata1/tdata2 */
+    uint64_t tselect, tcontrol;
+    uint64_t tdata1[HART_TRIGGERS], tdata2[HART_TRIGGERS];
 
     /*
      * LR/SC reservation: the guest physical address of the reserved 8-byte granule, or
@@ -165,6 +169,8 @@ struct hart {
     struct tlb tlb[TLB_CONTEXTS];
     bool tlb_has_superpage;  /* a superpage translation may be cached */
     bool pmp_active;             /* any PMP entry has A != OFF */
+    /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */
+    unsigned trigger_exec, trigger_access;
     struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
     struct block_cache *blocks;   /* decoded blocks (interp.c) */
     struct jit *jit;              /* their translations, NULL when interpreting */

@@ -1,6 +1,7 @@
 #include "cpu/mmu.h"
 
 #include "cpu/csr.h"
+#include "cpu/trigger.h"
 #include "memory/bus.h"
 
 _Atomic unsigned mmu_reservations_active;
@@ -241,8 +242,10 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
     *pa_out = pa;
     if (!host)
         return NULL;
-    /* Cache the page when every access to it would get the same PMP answer. */
-    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa)) {
+    /* Cache the page when every access to it would get the same PMP answer, and no
+     * load/store trigger must see the accesses. */
+    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa) &&
+        (access == ACCESS_FETCH || !h->trigger_access)) {
         unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
         struct tlb *t = &h->tlb[ctx];
         struct tlb_entry *e = access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
@@ -288,6 +291,9 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
 
 static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access_type access, uint64_t *value)
 {
+    if (unlikely(h->trigger_access) &&
+        trigger_fires_on_access(h, va, size, access == ACCESS_READ, access == ACCESS_WRITE))
+        return false;
     if ((va & 0xfff) + size <= 0x1000)
         return access_one(h, va, size, access, value);
     /* Crosses a page: performed a byte at a time, after checking the second page's
@@ -356,6 +362,9 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
 
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)
 {
+    /* LR loads; SC, AMOs (which load too) and cache-block operations store. */
+    if (unlikely(h->trigger_access) && trigger_fires_on_access(h, va, size, true, access == ACCESS_WRITE))
+        return NULL;
     if (va & (size - 1)) {
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
         return NULL;

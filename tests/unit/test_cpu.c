@@ -12,6 +12,7 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 #include "machine/machine.h"
 #include "rv_encode.h"
 #include "unit.h"
@@ -45,6 +46,8 @@ static void run_reference(void)
     for (unsigned steps = 0; steps < 10000; steps++) {
         uint32_t insn, raw;
         unsigned len = 4;
+        if (h->trigger_exec && trigger_fires_at_pc(h)) /* as the run loop checks first */
+            continue;
         CHECK(mem_fetch(h, h->arch.pc, &insn));
         raw = insn;
         if ((insn & 3) != 3) {
@@ -452,6 +455,55 @@ static void test_traps(void)
 }
 
 /*
+ * Sdtrig, every engine: a load trigger stops the load before it writes rd (tval = the
+ * address, even from translated code, whose TLB must not hold the page), an execute
+ * trigger stops the instruction at its address; disarmed, the TLB fills again.
+ */
+static void test_triggers(void)
+{
+    uint64_t load_regs[32] = { [5] = DATA, [6] = 2ULL << 60 | 0x41, [7] = 0x99 };
+    uint32_t load_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),       /* csrw tdata2, x5 */
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* csrw tdata1, x6: M-mode loads */
+        I(1, 0, 0, 10, 0x13),               /* addi x10, x0, 1 */
+        I(0, 5, 2, 7, 0x03),                /* lw x7, 0(x5): breakpoint */
+        I(2, 0, 0, 10, 0x13),
+    };
+    unsigned load_check[] = { 10, 7 };
+    uint64_t load_want[] = { 1, 0x99 };
+    RUN("load trigger", load_code, load_regs, load_check, load_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, DATA);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+    CHECK_EQ_U64(h->arch.tcontrol, TCONTROL_MPTE); /* the trap saved mte and cleared it */
+
+    uint64_t exec_regs[32] = { [5] = BASE + 12, [6] = 2ULL << 60 | 0x44 };
+    uint32_t exec_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* M-mode execution */
+        I(1, 0, 0, 10, 0x13),
+        I(1, 0, 0, 11, 0x13),               /* addi x11, x0, 1: breakpoint */
+    };
+    unsigned exec_check[] = { 10, 11 };
+    uint64_t exec_want[] = { 1, 0 };
+    RUN("execute trigger", exec_code, exec_regs, exec_check, exec_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, BASE + 12);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+
+    csr_write(h, CSR_TDATA1, 2ULL << 60 | 0x41);
+    CHECK(h->trigger_access && !h->trigger_exec);
+    uint64_t v;
+    CHECK(mem_load_u64(h, DATA + 8, &v));    /* no match: loaded, but not cached */
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == ~0ULL);
+    csr_write(h, CSR_TDATA1, 2ULL << 60);
+    CHECK(!h->trigger_access);
+    CHECK(mem_load_u64(h, DATA + 8, &v));
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA);
+    hart_reset(h, BASE);
+}
+
+/*
  * Code that runs, is overwritten, and runs again. With fence.i the new instruction is
  * architecturally required; without it rackvm still sees it at once, since any store
  * to a page with cached code invalidates that page's blocks.
@@ -629,6 +681,7 @@ int main(void)
     test_atomics();
     test_floating_point();
     test_traps();
+    test_triggers();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();
