@@ -61,14 +61,34 @@ static bool cbo_allowed(const struct hart *h, uint64_t bits)
     return h->arch.priv == PRIV_S || (h->arch.senvcfg & bits) != 0;
 }
 
+/* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
 static bool fp_enabled(const struct hart *h)
 {
-    return (h->arch.mstatus & MSTATUS_FS) != 0;
+    return (h->arch.mstatus & MSTATUS_FS) != 0 && (!h->arch.virt || (h->arch.vsstatus & MSTATUS_FS));
 }
 
 static void fp_dirty(struct hart *h)
 {
     h->arch.mstatus |= MSTATUS_FS;
+    if (h->arch.virt)
+        h->arch.vsstatus |= MSTATUS_FS;
+}
+
+/*
+ * Whether a privileged instruction for S-mode may run in the current mode: 0, or the
+ * exception to raise. hs_ok: HS-mode may run it now (mstatus TVM/TSR/TW); vs_ok: VS-mode
+ * may (hstatus VTVM/VTSR/VTW). What HS may run but VS or VU may not is a virtual
+ * instruction in them; U may run none of these.
+ */
+static unsigned supervisor_insn_fault(const struct hart *h, bool hs_ok, bool vs_ok)
+{
+    if (h->arch.priv == PRIV_M)
+        return 0;
+    if (!hs_ok)
+        return EXC_ILLEGAL_INSN;
+    if (h->arch.virt)
+        return h->arch.priv == PRIV_S && vs_ok ? 0 : EXC_VIRTUAL_INSN;
+    return h->arch.priv == PRIV_S ? 0 : EXC_ILLEGAL_INSN;
 }
 
 /* Executes the AMO/LR/SC instruction; false after an exception. */
@@ -237,6 +257,7 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
 {
     uint64_t *x = h->arch.x;
+    unsigned fault = EXC_ILLEGAL_INSN; /* what `illegal` raises */
     {
         uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
@@ -397,20 +418,29 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RD != 0)
                     goto illegal;
                 uint32_t f = insn >> 20;
+                uint64_t s = h->arch.mstatus, hs = h->arch.hstatus;
                 if (F7 == 0x09 || F7 == 0x0b) { /* sfence.vma; Svinval's sinval.vma */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TVM), !(hs & HSTATUS_VTVM))))
                         goto illegal;
-                    if (RS1 != 0)
+                    if (RS1 != 0 && !h->arch.virt)
                         mmu_flush_page(h, x[RS1]);
                     else
                         hart_tlb_flush(h);
+                    break;
+                }
+                if (h->hypervisor && (F7 == 0x11 || F7 == 0x13 || F7 == 0x31 || F7 == 0x33)) {
+                    /* hfence.vvma, hinval.vvma, hfence.gvma, hinval.gvma: all translations go */
+                    bool gvma = F7 >= 0x31;
+                    if ((fault = supervisor_insn_fault(h, h->arch.virt || !gvma || !(s & MSTATUS_TVM), false)))
+                        goto illegal;
+                    hart_tlb_flush(h);
                     break;
                 }
                 if (RS1 != 0)
                     goto illegal;
                 switch (f) {
                 case 0x180: case 0x181: /* sfence.w.inval, sfence.inval.ir: sinval.vma flushed already */
-                    if (h->arch.priv == PRIV_U)
+                    if ((fault = supervisor_insn_fault(h, true, true)))
                         goto illegal;
                     goto retire;
                 case 0x00d: case 0x01d:
@@ -418,13 +448,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                      * (never reaching TW's time limit); the guest re-checks its condition. */
                     goto retire;
                 case 0x000:
-                    hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
+                    hart_raise_exception(h, h->arch.virt && h->arch.priv == PRIV_S ? EXC_ECALL_VS
+                                                                                    : EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
                 case 0x001:
                     hart_raise_exception(h, EXC_BREAKPOINT, pc);
                     goto trapped;
                 case 0x102: /* sret */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TSR)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TSR), !(hs & HSTATUS_VTSR))))
                         goto illegal;
                     next = hart_sret(h);
                     h->arch.pc = next;
@@ -438,7 +469,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x105: /* wfi */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TW)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TW), !(hs & HSTATUS_VTW))))
                         goto illegal;
                     h->arch.pc = next;
                     h->arch.instret++;
@@ -452,8 +483,9 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             uint64_t src = (f3 & 4) ? RS1 : x[RS1];
             bool writes = (f3 & 3) == 1 || RS1 != 0;
             bool reads = (f3 & 3) != 1 || RD != 0;
-            if (!csr_accessible(h, csr, writes))
+            if ((fault = csr_access_cause(h, csr, writes)))
                 goto illegal;
+            fault = EXC_ILLEGAL_INSN;
             uint64_t old = 0;
             if ((reads || (f3 & 3) != 1) && !csr_read(h, csr, &old))
                 goto illegal;
@@ -526,7 +558,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         h->arch.instret++;
         return EXEC_NEXT;
     illegal:
-        hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+        hart_raise_exception(h, fault, raw);
     trapped:
         x[0] = 0;
         return EXEC_TRAPPED;

@@ -18,12 +18,16 @@ _Atomic unsigned mmu_reservations_active;
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
+/* The privilege and V that loads and stores (not fetches) use: MPRV's in M-mode. */
+static unsigned access_priv(const struct hart *h, enum access_type access);
+static bool access_virt(const struct hart *h, enum access_type access);
+
 void mmu_update_ctx(struct hart *h)
 {
-    unsigned priv = h->arch.priv;
-    if (priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
-        priv = (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    if (priv == PRIV_M)
+    unsigned priv = access_priv(h, ACCESS_READ);
+    if (access_virt(h, ACCESS_READ))
+        h->mmu_ctx = priv == PRIV_S ? ((h->arch.vsstatus & MSTATUS_SUM) ? MMU_CTX_VS_SUM : MMU_CTX_VS) : MMU_CTX_VU;
+    else if (priv == PRIV_M)
         h->mmu_ctx = MMU_CTX_M;
     else if (priv == PRIV_S)
         h->mmu_ctx = (h->arch.mstatus & MSTATUS_SUM) ? MMU_CTX_S_SUM : MMU_CTX_S;
@@ -36,10 +40,16 @@ static void tlb_clear(struct tlb *t)
     memset(t, 0xff, sizeof(*t));
 }
 
+/* The V=1 contexts are in use only with the H extension: a flush without it skips them. */
+static unsigned contexts_in_use(const struct hart *h)
+{
+    return h->hypervisor ? TLB_CONTEXTS : MMU_CTX_VU;
+}
+
 void hart_tlb_flush(struct hart *h)
 {
     h->tlb_has_superpage = false;
-    for (unsigned i = 0; i < TLB_CONTEXTS; i++)
+    for (unsigned i = 0; i < contexts_in_use(h); i++)
         tlb_clear(&h->tlb[i]);
 }
 
@@ -52,7 +62,7 @@ void mmu_flush_page(struct hart *h, uint64_t va)
         return;
     }
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = 0; i < TLB_CONTEXTS; i++) {
+    for (unsigned i = 0; i < contexts_in_use(h); i++) {
         struct tlb *t = &h->tlb[i];
         t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
     }
@@ -126,9 +136,18 @@ static int fault_cause(enum access_type access, bool page_fault)
     return page_fault ? EXC_STORE_PAGE_FAULT : EXC_STORE_ACCESS;
 }
 
-int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+/*
+ * One-stage translation, or with virt the VS stage (vsatp, vsstatus's SUM, MXR from
+ * either status) over a G-stage that is Bare (hgatp accepts no other mode), so that guest
+ * physical addresses are physical addresses.
+ */
+static int translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, bool virt,
+                     uint64_t *pa)
 {
-    unsigned mode = h->arch.satp >> 60;
+    uint64_t satp = virt ? h->arch.vsatp : h->arch.satp;
+    uint64_t status = virt ? h->arch.vsstatus : h->arch.mstatus;
+    bool mxr = ((h->arch.mstatus | (virt ? h->arch.vsstatus : 0)) & MSTATUS_MXR) != 0;
+    unsigned mode = satp >> 60;
     if (priv == PRIV_M || mode == SATP_MODE_BARE) {
         *pa = va;
         return 0;
@@ -139,7 +158,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         return fault_cause(access, true);
 
     struct guest_ram *ram = h->ram;
-    uint64_t table = (h->arch.satp & ((1ULL << 44) - 1)) << 12;
+    uint64_t table = (satp & ((1ULL << 44) - 1)) << 12;
     for (int level = levels - 1; level >= 0; level--) {
         uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
         if (!pmp_allows(h, pte_addr, 8, ACCESS_READ, PRIV_S))
@@ -171,13 +190,13 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
         bool user_page = pte & PTE_U;
         if (priv == PRIV_U && !user_page)
             return fault_cause(access, true);
-        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(h->arch.mstatus & MSTATUS_SUM)))
+        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(status & MSTATUS_SUM)))
             return fault_cause(access, true);
         bool ok;
         if (access == ACCESS_FETCH)
             ok = pte & PTE_X;
         else if (access == ACCESS_READ)
-            ok = (pte & PTE_R) || ((h->arch.mstatus & MSTATUS_MXR) && (pte & PTE_X));
+            ok = (pte & PTE_R) || (mxr && (pte & PTE_X));
         else
             ok = pte & PTE_W;
         if (!ok)
@@ -200,6 +219,11 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
     return fault_cause(access, true);
 }
 
+int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+{
+    return translate(h, va, access, priv, false, pa);
+}
+
 /* ---- slow paths ---- */
 
 static unsigned access_priv(const struct hart *h, enum access_type access)
@@ -207,6 +231,13 @@ static unsigned access_priv(const struct hart *h, enum access_type access)
     if (access != ACCESS_FETCH && h->arch.priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
         return (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
     return h->arch.priv;
+}
+
+static bool access_virt(const struct hart *h, enum access_type access)
+{
+    if (access != ACCESS_FETCH && h->arch.priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
+        return access_priv(h, access) != PRIV_M && (h->arch.mstatus & MSTATUS_MPV);
+    return h->arch.virt;
 }
 
 static bool is_htif_page(const struct hart *h, uint64_t pa)
@@ -225,7 +256,7 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
 {
     unsigned priv = access_priv(h, access);
     uint64_t pa;
-    int cause = mmu_translate(h, va, access, priv, &pa);
+    int cause = translate(h, va, access, priv, access_virt(h, access), &pa);
     if (atomic && cause == EXC_LOAD_PAGE_FAULT && access == ACCESS_WRITE)
         cause = EXC_STORE_PAGE_FAULT;
     if (cause) {
@@ -300,7 +331,7 @@ static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access
      * translation so that a fault there leaves memory untouched. */
     uint64_t pa;
     uint64_t second = (va & ~0xfffULL) + 0x1000;
-    int cause = mmu_translate(h, second, access, access_priv(h, access), &pa);
+    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), &pa);
     if (cause) {
         hart_raise_exception(h, cause, second);
         return false;

@@ -14,19 +14,26 @@
 
 enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
 
-/* TLB context of a privilege level for data accesses (SUM gets its own context). */
+/*
+ * TLB context of a privilege level for data accesses (SUM gets its own context); with
+ * V=1 (H extension) the VS-stage translations have contexts of their own, so that V=0
+ * and V=1 translations of one address never meet.
+ */
 #define MMU_CTX_U 0
 #define MMU_CTX_S 1
 #define MMU_CTX_S_SUM 2
 #define MMU_CTX_M 3
+#define MMU_CTX_VU 4
+#define MMU_CTX_VS 5
+#define MMU_CTX_VS_SUM 6
 
-/* Recomputes h->mmu_ctx after a change of priv, MPRV, MPP or SUM. */
+/* Recomputes h->mmu_ctx after a change of priv, V, MPRV, MPP, MPV or SUM. */
 void mmu_update_ctx(struct hart *h);
 
-/* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3. */
+/* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3; VU -> 4, VS -> 5. */
 static inline unsigned mmu_fetch_ctx(const struct hart *h)
 {
-    return h->arch.priv == PRIV_M ? MMU_CTX_M : (unsigned)h->arch.priv;
+    return h->arch.priv == PRIV_M ? MMU_CTX_M : (unsigned)h->arch.priv + 4 * (unsigned)h->arch.virt;
 }
 
 /* Slow paths: return false after raising the exception. */

@@ -504,6 +504,58 @@ static void test_triggers(void)
 }
 
 /*
+ * The H extension where QEMU 7.2 (the bare-metal tests' reference) differs from the
+ * spec: VU's access to an S CSR and VS's to satp under VTVM are virtual instructions.
+ * Also: a hart without H has none of it, V=1 selects the VS CSRs and TLB contexts, and a
+ * state reload keeps V only where H exists.
+ */
+static void test_hypervisor(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
+                                  .interpret_only = true, .hypervisor = true };
+    struct machine *mh = machine_create(&cfg, false);
+    CHECK(mh != NULL);
+    if (!mh)
+        return;
+    struct hart *hv = mh->harts[0], *plain = m_interp->harts[0];
+    uint64_t v;
+    hart_reset(plain, BASE);
+    CHECK_EQ_U64(csr_access_cause(plain, CSR_HSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK(csr_read(plain, CSR_MISA, &v) && !(v & (1u << 7)));
+    CHECK(csr_write(plain, CSR_MIE, ~0ULL) && !(plain->arch.mie & MIP_VS_MASK));
+    CHECK(csr_read(plain, CSR_MIDELEG, &v) && !(v & MIP_VS_MASK));
+
+    hart_reset(hv, BASE);
+    CHECK(csr_read(hv, CSR_MISA, &v) && (v & (1u << 7)));
+    CHECK(csr_read(hv, CSR_MIDELEG, &v) && (v & MIP_VS_MASK) == MIP_VS_MASK);
+    hart_set_mode(hv, PRIV_U, true);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SSTATUS, false), EXC_VIRTUAL_INSN);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_MSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VU);
+    hart_set_mode(hv, PRIV_S, true);
+    hv->arch.hstatus = HSTATUS_VTVM;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), EXC_VIRTUAL_INSN);
+    hv->arch.hstatus = 0;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), 0);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_HSTATUS, false), EXC_VIRTUAL_INSN);
+    CHECK(csr_write(hv, CSR_SSTATUS, MSTATUS_SUM));
+    CHECK(hv->arch.vsstatus & MSTATUS_SUM);
+    CHECK(!(hv->arch.mstatus & MSTATUS_SUM));
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VS_SUM);
+    CHECK_EQ_U64(mmu_fetch_ctx(hv), MMU_CTX_VS);
+
+    struct hart_state saved = hv->arch;
+    hart_reset(hv, BASE);
+    hart_load_state(hv, &saved);
+    CHECK(hv->arch.virt && hv->mmu_ctx == MMU_CTX_VS_SUM);
+    hart_load_state(plain, &saved);
+    CHECK(!plain->arch.virt);
+    CHECK_EQ_U64(plain->mmu_ctx, MMU_CTX_S);
+    hart_reset(plain, BASE);
+    machine_destroy(mh);
+}
+
+/*
  * Code that runs, is overwritten, and runs again. With fence.i the new instruction is
  * architecturally required; without it rackvm still sees it at once, since any store
  * to a page with cached code invalidates that page's blocks.
@@ -682,6 +734,7 @@ int main(void)
     test_floating_point();
     test_traps();
     test_triggers();
+    test_hypervisor();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();

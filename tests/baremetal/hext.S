@@ -1,0 +1,318 @@
+/*
+ * The H extension as far as rackvm has it (both stages but G-stage Bare): hypervisor
+ * and VS CSRs with their WARL fields, entering VS/VU through mret with MPV, the VS CSRs
+ * standing in for the S ones there, virtual-instruction exceptions (hypervisor CSRs,
+ * VTSR/VTW/VTVM, hfence; S CSRs from VU trap), ecall from VS, trap delegation through
+ * medeleg to HS (SPV/SPVP) and hedeleg to VS, a VS software interrupt injected through
+ * hvip, the VS timer (vstimecmp), and VS-stage paging through vsatp, whose translations
+ * HS does not see, with a VS page fault taken in M setting GVA. Also passes on QEMU 7.2
+ * (whose rv64 CPU has H).
+ * rackvm-options: --cpu h=on
+ */
+#include "test.h"
+TEST hext
+
+#define CSR_HSTATUS    0x600
+#define CSR_HEDELEG    0x602
+#define CSR_HIDELEG    0x603
+#define CSR_HIE        0x604
+#define CSR_HCOUNTEREN 0x606
+#define CSR_HENVCFG    0x60a
+#define CSR_HIP        0x644
+#define CSR_HVIP       0x645
+#define CSR_HGATP      0x680
+#define CSR_VSSTATUS   0x200
+#define CSR_VSTVEC     0x205
+#define CSR_VSSCRATCH  0x240
+#define CSR_VSEPC      0x241
+#define CSR_VSCAUSE    0x242
+#define CSR_VSTIMECMP  0x24d
+#define CSR_VSATP      0x280
+#define MSTATUS_GVA    (1 << 38)
+#define MSTATUS_MPV    (1 << 39)
+#define HSTATUS_SPVP   (1 << 8)
+#define HSTATUS_VTVM   (1 << 20)
+#define HSTATUS_VTW    (1 << 21)
+#define HSTATUS_VTSR   (1 << 22)
+#define VS_IRQS        0x444
+#define VSSIP          (1 << 2)
+#define VSTIP          (1 << 6)
+#define CAUSE_ILLEGAL  2
+#define CAUSE_BREAKPOINT 3
+#define CAUSE_ECALL_VS 10
+#define CAUSE_LOAD_PAGE_FAULT 13
+#define CAUSE_VIRTUAL  22
+#define HFENCE_VVMA    0x22000073
+#define STCE           (1 << 63)
+#define ALIAS          0x100000000    /* VS-stage: the gigapage at RAM_BASE seen here too */
+
+/* Runs \fn in VS (\mode MODE_S) or VU (MODE_U) with a2 as its a0; \traps traps reach M. */
+.macro RUN_V mode, fn, traps, code, msg
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    RUN_IN_TRAPS \mode, \fn, \traps, \code, "\msg"
+    li t0, MSTATUS_MPV           /* the final ecall came from V=1 */
+    csrc mstatus, t0
+.endm
+
+    .text
+    .globl main
+main:
+    addi sp, sp, -16
+    sd ra, 0(sp)
+    sd s4, 8(sp)
+    la t0, vs_handler
+    csrw CSR_VSTVEC, t0
+
+    /* --- misa, WARL fields --- */
+    csrr t0, misa
+    srli t0, t0, 7
+    andi t0, t0, 1
+    EXPECT t0, 1, 1, "misa.H"
+    csrr t0, CSR_HSTATUS
+    srli t0, t0, 32
+    andi t0, t0, 3
+    EXPECT t0, 2, 2, "hstatus.VSXL = 64"
+    li t0, -1
+    csrw CSR_HEDELEG, t0
+    csrr t1, CSR_HEDELEG
+    csrw CSR_HEDELEG, zero
+    EXPECT t1, 0xb1ff, 3, "hedeleg: causes 0-8, 12, 13, 15"
+    csrw CSR_HIDELEG, t0
+    csrr t1, CSR_HIDELEG
+    csrw CSR_HIDELEG, zero
+    EXPECT t1, VS_IRQS, 4, "hideleg: VS interrupts"
+    csrw mideleg, zero
+    csrr t1, mideleg
+    andi t1, t1, VS_IRQS
+    EXPECT t1, VS_IRQS, 5, "mideleg: VS interrupts read-only one"
+    csrw CSR_HVIP, t0
+    csrr t1, CSR_HVIP
+    csrw CSR_HVIP, zero
+    EXPECT t1, VS_IRQS, 6, "hvip: VS interrupts"
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    csrr t1, mstatus
+    csrc mstatus, t0
+    srli t1, t1, 39
+    andi t1, t1, 1
+    EXPECT t1, 1, 7, "mstatus.MPV writable"
+    csrw CSR_HGATP, zero
+    csrw CSR_VSATP, zero
+
+    /* --- VS-mode: sscratch is vsscratch; ecall from VS is cause 10 --- */
+    csrr s4, sscratch           /* the S trap handler's area (crt.S) */
+    li a2, 0x1234
+    RUN_V MODE_S, write_sscratch, 0, 8, "csrw sscratch in VS"
+    csrr t0, CSR_VSSCRATCH
+    EXPECT t0, 0x1234, 9, "VS's sscratch is vsscratch"
+    csrr t0, sscratch
+    EXPECT_REG t0, s4, 10, "HS's sscratch untouched"
+    RUN_V MODE_S, do_ecall, 1, 11, "ecall from VS"
+    EXPECT_VAR last_mcause, CAUSE_ECALL_VS, 12, "ecall from VS: cause 10"
+    LOAD t0, last_mstatus
+    srli t0, t0, 39
+    andi t0, t0, 1
+    EXPECT t0, 1, 13, "trap from VS: MPV"
+
+    /* --- virtual instructions --- */
+    RUN_V MODE_S, read_hstatus, 1, 14, "hstatus in VS traps"
+    EXPECT_MTRAP CAUSE_VIRTUAL, 0x60002573, 15, "hstatus in VS: virtual instruction"
+    RUN_IN_TRAPS MODE_S, read_hstatus, 0, 16, "hstatus in HS"
+    RUN_IN_TRAPS MODE_U, read_hstatus, 1, 17, "hstatus in U traps"
+    EXPECT_VAR last_mcause, CAUSE_ILLEGAL, 18, "hstatus in U: illegal"
+    /* The spec's cause is a virtual instruction (test_cpu checks it); QEMU 7.2 raises
+     * an illegal instruction. */
+    RUN_V MODE_U, read_sstatus, 1, 19, "sstatus in VU traps"
+    RUN_V MODE_S, read_sstatus, 0, 21, "sstatus in VS"
+    li t0, HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM
+    csrs CSR_HSTATUS, t0
+    RUN_V MODE_S, do_sret, 1, 22, "sret in VS with VTSR"
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 23, "sret with VTSR: virtual instruction"
+    RUN_V MODE_S, do_wfi, 1, 24, "wfi in VS with VTW"
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 25, "wfi with VTW: virtual instruction"
+    /* (satp with VTVM too: test_cpu checks it, QEMU 7.2 lets it through) */
+    RUN_V MODE_S, do_sfence, 1, 26, "sfence.vma in VS with VTVM"
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 27, "sfence.vma with VTVM: virtual instruction"
+    li t0, HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM
+    csrc CSR_HSTATUS, t0
+    RUN_V MODE_S, read_satp, 0, 28, "satp in VS"
+    RUN_V MODE_S, do_hfence, 1, 29, "hfence.vvma in VS traps"
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 30, "hfence.vvma in VS: virtual instruction"
+    RUN_IN_TRAPS MODE_S, do_hfence, 0, 31, "hfence.vvma in HS"
+    RUN_IN_TRAPS MODE_U, do_hfence, 1, 32, "hfence.vvma in U traps"
+    EXPECT_VAR last_mcause, CAUSE_ILLEGAL, 33, "hfence.vvma in U: illegal"
+
+    /* --- delegation: medeleg sends VS's virtual instruction to HS, SPVP = VS --- */
+    li t0, 1 << CAUSE_VIRTUAL
+    csrw medeleg, t0
+    CLEAR_TRAPS
+    SKIP_TRAP
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    li a0, MODE_S
+    la a1, read_hstatus
+    call run_in
+    li t0, MSTATUS_MPV
+    csrc mstatus, t0
+    csrw medeleg, zero
+    EXPECT_VAR strap_count, 1, 34, "virtual instruction delegated to HS"
+    EXPECT_VAR last_scause, CAUSE_VIRTUAL, 35, "HS sees cause 22"
+    csrr t0, CSR_HSTATUS
+    andi t0, t0, HSTATUS_SPVP
+    EXPECT t0, HSTATUS_SPVP, 36, "hstatus.SPVP: the trap came from VS"
+    /* hedeleg sends a breakpoint in VS on to the guest's own handler (not an illegal
+     * instruction: QEMU 7.2 turns cause 2 into 1 on its way to VS, as if VSSI) */
+    li t0, 1 << CAUSE_BREAKPOINT
+    csrw medeleg, t0
+    csrw CSR_HEDELEG, t0
+    la t0, vs_traps
+    sd zero, 0(t0)
+    RUN_V MODE_S, do_ebreak, 0, 37, "ebreak in VS"
+    csrw medeleg, zero
+    csrw CSR_HEDELEG, zero
+    EXPECT_VAR strap_count, 0, 38, "hedeleg: HS not involved"
+    EXPECT_VAR vs_traps, 1, 39, "hedeleg: the VS handler ran"
+    EXPECT_VAR vs_last_cause, CAUSE_BREAKPOINT, 40, "VS handler: scause is vscause"
+
+    /* --- a VS software interrupt injected through hvip --- */
+    li t0, VSSIP
+    csrw CSR_HIDELEG, t0
+    csrw CSR_HIE, t0
+    csrw CSR_HVIP, t0
+    li t0, MSTATUS_SIE
+    csrs CSR_VSSTATUS, t0
+    la t0, vs_traps
+    sd zero, 0(t0)
+    RUN_V MODE_S, spin, 0, 41, "VS interrupt"
+    EXPECT_VAR vs_traps, 1, 42, "VS interrupt: the VS handler ran"
+    EXPECT_VAR vs_last_cause, 0x8000000000000001, 43, "VS interrupt: cause SSI"
+    csrr t0, CSR_HVIP
+    EXPECT t0, 0, 44, "the guest cleared sip.SSIP, which is hvip.VSSIP"
+    csrw CSR_HIE, zero
+    csrw CSR_HIDELEG, zero
+    li t0, MSTATUS_SIE
+    csrc CSR_VSSTATUS, t0
+
+    /* --- the VS timer: vstimecmp against time + htimedelta --- */
+    li t0, STCE
+    csrs CSR_MENVCFG, t0
+    csrs CSR_HENVCFG, t0
+    csrw CSR_VSTIMECMP, zero
+    csrr t0, CSR_HIP
+    andi t0, t0, VSTIP
+    EXPECT t0, VSTIP, 45, "vstimecmp = 0: VSTIP"
+    li t0, -1
+    csrw CSR_VSTIMECMP, t0
+    csrr t0, CSR_HIP
+    andi t0, t0, VSTIP
+    EXPECT t0, 0, 46, "vstimecmp = ~0: no VSTIP"
+    li t0, STCE
+    csrc CSR_HENVCFG, t0
+    csrc CSR_MENVCFG, t0
+
+    /* --- VS-stage paging: vsatp's translations are the guest's alone --- */
+    la t0, vs_root
+    li t1, (RAM_BASE >> 12) << 10 | 0xcf     /* gigapage, V R W X A D */
+    sd t1, 32(t0)               /* VA ALIAS (nothing there for HS, on QEMU either) */
+    sd t1, 16(t0)               /* VA 0x80000000: identity, for the code */
+    srli t0, t0, 12
+    li t1, 8 << 60              /* Sv39 */
+    or t0, t0, t1
+    csrw CSR_VSATP, t0
+    la t0, vs_data
+    li t1, 0xfeed
+    sd t1, 0(t0)
+    li t1, ALIAS - RAM_BASE
+    add a2, t0, t1              /* vs_data through the alias */
+    RUN_V MODE_S, load_a0, 0, 47, "VS load through vsatp"
+    EXPECT a0, 0xfeed, 48, "VS load through vsatp: the value"
+    li t1, ALIAS - RAM_BASE
+    la a2, vs_data
+    add a2, a2, t1
+    RUN_IN_TRAPS MODE_S, load_a0, 1, 49, "HS does not see the VS translation"
+    EXPECT_VAR last_mcause, 5, 50, "HS at the alias: access fault"
+    li a2, 0xc0000000           /* not mapped in VS */
+    RUN_V MODE_S, load_a0, 1, 51, "VS page fault"
+    EXPECT_MTRAP CAUSE_LOAD_PAGE_FAULT, 0xc0000000, 52, "VS page fault in M"
+    LOAD t0, last_mstatus
+    srli t0, t0, 38
+    andi t0, t0, 1
+    EXPECT t0, 1, 53, "VS page fault in M: GVA"
+    csrw CSR_VSATP, zero
+    .word 0x62000073            /* hfence.gvma zero, zero */
+
+    ld ra, 0(sp)
+    ld s4, 8(sp)
+    addi sp, sp, 16
+    ret
+
+write_sscratch:
+    csrw sscratch, a0
+    ret
+do_ecall:
+    li a7, 0
+    ecall
+    ret
+read_hstatus:
+    csrr a0, CSR_HSTATUS
+    ret
+read_sstatus:
+    csrr a0, sstatus
+    ret
+read_satp:
+    csrr a0, satp
+    ret
+do_sfence:
+    sfence.vma
+    ret
+do_sret:
+    sret
+    ret
+do_wfi:
+    wfi
+    ret
+do_hfence:
+    .word HFENCE_VVMA
+    ret
+do_ebreak:
+    .option push
+    .option norvc
+    ebreak
+    .option pop
+    ret
+load_a0:
+    ld a0, 0(a0)
+    ret
+/* Spins until the VS handler has run (an interrupt). */
+spin:
+    la t0, vs_traps
+1:  ld t1, 0(t0)
+    beqz t1, 1b
+    ret
+
+/* The guest's trap handler (VS-mode): counts, records scause, skips an exception's
+ * 4-byte instruction, clears an interrupt's sip.SSIP. Uses t5/t6 only. */
+    .align 2
+vs_handler:
+    la t5, vs_traps
+    ld t6, 0(t5)
+    addi t6, t6, 1
+    sd t6, 0(t5)
+    csrr t6, scause
+    sd t6, 8(t5)
+    bltz t6, 1f
+    csrr t6, sepc
+    addi t6, t6, 4
+    csrw sepc, t6
+    sret
+1:  csrci sip, 2
+    sret
+
+    .data
+    .align 3
+vs_traps: .dword 0
+vs_last_cause: .dword 0
+vs_data: .dword 0
+    .align 12
+vs_root: .zero 4096
