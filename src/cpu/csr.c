@@ -307,12 +307,15 @@ static void vsstatus_write(struct hart *h, uint64_t value)
         mmu_update_ctx(h);
 }
 
-/* Bare only in G-stage: another mode leaves hgatp as it was (WARL, as satp). */
+/* hgatp: Bare, Sv39x4, Sv48x4 or Sv57x4 (another mode leaves it as it was, as satp);
+ * no VMID bits (VMIDLEN 0); the 16 KiB root's PPN has its low two bits zero. */
 static void hgatp_write(struct hart *h, uint64_t value)
 {
-    if (value >> 60 != SATP_MODE_BARE)
+    unsigned mode = value >> 60;
+    if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
+        mode != SATP_MODE_SV57)
         return;
-    h->arch.hgatp = 0;
+    h->arch.hgatp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | ((1ULL << 44) - 4)));
     hart_tlb_flush(h);
 }
 

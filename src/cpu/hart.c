@@ -117,7 +117,8 @@ static bool tval_is_address(unsigned code)
 {
     return code <= EXC_STORE_ACCESS ? code != EXC_ILLEGAL_INSN && code != EXC_BREAKPOINT
                                     : code == EXC_INSN_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT ||
-                                      code == EXC_STORE_PAGE_FAULT;
+                                      code == EXC_STORE_PAGE_FAULT || code == EXC_INSN_GUEST_PAGE_FAULT ||
+                                      code == EXC_LOAD_GUEST_PAGE_FAULT || code == EXC_STORE_GUEST_PAGE_FAULT;
 }
 
 /* A trap taken in VS-mode (V stays 1): the vs* CSRs, VS interrupts at the S causes. */
@@ -135,7 +136,8 @@ static void vs_trap(struct hart *h, bool irq, unsigned code, uint64_t tval)
     hart_set_priv(h, PRIV_S);
 }
 
-static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
+/* tval2: a guest-page fault's guest physical address (0 otherwise), tinst: htinst/mtinst. */
+static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval, uint64_t tval2, uint32_t tinst)
 {
     /* A trap ends any LR/SC sequence (as on Spike): later stores need not check it. */
     hart_clear_reservation(h);
@@ -158,7 +160,8 @@ static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
             if (virt)
                 hs = (hs & ~HSTATUS_SPVP) | HSTATUS_SPV | (h->arch.priv == PRIV_S ? HSTATUS_SPVP : 0);
             h->arch.hstatus = hs | (gva ? HSTATUS_GVA : 0);
-            h->arch.htval = h->arch.htinst = 0;
+            h->arch.htval = tval2 >> 2;
+            h->arch.htinst = tinst;
         }
         s = (s & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) | ((s & MSTATUS_SIE) ? MSTATUS_SPIE : 0) |
             (h->arch.priv == PRIV_S ? MSTATUS_SPP : 0);
@@ -175,7 +178,10 @@ static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
             ((s & MSTATUS_MIE) ? MSTATUS_MPIE : 0) | ((uint64_t)h->arch.priv << MSTATUS_MPP_SHIFT) |
             (virt ? MSTATUS_MPV : 0) | (gva ? MSTATUS_GVA : 0);
         h->arch.mstatus = s;
-        h->arch.mtval2 = h->arch.mtinst = 0;
+        if (h->hypervisor) {
+            h->arch.mtval2 = tval2 >> 2;
+            h->arch.mtinst = tinst;
+        }
         h->arch.pc = (h->arch.mtvec & ~3ULL) + ((h->arch.mtvec & 1) && irq ? 4ULL * code : 0);
         hart_set_mode(h, PRIV_M, false);
     }
@@ -189,7 +195,12 @@ void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
         h->platform.ops->ecall(h->platform.board, h);
         return;
     }
-    hart_trap(h, cause, tval);
+    hart_trap(h, cause, tval, 0, 0);
+}
+
+void hart_raise_guest_page_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst)
+{
+    hart_trap(h, cause, tval, gpa, tinst);
 }
 
 uint64_t hart_mret(struct hart *h)
@@ -300,7 +311,7 @@ static void take_interrupts(struct hart *h)
 {
     int irq = hart_pending_interrupt(h);
     if (irq >= 0)
-        hart_trap(h, (1ULL << 63) | irq, 0);
+        hart_trap(h, (1ULL << 63) | irq, 0, 0, 0);
 }
 
 static uint64_t next_timer_deadline(const struct hart *h)

@@ -58,7 +58,10 @@ enum exc_cause {
     EXC_INSN_PAGE_FAULT = 12,
     EXC_LOAD_PAGE_FAULT = 13,
     EXC_STORE_PAGE_FAULT = 15,
+    EXC_INSN_GUEST_PAGE_FAULT = 20,
+    EXC_LOAD_GUEST_PAGE_FAULT = 21,
     EXC_VIRTUAL_INSN = 22,
+    EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 
 /* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
@@ -248,6 +251,9 @@ void hart_tlb_flush(struct hart *h);
 
 /* Raises a synchronous exception: sets up the trap and redirects pc. */
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
+/* A guest-page fault (H): tval the guest virtual address, gpa the guest physical one
+ * (htval/mtval2 get gpa >> 2), tinst what htinst/mtinst get. */
+void hart_raise_guest_page_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst);
 
 /* xRET: restores the privilege and interrupt-enable stack, returns the new pc. */
 uint64_t hart_mret(struct hart *h);

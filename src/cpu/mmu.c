@@ -136,75 +136,114 @@ static int fault_cause(enum access_type access, bool page_fault)
     return page_fault ? EXC_STORE_PAGE_FAULT : EXC_STORE_ACCESS;
 }
 
-/*
- * One-stage translation, or with virt the VS stage (vsatp, vsstatus's SUM, MXR from
- * either status) over a G-stage that is Bare (hgatp accepts no other mode), so that guest
- * physical addresses are physical addresses.
- */
-static int translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, bool virt,
-                     uint64_t *pa)
+/* Guest-page faults (H extension): the G stage refused the access. */
+static int guest_fault_cause(enum access_type access)
 {
-    uint64_t satp = virt ? h->arch.vsatp : h->arch.satp;
-    uint64_t status = virt ? h->arch.vsstatus : h->arch.mstatus;
-    bool mxr = ((h->arch.mstatus | (virt ? h->arch.vsstatus : 0)) & MSTATUS_MXR) != 0;
-    unsigned mode = satp >> 60;
-    if (priv == PRIV_M || mode == SATP_MODE_BARE) {
-        *pa = va;
-        return 0;
+    return access == ACCESS_FETCH ? EXC_INSN_GUEST_PAGE_FAULT
+                                  : access == ACCESS_READ ? EXC_LOAD_GUEST_PAGE_FAULT : EXC_STORE_GUEST_PAGE_FAULT;
+}
+
+static bool is_guest_fault(int cause)
+{
+    return cause == EXC_INSN_GUEST_PAGE_FAULT || cause == EXC_LOAD_GUEST_PAGE_FAULT ||
+           cause == EXC_STORE_GUEST_PAGE_FAULT;
+}
+
+/* htinst's pseudoinstructions for a VS-stage walk's own (implicit) 64-bit PTE accesses. */
+#define TINST_PTE_READ 0x3000
+#define TINST_PTE_WRITE 0x3020
+
+/* One stage of translation: its root table, shape and whose permissions apply. */
+struct stage {
+    uint64_t root;       /* root table address; guest-physical when nested */
+    unsigned levels;     /* 3, 4 or 5 */
+    unsigned priv;       /* U for the G stage, whose leaves must all be U pages */
+    bool sum, mxr;
+    bool gstage;         /* the G stage: 2 more root index bits, guest-page faults */
+    bool nested;         /* a VS stage over a G stage: PTE addresses are translated */
+};
+
+static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, uint64_t *pa);
+
+/* The host-physical address of a PTE at table address pte_addr, for access (read, or
+ * write for an A/D update); guest-page faults say where in *gf. */
+static int pte_location(struct hart *h, const struct stage *st, uint64_t pte_addr, enum access_type access,
+                        enum access_type pte_access, uint64_t *pte_pa, struct guest_fault *gf)
+{
+    *pte_pa = pte_addr;
+    if (st->nested) {
+        int cause = g_stage(h, pte_addr, pte_access, pte_pa);
+        if (is_guest_fault(cause)) {
+            gf->gpa = pte_addr;
+            gf->tinst = pte_access == ACCESS_WRITE ? TINST_PTE_WRITE : TINST_PTE_READ;
+            return guest_fault_cause(access);
+        }
+        if (cause)
+            return fault_cause(access, false);
     }
-    unsigned levels = mode - SATP_MODE_SV39 + 3;
-    unsigned va_bits = 12 + 9 * levels;
-    if ((uint64_t)sign_extend(va, va_bits) != va)
-        return fault_cause(access, true);
+    return pmp_allows(h, *pte_pa, 8, pte_access, PRIV_S) ? 0 : fault_cause(access, false);
+}
+
+/* The page walk of one stage: 0 with *pa, or the exception's cause. */
+static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum access_type access, uint64_t *pa,
+                struct guest_fault *gf)
+{
+    int page_fault = st->gstage ? guest_fault_cause(access) : fault_cause(access, true);
+    unsigned addr_bits = 12 + 9 * st->levels;
+    if (st->gstage ? addr >> (addr_bits + 2) != 0 : (uint64_t)sign_extend(addr, addr_bits) != addr)
+        return page_fault;
 
     struct guest_ram *ram = h->ram;
-    uint64_t table = (satp & ((1ULL << 44) - 1)) << 12;
-    for (int level = levels - 1; level >= 0; level--) {
-        uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
-        if (!pmp_allows(h, pte_addr, 8, ACCESS_READ, PRIV_S))
-            return fault_cause(access, false);
-        _Atomic uint64_t *ptep = guest_ram_ptr(ram, pte_addr, 8);
+    uint64_t table = st->root;
+    for (int level = st->levels - 1; level >= 0; level--) {
+        uint64_t index_mask = st->gstage && level == (int)st->levels - 1 ? 0x7ff : 0x1ff;
+        uint64_t pte_addr = table + ((addr >> (12 + 9 * level)) & index_mask) * 8, pte_pa;
+        int cause = pte_location(h, st, pte_addr, access, ACCESS_READ, &pte_pa, gf);
+        if (cause)
+            return cause;
+        _Atomic uint64_t *ptep = guest_ram_ptr(ram, pte_pa, 8);
         if (!ptep)
             return fault_cause(access, false);
     reload:;
         uint64_t pte = atomic_load_explicit(ptep, memory_order_relaxed);
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
-            return fault_cause(access, true);
+            return page_fault;
         uint64_t pbmt = pte & PTE_PBMT;
         if (pbmt && (pbmt == PTE_PBMT || !(h->arch.menvcfg & MENVCFG_PBMTE)))
-            return fault_cause(access, true);
+            return page_fault;
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
         if (!(pte & (PTE_R | PTE_X))) {
             if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT | PTE_N))
-                return fault_cause(access, true);
+                return page_fault;
             table = ppn << 12;
             continue;
         }
         /* Leaf. */
         if (level > 0 && (ppn & ((1ULL << (9 * level)) - 1)))
-            return fault_cause(access, true); /* misaligned superpage */
+            return page_fault; /* misaligned superpage */
         /* Svnapot: a 4 KiB leaf with N and ppn[3:0] = 1000 maps 64 KiB; other uses are reserved. */
         bool napot = pte & PTE_N;
         if (napot && (level > 0 || (ppn & 0xf) != 8))
-            return fault_cause(access, true);
+            return page_fault;
         bool user_page = pte & PTE_U;
-        if (priv == PRIV_U && !user_page)
-            return fault_cause(access, true);
-        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(status & MSTATUS_SUM)))
-            return fault_cause(access, true);
+        if (st->priv == PRIV_U && !user_page)
+            return page_fault;
+        if (st->priv == PRIV_S && user_page && (access == ACCESS_FETCH || !st->sum))
+            return page_fault;
         bool ok;
         if (access == ACCESS_FETCH)
             ok = pte & PTE_X;
         else if (access == ACCESS_READ)
-            ok = (pte & PTE_R) || (mxr && (pte & PTE_X));
+            ok = (pte & PTE_R) || (st->mxr && (pte & PTE_X));
         else
             ok = pte & PTE_W;
         if (!ok)
-            return fault_cause(access, true);
+            return page_fault;
         uint64_t want = PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
         if ((pte & want) != want) {
-            if (!pmp_allows(h, pte_addr, 8, ACCESS_WRITE, PRIV_S))
-                return fault_cause(access, false);
+            uint64_t written_pa;
+            if ((cause = pte_location(h, st, pte_addr, access, ACCESS_WRITE, &written_pa, gf)))
+                return cause;
             /* Hardware A/D update: atomic against other harts' walks and guest stores. */
             if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
                 goto reload;
@@ -213,15 +252,79 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
         if (level > 0 || napot)
             h->tlb_has_superpage = true;
         uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
-        *pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+        *pa = ((ppn << 12) & ~offset_mask) | (addr & offset_mask);
         return 0;
     }
-    return fault_cause(access, true);
+    return page_fault;
+}
+
+/* The G stage of hgatp (Sv39x4/Sv48x4/Sv57x4 or Bare): guest-physical to physical. */
+static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, uint64_t *pa)
+{
+    unsigned mode = h->arch.hgatp >> 60;
+    if (mode == SATP_MODE_BARE) {
+        *pa = gpa;
+        return 0;
+    }
+    struct stage st = {
+        .root = (h->arch.hgatp & ((1ULL << 44) - 1)) << 12,
+        .levels = mode - SATP_MODE_SV39 + 3,
+        .priv = PRIV_U,
+        .mxr = h->arch.mstatus & MSTATUS_MXR,
+        .gstage = true,
+    };
+    return walk(h, &st, gpa, access, pa, NULL);
+}
+
+/*
+ * Translation of an access by priv: one stage through satp, or with virt two: the VS
+ * stage through vsatp (vsstatus's SUM, MXR from either status) and the G stage through
+ * hgatp. A guest-page fault says where in *gf.
+ */
+static int translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, bool virt,
+                     uint64_t *pa, struct guest_fault *gf)
+{
+    uint64_t satp = virt ? h->arch.vsatp : h->arch.satp;
+    unsigned mode = satp >> 60;
+    uint64_t gpa = va;
+    if (priv != PRIV_M && mode != SATP_MODE_BARE) {
+        struct stage st = {
+            .root = (satp & ((1ULL << 44) - 1)) << 12,
+            .levels = mode - SATP_MODE_SV39 + 3,
+            .priv = priv,
+            .sum = ((virt ? h->arch.vsstatus : h->arch.mstatus) & MSTATUS_SUM) != 0,
+            .mxr = ((h->arch.mstatus | (virt ? h->arch.vsstatus : 0)) & MSTATUS_MXR) != 0,
+            .nested = virt && (h->arch.hgatp >> 60) != SATP_MODE_BARE,
+        };
+        int cause = walk(h, &st, va, access, &gpa, gf);
+        if (cause)
+            return cause;
+    }
+    if (!virt) {
+        *pa = gpa;
+        return 0;
+    }
+    int cause = g_stage(h, gpa, access, pa);
+    if (is_guest_fault(cause)) {
+        gf->gpa = gpa;
+        gf->tinst = 0;
+    }
+    return cause;
+}
+
+/* Raises the exception translate() returned for the access at va. */
+static void raise_translation_fault(struct hart *h, int cause, uint64_t va, const struct guest_fault *gf)
+{
+    if (is_guest_fault(cause))
+        hart_raise_guest_page_fault(h, cause, va, gf->gpa, gf->tinst);
+    else
+        hart_raise_exception(h, cause, va);
 }
 
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
 {
-    return translate(h, va, access, priv, false, pa);
+    struct guest_fault gf;
+    return translate(h, va, access, priv, false, pa, &gf);
 }
 
 /* ---- slow paths ---- */
@@ -256,12 +359,13 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
 {
     unsigned priv = access_priv(h, access);
     uint64_t pa;
-    int cause = translate(h, va, access, priv, access_virt(h, access), &pa);
+    struct guest_fault gf;
+    int cause = translate(h, va, access, priv, access_virt(h, access), &pa, &gf);
     if (atomic && cause == EXC_LOAD_PAGE_FAULT && access == ACCESS_WRITE)
         cause = EXC_STORE_PAGE_FAULT;
     if (cause) {
         *pa_out = ~0ULL;
-        hart_raise_exception(h, cause, va);
+        raise_translation_fault(h, cause, va, &gf);
         return NULL;
     }
     if (!pmp_allows(h, pa, size, access, priv)) {
@@ -331,9 +435,10 @@ static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access
      * translation so that a fault there leaves memory untouched. */
     uint64_t pa;
     uint64_t second = (va & ~0xfffULL) + 0x1000;
-    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), &pa);
+    struct guest_fault gf;
+    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), &pa, &gf);
     if (cause) {
-        hart_raise_exception(h, cause, second);
+        raise_translation_fault(h, cause, second, &gf);
         return false;
     }
     uint8_t bytes[8];

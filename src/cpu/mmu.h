@@ -14,6 +14,12 @@
 
 enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
 
+/* Where a guest-page fault came from: the guest physical address, and htinst's value. */
+struct guest_fault {
+    uint64_t gpa;
+    uint32_t tinst;
+};
+
 /*
  * TLB context of a privilege level for data accesses (SUM gets its own context); with
  * V=1 (H extension) the VS-stage translations have contexts of their own, so that V=0

@@ -1,5 +1,5 @@
 /*
- * The H extension as far as rackvm has it (both stages but G-stage Bare): hypervisor
+ * The H extension as far as rackvm has it: hypervisor
  * and VS CSRs with their WARL fields, entering VS/VU through mret with MPV, the VS CSRs
  * standing in for the S ones there, virtual-instruction exceptions (hypervisor CSRs,
  * VTSR/VTW/VTVM, hfence; S CSRs from VU trap), ecall from VS, trap delegation through
@@ -43,6 +43,13 @@ TEST hext
 #define CAUSE_LOAD_PAGE_FAULT 13
 #define CAUSE_VIRTUAL  22
 #define HFENCE_VVMA    0x22000073
+#define HFENCE_GVMA    0x62000073
+#define CSR_HTVAL      0x643
+#define CSR_MTVAL2     0x34b
+#define HSTATUS_GVA    (1 << 6)
+#define CAUSE_LOAD_GUEST_PAGE_FAULT  21
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
+#define GPA_UNMAPPED   0x140000000    /* no G-stage mapping */
 #define STCE           (1 << 63)
 #define ALIAS          0x100000000    /* VS-stage: the gigapage at RAM_BASE seen here too */
 
@@ -53,6 +60,25 @@ TEST hext
     RUN_IN_TRAPS \mode, \fn, \traps, \code, "\msg"
     li t0, MSTATUS_MPV           /* the final ecall came from V=1 */
     csrc mstatus, t0
+.endm
+
+/* Runs \fn in VS, expecting one trap, whose mtval2 record_tval2 keeps (run_in's own
+ * ecall to M overwrites it). */
+.macro HOOKED_RUN_V fn, code, msg
+    CLEAR_TRAPS                 /* (clears trap_hook too) */
+    la t0, record_tval2
+    la t1, trap_hook
+    sd t0, 0(t1)
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    li a0, MODE_S
+    la a1, \fn
+    call run_in
+    li t0, MSTATUS_MPV
+    csrc mstatus, t0
+    la t1, trap_hook
+    sd zero, 0(t1)
+    EXPECT_VAR trap_count, 1, \code, "\msg"
 .endm
 
     .text
@@ -240,7 +266,80 @@ main:
     andi t0, t0, 1
     EXPECT t0, 1, 53, "VS page fault in M: GVA"
     csrw CSR_VSATP, zero
-    .word 0x62000073            /* hfence.gvma zero, zero */
+    .word HFENCE_GVMA
+
+    /* --- G stage (Sv39x4): guest physical ALIAS is host RAM_BASE; identity for RAM --- */
+    la t0, g_root
+    li t1, (RAM_BASE >> 12) << 10 | 0xdf     /* gigapage, V R W X U A D */
+    sd t1, 16(t0)               /* GPA RAM_BASE */
+    sd t1, 32(t0)               /* GPA ALIAS */
+    srli t0, t0, 12
+    li t1, 8 << 60
+    or t0, t0, t1
+    csrw CSR_HGATP, t0
+    .word HFENCE_GVMA
+    csrr t1, CSR_HGATP
+    EXPECT_REG t0, t1, 54, "hgatp takes Sv39x4"
+    li t1, ALIAS - RAM_BASE
+    la a2, vs_data
+    add a2, a2, t1
+    RUN_V MODE_S, load_a0, 0, 55, "VS load through the G stage"
+    EXPECT a0, 0xfeed, 56, "VS load through the G stage: the value"
+    li a2, GPA_UNMAPPED + 0x18
+    HOOKED_RUN_V load_a0, 57, "guest-page fault"
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, GPA_UNMAPPED + 0x18, 58, "load guest-page fault in M"
+    LOAD t0, fault_tval2
+    li t1, (GPA_UNMAPPED + 0x18) >> 2
+    EXPECT_REG t0, t1, 59, "mtval2: the guest physical address >> 2"
+    LOAD t0, last_mstatus
+    srli t0, t0, 38
+    andi t0, t0, 1
+    EXPECT t0, 1, 60, "guest-page fault in M: GVA"
+    /* delegated to HS: htval, hstatus.GVA */
+    li t0, 1 << CAUSE_STORE_GUEST_PAGE_FAULT
+    csrw medeleg, t0
+    CLEAR_TRAPS
+    SKIP_TRAP
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    li a0, MODE_S
+    la a1, store_a0
+    li a2, GPA_UNMAPPED + 0x20
+    call run_in
+    li t0, MSTATUS_MPV
+    csrc mstatus, t0
+    csrw medeleg, zero
+    EXPECT_STRAP CAUSE_STORE_GUEST_PAGE_FAULT, GPA_UNMAPPED + 0x20, 61, "store guest-page fault in HS"
+    csrr t0, CSR_HTVAL
+    li t1, (GPA_UNMAPPED + 0x20) >> 2
+    EXPECT_REG t0, t1, 62, "htval: the guest physical address >> 2"
+    csrr t0, CSR_HSTATUS
+    andi t0, t0, HSTATUS_GVA
+    EXPECT t0, HSTATUS_GVA, 63, "hstatus.GVA"
+    /* both stages: VS's ALIAS -> guest RAM_BASE (vs_root) -> host RAM_BASE (g_root) */
+    la t0, vs_root
+    srli t0, t0, 12
+    li t1, 8 << 60
+    or t0, t0, t1
+    csrw CSR_VSATP, t0
+    li t1, ALIAS - RAM_BASE
+    la a2, vs_data
+    add a2, a2, t1
+    RUN_V MODE_S, load_a0, 0, 64, "VS load through both stages"
+    EXPECT a0, 0xfeed, 65, "VS load through both stages: the value"
+    la t0, vs_root              /* VS maps 0xc0000000 to a guest physical gigapage G lacks */
+    li t1, (GPA_UNMAPPED >> 12) << 10 | 0xcf
+    sd t1, 24(t0)
+    .word HFENCE_GVMA
+    li a2, 0xc0000040
+    HOOKED_RUN_V load_a0, 66, "guest-page fault after the VS stage"
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, 0xc0000040, 67, "guest-page fault: tval the guest VA"
+    LOAD t0, fault_tval2
+    li t1, (GPA_UNMAPPED + 0x40) >> 2
+    EXPECT_REG t0, t1, 68, "mtval2: the guest physical address the VS stage made"
+    csrw CSR_VSATP, zero
+    csrw CSR_HGATP, zero
+    .word HFENCE_GVMA
 
     ld ra, 0(sp)
     ld s4, 8(sp)
@@ -284,6 +383,24 @@ do_ebreak:
 load_a0:
     ld a0, 0(a0)
     ret
+store_a0:
+    sd zero, 0(a0)
+    ret
+/* trap_hook: keeps mtval2, resumes after the faulting instruction. */
+record_tval2:
+    csrr t0, CSR_MTVAL2
+    la t1, fault_tval2
+    sd t0, 0(t1)
+    csrr t0, mepc
+    lhu t1, 0(t0)
+    andi t1, t1, 3
+    li t2, 3
+    addi t0, t0, 2
+    bne t1, t2, 1f
+    addi t0, t0, 2
+1:  csrw mepc, t0
+    ret
+
 /* Spins until the VS handler has run (an interrupt). */
 spin:
     la t0, vs_traps
@@ -314,5 +431,8 @@ vs_handler:
 vs_traps: .dword 0
 vs_last_cause: .dword 0
 vs_data: .dword 0
+fault_tval2: .dword 0
     .align 12
 vs_root: .zero 4096
+    .align 14
+g_root: .zero 16384

@@ -552,6 +552,23 @@ static void test_hypervisor(void)
     CHECK(!plain->arch.virt);
     CHECK_EQ_U64(plain->mmu_ctx, MMU_CTX_S);
     hart_reset(plain, BASE);
+
+    /* A VS-stage walk whose own PTE read the G stage refuses (its root maps nothing):
+     * a guest-page fault of the load, at the PTE's guest physical address, with the
+     * pseudoinstruction of an implicit 64-bit read in mtinst. */
+    hart_reset(hv, BASE);
+    hv->arch.mtvec = TRAP_VECTOR;
+    CHECK(csr_write(hv, CSR_HGATP, 8ULL << 60 | (DATA >> 12)));
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_SATP, 8ULL << 60 | ((DATA + 0x100000) >> 12))); /* vsatp */
+    CHECK_EQ_U64(hv->arch.vsatp >> 60, 8);
+    CHECK(!mem_load_u64(hv, 0x1000, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_GUEST_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, 0x1000);
+    CHECK_EQ_U64(hv->arch.mtval2, (DATA + 0x100000) >> 2);
+    CHECK_EQ_U64(hv->arch.mtinst, 0x3000);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == (MSTATUS_MPV | MSTATUS_GVA));
+    CHECK(hv->arch.priv == PRIV_M && !hv->arch.virt);
     machine_destroy(mh);
 }
 
