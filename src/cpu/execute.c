@@ -477,8 +477,35 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 default: goto illegal;
                 }
             }
-            if (f3 == 4)
-                goto illegal;
+            if (f3 == 4) {
+                /* HLV/HLVX/HSV: M, HS, and U with hstatus.HU; a virtual instruction in V */
+                unsigned f7 = F7, kind = RS2;
+                if (!h->hypervisor || f7 < 0x30 || f7 > 0x37)
+                    goto illegal;
+                if (h->arch.virt) {
+                    fault = EXC_VIRTUAL_INSN;
+                    goto illegal;
+                }
+                if (h->arch.priv == PRIV_U && !(h->arch.hstatus & HSTATUS_HU))
+                    goto illegal;
+                unsigned size = 1u << ((f7 >> 1) & 3);
+                if (f7 & 1) { /* hsv.b/h/w/d rs2, (rs1) */
+                    uint64_t value = x[RS2];
+                    if (RD != 0)
+                        goto illegal;
+                    if (!mmu_hypervisor_access(h, x[RS1], size, ACCESS_WRITE, false, &value))
+                        goto trapped;
+                    break;
+                }
+                /* rs2: 0 signed, 1 unsigned (not .d), 3 hlvx (.hu, .wu) */
+                bool exec = kind == 3;
+                if (kind == 2 || kind > 3 || (kind && size == 8) || (exec && size == 1))
+                    goto illegal;
+                if (!mmu_hypervisor_access(h, x[RS1], size, ACCESS_READ, exec, &v))
+                    goto trapped;
+                x[RD] = kind == 0 && size < 8 ? (uint64_t)sign_extend(v, 8 * size) : v;
+                break;
+            }
             unsigned csr = insn >> 20;
             uint64_t src = (f3 & 4) ? RS1 : x[RS1];
             bool writes = (f3 & 3) == 1 || RS1 != 0;

@@ -136,15 +136,17 @@ static void vs_trap(struct hart *h, bool irq, unsigned code, uint64_t tval)
     hart_set_priv(h, PRIV_S);
 }
 
-/* tval2: a guest-page fault's guest physical address (0 otherwise), tinst: htinst/mtinst. */
-static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval, uint64_t tval2, uint32_t tinst)
+/* tval2: a guest-page fault's guest physical address (0 otherwise), tinst: htinst/mtinst,
+ * guest_va: tval is a guest virtual address even with V=0 (HLV/HSV). */
+static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval, uint64_t tval2, uint32_t tinst,
+                      bool guest_va)
 {
     /* A trap ends any LR/SC sequence (as on Spike): later stores need not check it. */
     hart_clear_reservation(h);
     bool irq = cause >> 63;
     unsigned code = cause & 63;
     bool virt = h->arch.virt;
-    bool gva = virt && !irq && tval_is_address(code);
+    bool gva = (virt || guest_va) && !irq && tval_is_address(code);
     uint64_t deleg = irq ? hart_mideleg(h) : h->arch.medeleg;
     uint64_t s = h->arch.mstatus;
     if (h->arch.priv <= PRIV_S && ((deleg >> code) & 1)) {
@@ -195,12 +197,12 @@ void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
         h->platform.ops->ecall(h->platform.board, h);
         return;
     }
-    hart_trap(h, cause, tval, 0, 0);
+    hart_trap(h, cause, tval, 0, 0, false);
 }
 
-void hart_raise_guest_page_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst)
+void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst)
 {
-    hart_trap(h, cause, tval, gpa, tinst);
+    hart_trap(h, cause, tval, gpa, tinst, true);
 }
 
 uint64_t hart_mret(struct hart *h)
@@ -311,7 +313,7 @@ static void take_interrupts(struct hart *h)
 {
     int irq = hart_pending_interrupt(h);
     if (irq >= 0)
-        hart_trap(h, (1ULL << 63) | irq, 0, 0, 0);
+        hart_trap(h, (1ULL << 63) | irq, 0, 0, 0, false);
 }
 
 static uint64_t next_timer_deadline(const struct hart *h)

@@ -251,9 +251,12 @@ void hart_tlb_flush(struct hart *h);
 
 /* Raises a synchronous exception: sets up the trap and redirects pc. */
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
-/* A guest-page fault (H): tval the guest virtual address, gpa the guest physical one
- * (htval/mtval2 get gpa >> 2), tinst what htinst/mtinst get. */
-void hart_raise_guest_page_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst);
+/*
+ * A fault of an access to a guest virtual address tval (H: with V=1, or HLV/HSV): GVA
+ * is set; gpa, a guest-page fault's guest physical address, goes to htval/mtval2 (>> 2),
+ * tinst to htinst/mtinst.
+ */
+void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst);
 
 /* xRET: restores the privilege and interrupt-enable stack, returns the new pc. */
 uint64_t hart_mret(struct hart *h);

@@ -316,7 +316,7 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
 static void raise_translation_fault(struct hart *h, int cause, uint64_t va, const struct guest_fault *gf)
 {
     if (is_guest_fault(cause))
-        hart_raise_guest_page_fault(h, cause, va, gf->gpa, gf->tinst);
+        hart_raise_guest_fault(h, cause, va, gf->gpa, gf->tinst);
     else
         hart_raise_exception(h, cause, va);
 }
@@ -514,6 +514,58 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
     if (!host && pa != ~0ULL)
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
     return host;
+}
+
+/* HLVX's faults: those of a fetch, reported as a load's. */
+static int as_load_cause(int cause)
+{
+    switch (cause) {
+    case EXC_INSN_PAGE_FAULT: return EXC_LOAD_PAGE_FAULT;
+    case EXC_INSN_ACCESS: return EXC_LOAD_ACCESS;
+    case EXC_INSN_GUEST_PAGE_FAULT: return EXC_LOAD_GUEST_PAGE_FAULT;
+    default: return cause;
+    }
+}
+
+bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum access_type access, bool exec,
+                           uint64_t *value)
+{
+    unsigned priv = (h->arch.hstatus & HSTATUS_SPVP) ? PRIV_S : PRIV_U;
+    /* At most two pages: both translated before any byte moves, so a fault leaves memory as it was. */
+    uint8_t *host[2] = { NULL, NULL };
+    unsigned first = 0x1000 - (va & 0xfff) < size ? 0x1000 - (va & 0xfff) : size;
+    for (unsigned part = 0; part < 2 && (part == 0 || first < size); part++) {
+        uint64_t a = part ? va + first : va, pa;
+        unsigned len = part ? size - first : first;
+        struct guest_fault gf = { 0, 0 };
+        int cause = translate(h, a, exec ? ACCESS_FETCH : access, priv, true, &pa, &gf);
+        if (exec)
+            cause = as_load_cause(cause);
+        if (!cause && (!pmp_allows(h, pa, len, access, priv) || !(host[part] = guest_ram_ptr(h->ram, pa, len))))
+            cause = fault_cause(access, false); /* PMP, or not RAM: no MMIO through HLV/HSV */
+        if (cause) {
+            hart_raise_guest_fault(h, cause, a, gf.gpa, gf.tinst);
+            return false;
+        }
+    }
+    uint8_t bytes[8];
+    if (access == ACCESS_WRITE) {
+        memcpy(bytes, value, 8);
+        for (unsigned part = 0; part < 2 && host[part]; part++) {
+            unsigned len = part ? size - first : first;
+            if (mmu_reservations_active)
+                mmu_store_breaks_reservations(h, host[part]);
+            guest_ram_note_store(h->ram, host[part], len);
+            memcpy(host[part], bytes + (part ? first : 0), len);
+        }
+        return true;
+    }
+    memcpy(bytes, host[0], first);
+    if (first < size)
+        memcpy(bytes + first, host[1], size - first);
+    *value = 0;
+    memcpy(value, bytes, size);
+    return true;
 }
 
 void mmu_store_breaks_reservations(struct hart *h, const void *p)

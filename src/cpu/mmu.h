@@ -56,6 +56,15 @@ const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va);
  */
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access);
 
+/*
+ * HLV/HLVX/HSV (H extension): a size-byte access at va as VS or VU mode (hstatus.SPVP)
+ * would make it, through vsatp and hgatp, never cached in the TLB; exec (HLVX) checks
+ * execute permission instead of read, reporting load faults. False after raising the
+ * exception (GVA set).
+ */
+bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum access_type access, bool exec,
+                           uint64_t *value);
+
 /* Translates va for the given access without side effects on the TLB: 0 or a cause. */
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa);
 

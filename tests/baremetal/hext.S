@@ -50,6 +50,12 @@ TEST hext
 #define CAUSE_LOAD_GUEST_PAGE_FAULT  21
 #define CAUSE_STORE_GUEST_PAGE_FAULT 23
 #define GPA_UNMAPPED   0x140000000    /* no G-stage mapping */
+#define READONLY       0x140000000    /* VS-stage: RAM_BASE again, without X (a guest VA) */
+#define HLV_D_A0_A0    0x6c054573     /* hlv.d a0, (a0) */
+#define HLV_W_A0_A0    0x68054573     /* hlv.w a0, (a0) */
+#define HLVX_WU_A0_A0  0x68354573     /* hlvx.wu a0, (a0) */
+#define HSV_D_A1_A0    0x6eb54073     /* hsv.d a1, (a0) */
+#define HSTATUS_HU     (1 << 9)
 #define STCE           (1 << 63)
 #define ALIAS          0x100000000    /* VS-stage: the gigapage at RAM_BASE seen here too */
 
@@ -81,12 +87,22 @@ TEST hext
     EXPECT_VAR trap_count, 1, \code, "\msg"
 .endm
 
+/* Bits \shift.. of the last M trap's mstatus, masked with \mask, equal \val. */
+.macro EXPECT_MSTATUS_FIELD shift, mask, val, code, msg
+    LOAD t0, last_mstatus
+    srli t0, t0, \shift
+    andi t0, t0, \mask
+    EXPECT t0, \val, \code, "\msg"
+.endm
+
     .text
     .globl main
 main:
     addi sp, sp, -16
     sd ra, 0(sp)
     sd s4, 8(sp)
+    addi sp, sp, -16
+    sd s5, 0(sp)
     la t0, vs_handler
     csrw CSR_VSTVEC, t0
 
@@ -136,10 +152,7 @@ main:
     EXPECT_REG t0, s4, 10, "HS's sscratch untouched"
     RUN_V MODE_S, do_ecall, 1, 11, "ecall from VS"
     EXPECT_VAR last_mcause, CAUSE_ECALL_VS, 12, "ecall from VS: cause 10"
-    LOAD t0, last_mstatus
-    srli t0, t0, 39
-    andi t0, t0, 1
-    EXPECT t0, 1, 13, "trap from VS: MPV"
+    EXPECT_MSTATUS_FIELD 39, 1, 1, 13, "trap from VS: MPV"
 
     /* --- virtual instructions --- */
     RUN_V MODE_S, read_hstatus, 1, 14, "hstatus in VS traps"
@@ -261,10 +274,7 @@ main:
     li a2, 0xc0000000           /* not mapped in VS */
     RUN_V MODE_S, load_a0, 1, 51, "VS page fault"
     EXPECT_MTRAP CAUSE_LOAD_PAGE_FAULT, 0xc0000000, 52, "VS page fault in M"
-    LOAD t0, last_mstatus
-    srli t0, t0, 38
-    andi t0, t0, 1
-    EXPECT t0, 1, 53, "VS page fault in M: GVA"
+    EXPECT_MSTATUS_FIELD 38, 1, 1, 53, "VS page fault in M: GVA"
     csrw CSR_VSATP, zero
     .word HFENCE_GVMA
 
@@ -291,10 +301,7 @@ main:
     LOAD t0, fault_tval2
     li t1, (GPA_UNMAPPED + 0x18) >> 2
     EXPECT_REG t0, t1, 59, "mtval2: the guest physical address >> 2"
-    LOAD t0, last_mstatus
-    srli t0, t0, 38
-    andi t0, t0, 1
-    EXPECT t0, 1, 60, "guest-page fault in M: GVA"
+    EXPECT_MSTATUS_FIELD 38, 1, 1, 60, "guest-page fault in M: GVA"
     /* delegated to HS: htval, hstatus.GVA */
     li t0, 1 << CAUSE_STORE_GUEST_PAGE_FAULT
     csrw medeleg, t0
@@ -337,10 +344,64 @@ main:
     LOAD t0, fault_tval2
     li t1, (GPA_UNMAPPED + 0x40) >> 2
     EXPECT_REG t0, t1, 68, "mtval2: the guest physical address the VS stage made"
+
+    /* --- HLV/HLVX/HSV: VS's view (SPVP = VS) from M, HS and U with HU --- */
+    li t0, HSTATUS_SPVP
+    csrs CSR_HSTATUS, t0
+    li s5, ALIAS - RAM_BASE
+    la a0, vs_data
+    add a0, a0, s5
+    .word HLV_D_A0_A0
+    EXPECT a0, 0xfeed, 69, "hlv.d from M through both stages"
+    la a0, vs_data
+    add a0, a0, s5
+    li a1, 0xbeef
+    .word HSV_D_A1_A0
+    LOAD t0, vs_data
+    EXPECT t0, 0xbeef, 70, "hsv.d from M through both stages"
+    CLEAR_TRAPS
+    SKIP_TRAP
+    li a0, 0xc0000040
+    .word HLV_D_A0_A0
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, 0xc0000040, 71, "hlv.d: guest-page fault"
+    EXPECT_MSTATUS_FIELD 38, 3, 1, 72, "hlv.d's fault: GVA, not MPV"
+    la a2, vs_data
+    add a2, a2, s5
+    RUN_IN_TRAPS MODE_S, do_hlv, 0, 73, "hlv.d in HS"
+    EXPECT a0, 0xbeef, 74, "hlv.d in HS: the value"
+    RUN_V MODE_S, do_hlv, 1, 75, "hlv.d in VS traps"
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 76, "hlv.d in VS: virtual instruction"
+    RUN_IN_TRAPS MODE_U, do_hlv, 1, 77, "hlv.d in U without HU traps"
+    EXPECT_VAR last_mcause, CAUSE_ILLEGAL, 78, "hlv.d in U without HU: illegal"
+    li t0, HSTATUS_HU
+    csrs CSR_HSTATUS, t0
+    RUN_IN_TRAPS MODE_U, do_hlv, 0, 79, "hlv.d in U with HU"
+    csrc CSR_HSTATUS, t0
+    /* HLVX wants execute permission, which VS's READONLY gigapage lacks */
+    la t0, vs_root
+    li t1, (RAM_BASE >> 12) << 10 | 0xc3     /* V R A D */
+    sd t1, 40(t0)
+    .word HFENCE_GVMA
+    li t1, READONLY - RAM_BASE
+    la a0, vs_data
+    add a0, a0, t1
+    .word HLV_W_A0_A0
+    EXPECT a0, 0xbeef, 80, "hlv.w from a read-only page"
+    /* (hlvx.wu there: a load page fault, which test_cpu checks; QEMU 7.2 reads) */
+    la a0, do_hlv
+    add a0, a0, s5
+    .word HLVX_WU_A0_A0
+    la t0, do_hlv
+    lwu t0, 0(t0)
+    EXPECT_REG a0, t0, 82, "hlvx.wu reads an instruction through both stages"
+    li t0, HSTATUS_SPVP
+    csrc CSR_HSTATUS, t0
     csrw CSR_VSATP, zero
     csrw CSR_HGATP, zero
     .word HFENCE_GVMA
 
+    ld s5, 0(sp)
+    addi sp, sp, 16
     ld ra, 0(sp)
     ld s4, 8(sp)
     addi sp, sp, 16
@@ -382,6 +443,9 @@ do_ebreak:
     ret
 load_a0:
     ld a0, 0(a0)
+    ret
+do_hlv:
+    .word HLV_D_A0_A0
     ret
 store_a0:
     sd zero, 0(a0)

@@ -569,6 +569,19 @@ static void test_hypervisor(void)
     CHECK_EQ_U64(hv->arch.mtinst, 0x3000);
     CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == (MSTATUS_MPV | MSTATUS_GVA));
     CHECK(hv->arch.priv == PRIV_M && !hv->arch.virt);
+
+    /* HLVX needs execute permission (QEMU 7.2 reads anyway): a load page fault, GVA. */
+    uint64_t root = DATA + 0x100000, pte = (BASE >> 12) << 10 | 0xc3; /* gigapage V R A D */
+    memcpy(guest_ram_ptr(&mh->bus.ram, root + 2 * 8, 8), &pte, 8);
+    CHECK(csr_write(hv, CSR_HGATP, 0));
+    CHECK(csr_write(hv, CSR_VSATP, 8ULL << 60 | (root >> 12)));
+    hv->arch.hstatus = HSTATUS_SPVP;
+    hv->arch.mstatus &= ~(MSTATUS_MPV | MSTATUS_GVA);
+    CHECK(mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, false, &v));
+    CHECK(!mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, true, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, DATA);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == MSTATUS_GVA);
     machine_destroy(mh);
 }
 
