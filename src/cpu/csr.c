@@ -330,6 +330,12 @@ static void vsatp_write(struct hart *h, uint64_t value)
     hart_tlb_flush(h);
 }
 
+/* henvcfg's PBMTE and STCE read zero while menvcfg's do. */
+static uint64_t henvcfg_allowed(const struct hart *h)
+{
+    return h->arch.menvcfg | ~(MENVCFG_PBMTE | MENVCFG_STCE);
+}
+
 /* Exceptions hedeleg may pass on to VS: causes 0-8, 12, 13 and 15. */
 #define HEDELEG_WRITABLE 0xb1ffULL
 #define HSTATUS_WRITABLE (HSTATUS_GVA | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_HU | HSTATUS_VTVM | \
@@ -354,7 +360,7 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_HTIMEDELTA: h->arch.htimedelta = v; break;
     case CSR_HCOUNTEREN: h->arch.hcounteren = (uint32_t)v; break;
     case CSR_HGEIE: case CSR_HGEIP: break;
-    case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE; break;
+    case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE & henvcfg_allowed(h); break;
     case CSR_HTVAL: h->arch.htval = v; break;
     case CSR_HTINST: h->arch.htinst = v; break;
     case CSR_HGATP: hgatp_write(h, v); break;
@@ -426,7 +432,10 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_MIE: h->arch.mie = v & (MIE_WRITABLE | (h->hypervisor ? MIP_VS_MASK : 0)); break;
     case CSR_MTVEC: h->arch.mtvec = v & ~2ULL; break;
     case CSR_MCOUNTEREN: h->arch.mcounteren = v; break;
-    case CSR_MENVCFG: h->arch.menvcfg = v & MENVCFG_WRITABLE; break;
+    case CSR_MENVCFG:
+        h->arch.menvcfg = v & MENVCFG_WRITABLE;
+        h->arch.henvcfg &= henvcfg_allowed(h);
+        break;
     case CSR_MSECCFG: h->arch.mseccfg = v & (MSECCFG_USEED | MSECCFG_SSEED); break;
     case CSR_SEED: break; /* the written value is ignored */
     case CSR_MCOUNTINHIBIT: h->arch.mcountinhibit = v & ~2u; break;

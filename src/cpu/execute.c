@@ -51,14 +51,21 @@ static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
     }
 }
 
-/* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
-static bool cbo_allowed(const struct hart *h, uint64_t bits)
+/* Whether the current mode may run a cache-block operation enabled by `bits` in envcfg:
+ * 0, or the exception. menvcfg rules S and U, then in V henvcfg (virtual instruction),
+ * and senvcfg U and VU. */
+static unsigned cbo_fault(const struct hart *h, uint64_t bits)
 {
+    bool virt = h->arch.virt;
     if (h->arch.priv == PRIV_M)
-        return true;
+        return 0;
     if ((h->arch.menvcfg & bits) == 0)
-        return false;
-    return h->arch.priv == PRIV_S || (h->arch.senvcfg & bits) != 0;
+        return EXC_ILLEGAL_INSN;
+    if (virt && (h->arch.henvcfg & bits) == 0)
+        return EXC_VIRTUAL_INSN;
+    if (h->arch.priv == PRIV_U && (h->arch.senvcfg & bits) == 0)
+        return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
+    return 0;
 }
 
 /* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
@@ -393,14 +400,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 unsigned op = (insn >> 20) & 0xfff;
                 uint64_t base = x[RS1] & ~63ULL;
                 if (op == 4) {
-                    if (!cbo_allowed(h, MENVCFG_CBZE))
+                    if ((fault = cbo_fault(h, MENVCFG_CBZE)))
                         goto illegal;
                     for (unsigned i = 0; i < 64; i += 8)
                         if (!mem_store(h, base + i, 8, 0))
                             goto trapped;
                 } else if (op <= 2) {
                     uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
-                    if (!cbo_allowed(h, need))
+                    if ((fault = cbo_fault(h, need)))
                         goto illegal;
                     /* Caches are coherent: only the permission check of the block remains. */
                     if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))

@@ -159,6 +159,7 @@ struct stage {
     unsigned levels;     /* 3, 4 or 5 */
     unsigned priv;       /* U for the G stage, whose leaves must all be U pages */
     bool sum, mxr;
+    bool pbmte;          /* Svpbmt's PBMT field allowed (menvcfg, henvcfg for a VS stage) */
     bool gstage;         /* the G stage: 2 more root index bits, guest-page faults */
     bool nested;         /* a VS stage over a G stage: PTE addresses are translated */
 };
@@ -209,7 +210,7 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
             return page_fault;
         uint64_t pbmt = pte & PTE_PBMT;
-        if (pbmt && (pbmt == PTE_PBMT || !(h->arch.menvcfg & MENVCFG_PBMTE)))
+        if (pbmt && (pbmt == PTE_PBMT || !st->pbmte))
             return page_fault;
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
         if (!(pte & (PTE_R | PTE_X))) {
@@ -271,6 +272,7 @@ static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, uint64
         .levels = mode - SATP_MODE_SV39 + 3,
         .priv = PRIV_U,
         .mxr = h->arch.mstatus & MSTATUS_MXR,
+        .pbmte = h->arch.menvcfg & MENVCFG_PBMTE,
         .gstage = true,
     };
     return walk(h, &st, gpa, access, pa, NULL);
@@ -294,6 +296,7 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
             .priv = priv,
             .sum = ((virt ? h->arch.vsstatus : h->arch.mstatus) & MSTATUS_SUM) != 0,
             .mxr = ((h->arch.mstatus | (virt ? h->arch.vsstatus : 0)) & MSTATUS_MXR) != 0,
+            .pbmte = ((virt ? h->arch.henvcfg : h->arch.menvcfg) & MENVCFG_PBMTE) != 0,
             .nested = virt && (h->arch.hgatp >> 60) != SATP_MODE_BARE,
         };
         int cause = walk(h, &st, va, access, &gpa, gf);

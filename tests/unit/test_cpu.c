@@ -538,6 +538,17 @@ static void test_hypervisor(void)
     hv->arch.hstatus = 0;
     CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), 0);
     CHECK_EQ_U64(csr_access_cause(hv, CSR_HSTATUS, false), EXC_VIRTUAL_INSN);
+    /* cbo.zero in VS: menvcfg allows it, henvcfg does not (QEMU 7.2 has no Zicboz). */
+    hv->arch.menvcfg = MENVCFG_CBZE;
+    hv->arch.mtvec = TRAP_VECTOR;
+    hv->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_TRAPPED); /* cbo.zero (a0) */
+    CHECK_EQ_U64(hv->arch.mcause, EXC_VIRTUAL_INSN);
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_HENVCFG, MENVCFG_CBZE | MENVCFG_STCE)); /* STCE: not in menvcfg */
+    CHECK_EQ_U64(hv->arch.henvcfg, MENVCFG_CBZE);
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_NEXT);
+    hv->arch.x[10] = 0;
     CHECK(csr_write(hv, CSR_SSTATUS, MSTATUS_SUM));
     CHECK(hv->arch.vsstatus & MSTATUS_SUM);
     CHECK(!(hv->arch.mstatus & MSTATUS_SUM));
