@@ -185,7 +185,9 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_FCSR: v = h->arch.fflags | (h->arch.frm << 5); break;
     case CSR_CYCLE: case CSR_MCYCLE: v = h->arch.instret + h->arch.cycle_offset; break;
     case CSR_INSTRET: case CSR_MINSTRET: v = h->arch.instret + h->arch.instret_offset; break;
-    case CSR_TIME: v = h->platform.ops->time(h->platform.board); break;
+    case CSR_TIME: /* a guest's time runs htimedelta ahead */
+        v = h->platform.ops->time(h->platform.board) + (h->arch.virt ? h->arch.htimedelta : 0);
+        break;
     case CSR_SSTATUS: v = mstatus_read(h) & SSTATUS_MASK; break;
     case CSR_SIE: v = h->arch.mie & h->arch.mideleg & SIE_MASK; break;
     case CSR_STVEC: v = h->arch.stvec; break;

@@ -12,9 +12,11 @@
 #define MC_U (1ULL << 3)
 #define MC_S (1ULL << 4)
 #define MC_M (1ULL << 6)
+#define MC6_VU (1ULL << 23) /* mcontrol6 only, with H */
+#define MC6_VS (1ULL << 24)
 #define MC_MATCH_SHIFT 7
 #define MC_MATCH_MASK (15ULL << MC_MATCH_SHIFT)
-#define MC_MODES (MC_M | MC_S | MC_U)
+#define MC_MODES (MC_M | MC_S | MC_U | MC6_VS | MC6_VU)
 #define MATCH_EQUAL 0
 #define MATCH_GE 2
 #define MATCH_LT 3
@@ -59,13 +61,15 @@ void trigger_update(struct hart *h)
  * equal/ge/lt become equal, and the fields of features not implemented (Debug Mode,
  * actions but the breakpoint, data matching, sizes, chains, timing after) read zero.
  */
-static uint64_t legal_tdata1(uint64_t v)
+static uint64_t legal_tdata1(const struct hart *h, uint64_t v)
 {
     uint64_t type = v >> TYPE_SHIFT == TYPE_MCONTROL6 ? TYPE_MCONTROL6 : TYPE_MCONTROL;
     uint64_t match = (v & MC_MATCH_MASK) >> MC_MATCH_SHIFT;
     if (match != MATCH_GE && match != MATCH_LT)
         match = MATCH_EQUAL;
-    return type << TYPE_SHIFT | match << MC_MATCH_SHIFT | (v & (MC_MODES | MC_EXECUTE | MC_STORE | MC_LOAD));
+    /* VS and VU mode bits exist in mcontrol6, with H only: mcontrol never matches in V=1 */
+    uint64_t modes = MC_M | MC_S | MC_U | (type == TYPE_MCONTROL6 && h->hypervisor ? MC6_VS | MC6_VU : 0);
+    return type << TYPE_SHIFT | match << MC_MATCH_SHIFT | (v & (modes | MC_EXECUTE | MC_STORE | MC_LOAD));
 }
 
 uint64_t trigger_csr_read(const struct hart *h, unsigned csr)
@@ -88,7 +92,7 @@ void trigger_csr_write(struct hart *h, unsigned csr, uint64_t value)
             h->arch.tselect = value;
         break;
     case CSR_TDATA1:
-        h->arch.tdata1[h->arch.tselect] = legal_tdata1(value);
+        h->arch.tdata1[h->arch.tselect] = legal_tdata1(h, value);
         trigger_update(h);
         break;
     case CSR_TDATA2: h->arch.tdata2[h->arch.tselect] = value; break;
@@ -99,6 +103,8 @@ void trigger_csr_write(struct hart *h, unsigned csr, uint64_t value)
 
 static bool mode_enabled(const struct hart *h, uint64_t tdata1)
 {
+    if (h->arch.virt)
+        return tdata1 & (h->arch.priv == PRIV_S ? MC6_VS : MC6_VU);
     switch (h->arch.priv) {
     case PRIV_M: return (tdata1 & MC_M) && (h->arch.tcontrol & TCONTROL_MTE);
     case PRIV_S: return tdata1 & MC_S;

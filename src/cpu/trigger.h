@@ -1,7 +1,8 @@
 /*
  * Sdtrig: the trigger module's native (action = 0) address triggers. HART_TRIGGERS
  * triggers, each of type mcontrol (2) or mcontrol6 (6), match execute, load or store
- * addresses (equal, greater-or-equal, less-than) in M, S or U mode and raise a breakpoint
+ * addresses (equal, greater-or-equal, less-than) in M, S or U mode (mcontrol6 also in
+ * VS and VU, with the H extension) and raise a breakpoint
  * exception whose tval is the address. There is no Debug Mode: action, dmode, hit, select,
  * timing, size and chain read as zero, and tdata3 is zero (no textra, so no mcontext or
  * scontext). tcontrol's mte/mpte keep M-mode trap handlers from re-firing.

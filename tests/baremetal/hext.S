@@ -39,6 +39,8 @@ TEST hext
 #define VSTIP          (1 << 6)
 #define CAUSE_ILLEGAL  2
 #define CAUSE_BREAKPOINT 3
+#define CSR_HTIMEDELTA 0x605
+#define CSR_TDATA1_MCONTROL6_VS_LOAD ((6 << 60) | (1 << 24) | 1)
 #define CAUSE_ECALL_VS 10
 #define CAUSE_LOAD_PAGE_FAULT 13
 #define CAUSE_VIRTUAL  22
@@ -250,6 +252,33 @@ main:
     csrc CSR_HENVCFG, t0
     csrc CSR_MENVCFG, t0
 
+    /* --- a guest's time runs htimedelta ahead --- */
+    li t0, 2
+    csrs mcounteren, t0
+    csrs CSR_HCOUNTEREN, t0
+    li t0, 1 << 40
+    csrw CSR_HTIMEDELTA, t0
+    rdtime s5
+    RUN_V MODE_S, read_time, 0, 87, "time in VS"
+    sub t0, a0, s5
+    srli t0, t0, 40
+    EXPECT t0, 1, 88, "time in VS: htimedelta ahead"
+    csrw CSR_HTIMEDELTA, zero
+
+    /* --- Sdtrig: mcontrol6's VS bit matches in VS; mcontrol's S bit does not --- */
+    la a2, vs_data
+    li t0, CSR_TDATA1_MCONTROL6_VS_LOAD
+    csrw 0x7a0, zero            /* tselect */
+    csrw 0x7a2, a2              /* tdata2 */
+    csrw 0x7a1, t0              /* tdata1 */
+    RUN_V MODE_S, load_a0, 1, 89, "mcontrol6 with vs: a load in VS"
+    EXPECT_VAR last_mcause, CAUSE_BREAKPOINT, 90, "mcontrol6 with vs: breakpoint"
+    li t0, (2 << 60) | 0x11     /* mcontrol, S, load */
+    csrw 0x7a1, t0
+    RUN_V MODE_S, load_a0, 0, 91, "mcontrol with s: no match in VS"
+    li t0, 2 << 60
+    csrw 0x7a1, t0
+
     /* --- VS-stage paging: vsatp's translations are the guest's alone --- */
     la t0, vs_root
     li t1, (RAM_BASE >> 12) << 10 | 0xcf     /* gigapage, V R W X A D */
@@ -419,6 +448,9 @@ read_hstatus:
     ret
 read_sstatus:
     csrr a0, sstatus
+    ret
+read_time:
+    rdtime a0
     ret
 read_satp:
     csrr a0, satp
