@@ -1,12 +1,15 @@
 /*
- * The H extension as far as rackvm has it: hypervisor
- * and VS CSRs with their WARL fields, entering VS/VU through mret with MPV, the VS CSRs
- * standing in for the S ones there, virtual-instruction exceptions (hypervisor CSRs,
- * VTSR/VTW/VTVM, hfence; S CSRs from VU trap), ecall from VS, trap delegation through
- * medeleg to HS (SPV/SPVP) and hedeleg to VS, a VS software interrupt injected through
- * hvip, the VS timer (vstimecmp), and VS-stage paging through vsatp, whose translations
- * HS does not see, with a VS page fault taken in M setting GVA. Also passes on QEMU 7.2
- * (whose rv64 CPU has H).
+ * The H extension: hypervisor and VS CSRs with their WARL fields; entering VS/VU through
+ * mret with MPV; the VS CSRs standing in for the S ones there; virtual-instruction
+ * exceptions (hypervisor CSRs, VTSR/VTW/VTVM, hfence; S CSRs from VU trap); ecall from
+ * VS; trap delegation through medeleg to HS (SPV/SPVP) and hedeleg to VS; a VS software
+ * interrupt injected through hvip; the VS timer (vstimecmp) and its interrupt; time
+ * htimedelta ahead; mcontrol6's VS bit; VS-stage paging through vsatp, whose
+ * translations HS does not see, with a VS page fault in M setting GVA; the G stage
+ * (Sv39x4) alone and under the VS stage, with guest-page faults in M (mtval2) and HS
+ * (htval, hstatus.GVA); HLV/HLVX/HSV from M, HS and U (HU), not from VS. Also passes
+ * on QEMU 7.2 (whose rv64 CPU has H); where QEMU 7.2 departs from the spec, test_cpu
+ * checks rackvm.
  * rackvm-options: --cpu h=on
  */
 #include "test.h"
@@ -248,6 +251,26 @@ main:
     csrr t0, CSR_HIP
     andi t0, t0, VSTIP
     EXPECT t0, 0, 46, "vstimecmp = ~0: no VSTIP"
+    /* delivered to the guest, which moves its timer through stimecmp (vstimecmp) */
+    li t0, 2
+    csrs mcounteren, t0
+    csrs CSR_HCOUNTEREN, t0
+    li t0, VSTIP
+    csrw CSR_HIDELEG, t0
+    csrw CSR_HIE, t0
+    li t0, MSTATUS_SIE
+    csrs CSR_VSSTATUS, t0
+    la t0, vs_traps
+    sd zero, 0(t0)
+    csrw CSR_VSTIMECMP, zero
+    RUN_V MODE_S, spin, 0, 92, "VS timer interrupt"
+    EXPECT_VAR vs_last_cause, 0x8000000000000005, 93, "VS timer interrupt: cause STI"
+    csrr t0, CSR_VSTIMECMP
+    EXPECT t0, -1, 94, "the guest moved its timer: stimecmp is vstimecmp"
+    csrw CSR_HIE, zero
+    csrw CSR_HIDELEG, zero
+    li t0, MSTATUS_SIE
+    csrc CSR_VSSTATUS, t0
     li t0, STCE
     csrc CSR_HENVCFG, t0
     csrc CSR_MENVCFG, t0
@@ -505,7 +528,8 @@ spin:
     ret
 
 /* The guest's trap handler (VS-mode): counts, records scause, skips an exception's
- * 4-byte instruction, clears an interrupt's sip.SSIP. Uses t5/t6 only. */
+ * 4-byte instruction, clears sip.SSIP or moves stimecmp away for an interrupt. Uses
+ * t5/t6 only. */
     .align 2
 vs_handler:
     la t5, vs_traps
@@ -519,7 +543,14 @@ vs_handler:
     addi t6, t6, 4
     csrw sepc, t6
     sret
-1:  csrci sip, 2
+1:  slli t6, t6, 1              /* the interrupt's number */
+    srli t6, t6, 1
+    li t5, 5
+    beq t6, t5, 2f
+    csrci sip, 2
+    sret
+2:  li t6, -1                   /* timer: no more */
+    csrw 0x14d, t6              /* stimecmp */
     sret
 
     .data
