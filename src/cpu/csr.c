@@ -309,28 +309,24 @@ static void vsstatus_write(struct hart *h, uint64_t value)
         mmu_update_ctx(h);
 }
 
-/* hgatp: Bare, Sv39x4, Sv48x4 or Sv57x4 (another mode leaves it as it was, as satp);
- * no VMID bits (VMIDLEN 0); the 16 KiB root's PPN has its low two bits zero. */
-static void hgatp_write(struct hart *h, uint64_t value)
+/*
+ * satp, vsatp and hgatp: a mode without support leaves the register as it was (the whole
+ * write has no effect), Bare clears it; fields: the bits implemented besides MODE.
+ * Translations through it are cached (and tagged V=1 for vsatp/hgatp, mmu.h): dropped.
+ */
+static void atp_write(struct hart *h, uint64_t *atp, uint64_t value, uint64_t fields)
 {
     unsigned mode = value >> 60;
     if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
         mode != SATP_MODE_SV57)
         return;
-    h->arch.hgatp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | ((1ULL << 44) - 4)));
+    *atp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | fields));
     hart_tlb_flush(h);
 }
-
-/* vsatp: the modes satp has; its translations are tagged V=1 (mmu.h). */
-static void vsatp_write(struct hart *h, uint64_t value)
-{
-    unsigned mode = value >> 60;
-    if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
-        mode != SATP_MODE_SV57)
-        return;
-    h->arch.vsatp = mode == SATP_MODE_BARE ? 0 : value;
-    hart_tlb_flush(h);
-}
+/* satp/vsatp: 16 ASID and 44 PPN bits; hgatp (Sv39x4... as satp's modes): no VMID bits
+ * (VMIDLEN 0), and the 16 KiB root's PPN has its low two bits zero. */
+#define SATP_FIELDS ((1ULL << 60) - 1)
+#define HGATP_FIELDS ((1ULL << 44) - 4)
 
 /* henvcfg's PBMTE and STCE read zero while menvcfg's do. */
 static uint64_t henvcfg_allowed(const struct hart *h)
@@ -365,7 +361,7 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE & henvcfg_allowed(h); break;
     case CSR_HTVAL: h->arch.htval = v; break;
     case CSR_HTINST: h->arch.htinst = v; break;
-    case CSR_HGATP: hgatp_write(h, v); break;
+    case CSR_HGATP: atp_write(h, &h->arch.hgatp, v, HGATP_FIELDS); break;
     case CSR_MTVAL2: h->arch.mtval2 = v; break;
     case CSR_MTINST: h->arch.mtinst = v; break;
     case CSR_VSSTATUS: vsstatus_write(h, v); break;
@@ -385,22 +381,9 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_VSCAUSE: h->arch.vscause = v; break;
     case CSR_VSTVAL: h->arch.vstval = v; break;
     case CSR_VSTIMECMP: h->arch.vstimecmp = v; break;
-    case CSR_VSATP: vsatp_write(h, v); break;
+    case CSR_VSATP: atp_write(h, &h->arch.vsatp, v, SATP_FIELDS); break;
     default: return false;
     }
-    return true;
-}
-
-static bool satp_write(struct hart *h, uint64_t value)
-{
-    unsigned mode = value >> 60;
-    if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
-        mode != SATP_MODE_SV57)
-        return true; /* unsupported mode: the whole write has no effect */
-    if (mode == SATP_MODE_BARE)
-        value = 0;
-    h->arch.satp = value; /* 16 ASID bits and 44 PPN bits, all implemented */
-    hart_tlb_flush(h);
     return true;
 }
 
@@ -426,7 +409,7 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_STVAL: h->arch.stval = v; break;
     case CSR_SIP: mip_update(h, MIP_SSIP & h->arch.mideleg, v); break;
     case CSR_STIMECMP: h->arch.stimecmp = v; break;
-    case CSR_SATP: return satp_write(h, v);
+    case CSR_SATP: atp_write(h, &h->arch.satp, v, SATP_FIELDS); break;
     case CSR_MSTATUS: mstatus_write(h, v); break;
     case CSR_MISA: break; /* WARL, fixed */
     case CSR_MEDELEG: h->arch.medeleg = v & (MEDELEG_WRITABLE | (h->hypervisor ? MEDELEG_HYPERVISOR : 0)); break;

@@ -64,6 +64,17 @@ TEST hext
 #define STCE           (1 << 63)
 #define ALIAS          0x100000000    /* VS-stage: the gigapage at RAM_BASE seen here too */
 
+/* run_in(\mode, \fn) with V=1: VS (MODE_S) or VU (MODE_U), a2 as its a0. */
+.macro CALL_IN_V mode, fn
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    li a0, \mode
+    la a1, \fn
+    call run_in
+    li t0, MSTATUS_MPV           /* the final ecall came from V=1 */
+    csrc mstatus, t0
+.endm
+
 /* Runs \fn in VS (\mode MODE_S) or VU (MODE_U) with a2 as its a0; \traps traps reach M. */
 .macro RUN_V mode, fn, traps, code, msg
     li t0, MSTATUS_MPV
@@ -80,13 +91,7 @@ TEST hext
     la t0, record_tval2
     la t1, trap_hook
     sd t0, 0(t1)
-    li t0, MSTATUS_MPV
-    csrs mstatus, t0
-    li a0, MODE_S
-    la a1, \fn
-    call run_in
-    li t0, MSTATUS_MPV
-    csrc mstatus, t0
+    CALL_IN_V MODE_S, \fn
     la t1, trap_hook
     sd zero, 0(t1)
     EXPECT_VAR trap_count, 1, \code, "\msg"
@@ -192,13 +197,7 @@ main:
     csrw medeleg, t0
     CLEAR_TRAPS
     SKIP_TRAP
-    li t0, MSTATUS_MPV
-    csrs mstatus, t0
-    li a0, MODE_S
-    la a1, read_hstatus
-    call run_in
-    li t0, MSTATUS_MPV
-    csrc mstatus, t0
+    CALL_IN_V MODE_S, read_hstatus
     csrw medeleg, zero
     EXPECT_VAR strap_count, 1, 34, "virtual instruction delegated to HS"
     EXPECT_VAR last_scause, CAUSE_VIRTUAL, 35, "HS sees cause 22"
@@ -359,14 +358,8 @@ main:
     csrw medeleg, t0
     CLEAR_TRAPS
     SKIP_TRAP
-    li t0, MSTATUS_MPV
-    csrs mstatus, t0
-    li a0, MODE_S
-    la a1, store_a0
     li a2, GPA_UNMAPPED + 0x20
-    call run_in
-    li t0, MSTATUS_MPV
-    csrc mstatus, t0
+    CALL_IN_V MODE_S, store_a0
     csrw medeleg, zero
     EXPECT_STRAP CAUSE_STORE_GUEST_PAGE_FAULT, GPA_UNMAPPED + 0x20, 61, "store guest-page fault in HS"
     csrr t0, CSR_HTVAL
@@ -491,10 +484,7 @@ do_hfence:
     .word HFENCE_VVMA
     ret
 do_ebreak:
-    .option push
-    .option norvc
-    ebreak
-    .option pop
+    .word 0x00100073            /* ebreak, 4 bytes (the VS handler skips 4) */
     ret
 load_a0:
     ld a0, 0(a0)
