@@ -71,6 +71,7 @@ void cmd_run_usage(FILE *out)
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
             "                       the host has a translator), only interpret (off), or\n"
             "                       translate every block at its first run (eager)\n"
+            "  --cpu h=on|off       the H extension (hypervisor; default off: not complete)\n"
             "  --help, --version\n"
             "\n"
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
@@ -84,7 +85,7 @@ void cmd_run_usage(FILE *out)
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
        OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER,
-       OPT_RESTORE };
+       OPT_RESTORE, OPT_CPU };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -98,6 +99,7 @@ static const struct option run_options[] = {
     { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "jit", required_argument, NULL, OPT_JIT },
+    { "cpu", required_argument, NULL, OPT_CPU },
     { "disk", required_argument, NULL, OPT_DISK },
     { "rng", no_argument, NULL, OPT_RNG },
     { "console", required_argument, NULL, OPT_CONSOLE },
@@ -239,6 +241,14 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 cfg->jit_hot_runs = !strcmp(optarg, "eager") ? 1 : 0;
             } else {
                 snprintf(err, errlen, "--jit: '%s' is not on, off or eager", optarg);
+                return RUN_PARSE_BAD;
+            }
+            break;
+        case OPT_CPU:
+            if (!strcmp(optarg, "h=on") || !strcmp(optarg, "h=off")) {
+                cfg->hypervisor = !strcmp(optarg, "h=on");
+            } else {
+                snprintf(err, errlen, "--cpu: '%s' is not h=on or h=off", optarg);
                 return RUN_PARSE_BAD;
             }
             break;

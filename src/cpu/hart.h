@@ -22,10 +22,13 @@ enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 
 /* mip/mie bits */
 #define IRQ_SSI 1
+#define IRQ_VSSI 2
 #define IRQ_MSI 3
 #define IRQ_STI 5
+#define IRQ_VSTI 6
 #define IRQ_MTI 7
 #define IRQ_SEI 9
+#define IRQ_VSEI 10
 #define IRQ_MEI 11
 #define MIP_SSIP (1ULL << IRQ_SSI)
 #define MIP_MSIP (1ULL << IRQ_MSI)
@@ -33,6 +36,10 @@ enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 #define MIP_MTIP (1ULL << IRQ_MTI)
 #define MIP_SEIP (1ULL << IRQ_SEI)
 #define MIP_MEIP (1ULL << IRQ_MEI)
+#define MIP_VSSIP (1ULL << IRQ_VSSI)
+#define MIP_VSTIP (1ULL << IRQ_VSTI)
+#define MIP_VSEIP (1ULL << IRQ_VSEI)
+#define MIP_VS_MASK (MIP_VSSIP | MIP_VSTIP | MIP_VSEIP)
 
 /* Exception causes */
 enum exc_cause {
@@ -46,16 +53,21 @@ enum exc_cause {
     EXC_STORE_ACCESS = 7,
     EXC_ECALL_U = 8,
     EXC_ECALL_S = 9,
+    EXC_ECALL_VS = 10,
     EXC_ECALL_M = 11,
     EXC_INSN_PAGE_FAULT = 12,
     EXC_LOAD_PAGE_FAULT = 13,
     EXC_STORE_PAGE_FAULT = 15,
+    EXC_INSN_GUEST_PAGE_FAULT = 20,
+    EXC_LOAD_GUEST_PAGE_FAULT = 21,
+    EXC_VIRTUAL_INSN = 22,
+    EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 
 /* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
-#define TLB_CONTEXTS 4 /* U, S, S with SUM, M */
+#define TLB_CONTEXTS 7 /* U, S, S with SUM, M, then VU, VS, VS with SUM (mmu.h) */
 
 struct tlb_entry {
     uint64_t tag;      /* virtual page number << 12, or ~0 when empty */
@@ -67,6 +79,7 @@ struct tlb {
 };
 
 #define PMP_ENTRIES 16
+#define HART_TRIGGERS 2 /* Sdtrig address triggers (trigger.h) */
 
 /* The board's side of a hart: every call may come from the hart's own thread only. */
 struct hart_platform_ops {
@@ -113,6 +126,7 @@ struct hart_config {
     bool translate;          /* translate hot blocks to host code when the host can */
     unsigned jit_hot_runs;   /* runs before a block is translated; 0: the default */
     bool trace;              /* every instruction through the reference executor, logged */
+    bool hypervisor;         /* the H extension */
     struct hart_platform platform;
 };
 
@@ -153,6 +167,17 @@ struct hart_state {
     uint64_t stimecmp;           /* Sstc */
     uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
     uint64_t instret_offset;
+    /*
+     * H extension (hart.hypervisor): virt is V (1 in VS and VU mode); hie and hip are
+     * views of mie and mip; hvip holds the VS interrupts the hypervisor injects.
+     */
+    uint64_t virt;
+    uint64_t hstatus, hedeleg, hideleg, hvip, hcounteren, htimedelta, htval, htinst;
+    uint64_t hgatp, henvcfg, mtval2, mtinst;
+    uint64_t vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp;
+    /* Sdtrig (trigger.h): tselect indexes tdata1/tdata2 */
+    uint64_t tselect, tcontrol;
+    uint64_t tdata1[HART_TRIGGERS], tdata2[HART_TRIGGERS];
 
     /*
      * LR/SC reservation: the guest physical address of the reserved 8-byte granule, or
@@ -172,6 +197,8 @@ struct hart {
     struct tlb tlb[TLB_CONTEXTS];
     bool tlb_has_superpage;  /* a superpage translation may be cached */
     bool pmp_active;             /* any PMP entry has A != OFF */
+    /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */
+    unsigned trigger_exec, trigger_access;
     struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
     struct block_cache *blocks;   /* decoded blocks (interp.c) */
     struct jit *jit;              /* their translations, NULL when interpreting */
@@ -192,6 +219,7 @@ struct hart {
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
+    bool hypervisor;             /* the H extension (hart_config) */
 
     /* --- a debugger (cpu/debug.h): NULL and false when none is attached --- */
     struct debug_hart *debug;
@@ -243,6 +271,12 @@ void hart_tlb_flush(struct hart *h);
 
 /* Raises a synchronous exception: sets up the trap and redirects pc. */
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
+/*
+ * A fault of an access to a guest virtual address tval (H: with V=1, or HLV/HSV): GVA
+ * is set; gpa, a guest-page fault's guest physical address, goes to htval/mtval2 (>> 2),
+ * tinst to htinst/mtinst.
+ */
+void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst);
 
 /* xRET: restores the privilege and interrupt-enable stack, returns the new pc. */
 uint64_t hart_mret(struct hart *h);
@@ -268,7 +302,8 @@ void hart_take_interrupts(struct hart *h);
 bool hart_interrupt_pending(const struct hart *h);
 void hart_wait_for_interrupt(struct hart *h);
 
-/* Switches privilege, keeping the TLB context in step. */
+/* Switches privilege (and V: hart_set_mode), keeping the TLB context in step. */
 void hart_set_priv(struct hart *h, enum priv p);
+void hart_set_mode(struct hart *h, enum priv p, bool virt);
 
 #endif

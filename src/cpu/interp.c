@@ -20,6 +20,7 @@
 #include "cpu/jit.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 
 /* 64K blocks (20 MiB per hart, touched as used): a Linux guest's hot code conflicts
  * heavily in fewer direct-mapped slots, and each conflict costs a decode and later a
@@ -212,14 +213,19 @@ static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
     return EXEC_BUDGET;
 }
 
+/* One instruction; an armed execute trigger checks its pc before it, even before its
+ * fetch. */
 enum exec_exit interp_run_one(struct hart *h)
 {
     bool stop;
-    enum exec_exit e = after_exec(h, step_one(h), &stop);
+    enum exec_result r = h->trigger_exec && trigger_fires_at_pc(h) ? EXEC_TRAPPED : step_one(h);
+    enum exec_exit e = after_exec(h, r, &stop);
     return stop ? e : EXEC_BUDGET;
 }
 
-static enum exec_exit run_traced(struct hart *h, uint64_t budget)
+/* One instruction at a time: for tracing, and while an armed execute trigger checks
+ * every pc. */
+static enum exec_exit run_stepped(struct hart *h, uint64_t budget)
 {
     while (budget--) {
         enum exec_exit e = interp_run_one(h);
@@ -236,8 +242,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         OPS(LABEL)
 #undef LABEL
     };
-    if (unlikely(h->trace))
-        return run_traced(h, budget);
+    if (unlikely(h->trace || h->trigger_exec))
+        return run_stepped(h, budget);
 
     uint64_t *x = h->arch.x;
     uint64_t executed = 0, pc, vpage;

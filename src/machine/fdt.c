@@ -28,9 +28,9 @@
  * OpenSBI 1.1 does), and Linux 6.12 reads seed at boot when Zkr is listed, so it would
  * take an illegal-instruction oops.
  */
-#define ISA_STRING(zkr) \
-    "rv64imafdc_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_" \
-    "zbkc_zbkx_zbs_zknd_zkne_zknh_" zkr "zksed_zksh_zicbom_zicboz_sstc_svinval_svnapot_svpbmt"
+#define ISA_FORMAT \
+    "rv64imafdc%s_zicntr_zicond_zicsr_zifencei_zihpm_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_" \
+    "zbkc_zbkx_zbs_zknd_zkne_zknh_%szksed_zksh_zicbom_zicboz_sstc_svinval_svnapot_svpbmt"
 static const char *const isa_extensions[] = {
     "i", "m", "a", "f", "d", "c", "zicntr", "zicond", "zicsr", "zifencei", "zihpm", "zawrs",
     "zfa", "zfh", "zfhmin", "zcb", "zba", "zbb", "zbc", "zbkb", "zbkc", "zbkx", "zbs", "zknd",
@@ -113,11 +113,17 @@ static int write_cpu(void *fdt, const struct fdt_inputs *in, unsigned i)
     err |= fdt_property_u32(fdt, "reg", i);
     err |= fdt_property_string(fdt, "status", "okay");
     err |= fdt_property_string(fdt, "compatible", "riscv");
-    bool zkr = in->m->cfg.firmware != FIRMWARE_FILE;
-    err |= fdt_property_string(fdt, "riscv,isa", zkr ? ISA_STRING("zkr_") : ISA_STRING(""));
+    bool zkr = in->m->cfg.firmware != FIRMWARE_FILE, hypervisor = in->m->cfg.hypervisor;
+    char isa[sizeof(ISA_FORMAT) + 8];
+    snprintf(isa, sizeof(isa), ISA_FORMAT, hypervisor ? "h" : "", zkr ? "zkr_" : "");
+    err |= fdt_property_string(fdt, "riscv,isa", isa);
     err |= fdt_property_string(fdt, "riscv,isa-base", "rv64i");
-    err |= property_stringlist(fdt, "riscv,isa-extensions", isa_extensions,
-                               ARRAY_SIZE(isa_extensions) - !zkr);
+    const char *extensions[ARRAY_SIZE(isa_extensions) + 1];
+    size_t n = ARRAY_SIZE(isa_extensions) - !zkr;
+    memcpy(extensions, isa_extensions, n * sizeof(*extensions));
+    if (hypervisor)
+        extensions[n++] = "h";
+    err |= property_stringlist(fdt, "riscv,isa-extensions", extensions, n);
     err |= fdt_property_string(fdt, "mmu-type", "riscv,sv57");
     err |= fdt_property_u32(fdt, "riscv,cbom-block-size", CACHE_BLOCK_SIZE);
     err |= fdt_property_u32(fdt, "riscv,cboz-block-size", CACHE_BLOCK_SIZE);

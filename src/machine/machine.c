@@ -374,6 +374,7 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         .translate = !cfg->interpret_only,
         .jit_hot_runs = cfg->jit_hot_runs,
         .trace = cfg->trace,
+        .hypervisor = cfg->hypervisor,
         .platform = {
             .ops = cfg->firmware == FIRMWARE_BUILTIN_SBI ? &builtin_sbi_ops : &guest_firmware_ops,
             .board = m,

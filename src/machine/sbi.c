@@ -73,6 +73,11 @@ static void enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
                  (1u << EXC_BREAKPOINT) | (1u << EXC_LOAD_MISALIGNED) | (1u << EXC_LOAD_ACCESS) |
                  (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
                  (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
+    /* With H, HS-mode hosts guests: their ecalls and faults are its business, as OpenSBI has it. */
+    if (h->hypervisor)
+        h->arch.medeleg |= (1u << EXC_ECALL_VS) | (1u << EXC_INSN_GUEST_PAGE_FAULT) |
+                           (1u << EXC_LOAD_GUEST_PAGE_FAULT) | (1u << EXC_VIRTUAL_INSN) |
+                           (1u << EXC_STORE_GUEST_PAGE_FAULT);
     h->arch.mcounteren = 7;
     /*
      * Linux enables user access to cycle/time/instret (the vDSO's rdtime) only from

@@ -12,6 +12,7 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 #include "machine/machine.h"
 #include "rv_encode.h"
 #include "unit.h"
@@ -45,6 +46,8 @@ static void run_reference(void)
     for (unsigned steps = 0; steps < 10000; steps++) {
         uint32_t insn, raw;
         unsigned len = 4;
+        if (h->trigger_exec && trigger_fires_at_pc(h)) /* as the run loop checks first */
+            continue;
         CHECK(mem_fetch(h, h->arch.pc, &insn));
         raw = insn;
         if ((insn & 3) != 3) {
@@ -452,6 +455,148 @@ static void test_traps(void)
 }
 
 /*
+ * Sdtrig, every engine: a load trigger stops the load before it writes rd (tval = the
+ * address, even from translated code, whose TLB must not hold the page), an execute
+ * trigger stops the instruction at its address; disarmed, the TLB fills again.
+ */
+static void test_triggers(void)
+{
+    uint64_t load_regs[32] = { [5] = DATA, [6] = 2ULL << 60 | 0x41, [7] = 0x99 };
+    uint32_t load_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),       /* csrw tdata2, x5 */
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* csrw tdata1, x6: M-mode loads */
+        I(1, 0, 0, 10, 0x13),               /* addi x10, x0, 1 */
+        I(0, 5, 2, 7, 0x03),                /* lw x7, 0(x5): breakpoint */
+        I(2, 0, 0, 10, 0x13),
+    };
+    unsigned load_check[] = { 10, 7 };
+    uint64_t load_want[] = { 1, 0x99 };
+    RUN("load trigger", load_code, load_regs, load_check, load_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, DATA);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+    CHECK_EQ_U64(h->arch.tcontrol, TCONTROL_MPTE); /* the trap saved mte and cleared it */
+
+    uint64_t exec_regs[32] = { [5] = BASE + 12, [6] = 2ULL << 60 | 0x44 };
+    uint32_t exec_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* M-mode execution */
+        I(1, 0, 0, 10, 0x13),
+        I(1, 0, 0, 11, 0x13),               /* addi x11, x0, 1: breakpoint */
+    };
+    unsigned exec_check[] = { 10, 11 };
+    uint64_t exec_want[] = { 1, 0 };
+    RUN("execute trigger", exec_code, exec_regs, exec_check, exec_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, BASE + 12);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+
+    csr_write(h, CSR_TDATA1, 2ULL << 60 | 0x41);
+    CHECK(h->trigger_access && !h->trigger_exec);
+    uint64_t v;
+    CHECK(mem_load_u64(h, DATA + 8, &v));    /* no match: loaded, but not cached */
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == ~0ULL);
+    csr_write(h, CSR_TDATA1, 2ULL << 60);
+    CHECK(!h->trigger_access);
+    CHECK(mem_load_u64(h, DATA + 8, &v));
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA);
+    hart_reset(h, BASE);
+}
+
+/*
+ * The H extension where QEMU 7.2 (the bare-metal tests' reference) differs from the
+ * spec: VU's access to an S CSR and VS's to satp under VTVM are virtual instructions.
+ * Also: a hart without H has none of it, V=1 selects the VS CSRs and TLB contexts, and a
+ * state reload keeps V only where H exists.
+ */
+static void test_hypervisor(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
+                                  .interpret_only = true, .hypervisor = true };
+    struct machine *mh = machine_create(&cfg, false);
+    CHECK(mh != NULL);
+    if (!mh)
+        return;
+    struct hart *hv = mh->harts[0], *plain = m_interp->harts[0];
+    uint64_t v;
+    hart_reset(plain, BASE);
+    CHECK_EQ_U64(csr_access_cause(plain, CSR_HSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK(csr_read(plain, CSR_MISA, &v) && !(v & (1u << 7)));
+    CHECK(csr_write(plain, CSR_MIE, ~0ULL) && !(plain->arch.mie & MIP_VS_MASK));
+    CHECK(csr_read(plain, CSR_MIDELEG, &v) && !(v & MIP_VS_MASK));
+
+    hart_reset(hv, BASE);
+    CHECK(csr_read(hv, CSR_MISA, &v) && (v & (1u << 7)));
+    CHECK(csr_read(hv, CSR_MIDELEG, &v) && (v & MIP_VS_MASK) == MIP_VS_MASK);
+    hart_set_mode(hv, PRIV_U, true);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SSTATUS, false), EXC_VIRTUAL_INSN);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_MSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VU);
+    hart_set_mode(hv, PRIV_S, true);
+    hv->arch.hstatus = HSTATUS_VTVM;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), EXC_VIRTUAL_INSN);
+    hv->arch.hstatus = 0;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), 0);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_HSTATUS, false), EXC_VIRTUAL_INSN);
+    /* cbo.zero in VS: menvcfg allows it, henvcfg does not (QEMU 7.2 has no Zicboz). */
+    hv->arch.menvcfg = MENVCFG_CBZE;
+    hv->arch.mtvec = TRAP_VECTOR;
+    hv->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_TRAPPED); /* cbo.zero (a0) */
+    CHECK_EQ_U64(hv->arch.mcause, EXC_VIRTUAL_INSN);
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_HENVCFG, MENVCFG_CBZE | MENVCFG_STCE)); /* STCE: not in menvcfg */
+    CHECK_EQ_U64(hv->arch.henvcfg, MENVCFG_CBZE);
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_NEXT);
+    hv->arch.x[10] = 0;
+    CHECK(csr_write(hv, CSR_SSTATUS, MSTATUS_SUM));
+    CHECK(hv->arch.vsstatus & MSTATUS_SUM);
+    CHECK(!(hv->arch.mstatus & MSTATUS_SUM));
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VS_SUM);
+    CHECK_EQ_U64(mmu_fetch_ctx(hv), MMU_CTX_VS);
+
+    struct hart_state saved = hv->arch;
+    hart_reset(hv, BASE);
+    hart_load_state(hv, &saved);
+    CHECK(hv->arch.virt && hv->mmu_ctx == MMU_CTX_VS_SUM);
+    hart_load_state(plain, &saved);
+    CHECK(!plain->arch.virt);
+    CHECK_EQ_U64(plain->mmu_ctx, MMU_CTX_S);
+    hart_reset(plain, BASE);
+
+    /* A VS-stage walk whose own PTE read the G stage refuses (its root maps nothing):
+     * a guest-page fault of the load, at the PTE's guest physical address, with the
+     * pseudoinstruction of an implicit 64-bit read in mtinst. */
+    hart_reset(hv, BASE);
+    hv->arch.mtvec = TRAP_VECTOR;
+    CHECK(csr_write(hv, CSR_HGATP, 8ULL << 60 | (DATA >> 12)));
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_SATP, 8ULL << 60 | ((DATA + 0x100000) >> 12))); /* vsatp */
+    CHECK_EQ_U64(hv->arch.vsatp >> 60, 8);
+    CHECK(!mem_load_u64(hv, 0x1000, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_GUEST_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, 0x1000);
+    CHECK_EQ_U64(hv->arch.mtval2, (DATA + 0x100000) >> 2);
+    CHECK_EQ_U64(hv->arch.mtinst, 0x3000);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == (MSTATUS_MPV | MSTATUS_GVA));
+    CHECK(hv->arch.priv == PRIV_M && !hv->arch.virt);
+
+    /* HLVX needs execute permission (QEMU 7.2 reads anyway): a load page fault, GVA. */
+    uint64_t root = DATA + 0x100000, pte = (BASE >> 12) << 10 | 0xc3; /* gigapage V R A D */
+    memcpy(guest_ram_ptr(&mh->bus.ram, root + 2 * 8, 8), &pte, 8);
+    CHECK(csr_write(hv, CSR_HGATP, 0));
+    CHECK(csr_write(hv, CSR_VSATP, 8ULL << 60 | (root >> 12)));
+    hv->arch.hstatus = HSTATUS_SPVP;
+    hv->arch.mstatus &= ~(MSTATUS_MPV | MSTATUS_GVA);
+    CHECK(mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, false, &v));
+    CHECK(!mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, true, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, DATA);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == MSTATUS_GVA);
+    machine_destroy(mh);
+}
+
+/*
  * Code that runs, is overwritten, and runs again. With fence.i the new instruction is
  * architecturally required; without it rackvm still sees it at once, since any store
  * to a page with cached code invalidates that page's blocks.
@@ -629,6 +774,8 @@ int main(void)
     test_atomics();
     test_floating_point();
     test_traps();
+    test_triggers();
+    test_hypervisor();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();
