@@ -327,6 +327,9 @@ static int run_machines(const struct machine_config *cfg)
             return 0;
         case STOP_SIGNAL:
             return code;
+        case STOP_PANIC:
+            fprintf(stderr, "rackvm: %s\n", message);
+            return RUN_EXIT_GUEST_PANIC;
         case STOP_FAIL:
             fprintf(stderr, "rackvm: %s (code %d)\n", message, code);
             return code > 0 && code < 256 ? code : 1;

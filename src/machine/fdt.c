@@ -11,6 +11,7 @@
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
+#include "devices/pvpanic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -160,6 +161,7 @@ static int write_soc(void *fdt, const struct fdt_inputs *in)
     err |= fdt_property(fdt, "ranges", NULL, 0);
     err |= test_finisher_fdt(m->finisher, fdt, b);
     err |= goldfish_rtc_fdt(m->rtc, fdt, b);
+    err |= pvpanic_fdt(m->pvpanic, fdt, b);
     err |= clint_fdt(m->clint, fdt, b);
     err |= plic_fdt(m->plic, fdt, b);
     err |= uart_fdt(m->uart, fdt, b);

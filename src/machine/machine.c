@@ -11,6 +11,7 @@
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
+#include "devices/pvpanic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
@@ -208,7 +209,8 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
     m->uart = m->plic ? uart_create(m) : NULL;
     m->finisher = m->uart ? test_finisher_create(m) : NULL;
     m->rtc = m->finisher ? goldfish_rtc_create(m) : NULL;
-    if (!m->rtc)
+    m->pvpanic = m->rtc ? pvpanic_create(m) : NULL;
+    if (!m->pvpanic)
         goto fail;
     if (with_console && !(m->console = console_create(m, 0, 1)))
         goto fail;
@@ -229,6 +231,8 @@ void machine_destroy(struct machine *m)
         console_destroy(m->console);
     for (unsigned i = 0; i < m->nvirtio; i++)
         virtio_mmio_destroy(m->virtio[i]);
+    if (m->pvpanic)
+        pvpanic_destroy(m->pvpanic);
     if (m->rtc)
         goldfish_rtc_destroy(m->rtc);
     if (m->finisher)

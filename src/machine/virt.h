@@ -6,6 +6,8 @@
 #define VIRT_TEST_SIZE     0x1000ULL
 #define VIRT_RTC_BASE      0x00101000ULL
 #define VIRT_RTC_SIZE      0x1000ULL
+#define VIRT_PVPANIC_BASE  0x00102000ULL  /* free in QEMU's virt map too */
+#define VIRT_PVPANIC_SIZE  0x2ULL         /* as QEMU's pvpanic-mmio */
 #define VIRT_CLINT_BASE    0x02000000ULL
 #define VIRT_CLINT_SIZE    0x10000ULL
 #define VIRT_PLIC_BASE     0x0c000000ULL
