@@ -23,7 +23,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # Layers call downward only (cli -> machine -> devices, cpu -> memory; host/ back ends are
-# leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# leaves; the switch (cli -> switch -> host) knows nothing of a VM): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
 # of one of LAYERS.
 no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
 	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
@@ -33,7 +33,8 @@ no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2)))
 all: layers $(BUILD)/rackvm
 
 layers:
-	@$(call no_includes,cpu memory,cli machine devices host)
+	@$(call no_includes,cpu memory,cli machine devices host switch)
+	@$(call no_includes,switch,cli machine devices cpu memory)
 	@$(call no_includes,memory,cpu)
 
 $(BUILD)/rackvm: $(OBJS)
