@@ -43,17 +43,21 @@ struct net_backend {
 
 /*
  * Each returns a running back end, or NULL after printing why (a forwarded port in use,
- * a tap device that cannot be opened). The receive callback may run before the
+ * a tap device that cannot be opened, no switch listening on the socket). The receive callback may run before the
  * function returns, so the device must be ready for it.
  */
 struct net_backend *net_slirp_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
 struct net_backend *net_tap_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
+struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
 
 static inline struct net_backend *net_backend_create(const struct net_config *cfg,
                                                      net_receive_fn receive, void *dev)
 {
-    return cfg->kind == NET_TAP ? net_tap_create(cfg, receive, dev)
-                                : net_slirp_create(cfg, receive, dev);
+    switch (cfg->kind) {
+    case NET_TAP: return net_tap_create(cfg, receive, dev);
+    case NET_SWITCH: return net_stream_create(cfg, receive, dev);
+    default: return net_slirp_create(cfg, receive, dev);
+    }
 }
 
 static inline void net_backend_send(struct net_backend *nb, const uint8_t *frame, size_t len)
