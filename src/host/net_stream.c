@@ -22,17 +22,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host/frame_queue.h"
 #include "host/stream_framing.h"
 
 #define OUTPUT_BYTES (256 * 1024)
-#define BACKLOG_FRAMES 256
 #define READ_CHUNK 65536
 #define RECONNECT_MS 1000
-
-struct held_frame {
-    size_t len;
-    uint8_t data[];
-};
 
 struct net_stream {
     struct net_backend nb;
@@ -47,8 +42,7 @@ struct net_stream {
     struct stream_writer out;
 
     /* The reader thread's own. */
-    struct held_frame *backlog[BACKLOG_FRAMES];
-    unsigned head, count;
+    struct frame_queue backlog;
     struct stream_reader reader;
     uint8_t chunk[READ_CHUNK];
 };
@@ -101,24 +95,18 @@ static void disconnect(struct net_stream *s, const char *why)
 /* Offers waiting frames, in order, until the device refuses one. */
 static void deliver_backlog(struct net_stream *s)
 {
-    while (s->count && s->nb.receive(s->nb.dev, s->backlog[s->head]->data, s->backlog[s->head]->len)) {
-        free(s->backlog[s->head]);
-        s->head = (s->head + 1) % BACKLOG_FRAMES;
-        s->count--;
-    }
+    struct queued_frame *f;
+    while ((f = frame_queue_peek(&s->backlog)) && s->nb.receive(s->nb.dev, f->data, f->len))
+        frame_queue_drop_head(&s->backlog);
 }
 
 static void on_frame(void *opaque, const uint8_t *frame, size_t len)
 {
     struct net_stream *s = opaque;
-    if (s->count == 0 && s->nb.receive(s->nb.dev, frame, len))
+    if (s->backlog.count == 0 && s->nb.receive(s->nb.dev, frame, len))
         return;
-    struct held_frame *f;
-    if (s->count == BACKLOG_FRAMES || !(f = malloc(sizeof(*f) + len)))
-        return;   /* dropped, as by a NIC whose ring is full */
-    f->len = len;
-    memcpy(f->data, frame, len);
-    s->backlog[(s->head + s->count++) % BACKLOG_FRAMES] = f;
+    /* When even the backlog is full the frame is dropped, as by a NIC whose ring is full. */
+    frame_queue_push(&s->backlog, frame, len);
 }
 
 static void read_switch(struct net_stream *s, int fd)
@@ -144,7 +132,7 @@ static void *stream_thread(void *arg)
         pthread_mutex_unlock(&s->tx_lock);
         struct pollfd pfd[2] = {
             { .fd = s->wake_fd, .events = POLLIN },
-            { .fd = fd, .events = (s->count ? 0 : POLLIN) | (output_waits ? POLLOUT : 0) },
+            { .fd = fd, .events = (s->backlog.count ? 0 : POLLIN) | (output_waits ? POLLOUT : 0) },
         };
         if (poll(pfd, 2, fd < 0 ? RECONNECT_MS : -1) < 0) {
             if (errno == EINTR)
@@ -214,11 +202,7 @@ static void stream_destroy(struct net_backend *nb)
         close(s->fd);
     if (s->wake_fd >= 0)
         close(s->wake_fd);
-    while (s->count) {
-        free(s->backlog[s->head]);
-        s->head = (s->head + 1) % BACKLOG_FRAMES;
-        s->count--;
-    }
+    frame_queue_clear(&s->backlog);
     stream_writer_free(&s->out);
     pthread_mutex_destroy(&s->tx_lock);
     free(s);

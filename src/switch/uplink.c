@@ -8,22 +8,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "host/frame_queue.h"
 #include "host/net.h"
-
-/* As deep as a guest's receive ring: slirp keeps the rest until there is room. */
-#define UPLINK_QUEUE_FRAMES 256
-
-struct uplink_frame {
-    size_t len;
-    uint8_t data[];
-};
 
 struct uplink {
     struct net_backend *slirp;
     int wake_fd;
     pthread_mutex_t lock;        /* guards the queue between slirp's thread and the switch's */
-    struct uplink_frame *queue[UPLINK_QUEUE_FRAMES];
-    unsigned head, count;
+    struct frame_queue queue;    /* slirp keeps what does not fit until there is room */
     bool refused;                /* a frame was refused: tell slirp when there is room */
 };
 
@@ -39,19 +31,13 @@ static void wake(struct uplink *u)
 static bool uplink_receive(void *dev, const uint8_t *frame, size_t len)
 {
     struct uplink *u = dev;
-    struct uplink_frame *f = NULL;
     pthread_mutex_lock(&u->lock);
-    if (u->count < UPLINK_QUEUE_FRAMES && (f = malloc(sizeof(*f) + len))) {
-        f->len = len;
-        memcpy(f->data, frame, len);
-        u->queue[(u->head + u->count++) % UPLINK_QUEUE_FRAMES] = f;
-    } else {
-        u->refused = true;
-    }
+    bool queued = frame_queue_push(&u->queue, frame, len);
+    u->refused |= !queued;
     pthread_mutex_unlock(&u->lock);
-    if (f)
+    if (queued)
         wake(u);
-    return f != NULL;
+    return queued;
 }
 
 struct uplink *uplink_create(const struct net_config *cfg)
@@ -81,11 +67,7 @@ void uplink_destroy(struct uplink *u)
     if (!u)
         return;
     net_backend_destroy(u->slirp);   /* first: its thread calls uplink_receive */
-    while (u->count) {
-        free(u->queue[u->head]);
-        u->head = (u->head + 1) % UPLINK_QUEUE_FRAMES;
-        u->count--;
-    }
+    frame_queue_clear(&u->queue);
     if (u->wake_fd >= 0)
         close(u->wake_fd);
     pthread_mutex_destroy(&u->lock);
@@ -102,26 +84,17 @@ void uplink_take(struct uplink *u, uplink_frame_fn fn, void *opaque)
     uint64_t count;
     if (read(u->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         return;
-    for (;;) {
-        pthread_mutex_lock(&u->lock);
-        struct uplink_frame *f = NULL;
-        if (u->count) {
-            f = u->queue[u->head];
-            u->head = (u->head + 1) % UPLINK_QUEUE_FRAMES;
-            u->count--;
-        }
-        bool tell = !f && u->refused;
-        if (tell)
-            u->refused = false;
-        pthread_mutex_unlock(&u->lock);
-        if (!f) {
-            if (tell)
-                net_backend_rx_ready(u->slirp);
-            return;
-        }
+    struct frame_queue batch;
+    pthread_mutex_lock(&u->lock);
+    frame_queue_take_all(&u->queue, &batch);
+    bool refused = u->refused;
+    u->refused = false;
+    pthread_mutex_unlock(&u->lock);
+    for (struct queued_frame *f; (f = frame_queue_peek(&batch)); frame_queue_drop_head(&batch))
         fn(opaque, f->data, f->len);
-        free(f);
-    }
+    /* The queue is empty now: slirp may send what it held back. */
+    if (refused)
+        net_backend_rx_ready(u->slirp);
 }
 
 void uplink_send(struct uplink *u, const uint8_t *frame, size_t len)
