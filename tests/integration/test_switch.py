@@ -178,9 +178,13 @@ class SwitchTest(unittest.TestCase):
         chunk = frame(mac(9), mac(1), size=1500)
         for _ in range(20):           # 30 MB at the stuck port, far over its buffers
             a.sock.sendall((struct.pack(">I", len(chunk)) + chunk) * 1000)
-        time.sleep(0.1)               # refills a's byte budget
-        a.send(frame(mac(2), mac(1), b"after-the-jam"))
-        self.assertIsNotNone(b.recv_payload(b"after-the-jam"))
+        # a spent its byte budget on the jam: it may take the switch a moment to refill.
+        for attempt in range(100):
+            a.send(frame(mac(2), mac(1), b"after-the-jam"))
+            if b.recv_payload(b"after-the-jam", timeout=0.2):
+                break
+        else:
+            self.fail("b never heard from a after the jam")
         stuck.close()
         self.sw.wait_err(r"port 2 left")
         status, err = self.sw.stop()
