@@ -7,7 +7,8 @@
  * written without blocking; a full buffer drops them, as a busy wire would.
  *
  * A switch that goes away costs the NIC its frames, never the VM: one line on stderr,
- * then a reconnection attempt every second; the guest sees the link come back.
+ * the device told the link is down, then a reconnection attempt every second; the
+ * device is told the link is up again once one succeeds.
  */
 #include "host/net.h"
 
@@ -31,6 +32,7 @@
 
 struct net_stream {
     struct net_backend nb;
+    net_link_fn link;            /* NULL: the device does not show link changes */
     struct sockaddr_un addr;
     int wake_fd;                 /* eventfd: rx buffers posted, output waiting, or stop */
     atomic_bool stopping;
@@ -85,11 +87,18 @@ static void set_fd(struct net_stream *s, int fd)
     stream_reader_init(&s->reader);
 }
 
+static void tell_link(struct net_stream *s, bool up)
+{
+    if (s->link)
+        s->link(s->nb.dev, up);
+}
+
 static void disconnect(struct net_stream *s, const char *why)
 {
-    rvm_error("--net switch=%s: %s; the NIC drops frames until the switch is back",
+    rvm_error("--net switch=%s: %s; the NIC's link is down until the switch is back",
               path_of(s), why);
     set_fd(s, -1);
+    tell_link(s, false);
 }
 
 /* Offers waiting frames, in order, until the device refuses one. */
@@ -150,6 +159,7 @@ static void *stream_thread(void *arg)
             int again = connect_switch(s);
             if (again >= 0) {
                 set_fd(s, again);
+                tell_link(s, true);
                 rvm_error("--net switch=%s: connected to the switch again", path_of(s));
             }
             continue;
@@ -214,7 +224,8 @@ static const struct net_backend_ops stream_ops = {
     .destroy = stream_destroy,
 };
 
-struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_fn receive, void *dev)
+struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_fn receive,
+                                     net_link_fn link, void *dev)
 {
     struct net_stream *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -222,6 +233,7 @@ struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_
         return NULL;
     }
     s->nb = (struct net_backend){ .ops = &stream_ops, .receive = receive, .dev = dev };
+    s->link = link;
     s->fd = s->wake_fd = -1;
     pthread_mutex_init(&s->tx_lock, NULL);
     s->addr.sun_family = AF_UNIX;

@@ -77,7 +77,7 @@ static void test_slirp_arp_and_refusal(void)
     struct net_config cfg;
     char err[128];
     CHECK(net_config_parse("user", &cfg, err, sizeof(err)) == 0);
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb != NULL);
     if (!nb)
         return;
@@ -140,13 +140,13 @@ static void test_slirp_hostfwd(void)
     snprintf(arg, sizeof(arg), "user,hostfwd=tcp:127.0.0.1:%u-:80", port);
     CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
     fprintf(stderr, "(an error about port %u is expected next)\n", port);
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb == NULL);
     net_backend_destroy(nb);
 
     /* Free it and forward it: a host connection makes slirp reach for the guest. */
     close(busy);
-    nb = net_backend_create(&cfg, receive, &lock);
+    nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb != NULL);
     if (!nb)
         return;
@@ -175,7 +175,7 @@ static void test_tap_errors(void)
     /* lo exists and is no tap, so attaching fails whether or not we may create taps. */
     CHECK(net_config_parse("tap=lo", &cfg, err, sizeof(err)) == 0);
     fprintf(stderr, "(an error about tap=lo is expected next)\n");
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb == NULL);
     net_backend_destroy(nb);
 
@@ -184,7 +184,7 @@ static void test_tap_errors(void)
         char arg[32];
         snprintf(arg, sizeof(arg), "tap=rvmt%u", (unsigned)getpid() % 100000);
         CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
-        nb = net_backend_create(&cfg, receive, &lock);
+        nb = net_backend_create(&cfg, receive, NULL, &lock);
         CHECK(nb != NULL);
         net_backend_destroy(nb);
     }
