@@ -62,9 +62,10 @@ static void wake(struct net_stream *s)
         return;
 }
 
+/* Non-blocking: a stopped switch with a full backlog is EAGAIN, not a hung thread. */
 static int connect_switch(struct net_stream *s)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -1;
     if (connect(fd, (struct sockaddr *)&s->addr, sizeof(s->addr)) < 0) {
