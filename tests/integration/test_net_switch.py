@@ -1,9 +1,10 @@
-"""VMs on one `rackvm switch` (one topology, since every boot costs suite time): two rackvm VMs (reference guest) and a stock
+"""VMs on one `rackvm switch`: two rackvm VMs (reference guest) and a stock
 qemu-system-riscv64 VM joining through `-netdev stream` reach each other by IP, with
 checksummed transfers; the switch's NAT uplink forwards a host port to one of them; a VM
-flooding broadcasts does not keep the other two from talking; a switch that goes away
-costs the VMs their link (the guest sees carrier 0), not their lives, and rackvm
-reconnects (carrier 1) when it is back.
+flooding broadcasts does not keep the other two from talking (one topology for all of
+that, since every boot costs suite time); a switch that goes away costs the VMs their
+link (the guest sees carrier 0), not their lives, and rackvm reconnects (carrier 1) when
+it is back.
 
 Addresses are static in the uplink's 10.0.2.0/24 (slirp answers 10.0.2.2)."""
 
