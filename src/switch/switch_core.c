@@ -7,8 +7,8 @@ const struct switch_config switch_default_config = {
     .aging_ns = 300ULL * 1000000000ULL,
     .port_bytes_per_s = 256ULL << 20,
     .port_burst_bytes = 4ULL << 20,
-    .flood_frames_per_s = 2000,
-    .flood_burst = 500,
+    .flood_frames_per_s = 200,
+    .flood_burst = 100,
 };
 
 static void bucket_fill(struct token_bucket *b, uint64_t per_s, uint64_t burst, uint64_t now_ns)

@@ -31,7 +31,11 @@ struct switch_config {
     uint64_t flood_frames_per_s, flood_burst;      /* frames the switch must flood */
 };
 
-/* 300 s aging as IEEE 802.1D; 256 MiB/s a port; 2000 flooded frames/s, 500 at once. */
+/*
+ * 300 s aging as IEEE 802.1D; 256 MiB/s a port; 200 flooded frames/s, 100 at once: ARP,
+ * DHCP and neighbour discovery need far less, and every flooded frame lands on every
+ * port, costing every guest there the work of receiving it.
+ */
 extern const struct switch_config switch_default_config;
 
 struct switch_port_stats {
