@@ -26,7 +26,8 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # Layers call downward only (cli -> api, debug (the gdb stub) -> machine -> devices, cpu ->
-# memory; host/ back ends are leaves): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
+# memory; host/ back ends are leaves; the switch (cli -> switch -> host) knows nothing of a
+# VM): $(call no_includes,DIRS,LAYERS) fails when a file in src/DIRS includes a header
 # of one of LAYERS.
 no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2))))/' \
 	$(wildcard $(patsubst %,src/%/*.[ch],$(1))) \
@@ -36,11 +37,12 @@ no_includes = ! grep -nE '^\s*\#\s*include\s*"($(subst $(space),|,$(strip $(2)))
 all: layers $(BUILD)/rackvm
 
 layers:
-	@$(call no_includes,cpu memory,cli machine devices host debug)
+	@$(call no_includes,cpu memory,cli machine devices host debug switch)
+	@$(call no_includes,switch,cli machine devices cpu memory api debug)
 	@$(call no_includes,memory,cpu)
 	@$(call no_includes,machine,api cli debug)
 	@$(call no_includes,devices devices/virtio,api cli debug machine)
-	@$(call no_includes,host,api cli debug machine devices cpu memory)
+	@$(call no_includes,host,api cli debug machine devices cpu memory switch)
 
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -49,8 +49,10 @@ void cmd_run_usage(FILE *out)
             "                       virtio console (hvc0; default cmdline then \"%s\")\n"
             "  --net user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT]...[,mac=MAC]\n"
             "  --net tap=IFNAME[,mac=MAC]\n"
+            "  --net switch=SOCKET[,mac=MAC]\n"
             "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
-            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
+            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3), a host tap,\n"
+            "                       or a port of the `rackvm switch` listening on SOCKET\n"
             "  --shutdown-timeout S seconds the guest gets to power off after SIGINT/SIGTERM\n"
             "                       or a stop request before rackvm stops it (default %d;\n"
             "                       0: stop at once)\n"
@@ -76,10 +78,11 @@ void cmd_run_usage(FILE *out)
             "\n"
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
             "virtio-input power button takes the next free slot. SIGINT/SIGTERM press it; a\n"
-            "second signal or the timeout stops the VM (exit status 128 + signal number).\n",
+            "second signal or the timeout stops the VM (exit status 128 + signal number).\n"
+            "A guest kernel panic reported through pvpanic stops the VM with exit status %d.\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
             DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER,
-            VIRT_VIRTIO_COUNT);
+            VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
@@ -440,6 +443,7 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
         sb.user_net |= cfg->nets[i].kind == NET_USER;
         sb.reopen_files |= cfg->nets[i].kind == NET_USER;
         sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
+        sb.switch_net |= cfg->nets[i].kind == NET_SWITCH;
     }
     return sb;
 }
@@ -506,6 +510,9 @@ static int run_machines(const struct run_options *o, struct api_vm *vm,
             return 0;
         case STOP_SIGNAL:
             return code;
+        case STOP_PANIC:
+            fprintf(stderr, "rackvm: %s\n", message);
+            return RUN_EXIT_GUEST_PANIC;
         case STOP_FAIL:
             fprintf(stderr, "rackvm: %s (code %d)\n", message, code);
             return code > 0 && code < 256 ? code : 1;

@@ -8,6 +8,10 @@
 #include "host/net_config.h"
 #include "machine/machine.h"
 
+/* rackvm run's exit status when the guest kernel panicked (pvpanic), told apart from a
+ * clean poweroff (0), a monitor error (1), bad input (2) and a signal (128 + N). */
+#define RUN_EXIT_GUEST_PANIC 3
+
 int cmd_run(int argc, char **argv);
 /* The run command's option list, also shown by `rackvm --help`. */
 void cmd_run_usage(FILE *out);

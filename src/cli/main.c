@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cmd_run.h"
+#include "cli/cmd_switch.h"
 #include "cli/version.h"
 
 static void usage(FILE *out)
@@ -11,6 +12,7 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  run        boot one virtual machine (rackvm run --help)\n"
+          "  switch     run a virtual Ethernet switch for VMs (rackvm switch --help)\n"
           "\n"
           "  --help     show this help\n"
           "  --version  show the version\n"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "switch"))
+        return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;

@@ -128,7 +128,7 @@ int net_config_parse(const char *arg, struct net_config *out, char *err, size_t 
     char *save = NULL;
     char *kind = strtok_r(copy, ",", &save);
     if (!kind || kind != copy) {
-        rc = fail(err, errlen, "'%s': expected user[,...] or tap=IFNAME[,...]", arg);
+        rc = fail(err, errlen, "'%s': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", arg);
     } else if (!strcmp(kind, "user")) {
         out->kind = NET_USER;
     } else if (!strncmp(kind, "tap=", 4)) {
@@ -139,8 +139,16 @@ int net_config_parse(const char *arg, struct net_config *out, char *err, size_t 
                       NET_IFNAME_MAX - 1);
         else
             memcpy(out->ifname, kind + 4, n + 1);
+    } else if (!strncmp(kind, "switch=", 7)) {
+        out->kind = NET_SWITCH;
+        size_t n = strlen(kind + 7);
+        if (n == 0 || n >= NET_SOCKET_PATH_MAX)
+            rc = fail(err, errlen, "switch=%s: a socket path is 1 to %d bytes (and has no ',')",
+                      kind + 7, NET_SOCKET_PATH_MAX - 1);
+        else
+            memcpy(out->socket_path, kind + 7, n + 1);
     } else {
-        rc = fail(err, errlen, "'%s': expected user[,...] or tap=IFNAME[,...]", kind);
+        rc = fail(err, errlen, "'%s': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", kind);
     }
     /* strtok_r skips empty fields; a doubled or trailing comma is still a typo worth reporting. */
     if (rc == 0 && (strstr(arg, ",,") || arg[strlen(arg) - 1] == ','))

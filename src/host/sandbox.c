@@ -22,7 +22,7 @@
 #include "common.h"
 
 /* Which VMs need a call: every one, or only those with the feature named. */
-enum sandbox_need { NEED_ALWAYS, NEED_REOPEN_FILES, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB };
+enum sandbox_need { NEED_ALWAYS, NEED_REOPEN_FILES, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB, NEED_SWITCH_NET };
 
 /* One allowed system call, with up to two argument conditions that must all hold. */
 struct allowed_call {
@@ -109,6 +109,9 @@ static const struct allowed_call allowed_calls[] = {
      * temporary names, then renamed into place), sized by ftruncate. */
     CALL_IF(openat, NEED_API_SOCKET), CALL_IF(mkdir, NEED_API_SOCKET),
     CALL_IF(rename, NEED_API_SOCKET), CALL_IF(ftruncate, NEED_API_SOCKET),
+    /* A switch port: a new connection when the switch comes back; frames via recv/send. */
+    CALL_ARG(socket, NEED_SWITCH_NET, 0, AF_UNIX), CALL_IF(connect, NEED_SWITCH_NET),
+    CALL_IF(recvfrom, NEED_SWITCH_NET), CALL_IF(sendto, NEED_SWITCH_NET),
     /* The GDB stub: the debugger's connection, and a new listening socket per boot. */
     CALL_IF(accept, NEED_GDB), CALL_IF(recvfrom, NEED_GDB), CALL_IF(sendto, NEED_GDB),
     CALL_IF(setsockopt, NEED_GDB), CALL_ARG(socket, NEED_GDB, 0, AF_INET),
@@ -189,6 +192,7 @@ static bool needed(const struct sandbox_config *cfg, enum sandbox_need need)
     case NEED_TAP: return cfg->tap;
     case NEED_API_SOCKET: return cfg->api_socket;
     case NEED_GDB: return cfg->gdb;
+    case NEED_SWITCH_NET: return cfg->switch_net;
     }
     return false;
 }

@@ -34,6 +34,8 @@ struct sandbox_config {
     /* --api-socket: accepts clients on its Unix socket, removes the socket file at exit,
      * answers stats with getrusage, and a snapshot request writes a directory of files. */
     bool api_socket;
+    /* --net switch=: reconnects to a switch that went away (an AF_UNIX stream socket). */
+    bool switch_net;
     /* --gdb: accepts the debugger on its TCP socket; a guest reboot listens again. */
     bool gdb;
     /* Called from the SIGSYS handler before it exits: must be async-signal-safe. */

@@ -12,6 +12,7 @@
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
+#include "devices/pvpanic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -213,6 +214,10 @@ static int write_soc(void *fdt, const struct fdt_inputs *in)
 
     err |= begin_device(fdt, b, VIRT_RTC, 0);
     err |= PROPERTY_STRINGS(fdt, "compatible", GOLDFISH_RTC_COMPATIBLE);
+    err |= fdt_end_node(fdt);
+
+    err |= begin_device(fdt, b, VIRT_PVPANIC, 0);
+    err |= PROPERTY_STRINGS(fdt, "compatible", PVPANIC_COMPATIBLE);
     err |= fdt_end_node(fdt);
 
     err |= begin_device(fdt, b, VIRT_CLINT, 0);

@@ -14,6 +14,7 @@
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
+#include "devices/pvpanic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
@@ -225,6 +226,14 @@ struct console *machine_console_create(struct machine *m, int in_fd, int out_fd)
 }
 
 /* The board's fixed devices, each at its place in virt_map. */
+static void pvpanic_report(void *ctx, unsigned event)
+{
+    if (event == PVPANIC_PANICKED)
+        machine_request_stop(ctx, STOP_PANIC, 0, "guest panicked");
+    else /* the guest boots its kdump kernel: stopping it would lose the dump */
+        rvm_error("guest panicked; its crash kernel is loaded and runs on");
+}
+
 static bool create_board_devices(struct machine *m)
 {
     struct clint_harts harts = {
@@ -252,7 +261,11 @@ static bool create_board_devices(struct machine *m)
     if (!(m->finisher = test_finisher_create(&slot, &finish)))
         return false;
     slot = machine_device_slot(m, VIRT_RTC, 0);
-    return (m->rtc = goldfish_rtc_create(&slot)) != NULL;
+    if (!(m->rtc = goldfish_rtc_create(&slot)))
+        return false;
+    struct pvpanic_hooks panic = { .report = pvpanic_report, .ctx = m };
+    slot = machine_device_slot(m, VIRT_PVPANIC, 0);
+    return (m->pvpanic = pvpanic_create(&slot, &panic)) != NULL;
 }
 
 static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
@@ -416,6 +429,8 @@ void machine_destroy(struct machine *m)
         console_destroy(m->console);
     for (unsigned i = 0; i < m->nvirtio; i++)
         virtio_mmio_destroy(m->virtio[i]);
+    if (m->pvpanic)
+        pvpanic_destroy(m->pvpanic);
     if (m->rtc)
         goldfish_rtc_destroy(m->rtc);
     if (m->finisher)

@@ -23,6 +23,7 @@ struct plic;
 struct uart;
 struct test_finisher;
 struct goldfish_rtc;
+struct pvpanic;
 struct console;
 struct virtio_mmio;
 struct virtio_input;
@@ -41,6 +42,7 @@ enum stop_reason {
     STOP_USER,       /* Ctrl-A x */
     STOP_SIGNAL,     /* forced by a host signal: exit with stop_code (128 + signal) */
     STOP_ERROR,      /* the monitor hit a fatal error */
+    STOP_PANIC,      /* the guest kernel panicked (pvpanic) */
 };
 
 enum firmware_kind { FIRMWARE_BUILTIN_SBI, FIRMWARE_NONE, FIRMWARE_FILE };
@@ -83,6 +85,7 @@ struct machine {
     struct uart *uart;
     struct test_finisher *finisher;
     struct goldfish_rtc *rtc;
+    struct pvpanic *pvpanic;
     struct console *console;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];  /* populated slots, from slot 0 */
     unsigned nvirtio;

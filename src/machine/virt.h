@@ -13,6 +13,8 @@
 #define VIRT_TEST_SIZE     0x1000ULL
 #define VIRT_RTC_BASE      0x00101000ULL
 #define VIRT_RTC_SIZE      0x1000ULL
+#define VIRT_PVPANIC_BASE  0x00102000ULL  /* free in QEMU's virt map too */
+#define VIRT_PVPANIC_SIZE  0x2ULL         /* as QEMU's pvpanic-mmio */
 #define VIRT_CLINT_BASE    0x02000000ULL
 #define VIRT_CLINT_SIZE    0x10000ULL
 #define VIRT_PLIC_BASE     0x0c000000ULL
@@ -30,7 +32,7 @@
 #define VIRT_IRQ_UART0     10
 #define VIRT_PLIC_NDEV     96
 
-enum virt_device { VIRT_TEST, VIRT_RTC, VIRT_CLINT, VIRT_PLIC, VIRT_UART0, VIRT_VIRTIO, VIRT_DEVICES };
+enum virt_device { VIRT_TEST, VIRT_RTC, VIRT_PVPANIC, VIRT_CLINT, VIRT_PLIC, VIRT_UART0, VIRT_VIRTIO, VIRT_DEVICES };
 
 /* Where a device sits: count windows of size bytes from base, interrupt irq + n for the
  * n-th (irq 0: no PLIC source). name is the device tree node name and the bus region's. */

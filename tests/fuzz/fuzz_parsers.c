@@ -34,6 +34,9 @@ static void fuzz_net(const char *arg)
     if (c.kind == NET_TAP && (!c.ifname[0] || !memchr(c.ifname, '\0', sizeof(c.ifname)) ||
                               c.nhostfwd))
         abort();
+    if (c.kind == NET_SWITCH && (!c.socket_path[0] || c.nhostfwd ||
+                                 !memchr(c.socket_path, '\0', sizeof(c.socket_path))))
+        abort();
     for (unsigned i = 0; i < c.nhostfwd; i++)
         if (!c.hostfwd[i].host_port || !c.hostfwd[i].guest_port)
             abort();

@@ -118,7 +118,7 @@ static void test_refused(void)
                   "serial=ID)", "--disk", "path=a,readonly=yes");
     CHECK_REFUSED("--disk: path=FILE is required", "--disk", "readonly=on");
     CHECK_REFUSED("--disk: path=FILE is required", "--disk", "path=");
-    CHECK_REFUSED("--net bogus: 'bogus': expected user[,...] or tap=IFNAME[,...]", "--net",
+    CHECK_REFUSED("--net bogus: 'bogus': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", "--net",
                   "bogus");
     CHECK_REFUSED("option '--kernel' needs a value", "--kernel");
     CHECK_REFUSED("unknown option '--foo' (try rackvm run --help)", "--kernel", "k", "--foo");

@@ -20,6 +20,8 @@ struct virtio_net {
     struct virtio_net_stats stats;
     /* The back end holds a frame the guest had no buffer for (under bus->lock). */
     bool rx_refused;
+    /* The back end's far end is there (under bus->lock); shown in the config's status. */
+    bool link_up;
     /* Scratch under bus->lock: the receive path (back-end thread) and transmit (vCPU). */
     struct virtq_req rx_req, tx_req;
     uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX];
@@ -55,6 +57,17 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
     }
     pthread_mutex_unlock(&n->bus->lock);
     return taken;
+}
+
+/* Runs on the back end's thread: the driver sees the new status through a config change. */
+static void net_link(void *dev, bool up)
+{
+    struct virtio_net *n = dev;
+    pthread_mutex_lock(&n->bus->lock);
+    n->link_up = up;
+    if (n->vm)
+        virtio_mmio_config_changed(n->vm);
+    pthread_mutex_unlock(&n->bus->lock);
 }
 
 static void transmit(struct virtio_net *n)
@@ -97,7 +110,7 @@ static void net_config_read(void *dev, uint8_t *config)
 {
     struct virtio_net *n = dev;
     memcpy(config, n->mac, 6);
-    config[6] = VIRTIO_NET_S_LINK_UP;
+    config[6] = n->link_up ? VIRTIO_NET_S_LINK_UP : 0;
     config[7] = 0;
 }
 
@@ -152,9 +165,10 @@ struct virtio_mmio *virtio_net_create(const struct device_slot *slot,
         return NULL;
     }
     n->bus = slot->bus;
+    n->link_up = true;
     memcpy(n->mac, cfg->mac, sizeof(n->mac));
     /* The back end may call net_receive at once: until vm is set it refuses the frame. */
-    n->backend = net_backend_create(cfg, net_receive, n);
+    n->backend = net_backend_create(cfg, net_receive, net_link, n);
     if (!n->backend) {
         free(n);
         return NULL;

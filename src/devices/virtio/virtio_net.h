@@ -1,7 +1,8 @@
 /*
  * virtio-net (virtio 1.2, 5.1) on a host network back end (host/net.h): receiveq (0)
  * and transmitq (1), features VIRTIO_NET_F_MAC (the MAC from the config) and
- * VIRTIO_NET_F_STATUS (link always up). No offloads and no mergeable receive buffers:
+ * VIRTIO_NET_F_STATUS (link up, but for a back end that reports its far end gone: a
+ * switch port; a change raises the configuration-change interrupt). No offloads and no mergeable receive buffers:
  * every frame travels with a 12-byte virtio_net_hdr (flags 0, gso none, num_buffers 1)
  * and fits one receive chain.
  *
