@@ -53,6 +53,13 @@ void hart_tlb_flush(struct hart *h)
         tlb_clear(&h->tlb[i]);
 }
 
+void mmu_flush_mode(struct hart *h, bool virt)
+{
+    /* tlb_has_superpage stays: the other mode's contexts may still hold one. */
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
+        tlb_clear(&h->tlb[i]);
+}
+
 void mmu_flush_page(struct hart *h, uint64_t va)
 {
     /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so
