@@ -509,12 +509,19 @@ static void test_triggers(void)
  * Also: a hart without H has none of it, V=1 selects the VS CSRs and TLB contexts, and a
  * state reload keeps V only where H exists.
  */
-static void test_hypervisor(void)
+/* A one-hart interpreted machine with the H extension (NULL after a failed check). */
+static struct machine *hypervisor_machine(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
                                   .interpret_only = true, .hypervisor = true };
     struct machine *mh = machine_create(&cfg, false);
     CHECK(mh != NULL);
+    return mh;
+}
+
+static void test_hypervisor(void)
+{
+    struct machine *mh = hypervisor_machine();
     if (!mh)
         return;
     struct hart *hv = mh->harts[0], *plain = m_interp->harts[0];
@@ -616,14 +623,12 @@ static void cache_data(struct hart *h, bool virt)
 /*
  * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
  * with hfence: that drops V=1 translations only, and rewriting the same value none;
- * satp and sfence.vma at V=0 drop V=0 ones only, sfence.vma at V=1 V=1 ones only.
+ * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
+ * V=1 V=1 ones only.
  */
 static void test_tlb_flush_by_mode(void)
 {
-    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
-                                  .interpret_only = true, .hypervisor = true };
-    struct machine *mh = machine_create(&cfg, false);
-    CHECK(mh != NULL);
+    struct machine *mh = hypervisor_machine();
     if (!mh)
         return;
     struct hart *h = mh->harts[0];
@@ -659,6 +664,10 @@ static void test_tlb_flush_by_mode(void)
     hart_set_mode(h, PRIV_S, false);
     cache_data(h, true);
     CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=0 */
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    cache_data(h, false);
+    h->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     machine_destroy(mh);
 }
