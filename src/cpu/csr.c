@@ -312,16 +312,20 @@ static void vsstatus_write(struct hart *h, uint64_t value)
 /*
  * satp, vsatp and hgatp: a mode without support leaves the register as it was (the whole
  * write has no effect), Bare clears it; fields: the bits implemented besides MODE.
- * Translations through it are cached (and tagged V=1 for vsatp/hgatp, mmu.h): dropped.
+ * Translations through it are cached (those of V=1 for vsatp/hgatp, mmu.h): a change
+ * drops them, and only them; rewriting the same value needs no flush (the spec leaves
+ * that to sfence/hfence), which KVM does at every entry of its guest.
  */
-static void atp_write(struct hart *h, uint64_t *atp, uint64_t value, uint64_t fields)
+static void atp_write(struct hart *h, uint64_t *atp, uint64_t value, uint64_t fields, bool virt)
 {
     unsigned mode = value >> 60;
     if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
         mode != SATP_MODE_SV57)
         return;
+    uint64_t old = *atp;
     *atp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | fields));
-    hart_tlb_flush(h);
+    if (*atp != old)
+        mmu_flush_mode(h, virt);
 }
 /* satp/vsatp: 16 ASID and 44 PPN bits; hgatp (Sv39x4... as satp's modes): no VMID bits
  * (VMIDLEN 0), and the 16 KiB root's PPN has its low two bits zero. */
@@ -361,7 +365,7 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE & henvcfg_allowed(h); break;
     case CSR_HTVAL: h->arch.htval = v; break;
     case CSR_HTINST: h->arch.htinst = v; break;
-    case CSR_HGATP: atp_write(h, &h->arch.hgatp, v, HGATP_FIELDS); break;
+    case CSR_HGATP: atp_write(h, &h->arch.hgatp, v, HGATP_FIELDS, true); break;
     case CSR_MTVAL2: h->arch.mtval2 = v; break;
     case CSR_MTINST: h->arch.mtinst = v; break;
     case CSR_VSSTATUS: vsstatus_write(h, v); break;
@@ -381,7 +385,7 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_VSCAUSE: h->arch.vscause = v; break;
     case CSR_VSTVAL: h->arch.vstval = v; break;
     case CSR_VSTIMECMP: h->arch.vstimecmp = v; break;
-    case CSR_VSATP: atp_write(h, &h->arch.vsatp, v, SATP_FIELDS); break;
+    case CSR_VSATP: atp_write(h, &h->arch.vsatp, v, SATP_FIELDS, true); break;
     default: return false;
     }
     return true;
@@ -409,7 +413,7 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_STVAL: h->arch.stval = v; break;
     case CSR_SIP: mip_update(h, MIP_SSIP & h->arch.mideleg, v); break;
     case CSR_STIMECMP: h->arch.stimecmp = v; break;
-    case CSR_SATP: atp_write(h, &h->arch.satp, v, SATP_FIELDS); break;
+    case CSR_SATP: atp_write(h, &h->arch.satp, v, SATP_FIELDS, false); break;
     case CSR_MSTATUS: mstatus_write(h, v); break;
     case CSR_MISA: break; /* WARL, fixed */
     case CSR_MEDELEG: h->arch.medeleg = v & (MEDELEG_WRITABLE | (h->hypervisor ? MEDELEG_HYPERVISOR : 0)); break;

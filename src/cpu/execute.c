@@ -429,18 +429,19 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (F7 == 0x09 || F7 == 0x0b) { /* sfence.vma; Svinval's sinval.vma */
                     if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TVM), !(hs & HSTATUS_VTVM))))
                         goto illegal;
+                    /* it orders the current mode's translations only (V=1: VS stage) */
                     if (RS1 != 0 && !h->arch.virt)
                         mmu_flush_page(h, x[RS1]);
                     else
-                        hart_tlb_flush(h);
+                        mmu_flush_mode(h, h->arch.virt);
                     break;
                 }
                 if (h->hypervisor && (F7 == 0x11 || F7 == 0x13 || F7 == 0x31 || F7 == 0x33)) {
-                    /* hfence.vvma, hinval.vvma, hfence.gvma, hinval.gvma: all translations go */
+                    /* hfence.vvma, hinval.vvma, hfence.gvma, hinval.gvma: all V=1 translations go */
                     bool gvma = F7 >= 0x31;
                     if ((fault = supervisor_insn_fault(h, h->arch.virt || !gvma || !(s & MSTATUS_TVM), false)))
                         goto illegal;
-                    hart_tlb_flush(h);
+                    mmu_flush_mode(h, true);
                     break;
                 }
                 if (RS1 != 0)

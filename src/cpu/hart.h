@@ -195,7 +195,7 @@ struct hart {
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
-    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    bool tlb_has_superpage[2]; /* by V: a superpage translation may be cached */
     bool pmp_active;             /* any PMP entry has A != OFF */
     /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */
     unsigned trigger_exec, trigger_access;

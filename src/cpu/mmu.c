@@ -48,21 +48,29 @@ static unsigned contexts_in_use(const struct hart *h)
 
 void hart_tlb_flush(struct hart *h)
 {
-    h->tlb_has_superpage = false;
+    h->tlb_has_superpage[0] = h->tlb_has_superpage[1] = false;
     for (unsigned i = 0; i < contexts_in_use(h); i++)
+        tlb_clear(&h->tlb[i]);
+}
+
+void mmu_flush_mode(struct hart *h, bool virt)
+{
+    h->tlb_has_superpage[virt] = false;
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
         tlb_clear(&h->tlb[i]);
 }
 
 void mmu_flush_page(struct hart *h, uint64_t va)
 {
     /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so
-     * once a superpage translation may be cached, flushing by address flushes all. */
-    if (h->tlb_has_superpage) {
-        hart_tlb_flush(h);
+     * once a superpage translation may be cached, flushing by address flushes all.
+     * Only V=0 translations: a hypervisor's sfence.vma leaves its guests' alone. */
+    if (h->tlb_has_superpage[0]) {
+        mmu_flush_mode(h, false);
         return;
     }
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = 0; i < contexts_in_use(h); i++) {
+    for (unsigned i = 0; i < MMU_CTX_VU; i++) {
         struct tlb *t = &h->tlb[i];
         t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
     }
@@ -164,6 +172,7 @@ struct stage {
     bool nested;         /* a VS stage over a G stage: PTE addresses are translated */
     bool debug;          /* a debugger's walk: no permission checks, no A/D update, no
                           * superpage note for the TLB: the guest keeps no trace of it */
+    bool virt;           /* a VS stage (a G stage is one of V=1 translations too) */
 };
 
 static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool debug, uint64_t *pa);
@@ -258,7 +267,7 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
             guest_ram_note_store(ram, (const void *)ptep, 8); /* a write like any other */
         }
         if (level > 0 || napot)
-            h->tlb_has_superpage = true;
+            h->tlb_has_superpage[st->virt || st->gstage] = true;
         uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
         *pa = ((ppn << 12) & ~offset_mask) | (addr & offset_mask);
         return 0;
@@ -307,6 +316,7 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
             .pbmte = ((virt ? h->arch.henvcfg : h->arch.menvcfg) & MENVCFG_PBMTE) != 0,
             .nested = virt && (h->arch.hgatp >> 60) != SATP_MODE_BARE,
             .debug = debug,
+            .virt = virt,
         };
         int cause = walk(h, &st, va, access, &gpa, gf);
         if (cause)

@@ -73,8 +73,14 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
  * permission checks, no A/D update, no TLB fill, no exception. false when unmapped.
  */
 bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa);
-/* Flush one page's entries (sfence.vma with an address) or all of them. */
+/* Flush one page's V=0 entries (sfence.vma at V=0 with an address), or all V=0 ones. */
 void mmu_flush_page(struct hart *h, uint64_t va);
+/*
+ * Flush the translations of one virtualization mode only: V=0 ones (through satp) or V=1
+ * ones (through vsatp and hgatp). A nested hypervisor switches vsatp and hgatp at every
+ * entry of its guest and fences them with hfence: its own translations may stay.
+ */
+void mmu_flush_mode(struct hart *h, bool virt);
 
 /* The 8-bit configuration of PMP entry i. */
 static inline unsigned pmp_cfg(const struct hart *h, unsigned i)

@@ -509,12 +509,19 @@ static void test_triggers(void)
  * Also: a hart without H has none of it, V=1 selects the VS CSRs and TLB contexts, and a
  * state reload keeps V only where H exists.
  */
-static void test_hypervisor(void)
+/* A one-hart interpreted machine with the H extension (NULL after a failed check). */
+static struct machine *hypervisor_machine(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
                                   .interpret_only = true, .hypervisor = true };
     struct machine *mh = machine_create(&cfg, false);
     CHECK(mh != NULL);
+    return mh;
+}
+
+static void test_hypervisor(void)
+{
+    struct machine *mh = hypervisor_machine();
     if (!mh)
         return;
     struct hart *hv = mh->harts[0], *plain = m_interp->harts[0];
@@ -593,6 +600,75 @@ static void test_hypervisor(void)
     CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_PAGE_FAULT);
     CHECK_EQ_U64(hv->arch.mtval, DATA);
     CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == MSTATUS_GVA);
+    machine_destroy(mh);
+}
+
+/* Whether the hart's TLB context ctx holds a read translation of DATA. */
+static bool data_cached(const struct hart *h, unsigned ctx)
+{
+    return h->tlb[ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA;
+}
+
+/* Loads DATA in S mode with V=virt (Bare translation: hgatp and vsatp are 0 there), which
+ * caches it in that mode's S context. */
+static void cache_data(struct hart *h, bool virt)
+{
+    uint64_t v;
+    hart_set_mode(h, PRIV_S, virt);
+    CHECK(mem_load_u64(h, DATA, &v));
+    CHECK(data_cached(h, virt ? MMU_CTX_VS : MMU_CTX_S));
+    hart_set_mode(h, PRIV_S, false);
+}
+
+/*
+ * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
+ * with hfence: that drops V=1 translations only, and rewriting the same value none;
+ * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
+ * V=1 V=1 ones only.
+ */
+static void test_tlb_flush_by_mode(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    uint64_t root = (DATA + 0x100000) >> 12;
+    hart_reset(h, BASE);
+    cache_data(h, false);
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_VSATP, 0) && csr_write(h, CSR_HGATP, 0) && csr_write(h, CSR_SATP, 0));
+    CHECK(data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+
+    CHECK(csr_write(h, CSR_VSATP, 8ULL << 60 | root));
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_VSATP, 0));
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_HGATP, 8ULL << 60 | root));
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_HGATP, 0));
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_SATP, 8ULL << 60 | root));
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_SATP, 0));
+
+    cache_data(h, false);
+    CHECK_EQ_U64(exec_one(h, 0x62000073, 0x62000073, 4), EXEC_NEXT); /* hfence.gvma */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    cache_data(h, true);
+    CHECK_EQ_U64(exec_one(h, 0x22000073, 0x22000073, 4), EXEC_NEXT); /* hfence.vvma */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    cache_data(h, true);
+    hart_set_mode(h, PRIV_S, true);
+    CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=1 */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    hart_set_mode(h, PRIV_S, false);
+    cache_data(h, true);
+    CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=0 */
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    cache_data(h, false);
+    h->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     machine_destroy(mh);
 }
 
@@ -776,6 +852,7 @@ int main(void)
     test_traps();
     test_triggers();
     test_hypervisor();
+    test_tlb_flush_by_mode();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();
