@@ -318,8 +318,10 @@ static int vm_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
     }
     if (!strcmp(key, "restart_limit"))
         return each_pair(r, v, key, limit_pair, vm);
+    if (!strcmp(key, "shutdown_timeout"))
+        return want_uint(r, v, key, 0, 3600, &vm->shutdown_timeout);
     return unknown(r, key, "kernel, initrd, cmdline, firmware, memory, cpus, disks, nics, "
-                   "restart, restart_limit");
+                   "restart, restart_limit, shutdown_timeout");
 }
 
 static int vms_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
@@ -334,7 +336,8 @@ static int vms_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx
             return bad(r, r->key_node, key, "a VM name is letters, digits, - and _");
     struct rack_vm *vm = &rf->vms[rf->nvms];
     *vm = (struct rack_vm){ .memory_mib = 128, .cpus = 1, .restart = RACK_RESTART_NO,
-                            .restart_count = 5, .restart_window = 60 };
+                            .restart_count = 5, .restart_window = 60,
+                            .shutdown_timeout = 10 };
     if (!(vm->name = strdup(key)))
         return bad(r, v, key, "out of memory");
     rf->nvms++;
@@ -343,8 +346,6 @@ static int vms_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx
         return -1;
     if (!vm->kernel && !vm->firmware)
         return bad(r, v, key, "needs a kernel or a firmware");
-    if (vm->kernel && vm->firmware)
-        return bad(r, v, key, "a kernel or a firmware, not both");
     return 0;
 }
 

@@ -7,7 +7,7 @@
  *       uplink: {type: user, hostfwd: ["tcp::8080-:80"]}   # optional NAT to the host
  *   vms:
  *     web:
- *       kernel: Image               # or firmware: FILE (disk-only boot)
+ *       kernel: Image               # and/or firmware: FILE (alone: disk-only boot)
  *       initrd: initramfs.cpio.gz
  *       cmdline: "console=ttyS0"
  *       memory: 128                 # MiB
@@ -16,6 +16,7 @@
  *       nics: [{network: lan, mac: "52:54:00:00:00:01"}]
  *       restart: on-failure         # no | on-failure | always
  *       restart_limit: {count: 5, window: 60}   # at most 5 restarts in 60 s
+ *       shutdown_timeout: 10        # seconds a stop waits for the guest's poweroff
  *
  * rack_file_load checks everything it can before anything starts: YAML syntax, unknown
  * or missing keys, wrong value types, duplicate names, a NIC on an undeclared network,
@@ -53,6 +54,7 @@ struct rack_vm {
     enum rack_restart restart;
     unsigned restart_count;     /* restarts allowed in restart_window seconds */
     unsigned restart_window;
+    unsigned shutdown_timeout;  /* seconds a stop gives the guest before forcing it */
 };
 
 struct rack_network {

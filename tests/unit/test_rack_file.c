@@ -62,6 +62,7 @@ static const char good[] =
     "      - network: back\n"
     "    restart: on-failure\n"
     "    restart_limit: {count: 3, window: 30}\n"
+    "    shutdown_timeout: 2\n"
     "  db:\n"
     "    firmware: /dev/null\n";
 
@@ -94,10 +95,11 @@ int main(void)
         CHECK(web->nnics == 2 && web->nics[0].network == 0 && web->nics[1].network == 1);
         CHECK(!strcmp(web->nics[0].mac, "52:54:00:00:00:01") && !web->nics[1].mac);
         CHECK(web->restart == RACK_RESTART_ON_FAILURE);
-        CHECK(web->restart_count == 3 && web->restart_window == 30);
+        CHECK(web->restart_count == 3 && web->restart_window == 30 && web->shutdown_timeout == 2);
         struct rack_vm *db = &rf->vms[1];
         CHECK(!strcmp(db->firmware, "/dev/null") && !db->kernel);
         CHECK(db->memory_mib == 128 && db->cpus == 1 && db->restart == RACK_RESTART_NO);
+        CHECK(db->shutdown_timeout == 10 && db->restart_count == 5);
     }
     rack_file_free(rf);
 
