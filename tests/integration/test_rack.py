@@ -1,0 +1,248 @@
+"""`rackvm rack`: three reference-guest VMs on one rack network with an uplink that
+publishes two of them on host ports. The host fetches a page through the uplink; each VM
+fetches its neighbour's page by IP over the switch; a SIGKILLed VM is restarted by its
+policy while another keeps answering; a VM whose restart budget is spent stays down and
+`ps` says why; `rack down` powers every VM off (exit 0). Bad rack files are refused with
+the file, line and key before anything starts.
+
+Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static address
+10.0.2.1N, busybox httpd serving "hello from vmN", then a wget of the next VM's page."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from lib import RACKVM, GuestTestCase, require_rackvm
+from test_net import free_port
+
+RUN_SH = r"""
+n=$(sed 's/.*vm=\([0-9]\).*/\1/' /proc/cmdline)
+peer=$((n % 3 + 1))
+ip addr add 10.0.2.1$n/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
+mkdir -p /tmp/www && echo "hello from vm$n" > /tmp/www/index.html
+httpd -p 80 -h /tmp/www
+echo RACK-UP-$n
+for i in $(seq 90); do
+    if wget -q -T 2 -O - http://10.0.2.1$peer/ | grep -q "hello from vm$peer"; then
+        echo PEER-OK-$n; break
+    fi
+    sleep 1
+done
+exec sleep 100000
+"""
+
+
+def rack_call(sock, line):
+    """One raw request line on the rack's socket; the decoded answer."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(20)
+        s.connect(sock)
+        s.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
+
+
+class RackFileErrors(unittest.TestCase):
+
+    def setUp(self):
+        require_rackvm(self)
+        self.dir = tempfile.mkdtemp(prefix="rackvm-rackbad-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        open(os.path.join(self.dir, "Image"), "w").close()
+
+    def refused(self, text, pattern):
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([RACKVM, "rack", "up", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertRegex(p.stderr, pattern)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".rack.yaml.rack")),
+                         "a refused rack file started something")
+
+    def test_bad_files_refused_with_line_and_key(self):
+        self.refused("vms:\n  a:\n    kernel: Image\n    colour: red\n",
+                     r"rack\.yaml:4: colour: unknown key")
+        self.refused("vms:\n  a:\n    kernel: Image\n  a:\n    kernel: Image\n",
+                     r"rack\.yaml:4: a: a second VM of that name")
+        self.refused("vms:\n  a:\n    kernel: nope.img\n",
+                     r"rack\.yaml:3: kernel: .*nope\.img: No such file")
+        self.refused("vms:\n  a:\n    kernel: Image\n    nics: [{network: wan}]\n",
+                     r"rack\.yaml:4: network: 'wan' is not one of the rack's networks")
+        self.refused("vms: [\n", r"rack\.yaml:\d+: YAML:")
+
+    def test_client_without_a_rack(self):
+        p = subprocess.run([RACKVM, "rack", "ps", "--state-dir", self.dir],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("is the rack up?", p.stderr)
+        p = subprocess.run([RACKVM, "rack", "stop"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("needs the NAME of a VM", p.stderr)
+
+
+class Rack(GuestTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which("mkfs.ext4") and not os.path.exists("/sbin/mkfs.ext4"):
+            self.skipTest("mkfs.ext4 missing: install e2fsprogs")
+        self.dir = tempfile.mkdtemp(prefix="rackvm-rack-")
+        os.chmod(self.dir, 0o755)  # sandboxed VMs (nobody) reconnect to the switch here
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        tree = os.path.join(self.dir, "tree")
+        os.mkdir(tree)
+        with open(os.path.join(tree, "run.sh"), "w") as f:
+            f.write(RUN_SH)
+        subprocess.run([shutil.which("mkfs.ext4") or "/sbin/mkfs.ext4", "-q", "-F", "-d", tree,
+                        os.path.join(self.dir, "disk.img"), "4M"], check=True, timeout=60,
+                       stdout=subprocess.DEVNULL)
+        self.state = os.path.join(self.dir, "state")
+        self.sock = os.path.join(self.state, "rack.sock")
+
+    def write_rack(self, port1, port2):
+        vm = ("  {name}:\n"
+              "    kernel: {kernel}\n    initrd: {initrd}\n"
+              "    cmdline: console=ttyS0 autorun=/mnt/run.sh vm={n}\n"
+              "    memory: 128\n"
+              "    disks: [{{path: disk.img, readonly: true}}]\n"
+              "    nics: [{{network: lan, mac: \"52:54:00:00:00:1{n}\"}}]\n"
+              "    restart: {policy}\n"
+              "    restart_limit: {{count: {count}, window: 60}}\n"
+              "    shutdown_timeout: 3\n")
+        text = ("networks:\n  lan:\n    uplink:\n      type: user\n"
+                "      hostfwd: [\"tcp:127.0.0.1:%d-10.0.2.11:80\", \"tcp:127.0.0.1:%d-10.0.2.12:80\"]\n"
+                "vms:\n" % (port1, port2))
+        for n, (name, policy, count) in enumerate((("web", "always", 3), ("ftp", "on-failure", 3),
+                                                   ("mail", "on-failure", 0)), 1):
+            text += vm.format(name=name, n=n, policy=policy, count=count,
+                              kernel=self.guest.kernel, initrd=self.guest.initrd)
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.state, name + ".log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait(self, what, check, timeout=120):
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline or self.up.poll() is not None:
+                with open(self.up_out) as f:
+                    out = f.read()
+                self.fail("%s: not within %ds\nrack up said:\n%s\nlogs:\n%s" % (
+                    what, timeout, out, "\n".join(n + ": " + self.log(n)[-800:]
+                                                  for n in ("web", "ftp", "mail"))))
+            time.sleep(0.3)
+
+    def ps(self):
+        answer = rack_call(self.sock, '{"command": "ps"}')
+        self.assertTrue(answer["ok"], answer)
+        return {vm["name"]: vm for vm in answer["vms"]}
+
+    def fetch(self, port):
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+            return r.read().decode()
+
+    def fetch_retrying(self, port, want, timeout=60):
+        def attempt():
+            try:
+                return want in self.fetch(port)
+            except OSError:
+                return False
+        self.wait("a page from port %d" % port, attempt, timeout)
+
+    def test_rack(self):
+        port1, port2 = free_port(), free_port()
+        path = self.write_rack(port1, port2)
+        self.up_out = os.path.join(self.dir, "up.out")
+        with open(self.up_out, "w") as out:
+            self.up = subprocess.Popen(["timeout", "-k", "5", "240", RACKVM, "rack", "up", path,
+                                        "--state-dir", self.state], stdout=out,
+                                       stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: self.up.poll() is None and (self.up.kill(), self.up.wait()))
+
+        for n, name in enumerate(("web", "ftp", "mail"), 1):
+            self.wait(name + " up", lambda: "RACK-UP-%d" % n in self.log(name))
+        # The VMs reach each other by IP over the switch.
+        for n, name in enumerate(("web", "ftp", "mail"), 1):
+            self.wait(name + " fetches its neighbour", lambda: "PEER-OK-%d" % n in self.log(name))
+        # The host reaches the web VM through the uplink's port forward.
+        self.fetch_retrying(port1, "hello from vm1")
+
+        # Bad requests change nothing.
+        self.assertIn("not JSON", rack_call(self.sock, "nonsense")["error"])
+        self.assertIn("unknown command 'explode'",
+                      rack_call(self.sock, '{"command": "explode"}')["error"])
+        self.assertIn("no VM named 'nope'",
+                      rack_call(self.sock, '{"command": "stop", "name": "nope"}')["error"])
+        vms = self.ps()
+        self.assertEqual({vms[n]["state"] for n in vms}, {"running"})
+        self.assertGreater(vms["web"]["rss_bytes"], 1 << 20)
+
+        # SIGKILL of web's rackvm: restarted (policy always) while ftp keeps answering.
+        old_pid = vms["web"]["pid"]
+        os.kill(old_pid, signal.SIGKILL)
+        failures = []
+
+        def web_back():
+            try:
+                self.assertIn("hello from vm2", self.fetch(port2))
+            except (OSError, AssertionError) as e:
+                failures.append(str(e))
+            web = self.ps()["web"]
+            return web["state"] == "running" and web["pid"] != old_pid and web["restarts"] == 1
+        self.wait("web restarted", web_back, 60)
+        self.assertEqual(failures, [], "ftp stopped answering during web's restart")
+        self.assertIn("killed by signal 9", self.ps()["web"]["last_exit"])
+        self.wait("web up again", lambda: self.log("web").count("RACK-UP-1") >= 2)
+        self.fetch_retrying(port1, "hello from vm1")
+
+        # mail's budget is no restarts: it stays down and says why.
+        os.kill(self.ps()["mail"]["pid"], signal.SIGKILL)
+        mail = self.wait("mail failed", lambda: (lambda m: m if m["state"] == "failed" else None)(
+            self.ps()["mail"]), 30)
+        self.assertIn("gave up after 0 restarts", mail["last_exit"])
+        self.assertIn("signal 9", mail["last_exit"])
+        self.assertEqual(mail["pid"], 0)
+
+        # The command-line client shows the same.
+        p = subprocess.run([RACKVM, "rack", "ps", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"mail +failed .*gave up")
+
+        p = subprocess.run([RACKVM, "rack", "down", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.up.wait(30), 0)
+        with open(self.up_out) as f:
+            out = f.read()
+        self.assertIn("web: exited: poweroff (exit 0)", out)
+        self.assertIn("ftp: exited: poweroff (exit 0)", out)
+        self.assertIn("rack: down", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
