@@ -1,9 +1,11 @@
-"""`rackvm rack`: three reference-guest VMs on one rack network with an uplink that
+"""`rackvm rack`: four reference-guest VMs on one rack network with an uplink that
 publishes two of them on host ports. The host fetches a page through the uplink; each VM
 fetches its neighbour's page by IP over the switch; a SIGKILLed VM is restarted by its
 policy while another keeps answering; a VM whose restart budget is spent stays down and
-`ps` says why; `rack down` powers every VM off (exit 0). Bad rack files are refused with
-the file, line and key before anything starts.
+`ps` says why; a fourth VM that panics at once (the pvpanic event, as test_pvpanic writes
+it) is reported as a guest panic, restarted once, then given up on; `rack down` powers
+every VM off (exit 0). Bad rack files are refused with the file, line and key before
+anything starts.
 
 Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static address
 10.0.2.1N, busybox httpd serving "hello from vmN", then a wget of the next VM's page."""
@@ -24,6 +26,7 @@ from test_net import free_port
 
 RUN_SH = r"""
 n=$(sed 's/.*vm=\([0-9]\).*/\1/' /proc/cmdline)
+if [ "$n" = 4 ]; then echo PANICKING; devmem 0x102000 8 1; fi
 peer=$((n % 3 + 1))
 ip addr add 10.0.2.1$n/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
 mkdir -p /tmp/www && echo "hello from vm$n" > /tmp/www/index.html
@@ -127,7 +130,8 @@ class Rack(GuestTestCase):
                 "      hostfwd: [\"tcp:127.0.0.1:%d-10.0.2.11:80\", \"tcp:127.0.0.1:%d-10.0.2.12:80\"]\n"
                 "vms:\n" % (port1, port2))
         for n, (name, policy, count) in enumerate((("web", "always", 3), ("ftp", "on-failure", 3),
-                                                   ("mail", "on-failure", 0)), 1):
+                                                   ("mail", "on-failure", 0),
+                                                   ("crashy", "on-failure", 1)), 1):
             text += vm.format(name=name, n=n, policy=policy, count=count,
                               kernel=self.guest.kernel, initrd=self.guest.initrd)
         path = os.path.join(self.dir, "rack.yaml")
@@ -224,6 +228,10 @@ class Rack(GuestTestCase):
         mail = self.wait("mail failed", lambda: (lambda m: m if m["state"] == "failed" else None)(
             self.ps()["mail"]), 30)
         self.assertIn("gave up after 0 restarts", mail["last_exit"])
+        crashy = self.ps()["crashy"]
+        self.assertEqual((crashy["state"], crashy["restarts"]), ("failed", 1), crashy)
+        self.assertIn("gave up after 1 restarts in 60 s; last: guest panic (exit 3)",
+                      crashy["last_exit"])
         self.assertIn("signal 9", mail["last_exit"])
         self.assertEqual(mail["pid"], 0)
 
@@ -242,6 +250,7 @@ class Rack(GuestTestCase):
         self.assertIn("web: exited: poweroff (exit 0)", out)
         self.assertIn("ftp: exited: poweroff (exit 0)", out)
         self.assertIn("rack: down", out)
+        self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
 
 
 if __name__ == "__main__":
