@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rack/client.h"
@@ -15,16 +17,18 @@
 
 #define CALL_MS 15000   /* ps asks every VM for its stats, each within 2 s */
 #define DOWN_WAIT_S 120
+#define DETACH_WAIT_S 30
 
 void cmd_rack_usage(FILE *out)
 {
     fputs("usage: rackvm rack COMMAND [NAME] [-f FILE] [--state-dir DIR]\n"
           "\n"
-          "  up [FILE]            start the rack's networks and VMs and supervise them in\n"
-          "                       the foreground, printing state changes (Ctrl-C: down)\n"
+          "  up [FILE] [-d]       start the rack's networks and VMs and supervise them in\n"
+          "                       the foreground, printing state changes (Ctrl-C: down);\n"
+          "                       -d/--detach: in the background, printing to DIR/rack.log\n"
           "  ps                   name, state, pid, uptime, restarts, CPU%, RSS, last exit\n"
           "  logs NAME [--follow] the VM's console output (-F/--follow: keep printing)\n"
-          "  start|stop|restart|pause|resume NAME\n"
+          "  start|stop|restart|pause|resume NAME|--all\n"
           "                       stop: the guest is asked to power off, then forced\n"
           "  down                 stop every VM cleanly, then the rack\n"
           "\n"
@@ -37,12 +41,14 @@ void cmd_rack_usage(FILE *out)
           out);
 }
 
-enum { OPT_STATE_DIR = 256, OPT_HELP };
+enum { OPT_STATE_DIR = 256, OPT_ALL, OPT_HELP };
 
 static const struct option rack_options[] = {
     { "file", required_argument, NULL, 'f' },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
     { "follow", no_argument, NULL, 'F' },
+    { "detach", no_argument, NULL, 'd' },
+    { "all", no_argument, NULL, OPT_ALL },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -190,7 +196,58 @@ static int down(const char *state_dir)
     return 1;
 }
 
-static int up(const char *file, const char *state_dir)
+/* -d: the supervisor goes on in a new session, its output in STATE/rack.log; this
+ * process waits until the rack's socket answers (or the supervisor gave up). */
+static int detach(const struct rack_file *rf, const char *state_dir, const char *exe)
+{
+    char log_path[PATH_MAX + 16], sock[PATH_MAX];
+    snprintf(log_path, sizeof(log_path), "%s/rack.log", state_dir);
+    rack_socket_path(state_dir, sock, sizeof(sock));
+    int log_fd = -1;
+    if ((mkdir(state_dir, 0755) < 0 && errno != EEXIST) ||
+        (log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0) {
+        fprintf(stderr, "rackvm: rack up: %s: %s\n", log_fd < 0 ? log_path : state_dir, strerror(errno));
+        return 1;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDONLY);
+        setsid();
+        dup2(null_fd, STDIN_FILENO);
+        dup2(log_fd, STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
+        _exit(rack_supervise(rf, state_dir, exe));
+    }
+    close(log_fd);
+    json_t *ps = json_pack("{s:s}", "command", "ps");
+    char err[256];
+    int status, rc = 1;
+    for (unsigned i = 0; pid > 0 && i < DETACH_WAIT_S * 10; i++) {
+        json_t *answer = rack_call(sock, ps, 1000, err, sizeof(err));
+        if (answer) {
+            json_decref(answer);
+            printf("rack up: running in the background (pid %d); its output goes to %s\n",
+                   (int)pid, log_path);
+            rc = 0;
+            break;
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "rackvm: rack up: the rack did not start; see %s\n", log_path);
+            break;
+        }
+        usleep(100000);
+    }
+    if (pid < 0)
+        fprintf(stderr, "rackvm: rack up: cannot detach: %s\n", strerror(errno));
+    else if (rc != 0 && waitpid(pid, &status, WNOHANG) == 0)
+        fprintf(stderr, "rackvm: rack up: no answer on %s after %d s; see %s\n", sock,
+                DETACH_WAIT_S, log_path);
+    json_decref(ps);
+    return rc;
+}
+
+static int up(const char *file, const char *state_dir, bool background)
 {
     char err[1024], exe[PATH_MAX];
     struct rack_file *rf = rack_file_load(file, err, sizeof(err));
@@ -205,8 +262,35 @@ static int up(const char *file, const char *state_dir)
         return 1;
     }
     exe[n] = '\0';
-    int rc = rack_supervise(rf, state_dir, exe);
+    int rc = background ? detach(rf, state_dir, exe) : rack_supervise(rf, state_dir, exe);
     rack_file_free(rf);
+    return rc;
+}
+
+/* One of start, stop, restart, pause, resume on the VM name. */
+static int named_command(const char *state_dir, const char *command, const char *name)
+{
+    json_t *answer = call(state_dir, json_pack("{s:s,s:s}", "command", command, "name", name));
+    if (!answer)
+        return 1;
+    const char *state = json_string_value(json_object_get(answer, "state"));
+    printf("%s: %s\n", name, state ? state : "done");
+    json_decref(answer);
+    return 0;
+}
+
+/* The same on every VM of the rack (--all). */
+static int on_all(const char *state_dir, const char *command)
+{
+    json_t *answer = call(state_dir, json_pack("{s:s}", "command", "ps"));
+    if (!answer)
+        return 1;
+    int rc = 0;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(json_object_get(answer, "vms"), i, vm)
+        rc |= named_command(state_dir, command, json_string_value(json_object_get(vm, "name")));
+    json_decref(answer);
     return rc;
 }
 
@@ -215,14 +299,16 @@ static const char *const named_commands[] = { "start", "stop", "restart", "pause
 int cmd_rack(int argc, char **argv)
 {
     const char *file = NULL, *state_dir = NULL;
-    bool follow = false;
+    bool follow = false, background = false, all = false;
     opterr = 0;
     optind = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":f:F", rack_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":f:Fd", rack_options, NULL)) != -1) {
         switch (opt) {
         case 'f': file = optarg; break;
         case 'F': follow = true; break;
+        case 'd': background = true; break;
+        case OPT_ALL: all = true; break;
         case OPT_STATE_DIR: state_dir = optarg; break;
         case OPT_HELP: cmd_rack_usage(stdout); return 0;
         case ':':
@@ -258,12 +344,18 @@ int cmd_rack(int argc, char **argv)
         default_state_dir(file, dir, sizeof(dir));
         state_dir = dir;
     }
-    bool named = !strcmp(command, "logs");
+    bool on_each = false;
     for (unsigned i = 0; named_commands[i]; i++)
-        named |= !strcmp(command, named_commands[i]);
-    if (named != (operand != NULL)) {
+        on_each |= !strcmp(command, named_commands[i]);
+    bool named = on_each || !strcmp(command, "logs");
+    if (named != (operand != NULL || all) || (all && (operand || !on_each))) {
         fprintf(stderr, "rackvm: rack %s: %s\n", command,
-                named ? "needs the NAME of a VM" : "takes no NAME");
+                all && !on_each ? "takes no --all"
+                : named ? "needs the NAME of a VM (or --all)" : "takes no NAME");
+        return 2;
+    }
+    if (background && strcmp(command, "up")) {
+        fprintf(stderr, "rackvm: rack %s: --detach is for up\n", command);
         return 2;
     }
     if (follow && strcmp(command, "logs")) {
@@ -271,24 +363,15 @@ int cmd_rack(int argc, char **argv)
         return 2;
     }
     if (!strcmp(command, "up"))
-        return up(file, state_dir);
+        return up(file, state_dir, background);
     if (!strcmp(command, "ps"))
         return ps(state_dir);
     if (!strcmp(command, "logs"))
         return logs(state_dir, operand, follow);
     if (!strcmp(command, "down"))
         return down(state_dir);
-    for (unsigned i = 0; named_commands[i]; i++) {
-        if (!strcmp(command, named_commands[i])) {
-            json_t *answer = call(state_dir, json_pack("{s:s,s:s}", "command", command, "name", operand));
-            if (!answer)
-                return 1;
-            const char *state = json_string_value(json_object_get(answer, "state"));
-            printf("%s: %s\n", operand, state ? state : "done");
-            json_decref(answer);
-            return 0;
-        }
-    }
+    if (on_each)
+        return all ? on_all(state_dir, command) : named_command(state_dir, command, operand);
     fprintf(stderr, "rackvm: rack: unknown command '%s' (try rackvm rack --help)\n", command);
     return 2;
 }
