@@ -23,17 +23,12 @@
 
 #include "api/protocol.h"
 #include "api/server.h"
-#include "host/sandbox.h"
 #include "rack/client.h"
+#include "rack/restart_policy.h"
 
-#define BACKOFF_FIRST_MS 500
-#define BACKOFF_MAX_MS 30000
-#define STABLE_RUN_NS (10ULL * 1000000000)   /* running this long resets the back-off */
 #define STOP_KILL_NS (10ULL * 1000000000)    /* after its shutdown_timeout, a VM is killed */
 #define SWITCH_START_NS (5ULL * 1000000000)
 #define VM_CALL_MS 2000
-#define EXIT_REBOOT 4                        /* cli/cmd_run.h: RUN_EXIT_GUEST_REBOOT */
-#define EXIT_PANIC 3                         /* cli/cmd_run.h: RUN_EXIT_GUEST_PANIC */
 
 enum member_state { VM_RUNNING, VM_STOPPING, VM_BACKOFF, VM_STOPPED, VM_FAILED };
 
@@ -50,9 +45,7 @@ struct member {
     char sock_path[108];
     uint64_t started_ns, stop_sent_ns, next_start_ns;
     unsigned restarts;           /* in the rack's life */
-    unsigned backoff_level;
-    uint64_t *restart_times;     /* ring of the last cfg->restart_count restarts */
-    unsigned nrestart_times, restart_head;
+    struct rack_backoff backoff;
     bool stop_asked, restart_asked, start_asked, paused;
     char last_exit[160];
 };
@@ -231,48 +224,13 @@ static void start_member(struct rack *r, struct member *m)
     say("%s: running (pid %d)", vm->name, (int)pid);
 }
 
-/* How a child ended, in words; *failure: anything but a poweroff; *reboot: a guest reboot. */
-static void describe_exit(int status, char *out, size_t len, bool *failure, bool *reboot)
-{
-    *failure = true;
-    *reboot = false;
-    if (WIFEXITED(status)) {
-        int code = WEXITSTATUS(status);
-        if (code == 0) {
-            *failure = false;
-            snprintf(out, len, "poweroff (exit 0)");
-        } else if (code == EXIT_REBOOT) {
-            *reboot = true;
-            snprintf(out, len, "guest reboot (exit %d)", code);
-        } else if (code == EXIT_PANIC) {
-            snprintf(out, len, "guest panic (exit %d)", code);
-        } else if (code == SANDBOX_BLOCKED_STATUS) {
-            snprintf(out, len, "killed by the sandbox: a system call outside the allowlist (exit %d)", code);
-        } else if (code > 128 && code < 128 + NSIG) {
-            snprintf(out, len, "stopped by signal %s (exit %d)", strsignal(code - 128), code);
-        } else {
-            snprintf(out, len, "monitor error (exit %d)", code);
-        }
-    } else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        if (sig == SIGSYS)
-            snprintf(out, len, "killed by the sandbox (SIGSYS)");
-        else
-            snprintf(out, len, "monitor killed by signal %d (%s)", sig, strsignal(sig));
-    } else {
-        snprintf(out, len, "ended with status 0x%x", (unsigned)status);
-    }
-}
-
 /* The back-off and the restart budget after an end that the policy restarts. */
 static void schedule_restart(struct member *m, uint64_t now)
 {
     const struct rack_vm *vm = m->cfg;
-    uint64_t window = (uint64_t)vm->restart_window * 1000000000;
-    unsigned recent = 0;
-    for (unsigned i = 0; i < m->nrestart_times; i++)
-        recent += now - m->restart_times[i] < window;
-    if (recent >= vm->restart_count) {
+    unsigned recent;
+    int64_t delay_ms = rack_backoff_next(&m->backoff, m->started_ns, now, &recent);
+    if (delay_ms < 0) {
         char why[sizeof(m->last_exit)];
         snprintf(why, sizeof(why), "%s", m->last_exit);
         snprintf(m->last_exit, sizeof(m->last_exit), "gave up after %u restarts in %u s; last: %.100s",
@@ -281,17 +239,7 @@ static void schedule_restart(struct member *m, uint64_t now)
         say("%s: failed: %s", vm->name, m->last_exit);
         return;
     }
-    m->restart_times[m->restart_head] = now;
-    m->restart_head = (m->restart_head + 1) % vm->restart_count;
-    if (m->nrestart_times < vm->restart_count)
-        m->nrestart_times++;
-    if (now - m->started_ns >= STABLE_RUN_NS)
-        m->backoff_level = 0;
-    uint64_t delay_ms = BACKOFF_FIRST_MS << (m->backoff_level < 6 ? m->backoff_level : 6);
-    if (delay_ms > BACKOFF_MAX_MS)
-        delay_ms = BACKOFF_MAX_MS;
-    m->backoff_level++;
-    m->next_start_ns = now + delay_ms * 1000000;
+    m->next_start_ns = now + (uint64_t)delay_ms * 1000000;
     m->state = VM_BACKOFF;
     m->restarts++;
     say("%s: restarting in %.1f s", vm->name, (double)delay_ms / 1000);
@@ -299,8 +247,7 @@ static void schedule_restart(struct member *m, uint64_t now)
 
 static void member_exited(struct rack *r, struct member *m, int status)
 {
-    bool failure, reboot;
-    describe_exit(status, m->last_exit, sizeof(m->last_exit), &failure, &reboot);
+    enum rack_end end = rack_end_of(status, m->last_exit, sizeof(m->last_exit));
     say("%s: exited: %s", m->cfg->name, m->last_exit);
     drain_log(m);
     close(m->log_pipe);
@@ -318,13 +265,10 @@ static void member_exited(struct rack *r, struct member *m, int status)
         m->state = VM_STOPPED;
         return;
     }
-    enum rack_restart policy = m->cfg->restart;
-    bool restart = policy == RACK_RESTART_ALWAYS ||
-                   (policy == RACK_RESTART_ON_FAILURE && (failure || reboot));
-    if (restart)
+    if (rack_policy_restarts(m->cfg->restart, end))
         schedule_restart(m, monotonic_ns());
     else
-        m->state = failure ? VM_FAILED : VM_STOPPED;
+        m->state = end == RACK_END_POWEROFF ? VM_STOPPED : VM_FAILED;
 }
 
 static void reap(struct rack *r)
@@ -338,8 +282,7 @@ static void reap(struct rack *r)
         for (unsigned i = 0; i < r->rf->nnetworks; i++) {
             if (r->networks[i].pid == pid) {
                 char why[160];
-                bool failure, reboot;
-                describe_exit(status, why, sizeof(why), &failure, &reboot);
+                rack_end_of(status, why, sizeof(why));
                 r->networks[i].pid = 0;
                 if (!r->down)
                     say("network %s: its switch ended: %s; its VMs have no link",
@@ -494,7 +437,7 @@ static json_t *cmd_start(void *ctx, json_t *request, char *err, size_t errlen)
         return NULL;
     }
     /* A start by hand is a fresh budget. */
-    m->nrestart_times = m->restart_head = m->backoff_level = 0;
+    rack_backoff_reset(&m->backoff);
     m->stop_asked = false;
     m->start_asked = true;
     wake(r);
@@ -715,7 +658,7 @@ static bool prepare(struct rack *r)
                       r->state_dir, rf->vms[i].name);
             return false;
         }
-        if (!(m->restart_times = calloc(rf->vms[i].restart_count + 1, sizeof(uint64_t)))) {
+        if (rack_backoff_init(&m->backoff, rf->vms[i].restart_count, rf->vms[i].restart_window) < 0) {
             rvm_error("rack: out of memory");
             return false;
         }
@@ -803,7 +746,7 @@ out:
             close(m->log_pipe);
         if (m->log_fd >= 0)
             close(m->log_fd);
-        free(m->restart_times);
+        rack_backoff_free(&m->backoff);
     }
     if (rc == 0)
         say("rack: down");

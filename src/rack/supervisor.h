@@ -9,13 +9,10 @@
  * supervisor, which then stops the VMs in order). A VM's console (its stdout and stderr)
  * comes through a pipe into STATE/NAME.log, rotated to NAME.log.1 at RACK_LOG_MAX bytes.
  *
- * How a VM ended is told from its exit status: 0 a poweroff, 4 a guest reboot, 3 a guest
- * panic, 159 (or SIGSYS) the sandbox's kill, 128+N or a signal a killed monitor, other
- * statuses a monitor error. `always` restarts after any end, `on-failure` after any but
- * a poweroff, `no` never; a stop or down asked for is never followed by a restart.
- * Restarts wait an exponential back-off (0.5 s doubling to 30 s, reset after 10 s of
- * running) and at most restart_count happen in restart_window seconds; then the VM stays
- * down, state "failed", with the reason for `ps`.
+ * How a VM ended, whether its policy restarts it and after what back-off, within its
+ * budget of restarts per window, is restart_policy.h's to say; a stop or down asked
+ * for is never followed by a restart. A VM out of budget stays down, state "failed",
+ * with the reason for `ps`.
  *
  * The rack's control socket STATE/rack.sock speaks the protocol of api/protocol.h
  * (commands: ps, logs, start, stop, restart, pause, resume, down; see rack_commands).
