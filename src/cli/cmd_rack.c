@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 #define CALL_MS 15000   /* ps asks every VM for its stats, each within 2 s */
 #define DOWN_WAIT_S 120
 #define DETACH_WAIT_S 30
+#define DETACH_KEY 0x1d   /* Ctrl-]: not Ctrl-A, which the guest's console may want */
 
 void cmd_rack_usage(FILE *out)
 {
@@ -28,6 +33,7 @@ void cmd_rack_usage(FILE *out)
           "                       -d/--detach: in the background, printing to DIR/rack.log\n"
           "  ps                   name, state, pid, uptime, restarts, CPU%, RSS, last exit\n"
           "  logs NAME [--follow] the VM's console output (-F/--follow: keep printing)\n"
+          "  console NAME         attach to the VM's serial console; Ctrl-] detaches\n"
           "  start|stop|restart|pause|resume NAME|--all\n"
           "                       stop: the guest is asked to power off, then forced\n"
           "  down                 stop every VM cleanly, then the rack\n"
@@ -172,6 +178,57 @@ static int logs(const char *state_dir, const char *name, bool follow)
         }
         copy_from(path, &pos);
     }
+    return 0;
+}
+
+/* Relays between the terminal and the VM's console socket until Ctrl-] or either end
+ * closes. The terminal is raw meanwhile, so keys such as Ctrl-C reach the guest. */
+static int console(const char *state_dir, const char *name)
+{
+    json_t *answer = call(state_dir, json_pack("{s:s,s:s}", "command", "logs", "name", name));
+    if (!answer)
+        return 1;
+    json_decref(answer);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.console", state_dir, name);
+    int fd = len > 0 && (size_t)len < sizeof(addr.sun_path) ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+    if (fd < 0 || connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        fprintf(stderr, "rackvm: rack console: %s: %s\n", addr.sun_path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    struct termios saved, raw;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (tty) {
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    fprintf(stderr, "[attached to %s's console; Ctrl-] detaches]\r\n", name);
+    char buf[4096];
+    bool attached = true;
+    while (attached) {
+        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents) {
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            attached = n > 0 && write(STDOUT_FILENO, buf, (size_t)n) == n;
+        }
+        if (attached && p[0].revents) {
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            char *key = n > 0 ? memchr(buf, DETACH_KEY, (size_t)n) : NULL;
+            size_t len = key ? (size_t)(key - buf) : n > 0 ? (size_t)n : 0;
+            attached = n > 0 && !key;
+            if (len && send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+                attached = false;
+        }
+    }
+    if (tty)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    fprintf(stderr, "\r\n[detached from %s's console]\n", name);
+    close(fd);
     return 0;
 }
 
@@ -347,7 +404,7 @@ int cmd_rack(int argc, char **argv)
     bool on_each = false;
     for (unsigned i = 0; named_commands[i]; i++)
         on_each |= !strcmp(command, named_commands[i]);
-    bool named = on_each || !strcmp(command, "logs");
+    bool named = on_each || !strcmp(command, "logs") || !strcmp(command, "console");
     if (named != (operand != NULL || all) || (all && (operand || !on_each))) {
         fprintf(stderr, "rackvm: rack %s: %s\n", command,
                 all && !on_each ? "takes no --all"
@@ -370,6 +427,8 @@ int cmd_rack(int argc, char **argv)
         return logs(state_dir, operand, follow);
     if (!strcmp(command, "down"))
         return down(state_dir);
+    if (!strcmp(command, "console"))
+        return console(state_dir, operand);
     if (on_each)
         return all ? on_all(state_dir, command) : named_command(state_dir, command, operand);
     fprintf(stderr, "rackvm: rack: unknown command '%s' (try rackvm rack --help)\n", command);

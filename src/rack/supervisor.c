@@ -24,6 +24,7 @@
 #include "api/protocol.h"
 #include "api/server.h"
 #include "rack/client.h"
+#include "rack/console_relay.h"
 #include "rack/restart_policy.h"
 
 #define STOP_KILL_NS (10ULL * 1000000000)    /* after its shutdown_timeout, a VM is killed */
@@ -39,6 +40,7 @@ struct member {
     enum member_state state;
     pid_t pid;
     int log_pipe;                /* read end of the console pipe; -1 when none */
+    struct console_relay console;  /* `rack console`; its vm_in: the VM's stdin */
     int log_fd;
     off_t log_size;
     char log_path[PATH_MAX];
@@ -98,11 +100,11 @@ static void wake(struct rack *r)
 
 /* ---- children ---- */
 
-/* Forks and execs argv with stdin /dev/null and stdout+stderr on out_fd, in a process
- * group of its own, killed if the supervisor dies. Returns the pid, or -1. */
-static pid_t spawn(char *const argv[], int out_fd)
+/* Forks and execs argv with stdin in_fd (-1: /dev/null) and stdout+stderr on out_fd, in
+ * a process group of its own, killed if the supervisor dies. Returns the pid, or -1. */
+static pid_t spawn(char *const argv[], int in_fd, int out_fd)
 {
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int null_fd = in_fd >= 0 ? dup(in_fd) : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0)
         return -1;
     pid_t pid = fork();
@@ -170,6 +172,7 @@ static void drain_log(struct member *m)
         open_log(m);
         if (m->log_fd >= 0 && write(m->log_fd, buf, (size_t)n) == n)
             m->log_size += n;
+        console_relay_output(&m->console, buf, (size_t)n);
     }
 }
 
@@ -200,13 +203,19 @@ static void start_member(struct rack *r, struct member *m)
     args_push(&a, "--api-socket"), args_push(&a, "%s", m->sock_path);
     args_push(&a, "--on-reboot"), args_push(&a, "exit");
     args_push(&a, "--shutdown-timeout"), args_push(&a, "%u", vm->shutdown_timeout);
-    int fds[2];
+    int fds[2], in[2] = { -1, -1 };
     pid_t pid = -1;
     if (pipe2(fds, O_CLOEXEC) == 0) {
-        pid = spawn(a.v, fds[1]);
+        if (pipe2(in, O_CLOEXEC) == 0) {
+            pid = spawn(a.v, in[0], fds[1]);
+            close(in[0]);
+        }
         close(fds[1]);
-        if (pid < 0)
+        if (pid < 0) {
             close(fds[0]);
+            if (in[1] >= 0)
+                close(in[1]);
+        }
     }
     args_free(&a);
     m->paused = false;
@@ -217,7 +226,9 @@ static void start_member(struct rack *r, struct member *m)
         return;
     }
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
     m->log_pipe = fds[0];
+    m->console.vm_in = in[1];
     m->pid = pid;
     m->state = VM_RUNNING;
     m->started_ns = monotonic_ns();
@@ -252,6 +263,8 @@ static void member_exited(struct rack *r, struct member *m, int status)
     drain_log(m);
     close(m->log_pipe);
     m->log_pipe = -1;
+    close(m->console.vm_in);
+    m->console.vm_in = -1;
     m->pid = 0;
     m->paused = false;
     /* A sandboxed VM may not remove its socket file itself. */
@@ -569,7 +582,7 @@ static bool start_network(struct rack *r, unsigned i)
                                      n->cfg->hostfwd[h]);
         args_push(&a, "--uplink"), args_push(&a, "%s", uplink);
     }
-    n->pid = spawn(a.v, log_fd);
+    n->pid = spawn(a.v, -1, log_fd);
     args_free(&a);
     close(log_fd);
     uint64_t deadline = monotonic_ns() + SWITCH_START_NS;
@@ -649,13 +662,18 @@ static bool prepare(struct rack *r)
     }
     for (unsigned i = 0; i < rf->nvms; i++) {
         struct member *m = &r->members[i];
-        *m = (struct member){ .cfg = &rf->vms[i], .state = VM_STOPPED, .log_pipe = -1, .log_fd = -1 };
         snprintf(m->log_path, sizeof(m->log_path), "%s/%s.log", r->state_dir, rf->vms[i].name);
         int n = snprintf(m->sock_path, sizeof(m->sock_path), "%s/%s.sock", r->state_dir,
                          rf->vms[i].name);
         if (n < 0 || (size_t)n >= sizeof(m->sock_path)) {
             rvm_error("rack: state directory %s: too long a path for VM %s's socket",
                       r->state_dir, rf->vms[i].name);
+            return false;
+        }
+        char console[PATH_MAX], err[PATH_MAX + 64];
+        snprintf(console, sizeof(console), "%s/%s.console", r->state_dir, rf->vms[i].name);
+        if (console_relay_open(&m->console, console, err, sizeof(err)) < 0) {
+            rvm_error("rack: VM %s's console: %s", rf->vms[i].name, err);
             return false;
         }
         if (rack_backoff_init(&m->backoff, rf->vms[i].restart_count, rf->vms[i].restart_window) < 0) {
@@ -670,7 +688,8 @@ static bool prepare(struct rack *r)
 static void supervise(struct rack *r, int sig_fd)
 {
     unsigned nvms = r->rf->nvms;
-    struct pollfd *fds = calloc(2 + nvms, sizeof(*fds));
+    enum { PER_VM = 2 + RACK_CONSOLE_CLIENTS };  /* its console pipe, its relay's fds */
+    struct pollfd *fds = calloc(2 + nvms * PER_VM, sizeof(*fds));
     if (!fds)
         return;
     pthread_mutex_lock(&r->lock);
@@ -678,10 +697,16 @@ static void supervise(struct rack *r, int sig_fd)
         int timeout = run_timers(r);
         fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
         fds[1] = (struct pollfd){ .fd = r->wake_fd, .events = POLLIN };
-        for (unsigned i = 0; i < nvms; i++)
-            fds[2 + i] = (struct pollfd){ .fd = r->members[i].log_pipe, .events = POLLIN };
+        unsigned nrelay[nvms];
+        for (unsigned i = 0; i < nvms; i++) {
+            struct pollfd *vm_fds = &fds[2 + i * PER_VM];
+            vm_fds[0] = (struct pollfd){ .fd = r->members[i].log_pipe, .events = POLLIN };
+            nrelay[i] = console_relay_pollfds(&r->members[i].console, vm_fds + 1);
+            for (unsigned j = 1 + nrelay[i]; j < PER_VM; j++)
+                vm_fds[j] = (struct pollfd){ .fd = -1 };
+        }
         pthread_mutex_unlock(&r->lock);
-        int n = poll(fds, 2 + nvms, timeout);
+        int n = poll(fds, 2 + nvms * PER_VM, timeout);
         pthread_mutex_lock(&r->lock);
         if (n < 0 && errno != EINTR)
             break;
@@ -693,9 +718,12 @@ static void supervise(struct rack *r, int sig_fd)
         uint64_t count;
         if (fds[1].revents && read(r->wake_fd, &count, sizeof(count)) < 0)
             errno = 0;
-        for (unsigned i = 0; i < nvms; i++)
-            if (fds[2 + i].revents & POLLIN)
+        for (unsigned i = 0; i < nvms; i++) {
+            struct pollfd *vm_fds = &fds[2 + i * PER_VM];
+            if (vm_fds[0].revents & POLLIN)
                 drain_log(&r->members[i]);
+            console_relay_serve(&r->members[i].console, vm_fds + 1, nrelay[i]);
+        }
         /* A SIGCHLD may be merged with others or come before its console's last bytes. */
         reap(r);
     }
@@ -709,6 +737,10 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     pthread_mutex_init(&r.lock, NULL);
     r.members = calloc(rf->nvms, sizeof(*r.members));
     r.networks = calloc(rf->nnetworks + 1, sizeof(*r.networks));
+    /* Before anything can fail: the clean-up below closes what these hold. */
+    for (unsigned i = 0; r.members && i < rf->nvms; i++)
+        r.members[i] = (struct member){ .cfg = &rf->vms[i], .state = VM_STOPPED, .log_pipe = -1,
+                                        .log_fd = -1, .console = { .listen_fd = -1, .vm_in = -1 } };
     int sig_fd = signals_fd();
     int rc = 1;
     struct api_server *server = NULL;
@@ -744,6 +776,9 @@ out:
         }
         if (m->log_pipe >= 0)
             close(m->log_pipe);
+        if (m->console.vm_in >= 0)
+            close(m->console.vm_in);
+        console_relay_close(&m->console);
         if (m->log_fd >= 0)
             close(m->log_fd);
         rack_backoff_free(&m->backoff);

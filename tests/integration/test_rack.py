@@ -13,6 +13,7 @@ Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static addr
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -280,8 +281,8 @@ class Rack(GuestTestCase):
         self.assertIn("rack: down", out)
         self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
 
-    def test_vms_end_with_a_killed_supervisor(self):
-        """SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,
+    def test_console_and_a_killed_supervisor(self):
+        """rack console attaches to a VM's serial console. SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,
         also those that dropped root for the sandbox (the kernel forgets the request on a
         change of user; rackvm run asks again)."""
         path = os.path.join(self.dir, "rack.yaml")
@@ -300,6 +301,24 @@ class Rack(GuestTestCase):
         if os.geteuid() == 0:
             with open("/proc/%d/status" % vm) as f:
                 self.assertNotRegex(f.read(), r"\nUid:\s+0\s")
+        # rack console: keys reach the guest's shell, its output comes back, Ctrl-] detaches.
+        self.wait("the guest's shell", lambda: "GUEST-READY" in self.log("lone"), 60)
+        c = subprocess.Popen([RACKVM, "rack", "console", "lone", "--state-dir", self.state],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: c.poll() is None and c.kill())
+        c.stdin.write(b"echo $((6*7))ANSWER\n")
+        c.stdin.flush()
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"42ANSWER" not in seen and time.monotonic() < deadline:
+            if select.select([c.stdout], [], [], 1)[0]:
+                seen += os.read(c.stdout.fileno(), 4096)
+        self.assertIn(b"42ANSWER", seen)
+        c.stdin.write(b"\x1d")
+        c.stdin.flush()
+        self.assertEqual(c.wait(10), 0)
+        self.assertIn(b"detached from lone's console", c.stderr.read())
+        self.assertIn("42ANSWER", self.log("lone"))
         os.kill(supervisor, signal.SIGKILL)
         self.wait("the VM gone", lambda: not os.path.exists("/proc/%d" % vm)
                   or " Z " in open("/proc/%d/stat" % vm).read()[:80], 30)
