@@ -89,6 +89,22 @@ class RackFileErrors(unittest.TestCase):
                      r"rack\.yaml:4: network: 'wan' is not one of the rack's networks")
         self.refused("vms: [\n", r"rack\.yaml:\d+: YAML:")
 
+    def test_busy_hostfwd_port_stops_the_rack_before_any_vm(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            path = os.path.join(self.dir, "rack.yaml")
+            with open(path, "w") as f:
+                f.write("networks:\n  lan:\n    uplink: {type: user, hostfwd: [\"tcp:127.0.0.1:%d-:80\"]}\n"
+                        "vms:\n  a: {kernel: Image, nics: [{network: lan}]}\n" % port)
+            p = subprocess.run([RACKVM, "rack", "up", path], capture_output=True, text=True,
+                               timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("network lan: its switch did not start", p.stderr)
+        self.assertIn("Address already in use", p.stderr)
+        self.assertNotIn("a: running", p.stdout)
+
     def test_client_without_a_rack(self):
         p = subprocess.run([RACKVM, "rack", "ps", "--state-dir", self.dir],
                            capture_output=True, text=True, timeout=30)
