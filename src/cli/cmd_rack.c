@@ -31,7 +31,8 @@ void cmd_rack_usage(FILE *out)
           "  up [FILE] [-d]       start the rack's networks and VMs and supervise them in\n"
           "                       the foreground, printing state changes (Ctrl-C: down);\n"
           "                       -d/--detach: in the background, printing to DIR/rack.log\n"
-          "  ps                   name, state, pid, uptime, restarts, CPU%, RSS, last exit\n"
+          "  ps                   name, state, pid, uptime, restarts, CPU%, RSS, disk and\n"
+          "                       net KiB, last exit\n"
           "  logs NAME [--follow] the VM's console output (-F/--follow: keep printing)\n"
           "  console NAME         attach to the VM's serial console; Ctrl-] detaches\n"
           "  start|stop|restart|pause|resume NAME|--all\n"
@@ -106,8 +107,8 @@ static int ps(const char *state_dir)
     json_t *answer = call(state_dir, json_pack("{s:s}", "command", "ps"));
     if (!answer)
         return 1;
-    printf("%-16s %-9s %7s %8s %8s %6s %8s  %s\n", "NAME", "STATE", "PID", "UPTIME",
-           "RESTARTS", "CPU%", "RSS(MiB)", "LAST EXIT");
+    printf("%-16s %-9s %7s %8s %8s %6s %8s %15s %15s  %s\n", "NAME", "STATE", "PID", "UPTIME",
+           "RESTARTS", "CPU%", "RSS(MiB)", "DISK R/W(KiB)", "NET RX/TX(KiB)", "LAST EXIT");
     size_t i;
     json_t *vm;
     json_array_foreach(json_object_get(answer, "vms"), i, vm) {
@@ -120,14 +121,23 @@ static int ps(const char *state_dir)
         if (json_object_get(vm, "rss_bytes"))
             snprintf(rss, sizeof(rss), "%.1f",
                      (double)json_integer_value(json_object_get(vm, "rss_bytes")) / (1 << 20));
+        char disk[40] = "-", net[40] = "-";
+        if (json_object_get(vm, "disk_read_bytes"))
+            snprintf(disk, sizeof(disk), "%lld/%lld",
+                     json_integer_value(json_object_get(vm, "disk_read_bytes")) >> 10,
+                     json_integer_value(json_object_get(vm, "disk_written_bytes")) >> 10);
+        if (json_object_get(vm, "net_rx_bytes"))
+            snprintf(net, sizeof(net), "%lld/%lld",
+                     json_integer_value(json_object_get(vm, "net_rx_bytes")) >> 10,
+                     json_integer_value(json_object_get(vm, "net_tx_bytes")) >> 10);
         char pidtext[16] = "-";
         if (pid)
             snprintf(pidtext, sizeof(pidtext), "%d", pid);
         const char *last = json_string_value(json_object_get(vm, "last_exit"));
-        printf("%-16s %-9s %7s %8s %8d %6s %8s  %s\n",
+        printf("%-16s %-9s %7s %8s %8d %6s %8s %15s %15s  %s\n",
                json_string_value(json_object_get(vm, "name")),
                json_string_value(json_object_get(vm, "state")), pidtext, uptime,
-               (int)json_integer_value(json_object_get(vm, "restarts")), cpu, rss,
+               (int)json_integer_value(json_object_get(vm, "restarts")), cpu, rss, disk, net,
                last && *last ? last : "-");
     }
     json_decref(answer);

@@ -394,6 +394,17 @@ static struct member *find_member(struct rack *r, json_t *request, const char *c
     return NULL;
 }
 
+/* o[name] = the sum of field over the VM's devices (its stats' disks or nics). */
+static void add_counters(json_t *o, json_t *devices, const char *field, const char *name)
+{
+    json_int_t sum = 0;
+    size_t i;
+    json_t *d;
+    json_array_foreach(devices, i, d)
+        sum += json_integer_value(json_object_get(d, field));
+    json_object_set_new(o, name, json_integer(sum));
+}
+
 static json_t *member_json(struct member *m)
 {
     uint64_t now = monotonic_ns();
@@ -413,6 +424,12 @@ static json_t *member_json(struct member *m)
             json_object_set_new(o, "cpu_percent", json_real(100 * json_number_value(cpu) / uptime));
         if (json_is_integer(rss))
             json_object_set(o, "rss_bytes", rss);
+        if (stats) {
+            add_counters(o, json_object_get(stats, "disks"), "read_bytes", "disk_read_bytes");
+            add_counters(o, json_object_get(stats, "disks"), "written_bytes", "disk_written_bytes");
+            add_counters(o, json_object_get(stats, "nics"), "rx_bytes", "net_rx_bytes");
+            add_counters(o, json_object_get(stats, "nics"), "tx_bytes", "net_tx_bytes");
+        }
         json_decref(stats);
     }
     return o;

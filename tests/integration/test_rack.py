@@ -239,6 +239,10 @@ class Rack(GuestTestCase):
         vms = self.ps()
         self.assertEqual({vms[n]["state"] for n in vms}, {"running"})
         self.assertGreater(vms["web"]["rss_bytes"], 1 << 20)
+        # The disk's ext4 was read; pages went out of the NIC and fetches came in.
+        self.assertGreater(vms["web"]["disk_read_bytes"], 0)
+        self.assertGreater(vms["web"]["net_tx_bytes"], 0)
+        self.assertGreater(vms["ftp"]["net_rx_bytes"], 0)
 
         # SIGKILL of web's rackvm: restarted (policy always) while ftp keeps answering.
         old_pid = vms["web"]["pid"]
