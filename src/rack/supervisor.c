@@ -104,8 +104,8 @@ static void wake(struct rack *r)
  * a process group of its own, killed if the supervisor dies. Returns the pid, or -1. */
 static pid_t spawn(char *const argv[], int in_fd, int out_fd)
 {
-    int null_fd = in_fd >= 0 ? dup(in_fd) : open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0)
+    int stdin_fd = in_fd >= 0 ? fcntl(in_fd, F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (stdin_fd < 0)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
@@ -114,13 +114,13 @@ static pid_t spawn(char *const argv[], int in_fd, int out_fd)
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(null_fd, STDIN_FILENO);
+        dup2(stdin_fd, STDIN_FILENO);
         dup2(out_fd, STDOUT_FILENO);
         dup2(out_fd, STDERR_FILENO);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(null_fd);
+    close(stdin_fd);
     return pid;
 }
 
