@@ -19,7 +19,7 @@ done
 
 packages=(
     # build
-    gcc make libfdt-dev zlib1g-dev libslirp-dev libjansson-dev libseccomp-dev pkg-config
+    gcc make libfdt-dev zlib1g-dev libslirp-dev libjansson-dev libseccomp-dev libyaml-dev pkg-config
     # guest recipe (scripts/build-guest.sh: trixie riscv64 packages through a private apt
     # configuration; kmod for depmod/modprobe, xz-utils for the modules, cpio + gzip)
     debian-archive-keyring kmod xz-utils cpio gzip

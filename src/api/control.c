@@ -87,8 +87,9 @@ static struct machine *need_machine(struct api_vm *vm, const char *command, char
     return vm->m;
 }
 
-static json_t *cmd_status(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_status(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     (void)request, (void)err, (void)errlen;
     struct machine *m = vm->m;
     json_t *r = json_pack("{s:s,s:f}", "state", state_name(m), "uptime",
@@ -108,8 +109,9 @@ static const char *pause_failure(struct machine *m)
                                : "a hart did not stop within 5 s (or the VM is still starting); it runs on";
 }
 
-static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_pause(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     (void)request;
     struct machine *m = need_machine(vm, "pause", err, errlen);
     if (!m)
@@ -121,8 +123,9 @@ static json_t *cmd_pause(struct api_vm *vm, json_t *request, char *err, size_t e
     return json_pack("{s:s}", "state", "paused");
 }
 
-static json_t *cmd_resume(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_resume(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     (void)request;
     struct machine *m = need_machine(vm, "resume", err, errlen);
     if (!m)
@@ -133,8 +136,9 @@ static json_t *cmd_resume(struct api_vm *vm, json_t *request, char *err, size_t 
 
 static const char *const stop_args[] = { "force", NULL };
 
-static json_t *cmd_stop(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_stop(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     json_t *force = json_object_get(request, "force");
     if (force && !json_is_boolean(force)) {
         snprintf(err, errlen, "stop: \"force\" must be true or false");
@@ -151,8 +155,9 @@ static json_t *cmd_stop(struct api_vm *vm, json_t *request, char *err, size_t er
     return json_pack("{s:s,s:i}", "stop", "power-button", "timeout", (int)vm->shutdown_timeout);
 }
 
-static json_t *cmd_reset(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_reset(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     (void)request;
     struct machine *m = need_machine(vm, "reset", err, errlen);
     if (!m)
@@ -168,8 +173,9 @@ static const char *const snapshot_args[] = { "dir", "resume", NULL };
  * Pauses the VM (unless it is paused already), writes the snapshot, and resumes it
  * unless "resume" is false or it was paused before. The answer gives what it cost.
  */
-static json_t *cmd_snapshot(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_snapshot(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     json_t *dir = json_object_get(request, "dir"), *resume = json_object_get(request, "resume");
     if (!json_is_string(dir) || !*json_string_value(dir)) {
         snprintf(err, errlen, "snapshot: \"dir\" must be the path of a directory");
@@ -263,8 +269,9 @@ static json_t *nic_stats(struct machine *m)
     return nics;
 }
 
-static json_t *cmd_stats(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_stats(void *ctx, json_t *request, char *err, size_t errlen)
 {
+    struct api_vm *vm = ctx;
     (void)request;
     struct machine *m = need_machine(vm, "stats", err, errlen);
     if (!m)

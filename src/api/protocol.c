@@ -59,7 +59,7 @@ static bool arg_known(const struct api_command *c, const char *key)
 }
 
 /* The command's result, or an error object; request is borrowed. */
-static json_t *dispatch(struct api_vm *vm, const struct api_command *commands,
+static json_t *dispatch(void *ctx, const struct api_command *commands,
                         size_t ncommands, json_t *request)
 {
     char err[512], names[256];
@@ -89,7 +89,7 @@ static json_t *dispatch(struct api_vm *vm, const struct api_command *commands,
         }
     }
     err[0] = '\0';
-    json_t *result = c->run(vm, request, err, sizeof(err));
+    json_t *result = c->run(ctx, request, err, sizeof(err));
     if (!result) {
         if (!err[0])
             snprintf(err, sizeof(err), "%s: out of memory", c->name);
@@ -102,7 +102,7 @@ static json_t *dispatch(struct api_vm *vm, const struct api_command *commands,
     return response;
 }
 
-char *api_answer(struct api_vm *vm, const struct api_command *commands, size_t ncommands,
+char *api_answer(void *ctx, const struct api_command *commands, size_t ncommands,
                  const char *line, size_t len)
 {
     json_error_t jerr;
@@ -113,7 +113,7 @@ char *api_answer(struct api_vm *vm, const struct api_command *commands, size_t n
         snprintf(err, sizeof(err), "not JSON: %s (at character %d)", jerr.text, jerr.position);
         response = error_object(err);
     } else {
-        response = dispatch(vm, commands, ncommands, request);
+        response = dispatch(ctx, commands, ncommands, request);
         json_t *id = json_is_object(request) ? json_object_get(request, "id") : NULL;
         if (response && id)
             json_object_set(response, "id", id);

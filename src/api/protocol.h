@@ -16,22 +16,20 @@
 /* The longest request line taken, newline excluded. */
 #define API_MAX_REQUEST 65536
 
-struct api_vm;
-
-/* What a command gets: its context and the request, its arguments already checked
+/* What a command gets: its context (the VM of `rackvm run`, the rack of `rackvm rack`) and the request, its arguments already checked
  * against args. It returns the result object ({"ok": true} is added), or NULL with a
  * message in err. */
 struct api_command {
     const char *name;
     const char *const *args;  /* accepted argument names, NULL-terminated; NULL: none */
-    json_t *(*run)(struct api_vm *vm, json_t *request, char *err, size_t errlen);
+    json_t *(*run)(void *ctx, json_t *request, char *err, size_t errlen);
 };
 
 /*
- * Answers one request line (len bytes, no newline) with commands[0..ncommands): the
+ * Answers one request line (len bytes, no newline) with commands[0..ncommands) on ctx: the
  * response line, newline included, in a malloc'd string (NULL only when out of memory).
  */
-char *api_answer(struct api_vm *vm, const struct api_command *commands, size_t ncommands,
+char *api_answer(void *ctx, const struct api_command *commands, size_t ncommands,
                  const char *line, size_t len);
 
 /* The response line for an error found before parsing (a line too long). */

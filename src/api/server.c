@@ -31,7 +31,7 @@ struct api_server {
     dev_t dev;          /* of the socket file, so that only ours is removed */
     ino_t ino;
     int listen_fd, wake_fd;
-    struct api_vm *vm;
+    struct api_handler handler;
     pthread_t thread;
     struct client clients[MAX_CLIENTS];
     unsigned nclients;
@@ -81,7 +81,7 @@ static bool serve_lines(struct api_server *s, struct client *c)
         if (!nl && !(c->eof && end > start))
             break;
         if (!blank(c->in + start, end - start))
-            ok = queue_line(c, api_vm_answer(s->vm, c->in + start, end - start));
+            ok = queue_line(c, s->handler.answer(s->handler.ctx, c->in + start, end - start));
         start = nl ? end + 1 : end;
     }
     memmove(c->in, c->in + start, c->in_len - start);
@@ -173,7 +173,7 @@ static void *serve(void *arg)
                 events |= POLLIN;
             fds[2 + i] = (struct pollfd){ .fd = c->fd, .events = events };
         }
-        int timeout = api_vm_check_deadline(s->vm);
+        int timeout = s->handler.deadline ? s->handler.deadline(s->handler.ctx) : -1;
         if (poll(fds, 2 + s->nclients, timeout) < 0 && errno != EINTR)
             break;
         if (fds[0].revents)
@@ -258,7 +258,23 @@ static int listen_on(const char *path, struct api_server *s)
     return fd;
 }
 
+static char *vm_answer(void *vm, const char *line, size_t len)
+{
+    return api_vm_answer(vm, line, len);
+}
+
+static int vm_deadline(void *vm)
+{
+    return api_vm_check_deadline(vm);
+}
+
 struct api_server *api_server_start(const char *path, struct api_vm *vm)
+{
+    const struct api_handler h = { vm_answer, vm_deadline, vm };
+    return api_server_start_handler(path, &h);
+}
+
+struct api_server *api_server_start_handler(const char *path, const struct api_handler *h)
 {
     struct api_server *s = calloc(1, sizeof(*s));
     if (!s || !(s->path = strdup(path))) {
@@ -266,7 +282,7 @@ struct api_server *api_server_start(const char *path, struct api_vm *vm)
         rvm_error("out of memory");
         return NULL;
     }
-    s->vm = vm;
+    s->handler = *h;
     s->wake_fd = -1;
     s->listen_fd = listen_on(path, s);
     if (s->listen_fd < 0) {

@@ -79,10 +79,11 @@ void cmd_run_usage(FILE *out)
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
             "virtio-input power button takes the next free slot. SIGINT/SIGTERM press it; a\n"
             "second signal or the timeout stops the VM (exit status 128 + signal number).\n"
-            "A guest kernel panic reported through pvpanic stops the VM with exit status %d.\n",
+            "A guest kernel panic reported through pvpanic stops the VM with exit status %d;\n"
+            "a reboot that rackvm does not boot again (--on-reboot exit), with status %d.\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
             DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER,
-            VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC);
+            VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC, RUN_EXIT_GUEST_REBOOT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
@@ -504,7 +505,7 @@ static int run_machines(const struct run_options *o, struct api_vm *vm,
                 snap = NULL;
                 continue;
             }
-            return signals_forced_status();
+            return signals_forced_status() ? signals_forced_status() : RUN_EXIT_GUEST_REBOOT;
         case STOP_POWEROFF:
         case STOP_USER:
             return 0;

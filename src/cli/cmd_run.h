@@ -11,6 +11,9 @@
 /* rackvm run's exit status when the guest kernel panicked (pvpanic), told apart from a
  * clean poweroff (0), a monitor error (1), bad input (2) and a signal (128 + N). */
 #define RUN_EXIT_GUEST_PANIC 3
+/* rackvm run's exit status when the guest rebooted and rackvm did not boot it again
+ * (--on-reboot exit), so that a supervisor tells a reboot from a poweroff. */
+#define RUN_EXIT_GUEST_REBOOT 4
 
 int cmd_run(int argc, char **argv);
 /* The run command's option list, also shown by `rackvm --help`. */

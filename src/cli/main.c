@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_rack.h"
 #include "cli/cmd_run.h"
 #include "cli/cmd_switch.h"
 #include "cli/version.h"
@@ -13,6 +14,7 @@ static void usage(FILE *out)
           "commands:\n"
           "  run        boot one virtual machine (rackvm run --help)\n"
           "  switch     run a virtual Ethernet switch for VMs (rackvm switch --help)\n"
+          "  rack       run and supervise a rack of VMs from a YAML file (rackvm rack --help)\n"
           "\n"
           "  --help     show this help\n"
           "  --version  show the version\n"
@@ -29,6 +31,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "rack"))
+        return cmd_rack(argc - 1, argv + 1);
     if (!strcmp(argv[1], "switch"))
         return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -221,10 +221,17 @@ static int drop_privileges(const char *user)
     }
     uid_t uid = pw->pw_uid;
     gid_t gid = pw->pw_gid;
+    /* The kernel forgets a parent-death signal on a change of user; a supervisor that
+     * asked for one (rackvm rack) must still take its VMs with it when it dies. */
+    int death_signal = 0;
+    pid_t parent = getppid();
+    prctl(PR_GET_PDEATHSIG, &death_signal);
     if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
         rvm_error("sandbox: cannot become user '%s': %s", name, strerror(errno));
         return -1;
     }
+    if (death_signal && (prctl(PR_SET_PDEATHSIG, death_signal) < 0 || getppid() != parent))
+        raise(death_signal);
     uid_t r, e, s;
     gid_t rg, eg, sg;
     if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0 || r != uid || e != uid ||

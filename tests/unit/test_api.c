@@ -22,9 +22,9 @@
 
 static const char *const echo_args[] = { "text", NULL };
 
-static json_t *cmd_echo(struct api_vm *vm, json_t *request, char *err, size_t errlen)
+static json_t *cmd_echo(void *ctx, json_t *request, char *err, size_t errlen)
 {
-    (void)vm;
+    (void)ctx;
     json_t *text = json_object_get(request, "text");
     if (!json_is_string(text)) {
         snprintf(err, errlen, "echo: \"text\" must be a string");
