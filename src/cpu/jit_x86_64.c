@@ -266,7 +266,7 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
 
 /*
  * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
- * patch sites (the slow path) on a miss or a page-crossing access; on a hit leaves the
+ * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
  * host address as rcx + rsi.
  */
 static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
@@ -283,14 +283,13 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                                /* shl ecx, 4 */
     emit_reg(e, true, 0x01, RCX, RAX);                                            /* rax += rcx */
     emit_reg(e, true, 0x01, R12, RAX);                                            /* rax += h */
+    /* The page bits and the access's alignment bits against the tag (whose low bits are
+     * clear): a misaligned access, the only kind that can cross the page, takes the
+     * slow path through the same compare. */
     emit_reg(e, true, 0x89, RSI, RCX);
-    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u);                      /* and rcx, ~0xfff */
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
     emit_mem(e, true, 0x3b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, tag));
-    miss[n++] = jump_forward(e, 0x85);                                            /* tag differs */
-    emit_reg(e, false, 0x89, RSI, RCX);                                           /* ecx = va */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0xfff);
-    emit_reg(e, false, 0x81, 7, RCX), emit32(e, 0x1000 - size);                   /* cmp ecx, limit */
-    miss[n++] = jump_forward(e, 0x87);                                            /* crosses the page */
+    miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
     emit_mem(e, true, 0x8b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, addend));
     return n;
 }
