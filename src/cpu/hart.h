@@ -205,6 +205,7 @@ struct hart {
     unsigned jit_hot_runs;        /* runs before a block is translated */
     bool jit_fault;               /* set by a translated load/store that trapped */
     void *jit_exit_block;         /* where translated code returned: see jit.h */
+    void *jit_exit_site;          /* the chain site of the exit it returned through */
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
 
     /* --- thread control and the platform --- */

@@ -76,6 +76,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
     b->next[0] = b->next[1] = NULL;
+    b->chain_site[0] = b->chain_site[1] = NULL;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
@@ -281,8 +282,16 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                     return e;
                 continue;
             }
-            if (JIT_LINK(r) && executed < budget) {
-                b = same_page_successor(h, h->jit_exit_block, h->arch.pc, JIT_LINK(r) - 1, labels);
+            struct block *from = h->jit_exit_block;
+            unsigned exit_link = JIT_LINK(r) - 1;
+            /* Only the exit block's current translation has its layout: code reached
+             * through a chain may translate a block whose cache slot has moved on. */
+            if (JIT_LINK(r) && executed < budget && from->code && from->chain_site[exit_link] == h->jit_exit_site) {
+                void *site = h->jit_exit_site;
+                uint32_t gen = from->gen;
+                b = same_page_successor(h, from, h->arch.pc, exit_link, labels);
+                if (b->code && b->gen == gen)
+                    jit_chain(site, b->code);
                 goto run_block;
             }
             continue;

@@ -736,12 +736,42 @@ static void test_loop_rewriting_itself(void)
     RUN("loop rewriting itself", code, regs, check, want);
 }
 
+/*
+ * A loop of blocks in one page whose exits the translator has chained to each other
+ * (jumps past the run loop) when one of them, in round 3, stores over another: the
+ * chained jumps must notice and reach the new instruction. The storing block runs every
+ * round (storing to data before round 3), so that its own exit is chained too.
+ */
+static void test_chained_blocks_rewritten(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 6, [14] = 3,
+                          [16] = (BASE + 16) - (BASE + 0x800) };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        J(4, 0),                        /* 12: j 16 */
+        I(1, 0, 0, 10, 0x13),           /* 16: addi x10, x0, 1 (replaced in round 3) */
+        B(28, 13, 12, 5),               /* 20: bge x12, x13, 48 -> wfi */
+        R(0, 14, 12, 4, 5, 0x33),       /* 24: xor x5, x12, x14 */
+        I(1, 5, 3, 5, 0x13),            /* 28: sltiu x5, x5, 1: 1 in round 3 */
+        R(1, 16, 5, 0, 5, 0x33),        /* 32: mul x5, x5, x16 */
+        R(0, 5, 3, 0, 1, 0x33),         /* 36: add x1, x3, x5: the data, or 16 in round 3 */
+        S(0, 2, 1, 2),                  /* 40: sw x2, 0(x1) */
+        J(-36, 0),                      /* 44: j 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 6 };
+    RUN("chained blocks rewritten", code, regs, check, want);
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
     run_smc(false);
     test_store_straddling_code();
     test_loop_rewriting_itself();
+    test_chained_blocks_rewritten();
 }
 
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
