@@ -138,7 +138,7 @@ class Rack(GuestTestCase):
         vm = ("  {name}:\n"
               "    kernel: {kernel}\n    initrd: {initrd}\n"
               "    cmdline: console=ttyS0 autorun=/mnt/run.sh vm={n}\n"
-              "    memory: 128\n"
+              "    memory: 256\n"
               "    disks: [{{path: disk.img, readonly: true}}]\n"
               "    nics: [{{network: lan, mac: \"52:54:00:00:00:1{n}\"}}]\n"
               "    restart: {policy}\n"
@@ -237,7 +237,8 @@ class Rack(GuestTestCase):
         self.assertIn("no VM named 'nope'",
                       rack_call(self.sock, '{"command": "stop", "name": "nope"}')["error"])
         vms = self.ps()
-        self.assertEqual({vms[n]["state"] for n in vms}, {"running"})
+        # crashy panics at each boot: it may be running, backing off or failed by now.
+        self.assertEqual({vms[n]["state"] for n in ("web", "ftp", "mail")}, {"running"})
         self.assertGreater(vms["web"]["rss_bytes"], 1 << 20)
         # The disk's ext4 was read; pages went out of the NIC and fetches came in.
         self.assertGreater(vms["web"]["disk_read_bytes"], 0)
@@ -307,7 +308,7 @@ class Rack(GuestTestCase):
         change of user; rackvm run asks again)."""
         path = os.path.join(self.dir, "rack.yaml")
         with open(path, "w") as f:
-            f.write("vms:\n  lone:\n    kernel: %s\n    initrd: %s\n    memory: 64\n"
+            f.write("vms:\n  lone:\n    kernel: %s\n    initrd: %s\n    memory: 256\n"
                     "    shutdown_timeout: 1\n" % (self.guest.kernel, self.guest.initrd))
         p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
                            capture_output=True, text=True, timeout=60)
