@@ -442,7 +442,6 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
     };
     for (unsigned i = 0; i < cfg->nnets; i++) {
         sb.user_net |= cfg->nets[i].kind == NET_USER;
-        sb.reopen_files |= cfg->nets[i].kind == NET_USER;
         sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
         sb.switch_net |= cfg->nets[i].kind == NET_SWITCH;
     }

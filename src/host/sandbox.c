@@ -22,7 +22,7 @@
 #include "common.h"
 
 /* Which VMs need a call: every one, or only those with the feature named. */
-enum sandbox_need { NEED_ALWAYS, NEED_REOPEN_FILES, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB, NEED_SWITCH_NET };
+enum sandbox_need { NEED_ALWAYS, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB, NEED_SWITCH_NET };
 
 /* One allowed system call, with up to two argument conditions that must all hold. */
 struct allowed_call {
@@ -83,10 +83,9 @@ static const struct allowed_call allowed_calls[] = {
     CALL_ARG(tgkill, NEED_ALWAYS, 0, THIS_PROCESS),
     /* Time and entropy (virtio-rng, Zkr's seed CSR, random MACs). */
     CALL(clock_gettime), CALL(getrandom),
-    /* libslirp rereads /etc/resolv.conf.
-     * Never a new file, a truncation or an anonymous temporary file. */
-    CALL_ARG_NONE_OF(openat, NEED_REOPEN_FILES, 2, O_CREAT | O_TRUNC | O_TMPFILE),
-    CALL_IF(access, NEED_REOPEN_FILES),  /* a disk that no longer opens: read-only or gone? */
+    /* libslirp rereads /etc/resolv.conf: never a new file, a truncation or an anonymous
+     * temporary file. */
+    CALL_ARG_NONE_OF(openat, NEED_USER_NET, 2, O_CREAT | O_TRUNC | O_TMPFILE),
     /* User networking: libslirp's sockets for guest connections and port forwards; its
      * DNS forwarder stats /etc/resolv.conf by path to see whether it changed. */
     CALL_IF(newfstatat, NEED_USER_NET),
@@ -187,7 +186,6 @@ static bool needed(const struct sandbox_config *cfg, enum sandbox_need need)
 {
     switch (need) {
     case NEED_ALWAYS: return true;
-    case NEED_REOPEN_FILES: return cfg->reopen_files;
     case NEED_USER_NET: return cfg->user_net;
     case NEED_TAP: return cfg->tap;
     case NEED_API_SOCKET: return cfg->api_socket;

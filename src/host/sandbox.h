@@ -23,11 +23,9 @@
 struct sandbox_config {
     /* The user a process started as root becomes (its primary group too); NULL: nobody. */
     const char *user;
-    /* Open existing files again, without creating or truncating any: libslirp rereads
-     * /etc/resolv.conf. (A guest reboot opens nothing: the run keeps its files open.) */
-    bool reopen_files;
     /* User networking: libslirp opens AF_INET/AF_INET6 sockets per guest connection, and
-     * for guest DNS stats and rereads /etc/resolv.conf by path. */
+     * for guest DNS stats and reopens /etc/resolv.conf by path. (Nothing else opens a
+     * file once the VM runs: the run keeps its kernel, initrd, firmware and disks open.) */
     bool user_net;
     /* TUNSETIFF: a guest reboot attaches the tap device again. */
     bool tap;

@@ -175,7 +175,7 @@ static void test_a_sandboxed_process_runs_a_vm_s_calls(void)
 
 static void test_calls_outside_the_list_end_the_process_naming_them(void)
 {
-    struct sandbox_config cfg = { .reopen_files = true, .user_net = true };
+    struct sandbox_config cfg = { .user_net = true };
     struct outcome o = run_child(&cfg, EXEC);
     check_blocked(&o, "execve");
     o = run_child(&cfg, CREATE_FILE);
@@ -192,7 +192,7 @@ static void test_calls_outside_the_list_end_the_process_naming_them(void)
 
 static void test_feature_calls_only_with_their_feature(void)
 {
-    struct sandbox_config with = { .reopen_files = true, .user_net = true };
+    struct sandbox_config with = { .user_net = true };
     struct sandbox_config without = { 0 };
     CHECK(run_child(&with, OPEN_EXISTING).status == 0);
     CHECK(run_child(&with, INET_SOCKET).status == 0);
