@@ -23,6 +23,17 @@
 
 #include "common.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECKED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define LEAK_CHECKED_BUILD 1
+#endif
+#endif
+#ifdef LEAK_CHECKED_BUILD
+#include <sanitizer/lsan_interface.h>
+#endif
+
 /* Which VMs need a call: every one, or only those with the feature named. */
 enum sandbox_need { NEED_ALWAYS, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB, NEED_SWITCH_NET };
 
@@ -316,6 +327,14 @@ static void name_calls(void)
 
 int sandbox_enter(const struct sandbox_config *cfg)
 {
+#ifdef LEAK_CHECKED_BUILD
+    /* LeakSanitizer's check stops the world through a traced clone of the process
+     * (prctl PR_GET_DUMPABLE, clone without CLONE_THREAD, ptrace), which the filter must
+     * refuse: it runs now (while /proc is there, before a jail), on start-up's
+     * allocations, which also turns off the one at exit.
+     * The sanitizers' other checks go on under the filter. */
+    __lsan_do_leak_check();
+#endif
     uid_t uid;
     gid_t gid;
     if (find_user(cfg->user, &uid, &gid) < 0 || (cfg->jail && enter_jail(cfg) < 0) ||
