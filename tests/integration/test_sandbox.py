@@ -68,7 +68,7 @@ class SandboxTest(GuestTestCase):
 
     def test_bad_sandbox_options_are_refused(self):
         base = [RACKVM, "run", "--kernel", self.guest.kernel, "--initrd", self.guest.initrd]
-        for flags, expect in ((["--sandbox", "maybe"], r"--sandbox: 'maybe' is not on or off"),
+        for flags, expect in ((["--sandbox", "maybe"], r"--sandbox: 'maybe' is not on, jail or off"),
                               (["--sandbox", "off", "--sandbox-user", "nobody"],
                                r"--sandbox-user needs --sandbox on"),
                               (["--sandbox-user", "rackvm-no-such-user"],
