@@ -1,7 +1,10 @@
 #include "host/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,18 +163,69 @@ static int open_v1(struct cgroup_host *h, const char *root, const struct self_pa
     return 0;
 }
 
+/* Removes dir's empty subdirectories, then dir (a cgroup whose processes are gone). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char sub[PATH_MAX];
+        if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+            snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) < (int)sizeof(sub))
+            rmdir(sub);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* The groups PREFIX-PID in the directory of group_dir whose supervisor PID is gone. */
+static void remove_stale(const char *group_dir, const char *prefix)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", group_dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    size_t len = strlen(prefix);
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, prefix, len) || e->d_name[len] != '-')
+            continue;
+        long pid = strtol(e->d_name + len + 1, &end, 10);
+        char stale[PATH_MAX];
+        /* Alive, or another user's (EPERM): kept. */
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (snprintf(stale, sizeof(stale), "%s/%s", parent, e->d_name) < (int)sizeof(stale))
+            remove_tree(stale);
+    }
+    if (d)
+        closedir(d);
+}
+
 int cgroup_host_open(struct cgroup_host *h, const char *root, const char *self_cgroup,
-                     const char *group, char *why, size_t whylen)
+                     const char *prefix, char *why, size_t whylen)
 {
     memset(h, 0, sizeof(*h));
+    char group[64];
+    snprintf(group, sizeof(group), "%s-%d", prefix, (int)getpid());
     struct self_paths s;
     read_self(self_cgroup, &s);
     char why_v2[PATH_MAX + 128] = "";
-    if (s.has_v2 && open_v2(h, root, &s, group, why_v2, sizeof(why_v2)) == 0)
+    if (s.has_v2 && open_v2(h, root, &s, group, why_v2, sizeof(why_v2)) == 0) {
+        remove_stale(h->memory_dir, prefix);
         return 0;
+    }
     char why_v1[PATH_MAX + 128];
-    if (open_v1(h, root, &s, group, why_v1, sizeof(why_v1)) == 0)
+    if (open_v1(h, root, &s, group, why_v1, sizeof(why_v1)) == 0) {
+        remove_stale(h->memory_dir, prefix);
+        remove_stale(h->cpu_dir, prefix);
         return 0;
+    }
     h->version = CGROUP_NONE;
     return fail(why, whylen, "%s%s%s", why_v2, *why_v2 ? "; " : "", why_v1);
 }

@@ -8,8 +8,10 @@
  *   and writable: memory.limit_in_bytes, cpu.cfs_quota_us over cpu.cfs_period_us.
  *
  * v2 is taken when it has both controllers, else v1. The groups nest under the
- * supervisor's own (so they stay within whatever limits it has): one group GROUP per
- * rack (cgroup_host_open creates it), one per VM under it. A VM's process joins its
+ * supervisor's own (so they stay within whatever limits it has): one group PREFIX-PID per
+ * rack (cgroup_host_open creates it, PID the supervisor's), one per VM under it. Groups
+ * of a supervisor that was killed (SIGKILL leaves them behind) are removed by the next
+ * one, once their VMs have gone too. A VM's process joins its
  * group itself, between fork and exec, so that guest RAM is charged from the first page.
  * Where neither is usable, cgroup_host_open says why and the limits are not enforced.
  */
@@ -46,11 +48,12 @@ struct cgroup_vm {
 
 /*
  * Finds the hierarchy under root ("/sys/fs/cgroup"; a directory standing in for it in
- * tests), the supervisor's place in it from self_cgroup ("/proc/self/cgroup"), and creates
- * the rack's group named group there. 0; or -1 with h->version CGROUP_NONE and why.
+ * tests), the supervisor's place in it from self_cgroup ("/proc/self/cgroup"), removes
+ * the empty groups of dead supervisors there and creates this one's, PREFIX-PID. 0; or
+ * -1 with h->version CGROUP_NONE and why.
  */
 int cgroup_host_open(struct cgroup_host *h, const char *root, const char *self_cgroup,
-                     const char *group, char *why, size_t whylen);
+                     const char *prefix, char *why, size_t whylen);
 /* Removes the rack's group (empty by then). */
 void cgroup_host_close(struct cgroup_host *h);
 

@@ -809,9 +809,7 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     }
     if (!prepare(&r))
         goto out;
-    char group[32];
-    snprintf(group, sizeof(group), "rackvm-%d", (int)getpid());
-    if (cgroup_host_open(&r.cgroups, "/sys/fs/cgroup", "/proc/self/cgroup", group, r.limits_why,
+    if (cgroup_host_open(&r.cgroups, "/sys/fs/cgroup", "/proc/self/cgroup", "rackvm", r.limits_why,
                          sizeof(r.limits_why)) < 0)
         say("rack: limits not enforced: %s", r.limits_why);
     else

@@ -349,9 +349,14 @@ class Rack(GuestTestCase):
         also those that dropped root for the sandbox (the kernel forgets the request on a
         change of user; rackvm run asks again)."""
         path = os.path.join(self.dir, "rack.yaml")
+        # hog's memory limit is its guest RAM alone: the monitor's own 60 MiB go past it
+        # while the guest boots, and the kernel ends that VM, not the rack.
         with open(path, "w") as f:
             f.write("vms:\n  lone:\n    kernel: %s\n    initrd: %s\n    memory: 256\n"
-                    "    shutdown_timeout: 1\n" % (self.guest.kernel, self.guest.initrd))
+                    "    shutdown_timeout: 1\n"
+                    "  hog:\n    kernel: %s\n    initrd: %s\n    memory: 128\n"
+                    "    limits: {memory: 128}\n"
+                    % ((self.guest.kernel, self.guest.initrd) * 2))
         p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -393,6 +398,12 @@ class Rack(GuestTestCase):
         self.assertEqual(c.wait(10), 0)
         self.assertIn(b"detached from lone's console", c.stderr.read())
         self.assertIn("42ANSWER", self.log("lone"))
+        hog = self.ps()["hog"]
+        if hog["limits"]["enforced"] or hog["state"] != "running":
+            hog = self.wait("hog over its limit", lambda: (lambda h: h if h["state"] == "failed"
+                                                           else None)(self.ps()["hog"]), 60)
+            self.assertIn("killed by signal 9", hog["last_exit"])
+        self.assertEqual(self.ps()["lone"]["state"], "running")
         os.kill(supervisor, signal.SIGKILL)
         self.wait("the VM gone", lambda: not os.path.exists("/proc/%d" % vm)
                   or " Z " in open("/proc/%d/stat" % vm).read()[:80], 30)

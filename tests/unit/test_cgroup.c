@@ -1,5 +1,6 @@
 /* The cgroup writer against a temporary directory standing in for /sys/fs/cgroup: which
- * hierarchy it picks, where it nests the groups, and what it writes in their files. */
+ * hierarchy it picks, where it nests the groups, what it writes in their files, and that
+ * it removes the groups a killed supervisor left. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,16 +65,30 @@ static void v1(void)
     dirs("cpu");
     put("unified/cgroup.controllers", "hugetlb\n");
     put("self", "9:name=systemd:/\n4:memory:/job/7\n2:cpuacct:/\n1:cpu:/\n0::/\n");
+    /* A dead supervisor's groups (pid 0x7ffffffe is never given), a live one's, another
+     * prefix's. */
+    dirs("memory/job/7/rack-2147483646/web");
+    dirs("cpu/rack-2147483646/web");
+    dirs("memory/job/7/rack-1");
+    dirs("memory/job/7/other-2147483646");
     char self[PATH_MAX], why[512];
     snprintf(self, sizeof(self), "%s/self", root);
     struct cgroup_host h;
-    CHECK(cgroup_host_open(&h, root, self, "rack-1", why, sizeof(why)) == 0);
+    CHECK(cgroup_host_open(&h, root, self, "rack", why, sizeof(why)) == 0);
     CHECK(h.version == CGROUP_V1);
     char want[PATH_MAX];
-    snprintf(want, sizeof(want), "%s/memory/job/7/rack-1", root);
+    snprintf(want, sizeof(want), "%s/memory/job/7/rack-%d", root, (int)getpid());
     CHECK(!strcmp(h.memory_dir, want));
-    snprintf(want, sizeof(want), "%s/cpu/rack-1", root);
+    snprintf(want, sizeof(want), "%s/cpu/rack-%d", root, (int)getpid());
     CHECK(!strcmp(h.cpu_dir, want));
+    snprintf(want, sizeof(want), "%s/memory/job/7/rack-2147483646", root);
+    CHECK(access(want, F_OK) < 0);
+    snprintf(want, sizeof(want), "%s/cpu/rack-2147483646", root);
+    CHECK(access(want, F_OK) < 0);
+    snprintf(want, sizeof(want), "%s/memory/job/7/rack-1", root);  /* init: alive */
+    CHECK(access(want, F_OK) == 0);
+    snprintf(want, sizeof(want), "%s/memory/job/7/other-2147483646", root);
+    CHECK(access(want, F_OK) == 0);
 
     struct cgroup_vm vm;
     struct cgroup_limits lim = { 300ULL << 20, 1500 };
@@ -81,7 +96,7 @@ static void v1(void)
     CHECK(holds(vm.memory_dir, "memory.limit_in_bytes", "314572800"));
     CHECK(holds(vm.cpu_dir, "cpu.cfs_period_us", "100000"));
     CHECK(holds(vm.cpu_dir, "cpu.cfs_quota_us", "150000"));
-    snprintf(want, sizeof(want), "%s/cpu/rack-1/web", root);
+    snprintf(want, sizeof(want), "%s/cpu/rack-%d/web", root, (int)getpid());
     CHECK(!strcmp(vm.cpu_dir, want));
     /* The child writes "0" (itself) into both hierarchies. */
     CHECK(cgroup_vm_join(&vm) == 0);
@@ -108,7 +123,7 @@ static void v2(void)
     char self[PATH_MAX], why[512];
     snprintf(self, sizeof(self), "%s/self", root);
     struct cgroup_host h;
-    CHECK(cgroup_host_open(&h, root, self, "rack-2", why, sizeof(why)) == 0);
+    CHECK(cgroup_host_open(&h, root, self, "rack", why, sizeof(why)) == 0);
     CHECK(h.version == CGROUP_V2);
     char svc[PATH_MAX];
     snprintf(svc, sizeof(svc), "%s/svc", root);
@@ -133,7 +148,7 @@ static void none(void)
     char self[PATH_MAX], why[512];
     snprintf(self, sizeof(self), "%s/self", root);
     struct cgroup_host h;
-    CHECK(cgroup_host_open(&h, root, self, "rack-3", why, sizeof(why)) < 0);
+    CHECK(cgroup_host_open(&h, root, self, "rack", why, sizeof(why)) < 0);
     CHECK(h.version == CGROUP_NONE);
     CHECK(strstr(why, "does not offer the memory and cpu controllers") != NULL);
     CHECK(strstr(why, "no cgroup v1 memory and cpu hierarchies") != NULL);
