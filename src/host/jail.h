@@ -24,7 +24,8 @@
 
 #include <stdbool.h>
 
-#define JAIL_MAX_KEEP 8
+/* A switch socket per NIC (eight virtio slots at most) and resolv.conf, with room. */
+#define JAIL_MAX_KEEP 16
 
 /* Before any thread: mount (with every mount made private), IPC, UTS and, when
  * own_network, network namespaces. Needs root (CAP_SYS_ADMIN). 0, or -1 after printing why. */
