@@ -561,6 +561,7 @@ int cmd_run(int argc, char **argv)
     struct api_vm vm;
     struct api_server *server = NULL;
     api_vm_init(&vm, opts.shutdown_timeout);
+    vm.jailed = opts.sandbox_jail;
     if (opts.api_socket && !opts.cfg.dump_dtb_path &&
         !(server = api_server_start(opts.api_socket, &vm))) {
         rc = 1;
