@@ -65,6 +65,14 @@ static int keep(int fd, const char *target)
     return mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | JAIL_MOUNT_FLAGS, NULL);
 }
 
+/* Whether fd is the host's root directory: keeping it would keep everything. */
+static bool is_host_root(int fd)
+{
+    struct stat kept, root;
+    return fstat(fd, &kept) < 0 || stat("/", &root) < 0 ||
+           (kept.st_dev == root.st_dev && kept.st_ino == root.st_ino);
+}
+
 /* The empty root with the kept paths, pivoted into; the old root detached. */
 static int build_root(const char *const keep_paths[], const char *cwd, const int *fds,
                       char (*targets)[PATH_MAX], unsigned nkeep)
@@ -126,6 +134,13 @@ int jail_enter(const char *const keep_paths[], unsigned nkeep)
         if (!absolute(cwd, path, targets[opened], sizeof(targets[opened])) ||
             (fds[opened] = open(path, O_PATH | O_CLOEXEC)) < 0) {
             rvm_error("sandbox: jail: %s: %s", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (is_host_root(fds[opened])) {
+            rvm_error("sandbox: jail: %s is the root directory, which would keep every host "
+                      "file reachable: put the socket in a directory of its own", path);
+            close(fds[opened]);
             rc = -1;
             break;
         }

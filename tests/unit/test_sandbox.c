@@ -6,7 +6,7 @@
  * process with SANDBOX_BLOCKED_STATUS and one line naming the call; calls needed by one
  * feature only (opening existing files, inet sockets, a stat by path) are allowed only
  * with it. As root, a jailed child has mount, IPC, UTS and (without user networking)
- * network namespaces of its own, and sees no host file but the paths it keeps.
+ * network namespaces of its own, and sees no host file but the paths it keeps (never /).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -280,6 +280,11 @@ static void test_a_jail_shows_only_what_it_keeps(void)
     unlink(kept_sock);
     unlink(hidden_file);
     rmdir(kept_dir);
+    /* A socket directly in / would keep the whole host reachable: refused. */
+    struct sandbox_config in_root = { .jail = true, .switch_net = true };
+    in_root.switch_sockets[0] = "/rackvm-switch.sock";
+    o = run_child(&in_root, RUN_A_VM_S_CALLS);
+    CHECK(o.status == 3 && strstr(o.err, "/ is the root directory") != NULL);
 }
 
 int main(void)
