@@ -708,13 +708,21 @@ static bool prepare(struct rack *r)
         rvm_error("rack: %s: a rack is already up with this state directory", path);
         return false;
     }
+    /* Each network's socket in a directory of its own: a jailed VM keeps only its own
+     * networks' directories reachable, so it cannot even name another network's socket. */
     for (unsigned i = 0; i < rf->nnetworks; i++) {
         r->networks[i].cfg = &rf->networks[i];
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/net-%s", r->state_dir, rf->networks[i].name);
         int n = snprintf(r->networks[i].sock_path, sizeof(r->networks[i].sock_path),
-                         "%s/net-%s.sock", r->state_dir, rf->networks[i].name);
+                         "%s/switch.sock", dir);
         if (n < 0 || (size_t)n >= sizeof(r->networks[i].sock_path)) {
             rvm_error("rack: state directory %s: too long a path for network %s's socket",
                       r->state_dir, rf->networks[i].name);
+            return false;
+        }
+        if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0) {
+            rvm_error("rack: %s: %s", dir, strerror(errno));
             return false;
         }
     }

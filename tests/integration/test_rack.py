@@ -284,6 +284,12 @@ class Rack(GuestTestCase):
         self.assertEqual(vms["ftp"]["limits"]["memory_bytes"], 352 << 20)
         self.assertNotIn("cpu", vms["ftp"]["limits"])
         rack_groups = self.check_cgroups(vms)
+        if os.geteuid() == 0:
+            # A jailed VM sees of the state directory only its network's socket directory.
+            self.assertEqual(os.listdir("/proc/%d/root%s" % (vms["web"]["pid"], self.state)),
+                             ["net-lan"])
+            self.assertEqual(os.listdir("/proc/%d/root%s/net-lan" % (vms["web"]["pid"], self.state)),
+                             ["switch.sock"])
 
         # SIGKILL of web's rackvm: restarted (policy always) while ftp keeps answering.
         old_pid = vms["web"]["pid"]
