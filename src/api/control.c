@@ -185,6 +185,11 @@ static json_t *cmd_snapshot(void *ctx, json_t *request, char *err, size_t errlen
         snprintf(err, errlen, "snapshot: \"resume\" must be true or false");
         return NULL;
     }
+    if (vm->jailed) {
+        snprintf(err, errlen, "snapshot: the VM runs --sandbox jail, whose empty root has no "
+                 "directory to write one to");
+        return NULL;
+    }
     struct machine *m = need_machine(vm, "snapshot", err, errlen);
     if (!m)
         return NULL;

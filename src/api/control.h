@@ -20,6 +20,7 @@ struct api_vm {
     uint64_t start_ns;          /* monotonic time rackvm started, for uptime */
     uint64_t stop_deadline_ns;  /* a stop pressed the power button: force it then; 0: none */
     int statm_fd;               /* /proc/self/statm, opened before the sandbox forbids opens */
+    bool jailed;                /* --sandbox jail: no directory a snapshot could be written to */
 };
 
 extern const struct api_command control_commands[];

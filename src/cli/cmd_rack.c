@@ -140,6 +140,9 @@ static int ps(const char *state_dir)
                (int)json_integer_value(json_object_get(vm, "restarts")), cpu, rss, disk, net,
                last && *last ? last : "-");
     }
+    const char *unlimited = json_string_value(json_object_get(answer, "limits_not_enforced"));
+    if (unlimited)
+        printf("limits not enforced: %s\n", unlimited);
     json_decref(answer);
     return 0;
 }

@@ -64,9 +64,13 @@ void cmd_run_usage(FILE *out)
             "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
             "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
             "                       until gdb lets it go\n"
-            "  --sandbox on|off     once started, drop root to an unprivileged user and allow\n"
-            "                       only the system calls a running VM makes (default on;\n"
-            "                       a blocked call exits with status %d, naming it)\n"
+            "  --sandbox on|jail|off  once started, drop root to an unprivileged user and\n"
+            "                       allow only the system calls a running VM makes (default\n"
+            "                       on; a blocked call exits with status %d, naming it);\n"
+            "                       jail (as root): also mount, IPC, UTS and, without user\n"
+            "                       net, tap or gdb, network namespaces of its own, in an\n"
+            "                       empty root where only switch sockets' directories stay\n"
+            "                       reachable (a snapshot cannot be written from there)\n"
             "  --sandbox-user USER  the user a VM started as root runs as (default %s)\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
@@ -176,6 +180,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     o->api_socket = NULL;
     o->gdb = o->gdb_wait = false;
     o->sandbox = true;
+    o->sandbox_jail = false;
     o->sandbox_user = NULL;
     o->restore_dir = NULL;
     opterr = 0;
@@ -298,10 +303,11 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             }
             break;
         case OPT_SANDBOX:
-            if (!strcmp(optarg, "on") || !strcmp(optarg, "off")) {
-                o->sandbox = !strcmp(optarg, "on");
+            if (!strcmp(optarg, "on") || !strcmp(optarg, "jail") || !strcmp(optarg, "off")) {
+                o->sandbox = strcmp(optarg, "off") != 0;
+                o->sandbox_jail = !strcmp(optarg, "jail");
             } else {
-                snprintf(err, errlen, "--sandbox: '%s' is not on or off", optarg);
+                snprintf(err, errlen, "--sandbox: '%s' is not on, jail or off", optarg);
                 return RUN_PARSE_BAD;
             }
             break;
@@ -341,7 +347,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         return RUN_PARSE_BAD;
     }
     if (o->sandbox_user && !o->sandbox) {
-        snprintf(err, errlen, "--sandbox-user needs --sandbox on");
+        snprintf(err, errlen, "--sandbox-user needs --sandbox on or jail");
         return RUN_PARSE_BAD;
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
@@ -439,8 +445,12 @@ static struct sandbox_config sandbox_needs(const struct run_options *o)
         .on_blocked = console_restore_terminal,
         .api_socket = o->api_socket != NULL,
         .gdb = o->gdb,
+        .jail = o->sandbox_jail,
     };
+    unsigned nsockets = 0;
     for (unsigned i = 0; i < cfg->nnets; i++) {
+        if (cfg->nets[i].kind == NET_SWITCH && nsockets < ARRAY_SIZE(sb.switch_sockets))
+            sb.switch_sockets[nsockets++] = cfg->nets[i].socket_path;
         sb.user_net |= cfg->nets[i].kind == NET_USER;
         sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
         sb.switch_net |= cfg->nets[i].kind == NET_SWITCH;
@@ -529,6 +539,10 @@ int cmd_run(int argc, char **argv)
     int rc = parse_run_options(argc, argv, &opts);
     if (rc)
         return rc == 1 ? 0 : rc;
+    /* Before any thread exists: namespaces are each thread's own. */
+    struct sandbox_config sb = sandbox_needs(&opts);
+    if (sandbox_prepare(&sb) < 0)
+        return 1;
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
@@ -547,6 +561,7 @@ int cmd_run(int argc, char **argv)
     struct api_vm vm;
     struct api_server *server = NULL;
     api_vm_init(&vm, opts.shutdown_timeout);
+    vm.jailed = opts.sandbox_jail;
     if (opts.api_socket && !opts.cfg.dump_dtb_path &&
         !(server = api_server_start(opts.api_socket, &vm))) {
         rc = 1;

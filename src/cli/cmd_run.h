@@ -28,7 +28,8 @@ struct run_options {
     bool gdb;                   /* --gdb: serve gdb at gdb_address */
     struct gdb_address gdb_address;
     bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */
-    bool sandbox;               /* --sandbox on (default) */
+    bool sandbox;               /* --sandbox on (default) or jail */
+    bool sandbox_jail;          /* --sandbox jail */
     const char *sandbox_user;   /* --sandbox-user; NULL: nobody */
     const char *restore_dir;    /* --restore DIR, or NULL */
 };

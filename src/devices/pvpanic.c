@@ -49,3 +49,16 @@ void pvpanic_destroy(struct pvpanic *p)
 {
     free(p);
 }
+
+void pvpanic_save(const struct pvpanic *p, struct pvpanic_state *s)
+{
+    *s = (struct pvpanic_state){ .crash_loaded_reported = p->crash_loaded_reported };
+}
+
+int pvpanic_load(struct pvpanic *p, const struct pvpanic_state *s)
+{
+    if (s->crash_loaded_reported > 1 || s->reserved)
+        return -1;
+    p->crash_loaded_reported = s->crash_loaded_reported;
+    return 0;
+}

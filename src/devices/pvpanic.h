@@ -7,7 +7,8 @@
  *          PVPANIC_CRASH_LOADED  it panicked and is booting its crash (kdump) kernel:
  *                                reported once; the VM keeps running so the dump can
  *                                be taken
- * Other bits and offsets are ignored. No interrupt; no state beyond the report-once flag.
+ * Other bits and offsets are ignored. No interrupt; no state beyond the report-once flag,
+ * which snapshots keep (a restored guest that reported its crash kernel does not again).
  */
 #ifndef RACKVM_PVPANIC_H
 #define RACKVM_PVPANIC_H
@@ -25,8 +26,17 @@ struct pvpanic_hooks {
 
 struct pvpanic;
 
+/* What a snapshot keeps of the device. */
+struct pvpanic_state {
+    uint32_t crash_loaded_reported;  /* 0 or 1 */
+    uint32_t reserved;               /* 0 */
+};
+
 /* NULL after printing why. */
 struct pvpanic *pvpanic_create(const struct device_slot *slot, const struct pvpanic_hooks *hooks);
 void pvpanic_destroy(struct pvpanic *p);
+void pvpanic_save(const struct pvpanic *p, struct pvpanic_state *s);
+/* 0, or -1 for a state no device could have been in (nothing changed then). */
+int pvpanic_load(struct pvpanic *p, const struct pvpanic_state *s);
 
 #endif

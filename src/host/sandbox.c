@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <pwd.h>
 #include <sched.h>
@@ -20,6 +22,17 @@
 #include <unistd.h>
 
 #include "common.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECKED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define LEAK_CHECKED_BUILD 1
+#endif
+#endif
+#ifdef LEAK_CHECKED_BUILD
+#include <sanitizer/lsan_interface.h>
+#endif
 
 /* Which VMs need a call: every one, or only those with the feature named. */
 enum sandbox_need { NEED_ALWAYS, NEED_USER_NET, NEED_TAP, NEED_API_SOCKET, NEED_GDB, NEED_SWITCH_NET };
@@ -195,9 +208,12 @@ static bool needed(const struct sandbox_config *cfg, enum sandbox_need need)
     return false;
 }
 
-/* A root process becomes the user (and its primary group); others keep who they are. */
-static int drop_privileges(const char *user)
+/* The user a root process becomes (and its primary group), looked up while /etc/passwd
+ * is still reachable: *uid 0 for a process that keeps who it is. */
+static int find_user(const char *user, uid_t *uid, gid_t *gid)
 {
+    *uid = 0;
+    *gid = 0;
     if (geteuid() != 0) {
         if (user) {
             rvm_error("--sandbox-user %s: rackvm must be started as root to change user", user);
@@ -217,15 +233,23 @@ static int drop_privileges(const char *user)
         rvm_error("sandbox: user '%s' is root or in group root: nothing would be dropped", name);
         return -1;
     }
-    uid_t uid = pw->pw_uid;
-    gid_t gid = pw->pw_gid;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 0;
+}
+
+/* Root becomes uid:gid (uid 0: nothing to drop). */
+static int drop_privileges(uid_t uid, gid_t gid)
+{
+    if (uid == 0)
+        return 0;
     /* The kernel forgets a parent-death signal on a change of user; a supervisor that
      * asked for one (rackvm rack) must still take its VMs with it when it dies. */
     int death_signal = 0;
     pid_t parent = getppid();
     prctl(PR_GET_PDEATHSIG, &death_signal);
     if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-        rvm_error("sandbox: cannot become user '%s': %s", name, strerror(errno));
+        rvm_error("sandbox: cannot become uid %u: %s", (unsigned)uid, strerror(errno));
         return -1;
     }
     if (death_signal && (prctl(PR_SET_PDEATHSIG, death_signal) < 0 || getppid() != parent))
@@ -234,10 +258,39 @@ static int drop_privileges(const char *user)
     gid_t rg, eg, sg;
     if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0 || r != uid || e != uid ||
         s != uid || rg != gid || eg != gid || sg != gid || setuid(0) == 0) {
-        rvm_error("sandbox: dropping root to user '%s' did not take", name);
+        rvm_error("sandbox: dropping root to uid %u did not take", (unsigned)uid);
         return -1;
     }
     return 0;
+}
+
+int sandbox_prepare(const struct sandbox_config *cfg)
+{
+    if (!cfg->jail)
+        return 0;
+    if (geteuid() != 0) {
+        rvm_error("--sandbox jail: rackvm must be started as root to enter namespaces of its own");
+        return -1;
+    }
+    /* User networking and a tap device are the host's network; the GDB stub listens again
+     * on a guest reboot, which must be reachable from the host. */
+    return jail_unshare(!(cfg->user_net || cfg->tap || cfg->gdb));
+}
+
+/* --sandbox jail: the empty root, keeping what the VM still opens by path reachable. */
+static int enter_jail(const struct sandbox_config *cfg)
+{
+    static char dirs[JAIL_MAX_KEEP][PATH_MAX];
+    const char *keep[JAIL_MAX_KEEP];
+    unsigned n = 0;
+    if (cfg->user_net && access("/etc/resolv.conf", F_OK) == 0)
+        keep[n++] = "/etc/resolv.conf";
+    for (unsigned i = 0; i < ARRAY_SIZE(cfg->switch_sockets) && cfg->switch_sockets[i] &&
+                         n < JAIL_MAX_KEEP; i++, n++) {
+        snprintf(dirs[n], sizeof(dirs[n]), "%s", cfg->switch_sockets[i]);
+        keep[n] = dirname(dirs[n]);
+    }
+    return jail_enter(keep, n);
 }
 
 static int add_rules(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
@@ -274,7 +327,18 @@ static void name_calls(void)
 
 int sandbox_enter(const struct sandbox_config *cfg)
 {
-    if (drop_privileges(cfg->user) < 0)
+#ifdef LEAK_CHECKED_BUILD
+    /* LeakSanitizer's check stops the world through a traced clone of the process
+     * (prctl PR_GET_DUMPABLE, clone without CLONE_THREAD, ptrace), which the filter must
+     * refuse: it runs now (while /proc is there, before a jail), on start-up's
+     * allocations, which also turns off the one at exit.
+     * The sanitizers' other checks go on under the filter. */
+    __lsan_do_leak_check();
+#endif
+    uid_t uid;
+    gid_t gid;
+    if (find_user(cfg->user, &uid, &gid) < 0 || (cfg->jail && enter_jail(cfg) < 0) ||
+        drop_privileges(uid, gid) < 0)
         return -1;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         rvm_error("sandbox: cannot set no_new_privs: %s", strerror(errno));

@@ -1,8 +1,9 @@
 /*
  * The sandbox of a VM process (`rackvm run --sandbox on`, the default). Once the VM has
- * opened everything it needs, sandbox_enter() drops root to an unprivileged user, sets
- * no_new_privs, and installs on every thread (TSYNC) a seccomp-bpf allowlist of the system
- * calls a running VM makes. Any other call traps: a SIGSYS handler prints one line naming
+ * opened everything it needs, sandbox_enter() puts a process started as root in
+ * namespaces of its own with an empty root file system when asked (`--sandbox jail`,
+ * jail.h), drops root to an unprivileged user, sets no_new_privs, and installs on every
+ * thread (TSYNC) a seccomp-bpf allowlist of the system calls a running VM makes. Any other call traps: a SIGSYS handler prints one line naming
  * the call and the process exits with SANDBOX_BLOCKED_STATUS.
  *
  * The allowlist is ONE table, allowed_calls[] in sandbox.c, built from strace of the whole
@@ -14,6 +15,8 @@
 #define RACKVM_HOST_SANDBOX_H
 
 #include <stdbool.h>
+
+#include "host/jail.h"
 
 /* Exit status of a process that made a system call outside the allowlist: 128 + SIGSYS. */
 #define SANDBOX_BLOCKED_STATUS 159
@@ -36,13 +39,25 @@ struct sandbox_config {
     bool switch_net;
     /* --gdb: accepts the debugger on its TCP socket; a guest reboot listens again. */
     bool gdb;
+    /* --sandbox jail: namespaces and an empty root (needs root). Its network namespace is
+     * the host's when user_net, tap or gdb needs it. */
+    bool jail;
+    /* The switch sockets the VM reconnects to by path: their directories stay reachable
+     * in the jail. NULL-ended. */
+    const char *switch_sockets[JAIL_MAX_KEEP - 1];
     /* Called from the SIGSYS handler before it exits: must be async-signal-safe. */
     void (*on_blocked)(void);
 };
 
 /*
- * Drops privileges (when root), sets no_new_privs and installs the filter on every thread
- * of the process. 0, or -1 after printing why (nothing installed then).
+ * What must come before the process has a second thread: with cfg->jail, the namespaces
+ * (jail_unshare; root only). 0, or -1 after printing why.
+ */
+int sandbox_prepare(const struct sandbox_config *cfg);
+
+/*
+ * Enters the jail's root (cfg->jail), drops privileges (when root), sets no_new_privs and
+ * installs the filter on every thread of the process. 0, or -1 after printing why.
  */
 int sandbox_enter(const struct sandbox_config *cfg);
 

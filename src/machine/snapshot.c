@@ -15,6 +15,7 @@
 #include "cpu/hart.h"
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
+#include "devices/pvpanic.h"
 #include "devices/plic.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
@@ -144,6 +145,9 @@ static void write_sections(struct writer *w, struct machine *m)
     struct goldfish_rtc_state rtc;
     goldfish_rtc_save(m->rtc, &rtc);
     section(w, "rtc", 0, &rtc, sizeof(rtc));
+    struct pvpanic_state pvpanic;
+    pvpanic_save(m->pvpanic, &pvpanic);
+    section(w, "pvpanic", 0, &pvpanic, sizeof(pvpanic));
     for (unsigned i = 0; i < m->nvirtio; i++) {
         size_t n = virtio_mmio_state_size(m->virtio[i]);
         uint8_t *state = calloc(1, n);
@@ -301,6 +305,7 @@ int snapshot_write(struct machine *m, const char *dir, struct snapshot_stats *st
 struct snapshot {
     uint8_t *buf;
     size_t len;
+    uint32_t version;
     char memory_path[PATH_MAX];
     struct config_section config;
 };
@@ -412,6 +417,7 @@ struct snapshot *snapshot_open(const char *dir, char *err, size_t errlen)
              h.version, SNAPSHOT_VERSION);
         goto fail;
     }
+    s->version = h.version;
     if (h.length != s->len) {
         fail(err, errlen, "%s: %zu bytes where the header says %llu (truncated?)", path, s->len,
              (unsigned long long)h.length);
@@ -514,6 +520,10 @@ static int load_devices(struct machine *m, const struct snapshot *s, char *err, 
         return fail(err, errlen, "the UART's state is missing or impossible");
     if (!get(s, "rtc", 0, &rtc, sizeof(rtc)) || goldfish_rtc_load(m->rtc, &rtc) < 0)
         return fail(err, errlen, "the RTC's state is missing or impossible");
+    struct pvpanic_state pvpanic = { 0 };
+    if (s->version >= 2 && (!get(s, "pvpanic", 0, &pvpanic, sizeof(pvpanic)) ||
+                            pvpanic_load(m->pvpanic, &pvpanic) < 0))
+        return fail(err, errlen, "the pvpanic device's state is missing or impossible");
     for (unsigned i = 0; i < m->nvirtio; i++) {
         uint32_t length;
         const uint8_t *p = find(s, "virtio", i, &length);

@@ -11,7 +11,8 @@
 #include "common.h"
 #include "machine/machine.h"
 
-#define SNAPSHOT_VERSION 1
+/* 2: the pvpanic section; a version 1 snapshot restores with its flag clear. */
+#define SNAPSHOT_VERSION 2
 #define SNAPSHOT_STATE_FILE "state"
 #define SNAPSHOT_MEMORY_FILE "memory"
 

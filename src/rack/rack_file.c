@@ -284,6 +284,26 @@ static int limit_pair(struct reader *r, const char *key, yaml_node_t *v, void *c
     return unknown(r, key, "count, window");
 }
 
+static int limits_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
+{
+    struct rack_vm *vm = ctx;
+    if (!strcmp(key, "memory"))
+        return want_uint(r, v, key, 16, 1 << 20, &vm->limit_memory_mib);
+    if (!strcmp(key, "cpu")) {
+        /* CPUs as a decimal (1.5: one and a half), kept in thousandths. */
+        const char *s = scalar(v);
+        char *end;
+        errno = 0;
+        double cpus = s && *s >= '0' && *s <= '9' ? strtod(s, &end) : 0;
+        if (!s || *s < '0' || *s > '9' || *end || errno || cpus < 0.01 || cpus > 64)
+            return bad(r, v, key, "needs a number of CPUs from 0.01 to 64 (1.5: one and a half), "
+                       "not '%s'", s ? s : "(a list or map)");
+        vm->limit_cpu_millis = (unsigned)(cpus * 1000 + 0.5);
+        return 0;
+    }
+    return unknown(r, key, "memory, cpu");
+}
+
 static int vm_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
 {
     struct vm_ctx *c = ctx;
@@ -320,8 +340,10 @@ static int vm_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
         return each_pair(r, v, key, limit_pair, vm);
     if (!strcmp(key, "shutdown_timeout"))
         return want_uint(r, v, key, 0, 3600, &vm->shutdown_timeout);
+    if (!strcmp(key, "limits"))
+        return each_pair(r, v, key, limits_pair, vm);
     return unknown(r, key, "kernel, initrd, cmdline, firmware, memory, cpus, disks, nics, "
-                   "restart, restart_limit, shutdown_timeout");
+                   "restart, restart_limit, shutdown_timeout, limits");
 }
 
 static int vms_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
@@ -346,6 +368,12 @@ static int vms_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx
         return -1;
     if (!vm->kernel && !vm->firmware)
         return bad(r, v, key, "needs a kernel or a firmware");
+    unsigned least = rack_vm_default_memory_limit(vm);
+    if (!vm->limit_memory_mib)
+        vm->limit_memory_mib = least;
+    else if (vm->limit_memory_mib < vm->memory_mib)
+        return bad(r, v, key, "limits: memory %u MiB is less than the VM's memory (%u MiB); "
+                   "the default is %u MiB", vm->limit_memory_mib, vm->memory_mib, least);
     return 0;
 }
 
@@ -475,6 +503,11 @@ void rack_file_free(struct rack_file *rf)
     free(rf->networks);
     free(rf->path);
     free(rf);
+}
+
+unsigned rack_vm_default_memory_limit(const struct rack_vm *vm)
+{
+    return vm->memory_mib + vm->cpus * RACK_JIT_MIB_PER_CPU + RACK_MONITOR_MIB;
 }
 
 const char *rack_restart_name(enum rack_restart r)

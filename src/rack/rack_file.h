@@ -17,6 +17,7 @@
  *       restart: on-failure         # no | on-failure | always
  *       restart_limit: {count: 5, window: 60}   # at most 5 restarts in 60 s
  *       shutdown_timeout: 10        # seconds a stop waits for the guest's poweroff
+       limits: {memory: 256, cpu: 1.5}   # MiB of the whole process, CPUs (cgroup.h)
  *
  * rack_file_load checks everything it can before anything starts: YAML syntax, unknown
  * or missing keys, wrong value types, duplicate names, a NIC on an undeclared network,
@@ -30,6 +31,11 @@
 #define RACK_MAX_DISKS 4
 #define RACK_MAX_NICS 4
 #define RACK_MAX_HOSTFWD 16
+/* The default memory limit of a VM's process: its guest RAM, the JIT's code buffer of
+ * each vCPU (cpu/interp.c), and the rest of the monitor (code, libraries, device
+ * buffers) with room for the page cache of its images, which the limit reclaims. */
+#define RACK_JIT_MIB_PER_CPU 32
+#define RACK_MONITOR_MIB 64
 
 enum rack_restart { RACK_RESTART_NO, RACK_RESTART_ON_FAILURE, RACK_RESTART_ALWAYS };
 
@@ -55,6 +61,8 @@ struct rack_vm {
     unsigned restart_count;     /* restarts allowed in restart_window seconds */
     unsigned restart_window;
     unsigned shutdown_timeout;  /* seconds a stop gives the guest before forcing it */
+    unsigned limit_memory_mib;  /* of the whole process; default rack_vm_default_memory_limit */
+    unsigned limit_cpu_millis;  /* thousandths of a CPU; 0: not limited */
 };
 
 struct rack_network {
@@ -75,6 +83,7 @@ struct rack_file {
 /* Reads and checks path. NULL with "FILE:LINE: KEY: what is wrong" in err. */
 struct rack_file *rack_file_load(const char *path, char *err, size_t errlen);
 void rack_file_free(struct rack_file *rf);
+unsigned rack_vm_default_memory_limit(const struct rack_vm *vm);
 const char *rack_restart_name(enum rack_restart r);
 
 #endif

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +25,7 @@
 
 #include "api/protocol.h"
 #include "api/server.h"
+#include "host/cgroup.h"
 #include "rack/client.h"
 #include "rack/console_relay.h"
 #include "rack/restart_policy.h"
@@ -50,6 +53,7 @@ struct member {
     struct rack_backoff backoff;
     bool stop_asked, restart_asked, start_asked, paused;
     char last_exit[160];
+    struct cgroup_vm cgroup;     /* its limits while it runs; procs_fd -1 when none */
 };
 
 struct network {
@@ -66,6 +70,8 @@ struct rack {
     struct network *networks;
     int wake_fd;
     bool down;
+    struct cgroup_host cgroups;  /* version CGROUP_NONE: limits not enforced, for limits_why */
+    char limits_why[PATH_MAX + 256];
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,19 +107,27 @@ static void wake(struct rack *r)
 /* ---- children ---- */
 
 /* Forks and execs argv with stdin in_fd (-1: /dev/null) and stdout+stderr on out_fd, in
- * a process group of its own, killed if the supervisor dies. Returns the pid, or -1. */
-static pid_t spawn(char *const argv[], int in_fd, int out_fd)
+ * a process group of its own, killed if the supervisor dies; in a PID namespace of its
+ * own when own_pids (it is its namespace's init: the supervisor's signals still reach
+ * it, as it handles or blocks them). Returns the pid, or -1. */
+static pid_t spawn(char *const argv[], int in_fd, int out_fd, bool own_pids,
+                   const struct cgroup_vm *cgroup)
 {
     int stdin_fd = in_fd >= 0 ? fcntl(in_fd, F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (stdin_fd < 0)
         return -1;
-    pid_t pid = fork();
+    /* clone as fork does it (no new stack: the child runs on a copy of this one). */
+    pid_t pid = own_pids ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL)
+                         : fork();
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* Before exec: guest RAM is charged to the VM's group from its first page. */
+        if (cgroup && cgroup_vm_join(cgroup) < 0)
+            _exit(126);
         dup2(stdin_fd, STDIN_FILENO);
         dup2(out_fd, STDOUT_FILENO);
         dup2(out_fd, STDERR_FILENO);
@@ -203,11 +217,25 @@ static void start_member(struct rack *r, struct member *m)
     args_push(&a, "--api-socket"), args_push(&a, "%s", m->sock_path);
     args_push(&a, "--on-reboot"), args_push(&a, "exit");
     args_push(&a, "--shutdown-timeout"), args_push(&a, "%u", vm->shutdown_timeout);
+    bool root = geteuid() == 0;
+    if (root)
+        args_push(&a, "--sandbox"), args_push(&a, "jail");
     int fds[2], in[2] = { -1, -1 };
     pid_t pid = -1;
+    char why[sizeof(m->last_exit) - 32];
+    if (r->cgroups.version != CGROUP_NONE) {
+        struct cgroup_limits lim = { (uint64_t)vm->limit_memory_mib << 20, vm->limit_cpu_millis };
+        if (cgroup_vm_create(&r->cgroups, vm->name, &lim, &m->cgroup, why, sizeof(why)) < 0) {
+            args_free(&a);
+            snprintf(m->last_exit, sizeof(m->last_exit), "could not limit it: %s", why);
+            m->state = VM_FAILED;
+            say("%s: %s", vm->name, m->last_exit);
+            return;
+        }
+    }
     if (pipe2(fds, O_CLOEXEC) == 0) {
         if (pipe2(in, O_CLOEXEC) == 0) {
-            pid = spawn(a.v, in[0], fds[1]);
+            pid = spawn(a.v, in[0], fds[1], root, m->cgroup.procs_fd[0] >= 0 ? &m->cgroup : NULL);
             close(in[0]);
         }
         close(fds[1]);
@@ -220,6 +248,7 @@ static void start_member(struct rack *r, struct member *m)
     args_free(&a);
     m->paused = false;
     if (pid < 0) {
+        cgroup_vm_remove(&m->cgroup);
         snprintf(m->last_exit, sizeof(m->last_exit), "could not start: %s", strerror(errno));
         m->state = VM_FAILED;
         say("%s: %s", vm->name, m->last_exit);
@@ -269,6 +298,7 @@ static void member_exited(struct rack *r, struct member *m, int status)
     m->paused = false;
     /* A sandboxed VM may not remove its socket file itself. */
     unlink(m->sock_path);
+    cgroup_vm_remove(&m->cgroup);
     if (m->restart_asked && !r->down) {
         m->restart_asked = m->stop_asked = false;
         start_member(r, m);
@@ -413,6 +443,14 @@ static json_t *member_json(struct member *m)
                           "state", m->paused ? "paused" : state_names[m->state],
                           "pid", (int)m->pid, "uptime", uptime, "restarts", (int)m->restarts,
                           "last_exit", m->last_exit, "restart", rack_restart_name(m->cfg->restart));
+    json_t *limits = json_pack("{s:I,s:b}", "memory_bytes", (json_int_t)m->cfg->limit_memory_mib << 20,
+                               "enforced", m->cgroup.procs_fd[0] >= 0);
+    if (limits && m->cfg->limit_cpu_millis)
+        json_object_set_new(limits, "cpu", json_real(m->cfg->limit_cpu_millis / 1000.0));
+    if (o && limits)
+        json_object_set_new(o, "limits", limits);
+    else
+        json_decref(limits);
     if (o && m->state == VM_RUNNING) {
         char err[256];
         json_t *req = json_pack("{s:s}", "command", "stats");
@@ -442,7 +480,10 @@ static json_t *cmd_ps(void *ctx, json_t *request, char *err, size_t errlen)
     json_t *list = json_array();
     for (unsigned i = 0; list && i < r->rf->nvms; i++)
         json_array_append_new(list, member_json(&r->members[i]));
-    return list ? json_pack("{s:o,s:b}", "vms", list, "down", r->down) : NULL;
+    json_t *answer = list ? json_pack("{s:o,s:b}", "vms", list, "down", r->down) : NULL;
+    if (answer && r->cgroups.version == CGROUP_NONE)
+        json_object_set_new(answer, "limits_not_enforced", json_string(r->limits_why));
+    return answer;
 }
 
 static json_t *cmd_logs(void *ctx, json_t *request, char *err, size_t errlen)
@@ -599,7 +640,7 @@ static bool start_network(struct rack *r, unsigned i)
                                      n->cfg->hostfwd[h]);
         args_push(&a, "--uplink"), args_push(&a, "%s", uplink);
     }
-    n->pid = spawn(a.v, -1, log_fd);
+    n->pid = spawn(a.v, -1, log_fd, false, NULL);
     args_free(&a);
     close(log_fd);
     uint64_t deadline = monotonic_ns() + SWITCH_START_NS;
@@ -667,13 +708,21 @@ static bool prepare(struct rack *r)
         rvm_error("rack: %s: a rack is already up with this state directory", path);
         return false;
     }
+    /* Each network's socket in a directory of its own: a jailed VM keeps only its own
+     * networks' directories reachable, so it cannot even name another network's socket. */
     for (unsigned i = 0; i < rf->nnetworks; i++) {
         r->networks[i].cfg = &rf->networks[i];
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/net-%s", r->state_dir, rf->networks[i].name);
         int n = snprintf(r->networks[i].sock_path, sizeof(r->networks[i].sock_path),
-                         "%s/net-%s.sock", r->state_dir, rf->networks[i].name);
+                         "%s/switch.sock", dir);
         if (n < 0 || (size_t)n >= sizeof(r->networks[i].sock_path)) {
             rvm_error("rack: state directory %s: too long a path for network %s's socket",
                       r->state_dir, rf->networks[i].name);
+            return false;
+        }
+        if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0) {
+            rvm_error("rack: %s: %s", dir, strerror(errno));
             return false;
         }
     }
@@ -757,7 +806,8 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     /* Before anything can fail: the clean-up below closes what these hold. */
     for (unsigned i = 0; r.members && i < rf->nvms; i++)
         r.members[i] = (struct member){ .cfg = &rf->vms[i], .state = VM_STOPPED, .log_pipe = -1,
-                                        .log_fd = -1, .console = { .listen_fd = -1, .vm_in = -1 } };
+                                        .log_fd = -1, .console = { .listen_fd = -1, .vm_in = -1 },
+                                        .cgroup = { .procs_fd = { -1, -1 } } };
     int sig_fd = signals_fd();
     int rc = 1;
     struct api_server *server = NULL;
@@ -767,6 +817,12 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     }
     if (!prepare(&r))
         goto out;
+    if (cgroup_host_open(&r.cgroups, "/sys/fs/cgroup", "/proc/self/cgroup", "rackvm", r.limits_why,
+                         sizeof(r.limits_why)) < 0)
+        say("rack: limits not enforced: %s", r.limits_why);
+    else
+        say("rack: limits through cgroup %s in %s", r.cgroups.version == CGROUP_V2 ? "v2" : "v1",
+            r.cgroups.memory_dir);
     for (unsigned i = 0; i < rf->nnetworks; i++)
         if (!start_network(&r, i))
             goto out;
@@ -796,10 +852,12 @@ out:
         if (m->console.vm_in >= 0)
             close(m->console.vm_in);
         console_relay_close(&m->console);
+        cgroup_vm_remove(&m->cgroup);
         if (m->log_fd >= 0)
             close(m->log_fd);
         rack_backoff_free(&m->backoff);
     }
+    cgroup_host_close(&r.cgroups);
     if (rc == 0)
         say("rack: down");
     free(r.members);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/sandbox.h"
 #include "host/stream_framing.h"
 #include "switch/switch_core.h"
 #include "switch/uplink.h"
@@ -203,6 +205,24 @@ int switch_run(struct vswitch *sw, int stop_fd)
     }
 }
 
+/* Only the VMs' user may connect (mode 0600): a switch started as root gives its socket
+ * to the user that sandboxed VMs become, since they reconnect from there after a switch
+ * restart; otherwise it stays the switch's user's. */
+static int socket_for_vms(const char *path)
+{
+    if (chmod(path, 0600) < 0)
+        return -1;
+    if (geteuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam(SANDBOX_DEFAULT_USER);
+    if (!pw) {
+        rvm_error("switch: no user %s to give the socket to: only root's VMs can reconnect",
+                  SANDBOX_DEFAULT_USER);
+        return 0;
+    }
+    return chown(path, pw->pw_uid, pw->pw_gid);
+}
+
 /* Binds path, replacing a socket no one listens on any more. */
 static int listen_on(const char *path)
 {
@@ -234,9 +254,7 @@ static int listen_on(const char *path)
         }
         unlink(path);
     }
-    /* Any user may connect (VMs run sandboxed as nobody and reconnect after a switch
-     * restart): who reaches the network is decided by the socket's directory. */
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0666) < 0 ||
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || socket_for_vms(path) < 0 ||
         listen(fd, 16) < 0) {
         rvm_error("switch --listen %s: %s", path, strerror(errno));
         goto fail;

@@ -10,6 +10,7 @@ anything starts.
 Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static address
 10.0.2.1N, busybox httpd serving "hello from vmN", then a wget of the next VM's page."""
 
+import glob
 import json
 import os
 import re
@@ -143,7 +144,8 @@ class Rack(GuestTestCase):
               "    nics: [{{network: lan, mac: \"52:54:00:00:00:1{n}\"}}]\n"
               "    restart: {policy}\n"
               "    restart_limit: {{count: {count}, window: 60}}\n"
-              "    shutdown_timeout: 3\n")
+              "    shutdown_timeout: 3\n"
+              "{limits}")
         text = ("networks:\n  lan:\n    uplink:\n      type: user\n"
                 "      hostfwd: [\"tcp:127.0.0.1:%d-10.0.2.11:80\", \"tcp:127.0.0.1:%d-10.0.2.12:80\"]\n"
                 "vms:\n" % (port1, port2))
@@ -151,7 +153,8 @@ class Rack(GuestTestCase):
                                                    ("mail", "on-failure", 0),
                                                    ("crashy", "on-failure", 1)), 1):
             text += vm.format(name=name, n=n, policy=policy, count=count,
-                              kernel=self.guest.kernel, initrd=self.guest.initrd)
+                              kernel=self.guest.kernel, initrd=self.guest.initrd,
+                              limits="    limits: {memory: 400, cpu: 1.5}\n" if n == 1 else "")
         path = os.path.join(self.dir, "rack.yaml")
         with open(path, "w") as f:
             f.write(text)
@@ -212,6 +215,37 @@ class Rack(GuestTestCase):
                 return False
         self.wait("a page from port %d" % port, attempt, timeout)
 
+    def check_cgroups(self, vms):
+        """The limit files of web's and ftp's groups hold their limits (cgroup v1, as on
+        the test host, or v2); without either, ps says so. The rack's groups, returned."""
+        answer = rack_call(self.sock, '{"command": "ps"}')
+        if os.geteuid() == 0 and os.path.isdir("/sys/fs/cgroup/memory/"):
+            self.assertTrue(vms["web"]["limits"]["enforced"], "root on a cgroup v1 host")
+        if not vms["web"]["limits"]["enforced"]:
+            self.assertIn("limits not enforced", self.up_output())
+            self.assertIn("limits_not_enforced", answer)
+            return []
+        self.assertNotIn("limits_not_enforced", answer)
+        groups = set()
+        for name, memory, quota in (("web", 400 << 20, 150000), ("ftp", 352 << 20, None)):
+            with open("/proc/%d/cgroup" % vms[name]["pid"]) as f:
+                paths = dict((c, p) for _, cs, p in (l.rstrip("\n").split(":", 2) for l in f)
+                             for c in cs.split(","))
+            self.assertTrue(paths["memory"].endswith("/" + name), paths)
+            if os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+                files = {"memory": ("/sys/fs/cgroup/memory" + paths["memory"], "memory.limit_in_bytes"),
+                         "cpu": ("/sys/fs/cgroup/cpu" + paths["cpu"], "cpu.cfs_quota_us")}
+                want = {"memory": str(memory), "cpu": str(quota or -1)}
+            else:
+                group = "/sys/fs/cgroup" + paths[""]
+                files = {"memory": (group, "memory.max"), "cpu": (group, "cpu.max")}
+                want = {"memory": str(memory), "cpu": "%s 100000" % (quota or "max")}
+            for what, (group, limit) in files.items():
+                with open(os.path.join(group, limit)) as f:
+                    self.assertEqual(f.read().strip(), want[what], group)
+                groups.add(os.path.dirname(group))
+        return groups
+
     def test_rack(self):
         port1, port2 = free_port(), free_port()
         path = self.write_rack(port1, port2)
@@ -244,6 +278,18 @@ class Rack(GuestTestCase):
         self.assertGreater(vms["web"]["disk_read_bytes"], 0)
         self.assertGreater(vms["web"]["net_tx_bytes"], 0)
         self.assertGreater(vms["ftp"]["net_rx_bytes"], 0)
+        # Limits: web's from the file, ftp's the default (256 MiB + 32 per vCPU + 64).
+        self.assertEqual(vms["web"]["limits"]["memory_bytes"], 400 << 20)
+        self.assertEqual(vms["web"]["limits"]["cpu"], 1.5)
+        self.assertEqual(vms["ftp"]["limits"]["memory_bytes"], 352 << 20)
+        self.assertNotIn("cpu", vms["ftp"]["limits"])
+        rack_groups = self.check_cgroups(vms)
+        if os.geteuid() == 0:
+            # A jailed VM sees of the state directory only its network's socket directory.
+            self.assertEqual(os.listdir("/proc/%d/root%s" % (vms["web"]["pid"], self.state)),
+                             ["net-lan"])
+            self.assertEqual(os.listdir("/proc/%d/root%s/net-lan" % (vms["web"]["pid"], self.state)),
+                             ["switch.sock"])
 
         # SIGKILL of web's rackvm: restarted (policy always) while ftp keeps answering.
         old_pid = vms["web"]["pid"]
@@ -301,15 +347,22 @@ class Rack(GuestTestCase):
         self.assertIn("ftp: exited: poweroff (exit 0)", out)
         self.assertIn("rack: down", out)
         self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
+        for group in rack_groups:
+            self.assertFalse(os.path.exists(group), "the rack's cgroup stayed: " + group)
 
     def test_console_and_a_killed_supervisor(self):
         """rack console attaches to a VM's serial console. SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,
         also those that dropped root for the sandbox (the kernel forgets the request on a
         change of user; rackvm run asks again)."""
         path = os.path.join(self.dir, "rack.yaml")
+        # hog's memory limit is its guest RAM alone: the monitor's own 60 MiB go past it
+        # while the guest boots, and the kernel ends that VM, not the rack.
         with open(path, "w") as f:
             f.write("vms:\n  lone:\n    kernel: %s\n    initrd: %s\n    memory: 256\n"
-                    "    shutdown_timeout: 1\n" % (self.guest.kernel, self.guest.initrd))
+                    "    shutdown_timeout: 1\n"
+                    "  hog:\n    kernel: %s\n    initrd: %s\n    memory: 128\n"
+                    "    limits: {memory: 128}\n"
+                    % ((self.guest.kernel, self.guest.initrd) * 2))
         p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -322,6 +375,17 @@ class Rack(GuestTestCase):
         if os.geteuid() == 0:
             with open("/proc/%d/status" % vm) as f:
                 self.assertNotRegex(f.read(), r"\nUid:\s+0\s")
+            # --sandbox jail: every thread in namespaces of its own (a namespace is a
+            # thread's), and a root file system without files.
+            tasks = glob.glob("/proc/%d/task/*" % vm)
+            self.assertGreater(len(tasks), 2)
+            for task in tasks:
+                for ns in ("mnt", "pid", "net", "ipc", "uts"):
+                    self.assertNotEqual(os.readlink("%s/ns/%s" % (task, ns)),
+                                        os.readlink("/proc/%d/ns/%s" % (supervisor, ns)), ns)
+                self.assertFalse(os.path.exists(task + "/root/etc/passwd"), task)
+            root = "/proc/%d/root" % vm
+            self.assertEqual([f for _, _, files in os.walk(root) for f in files], [])
         # rack console: keys reach the guest's shell, its output comes back, Ctrl-] detaches.
         self.wait("the guest's shell", lambda: "GUEST-READY" in self.log("lone"), 60)
         c = subprocess.Popen([RACKVM, "rack", "console", "lone", "--state-dir", self.state],
@@ -340,6 +404,12 @@ class Rack(GuestTestCase):
         self.assertEqual(c.wait(10), 0)
         self.assertIn(b"detached from lone's console", c.stderr.read())
         self.assertIn("42ANSWER", self.log("lone"))
+        hog = self.ps()["hog"]
+        if hog["limits"]["enforced"] or hog["state"] != "running":
+            hog = self.wait("hog over its limit", lambda: (lambda h: h if h["state"] == "failed"
+                                                           else None)(self.ps()["hog"]), 60)
+            self.assertIn("killed by signal 9", hog["last_exit"])
+        self.assertEqual(self.ps()["lone"]["state"], "running")
         os.kill(supervisor, signal.SIGKILL)
         self.wait("the VM gone", lambda: not os.path.exists("/proc/%d" % vm)
                   or " Z " in open("/proc/%d/stat" % vm).read()[:80], 30)

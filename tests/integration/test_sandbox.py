@@ -1,7 +1,9 @@
 """The sandbox of a VM process (--sandbox, on by default): once the guest runs, every
 thread of rackvm has a seccomp filter (Seccomp 2) and no_new_privs, and a rackvm started
-as root runs as nobody; --sandbox off says so loudly and installs nothing. A call
-outside the allowlist is tested in tests/unit/test_sandbox.c (a forked child)."""
+as root runs as nobody (here in --sandbox jail: its own mount namespace and an empty root
+but for resolv.conf, the host's network for user networking, whose DNS still works);
+--sandbox off says so loudly and installs nothing. A call outside the allowlist is
+tested in tests/unit/test_sandbox.c (a forked child)."""
 
 import glob
 import os
@@ -24,11 +26,13 @@ class SandboxTest(GuestTestCase):
 
     def test_running_vm_is_sandboxed_on_every_thread_as_nobody(self):
         # User networking and an rng: the features whose calls the filter must allow.
-        # OpenSBI: busybox's nslookup reads the time CSR (see test_net.py).
+        # OpenSBI: busybox's nslookup reads the time CSR (see test_net.py). As root, in
+        # the jail: user networking keeps the host's network namespace and resolv.conf.
         if not os.path.isfile(OPENSBI):
             self.skipTest("%s missing: install the opensbi package" % OPENSBI)
+        jail = ["--sandbox", "jail"] if os.geteuid() == 0 else []
         with self.boot("console=ttyS0", "--firmware", OPENSBI, "--net", "user", "--rng",
-                       "--cpus", "2") as g:
+                       "--cpus", "2", *jail) as g:
             g.wait_for(r"GUEST-READY")
             g.wait_for(r"# ")
             tasks = glob.glob("/proc/%d/task/*/status" % g.pid)
@@ -37,6 +41,12 @@ class SandboxTest(GuestTestCase):
                 st = proc_status(path)
                 self.assertEqual(st["Seccomp"], "2", path)
                 self.assertEqual(st["NoNewPrivs"], "1", path)
+                if jail:
+                    task = os.path.dirname(path)
+                    self.assertNotEqual(os.readlink(task + "/ns/mnt"), os.readlink("/proc/self/ns/mnt"))
+                    self.assertEqual(os.readlink(task + "/ns/net"), os.readlink("/proc/self/ns/net"))
+                    self.assertFalse(os.path.exists(task + "/root/etc/passwd"))
+                    self.assertTrue(os.path.exists(task + "/root/etc/resolv.conf"))
                 if os.geteuid() == 0:
                     nobody = pwd.getpwnam("nobody")
                     self.assertEqual(st["Uid"].split(), [str(nobody.pw_uid)] * 4, path)
@@ -68,7 +78,7 @@ class SandboxTest(GuestTestCase):
 
     def test_bad_sandbox_options_are_refused(self):
         base = [RACKVM, "run", "--kernel", self.guest.kernel, "--initrd", self.guest.initrd]
-        for flags, expect in ((["--sandbox", "maybe"], r"--sandbox: 'maybe' is not on or off"),
+        for flags, expect in ((["--sandbox", "maybe"], r"--sandbox: 'maybe' is not on, jail or off"),
                               (["--sandbox", "off", "--sandbox-user", "nobody"],
                                r"--sandbox-user needs --sandbox on"),
                               (["--sandbox-user", "rackvm-no-such-user"],

@@ -185,12 +185,12 @@ class SnapshotTest(GuestTestCase):
             return data[:middle] + bytes([data[middle] ^ 0x40]) + data[middle + 1:]
 
         def newer(data):
-            body = data[:8] + struct.pack("<I", 2) + data[12:-4]
+            body = data[:8] + struct.pack("<I", 3) + data[12:-4]
             return body + struct.pack("<I", zlib.crc32(body))
 
         self.refused(self.copy("corrupt", flip), disk, "checksum")
         self.refused(self.copy("truncated", lambda d: d[:-100]), disk, "truncated")
-        self.refused(self.copy("newer", newer), disk, "version 2")
+        self.refused(self.copy("newer", newer), disk, "version 3")
         no_memory = self.copy("no-memory", lambda d: d)
         os.unlink(os.path.join(no_memory, "memory"))
         self.refused(no_memory, disk, "memory")

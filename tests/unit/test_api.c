@@ -73,6 +73,12 @@ static void test_dispatch(void)
     r = api_vm_answer(&vm, "{\"command\":\"pause\"}", 19);
     CHECK(r && strstr(r, "\"ok\":false,\"error\":\"pause: no VM runs right now"));
     free(r);
+    /* A jailed VM refuses a snapshot at once, saying why. */
+    vm.jailed = true;
+    const char snap[] = "{\"command\":\"snapshot\",\"dir\":\"/tmp/x\"}";
+    r = api_vm_answer(&vm, snap, strlen(snap));
+    CHECK(r && strstr(r, "\"ok\":false,\"error\":\"snapshot: the VM runs --sandbox jail"));
+    free(r);
     r = api_vm_answer(&vm, "{\"command\":\"stop\",\"force\":\"yes\"}", 32);
     CHECK(r && strstr(r, "\"force\\\" must be true or false"));
     free(r);

@@ -1,4 +1,5 @@
-/* pvpanic-mmio: PANICKED stops the VM as a panic; CRASH_LOADED and other values do not. */
+/* pvpanic-mmio: PANICKED stops the VM as a panic; CRASH_LOADED and other values do not;
+ * the report-once flag is saved and loaded. */
 #include <string.h>
 
 #include "devices/pvpanic.h"
@@ -26,6 +27,27 @@ int main(void)
     CHECK(bus_mmio_write(&m->bus, VIRT_PVPANIC_BASE, 1, PVPANIC_PANICKED));
     CHECK_EQ_U64(atomic_load(&m->stop_reason), STOP_PANIC);
     CHECK(strcmp(m->stop_message, "guest panicked") == 0);
+
+    /* The report-once flag goes into a snapshot and comes back out of it. */
+    struct pvpanic_state saved, again;
+    pvpanic_save(m->pvpanic, &saved);
+    CHECK_EQ_U64(saved.crash_loaded_reported, 1);
+    struct machine *restored = machine_create(&cfg, false);
+    CHECK(restored != NULL);
+    if (restored) {
+        pvpanic_save(restored->pvpanic, &again);
+        CHECK_EQ_U64(again.crash_loaded_reported, 0);
+        CHECK(pvpanic_load(restored->pvpanic, &saved) == 0);
+        pvpanic_save(restored->pvpanic, &again);
+        CHECK_EQ_U64(again.crash_loaded_reported, 1);
+        /* Impossible states are refused and change nothing. */
+        struct pvpanic_state bad_flag = { 2, 0 }, bad_reserved = { 0, 1 };
+        CHECK(pvpanic_load(restored->pvpanic, &bad_flag) < 0);
+        CHECK(pvpanic_load(restored->pvpanic, &bad_reserved) < 0);
+        pvpanic_save(restored->pvpanic, &again);
+        CHECK_EQ_U64(again.crash_loaded_reported, 1);
+        machine_destroy(restored);
+    }
 
     machine_destroy(m);
     UNIT_DONE();

@@ -63,6 +63,7 @@ static const char good[] =
     "    restart: on-failure\n"
     "    restart_limit: {count: 3, window: 30}\n"
     "    shutdown_timeout: 2\n"
+    "    limits: {memory: 300, cpu: 1.5}\n"
     "  db:\n"
     "    firmware: /dev/null\n";
 
@@ -100,6 +101,9 @@ int main(void)
         CHECK(!strcmp(db->firmware, "/dev/null") && !db->kernel);
         CHECK(db->memory_mib == 128 && db->cpus == 1 && db->restart == RACK_RESTART_NO);
         CHECK(db->shutdown_timeout == 10 && db->restart_count == 5);
+        /* Limits: as given; by default guest RAM + 32 MiB a vCPU + 64 MiB, no CPU limit. */
+        CHECK(web->limit_memory_mib == 300 && web->limit_cpu_millis == 1500);
+        CHECK(db->limit_memory_mib == 128 + 32 + 64 && db->limit_cpu_millis == 0);
     }
     rack_file_free(rf);
 
@@ -120,6 +124,11 @@ int main(void)
     refused("networks: {}\n", "vms: missing", NULL);
     refused("vms:\n  a b:\n    kernel: Image\n", "a b: a VM name", NULL);
     refused("vm:\n  a:\n    kernel: Image\n", ":1: vm: unknown key", NULL);
+    refused("vms:\n  a:\n    kernel: Image\n    limits: {cpu: lots}\n", ":4: cpu: needs a number of CPUs", NULL);
+    refused("vms:\n  a:\n    kernel: Image\n    limits: {cpu: 0}\n", ":4: cpu:", "0.01 to 64");
+    refused("vms:\n  a:\n    kernel: Image\n    limits: {swap: 1}\n", ":4: swap: unknown key", NULL);
+    refused("vms:\n  a:\n    kernel: Image\n    memory: 256\n    limits: {memory: 200}\n",
+            ":3: a: limits: memory 200 MiB is less than the VM's memory (256 MiB)", NULL);
 
     CHECK(rack_file_load("/nonexistent/rack.yaml", err, sizeof(err)) == NULL);
     CHECK(strstr(err, "/nonexistent/rack.yaml: No such file") != NULL);

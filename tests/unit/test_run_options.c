@@ -86,6 +86,8 @@ static void test_accepted(void)
     CHECK(opts.sandbox && !opts.sandbox_user);  /* the sandbox is on by default */
     CHECK(parse("--kernel", "k", "--sandbox", "off", NULL) == RUN_PARSE_OK);
     CHECK(!opts.sandbox);
+    CHECK(parse("--kernel", "k", "--sandbox", "jail", NULL) == RUN_PARSE_OK);
+    CHECK(opts.sandbox && opts.sandbox_jail);
     CHECK(parse("--kernel", "k", "--sandbox-user", "vm", NULL) == RUN_PARSE_OK);
     CHECK(opts.sandbox && !strcmp(opts.sandbox_user, "vm"));
 }
@@ -108,9 +110,9 @@ static void test_refused(void)
     CHECK_REFUSED("--on-reboot: 'halt' is not restart or exit", "--on-reboot", "halt");
     CHECK_REFUSED("--jit: 'maybe' is not on, off or eager", "--jit", "maybe");
     CHECK_REFUSED("--console: 'vga' is not serial or virtio", "--console", "vga");
-    CHECK_REFUSED("--sandbox: 'yes' is not on or off", "--sandbox", "yes");
+    CHECK_REFUSED("--sandbox: 'yes' is not on, jail or off", "--sandbox", "yes");
     CHECK_REFUSED("--sandbox-user: the user name is empty", "--sandbox-user", "");
-    CHECK_REFUSED("--sandbox-user needs --sandbox on", "--kernel", "k", "--sandbox-user", "vm",
+    CHECK_REFUSED("--sandbox-user needs --sandbox on or jail", "--kernel", "k", "--sandbox-user", "vm",
                   "--sandbox", "off");
     CHECK_REFUSED("--disk: unknown sub-option 'cache=none' (use path=FILE, readonly=on|off, "
                   "serial=ID)", "--disk", "path=a,cache=none");

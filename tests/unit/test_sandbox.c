@@ -5,7 +5,8 @@
  * a new file, a unix socket, fork), made from any thread, ends only that
  * process with SANDBOX_BLOCKED_STATUS and one line naming the call; calls needed by one
  * feature only (opening existing files, inet sockets, a stat by path) are allowed only
- * with it.
+ * with it. As root, a jailed child has mount, IPC, UTS and (without user networking)
+ * network namespaces of its own, and sees no host file but the paths it keeps (never /).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,11 @@
 #include "host/sandbox.h"
 #include "unit.h"
 
-enum action { RUN_A_VM_S_CALLS, EXEC, CREATE_FILE, OPEN_EXISTING, INET_SOCKET, UNIX_SOCKET, FORK, STAT_PATH };
+enum action { RUN_A_VM_S_CALLS, EXEC, CREATE_FILE, OPEN_EXISTING, INET_SOCKET, UNIX_SOCKET, FORK, STAT_PATH,
+              JAIL_VIEW };
+
+/* JAIL_VIEW: a directory that must stay reachable in the jail, and a file beside it. */
+static char kept_dir[64] = "/tmp/rackvm-jail-XXXXXX", kept_sock[96], hidden_file[96];
 
 static enum action child_action;
 
@@ -78,6 +83,19 @@ static void *do_action(void *arg)
         stat("/etc/passwd", &st);
         break;
     }
+    case JAIL_VIEW: {
+        /* The kept socket's directory is there (the socket file too); nothing else is. */
+        struct stat st;
+        if (stat(kept_dir, &st) < 0 || !S_ISDIR(st.st_mode) || stat(kept_sock, &st) < 0)
+            end_child(8);
+        if (stat("/etc/passwd", &st) == 0 || errno != ENOENT)
+            end_child(9);
+        if (stat("/proc/self", &st) == 0)
+            end_child(10);
+        if (stat(hidden_file, &st) == 0)
+            end_child(11);
+        break;
+    }
     }
     end_child(0);
 }
@@ -86,7 +104,10 @@ struct outcome {
     int status;        /* the child's exit status, or -1 when a signal ended it */
     char err[512];     /* what it wrote on stderr */
     char proc[2048];   /* its /proc/PID/status while sandboxed */
+    bool own_ns[3];    /* whether its mnt, net and ipc namespaces differ from ours */
 };
+
+static const char *const namespaces[3] = { "mnt", "net", "ipc" };
 
 static void read_all(int fd, char *buf, size_t size)
 {
@@ -113,6 +134,8 @@ static struct outcome run_child(const struct sandbox_config *cfg, enum action ac
         ready_fd = ready[1];
         go_fd = go[0];
         pthread_t worker;
+        if (sandbox_prepare(cfg) < 0)
+            end_child(3);
         if (pthread_create(&worker, NULL, do_action, NULL) != 0)
             end_child(2);
         if (sandbox_enter(cfg) < 0)
@@ -133,6 +156,14 @@ static struct outcome run_child(const struct sandbox_config *cfg, enum action ac
         if (fd >= 0) {
             read_all(fd, o.proc, sizeof(o.proc));
             close(fd);
+        }
+        for (unsigned i = 0; i < 3; i++) {
+            char theirs[64] = "", ours[64] = "", link[64];
+            snprintf(link, sizeof(link), "/proc/%d/ns/%s", (int)pid, namespaces[i]);
+            CHECK(readlink(link, theirs, sizeof(theirs) - 1) > 0);
+            snprintf(link, sizeof(link), "/proc/self/ns/%s", namespaces[i]);
+            CHECK(readlink(link, ours, sizeof(ours) - 1) > 0);
+            o.own_ns[i] = strcmp(theirs, ours) != 0;
         }
         CHECK(write(go[1], "g", 1) == 1);
     }
@@ -220,6 +251,42 @@ static void test_a_user_that_cannot_be_taken_is_refused(void)
     }
 }
 
+static void test_a_jail_shows_only_what_it_keeps(void)
+{
+    struct sandbox_config cfg = { .jail = true, .user_net = true };
+    if (geteuid() != 0) {
+        struct outcome o = run_child(&cfg, RUN_A_VM_S_CALLS);
+        CHECK(o.status == 3 && strstr(o.err, "must be started as root") != NULL);
+        return;
+    }
+    CHECK(mkdtemp(kept_dir) != NULL && chmod(kept_dir, 0755) == 0);  /* nobody passes */
+    snprintf(kept_sock, sizeof(kept_sock), "%s/net.sock", kept_dir);
+    snprintf(hidden_file, sizeof(hidden_file), "%s-hidden", kept_dir);
+    CHECK(close(open(kept_sock, O_CREAT | O_WRONLY, 0644)) == 0);
+    CHECK(close(open(hidden_file, O_CREAT | O_WRONLY, 0644)) == 0);
+    cfg.switch_sockets[0] = kept_sock;
+    /* User networking needs the host's network namespace (and stats by path). */
+    struct outcome o = run_child(&cfg, JAIL_VIEW);
+    CHECK(o.status == 0);
+    if (o.status)
+        fprintf(stderr, "jailed child: status %d, %s\n", o.status, o.err);
+    CHECK(o.own_ns[0] && !o.own_ns[1] && o.own_ns[2]);
+    CHECK(strstr(o.proc, "\nSeccomp:\t2\n") != NULL);
+    /* Without it, a network namespace of its own. */
+    struct sandbox_config switch_only = { .jail = true, .switch_net = true };
+    switch_only.switch_sockets[0] = kept_sock;
+    o = run_child(&switch_only, RUN_A_VM_S_CALLS);
+    CHECK(o.status == 0 && o.own_ns[0] && o.own_ns[1] && o.own_ns[2]);
+    unlink(kept_sock);
+    unlink(hidden_file);
+    rmdir(kept_dir);
+    /* A socket directly in / would keep the whole host reachable: refused. */
+    struct sandbox_config in_root = { .jail = true, .switch_net = true };
+    in_root.switch_sockets[0] = "/rackvm-switch.sock";
+    o = run_child(&in_root, RUN_A_VM_S_CALLS);
+    CHECK(o.status == 3 && strstr(o.err, "/ is the root directory") != NULL);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -227,5 +294,6 @@ int main(void)
     test_calls_outside_the_list_end_the_process_naming_them();
     test_feature_calls_only_with_their_feature();
     test_a_user_that_cannot_be_taken_is_refused();
+    test_a_jail_shows_only_what_it_keeps();
     UNIT_DONE();
 }

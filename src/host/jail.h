@@ -1,0 +1,38 @@
+/*
+ * The namespaces of a sandboxed VM process started as root (`rackvm run --sandbox jail`,
+ * what `rackvm rack` starts its VMs with when it runs as root). Namespaces belong to a
+ * thread, not a process, so jail_unshare enters them before the process has a second
+ * thread; jail_enter, once the VM has opened its files, then swaps the root file system
+ * of every thread at once (pivot_root) before sandbox_enter drops root:
+ *
+ * - IPC and UTS namespaces of its own: no System V objects or host name shared;
+ * - a network namespace of its own (only a loopback, down) unless a back end needs the
+ *   host's network: user networking opens host sockets per guest connection, a tap device
+ *   lives in the host's namespace, the GDB stub listens again after a guest reboot;
+ * - a mount namespace whose root is an empty read-only tmpfs: the files the VM uses are
+ *   already open, and only the paths in jail_config.keep are bind-mounted (read-only) at
+ *   their own absolute paths: a socket's directory, so that the VM can reconnect to a
+ *   switch that restarted and made a new socket file, or /etc/resolv.conf for user
+ *   networking. The working directory is recreated empty, so that relative paths of those
+ *   sockets still resolve.
+ *
+ * The PID namespace cannot be entered by the process itself (unshare(CLONE_NEWPID) moves
+ * only its future children): the rack supervisor starts each VM in one of its own.
+ */
+#ifndef RACKVM_HOST_JAIL_H
+#define RACKVM_HOST_JAIL_H
+
+#include <stdbool.h>
+
+/* A switch socket per NIC (eight virtio slots at most) and resolv.conf, with room. */
+#define JAIL_MAX_KEEP 16
+
+/* Before any thread: mount (with every mount made private), IPC, UTS and, when
+ * own_network, network namespaces. Needs root (CAP_SYS_ADMIN). 0, or -1 after printing why. */
+int jail_unshare(bool own_network);
+
+/* After jail_unshare: the empty root, with keep[0..nkeep) (at most JAIL_MAX_KEEP paths)
+ * bind-mounted read-only at their absolute paths. 0, or -1 after printing why. */
+int jail_enter(const char *const keep[], unsigned nkeep);
+
+#endif
