@@ -29,6 +29,10 @@
 
 #define STOP_KILL_NS (10ULL * 1000000000)    /* after its shutdown_timeout, a VM is killed */
 #define SWITCH_START_NS (5ULL * 1000000000)
+/* A switch that keeps dying (its NAT's port taken, a crash on some frame) is given up on
+ * after this many restarts in this many seconds, its VMs left without link. */
+#define SWITCH_RESTART_COUNT 10
+#define SWITCH_RESTART_WINDOW 60
 #define VM_CALL_MS 2000
 
 enum member_state { VM_RUNNING, VM_STOPPING, VM_BACKOFF, VM_STOPPED, VM_FAILED };
@@ -52,10 +56,17 @@ struct member {
     char last_exit[160];
 };
 
+/* A network's switch: running (pid), waiting to be restarted (pid 0, next_start_ns), or
+ * given up on (failed). */
 struct network {
     const struct rack_network *cfg;
     pid_t pid;
     char sock_path[108];
+    uint64_t started_ns, next_start_ns;
+    unsigned restarts;
+    struct rack_backoff backoff;
+    bool failed;
+    char last_exit[160];
 };
 
 struct rack {
@@ -284,6 +295,38 @@ static void member_exited(struct rack *r, struct member *m, int status)
         m->state = end == RACK_END_POWEROFF ? VM_STOPPED : VM_FAILED;
 }
 
+static bool start_network(struct rack *r, struct network *n);
+
+/* A switch that ended on its own is restarted on the same socket, after the VMs' back-off,
+ * and its VMs reconnect to it by themselves (net_stream retries every second). */
+static void schedule_network_restart(struct network *n, uint64_t now)
+{
+    unsigned recent;
+    int64_t delay_ms = rack_backoff_next(&n->backoff, n->started_ns, now, &recent);
+    if (delay_ms < 0) {
+        char why[sizeof(n->last_exit)];
+        snprintf(why, sizeof(why), "%s", n->last_exit);
+        snprintf(n->last_exit, sizeof(n->last_exit), "gave up after %u restarts in %u s; last: %.100s",
+                 recent, SWITCH_RESTART_WINDOW, why);
+        n->failed = true;
+        say("network %s: failed: %s; its VMs have no link", n->cfg->name, n->last_exit);
+        return;
+    }
+    n->next_start_ns = now + (uint64_t)delay_ms * 1000000;
+    say("network %s: restarting its switch in %.1f s; its VMs have no link until then",
+        n->cfg->name, (double)delay_ms / 1000);
+}
+
+static void network_exited(struct rack *r, struct network *n, int status)
+{
+    rack_end_of(status, n->last_exit, sizeof(n->last_exit));
+    n->pid = 0;
+    if (r->down)
+        return;
+    say("network %s: its switch ended: %s", n->cfg->name, n->last_exit);
+    schedule_network_restart(n, monotonic_ns());
+}
+
 static void reap(struct rack *r)
 {
     int status;
@@ -292,16 +335,9 @@ static void reap(struct rack *r)
         for (unsigned i = 0; i < r->rf->nvms; i++)
             if (r->members[i].pid == pid)
                 member_exited(r, &r->members[i], status);
-        for (unsigned i = 0; i < r->rf->nnetworks; i++) {
-            if (r->networks[i].pid == pid) {
-                char why[160];
-                rack_end_of(status, why, sizeof(why));
-                r->networks[i].pid = 0;
-                if (!r->down)
-                    say("network %s: its switch ended: %s; its VMs have no link",
-                        r->networks[i].cfg->name, why);
-            }
-        }
+        for (unsigned i = 0; i < r->rf->nnetworks; i++)
+            if (r->networks[i].pid == pid)
+                network_exited(r, &r->networks[i], status);
     }
 }
 
@@ -339,6 +375,20 @@ static void begin_down(struct rack *r)
 static int run_timers(struct rack *r)
 {
     uint64_t now = monotonic_ns(), next = UINT64_MAX;
+    for (unsigned i = 0; i < r->rf->nnetworks && !r->down; i++) {
+        struct network *n = &r->networks[i];
+        if (n->pid || n->failed)
+            continue;
+        if (now >= n->next_start_ns) {
+            n->restarts++;
+            if (!start_network(r, n)) {
+                now = monotonic_ns();
+                schedule_network_restart(n, now);
+            }
+        }
+        if (!n->pid && !n->failed && n->next_start_ns < next)
+            next = n->next_start_ns;
+    }
     for (unsigned i = 0; i < r->rf->nvms; i++) {
         struct member *m = &r->members[i];
         if (m->start_asked) {
@@ -364,7 +414,7 @@ static int run_timers(struct rack *r)
             }
         }
     }
-    return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000 + 1);
+    return next == UINT64_MAX ? -1 : next <= now ? 0 : (int)((next - now) / 1000000 + 1);
 }
 
 static bool all_down(const struct rack *r)
@@ -435,14 +485,28 @@ static json_t *member_json(struct member *m)
     return o;
 }
 
+static json_t *network_json(const struct network *n)
+{
+    const char *state = n->pid ? "running" : n->failed ? "failed" : "restarting";
+    return json_pack("{s:s,s:s,s:i,s:i,s:s}", "name", n->cfg->name, "state", state,
+                     "pid", (int)n->pid, "restarts", (int)n->restarts, "last_exit", n->last_exit);
+}
+
 static json_t *cmd_ps(void *ctx, json_t *request, char *err, size_t errlen)
 {
     (void)request, (void)err, (void)errlen;
     struct rack *r = ctx;
-    json_t *list = json_array();
+    json_t *list = json_array(), *nets = json_array();
     for (unsigned i = 0; list && i < r->rf->nvms; i++)
         json_array_append_new(list, member_json(&r->members[i]));
-    return list ? json_pack("{s:o,s:b}", "vms", list, "down", r->down) : NULL;
+    for (unsigned i = 0; nets && i < r->rf->nnetworks; i++)
+        json_array_append_new(nets, network_json(&r->networks[i]));
+    if (!list || !nets) {
+        json_decref(list);
+        json_decref(nets);
+        return NULL;
+    }
+    return json_pack("{s:o,s:o,s:b}", "vms", list, "networks", nets, "down", r->down);
 }
 
 static json_t *cmd_logs(void *ctx, json_t *request, char *err, size_t errlen)
@@ -576,13 +640,14 @@ static bool socket_answers(const char *path)
     return ok;
 }
 
-/* Starts network i's switch and waits until it listens; false after saying why. */
-static bool start_network(struct rack *r, unsigned i)
+/* Starts network n's switch and waits until it listens; false after saying why. A restart
+ * appends to the log of the switch before it. */
+static bool start_network(struct rack *r, struct network *n)
 {
-    struct network *n = &r->networks[i];
     char log_path[PATH_MAX];
     snprintf(log_path, sizeof(log_path), "%s/net-%s.log", r->state_dir, n->cfg->name);
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (n->restarts ? O_APPEND : O_TRUNC),
+                      0640);
     if (log_fd < 0) {
         rvm_error("rack: %s: %s", log_path, strerror(errno));
         return false;
@@ -620,6 +685,7 @@ static bool start_network(struct rack *r, unsigned i)
         }
         usleep(20000);
     }
+    n->started_ns = monotonic_ns();
     say("network %s: switch running (pid %d)%s", n->cfg->name, (int)n->pid,
         n->cfg->uplink ? " with a NAT uplink" : "");
     return n->pid > 0;
@@ -669,6 +735,10 @@ static bool prepare(struct rack *r)
     }
     for (unsigned i = 0; i < rf->nnetworks; i++) {
         r->networks[i].cfg = &rf->networks[i];
+        if (rack_backoff_init(&r->networks[i].backoff, SWITCH_RESTART_COUNT, SWITCH_RESTART_WINDOW) < 0) {
+            rvm_error("rack: out of memory");
+            return false;
+        }
         int n = snprintf(r->networks[i].sock_path, sizeof(r->networks[i].sock_path),
                          "%s/net-%s.sock", r->state_dir, rf->networks[i].name);
         if (n < 0 || (size_t)n >= sizeof(r->networks[i].sock_path)) {
@@ -768,7 +838,7 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     if (!prepare(&r))
         goto out;
     for (unsigned i = 0; i < rf->nnetworks; i++)
-        if (!start_network(&r, i))
+        if (!start_network(&r, &r.networks[i]))
             goto out;
     char path[PATH_MAX];
     rack_socket_path(state_dir, path, sizeof(path));
@@ -800,6 +870,8 @@ out:
             close(m->log_fd);
         rack_backoff_free(&m->backoff);
     }
+    for (unsigned i = 0; r.networks && i < rf->nnetworks; i++)
+        rack_backoff_free(&r.networks[i].backoff);
     if (rc == 0)
         say("rack: down");
     free(r.members);

@@ -31,7 +31,9 @@ n=$(sed 's/.*vm=\([0-9]\).*/\1/' /proc/cmdline)
 if [ "$n" = 4 ]; then echo PANICKING; devmem 0x102000 8 1; fi
 peer=$((n % 3 + 1))
 ip addr add 10.0.2.1$n/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
-mkdir -p /tmp/www && echo "hello from vm$n" > /tmp/www/index.html
+mkdir -p /tmp/www/cgi-bin && echo "hello from vm$n" > /tmp/www/index.html
+printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nwget -q -T 2 -O - http://10.0.2.1%s/\n' $peer \
+    > /tmp/www/cgi-bin/peer && chmod +x /tmp/www/cgi-bin/peer
 httpd -p 80 -h /tmp/www
 echo RACK-UP-$n
 for i in $(seq 90); do
@@ -200,17 +202,21 @@ class Rack(GuestTestCase):
         self.assertTrue(answer["ok"], answer)
         return {vm["name"]: vm for vm in answer["vms"]}
 
-    def fetch(self, port):
-        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+    def networks(self):
+        answer = rack_call(self.sock, '{"command": "ps"}')
+        return {n["name"]: n for n in answer["networks"]}
+
+    def fetch(self, port, path="/"):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
             return r.read().decode()
 
-    def fetch_retrying(self, port, want, timeout=60):
+    def fetch_retrying(self, port, want, timeout=60, path="/"):
         def attempt():
             try:
-                return want in self.fetch(port)
+                return want in self.fetch(port, path)
             except OSError:
                 return False
-        self.wait("a page from port %d" % port, attempt, timeout)
+        self.wait("%s from port %d" % (path, port), attempt, timeout)
 
     def test_rack(self):
         port1, port2 = free_port(), free_port()
@@ -229,6 +235,21 @@ class Rack(GuestTestCase):
             self.wait(name + " fetches its neighbour", lambda: "PEER-OK-%d" % n in self.log(name))
         # The host reaches the web VM through the uplink's port forward.
         self.fetch_retrying(port1, "hello from vm1")
+
+        # lan's switch dies: the supervisor restarts it on the same socket, ps says so, and
+        # the VMs reconnect (they retry every second): web's CGI fetches ftp's page over it.
+        lan = self.networks()["lan"]
+        self.assertEqual((lan["state"], lan["restarts"]), ("running", 0), lan)
+        os.kill(lan["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        lan = self.wait("lan's switch restarted", lambda: (lambda n: n if n["state"] == "running"
+                        and n["pid"] != lan["pid"] else None)(self.networks()["lan"]), 10)
+        self.assertEqual(lan["restarts"], 1, lan)
+        self.assertIn("killed by signal 9", lan["last_exit"])
+        self.fetch_retrying(port1, "hello from vm2", 20, "/cgi-bin/peer")
+        print("switch restart: VM-to-VM traffic again %.1f s after the kill"
+              % (time.monotonic() - killed))
+        self.assertIn("network lan: its switch ended: ", self.up_output())
 
         # Bad requests change nothing.
         self.assertIn("not JSON", rack_call(self.sock, "nonsense")["error"])
