@@ -42,7 +42,7 @@ for i in $(seq 90); do
     fi
     sleep 1
 done
-exec sleep 100000
+exec sh
 """
 
 
@@ -202,6 +202,25 @@ class Rack(GuestTestCase):
         self.assertTrue(answer["ok"], answer)
         return {vm["name"]: vm for vm in answer["vms"]}
 
+    def type_on(self, name, text):
+        """Types text on the VM's serial console, through the rack's console socket."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(os.path.join(self.state, name + ".console"))
+            s.sendall(text.encode())
+            time.sleep(0.3)
+
+    def latencies(self, port, want, n):
+        """n fetches of port's page: their sorted latencies (s), and the failures."""
+        times, failures = [], []
+        for _ in range(n):
+            start = time.monotonic()
+            try:
+                self.assertIn(want, self.fetch(port))
+                times.append(time.monotonic() - start)
+            except (OSError, AssertionError) as e:
+                failures.append(str(e))
+        return sorted(times), failures
+
     def networks(self):
         answer = rack_call(self.sock, '{"command": "ps"}')
         return {n["name"]: n for n in answer["networks"]}
@@ -283,6 +302,23 @@ class Rack(GuestTestCase):
         self.assertIn("killed by signal 9", self.ps()["web"]["last_exit"])
         self.wait("web up again", lambda: self.log("web").count("RACK-UP-1") >= 2)
         self.fetch_retrying(port1, "hello from vm1")
+
+        # Noisy neighbour: mail busy-loops on its hart, then rewrites 2 x 48 MiB of tmpfs
+        # over and over. web's page keeps coming: no request fails and the 99th percentile
+        # stays under 2 s. bench/noisy-neighbour.sh measured p99 264 ms (busy) and 186 ms
+        # (thrashing) on this 2-core host under a load of 12: only starvation fails this.
+        for what, command in (
+                ("busy", "(while :; do :; done) & echo $! >/tmp/noisy; echo NOISY-busy\n"),
+                ("thrash", "kill $(cat /tmp/noisy); for i in 1 2; do (while :; do dd if=/dev/zero "
+                           "of=/tmp/t$i bs=1M count=48 2>/dev/null; done) & done; echo NOISY-thrash\n")):
+            self.type_on("mail", command)
+            self.wait("mail " + what, lambda: "\nNOISY-" + what in self.log("mail"), 30)
+            times, failures = self.latencies(port1, "hello from vm1", 60)
+            self.assertEqual(failures, [], "web failed requests with its neighbour " + what)
+            p99 = times[int(0.99 * len(times))]
+            print("noisy neighbour %s: web's p50 %.0f ms, p99 %.0f ms"
+                  % (what, 1000 * times[len(times) // 2], 1000 * p99))
+            self.assertLess(p99, 2.0, "web's p99 with its neighbour " + what)
 
         # mail's budget is no restarts: it stays down and says why.
         os.kill(self.ps()["mail"]["pid"], signal.SIGKILL)
