@@ -34,6 +34,7 @@
 #define SWITCH_RESTART_COUNT 10
 #define SWITCH_RESTART_WINDOW 60
 #define VM_CALL_MS 2000
+#define LAST_EXIT_LEN 160   /* how a VM or switch last ended, for ps */
 
 enum member_state { VM_RUNNING, VM_STOPPING, VM_BACKOFF, VM_STOPPED, VM_FAILED };
 
@@ -53,7 +54,7 @@ struct member {
     unsigned restarts;           /* in the rack's life */
     struct rack_backoff backoff;
     bool stop_asked, restart_asked, start_asked, paused;
-    char last_exit[160];
+    char last_exit[LAST_EXIT_LEN];
 };
 
 /* A network's switch: running (pid), waiting to be restarted (pid 0, next_start_ns), or
@@ -66,7 +67,7 @@ struct network {
     unsigned restarts;
     struct rack_backoff backoff;
     bool failed;
-    char last_exit[160];
+    char last_exit[LAST_EXIT_LEN];
 };
 
 struct rack {
@@ -246,17 +247,28 @@ static void start_member(struct rack *r, struct member *m)
     say("%s: running (pid %d)", vm->name, (int)pid);
 }
 
+/* The back-off before a restart (ms), or -1 with last_exit (LAST_EXIT_LEN bytes) become
+ * why it is given up on: the budget of restarts in window_s is spent. */
+static int64_t restart_delay(struct rack_backoff *b, uint64_t started_ns, uint64_t now,
+                             unsigned window_s, char *last_exit)
+{
+    unsigned recent;
+    int64_t delay_ms = rack_backoff_next(b, started_ns, now, &recent);
+    if (delay_ms < 0) {
+        char why[LAST_EXIT_LEN];
+        snprintf(why, sizeof(why), "%s", last_exit);
+        snprintf(last_exit, LAST_EXIT_LEN, "gave up after %u restarts in %u s; last: %.100s",
+                 recent, window_s, why);
+    }
+    return delay_ms;
+}
+
 /* The back-off and the restart budget after an end that the policy restarts. */
 static void schedule_restart(struct member *m, uint64_t now)
 {
     const struct rack_vm *vm = m->cfg;
-    unsigned recent;
-    int64_t delay_ms = rack_backoff_next(&m->backoff, m->started_ns, now, &recent);
+    int64_t delay_ms = restart_delay(&m->backoff, m->started_ns, now, vm->restart_window, m->last_exit);
     if (delay_ms < 0) {
-        char why[sizeof(m->last_exit)];
-        snprintf(why, sizeof(why), "%s", m->last_exit);
-        snprintf(m->last_exit, sizeof(m->last_exit), "gave up after %u restarts in %u s; last: %.100s",
-                 recent, vm->restart_window, why);
         m->state = VM_FAILED;
         say("%s: failed: %s", vm->name, m->last_exit);
         return;
@@ -301,13 +313,9 @@ static bool start_network(struct rack *r, struct network *n);
  * and its VMs reconnect to it by themselves (net_stream retries every second). */
 static void schedule_network_restart(struct network *n, uint64_t now)
 {
-    unsigned recent;
-    int64_t delay_ms = rack_backoff_next(&n->backoff, n->started_ns, now, &recent);
+    int64_t delay_ms = restart_delay(&n->backoff, n->started_ns, now, SWITCH_RESTART_WINDOW,
+                                     n->last_exit);
     if (delay_ms < 0) {
-        char why[sizeof(n->last_exit)];
-        snprintf(why, sizeof(why), "%s", n->last_exit);
-        snprintf(n->last_exit, sizeof(n->last_exit), "gave up after %u restarts in %u s; last: %.100s",
-                 recent, SWITCH_RESTART_WINDOW, why);
         n->failed = true;
         say("network %s: failed: %s; its VMs have no link", n->cfg->name, n->last_exit);
         return;
