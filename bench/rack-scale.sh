@@ -7,7 +7,8 @@
 #   - wakeups: voluntary + involuntary context switches of every VM thread per second;
 #   - memory: each VM's RSS (/proc/PID/smaps) split into the guest RAM mapping's resident
 #     pages (what the guest touched) and the rest (the monitor's overhead: code, heap,
-#     thread stacks, the block cache and translated code per hart), and the supervisor's.
+#     thread stacks, the block cache and translated code per hart), and the supervisor's;
+#     the overhead also as PSS (shared library pages divided among the processes).
 # The rack rather than N `rackvm run`s: it is how many VMs are meant to run, it keeps each
 # console's stdin open (a busybox shell reading EOF exits, and the guest panics), and its
 # own idle cost counts. A benchmark: no assertions.
@@ -59,14 +60,16 @@ switches() {
         awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {s += $2} END {print s + 0}'
 }
 
-# "total_kib ram_kib" of one process: all resident pages, and those of the guest RAM
-# mapping (the anonymous mapping of exactly MEMORY MiB).
+# "total_kib ram_kib pss_outside_ram_kib" of one process: all resident pages, those of
+# the guest RAM mapping (the anonymous mapping of exactly MEMORY MiB), and the PSS of
+# every other mapping.
 rss_split() {
     awk -v ram_kib=$((memory * 1024)) '
         /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF < 6) }
-        /^Size:/ { size = $2 }
-        /^Rss:/ { total += $2; if (anon && size == ram_kib) ram += $2 }
-        END { print total + 0, ram + 0 }' "/proc/$1/smaps"
+        /^Size:/ { size = $2; is_ram = 0 }
+        /^Rss:/ { total += $2; if (anon && size == ram_kib) { ram += $2; is_ram = 1 } }
+        /^Pss:/ { if (!is_ram) pss += $2 }
+        END { print total + 0, ram + 0, pss + 0 }' "/proc/$1/smaps"
 }
 
 results=()
@@ -103,19 +106,20 @@ for n in $ns; do
     sleep "$idle_s"
     c1=$(cpu_ticks "${vms[@]}") s1=$(cpu_ticks "$supervisor") w1=$(switches "${vms[@]}") t1=$(date +%s.%N)
     elapsed=$(echo "$t1 - $t0" | bc -l)
-    total_kib=0 ram_kib=0
+    total_kib=0 ram_kib=0 pss_kib=0
     for pid in "${vms[@]}"; do
-        read -r t r < <(rss_split "$pid")
-        total_kib=$((total_kib + t)) ram_kib=$((ram_kib + r))
+        read -r t r p < <(rss_split "$pid")
+        total_kib=$((total_kib + t)) ram_kib=$((ram_kib + r)) pss_kib=$((pss_kib + p))
     done
     sup_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$supervisor/status")
     vm_cpu=$(echo "100 * ($c1 - $c0) / $tick / $elapsed" | bc -l)
     sup_cpu=$(echo "100 * ($s1 - $s0) / $tick / $elapsed" | bc -l)
     wakeups=$(echo "($w1 - $w0) / $elapsed / $n" | bc -l)
-    results+=("$(printf '%4d %9.1f %9.2f %9.3f %8.2f %8.1f %11.1f %11.1f %10.1f %9.1f' "$n" "$boot" \
+    results+=("$(printf '%4d %9.1f %9.2f %9.3f %8.2f %8.1f %11.1f %11.1f %10.1f %10.1f %9.1f' "$n" "$boot" \
         "$(echo "$vm_cpu + $sup_cpu" | bc -l)" "$(echo "$vm_cpu / $n" | bc -l)" "$sup_cpu" "$wakeups" \
         "$(echo "$total_kib / 1024" | bc -l)" "$(echo "$ram_kib / 1024 / $n" | bc -l)" \
-        "$(echo "($total_kib - $ram_kib) / 1024 / $n" | bc -l)" "$(echo "$sup_kib / 1024" | bc -l)")")
+        "$(echo "($total_kib - $ram_kib) / 1024 / $n" | bc -l)" "$(echo "$pss_kib / 1024 / $n" | bc -l)" \
+        "$(echo "$sup_kib / 1024" | bc -l)")")
     echo "  ${results[-1]}"
     timeout -k 5 300 "$rackvm" rack down --state-dir "$work/state" >/dev/null
     while kill -0 "$supervisor" 2>/dev/null; do sleep 0.2; done
@@ -124,7 +128,8 @@ done
 
 echo
 echo "guest: $guest, $memory MiB and 1 hart per VM, host: $(nproc) cores, load now: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "idle CPU in % of one core over ${idle_s} s; RSS in MiB; overhead = RSS outside the guest RAM mapping"
-printf '%4s %9s %9s %9s %8s %8s %11s %11s %10s %9s\n' N "boot(s)" "idle CPU%" "per VM" "superv." \
-    "wake/s" "RSS total" "RAM per VM" "ovh per VM" "superv."
+echo "idle CPU in % of one core over ${idle_s} s; wake/s: context switches per VM; MiB: RSS of"
+echo "all VMs, guest RAM touched per VM, RSS and PSS outside the guest RAM per VM, supervisor RSS"
+printf '%4s %9s %9s %9s %8s %8s %11s %11s %10s %10s %9s\n' N "boot(s)" "idle CPU%" "per VM" "superv." \
+    "wake/s" "RSS total" "RAM per VM" "ovh RSS" "ovh PSS" "superv."
 printf '%s\n' "${results[@]}"
