@@ -338,7 +338,7 @@ static bool stopping(const struct hart *h)
 /*
  * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS gives its block
  * cache and translations back to the host (about 50 MiB after a Linux boot), once until
- * it is busy again: an idle guest's timer ticks need a few hundred KiB of them.
+ * it is busy again: an idle guest's timer ticks decode a few MiB of them again.
  */
 #define IDLE_WINDOW_NS (5ULL * 1000000000)
 #define IDLE_SHARE_PERCENT 99
