@@ -147,7 +147,7 @@ static int ps(const char *state_dir)
         if (pid)
             snprintf(pidtext, sizeof(pidtext), "%d", pid);
         const char *last = json_string_value(json_object_get(vm, "last_exit"));
-        printf("network %-8s %-10s %7s %8s %8d %6s %8s %15s %15s  %s\n",
+        printf("network %-8s %-9s %7s %8s %8d %6s %8s %15s %15s  %s\n",
                json_string_value(json_object_get(vm, "name")),
                json_string_value(json_object_get(vm, "state")), pidtext, "-",
                (int)json_integer_value(json_object_get(vm, "restarts")), "-", "-", "-", "-",
