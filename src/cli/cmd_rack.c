@@ -32,7 +32,8 @@ void cmd_rack_usage(FILE *out)
           "                       the foreground, printing state changes (Ctrl-C: down);\n"
           "                       -d/--detach: in the background, printing to DIR/rack.log\n"
           "  ps                   name, state, pid, uptime, restarts, CPU%, RSS, disk and\n"
-          "                       net KiB, last exit\n"
+          "                       net KiB, last exit of each VM; then each network's\n"
+          "                       switch: state, pid, restarts, last exit\n"
           "  logs NAME [--follow] the VM's console output (-F/--follow: keep printing)\n"
           "  console NAME         attach to the VM's serial console; Ctrl-] detaches\n"
           "  start|stop|restart|pause|resume NAME|--all\n"
@@ -138,6 +139,18 @@ static int ps(const char *state_dir)
                json_string_value(json_object_get(vm, "name")),
                json_string_value(json_object_get(vm, "state")), pidtext, uptime,
                (int)json_integer_value(json_object_get(vm, "restarts")), cpu, rss, disk, net,
+               last && *last ? last : "-");
+    }
+    json_array_foreach(json_object_get(answer, "networks"), i, vm) {
+        char pidtext[16] = "-";
+        int pid = (int)json_integer_value(json_object_get(vm, "pid"));
+        if (pid)
+            snprintf(pidtext, sizeof(pidtext), "%d", pid);
+        const char *last = json_string_value(json_object_get(vm, "last_exit"));
+        printf("network %-8s %-9s %7s %8s %8d %6s %8s %15s %15s  %s\n",
+               json_string_value(json_object_get(vm, "name")),
+               json_string_value(json_object_get(vm, "state")), pidtext, "-",
+               (int)json_integer_value(json_object_get(vm, "restarts")), "-", "-", "-", "-",
                last && *last ? last : "-");
     }
     const char *unlimited = json_string_value(json_object_get(answer, "limits_not_enforced"));

@@ -336,6 +336,27 @@ static bool stopping(const struct hart *h)
 }
 
 /*
+ * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS gives its block
+ * cache and translations back to the host (about 50 MiB after a Linux boot), once until
+ * it is busy again: an idle guest's timer ticks decode a few MiB of them again.
+ */
+#define IDLE_WINDOW_NS (5ULL * 1000000000)
+#define IDLE_SHARE_PERCENT 99
+
+static void release_caches_when_idle(struct hart *h, uint64_t now_ns)
+{
+    uint64_t elapsed = now_ns - h->idle_window_start_ns;
+    if (elapsed < IDLE_WINDOW_NS)
+        return;
+    bool idle = h->idle_window_sleep_ns * 100 >= elapsed * IDLE_SHARE_PERCENT;
+    if (idle && !h->caches_released)
+        interp_release(h);
+    h->caches_released = idle;
+    h->idle_window_start_ns = now_ns;
+    h->idle_window_sleep_ns = 0;
+}
+
+/*
  * wfi: sleeps until an enabled interrupt is pending (whatever the global enables say),
  * re-reading the timer compare registers on every wake-up since the CLINT or the
  * guest may move them; kicks from other threads wake it to re-check.
@@ -343,6 +364,8 @@ static bool stopping(const struct hart *h)
 static void hart_wfi(struct hart *h)
 {
     const struct hart_platform *p = &h->platform;
+    uint64_t slept_from = monotonic_ns();
+    release_caches_when_idle(h, slept_from);
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
     while (!stopping(h) && !hart_hold_requested(h) && !hart_debug_halted(h)) {
@@ -364,6 +387,7 @@ static void hart_wfi(struct hart *h)
     }
     atomic_store(&h->sleeping, false);
     pthread_mutex_unlock(&h->lock);
+    h->idle_window_sleep_ns += monotonic_ns() - slept_from;
 }
 
 void hart_sleep(struct hart *h)

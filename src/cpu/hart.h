@@ -207,6 +207,10 @@ struct hart {
     void *jit_exit_block;         /* where translated code returned: see jit.h */
     void *jit_exit_site;          /* the chain site of the exit it returned through */
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
+    /* Idle release (hart.c): wfi sleep within the current window; whether the caches
+     * were given back since the hart was last busy. */
+    uint64_t idle_window_start_ns, idle_window_sleep_ns;
+    bool caches_released;
 
     /* --- thread control and the platform --- */
     atomic_bool exit_request;

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "cpu/alu.h"
 #include "cpu/block.h"
@@ -37,9 +38,13 @@ struct block_cache {
 
 int interp_init(struct hart *h, bool translate, unsigned hot_runs)
 {
-    h->blocks = calloc(1, sizeof(struct block_cache));
-    if (!h->blocks)
+    /* Mapped rather than allocated: interp_release gives its pages back (zero: empty). */
+    h->blocks = mmap(NULL, sizeof(struct block_cache), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h->blocks == MAP_FAILED) {
+        h->blocks = NULL;
         return -1;
+    }
     /* Without a translator for this host (or when asked not to), blocks are interpreted. */
     h->jit = translate ? jit_create(JIT_CODE_SIZE) : NULL;
     h->jit_hot_runs = hot_runs ? hot_runs : JIT_HOT_RUNS_DEFAULT;
@@ -50,8 +55,16 @@ void interp_destroy(struct hart *h)
 {
     jit_destroy(h->jit);
     h->jit = NULL;
-    free(h->blocks);
+    if (h->blocks)
+        munmap(h->blocks, sizeof(struct block_cache));
     h->blocks = NULL;
+}
+
+void interp_release(struct hart *h)
+{
+    madvise(h->blocks, sizeof(struct block_cache), MADV_DONTNEED);
+    if (h->jit)
+        jit_release(h->jit);
 }
 
 void interp_flush(struct hart *h)

@@ -22,5 +22,8 @@ enum exec_exit interp_run_one(struct hart *h);
 int interp_init(struct hart *h, bool translate, unsigned hot_runs);
 void interp_destroy(struct hart *h);
 void interp_flush(struct hart *h);
+/* interp_flush and every translation dropped, their memory given back to the host (an
+ * idle hart's: tens of MiB that the next busy spell fills again as it needs). */
+void interp_release(struct hart *h);
 
 #endif

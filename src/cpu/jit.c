@@ -226,6 +226,12 @@ void jit_reset(struct jit *j)
     j->used = 0;
 }
 
+void jit_release(struct jit *j)
+{
+    jit_reset(j);
+    madvise(j->buf, j->size, MADV_DONTNEED);
+}
+
 #else /* no emitter for this host: the block engine interprets */
 
 struct jit *jit_create(size_t code_size)
@@ -251,6 +257,11 @@ void jit_chain(void *site, jit_entry to)
 }
 
 void jit_reset(struct jit *j)
+{
+    (void)j;
+}
+
+void jit_release(struct jit *j)
 {
     (void)j;
 }

@@ -43,5 +43,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
 void jit_chain(void *site, jit_entry to);
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);
+/* jit_reset, and the buffer's pages given back to the host until code is written again. */
+void jit_release(struct jit *j);
 
 #endif

@@ -86,6 +86,9 @@ static const struct allowed_call allowed_calls[] = {
     { SCMP_SYS(clone), NEED_ALWAYS, 1, { { 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD } } },
     CALL(futex), CALL(set_robust_list), CALL(rseq), CALL(exit), CALL(exit_group),
     CALL(getpid), CALL(sched_yield),
+    /* A timed futex or poll that SIGSTOP/SIGCONT or a tracer's attach (strace -p, gdb)
+     * interrupted is resumed by the kernel through restart_syscall. */
+    CALL(restart_syscall),
     CALL_ARG(prctl, NEED_ALWAYS, 0, PR_SET_NAME),  /* a hart thread names itself */
     /* Signals: masks, the watcher thread, pthread_kill/raise to this process only (the
      * process id is filled in by sandbox_enter). */

@@ -32,7 +32,12 @@
 
 #define STOP_KILL_NS (10ULL * 1000000000)    /* after its shutdown_timeout, a VM is killed */
 #define SWITCH_START_NS (5ULL * 1000000000)
+/* A switch that keeps dying (its NAT's port taken, a crash on some frame) is given up on
+ * after this many restarts in this many seconds, its VMs left without link. */
+#define SWITCH_RESTART_COUNT 10
+#define SWITCH_RESTART_WINDOW 60
 #define VM_CALL_MS 2000
+#define LAST_EXIT_LEN 160   /* how a VM or switch last ended, for ps */
 
 enum member_state { VM_RUNNING, VM_STOPPING, VM_BACKOFF, VM_STOPPED, VM_FAILED };
 
@@ -52,14 +57,21 @@ struct member {
     unsigned restarts;           /* in the rack's life */
     struct rack_backoff backoff;
     bool stop_asked, restart_asked, start_asked, paused;
-    char last_exit[160];
+    char last_exit[LAST_EXIT_LEN];
     struct cgroup_vm cgroup;     /* its limits while it runs; procs_fd -1 when none */
 };
 
+/* A network's switch: running (pid), waiting to be restarted (pid 0, next_start_ns), or
+ * given up on (failed). */
 struct network {
     const struct rack_network *cfg;
     pid_t pid;
     char sock_path[108];
+    uint64_t started_ns, next_start_ns;
+    unsigned restarts;
+    struct rack_backoff backoff;
+    bool failed;
+    char last_exit[LAST_EXIT_LEN];
 };
 
 struct rack {
@@ -264,17 +276,28 @@ static void start_member(struct rack *r, struct member *m)
     say("%s: running (pid %d)", vm->name, (int)pid);
 }
 
+/* The back-off before a restart (ms), or -1 with last_exit (LAST_EXIT_LEN bytes) become
+ * why it is given up on: the budget of restarts in window_s is spent. */
+static int64_t restart_delay(struct rack_backoff *b, uint64_t started_ns, uint64_t now,
+                             unsigned window_s, char *last_exit)
+{
+    unsigned recent;
+    int64_t delay_ms = rack_backoff_next(b, started_ns, now, &recent);
+    if (delay_ms < 0) {
+        char why[LAST_EXIT_LEN];
+        snprintf(why, sizeof(why), "%s", last_exit);
+        snprintf(last_exit, LAST_EXIT_LEN, "gave up after %u restarts in %u s; last: %.100s",
+                 recent, window_s, why);
+    }
+    return delay_ms;
+}
+
 /* The back-off and the restart budget after an end that the policy restarts. */
 static void schedule_restart(struct member *m, uint64_t now)
 {
     const struct rack_vm *vm = m->cfg;
-    unsigned recent;
-    int64_t delay_ms = rack_backoff_next(&m->backoff, m->started_ns, now, &recent);
+    int64_t delay_ms = restart_delay(&m->backoff, m->started_ns, now, vm->restart_window, m->last_exit);
     if (delay_ms < 0) {
-        char why[sizeof(m->last_exit)];
-        snprintf(why, sizeof(why), "%s", m->last_exit);
-        snprintf(m->last_exit, sizeof(m->last_exit), "gave up after %u restarts in %u s; last: %.100s",
-                 recent, vm->restart_window, why);
         m->state = VM_FAILED;
         say("%s: failed: %s", vm->name, m->last_exit);
         return;
@@ -314,6 +337,34 @@ static void member_exited(struct rack *r, struct member *m, int status)
         m->state = end == RACK_END_POWEROFF ? VM_STOPPED : VM_FAILED;
 }
 
+static bool start_network(struct rack *r, struct network *n);
+
+/* A switch that ended on its own is restarted on the same socket, after the VMs' back-off,
+ * and its VMs reconnect to it by themselves (net_stream retries every second). */
+static void schedule_network_restart(struct network *n, uint64_t now)
+{
+    int64_t delay_ms = restart_delay(&n->backoff, n->started_ns, now, SWITCH_RESTART_WINDOW,
+                                     n->last_exit);
+    if (delay_ms < 0) {
+        n->failed = true;
+        say("network %s: failed: %s; its VMs have no link", n->cfg->name, n->last_exit);
+        return;
+    }
+    n->next_start_ns = now + (uint64_t)delay_ms * 1000000;
+    say("network %s: restarting its switch in %.1f s; its VMs have no link until then",
+        n->cfg->name, (double)delay_ms / 1000);
+}
+
+static void network_exited(struct rack *r, struct network *n, int status)
+{
+    rack_end_of(status, n->last_exit, sizeof(n->last_exit));
+    n->pid = 0;
+    if (r->down)
+        return;
+    say("network %s: its switch ended: %s", n->cfg->name, n->last_exit);
+    schedule_network_restart(n, monotonic_ns());
+}
+
 static void reap(struct rack *r)
 {
     int status;
@@ -322,16 +373,9 @@ static void reap(struct rack *r)
         for (unsigned i = 0; i < r->rf->nvms; i++)
             if (r->members[i].pid == pid)
                 member_exited(r, &r->members[i], status);
-        for (unsigned i = 0; i < r->rf->nnetworks; i++) {
-            if (r->networks[i].pid == pid) {
-                char why[160];
-                rack_end_of(status, why, sizeof(why));
-                r->networks[i].pid = 0;
-                if (!r->down)
-                    say("network %s: its switch ended: %s; its VMs have no link",
-                        r->networks[i].cfg->name, why);
-            }
-        }
+        for (unsigned i = 0; i < r->rf->nnetworks; i++)
+            if (r->networks[i].pid == pid)
+                network_exited(r, &r->networks[i], status);
     }
 }
 
@@ -369,6 +413,20 @@ static void begin_down(struct rack *r)
 static int run_timers(struct rack *r)
 {
     uint64_t now = monotonic_ns(), next = UINT64_MAX;
+    for (unsigned i = 0; i < r->rf->nnetworks && !r->down; i++) {
+        struct network *n = &r->networks[i];
+        if (n->pid || n->failed)
+            continue;
+        if (now >= n->next_start_ns) {
+            n->restarts++;
+            if (!start_network(r, n)) {
+                now = monotonic_ns();
+                schedule_network_restart(n, now);
+            }
+        }
+        if (!n->pid && !n->failed && n->next_start_ns < next)
+            next = n->next_start_ns;
+    }
     for (unsigned i = 0; i < r->rf->nvms; i++) {
         struct member *m = &r->members[i];
         if (m->start_asked) {
@@ -394,7 +452,7 @@ static int run_timers(struct rack *r)
             }
         }
     }
-    return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000 + 1);
+    return next == UINT64_MAX ? -1 : next <= now ? 0 : (int)((next - now) / 1000000 + 1);
 }
 
 static bool all_down(const struct rack *r)
@@ -473,14 +531,28 @@ static json_t *member_json(struct member *m)
     return o;
 }
 
+static json_t *network_json(const struct network *n)
+{
+    const char *state = n->pid ? "running" : n->failed ? "failed" : "restarting";
+    return json_pack("{s:s,s:s,s:i,s:i,s:s}", "name", n->cfg->name, "state", state,
+                     "pid", (int)n->pid, "restarts", (int)n->restarts, "last_exit", n->last_exit);
+}
+
 static json_t *cmd_ps(void *ctx, json_t *request, char *err, size_t errlen)
 {
     (void)request, (void)err, (void)errlen;
     struct rack *r = ctx;
-    json_t *list = json_array();
+    json_t *list = json_array(), *nets = json_array();
     for (unsigned i = 0; list && i < r->rf->nvms; i++)
         json_array_append_new(list, member_json(&r->members[i]));
-    json_t *answer = list ? json_pack("{s:o,s:b}", "vms", list, "down", r->down) : NULL;
+    for (unsigned i = 0; nets && i < r->rf->nnetworks; i++)
+        json_array_append_new(nets, network_json(&r->networks[i]));
+    if (!list || !nets) {
+        json_decref(list);
+        json_decref(nets);
+        return NULL;
+    }
+    json_t *answer = json_pack("{s:o,s:o,s:b}", "vms", list, "networks", nets, "down", r->down);
     if (answer && r->cgroups.version == CGROUP_NONE)
         json_object_set_new(answer, "limits_not_enforced", json_string(r->limits_why));
     return answer;
@@ -617,13 +689,14 @@ static bool socket_answers(const char *path)
     return ok;
 }
 
-/* Starts network i's switch and waits until it listens; false after saying why. */
-static bool start_network(struct rack *r, unsigned i)
+/* Starts network n's switch and waits until it listens; false after saying why. A restart
+ * appends to the log of the switch before it. */
+static bool start_network(struct rack *r, struct network *n)
 {
-    struct network *n = &r->networks[i];
     char log_path[PATH_MAX];
     snprintf(log_path, sizeof(log_path), "%s/net-%s.log", r->state_dir, n->cfg->name);
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (n->restarts ? O_APPEND : O_TRUNC),
+                      0640);
     if (log_fd < 0) {
         rvm_error("rack: %s: %s", log_path, strerror(errno));
         return false;
@@ -661,6 +734,7 @@ static bool start_network(struct rack *r, unsigned i)
         }
         usleep(20000);
     }
+    n->started_ns = monotonic_ns();
     say("network %s: switch running (pid %d)%s", n->cfg->name, (int)n->pid,
         n->cfg->uplink ? " with a NAT uplink" : "");
     return n->pid > 0;
@@ -712,6 +786,10 @@ static bool prepare(struct rack *r)
      * networks' directories reachable, so it cannot even name another network's socket. */
     for (unsigned i = 0; i < rf->nnetworks; i++) {
         r->networks[i].cfg = &rf->networks[i];
+        if (rack_backoff_init(&r->networks[i].backoff, SWITCH_RESTART_COUNT, SWITCH_RESTART_WINDOW) < 0) {
+            rvm_error("rack: out of memory");
+            return false;
+        }
         char dir[PATH_MAX];
         snprintf(dir, sizeof(dir), "%s/net-%s", r->state_dir, rf->networks[i].name);
         int n = snprintf(r->networks[i].sock_path, sizeof(r->networks[i].sock_path),
@@ -824,7 +902,7 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
         say("rack: limits through cgroup %s in %s", r.cgroups.version == CGROUP_V2 ? "v2" : "v1",
             r.cgroups.memory_dir);
     for (unsigned i = 0; i < rf->nnetworks; i++)
-        if (!start_network(&r, i))
+        if (!start_network(&r, &r.networks[i]))
             goto out;
     char path[PATH_MAX];
     rack_socket_path(state_dir, path, sizeof(path));
@@ -858,6 +936,8 @@ out:
         rack_backoff_free(&m->backoff);
     }
     cgroup_host_close(&r.cgroups);
+    for (unsigned i = 0; r.networks && i < rf->nnetworks; i++)
+        rack_backoff_free(&r.networks[i].backoff);
     if (rc == 0)
         say("rack: down");
     free(r.members);

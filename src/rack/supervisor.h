@@ -3,9 +3,10 @@
  * processes and keeps them to their restart policies until `down` or SIGINT/SIGTERM.
  *
  * Every network is a `rackvm switch` child (a process, not a thread: the switch and its
- * NAT uplink parse guest traffic, so a fault there must not take the supervisor down);
- * every VM a `rackvm run ... --api-socket STATE/NAME.sock --on-reboot exit` child, each
- * sandboxed on its own, in its own process group (a terminal's Ctrl-C reaches only the
+ * NAT uplink parse guest traffic, so a fault there must not take the supervisor down),
+ * restarted on its socket when it dies (the VMs reconnect by themselves), within a budget
+ * of restarts; every VM a `rackvm run ... --api-socket STATE/NAME.sock --on-reboot exit`
+ * child, each sandboxed on its own, in its own process group (a terminal's Ctrl-C reaches only the
  * supervisor, which then stops the VMs in order). A VM's console (its stdout and stderr)
  * comes through a pipe into STATE/NAME.log, rotated to NAME.log.1 at RACK_LOG_MAX bytes.
  *

@@ -32,7 +32,9 @@ n=$(sed 's/.*vm=\([0-9]\).*/\1/' /proc/cmdline)
 if [ "$n" = 4 ]; then echo PANICKING; devmem 0x102000 8 1; fi
 peer=$((n % 3 + 1))
 ip addr add 10.0.2.1$n/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
-mkdir -p /tmp/www && echo "hello from vm$n" > /tmp/www/index.html
+mkdir -p /tmp/www/cgi-bin && echo "hello from vm$n" > /tmp/www/index.html
+printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nwget -q -T 2 -O - http://10.0.2.1%s/\n' $peer \
+    > /tmp/www/cgi-bin/peer && chmod +x /tmp/www/cgi-bin/peer
 httpd -p 80 -h /tmp/www
 echo RACK-UP-$n
 for i in $(seq 90); do
@@ -41,7 +43,7 @@ for i in $(seq 90); do
     fi
     sleep 1
 done
-exec sleep 100000
+exec sh
 """
 
 
@@ -203,17 +205,40 @@ class Rack(GuestTestCase):
         self.assertTrue(answer["ok"], answer)
         return {vm["name"]: vm for vm in answer["vms"]}
 
-    def fetch(self, port):
-        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+    def type_on(self, name, text):
+        """Types text on the VM's serial console, through the rack's console socket."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(os.path.join(self.state, name + ".console"))
+            s.sendall(text.encode())
+            time.sleep(0.3)
+
+    def latencies(self, port, want, n):
+        """n fetches of port's page: their sorted latencies (s), and the failures."""
+        times, failures = [], []
+        for _ in range(n):
+            start = time.monotonic()
+            try:
+                self.assertIn(want, self.fetch(port))
+                times.append(time.monotonic() - start)
+            except (OSError, AssertionError) as e:
+                failures.append(str(e))
+        return sorted(times), failures
+
+    def networks(self):
+        answer = rack_call(self.sock, '{"command": "ps"}')
+        return {n["name"]: n for n in answer["networks"]}
+
+    def fetch(self, port, path="/"):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
             return r.read().decode()
 
-    def fetch_retrying(self, port, want, timeout=60):
+    def fetch_retrying(self, port, want, timeout=60, path="/"):
         def attempt():
             try:
-                return want in self.fetch(port)
+                return want in self.fetch(port, path)
             except OSError:
                 return False
-        self.wait("a page from port %d" % port, attempt, timeout)
+        self.wait("%s from port %d" % (path, port), attempt, timeout)
 
     def check_cgroups(self, vms):
         """The limit files of web's and ftp's groups hold their limits (cgroup v1, as on
@@ -264,6 +289,21 @@ class Rack(GuestTestCase):
         # The host reaches the web VM through the uplink's port forward.
         self.fetch_retrying(port1, "hello from vm1")
 
+        # lan's switch dies: the supervisor restarts it on the same socket, ps says so, and
+        # the VMs reconnect (they retry every second): web's CGI fetches ftp's page over it.
+        lan = self.networks()["lan"]
+        self.assertEqual((lan["state"], lan["restarts"]), ("running", 0), lan)
+        os.kill(lan["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        lan = self.wait("lan's switch restarted", lambda: (lambda n: n if n["state"] == "running"
+                        and n["pid"] != lan["pid"] else None)(self.networks()["lan"]), 10)
+        self.assertEqual(lan["restarts"], 1, lan)
+        self.assertIn("killed by signal 9", lan["last_exit"])
+        self.fetch_retrying(port1, "hello from vm2", 20, "/cgi-bin/peer")
+        print("switch restart: VM-to-VM traffic again %.1f s after the kill"
+              % (time.monotonic() - killed))
+        self.assertIn("network lan: its switch ended: ", self.up_output())
+
         # Bad requests change nothing.
         self.assertIn("not JSON", rack_call(self.sock, "nonsense")["error"])
         self.assertIn("unknown command 'explode'",
@@ -308,6 +348,24 @@ class Rack(GuestTestCase):
         self.assertIn("killed by signal 9", self.ps()["web"]["last_exit"])
         self.wait("web up again", lambda: self.log("web").count("RACK-UP-1") >= 2)
         self.fetch_retrying(port1, "hello from vm1")
+
+        # Noisy neighbour: mail busy-loops on its hart, then rewrites 2 x 48 MiB of tmpfs
+        # over and over. web's page keeps coming: no request fails and the 99th percentile
+        # stays under 2 s. bench/noisy-neighbour.sh measured p99 249-264 ms (busy) and
+        # 186-316 ms (thrashing) on this 2-core host under a load of 10-12: only starvation
+        # fails this.
+        for what, command in (
+                ("busy", "(while :; do :; done) & echo $! >/tmp/noisy; echo NOISY-busy\n"),
+                ("thrash", "kill $(cat /tmp/noisy); for i in 1 2; do (while :; do dd if=/dev/zero "
+                           "of=/tmp/t$i bs=1M count=48 2>/dev/null; done) & done; echo NOISY-thrash\n")):
+            self.type_on("mail", command)
+            self.wait("mail " + what, lambda: "\nNOISY-" + what in self.log("mail"), 30)
+            times, failures = self.latencies(port1, "hello from vm1", 60)
+            self.assertEqual(failures, [], "web failed requests with its neighbour " + what)
+            p99 = times[int(0.99 * len(times))]
+            print("noisy neighbour %s: web's p50 %.0f ms, p99 %.0f ms"
+                  % (what, 1000 * times[len(times) // 2], 1000 * p99))
+            self.assertLess(p99, 2.0, "web's p99 with its neighbour " + what)
 
         # mail's budget is no restarts: it stays down and says why.
         os.kill(self.ps()["mail"]["pid"], signal.SIGKILL)

@@ -765,6 +765,31 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
+/* An idle hart's caches given back (interp_release) under chained translations: the loop
+ * runs again, decoded and translated afresh, to the same result. */
+static void test_released_caches(void)
+{
+    uint64_t regs[32] = { [13] = 1000 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),          /* 0: addi x12, x12, 1 */
+        B(-4, 13, 12, 4),               /* 4: blt x12, x13, 0 */
+    };
+    m = m_jit;
+    h = m->harts[0];
+    for (int round = 0; round < 2; round++) {
+        if (round == 0) {
+            load(code, ARRAY_SIZE(code), regs);
+        } else {
+            interp_release(h);
+            hart_reset(h, BASE);
+            h->arch.x[13] = 1000;
+        }
+        run_blocks();
+        CHECK_EQ_U64(h->arch.x[12], 1000);
+        CHECK_EQ_U64(h->arch.pc, BASE + 12);  /* past the wfi */
+    }
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
@@ -884,6 +909,7 @@ int main(void)
     test_hypervisor();
     test_tlb_flush_by_mode();
     test_self_modifying_code();
+    test_released_caches();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
