@@ -324,7 +324,8 @@ static void member_exited(struct rack *r, struct member *m, int status)
     cgroup_vm_remove(&m->cgroup);
     if (m->restart_asked && !r->down) {
         m->restart_asked = m->stop_asked = false;
-        start_member(r, m);
+        m->state = VM_BACKOFF;      /* started by run_timers at once, or after its network */
+        m->next_start_ns = monotonic_ns();
         return;
     }
     if (m->stop_asked || r->down) {
@@ -409,6 +410,19 @@ static void begin_down(struct rack *r)
         stop_member(&r->members[i]);
 }
 
+/* When a VM's start must wait for one of its networks' switches to be restarted (its
+ * `--net switch=` would find no switch listening and fail): that restart's time, else 0. */
+static uint64_t network_wait(const struct rack *r, const struct member *m)
+{
+    uint64_t until = 0;
+    for (unsigned i = 0; i < m->cfg->nnics; i++) {
+        const struct network *n = &r->networks[m->cfg->nics[i].network];
+        if (!n->pid && !n->failed && n->next_start_ns > until)
+            until = n->next_start_ns;
+    }
+    return until;
+}
+
 /* Starts what is due, kills what ignored its stop; returns the poll timeout (ms, -1: none). */
 static int run_timers(struct rack *r)
 {
@@ -431,8 +445,15 @@ static int run_timers(struct rack *r)
         struct member *m = &r->members[i];
         if (m->start_asked) {
             m->start_asked = false;
-            if (m->state == VM_STOPPED || m->state == VM_FAILED || m->state == VM_BACKOFF)
-                start_member(r, m);
+            if (m->state == VM_STOPPED || m->state == VM_FAILED || m->state == VM_BACKOFF) {
+                m->state = VM_BACKOFF;
+                m->next_start_ns = now;
+            }
+        }
+        if (m->state == VM_BACKOFF && now >= m->next_start_ns) {
+            uint64_t until = network_wait(r, m);
+            if (until > m->next_start_ns)
+                m->next_start_ns = until;
         }
         if (m->state == VM_BACKOFF) {
             if (now >= m->next_start_ns)
