@@ -174,6 +174,70 @@ static void patch_here(struct emitter *e, uint8_t *site)
 }
 
 /*
+ * What the run loop's block_lookup does, inline, for the guest pc in rax (kept): the
+ * fetch TLB of the hart's current context, then the block cache slot of the host
+ * address. When that slot holds a translated block starting there whose page's code is
+ * unchanged, and the budget allows, enters it; else jumps to the returned patch sites.
+ * Every check is the one the run loop makes, so what invalidates its lookup (satp,
+ * privilege, sfence.vma, remaps: the TLB; stores into code: the generation) also
+ * invalidates this one.
+ */
+static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
+{
+    _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
+    _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
+    int32_t fetch = (int32_t)(offsetof(struct hart, tlb) + offsetof(struct tlb, fetch));
+    unsigned n = 0;
+    emit_reg(e, true, 0x39, R15, R14);                                          /* cmp r14, r15 */
+    slow[n++] = jump_forward(e, 0x83);                                          /* jae slow */
+    /* edx = mmu_fetch_ctx(h): priv, plus 4 with V when below M */
+    emit_mem(e, false, 0x8b, RDX, R12, (int32_t)offsetof(struct hart, arch.priv));
+    emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
+    emit8(e, 0x74);                                                             /* je: M's own */
+    uint8_t *in_m = e->p;
+    emit8(e, 0);
+    uint8_t *below_m = e->p;
+    emit_mem(e, false, 0x8b, RCX, R12, (int32_t)offsetof(struct hart, arch.virt));
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
+    emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
+    if (!e->overflow)
+        *in_m = (uint8_t)(e->p - below_m);
+    emit_reg(e, true, 0x69, RDX, RDX), emit32(e, (uint32_t)sizeof(struct tlb)); /* rdx *= sizeof */
+    emit_reg(e, true, 0x89, RAX, RCX);                                          /* rcx = pc */
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                              /* shr rcx, 12 */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
+    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
+    emit_reg(e, true, 0x01, R12, RDX);                                          /* rdx += h */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+    emit_mem(e, true, 0x3b, RCX, RDX, fetch + (int32_t)offsetof(struct tlb_entry, tag));
+    slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
+    emit_mem(e, true, 0x8b, RSI, RDX, fetch + (int32_t)offsetof(struct tlb_entry, addend));
+    emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
+    /* rcx = block_slot(h->blocks, host) */
+    emit_reg(e, true, 0x89, RSI, RCX);
+    emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SIZE - 1);
+    emit_reg(e, true, 0x69, RCX, RCX), emit32(e, (uint32_t)sizeof(struct block));
+    emit_mem(e, true, 0x03, RCX, R12, (int32_t)offsetof(struct hart, blocks));
+    emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct block, host_pc));
+    slow[n++] = jump_forward(e, 0x85);                                          /* another block */
+    emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));
+    emit_reg(e, true, 0x85, R8, R8);
+    slow[n++] = jump_forward(e, 0x84);                                          /* not translated */
+    emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, page));
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_gen);
+    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
+    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct block, gen));
+    slow[n++] = jump_forward(e, 0x85);                                          /* its code changed */
+    emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
+    emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);
+    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                             /* jmp r8 */
+    return n;
+}
+
+/*
  * Leaves the block for guest pc rax after `retired` of its instructions. When the
  * target lies in the block's page (target_offset in [0, 0x1000)) and the budget allows
  * and the page's code is unchanged, jumps on through the link's chain site: to the exit
@@ -184,7 +248,7 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
 {
     if (retired)
         add_imm(e, true, R14, (int32_t)retired);
-    uint8_t *slow[5];
+    uint8_t *slow[8];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
     const struct block *b = t->b;
@@ -213,6 +277,8 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
         if (!e->overflow)
             t->b->chain_site[link] = site;
     }
+    if (!chainable)
+        nslow += lookup_and_enter(e, t, slow + nslow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
