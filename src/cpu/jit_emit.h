@@ -22,11 +22,15 @@
 #endif
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
- * start: where this block's translation begins (its entry sequence). */
+ * start: where this block's translation begins (its entry sequence). stored: the
+ * block's code so far may write guest memory (a store, or an instruction run through the
+ * reference executor): only then can its own page's code have changed before its exits,
+ * which were checked on entry. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
     uint8_t *start;
+    bool stored;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */

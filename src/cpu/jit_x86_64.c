@@ -1,8 +1,10 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
  * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
- * instruction, r14 = instructions retired since entry, r15 = the budget. Each guest
- * instruction becomes a few host instructions on the in-memory register file.
+ * instruction, r14 = instructions retired since entry, r15 = the budget, rbp = the data
+ * TLB of h->mmu_ctx (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code
+ * leaves to the run loop changes the context, and both end the run of translated code).
+ * Each guest instruction becomes a few host instructions on the in-memory register file.
  */
 #include "cpu/jit_emit.h"
 
@@ -17,7 +19,7 @@
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 24
+#define PROLOGUE_SIZE 51
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -125,7 +127,13 @@ void jit_emit_prologue(struct emitter *e)
     emit8(e, 0x41), emit8(e, 0x55);      /* push r13 */
     emit8(e, 0x41), emit8(e, 0x56);      /* push r14 */
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
+    emit8(e, 0x55);                      /* push rbp */
+    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8); /* sub rsp, 8: calls from here see it 16-aligned */
     emit_reg(e, true, 0x89, RDI, R12);   /* mov r12, rdi */
+    emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
+    emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
+    emit_reg(e, true, 0x01, RDI, RAX);   /* rax = h + ctx * sizeof */
+    emit_mem(e, true, 0x8d, RBP, RAX, (int32_t)offsetof(struct hart, tlb)); /* rbp = its TLB */
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
@@ -136,6 +144,8 @@ void jit_emit_prologue(struct emitter *e)
 
 static void epilogue(struct emitter *e)
 {
+    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 8); /* add rsp, 8 */
+    emit8(e, 0x5d);                 /* pop rbp */
     emit8(e, 0x41), emit8(e, 0x5f); /* pop r15 */
     emit8(e, 0x41), emit8(e, 0x5e); /* pop r14 */
     emit8(e, 0x41), emit8(e, 0x5d); /* pop r13 */
@@ -252,24 +262,26 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
     const struct block *b = t->b;
-    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
-        /* A loop on this block: same translation, same r13; only a store in it may
-         * have changed the page's code. */
+    /* The page's code was current on entry to this block (the run loop, a chained
+     * predecessor or the inline lookup checked it); only a store since can have changed
+     * it (another hart's or a device's change is seen once the budget runs out, before
+     * the fence.i that must follow it). */
+    if (chainable) {
         emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
         slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
-        slow[nslow++] = jump_forward(e, 0x85);
+        if (e->stored) {
+            move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+            emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);  /* cmp dword [rsi], gen */
+            slow[nslow++] = jump_forward(e, 0x85);
+        }
+    }
+    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
+        /* A loop on this block: same translation, same r13. */
         emit8(e, 0xe9);                                               /* jmp past the prologue */
         emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
     }
     uint8_t *site = NULL;
     if (chainable && (uint64_t)target_offset != (b->host_pc & 0xfff)) {
-        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
-        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
-        slow[nslow++] = jump_forward(e, 0x85);
         emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
         emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
         site = e->p;
@@ -349,6 +361,16 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
     emit8(e, 0x31);                    /* base rcx, index rsi, scale 1 */
 }
 
+/* op reg, [rbp + rax + disp32]: an entry of the data TLB (rax: its byte offset). */
+static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp)
+{
+    emit_rex(e, true, reg, 0);
+    emit_op(e, op);
+    emit8(e, 0x84 | ((reg & 7) << 3)); /* mod 10, rm = SIB */
+    emit8(e, 0x05);                    /* base rbp, index rax, scale 1 */
+    emit32(e, (uint32_t)disp);
+}
+
 /*
  * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
  * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
@@ -356,26 +378,20 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
  */
 static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
 {
-    int32_t table = (int32_t)(offsetof(struct hart, tlb) +
-                              (write ? offsetof(struct tlb, write) : offsetof(struct tlb, read)));
+    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_SIZE == 256, "the index is (va >> 8) & 0xff0");
+    int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
-    emit_mem(e, false, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, mmu_ctx)); /* eax = ctx */
-    emit_reg(e, true, 0x69, RAX, RAX);                                            /* rax *= sizeof */
-    emit32(e, (uint32_t)sizeof(struct tlb));
-    emit_reg(e, true, 0x89, RSI, RCX);                                            /* rcx = va */
-    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                                /* shr rcx, 12 */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                    /* and ecx, mask */
-    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                                /* shl ecx, 4 */
-    emit_reg(e, true, 0x01, RCX, RAX);                                            /* rax += rcx */
-    emit_reg(e, true, 0x01, R12, RAX);                                            /* rax += h */
+    emit_reg(e, false, 0x89, RSI, RAX);                                           /* eax = va */
+    emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
+    emit_reg(e, false, 0x81, 4, RAX), emit32(e, 0xff0);           /* and eax, 0xff0 */
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
-    emit_mem(e, true, 0x3b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, tag));
+    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
-    emit_mem(e, true, 0x8b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
     return n;
 }
 
@@ -411,7 +427,8 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     uint8_t *slow[8], *done;
     unsigned nslow;
     load_x(e, RSI, d->rs1);
-    add_imm(e, true, RSI, d->imm);
+    if (d->imm)
+        add_imm(e, true, RSI, d->imm);
     if (store)
         load_x(e, RDX, d->rs2);
     nslow = tlb_lookup(e, store, size, slow);
@@ -559,20 +576,28 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
     store_x(e, RAX, rd);
 }
 
+/* rax = the guest pc at block offset off, plus delta. */
+static void pc_plus(struct emitter *e, int32_t off, int32_t delta)
+{
+    int64_t sum = (int64_t)off + delta;
+    if (sum == (int32_t)sum) {
+        guest_pc(e, RAX, (int32_t)sum);
+        return;
+    }
+    guest_pc(e, RAX, off);
+    add_imm(e, true, RAX, delta);
+}
+
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
 {
-    guest_pc(e, RAX, off);
-    if (delta)
-        add_imm(e, true, RAX, delta);
+    pc_plus(e, off, delta);
     store_x(e, RAX, rd);
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset)
 {
-    guest_pc(e, RAX, off);
-    if (delta)
-        add_imm(e, true, RAX, delta);
+    pc_plus(e, off, delta);
     exit_next(e, t, retired, link, target_offset);
 }
 
