@@ -181,7 +181,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { j->buf + j->used, j->buf + j->size, false, j->buf + j->used, false };
+    struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     b->chain_site[0] = b->chain_site[1] = NULL;
@@ -192,6 +192,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
             break;
         off += b->insns[i].len;
     }
+    jit_emit_cold(&e);
     if (e.overflow)
         return NULL;
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;

@@ -424,7 +424,7 @@ static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, u
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
-    uint8_t *slow[8], *done;
+    uint8_t *slow[8];
     unsigned nslow;
     load_x(e, RSI, d->rs1);
     if (d->imm)
@@ -437,11 +437,13 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
         emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0);                     /* cmp dword [rax], 0 */
         slow[nslow++] = jump_forward(e, 0x85);
+        /* code_extent[(host - ram) >> 12] as (code_extent - (ram >> 12))[host >> 12]: RAM
+         * is page-aligned (mmap). */
+        uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
+                                        ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
         emit_rcx_rsi(e, true, false, 0x8d, RAX);                               /* lea rax, [rcx+rsi] */
-        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->host);
-        emit_reg(e, true, 0x29, RDI, RAX);                                     /* rax -= ram base */
-        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* page index */
-        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
+        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
+        move_imm64(e, RDI, (uint64_t)extent_by_host_page);
         emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
         code_store_check(e, size, slow, &nslow);
         switch (size) {
@@ -458,16 +460,29 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
         }
     }
-    emit8(e, 0xe9); /* jmp done */
-    done = e->p;
-    emit32(e, 0);
-    for (unsigned i = 0; i < nslow; i++)
-        patch_here(e, slow[i]);
-    /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
-    call_at(e, i, off, helper);
-    patch_here(e, done);
+    struct cold_access *c = &e->cold[e->ncold++];
+    memcpy(c->from, slow, nslow * sizeof(*slow));
+    c->nfrom = nslow;
+    c->i = i;
+    c->off = off;
+    c->helper = helper;
+    c->resume = e->p;
     if (!store)
         store_x(e, RAX, d->rd);
+}
+
+void jit_emit_cold(struct emitter *e)
+{
+    for (unsigned k = 0; k < e->ncold; k++) {
+        const struct cold_access *c = &e->cold[k];
+        for (unsigned n = 0; n < c->nfrom; n++)
+            patch_here(e, c->from[n]);
+        /* The MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands,
+         * a load's value comes back in rax. */
+        call_at(e, c->i, c->off, c->helper);
+        emit8(e, 0xe9);
+        emit32(e, (uint32_t)(c->resume - (e->p + 4)));
+    }
 }
 
 void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
