@@ -788,7 +788,12 @@ static void test_self_modifying_code(void)
 #define CALLEE_VA 0x2000ULL                  /* Sv39: vpn2 0, vpn1 0, vpn0 2 */
 #define CALLEE_1 (BASE + 0x3000)             /* addi x10, x0, 1; ret */
 #define CALLEE_2 (BASE + 0x4000)             /* addi x10, x0, 2; ret */
+/* Both, in a code array loaded at BASE (CALLEE_2 - BASE + 8 bytes). */
+#define CALLEES [(CALLEE_1 - BASE) / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67), \
+                [(CALLEE_2 - BASE) / 4] = I(2, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67)
 #define PTE_LEAF 0xcfULL                     /* V R W X A D */
+/* jalr x1, 0(x5); add x11, x11, x10; addi x12, x12, 1; blt x12, x13 back to the jalr */
+#define CALL_LOOP I(0, 5, 0, 1, 0x67), R(0, 10, 11, 0, 11, 0x33), I(1, 12, 0, 12, 0x13), B(-12, 13, 12, 4)
 
 /* The page tables of root (3 pages at root): RAM identity-mapped by a gigapage, and
  * CALLEE_VA mapped to callee. */
@@ -827,20 +832,13 @@ static void test_indirect_jump_remapped(void)
     uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
                           [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, [13] = 3 };
     uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
-        I(0, 5, 0, 1, 0x67),            /* 0: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
-        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
-        B(-12, 13, 12, 4),              /* 12: blt x12, x13, 0 */
+        CALL_LOOP,                      /* 0 */
         S(0, 7, 6, 3),                  /* 16: sd x7, 0(x6): the callee's PTE */
         0x12000073u,                    /* 20: sfence.vma */
         I(3, 13, 0, 13, 0x13),          /* 24: addi x13, x13, 3 */
-        I(0, 5, 0, 1, 0x67),            /* 28: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),
-        I(1, 12, 0, 12, 0x13),
-        B(-12, 13, 12, 4),              /* 40: blt x12, x13, 28 */
+        CALL_LOOP,                      /* 28 */
         WFI,
-        [(CALLEE_1 - BASE) / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
-        [(CALLEE_2 - BASE) / 4] = I(2, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
+        CALLEES,
     };
     unsigned check[] = { 11, 12 };
     uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
@@ -862,25 +860,15 @@ static void test_indirect_jump_asid_switch(void)
 {
     uint64_t regs[32] = { [5] = CALLEE_VA, [7] = satp_for(ROOT_B, 2), [8] = satp_for(DATA, 1), [13] = 3 };
     uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
-        I(0, 5, 0, 1, 0x67),            /* 0: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
-        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
-        B(-12, 13, 12, 4),              /* 12: blt x12, x13, 0 */
+        CALL_LOOP,                      /* 0 */
         I(0x180, 7, 1, 0, 0x73),        /* 16: csrw satp, x7 */
         I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
-        I(0, 5, 0, 1, 0x67),            /* 24: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),
-        I(1, 12, 0, 12, 0x13),
-        B(-12, 13, 12, 4),              /* 36: blt x12, x13, 24 */
+        CALL_LOOP,                      /* 24 */
         I(0x180, 8, 1, 0, 0x73),        /* 40: csrw satp, x8 */
         I(3, 13, 0, 13, 0x13),          /* 44: addi x13, x13, 3 */
-        I(0, 5, 0, 1, 0x67),            /* 48: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),
-        I(1, 12, 0, 12, 0x13),
-        B(-12, 13, 12, 4),              /* 60: blt x12, x13, 48 */
+        CALL_LOOP,                      /* 48 */
         WFI,
-        [(CALLEE_1 - BASE) / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
-        [(CALLEE_2 - BASE) / 4] = I(2, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
+        CALLEES,
     };
     unsigned check[] = { 11, 12 };
     uint64_t want[] = { 3 * 1 + 3 * 2 + 3 * 1, 9 };
