@@ -622,7 +622,8 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         emit32(e, (uint32_t)imm);
         break;
     default:
-        add_imm(e, !word, RAX, imm);
+        if (imm) /* mv and sext.w add nothing */
+            add_imm(e, !word, RAX, imm);
         break;
     }
     if (word)
