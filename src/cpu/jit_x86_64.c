@@ -522,13 +522,6 @@ static unsigned shift_ext(enum jit_alu op)
 
 void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2)
 {
-    static const uint8_t in_place[] = { [JIT_ADD] = 0x01, [JIT_SUB] = 0x29, [JIT_AND] = 0x21,
-                                        [JIT_OR] = 0x09, [JIT_XOR] = 0x31 };
-    if (!word && rd == rs1 && op < ARRAY_SIZE(in_place)) {
-        load_x(e, RAX, rs2);
-        emit_mem(e, true, in_place[op], RAX, RBX, XREG(rd)); /* op [rd], rax */
-        return;
-    }
     switch (op) {
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
         load_x(e, RAX, rs1);
@@ -565,47 +558,8 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
     store_x(e, RAX, rd);
 }
 
-void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
-{
-    emit_mem(e, true, 0xc7, 0, RBX, XREG(rd)); /* mov qword [rd], simm32 */
-    emit32(e, (uint32_t)imm);
-}
-
-/*
- * rd = rs1 op imm as one instruction on the register file, when it can be: li (addi
- * from x0), and the 64-bit add, logic ops and shifts of a register with itself
- * (counters, pointer steps, masks). Returns false for the general form.
- */
-static bool alu_imm_in_place(struct emitter *e, enum jit_alu op, unsigned rd, unsigned rs1, int32_t imm)
-{
-    if (op == JIT_ADD && rs1 == 0) {
-        jit_emit_move_imm(e, rd, imm);
-        return true;
-    }
-    if (rd != rs1)
-        return false;
-    switch (op) {
-    case JIT_ADD:
-        if (imm) {
-            emit_mem(e, true, 0x81, 0, RBX, XREG(rd)), emit32(e, (uint32_t)imm); /* add [rd], imm */
-        }
-        return true;
-    case JIT_AND: case JIT_OR: case JIT_XOR:
-        emit_mem(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, RBX, XREG(rd));
-        emit32(e, (uint32_t)imm);
-        return true;
-    case JIT_SLL: case JIT_SRL: case JIT_SRA:
-        emit_mem(e, true, 0xc1, shift_ext(op), RBX, XREG(rd)), emit8(e, (uint8_t)imm);
-        return true;
-    default:
-        return false;
-    }
-}
-
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
 {
-    if (!word && alu_imm_in_place(e, op, rd, rs1, imm))
-        return;
     load_x(e, RAX, rs1);
     switch (op) {
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
@@ -631,6 +585,12 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
     store_x(e, RAX, rd);
 }
 
+void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
+{
+    emit_reg(e, true, 0xc7, 0, RAX); /* mov rax, simm32 */
+    emit32(e, (uint32_t)imm);
+    store_x(e, RAX, rd);
+}
 
 /* rax = the guest pc at block offset off, plus delta. */
 static void pc_plus(struct emitter *e, int32_t off, int32_t delta)
