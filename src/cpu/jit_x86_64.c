@@ -636,12 +636,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    if (d->rs2 == 0) {                                    /* beqz, bltz, ...: against 0 */
-        emit_mem(e, true, 0x83, 7, RBX, XREG(d->rs1)), emit8(e, 0); /* cmp qword [rs1], 0 */
-    } else {
-        load_x(e, RAX, d->rs1);
-        emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
-    }
+    load_x(e, RAX, d->rs1);
+    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
     uint8_t *taken = jump_forward(e, jcc[cond]);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
