@@ -38,4 +38,20 @@ struct block {
     struct dinsn insns[BLOCK_MAX_INSNS + 1];
 };
 
+/* A hart's blocks, direct-mapped by host address. 64K blocks (20 MiB per hart, touched
+ * as used): a Linux guest's hot code conflicts heavily in fewer slots, and each conflict
+ * costs a decode and later a translation. Translated code indexes it too (jit.h). */
+#define BLOCK_CACHE_BITS 16
+#define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
+
+struct block_cache {
+    struct block blocks[BLOCK_CACHE_SIZE];
+};
+
+/* The slot of the block that starts at host address host. */
+static inline struct block *block_slot(struct block_cache *c, uintptr_t host)
+{
+    return &c->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+}
+
 #endif

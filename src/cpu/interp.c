@@ -23,16 +23,6 @@
 #include "cpu/rvc.h"
 #include "cpu/trigger.h"
 
-/* 64K blocks (20 MiB per hart, touched as used): a Linux guest's hot code conflicts
- * heavily in fewer direct-mapped slots, and each conflict costs a decode and later a
- * translation. */
-#define BLOCK_CACHE_BITS 16
-#define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
-
-struct block_cache {
-    struct block blocks[BLOCK_CACHE_SIZE];
-};
-
 #define JIT_CODE_SIZE (32u << 20)
 #define JIT_HOT_RUNS_DEFAULT 16
 
@@ -154,7 +144,7 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
                                   const int32_t *labels)
 {
-    struct block *b = &h->blocks->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    struct block *b = block_slot(h->blocks, host);
     if (unlikely(!block_valid(h, b, host))) {
         b->host_pc = host;
         decode_block(h, b, (const uint8_t *)host, pc, page, labels);

@@ -111,7 +111,10 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     LOAD_OPS(LOAD_CASE)
 #undef LOAD_CASE
 #define STORE_CASE(name, size) \
-    case OP_##name: jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); return true;
+    case OP_##name: \
+        e->stored = true; \
+        jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); \
+        return true;
     STORE_OPS(STORE_CASE)
 #undef STORE_CASE
     case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return true;
@@ -165,6 +168,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_SLOW:
         if (!slow_in_place(d))
             break;
+        e->stored = true;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len));
         return false;
@@ -177,7 +181,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { j->buf + j->used, j->buf + j->size, false, j->buf + j->used };
+    struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     b->chain_site[0] = b->chain_site[1] = NULL;
@@ -188,6 +192,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
             break;
         off += b->insns[i].len;
     }
+    jit_emit_cold(&e);
     if (e.overflow)
         return NULL;
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;

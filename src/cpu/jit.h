@@ -7,7 +7,13 @@
  * and an instruction budget. An exit to a same-page successor ends in a jump (the
  * block's chain_site for that link) that jit_chain() points at the successor's
  * translation once both are translated; taken while the budget lasts and the page's
- * code generation is still the block's. It returns how it ended:
+ * code generation is still the block's (compared only when the block may have stored).
+ * Any other exit (jalr, a jump or fall-through to another page) looks its target up as
+ * the run loop would, inline: the fetch TLB of the current context, the block cache
+ * slot of the host address (block.h), the block's translation and code generation; on
+ * a hit, while the budget lasts, it enters that translation without returning. So
+ * whatever invalidates the run loop's lookup (TLB flushes on satp, privilege changes,
+ * sfence.vma; stores into code) invalidates these jumps too. It returns how it ended:
  *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block
  *                   h->jit_exit_block it left (0: not a same-page link), and
  *                   h->jit_exit_site through which chain site, for the caller to chain

@@ -21,12 +21,30 @@
 #define JIT_HAVE_EMITTER 0
 #endif
 
+/* The slow path of a load or store, placed after the block's code by jit_emit_cold so
+ * that the hit path runs straight on: the jumps to it, the helper call for instruction
+ * i at block offset off, and where it rejoins the hit path. */
+struct cold_access {
+    uint8_t *from[8];
+    unsigned nfrom;
+    unsigned i;
+    int32_t off;
+    const void *helper;
+    uint8_t *resume;
+};
+
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
- * start: where this block's translation begins (its entry sequence). */
+ * start: where this block's translation begins (its entry sequence). stored: the
+ * block's code so far may write guest memory (a store, or an instruction run through the
+ * reference executor): only then can its own page's code have changed before its exits,
+ * which were checked on entry. cold: slow paths still to emit. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
     uint8_t *start;
+    bool stored;
+    struct cold_access cold[BLOCK_MAX_INSNS + 1];
+    unsigned ncold;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */
@@ -101,6 +119,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
+/* After the block's last exit: the slow paths its loads and stores deferred. */
+void jit_emit_cold(struct emitter *e);
 /* Copies n bytes of data into the code (jumped over) and returns where: what translated
  * code passes to helpers must outlive the block's cache slot, since a chained jump can
  * enter a translation after its slot has been given to another block. */

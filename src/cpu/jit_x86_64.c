@@ -1,8 +1,10 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
  * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
- * instruction, r14 = instructions retired since entry, r15 = the budget. Each guest
- * instruction becomes a few host instructions on the in-memory register file.
+ * instruction, r14 = instructions retired since entry, r15 = the budget, rbp = the data
+ * TLB of h->mmu_ctx (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code
+ * leaves to the run loop changes the context, and both end the run of translated code).
+ * Each guest instruction becomes a few host instructions on the in-memory register file.
  */
 #include "cpu/jit_emit.h"
 
@@ -17,7 +19,7 @@
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 24
+#define PROLOGUE_SIZE 51
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -125,7 +127,13 @@ void jit_emit_prologue(struct emitter *e)
     emit8(e, 0x41), emit8(e, 0x55);      /* push r13 */
     emit8(e, 0x41), emit8(e, 0x56);      /* push r14 */
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
+    emit8(e, 0x55);                      /* push rbp */
+    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8); /* sub rsp, 8: calls from here see it 16-aligned */
     emit_reg(e, true, 0x89, RDI, R12);   /* mov r12, rdi */
+    emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
+    emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
+    emit_reg(e, true, 0x01, RDI, RAX);   /* rax = h + ctx * sizeof */
+    emit_mem(e, true, 0x8d, RBP, RAX, (int32_t)offsetof(struct hart, tlb)); /* rbp = its TLB */
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
@@ -136,6 +144,8 @@ void jit_emit_prologue(struct emitter *e)
 
 static void epilogue(struct emitter *e)
 {
+    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 8); /* add rsp, 8 */
+    emit8(e, 0x5d);                 /* pop rbp */
     emit8(e, 0x41), emit8(e, 0x5f); /* pop r15 */
     emit8(e, 0x41), emit8(e, 0x5e); /* pop r14 */
     emit8(e, 0x41), emit8(e, 0x5d); /* pop r13 */
@@ -174,6 +184,70 @@ static void patch_here(struct emitter *e, uint8_t *site)
 }
 
 /*
+ * What the run loop's block_lookup does, inline, for the guest pc in rax (kept): the
+ * fetch TLB of the hart's current context, then the block cache slot of the host
+ * address. When that slot holds a translated block starting there whose page's code is
+ * unchanged, and the budget allows, enters it; else jumps to the returned patch sites.
+ * Every check is the one the run loop makes, so what invalidates its lookup (satp,
+ * privilege, sfence.vma, remaps: the TLB; stores into code: the generation) also
+ * invalidates this one.
+ */
+static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
+{
+    _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
+    _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
+    int32_t fetch = (int32_t)(offsetof(struct hart, tlb) + offsetof(struct tlb, fetch));
+    unsigned n = 0;
+    emit_reg(e, true, 0x39, R15, R14);                                          /* cmp r14, r15 */
+    slow[n++] = jump_forward(e, 0x83);                                          /* jae slow */
+    /* edx = mmu_fetch_ctx(h): priv, plus 4 with V when below M */
+    emit_mem(e, false, 0x8b, RDX, R12, (int32_t)offsetof(struct hart, arch.priv));
+    emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
+    emit8(e, 0x74);                                                             /* je: M's own */
+    uint8_t *in_m = e->p;
+    emit8(e, 0);
+    uint8_t *below_m = e->p;
+    emit_mem(e, false, 0x8b, RCX, R12, (int32_t)offsetof(struct hart, arch.virt));
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
+    emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
+    if (!e->overflow)
+        *in_m = (uint8_t)(e->p - below_m);
+    emit_reg(e, true, 0x69, RDX, RDX), emit32(e, (uint32_t)sizeof(struct tlb)); /* rdx *= sizeof */
+    emit_reg(e, true, 0x89, RAX, RCX);                                          /* rcx = pc */
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                              /* shr rcx, 12 */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
+    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
+    emit_reg(e, true, 0x01, R12, RDX);                                          /* rdx += h */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+    emit_mem(e, true, 0x3b, RCX, RDX, fetch + (int32_t)offsetof(struct tlb_entry, tag));
+    slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
+    emit_mem(e, true, 0x8b, RSI, RDX, fetch + (int32_t)offsetof(struct tlb_entry, addend));
+    emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
+    /* rcx = block_slot(h->blocks, host) */
+    emit_reg(e, true, 0x89, RSI, RCX);
+    emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SIZE - 1);
+    emit_reg(e, true, 0x69, RCX, RCX), emit32(e, (uint32_t)sizeof(struct block));
+    emit_mem(e, true, 0x03, RCX, R12, (int32_t)offsetof(struct hart, blocks));
+    emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct block, host_pc));
+    slow[n++] = jump_forward(e, 0x85);                                          /* another block */
+    emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));
+    emit_reg(e, true, 0x85, R8, R8);
+    slow[n++] = jump_forward(e, 0x84);                                          /* not translated */
+    emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, page));
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_gen);
+    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
+    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct block, gen));
+    slow[n++] = jump_forward(e, 0x85);                                          /* its code changed */
+    emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
+    emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);
+    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                             /* jmp r8 */
+    return n;
+}
+
+/*
  * Leaves the block for guest pc rax after `retired` of its instructions. When the
  * target lies in the block's page (target_offset in [0, 0x1000)) and the budget allows
  * and the page's code is unchanged, jumps on through the link's chain site: to the exit
@@ -184,28 +258,30 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
 {
     if (retired)
         add_imm(e, true, R14, (int32_t)retired);
-    uint8_t *slow[5];
+    uint8_t *slow[8];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
     const struct block *b = t->b;
-    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
-        /* A loop on this block: same translation, same r13; only a store in it may
-         * have changed the page's code. */
+    /* The page's code was current on entry to this block (the run loop, a chained
+     * predecessor or the inline lookup checked it); only a store since can have changed
+     * it (another hart's or a device's change is seen once the budget runs out, before
+     * the fence.i that must follow it). */
+    if (chainable) {
         emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
         slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
-        slow[nslow++] = jump_forward(e, 0x85);
+        if (e->stored) {
+            move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+            emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);  /* cmp dword [rsi], gen */
+            slow[nslow++] = jump_forward(e, 0x85);
+        }
+    }
+    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
+        /* A loop on this block: same translation, same r13. */
         emit8(e, 0xe9);                                               /* jmp past the prologue */
         emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
     }
     uint8_t *site = NULL;
     if (chainable && (uint64_t)target_offset != (b->host_pc & 0xfff)) {
-        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
-        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
-        slow[nslow++] = jump_forward(e, 0x85);
         emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
         emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
         site = e->p;
@@ -213,6 +289,8 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
         if (!e->overflow)
             t->b->chain_site[link] = site;
     }
+    if (!chainable)
+        nslow += lookup_and_enter(e, t, slow + nslow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
@@ -283,6 +361,16 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
     emit8(e, 0x31);                    /* base rcx, index rsi, scale 1 */
 }
 
+/* op reg, [rbp + rax + disp32]: an entry of the data TLB (rax: its byte offset). */
+static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp)
+{
+    emit_rex(e, true, reg, 0);
+    emit_op(e, op);
+    emit8(e, 0x84 | ((reg & 7) << 3)); /* mod 10, rm = SIB */
+    emit8(e, 0x05);                    /* base rbp, index rax, scale 1 */
+    emit32(e, (uint32_t)disp);
+}
+
 /*
  * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
  * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
@@ -290,26 +378,20 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
  */
 static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
 {
-    int32_t table = (int32_t)(offsetof(struct hart, tlb) +
-                              (write ? offsetof(struct tlb, write) : offsetof(struct tlb, read)));
+    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_SIZE == 256, "the index is (va >> 8) & 0xff0");
+    int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
-    emit_mem(e, false, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, mmu_ctx)); /* eax = ctx */
-    emit_reg(e, true, 0x69, RAX, RAX);                                            /* rax *= sizeof */
-    emit32(e, (uint32_t)sizeof(struct tlb));
-    emit_reg(e, true, 0x89, RSI, RCX);                                            /* rcx = va */
-    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                                /* shr rcx, 12 */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                    /* and ecx, mask */
-    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                                /* shl ecx, 4 */
-    emit_reg(e, true, 0x01, RCX, RAX);                                            /* rax += rcx */
-    emit_reg(e, true, 0x01, R12, RAX);                                            /* rax += h */
+    emit_reg(e, false, 0x89, RSI, RAX);                                           /* eax = va */
+    emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
+    emit_reg(e, false, 0x81, 4, RAX), emit32(e, 0xff0);           /* and eax, 0xff0 */
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
-    emit_mem(e, true, 0x3b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, tag));
+    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
-    emit_mem(e, true, 0x8b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
     return n;
 }
 
@@ -342,10 +424,11 @@ static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, u
 void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
-    uint8_t *slow[8], *done;
+    uint8_t *slow[8];
     unsigned nslow;
     load_x(e, RSI, d->rs1);
-    add_imm(e, true, RSI, d->imm);
+    if (d->imm)
+        add_imm(e, true, RSI, d->imm);
     if (store)
         load_x(e, RDX, d->rs2);
     nslow = tlb_lookup(e, store, size, slow);
@@ -354,11 +437,13 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
         emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0);                     /* cmp dword [rax], 0 */
         slow[nslow++] = jump_forward(e, 0x85);
+        /* code_extent[(host - ram) >> 12] as (code_extent - (ram >> 12))[host >> 12]: RAM
+         * is page-aligned (mmap). */
+        uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
+                                        ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
         emit_rcx_rsi(e, true, false, 0x8d, RAX);                               /* lea rax, [rcx+rsi] */
-        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->host);
-        emit_reg(e, true, 0x29, RDI, RAX);                                     /* rax -= ram base */
-        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* page index */
-        move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_extent);
+        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
+        move_imm64(e, RDI, (uint64_t)extent_by_host_page);
         emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
         code_store_check(e, size, slow, &nslow);
         switch (size) {
@@ -375,16 +460,29 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
         }
     }
-    emit8(e, 0xe9); /* jmp done */
-    done = e->p;
-    emit32(e, 0);
-    for (unsigned i = 0; i < nslow; i++)
-        patch_here(e, slow[i]);
-    /* Slow path: the MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands. */
-    call_at(e, i, off, helper);
-    patch_here(e, done);
+    struct cold_access *c = &e->cold[e->ncold++];
+    memcpy(c->from, slow, nslow * sizeof(*slow));
+    c->nfrom = nslow;
+    c->i = i;
+    c->off = off;
+    c->helper = helper;
+    c->resume = e->p;
     if (!store)
         store_x(e, RAX, d->rd);
+}
+
+void jit_emit_cold(struct emitter *e)
+{
+    for (unsigned k = 0; k < e->ncold; k++) {
+        const struct cold_access *c = &e->cold[k];
+        for (unsigned n = 0; n < c->nfrom; n++)
+            patch_here(e, c->from[n]);
+        /* The MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands,
+         * a load's value comes back in rax. */
+        call_at(e, c->i, c->off, c->helper);
+        emit8(e, 0xe9);
+        emit32(e, (uint32_t)(c->resume - (e->p + 4)));
+    }
 }
 
 void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
@@ -478,7 +576,8 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         emit32(e, (uint32_t)imm);
         break;
     default:
-        add_imm(e, !word, RAX, imm);
+        if (imm) /* mv and sext.w add nothing */
+            add_imm(e, !word, RAX, imm);
         break;
     }
     if (word)
@@ -493,20 +592,28 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
     store_x(e, RAX, rd);
 }
 
+/* rax = the guest pc at block offset off, plus delta. */
+static void pc_plus(struct emitter *e, int32_t off, int32_t delta)
+{
+    int64_t sum = (int64_t)off + delta;
+    if (sum == (int32_t)sum) {
+        guest_pc(e, RAX, (int32_t)sum);
+        return;
+    }
+    guest_pc(e, RAX, off);
+    add_imm(e, true, RAX, delta);
+}
+
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
 {
-    guest_pc(e, RAX, off);
-    if (delta)
-        add_imm(e, true, RAX, delta);
+    pc_plus(e, off, delta);
     store_x(e, RAX, rd);
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset)
 {
-    guest_pc(e, RAX, off);
-    if (delta)
-        add_imm(e, true, RAX, delta);
+    pc_plus(e, off, delta);
     exit_next(e, t, retired, link, target_offset);
 }
 

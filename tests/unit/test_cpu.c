@@ -73,7 +73,7 @@ static void run_blocks(void)
 /* Runs code every way and compares the named registers with want, and each engine's
  * retired-instruction count with the reference's. */
 static void run_both(const char *name, const uint32_t *code, size_t n, const uint64_t *regs,
-                     const unsigned *check, const uint64_t *want, size_t nchecks)
+                     void (*setup)(void), const unsigned *check, const uint64_t *want, size_t nchecks)
 {
     static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
     uint64_t instret = 0;
@@ -81,6 +81,8 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
         m = engine == 2 ? m_jit : m_interp;
         h = m->harts[0];
         load(code, n, regs);
+        if (setup)
+            setup();
         if (engine)
             run_blocks();
         else
@@ -101,7 +103,10 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
 }
 
 #define RUN(name, code, regs, check, want) \
-    run_both(name, code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check))
+    run_both(name, code, ARRAY_SIZE(code), regs, NULL, check, want, ARRAY_SIZE(check))
+/* RUN, with setup() called after the code and registers are loaded. */
+#define RUN_SET_UP(name, code, regs, setup, check, want) \
+    run_both(name, code, ARRAY_SIZE(code), regs, setup, check, want, ARRAY_SIZE(check))
 
 static void test_integer_alu(void)
 {
@@ -799,6 +804,138 @@ static void test_self_modifying_code(void)
     test_chained_blocks_rewritten();
 }
 
+/*
+ * Indirect jumps and jumps to other pages, which translated code looks up itself
+ * (fetch TLB, block cache, code generation) instead of returning to the run loop. Each
+ * program calls a function on another page three times, so that the lookups hit, then
+ * changes what that address holds and calls it again: the lookups must see the change.
+ */
+#define CALLEE_VA 0x2000ULL                  /* Sv39: vpn2 0, vpn1 0, vpn0 2 */
+#define CALLEE_1 (BASE + 0x3000)             /* addi x10, x0, 1; ret */
+#define CALLEE_2 (BASE + 0x4000)             /* addi x10, x0, 2; ret */
+/* Both, in a code array loaded at BASE (CALLEE_2 - BASE + 8 bytes). */
+#define CALLEES [(CALLEE_1 - BASE) / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67), \
+                [(CALLEE_2 - BASE) / 4] = I(2, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67)
+#define PTE_LEAF 0xcfULL                     /* V R W X A D */
+/* jalr x1, 0(x5); add x11, x11, x10; addi x12, x12, 1; blt x12, x13 back to the jalr */
+#define CALL_LOOP I(0, 5, 0, 1, 0x67), R(0, 10, 11, 0, 11, 0x33), I(1, 12, 0, 12, 0x13), B(-12, 13, 12, 4)
+
+/* The page tables of root (3 pages at root): RAM identity-mapped by a gigapage, and
+ * CALLEE_VA mapped to callee. */
+static void map_callee(uint64_t root, uint64_t callee)
+{
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, root, 0x3000);
+    memset(t, 0, 0x3000);
+    t[BASE >> 30] = (BASE >> 12) << 10 | PTE_LEAF;
+    t[0] = ((root + 0x1000) >> 12) << 10 | 1;
+    t[512] = ((root + 0x2000) >> 12) << 10 | 1;
+    t[1024 + (CALLEE_VA >> 12)] = (callee >> 12) << 10 | PTE_LEAF;
+}
+
+static uint64_t satp_for(uint64_t root, uint64_t asid)
+{
+    return 8ULL << 60 | asid << 44 | root >> 12;
+}
+
+static void enter_s_mode(uint64_t satp)
+{
+    h->arch.satp = satp;
+    hart_set_mode(h, PRIV_S, false);
+    hart_tlb_flush(h);
+}
+
+static void set_up_remap(void)
+{
+    map_callee(DATA, CALLEE_1);
+    enter_s_mode(satp_for(DATA, 0));
+}
+
+/* Three calls of CALLEE_VA (x11 += x10 each), the PTE pointed at CALLEE_2, sfence.vma,
+ * three more. */
+static void test_indirect_jump_remapped(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                          [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, [13] = 3 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        CALL_LOOP,                      /* 0 */
+        S(0, 7, 6, 3),                  /* 16: sd x7, 0(x6): the callee's PTE */
+        0x12000073u,                    /* 20: sfence.vma */
+        I(3, 13, 0, 13, 0x13),          /* 24: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 28 */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+    RUN_SET_UP("indirect jump, target page remapped", code, regs, set_up_remap, check, want);
+}
+
+#define ROOT_B (DATA + 0x3000)
+
+static void set_up_two_address_spaces(void)
+{
+    map_callee(DATA, CALLEE_1);
+    map_callee(ROOT_B, CALLEE_2);
+    enter_s_mode(satp_for(DATA, 1));
+}
+
+/* Three calls in ASID 1, three after csrw satp to ASID 2 (another page table), three
+ * back in ASID 1: no sfence.vma is needed, since neither ASID's mappings changed. */
+static void test_indirect_jump_asid_switch(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [7] = satp_for(ROOT_B, 2), [8] = satp_for(DATA, 1), [13] = 3 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        CALL_LOOP,                      /* 0 */
+        I(0x180, 7, 1, 0, 0x73),        /* 16: csrw satp, x7 */
+        I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 24 */
+        I(0x180, 8, 1, 0, 0x73),        /* 40: csrw satp, x8 */
+        I(3, 13, 0, 13, 0x13),          /* 44: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 48 */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2 + 3 * 1, 9 };
+    RUN_SET_UP("indirect jump, satp switched to another ASID", code, regs, set_up_two_address_spaces,
+               check, want);
+}
+
+/*
+ * Calls by jal of a function on the next page but one, which runs off its page's end
+ * into a return on the next: three calls, then a store (no fence.i) rewrites the
+ * function's first instruction, and three more calls must run the new one.
+ */
+static void test_cross_page_code_rewritten(void)
+{
+    enum { callee = 0x1ffc };
+    uint64_t regs[32] = { [6] = BASE + callee, [7] = I(5, 0, 0, 10, 0x13), [13] = 3 };
+    uint32_t code[callee / 4 + 2] = {
+        J(callee, 1),                   /* 0: jal x1, callee */
+        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 12: blt x12, x13, 0 */
+        S(0, 7, 6, 2),                  /* 16: sw x7, 0(x6): addi x10, x0, 5 over the callee's first */
+        I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
+        J(callee - 24, 1),              /* 24: jal x1, callee */
+        R(0, 10, 11, 0, 11, 0x33),
+        I(1, 12, 0, 12, 0x13),
+        B(-12, 13, 12, 4),              /* 36: blt x12, x13, 24 */
+        WFI,
+        [callee / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 5, 6 };
+    RUN("jumps across pages into rewritten code", code, regs, check, want);
+}
+
+static void test_translated_lookups(void)
+{
+    test_indirect_jump_remapped();
+    test_indirect_jump_asid_switch();
+    test_cross_page_code_rewritten();
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -910,6 +1047,7 @@ int main(void)
     test_tlb_flush_by_mode();
     test_self_modifying_code();
     test_released_caches();
+    test_translated_lookups();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
