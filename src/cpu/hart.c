@@ -99,7 +99,9 @@ void hart_clear_reservation(struct hart *h)
 void hart_serve_fence_requests(struct hart *h)
 {
     if (atomic_exchange(&h->tlb_flush_request, false))
-        hart_tlb_flush(h);
+        mmu_flush_mode(h, false);
+    if (atomic_exchange(&h->hfence_request, false))
+        mmu_flush_gstage(h);
     if (atomic_exchange(&h->fence_i_request, false))
         hart_fence_i(h);
 }

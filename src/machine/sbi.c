@@ -118,15 +118,18 @@ static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t bas
 }
 
 /*
- * Remote fences: each target hart flushes its TLB (sfence.vma) or its decoded blocks
- * (fence.i) before it executes again. The caller waits until every target has done so,
+ * Remote fences: each target hart flushes its V=0 translations (sfence.vma: the caller
+ * is at V=0, a guest's ecalls go to its hypervisor), its V=1 ones (hfence, H extension)
+ * or its decoded blocks (fence.i) before it executes again. The caller waits until every target has done so,
  * or sleeps (a sleeping hart handles the request on waking, before any instruction).
  */
-enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_FENCE_I };
+enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_HFENCE, REMOTE_FENCE_I };
 
 static _Atomic bool *fence_request(struct hart *t, enum remote_fence kind)
 {
-    return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request : &t->fence_i_request;
+    return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request
+           : kind == REMOTE_HFENCE   ? &t->hfence_request
+                                     : &t->fence_i_request;
 }
 
 static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, uint64_t base,
@@ -138,7 +141,9 @@ static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, ui
         struct hart *t = m->harts[i];
         if (t == self) {
             if (kind == REMOTE_SFENCE_VMA)
-                hart_tlb_flush(self);
+                mmu_flush_mode(self, false);
+            else if (kind == REMOTE_HFENCE)
+                mmu_flush_gstage(self);
             else
                 hart_fence_i(self);
             continue;
@@ -383,6 +388,9 @@ void sbi_ecall(struct machine *m, struct hart *h)
                 r = ok(0);
             } else if (fid <= 2) {
                 remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA);
+                r = ok(0);
+            } else if (h->hypervisor) { /* hfence.gvma and hfence.vvma, by VMID/ASID or not */
+                remote_fence(m, h, a[0], a[1], REMOTE_HFENCE);
                 r = ok(0);
             } else {
                 r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */
