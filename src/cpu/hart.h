@@ -242,6 +242,8 @@ struct hart {
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote sfence.vma from another hart: V=0 translations */
+    pthread_mutex_t sfence_lock;    /* guards sfence_lo/hi: the pages the requests name, */
+    uint64_t sfence_lo, sfence_hi;  /* [lo, hi) merged (lo >= hi: none) */
     _Atomic bool hfence_request;    /* remote hfence from another hart: V=1 translations */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
@@ -312,6 +314,12 @@ uint64_t hart_sret(struct hart *h);
 /* fence.i: makes this hart's instruction fetches see earlier stores. */
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);
+/*
+ * Thread-safe: asks h to drop its V=0 translations of [start, start + size) (all when size
+ * is 0 or -1, as the SBI's remote sfence.vma has it) before it executes again; the caller
+ * then kicks it and waits for tlb_flush_request to clear.
+ */
+void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size);
 /* Performs the TLB flushes / fence.i other harts asked of this one (its own thread only). */
 void hart_serve_fence_requests(struct hart *h);
 

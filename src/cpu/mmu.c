@@ -84,6 +84,21 @@ void mmu_flush_mode(struct hart *h, bool virt)
         tlb_clear(&h->tlb[i]);
 }
 
+/* A range of more pages than this is flushed whole: as Linux's own threshold for
+ * sfence.vma by page, and a quarter of the TLB. */
+#define FLUSH_RANGE_PAGES 64
+
+void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
+{
+    uint64_t first = start & ~0xfffULL, pages = (start + size - first + 0xfff) >> 12;
+    if (size > FLUSH_RANGE_PAGES << 12 || pages > FLUSH_RANGE_PAGES) {
+        mmu_flush_mode(h, virt);
+        return;
+    }
+    for (uint64_t i = 0; i < pages; i++)
+        mmu_flush_page(h, first + (i << 12), virt);
+}
+
 void mmu_flush_gstage(struct hart *h)
 {
     mmu_flush_mode(h, true);

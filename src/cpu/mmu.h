@@ -81,6 +81,8 @@ bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa);
  * own translations may stay.
  */
 void mmu_flush_page(struct hart *h, uint64_t va, bool virt);
+/* The pages of [start, start + size) of one mode: page by page while they are few. */
+void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt);
 void mmu_flush_mode(struct hart *h, bool virt);
 /* Flush what went through the G stage (hgatp's change, hfence.gvma): every V=1
  * translation and the G stage's own cache. */

@@ -681,6 +681,34 @@ static void test_tlb_flush_by_mode(void)
     machine_destroy(mh);
 }
 
+/*
+ * Another hart's sfence.vma through the SBI names a range: the pages in it go, others
+ * stay; two pending requests merge; size 0 (or -1) drops all.
+ */
+static void test_remote_sfence_range(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    hart_reset(h, BASE);
+    cache_data(h, false);
+    hart_request_sfence(h, DATA + 0x1000, 0x1000);
+    hart_serve_fence_requests(h);
+    CHECK(data_cached(h, MMU_CTX_S));
+    hart_request_sfence(h, DATA + 0x1000, 0x1000);
+    hart_request_sfence(h, DATA + 0x10, 8);
+    hart_serve_fence_requests(h);
+    CHECK(!data_cached(h, MMU_CTX_S));
+    cache_data(h, false);
+    hart_serve_fence_requests(h); /* nothing pending */
+    CHECK(data_cached(h, MMU_CTX_S));
+    hart_request_sfence(h, 0, ~0ULL);
+    hart_serve_fence_requests(h);
+    CHECK(!data_cached(h, MMU_CTX_S));
+    machine_destroy(mh);
+}
+
 /* Marks DATA as cached in the VS context (a translation under the current hgatp). */
 static void plant_vs_data(struct hart *h)
 {
@@ -930,6 +958,7 @@ int main(void)
     test_hypervisor();
     test_tlb_flush_by_mode();
     test_vmid();
+    test_remote_sfence_range();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();
