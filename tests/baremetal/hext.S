@@ -100,6 +100,16 @@ TEST hext
     EXPECT_VAR trap_count, 1, \code, "\msg"
 .endm
 
+/* In VS, a load from \alias + 0x40 (guest physical, an alias of host RAM_BASE) reads
+ * what is at RAM_BASE + 0x40. */
+.macro EXPECT_GUEST_READS alias, code, msg
+    li a2, \alias + 0x40
+    RUN_V MODE_S, load_a0, 0, \code, "\msg"
+    li t0, RAM_BASE + 0x40
+    ld t0, 0(t0)
+    EXPECT_REG a0, t0, \code + 1, "\msg: the value"
+.endm
+
 /* Bits \shift.. of the last M trap's mstatus, masked with \mask, equal \val. */
 .macro EXPECT_MSTATUS_FIELD shift, mask, val, code, msg
     LOAD t0, last_mstatus
@@ -463,32 +473,23 @@ main:
     .word HFENCE_GVMA
     li a0, 1
     call enter_guest            /* guest 1: ALIAS is host RAM_BASE */
-    li a2, ALIAS + 0x40
-    RUN_V MODE_S, load_a0, 0, 84, "guest 1 (VMID 1) loads through its G stage"
-    li t0, RAM_BASE + 0x40
-    ld t0, 0(t0)
-    EXPECT_REG a0, t0, 85, "guest 1: the value"
+    EXPECT_GUEST_READS ALIAS, 84, "guest 1 (VMID 1) loads through its G stage"
     li a0, 2
     call enter_guest            /* guest 2, no fence: guest 1's translation of ALIAS is not its own */
     li a2, ALIAS + 0x40
     HOOKED_RUN_V load_a0, 86, "guest 2 (VMID 2) lacks ALIAS"
     EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, ALIAS + 0x40, 87, "guest 2: guest-page fault"
-    li a2, ALIAS2 + 0x40
-    RUN_V MODE_S, load_a0, 0, 88, "guest 2 loads through its own G stage"
-    li t0, RAM_BASE + 0x40
-    ld t0, 0(t0)
-    EXPECT_REG a0, t0, 89, "guest 2: the value"
+    EXPECT_GUEST_READS ALIAS2, 88, "guest 2 loads through its own G stage"
     li a0, 1
     call enter_guest            /* back to guest 1, no fence */
-    li a2, ALIAS + 0x40
-    RUN_V MODE_S, load_a0, 0, 90, "guest 1 again, without a fence"
+    EXPECT_GUEST_READS ALIAS, 90, "guest 1 again, without a fence"
     la t0, g_root               /* guest 1 loses ALIAS: hfence.gvma for VMID 1 */
     sd zero, 32(t0)
     li t1, 1
     .word HFENCE_GVMA_ZERO_T1
     li a2, ALIAS + 0x40
-    HOOKED_RUN_V load_a0, 91, "hfence.gvma zero, VMID 1 drops guest 1's translation"
-    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, ALIAS + 0x40, 92, "guest 1 after its hfence: guest-page fault"
+    HOOKED_RUN_V load_a0, 92, "hfence.gvma zero, VMID 1 drops guest 1's translation"
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, ALIAS + 0x40, 93, "guest 1 after its hfence: guest-page fault"
 
     csrw CSR_HGATP, zero
     .word HFENCE_GVMA
