@@ -3,7 +3,8 @@
  * through them. 4 KiB pages, 2 MiB and 1 GiB superpages (misaligned ones fault),
  * R/W/X/U permissions with causes 12/13/15 and stval = the virtual address, SUM,
  * MXR, reserved W-without-R, reserved PTE bits and last-level pointer PTEs,
- * canonical addresses, hardware A/D updates, sfence.vma,
+ * canonical addresses, hardware A/D updates, sfence.vma (by address, also one naming
+ * another page of a superpage),
  * ASIDs, unsupported satp modes, MPRV, and page faults delegated to S or kept in M.
  * Each mode runs the same suite; failure codes are 1-69 (Sv39), 71-139 (Sv48) and
  * 141-209 (Sv57).
