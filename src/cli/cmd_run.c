@@ -77,7 +77,8 @@ void cmd_run_usage(FILE *out)
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
             "                       the host has a translator), only interpret (off), or\n"
             "                       translate every block at its first run (eager)\n"
-            "  --cpu h=on|off       the H extension (hypervisor; default off: not complete)\n"
+            "  --cpu h=on|off       the H extension: a guest may run its own hypervisor (KVM)\n"
+            "                       (default on)\n"
             "  --help, --version\n"
             "\n"
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
@@ -172,6 +173,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         .nharts = 1,
         .cmdline = DEFAULT_CMDLINE,
         .firmware = FIRMWARE_BUILTIN_SBI,
+        .hypervisor = true,
         .reboot_restarts = true,
         .power_button = true,
         .nets = o->nets,

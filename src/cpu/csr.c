@@ -312,25 +312,26 @@ static void vsstatus_write(struct hart *h, uint64_t value)
 /*
  * satp, vsatp and hgatp: a mode without support leaves the register as it was (the whole
  * write has no effect), Bare clears it; fields: the bits implemented besides MODE.
- * Translations through it are cached (those of V=1 for vsatp/hgatp, mmu.h): a change
- * drops them, and only them; rewriting the same value needs no flush (the spec leaves
- * that to sfence/hfence), which KVM does at every entry of its guest.
+ * Translations through it are cached (those of V=1 for vsatp/hgatp, mmu.h): true when the
+ * value changed, and the caller drops them, and only them; rewriting the same value needs
+ * no flush (the spec leaves that to sfence/hfence), which KVM does at every entry of its
+ * guest. A change of VMID drops the old guest's translations too: the TLB holds those of
+ * the current VMID only.
  */
-static void atp_write(struct hart *h, uint64_t *atp, uint64_t value, uint64_t fields, bool virt)
+static bool atp_write(uint64_t *atp, uint64_t value, uint64_t fields)
 {
     unsigned mode = value >> 60;
     if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
         mode != SATP_MODE_SV57)
-        return;
+        return false;
     uint64_t old = *atp;
     *atp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | fields));
-    if (*atp != old)
-        mmu_flush_mode(h, virt);
+    return *atp != old;
 }
-/* satp/vsatp: 16 ASID and 44 PPN bits; hgatp (Sv39x4... as satp's modes): no VMID bits
- * (VMIDLEN 0), and the 16 KiB root's PPN has its low two bits zero. */
+/* satp/vsatp: 16 ASID and 44 PPN bits; hgatp (Sv39x4... as satp's modes): the VMID, and
+ * the 16 KiB root's PPN has its low two bits zero. */
 #define SATP_FIELDS ((1ULL << 60) - 1)
-#define HGATP_FIELDS ((1ULL << 44) - 4)
+#define HGATP_FIELDS (HGATP_VMID_MAX << HGATP_VMID_SHIFT | ((1ULL << 44) - 4))
 
 /* henvcfg's PBMTE and STCE read zero while menvcfg's do. */
 static uint64_t henvcfg_allowed(const struct hart *h)
@@ -365,7 +366,10 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE & henvcfg_allowed(h); break;
     case CSR_HTVAL: h->arch.htval = v; break;
     case CSR_HTINST: h->arch.htinst = v; break;
-    case CSR_HGATP: atp_write(h, &h->arch.hgatp, v, HGATP_FIELDS, true); break;
+    case CSR_HGATP:
+        if (atp_write(&h->arch.hgatp, v, HGATP_FIELDS))
+            mmu_flush_gstage(h);
+        break;
     case CSR_MTVAL2: h->arch.mtval2 = v; break;
     case CSR_MTINST: h->arch.mtinst = v; break;
     case CSR_VSSTATUS: vsstatus_write(h, v); break;
@@ -385,7 +389,10 @@ static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_VSCAUSE: h->arch.vscause = v; break;
     case CSR_VSTVAL: h->arch.vstval = v; break;
     case CSR_VSTIMECMP: h->arch.vstimecmp = v; break;
-    case CSR_VSATP: atp_write(h, &h->arch.vsatp, v, SATP_FIELDS, true); break;
+    case CSR_VSATP:
+        if (atp_write(&h->arch.vsatp, v, SATP_FIELDS))
+            mmu_flush_mode(h, true);
+        break;
     default: return false;
     }
     return true;
@@ -413,7 +420,10 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_STVAL: h->arch.stval = v; break;
     case CSR_SIP: mip_update(h, MIP_SSIP & h->arch.mideleg, v); break;
     case CSR_STIMECMP: h->arch.stimecmp = v; break;
-    case CSR_SATP: atp_write(h, &h->arch.satp, v, SATP_FIELDS, false); break;
+    case CSR_SATP:
+        if (atp_write(&h->arch.satp, v, SATP_FIELDS))
+            mmu_flush_mode(h, false);
+        break;
     case CSR_MSTATUS: mstatus_write(h, v); break;
     case CSR_MISA: break; /* WARL, fixed */
     case CSR_MEDELEG: h->arch.medeleg = v & (MEDELEG_WRITABLE | (h->hypervisor ? MEDELEG_HYPERVISOR : 0)); break;

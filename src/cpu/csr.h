@@ -64,6 +64,15 @@
 #define HSTATUS_VTSR (1ULL << 22)
 #define HSTATUS_VSXL_64 (2ULL << 32)
 
+/* hgatp's VMID: all VMIDMAX (14) bits implemented (VMIDLEN 14). */
+#define HGATP_VMID_SHIFT 44
+#define HGATP_VMID_MAX 0x3fffULL
+
+static inline uint64_t hgatp_vmid(const struct hart *h)
+{
+    return (h->arch.hgatp >> HGATP_VMID_SHIFT) & HGATP_VMID_MAX;
+}
+
 /* mideleg as the hart uses it: with H, the VS-level interrupts are always delegated. */
 static inline uint64_t hart_mideleg(const struct hart *h)
 {

@@ -430,18 +430,25 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TVM), !(hs & HSTATUS_VTVM))))
                         goto illegal;
                     /* it orders the current mode's translations only (V=1: VS stage) */
-                    if (RS1 != 0 && !h->arch.virt)
-                        mmu_flush_page(h, x[RS1]);
+                    if (RS1 != 0)
+                        mmu_flush_page(h, x[RS1], h->arch.virt);
                     else
                         mmu_flush_mode(h, h->arch.virt);
                     break;
                 }
                 if (h->hypervisor && (F7 == 0x11 || F7 == 0x13 || F7 == 0x31 || F7 == 0x33)) {
-                    /* hfence.vvma, hinval.vvma, hfence.gvma, hinval.gvma: all V=1 translations go */
+                    /* hfence.vvma, hinval.vvma: the current guest's VS stage (one page with
+                     * rs1); hfence.gvma, hinval.gvma: its G stage, unless rs2 names another
+                     * VMID, whose translations went when hgatp left it */
                     bool gvma = F7 >= 0x31;
                     if ((fault = supervisor_insn_fault(h, h->arch.virt || !gvma || !(s & MSTATUS_TVM), false)))
                         goto illegal;
-                    mmu_flush_mode(h, true);
+                    if (!gvma && RS1 != 0)
+                        mmu_flush_page(h, x[RS1], true);
+                    else if (!gvma)
+                        mmu_flush_mode(h, true);
+                    else if (RS2 == 0 || (x[RS2] & HGATP_VMID_MAX) == hgatp_vmid(h))
+                        mmu_flush_gstage(h);
                     break;
                 }
                 if (RS1 != 0)

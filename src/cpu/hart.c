@@ -30,6 +30,7 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
     h->hypervisor = cfg->hypervisor;
     memset(h->tlb, 0xff, sizeof(h->tlb)); /* flushes skip the V=1 contexts without H */
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->sfence_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wfi deadlines follow mtime */
@@ -44,6 +45,7 @@ void hart_destroy(struct hart *h)
 {
     interp_destroy(h);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->sfence_lock);
     pthread_cond_destroy(&h->wake);
 }
 
@@ -96,10 +98,33 @@ void hart_clear_reservation(struct hart *h)
         atomic_fetch_sub(&mmu_reservations_active, 1);
 }
 
+void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size)
+{
+    bool all = size == 0 || start + size < start;
+    uint64_t lo = all ? 0 : start, hi = all ? ~0ULL : start + size;
+    pthread_mutex_lock(&h->sfence_lock);
+    if (h->sfence_lo < h->sfence_hi) { /* one still pending: both ranges go */
+        lo = lo < h->sfence_lo ? lo : h->sfence_lo;
+        hi = hi > h->sfence_hi ? hi : h->sfence_hi;
+    }
+    h->sfence_lo = lo;
+    h->sfence_hi = hi;
+    pthread_mutex_unlock(&h->sfence_lock);
+    atomic_store(&h->tlb_flush_request, true);
+}
+
 void hart_serve_fence_requests(struct hart *h)
 {
-    if (atomic_exchange(&h->tlb_flush_request, false))
-        hart_tlb_flush(h);
+    if (atomic_exchange(&h->tlb_flush_request, false)) {
+        pthread_mutex_lock(&h->sfence_lock);
+        uint64_t lo = h->sfence_lo, hi = h->sfence_hi;
+        h->sfence_lo = h->sfence_hi = 0;
+        pthread_mutex_unlock(&h->sfence_lock);
+        if (lo < hi)
+            mmu_flush_range(h, lo, hi - lo, false);
+    }
+    if (atomic_exchange(&h->hfence_request, false))
+        mmu_flush_gstage(h);
     if (atomic_exchange(&h->fence_i_request, false))
         hart_fence_i(h);
 }

@@ -78,6 +78,30 @@ struct tlb {
     struct tlb_entry read[TLB_SIZE], write[TLB_SIZE], fetch[TLB_SIZE];
 };
 
+/*
+ * The G stage's own translations (H extension): guest-physical page to physical page,
+ * by access, so that a VS-stage walk (whose every PTE address is guest-physical) and the
+ * final step of a V=1 miss need no G-stage walk while hgatp's tables are fenced as they
+ * were. An entry is filled only by a walk that allowed its access and set its A/D bits.
+ */
+#define GTLB_SIZE 256u
+
+struct gtlb_entry {
+    uint64_t gpage;      /* guest-physical page number << 12, or ~0 when empty */
+    uint64_t page;       /* the physical page it maps to */
+};
+
+struct gtlb {
+    struct gtlb_entry read[GTLB_SIZE], write[GTLB_SIZE], fetch[GTLB_SIZE];
+};
+
+/* The virtual addresses that cached superpage translations of one mode span in one half
+ * of the address space (user or kernel): a flush of one page inside it flushes the mode
+ * whole (lo > hi: none). */
+struct superpage_span {
+    uint64_t lo, hi;
+};
+
 #define PMP_ENTRIES 16
 #define HART_TRIGGERS 2 /* Sdtrig address triggers (trigger.h) */
 
@@ -195,7 +219,8 @@ struct hart {
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
-    bool tlb_has_superpage[2]; /* by V: a superpage translation may be cached */
+    struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
+    struct gtlb gtlb;            /* with the H extension */
     bool pmp_active;             /* any PMP entry has A != OFF */
     /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */
     unsigned trigger_exec, trigger_access;
@@ -220,7 +245,10 @@ struct hart {
     pthread_cond_t wake;
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
-    _Atomic bool tlb_flush_request; /* remote fence from another hart */
+    _Atomic bool tlb_flush_request; /* remote sfence.vma from another hart: V=0 translations */
+    pthread_mutex_t sfence_lock;    /* guards sfence_lo/hi: the pages the requests name, */
+    uint64_t sfence_lo, sfence_hi;  /* [lo, hi) merged (lo >= hi: none) */
+    _Atomic bool hfence_request;    /* remote hfence from another hart: V=1 translations */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
@@ -290,7 +318,13 @@ uint64_t hart_sret(struct hart *h);
 /* fence.i: makes this hart's instruction fetches see earlier stores. */
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);
-/* Performs the TLB flush / fence.i other harts asked of this one (its own thread only). */
+/*
+ * Thread-safe: asks h to drop its V=0 translations of [start, start + size) (all when size
+ * is 0 or -1, as the SBI's remote sfence.vma has it) before it executes again; the caller
+ * then kicks it and waits for tlb_flush_request to clear.
+ */
+void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size);
+/* Performs the TLB flushes / fence.i other harts asked of this one (its own thread only). */
 void hart_serve_fence_requests(struct hart *h);
 
 /*

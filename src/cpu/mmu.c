@@ -46,31 +46,76 @@ static unsigned contexts_in_use(const struct hart *h)
     return h->hypervisor ? TLB_CONTEXTS : MMU_CTX_VU;
 }
 
+static void superpages_clear(struct hart *h, bool virt)
+{
+    for (unsigned half = 0; half < 2; half++)
+        h->superpages[virt][half] = (struct superpage_span){ .lo = ~0ULL, .hi = 0 };
+}
+
+/* A superpage translation of [base, base + offset_mask] may now be cached. */
+static void superpages_note(struct hart *h, bool virt, uint64_t base, uint64_t offset_mask)
+{
+    struct superpage_span *span = &h->superpages[virt][base >> 63];
+    if (base < span->lo)
+        span->lo = base;
+    if (base + offset_mask > span->hi)
+        span->hi = base + offset_mask;
+}
+
+static void gtlb_clear(struct hart *h)
+{
+    if (h->hypervisor)
+        memset(&h->gtlb, 0xff, sizeof(h->gtlb));
+}
+
 void hart_tlb_flush(struct hart *h)
 {
-    h->tlb_has_superpage[0] = h->tlb_has_superpage[1] = false;
+    superpages_clear(h, false);
+    superpages_clear(h, true);
     for (unsigned i = 0; i < contexts_in_use(h); i++)
         tlb_clear(&h->tlb[i]);
+    gtlb_clear(h);
 }
 
 void mmu_flush_mode(struct hart *h, bool virt)
 {
-    h->tlb_has_superpage[virt] = false;
+    superpages_clear(h, virt);
     for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
         tlb_clear(&h->tlb[i]);
 }
 
-void mmu_flush_page(struct hart *h, uint64_t va)
+/* A range of more pages than this is flushed whole: as Linux's own threshold for
+ * sfence.vma by page, and a quarter of the TLB. */
+#define FLUSH_RANGE_PAGES 64
+
+void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
 {
-    /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so
-     * once a superpage translation may be cached, flushing by address flushes all.
-     * Only V=0 translations: a hypervisor's sfence.vma leaves its guests' alone. */
-    if (h->tlb_has_superpage[0]) {
-        mmu_flush_mode(h, false);
+    uint64_t first = start & ~0xfffULL, pages = (start + size - first + 0xfff) >> 12;
+    if (size > FLUSH_RANGE_PAGES << 12 || pages > FLUSH_RANGE_PAGES) {
+        mmu_flush_mode(h, virt);
+        return;
+    }
+    for (uint64_t i = 0; i < pages; i++)
+        mmu_flush_page(h, first + (i << 12), virt);
+}
+
+void mmu_flush_gstage(struct hart *h)
+{
+    mmu_flush_mode(h, true);
+    gtlb_clear(h);
+}
+
+void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
+{
+    /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so an
+     * address that a cached superpage may cover flushes the whole mode. */
+    const struct superpage_span *span = &h->superpages[virt][va >> 63];
+    if (va >= span->lo && va <= span->hi) {
+        mmu_flush_mode(h, virt);
         return;
     }
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = 0; i < MMU_CTX_VU; i++) {
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++) {
         struct tlb *t = &h->tlb[i];
         t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
     }
@@ -266,9 +311,11 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
                 goto reload;
             guest_ram_note_store(ram, (const void *)ptep, 8); /* a write like any other */
         }
-        if (level > 0 || napot)
-            h->tlb_has_superpage[st->virt || st->gstage] = true;
         uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
+        /* (A G-stage superpage needs no note: only hfence.gvma drops G-stage
+         * translations, and it drops every V=1 one.) */
+        if ((level > 0 || napot) && !st->gstage)
+            superpages_note(h, st->virt, addr & ~offset_mask, offset_mask);
         *pa = ((ppn << 12) & ~offset_mask) | (addr & offset_mask);
         return 0;
     }
@@ -283,6 +330,14 @@ static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool d
         *pa = gpa;
         return 0;
     }
+    struct gtlb *cache = &h->gtlb;
+    struct gtlb_entry *e = access == ACCESS_READ ? cache->read : access == ACCESS_WRITE ? cache->write
+                                                                                         : cache->fetch;
+    e += (gpa >> 12) & (GTLB_SIZE - 1);
+    if (!debug && e->gpage == (gpa & ~0xfffULL)) {
+        *pa = e->page | (gpa & 0xfff);
+        return 0;
+    }
     struct stage st = {
         .root = (h->arch.hgatp & ((1ULL << 44) - 1)) << 12,
         .levels = mode - SATP_MODE_SV39 + 3,
@@ -292,7 +347,12 @@ static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool d
         .gstage = true,
         .debug = debug,
     };
-    return walk(h, &st, gpa, access, pa, NULL);
+    int cause = walk(h, &st, gpa, access, pa, NULL);
+    if (!cause && !debug) {
+        e->gpage = gpa & ~0xfffULL;
+        e->page = *pa & ~0xfffULL;
+    }
+    return cause;
 }
 
 /*

@@ -73,14 +73,20 @@ int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned
  * permission checks, no A/D update, no TLB fill, no exception. false when unmapped.
  */
 bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa);
-/* Flush one page's V=0 entries (sfence.vma at V=0 with an address), or all V=0 ones. */
-void mmu_flush_page(struct hart *h, uint64_t va);
 /*
- * Flush the translations of one virtualization mode only: V=0 ones (through satp) or V=1
- * ones (through vsatp and hgatp). A nested hypervisor switches vsatp and hgatp at every
- * entry of its guest and fences them with hfence: its own translations may stay.
+ * Flush the translations of one page of one virtualization mode (sfence.vma with an
+ * address at V=0, or at V=1 and hfence.vvma for the VS stage), or all of one mode: V=0
+ * ones (through satp) or V=1 ones (through vsatp and hgatp). A nested hypervisor
+ * switches vsatp and hgatp at every entry of its guest and fences them with hfence: its
+ * own translations may stay.
  */
+void mmu_flush_page(struct hart *h, uint64_t va, bool virt);
+/* The pages of [start, start + size) of one mode: page by page while they are few. */
+void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt);
 void mmu_flush_mode(struct hart *h, bool virt);
+/* Flush what went through the G stage (hgatp's change, hfence.gvma): every V=1
+ * translation and the G stage's own cache. */
+void mmu_flush_gstage(struct hart *h);
 
 /* The 8-bit configuration of PMP entry i. */
 static inline unsigned pmp_cfg(const struct hart *h, unsigned i)

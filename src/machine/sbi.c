@@ -118,32 +118,44 @@ static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t bas
 }
 
 /*
- * Remote fences: each target hart flushes its TLB (sfence.vma) or its decoded blocks
- * (fence.i) before it executes again. The caller waits until every target has done so,
+ * Remote fences: each target hart flushes its V=0 translations (sfence.vma: the caller
+ * is at V=0, a guest's ecalls go to its hypervisor), its V=1 ones (hfence, H extension)
+ * or its decoded blocks (fence.i) before it executes again. The caller waits until every target has done so,
  * or sleeps (a sleeping hart handles the request on waking, before any instruction).
  */
-enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_FENCE_I };
+enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_HFENCE, REMOTE_FENCE_I };
 
 static _Atomic bool *fence_request(struct hart *t, enum remote_fence kind)
 {
-    return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request : &t->fence_i_request;
+    return kind == REMOTE_SFENCE_VMA ? &t->tlb_flush_request
+           : kind == REMOTE_HFENCE   ? &t->hfence_request
+                                     : &t->fence_i_request;
 }
 
+/* start and size: the addresses a remote sfence.vma names (size 0 or -1: all). */
 static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, uint64_t base,
-                         enum remote_fence kind)
+                         enum remote_fence kind, uint64_t start, uint64_t size)
 {
+    bool all = size == 0 || start + size < start;
     for (unsigned i = 0; i < m->nharts; i++) {
         if (!hart_selected(m, i, mask, base))
             continue;
         struct hart *t = m->harts[i];
         if (t == self) {
-            if (kind == REMOTE_SFENCE_VMA)
-                hart_tlb_flush(self);
+            if (kind == REMOTE_SFENCE_VMA && all)
+                mmu_flush_mode(self, false);
+            else if (kind == REMOTE_SFENCE_VMA)
+                mmu_flush_range(self, start, size, false);
+            else if (kind == REMOTE_HFENCE)
+                mmu_flush_gstage(self);
             else
                 hart_fence_i(self);
             continue;
         }
-        atomic_store(fence_request(t, kind), true);
+        if (kind == REMOTE_SFENCE_VMA)
+            hart_request_sfence(t, start, size);
+        else
+            atomic_store(fence_request(t, kind), true);
         hart_kick(t);
     }
     for (unsigned i = 0; i < m->nharts; i++) {
@@ -335,9 +347,9 @@ static struct sbiret legacy_call(struct machine *m, struct hart *h, uint64_t ext
         if (ext == LEGACY_SEND_IPI)
             return send_ipi(m, mask, a[0] ? 0 : ~0ULL);
         if (ext == LEGACY_REMOTE_FENCE_I)
-            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I, 0, 0);
         else
-            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA, a[1], a[2]);
         return ok(0);
     }
     case LEGACY_SHUTDOWN: return srst(m, h, 0, 0);
@@ -379,10 +391,13 @@ void sbi_ecall(struct machine *m, struct hart *h)
             if (!hart_mask_valid(m, a[0], a[1])) {
                 r = err(SBI_ERR_INVALID_PARAM);
             } else if (fid == 0) {
-                remote_fence(m, h, a[0], a[1], REMOTE_FENCE_I);
+                remote_fence(m, h, a[0], a[1], REMOTE_FENCE_I, 0, 0);
                 r = ok(0);
             } else if (fid <= 2) {
-                remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA);
+                remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA, a[2], a[3]);
+                r = ok(0);
+            } else if (h->hypervisor) { /* hfence.gvma and hfence.vvma, by VMID/ASID or not */
+                remote_fence(m, h, a[0], a[1], REMOTE_HFENCE, 0, 0);
                 r = ok(0);
             } else {
                 r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */

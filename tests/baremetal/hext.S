@@ -7,7 +7,8 @@
  * htimedelta ahead; mcontrol6's VS bit; VS-stage paging through vsatp, whose
  * translations HS does not see, with a VS page fault in M setting GVA; the G stage
  * (Sv39x4) alone and under the VS stage, with guest-page faults in M (mtval2) and HS
- * (htval, hstatus.GVA); HLV/HLVX/HSV from M, HS and U (HU), not from VS. Also passes
+ * (htval, hstatus.GVA); HLV/HLVX/HSV from M, HS and U (HU), not from VS; VMIDs (14 bits),
+ * two guests switched without a fence, hfence.gvma by VMID. Also passes
  * on QEMU 7.2 (whose rv64 CPU has H); where QEMU 7.2 departs from the spec, test_cpu
  * checks rackvm.
  * rackvm-options: --cpu h=on
@@ -49,6 +50,7 @@ TEST hext
 #define CAUSE_VIRTUAL  22
 #define HFENCE_VVMA    0x22000073
 #define HFENCE_GVMA    0x62000073
+#define HFENCE_GVMA_ZERO_T1 0x62600073 /* hfence.gvma zero, t1: all of VMID t1 */
 #define CSR_HTVAL      0x643
 #define CSR_MTVAL2     0x34b
 #define HSTATUS_GVA    (1 << 6)
@@ -63,6 +65,7 @@ TEST hext
 #define HSTATUS_HU     (1 << 9)
 #define STCE           (1 << 63)
 #define ALIAS          0x100000000    /* VS-stage: the gigapage at RAM_BASE seen here too */
+#define ALIAS2         0x180000000    /* the second guest's alias of RAM_BASE */
 
 /* run_in(\mode, \fn) with V=1: VS (MODE_S) or VU (MODE_U), a2 as its a0. */
 .macro CALL_IN_V mode, fn
@@ -95,6 +98,16 @@ TEST hext
     la t1, trap_hook
     sd zero, 0(t1)
     EXPECT_VAR trap_count, 1, \code, "\msg"
+.endm
+
+/* In VS, a load from \alias + 0x40 (guest physical, an alias of host RAM_BASE) reads
+ * what is at RAM_BASE + 0x40. */
+.macro EXPECT_GUEST_READS alias, code, msg
+    li a2, \alias + 0x40
+    RUN_V MODE_S, load_a0, 0, \code, "\msg"
+    li t0, RAM_BASE + 0x40
+    ld t0, 0(t0)
+    EXPECT_REG a0, t0, \code + 1, "\msg: the value"
 .endm
 
 /* Bits \shift.. of the last M trap's mstatus, masked with \mask, equal \val. */
@@ -442,6 +455,42 @@ main:
     li t0, HSTATUS_SPVP
     csrc CSR_HSTATUS, t0
     csrw CSR_VSATP, zero
+
+    /* --- VMID: all 14 bits; two guests, each with its VMID and G-stage table, switched
+     * without a fence (the spec asks for none while the tables stay as fenced and no
+     * VMID is reused); hfence.gvma naming a VMID --- */
+    la t0, g_root
+    srli t0, t0, 12
+    li t1, 8 << 60 | 0x3fff << 44
+    or t0, t0, t1
+    csrw CSR_HGATP, t0
+    csrr t1, CSR_HGATP
+    EXPECT_REG t0, t1, 83, "hgatp.VMID: 14 bits (VMIDLEN)"
+    la t0, g_root2              /* guest 2: RAM_BASE for its code, ALIAS2 (not ALIAS) for data */
+    li t1, (RAM_BASE >> 12) << 10 | 0xdf
+    sd t1, 16(t0)
+    sd t1, 48(t0)
+    .word HFENCE_GVMA
+    li a0, 1
+    call enter_guest            /* guest 1: ALIAS is host RAM_BASE */
+    EXPECT_GUEST_READS ALIAS, 84, "guest 1 (VMID 1) loads through its G stage"
+    li a0, 2
+    call enter_guest            /* guest 2, no fence: guest 1's translation of ALIAS is not its own */
+    li a2, ALIAS + 0x40
+    HOOKED_RUN_V load_a0, 86, "guest 2 (VMID 2) lacks ALIAS"
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, ALIAS + 0x40, 87, "guest 2: guest-page fault"
+    EXPECT_GUEST_READS ALIAS2, 88, "guest 2 loads through its own G stage"
+    li a0, 1
+    call enter_guest            /* back to guest 1, no fence */
+    EXPECT_GUEST_READS ALIAS, 90, "guest 1 again, without a fence"
+    la t0, g_root               /* guest 1 loses ALIAS: hfence.gvma for VMID 1 */
+    sd zero, 32(t0)
+    li t1, 1
+    .word HFENCE_GVMA_ZERO_T1
+    li a2, ALIAS + 0x40
+    HOOKED_RUN_V load_a0, 92, "hfence.gvma zero, VMID 1 drops guest 1's translation"
+    EXPECT_MTRAP CAUSE_LOAD_GUEST_PAGE_FAULT, ALIAS + 0x40, 93, "guest 1 after its hfence: guest-page fault"
+
     csrw CSR_HGATP, zero
     .word HFENCE_GVMA
 
@@ -450,6 +499,20 @@ main:
     ld ra, 0(sp)
     ld s4, 8(sp)
     addi sp, sp, 16
+    ret
+
+/* hgatp: guest a0 (1: g_root, 2: g_root2) with VMID a0, Sv39x4. */
+enter_guest:
+    la t0, g_root
+    li t1, 1
+    beq a0, t1, 1f
+    la t0, g_root2
+1:  srli t0, t0, 12
+    slli t1, a0, 44
+    or t0, t0, t1
+    li t1, 8 << 60
+    or t0, t0, t1
+    csrw CSR_HGATP, t0
     ret
 
 write_sscratch:
@@ -553,3 +616,4 @@ fault_tval2: .dword 0
 vs_root: .zero 4096
     .align 14
 g_root: .zero 16384
+g_root2: .zero 16384

@@ -3,7 +3,8 @@
  * through them. 4 KiB pages, 2 MiB and 1 GiB superpages (misaligned ones fault),
  * R/W/X/U permissions with causes 12/13/15 and stval = the virtual address, SUM,
  * MXR, reserved W-without-R, reserved PTE bits and last-level pointer PTEs,
- * canonical addresses, hardware A/D updates, sfence.vma,
+ * canonical addresses, hardware A/D updates, sfence.vma (by address, also one naming
+ * another page of a superpage),
  * ASIDs, unsupported satp modes, MPRV, and page faults delegated to S or kept in M.
  * Each mode runs the same suite; failure codes are 1-69 (Sv39), 71-139 (Sv48) and
  * 141-209 (Sv57).
@@ -352,6 +353,25 @@ TEST paging
     call run_in
     EXPECT a0, MARK_B, \b+51, "\name: sfence: second mapping before the change"
     EXPECT a1, MARK_A, \b+52, "\name: sfence.vma (all): restored mapping visible"
+    /* a superpage remapped, fenced by another of its addresses: the one read is new too */
+    la t0, page_a
+    li t1, 0x200000
+    add t0, t0, t1
+    li t1, MARK_B
+    sd t1, 0(t0)                /* page_a's place in the next 2 MiB */
+    li t0, ((RAM_BASE + 0x200000) >> 12) << 10 | PTE_RW_AD
+    sd t0, remap_args, t1
+    li a0, MODE_S
+    la a1, s_remap_other
+    VA_OF a2, page_a, VA_2M
+    LOAD a3, pte_2m
+    call run_in
+    EXPECT a0, MARK_A, \b+68, "\name: superpage: old mapping before the change"
+    EXPECT a1, MARK_B, \b+69, "\name: sfence.vma of another page of a superpage: new mapping"
+    li t0, (RAM_BASE >> 12) << 10 | PTE_RW_AD
+    LOAD t1, pte_2m
+    sd t0, 0(t1)
+    sfence.vma
 
     /* --- MPRV: M-mode loads and stores translate with the privilege in MPP --- */
     MSTATUS_CLEAR MSTATUS_MPP
@@ -499,6 +519,7 @@ build_tables:
     li a2, PTE_RW_AD
     li a3, 1
     call map_page
+    sd a0, pte_2m, t0
     li a0, VA_2M_BAD
     li a1, RAM_BASE + 0x1000
     li a2, PTE_RW_AD
@@ -646,6 +667,19 @@ s_remap:
     ld a1, 0(a0)
     mv a0, t0
     ret
+/* As s_remap, but the fence names the next page (of a superpage mapping a0's). */
+s_remap_other:
+    la t2, remap_args
+    ld t3, 0(t2)
+    ld t4, 8(t2)
+    ld t0, 0(a0)
+    sd t3, 0(a1)
+    li t5, 0x1000
+    add t5, a0, t5
+    sfence.vma t5, t4
+    ld a1, 0(a0)
+    mv a0, t0
+    ret
 s_remap_all:
     la t2, remap_args
     ld t3, 0(t2)
@@ -687,6 +721,7 @@ pte_ad:     .dword 0
 pte_ax:     .dword 0
 pte_ad2:    .dword 0
 pte_sw:     .dword 0
+pte_2m:     .dword 0
 remap_args: .dword 0, 0
 
     .bss

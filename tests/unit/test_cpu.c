@@ -629,7 +629,7 @@ static void cache_data(struct hart *h, bool virt)
  * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
  * with hfence: that drops V=1 translations only, and rewriting the same value none;
  * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
- * V=1 V=1 ones only.
+ * V=1 V=1 ones only; with an address, that page's only (no superpage is cached).
  */
 static void test_tlb_flush_by_mode(void)
 {
@@ -674,6 +674,80 @@ static void test_tlb_flush_by_mode(void)
     h->arch.x[10] = DATA;
     CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    cache_data(h, false);
+    hart_set_mode(h, PRIV_S, true);
+    h->arch.x[10] = DATA + 0x1000;
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* another page at V=1 */
+    CHECK(data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    h->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=1 */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    hart_set_mode(h, PRIV_S, false);
+    machine_destroy(mh);
+}
+
+/*
+ * Another hart's sfence.vma through the SBI names a range: the pages in it go, others
+ * stay; two pending requests merge; size 0 (or -1) drops all.
+ */
+static void test_remote_sfence_range(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    hart_reset(h, BASE);
+    cache_data(h, false);
+    hart_request_sfence(h, DATA + 0x1000, 0x1000);
+    hart_serve_fence_requests(h);
+    CHECK(data_cached(h, MMU_CTX_S));
+    hart_request_sfence(h, DATA + 0x1000, 0x1000);
+    hart_request_sfence(h, DATA + 0x10, 8);
+    hart_serve_fence_requests(h);
+    CHECK(!data_cached(h, MMU_CTX_S));
+    cache_data(h, false);
+    hart_serve_fence_requests(h); /* nothing pending */
+    CHECK(data_cached(h, MMU_CTX_S));
+    hart_request_sfence(h, 0, ~0ULL);
+    hart_serve_fence_requests(h);
+    CHECK(!data_cached(h, MMU_CTX_S));
+    machine_destroy(mh);
+}
+
+/* Marks DATA as cached in the VS context (a translation under the current hgatp). */
+static void plant_vs_data(struct hart *h)
+{
+    h->tlb[MMU_CTX_VS].read[(DATA >> 12) & (TLB_SIZE - 1)] = (struct tlb_entry){ .tag = DATA };
+}
+
+/*
+ * hgatp.VMID has all 14 bits. The TLB holds the current VMID's translations only: a
+ * change of VMID drops them, hfence.gvma naming another VMID leaves them, naming the
+ * current one drops them.
+ */
+static void test_vmid(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    uint64_t sv39x4 = 8ULL << 60 | (DATA + 0x100000) >> 12, v;
+    hart_reset(h, BASE);
+    CHECK(csr_write(h, CSR_HGATP, sv39x4 | 0xffffULL << 44) && csr_read(h, CSR_HGATP, &v));
+    CHECK_EQ_U64(v, sv39x4 | 0x3fffULL << 44);
+    CHECK(csr_write(h, CSR_HGATP, sv39x4 | 5ULL << 44));
+    plant_vs_data(h);
+    CHECK(csr_write(h, CSR_HGATP, sv39x4 | 5ULL << 44));
+    CHECK(data_cached(h, MMU_CTX_VS));
+    h->arch.x[11] = 6;
+    CHECK_EQ_U64(exec_one(h, 0x62b00073, 0x62b00073, 4), EXEC_NEXT); /* hfence.gvma zero, a1 */
+    CHECK(data_cached(h, MMU_CTX_VS));
+    h->arch.x[11] = 5;
+    CHECK_EQ_U64(exec_one(h, 0x62b00073, 0x62b00073, 4), EXEC_NEXT);
+    CHECK(!data_cached(h, MMU_CTX_VS));
+    plant_vs_data(h);
+    CHECK(csr_write(h, CSR_HGATP, sv39x4 | 6ULL << 44));
+    CHECK(!data_cached(h, MMU_CTX_VS));
     machine_destroy(mh);
 }
 
@@ -1045,6 +1119,8 @@ int main(void)
     test_triggers();
     test_hypervisor();
     test_tlb_flush_by_mode();
+    test_vmid();
+    test_remote_sfence_range();
     test_self_modifying_code();
     test_released_caches();
     test_translated_lookups();

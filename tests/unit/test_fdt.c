@@ -66,17 +66,18 @@ static bool compatible(const void *fdt, const char *path, const char *compat)
 static void check_isa(const void *fdt, const char *cpu, const char *const *required, size_t nrequired)
 {
     const char *isa = prop(fdt, cpu, "riscv,isa", NULL);
-    CHECK(strncmp(isa, "rv64imafdc_", 11) == 0);
+    size_t letters = strncmp(isa, "rv64imafdch_", 12) == 0 ? 11 : 10; /* "rv64" and one-letter ones */
+    CHECK(strncmp(isa, "rv64imafdc", 10) == 0 && isa[letters] == '_');
     char multi[512]; /* "_z..._s..._": each multi-letter name between underscores */
-    snprintf(multi, sizeof(multi), "%s_", isa + 10);
-    int len = 0, listed = 0, in_string = 6;
+    snprintf(multi, sizeof(multi), "%s_", isa + letters);
+    int len = 0, listed = 0, in_string = letters - 4;
     for (const char *c = multi + 1; *c; c++)
         in_string += *c == '_';
     const char *list = prop(fdt, cpu, "riscv,isa-extensions", &len);
     for (const char *e = list; e < list + len; e += strlen(e) + 1, listed++) {
         char word[64];
         snprintf(word, sizeof(word), "_%s_", e);
-        bool found = strlen(e) == 1 ? strchr("imafdc", e[0]) != NULL : strstr(multi, word) != NULL;
+        bool found = strlen(e) == 1 ? memchr(isa + 4, e[0], letters - 4) != NULL : strstr(multi, word) != NULL;
         if (!found)
             fprintf(stderr, "%s: riscv,isa-extensions has %s, riscv,isa (%s) does not\n", cpu, e, isa);
         CHECK(found);
@@ -91,7 +92,7 @@ static void check_cpus(const void *fdt)
     static const char *const required[] = { "zicboz", "sstc", "zicond", "zbc", "zbkb", "zbkx", "zcb",
                                             "zawrs", "svinval", "zknd", "zkne", "zknh", "zksed",
                                             "zksh", "zkr", "svnapot", "zfa",
-                                            "zfh", "zfhmin" };
+                                            "zfh", "zfhmin", "h" };
     CHECK_EQ_U64(prop_u32(fdt, "/cpus", "timebase-frequency", 0), MACHINE_TIMEBASE_HZ);
     for (unsigned i = 0; i < NHARTS; i++) {
         char cpu[32], intc[64], core[64];
@@ -204,7 +205,7 @@ static void check_dtc(const void *fdt, size_t size)
 
 static void build_machine(unsigned nharts)
 {
-    struct machine_config cfg = { .memory_size = RAM_SIZE, .nharts = nharts };
+    struct machine_config cfg = { .memory_size = RAM_SIZE, .nharts = nharts, .hypervisor = true };
     m = machine_create(&cfg, false);
     CHECK(m != NULL);
     if (!m)
@@ -252,6 +253,14 @@ int main(void)
     CHECK(fdt_stringlist_search(fdt, node(fdt, "/cpus/cpu@0"), "riscv,isa-extensions", "zknh") >= 0);
     CHECK(strstr(prop(fdt, "/cpus/cpu@0", "riscv,isa", NULL), "zkr") == NULL);
     check_dtc(fdt, size);
+    free(fdt);
+
+    /* Without the H extension (--cpu h=off) neither property names it. */
+    m->cfg.hypervisor = false;
+    CHECK(fdt_build(m, 0, 0, &fdt, &size) == 0);
+    CHECK(fdt_stringlist_search(fdt, node(fdt, "/cpus/cpu@0"), "riscv,isa-extensions", "h") < 0);
+    CHECK(strncmp(prop(fdt, "/cpus/cpu@0", "riscv,isa", NULL), "rv64imafdc_", 11) == 0);
+    check_isa(fdt, "/cpus/cpu@0", NULL, 0);
     free(fdt);
     machine_destroy(m);
 

@@ -52,6 +52,9 @@ static void test_accepted(void)
     CHECK_EQ_U64(opts.cfg.memory_size, 256ULL << 20);
     CHECK_EQ_U64(opts.cfg.nharts, 1);
     CHECK(strcmp(opts.cfg.cmdline, "console=ttyS0") == 0);
+    CHECK(opts.cfg.hypervisor);
+    CHECK(parse("--kernel", "Image", "--cpu", "h=off", NULL) == RUN_PARSE_OK);
+    CHECK(!opts.cfg.hypervisor);
 
     CHECK(parse("--kernel=k", "--memory", "2G", "--cpus", "4", "--jit", "eager", "--disk",
                 "path=a.img,readonly=on,serial=S", "--net", "user", "--console", "virtio",
