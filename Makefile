@@ -12,7 +12,7 @@ endif
 comma := ,
 space := $(subst ,, )
 BUILD ?= build
-LDLIBS += -lfdt -lz -lslirp -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -lext2fs -lblkid -pthread -lm
 
 SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*.c))
 MAIN := src/cli/main.c

@@ -16,6 +16,8 @@ struct run_options {
     struct machine_config cfg;
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
+    /* No --kernel but a disk: cfg boots the firmware chain (OpenSBI, U-Boot) from it. */
+    bool boot_disk;
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

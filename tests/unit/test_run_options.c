@@ -73,6 +73,18 @@ static void test_accepted(void)
     CHECK(parse("--version", NULL) == RUN_PARSE_VERSION);
     CHECK(parse("--kernel", "k", "--shutdown-timeout", "5", NULL) == RUN_PARSE_OK);
     CHECK_EQ_U64(opts.shutdown_timeout, 5);
+    CHECK(!opts.boot_disk);
+    /* a disk and no kernel: the disk is booted through OpenSBI and U-Boot, with 1 GiB */
+    CHECK(parse("--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.boot_disk && opts.cfg.firmware == FIRMWARE_FILE);
+    CHECK(strstr(opts.cfg.firmware_path, "opensbi") && strstr(opts.cfg.kernel_path, "u-boot"));
+    CHECK_EQ_U64(opts.cfg.memory_size, 1ULL << 30);
+    CHECK(parse("--memory", "512M", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.boot_disk);
+    CHECK_EQ_U64(opts.cfg.memory_size, 512ULL << 20);
+    /* a kernel or a firmware given: the disk is only a disk */
+    CHECK(parse("--firmware", "fw.bin", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(!opts.boot_disk && !strcmp(opts.cfg.firmware_path, "fw.bin"));
 }
 
 static void test_refused(void)
@@ -101,7 +113,10 @@ static void test_refused(void)
     CHECK_REFUSED("unknown option '-x' (try rackvm run --help)", "-xy");
     CHECK_REFUSED("unexpected argument 'extra' (try rackvm run --help)", "--kernel", "k",
                   "extra");
-    CHECK_REFUSED("--kernel FILE is required", "--memory", "1G");
+    CHECK_REFUSED("--kernel FILE is required (or --disk path=IMG to boot a disk)", "--memory",
+                  "1G");
+    CHECK_REFUSED("--initrd needs --kernel (a booted disk brings its own)", "--initrd", "i",
+                  "--disk", "path=d.img");
     CHECK_REFUSED("--kernel FILE is required with --firmware none", "--firmware", "none");
     CHECK_REFUSED("too many virtio devices: 9 (the board has 8 slots)", "--kernel", "k",
                   "--disk", "path=1", "--disk", "path=2", "--disk", "path=3", "--disk", "path=4",
