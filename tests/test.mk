@@ -4,11 +4,11 @@
 # a minute each; the reference executor half a minute), the unit tests again under
 # ASan+UBSan, 25 s of libFuzzer on each fuzz target (virtqueues, loaders, run's options,
 # value parsers) after replaying their regression inputs, a clang build (-Werror), the
-# guest (built or refreshed from its cache, so no boot test skips for want of one), and
-# the Linux boot tests last, so their "N passed, N failed" line closes the output.
+# guest (built or refreshed from its cache, so no boot test skips for want of one), the
+# Debian test image (`make image-test-cache`, likewise), and the Linux boot tests last, so their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
-.PHONY: deps test integration guest
+.PHONY: deps test integration guest image-test-cache
 
 deps:
 	scripts/deps.sh --all
@@ -24,6 +24,7 @@ test: deps
 	$(MAKE) fuzz FUZZ_SECONDS=25
 	$(MAKE) CC=clang BUILD=build-clang all
 	scripts/build-guest.sh
+	$(MAKE) image-test-cache
 	python3 tests/integration/run.py
 
 integration: $(BUILD)/rackvm $(STORM_ELF)
@@ -31,3 +32,8 @@ integration: $(BUILD)/rackvm $(STORM_ELF)
 
 guest:
 	scripts/build-guest.sh
+
+# The Debian image test_image.py boots, built once per recipe by `rackvm image create`
+# (a first build takes far longer than the boot tests: see the README's Debian section).
+image-test-cache: $(BUILD)/rackvm
+	tests/integration/image-test-cache.sh >/dev/null

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_image.h"
 #include "cli/cmd_run.h"
 #include "cli/version.h"
 
@@ -11,6 +12,7 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  run        boot one virtual machine (rackvm run --help)\n"
+          "  image      build a bootable Debian disk image (rackvm image --help)\n"
           "\n"
           "  --help     show this help\n"
           "  --version  show the version\n"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "image"))
+        return cmd_image(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;
