@@ -5,7 +5,8 @@
 # ASan+UBSan, 25 s of libFuzzer on each fuzz target (virtqueues, loaders, run's options,
 # value parsers) after replaying their regression inputs, a clang build (-Werror), the
 # guest (built or refreshed from its cache, so no boot test skips for want of one), the
-# Debian test image (`make image-test-cache`, likewise), and the Linux boot tests last, so their "N passed, N failed" line closes the output.
+# Debian test image (`make image-test-cache`, likewise), and the Linux boot tests last, so
+# their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
 .PHONY: deps test integration guest image-test-cache

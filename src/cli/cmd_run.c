@@ -309,7 +309,7 @@ static int check_boot_disk(const struct machine_config *cfg)
 {
     static const struct { const char *path, *package; } chain[] = {
         { DISK_BOOT_FIRMWARE, "opensbi" }, { DISK_BOOT_LOADER, "u-boot-qemu" } };
-    for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(chain); i++) {
         if (access(chain[i].path, R_OK) != 0) {
             fprintf(stderr, "rackvm: booting a disk without --kernel needs %s (Debian package "
                     "%s): %s\n", chain[i].path, chain[i].package, strerror(errno));

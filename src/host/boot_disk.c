@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
+
 /* Where U-Boot's distro boot looks for the configuration, in its order. */
 static const char *const extlinux_paths[] = { "/extlinux/extlinux.conf",
                                               "/boot/extlinux/extlinux.conf" };
@@ -30,7 +32,7 @@ static const char *find_extlinux(const char *path, unsigned long long offset)
     if (ext2fs_open2(path, options, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs) != 0)
         return NULL;
     const char *hit = NULL;
-    for (size_t i = 0; i < sizeof(extlinux_paths) / sizeof(extlinux_paths[0]) && !hit; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(extlinux_paths) && !hit; i++) {
         ext2_ino_t ino;
         if (ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, extlinux_paths[i], &ino) == 0)
             hit = extlinux_paths[i];

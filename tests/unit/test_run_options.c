@@ -38,11 +38,7 @@ static enum run_parse parse(const char *first, ...)
 #define CHECK_REFUSED(msg, ...)                                                          \
     do {                                                                                 \
         CHECK(parse(__VA_ARGS__, NULL) == RUN_PARSE_BAD);                                \
-        if (strcmp(err, (msg)) != 0) {                                                   \
-            fprintf(stderr, "%s:%d: message \"%s\", expected \"%s\"\n", __FILE__,        \
-                    __LINE__, err, (msg));                                               \
-            unit_failures++;                                                             \
-        }                                                                                \
+        CHECK_STREQ(err, (msg));                                                         \
     } while (0)
 
 static void test_accepted(void)
