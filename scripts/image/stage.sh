@@ -7,7 +7,10 @@
 # needed), then the boot menu. Lines starting "IMAGE:" are the progress the host shows.
 set -e
 set -o pipefail
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C DEBIAN_FRONTEND=noninteractive
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C DEBIAN_FRONTEND=noninteractive \
+    UCF_FORCE_CONFFOLD=1
+# Nobody is at the console to answer: a prompt must fail (end of input), never wait.
+exec </dev/null
 say() { echo "IMAGE: $*"; }
 t=/target
 mkdir -p $t
@@ -17,6 +20,7 @@ mount /dev/vdb1 $t
 total=$(wc -l <$t/debootstrap/debpaths)
 say "stage 2/4: debootstrap second stage ($total packages)"
 chroot $t /debootstrap/debootstrap --second-stage 2>&1 | awk -v total="$total" '
+    /^I: (Unpacking|Configuring) required packages/ { print; fflush(); next }
     /^I: Unpacking / { u++; printf "IMAGE:   unpacked %d/%d %s\n", u, total, $3; fflush(); next }
     /^I: Configuring / { c++; printf "IMAGE:   configured %d/%d %s\n", c, total, $3; fflush(); next }
     { print; fflush() }'
@@ -28,7 +32,10 @@ mount -t devpts devpts $t/dev/pts
 packages=$(cat /mnt/packages)
 total=$(chroot $t apt-get -s install --no-install-recommends $packages | grep -c '^Inst ')
 say "stage 3/4: apt-get install $packages ($total packages)"
-chroot $t apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 $packages 2>&1 |
+# Nobody answers a prompt: where the host wrote a conffile a package also ships
+# (/etc/default/u-boot), ours stays.
+chroot $t apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $packages 2>&1 |
     awk -v total="$total" '
     /^Unpacking / { u++; printf "IMAGE:   unpacked %d/%d %s\n", u, total, $2; fflush(); next }
     /^Setting up / { c++; printf "IMAGE:   set up %d/%d %s\n", c, total, $3; fflush(); next }
