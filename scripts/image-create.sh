@@ -118,7 +118,7 @@ cat >"$rootfs/etc/default/u-boot" <<UBOOT
 U_BOOT_ROOT="root=UUID=$uuid"
 U_BOOT_PARAMETERS="ro console=ttyS0"
 U_BOOT_PROMPT="0"
-U_BOOT_TIMEOUT="0"
+U_BOOT_TIMEOUT="1"
 U_BOOT_FDT_DIR="/no-dtbs-"
 UBOOT
 if [ -n "$ssh_key" ]; then
