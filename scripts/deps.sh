@@ -19,7 +19,7 @@ done
 
 packages=(
     # build
-    gcc make libfdt-dev zlib1g-dev libslirp-dev pkg-config
+    gcc make libfdt-dev zlib1g-dev libslirp-dev libjansson-dev libseccomp-dev libyaml-dev pkg-config
     # disk boot (`rackvm run --disk path=IMG`): libblkid/libext2fs read the partition table
     # and file system to check there is something to boot; OpenSBI and U-Boot boot it
     libblkid-dev libext2fs-dev opensbi u-boot-qemu
@@ -31,8 +31,10 @@ packages=(
 )
 if [ $all -eq 1 ]; then
     packages+=(
-        # tests (mtools: disk images built as a normal user; iproute2: the tap test)
-        gcc-riscv64-unknown-elf device-tree-compiler clang python3
+        # tests (e2fsprogs, fdisk, mtools: disk images built as a normal user; iproute2: the tap test)
+        gcc-riscv64-unknown-elf device-tree-compiler opensbi u-boot-qemu clang python3
+        # the GDB stub's tests (tests/integration/test_gdb.py)
+        gdb-multiarch
         # libFuzzer and clang's sanitizer runtimes (`make fuzz`): only a recommendation of clang
         libclang-rt-14-dev
         mtools iproute2

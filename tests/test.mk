@@ -1,12 +1,11 @@
 # The whole suite and the guest; included at the end of the top Makefile (it uses $(BUILD)).
 # `make test`: installs missing Debian packages, builds, then runs the unit tests, the
 # bare-metal suite, the CPU's differential test against QEMU (interpreted and translated,
-# a minute each; the reference executor half a minute), the unit tests again under
-# ASan+UBSan, 25 s of libFuzzer on each fuzz target (virtqueues, loaders, run's options,
-# value parsers) after replaying their regression inputs, a clang build (-Werror), the
-# guest (built or refreshed from its cache, so no boot test skips for want of one), the
-# Debian test image (`make image-test-cache`, likewise), and the Linux boot tests last, so
-# their "N passed, N failed" line closes the output.
+# 45 s each; the reference executor 25 s), the unit tests again under ASan+UBSan, 20 s of
+# libFuzzer on each fuzz target (virtqueues, loaders, run's options, value parsers, switch
+# peers) after replaying their regression inputs, a clang build (-Werror), the
+# guest (built or refreshed from its cache, so no boot test skips for want of one), and
+# the Linux boot tests last, so their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
 .PHONY: deps test integration guest image-test-cache
@@ -18,17 +17,17 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	if [ -x tests/baremetal/run.sh ]; then $(MAKE) baremetal; fi
-	python3 tests/difftest/run.py --seconds 60 --jit off
-	python3 tests/difftest/run.py --seconds 60 --jit eager
-	python3 tests/difftest/run.py --seconds 30 --jit reference
+	python3 tests/difftest/run.py --seconds 45 --jit off
+	python3 tests/difftest/run.py --seconds 45 --jit eager
+	python3 tests/difftest/run.py --seconds 25 --jit reference
 	$(MAKE) SANITIZE=$(TEST_SANITIZE) unit
-	$(MAKE) fuzz FUZZ_SECONDS=25
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) CC=clang BUILD=build-clang all
 	scripts/build-guest.sh
 	$(MAKE) image-test-cache
 	python3 tests/integration/run.py
 
-integration: $(BUILD)/rackvm $(STORM_ELF)
+integration: $(BUILD)/rackvm $(STORM_ELF) $(GDB_TARGET_ELF)
 	python3 tests/integration/run.py
 
 guest:

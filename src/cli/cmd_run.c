@@ -1,20 +1,25 @@
 #include "cli/cmd_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/server.h"
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
 #include "host/boot_disk.h"
+#include "host/console.h"
 #include "host/net_config.h"
+#include "host/sandbox.h"
 #include "machine/boot.h"
 #include "machine/loader.h"
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
 #define MIN_MEMORY (16ULL << 20)
@@ -54,27 +59,47 @@ void cmd_run_usage(FILE *out)
             "                       virtio console (hvc0; default cmdline then \"%s\")\n"
             "  --net user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT]...[,mac=MAC]\n"
             "  --net tap=IFNAME[,mac=MAC]\n"
+            "  --net switch=SOCKET[,mac=MAC]\n"
             "                       virtio-net NIC (repeatable) on user networking (10.0.2.15 by\n"
-            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3) or a host tap\n"
+            "                       DHCP, host and gateway 10.0.2.2, DNS 10.0.2.3), a host tap,\n"
+            "                       or a port of the `rackvm switch` listening on SOCKET\n"
             "  --shutdown-timeout S seconds the guest gets to power off after SIGINT/SIGTERM\n"
-            "                       before rackvm stops it (default %d; 0: stop at once)\n"
+            "                       or a stop request before rackvm stops it (default %d;\n"
+            "                       0: stop at once)\n"
+            "  --api-socket PATH    serve the JSON control protocol (status, pause, resume,\n"
+            "                       stop, reset, stats, snapshot) on a Unix socket at PATH\n"
+            "  --restore DIR        resume the snapshot in DIR (written by the snapshot\n"
+            "                       command) instead of booting; give the device options it\n"
+            "                       was taken with (--memory and --cpus come from it)\n"
+            "  --gdb tcp:HOST:PORT  serve the GDB remote protocol there (tcp::PORT: 127.0.0.1)\n"
+            "  --gdb-wait           with --gdb, stop every hart before its first instruction\n"
+            "                       until gdb lets it go\n"
+            "  --sandbox on|off     once started, drop root to an unprivileged user and allow\n"
+            "                       only the system calls a running VM makes (default on;\n"
+            "                       a blocked call exits with status %d, naming it)\n"
+            "  --sandbox-user USER  the user a VM started as root runs as (default %s)\n"
             "  --dump-dtb FILE      write the generated device tree to FILE and exit\n"
             "  --trace              print every executed instruction to stderr (slow)\n"
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
             "                       the host has a translator), only interpret (off), or\n"
             "                       translate every block at its first run (eager)\n"
+            "  --cpu h=on|off       the H extension (hypervisor; default off: not complete)\n"
             "  --help, --version\n"
             "\n"
             "Console: Ctrl-A x quits, Ctrl-A h lists the keys. At most %d virtio devices; a\n"
             "virtio-input power button takes the next free slot. SIGINT/SIGTERM press it; a\n"
-            "second signal or the timeout stops the VM (exit status 128 + signal number).\n",
+            "second signal or the timeout stops the VM (exit status 128 + signal number).\n"
+            "A guest kernel panic reported through pvpanic stops the VM with exit status %d;\n"
+            "a reboot that rackvm does not boot again (--on-reboot exit), with status %d.\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
-            DEFAULT_SHUTDOWN_TIMEOUT, VIRT_VIRTIO_COUNT);
+            DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER,
+            VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC, RUN_EXIT_GUEST_REBOOT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
-       OPT_SHUTDOWN_TIMEOUT };
+       OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER,
+       OPT_RESTORE, OPT_CPU };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -88,11 +113,18 @@ static const struct option run_options[] = {
     { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "jit", required_argument, NULL, OPT_JIT },
+    { "cpu", required_argument, NULL, OPT_CPU },
     { "disk", required_argument, NULL, OPT_DISK },
     { "rng", no_argument, NULL, OPT_RNG },
     { "console", required_argument, NULL, OPT_CONSOLE },
     { "net", required_argument, NULL, OPT_NET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+    { "api-socket", required_argument, NULL, OPT_API_SOCKET },
+    { "gdb", required_argument, NULL, OPT_GDB },
+    { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+    { "sandbox", required_argument, NULL, OPT_SANDBOX },
+    { "sandbox-user", required_argument, NULL, OPT_SANDBOX_USER },
+    { "restore", required_argument, NULL, OPT_RESTORE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -152,6 +184,11 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
     o->boot_disk = false;
+    o->api_socket = NULL;
+    o->gdb = o->gdb_wait = false;
+    o->sandbox = true;
+    o->sandbox_user = NULL;
+    o->restore_dir = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false, memory_given = false;
@@ -211,6 +248,8 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             }
             break;
         case OPT_DUMP_DTB: cfg->dump_dtb_path = optarg; break;
+        case OPT_API_SOCKET: o->api_socket = optarg; break;
+        case OPT_RESTORE: o->restore_dir = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
@@ -218,6 +257,14 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 cfg->jit_hot_runs = !strcmp(optarg, "eager") ? 1 : 0;
             } else {
                 snprintf(err, errlen, "--jit: '%s' is not on, off or eager", optarg);
+                return RUN_PARSE_BAD;
+            }
+            break;
+        case OPT_CPU:
+            if (!strcmp(optarg, "h=on") || !strcmp(optarg, "h=off")) {
+                cfg->hypervisor = !strcmp(optarg, "h=on");
+            } else {
+                snprintf(err, errlen, "--cpu: '%s' is not h=on or h=off", optarg);
                 return RUN_PARSE_BAD;
             }
             break;
@@ -232,6 +279,12 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             cfg->ndisks++;
             break;
         case OPT_RNG: cfg->rng = true; break;
+        case OPT_GDB:
+            if (gdb_parse_address(optarg, &o->gdb_address, err, errlen) < 0)
+                return RUN_PARSE_BAD;
+            o->gdb = true;
+            break;
+        case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_NET: {
             char why[160];
             if (cfg->nnets == VIRT_VIRTIO_COUNT) {
@@ -255,6 +308,21 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 snprintf(err, errlen, "--console: '%s' is not serial or virtio", optarg);
                 return RUN_PARSE_BAD;
             }
+            break;
+        case OPT_SANDBOX:
+            if (!strcmp(optarg, "on") || !strcmp(optarg, "off")) {
+                o->sandbox = !strcmp(optarg, "on");
+            } else {
+                snprintf(err, errlen, "--sandbox: '%s' is not on or off", optarg);
+                return RUN_PARSE_BAD;
+            }
+            break;
+        case OPT_SANDBOX_USER:
+            if (!*optarg) {
+                snprintf(err, errlen, "--sandbox-user: the user name is empty");
+                return RUN_PARSE_BAD;
+            }
+            o->sandbox_user = optarg;
             break;
         case OPT_HELP: return RUN_PARSE_HELP;
         case OPT_VERSION: return RUN_PARSE_VERSION;
@@ -280,9 +348,18 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                  VIRT_VIRTIO_COUNT);
         return RUN_PARSE_BAD;
     }
+    if (o->gdb_wait && !o->gdb) {
+        snprintf(err, errlen, "--gdb-wait needs --gdb tcp:HOST:PORT");
+        return RUN_PARSE_BAD;
+    }
+    if (o->sandbox_user && !o->sandbox) {
+        snprintf(err, errlen, "--sandbox-user needs --sandbox on");
+        return RUN_PARSE_BAD;
+    }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
-    if (!cfg->kernel_path && cfg->firmware == FIRMWARE_BUILTIN_SBI && cfg->ndisks > 0) {
+    if (!cfg->kernel_path && cfg->firmware == FIRMWARE_BUILTIN_SBI && cfg->ndisks > 0 &&
+        !o->restore_dir) {
         if (cfg->initrd_path) {
             snprintf(err, errlen, "--initrd needs --kernel (a booted disk brings its own)");
             return RUN_PARSE_BAD;
@@ -294,7 +371,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         if (!memory_given)
             cfg->memory_size = DISK_BOOT_MEMORY;
     }
-    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE) {
+    if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE && !o->restore_dir) {
         snprintf(err, errlen, "--kernel FILE is required%s",
                  cfg->firmware == FIRMWARE_NONE ? " with --firmware none"
                                                 : " (or --disk path=IMG to boot a disk)");
@@ -324,7 +401,16 @@ static int check_boot_disk(const struct machine_config *cfg)
     return 0;
 }
 
-/* Parses the options and checks that each disk opens as asked: 0, 1 when done, 2 on bad input. */
+/* Opens path for the whole run; a file that does not open is left to the loader, which
+ * then says why when it opens the path itself. */
+static void keep_file(const char *path, struct kept_file *f)
+{
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+    *f = (struct kept_file){ .kept = fd >= 0, .fd = fd };
+}
+
+/* Parses the options, checks that each disk opens as asked and keeps the disks, kernel,
+ * initrd and firmware open for the run: 0, 1 when done, 2 on bad input. */
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     char err[8192];  /* room for a whole path in the message */
@@ -338,42 +424,144 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     }
     for (unsigned i = 0; i < o->cfg.ndisks; i++) {
         struct blk_backend probe;
-        if (blk_backend_open(&probe, &o->cfg.disks[i]) < 0)
+        int rc = blk_backend_open(&probe, &o->cfg.disks[i], err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "rackvm: --disk %s%s\n", err, rc == -EROFS ? " (add readonly=on)" : "");
             return 2;
+        }
+        /* Kept open for the whole run: a reboot then opens nothing (see kept_file). */
+        o->cfg.disks[i].file = (struct kept_file){ .kept = true, .fd = probe.fd };
+        probe.fd = -1;
         blk_backend_close(&probe);
     }
-    return o->boot_disk ? check_boot_disk(&o->cfg) : 0;
+    if (o->boot_disk && check_boot_disk(&o->cfg) != 0)
+        return 2;
+    keep_file(o->cfg.kernel_path, &o->cfg.kernel_file);
+    keep_file(o->cfg.initrd_path, &o->cfg.initrd_file);
+    keep_file(o->cfg.firmware == FIRMWARE_FILE ? o->cfg.firmware_path : NULL,
+              &o->cfg.firmware_file);
+    return 0;
 }
 
-/* Boots machines until one stops for good; returns the exit status. */
-static int run_machines(const struct machine_config *cfg)
+/* Closes what parse_run_options kept open. */
+static void release_run_files(struct run_options *o)
 {
+    struct kept_file *files[3 + VIRT_VIRTIO_COUNT] = { &o->cfg.kernel_file, &o->cfg.initrd_file,
+                                                       &o->cfg.firmware_file };
+    unsigned n = 3;
+    for (unsigned i = 0; i < o->cfg.ndisks; i++)
+        files[n++] = &o->cfg.disks[i].file;
+    for (unsigned i = 0; i < n; i++) {
+        if (files[i]->kept)
+            close(files[i]->fd);
+        *files[i] = (struct kept_file){ .kept = false, .fd = -1 };
+    }
+}
+
+/*
+ * The first machine of a --restore run: made with the snapshot's memory and harts, its
+ * RAM mapped from the snapshot, its state put back. NULL after printing why.
+ */
+static struct machine *restore_machine(const struct machine_config *options,
+                                       const struct snapshot *snap)
+{
+    struct machine_config cfg = *options;
+    cfg.memory_size = snapshot_memory_size(snap);
+    cfg.nharts = snapshot_nharts(snap);
+    cfg.memory_file = snapshot_memory_path(snap);
+    struct machine *m = machine_create(&cfg, true);
+    char err[8192];
+    if (m && snapshot_restore(m, snap, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --restore: %s\n", err);
+        machine_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* What a VM of cfg still does after start-up, for the sandbox. */
+static struct sandbox_config sandbox_needs(const struct run_options *o)
+{
+    const struct machine_config *cfg = &o->cfg;
+    struct sandbox_config sb = {
+        .user = o->sandbox_user,
+        .on_blocked = console_restore_terminal,
+        .api_socket = o->api_socket != NULL,
+        .gdb = o->gdb,
+    };
+    for (unsigned i = 0; i < cfg->nnets; i++) {
+        sb.user_net |= cfg->nets[i].kind == NET_USER;
+        sb.tap |= cfg->nets[i].kind == NET_TAP && cfg->reboot_restarts;
+        sb.switch_net |= cfg->nets[i].kind == NET_SWITCH;
+    }
+    return sb;
+}
+
+/* Boots machines until one stops for good; returns the exit status. vm: the control
+ * socket's view of them, or NULL. snap: the snapshot the first one resumes, or NULL. The
+ * sandbox goes on once the first machine has opened its files and devices, before any
+ * guest code runs. */
+static int run_machines(const struct run_options *o, struct api_vm *vm,
+                        const struct snapshot *snap)
+{
+    const struct machine_config *cfg = &o->cfg;
+    bool sandboxed = false;
     for (;;) {
-        struct machine *m = machine_create(cfg, cfg->dump_dtb_path == NULL);
-        if (!m)
-            return 1;
-        int prepared = boot_prepare(m);
-        if (prepared != 0) {
+        struct machine *m;
+        if (snap) {
+            if (!(m = restore_machine(cfg, snap)))
+                return 1;
+        } else {
+            if (!(m = machine_create(cfg, cfg->dump_dtb_path == NULL)))
+                return 1;
+            int prepared = boot_prepare(m);
+            if (prepared != 0) {
+                machine_destroy(m);
+                return prepared > 0 ? 0 : 1;
+            }
+        }
+        struct gdb_stub *gdb = NULL;
+        if (o->gdb && !(gdb = gdb_stub_start(m, &o->gdb_address, o->gdb_wait))) {
             machine_destroy(m);
-            return prepared > 0 ? 0 : 1;
+            return 1;
+        }
+        if (o->sandbox && !sandboxed) {
+            struct sandbox_config sb = sandbox_needs(o);
+            if (sandbox_enter(&sb) < 0) {
+                machine_destroy(m);
+                return 1;
+            }
+            sandboxed = true;
         }
         signals_attach(m);
+        if (vm)
+            api_vm_attach(vm, m);
         enum stop_reason why = machine_run(m);
+        if (vm)
+            api_vm_attach(vm, NULL);
         signals_attach(NULL);
+        gdb_stub_stop(gdb);
         int code = m->stop_code;
         char message[sizeof(m->stop_message)];
         snprintf(message, sizeof(message), "%s", m->stop_message);
         machine_destroy(m);
         switch (why) {
         case STOP_REBOOT:
-            if (cfg->reboot_restarts && !signals_forced_status())
+            /* A restored VM reboots into a fresh boot only when it has a kernel to boot. */
+            if (cfg->reboot_restarts && !signals_forced_status() &&
+                (cfg->kernel_path || cfg->firmware == FIRMWARE_FILE)) {
+                snap = NULL;
                 continue;
-            return signals_forced_status();
+            }
+            return signals_forced_status() ? signals_forced_status() : RUN_EXIT_GUEST_REBOOT;
         case STOP_POWEROFF:
         case STOP_USER:
             return 0;
         case STOP_SIGNAL:
             return code;
+        case STOP_PANIC:
+            fprintf(stderr, "rackvm: %s\n", message);
+            return RUN_EXIT_GUEST_PANIC;
         case STOP_FAIL:
             fprintf(stderr, "rackvm: %s (code %d)\n", message, code);
             return code > 0 && code < 256 ? code : 1;
@@ -393,7 +581,31 @@ int cmd_run(int argc, char **argv)
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;
-    rc = run_machines(&opts.cfg);
+    if (!opts.sandbox)
+        rvm_error("WARNING: --sandbox off: the VM runs with every privilege and system call of "
+                  "this process; a guest that breaks out of the emulator owns them. For debugging only.");
+    struct snapshot *snap = NULL;
+    if (opts.restore_dir) {
+        char err[8192];
+        if (!(snap = snapshot_open(opts.restore_dir, err, sizeof(err)))) {
+            fprintf(stderr, "rackvm: --restore: %s\n", err);
+            signals_stop();
+            return 2;
+        }
+    }
+    struct api_vm vm;
+    struct api_server *server = NULL;
+    api_vm_init(&vm, opts.shutdown_timeout);
+    if (opts.api_socket && !opts.cfg.dump_dtb_path &&
+        !(server = api_server_start(opts.api_socket, &vm))) {
+        rc = 1;
+    } else {
+        rc = run_machines(&opts, server ? &vm : NULL, snap);
+        api_server_stop(server);
+    }
+    api_vm_destroy(&vm);
+    snapshot_close(snap);
+    release_run_files(&opts);
     signals_stop();
     return rc;
 }

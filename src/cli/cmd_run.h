@@ -4,8 +4,16 @@
 
 #include <stdio.h>
 
+#include "debug/gdb_stub.h"
 #include "host/net_config.h"
 #include "machine/machine.h"
+
+/* rackvm run's exit status when the guest kernel panicked (pvpanic), told apart from a
+ * clean poweroff (0), a monitor error (1), bad input (2) and a signal (128 + N). */
+#define RUN_EXIT_GUEST_PANIC 3
+/* rackvm run's exit status when the guest rebooted and rackvm did not boot it again
+ * (--on-reboot exit), so that a supervisor tells a reboot from a poweroff. */
+#define RUN_EXIT_GUEST_REBOOT 4
 
 int cmd_run(int argc, char **argv);
 /* The run command's option list, also shown by `rackvm --help`. */
@@ -18,6 +26,13 @@ struct run_options {
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
     /* No --kernel but a disk: cfg boots the firmware chain (OpenSBI, U-Boot) from it. */
     bool boot_disk;
+    const char *api_socket;     /* --api-socket PATH, or NULL */
+    bool gdb;                   /* --gdb: serve gdb at gdb_address */
+    struct gdb_address gdb_address;
+    bool gdb_wait;              /* --gdb-wait: harts wait for gdb before their first instruction */
+    bool sandbox;               /* --sandbox on (default) */
+    const char *sandbox_user;   /* --sandbox-user; NULL: nobody */
+    const char *restore_dir;    /* --restore DIR, or NULL */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "cli/cmd_image.h"
+#include "cli/cmd_rack.h"
 #include "cli/cmd_run.h"
+#include "cli/cmd_switch.h"
 #include "cli/version.h"
 
 static void usage(FILE *out)
@@ -13,6 +15,8 @@ static void usage(FILE *out)
           "commands:\n"
           "  run        boot one virtual machine (rackvm run --help)\n"
           "  image      build a bootable Debian disk image (rackvm image --help)\n"
+          "  switch     run a virtual Ethernet switch for VMs (rackvm switch --help)\n"
+          "  rack       run and supervise a rack of VMs from a YAML file (rackvm rack --help)\n"
           "\n"
           "  --help     show this help\n"
           "  --version  show the version\n"
@@ -31,6 +35,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "image"))
         return cmd_image(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "rack"))
+        return cmd_rack(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "switch"))
+        return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;

@@ -31,6 +31,9 @@ struct block {
      */
     struct block *next[2];
     jit_entry code;      /* the translation, or NULL to interpret */
+    /* Per exit link, the jump in the translation that jit_chain() points at a translated
+     * same-page successor (NULL: that exit does not chain). */
+    void *chain_site[2];
     uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
     struct dinsn insns[BLOCK_MAX_INSNS + 1];
 };

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include "cpu/mmu.h"
+#include "cpu/trigger.h"
 
 #define MISA_RV64 (2ULL << 62)
 #define MISA_EXT(c) (1ULL << ((c) - 'A'))
@@ -28,38 +29,72 @@ static uint64_t mstatus_read(const struct hart *h)
     return s;
 }
 
-/* Which counters the current privilege may read (bit 0 cycle, 1 time, 2 instret). */
-static bool counter_enabled(const struct hart *h, unsigned bit)
+/* Counter bit (0 cycle, 1 time, 2 instret, ...): M, HS and VS see mcounteren, VS and VU
+ * hcounteren as well (virtual instruction), U and VU scounteren too. */
+static unsigned counter_cause(const struct hart *h, unsigned bit)
 {
+    bool virt = h->arch.virt;
     if (h->arch.priv == PRIV_M)
-        return true;
+        return 0;
     if (!((h->arch.mcounteren >> bit) & 1))
-        return false;
+        return EXC_ILLEGAL_INSN;
+    if (virt && !((h->arch.hcounteren >> bit) & 1))
+        return EXC_VIRTUAL_INSN;
     if (h->arch.priv == PRIV_U && !((h->arch.scounteren >> bit) & 1))
-        return false;
-    return true;
+        return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
+    return 0;
 }
 
-bool csr_accessible(struct hart *h, unsigned csr, bool writes)
+/* Sstc's stimecmp (vstimecmp in VS): menvcfg.STCE and mcounteren.TM, then in VS henvcfg's and
+ * hcounteren's. */
+static unsigned timecmp_cause(const struct hart *h)
 {
-    unsigned min_priv = (csr >> 8) & 3;
-    if (h->arch.priv < min_priv)
-        return false;
+    if (h->arch.priv == PRIV_M)
+        return 0;
+    if (!(h->arch.menvcfg & MENVCFG_STCE) || !(h->arch.mcounteren & 2))
+        return EXC_ILLEGAL_INSN;
+    if (h->arch.virt && (!(h->arch.henvcfg & MENVCFG_STCE) || !(h->arch.hcounteren & 2)))
+        return EXC_VIRTUAL_INSN;
+    return 0;
+}
+
+unsigned csr_access_cause(struct hart *h, unsigned csr, bool writes)
+{
+    unsigned level = (csr >> 8) & 3; /* 0 U, 1 S, 2 hypervisor and VS, 3 M */
+    bool virt = h->arch.virt;
+    uint64_t ignored;
+    if (level == 3 && h->arch.priv != PRIV_M)
+        return EXC_ILLEGAL_INSN;
+    if (level == 1 || level == 2) {
+        /* What HS-mode may access, VS (hypervisor CSRs) and VU (all) may not: virtual. */
+        bool hs_allows = h->hypervisor || level == 1;
+        if (h->arch.priv == PRIV_U || (virt && level == 2))
+            return virt && hs_allows && csr_read(h, csr, &ignored) && !(writes && (csr >> 10) == 3)
+                       ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
+        if (!hs_allows)
+            return EXC_ILLEGAL_INSN;
+    }
     if (writes && (csr >> 10) == 3)
-        return false;
-    if (csr == CSR_SATP && h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM))
-        return false;
-    if (csr <= CSR_FCSR && !(h->arch.mstatus & MSTATUS_FS))
-        return false;
+        return EXC_ILLEGAL_INSN;
+    if (csr == CSR_SATP && h->arch.priv == PRIV_S) {
+        if (!virt && (h->arch.mstatus & MSTATUS_TVM))
+            return EXC_ILLEGAL_INSN;
+        if (virt && (h->arch.hstatus & HSTATUS_VTVM))
+            return EXC_VIRTUAL_INSN;
+    }
+    if (csr == CSR_HGATP && h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM))
+        return EXC_ILLEGAL_INSN;
+    if (csr <= CSR_FCSR && (!(h->arch.mstatus & MSTATUS_FS) || (virt && !(h->arch.vsstatus & MSTATUS_FS))))
+        return EXC_ILLEGAL_INSN;
     if (csr >= CSR_CYCLE && csr <= CSR_CYCLE + 31)
-        return counter_enabled(h, csr - CSR_CYCLE);
+        return counter_cause(h, csr - CSR_CYCLE);
     if (csr == CSR_SEED) /* only read-write instructions; S and U as mseccfg allows */
         return writes && (h->arch.priv == PRIV_M ||
-                          (h->arch.mseccfg & (h->arch.priv == PRIV_S ? MSECCFG_SSEED : MSECCFG_USEED)));
-    if (csr == CSR_STIMECMP && h->arch.priv == PRIV_S &&
-        (!(h->arch.menvcfg & MENVCFG_STCE) || !(h->arch.mcounteren & 2)))
-        return false;
-    return true;
+                          (h->arch.mseccfg & (h->arch.priv == PRIV_S ? MSECCFG_SSEED : MSECCFG_USEED)))
+                   ? 0 : EXC_ILLEGAL_INSN;
+    if (csr == CSR_STIMECMP || csr == CSR_VSTIMECMP)
+        return timecmp_cause(h);
+    return 0;
 }
 
 /* Zkr's seed: 16 bits of host entropy with status ES16, or WAIT when none is ready. */
@@ -71,23 +106,90 @@ static uint64_t read_seed(void)
     return 2u << 30 | entropy;
 }
 
+/* mip with the VS interrupts the hypervisor injects through hvip. */
 static uint64_t read_mip(struct hart *h)
 {
-    return atomic_load_explicit(&h->arch.mip, memory_order_relaxed);
+    return atomic_load_explicit(&h->arch.mip, memory_order_relaxed) | h->arch.hvip;
+}
+
+/* In VS and VU mode the S-level CSRs name their VS counterparts. */
+static unsigned virtual_alias(const struct hart *h, unsigned csr)
+{
+    if (!h->arch.virt)
+        return csr;
+    switch (csr) {
+    case CSR_SSTATUS: case CSR_SIE: case CSR_STVEC: case CSR_SSCRATCH: case CSR_SEPC:
+    case CSR_SCAUSE: case CSR_STVAL: case CSR_SIP: case CSR_STIMECMP: case CSR_SATP:
+        return csr + 0x100;
+    default:
+        return csr;
+    }
+}
+
+static uint64_t vsstatus_read(const struct hart *h)
+{
+    uint64_t s = h->arch.vsstatus | (2ULL << 32); /* UXL = 64 */
+    if ((s & MSTATUS_FS) == MSTATUS_FS)
+        s |= MSTATUS_SD;
+    return s;
+}
+
+/* The H extension's CSRs: false when csr is none of them (or H is off). */
+static bool hypervisor_csr_read(struct hart *h, unsigned csr, uint64_t *value)
+{
+    uint64_t v;
+    if (!h->hypervisor)
+        return false;
+    switch (csr) {
+    case CSR_HSTATUS: v = h->arch.hstatus | HSTATUS_VSXL_64; break;
+    case CSR_HEDELEG: v = h->arch.hedeleg; break;
+    case CSR_HIDELEG: v = h->arch.hideleg; break;
+    case CSR_HIE: v = h->arch.mie & MIP_VS_MASK; break;
+    case CSR_HIP: v = read_mip(h) & MIP_VS_MASK; break;
+    case CSR_HVIP: v = h->arch.hvip; break;
+    case CSR_HTIMEDELTA: v = h->arch.htimedelta; break;
+    case CSR_HCOUNTEREN: v = h->arch.hcounteren; break;
+    case CSR_HGEIE: case CSR_HGEIP: v = 0; break; /* GEILEN = 0: no guest external interrupts */
+    case CSR_HENVCFG: v = h->arch.henvcfg; break;
+    case CSR_HTVAL: v = h->arch.htval; break;
+    case CSR_HTINST: v = h->arch.htinst; break;
+    case CSR_HGATP: v = h->arch.hgatp; break;
+    case CSR_MTVAL2: v = h->arch.mtval2; break;
+    case CSR_MTINST: v = h->arch.mtinst; break;
+    case CSR_VSSTATUS: v = vsstatus_read(h); break;
+    /* vsie/vsip: the VS bits of mie/mip that hideleg delegates, at the S bits' places */
+    case CSR_VSIE: v = (h->arch.mie & h->arch.hideleg) >> 1; break;
+    case CSR_VSIP: v = (read_mip(h) & h->arch.hideleg) >> 1; break;
+    case CSR_VSTVEC: v = h->arch.vstvec; break;
+    case CSR_VSSCRATCH: v = h->arch.vsscratch; break;
+    case CSR_VSEPC: v = h->arch.vsepc; break;
+    case CSR_VSCAUSE: v = h->arch.vscause; break;
+    case CSR_VSTVAL: v = h->arch.vstval; break;
+    case CSR_VSTIMECMP: v = h->arch.vstimecmp; break;
+    case CSR_VSATP: v = h->arch.vsatp; break;
+    default: return false;
+    }
+    *value = v;
+    return true;
 }
 
 bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
 {
     uint64_t v;
+    csr = virtual_alias(h, csr);
+    if (hypervisor_csr_read(h, csr, value))
+        return true;
     switch (csr) {
     case CSR_FFLAGS: v = h->arch.fflags; break;
     case CSR_FRM: v = h->arch.frm; break;
     case CSR_FCSR: v = h->arch.fflags | (h->arch.frm << 5); break;
     case CSR_CYCLE: case CSR_MCYCLE: v = h->arch.instret + h->arch.cycle_offset; break;
     case CSR_INSTRET: case CSR_MINSTRET: v = h->arch.instret + h->arch.instret_offset; break;
-    case CSR_TIME: v = h->platform.ops->time(h->platform.board); break;
+    case CSR_TIME: /* a guest's time runs htimedelta ahead */
+        v = h->platform.ops->time(h->platform.board) + (h->arch.virt ? h->arch.htimedelta : 0);
+        break;
     case CSR_SSTATUS: v = mstatus_read(h) & SSTATUS_MASK; break;
-    case CSR_SIE: v = h->arch.mie & h->arch.mideleg; break;
+    case CSR_SIE: v = h->arch.mie & h->arch.mideleg & SIE_MASK; break;
     case CSR_STVEC: v = h->arch.stvec; break;
     case CSR_SCOUNTEREN: v = h->arch.scounteren; break;
     case CSR_SENVCFG: v = h->arch.senvcfg; break;
@@ -95,15 +197,15 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_SEPC: v = h->arch.sepc; break;
     case CSR_SCAUSE: v = h->arch.scause; break;
     case CSR_STVAL: v = h->arch.stval; break;
-    case CSR_SIP: v = read_mip(h) & h->arch.mideleg; break;
+    case CSR_SIP: v = read_mip(h) & h->arch.mideleg & SIE_MASK; break;
     case CSR_STIMECMP: v = h->arch.stimecmp; break;
     case CSR_SATP: v = h->arch.satp; break;
     case CSR_MVENDORID: case CSR_MARCHID: case CSR_MIMPID: case CSR_MCONFIGPTR: v = 0; break;
     case CSR_MHARTID: v = h->arch.id; break;
     case CSR_MSTATUS: v = mstatus_read(h); break;
-    case CSR_MISA: v = MISA_VALUE; break;
+    case CSR_MISA: v = MISA_VALUE | (h->hypervisor ? MISA_EXT('H') : 0); break;
     case CSR_MEDELEG: v = h->arch.medeleg; break;
-    case CSR_MIDELEG: v = h->arch.mideleg; break;
+    case CSR_MIDELEG: v = hart_mideleg(h); break;
     case CSR_MIE: v = h->arch.mie; break;
     case CSR_MTVEC: v = h->arch.mtvec; break;
     case CSR_MCOUNTEREN: v = h->arch.mcounteren; break;
@@ -118,7 +220,9 @@ bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
     case CSR_MIP: v = read_mip(h); break;
     case CSR_MTINST: case CSR_MTVAL2: v = 0; break;
     default:
-        if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
+        if (trigger_csr(csr)) {
+            v = trigger_csr_read(h, csr);
+        } else if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
             if (csr & 1)
                 return false; /* RV64 has only the even pmpcfg registers */
             unsigned i = (csr - CSR_PMPCFG0) / 2;
@@ -181,32 +285,117 @@ static void mip_update(struct hart *h, uint64_t mask, uint64_t value)
 static void mstatus_write(struct hart *h, uint64_t value)
 {
     uint64_t old = h->arch.mstatus;
-    uint64_t s = (old & ~MSTATUS_WRITABLE) | (value & MSTATUS_WRITABLE);
+    uint64_t writable = MSTATUS_WRITABLE | (h->hypervisor ? MSTATUS_MPV | MSTATUS_GVA : 0);
+    uint64_t s = (old & ~writable) | (value & writable);
     /* MPP is WARL: the reserved value 2 leaves it unchanged. */
     if (((s & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2)
         s = (s & ~MSTATUS_MPP) | (old & MSTATUS_MPP);
     h->arch.mstatus = s;
     if ((old ^ s) & MSTATUS_MXR)
         hart_tlb_flush(h);
-    if ((old ^ s) & (MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM))
+    if ((old ^ s) & (MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM | MSTATUS_MPV))
         mmu_update_ctx(h);
 }
 
-static bool satp_write(struct hart *h, uint64_t value)
+/* vsstatus: sstatus's fields for the VS-mode guest. */
+static void vsstatus_write(struct hart *h, uint64_t value)
+{
+    uint64_t writable = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR;
+    uint64_t old = h->arch.vsstatus;
+    h->arch.vsstatus = value & writable;
+    if ((old ^ h->arch.vsstatus) & MSTATUS_MXR)
+        hart_tlb_flush(h);
+    if ((old ^ h->arch.vsstatus) & MSTATUS_SUM)
+        mmu_update_ctx(h);
+}
+
+/*
+ * satp, vsatp and hgatp: a mode without support leaves the register as it was (the whole
+ * write has no effect), Bare clears it; fields: the bits implemented besides MODE.
+ * Translations through it are cached (those of V=1 for vsatp/hgatp, mmu.h): a change
+ * drops them, and only them; rewriting the same value needs no flush (the spec leaves
+ * that to sfence/hfence), which KVM does at every entry of its guest.
+ */
+static void atp_write(struct hart *h, uint64_t *atp, uint64_t value, uint64_t fields, bool virt)
 {
     unsigned mode = value >> 60;
     if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
         mode != SATP_MODE_SV57)
-        return true; /* unsupported mode: the whole write has no effect */
-    if (mode == SATP_MODE_BARE)
-        value = 0;
-    h->arch.satp = value; /* 16 ASID bits and 44 PPN bits, all implemented */
-    hart_tlb_flush(h);
+        return;
+    uint64_t old = *atp;
+    *atp = mode == SATP_MODE_BARE ? 0 : (value & (0xfULL << 60 | fields));
+    if (*atp != old)
+        mmu_flush_mode(h, virt);
+}
+/* satp/vsatp: 16 ASID and 44 PPN bits; hgatp (Sv39x4... as satp's modes): no VMID bits
+ * (VMIDLEN 0), and the 16 KiB root's PPN has its low two bits zero. */
+#define SATP_FIELDS ((1ULL << 60) - 1)
+#define HGATP_FIELDS ((1ULL << 44) - 4)
+
+/* henvcfg's PBMTE and STCE read zero while menvcfg's do. */
+static uint64_t henvcfg_allowed(const struct hart *h)
+{
+    return h->arch.menvcfg | ~(MENVCFG_PBMTE | MENVCFG_STCE);
+}
+
+/* Exceptions hedeleg may pass on to VS: causes 0-8, 12, 13 and 15. */
+#define HEDELEG_WRITABLE 0xb1ffULL
+#define HSTATUS_WRITABLE (HSTATUS_GVA | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_HU | HSTATUS_VTVM | \
+                          HSTATUS_VTW | HSTATUS_VTSR)
+/* ecall from VS, guest-page faults and virtual instructions: M may delegate them to HS. */
+#define MEDELEG_HYPERVISOR ((1ULL << EXC_ECALL_VS) | (0xfULL << 20))
+
+static bool hypervisor_csr_write(struct hart *h, unsigned csr, uint64_t v)
+{
+    if (!h->hypervisor)
+        return false;
+    switch (csr) {
+    case CSR_HSTATUS: h->arch.hstatus = v & HSTATUS_WRITABLE; break;
+    case CSR_HEDELEG: h->arch.hedeleg = v & HEDELEG_WRITABLE; break;
+    case CSR_HIDELEG: h->arch.hideleg = v & MIP_VS_MASK; break;
+    case CSR_HIE: h->arch.mie = (h->arch.mie & ~MIP_VS_MASK) | (v & MIP_VS_MASK); break;
+    case CSR_HIP: case CSR_HVIP: {
+        uint64_t writable = csr == CSR_HVIP ? MIP_VS_MASK : MIP_VSSIP; /* hip: only VSSIP */
+        h->arch.hvip = (h->arch.hvip & ~writable) | (v & writable);
+        break;
+    }
+    case CSR_HTIMEDELTA: h->arch.htimedelta = v; break;
+    case CSR_HCOUNTEREN: h->arch.hcounteren = (uint32_t)v; break;
+    case CSR_HGEIE: case CSR_HGEIP: break;
+    case CSR_HENVCFG: h->arch.henvcfg = v & MENVCFG_WRITABLE & henvcfg_allowed(h); break;
+    case CSR_HTVAL: h->arch.htval = v; break;
+    case CSR_HTINST: h->arch.htinst = v; break;
+    case CSR_HGATP: atp_write(h, &h->arch.hgatp, v, HGATP_FIELDS, true); break;
+    case CSR_MTVAL2: h->arch.mtval2 = v; break;
+    case CSR_MTINST: h->arch.mtinst = v; break;
+    case CSR_VSSTATUS: vsstatus_write(h, v); break;
+    case CSR_VSIE: {
+        uint64_t mask = h->arch.hideleg & MIP_VS_MASK;
+        h->arch.mie = (h->arch.mie & ~mask) | ((v << 1) & mask);
+        break;
+    }
+    case CSR_VSIP: { /* vsip.SSIP is hvip.VSSIP, when delegated */
+        uint64_t mask = h->arch.hideleg & MIP_VSSIP;
+        h->arch.hvip = (h->arch.hvip & ~mask) | ((v << 1) & mask);
+        break;
+    }
+    case CSR_VSTVEC: h->arch.vstvec = v & ~2ULL; break;
+    case CSR_VSSCRATCH: h->arch.vsscratch = v; break;
+    case CSR_VSEPC: h->arch.vsepc = v & ~1ULL; break;
+    case CSR_VSCAUSE: h->arch.vscause = v; break;
+    case CSR_VSTVAL: h->arch.vstval = v; break;
+    case CSR_VSTIMECMP: h->arch.vstimecmp = v; break;
+    case CSR_VSATP: atp_write(h, &h->arch.vsatp, v, SATP_FIELDS, true); break;
+    default: return false;
+    }
     return true;
 }
 
 bool csr_write(struct hart *h, unsigned csr, uint64_t v)
 {
+    csr = virtual_alias(h, csr);
+    if (hypervisor_csr_write(h, csr, v))
+        return true;
     switch (csr) {
     case CSR_FFLAGS: h->arch.fflags = v & 0x1f; break;
     case CSR_FRM: h->arch.frm = v & 7; break;
@@ -224,15 +413,18 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_STVAL: h->arch.stval = v; break;
     case CSR_SIP: mip_update(h, MIP_SSIP & h->arch.mideleg, v); break;
     case CSR_STIMECMP: h->arch.stimecmp = v; break;
-    case CSR_SATP: return satp_write(h, v);
+    case CSR_SATP: atp_write(h, &h->arch.satp, v, SATP_FIELDS, false); break;
     case CSR_MSTATUS: mstatus_write(h, v); break;
     case CSR_MISA: break; /* WARL, fixed */
-    case CSR_MEDELEG: h->arch.medeleg = v & MEDELEG_WRITABLE; break;
+    case CSR_MEDELEG: h->arch.medeleg = v & (MEDELEG_WRITABLE | (h->hypervisor ? MEDELEG_HYPERVISOR : 0)); break;
     case CSR_MIDELEG: h->arch.mideleg = v & MIDELEG_WRITABLE; break;
-    case CSR_MIE: h->arch.mie = v & MIE_WRITABLE; break;
+    case CSR_MIE: h->arch.mie = v & (MIE_WRITABLE | (h->hypervisor ? MIP_VS_MASK : 0)); break;
     case CSR_MTVEC: h->arch.mtvec = v & ~2ULL; break;
     case CSR_MCOUNTEREN: h->arch.mcounteren = v; break;
-    case CSR_MENVCFG: h->arch.menvcfg = v & MENVCFG_WRITABLE; break;
+    case CSR_MENVCFG:
+        h->arch.menvcfg = v & MENVCFG_WRITABLE;
+        h->arch.henvcfg &= henvcfg_allowed(h);
+        break;
     case CSR_MSECCFG: h->arch.mseccfg = v & (MSECCFG_USEED | MSECCFG_SSEED); break;
     case CSR_SEED: break; /* the written value is ignored */
     case CSR_MCOUNTINHIBIT: h->arch.mcountinhibit = v & ~2u; break;
@@ -244,11 +436,15 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
         /* STIP is driven by stimecmp when Sstc is enabled. */
         uint64_t mask = MIP_SSIP | MIP_SEIP | ((h->arch.menvcfg & MENVCFG_STCE) ? 0 : MIP_STIP);
         mip_update(h, mask, v);
+        if (h->hypervisor) /* mip.VSSIP is hvip.VSSIP */
+            h->arch.hvip = (h->arch.hvip & ~MIP_VSSIP) | (v & MIP_VSSIP);
         break;
     }
     case CSR_MTINST: case CSR_MTVAL2: break;
     default:
-        if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
+        if (trigger_csr(csr)) {
+            trigger_csr_write(h, csr, v);
+        } else if (csr >= CSR_PMPCFG0 && csr < CSR_PMPCFG0 + 16) {
             if (csr & 1)
                 return false;
             unsigned i = (csr - CSR_PMPCFG0) / 2;

@@ -28,6 +28,8 @@
 #define MSTATUS_TSR (1ULL << 22)
 #define MSTATUS_UXL (3ULL << 32)
 #define MSTATUS_SXL (3ULL << 34)
+#define MSTATUS_GVA (1ULL << 38)
+#define MSTATUS_MPV (1ULL << 39)
 #define MSTATUS_SD (1ULL << 63)
 
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | \
@@ -52,6 +54,22 @@
 /* S-level interrupts that mideleg may delegate (M-level bits are read-only zero). */
 #define MIDELEG_WRITABLE (MIP_SSIP | MIP_STIP | MIP_SEIP)
 
+/* hstatus (H extension) */
+#define HSTATUS_GVA (1ULL << 6)
+#define HSTATUS_SPV (1ULL << 7)
+#define HSTATUS_SPVP (1ULL << 8)
+#define HSTATUS_HU (1ULL << 9)
+#define HSTATUS_VTVM (1ULL << 20)
+#define HSTATUS_VTW (1ULL << 21)
+#define HSTATUS_VTSR (1ULL << 22)
+#define HSTATUS_VSXL_64 (2ULL << 32)
+
+/* mideleg as the hart uses it: with H, the VS-level interrupts are always delegated. */
+static inline uint64_t hart_mideleg(const struct hart *h)
+{
+    return h->arch.mideleg | (h->hypervisor ? MIP_VS_MASK : 0);
+}
+
 enum {
     CSR_FFLAGS = 0x001, CSR_FRM = 0x002, CSR_FCSR = 0x003, CSR_SEED = 0x015,
     CSR_CYCLE = 0xc00, CSR_TIME = 0xc01, CSR_INSTRET = 0xc02,
@@ -65,16 +83,26 @@ enum {
     CSR_MCOUNTINHIBIT = 0x320, CSR_MSCRATCH = 0x340, CSR_MEPC = 0x341, CSR_MCAUSE = 0x342,
     CSR_MTVAL = 0x343, CSR_MIP = 0x344, CSR_MTINST = 0x34a, CSR_MTVAL2 = 0x34b,
     CSR_PMPCFG0 = 0x3a0, CSR_PMPADDR0 = 0x3b0, CSR_MSECCFG = 0x747,
+    CSR_HSTATUS = 0x600, CSR_HEDELEG = 0x602, CSR_HIDELEG = 0x603, CSR_HIE = 0x604,
+    CSR_HTIMEDELTA = 0x605, CSR_HCOUNTEREN = 0x606, CSR_HGEIE = 0x607, CSR_HENVCFG = 0x60a,
+    CSR_HTVAL = 0x643, CSR_HIP = 0x644, CSR_HVIP = 0x645, CSR_HTINST = 0x64a, CSR_HGATP = 0x680,
+    CSR_HGEIP = 0xe12,
+    CSR_VSSTATUS = 0x200, CSR_VSIE = 0x204, CSR_VSTVEC = 0x205, CSR_VSSCRATCH = 0x240,
+    CSR_VSEPC = 0x241, CSR_VSCAUSE = 0x242, CSR_VSTVAL = 0x243, CSR_VSIP = 0x244,
+    CSR_VSTIMECMP = 0x24d, CSR_VSATP = 0x280,
     CSR_MCYCLE = 0xb00, CSR_MINSTRET = 0xb02,
 };
 
 /*
- * Zicsr access on behalf of the current instruction. Returns false when the access is
- * illegal (the caller raises illegal-instruction); write_mask says whether the
- * instruction writes (csrrw always; csrrs/csrrc only with a non-zero rs1/uimm).
+ * Zicsr access on behalf of the current instruction. csr_read/csr_write return false
+ * when the CSR does not exist (the caller raises illegal-instruction); in VS and VU mode
+ * the S-level CSRs are the VS ones. csr_access_cause checks the privilege, read-only and
+ * enable rules first: 0 when allowed, else the exception to raise (illegal or, in VS/VU,
+ * virtual instruction); writes says whether the instruction writes (csrrw always;
+ * csrrs/csrrc only with a non-zero rs1/uimm).
  */
 bool csr_read(struct hart *h, unsigned csr, uint64_t *value);
 bool csr_write(struct hart *h, unsigned csr, uint64_t value);
-bool csr_accessible(struct hart *h, unsigned csr, bool writes);
+unsigned csr_access_cause(struct hart *h, unsigned csr, bool writes);
 
 #endif

@@ -51,24 +51,51 @@ static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
     }
 }
 
-/* Whether the current privilege may run a cache-block operation enabled by `bit` in envcfg. */
-static bool cbo_allowed(const struct hart *h, uint64_t bits)
+/* Whether the current mode may run a cache-block operation enabled by `bits` in envcfg:
+ * 0, or the exception. menvcfg rules S and U, then in V henvcfg (virtual instruction),
+ * and senvcfg U and VU. */
+static unsigned cbo_fault(const struct hart *h, uint64_t bits)
 {
+    bool virt = h->arch.virt;
     if (h->arch.priv == PRIV_M)
-        return true;
+        return 0;
     if ((h->arch.menvcfg & bits) == 0)
-        return false;
-    return h->arch.priv == PRIV_S || (h->arch.senvcfg & bits) != 0;
+        return EXC_ILLEGAL_INSN;
+    if (virt && (h->arch.henvcfg & bits) == 0)
+        return EXC_VIRTUAL_INSN;
+    if (h->arch.priv == PRIV_U && (h->arch.senvcfg & bits) == 0)
+        return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
+    return 0;
 }
 
+/* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
 static bool fp_enabled(const struct hart *h)
 {
-    return (h->arch.mstatus & MSTATUS_FS) != 0;
+    return (h->arch.mstatus & MSTATUS_FS) != 0 && (!h->arch.virt || (h->arch.vsstatus & MSTATUS_FS));
 }
 
 static void fp_dirty(struct hart *h)
 {
     h->arch.mstatus |= MSTATUS_FS;
+    if (h->arch.virt)
+        h->arch.vsstatus |= MSTATUS_FS;
+}
+
+/*
+ * Whether a privileged instruction for S-mode may run in the current mode: 0, or the
+ * exception to raise. hs_ok: HS-mode may run it now (mstatus TVM/TSR/TW); vs_ok: VS-mode
+ * may (hstatus VTVM/VTSR/VTW). What HS may run but VS or VU may not is a virtual
+ * instruction in them; U may run none of these.
+ */
+static unsigned supervisor_insn_fault(const struct hart *h, bool hs_ok, bool vs_ok)
+{
+    if (h->arch.priv == PRIV_M)
+        return 0;
+    if (!hs_ok)
+        return EXC_ILLEGAL_INSN;
+    if (h->arch.virt)
+        return h->arch.priv == PRIV_S && vs_ok ? 0 : EXC_VIRTUAL_INSN;
+    return h->arch.priv == PRIV_S ? 0 : EXC_ILLEGAL_INSN;
 }
 
 /* Executes the AMO/LR/SC instruction; false after an exception. */
@@ -237,6 +264,7 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
 {
     uint64_t *x = h->arch.x;
+    unsigned fault = EXC_ILLEGAL_INSN; /* what `illegal` raises */
     {
         uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
@@ -372,14 +400,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 unsigned op = (insn >> 20) & 0xfff;
                 uint64_t base = x[RS1] & ~63ULL;
                 if (op == 4) {
-                    if (!cbo_allowed(h, MENVCFG_CBZE))
+                    if ((fault = cbo_fault(h, MENVCFG_CBZE)))
                         goto illegal;
                     for (unsigned i = 0; i < 64; i += 8)
                         if (!mem_store(h, base + i, 8, 0))
                             goto trapped;
                 } else if (op <= 2) {
                     uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
-                    if (!cbo_allowed(h, need))
+                    if ((fault = cbo_fault(h, need)))
                         goto illegal;
                     /* Caches are coherent: only the permission check of the block remains. */
                     if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))
@@ -397,20 +425,30 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 if (RD != 0)
                     goto illegal;
                 uint32_t f = insn >> 20;
+                uint64_t s = h->arch.mstatus, hs = h->arch.hstatus;
                 if (F7 == 0x09 || F7 == 0x0b) { /* sfence.vma; Svinval's sinval.vma */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TVM)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TVM), !(hs & HSTATUS_VTVM))))
                         goto illegal;
-                    if (RS1 != 0)
+                    /* it orders the current mode's translations only (V=1: VS stage) */
+                    if (RS1 != 0 && !h->arch.virt)
                         mmu_flush_page(h, x[RS1]);
                     else
-                        hart_tlb_flush(h);
+                        mmu_flush_mode(h, h->arch.virt);
+                    break;
+                }
+                if (h->hypervisor && (F7 == 0x11 || F7 == 0x13 || F7 == 0x31 || F7 == 0x33)) {
+                    /* hfence.vvma, hinval.vvma, hfence.gvma, hinval.gvma: all V=1 translations go */
+                    bool gvma = F7 >= 0x31;
+                    if ((fault = supervisor_insn_fault(h, h->arch.virt || !gvma || !(s & MSTATUS_TVM), false)))
+                        goto illegal;
+                    mmu_flush_mode(h, true);
                     break;
                 }
                 if (RS1 != 0)
                     goto illegal;
                 switch (f) {
                 case 0x180: case 0x181: /* sfence.w.inval, sfence.inval.ir: sinval.vma flushed already */
-                    if (h->arch.priv == PRIV_U)
+                    if ((fault = supervisor_insn_fault(h, true, true)))
                         goto illegal;
                     goto retire;
                 case 0x00d: case 0x01d:
@@ -418,13 +456,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                      * (never reaching TW's time limit); the guest re-checks its condition. */
                     goto retire;
                 case 0x000:
-                    hart_raise_exception(h, EXC_ECALL_U + h->arch.priv, 0);
+                    hart_raise_exception(h, h->arch.virt && h->arch.priv == PRIV_S ? EXC_ECALL_VS
+                                                                                    : EXC_ECALL_U + h->arch.priv, 0);
                     goto trapped;
                 case 0x001:
                     hart_raise_exception(h, EXC_BREAKPOINT, pc);
                     goto trapped;
                 case 0x102: /* sret */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TSR)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TSR), !(hs & HSTATUS_VTSR))))
                         goto illegal;
                     next = hart_sret(h);
                     h->arch.pc = next;
@@ -438,7 +477,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     h->arch.instret++;
                     return EXEC_CHECK_IRQ_AFTER;
                 case 0x105: /* wfi */
-                    if (h->arch.priv == PRIV_U || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_TW)))
+                    if ((fault = supervisor_insn_fault(h, !(s & MSTATUS_TW), !(hs & HSTATUS_VTW))))
                         goto illegal;
                     h->arch.pc = next;
                     h->arch.instret++;
@@ -446,14 +485,42 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                 default: goto illegal;
                 }
             }
-            if (f3 == 4)
-                goto illegal;
+            if (f3 == 4) {
+                /* HLV/HLVX/HSV: M, HS, and U with hstatus.HU; a virtual instruction in V */
+                unsigned f7 = F7, kind = RS2;
+                if (!h->hypervisor || f7 < 0x30 || f7 > 0x37)
+                    goto illegal;
+                if (h->arch.virt) {
+                    fault = EXC_VIRTUAL_INSN;
+                    goto illegal;
+                }
+                if (h->arch.priv == PRIV_U && !(h->arch.hstatus & HSTATUS_HU))
+                    goto illegal;
+                unsigned size = 1u << ((f7 >> 1) & 3);
+                if (f7 & 1) { /* hsv.b/h/w/d rs2, (rs1) */
+                    uint64_t value = x[RS2];
+                    if (RD != 0)
+                        goto illegal;
+                    if (!mmu_hypervisor_access(h, x[RS1], size, ACCESS_WRITE, false, &value))
+                        goto trapped;
+                    break;
+                }
+                /* rs2: 0 signed, 1 unsigned (not .d), 3 hlvx (.hu, .wu) */
+                bool exec = kind == 3;
+                if (kind == 2 || kind > 3 || (kind && size == 8) || (exec && size == 1))
+                    goto illegal;
+                if (!mmu_hypervisor_access(h, x[RS1], size, ACCESS_READ, exec, &v))
+                    goto trapped;
+                x[RD] = kind == 0 && size < 8 ? (uint64_t)sign_extend(v, 8 * size) : v;
+                break;
+            }
             unsigned csr = insn >> 20;
             uint64_t src = (f3 & 4) ? RS1 : x[RS1];
             bool writes = (f3 & 3) == 1 || RS1 != 0;
             bool reads = (f3 & 3) != 1 || RD != 0;
-            if (!csr_accessible(h, csr, writes))
+            if ((fault = csr_access_cause(h, csr, writes)))
                 goto illegal;
+            fault = EXC_ILLEGAL_INSN;
             uint64_t old = 0;
             if ((reads || (f3 & 3) != 1) && !csr_read(h, csr, &old))
                 goto illegal;
@@ -526,7 +593,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         h->arch.instret++;
         return EXEC_NEXT;
     illegal:
-        hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+        hart_raise_exception(h, fault, raw);
     trapped:
         x[0] = 0;
         return EXEC_TRAPPED;

@@ -1,13 +1,17 @@
 #include "cpu/hart.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cpu/csr.h"
+#include "cpu/debug.h"
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 
 /* Instructions between checks of timers, interrupts and requests from other threads. */
 #define HART_SLICE 8192
@@ -23,6 +27,8 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
     h->platform = cfg->platform;
     h->ram = &cfg->platform.bus->ram;
     h->trace = cfg->trace;
+    h->hypervisor = cfg->hypervisor;
+    memset(h->tlb, 0xff, sizeof(h->tlb)); /* flushes skip the V=1 contexts without H */
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -50,9 +56,11 @@ void hart_reset(struct hart *h, uint64_t reset_pc)
         .mstatus = (2ULL << 32) | (2ULL << 34), /* UXL = SXL = 64 */
         .mtimecmp = ~0ULL,
         .stimecmp = ~0ULL,
+        .vstimecmp = ~0ULL,
         .reservation = ~0ULL,
     };
     s.x[10] = s.id;
+    trigger_reset(&s);
     hart_load_state(h, &s);
 }
 
@@ -60,9 +68,12 @@ void hart_load_state(struct hart *h, const struct hart_state *s)
 {
     hart_clear_reservation(h);
     h->arch = *s;
+    if (!h->hypervisor)
+        h->arch.virt = 0; /* a loaded state is not trusted to enter modes that do not exist */
     if (atomic_load(&h->arch.reservation) != ~0ULL)
         atomic_fetch_add(&mmu_reservations_active, 1);
     mmu_update_ctx(h);
+    trigger_update(h);
     mmu_pmp_changed(h);
 }
 
@@ -70,6 +81,12 @@ void hart_set_priv(struct hart *h, enum priv p)
 {
     h->arch.priv = p;
     mmu_update_ctx(h);
+}
+
+void hart_set_mode(struct hart *h, enum priv p, bool virt)
+{
+    h->arch.virt = virt;
+    hart_set_priv(h, p);
 }
 
 void hart_clear_reservation(struct hart *h)
@@ -98,32 +115,80 @@ void hart_fence_i(struct hart *h)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval)
+/* Causes whose tval is a virtual address: with V=1 it is a guest's (the GVA bits). */
+static bool tval_is_address(unsigned code)
+{
+    return code <= EXC_STORE_ACCESS ? code != EXC_ILLEGAL_INSN && code != EXC_BREAKPOINT
+                                    : code == EXC_INSN_PAGE_FAULT || code == EXC_LOAD_PAGE_FAULT ||
+                                      code == EXC_STORE_PAGE_FAULT || code == EXC_INSN_GUEST_PAGE_FAULT ||
+                                      code == EXC_LOAD_GUEST_PAGE_FAULT || code == EXC_STORE_GUEST_PAGE_FAULT;
+}
+
+/* A trap taken in VS-mode (V stays 1): the vs* CSRs, VS interrupts at the S causes. */
+static void vs_trap(struct hart *h, bool irq, unsigned code, uint64_t tval)
+{
+    if (irq)
+        code--; /* VSSI/VSTI/VSEI are SSI/STI/SEI to the guest */
+    uint64_t s = h->arch.vsstatus;
+    h->arch.vscause = (irq ? 1ULL << 63 : 0) | code;
+    h->arch.vsepc = h->arch.pc;
+    h->arch.vstval = tval;
+    h->arch.vsstatus = (s & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) | ((s & MSTATUS_SIE) ? MSTATUS_SPIE : 0) |
+                       (h->arch.priv == PRIV_S ? MSTATUS_SPP : 0);
+    h->arch.pc = (h->arch.vstvec & ~3ULL) + ((h->arch.vstvec & 1) && irq ? 4ULL * code : 0);
+    hart_set_priv(h, PRIV_S);
+}
+
+/* tval2: a guest-page fault's guest physical address (0 otherwise), tinst: htinst/mtinst,
+ * guest_va: tval is a guest virtual address even with V=0 (HLV/HSV). */
+static void hart_trap(struct hart *h, uint64_t cause, uint64_t tval, uint64_t tval2, uint32_t tinst,
+                      bool guest_va)
 {
     /* A trap ends any LR/SC sequence (as on Spike): later stores need not check it. */
     hart_clear_reservation(h);
     bool irq = cause >> 63;
     unsigned code = cause & 63;
-    uint64_t deleg = irq ? h->arch.mideleg : h->arch.medeleg;
+    bool virt = h->arch.virt;
+    bool gva = (virt || guest_va) && !irq && tval_is_address(code);
+    uint64_t deleg = irq ? hart_mideleg(h) : h->arch.medeleg;
     uint64_t s = h->arch.mstatus;
     if (h->arch.priv <= PRIV_S && ((deleg >> code) & 1)) {
+        if (virt && (((irq ? h->arch.hideleg : h->arch.hedeleg) >> code) & 1)) {
+            vs_trap(h, irq, code, tval);
+            return;
+        }
         h->arch.scause = cause;
         h->arch.sepc = h->arch.pc;
         h->arch.stval = tval;
+        if (h->hypervisor) {
+            uint64_t hs = h->arch.hstatus & ~(HSTATUS_SPV | HSTATUS_GVA);
+            if (virt)
+                hs = (hs & ~HSTATUS_SPVP) | HSTATUS_SPV | (h->arch.priv == PRIV_S ? HSTATUS_SPVP : 0);
+            h->arch.hstatus = hs | (gva ? HSTATUS_GVA : 0);
+            h->arch.htval = tval2 >> 2;
+            h->arch.htinst = tinst;
+        }
         s = (s & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) | ((s & MSTATUS_SIE) ? MSTATUS_SPIE : 0) |
             (h->arch.priv == PRIV_S ? MSTATUS_SPP : 0);
         h->arch.mstatus = s;
         h->arch.pc = (h->arch.stvec & ~3ULL) + ((h->arch.stvec & 1) && irq ? 4ULL * code : 0);
-        hart_set_priv(h, PRIV_S);
+        hart_set_mode(h, PRIV_S, false);
     } else {
+        /* Sdtrig: no M-mode trigger fires in the handler; mret restores mte from mpte. */
+        h->arch.tcontrol = (h->arch.tcontrol & TCONTROL_MTE) ? TCONTROL_MPTE : 0;
         h->arch.mcause = cause;
         h->arch.mepc = h->arch.pc;
         h->arch.mtval = tval;
-        s = (s & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MIE) ? MSTATUS_MPIE : 0) |
-            ((uint64_t)h->arch.priv << MSTATUS_MPP_SHIFT);
+        s = (s & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP | MSTATUS_MPV | MSTATUS_GVA)) |
+            ((s & MSTATUS_MIE) ? MSTATUS_MPIE : 0) | ((uint64_t)h->arch.priv << MSTATUS_MPP_SHIFT) |
+            (virt ? MSTATUS_MPV : 0) | (gva ? MSTATUS_GVA : 0);
         h->arch.mstatus = s;
+        if (h->hypervisor) {
+            h->arch.mtval2 = tval2 >> 2;
+            h->arch.mtinst = tinst;
+        }
         h->arch.pc = (h->arch.mtvec & ~3ULL) + ((h->arch.mtvec & 1) && irq ? 4ULL * code : 0);
-        hart_set_priv(h, PRIV_M);
+        hart_set_mode(h, PRIV_M, false);
     }
 }
 
@@ -135,28 +200,43 @@ void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval)
         h->platform.ops->ecall(h->platform.board, h);
         return;
     }
-    hart_trap(h, cause, tval);
+    hart_trap(h, cause, tval, 0, 0, false);
+}
+
+void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst)
+{
+    hart_trap(h, cause, tval, gpa, tinst, true);
 }
 
 uint64_t hart_mret(struct hart *h)
 {
     uint64_t s = h->arch.mstatus;
     unsigned mpp = (s & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    s = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | ((s & MSTATUS_MPIE) ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
+    bool virt = mpp != PRIV_M && (s & MSTATUS_MPV);
+    s = (s & ~(MSTATUS_MIE | MSTATUS_MPP | MSTATUS_MPV)) | ((s & MSTATUS_MPIE) ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
     if (mpp != PRIV_M)
         s &= ~MSTATUS_MPRV;
     h->arch.mstatus = s;
-    hart_set_priv(h, mpp);
+    h->arch.tcontrol = (h->arch.tcontrol & ~TCONTROL_MTE) | ((h->arch.tcontrol & TCONTROL_MPTE) ? TCONTROL_MTE : 0);
+    hart_set_mode(h, mpp, virt);
     return h->arch.mepc;
 }
 
 uint64_t hart_sret(struct hart *h)
 {
+    if (h->arch.virt) { /* from VS-mode: the guest's own sstatus, V stays 1 */
+        uint64_t vs = h->arch.vsstatus;
+        h->arch.vsstatus = (vs & ~(MSTATUS_SIE | MSTATUS_SPP)) | ((vs & MSTATUS_SPIE) ? MSTATUS_SIE : 0) | MSTATUS_SPIE;
+        hart_set_priv(h, (vs & MSTATUS_SPP) ? PRIV_S : PRIV_U);
+        return h->arch.vsepc;
+    }
     uint64_t s = h->arch.mstatus;
     unsigned spp = (s & MSTATUS_SPP) ? PRIV_S : PRIV_U;
+    bool virt = h->arch.hstatus & HSTATUS_SPV;
     s = (s & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | ((s & MSTATUS_SPIE) ? MSTATUS_SIE : 0) | MSTATUS_SPIE;
     h->arch.mstatus = s;
-    hart_set_priv(h, spp);
+    h->arch.hstatus &= ~HSTATUS_SPV;
+    hart_set_mode(h, spp, virt);
     return h->arch.sepc;
 }
 
@@ -194,33 +274,49 @@ static void update_timers(struct hart *h, uint64_t now)
     update_level(h, MIP_MTIP, now >= atomic_load_explicit(&h->arch.mtimecmp, memory_order_relaxed));
     if (h->arch.menvcfg & MENVCFG_STCE)
         update_level(h, MIP_STIP, now >= h->arch.stimecmp);
+    if (h->hypervisor && (h->arch.henvcfg & MENVCFG_STCE)) /* the guest's time runs htimedelta ahead */
+        update_level(h, MIP_VSTIP, now + h->arch.htimedelta >= h->arch.vstimecmp);
 }
 
 /* Interrupts in the architectural priority order. */
-static const unsigned irq_priority[] = { IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI };
+static const unsigned irq_priority[] = { IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI,
+                                         IRQ_VSEI, IRQ_VSSI, IRQ_VSTI };
+
+/* Pending and enabled interrupts, with those injected through hvip. */
+static uint64_t pending_enabled(const struct hart *h)
+{
+    return (atomic_load_explicit(&h->arch.mip, memory_order_relaxed) | h->arch.hvip) & h->arch.mie;
+}
 
 int hart_pending_interrupt(const struct hart *h)
 {
-    uint64_t pending = atomic_load_explicit(&h->arch.mip, memory_order_relaxed) & h->arch.mie;
+    uint64_t pending = pending_enabled(h);
     if (!pending)
         return -1;
-    uint64_t m_level = pending & ~h->arch.mideleg, s_level = pending & h->arch.mideleg;
+    uint64_t mideleg = hart_mideleg(h);
+    uint64_t m_level = pending & ~mideleg, s_level = pending & mideleg & ~h->arch.hideleg;
+    uint64_t vs_level = pending & mideleg & h->arch.hideleg;
+    bool virt = h->arch.virt;
     uint64_t take = 0;
     if (h->arch.priv < PRIV_M || (h->arch.mstatus & MSTATUS_MIE))
         take = m_level;
-    if (!take && (h->arch.priv < PRIV_S || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_SIE))))
+    /* HS-level: always in VS/VU, in HS as SIE says */
+    if (!take && (virt || h->arch.priv < PRIV_S || (h->arch.priv == PRIV_S && (h->arch.mstatus & MSTATUS_SIE))))
         take = s_level;
+    /* VS-level: only with V=1, in VS as the guest's SIE says */
+    if (!take && virt && (h->arch.priv == PRIV_U || (h->arch.vsstatus & MSTATUS_SIE)))
+        take = vs_level;
     for (unsigned i = 0; i < ARRAY_SIZE(irq_priority); i++)
         if (take & (1ULL << irq_priority[i]))
             return irq_priority[i];
     return -1;
 }
 
-static void take_interrupts(struct hart *h)
+void hart_take_interrupts(struct hart *h)
 {
     int irq = hart_pending_interrupt(h);
     if (irq >= 0)
-        hart_trap(h, (1ULL << 63) | irq, 0);
+        hart_trap(h, (1ULL << 63) | irq, 0, 0, 0, false);
 }
 
 static uint64_t next_timer_deadline(const struct hart *h)
@@ -228,6 +324,9 @@ static uint64_t next_timer_deadline(const struct hart *h)
     uint64_t deadline = atomic_load(&h->arch.mtimecmp);
     if ((h->arch.menvcfg & MENVCFG_STCE) && h->arch.stimecmp < deadline)
         deadline = h->arch.stimecmp;
+    if (h->hypervisor && (h->arch.henvcfg & MENVCFG_STCE) && h->arch.vstimecmp != ~0ULL &&
+        h->arch.vstimecmp - h->arch.htimedelta < deadline)
+        deadline = h->arch.vstimecmp - h->arch.htimedelta;
     return deadline;
 }
 
@@ -246,10 +345,10 @@ static void hart_wfi(struct hart *h)
     const struct hart_platform *p = &h->platform;
     pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!stopping(h)) {
+    while (!stopping(h) && !hart_hold_requested(h) && !hart_debug_halted(h)) {
         uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
-        if (atomic_load(&h->arch.mip) & h->arch.mie)
+        if (pending_enabled(h))
             break;
         atomic_store(&h->exit_request, false);
         uint64_t deadline = next_timer_deadline(h);
@@ -289,11 +388,48 @@ void hart_unpark(struct hart *h)
     atomic_store(&h->parked, false);
 }
 
+void hart_hold(struct hart *h)
+{
+    atomic_store(&h->hold_request, true);
+    hart_kick(h);
+}
+
+void hart_release(struct hart *h)
+{
+    atomic_store(&h->hold_request, false);
+}
+
+bool hart_hold_requested(const struct hart *h)
+{
+    return atomic_load(&h->hold_request);
+}
+
+/* A slice of execution: through the debugger only while it has something to check. */
+static enum exec_exit run_slice(struct hart *h)
+{
+    if (unlikely(atomic_load_explicit(&h->debug_check, memory_order_relaxed)))
+        return debug_run(h);
+    hart_take_interrupts(h);
+    return interp_run(h, HART_SLICE);
+}
+
 void *hart_thread(void *arg)
 {
     struct hart *h = arg;
     const struct hart_platform *p = &h->platform;
+    /* Named from inside: naming another thread writes /proc/self/task/ID/comm, a file
+     * open that a sandboxed VM cannot make. */
+    char name[16];
+    snprintf(name, sizeof(name), "hart%u", h->arch.id);
+    pthread_setname_np(pthread_self(), name);
     while (!stopping(h)) {
+        /* Before the park check: a parked hart is held too, its HSM state untouched. */
+        if (hart_hold_requested(h)) {
+            atomic_store(&h->sleeping, true);
+            p->ops->held(p->board, h);
+            atomic_store(&h->sleeping, false);
+            continue;
+        }
         if (atomic_load(&h->parked)) {
             p->ops->park(p->board, h);
             continue;
@@ -301,8 +437,7 @@ void *hart_thread(void *arg)
         atomic_store_explicit(&h->exit_request, false, memory_order_relaxed);
         hart_serve_fence_requests(h);
         update_timers(h, p->ops->time(p->board));
-        take_interrupts(h);
-        if (interp_run(h, HART_SLICE) == EXEC_WFI)
+        if (run_slice(h) == EXEC_WFI)
             hart_wfi(h);
     }
     return NULL;
@@ -310,7 +445,7 @@ void *hart_thread(void *arg)
 
 bool hart_interrupt_pending(const struct hart *h)
 {
-    return (atomic_load(&h->arch.mip) & h->arch.mie) != 0;
+    return pending_enabled(h) != 0;
 }
 
 void hart_wait_for_interrupt(struct hart *h)

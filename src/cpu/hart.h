@@ -22,10 +22,13 @@ enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 
 /* mip/mie bits */
 #define IRQ_SSI 1
+#define IRQ_VSSI 2
 #define IRQ_MSI 3
 #define IRQ_STI 5
+#define IRQ_VSTI 6
 #define IRQ_MTI 7
 #define IRQ_SEI 9
+#define IRQ_VSEI 10
 #define IRQ_MEI 11
 #define MIP_SSIP (1ULL << IRQ_SSI)
 #define MIP_MSIP (1ULL << IRQ_MSI)
@@ -33,6 +36,10 @@ enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 #define MIP_MTIP (1ULL << IRQ_MTI)
 #define MIP_SEIP (1ULL << IRQ_SEI)
 #define MIP_MEIP (1ULL << IRQ_MEI)
+#define MIP_VSSIP (1ULL << IRQ_VSSI)
+#define MIP_VSTIP (1ULL << IRQ_VSTI)
+#define MIP_VSEIP (1ULL << IRQ_VSEI)
+#define MIP_VS_MASK (MIP_VSSIP | MIP_VSTIP | MIP_VSEIP)
 
 /* Exception causes */
 enum exc_cause {
@@ -46,16 +53,21 @@ enum exc_cause {
     EXC_STORE_ACCESS = 7,
     EXC_ECALL_U = 8,
     EXC_ECALL_S = 9,
+    EXC_ECALL_VS = 10,
     EXC_ECALL_M = 11,
     EXC_INSN_PAGE_FAULT = 12,
     EXC_LOAD_PAGE_FAULT = 13,
     EXC_STORE_PAGE_FAULT = 15,
+    EXC_INSN_GUEST_PAGE_FAULT = 20,
+    EXC_LOAD_GUEST_PAGE_FAULT = 21,
+    EXC_VIRTUAL_INSN = 22,
+    EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 
 /* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
-#define TLB_CONTEXTS 4 /* U, S, S with SUM, M */
+#define TLB_CONTEXTS 7 /* U, S, S with SUM, M, then VU, VS, VS with SUM (mmu.h) */
 
 struct tlb_entry {
     uint64_t tag;      /* virtual page number << 12, or ~0 when empty */
@@ -67,6 +79,7 @@ struct tlb {
 };
 
 #define PMP_ENTRIES 16
+#define HART_TRIGGERS 2 /* Sdtrig address triggers (trigger.h) */
 
 /* The board's side of a hart: every call may come from the hart's own thread only. */
 struct hart_platform_ops {
@@ -86,6 +99,13 @@ struct hart_platform_ops {
      * hart_unpark, or when the VM stops.
      */
     void (*park)(void *board, struct hart *h);
+    /*
+     * The board asked to hold the hart (hart_hold): called between two instructions,
+     * outside translated code and any bus access, with the hart counted as sleeping (so
+     * remote fences do not wait for it). Returns once the hart may run on or the VM
+     * stops; the hart then serves pending fences before its next instruction.
+     */
+    void (*held)(void *board, struct hart *h);
 };
 
 struct hart_platform {
@@ -106,6 +126,7 @@ struct hart_config {
     bool translate;          /* translate hot blocks to host code when the host can */
     unsigned jit_hot_runs;   /* runs before a block is translated; 0: the default */
     bool trace;              /* every instruction through the reference executor, logged */
+    bool hypervisor;         /* the H extension */
     struct hart_platform platform;
 };
 
@@ -146,6 +167,17 @@ struct hart_state {
     uint64_t stimecmp;           /* Sstc */
     uint64_t cycle_offset;       /* mcycle = instret + offset (writes to mcycle) */
     uint64_t instret_offset;
+    /*
+     * H extension (hart.hypervisor): virt is V (1 in VS and VU mode); hie and hip are
+     * views of mie and mip; hvip holds the VS interrupts the hypervisor injects.
+     */
+    uint64_t virt;
+    uint64_t hstatus, hedeleg, hideleg, hvip, hcounteren, htimedelta, htval, htinst;
+    uint64_t hgatp, henvcfg, mtval2, mtinst;
+    uint64_t vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp;
+    /* Sdtrig (trigger.h): tselect indexes tdata1/tdata2 */
+    uint64_t tselect, tcontrol;
+    uint64_t tdata1[HART_TRIGGERS], tdata2[HART_TRIGGERS];
 
     /*
      * LR/SC reservation: the guest physical address of the reserved 8-byte granule, or
@@ -163,14 +195,17 @@ struct hart {
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
-    bool tlb_has_superpage;  /* a superpage translation may be cached */
+    bool tlb_has_superpage[2]; /* by V: a superpage translation may be cached */
     bool pmp_active;             /* any PMP entry has A != OFF */
+    /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */
+    unsigned trigger_exec, trigger_access;
     struct guest_ram *ram;        /* platform.bus->ram, for the fast paths */
     struct block_cache *blocks;   /* decoded blocks (interp.c) */
     struct jit *jit;              /* their translations, NULL when interpreting */
     unsigned jit_hot_runs;        /* runs before a block is translated */
     bool jit_fault;               /* set by a translated load/store that trapped */
     void *jit_exit_block;         /* where translated code returned: see jit.h */
+    void *jit_exit_site;          /* the chain site of the exit it returned through */
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
 
     /* --- thread control and the platform --- */
@@ -180,10 +215,16 @@ struct hart {
     pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
     pthread_cond_t wake;
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
+    _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote fence from another hart */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     bool trace;
+    bool hypervisor;             /* the H extension (hart_config) */
+
+    /* --- a debugger (cpu/debug.h): NULL and false when none is attached --- */
+    struct debug_hart *debug;
+    _Atomic bool debug_check;   /* run through debug_run: breakpoints, a step or a halt */
 };
 
 /* Sets up a hart (parked, in reset) on the platform in cfg: 0, or -1 when out of memory. */
@@ -209,6 +250,14 @@ void *hart_thread(void *hart);
  */
 void hart_park(struct hart *h);
 void hart_unpark(struct hart *h);
+/*
+ * Thread-safe: hart_hold makes the hart stop at its next instruction boundary (a wfi or
+ * a park hook's wait ends for it) and call the platform's held hook until hart_release.
+ * It is not the guest-visible HSM stop: the board uses it to pause the whole VM.
+ */
+void hart_hold(struct hart *h);
+void hart_release(struct hart *h);
+bool hart_hold_requested(const struct hart *h);
 /* Sleeps on the hart's own thread until a hart_kick (or the VM stops); fence requests
  * from other harts wait for no sleeping hart. */
 void hart_sleep(struct hart *h);
@@ -223,6 +272,12 @@ void hart_tlb_flush(struct hart *h);
 
 /* Raises a synchronous exception: sets up the trap and redirects pc. */
 void hart_raise_exception(struct hart *h, uint64_t cause, uint64_t tval);
+/*
+ * A fault of an access to a guest virtual address tval (H: with V=1, or HLV/HSV): GVA
+ * is set; gpa, a guest-page fault's guest physical address, goes to htval/mtval2 (>> 2),
+ * tinst to htinst/mtinst.
+ */
+void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint64_t gpa, uint32_t tinst);
 
 /* xRET: restores the privilege and interrupt-enable stack, returns the new pc. */
 uint64_t hart_mret(struct hart *h);
@@ -240,12 +295,16 @@ void hart_serve_fence_requests(struct hart *h);
  * the architectural order MEI, MSI, MTI, SEI, SSI, STI.
  */
 int hart_pending_interrupt(const struct hart *h);
+/* Takes the interrupt hart_pending_interrupt names, if any (the hart's own thread). */
+void hart_take_interrupts(struct hart *h);
 
-/* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one. */
+/* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one
+ * (or a hold request, or the VM stops). */
 bool hart_interrupt_pending(const struct hart *h);
 void hart_wait_for_interrupt(struct hart *h);
 
-/* Switches privilege, keeping the TLB context in step. */
+/* Switches privilege (and V: hart_set_mode), keeping the TLB context in step. */
 void hart_set_priv(struct hart *h, enum priv p);
+void hart_set_mode(struct hart *h, enum priv p, bool virt);
 
 #endif

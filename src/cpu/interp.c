@@ -20,6 +20,7 @@
 #include "cpu/jit.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 
 /* 64K blocks (20 MiB per hart, touched as used): a Linux guest's hot code conflicts
  * heavily in fewer direct-mapped slots, and each conflict costs a decode and later a
@@ -75,6 +76,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
     b->next[0] = b->next[1] = NULL;
+    b->chain_site[0] = b->chain_site[1] = NULL;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
@@ -212,12 +214,23 @@ static enum exec_exit after_exec(struct hart *h, enum exec_result r, bool *stop)
     return EXEC_BUDGET;
 }
 
-static enum exec_exit run_traced(struct hart *h, uint64_t budget)
+/* One instruction; an armed execute trigger checks its pc before it, even before its
+ * fetch. */
+enum exec_exit interp_run_one(struct hart *h)
+{
+    bool stop;
+    enum exec_result r = h->trigger_exec && trigger_fires_at_pc(h) ? EXEC_TRAPPED : step_one(h);
+    enum exec_exit e = after_exec(h, r, &stop);
+    return stop ? e : EXEC_BUDGET;
+}
+
+/* One instruction at a time: for tracing, and while an armed execute trigger checks
+ * every pc. */
+static enum exec_exit run_stepped(struct hart *h, uint64_t budget)
 {
     while (budget--) {
-        bool stop;
-        enum exec_exit e = after_exec(h, step_one(h), &stop);
-        if (stop)
+        enum exec_exit e = interp_run_one(h);
+        if (e != EXEC_BUDGET)
             return e;
     }
     return EXEC_BUDGET;
@@ -230,8 +243,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         OPS(LABEL)
 #undef LABEL
     };
-    if (unlikely(h->trace))
-        return run_traced(h, budget);
+    if (unlikely(h->trace || h->trigger_exec))
+        return run_stepped(h, budget);
 
     uint64_t *x = h->arch.x;
     uint64_t executed = 0, pc, vpage;
@@ -269,8 +282,16 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                     return e;
                 continue;
             }
-            if (JIT_LINK(r) && executed < budget) {
-                b = same_page_successor(h, h->jit_exit_block, h->arch.pc, JIT_LINK(r) - 1, labels);
+            struct block *from = h->jit_exit_block;
+            unsigned exit_link = JIT_LINK(r) - 1;
+            /* Only the exit block's current translation has its layout: code reached
+             * through a chain may translate a block whose cache slot has moved on. */
+            if (JIT_LINK(r) && executed < budget && from->code && from->chain_site[exit_link] == h->jit_exit_site) {
+                void *site = h->jit_exit_site;
+                uint32_t gen = from->gen;
+                b = same_page_successor(h, from, h->arch.pc, exit_link, labels);
+                if (b->code && b->gen == gen)
+                    jit_chain(site, b->code);
                 goto run_block;
             }
             continue;

@@ -11,6 +11,8 @@
 enum exec_exit { EXEC_BUDGET, EXEC_CHECK_IRQ, EXEC_WFI };
 
 enum exec_exit interp_run(struct hart *h, uint64_t budget);
+/* Exactly one instruction, through the reference executor (a debugger's step). */
+enum exec_exit interp_run_one(struct hart *h);
 
 /*
  * The hart's decoded-block cache, with translation to host code when translate is set

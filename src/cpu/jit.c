@@ -165,13 +165,13 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_SLOW:
         if (!slow_in_place(d))
             break;
-        jit_emit_call_insn(e, d, i, off, (const void *)jit_slow_insn);
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len));
         return false;
     case OP_COUNT:
         break;
     }
-    jit_emit_exit_slow(e, d, i, off);
+    jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
     return false;
 }
 
@@ -180,6 +180,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     struct emitter e = { j->buf + j->used, j->buf + j->size, false, j->buf + j->used };
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
+    b->chain_site[0] = b->chain_site[1] = NULL;
     jit_emit_prologue(&e);
     int32_t off = 0;
     for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
@@ -215,6 +216,11 @@ void jit_destroy(struct jit *j)
     free(j);
 }
 
+void jit_chain(void *site, jit_entry to)
+{
+    jit_emit_patch_chain(site, (const void *)to);
+}
+
 void jit_reset(struct jit *j)
 {
     j->used = 0;
@@ -237,6 +243,11 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     (void)j, (void)h, (void)b;
     return NULL;
+}
+
+void jit_chain(void *site, jit_entry to)
+{
+    (void)site, (void)to;
 }
 
 void jit_reset(struct jit *j)

@@ -4,12 +4,14 @@
  * (what mmu.h's mem_load/mem_store do) and call the MMU for everything else, so every
  * architectural check is the interpreter's own. A
  * translated block is entered with the hart, its register file, the block's guest pc
- * and an instruction budget. It jumps straight into the translation of a same-page
- * successor found through the block's links (after checking the successor's key and
- * generation) while the budget lasts, and returns how it ended:
+ * and an instruction budget. An exit to a same-page successor ends in a jump (the
+ * block's chain_site for that link) that jit_chain() points at the successor's
+ * translation once both are translated; taken while the budget lasts and the page's
+ * code generation is still the block's. It returns how it ended:
  *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block
- *                   h->jit_exit_block it left (0: not a same-page link), for the caller
- *                   to fill that link
+ *                   h->jit_exit_block it left (0: not a same-page link), and
+ *                   h->jit_exit_site through which chain site, for the caller to chain
+ *                   it (when that is still the block's current translation's site)
  *   JIT_EXIT_FAULT  a load/store took an exception (h->arch.pc is at the trap handler)
  *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->arch.pc at it: the
  *                   caller runs it
@@ -36,6 +38,9 @@ struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
 /* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
+/* Points chain site `site` (a block's chain_site[]) at translation `to`, which must
+ * translate that exit's target block at the same code generation. */
+void jit_chain(void *site, jit_entry to);
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);
 

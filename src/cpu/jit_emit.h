@@ -81,9 +81,10 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
 /*
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
- * block's page, or -1 when it lies elsewhere: within the page, the emitter enters the
- * linked successor directly while the budget lasts and the link still holds (a jump
- * back to the block's own start only needs the page's code unchanged).
+ * block's page, or -1 when it lies elsewhere: within the page, the emitter records the
+ * exit's chain site in t->b->chain_site[link] (see jit.h) and takes it while the budget
+ * lasts and the page's code is unchanged (a jump back to the block's own start needs no
+ * site: it enters its own translation).
  */
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset);
@@ -100,5 +101,12 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
+/* Copies n bytes of data into the code (jumped over) and returns where: what translated
+ * code passes to helpers must outlive the block's cache slot, since a chained jump can
+ * enter a translation after its slot has been given to another block. */
+const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
+/* Points a chain site that jit_emit_exit recorded in its block's chain_site[] at the
+ * translation entered at `to` (past its entry sequence). */
+void jit_emit_patch_chain(void *site, const void *to);
 
 #endif

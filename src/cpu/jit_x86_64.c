@@ -175,8 +175,9 @@ static void patch_here(struct emitter *e, uint8_t *site)
 
 /*
  * Leaves the block for guest pc rax after `retired` of its instructions. When the
- * target lies in the block's page (target_offset in [0, 0x1000)), enters the linked
- * successor directly if the budget allows and the link is still right.
+ * target lies in the block's page (target_offset in [0, 0x1000)) and the budget allows
+ * and the page's code is unchanged, jumps on through the link's chain site: to the exit
+ * just below until jit_chain() points it at the successor's translation.
  */
 static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                       int64_t target_offset)
@@ -197,33 +198,51 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
         slow[nslow++] = jump_forward(e, 0x85);
         emit8(e, 0xe9);                                               /* jmp past the prologue */
         emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
-    } else if (chainable) {
+    }
+    uint8_t *site = NULL;
+    if (chainable && (uint64_t)target_offset != (b->host_pc & 0xfff)) {
         emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
         slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        move_imm64(e, RCX, (uint64_t)(uintptr_t)&t->b->next[link]);
-        emit_mem(e, true, 0x8b, RCX, RCX, 0);                         /* rcx = successor */
-        emit_reg(e, true, 0x85, RCX, RCX);
-        slow[nslow++] = jump_forward(e, 0x84);                        /* none yet */
-        move_imm64(e, RDX, (b->host_pc & ~(uint64_t)0xfff) + (uint64_t)target_offset);
-        emit_mem(e, true, 0x39, RDX, RCX, (int32_t)offsetof(struct block, host_pc));
-        slow[nslow++] = jump_forward(e, 0x85);                        /* holds another block */
-        emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, gen));
         move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-        emit_mem(e, false, 0x3b, RDX, RSI, 0);
-        slow[nslow++] = jump_forward(e, 0x85);                        /* its code changed */
-        emit_mem(e, true, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, code));
-        emit_reg(e, true, 0x85, RDX, RDX);
-        slow[nslow++] = jump_forward(e, 0x84);                        /* not translated */
-        emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = its pc */
-        add_imm(e, true, RDX, PROLOGUE_SIZE);
-        emit8(e, 0xff), emit8(e, 0xe2);                               /* jmp rdx */
+        emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);      /* cmp dword [rsi], gen */
+        slow[nslow++] = jump_forward(e, 0x85);
+        emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
+        emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
+        site = e->p;
+        emit32(e, 0);                                                 /* falls through until chained */
+        if (!e->overflow)
+            t->b->chain_site[link] = site;
     }
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
-    exit_with(e, JIT_EXIT_NEXT, chainable ? link + 1 : 0, 0);
+    if (site) {
+        move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
+        emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_site));
+    }
+    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+}
+
+const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
+{
+    size_t pad = (size_t)-(uintptr_t)(e->p + 5) & 7; /* the copy 8-byte aligned */
+    emit8(e, 0xe9);                                  /* jmp over the data */
+    emit32(e, (uint32_t)(pad + n));
+    for (size_t i = 0; i < pad; i++)
+        emit8(e, 0xcc);
+    const uint8_t *copy = e->p;
+    for (size_t i = 0; i < n; i++)
+        emit8(e, ((const uint8_t *)data)[i]);
+    return copy;
+}
+
+void jit_emit_patch_chain(void *site, const void *to)
+{
+    /* rel32 from the end of the jmp to past the target's prologue */
+    uint32_t rel = (uint32_t)((const uint8_t *)to + PROLOGUE_SIZE - ((uint8_t *)site + 4));
+    memcpy(site, &rel, 4);
 }
 
 /* ---- the operations of jit_emit.h ---- */
@@ -266,7 +285,7 @@ static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, in
 
 /*
  * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
- * patch sites (the slow path) on a miss or a page-crossing access; on a hit leaves the
+ * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
  * host address as rcx + rsi.
  */
 static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
@@ -283,14 +302,13 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                                /* shl ecx, 4 */
     emit_reg(e, true, 0x01, RCX, RAX);                                            /* rax += rcx */
     emit_reg(e, true, 0x01, R12, RAX);                                            /* rax += h */
+    /* The page bits and the access's alignment bits against the tag (whose low bits are
+     * clear): a misaligned access, the only kind that can cross the page, takes the
+     * slow path through the same compare. */
     emit_reg(e, true, 0x89, RSI, RCX);
-    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u);                      /* and rcx, ~0xfff */
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
     emit_mem(e, true, 0x3b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, tag));
-    miss[n++] = jump_forward(e, 0x85);                                            /* tag differs */
-    emit_reg(e, false, 0x89, RSI, RCX);                                           /* ecx = va */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0xfff);
-    emit_reg(e, false, 0x81, 7, RCX), emit32(e, 0x1000 - size);                   /* cmp ecx, limit */
-    miss[n++] = jump_forward(e, 0x87);                                            /* crosses the page */
+    miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
     emit_mem(e, true, 0x8b, RCX, RAX, table + (int32_t)offsetof(struct tlb_entry, addend));
     return n;
 }

@@ -1,6 +1,7 @@
 #include "cpu/mmu.h"
 
 #include "cpu/csr.h"
+#include "cpu/trigger.h"
 #include "memory/bus.h"
 
 _Atomic unsigned mmu_reservations_active;
@@ -17,12 +18,16 @@ _Atomic unsigned mmu_reservations_active;
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
+/* The privilege and V that loads and stores (not fetches) use: MPRV's in M-mode. */
+static unsigned access_priv(const struct hart *h, enum access_type access);
+static bool access_virt(const struct hart *h, enum access_type access);
+
 void mmu_update_ctx(struct hart *h)
 {
-    unsigned priv = h->arch.priv;
-    if (priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
-        priv = (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    if (priv == PRIV_M)
+    unsigned priv = access_priv(h, ACCESS_READ);
+    if (access_virt(h, ACCESS_READ))
+        h->mmu_ctx = priv == PRIV_S ? ((h->arch.vsstatus & MSTATUS_SUM) ? MMU_CTX_VS_SUM : MMU_CTX_VS) : MMU_CTX_VU;
+    else if (priv == PRIV_M)
         h->mmu_ctx = MMU_CTX_M;
     else if (priv == PRIV_S)
         h->mmu_ctx = (h->arch.mstatus & MSTATUS_SUM) ? MMU_CTX_S_SUM : MMU_CTX_S;
@@ -35,23 +40,37 @@ static void tlb_clear(struct tlb *t)
     memset(t, 0xff, sizeof(*t));
 }
 
+/* The V=1 contexts are in use only with the H extension: a flush without it skips them. */
+static unsigned contexts_in_use(const struct hart *h)
+{
+    return h->hypervisor ? TLB_CONTEXTS : MMU_CTX_VU;
+}
+
 void hart_tlb_flush(struct hart *h)
 {
-    h->tlb_has_superpage = false;
-    for (unsigned i = 0; i < TLB_CONTEXTS; i++)
+    h->tlb_has_superpage[0] = h->tlb_has_superpage[1] = false;
+    for (unsigned i = 0; i < contexts_in_use(h); i++)
+        tlb_clear(&h->tlb[i]);
+}
+
+void mmu_flush_mode(struct hart *h, bool virt)
+{
+    h->tlb_has_superpage[virt] = false;
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
         tlb_clear(&h->tlb[i]);
 }
 
 void mmu_flush_page(struct hart *h, uint64_t va)
 {
     /* Superpages are cached as 4 KiB pages whose other pages sit in other slots, so
-     * once a superpage translation may be cached, flushing by address flushes all. */
-    if (h->tlb_has_superpage) {
-        hart_tlb_flush(h);
+     * once a superpage translation may be cached, flushing by address flushes all.
+     * Only V=0 translations: a hypervisor's sfence.vma leaves its guests' alone. */
+    if (h->tlb_has_superpage[0]) {
+        mmu_flush_mode(h, false);
         return;
     }
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = 0; i < TLB_CONTEXTS; i++) {
+    for (unsigned i = 0; i < MMU_CTX_VU; i++) {
         struct tlb *t = &h->tlb[i];
         t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
     }
@@ -125,78 +144,209 @@ static int fault_cause(enum access_type access, bool page_fault)
     return page_fault ? EXC_STORE_PAGE_FAULT : EXC_STORE_ACCESS;
 }
 
-int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+/* Guest-page faults (H extension): the G stage refused the access. */
+static int guest_fault_cause(enum access_type access)
 {
-    unsigned mode = h->arch.satp >> 60;
-    if (priv == PRIV_M || mode == SATP_MODE_BARE) {
-        *pa = va;
-        return 0;
+    return access == ACCESS_FETCH ? EXC_INSN_GUEST_PAGE_FAULT
+                                  : access == ACCESS_READ ? EXC_LOAD_GUEST_PAGE_FAULT : EXC_STORE_GUEST_PAGE_FAULT;
+}
+
+static bool is_guest_fault(int cause)
+{
+    return cause == EXC_INSN_GUEST_PAGE_FAULT || cause == EXC_LOAD_GUEST_PAGE_FAULT ||
+           cause == EXC_STORE_GUEST_PAGE_FAULT;
+}
+
+/* htinst's pseudoinstructions for a VS-stage walk's own (implicit) 64-bit PTE accesses. */
+#define TINST_PTE_READ 0x3000
+#define TINST_PTE_WRITE 0x3020
+
+/* One stage of translation: its root table, shape and whose permissions apply. */
+struct stage {
+    uint64_t root;       /* root table address; guest-physical when nested */
+    unsigned levels;     /* 3, 4 or 5 */
+    unsigned priv;       /* U for the G stage, whose leaves must all be U pages */
+    bool sum, mxr;
+    bool pbmte;          /* Svpbmt's PBMT field allowed (menvcfg, henvcfg for a VS stage) */
+    bool gstage;         /* the G stage: 2 more root index bits, guest-page faults */
+    bool nested;         /* a VS stage over a G stage: PTE addresses are translated */
+    bool debug;          /* a debugger's walk: no permission checks, no A/D update, no
+                          * superpage note for the TLB: the guest keeps no trace of it */
+    bool virt;           /* a VS stage (a G stage is one of V=1 translations too) */
+};
+
+static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool debug, uint64_t *pa);
+
+/* The host-physical address of a PTE at table address pte_addr, for access (read, or
+ * write for an A/D update); guest-page faults say where in *gf. */
+static int pte_location(struct hart *h, const struct stage *st, uint64_t pte_addr, enum access_type access,
+                        enum access_type pte_access, uint64_t *pte_pa, struct guest_fault *gf)
+{
+    *pte_pa = pte_addr;
+    if (st->nested) {
+        int cause = g_stage(h, pte_addr, pte_access, st->debug, pte_pa);
+        if (is_guest_fault(cause)) {
+            gf->gpa = pte_addr;
+            gf->tinst = pte_access == ACCESS_WRITE ? TINST_PTE_WRITE : TINST_PTE_READ;
+            return guest_fault_cause(access);
+        }
+        if (cause)
+            return fault_cause(access, false);
     }
-    unsigned levels = mode - SATP_MODE_SV39 + 3;
-    unsigned va_bits = 12 + 9 * levels;
-    if ((uint64_t)sign_extend(va, va_bits) != va)
-        return fault_cause(access, true);
+    return pmp_allows(h, *pte_pa, 8, pte_access, PRIV_S) ? 0 : fault_cause(access, false);
+}
+
+/* The page walk of one stage: 0 with *pa, or the exception's cause. */
+static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum access_type access, uint64_t *pa,
+                struct guest_fault *gf)
+{
+    int page_fault = st->gstage ? guest_fault_cause(access) : fault_cause(access, true);
+    unsigned addr_bits = 12 + 9 * st->levels;
+    if (st->gstage ? addr >> (addr_bits + 2) != 0 : (uint64_t)sign_extend(addr, addr_bits) != addr)
+        return page_fault;
 
     struct guest_ram *ram = h->ram;
-    uint64_t table = (h->arch.satp & ((1ULL << 44) - 1)) << 12;
-    for (int level = levels - 1; level >= 0; level--) {
-        uint64_t pte_addr = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
-        if (!pmp_allows(h, pte_addr, 8, ACCESS_READ, PRIV_S))
-            return fault_cause(access, false);
-        _Atomic uint64_t *ptep = guest_ram_ptr(ram, pte_addr, 8);
+    uint64_t table = st->root;
+    for (int level = st->levels - 1; level >= 0; level--) {
+        uint64_t index_mask = st->gstage && level == (int)st->levels - 1 ? 0x7ff : 0x1ff;
+        uint64_t pte_addr = table + ((addr >> (12 + 9 * level)) & index_mask) * 8, pte_pa;
+        int cause = pte_location(h, st, pte_addr, access, ACCESS_READ, &pte_pa, gf);
+        if (cause)
+            return cause;
+        _Atomic uint64_t *ptep = guest_ram_ptr(ram, pte_pa, 8);
         if (!ptep)
             return fault_cause(access, false);
     reload:;
         uint64_t pte = atomic_load_explicit(ptep, memory_order_relaxed);
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
-            return fault_cause(access, true);
+            return page_fault;
         uint64_t pbmt = pte & PTE_PBMT;
-        if (pbmt && (pbmt == PTE_PBMT || !(h->arch.menvcfg & MENVCFG_PBMTE)))
-            return fault_cause(access, true);
+        if (pbmt && (pbmt == PTE_PBMT || !st->pbmte))
+            return page_fault;
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
         if (!(pte & (PTE_R | PTE_X))) {
             if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT | PTE_N))
-                return fault_cause(access, true);
+                return page_fault;
             table = ppn << 12;
             continue;
         }
         /* Leaf. */
         if (level > 0 && (ppn & ((1ULL << (9 * level)) - 1)))
-            return fault_cause(access, true); /* misaligned superpage */
+            return page_fault; /* misaligned superpage */
         /* Svnapot: a 4 KiB leaf with N and ppn[3:0] = 1000 maps 64 KiB; other uses are reserved. */
         bool napot = pte & PTE_N;
         if (napot && (level > 0 || (ppn & 0xf) != 8))
-            return fault_cause(access, true);
+            return page_fault;
+        if (st->debug) {
+            uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
+            *pa = ((ppn << 12) & ~offset_mask) | (addr & offset_mask);
+            return 0;
+        }
         bool user_page = pte & PTE_U;
-        if (priv == PRIV_U && !user_page)
-            return fault_cause(access, true);
-        if (priv == PRIV_S && user_page && (access == ACCESS_FETCH || !(h->arch.mstatus & MSTATUS_SUM)))
-            return fault_cause(access, true);
+        if (st->priv == PRIV_U && !user_page)
+            return page_fault;
+        if (st->priv == PRIV_S && user_page && (access == ACCESS_FETCH || !st->sum))
+            return page_fault;
         bool ok;
         if (access == ACCESS_FETCH)
             ok = pte & PTE_X;
         else if (access == ACCESS_READ)
-            ok = (pte & PTE_R) || ((h->arch.mstatus & MSTATUS_MXR) && (pte & PTE_X));
+            ok = (pte & PTE_R) || (st->mxr && (pte & PTE_X));
         else
             ok = pte & PTE_W;
         if (!ok)
-            return fault_cause(access, true);
+            return page_fault;
         uint64_t want = PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
         if ((pte & want) != want) {
-            if (!pmp_allows(h, pte_addr, 8, ACCESS_WRITE, PRIV_S))
-                return fault_cause(access, false);
+            uint64_t written_pa;
+            if ((cause = pte_location(h, st, pte_addr, access, ACCESS_WRITE, &written_pa, gf)))
+                return cause;
             /* Hardware A/D update: atomic against other harts' walks and guest stores. */
             if (!atomic_compare_exchange_strong(ptep, &pte, pte | want))
                 goto reload;
             guest_ram_note_store(ram, (const void *)ptep, 8); /* a write like any other */
         }
         if (level > 0 || napot)
-            h->tlb_has_superpage = true;
+            h->tlb_has_superpage[st->virt || st->gstage] = true;
         uint64_t offset_mask = napot ? 0xffff : (1ULL << (12 + 9 * level)) - 1;
-        *pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+        *pa = ((ppn << 12) & ~offset_mask) | (addr & offset_mask);
         return 0;
     }
-    return fault_cause(access, true);
+    return page_fault;
+}
+
+/* The G stage of hgatp (Sv39x4/Sv48x4/Sv57x4 or Bare): guest-physical to physical. */
+static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool debug, uint64_t *pa)
+{
+    unsigned mode = h->arch.hgatp >> 60;
+    if (mode == SATP_MODE_BARE) {
+        *pa = gpa;
+        return 0;
+    }
+    struct stage st = {
+        .root = (h->arch.hgatp & ((1ULL << 44) - 1)) << 12,
+        .levels = mode - SATP_MODE_SV39 + 3,
+        .priv = PRIV_U,
+        .mxr = h->arch.mstatus & MSTATUS_MXR,
+        .pbmte = h->arch.menvcfg & MENVCFG_PBMTE,
+        .gstage = true,
+        .debug = debug,
+    };
+    return walk(h, &st, gpa, access, pa, NULL);
+}
+
+/*
+ * Translation of an access by priv: one stage through satp, or with virt two: the VS
+ * stage through vsatp (vsstatus's SUM, MXR from either status) and the G stage through
+ * hgatp. A guest-page fault says where in *gf.
+ */
+static int translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, bool virt,
+                     bool debug, uint64_t *pa, struct guest_fault *gf)
+{
+    uint64_t satp = virt ? h->arch.vsatp : h->arch.satp;
+    unsigned mode = satp >> 60;
+    uint64_t gpa = va;
+    if (priv != PRIV_M && mode != SATP_MODE_BARE) {
+        struct stage st = {
+            .root = (satp & ((1ULL << 44) - 1)) << 12,
+            .levels = mode - SATP_MODE_SV39 + 3,
+            .priv = priv,
+            .sum = ((virt ? h->arch.vsstatus : h->arch.mstatus) & MSTATUS_SUM) != 0,
+            .mxr = ((h->arch.mstatus | (virt ? h->arch.vsstatus : 0)) & MSTATUS_MXR) != 0,
+            .pbmte = ((virt ? h->arch.henvcfg : h->arch.menvcfg) & MENVCFG_PBMTE) != 0,
+            .nested = virt && (h->arch.hgatp >> 60) != SATP_MODE_BARE,
+            .debug = debug,
+            .virt = virt,
+        };
+        int cause = walk(h, &st, va, access, &gpa, gf);
+        if (cause)
+            return cause;
+    }
+    if (!virt) {
+        *pa = gpa;
+        return 0;
+    }
+    int cause = g_stage(h, gpa, access, debug, pa);
+    if (is_guest_fault(cause)) {
+        gf->gpa = gpa;
+        gf->tinst = 0;
+    }
+    return cause;
+}
+
+/* Raises the exception translate() returned for the access at va. */
+static void raise_translation_fault(struct hart *h, int cause, uint64_t va, const struct guest_fault *gf)
+{
+    if (is_guest_fault(cause))
+        hart_raise_guest_fault(h, cause, va, gf->gpa, gf->tinst);
+    else
+        hart_raise_exception(h, cause, va);
+}
+
+int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
+{
+    struct guest_fault gf;
+    return translate(h, va, access, priv, false, false, pa, &gf);
 }
 
 /* ---- slow paths ---- */
@@ -206,6 +356,20 @@ static unsigned access_priv(const struct hart *h, enum access_type access)
     if (access != ACCESS_FETCH && h->arch.priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
         return (h->arch.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
     return h->arch.priv;
+}
+
+static bool access_virt(const struct hart *h, enum access_type access)
+{
+    if (access != ACCESS_FETCH && h->arch.priv == PRIV_M && (h->arch.mstatus & MSTATUS_MPRV))
+        return access_priv(h, access) != PRIV_M && (h->arch.mstatus & MSTATUS_MPV);
+    return h->arch.virt;
+}
+
+bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa)
+{
+    struct guest_fault gf;
+    return translate(h, va, ACCESS_READ, access_priv(h, ACCESS_READ), access_virt(h, ACCESS_READ), true,
+                     pa, &gf) == 0;
 }
 
 static bool is_htif_page(const struct hart *h, uint64_t pa)
@@ -224,12 +388,13 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
 {
     unsigned priv = access_priv(h, access);
     uint64_t pa;
-    int cause = mmu_translate(h, va, access, priv, &pa);
+    struct guest_fault gf;
+    int cause = translate(h, va, access, priv, access_virt(h, access), false, &pa, &gf);
     if (atomic && cause == EXC_LOAD_PAGE_FAULT && access == ACCESS_WRITE)
         cause = EXC_STORE_PAGE_FAULT;
     if (cause) {
         *pa_out = ~0ULL;
-        hart_raise_exception(h, cause, va);
+        raise_translation_fault(h, cause, va, &gf);
         return NULL;
     }
     if (!pmp_allows(h, pa, size, access, priv)) {
@@ -241,8 +406,10 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
     *pa_out = pa;
     if (!host)
         return NULL;
-    /* Cache the page when every access to it would get the same PMP answer. */
-    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa)) {
+    /* Cache the page when every access to it would get the same PMP answer, and no
+     * load/store trigger must see the accesses. */
+    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa) &&
+        (access == ACCESS_FETCH || !h->trigger_access)) {
         unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
         struct tlb *t = &h->tlb[ctx];
         struct tlb_entry *e = access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
@@ -288,15 +455,19 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
 
 static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access_type access, uint64_t *value)
 {
+    if (unlikely(h->trigger_access) &&
+        trigger_fires_on_access(h, va, size, access == ACCESS_READ, access == ACCESS_WRITE))
+        return false;
     if ((va & 0xfff) + size <= 0x1000)
         return access_one(h, va, size, access, value);
     /* Crosses a page: performed a byte at a time, after checking the second page's
      * translation so that a fault there leaves memory untouched. */
     uint64_t pa;
     uint64_t second = (va & ~0xfffULL) + 0x1000;
-    int cause = mmu_translate(h, second, access, access_priv(h, access), &pa);
+    struct guest_fault gf;
+    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), false, &pa, &gf);
     if (cause) {
-        hart_raise_exception(h, cause, second);
+        raise_translation_fault(h, cause, second, &gf);
         return false;
     }
     uint8_t bytes[8];
@@ -356,6 +527,9 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
 
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)
 {
+    /* LR loads; SC, AMOs (which load too) and cache-block operations store. */
+    if (unlikely(h->trigger_access) && trigger_fires_on_access(h, va, size, true, access == ACCESS_WRITE))
+        return NULL;
     if (va & (size - 1)) {
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
         return NULL;
@@ -369,6 +543,58 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
     if (!host && pa != ~0ULL)
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
     return host;
+}
+
+/* HLVX's faults: those of a fetch, reported as a load's. */
+static int as_load_cause(int cause)
+{
+    switch (cause) {
+    case EXC_INSN_PAGE_FAULT: return EXC_LOAD_PAGE_FAULT;
+    case EXC_INSN_ACCESS: return EXC_LOAD_ACCESS;
+    case EXC_INSN_GUEST_PAGE_FAULT: return EXC_LOAD_GUEST_PAGE_FAULT;
+    default: return cause;
+    }
+}
+
+bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum access_type access, bool exec,
+                           uint64_t *value)
+{
+    unsigned priv = (h->arch.hstatus & HSTATUS_SPVP) ? PRIV_S : PRIV_U;
+    /* At most two pages: both translated before any byte moves, so a fault leaves memory as it was. */
+    uint8_t *host[2] = { NULL, NULL };
+    unsigned first = 0x1000 - (va & 0xfff) < size ? 0x1000 - (va & 0xfff) : size;
+    for (unsigned part = 0; part < 2 && (part == 0 || first < size); part++) {
+        uint64_t a = part ? va + first : va, pa;
+        unsigned len = part ? size - first : first;
+        struct guest_fault gf = { 0, 0 };
+        int cause = translate(h, a, exec ? ACCESS_FETCH : access, priv, true, false, &pa, &gf);
+        if (exec)
+            cause = as_load_cause(cause);
+        if (!cause && (!pmp_allows(h, pa, len, access, priv) || !(host[part] = guest_ram_ptr(h->ram, pa, len))))
+            cause = fault_cause(access, false); /* PMP, or not RAM: no MMIO through HLV/HSV */
+        if (cause) {
+            hart_raise_guest_fault(h, cause, a, gf.gpa, gf.tinst);
+            return false;
+        }
+    }
+    uint8_t bytes[8];
+    if (access == ACCESS_WRITE) {
+        memcpy(bytes, value, 8);
+        for (unsigned part = 0; part < 2 && host[part]; part++) {
+            unsigned len = part ? size - first : first;
+            if (mmu_reservations_active)
+                mmu_store_breaks_reservations(h, host[part]);
+            guest_ram_note_store(h->ram, host[part], len);
+            memcpy(host[part], bytes + (part ? first : 0), len);
+        }
+        return true;
+    }
+    memcpy(bytes, host[0], first);
+    if (first < size)
+        memcpy(bytes + first, host[1], size - first);
+    *value = 0;
+    memcpy(value, bytes, size);
+    return true;
 }
 
 void mmu_store_breaks_reservations(struct hart *h, const void *p)

@@ -14,19 +14,32 @@
 
 enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
 
-/* TLB context of a privilege level for data accesses (SUM gets its own context). */
+/* Where a guest-page fault came from: the guest physical address, and htinst's value. */
+struct guest_fault {
+    uint64_t gpa;
+    uint32_t tinst;
+};
+
+/*
+ * TLB context of a privilege level for data accesses (SUM gets its own context); with
+ * V=1 (H extension) the VS-stage translations have contexts of their own, so that V=0
+ * and V=1 translations of one address never meet.
+ */
 #define MMU_CTX_U 0
 #define MMU_CTX_S 1
 #define MMU_CTX_S_SUM 2
 #define MMU_CTX_M 3
+#define MMU_CTX_VU 4
+#define MMU_CTX_VS 5
+#define MMU_CTX_VS_SUM 6
 
-/* Recomputes h->mmu_ctx after a change of priv, MPRV, MPP or SUM. */
+/* Recomputes h->mmu_ctx after a change of priv, V, MPRV, MPP, MPV or SUM. */
 void mmu_update_ctx(struct hart *h);
 
-/* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3. */
+/* Fetches always use the real privilege: U -> 0, S -> 1, M -> 3; VU -> 4, VS -> 5. */
 static inline unsigned mmu_fetch_ctx(const struct hart *h)
 {
-    return h->arch.priv == PRIV_M ? MMU_CTX_M : (unsigned)h->arch.priv;
+    return h->arch.priv == PRIV_M ? MMU_CTX_M : (unsigned)h->arch.priv + 4 * (unsigned)h->arch.virt;
 }
 
 /* Slow paths: return false after raising the exception. */
@@ -43,11 +56,31 @@ const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va);
  */
 void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access);
 
+/*
+ * HLV/HLVX/HSV (H extension): a size-byte access at va as VS or VU mode (hstatus.SPVP)
+ * would make it, through vsatp and hgatp, never cached in the TLB; exec (HLVX) checks
+ * execute permission instead of read, reporting load faults. False after raising the
+ * exception (GVA set).
+ */
+bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum access_type access, bool exec,
+                           uint64_t *value);
+
 /* Translates va for the given access without side effects on the TLB: 0 or a cause. */
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa);
 
-/* Flush one page's entries (sfence.vma with an address) or all of them. */
+/*
+ * A debugger's translation of a data address as h sees it now (privilege, MPRV): no
+ * permission checks, no A/D update, no TLB fill, no exception. false when unmapped.
+ */
+bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa);
+/* Flush one page's V=0 entries (sfence.vma at V=0 with an address), or all V=0 ones. */
 void mmu_flush_page(struct hart *h, uint64_t va);
+/*
+ * Flush the translations of one virtualization mode only: V=0 ones (through satp) or V=1
+ * ones (through vsatp and hgatp). A nested hypervisor switches vsatp and hgatp at every
+ * entry of its guest and fences them with hfence: its own translations may stay.
+ */
+void mmu_flush_mode(struct hart *h, bool virt);
 
 /* The 8-bit configuration of PMP entry i. */
 static inline unsigned pmp_cfg(const struct hart *h, unsigned i)

@@ -1,23 +1,45 @@
 /*
- * SiFive CLINT (ACLINT MSWI + MTIMER) of the virt board at VIRT_CLINT_BASE:
- *   0x0000 + 4*hart  msip: bit 0 drives the hart's MSIP
- *   0x4000 + 8*hart  mtimecmp: stored in the hart's mtimecmp; the hart compares it
- *                    against mtime itself (this device never touches MTIP)
- *   0xbff8           mtime: machine_mtime(); writes are ignored (see clint.c)
+ * SiFive CLINT (ACLINT MSWI + MTIMER), at the window the board gives it:
+ *   0x0000 + 4*hart  msip: bit 0, kept here, drives the hart's msip line
+ *   0x4000 + 8*hart  mtimecmp: the hart's timer compare, read and written through the
+ *                    board's callbacks (the hart compares it against mtime itself, so
+ *                    this device never touches MTIP)
+ *   0xbff8           mtime: the board's time source; writes are ignored (see clint.c)
  * 4- and 8-byte accesses, including either 4-byte half of the 64-bit registers.
- * Create it after the harts (it needs m->nharts).
  */
 #ifndef RACKVM_CLINT_H
 #define RACKVM_CLINT_H
 
-struct machine;
-struct clint;
-struct fdt_board;
+#include "devices/device.h"
 
-struct clint *clint_create(struct machine *m);
+#define CLINT_MAX_HARTS 32
+#define CLINT_COMPATIBLE "sifive,clint0\0riscv,clint0"
+
+/* The harts as the CLINT sees them; ctx is passed to every callback. */
+struct clint_harts {
+    unsigned nharts;                       /* <= CLINT_MAX_HARTS */
+    struct irq_line msip[CLINT_MAX_HARTS]; /* each hart's machine software interrupt */
+    void *ctx;
+    uint64_t (*mtime)(void *ctx);
+    uint64_t (*get_mtimecmp)(void *ctx, unsigned hart);
+    void (*set_mtimecmp)(void *ctx, unsigned hart, uint64_t value);
+};
+
+/* What a snapshot keeps of the CLINT: the msip bits (mtimecmp is the harts' state). */
+struct clint_state {
+    uint32_t msip;   /* bit h: hart h's msip register */
+};
+
+struct clint;
+
+/* NULL after printing why. */
+struct clint *clint_create(const struct device_slot *slot, const struct clint_harts *harts);
 void clint_destroy(struct clint *c);
 
-/* Writes /soc/clint@2000000. Returns 0 or a negative libfdt error. */
-int clint_fdt(struct clint *c, void *fdt, const struct fdt_board *b);
+/* Snapshot state (caller holds bus->lock). load refuses bits of harts this CLINT lacks
+ * (-1, nothing changed); load and reset drive every msip line to the new level. */
+void clint_save(const struct clint *c, struct clint_state *s);
+int clint_load(struct clint *c, const struct clint_state *s);
+void clint_reset(struct clint *c);
 
 #endif

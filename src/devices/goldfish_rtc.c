@@ -1,16 +1,11 @@
 /* Goldfish RTC: wall-clock time in ns with a settable offset, one alarm, one interrupt. */
 #include "devices/goldfish_rtc.h"
 
-#include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "devices/plic.h"
-#include "machine/fdt.h"
-#include "machine/machine.h"
-#include "machine/virt.h"
 
 #define RTC_TIME_LOW 0x00
 #define RTC_TIME_HIGH 0x04
@@ -24,13 +19,9 @@
 #define NS_PER_SEC 1000000000ULL
 
 struct goldfish_rtc {
-    struct machine *m;
-    uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
-    uint32_t time_high;     /* latched by reading TIME_LOW */
-    uint64_t alarm;         /* guest time in ns */
-    bool alarm_armed;
-    bool irq_enabled;
-    bool irq_pending;       /* alarm fired, not yet cleared */
+    struct bus *bus;        /* its lock guards the state; paused while the VM is */
+    struct irq_line irq;
+    struct goldfish_rtc_state s;
     bool stopping;
     uint64_t thread_due;    /* host ns the timer thread sleeps until; UINT64_MAX: none */
     pthread_t thread;
@@ -46,20 +37,20 @@ static uint64_t host_ns(void)
 
 static uint64_t guest_ns(const struct goldfish_rtc *r)
 {
-    return host_ns() + r->offset;
+    return host_ns() + r->s.offset;
 }
 
 static void update_irq(struct goldfish_rtc *r)
 {
-    plic_set_irq(r->m->plic, VIRT_IRQ_RTC, r->irq_pending && r->irq_enabled);
+    irq_line_set(&r->irq, r->s.irq_pending && r->s.irq_enabled);
 }
 
 /* Fires the alarm if it is due. Caller holds bus->lock. */
 static void check_alarm(struct goldfish_rtc *r)
 {
-    if (r->alarm_armed && guest_ns(r) >= r->alarm) {
-        r->alarm_armed = false;
-        r->irq_pending = true;
+    if (r->s.alarm_armed && guest_ns(r) >= r->s.alarm) {
+        r->s.alarm_armed = false;
+        r->s.irq_pending = true;
         update_irq(r);
     }
 }
@@ -67,13 +58,14 @@ static void check_alarm(struct goldfish_rtc *r)
 static void *timer_thread(void *arg)
 {
     struct goldfish_rtc *r = arg;
-    pthread_mutex_t *lock = &r->m->bus.lock;
+    pthread_mutex_t *lock = &r->bus->lock;
     pthread_mutex_lock(lock);
     while (!r->stopping) {
+        bus_wait_resumed(r->bus);  /* a due alarm fires on resume, not while paused */
         check_alarm(r);
-        if (r->alarm_armed) {
+        if (r->s.alarm_armed) {
             /* The deadline is on the host's realtime clock, so clock steps are honoured. */
-            uint64_t due = r->alarm - r->offset;
+            uint64_t due = r->s.alarm - r->s.offset;
             struct timespec deadline = { .tv_sec = (time_t)(due / NS_PER_SEC),
                                          .tv_nsec = (long)(due % NS_PER_SEC) };
             r->thread_due = due;
@@ -94,19 +86,19 @@ static uint64_t rtc_read(void *dev, uint64_t off, unsigned size)
     switch (off) {
     case RTC_TIME_LOW: {
         uint64_t now = guest_ns(r);
-        r->time_high = (uint32_t)(now >> 32);
+        r->s.time_high = (uint32_t)(now >> 32);
         return (uint32_t)now;
     }
     case RTC_TIME_HIGH:
-        return r->time_high;
+        return r->s.time_high;
     case RTC_ALARM_LOW:
-        return (uint32_t)r->alarm;
+        return (uint32_t)r->s.alarm;
     case RTC_ALARM_HIGH:
-        return (uint32_t)(r->alarm >> 32);
+        return (uint32_t)(r->s.alarm >> 32);
     case RTC_IRQ_ENABLED:
-        return r->irq_enabled;
+        return r->s.irq_enabled;
     case RTC_ALARM_STATUS:
-        return r->alarm_armed;
+        return r->s.alarm_armed;
     default:
         return 0;
     }
@@ -117,7 +109,7 @@ static void set_time_half(struct goldfish_rtc *r, unsigned shift, uint32_t value
 {
     uint64_t now = guest_ns(r);
     uint64_t wanted = (now & ~(0xffffffffULL << shift)) | ((uint64_t)value << shift);
-    r->offset += wanted - now;
+    r->s.offset += wanted - now;
 }
 
 static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
@@ -133,22 +125,22 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
         set_time_half(r, 32, v);
         break;
     case RTC_ALARM_LOW:
-        r->alarm = (r->alarm & ~0xffffffffULL) | v;
-        r->alarm_armed = true;
+        r->s.alarm = (r->s.alarm & ~0xffffffffULL) | v;
+        r->s.alarm_armed = true;
         check_alarm(r);
         break;
     case RTC_ALARM_HIGH:
-        r->alarm = (r->alarm & 0xffffffffULL) | (uint64_t)v << 32;
+        r->s.alarm = (r->s.alarm & 0xffffffffULL) | (uint64_t)v << 32;
         break;
     case RTC_IRQ_ENABLED:
-        r->irq_enabled = v & 1;
+        r->s.irq_enabled = v & 1;
         update_irq(r);
         break;
     case RTC_CLEAR_ALARM:
-        r->alarm_armed = false;
+        r->s.alarm_armed = false;
         break;
     case RTC_CLEAR_INTERRUPT:
-        r->irq_pending = false;
+        r->s.irq_pending = false;
         update_irq(r);
         break;
     default:
@@ -156,13 +148,40 @@ static void rtc_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     }
     /* Only an alarm due before the thread would wake anyway needs it: register storms
      * then cost the thread nothing. */
-    if (r->alarm_armed && r->alarm - r->offset < r->thread_due)
+    if (r->s.alarm_armed && r->s.alarm - r->s.offset < r->thread_due)
         pthread_cond_signal(&r->changed);
 }
 
 static const struct mmio_ops rtc_ops = { .read = rtc_read, .write = rtc_write };
 
-struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
+void goldfish_rtc_save(const struct goldfish_rtc *r, struct goldfish_rtc_state *s)
+{
+    *s = r->s;
+}
+
+/* The timer thread re-reads the alarm; the line follows the new state. */
+static void state_changed(struct goldfish_rtc *r)
+{
+    update_irq(r);
+    pthread_cond_signal(&r->changed);
+}
+
+int goldfish_rtc_load(struct goldfish_rtc *r, const struct goldfish_rtc_state *s)
+{
+    if (s->alarm_armed > 1 || s->irq_enabled > 1 || s->irq_pending > 1 || s->reserved)
+        return -1;
+    r->s = *s;
+    state_changed(r);
+    return 0;
+}
+
+void goldfish_rtc_reset(struct goldfish_rtc *r)
+{
+    r->s = (struct goldfish_rtc_state){ 0 };
+    state_changed(r);
+}
+
+struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot)
 {
     struct goldfish_rtc *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -170,18 +189,17 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
         return NULL;
     }
     r->thread_due = UINT64_MAX;
-    r->m = m;
+    r->bus = slot->bus;
+    r->irq = slot->irq;
     pthread_cond_init(&r->changed, NULL);
-    int err = pthread_create(&r->thread, NULL, timer_thread, r);
+    int err = thread_start(&r->thread, "rtc", timer_thread, r);
     if (err) {
         rvm_error("rtc: cannot start timer thread: %s", strerror(err));
         pthread_cond_destroy(&r->changed);
         free(r);
         return NULL;
     }
-    pthread_setname_np(r->thread, "rtc");
-    if (bus_add_mmio(&m->bus, "rtc", VIRT_RTC_BASE, VIRT_RTC_SIZE, &rtc_ops, r) < 0) {
-        rvm_error("rtc: cannot map MMIO region at 0x%llx", VIRT_RTC_BASE);
+    if (device_map(slot, &rtc_ops, r) < 0) {
         goldfish_rtc_destroy(r);
         return NULL;
     }
@@ -190,23 +208,11 @@ struct goldfish_rtc *goldfish_rtc_create(struct machine *m)
 
 void goldfish_rtc_destroy(struct goldfish_rtc *r)
 {
-    pthread_mutex_lock(&r->m->bus.lock);
+    pthread_mutex_lock(&r->bus->lock);
     r->stopping = true;
     pthread_cond_signal(&r->changed);
-    pthread_mutex_unlock(&r->m->bus.lock);
+    pthread_mutex_unlock(&r->bus->lock);
     pthread_join(r->thread, NULL);
     pthread_cond_destroy(&r->changed);
     free(r);
-}
-
-int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b)
-{
-    (void)r;
-    int err = fdt_begin_node(fdt, "rtc@101000");
-    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_RTC);
-    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
-    err |= fdt_property_reg(fdt, VIRT_RTC_BASE, VIRT_RTC_SIZE);
-    err |= fdt_property_string(fdt, "compatible", "google,goldfish-rtc");
-    err |= fdt_end_node(fdt);
-    return err;
 }

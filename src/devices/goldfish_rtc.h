@@ -1,5 +1,5 @@
 /*
- * Goldfish RTC at VIRT_RTC_BASE, interrupt VIRT_IRQ_RTC, as Linux's rtc-goldfish uses it:
+ * Goldfish RTC at the board's window and interrupt line, as Linux's rtc-goldfish uses it:
  *   0x00 TIME_LOW    read: low half of the time in ns and latches the high half;
  *                    write: sets the low half of the time
  *   0x04 TIME_HIGH   read: the latched high half; write: sets the high half
@@ -15,16 +15,33 @@
 #ifndef RACKVM_GOLDFISH_RTC_H
 #define RACKVM_GOLDFISH_RTC_H
 
-struct machine;
-struct goldfish_rtc;
-struct fdt_board;
+#include "devices/device.h"
 
-/* m->plic must exist. */
-struct goldfish_rtc *goldfish_rtc_create(struct machine *m);
+#define GOLDFISH_RTC_COMPATIBLE "google,goldfish-rtc"
+
+/* What a snapshot keeps of the RTC. The guest clock stays tied to the host's wall
+ * clock by the offset, so a restored guest sees the real time of the restore. */
+struct goldfish_rtc_state {
+    uint64_t offset;        /* guest time - host wall clock, in ns (mod 2^64) */
+    uint64_t alarm;         /* guest time in ns */
+    uint32_t time_high;     /* latched by reading TIME_LOW */
+    uint8_t alarm_armed;
+    uint8_t irq_enabled;
+    uint8_t irq_pending;    /* alarm fired, not yet cleared */
+    uint8_t reserved;       /* keeps the struct free of padding */
+};
+
+struct goldfish_rtc;
+
+/* NULL after printing why. */
+struct goldfish_rtc *goldfish_rtc_create(const struct device_slot *slot);
 /* Stops the timer thread. Call without bus->lock. */
 void goldfish_rtc_destroy(struct goldfish_rtc *r);
 
-/* Writes /soc/rtc@101000. Returns 0 or a negative libfdt error. */
-int goldfish_rtc_fdt(struct goldfish_rtc *r, void *fdt, const struct fdt_board *b);
+/* Snapshot state (caller holds bus->lock). load refuses flags other than 0/1 (-1,
+ * nothing changed); load and reset drive the line and re-arm the timer thread. */
+void goldfish_rtc_save(const struct goldfish_rtc *r, struct goldfish_rtc_state *s);
+int goldfish_rtc_load(struct goldfish_rtc *r, const struct goldfish_rtc_state *s);
+void goldfish_rtc_reset(struct goldfish_rtc *r);
 
 #endif

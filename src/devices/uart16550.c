@@ -1,15 +1,8 @@
 /* NS16550A: registers, RX FIFO, interrupt identification, loopback. */
 #include "devices/uart16550.h"
 
-#include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#include "devices/plic.h"
-#include "host/console.h"
-#include "machine/fdt.h"
-#include "machine/machine.h"
-#include "machine/virt.h"
 
 enum uart_reg { REG_RBR_THR_DLL, REG_IER_DLM, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
 
@@ -55,30 +48,23 @@ enum uart_reg { REG_RBR_THR_DLL, REG_IER_DLM, REG_IIR_FCR, REG_LCR, REG_MCR, REG
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
 
-#define RX_FIFO_SIZE 16
-#define UART_CLOCK_HZ 3686400
 
 struct uart {
-    struct machine *m;
-    uint8_t rx[RX_FIFO_SIZE];
-    unsigned rx_head, rx_count;
-    bool fifo_enabled;
-    unsigned rx_trigger;       /* FIFO level that raises "received data available" */
-    bool thr_ipending;         /* THR-empty event not yet acknowledged */
-    bool overrun;              /* LSR OE, until LSR is read */
-    bool irq;                  /* level last given to the PLIC */
-    uint8_t ier, lcr, mcr, msr, scr, dll, dlm;
+    pthread_mutex_t *lock;     /* bus->lock */
+    struct irq_line irq;
+    struct byte_sink output;
+    struct uart_state s;
     pthread_cond_t rx_space;   /* waited on with bus->lock */
 };
 
 static unsigned rx_capacity(const struct uart *u)
 {
-    return u->fifo_enabled ? RX_FIFO_SIZE : 1; /* 16450 mode holds one byte */
+    return u->s.fifo_enabled ? UART_RX_FIFO_SIZE : 1; /* 16450 mode holds one byte */
 }
 
 static uint8_t lsr(const struct uart *u)
 {
-    return (u->rx_count ? LSR_DR : 0) | (u->overrun ? LSR_OE : 0) | LSR_THRE | LSR_TEMT;
+    return (u->s.rx_count ? LSR_DR : 0) | (u->s.overrun ? LSR_OE : 0) | LSR_THRE | LSR_TEMT;
 }
 
 /*
@@ -89,35 +75,35 @@ static uint8_t lsr(const struct uart *u)
 static uint8_t iir(const struct uart *u)
 {
     uint8_t id = IIR_NO_INT;
-    if ((u->ier & IER_RLSI) && u->overrun)
+    if ((u->s.ier & IER_RLSI) && u->s.overrun)
         id = IIR_RLSI;
-    else if ((u->ier & IER_RDI) && u->rx_count)
-        id = u->fifo_enabled && u->rx_count < u->rx_trigger ? IIR_TIMEOUT : IIR_RDI;
-    else if ((u->ier & IER_THRI) && u->thr_ipending)
+    else if ((u->s.ier & IER_RDI) && u->s.rx_count)
+        id = u->s.fifo_enabled && u->s.rx_count < u->s.rx_trigger ? IIR_TIMEOUT : IIR_RDI;
+    else if ((u->s.ier & IER_THRI) && u->s.thr_ipending)
         id = IIR_THRI;
-    else if ((u->ier & IER_MSI) && (u->msr & MSR_DELTAS))
+    else if ((u->s.ier & IER_MSI) && (u->s.msr & MSR_DELTAS))
         id = IIR_MSI;
-    return id | (u->fifo_enabled ? IIR_FIFO_ENABLED : 0);
+    return id | (u->s.fifo_enabled ? IIR_FIFO_ENABLED : 0);
 }
 
 static void update_irq(struct uart *u)
 {
     bool level = !(iir(u) & IIR_NO_INT);
-    if (level != u->irq) {
-        u->irq = level;
-        plic_set_irq(u->m->plic, VIRT_IRQ_UART0, level);
+    if (level != u->s.irq_level) {
+        u->s.irq_level = level;
+        irq_line_set(&u->irq, level);
     }
 }
 
 static void rx_push(struct uart *u, uint8_t byte)
 {
-    u->rx[(u->rx_head + u->rx_count) % RX_FIFO_SIZE] = byte;
-    u->rx_count++;
+    u->s.rx[(u->s.rx_head + u->s.rx_count) % UART_RX_FIFO_SIZE] = byte;
+    u->s.rx_count++;
 }
 
 static void rx_clear(struct uart *u)
 {
-    u->rx_head = u->rx_count = 0;
+    u->s.rx_head = u->s.rx_count = 0;
     pthread_cond_broadcast(&u->rx_space);
 }
 
@@ -125,43 +111,43 @@ static void rx_clear(struct uart *u)
 static void update_msr(struct uart *u)
 {
     uint8_t status = MSR_DCD | MSR_DSR | MSR_CTS;
-    if (u->mcr & MCR_LOOP)
-        status = (u->mcr & MCR_RTS ? MSR_CTS : 0) | (u->mcr & MCR_DTR ? MSR_DSR : 0) |
-                 (u->mcr & MCR_OUT1 ? MSR_RI : 0) | (u->mcr & MCR_OUT2 ? MSR_DCD : 0);
-    uint8_t changed = status ^ (u->msr & ~MSR_DELTAS);
+    if (u->s.mcr & MCR_LOOP)
+        status = (u->s.mcr & MCR_RTS ? MSR_CTS : 0) | (u->s.mcr & MCR_DTR ? MSR_DSR : 0) |
+                 (u->s.mcr & MCR_OUT1 ? MSR_RI : 0) | (u->s.mcr & MCR_OUT2 ? MSR_DCD : 0);
+    uint8_t changed = status ^ (u->s.msr & ~MSR_DELTAS);
     uint8_t deltas = (changed & MSR_CTS ? MSR_DCTS : 0) | (changed & MSR_DSR ? MSR_DDSR : 0) |
                      (changed & MSR_DCD ? MSR_DDCD : 0) |
                      ((changed & MSR_RI) && !(status & MSR_RI) ? MSR_TERI : 0);
-    u->msr = status | (u->msr & MSR_DELTAS) | deltas;
+    u->s.msr = status | (u->s.msr & MSR_DELTAS) | deltas;
 }
 
 static void transmit(struct uart *u, uint8_t byte)
 {
-    if (u->mcr & MCR_LOOP) {
-        if (u->rx_count < rx_capacity(u))
+    if (u->s.mcr & MCR_LOOP) {
+        if (u->s.rx_count < rx_capacity(u))
             rx_push(u, byte);
         else
-            u->overrun = true;
-    } else if (u->m->console) {
-        console_write(u->m->console, &byte, 1);
+            u->s.overrun = true;
+    } else {
+        byte_sink_write(&u->output, &byte, 1);
     }
-    u->thr_ipending = true; /* the byte left at once: THR is empty again */
+    u->s.thr_ipending = true; /* the byte left at once: THR is empty again */
 }
 
 static void write_fcr(struct uart *u, uint8_t v)
 {
     static const unsigned triggers[4] = { 1, 4, 8, 14 };
     bool enable = v & FCR_ENABLE;
-    if (enable != u->fifo_enabled) {
+    if (enable != u->s.fifo_enabled) {
         /* Switching the FIFOs on or off empties them. */
         rx_clear(u);
-        u->fifo_enabled = enable;
+        u->s.fifo_enabled = enable;
     }
     if (!enable)
         return; /* the other bits only take effect with the FIFOs enabled */
     if (v & FCR_CLEAR_RX)
         rx_clear(u);
-    u->rx_trigger = triggers[v >> FCR_TRIGGER_SHIFT];
+    u->s.rx_trigger = triggers[v >> FCR_TRIGGER_SHIFT];
 }
 
 static uint64_t uart_read(void *dev, uint64_t off, unsigned size)
@@ -171,39 +157,39 @@ static uint64_t uart_read(void *dev, uint64_t off, unsigned size)
     (void)size;
     switch (off) {
     case REG_RBR_THR_DLL:
-        if (u->lcr & LCR_DLAB) {
-            v = u->dll;
-        } else if (u->rx_count) {
-            v = u->rx[u->rx_head];
-            u->rx_head = (u->rx_head + 1) % RX_FIFO_SIZE;
-            u->rx_count--;
+        if (u->s.lcr & LCR_DLAB) {
+            v = u->s.dll;
+        } else if (u->s.rx_count) {
+            v = u->s.rx[u->s.rx_head];
+            u->s.rx_head = (u->s.rx_head + 1) % UART_RX_FIFO_SIZE;
+            u->s.rx_count--;
             pthread_cond_broadcast(&u->rx_space);
         }
         break;
     case REG_IER_DLM:
-        v = u->lcr & LCR_DLAB ? u->dlm : u->ier;
+        v = u->s.lcr & LCR_DLAB ? u->s.dlm : u->s.ier;
         break;
     case REG_IIR_FCR:
         v = iir(u);
         if ((v & ~IIR_FIFO_ENABLED) == IIR_THRI)
-            u->thr_ipending = false; /* reading IIR acknowledges THR empty */
+            u->s.thr_ipending = false; /* reading IIR acknowledges THR empty */
         break;
     case REG_LCR:
-        v = u->lcr;
+        v = u->s.lcr;
         break;
     case REG_MCR:
-        v = u->mcr;
+        v = u->s.mcr;
         break;
     case REG_LSR:
         v = lsr(u);
-        u->overrun = false;
+        u->s.overrun = false;
         break;
     case REG_MSR:
-        v = u->msr;
-        u->msr &= ~MSR_DELTAS;
+        v = u->s.msr;
+        u->s.msr &= ~MSR_DELTAS;
         break;
     case REG_SCR:
-        v = u->scr;
+        v = u->s.scr;
         break;
     default:
         break;
@@ -219,34 +205,34 @@ static void uart_write(void *dev, uint64_t off, uint64_t value, unsigned size)
     (void)size;
     switch (off) {
     case REG_RBR_THR_DLL:
-        if (u->lcr & LCR_DLAB)
-            u->dll = v;
+        if (u->s.lcr & LCR_DLAB)
+            u->s.dll = v;
         else
             transmit(u, v);
         break;
     case REG_IER_DLM:
-        if (u->lcr & LCR_DLAB) {
-            u->dlm = v;
+        if (u->s.lcr & LCR_DLAB) {
+            u->s.dlm = v;
         } else {
-            uint8_t old = u->ier;
-            u->ier = v & IER_MASK;
+            uint8_t old = u->s.ier;
+            u->s.ier = v & IER_MASK;
             /* Enabling THRI while THR is empty (always, here) raises the interrupt. */
-            if ((u->ier ^ old) & IER_THRI)
-                u->thr_ipending = u->ier & IER_THRI;
+            if ((u->s.ier ^ old) & IER_THRI)
+                u->s.thr_ipending = u->s.ier & IER_THRI;
         }
         break;
     case REG_IIR_FCR:
         write_fcr(u, v);
         break;
     case REG_LCR:
-        u->lcr = v;
+        u->s.lcr = v;
         break;
     case REG_MCR:
-        u->mcr = v & MCR_MASK;
+        u->s.mcr = v & MCR_MASK;
         update_msr(u);
         break;
     case REG_SCR:
-        u->scr = v;
+        u->s.scr = v;
         break;
     default:
         break; /* LSR and MSR are read-only */
@@ -258,10 +244,10 @@ static const struct mmio_ops uart_ops = { .read = uart_read, .write = uart_write
 
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t n)
 {
-    if (u->mcr & MCR_LOOP)
+    if (u->s.mcr & MCR_LOOP)
         return 0;
     size_t done = 0;
-    while (done < n && u->rx_count < rx_capacity(u))
+    while (done < n && u->s.rx_count < rx_capacity(u))
         rx_push(u, buf[done++]);
     update_irq(u);
     return done;
@@ -269,7 +255,7 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t n)
 
 void uart_wait_rx_space(struct uart *u, const struct timespec *deadline)
 {
-    pthread_cond_timedwait(&u->rx_space, &u->m->bus.lock, deadline);
+    pthread_cond_timedwait(&u->rx_space, u->lock, deadline);
 }
 
 void uart_wake_receiver(struct uart *u)
@@ -277,20 +263,54 @@ void uart_wake_receiver(struct uart *u)
     pthread_cond_broadcast(&u->rx_space);
 }
 
-struct uart *uart_create(struct machine *m)
+/* The registers at power-on: FIFOs off, trigger level 1, modem lines up and unchanged. */
+static void power_on_state(struct uart *u)
+{
+    u->s = (struct uart_state){ .rx_trigger = 1 };
+    update_msr(u);
+    u->s.msr &= ~MSR_DELTAS; /* the lines were up from the start */
+}
+
+void uart_save(const struct uart *u, struct uart_state *s)
+{
+    *s = u->s;
+}
+
+int uart_load(struct uart *u, const struct uart_state *s)
+{
+    bool trigger_ok = s->rx_trigger == 1 || s->rx_trigger == 4 || s->rx_trigger == 8 ||
+                      s->rx_trigger == 14;
+    if (s->rx_head >= UART_RX_FIFO_SIZE || s->rx_count > UART_RX_FIFO_SIZE || !trigger_ok ||
+        (s->mcr & ~MCR_MASK) || (s->ier & ~IER_MASK))
+        return -1;
+    u->s = *s;
+    irq_line_set(&u->irq, u->s.irq_level);
+    pthread_cond_broadcast(&u->rx_space);
+    return 0;
+}
+
+void uart_reset(struct uart *u)
+{
+    power_on_state(u);
+    irq_line_set(&u->irq, false);
+    pthread_cond_broadcast(&u->rx_space);
+}
+
+struct uart *uart_create(const struct device_slot *slot, const struct byte_sink *output)
 {
     struct uart *u = calloc(1, sizeof(*u));
     if (!u) {
         rvm_error("uart: out of memory");
         return NULL;
     }
-    u->m = m;
-    u->rx_trigger = 1;
+    u->lock = &slot->bus->lock;
+    u->irq = slot->irq;
+    u->output = *output;
+    u->s.rx_trigger = 1;
     update_msr(u);
-    u->msr &= ~MSR_DELTAS; /* the lines were up from the start */
+    u->s.msr &= ~MSR_DELTAS; /* the lines were up from the start */
     pthread_cond_init(&u->rx_space, NULL);
-    if (bus_add_mmio(&m->bus, "uart0", VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart_ops, u) < 0) {
-        rvm_error("uart: cannot map MMIO region at 0x%llx", VIRT_UART0_BASE);
+    if (device_map(slot, &uart_ops, u) < 0) {
         pthread_cond_destroy(&u->rx_space);
         free(u);
         return NULL;
@@ -302,17 +322,4 @@ void uart_destroy(struct uart *u)
 {
     pthread_cond_destroy(&u->rx_space);
     free(u);
-}
-
-int uart_fdt(struct uart *u, void *fdt, const struct fdt_board *b)
-{
-    (void)u;
-    int err = fdt_begin_node(fdt, "serial@10000000");
-    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_UART0);
-    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
-    err |= fdt_property_u32(fdt, "clock-frequency", UART_CLOCK_HZ);
-    err |= fdt_property_reg(fdt, VIRT_UART0_BASE, VIRT_UART0_SIZE);
-    err |= fdt_property_string(fdt, "compatible", "ns16550a");
-    err |= fdt_end_node(fdt);
-    return err;
 }

@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devices/uart16550.h"
-#include "machine/machine.h"
 
 #define ESCAPE_KEY 0x01        /* Ctrl-A */
 #define INPUT_PENDING 4096     /* bytes read from the host, not yet in the RX FIFO */
@@ -29,15 +27,12 @@ static const char help_text[] =
     "C-a C-a  send C-a\r\n";
 
 struct console {
-    struct machine *m;
+    struct console_guest guest;
     int in_fd, out_fd;
     bool in_is_tty;
     atomic_bool stopping;
     int wake_pipe[2];          /* written by console_destroy to end the reader's poll */
     pthread_t reader, writer;
-    /* Where input goes instead of the UART (under bus->lock); NULL: the UART. */
-    size_t (*receive)(void *dev, const uint8_t *buf, size_t n);
-    void *receiver;
 
     pthread_mutex_t out_lock;
     pthread_cond_t out_ready, out_space;
@@ -51,7 +46,7 @@ struct console {
 static struct termios saved_termios;
 static int raw_fd = -1;
 
-static void restore_terminal(void)
+void console_restore_terminal(void)
 {
     if (raw_fd >= 0) {
         tcsetattr(raw_fd, TCSANOW, &saved_termios);
@@ -67,20 +62,12 @@ static void enter_raw_mode(int fd)
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
     if (!atexit_registered) {
-        atexit(restore_terminal);
+        atexit(console_restore_terminal);
         atexit_registered = true;
     }
     raw_fd = fd;
     if (tcsetattr(fd, TCSANOW, &raw) < 0)
         rvm_error("console: cannot put the terminal in raw mode: %s", strerror(errno));
-}
-
-void console_set_receiver(struct console *c,
-                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
-                          void *dev)
-{
-    c->receive = receive;
-    c->receiver = dev;
 }
 
 void console_write(struct console *c, const uint8_t *buf, size_t n)
@@ -90,7 +77,7 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
         size_t space = OUTPUT_RING - c->out_count;
         if (space == 0) {
             /* A stopping VM must not wait for a reader that may never read again. */
-            if (machine_stopping(c->m))
+            if (c->guest.stopping(c->guest.ctx))
                 break;
             struct timespec t = timespec_in(CLOCK_REALTIME, TX_RETRY_NS);
             pthread_cond_timedwait(&c->out_space, &c->out_lock, &t);
@@ -184,7 +171,7 @@ static void take_input(struct console *c, struct reader_state *r, const uint8_t 
         } else if (r->after_escape) {
             r->after_escape = false;
             if (b == 'x' || b == 'X')
-                machine_request_stop(c->m, STOP_USER, 0, "terminated by Ctrl-A x");
+                c->guest.quit(c->guest.ctx);
             else if (b == 'h' || b == 'H')
                 console_write(c, (const uint8_t *)help_text, sizeof(help_text) - 1);
             else if (b == ESCAPE_KEY)
@@ -223,18 +210,17 @@ static bool read_host(struct console *c, struct reader_state *r)
     return true;
 }
 
-/* Moves pending bytes into the RX FIFO, waiting briefly for room when it is full. */
-static void feed_uart(struct console *c, struct reader_state *r)
+/* Moves pending bytes into the guest, waiting briefly for room when it has none. */
+static void feed_guest(struct console *c, struct reader_state *r)
 {
-    struct bus *bus = &c->m->bus;
-    pthread_mutex_lock(&bus->lock);
-    size_t taken = c->receive ? c->receive(c->receiver, r->pending, r->npending)
-                              : uart_receive(c->m->uart, r->pending, r->npending);
+    const struct console_guest *g = &c->guest;
+    pthread_mutex_lock(g->lock);
+    size_t taken = g->receive(g->ctx, r->pending, r->npending);
     if (taken == 0 && !atomic_load(&c->stopping)) {
         struct timespec deadline = timespec_in(CLOCK_REALTIME, RX_RETRY_NS);
-        uart_wait_rx_space(c->m->uart, &deadline);
+        g->wait_for_room(g->ctx, &deadline);
     }
-    pthread_mutex_unlock(&bus->lock);
+    pthread_mutex_unlock(g->lock);
     memmove(r->pending, r->pending + taken, r->npending - taken);
     r->npending -= taken;
 }
@@ -249,7 +235,7 @@ static void *reader_thread(void *arg)
     }
     while (!atomic_load(&c->stopping) && read_host(c, r)) {
         if (r->npending)
-            feed_uart(c, r);
+            feed_guest(c, r);
     }
     free(r);
     return NULL;
@@ -259,7 +245,7 @@ static void *reader_thread(void *arg)
 static void console_free(struct console *c)
 {
     if (c->in_is_tty)
-        restore_terminal();
+        console_restore_terminal();
     close(c->wake_pipe[0]);
     close(c->wake_pipe[1]);
     pthread_cond_destroy(&c->out_space);
@@ -268,14 +254,14 @@ static void console_free(struct console *c)
     free(c);
 }
 
-struct console *console_create(struct machine *m, int in_fd, int out_fd)
+struct console *console_create(const struct console_guest *guest, int in_fd, int out_fd)
 {
     struct console *c = calloc(1, sizeof(*c));
     if (!c) {
         rvm_error("console: out of memory");
         return NULL;
     }
-    c->m = m;
+    c->guest = *guest;
     c->in_fd = in_fd;
     c->out_fd = out_fd;
     if (pipe2(c->wake_pipe, O_CLOEXEC) < 0) {
@@ -290,9 +276,9 @@ struct console *console_create(struct machine *m, int in_fd, int out_fd)
     if (c->in_is_tty)
         enter_raw_mode(in_fd);
 
-    int err = pthread_create(&c->writer, NULL, writer_thread, c);
+    int err = thread_start(&c->writer, "console-out", writer_thread, c);
     if (err == 0) {
-        err = pthread_create(&c->reader, NULL, reader_thread, c);
+        err = thread_start(&c->reader, "console-in", reader_thread, c);
         if (err) {
             pthread_mutex_lock(&c->out_lock);
             c->out_stopping = true;
@@ -306,8 +292,6 @@ struct console *console_create(struct machine *m, int in_fd, int out_fd)
         console_free(c);
         return NULL;
     }
-    pthread_setname_np(c->writer, "console-out");
-    pthread_setname_np(c->reader, "console-in");
     return c;
 }
 
@@ -316,9 +300,9 @@ void console_destroy(struct console *c)
     atomic_store(&c->stopping, true);
     while (write(c->wake_pipe[1], "", 1) < 0 && errno == EINTR)
         continue;
-    pthread_mutex_lock(&c->m->bus.lock);
-    uart_wake_receiver(c->m->uart);
-    pthread_mutex_unlock(&c->m->bus.lock);
+    pthread_mutex_lock(c->guest.lock);
+    c->guest.wake(c->guest.ctx);
+    pthread_mutex_unlock(c->guest.lock);
     pthread_join(c->reader, NULL);
 
     pthread_mutex_lock(&c->out_lock);

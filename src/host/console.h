@@ -1,8 +1,8 @@
 /*
- * The host side of the guest console (the UART).
- * Input: a reader thread reads in_fd and feeds the UART under bus->lock; bytes the
- * full RX FIFO cannot take wait in the reader (never dropped), so piped input is never
- * lost. When in_fd is a terminal it is put in raw mode and Ctrl-A is an escape key:
+ * The host side of the guest console.
+ * Input: a reader thread reads in_fd and feeds the guest's input (the board's receive
+ * hook, the UART) under the board's lock; bytes it cannot take yet wait in the reader
+ * (never dropped), so piped input is never lost. When in_fd is a terminal it is put in raw mode and Ctrl-A is an escape key:
  *   Ctrl-A x       stop the VM (STOP_USER)
  *   Ctrl-A h       print the key list
  *   Ctrl-A Ctrl-A  send one Ctrl-A to the guest
@@ -20,24 +20,38 @@
 #ifndef RACKVM_CONSOLE_H
 #define RACKVM_CONSOLE_H
 
+#include <pthread.h>
+#include <time.h>
+
 #include "common.h"
 
-struct machine;
 struct console;
 
-/* m->uart must exist. Returns NULL after printing why. */
-struct console *console_create(struct machine *m, int in_fd, int out_fd);
+/* What the console drives on the board's side; ctx is passed to every callback. */
+struct console_guest {
+    void *ctx;
+    pthread_mutex_t *lock;  /* held around receive, wait_for_room and wake */
+    /* Guest input: takes up to n bytes, returns how many (0: no room yet, or the VM is
+     * paused; the reader keeps reading meanwhile, so Ctrl-A x still works). */
+    size_t (*receive)(void *ctx, const uint8_t *buf, size_t n);
+    /* Waits, releasing lock meanwhile, until receive may have room or the deadline
+     * (CLOCK_REALTIME) passes. */
+    void (*wait_for_room)(void *ctx, const struct timespec *deadline);
+    /* Ends every wait_for_room now. */
+    void (*wake)(void *ctx);
+    /* Ctrl-A x: stop the VM. */
+    void (*quit)(void *ctx);
+    /* Whether the VM is stopping (then output is dropped rather than waited for). */
+    bool (*stopping)(void *ctx);
+};
+
+/* Returns NULL after printing why. */
+struct console *console_create(const struct console_guest *guest, int in_fd, int out_fd);
 /* Stops both threads, flushes queued output, restores the terminal. Call without bus->lock. */
 void console_destroy(struct console *c);
-
-/*
- * Sends host input to receive(dev, buf, n) instead of the UART: it runs under bus->lock
- * and returns how many bytes it took (0: no room yet; the reader retries shortly).
- * Call under bus->lock, before the device goes away.
- */
-void console_set_receiver(struct console *c,
-                          size_t (*receive)(void *dev, const uint8_t *buf, size_t n),
-                          void *dev);
+/* Puts a terminal left in raw mode back as it was; async-signal-safe (one tcsetattr), so a
+ * fatal signal handler may call it (the sandbox's SIGSYS handler does). */
+void console_restore_terminal(void);
 
 /* Queues guest output. Thread-safe; may be called under bus->lock. */
 void console_write(struct console *c, const uint8_t *buf, size_t n);

@@ -25,6 +25,12 @@
 
 /* See above. Runs on the back end's thread; dev is the pointer given at creation. */
 typedef bool (*net_receive_fn)(void *dev, const uint8_t *frame, size_t len);
+/*
+ * The back end's link went down or came back (only back ends with a far end that can go
+ * away report it: a switch port). Runs on the back end's thread, with no lock of the
+ * back end held; the link is up at creation.
+ */
+typedef void (*net_link_fn)(void *dev, bool up);
 
 struct net_backend;
 
@@ -43,17 +49,24 @@ struct net_backend {
 
 /*
  * Each returns a running back end, or NULL after printing why (a forwarded port in use,
- * a tap device that cannot be opened). The receive callback may run before the
+ * a tap device that cannot be opened, no switch listening on the socket). The receive callback may run before the
  * function returns, so the device must be ready for it.
  */
 struct net_backend *net_slirp_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
 struct net_backend *net_tap_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
+struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_fn receive,
+                                     net_link_fn link, void *dev);
 
+/* link may be NULL: the device then shows its link always up. */
 static inline struct net_backend *net_backend_create(const struct net_config *cfg,
-                                                     net_receive_fn receive, void *dev)
+                                                     net_receive_fn receive, net_link_fn link,
+                                                     void *dev)
 {
-    return cfg->kind == NET_TAP ? net_tap_create(cfg, receive, dev)
-                                : net_slirp_create(cfg, receive, dev);
+    switch (cfg->kind) {
+    case NET_TAP: return net_tap_create(cfg, receive, dev);
+    case NET_SWITCH: return net_stream_create(cfg, receive, link, dev);
+    default: return net_slirp_create(cfg, receive, dev);
+    }
 }
 
 static inline void net_backend_send(struct net_backend *nb, const uint8_t *frame, size_t len)

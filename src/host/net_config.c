@@ -2,7 +2,6 @@
 #include "host/net_config.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +9,10 @@
 
 #define GUEST_DHCP_ADDR "10.0.2.15"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 void net_format_mac(const uint8_t mac[6], char *buf)
 {
     snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
              mac[5]);
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -152,7 +128,7 @@ int net_config_parse(const char *arg, struct net_config *out, char *err, size_t 
     char *save = NULL;
     char *kind = strtok_r(copy, ",", &save);
     if (!kind || kind != copy) {
-        rc = fail(err, errlen, "'%s': expected user[,...] or tap=IFNAME[,...]", arg);
+        rc = fail(err, errlen, "'%s': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", arg);
     } else if (!strcmp(kind, "user")) {
         out->kind = NET_USER;
     } else if (!strncmp(kind, "tap=", 4)) {
@@ -163,8 +139,16 @@ int net_config_parse(const char *arg, struct net_config *out, char *err, size_t 
                       NET_IFNAME_MAX - 1);
         else
             memcpy(out->ifname, kind + 4, n + 1);
+    } else if (!strncmp(kind, "switch=", 7)) {
+        out->kind = NET_SWITCH;
+        size_t n = strlen(kind + 7);
+        if (n == 0 || n >= NET_SOCKET_PATH_MAX)
+            rc = fail(err, errlen, "switch=%s: a socket path is 1 to %d bytes (and has no ',')",
+                      kind + 7, NET_SOCKET_PATH_MAX - 1);
+        else
+            memcpy(out->socket_path, kind + 7, n + 1);
     } else {
-        rc = fail(err, errlen, "'%s': expected user[,...] or tap=IFNAME[,...]", kind);
+        rc = fail(err, errlen, "'%s': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", kind);
     }
     /* strtok_r skips empty fields; a doubled or trailing comma is still a typo worth reporting. */
     if (rc == 0 && (strstr(arg, ",,") || arg[strlen(arg) - 1] == ','))

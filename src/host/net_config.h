@@ -3,6 +3,7 @@
  * address and, for user networking, its port forwards.
  *   user[,mac=MAC][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...
  *   tap=IFNAME[,mac=MAC]
+ *   switch=SOCKET[,mac=MAC]   a port of `rackvm switch` (or any QEMU stream peer)
  * As in QEMU: a missing protocol is tcp, an empty HOSTADDR listens on every host
  * address, an empty GUESTADDR is the guest's DHCP address 10.0.2.15. Without mac= the
  * parser picks 52:54:00:xx:xx:xx at random, once, so a guest reboot keeps its MAC.
@@ -16,8 +17,9 @@
 
 #define NET_MAX_HOSTFWD 16
 #define NET_IFNAME_MAX 16   /* IFNAMSIZ, with the terminating NUL */
+#define NET_SOCKET_PATH_MAX 108   /* sun_path, with the terminating NUL */
 
-enum net_kind { NET_USER, NET_TAP };
+enum net_kind { NET_USER, NET_TAP, NET_SWITCH };
 
 struct net_hostfwd {
     bool udp;
@@ -29,6 +31,7 @@ struct net_hostfwd {
 struct net_config {
     enum net_kind kind;
     char ifname[NET_IFNAME_MAX];     /* NET_TAP */
+    char socket_path[NET_SOCKET_PATH_MAX];  /* NET_SWITCH */
     uint8_t mac[6];
     bool mac_given;                  /* false: mac was generated */
     struct net_hostfwd hostfwd[NET_MAX_HOSTFWD];

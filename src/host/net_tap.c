@@ -144,12 +144,11 @@ struct net_backend *net_tap_create(const struct net_config *cfg, net_receive_fn 
         rvm_error("--net tap=%s: cannot create an eventfd: %s", cfg->ifname, strerror(errno));
         goto fail;
     }
-    int rc = pthread_create(&t->thread, NULL, tap_thread, t);
+    int rc = thread_start(&t->thread, "net-tap", tap_thread, t);
     if (rc) {
         rvm_error("--net tap=%s: cannot start its thread: %s", cfg->ifname, strerror(rc));
         goto fail;
     }
-    pthread_setname_np(t->thread, "net-tap");
     t->thread_started = true;
     return &t->nb;
 fail:

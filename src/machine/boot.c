@@ -48,7 +48,7 @@ int boot_prepare(struct machine *m)
     int rc = -1;
 
     if (cfg->firmware == FIRMWARE_FILE) {
-        if (loader_load_firmware(ram, cfg->firmware_path, &fw, err, sizeof(err)) < 0)
+        if (loader_load_firmware(ram, cfg->firmware_path, kept_fd(&cfg->firmware_file), &fw, err, sizeof(err)) < 0)
             goto error;
         /* The DTB and fw_dynamic info written below would overwrite it. */
         if (fw.end > boot_area) {
@@ -64,7 +64,7 @@ int boot_prepare(struct machine *m)
             if (load < FIRMWARE_KERNEL_ADDR)
                 load = FIRMWARE_KERNEL_ADDR;
         }
-        if (loader_load_kernel(ram, cfg->kernel_path, load, &kernel, err, sizeof(err)) < 0)
+        if (loader_load_kernel(ram, cfg->kernel_path, kept_fd(&cfg->kernel_file), load, &kernel, err, sizeof(err)) < 0)
             goto error;
         if (cfg->firmware == FIRMWARE_FILE && kernel.start < fw.end && fw.start < kernel.end) {
             snprintf(err, sizeof(err), "%s: overlaps the firmware in memory", cfg->kernel_path);
@@ -78,7 +78,7 @@ int boot_prepare(struct machine *m)
     }
     if (cfg->initrd_path) {
         avoid[navoid++] = (struct loader_range){ boot_area, ram->base + ram->size };
-        if (loader_load_initrd(ram, cfg->initrd_path, avoid, navoid, &initrd, err, sizeof(err)) < 0)
+        if (loader_load_initrd(ram, cfg->initrd_path, kept_fd(&cfg->initrd_file), avoid, navoid, &initrd, err, sizeof(err)) < 0)
             goto error;
     }
     if (fdt_build(m, initrd.start, initrd.end, &dtb, &dtb_size) < 0)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +22,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "loader assumes a litt
 #define IMAGE_OFF_MAGIC 0x30
 #define IMAGE_OFF_MAGIC2 0x38
 #define IMAGE_FLAG_BIG_ENDIAN 1ULL
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* True when [off, off + len) lies within [0, size), without overflowing. */
 static bool range_within(uint64_t off, uint64_t len, uint64_t size)
@@ -65,43 +50,51 @@ struct file_map {
     size_t size;
 };
 
-/*
- * Reads a whole regular, non-empty file. O_NONBLOCK: opening a FIFO would otherwise wait
- * for a writer before fstat could refuse it. A file above limit bytes is not read (so a
- * huge sparse file costs no memory): returns 1 with only map->size set.
- */
-static int map_file(const char *path, uint64_t limit, struct file_map *map, char *err,
-                    size_t errlen)
+/* Closes fd unless the caller keeps it. */
+static void release_file(int fd, int kept_fd)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd != kept_fd)
+        close(fd);
+}
+
+/*
+ * Reads a whole regular, non-empty file: kept_fd if it is one (>= 0: read from offset 0,
+ * left open), else path. O_NONBLOCK: opening a FIFO would otherwise wait for a writer
+ * before fstat could refuse it. A file above limit bytes is not read (so a huge sparse
+ * file costs no memory): returns 1 with only map->size set.
+ */
+static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_map *map,
+                    char *err, size_t errlen)
+{
+    int fd = kept_fd >= 0 ? kept_fd : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
-        close(fd);
+        release_file(fd, kept_fd);
         return fail(err, errlen, "%s: cannot stat: %s", path, strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
-        close(fd);
+        release_file(fd, kept_fd);
         return fail(err, errlen, "%s: is a directory", path);
     }
     if (!S_ISREG(st.st_mode)) {
-        close(fd);
+        release_file(fd, kept_fd);
         return fail(err, errlen, "%s: is not a regular file", path);
     }
     if (st.st_size == 0) {
-        close(fd);
+        release_file(fd, kept_fd);
         return fail(err, errlen, "%s: is empty", path);
     }
     if ((uint64_t)st.st_size > limit) {
-        close(fd);
+        release_file(fd, kept_fd);
         *map = (struct file_map){ .data = NULL, .size = (size_t)st.st_size };
         return 1;
     }
     uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX ? malloc((size_t)st.st_size) : NULL;
     if (!p) {
-        close(fd);
+        release_file(fd, kept_fd);
         return fail(err, errlen, "%s: is too large to load (%lld bytes)", path,
                     (long long)st.st_size);
     }
@@ -112,7 +105,7 @@ static int map_file(const char *path, uint64_t limit, struct file_map *map, char
             continue;
         if (n <= 0) {
             int e = n < 0 ? errno : 0;
-            close(fd);
+            release_file(fd, kept_fd);
             free(p);
             if (e)
                 return fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
@@ -121,7 +114,7 @@ static int map_file(const char *path, uint64_t limit, struct file_map *map, char
         }
         done += (size_t)n;
     }
-    close(fd);
+    release_file(fd, kept_fd);
     map->data = p;
     map->size = size;
     return 0;
@@ -490,11 +483,11 @@ static int gunzip(const struct file_map *f, const char *path, uint8_t *dst, uint
     return result;
 }
 
-int loader_load_kernel(struct guest_ram *ram, const char *path, uint64_t load_addr,
+int loader_load_kernel(struct guest_ram *ram, const char *path, int fd, uint64_t load_addr,
                        struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
+    if (map_file(path, fd, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc;
     if (is_elf(&f)) {
@@ -557,12 +550,12 @@ static bool place_high(const struct guest_ram *ram, uint64_t size,
     return found;
 }
 
-int loader_load_initrd(struct guest_ram *ram, const char *path,
+int loader_load_initrd(struct guest_ram *ram, const char *path, int fd,
                        const struct loader_range *avoid, size_t navoid,
                        struct loader_range *out, char *err, size_t errlen)
 {
     struct file_map f;
-    int mapped = map_file(path, ram->size, &f, err, errlen);
+    int mapped = map_file(path, fd, ram->size, &f, err, errlen);
     if (mapped < 0)
         return -1;
     if (mapped > 0)
@@ -583,11 +576,11 @@ int loader_load_initrd(struct guest_ram *ram, const char *path,
 
 /* ---------------------------------------------------------------- firmware */
 
-int loader_load_firmware(struct guest_ram *ram, const char *path,
+int loader_load_firmware(struct guest_ram *ram, const char *path, int fd,
                          struct loaded_kernel *out, char *err, size_t errlen)
 {
     struct file_map f;
-    if (map_file(path, UINT64_MAX, &f, err, errlen) < 0)
+    if (map_file(path, fd, UINT64_MAX, &f, err, errlen) < 0)
         return -1;
     int rc = 0;
     if (is_elf(&f)) {

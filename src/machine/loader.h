@@ -57,7 +57,7 @@ struct loaded_kernel {
  * With firmware the usual load_addr is RAM base + 2 MiB (0x80200000, where OpenSBI's
  * fw_jump jumps), or the firmware's end rounded up to LOADER_KERNEL_ALIGN if higher.
  */
-int loader_load_kernel(struct guest_ram *ram, const char *path, uint64_t load_addr,
+int loader_load_kernel(struct guest_ram *ram, const char *path, int fd, uint64_t load_addr,
                        struct loaded_kernel *out, char *err, size_t errlen);
 
 /*
@@ -67,7 +67,7 @@ int loader_load_kernel(struct guest_ram *ram, const char *path, uint64_t load_ad
  * linearly, so high memory is reachable, and the space under the initrd stays free for
  * the kernel to grow into. out is [start, start + file size).
  */
-int loader_load_initrd(struct guest_ram *ram, const char *path,
+int loader_load_initrd(struct guest_ram *ram, const char *path, int fd,
                        const struct loader_range *avoid, size_t navoid,
                        struct loader_range *out, char *err, size_t errlen);
 
@@ -76,7 +76,7 @@ int loader_load_initrd(struct guest_ram *ram, const char *path,
  * ram->base. For a raw file, end is the end of the file: its bss is unknown, which is
  * why the kernel goes no lower than RAM base + 2 MiB.
  */
-int loader_load_firmware(struct guest_ram *ram, const char *path,
+int loader_load_firmware(struct guest_ram *ram, const char *path, int fd,
                          struct loaded_kernel *out, char *err, size_t errlen);
 
 /*

@@ -1,16 +1,20 @@
 #include "machine/machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpu/hart.h"
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
+#include "devices/pvpanic.h"
 #include "devices/test_finisher.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
@@ -21,19 +25,16 @@
 #include "devices/virtio/virtio_rng.h"
 #include "host/console.h"
 #include "machine/boot.h"
+#include "machine/pause.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 uint64_t machine_mtime(struct machine *m)
 {
-    return (monotonic_ns() - m->boot_ns) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
+    uint64_t frozen = atomic_load(&m->frozen_mtime);
+    if (frozen != MTIME_RUNNING)
+        return frozen;
+    return (monotonic_ns() - atomic_load(&m->boot_ns)) / (1000000000ULL / MACHINE_TIMEBASE_HZ);
 }
 
 void machine_request_stop(struct machine *m, enum stop_reason why, int code, const char *msg)
@@ -45,6 +46,7 @@ void machine_request_stop(struct machine *m, enum stop_reason why, int code, con
     }
     for (unsigned i = 0; i < m->nharts; i++)
         hart_kick(m->harts[i]);
+    pause_wake_for_stop(m);
 }
 
 void machine_htif_write(struct machine *m, uint64_t pa)
@@ -100,15 +102,171 @@ static void board_park(void *board, struct hart *h)
     sbi_park(board, h);
 }
 
+static void board_held(void *board, struct hart *h)
+{
+    pause_hold_hart(board, h);
+}
+
 static const struct hart_platform_ops builtin_sbi_ops = {
     .time = board_time, .stopping = board_stopping, .ecall = board_ecall,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
 /* With M-mode firmware of the guest's own (or none), ecalls trap to it. */
 static const struct hart_platform_ops guest_firmware_ops = {
     .time = board_time, .stopping = board_stopping,
-    .tohost_store = board_tohost_store, .park = board_park,
+    .tohost_store = board_tohost_store, .park = board_park, .held = board_held,
 };
+
+_Static_assert(MACHINE_MAX_HARTS <= CLINT_MAX_HARTS, "the CLINT serves every hart");
+_Static_assert(2 * MACHINE_MAX_HARTS <= PLIC_MAX_CONTEXTS, "two PLIC contexts per hart");
+_Static_assert(VIRT_PLIC_NDEV == PLIC_NUM_SOURCES, "the board's PLIC sources");
+
+/* Interrupt inputs of the harts: line = hart << 8 | interrupt number (IRQ_*). */
+static void hart_irq_line(void *board, unsigned line, bool level)
+{
+    struct machine *m = board;
+    hart_set_irq(m->harts[line >> 8], 1ULL << (line & 0xff), level);
+}
+
+static struct irq_line hart_line(struct machine *m, unsigned hart, unsigned irq)
+{
+    return (struct irq_line){ .set_level = hart_irq_line, .sink = m, .line = hart << 8 | irq };
+}
+
+struct device_slot machine_device_slot(struct machine *m, enum virt_device d, unsigned n)
+{
+    const struct virt_region *r = &virt_map[d];
+    struct device_slot slot = { .bus = &m->bus, .name = r->name, .base = r->base + n * r->size,
+                                .size = r->size };
+    if (r->irq)
+        slot.irq = (struct irq_line){ .set_level = plic_irq_line, .sink = m->plic,
+                                      .line = r->irq + n };
+    return slot;
+}
+
+/* The CLINT's view of the harts: the timer compare is the hart's, which compares it. */
+static uint64_t clint_mtime(void *board)
+{
+    return machine_mtime(board);
+}
+
+static uint64_t clint_get_mtimecmp(void *board, unsigned hart)
+{
+    struct machine *m = board;
+    return atomic_load(&m->harts[hart]->arch.mtimecmp);
+}
+
+static void clint_set_mtimecmp(void *board, unsigned hart, uint64_t value)
+{
+    struct machine *m = board;
+    atomic_store(&m->harts[hart]->arch.mtimecmp, value);
+    hart_kick(m->harts[hart]);
+}
+
+static void finisher_finish(void *board, unsigned request, unsigned code)
+{
+    struct machine *m = board;
+    if (request == FINISHER_PASS) {
+        machine_request_stop(m, STOP_POWEROFF, 0, "guest powered off");
+    } else if (request == FINISHER_RESET) {
+        machine_request_stop(m, STOP_REBOOT, 0, "guest requested reboot");
+    } else {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "guest reported failure %u", code);
+        machine_request_stop(m, STOP_FAIL, (int)code, msg);
+    }
+}
+
+/* Guest output of the UART and the virtio console goes to the host console, if any. */
+static void console_output(void *board, const uint8_t *buf, size_t n)
+{
+    struct machine *m = board;
+    if (m->console)
+        console_write(m->console, buf, n);
+}
+
+/* Host console input goes to the virtio console when there is one, else the UART. */
+static size_t console_to_guest(void *board, const uint8_t *buf, size_t n)
+{
+    struct machine *m = board;
+    if (m->bus.paused)
+        return 0;
+    return m->console_input ? virtio_console_receive(m->console_input, buf, n)
+                            : uart_receive(m->uart, buf, n);
+}
+
+static void console_wait_for_uart(void *board, const struct timespec *deadline)
+{
+    uart_wait_rx_space(((struct machine *)board)->uart, deadline);
+}
+
+static void console_wake(void *board)
+{
+    uart_wake_receiver(((struct machine *)board)->uart);
+}
+
+static void console_quit(void *board)
+{
+    machine_request_stop(board, STOP_USER, 0, "terminated by Ctrl-A x");
+}
+
+static bool console_vm_stopping(void *board)
+{
+    return machine_stopping(board);
+}
+
+struct console *machine_console_create(struct machine *m, int in_fd, int out_fd)
+{
+    struct console_guest guest = {
+        .ctx = m, .lock = &m->bus.lock, .receive = console_to_guest,
+        .wait_for_room = console_wait_for_uart, .wake = console_wake, .quit = console_quit,
+        .stopping = console_vm_stopping,
+    };
+    return console_create(&guest, in_fd, out_fd);
+}
+
+/* The board's fixed devices, each at its place in virt_map. */
+static void pvpanic_report(void *ctx, unsigned event)
+{
+    if (event == PVPANIC_PANICKED)
+        machine_request_stop(ctx, STOP_PANIC, 0, "guest panicked");
+    else /* the guest boots its kdump kernel: stopping it would lose the dump */
+        rvm_error("guest panicked; its crash kernel is loaded and runs on");
+}
+
+static bool create_board_devices(struct machine *m)
+{
+    struct clint_harts harts = {
+        .nharts = m->nharts, .ctx = m, .mtime = clint_mtime,
+        .get_mtimecmp = clint_get_mtimecmp, .set_mtimecmp = clint_set_mtimecmp,
+    };
+    struct irq_line contexts[2 * MACHINE_MAX_HARTS];
+    for (unsigned i = 0; i < m->nharts; i++) {
+        harts.msip[i] = hart_line(m, i, IRQ_MSI);
+        contexts[2 * i] = hart_line(m, i, IRQ_MEI);
+        contexts[2 * i + 1] = hart_line(m, i, IRQ_SEI);
+    }
+    struct device_slot slot = machine_device_slot(m, VIRT_CLINT, 0);
+    if (!(m->clint = clint_create(&slot, &harts)))
+        return false;
+    slot = machine_device_slot(m, VIRT_PLIC, 0);
+    if (!(m->plic = plic_create(&slot, 2 * m->nharts, contexts)))
+        return false;
+    struct byte_sink output = { .write = console_output, .ctx = m };
+    slot = machine_device_slot(m, VIRT_UART0, 0);
+    if (!(m->uart = uart_create(&slot, &output)))
+        return false;
+    struct test_finisher_hooks finish = { .finish = finisher_finish, .ctx = m };
+    slot = machine_device_slot(m, VIRT_TEST, 0);
+    if (!(m->finisher = test_finisher_create(&slot, &finish)))
+        return false;
+    slot = machine_device_slot(m, VIRT_RTC, 0);
+    if (!(m->rtc = goldfish_rtc_create(&slot)))
+        return false;
+    struct pvpanic_hooks panic = { .report = pvpanic_report, .ctx = m };
+    slot = machine_device_slot(m, VIRT_PVPANIC, 0);
+    return (m->pvpanic = pvpanic_create(&slot, &panic)) != NULL;
+}
 
 static bool add_virtio(struct machine *m, struct virtio_mmio *vm)
 {
@@ -127,27 +285,35 @@ static bool create_virtio_devices(struct machine *m, const struct machine_config
                   VIRT_VIRTIO_COUNT);
         return false;
     }
-    for (unsigned i = 0; i < cfg->ndisks; i++)
-        if (!add_virtio(m, virtio_blk_create(m, m->nvirtio, &cfg->disks[i])))
+    struct device_slot slot;
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_blk_create(&slot, &cfg->disks[i], &m->disks[i])))
             return false;
-    if (cfg->rng && !add_virtio(m, virtio_rng_create(m, m->nvirtio)))
+    }
+    slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+    if (cfg->rng && !add_virtio(m, virtio_rng_create(&slot)))
         return false;
     if (cfg->console == CONSOLE_VIRTIO) {
         struct virtio_console *vc;
-        if (!add_virtio(m, virtio_console_create(m, m->nvirtio, &vc)))
+        struct byte_sink output = { .write = console_output, .ctx = m };
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_console_create(&slot, &output, &vc)))
             return false;
-        if (m->console) {
-            pthread_mutex_lock(&m->bus.lock);
-            console_set_receiver(m->console, virtio_console_receive, vc);
-            pthread_mutex_unlock(&m->bus.lock);
-        }
+        pthread_mutex_lock(&m->bus.lock);
+        m->console_input = vc;
+        pthread_mutex_unlock(&m->bus.lock);
     }
-    for (unsigned i = 0; i < cfg->nnets; i++)
-        if (!add_virtio(m, virtio_net_create(m, m->nvirtio, &cfg->nets[i], NULL)))
+    for (unsigned i = 0; i < cfg->nnets; i++) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_net_create(&slot, &cfg->nets[i], &m->nics[i])))
             return false;
-    if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT &&
-        !add_virtio(m, virtio_input_create(m, m->nvirtio, &m->power_button)))
-        return false;
+    }
+    if (cfg->power_button && m->nvirtio < VIRT_VIRTIO_COUNT) {
+        slot = machine_device_slot(m, VIRT_VIRTIO, m->nvirtio);
+        if (!add_virtio(m, virtio_input_create(&slot, &m->power_button)))
+            return false;
+    }
     return true;
 }
 
@@ -155,6 +321,7 @@ bool machine_press_power_button(struct machine *m)
 {
     if (!m->power_button)
         return false;
+    machine_resume(m);
     /* A VM stuck with the lock held (its console output blocked) cannot be asked. */
     struct timespec t = timespec_in(CLOCK_REALTIME, 1000000000LL);
     if (pthread_mutex_timedlock(&m->bus.lock, &t) != 0)
@@ -162,6 +329,39 @@ bool machine_press_power_button(struct machine *m)
     bool seen = virtio_input_press_power(m->power_button);
     pthread_mutex_unlock(&m->bus.lock);
     return seen;
+}
+
+void machine_disk_stats(struct machine *m, unsigned i, struct virtio_blk_stats *s)
+{
+    virtio_blk_get_stats(m->disks[i], s);
+}
+
+void machine_nic_stats(struct machine *m, unsigned i, struct virtio_net_stats *s)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    virtio_net_get_stats(m->nics[i], s);
+    pthread_mutex_unlock(&m->bus.lock);
+}
+
+/* Guest RAM from cfg->memory_file, which must hold exactly memory_size bytes. */
+static int map_memory_file(struct machine *m, const struct machine_config *cfg)
+{
+    int fd = open(cfg->memory_file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rvm_error("%s: %s", cfg->memory_file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = -1;
+    if ((uint64_t)st.st_size != cfg->memory_size)
+        rvm_error("%s: %lld bytes, not the %llu of guest memory", cfg->memory_file,
+                  (long long)st.st_size, (unsigned long long)cfg->memory_size);
+    else if ((rc = guest_ram_init_file(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size, fd)) < 0)
+        rvm_error("%s: cannot map it: %s", cfg->memory_file, strerror(errno));
+    close(fd);  /* the mapping keeps the file */
+    return rc;
 }
 
 struct machine *machine_create(const struct machine_config *cfg, bool with_console)
@@ -172,9 +372,13 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         return NULL;
     }
     m->cfg = *cfg;
-    m->boot_ns = monotonic_ns();
+    atomic_init(&m->boot_ns, monotonic_ns());
+    pause_init(m);
     bus_init(&m->bus);
-    if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
+    if (cfg->memory_file) {
+        if (map_memory_file(m, cfg) < 0)
+            goto fail;
+    } else if (guest_ram_init(&m->bus.ram, VIRT_DRAM_BASE, cfg->memory_size) < 0) {
         rvm_error("cannot allocate %llu MiB of guest memory: %s",
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;
@@ -183,6 +387,7 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         .translate = !cfg->interpret_only,
         .jit_hot_runs = cfg->jit_hot_runs,
         .trace = cfg->trace,
+        .hypervisor = cfg->hypervisor,
         .platform = {
             .ops = cfg->firmware == FIRMWARE_BUILTIN_SBI ? &builtin_sbi_ops : &guest_firmware_ops,
             .board = m,
@@ -203,14 +408,9 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
         }
         m->harts[m->nharts++] = h;
     }
-    m->clint = clint_create(m);
-    m->plic = m->clint ? plic_create(m) : NULL;
-    m->uart = m->plic ? uart_create(m) : NULL;
-    m->finisher = m->uart ? test_finisher_create(m) : NULL;
-    m->rtc = m->finisher ? goldfish_rtc_create(m) : NULL;
-    if (!m->rtc)
+    if (!create_board_devices(m))
         goto fail;
-    if (with_console && !(m->console = console_create(m, 0, 1)))
+    if (with_console && !(m->console = machine_console_create(m, 0, 1)))
         goto fail;
     if (!create_virtio_devices(m, cfg))
         goto fail;
@@ -229,6 +429,8 @@ void machine_destroy(struct machine *m)
         console_destroy(m->console);
     for (unsigned i = 0; i < m->nvirtio; i++)
         virtio_mmio_destroy(m->virtio[i]);
+    if (m->pvpanic)
+        pvpanic_destroy(m->pvpanic);
     if (m->rtc)
         goldfish_rtc_destroy(m->rtc);
     if (m->finisher)
@@ -244,12 +446,14 @@ void machine_destroy(struct machine *m)
         free(m->harts[i]);
     }
     bus_destroy(&m->bus);
+    pause_destroy(m);
     free(m);
 }
 
 enum stop_reason machine_run(struct machine *m)
 {
     unsigned started = 0;
+    pause_harts_starting(m);
     for (; started < m->nharts; started++) {
         int rc = pthread_create(&m->harts[started]->thread, NULL, hart_thread, m->harts[started]);
         if (rc) {
@@ -257,11 +461,9 @@ enum stop_reason machine_run(struct machine *m)
             machine_request_stop(m, STOP_ERROR, 1, "thread creation failed");
             break;
         }
-        char name[16];
-        snprintf(name, sizeof(name), "hart%u", started);
-        pthread_setname_np(m->harts[started]->thread, name);
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);
+    pause_harts_ended(m);
     return atomic_load(&m->stop_reason);
 }

@@ -73,6 +73,11 @@ static void enter_supervisor(struct hart *h, uint64_t addr, uint64_t arg)
                  (1u << EXC_BREAKPOINT) | (1u << EXC_LOAD_MISALIGNED) | (1u << EXC_LOAD_ACCESS) |
                  (1u << EXC_STORE_MISALIGNED) | (1u << EXC_STORE_ACCESS) | (1u << EXC_ECALL_U) |
                  (1u << EXC_INSN_PAGE_FAULT) | (1u << EXC_LOAD_PAGE_FAULT) | (1u << EXC_STORE_PAGE_FAULT);
+    /* With H, HS-mode hosts guests: their ecalls and faults are its business, as OpenSBI has it. */
+    if (h->hypervisor)
+        h->arch.medeleg |= (1u << EXC_ECALL_VS) | (1u << EXC_INSN_GUEST_PAGE_FAULT) |
+                           (1u << EXC_LOAD_GUEST_PAGE_FAULT) | (1u << EXC_VIRTUAL_INSN) |
+                           (1u << EXC_STORE_GUEST_PAGE_FAULT);
     h->arch.mcounteren = 7;
     /*
      * Linux enables user access to cycle/time/instret (the vDSO's rdtime) only from
@@ -195,9 +200,12 @@ static uint64_t hsm_status(const struct sbi_hart *t)
 void sbi_park(struct machine *m, struct hart *h)
 {
     struct sbi_hart *s = &m->sbi[h->arch.id];
+    /* A hold (machine_pause) returns with the hart still parked and its state as it was. */
     if (atomic_load(&s->state) == HART_SUSPENDED) {
-        while (!hart_interrupt_pending(h) && !machine_stopping(m))
+        while (!hart_interrupt_pending(h) && !machine_stopping(m) && !hart_hold_requested(h))
             hart_wait_for_interrupt(h);
+        if (machine_stopping(m) || hart_hold_requested(h))
+            return;
         if (s->suspend_type == HSM_SUSPEND_NON_RETENTIVE) {
             /* Resume as from a fresh start at the resume address, interrupts untaken. */
             uint64_t mip = atomic_load(&h->arch.mip);
@@ -205,9 +213,10 @@ void sbi_park(struct machine *m, struct hart *h)
             atomic_store(&h->arch.mip, mip);
         }
     } else {
-        while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m))
+        while (atomic_load(&s->state) != HART_START_PENDING && !machine_stopping(m) &&
+               !hart_hold_requested(h))
             hart_sleep(h);
-        if (machine_stopping(m))
+        if (machine_stopping(m) || hart_hold_requested(h))
             return;
         enter_supervisor(h, s->start_addr, s->start_arg);
     }

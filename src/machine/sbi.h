@@ -23,7 +23,8 @@ void sbi_ecall(struct machine *m, struct hart *h);
 /* Starts the parked hart h in S-mode at addr with a0 = hartid, a1 = arg (the boot hart). */
 void sbi_start_hart(struct machine *m, struct hart *h, uint64_t addr, uint64_t arg);
 
-/* The hart's park hook: waits while h is HSM-stopped or suspended, then unparks it. */
+/* The hart's park hook: waits while h is HSM-stopped or suspended, then unparks it;
+ * returns early, h still parked, when the VM stops or the board holds h. */
 void sbi_park(struct machine *m, struct hart *h);
 
 #endif

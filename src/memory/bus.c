@@ -6,12 +6,52 @@ void bus_init(struct bus *bus)
     bus->ram.host = NULL;
     bus->ram.size = 0;
     pthread_mutex_init(&bus->lock, NULL);
+    bus->paused = false;
+    bus->requests_in_flight = 0;
+    pthread_cond_init(&bus->resumed, NULL);
+    pthread_cond_init(&bus->drained, NULL);
 }
 
 void bus_destroy(struct bus *bus)
 {
     guest_ram_destroy(&bus->ram);
+    pthread_cond_destroy(&bus->drained);
+    pthread_cond_destroy(&bus->resumed);
     pthread_mutex_destroy(&bus->lock);
+}
+
+void bus_wait_resumed(struct bus *bus)
+{
+    while (bus->paused)
+        pthread_cond_wait(&bus->resumed, &bus->lock);
+}
+
+void bus_request_taken(struct bus *bus)
+{
+    bus->requests_in_flight++;
+}
+
+void bus_request_done(struct bus *bus)
+{
+    if (--bus->requests_in_flight == 0)
+        pthread_cond_broadcast(&bus->drained);
+}
+
+void bus_pause(struct bus *bus)
+{
+    pthread_mutex_lock(&bus->lock);
+    bus->paused = true;
+    while (bus->requests_in_flight)
+        pthread_cond_wait(&bus->drained, &bus->lock);
+    pthread_mutex_unlock(&bus->lock);
+}
+
+void bus_resume(struct bus *bus)
+{
+    pthread_mutex_lock(&bus->lock);
+    bus->paused = false;
+    pthread_cond_broadcast(&bus->resumed);
+    pthread_mutex_unlock(&bus->lock);
 }
 
 int bus_add_mmio(struct bus *bus, const char *name, uint64_t base, uint64_t size,

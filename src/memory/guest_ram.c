@@ -3,10 +3,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-int guest_ram_init(struct guest_ram *ram, uint64_t base, uint64_t size)
+/* Sets up ram around the mapping p of size bytes, with its code-tracking arrays. */
+static int setup(struct guest_ram *ram, void *p, uint64_t base, uint64_t size)
 {
-    /* NORESERVE: a 16 GiB guest on a small host only costs what it touches. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -1;
     madvise(p, size, MADV_HUGEPAGE);
@@ -30,6 +29,19 @@ int guest_ram_init(struct guest_ram *ram, uint64_t base, uint64_t size)
     ram->code_extent = code;
     ram->code_gen = gen;
     return 0;
+}
+
+int guest_ram_init(struct guest_ram *ram, uint64_t base, uint64_t size)
+{
+    /* NORESERVE: a 16 GiB guest on a small host only costs what it touches. */
+    return setup(ram, mmap(NULL, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), base, size);
+}
+
+int guest_ram_init_file(struct guest_ram *ram, uint64_t base, uint64_t size, int fd)
+{
+    return setup(ram, mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0),
+                 base, size);
 }
 
 void guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi)

@@ -28,6 +28,12 @@ struct guest_ram {
 
 /* Maps size bytes (lazily backed by the host). Returns 0, or -1 with errno set. */
 int guest_ram_init(struct guest_ram *ram, uint64_t base, uint64_t size);
+/*
+ * Maps size bytes of the file fd copy-on-write (MAP_PRIVATE): pages are read from the
+ * file when first touched, and guest writes never reach the file. The file must stay
+ * at least size bytes long while mapped. Returns 0, or -1 with errno set.
+ */
+int guest_ram_init_file(struct guest_ram *ram, uint64_t base, uint64_t size, int fd);
 void guest_ram_destroy(struct guest_ram *ram);
 
 /* Host pointer for [gpa, gpa+len) if the whole range is RAM, else NULL. */

@@ -12,9 +12,11 @@ BM_ELFS := $(patsubst %,$(BM_DIR)/%.elf,$(BM_TESTS))
 BM_BENCH := $(patsubst bench/cpu/%.c,$(BM_DIR)/%.elf,$(wildcard bench/cpu/*.c))
 # Hostile guests for tests/integration/test_storm.py: not self-checking, so kept out of BM_DIR.
 STORM_ELF := $(BUILD)/storm/storm.elf
+# The program tests/integration/test_gdb.py debugs (with its symbols).
+GDB_TARGET_ELF := $(BUILD)/gdb/target.elf
 
 .PHONY: baremetal baremetal-elfs
-baremetal-elfs: $(BM_ELFS) $(BM_BENCH) $(STORM_ELF)
+baremetal-elfs: $(BM_ELFS) $(BM_BENCH) $(STORM_ELF) $(GDB_TARGET_ELF)
 
 baremetal: baremetal-elfs $(BUILD)/rackvm
 	BUILD=$(BUILD) tests/baremetal/run.sh $(BUILD)/rackvm
@@ -33,5 +35,9 @@ $(BM_BENCH): $(BM_DIR)/%.elf: bench/cpu/%.c bench/cpu/report.h $(BM_CRT) $(BM_HD
 	$(BM_CC) $(BM_CFLAGS) -O2 -ffp-contract=off -o $@ $(BM_CRT) $<
 
 $(STORM_ELF): tests/storm/storm.c $(BM_CRT) $(BM_HDRS)
+	@mkdir -p $(dir $@)
+	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<
+
+$(GDB_TARGET_ELF): tests/gdb/target.c $(BM_CRT) $(BM_HDRS)
 	@mkdir -p $(dir $@)
 	$(BM_CC) $(BM_CFLAGS) -O2 -o $@ $(BM_CRT) $<

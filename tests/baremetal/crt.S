@@ -123,6 +123,8 @@ trap_entry:
     beq s0, t0, 1f
     li t0, 9
     beq s0, t0, 1f
+    li t0, 10                   /* from VS (H extension) */
+    beq s0, t0, 1f
     li t0, 11
     bne s0, t0, record
 1:  li t0, RUNIN_MAGIC

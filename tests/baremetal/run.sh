@@ -3,6 +3,7 @@
 # Usage: tests/baremetal/run.sh [qemu | path/to/rackvm | "emulator command"]
 #   default: build/rackvm.  A custom command gets the ELF path appended.
 # Env: BUILD (default build) locates $BUILD/baremetal/*.elf; TIMEOUT seconds (default 20).
+# A test's source may name rackvm options it needs in a line " * rackvm-options: ...".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
@@ -23,8 +24,10 @@ for elf in "$DIR"/*.elf; do
     name=$(basename "$elf" .elf)
     case "$name" in coremark-like) continue ;; esac
     log=$(mktemp)
-    # shellcheck disable=SC2086 # CMD is a command line
-    timeout -k 2 "$TIMEOUT" $CMD "$elf" </dev/null >"$log" 2>&1
+    options=
+    case "$EMU" in *rackvm) options=$(sed -n 's/^ \* rackvm-options: //p' tests/baremetal/"$name".[Sc] 2>/dev/null) ;; esac
+    # shellcheck disable=SC2086 # CMD and options are command lines
+    timeout -k 2 "$TIMEOUT" $CMD "$elf" $options </dev/null >"$log" 2>&1
     status=$?
     if [ "$status" -eq 0 ] && grep -q '^PASS' "$log"; then
         echo "PASS $name"

@@ -14,6 +14,7 @@ FUZZ_MAX_LEN_virtqueue := 8192
 FUZZ_MAX_LEN_loader := 16384
 FUZZ_MAX_LEN_run_options := 4096
 FUZZ_MAX_LEN_parsers := 1025
+FUZZ_MAX_LEN_switch := 16384
 
 .PHONY: fuzz $(addprefix fuzz-,$(FUZZ_TARGETS))
 

@@ -74,8 +74,8 @@ static void load_kernel(unsigned placement, bool firmware)
     uint64_t load = load_addrs[placement];
     char err[512] = "";
     struct loaded_kernel k;
-    int rc = firmware ? loader_load_firmware(&ram, path, &k, err, sizeof(err))
-                      : loader_load_kernel(&ram, path, load, &k, err, sizeof(err));
+    int rc = firmware ? loader_load_firmware(&ram, path, -1, &k, err, sizeof(err))
+                      : loader_load_kernel(&ram, path, -1, load, &k, err, sizeof(err));
     if (rc < 0) {
         check_refusal(err);
         return;
@@ -97,7 +97,7 @@ static void load_initrd(unsigned placement, const uint8_t *data, size_t size)
     size_t navoid = (placement & 1) + (placement >> 1);
     char err[512] = "";
     struct loader_range r;
-    if (loader_load_initrd(&ram, path, avoid, navoid, &r, err, sizeof(err)) < 0) {
+    if (loader_load_initrd(&ram, path, -1, avoid, navoid, &r, err, sizeof(err)) < 0) {
         check_refusal(err);
         return;
     }

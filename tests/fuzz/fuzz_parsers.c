@@ -1,13 +1,15 @@
 /*
- * libFuzzer target: the value parsers behind --net, --disk and --memory. Byte 0 picks
+ * libFuzzer target: the value parsers behind --net, --disk, --memory and --gdb. Byte 0 picks
  * the parser; the rest (at most MAX_INPUT bytes, cut at the first NUL) is the value.
- * An accepted value must be well formed (ports, MACs and interface names valid, the
- * size equal to an independent 128-bit computation); a refused one must say why.
+ * An accepted value must be well formed (ports, addresses, MACs and interface names valid,
+ * the size equal to an independent 128-bit computation); a refused one must say why.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmd_run.h"
+#include "debug/gdb_stub.h"
 #include "host/net_config.h"
 #include "machine/loader.h"
 
@@ -31,6 +33,9 @@ static void fuzz_net(const char *arg)
         abort();
     if (c.kind == NET_TAP && (!c.ifname[0] || !memchr(c.ifname, '\0', sizeof(c.ifname)) ||
                               c.nhostfwd))
+        abort();
+    if (c.kind == NET_SWITCH && (!c.socket_path[0] || c.nhostfwd ||
+                                 !memchr(c.socket_path, '\0', sizeof(c.socket_path))))
         abort();
     for (unsigned i = 0; i < c.nhostfwd; i++)
         if (!c.hostfwd[i].host_port || !c.hostfwd[i].guest_port)
@@ -80,12 +85,23 @@ static void fuzz_disk(char *arg, size_t len)
         abort();
 }
 
+static void fuzz_gdb(const char *arg)
+{
+    struct gdb_address a;
+    char err[256] = "";
+    if (refused(gdb_parse_address(arg, &a, err, sizeof(err)), err))
+        return;
+    struct in_addr ip;
+    if (!a.port || !memchr(a.host, '\0', sizeof(a.host)) || inet_pton(AF_INET, a.host, &ip) != 1)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char buf[MAX_INPUT + 1];
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 3;
+    unsigned which = data[0] % 4;
     size = size - 1 < MAX_INPUT ? size - 1 : MAX_INPUT;
     memcpy(buf, data + 1, size);
     buf[size] = '\0';
@@ -93,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: fuzz_net(buf); break;
     case 1: fuzz_size(buf); break;
     case 2: fuzz_disk(buf, strlen(buf)); break;
+    case 3: fuzz_gdb(buf); break;
     }
     return 0;
 }

@@ -21,8 +21,8 @@ static void check_config(const struct run_options *o)
         abort();
     if (c->ndisks + c->rng + (c->console == CONSOLE_VIRTIO) + c->nnets > VIRT_VIRTIO_COUNT)
         abort();
-    if (!c->kernel_path && c->firmware != FIRMWARE_FILE)
-        abort();
+    if (!c->kernel_path && c->firmware != FIRMWARE_FILE && !o->restore_dir)
+        abort();  /* only a snapshot to resume does without something to boot */
     if ((c->firmware == FIRMWARE_FILE && !c->firmware_path) || !c->cmdline)
         abort();  /* a later --firmware builtin may leave an unused path behind */
     if (c->nnets && c->nets != o->nets)

@@ -5,7 +5,7 @@ so each fuzzer mutates from inputs that reach deep into the code instead of sear
 for one. virtqueue: well-formed virtio-blk requests (direct and indirect chains) in the
 harness's memory layout. loader: a RISC-V Image, its gzip, an ELF with tohost/fromhost
 symbols, as kernel, firmware and initrd. run_options: typical argv lists. parsers:
---net, --memory and --disk values."""
+--net, --memory and --disk values. switch: framed Ethernet frames from three ports."""
 
 import gzip
 import os
@@ -110,6 +110,7 @@ run_options_seeds = {
                 "--net", "user,hostfwd=tcp::2222-:22", "--rng", "--console", "virtio"],
     "firmware": ["--firmware", "fw_dynamic.bin", "--dump-dtb", "out.dtb", "--trace"],
     "help": ["--help"],
+    "gdb": ["--kernel", "k", "--gdb", "tcp::1234", "--gdb-wait"],
 }
 
 parsers_seeds = {
@@ -118,6 +119,29 @@ parsers_seeds = {
     "size": b"\x012G",
     "size-bytes": b"\x0118446744073709551615B",
     "disk": b"\x02path=disk.img,readonly=off,serial=ABC",
+    "gdb": b"\x03tcp:127.0.0.1:1234",
+    "gdb-any-host": b"\x03tcp::1",
+}
+
+def chunk(port, step, stream):
+    """Chunks of at most 255 stream bytes for one switch port."""
+    out = b""
+    for i in range(0, len(stream), 255):
+        out += bytes([port, step, len(stream[i:i + 255])]) + stream[i:i + 255]
+    return out
+
+
+def framed(dst, src, size=60):
+    body = (dst + src + b"\x08\x00").ljust(size, b"\0")
+    return struct.pack(">I", len(body)) + body
+
+
+BCAST, MAC_A, MAC_B = b"\xff" * 6, b"RT\0\0\0\x0a", b"RT\0\0\0\x0b"
+switch_seeds = {
+    "learn": chunk(0, 1, framed(BCAST, MAC_A)) + chunk(1, 1, framed(MAC_A, MAC_B))
+    + chunk(0, 1, framed(MAC_B, MAC_A, 1514)),
+    "hostile": chunk(2, 0, struct.pack(">I", 0) + framed(MAC_A, MAC_B, 13))
+    + chunk(2, 0, b"\xff\xff\xff\xff"),
 }
 
 targets = {
@@ -125,6 +149,7 @@ targets = {
     "loader": loader_seeds,
     "run_options": {k: b"\0".join(a.encode() for a in v) for k, v in run_options_seeds.items()},
     "parsers": parsers_seeds,
+    "switch": switch_seeds,
 }
 if len(sys.argv) != 3 or sys.argv[1] not in targets:
     sys.exit("usage: make_seeds.py {%s} DIR" % "|".join(targets))

@@ -66,6 +66,16 @@ class BootTest(GuestTestCase):
         for ext in ("zicbom", "sstc", "svinval", "svpbmt"):
             self.assertIn(ext, isa)
 
+    def test_cpuinfo_reports_h_with_cpu_h_on(self):
+        # --cpu h=on puts "h" in the device tree's ISA, which Linux reports.
+        with self.boot("console=ttyS0", "--cpu", "h=on") as g:
+            g.wait_for(r"GUEST-READY")
+            g.wait_for(r"# ")
+            g.send("grep -m1 '^isa' /proc/cpuinfo; poweroff -f\n")
+            m = g.wait_for(r"(?m)^isa\s*:\s*(rv64\S+)\r?\n")
+            self.assertEqual(g.wait_exit(), 0, g.tail())
+        self.assertTrue(m.group(1).decode().startswith("rv64imafdch_"), m.group(1))
+
     def test_four_harts_are_online(self):
         out, guest_status, status = self.autorun("/usr/bin/nproc", "--cpus", "4")
         self.assertTrue(re.search(r"(?m)^4\r?$", out), out[-2000:])

@@ -66,7 +66,7 @@ static void test_pipes(void)
 {
     int in[2], out[2];
     CHECK(pipe(in) == 0 && pipe(out) == 0);
-    m->console = console_create(m, in[0], out[1]);
+    m->console = machine_console_create(m, in[0], out[1]);
     CHECK(m->console != NULL);
 
     guest_puts("hello\r\n");
@@ -110,7 +110,7 @@ static void test_terminal(void)
     tcgetattr(tty, &before);
     CHECK(before.c_lflag & ICANON);
 
-    m->console = console_create(m, tty, out[1]);
+    m->console = machine_console_create(m, tty, out[1]);
     CHECK(m->console != NULL);
     tcgetattr(tty, &during);
     CHECK(!(during.c_lflag & (ICANON | ECHO | ISIG)));

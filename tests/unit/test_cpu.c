@@ -12,6 +12,7 @@
 #include "cpu/interp.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
+#include "cpu/trigger.h"
 #include "machine/machine.h"
 #include "rv_encode.h"
 #include "unit.h"
@@ -45,6 +46,8 @@ static void run_reference(void)
     for (unsigned steps = 0; steps < 10000; steps++) {
         uint32_t insn, raw;
         unsigned len = 4;
+        if (h->trigger_exec && trigger_fires_at_pc(h)) /* as the run loop checks first */
+            continue;
         CHECK(mem_fetch(h, h->arch.pc, &insn));
         raw = insn;
         if ((insn & 3) != 3) {
@@ -452,6 +455,224 @@ static void test_traps(void)
 }
 
 /*
+ * Sdtrig, every engine: a load trigger stops the load before it writes rd (tval = the
+ * address, even from translated code, whose TLB must not hold the page), an execute
+ * trigger stops the instruction at its address; disarmed, the TLB fills again.
+ */
+static void test_triggers(void)
+{
+    uint64_t load_regs[32] = { [5] = DATA, [6] = 2ULL << 60 | 0x41, [7] = 0x99 };
+    uint32_t load_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),       /* csrw tdata2, x5 */
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* csrw tdata1, x6: M-mode loads */
+        I(1, 0, 0, 10, 0x13),               /* addi x10, x0, 1 */
+        I(0, 5, 2, 7, 0x03),                /* lw x7, 0(x5): breakpoint */
+        I(2, 0, 0, 10, 0x13),
+    };
+    unsigned load_check[] = { 10, 7 };
+    uint64_t load_want[] = { 1, 0x99 };
+    RUN("load trigger", load_code, load_regs, load_check, load_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, DATA);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+    CHECK_EQ_U64(h->arch.tcontrol, TCONTROL_MPTE); /* the trap saved mte and cleared it */
+
+    uint64_t exec_regs[32] = { [5] = BASE + 12, [6] = 2ULL << 60 | 0x44 };
+    uint32_t exec_code[] = {
+        I(CSR_TDATA2, 5, 1, 0, 0x73),
+        I(CSR_TDATA1, 6, 1, 0, 0x73),       /* M-mode execution */
+        I(1, 0, 0, 10, 0x13),
+        I(1, 0, 0, 11, 0x13),               /* addi x11, x0, 1: breakpoint */
+    };
+    unsigned exec_check[] = { 10, 11 };
+    uint64_t exec_want[] = { 1, 0 };
+    RUN("execute trigger", exec_code, exec_regs, exec_check, exec_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_BREAKPOINT);
+    CHECK_EQ_U64(h->arch.mtval, BASE + 12);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+
+    csr_write(h, CSR_TDATA1, 2ULL << 60 | 0x41);
+    CHECK(h->trigger_access && !h->trigger_exec);
+    uint64_t v;
+    CHECK(mem_load_u64(h, DATA + 8, &v));    /* no match: loaded, but not cached */
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == ~0ULL);
+    csr_write(h, CSR_TDATA1, 2ULL << 60);
+    CHECK(!h->trigger_access);
+    CHECK(mem_load_u64(h, DATA + 8, &v));
+    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA);
+    hart_reset(h, BASE);
+}
+
+/*
+ * The H extension where QEMU 7.2 (the bare-metal tests' reference) differs from the
+ * spec: VU's access to an S CSR and VS's to satp under VTVM are virtual instructions.
+ * Also: a hart without H has none of it, V=1 selects the VS CSRs and TLB contexts, and a
+ * state reload keeps V only where H exists.
+ */
+/* A one-hart interpreted machine with the H extension (NULL after a failed check). */
+static struct machine *hypervisor_machine(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
+                                  .interpret_only = true, .hypervisor = true };
+    struct machine *mh = machine_create(&cfg, false);
+    CHECK(mh != NULL);
+    return mh;
+}
+
+static void test_hypervisor(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *hv = mh->harts[0], *plain = m_interp->harts[0];
+    uint64_t v;
+    hart_reset(plain, BASE);
+    CHECK_EQ_U64(csr_access_cause(plain, CSR_HSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK(csr_read(plain, CSR_MISA, &v) && !(v & (1u << 7)));
+    CHECK(csr_write(plain, CSR_MIE, ~0ULL) && !(plain->arch.mie & MIP_VS_MASK));
+    CHECK(csr_read(plain, CSR_MIDELEG, &v) && !(v & MIP_VS_MASK));
+
+    hart_reset(hv, BASE);
+    CHECK(csr_read(hv, CSR_MISA, &v) && (v & (1u << 7)));
+    CHECK(csr_read(hv, CSR_MIDELEG, &v) && (v & MIP_VS_MASK) == MIP_VS_MASK);
+    hart_set_mode(hv, PRIV_U, true);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SSTATUS, false), EXC_VIRTUAL_INSN);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_MSTATUS, false), EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VU);
+    hart_set_mode(hv, PRIV_S, true);
+    hv->arch.hstatus = HSTATUS_VTVM;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), EXC_VIRTUAL_INSN);
+    hv->arch.hstatus = 0;
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_SATP, false), 0);
+    CHECK_EQ_U64(csr_access_cause(hv, CSR_HSTATUS, false), EXC_VIRTUAL_INSN);
+    /* cbo.zero in VS: menvcfg allows it, henvcfg does not (QEMU 7.2 has no Zicboz). */
+    hv->arch.menvcfg = MENVCFG_CBZE;
+    hv->arch.mtvec = TRAP_VECTOR;
+    hv->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_TRAPPED); /* cbo.zero (a0) */
+    CHECK_EQ_U64(hv->arch.mcause, EXC_VIRTUAL_INSN);
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_HENVCFG, MENVCFG_CBZE | MENVCFG_STCE)); /* STCE: not in menvcfg */
+    CHECK_EQ_U64(hv->arch.henvcfg, MENVCFG_CBZE);
+    CHECK_EQ_U64(exec_one(hv, 0x0045200f, 0x0045200f, 4), EXEC_NEXT);
+    hv->arch.x[10] = 0;
+    CHECK(csr_write(hv, CSR_SSTATUS, MSTATUS_SUM));
+    CHECK(hv->arch.vsstatus & MSTATUS_SUM);
+    CHECK(!(hv->arch.mstatus & MSTATUS_SUM));
+    CHECK_EQ_U64(hv->mmu_ctx, MMU_CTX_VS_SUM);
+    CHECK_EQ_U64(mmu_fetch_ctx(hv), MMU_CTX_VS);
+
+    struct hart_state saved = hv->arch;
+    hart_reset(hv, BASE);
+    hart_load_state(hv, &saved);
+    CHECK(hv->arch.virt && hv->mmu_ctx == MMU_CTX_VS_SUM);
+    hart_load_state(plain, &saved);
+    CHECK(!plain->arch.virt);
+    CHECK_EQ_U64(plain->mmu_ctx, MMU_CTX_S);
+    hart_reset(plain, BASE);
+
+    /* A VS-stage walk whose own PTE read the G stage refuses (its root maps nothing):
+     * a guest-page fault of the load, at the PTE's guest physical address, with the
+     * pseudoinstruction of an implicit 64-bit read in mtinst. */
+    hart_reset(hv, BASE);
+    hv->arch.mtvec = TRAP_VECTOR;
+    CHECK(csr_write(hv, CSR_HGATP, 8ULL << 60 | (DATA >> 12)));
+    hart_set_mode(hv, PRIV_S, true);
+    CHECK(csr_write(hv, CSR_SATP, 8ULL << 60 | ((DATA + 0x100000) >> 12))); /* vsatp */
+    CHECK_EQ_U64(hv->arch.vsatp >> 60, 8);
+    CHECK(!mem_load_u64(hv, 0x1000, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_GUEST_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, 0x1000);
+    CHECK_EQ_U64(hv->arch.mtval2, (DATA + 0x100000) >> 2);
+    CHECK_EQ_U64(hv->arch.mtinst, 0x3000);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == (MSTATUS_MPV | MSTATUS_GVA));
+    CHECK(hv->arch.priv == PRIV_M && !hv->arch.virt);
+
+    /* HLVX needs execute permission (QEMU 7.2 reads anyway): a load page fault, GVA. */
+    uint64_t root = DATA + 0x100000, pte = (BASE >> 12) << 10 | 0xc3; /* gigapage V R A D */
+    memcpy(guest_ram_ptr(&mh->bus.ram, root + 2 * 8, 8), &pte, 8);
+    CHECK(csr_write(hv, CSR_HGATP, 0));
+    CHECK(csr_write(hv, CSR_VSATP, 8ULL << 60 | (root >> 12)));
+    hv->arch.hstatus = HSTATUS_SPVP;
+    hv->arch.mstatus &= ~(MSTATUS_MPV | MSTATUS_GVA);
+    CHECK(mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, false, &v));
+    CHECK(!mmu_hypervisor_access(hv, DATA, 4, ACCESS_READ, true, &v));
+    CHECK_EQ_U64(hv->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(hv->arch.mtval, DATA);
+    CHECK((hv->arch.mstatus & (MSTATUS_MPV | MSTATUS_GVA)) == MSTATUS_GVA);
+    machine_destroy(mh);
+}
+
+/* Whether the hart's TLB context ctx holds a read translation of DATA. */
+static bool data_cached(const struct hart *h, unsigned ctx)
+{
+    return h->tlb[ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA;
+}
+
+/* Loads DATA in S mode with V=virt (Bare translation: hgatp and vsatp are 0 there), which
+ * caches it in that mode's S context. */
+static void cache_data(struct hart *h, bool virt)
+{
+    uint64_t v;
+    hart_set_mode(h, PRIV_S, virt);
+    CHECK(mem_load_u64(h, DATA, &v));
+    CHECK(data_cached(h, virt ? MMU_CTX_VS : MMU_CTX_S));
+    hart_set_mode(h, PRIV_S, false);
+}
+
+/*
+ * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
+ * with hfence: that drops V=1 translations only, and rewriting the same value none;
+ * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
+ * V=1 V=1 ones only.
+ */
+static void test_tlb_flush_by_mode(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    uint64_t root = (DATA + 0x100000) >> 12;
+    hart_reset(h, BASE);
+    cache_data(h, false);
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_VSATP, 0) && csr_write(h, CSR_HGATP, 0) && csr_write(h, CSR_SATP, 0));
+    CHECK(data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+
+    CHECK(csr_write(h, CSR_VSATP, 8ULL << 60 | root));
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_VSATP, 0));
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_HGATP, 8ULL << 60 | root));
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_HGATP, 0));
+    cache_data(h, true);
+    CHECK(csr_write(h, CSR_SATP, 8ULL << 60 | root));
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    CHECK(csr_write(h, CSR_SATP, 0));
+
+    cache_data(h, false);
+    CHECK_EQ_U64(exec_one(h, 0x62000073, 0x62000073, 4), EXEC_NEXT); /* hfence.gvma */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    cache_data(h, true);
+    CHECK_EQ_U64(exec_one(h, 0x22000073, 0x22000073, 4), EXEC_NEXT); /* hfence.vvma */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    cache_data(h, true);
+    hart_set_mode(h, PRIV_S, true);
+    CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=1 */
+    CHECK(data_cached(h, MMU_CTX_S) && !data_cached(h, MMU_CTX_VS));
+    hart_set_mode(h, PRIV_S, false);
+    cache_data(h, true);
+    CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=0 */
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    cache_data(h, false);
+    h->arch.x[10] = DATA;
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
+    CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
+    machine_destroy(mh);
+}
+
+/*
  * Code that runs, is overwritten, and runs again. With fence.i the new instruction is
  * architecturally required; without it rackvm still sees it at once, since any store
  * to a page with cached code invalidates that page's blocks.
@@ -515,12 +736,42 @@ static void test_loop_rewriting_itself(void)
     RUN("loop rewriting itself", code, regs, check, want);
 }
 
+/*
+ * A loop of blocks in one page whose exits the translator has chained to each other
+ * (jumps past the run loop) when one of them, in round 3, stores over another: the
+ * chained jumps must notice and reach the new instruction. The storing block runs every
+ * round (storing to data before round 3), so that its own exit is chained too.
+ */
+static void test_chained_blocks_rewritten(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 6, [14] = 3,
+                          [16] = (BASE + 16) - (BASE + 0x800) };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        J(4, 0),                        /* 12: j 16 */
+        I(1, 0, 0, 10, 0x13),           /* 16: addi x10, x0, 1 (replaced in round 3) */
+        B(28, 13, 12, 5),               /* 20: bge x12, x13, 48 -> wfi */
+        R(0, 14, 12, 4, 5, 0x33),       /* 24: xor x5, x12, x14 */
+        I(1, 5, 3, 5, 0x13),            /* 28: sltiu x5, x5, 1: 1 in round 3 */
+        R(1, 16, 5, 0, 5, 0x33),        /* 32: mul x5, x5, x16 */
+        R(0, 5, 3, 0, 1, 0x33),         /* 36: add x1, x3, x5: the data, or 16 in round 3 */
+        S(0, 2, 1, 2),                  /* 40: sw x2, 0(x1) */
+        J(-36, 0),                      /* 44: j 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 6 };
+    RUN("chained blocks rewritten", code, regs, check, want);
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
     run_smc(false);
     test_store_straddling_code();
     test_loop_rewriting_itself();
+    test_chained_blocks_rewritten();
 }
 
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
@@ -629,6 +880,9 @@ int main(void)
     test_atomics();
     test_floating_point();
     test_traps();
+    test_triggers();
+    test_hypervisor();
+    test_tlb_flush_by_mode();
     test_self_modifying_code();
     test_interrupt_priority();
     test_state_reload();

@@ -1,5 +1,6 @@
 /* Loader tests: crafted Images, gzip Images, ELFs and firmware, every refusal, real files. */
 #include <elf.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -249,6 +250,31 @@ static void test_parse_size(void)
     }
 }
 
+/* A file the run keeps open is read from its descriptor, twice (a reboot), and left open:
+ * the path may be gone or unreadable by then. */
+static void test_kept_file(void)
+{
+    struct guest_ram ram = new_ram(RAM_SIZE);
+    char path[128];
+    struct loaded_kernel k = { 0 };
+    uint8_t *img = make_image(4096, 0x10000);
+    write_file(path, sizeof path, "Image-kept", img, 4096);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK(unlink(path) == 0);
+    for (int boot = 0; boot < 2; boot++) {
+        memset(at(&ram, KERNEL_ADDR), 0, 4096);
+        CHECK(loader_load_kernel(&ram, path, fd, KERNEL_ADDR, &k, err, sizeof err) == 0);
+        CHECK(memcmp(at(&ram, KERNEL_ADDR), img, 4096) == 0);
+    }
+    CHECK(fcntl(fd, F_GETFD) >= 0);  /* still open */
+    close(fd);
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
+                "cannot open");
+    free(img);
+    munmap(ram.host, ram.size);
+}
+
 static void test_image(void)
 {
     struct guest_ram ram = new_ram(RAM_SIZE);
@@ -257,7 +283,7 @@ static void test_image(void)
     uint8_t *img = make_image(4096, 0x10000);
     write_file(path, sizeof path, "Image", img, 4096);
 
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.entry, KERNEL_ADDR);
     CHECK_EQ_U64(k.start, KERNEL_ADDR);
     CHECK_EQ_U64(k.end, KERNEL_ADDR + 0x10000);
@@ -272,47 +298,47 @@ static void test_image(void)
     uint64_t big = RAM_SIZE - 2 * MiB + 4096;
     memcpy(img + 0x10, &big, 8);
     write_file(path, sizeof path, "Image-big", img, 4096);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "RAM ends at 0x84000000");
     big -= 4096;
     memcpy(img + 0x10, &big, 8);
     write_file(path, sizeof path, "Image-exact", img, 4096);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.end, VIRT_DRAM_BASE + RAM_SIZE);
 
     /* a huge image_size must not wrap around */
     uint64_t huge = UINT64_MAX - 0x1000;
     memcpy(img + 0x10, &huge, 8);
     write_file(path, sizeof path, "Image-huge", img, 4096);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "kernel needs");
 
     uint64_t small = 100;
     memcpy(img + 0x10, &small, 8);
     write_file(path, sizeof path, "Image-small", img, 4096);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "smaller than the image");
 
     free(img);
     img = make_image(4096, 0x10000);
     img[0x18] = 1;
     write_file(path, sizeof path, "Image-be", img, 4096);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "big-endian");
 
     img[0x18] = 0;
     write_file(path, sizeof path, "Image", img, 4096);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR + 4096, &k, err, sizeof err),
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR + 4096, &k, err, sizeof err),
                 path, "not 2 MiB aligned");
-    CHECK_FAILS(loader_load_kernel(&ram, path, VIRT_DRAM_BASE + RAM_SIZE, &k, err, sizeof err),
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, VIRT_DRAM_BASE + RAM_SIZE, &k, err, sizeof err),
                 path, "outside RAM");
-    CHECK_FAILS(loader_load_kernel(&ram, path, 0, &k, err, sizeof err), path, "outside RAM");
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, 0, &k, err, sizeof err), path, "outside RAM");
 
     /* a tiny err buffer truncates the message but stays a string */
     char tiny[8];
-    CHECK(loader_load_kernel(&ram, path, 0, &k, tiny, sizeof tiny) == -1);
+    CHECK(loader_load_kernel(&ram, path, -1, 0, &k, tiny, sizeof tiny) == -1);
     CHECK(strlen(tiny) == 7);
-    CHECK(loader_load_kernel(&ram, path, 0, &k, NULL, 0) == -1);
+    CHECK(loader_load_kernel(&ram, path, -1, 0, &k, NULL, 0) == -1);
 
     free(img);
     free_ram(&ram);
@@ -326,36 +352,36 @@ static void test_bad_files(void)
     struct loader_range r;
 
     snprintf(path, sizeof path, "%s/does-not-exist", tmpdir);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "cannot open: No such file or directory");
-    CHECK_FAILS(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err), path,
+    CHECK_FAILS(loader_load_initrd(&ram, path, -1, NULL, 0, &r, err, sizeof err), path,
                 "cannot open");
-    CHECK_FAILS(loader_load_firmware(&ram, path, &k, err, sizeof err), path, "cannot open");
-    CHECK_FAILS(loader_load_kernel(&ram, tmpdir, KERNEL_ADDR, &k, err, sizeof err), tmpdir,
+    CHECK_FAILS(loader_load_firmware(&ram, path, -1, &k, err, sizeof err), path, "cannot open");
+    CHECK_FAILS(loader_load_kernel(&ram, tmpdir, -1, KERNEL_ADDR, &k, err, sizeof err), tmpdir,
                 "is a directory");
-    CHECK_FAILS(loader_load_kernel(&ram, "/dev/null", KERNEL_ADDR, &k, err, sizeof err),
+    CHECK_FAILS(loader_load_kernel(&ram, "/dev/null", -1, KERNEL_ADDR, &k, err, sizeof err),
                 "/dev/null", "not a regular file");
     /* a FIFO without a writer is refused at once; the alarm fails the test if it waits */
     snprintf(path, sizeof path, "%s/fifo", tmpdir);
     CHECK(mkfifo(path, 0600) == 0);
     alarm(60);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "not a regular file");
-    CHECK_FAILS(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err), path,
+    CHECK_FAILS(loader_load_initrd(&ram, path, -1, NULL, 0, &r, err, sizeof err), path,
                 "not a regular file");
     alarm(0);
     unlink(path);
 
     write_file(path, sizeof path, "empty", "", 0);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "is empty");
-    CHECK_FAILS(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err), path, "is empty");
-    CHECK_FAILS(loader_load_firmware(&ram, path, &k, err, sizeof err), path, "is empty");
+    CHECK_FAILS(loader_load_initrd(&ram, path, -1, NULL, 0, &r, err, sizeof err), path, "is empty");
+    CHECK_FAILS(loader_load_firmware(&ram, path, -1, &k, err, sizeof err), path, "is empty");
 
     if (geteuid() != 0) {  /* root reads anything */
         write_file(path, sizeof path, "unreadable", "x", 1);
         chmod(path, 0);
-        CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+        CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                     "Permission denied");
     }
 
@@ -363,10 +389,10 @@ static void test_bad_files(void)
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (uint8_t)(i * 31 + 1);
     write_file(path, sizeof path, "junk", junk, sizeof junk);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "not a RISC-V Linux Image");
     write_file(path, sizeof path, "short", junk, 10);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "too short");
 
     static const struct {
@@ -386,7 +412,7 @@ static void test_bad_files(void)
         memcpy(buf, junk, sizeof buf);
         memcpy(buf + kinds[i].offset, kinds[i].magic, kinds[i].len);
         write_file(path, sizeof path, kinds[i].name, buf, sizeof buf);
-        CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+        CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                     kinds[i].what);
     }
     /* nothing was written to RAM by any refusal above */
@@ -404,7 +430,7 @@ static void test_gzip_image(void)
     uint8_t *gz = gzip(img, file_len, &gz_len);
     write_file(path, sizeof path, "Image.gz", gz, gz_len);
 
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.entry, KERNEL_ADDR);
     CHECK_EQ_U64(k.end, KERNEL_ADDR + 0x100000);
     CHECK(!k.is_elf);
@@ -419,28 +445,28 @@ static void test_gzip_image(void)
     memcpy(cat + gz1_len, gz2, gz2_len);
     memset(ram.host, 0xaa, RAM_SIZE);
     write_file(path, sizeof path, "two.gz", cat, gz1_len + gz2_len + 512);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK(memcmp(at(&ram, KERNEL_ADDR), img, file_len) == 0);
     cat[gz1_len + gz2_len + 100] = 'x';
     write_file(path, sizeof path, "trailing.gz", cat, gz1_len + gz2_len + 512);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "trailing data");
 
     write_file(path, sizeof path, "truncated.gz", gz, gz_len / 2);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "truncated gzip");
     write_file(path, sizeof path, "notrailer.gz", gz, gz_len - 4);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "truncated gzip");
 
     gz[gz_len - 6] ^= 0xff;  /* in the CRC-32 */
     write_file(path, sizeof path, "badcrc.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "corrupt gzip");
     gz[gz_len - 6] ^= 0xff;
     gz[3] = 0xe0;  /* reserved header flags */
     write_file(path, sizeof path, "badhdr.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "corrupt gzip");
     free(gz);
 
@@ -448,12 +474,12 @@ static void test_gzip_image(void)
     memcpy(img + 0x38, "XXXX", 4);
     gz = gzip(img, file_len, &gz_len);
     write_file(path, sizeof path, "notimage.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "gzip data is not a RISC-V Linux Image");
     free(gz);
     gz = gzip((const uint8_t *)"hi", 2, &gz_len);
     write_file(path, sizeof path, "tiny.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "gzip data is not a RISC-V Linux Image");
     free(gz);
     free(img);
@@ -464,7 +490,7 @@ static void test_gzip_image(void)
     memset(img + 64, 0, bomb_len - 64);
     gz = gzip(img, bomb_len, &gz_len);
     write_file(path, sizeof path, "bomb.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "inflates to more than the 0x3e00000 bytes");
     free(gz);
     free(img);
@@ -473,7 +499,7 @@ static void test_gzip_image(void)
     img = make_image(4096, RAM_SIZE);
     gz = gzip(img, 4096, &gz_len);
     write_file(path, sizeof path, "big.gz", gz, gz_len);
-    CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+    CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                 "RAM ends at");
     free(gz);
     free(img);
@@ -545,7 +571,7 @@ static void test_elf(void)
     b.eh->e_entry = VIRT_DRAM_BASE + 0x10;
     b.ph[0].p_vaddr = 0xffffffff80000000ULL;  /* p_paddr is what counts */
     write_file(path, sizeof path, "prog.elf", b.data, b.len);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK(k.is_elf);
     CHECK_EQ_U64(k.entry, VIRT_DRAM_BASE + 0x10);
     CHECK_EQ_U64(k.start, VIRT_DRAM_BASE);
@@ -560,7 +586,7 @@ static void test_elf(void)
 
     /* firmware takes ELFs the same way */
     memset(ram.host, 0xaa, RAM_SIZE);
-    CHECK(loader_load_firmware(&ram, path, &k, err, sizeof err) == 0);
+    CHECK(loader_load_firmware(&ram, path, -1, &k, err, sizeof err) == 0);
     CHECK(k.is_elf);
     CHECK_EQ_U64(k.end, VIRT_DRAM_BASE + 0x1080);
     CHECK(memcmp(at(&ram, VIRT_DRAM_BASE), b.data + b.ph[0].p_offset, 0x100) == 0);
@@ -569,7 +595,7 @@ static void test_elf(void)
     struct elf_blob plain = make_elf(segs, 2, false, 0, 0);
     plain.eh->e_type = ET_DYN;
     write_file(path, sizeof path, "plain.elf", plain.data, plain.len);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.tohost, 0);
     CHECK_EQ_U64(k.fromhost, 0);
     free(plain.data);
@@ -584,10 +610,10 @@ static void test_elf(void)
         }
         write_file(path, sizeof path, "bad.elf", e.data, cut ? cut : e.len);
         memset(ram.host, 0xaa, RAM_SIZE);
-        CHECK_FAILS(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err), path,
+        CHECK_FAILS(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err), path,
                     what);
         CHECK(all_bytes(ram.host, 0x2000, 0xaa));  /* refused before writing RAM */
-        CHECK_FAILS(loader_load_firmware(&ram, path, &k, err, sizeof err), path,
+        CHECK_FAILS(loader_load_firmware(&ram, path, -1, &k, err, sizeof err), path,
                     what);
         free(e.data);
     }
@@ -596,7 +622,7 @@ static void test_elf(void)
     struct elf_blob e = make_elf(segs, 2, true, VIRT_DRAM_BASE + 0x1000, 0);
     e.sh[2].sh_size = 4;  /* "\0toh": tohost is no longer NUL-terminated */
     write_file(path, sizeof path, "shortstr.elf", e.data, e.len);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.tohost, 0);
     free(e.data);
 
@@ -604,7 +630,7 @@ static void test_elf(void)
     e = make_elf(segs, 2, true, VIRT_DRAM_BASE + 0x1000, VIRT_DRAM_BASE + 0x1040);
     e.data[e.sh[2].sh_offset + 7] = 'f';
     write_file(path, sizeof path, "longname.elf", e.data, e.len);
-    CHECK(loader_load_kernel(&ram, path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.tohost, 0);
     CHECK_EQ_U64(k.fromhost, VIRT_DRAM_BASE + 0x1040);
     free(e.data);
@@ -656,7 +682,7 @@ static void test_toolchain_elf(void)
 
     struct guest_ram ram = new_ram(RAM_SIZE);
     struct loaded_kernel k = { 0 };
-    CHECK(loader_load_kernel(&ram, elf, KERNEL_ADDR, &k, err, sizeof err) == 0);
+    CHECK(loader_load_kernel(&ram, elf, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
     CHECK(k.is_elf);
     CHECK_EQ_U64(k.entry, 0x80000000);
     CHECK_EQ_U64(k.entry, want_start);
@@ -681,7 +707,7 @@ static void test_initrd(void)
         data[i] = (uint8_t)(i ^ (i >> 8));
     write_file(path, sizeof path, "initrd", data, len);
 
-    CHECK(loader_load_initrd(&ram, path, NULL, 0, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&ram, path, -1, NULL, 0, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, (end - len) & ~0xfffULL);
     CHECK_EQ_U64(r.end, r.start + len);
     CHECK(memcmp(at(&ram, r.start), data, len) == 0);
@@ -690,7 +716,7 @@ static void test_initrd(void)
     const struct loader_range kernel_dtb[] = {
         { KERNEL_ADDR, KERNEL_ADDR + 4 * MiB }, { end - 2 * MiB, end },
     };
-    CHECK(loader_load_initrd(&ram, path, kernel_dtb, 2, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&ram, path, -1, kernel_dtb, 2, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, (end - 2 * MiB - len) & ~0xfffULL);
     CHECK(memcmp(at(&ram, r.start), data, len) == 0);
 
@@ -698,38 +724,38 @@ static void test_initrd(void)
     const struct loader_range gaps[] = {
         { end - MiB, end }, { end - 3 * MiB, end - MiB - len + 1 },
     };
-    CHECK(loader_load_initrd(&ram, path, gaps, 2, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&ram, path, -1, gaps, 2, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, (end - 3 * MiB - len) & ~0xfffULL);
 
     /* 10000 bytes ending at or below a page boundary take from 3 pages below it: fits */
     const struct loader_range exact[] = {
         { VIRT_DRAM_BASE, end - 4 * 4096 }, { end - 4096, end },
     };
-    CHECK(loader_load_initrd(&ram, path, exact, 2, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&ram, path, -1, exact, 2, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, end - 4 * 4096);
     const struct loader_range too_tight[] = {
         { VIRT_DRAM_BASE, end - 4 * 4096 + 1 }, { end - 4096, end },
     };
-    CHECK_FAILS(loader_load_initrd(&ram, path, too_tight, 2, &r, err, sizeof err), path,
+    CHECK_FAILS(loader_load_initrd(&ram, path, -1, too_tight, 2, &r, err, sizeof err), path,
                 "no room in RAM");
     /* ranges outside RAM do not matter */
     const struct loader_range outside[] = { { 0, 0x1000 }, { end + 4096, UINT64_MAX } };
-    CHECK(loader_load_initrd(&ram, path, outside, 2, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&ram, path, -1, outside, 2, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, (end - len) & ~0xfffULL);
 
     free(data);
     struct guest_ram small = new_ram(8192);
     data = calloc(1, 8193);
     write_file(path, sizeof path, "initrd-big", data, 8193);
-    CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
+    CHECK_FAILS(loader_load_initrd(&small, path, -1, NULL, 0, &r, err, sizeof err), path,
                 "larger than RAM");
     /* a huge sparse file is refused from its size, never read into memory */
     write_file(path, sizeof path, "initrd-sparse", "", 0);
     CHECK(truncate(path, 64LL << 30) == 0);
-    CHECK_FAILS(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err), path,
+    CHECK_FAILS(loader_load_initrd(&small, path, -1, NULL, 0, &r, err, sizeof err), path,
                 "initrd (0x1000000000 bytes) is larger than RAM (0x2000 bytes)");
     write_file(path, sizeof path, "initrd-fits", data, 8192);
-    CHECK(loader_load_initrd(&small, path, NULL, 0, &r, err, sizeof err) == 0);
+    CHECK(loader_load_initrd(&small, path, -1, NULL, 0, &r, err, sizeof err) == 0);
     CHECK_EQ_U64(r.start, VIRT_DRAM_BASE);
     free(data);
     free_ram(&small);
@@ -745,7 +771,7 @@ static void test_firmware_raw(void)
     for (size_t i = 0; i < sizeof fw; i++)
         fw[i] = (uint8_t)(i * 13);
     write_file(path, sizeof path, "fw.bin", fw, sizeof fw);
-    CHECK(loader_load_firmware(&ram, path, &k, err, sizeof err) == 0);
+    CHECK(loader_load_firmware(&ram, path, -1, &k, err, sizeof err) == 0);
     CHECK_EQ_U64(k.entry, VIRT_DRAM_BASE);
     CHECK_EQ_U64(k.start, VIRT_DRAM_BASE);
     CHECK_EQ_U64(k.end, VIRT_DRAM_BASE + sizeof fw);
@@ -753,7 +779,7 @@ static void test_firmware_raw(void)
     CHECK(memcmp(ram.host, fw, sizeof fw) == 0);
     free_ram(&ram);
     ram = new_ram(4096);
-    CHECK_FAILS(loader_load_firmware(&ram, path, &k, err, sizeof err), path, "larger than RAM");
+    CHECK_FAILS(loader_load_firmware(&ram, path, -1, &k, err, sizeof err), path, "larger than RAM");
     free_ram(&ram);
 }
 
@@ -769,12 +795,12 @@ static void test_real_files(void)
     size_t bin_len;
     uint8_t *bin_data = read_whole(bin, &bin_len);
     if (bin_data && access(elf, R_OK) == 0) {
-        CHECK(loader_load_firmware(&ram, bin, &k, err, sizeof err) == 0);
+        CHECK(loader_load_firmware(&ram, bin, -1, &k, err, sizeof err) == 0);
         CHECK_EQ_U64(k.entry, VIRT_DRAM_BASE);
         CHECK_EQ_U64(k.end, VIRT_DRAM_BASE + bin_len);
         memset(ram.host, 0xaa, 4 * MiB);
         /* the .bin is the ELF's image: loading the ELF must give the same bytes */
-        CHECK(loader_load_firmware(&ram, elf, &k, err, sizeof err) == 0);
+        CHECK(loader_load_firmware(&ram, elf, -1, &k, err, sizeof err) == 0);
         CHECK(k.is_elf);
         CHECK_EQ_U64(k.entry, VIRT_DRAM_BASE);
         CHECK_EQ_U64(k.start, VIRT_DRAM_BASE);
@@ -782,7 +808,7 @@ static void test_real_files(void)
         CHECK(memcmp(ram.host, bin_data, bin_len) == 0);
         CHECK(all_bytes(at(&ram, VIRT_DRAM_BASE + bin_len), k.end - k.start - bin_len, 0));
         /* firmware is not a kernel format: raw OpenSBI is refused by --kernel */
-        CHECK_FAILS(loader_load_kernel(&ram, bin, KERNEL_ADDR, &k, err, sizeof err), bin,
+        CHECK_FAILS(loader_load_kernel(&ram, bin, -1, KERNEL_ADDR, &k, err, sizeof err), bin,
                     "not a RISC-V Linux Image");
     } else {
         fprintf(stderr, "skip: OpenSBI firmware not installed\n");
@@ -795,7 +821,7 @@ static void test_real_files(void)
     if (image_data) {
         uint64_t image_size;
         memcpy(&image_size, image_data + 0x10, 8);
-        CHECK(loader_load_kernel(&ram, image, KERNEL_ADDR, &k, err, sizeof err) == 0);
+        CHECK(loader_load_kernel(&ram, image, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
         CHECK_EQ_U64(k.end, KERNEL_ADDR + image_size);
         CHECK(memcmp(at(&ram, KERNEL_ADDR), image_data, image_len) == 0);
 
@@ -804,7 +830,7 @@ static void test_real_files(void)
         uint8_t *gz = gzip(image_data, image_len, &gz_len);
         write_file(gz_path, sizeof gz_path, "Image.gz", gz, gz_len);
         memset(ram.host, 0xaa, ram.size);
-        CHECK(loader_load_kernel(&ram, gz_path, KERNEL_ADDR, &k, err, sizeof err) == 0);
+        CHECK(loader_load_kernel(&ram, gz_path, -1, KERNEL_ADDR, &k, err, sizeof err) == 0);
         CHECK_EQ_U64(k.end, KERNEL_ADDR + image_size);
         CHECK(memcmp(at(&ram, KERNEL_ADDR), image_data, image_len) == 0);
         CHECK(all_bytes(at(&ram, KERNEL_ADDR + image_len), image_size - image_len, 0));
@@ -812,13 +838,13 @@ static void test_real_files(void)
 
         /* 16 MiB of RAM cannot hold it */
         struct guest_ram small = new_ram(16 * MiB);
-        CHECK_FAILS(loader_load_kernel(&small, image, KERNEL_ADDR, &k, err, sizeof err),
+        CHECK_FAILS(loader_load_kernel(&small, image, -1, KERNEL_ADDR, &k, err, sizeof err),
                     image, "use more --memory");
         free_ram(&small);
 
         const char *initrd = "/work/shared/guest/initramfs.cpio.gz";
         struct loader_range r, kernel = { KERNEL_ADDR, KERNEL_ADDR + image_size };
-        CHECK(loader_load_initrd(&ram, initrd, &kernel, 1, &r, err, sizeof err) == 0);
+        CHECK(loader_load_initrd(&ram, initrd, -1, &kernel, 1, &r, err, sizeof err) == 0);
         CHECK(r.start % 4096 == 0 && r.end <= VIRT_DRAM_BASE + ram.size);
         CHECK(at(&ram, r.start)[0] == 0x1f && at(&ram, r.start)[1] == 0x8b);
     } else {
@@ -837,6 +863,7 @@ int main(void)
     }
     test_parse_size();
     test_image();
+    test_kept_file();
     test_bad_files();
     test_gzip_image();
     test_elf();

@@ -1,13 +1,16 @@
 /*
  * Network back ends without a guest: slirp answers an ARP request on its own thread,
  * keeps a refused frame until rx_ready, forwards host connections, and refuses a
- * forwarded port that is in use; tap reports interfaces it cannot attach to.
+ * forwarded port that is in use; tap reports interfaces it cannot attach to; a switch
+ * port (stream framing) delivers, holds refused frames, sends framed, reports its link
+ * down when the switch hangs up or sends a hostile length, and reconnects.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,7 +80,7 @@ static void test_slirp_arp_and_refusal(void)
     struct net_config cfg;
     char err[128];
     CHECK(net_config_parse("user", &cfg, err, sizeof(err)) == 0);
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb != NULL);
     if (!nb)
         return;
@@ -140,13 +143,13 @@ static void test_slirp_hostfwd(void)
     snprintf(arg, sizeof(arg), "user,hostfwd=tcp:127.0.0.1:%u-:80", port);
     CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
     fprintf(stderr, "(an error about port %u is expected next)\n", port);
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb == NULL);
     net_backend_destroy(nb);
 
     /* Free it and forward it: a host connection makes slirp reach for the guest. */
     close(busy);
-    nb = net_backend_create(&cfg, receive, &lock);
+    nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb != NULL);
     if (!nb)
         return;
@@ -168,6 +171,105 @@ static void test_slirp_hostfwd(void)
     net_backend_destroy(nb);
 }
 
+static unsigned link_changes;
+static bool link_up = true;
+
+static void link_changed(void *dev, bool up)
+{
+    CHECK(dev == &lock);
+    pthread_mutex_lock(&lock);
+    link_up = up;
+    link_changes++;
+    pthread_cond_broadcast(&cond);
+    pthread_mutex_unlock(&lock);
+}
+
+static void send_framed(int fd, const uint8_t *frame, uint32_t len)
+{
+    uint8_t header[4] = { len >> 24, len >> 16, len >> 8, len };
+    CHECK(write(fd, header, 4) == 4);
+    CHECK(write(fd, frame, len) == (ssize_t)len);
+}
+
+static void test_stream_port(void)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "/tmp/rackvm-unit-%d.sock", (int)getpid());
+    char arg[160], err[128];
+    snprintf(arg, sizeof(arg), "switch=%s", addr.sun_path);
+    struct net_config cfg;
+    CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
+    fprintf(stderr, "(an error about no switch listening is expected next)\n");
+    CHECK(net_backend_create(&cfg, receive, link_changed, &lock) == NULL);
+
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(bind(listener, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(listener, 4) == 0);
+    struct net_backend *nb = net_backend_create(&cfg, receive, link_changed, &lock);
+    CHECK(nb != NULL);
+    if (!nb)
+        goto out;
+    int peer = accept(listener, NULL, NULL);
+    uint8_t f[60];
+    pthread_mutex_lock(&lock);
+    unsigned base = accepted;
+    refuse = false;
+    pthread_mutex_unlock(&lock);
+    arp_request(f);
+    send_framed(peer, f, sizeof(f));
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&accepted, base + 1));
+    CHECK(last_len == 60 && !memcmp(last, f, 60));
+    /* Refused frames wait, in order, until rx_ready. */
+    refuse = true;
+    unsigned offered_before = offered;
+    pthread_mutex_unlock(&lock);
+    f[59] = 1;
+    send_framed(peer, f, sizeof(f));
+    f[59] = 2;
+    send_framed(peer, f, sizeof(f));
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&offered, offered_before + 1));
+    refuse = false;
+    pthread_mutex_unlock(&lock);
+    net_backend_rx_ready(nb);
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&accepted, base + 3));
+    CHECK(last[59] == 2);
+    pthread_mutex_unlock(&lock);
+
+    /* The guest's frame reaches the switch framed. */
+    net_backend_send(nb, f, sizeof(f));
+    uint8_t got[64];
+    size_t have = 0;
+    while (have < sizeof(got)) {
+        ssize_t n = read(peer, got + have, sizeof(got) - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    CHECK(have == 64 && got[3] == 60 && !memcmp(got + 4, f, 60));
+
+    /* The switch hangs up: link down; it is still listening, so rackvm is back within a second. */
+    close(peer);
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&link_changes, 1));
+    CHECK(wait_count(&link_changes, 2));
+    CHECK(link_up);
+    pthread_mutex_unlock(&lock);
+    peer = accept(listener, NULL, NULL);
+    /* A length over the framing's limit: rackvm drops the connection. */
+    CHECK(write(peer, "\xff\xff\xff\xff", 4) == 4);
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&link_changes, 3));
+    CHECK(!link_up);
+    pthread_mutex_unlock(&lock);
+    close(peer);
+    net_backend_destroy(nb);
+out:
+    close(listener);
+    unlink(addr.sun_path);
+}
+
 static void test_tap_errors(void)
 {
     struct net_config cfg;
@@ -175,7 +277,7 @@ static void test_tap_errors(void)
     /* lo exists and is no tap, so attaching fails whether or not we may create taps. */
     CHECK(net_config_parse("tap=lo", &cfg, err, sizeof(err)) == 0);
     fprintf(stderr, "(an error about tap=lo is expected next)\n");
-    struct net_backend *nb = net_backend_create(&cfg, receive, &lock);
+    struct net_backend *nb = net_backend_create(&cfg, receive, NULL, &lock);
     CHECK(nb == NULL);
     net_backend_destroy(nb);
 
@@ -184,7 +286,7 @@ static void test_tap_errors(void)
         char arg[32];
         snprintf(arg, sizeof(arg), "tap=rvmt%u", (unsigned)getpid() % 100000);
         CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
-        nb = net_backend_create(&cfg, receive, &lock);
+        nb = net_backend_create(&cfg, receive, NULL, &lock);
         CHECK(nb != NULL);
         net_backend_destroy(nb);
     }
@@ -195,5 +297,6 @@ int main(void)
     test_slirp_arp_and_refusal();
     test_slirp_hostfwd();
     test_tap_errors();
+    test_stream_port();
     UNIT_DONE();
 }

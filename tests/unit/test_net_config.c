@@ -91,6 +91,21 @@ static void test_hostfwd(void)
     bad(many, "more than");
 }
 
+static void test_switch(void)
+{
+    CHECK(ok("switch=/run/rack/net0.sock,mac=52:54:00:00:00:07"));
+    CHECK(cfg.kind == NET_SWITCH);
+    CHECK(!strcmp(cfg.socket_path, "/run/rack/net0.sock"));
+    CHECK(cfg.mac_given && cfg.mac[5] == 7);
+    char longest[8 + NET_SOCKET_PATH_MAX + 1] = "switch=";
+    memset(longest + 7, 'a', NET_SOCKET_PATH_MAX - 1);
+    CHECK(ok(longest));
+    strcat(longest, "a");
+    bad(longest, "1 to 107 bytes");
+    bad("switch=", "1 to 107 bytes");
+    bad("switch=/s,hostfwd=tcp::80-:80", "needs user networking");
+}
+
 static void test_tap(void)
 {
     CHECK(ok("tap=tap0"));
@@ -139,6 +154,7 @@ int main(void)
     test_user();
     test_hostfwd();
     test_tap();
+    test_switch();
     test_rejects();
     UNIT_DONE();
 }

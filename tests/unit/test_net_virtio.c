@@ -125,7 +125,8 @@ static void setup(void)
     struct net_config nc;
     char err[128];
     CHECK(net_config_parse("user,mac=52:54:00:12:34:56", &nc, err, sizeof(err)) == 0);
-    CHECK(virtio_net_create(m, 0, &nc, &net) != NULL);
+    struct device_slot slot = machine_device_slot(m, VIRT_VIRTIO, 0);
+    CHECK(virtio_net_create(&slot, &nc, &net) != NULL);
 }
 
 /* Points the selected queue at ring r and enables it. */
@@ -229,6 +230,8 @@ static void test_receive_too_small_is_dropped(void)
     CHECK(all_guard(DATA, 0x1000));
     CHECK_EQ_U64(stats().rx_dropped_too_big, 1);
     CHECK_EQ_U64(stats().tx_frames, 1);
+    CHECK_EQ_U64(stats().tx_bytes, 42);   /* an ARP request, without the virtio header */
+    CHECK_EQ_U64(stats().rx_bytes, 0);    /* the dropped reply counts no bytes */
 
     /* A device-readable "receive" buffer holds nothing writable: dropped too. */
     set_desc(0, 1, DATA, 2048, 0, 0);
@@ -266,6 +269,7 @@ static void test_receive_into_split_buffers(void)
     CHECK(all_guard(DATA + 7, 0x100 - 7));
     CHECK(all_guard(DATA + 0x100 + (len - 7), 0x1000 - 0x100 - (len - 7)));
     CHECK_EQ_U64(stats().rx_frames, 1);
+    CHECK_EQ_U64(stats().rx_bytes, len - VIRTIO_NET_HDR_LEN);
 }
 
 static void test_hostile_transmit(void)

@@ -157,7 +157,8 @@ int main(void)
     CHECK(m != NULL);
     if (!m)
         UNIT_DONE();
-    CHECK(plic_create(m) == NULL);       /* the region is taken */
+    struct device_slot slot = machine_device_slot(m, VIRT_PLIC, 0);
+    CHECK(plic_create(&slot, 0, NULL) == NULL);       /* the region is taken */
 
     test_claim_complete_level();
     test_priority_and_threshold();

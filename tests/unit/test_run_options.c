@@ -65,6 +65,8 @@ static void test_accepted(void)
 
     CHECK(parse("--firmware", "fw.bin", NULL) == RUN_PARSE_OK);  /* firmware alone boots */
     CHECK(opts.cfg.firmware == FIRMWARE_FILE && !strcmp(opts.cfg.firmware_path, "fw.bin"));
+    CHECK(parse("--restore", "snap", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.restore_dir && !strcmp(opts.restore_dir, "snap"));  /* no kernel needed */
     CHECK(parse("--kernel", "k", "--help", NULL) == RUN_PARSE_HELP);
     CHECK(parse("--version", NULL) == RUN_PARSE_VERSION);
     CHECK(parse("--kernel", "k", "--shutdown-timeout", "5", NULL) == RUN_PARSE_OK);
@@ -81,10 +83,30 @@ static void test_accepted(void)
     /* a kernel or a firmware given: the disk is only a disk */
     CHECK(parse("--firmware", "fw.bin", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
     CHECK(!opts.boot_disk && !strcmp(opts.cfg.firmware_path, "fw.bin"));
+    CHECK(!opts.gdb && !opts.gdb_wait);
+    CHECK(parse("--kernel", "k", "--gdb", "tcp::1234", "--gdb-wait", NULL) == RUN_PARSE_OK);
+    CHECK(opts.gdb && opts.gdb_wait && opts.gdb_address.port == 1234);
+    CHECK(!strcmp(opts.gdb_address.host, "127.0.0.1"));
+    CHECK(parse("--kernel", "k", "--gdb", "tcp:10.1.2.3:65535", NULL) == RUN_PARSE_OK);
+    CHECK(!strcmp(opts.gdb_address.host, "10.1.2.3") && opts.gdb_address.port == 65535);
+    CHECK(parse("--kernel", "k", "--gdb", "tcp:localhost:1", NULL) == RUN_PARSE_OK);
+    CHECK(!strcmp(opts.gdb_address.host, "127.0.0.1") && !opts.gdb_wait);
+    CHECK(opts.sandbox && !opts.sandbox_user);  /* the sandbox is on by default */
+    CHECK(parse("--kernel", "k", "--sandbox", "off", NULL) == RUN_PARSE_OK);
+    CHECK(!opts.sandbox);
+    CHECK(parse("--kernel", "k", "--sandbox-user", "vm", NULL) == RUN_PARSE_OK);
+    CHECK(opts.sandbox && !strcmp(opts.sandbox_user, "vm"));
 }
 
 static void test_refused(void)
 {
+    CHECK_REFUSED("--gdb: 'unix:/tmp/s' is not a TCP address (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "unix:/tmp/s");
+    CHECK_REFUSED("--gdb: '70000' is not a port from 1 to 65535 (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "tcp::70000");
+    CHECK_REFUSED("--gdb: 'example.org' is not an IPv4 address (use tcp:HOST:PORT, e.g. "
+                  "tcp:127.0.0.1:1234 or tcp::1234)", "--kernel", "k", "--gdb", "tcp:example.org:1");
+    CHECK_REFUSED("--gdb-wait needs --gdb tcp:HOST:PORT", "--kernel", "k", "--gdb-wait");
     CHECK_REFUSED("--memory: invalid size '1X' (use e.g. 512M or 2G)", "--memory", "1X");
     CHECK_REFUSED("--memory: 8M is out of range (16 MiB to 64 GiB)", "--memory", "8M");
     CHECK_REFUSED("--cpus: '0' is not a number of harts from 1 to 32", "--cpus", "0");
@@ -94,13 +116,17 @@ static void test_refused(void)
     CHECK_REFUSED("--on-reboot: 'halt' is not restart or exit", "--on-reboot", "halt");
     CHECK_REFUSED("--jit: 'maybe' is not on, off or eager", "--jit", "maybe");
     CHECK_REFUSED("--console: 'vga' is not serial or virtio", "--console", "vga");
+    CHECK_REFUSED("--sandbox: 'yes' is not on or off", "--sandbox", "yes");
+    CHECK_REFUSED("--sandbox-user: the user name is empty", "--sandbox-user", "");
+    CHECK_REFUSED("--sandbox-user needs --sandbox on", "--kernel", "k", "--sandbox-user", "vm",
+                  "--sandbox", "off");
     CHECK_REFUSED("--disk: unknown sub-option 'cache=none' (use path=FILE, readonly=on|off, "
                   "serial=ID)", "--disk", "path=a,cache=none");
     CHECK_REFUSED("--disk: unknown sub-option 'readonly=yes' (use path=FILE, readonly=on|off, "
                   "serial=ID)", "--disk", "path=a,readonly=yes");
     CHECK_REFUSED("--disk: path=FILE is required", "--disk", "readonly=on");
     CHECK_REFUSED("--disk: path=FILE is required", "--disk", "path=");
-    CHECK_REFUSED("--net bogus: 'bogus': expected user[,...] or tap=IFNAME[,...]", "--net",
+    CHECK_REFUSED("--net bogus: 'bogus': expected user[,...], tap=IFNAME[,...] or switch=SOCKET[,...]", "--net",
                   "bogus");
     CHECK_REFUSED("option '--kernel' needs a value", "--kernel");
     CHECK_REFUSED("unknown option '--foo' (try rackvm run --help)", "--kernel", "k", "--foo");

@@ -81,5 +81,21 @@ int main(void)
     CHECK_EQ_U64(data[4], 1);       /* hart 1 started with a0 = its hartid */
     CHECK_EQ_U64(data[5], 0x123);   /* and a1 = the opaque argument */
     machine_destroy(m);
+
+    /* With H, S-mode is HS: the guests' ecalls, guest-page faults and virtual
+     * instructions are delegated to it; without H those causes stay in M. */
+    for (int hypervisor = 0; hypervisor < 2; hypervisor++) {
+        cfg.nharts = 1;
+        cfg.hypervisor = hypervisor;
+        m = machine_create(&cfg, false);
+        CHECK(m != NULL);
+        if (!m)
+            break;
+        sbi_start_hart(m, m->harts[0], BASE, 0);
+        uint64_t hs_causes = 1u << 10 | 1u << 20 | 1u << 21 | 1u << 22 | 1u << 23;
+        CHECK_EQ_U64(m->harts[0]->arch.medeleg & hs_causes, hypervisor ? hs_causes : 0);
+        CHECK(m->harts[0]->arch.medeleg & (1u << 8)); /* ecall from U, as before */
+        machine_destroy(m);
+    }
     UNIT_DONE();
 }

@@ -102,7 +102,8 @@ static int logged_lines(int want, const char *word1, const char *word2)
 static void open_backend(struct blk_backend *b, const char *path, bool readonly)
 {
     struct disk_config cfg = { .path = path, .readonly = readonly };
-    CHECK(blk_backend_open(b, &cfg) == 0);
+    char why[256];
+    CHECK(blk_backend_open(b, &cfg, why, sizeof(why)) == 0);
 }
 
 /* ENOSPC on every write, once logged; reads keep working; fdatasync fails for good. */
@@ -194,6 +195,12 @@ static void test_shrunk_image(void)
     memset(ram.host + DATA, 0, SECTOR);
     CHECK_EQ_U64(request(&b, T_IN, 3, SECTOR), S_OK);
     CHECK_EQ_U64(ram.host[DATA + 7], 0x5c);
+    /* Stats: every request counts, only the bytes of those that succeeded. */
+    CHECK_EQ_U64(b.read_requests, 4);
+    CHECK_EQ_U64(b.read_bytes, 2 * SECTOR);
+    CHECK_EQ_U64(b.write_requests, 2);
+    CHECK_EQ_U64(b.written_bytes, SECTOR);
+    CHECK_EQ_U64(b.flush_requests, 1);
     blk_backend_close(&b);
     unlink(path);
 }

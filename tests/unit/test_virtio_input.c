@@ -182,7 +182,8 @@ int main(void)
     struct machine_config cfg = { .memory_size = 16ULL << 20, .nharts = 1 };
     m = machine_create(&cfg, false);
     CHECK(m != NULL);
-    CHECK(virtio_input_create(m, 0, &button) != NULL);
+    struct device_slot slot = machine_device_slot(m, VIRT_VIRTIO, 0);
+    CHECK(virtio_input_create(&slot, &button) != NULL);
     test_config_space();
     test_press();
     test_reset_forgets_pending_events();

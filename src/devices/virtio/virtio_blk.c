@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ struct blk_job {
 };
 
 struct virtio_blk {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
     struct virtio_device_ops ops;
     struct blk_backend backend;
@@ -80,42 +81,48 @@ struct virtio_blk {
     unsigned nworkers;
 };
 
-int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg)
+int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg, char *why,
+                     size_t whylen)
 {
     *b = (struct blk_backend){ .fd = -1, .readonly = cfg->readonly };
+    int rc = 0;
     b->path = strdup(cfg->path);
     if (!b->path) {
-        rvm_error("out of memory");
-        return -1;
+        snprintf(why, whylen, "%s: out of memory", cfg->path);
+        return -ENOMEM;
     }
-    if (cfg->serial) {
-        size_t n = strlen(cfg->serial);
-        if (n > VIRTIO_BLK_SERIAL_MAX) {
-            rvm_error("--disk %s: serial is longer than %d bytes", cfg->path,
-                      VIRTIO_BLK_SERIAL_MAX);
-            blk_backend_close(b);
-            return -1;
-        }
-        memcpy(b->serial, cfg->serial, n);
+    size_t serial_len = cfg->serial ? strlen(cfg->serial) : 0;
+    if (serial_len > VIRTIO_BLK_SERIAL_MAX) {
+        snprintf(why, whylen, "%s: serial is longer than %d bytes", cfg->path,
+                 VIRTIO_BLK_SERIAL_MAX);
+        rc = -EINVAL;
+        goto fail;
     }
-    b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (serial_len)
+        memcpy(b->serial, cfg->serial, serial_len);
+    b->fd = cfg->file.kept ? fcntl(cfg->file.fd, F_DUPFD_CLOEXEC, 0)
+                           : open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (b->fd < 0) {
-        int err = errno;
-        if (!cfg->readonly && (err == EACCES || err == EROFS) && access(cfg->path, R_OK) == 0)
-            rvm_error("--disk %s: the file is read-only (add readonly=on)", cfg->path);
-        else
-            rvm_error("--disk %s: %s", cfg->path, strerror(err));
-        blk_backend_close(b);
-        return -1;
+        rc = -errno;
+        if (!cfg->readonly && (rc == -EACCES || rc == -EROFS) && access(cfg->path, R_OK) == 0) {
+            snprintf(why, whylen, "%s: the file is read-only", cfg->path);
+            rc = -EROFS;
+        } else {
+            snprintf(why, whylen, "%s: %s", cfg->path, strerror(-rc));
+        }
+        goto fail;
     }
     off_t size = lseek(b->fd, 0, SEEK_END);
     if (size < 0) {
-        rvm_error("--disk %s: cannot find its size: %s", cfg->path, strerror(errno));
-        blk_backend_close(b);
-        return -1;
+        rc = -errno;
+        snprintf(why, whylen, "%s: cannot find its size: %s", cfg->path, strerror(-rc));
+        goto fail;
     }
     b->sectors = (uint64_t)size / SECTOR_SIZE;
     return 0;
+fail:
+    blk_backend_close(b);
+    return rc;
 }
 
 void blk_backend_close(struct blk_backend *b)
@@ -337,6 +344,21 @@ static uint8_t do_flush(struct blk_backend *b)
     return failed(b, BLK_OP_FLUSH, 0, err);
 }
 
+/* Counts a request for stats: bytes_out written to the image, bytes_in read from it. */
+static void count_request(struct blk_backend *b, uint32_t type, uint64_t bytes_out,
+                          uint64_t bytes_in)
+{
+    if (type == VIRTIO_BLK_T_IN) {
+        atomic_fetch_add_explicit(&b->read_requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->read_bytes, bytes_in, memory_order_relaxed);
+    } else if (type == VIRTIO_BLK_T_OUT) {
+        atomic_fetch_add_explicit(&b->write_requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->written_bytes, bytes_out, memory_order_relaxed);
+    } else if (type == VIRTIO_BLK_T_FLUSH) {
+        atomic_fetch_add_explicit(&b->flush_requests, 1, memory_order_relaxed);
+    }
+}
+
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len)
 {
@@ -375,9 +397,28 @@ bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
         status = VIRTIO_BLK_S_UNSUPP;
         break;
     }
+    count_request(b, type, status == VIRTIO_BLK_S_OK ? req->out_len - HEADER_SIZE : 0,
+                  data_written);
     virtq_copy_to_req(ram, req, req->in_len - 1, &status, 1);
     *used_len = data_written + 1;
     return true;
+}
+
+uint64_t virtio_blk_size(const struct virtio_blk *blk)
+{
+    return blk->backend.sectors * SECTOR_SIZE;
+}
+
+void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s)
+{
+    const struct blk_backend *b = &blk->backend;
+    *s = (struct virtio_blk_stats){
+        .read_requests = atomic_load_explicit(&b->read_requests, memory_order_relaxed),
+        .write_requests = atomic_load_explicit(&b->write_requests, memory_order_relaxed),
+        .flush_requests = atomic_load_explicit(&b->flush_requests, memory_order_relaxed),
+        .read_bytes = atomic_load_explicit(&b->read_bytes, memory_order_relaxed),
+        .written_bytes = atomic_load_explicit(&b->written_bytes, memory_order_relaxed),
+    };
 }
 
 /* A job from the free list, else a new one: a notify storm allocates nothing. */
@@ -419,6 +460,7 @@ static void take_requests(struct virtio_blk *blk)
         *blk->queued_tail = job;
         blk->queued_tail = &job->next;
         blk->nqueued++;
+        bus_request_taken(blk->bus);
         pthread_cond_signal(&blk->work);
     }
     blk->capped = true;
@@ -427,7 +469,7 @@ static void take_requests(struct virtio_blk *blk)
 static void *worker_thread(void *arg)
 {
     struct virtio_blk *blk = arg;
-    pthread_mutex_t *lock = &blk->m->bus.lock;
+    pthread_mutex_t *lock = &blk->bus->lock;
     pthread_mutex_lock(lock);
     for (;;) {
         while (!blk->queued && !blk->stopping)
@@ -443,7 +485,7 @@ static void *worker_thread(void *arg)
         pthread_mutex_unlock(lock);
 
         uint32_t used_len = 0;
-        bool ok = virtio_blk_execute(&blk->backend, &blk->m->bus.ram, &job->req, &used_len);
+        bool ok = virtio_blk_execute(&blk->backend, &blk->bus->ram, &job->req, &used_len);
 
         pthread_mutex_lock(lock);
         struct virtq *q = virtio_mmio_queue(blk->vm, 0);
@@ -454,6 +496,7 @@ static void *worker_thread(void *arg)
             virtio_mmio_used(blk->vm, 0);
         }
         job_put(blk, job);
+        bus_request_done(blk->bus);
         if (--blk->running == 0)
             pthread_cond_broadcast(&blk->idle);
         if (blk->capped)
@@ -475,6 +518,7 @@ static void drop_queued(struct virtio_blk *blk)
         struct blk_job *job = blk->queued;
         blk->queued = job->next;
         job_put(blk, job);
+        bus_request_done(blk->bus);
     }
     blk->queued_tail = &blk->queued;
     blk->nqueued = 0;
@@ -486,7 +530,19 @@ static void blk_reset(void *dev)
     drop_queued(blk);
     /* Running requests write into guest RAM: they must end before the reset does. */
     while (blk->running)
-        pthread_cond_wait(&blk->idle, &blk->m->bus.lock);
+        pthread_cond_wait(&blk->idle, &blk->bus->lock);
+}
+
+/* Lets the workers finish every queued and running job, and takes what the cap left. */
+static void blk_quiesce(void *dev)
+{
+    struct virtio_blk *blk = dev;
+    while (blk->queued || blk->running || blk->capped) {
+        if (blk->capped && !blk->queued && !blk->running)
+            take_requests(blk);
+        if (blk->queued || blk->running)
+            pthread_cond_wait(&blk->idle, &blk->bus->lock);
+    }
 }
 
 /*
@@ -522,10 +578,10 @@ static void blk_config_read(void *dev, uint8_t *config)
 static void blk_destroy(void *dev)
 {
     struct virtio_blk *blk = dev;
-    pthread_mutex_lock(&blk->m->bus.lock);
+    pthread_mutex_lock(&blk->bus->lock);
     blk->stopping = true;
     pthread_cond_broadcast(&blk->work);
-    pthread_mutex_unlock(&blk->m->bus.lock);
+    pthread_mutex_unlock(&blk->bus->lock);
     for (unsigned i = 0; i < blk->nworkers; i++)
         pthread_join(blk->workers[i], NULL);
     drop_queued(blk);
@@ -540,19 +596,21 @@ static void blk_destroy(void *dev)
     free(blk);
 }
 
-struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
-                                      const struct disk_config *cfg)
+struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
+                                      const struct disk_config *cfg, struct virtio_blk **out)
 {
     struct virtio_blk *blk = calloc(1, sizeof(*blk));
     if (!blk) {
         rvm_error("out of memory");
         return NULL;
     }
-    blk->m = m;
+    blk->bus = slot->bus;
     blk->queued_tail = &blk->queued;
     pthread_cond_init(&blk->work, NULL);
     pthread_cond_init(&blk->idle, NULL);
-    if (blk_backend_open(&blk->backend, cfg) < 0) {
+    char why[PATH_MAX + 128];
+    if (blk_backend_open(&blk->backend, cfg, why, sizeof(why)) < 0) {
+        rvm_error("disk %s", why);
         blk_destroy(blk);
         return NULL;
     }
@@ -571,20 +629,22 @@ struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
         .reset = blk_reset,
         .queue_reset = blk_queue_reset,
         .destroy = blk_destroy,
+        .quiesce = blk_quiesce,
     };
     for (; blk->nworkers < WORKERS; blk->nworkers++) {
-        int err = pthread_create(&blk->workers[blk->nworkers], NULL, worker_thread, blk);
+        int err = thread_start(&blk->workers[blk->nworkers], "blk-io", worker_thread, blk);
         if (err) {
-            rvm_error("--disk %s: cannot start an I/O thread: %s", cfg->path, strerror(err));
+            rvm_error("disk %s: cannot start an I/O thread: %s", cfg->path, strerror(err));
             blk_destroy(blk);
             return NULL;
         }
-        pthread_setname_np(blk->workers[blk->nworkers], "blk-io");
     }
-    blk->vm = virtio_mmio_create(m, slot, &blk->ops, blk);
+    blk->vm = virtio_mmio_create(slot, &blk->ops, blk);
     if (!blk->vm) {
         blk_destroy(blk);
         return NULL;
     }
+    if (out)
+        *out = blk;
     return blk->vm;
 }

@@ -25,10 +25,17 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "devices/device.h"
 #include "devices/virtio/virtqueue.h"
-#include "machine/machine.h"
 
 #define VIRTIO_BLK_SERIAL_MAX 20
+
+/* A raw disk image behind a virtio-blk device. serial may be NULL (20 bytes at most). */
+struct disk_config {
+    const char *path, *serial;
+    bool readonly;
+    struct kept_file file;  /* path opened (as readonly says) for the whole run, if kept */
+};
 
 /* What a request did to the image, for the once-per-kind host log. */
 enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_RANGE, BLK_OPS };
@@ -43,13 +50,25 @@ struct blk_backend {
     /* Bit e of logged[op]: errno e (0: past the end of the file) was logged for op. */
     _Atomic uint64_t logged[BLK_OPS];
     _Atomic int flush_error;             /* errno of the first failed fdatasync, or 0 */
+    /* What the guest asked of the disk (requests) and got done (bytes), for stats. */
+    _Atomic uint64_t read_requests, write_requests, flush_requests;
+    _Atomic uint64_t read_bytes, written_bytes;
+};
+
+struct virtio_blk;
+
+/* Counters since the device was created (struct blk_backend's, read once). */
+struct virtio_blk_stats {
+    uint64_t read_requests, write_requests, flush_requests, read_bytes, written_bytes;
 };
 
 /*
- * Opens the image for cfg (read-write unless cfg->readonly). Returns 0, or -1 after
- * printing a one-line reason (missing file, read-only file opened for writing, ...).
+ * Opens the image for cfg (read-write unless cfg->readonly). Returns 0, or a negative
+ * errno with a one-line reason naming the image in why (missing file, too long a
+ * serial, ...); -EROFS: a read-only file was asked for writing.
  */
-int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg);
+int blk_backend_open(struct blk_backend *b, const struct disk_config *cfg, char *why,
+                     size_t whylen);
 void blk_backend_close(struct blk_backend *b);
 
 /*
@@ -63,8 +82,15 @@ void blk_backend_close(struct blk_backend *b);
 bool virtio_blk_execute(struct blk_backend *b, struct guest_ram *ram,
                         const struct virtq_req *req, uint32_t *used_len);
 
-/* Adds a virtio-blk device for cfg in virtio slot `slot`. NULL after printing why. */
-struct virtio_mmio *virtio_blk_create(struct machine *m, unsigned slot,
-                                      const struct disk_config *cfg);
+/*
+ * Adds a virtio-blk device for cfg in slot; *out (when out is not NULL) receives the
+ * device for virtio_blk_get_stats. NULL after printing why.
+ */
+struct virtio_mmio *virtio_blk_create(const struct device_slot *slot,
+                                      const struct disk_config *cfg, struct virtio_blk **out);
+/* The disk's size in bytes (whole sectors of the image, as the guest sees it). */
+uint64_t virtio_blk_size(const struct virtio_blk *blk);
+/* Thread-safe. */
+void virtio_blk_get_stats(const struct virtio_blk *blk, struct virtio_blk_stats *s);
 
 #endif

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "devices/virtio/virtio_mmio.h"
-#include "host/console.h"
 
 #define QUEUE_SIZE 64
 #define RECEIVEQ 0
@@ -18,15 +17,15 @@
 #define COPY_CHUNK 512
 
 struct virtio_console {
-    struct machine *m;
+    struct bus *bus;
+    struct byte_sink output;
     struct virtio_mmio *vm;
     struct virtq_req req;
 };
 
 static void output(struct virtio_console *vc, const uint8_t *buf, size_t n)
 {
-    if (vc->m->console)
-        console_write(vc->m->console, buf, n);
+    byte_sink_write(&vc->output, buf, n);
 }
 
 static void transmit(struct virtio_console *vc)
@@ -47,7 +46,7 @@ size_t virtio_console_receive(void *vcon, const uint8_t *buf, size_t n)
     struct virtio_console *vc = vcon;
     size_t taken = 0;
     while (taken < n && virtio_mmio_pop(vc->vm, RECEIVEQ, &vc->req)) {
-        size_t len = virtq_copy_to_req(&vc->m->bus.ram, &vc->req, 0, buf + taken, n - taken);
+        size_t len = virtq_copy_to_req(&vc->bus->ram, &vc->req, 0, buf + taken, n - taken);
         virtq_push(virtio_mmio_queue(vc->vm, RECEIVEQ), vc->req.head, (uint32_t)len);
         taken += len;
     }
@@ -110,7 +109,8 @@ static const struct virtio_device_ops console_ops = {
     .destroy = console_destroy_dev,
 };
 
-struct virtio_mmio *virtio_console_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_console_create(const struct device_slot *slot,
+                                          const struct byte_sink *output,
                                           struct virtio_console **out)
 {
     struct virtio_console *vc = calloc(1, sizeof(*vc));
@@ -118,8 +118,9 @@ struct virtio_mmio *virtio_console_create(struct machine *m, unsigned slot,
         rvm_error("out of memory");
         return NULL;
     }
-    vc->m = m;
-    vc->vm = virtio_mmio_create(m, slot, &console_ops, vc);
+    vc->bus = slot->bus;
+    vc->output = *output;
+    vc->vm = virtio_mmio_create(slot, &console_ops, vc);
     if (!vc->vm) {
         free(vc);
         return NULL;

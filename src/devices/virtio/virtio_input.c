@@ -29,20 +29,10 @@
 #define KEY_POWER 116
 #define BUS_VIRTUAL 0x06
 
-/* One press queues four events; room for a few presses the guest has not taken yet. */
-#define PENDING_MAX 16
-
-struct input_event {
-    uint16_t type, code;
-    uint32_t value;
-};
-
 struct virtio_input {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
-    uint8_t select, subsel;
-    struct input_event pending[PENDING_MAX];
-    unsigned npending;
+    struct virtio_input_state s;
     struct virtq_req req;
 };
 
@@ -50,20 +40,20 @@ struct virtio_input {
 static void deliver(struct virtio_input *vi)
 {
     unsigned sent = 0;
-    while (sent < vi->npending && virtio_mmio_pop(vi->vm, EVENTQ, &vi->req)) {
-        const struct input_event *e = &vi->pending[sent];
+    while (sent < vi->s.npending && virtio_mmio_pop(vi->vm, EVENTQ, &vi->req)) {
+        const struct virtio_input_event *e = &vi->s.pending[sent];
         uint8_t raw[8];
         memcpy(raw, &e->type, 2);
         memcpy(raw + 2, &e->code, 2);
         memcpy(raw + 4, &e->value, 4);
-        size_t len = virtq_copy_to_req(&vi->m->bus.ram, &vi->req, 0, raw, sizeof(raw));
+        size_t len = virtq_copy_to_req(&vi->bus->ram, &vi->req, 0, raw, sizeof(raw));
         virtq_push(virtio_mmio_queue(vi->vm, EVENTQ), vi->req.head, (uint32_t)len);
         sent++;
     }
     if (!sent)
         return;
-    memmove(vi->pending, vi->pending + sent, (vi->npending - sent) * sizeof(vi->pending[0]));
-    vi->npending -= sent;
+    memmove(vi->s.pending, vi->s.pending + sent, (vi->s.npending - sent) * sizeof(vi->s.pending[0]));
+    vi->s.npending -= sent;
     virtio_mmio_used(vi->vm, EVENTQ);
 }
 
@@ -83,13 +73,13 @@ bool virtio_input_press_power(struct virtio_input *vi)
 {
     if (!virtio_mmio_queue(vi->vm, EVENTQ))
         return false;
-    static const struct input_event press[] = {
+    static const struct virtio_input_event press[] = {
         { EV_KEY, KEY_POWER, 1 }, { EV_SYN, SYN_REPORT, 0 },
         { EV_KEY, KEY_POWER, 0 }, { EV_SYN, SYN_REPORT, 0 },
     };
-    if (vi->npending + ARRAY_SIZE(press) <= PENDING_MAX) {
-        memcpy(vi->pending + vi->npending, press, sizeof(press));
-        vi->npending += ARRAY_SIZE(press);
+    if (vi->s.npending + ARRAY_SIZE(press) <= VIRTIO_INPUT_PENDING_MAX) {
+        memcpy(vi->s.pending + vi->s.npending, press, sizeof(press));
+        vi->s.npending += ARRAY_SIZE(press);
     }
     deliver(vi);
     return true;
@@ -106,7 +96,7 @@ static void input_queue_notify(void *dev, unsigned q)
 /* Fills the union for the current selection; returns its size (0: nothing there). */
 static uint8_t config_payload(const struct virtio_input *vi, uint8_t *u)
 {
-    switch (vi->select) {
+    switch (vi->s.select) {
     case VIRTIO_INPUT_CFG_ID_NAME:
         memcpy(u, VIRTIO_INPUT_NAME, sizeof(VIRTIO_INPUT_NAME) - 1);
         return sizeof(VIRTIO_INPUT_NAME) - 1;
@@ -117,7 +107,7 @@ static uint8_t config_payload(const struct virtio_input *vi, uint8_t *u)
         return sizeof(ids);
     }
     case VIRTIO_INPUT_CFG_EV_BITS:
-        if (vi->subsel != EV_KEY)
+        if (vi->s.subsel != EV_KEY)
             return 0;
         u[KEY_POWER / 8] = 1u << (KEY_POWER % 8);
         return KEY_POWER / 8 + 1;
@@ -129,8 +119,8 @@ static uint8_t config_payload(const struct virtio_input *vi, uint8_t *u)
 static void input_config_read(void *dev, uint8_t *config)
 {
     struct virtio_input *vi = dev;
-    config[CFG_SELECT] = vi->select;
-    config[CFG_SUBSEL] = vi->subsel;
+    config[CFG_SELECT] = vi->s.select;
+    config[CFG_SUBSEL] = vi->s.subsel;
     config[CFG_SIZE_FIELD] = config_payload(vi, config + CFG_UNION);
 }
 
@@ -141,17 +131,16 @@ static void input_config_write(void *dev, uint32_t offset, uint64_t value, unsig
     for (unsigned i = 0; i < size; i++) {
         uint8_t b = (uint8_t)(value >> (8 * i));
         if (offset + i == CFG_SELECT)
-            vi->select = b;
+            vi->s.select = b;
         else if (offset + i == CFG_SUBSEL)
-            vi->subsel = b;
+            vi->s.subsel = b;
     }
 }
 
 static void input_reset(void *dev)
 {
     struct virtio_input *vi = dev;
-    vi->select = vi->subsel = 0;
-    vi->npending = 0;
+    vi->s = (struct virtio_input_state){ 0 };   /* no stale events for a snapshot to keep */
 }
 
 /* Both queues return every chain they pop before unlocking, so nothing is held. */
@@ -159,6 +148,23 @@ static void input_queue_reset(void *dev, unsigned q)
 {
     (void)dev;
     (void)q;
+}
+
+static void input_save(void *dev, void *state)
+{
+    struct virtio_input *vi = dev;
+    memcpy(state, &vi->s, sizeof(vi->s));
+}
+
+static bool input_load(void *dev, const void *state)
+{
+    struct virtio_input *vi = dev;
+    struct virtio_input_state s;
+    memcpy(&s, state, sizeof(s));
+    if (s.npending > VIRTIO_INPUT_PENDING_MAX || s.reserved[0] || s.reserved[1])
+        return false;
+    vi->s = s;
+    return true;
 }
 
 static void input_destroy(void *dev)
@@ -177,17 +183,20 @@ static const struct virtio_device_ops input_ops = {
     .reset = input_reset,
     .queue_reset = input_queue_reset,
     .destroy = input_destroy,
+    .state_size = sizeof(struct virtio_input_state),
+    .save = input_save,
+    .load = input_load,
 };
 
-struct virtio_mmio *virtio_input_create(struct machine *m, unsigned slot, struct virtio_input **out)
+struct virtio_mmio *virtio_input_create(const struct device_slot *slot, struct virtio_input **out)
 {
     struct virtio_input *vi = calloc(1, sizeof(*vi));
     if (!vi) {
         rvm_error("out of memory");
         return NULL;
     }
-    vi->m = m;
-    vi->vm = virtio_mmio_create(m, slot, &input_ops, vi);
+    vi->bus = slot->bus;
+    vi->vm = virtio_mmio_create(slot, &input_ops, vi);
     if (!vi->vm) {
         free(vi);
         return NULL;

@@ -10,14 +10,30 @@
 #ifndef RACKVM_VIRTIO_INPUT_H
 #define RACKVM_VIRTIO_INPUT_H
 
-#include "machine/machine.h"
+#include "devices/device.h"
 
 #define VIRTIO_INPUT_NAME "rackvm power button"
 
+/* One press queues four events; room for a few presses the guest has not taken yet. */
+#define VIRTIO_INPUT_PENDING_MAX 16
+
+struct virtio_input_event {
+    uint16_t type, code;
+    uint32_t value;
+};
+
+/* What a snapshot keeps of the device (after the transport's state). */
+struct virtio_input_state {
+    struct virtio_input_event pending[VIRTIO_INPUT_PENDING_MAX];
+    uint32_t npending;
+    uint8_t select, subsel;
+    uint8_t reserved[2];   /* keeps the struct free of padding */
+};
+
 struct virtio_input;
 
-/* Adds the device in virtio slot `slot`; *out (if not NULL) gets the device. NULL after printing why. */
-struct virtio_mmio *virtio_input_create(struct machine *m, unsigned slot, struct virtio_input **out);
+/* Adds the device in slot; *out (if not NULL) gets the device. NULL after printing why. */
+struct virtio_mmio *virtio_input_create(const struct device_slot *slot, struct virtio_input **out);
 
 /*
  * Presses and releases the power button. Call under bus->lock. Returns false (and

@@ -1,15 +1,8 @@
 /* virtio-mmio version 2 transport: registers, feature negotiation, status, queues, IRQ. */
 #include "devices/virtio/virtio_mmio.h"
 
-#include <libfdt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "devices/plic.h"
-#include "machine/fdt.h"
-#include "machine/machine.h"
-#include "machine/virt.h"
 
 #define REG_MAGIC 0x000
 #define REG_VERSION 0x004
@@ -52,8 +45,7 @@ static const uint64_t transport_features = (1ULL << VIRTIO_F_VERSION_1) |
                                            (1ULL << VIRTIO_F_RING_RESET);
 
 struct virtio_mmio {
-    struct machine *m;
-    unsigned slot;
+    struct irq_line irq;
     const struct virtio_device_ops *ops;
     void *dev;
 
@@ -70,7 +62,7 @@ struct virtio_mmio {
 
 static void update_irq(struct virtio_mmio *vm)
 {
-    plic_set_irq(vm->m->plic, VIRT_IRQ_VIRTIO0 + vm->slot, vm->interrupt_status != 0);
+    irq_line_set(&vm->irq, vm->interrupt_status != 0);
 }
 
 /* A queue as reset leaves it: no rings, QueueNum at its maximum (2.6.1). */
@@ -282,31 +274,97 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value64, unsigned
 
 static const struct mmio_ops virtio_mmio_ops = { .read = mmio_read, .write = mmio_write };
 
-struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
                                        const struct virtio_device_ops *ops, void *dev)
 {
-    if (slot >= VIRT_VIRTIO_COUNT) {
-        rvm_error("too many virtio devices (the board has %d slots)", VIRT_VIRTIO_COUNT);
-        return NULL;
-    }
     struct virtio_mmio *vm = calloc(1, sizeof(*vm));
     if (!vm) {
         rvm_error("out of memory");
         return NULL;
     }
-    *vm = (struct virtio_mmio){ .m = m, .slot = slot, .ops = ops, .dev = dev,
+    *vm = (struct virtio_mmio){ .irq = slot->irq, .ops = ops, .dev = dev,
                                 .device_features = ops->features | transport_features };
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
-        vm->queues[i].ram = &m->bus.ram;
+        vm->queues[i].ram = &slot->bus->ram;
         queue_defaults(vm, i);
     }
-    if (bus_add_mmio(&m->bus, "virtio-mmio", VIRT_VIRTIO_BASE + slot * VIRT_VIRTIO_SIZE,
-                     VIRT_VIRTIO_SIZE, &virtio_mmio_ops, vm) < 0) {
-        rvm_error("cannot map virtio slot %u", slot);
+    if (device_map(slot, &virtio_mmio_ops, vm) < 0) {
         free(vm);
         return NULL;
     }
     return vm;
+}
+
+uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm)
+{
+    return vm->ops->device_id;
+}
+
+size_t virtio_mmio_state_size(const struct virtio_mmio *vm)
+{
+    return sizeof(struct virtio_mmio_state) + vm->ops->state_size;
+}
+
+void virtio_mmio_save(struct virtio_mmio *vm, void *buf)
+{
+    if (vm->ops->quiesce)
+        vm->ops->quiesce(vm->dev);
+    if (vm->ops->state_size)
+        vm->ops->save(vm->dev, (uint8_t *)buf + sizeof(struct virtio_mmio_state));
+    struct virtio_mmio_state s = {
+        .device_features = vm->device_features, .driver_features = vm->driver_features,
+        .device_id = vm->ops->device_id, .device_features_sel = vm->device_features_sel,
+        .driver_features_sel = vm->driver_features_sel, .queue_sel = vm->queue_sel,
+        .status = vm->status, .interrupt_status = vm->interrupt_status,
+        .config_generation = vm->config_generation,
+    };
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+        virtq_save(&vm->queues[i], &s.queues[i]);
+    memcpy(buf, &s, sizeof(s));
+}
+
+int virtio_mmio_load(struct virtio_mmio *vm, const void *buf, size_t len)
+{
+    struct virtio_mmio_state s;
+    device_reset(vm);
+    if (len != virtio_mmio_state_size(vm))
+        return -1;
+    memcpy(&s, buf, sizeof(s));
+    if (s.device_id != vm->ops->device_id || s.device_features != vm->device_features ||
+        (s.interrupt_status & ~(uint32_t)(INT_USED_BUFFER | INT_CONFIG_CHANGE)) ||
+        s.reserved)
+        goto fail;
+    vm->driver_features = s.driver_features;
+    vm->device_features_sel = s.device_features_sel;
+    vm->driver_features_sel = s.driver_features_sel;
+    vm->queue_sel = s.queue_sel;
+    vm->status = s.status;
+    vm->interrupt_status = s.interrupt_status;
+    vm->config_generation = s.config_generation;
+    for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+        const struct virtq_state *q = &s.queues[i];
+        struct virtq_state defaults;   /* what device_reset left: all a queue past num_queues may hold */
+        virtq_save(&vm->queues[i], &defaults);
+        bool ok = i < vm->ops->num_queues
+                      ? q->size <= vm->ops->queue_size && virtq_load(&vm->queues[i], q)
+                      : memcmp(q, &defaults, sizeof(defaults)) == 0;
+        if (!ok)
+            goto fail;
+    }
+    if (vm->ops->state_size &&
+        !vm->ops->load(vm->dev, (const uint8_t *)buf + sizeof(struct virtio_mmio_state)))
+        goto fail;
+    update_irq(vm);
+    return 0;
+fail:
+    device_reset(vm);
+    return -1;
+}
+
+void virtio_mmio_reset(struct virtio_mmio *vm)
+{
+    device_reset(vm);
+    vm->config_generation = 0;   /* a driver reset keeps it; power-on starts afresh */
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *vm)
@@ -362,18 +420,4 @@ bool virtio_mmio_pop(struct virtio_mmio *vm, unsigned q, struct virtq_req *req)
     if (r == VIRTQ_BROKEN)
         virtio_mmio_fail(vm);
     return r == VIRTQ_GOT;
-}
-
-int virtio_mmio_fdt(struct virtio_mmio *vm, void *fdt, const struct fdt_board *b)
-{
-    uint64_t base = VIRT_VIRTIO_BASE + vm->slot * VIRT_VIRTIO_SIZE;
-    char name[32];
-    snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
-    int err = fdt_begin_node(fdt, name);
-    err |= fdt_property_u32(fdt, "interrupts", VIRT_IRQ_VIRTIO0 + vm->slot);
-    err |= fdt_property_u32(fdt, "interrupt-parent", b->plic_phandle);
-    err |= fdt_property_reg(fdt, base, VIRT_VIRTIO_SIZE);
-    err |= fdt_property_string(fdt, "compatible", "virtio,mmio");
-    err |= fdt_end_node(fdt);
-    return err;
 }

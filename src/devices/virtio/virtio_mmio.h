@@ -1,6 +1,6 @@
 /*
- * virtio-mmio transport, version 2 only (virtio 1.2, 4.2.2), in the virt board's slots:
- * slot n at VIRT_VIRTIO_BASE + n * VIRT_VIRTIO_SIZE, PLIC source VIRT_IRQ_VIRTIO0 + n.
+ * virtio-mmio transport, version 2 only (virtio 1.2, 4.2.2), in a slot the board gives
+ * (its MMIO window and interrupt line).
  *
  * A device type supplies a virtio_device_ops table and its state; the transport owns
  * feature negotiation (VIRTIO_F_VERSION_1 mandatory; indirect descriptors, event index
@@ -25,10 +25,11 @@
 #define RACKVM_VIRTIO_MMIO_H
 
 #include "common.h"
+#include "devices/device.h"
 #include "devices/virtio/virtqueue.h"
 
-struct machine;
-struct fdt_board;
+#define VIRTIO_MMIO_COMPATIBLE "virtio,mmio"
+
 struct virtio_mmio;
 
 #define VIRTIO_ID_NET 1
@@ -73,13 +74,50 @@ struct virtio_device_ops {
     void (*queue_reset)(void *dev, unsigned q);
     /* Frees the device (called by virtio_mmio_destroy, with no harts running). */
     void (*destroy)(void *dev);
+    /*
+     * Finishes every request the device has taken from its queues, so that the queues'
+     * positions are final for a snapshot. May wait on bus->lock. NULL: the device holds
+     * nothing between calls.
+     */
+    void (*quiesce)(void *dev);
+    /*
+     * Snapshot state of the device type: state_size bytes of plain data (0: it has none
+     * beyond the transport); load returns false for a state this device cannot have.
+     */
+    uint32_t state_size;
+    void (*save)(void *dev, void *state);
+    bool (*load)(void *dev, const void *state);
 };
 
-/* Maps the transport into slot and wires its interrupt. NULL after printing why. */
-struct virtio_mmio *virtio_mmio_create(struct machine *m, unsigned slot,
+/* What a snapshot keeps of the transport; the device type's state follows it. */
+struct virtio_mmio_state {
+    uint64_t device_features, driver_features;
+    uint32_t device_id, device_features_sel, driver_features_sel, queue_sel;
+    uint32_t status, interrupt_status, config_generation, reserved;
+    struct virtq_state queues[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+/* Maps the transport into slot and drives slot's interrupt line. NULL after printing why. */
+struct virtio_mmio *virtio_mmio_create(const struct device_slot *slot,
                                        const struct virtio_device_ops *ops, void *dev);
 /* Destroys the device (ops->destroy) and the transport. Call without bus->lock. */
 void virtio_mmio_destroy(struct virtio_mmio *vm);
+
+/* The device type's virtio device id (VIRTIO_ID_*). */
+uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm);
+
+/* Bytes virtio_mmio_save writes: struct virtio_mmio_state, then the device's state. */
+size_t virtio_mmio_state_size(const struct virtio_mmio *vm);
+/* Saves transport and device into buf (virtio_mmio_state_size bytes) once the device has
+ * finished what it had in flight (ops->quiesce). Caller holds bus->lock. */
+void virtio_mmio_save(struct virtio_mmio *vm, void *buf);
+/* Restores what virtio_mmio_save wrote, rings mapped again and the interrupt line driven.
+ * -1 (the device left reset): wrong size, another device type or features, or an
+ * impossible state. Caller holds bus->lock. */
+int virtio_mmio_load(struct virtio_mmio *vm, const void *buf, size_t len);
+/* Power-on state: a device reset (as a write of 0 to Status) and configuration
+ * generation 0. Caller holds bus->lock. */
+void virtio_mmio_reset(struct virtio_mmio *vm);
 
 /* Queue q when the device is live (DRIVER_OK, not NEEDS_RESET) and q is ready, else NULL. */
 struct virtq *virtio_mmio_queue(struct virtio_mmio *vm, unsigned q);
@@ -93,8 +131,5 @@ void virtio_mmio_fail(struct virtio_mmio *vm);
 bool virtio_mmio_has_feature(const struct virtio_mmio *vm, unsigned bit);
 /* Pops from q; a malformed chain fails the device and reads as empty. */
 bool virtio_mmio_pop(struct virtio_mmio *vm, unsigned q, struct virtq_req *req);
-
-/* Writes /soc/virtio_mmio@<base>. Returns 0 or a negative libfdt error. */
-int virtio_mmio_fdt(struct virtio_mmio *vm, void *fdt, const struct fdt_board *b);
 
 #endif

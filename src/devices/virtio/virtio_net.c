@@ -13,13 +13,15 @@
 #define CONFIG_SIZE 8   /* mac[6], status */
 
 struct virtio_net {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
     struct net_backend *backend;
     uint8_t mac[6];
     struct virtio_net_stats stats;
     /* The back end holds a frame the guest had no buffer for (under bus->lock). */
     bool rx_refused;
+    /* The back end's far end is there (under bus->lock); shown in the config's status. */
+    bool link_up;
     /* Scratch under bus->lock: the receive path (back-end thread) and transmit (vCPU). */
     struct virtq_req rx_req, tx_req;
     uint8_t tx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX];
@@ -29,7 +31,8 @@ struct virtio_net {
 static bool net_receive(void *dev, const uint8_t *frame, size_t len)
 {
     struct virtio_net *n = dev;
-    pthread_mutex_lock(&n->m->bus.lock);
+    pthread_mutex_lock(&n->bus->lock);
+    bus_wait_resumed(n->bus);  /* the back end keeps its frame while the VM is paused */
     bool taken = true;
     if (!n->vm || !virtio_mmio_pop(n->vm, RXQ, &n->rx_req)) {
         /* Not created or live yet, no buffer posted, or a broken ring awaiting reset. */
@@ -43,16 +46,28 @@ static bool net_receive(void *dev, const uint8_t *frame, size_t len)
         if (n->rx_req.in_len < VIRTIO_NET_HDR_LEN + (uint64_t)len) {
             n->stats.rx_dropped_too_big++;
         } else {
-            virtq_copy_to_req(&n->m->bus.ram, &n->rx_req, 0, hdr, sizeof(hdr));
-            virtq_copy_to_req(&n->m->bus.ram, &n->rx_req, sizeof(hdr), frame, len);
+            virtq_copy_to_req(&n->bus->ram, &n->rx_req, 0, hdr, sizeof(hdr));
+            virtq_copy_to_req(&n->bus->ram, &n->rx_req, sizeof(hdr), frame, len);
             written = (uint32_t)(sizeof(hdr) + len);
             n->stats.rx_frames++;
+            n->stats.rx_bytes += len;
         }
         virtq_push(q, n->rx_req.head, written);
         virtio_mmio_used(n->vm, RXQ);
     }
-    pthread_mutex_unlock(&n->m->bus.lock);
+    pthread_mutex_unlock(&n->bus->lock);
     return taken;
+}
+
+/* Runs on the back end's thread: the driver sees the new status through a config change. */
+static void net_link(void *dev, bool up)
+{
+    struct virtio_net *n = dev;
+    pthread_mutex_lock(&n->bus->lock);
+    n->link_up = up;
+    if (n->vm)
+        virtio_mmio_config_changed(n->vm);
+    pthread_mutex_unlock(&n->bus->lock);
 }
 
 static void transmit(struct virtio_net *n)
@@ -67,6 +82,7 @@ static void transmit(struct virtio_net *n)
             net_backend_send(n->backend, n->tx_frame + VIRTIO_NET_HDR_LEN,
                              total - VIRTIO_NET_HDR_LEN);
             n->stats.tx_frames++;
+            n->stats.tx_bytes += total - VIRTIO_NET_HDR_LEN;
         }
         virtq_push(virtio_mmio_queue(n->vm, TXQ), n->tx_req.head, 0);
         pushed = true;
@@ -94,7 +110,7 @@ static void net_config_read(void *dev, uint8_t *config)
 {
     struct virtio_net *n = dev;
     memcpy(config, n->mac, 6);
-    config[6] = VIRTIO_NET_S_LINK_UP;
+    config[6] = n->link_up ? VIRTIO_NET_S_LINK_UP : 0;
     config[7] = 0;
 }
 
@@ -140,7 +156,7 @@ void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s
     *s = n->stats;
 }
 
-struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_net_create(const struct device_slot *slot,
                                       const struct net_config *cfg, struct virtio_net **out)
 {
     struct virtio_net *n = calloc(1, sizeof(*n));
@@ -148,23 +164,24 @@ struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
         rvm_error("out of memory");
         return NULL;
     }
-    n->m = m;
+    n->bus = slot->bus;
+    n->link_up = true;
     memcpy(n->mac, cfg->mac, sizeof(n->mac));
     /* The back end may call net_receive at once: until vm is set it refuses the frame. */
-    n->backend = net_backend_create(cfg, net_receive, n);
+    n->backend = net_backend_create(cfg, net_receive, net_link, n);
     if (!n->backend) {
         free(n);
         return NULL;
     }
-    struct virtio_mmio *vm = virtio_mmio_create(m, slot, &net_ops, n);
+    struct virtio_mmio *vm = virtio_mmio_create(slot, &net_ops, n);
     if (!vm) {
         net_backend_destroy(n->backend);
         free(n);
         return NULL;
     }
-    pthread_mutex_lock(&m->bus.lock);
+    pthread_mutex_lock(&n->bus->lock);
     n->vm = vm;
-    pthread_mutex_unlock(&m->bus.lock);
+    pthread_mutex_unlock(&n->bus->lock);
     if (out)
         *out = n;
     return vm;

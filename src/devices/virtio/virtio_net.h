@@ -1,7 +1,8 @@
 /*
  * virtio-net (virtio 1.2, 5.1) on a host network back end (host/net.h): receiveq (0)
  * and transmitq (1), features VIRTIO_NET_F_MAC (the MAC from the config) and
- * VIRTIO_NET_F_STATUS (link always up). No offloads and no mergeable receive buffers:
+ * VIRTIO_NET_F_STATUS (link up, but for a back end that reports its far end gone: a
+ * switch port; a change raises the configuration-change interrupt). No offloads and no mergeable receive buffers:
  * every frame travels with a 12-byte virtio_net_hdr (flags 0, gso none, num_buffers 1)
  * and fits one receive chain.
  *
@@ -16,8 +17,8 @@
 #define RACKVM_VIRTIO_NET_H
 
 #include "common.h"
+#include "devices/device.h"
 #include "host/net_config.h"
-#include "machine/machine.h"
 
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_STATUS 16
@@ -29,15 +30,15 @@
 struct virtio_net;
 
 struct virtio_net_stats {
-    uint64_t rx_frames, rx_dropped_too_big;
-    uint64_t tx_frames, tx_dropped_malformed;  /* shorter than header + Ethernet, or too long */
+    uint64_t rx_frames, rx_bytes, rx_dropped_too_big;  /* bytes: Ethernet frames, no header */
+    uint64_t tx_frames, tx_bytes, tx_dropped_malformed;  /* shorter than header + Ethernet, or too long */
 };
 
 /*
- * Adds the device in virtio slot `slot` with its back end for cfg; *out (when out is
+ * Adds the device in slot with its back end for cfg; *out (when out is
  * not NULL) receives the device for virtio_net_get_stats. NULL after printing why.
  */
-struct virtio_mmio *virtio_net_create(struct machine *m, unsigned slot,
+struct virtio_mmio *virtio_net_create(const struct device_slot *slot,
                                       const struct net_config *cfg, struct virtio_net **out);
 
 /* Counters so far. Caller holds bus->lock. */

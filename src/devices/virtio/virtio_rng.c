@@ -11,7 +11,7 @@
 #define CHUNK 256
 
 struct virtio_rng {
-    struct machine *m;
+    struct bus *bus;
     struct virtio_mmio *vm;
     struct virtq_req req;
 };
@@ -34,7 +34,7 @@ static bool fill_random(uint8_t *p, size_t len)
 static void rng_queue_notify(void *dev, unsigned qi)
 {
     struct virtio_rng *rng = dev;
-    struct guest_ram *ram = &rng->m->bus.ram;
+    struct guest_ram *ram = &rng->bus->ram;
     bool pushed = false;
     while (virtio_mmio_pop(rng->vm, qi, &rng->req)) {
         uint32_t written = 0;
@@ -86,15 +86,15 @@ static const struct virtio_device_ops rng_ops = {
     .destroy = rng_destroy,
 };
 
-struct virtio_mmio *virtio_rng_create(struct machine *m, unsigned slot)
+struct virtio_mmio *virtio_rng_create(const struct device_slot *slot)
 {
     struct virtio_rng *rng = calloc(1, sizeof(*rng));
     if (!rng) {
         rvm_error("out of memory");
         return NULL;
     }
-    rng->m = m;
-    rng->vm = virtio_mmio_create(m, slot, &rng_ops, rng);
+    rng->bus = slot->bus;
+    rng->vm = virtio_mmio_create(slot, &rng_ops, rng);
     if (!rng->vm) {
         free(rng);
         return NULL;

@@ -5,9 +5,9 @@
 #ifndef RACKVM_VIRTIO_RNG_H
 #define RACKVM_VIRTIO_RNG_H
 
-#include "machine/machine.h"
+#include "devices/device.h"
 
-/* Adds the device in virtio slot `slot`. NULL after printing why. */
-struct virtio_mmio *virtio_rng_create(struct machine *m, unsigned slot);
+/* Adds the device in slot. NULL after printing why. */
+struct virtio_mmio *virtio_rng_create(const struct device_slot *slot);
 
 #endif

@@ -67,6 +67,39 @@ bool virtq_enable(struct virtq *q)
     return true;
 }
 
+void virtq_save(const struct virtq *q, struct virtq_state *s)
+{
+    *s = (struct virtq_state){
+        .desc_addr = q->desc_addr, .avail_addr = q->avail_addr, .used_addr = q->used_addr,
+        .size = q->size, .last_avail = q->last_avail, .used_idx = q->used_idx,
+        .signalled = q->signalled, .indirect = q->indirect, .event_idx = q->event_idx,
+        .enabled = q->enabled,
+    };
+}
+
+bool virtq_load(struct virtq *q, const struct virtq_state *s)
+{
+    virtq_reset(q);
+    if (s->indirect > 1 || s->event_idx > 1 || s->enabled > 1)
+        return false;
+    q->desc_addr = s->desc_addr;
+    q->avail_addr = s->avail_addr;
+    q->used_addr = s->used_addr;
+    q->size = s->size;
+    q->indirect = s->indirect;
+    q->event_idx = s->event_idx;
+    if (!s->enabled)
+        return !s->last_avail && !s->used_idx && !s->signalled;
+    if (!virtq_enable(q)) {
+        virtq_reset(q);
+        return false;
+    }
+    q->last_avail = s->last_avail;
+    q->used_idx = s->used_idx;
+    q->signalled = s->signalled;
+    return true;
+}
+
 /* Tells the driver which available index should next trigger a notification. */
 static void publish_avail_event(struct virtq *q)
 {

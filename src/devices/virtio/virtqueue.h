@@ -53,6 +53,14 @@ struct virtq {
     uint16_t signalled;    /* used_idx when we last decided about an interrupt */
 };
 
+/* What a snapshot keeps of a queue: its settings and ring positions, no host pointers. */
+struct virtq_state {
+    uint64_t desc_addr, avail_addr, used_addr;
+    uint16_t size, last_avail, used_idx, signalled;
+    uint8_t indirect, event_idx, enabled;
+    uint8_t reserved[5];   /* keeps the struct free of padding */
+};
+
 /* A popped chain: device-readable buffers first (nout), then device-writable (nin). */
 struct virtq_req {
     uint16_t head;
@@ -66,6 +74,11 @@ void virtq_reset(struct virtq *q);
 
 /* Checks the ring areas for q->size entries and starts using them. false: they are bad. */
 bool virtq_enable(struct virtq *q);
+
+void virtq_save(const struct virtq *q, struct virtq_state *s);
+/* Replaces q's state with *s, mapping the rings again when it is enabled. false (q left
+ * reset): s is impossible (bad flags, positions of a disabled queue, bad rings). */
+bool virtq_load(struct virtq *q, const struct virtq_state *s);
 
 enum virtq_pop_result { VIRTQ_EMPTY = 0, VIRTQ_GOT = 1, VIRTQ_BROKEN = -1 };
 

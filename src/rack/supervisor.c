@@ -1,0 +1,813 @@
+/* The rack supervisor: child processes, their logs, restart policies, the rack socket. */
+#include "rack/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/protocol.h"
+#include "api/server.h"
+#include "rack/client.h"
+#include "rack/console_relay.h"
+#include "rack/restart_policy.h"
+
+#define STOP_KILL_NS (10ULL * 1000000000)    /* after its shutdown_timeout, a VM is killed */
+#define SWITCH_START_NS (5ULL * 1000000000)
+#define VM_CALL_MS 2000
+
+enum member_state { VM_RUNNING, VM_STOPPING, VM_BACKOFF, VM_STOPPED, VM_FAILED };
+
+static const char *const state_names[] = { "running", "stopping", "backoff", "stopped", "failed" };
+
+struct member {
+    const struct rack_vm *cfg;
+    enum member_state state;
+    pid_t pid;
+    int log_pipe;                /* read end of the console pipe; -1 when none */
+    struct console_relay console;  /* `rack console`; its vm_in: the VM's stdin */
+    int log_fd;
+    off_t log_size;
+    char log_path[PATH_MAX];
+    char sock_path[108];
+    uint64_t started_ns, stop_sent_ns, next_start_ns;
+    unsigned restarts;           /* in the rack's life */
+    struct rack_backoff backoff;
+    bool stop_asked, restart_asked, start_asked, paused;
+    char last_exit[160];
+};
+
+struct network {
+    const struct rack_network *cfg;
+    pid_t pid;
+    char sock_path[108];
+};
+
+struct rack {
+    pthread_mutex_t lock;
+    const struct rack_file *rf;
+    const char *state_dir, *exe;
+    struct member *members;
+    struct network *networks;
+    int wake_fd;
+    bool down;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One state change on stdout: "HH:MM:SS message". */
+static void say(const char *fmt, ...)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[16];
+    strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime_r(&now, &tm));
+    printf("%s ", stamp);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+void rack_socket_path(const char *state_dir, char *path, size_t len)
+{
+    snprintf(path, len, "%s/rack.sock", state_dir);
+}
+
+static void wake(struct rack *r)
+{
+    uint64_t one = 1;
+    if (write(r->wake_fd, &one, sizeof(one)) < 0)
+        errno = 0;  /* already pending: the loop wakes anyway */
+}
+
+/* ---- children ---- */
+
+/* Forks and execs argv with stdin in_fd (-1: /dev/null) and stdout+stderr on out_fd, in
+ * a process group of its own, killed if the supervisor dies. Returns the pid, or -1. */
+static pid_t spawn(char *const argv[], int in_fd, int out_fd)
+{
+    int stdin_fd = in_fd >= 0 ? fcntl(in_fd, F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (stdin_fd < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(stdin_fd, STDIN_FILENO);
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(out_fd, STDERR_FILENO);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(stdin_fd);
+    return pid;
+}
+
+/* argv built by pushes; strings are malloc'd and freed by args_free. */
+struct args {
+    char *v[64];
+    unsigned n;
+};
+
+static void args_push(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void args_push(struct args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (a->n < ARRAY_SIZE(a->v) - 1 && vasprintf(&a->v[a->n], fmt, ap) >= 0)
+        a->n++;
+    va_end(ap);
+}
+
+static void args_free(struct args *a)
+{
+    for (unsigned i = 0; i < a->n; i++)
+        free(a->v[i]);
+}
+
+static void open_log(struct member *m)
+{
+    struct stat st;
+    if (m->log_fd < 0) {
+        m->log_fd = open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        m->log_size = m->log_fd >= 0 && fstat(m->log_fd, &st) == 0 ? st.st_size : 0;
+    }
+}
+
+/* Copies what the VM printed into its log, rotating it at RACK_LOG_MAX. */
+static void drain_log(struct member *m)
+{
+    char buf[16384];
+    ssize_t n;
+    while (m->log_pipe >= 0 && (n = read(m->log_pipe, buf, sizeof(buf))) > 0) {
+        if (m->log_size + n > RACK_LOG_MAX && m->log_fd >= 0) {
+            char old[PATH_MAX + 8];
+            snprintf(old, sizeof(old), "%s.1", m->log_path);
+            rename(m->log_path, old);
+            close(m->log_fd);
+            m->log_fd = -1;
+        }
+        open_log(m);
+        if (m->log_fd >= 0 && write(m->log_fd, buf, (size_t)n) == n)
+            m->log_size += n;
+        console_relay_output(&m->console, buf, (size_t)n);
+    }
+}
+
+static void start_member(struct rack *r, struct member *m)
+{
+    const struct rack_vm *vm = m->cfg;
+    struct args a = { .n = 0 };
+    args_push(&a, "%s", r->exe);
+    args_push(&a, "run");
+    if (vm->kernel)
+        args_push(&a, "--kernel"), args_push(&a, "%s", vm->kernel);
+    if (vm->initrd)
+        args_push(&a, "--initrd"), args_push(&a, "%s", vm->initrd);
+    if (vm->cmdline)
+        args_push(&a, "--cmdline"), args_push(&a, "%s", vm->cmdline);
+    if (vm->firmware)
+        args_push(&a, "--firmware"), args_push(&a, "%s", vm->firmware);
+    args_push(&a, "--memory"), args_push(&a, "%u", vm->memory_mib);
+    args_push(&a, "--cpus"), args_push(&a, "%u", vm->cpus);
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        args_push(&a, "--disk"), args_push(&a, "path=%s%s", vm->disks[i].path,
+                                           vm->disks[i].readonly ? ",readonly=on" : "");
+    for (unsigned i = 0; i < vm->nnics; i++)
+        args_push(&a, "--net"), args_push(&a, "switch=%s%s%s",
+                                          r->networks[vm->nics[i].network].sock_path,
+                                          vm->nics[i].mac ? ",mac=" : "",
+                                          vm->nics[i].mac ? vm->nics[i].mac : "");
+    args_push(&a, "--api-socket"), args_push(&a, "%s", m->sock_path);
+    args_push(&a, "--on-reboot"), args_push(&a, "exit");
+    args_push(&a, "--shutdown-timeout"), args_push(&a, "%u", vm->shutdown_timeout);
+    int fds[2], in[2] = { -1, -1 };
+    pid_t pid = -1;
+    if (pipe2(fds, O_CLOEXEC) == 0) {
+        if (pipe2(in, O_CLOEXEC) == 0) {
+            pid = spawn(a.v, in[0], fds[1]);
+            close(in[0]);
+        }
+        close(fds[1]);
+        if (pid < 0) {
+            close(fds[0]);
+            if (in[1] >= 0)
+                close(in[1]);
+        }
+    }
+    args_free(&a);
+    m->paused = false;
+    if (pid < 0) {
+        snprintf(m->last_exit, sizeof(m->last_exit), "could not start: %s", strerror(errno));
+        m->state = VM_FAILED;
+        say("%s: %s", vm->name, m->last_exit);
+        return;
+    }
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    m->log_pipe = fds[0];
+    m->console.vm_in = in[1];
+    m->pid = pid;
+    m->state = VM_RUNNING;
+    m->started_ns = monotonic_ns();
+    say("%s: running (pid %d)", vm->name, (int)pid);
+}
+
+/* The back-off and the restart budget after an end that the policy restarts. */
+static void schedule_restart(struct member *m, uint64_t now)
+{
+    const struct rack_vm *vm = m->cfg;
+    unsigned recent;
+    int64_t delay_ms = rack_backoff_next(&m->backoff, m->started_ns, now, &recent);
+    if (delay_ms < 0) {
+        char why[sizeof(m->last_exit)];
+        snprintf(why, sizeof(why), "%s", m->last_exit);
+        snprintf(m->last_exit, sizeof(m->last_exit), "gave up after %u restarts in %u s; last: %.100s",
+                 recent, vm->restart_window, why);
+        m->state = VM_FAILED;
+        say("%s: failed: %s", vm->name, m->last_exit);
+        return;
+    }
+    m->next_start_ns = now + (uint64_t)delay_ms * 1000000;
+    m->state = VM_BACKOFF;
+    m->restarts++;
+    say("%s: restarting in %.1f s", vm->name, (double)delay_ms / 1000);
+}
+
+static void member_exited(struct rack *r, struct member *m, int status)
+{
+    enum rack_end end = rack_end_of(status, m->last_exit, sizeof(m->last_exit));
+    say("%s: exited: %s", m->cfg->name, m->last_exit);
+    drain_log(m);
+    close(m->log_pipe);
+    m->log_pipe = -1;
+    close(m->console.vm_in);
+    m->console.vm_in = -1;
+    m->pid = 0;
+    m->paused = false;
+    /* A sandboxed VM may not remove its socket file itself. */
+    unlink(m->sock_path);
+    if (m->restart_asked && !r->down) {
+        m->restart_asked = m->stop_asked = false;
+        start_member(r, m);
+        return;
+    }
+    if (m->stop_asked || r->down) {
+        m->state = VM_STOPPED;
+        return;
+    }
+    if (rack_policy_restarts(m->cfg->restart, end))
+        schedule_restart(m, monotonic_ns());
+    else
+        m->state = end == RACK_END_POWEROFF ? VM_STOPPED : VM_FAILED;
+}
+
+static void reap(struct rack *r)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (unsigned i = 0; i < r->rf->nvms; i++)
+            if (r->members[i].pid == pid)
+                member_exited(r, &r->members[i], status);
+        for (unsigned i = 0; i < r->rf->nnetworks; i++) {
+            if (r->networks[i].pid == pid) {
+                char why[160];
+                rack_end_of(status, why, sizeof(why));
+                r->networks[i].pid = 0;
+                if (!r->down)
+                    say("network %s: its switch ended: %s; its VMs have no link",
+                        r->networks[i].cfg->name, why);
+            }
+        }
+    }
+}
+
+/* Asks the VM to power off (its stop: the power button, forced after its shutdown
+ * timeout); a VM that does not answer gets SIGTERM, which does the same. */
+static void stop_member(struct member *m)
+{
+    if (m->state != VM_RUNNING) {
+        if (m->state == VM_BACKOFF)
+            m->state = VM_STOPPED;
+        return;
+    }
+    char err[256];
+    json_t *req = json_pack("{s:s}", "command", "stop");
+    json_t *answer = req ? rack_call(m->sock_path, req, VM_CALL_MS, err, sizeof(err)) : NULL;
+    json_decref(req);
+    if (!json_is_true(json_object_get(answer, "ok")))
+        kill(m->pid, SIGTERM);
+    json_decref(answer);
+    m->state = VM_STOPPING;
+    m->stop_sent_ns = monotonic_ns();
+    say("%s: stopping", m->cfg->name);
+}
+
+static void begin_down(struct rack *r)
+{
+    if (!r->down)
+        say("rack: going down");
+    r->down = true;
+    for (unsigned i = 0; i < r->rf->nvms; i++)
+        stop_member(&r->members[i]);
+}
+
+/* Starts what is due, kills what ignored its stop; returns the poll timeout (ms, -1: none). */
+static int run_timers(struct rack *r)
+{
+    uint64_t now = monotonic_ns(), next = UINT64_MAX;
+    for (unsigned i = 0; i < r->rf->nvms; i++) {
+        struct member *m = &r->members[i];
+        if (m->start_asked) {
+            m->start_asked = false;
+            if (m->state == VM_STOPPED || m->state == VM_FAILED || m->state == VM_BACKOFF)
+                start_member(r, m);
+        }
+        if (m->state == VM_BACKOFF) {
+            if (now >= m->next_start_ns)
+                start_member(r, m);
+            else if (m->next_start_ns < next)
+                next = m->next_start_ns;
+        }
+        if (m->state == VM_STOPPING) {
+            uint64_t kill_at = m->stop_sent_ns + STOP_KILL_NS +
+                               (uint64_t)m->cfg->shutdown_timeout * 1000000000;
+            if (now >= kill_at) {
+                say("%s: did not stop in time: killing it", m->cfg->name);
+                kill(m->pid, SIGKILL);
+                m->stop_sent_ns = now;
+            } else if (kill_at < next) {
+                next = kill_at;
+            }
+        }
+    }
+    return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000 + 1);
+}
+
+static bool all_down(const struct rack *r)
+{
+    for (unsigned i = 0; i < r->rf->nvms; i++)
+        if (r->members[i].pid)
+            return false;
+    return true;
+}
+
+/* ---- the control socket's commands (under r->lock) ---- */
+
+static const char *const name_arg[] = { "name", NULL };
+
+static struct member *find_member(struct rack *r, json_t *request, const char *command,
+                                  char *err, size_t errlen)
+{
+    const char *name = json_string_value(json_object_get(request, "name"));
+    if (!name) {
+        fail(err, errlen, "%s: needs \"name\", a VM of the rack", command);
+        return NULL;
+    }
+    for (unsigned i = 0; i < r->rf->nvms; i++)
+        if (!strcmp(r->members[i].cfg->name, name))
+            return &r->members[i];
+    fail(err, errlen, "%s: no VM named '%s' in this rack", command, name);
+    return NULL;
+}
+
+/* o[name] = the sum of field over the VM's devices (its stats' disks or nics). */
+static void add_counters(json_t *o, json_t *devices, const char *field, const char *name)
+{
+    json_int_t sum = 0;
+    size_t i;
+    json_t *d;
+    json_array_foreach(devices, i, d)
+        sum += json_integer_value(json_object_get(d, field));
+    json_object_set_new(o, name, json_integer(sum));
+}
+
+static json_t *member_json(struct member *m)
+{
+    uint64_t now = monotonic_ns();
+    double uptime = m->pid ? (double)(now - m->started_ns) / 1e9 : 0;
+    json_t *o = json_pack("{s:s,s:s,s:i,s:f,s:i,s:s,s:s}", "name", m->cfg->name,
+                          "state", m->paused ? "paused" : state_names[m->state],
+                          "pid", (int)m->pid, "uptime", uptime, "restarts", (int)m->restarts,
+                          "last_exit", m->last_exit, "restart", rack_restart_name(m->cfg->restart));
+    if (o && m->state == VM_RUNNING) {
+        char err[256];
+        json_t *req = json_pack("{s:s}", "command", "stats");
+        json_t *stats = req ? rack_call(m->sock_path, req, VM_CALL_MS, err, sizeof(err)) : NULL;
+        json_decref(req);
+        json_t *cpu = json_object_get(stats, "host_cpu_time");
+        json_t *rss = json_object_get(stats, "rss_bytes");
+        if (json_is_number(cpu) && uptime > 0)
+            json_object_set_new(o, "cpu_percent", json_real(100 * json_number_value(cpu) / uptime));
+        if (json_is_integer(rss))
+            json_object_set(o, "rss_bytes", rss);
+        if (stats) {
+            add_counters(o, json_object_get(stats, "disks"), "read_bytes", "disk_read_bytes");
+            add_counters(o, json_object_get(stats, "disks"), "written_bytes", "disk_written_bytes");
+            add_counters(o, json_object_get(stats, "nics"), "rx_bytes", "net_rx_bytes");
+            add_counters(o, json_object_get(stats, "nics"), "tx_bytes", "net_tx_bytes");
+        }
+        json_decref(stats);
+    }
+    return o;
+}
+
+static json_t *cmd_ps(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    (void)request, (void)err, (void)errlen;
+    struct rack *r = ctx;
+    json_t *list = json_array();
+    for (unsigned i = 0; list && i < r->rf->nvms; i++)
+        json_array_append_new(list, member_json(&r->members[i]));
+    return list ? json_pack("{s:o,s:b}", "vms", list, "down", r->down) : NULL;
+}
+
+static json_t *cmd_logs(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    struct rack *r = ctx;
+    struct member *m = find_member(r, request, "logs", err, errlen);
+    return m ? json_pack("{s:s}", "path", m->log_path) : NULL;
+}
+
+static json_t *cmd_start(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    struct rack *r = ctx;
+    struct member *m = find_member(r, request, "start", err, errlen);
+    if (!m)
+        return NULL;
+    if (r->down) {
+        fail(err, errlen, "start: the rack is going down");
+        return NULL;
+    }
+    if (m->state == VM_RUNNING || m->state == VM_STOPPING) {
+        fail(err, errlen, "start: %s is %s", m->cfg->name, state_names[m->state]);
+        return NULL;
+    }
+    /* A start by hand is a fresh budget. */
+    rack_backoff_reset(&m->backoff);
+    m->stop_asked = false;
+    m->start_asked = true;
+    wake(r);
+    return json_pack("{s:s}", "state", "starting");
+}
+
+static json_t *cmd_stop(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    struct rack *r = ctx;
+    struct member *m = find_member(r, request, "stop", err, errlen);
+    if (!m)
+        return NULL;
+    m->stop_asked = true;
+    m->restart_asked = false;
+    stop_member(m);
+    return json_pack("{s:s}", "state", state_names[m->state]);
+}
+
+static json_t *cmd_restart(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    struct rack *r = ctx;
+    struct member *m = find_member(r, request, "restart", err, errlen);
+    if (!m)
+        return NULL;
+    if (m->state != VM_RUNNING)
+        return cmd_start(ctx, request, err, errlen);
+    m->restart_asked = true;
+    stop_member(m);
+    return json_pack("{s:s}", "state", state_names[m->state]);
+}
+
+/* pause and resume: the VM's own request, its answer passed on. */
+static json_t *forward(struct rack *r, json_t *request, const char *command, char *err, size_t errlen)
+{
+    struct member *m = find_member(r, request, command, err, errlen);
+    if (!m)
+        return NULL;
+    if (m->state != VM_RUNNING) {
+        fail(err, errlen, "%s: %s is %s", command, m->cfg->name, state_names[m->state]);
+        return NULL;
+    }
+    json_t *req = json_pack("{s:s}", "command", command);
+    json_t *answer = req ? rack_call(m->sock_path, req, VM_CALL_MS, err, errlen) : NULL;
+    json_decref(req);
+    if (answer && !json_is_true(json_object_get(answer, "ok"))) {
+        fail(err, errlen, "%s: %s", m->cfg->name, json_string_value(json_object_get(answer, "error")));
+        json_decref(answer);
+        return NULL;
+    }
+    if (answer) {
+        m->paused = !strcmp(command, "pause");
+        json_object_del(answer, "ok");
+    }
+    return answer;
+}
+
+static json_t *cmd_pause(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    return forward(ctx, request, "pause", err, errlen);
+}
+
+static json_t *cmd_resume(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    return forward(ctx, request, "resume", err, errlen);
+}
+
+static json_t *cmd_down(void *ctx, json_t *request, char *err, size_t errlen)
+{
+    (void)request, (void)err, (void)errlen;
+    struct rack *r = ctx;
+    begin_down(r);
+    wake(r);
+    return json_pack("{s:s}", "state", "going down");
+}
+
+static const struct api_command rack_commands[] = {
+    { "ps", NULL, cmd_ps },
+    { "logs", name_arg, cmd_logs },
+    { "start", name_arg, cmd_start },
+    { "stop", name_arg, cmd_stop },
+    { "restart", name_arg, cmd_restart },
+    { "pause", name_arg, cmd_pause },
+    { "resume", name_arg, cmd_resume },
+    { "down", NULL, cmd_down },
+};
+
+static char *rack_answer(void *ctx, const char *line, size_t len)
+{
+    struct rack *r = ctx;
+    pthread_mutex_lock(&r->lock);
+    char *answer = api_answer(r, rack_commands, ARRAY_SIZE(rack_commands), line, len);
+    pthread_mutex_unlock(&r->lock);
+    return answer;
+}
+
+/* ---- start-up ---- */
+
+static bool socket_answers(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Starts network i's switch and waits until it listens; false after saying why. */
+static bool start_network(struct rack *r, unsigned i)
+{
+    struct network *n = &r->networks[i];
+    char log_path[PATH_MAX];
+    snprintf(log_path, sizeof(log_path), "%s/net-%s.log", r->state_dir, n->cfg->name);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (log_fd < 0) {
+        rvm_error("rack: %s: %s", log_path, strerror(errno));
+        return false;
+    }
+    struct args a = { .n = 0 };
+    args_push(&a, "%s", r->exe);
+    args_push(&a, "switch");
+    args_push(&a, "--listen"), args_push(&a, "%s", n->sock_path);
+    if (n->cfg->uplink) {
+        char uplink[4096] = "user";
+        size_t used = strlen(uplink);
+        for (unsigned h = 0; h < n->cfg->nhostfwd && used < sizeof(uplink); h++)
+            used += (size_t)snprintf(uplink + used, sizeof(uplink) - used, ",hostfwd=%s",
+                                     n->cfg->hostfwd[h]);
+        args_push(&a, "--uplink"), args_push(&a, "%s", uplink);
+    }
+    n->pid = spawn(a.v, -1, log_fd);
+    args_free(&a);
+    close(log_fd);
+    uint64_t deadline = monotonic_ns() + SWITCH_START_NS;
+    int status;
+    while (n->pid > 0 && !socket_answers(n->sock_path)) {
+        if (waitpid(n->pid, &status, WNOHANG) == n->pid || monotonic_ns() > deadline) {
+            rvm_error("rack: network %s: its switch did not start; %s says:", n->cfg->name, log_path);
+            FILE *f = fopen(log_path, "r");
+            char line[512];
+            while (f && fgets(line, sizeof(line), f))
+                fprintf(stderr, "  %s", line);
+            if (f)
+                fclose(f);
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, &status, 0);
+            n->pid = 0;
+            return false;
+        }
+        usleep(20000);
+    }
+    say("network %s: switch running (pid %d)%s", n->cfg->name, (int)n->pid,
+        n->cfg->uplink ? " with a NAT uplink" : "");
+    return n->pid > 0;
+}
+
+static void stop_networks(struct rack *r)
+{
+    for (unsigned i = 0; i < r->rf->nnetworks; i++) {
+        struct network *n = &r->networks[i];
+        if (n->pid > 0) {
+            int status;
+            kill(n->pid, SIGTERM);
+            waitpid(n->pid, &status, 0);
+            n->pid = 0;
+        }
+    }
+}
+
+/* Blocks SIGCHLD, SIGINT and SIGTERM and takes them on a signalfd; before any thread. */
+static int signals_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static bool prepare(struct rack *r)
+{
+    const struct rack_file *rf = r->rf;
+    if (mkdir(r->state_dir, 0755) < 0 && errno != EEXIST) {
+        rvm_error("rack: state directory %s: %s", r->state_dir, strerror(errno));
+        return false;
+    }
+    /* The VMs drop to an unprivileged user and reconnect to the switches from there. */
+    chmod(r->state_dir, 0755);
+    char path[PATH_MAX];
+    rack_socket_path(r->state_dir, path, sizeof(path));
+    if (socket_answers(path)) {
+        rvm_error("rack: %s: a rack is already up with this state directory", path);
+        return false;
+    }
+    for (unsigned i = 0; i < rf->nnetworks; i++) {
+        r->networks[i].cfg = &rf->networks[i];
+        int n = snprintf(r->networks[i].sock_path, sizeof(r->networks[i].sock_path),
+                         "%s/net-%s.sock", r->state_dir, rf->networks[i].name);
+        if (n < 0 || (size_t)n >= sizeof(r->networks[i].sock_path)) {
+            rvm_error("rack: state directory %s: too long a path for network %s's socket",
+                      r->state_dir, rf->networks[i].name);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < rf->nvms; i++) {
+        struct member *m = &r->members[i];
+        snprintf(m->log_path, sizeof(m->log_path), "%s/%s.log", r->state_dir, rf->vms[i].name);
+        int n = snprintf(m->sock_path, sizeof(m->sock_path), "%s/%s.sock", r->state_dir,
+                         rf->vms[i].name);
+        if (n < 0 || (size_t)n >= sizeof(m->sock_path)) {
+            rvm_error("rack: state directory %s: too long a path for VM %s's socket",
+                      r->state_dir, rf->vms[i].name);
+            return false;
+        }
+        char console[PATH_MAX], err[PATH_MAX + 64];
+        snprintf(console, sizeof(console), "%s/%s.console", r->state_dir, rf->vms[i].name);
+        if (console_relay_open(&m->console, console, err, sizeof(err)) < 0) {
+            rvm_error("rack: VM %s's console: %s", rf->vms[i].name, err);
+            return false;
+        }
+        if (rack_backoff_init(&m->backoff, rf->vms[i].restart_count, rf->vms[i].restart_window) < 0) {
+            rvm_error("rack: out of memory");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The main loop: signals, console pipes, timers, until down and every VM has ended. */
+static void supervise(struct rack *r, int sig_fd)
+{
+    unsigned nvms = r->rf->nvms;
+    enum { PER_VM = 2 + RACK_CONSOLE_CLIENTS };  /* its console pipe, its relay's fds */
+    struct pollfd *fds = calloc(2 + nvms * PER_VM, sizeof(*fds));
+    if (!fds)
+        return;
+    pthread_mutex_lock(&r->lock);
+    while (!(r->down && all_down(r))) {
+        int timeout = run_timers(r);
+        fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+        fds[1] = (struct pollfd){ .fd = r->wake_fd, .events = POLLIN };
+        unsigned nrelay[nvms];
+        for (unsigned i = 0; i < nvms; i++) {
+            struct pollfd *vm_fds = &fds[2 + i * PER_VM];
+            vm_fds[0] = (struct pollfd){ .fd = r->members[i].log_pipe, .events = POLLIN };
+            nrelay[i] = console_relay_pollfds(&r->members[i].console, vm_fds + 1);
+            for (unsigned j = 1 + nrelay[i]; j < PER_VM; j++)
+                vm_fds[j] = (struct pollfd){ .fd = -1 };
+        }
+        pthread_mutex_unlock(&r->lock);
+        int n = poll(fds, 2 + nvms * PER_VM, timeout);
+        pthread_mutex_lock(&r->lock);
+        if (n < 0 && errno != EINTR)
+            break;
+        struct signalfd_siginfo si;
+        while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+                begin_down(r);
+        }
+        uint64_t count;
+        if (fds[1].revents && read(r->wake_fd, &count, sizeof(count)) < 0)
+            errno = 0;
+        for (unsigned i = 0; i < nvms; i++) {
+            struct pollfd *vm_fds = &fds[2 + i * PER_VM];
+            if (vm_fds[0].revents & POLLIN)
+                drain_log(&r->members[i]);
+            console_relay_serve(&r->members[i].console, vm_fds + 1, nrelay[i]);
+        }
+        /* A SIGCHLD may be merged with others or come before its console's last bytes. */
+        reap(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(fds);
+}
+
+int rack_supervise(const struct rack_file *rf, const char *state_dir, const char *rackvm_exe)
+{
+    struct rack r = { .rf = rf, .state_dir = state_dir, .exe = rackvm_exe, .wake_fd = -1 };
+    pthread_mutex_init(&r.lock, NULL);
+    r.members = calloc(rf->nvms, sizeof(*r.members));
+    r.networks = calloc(rf->nnetworks + 1, sizeof(*r.networks));
+    /* Before anything can fail: the clean-up below closes what these hold. */
+    for (unsigned i = 0; r.members && i < rf->nvms; i++)
+        r.members[i] = (struct member){ .cfg = &rf->vms[i], .state = VM_STOPPED, .log_pipe = -1,
+                                        .log_fd = -1, .console = { .listen_fd = -1, .vm_in = -1 } };
+    int sig_fd = signals_fd();
+    int rc = 1;
+    struct api_server *server = NULL;
+    if (!r.members || !r.networks || sig_fd < 0 || (r.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        rvm_error("rack: cannot start: %s", strerror(errno));
+        goto out;
+    }
+    if (!prepare(&r))
+        goto out;
+    for (unsigned i = 0; i < rf->nnetworks; i++)
+        if (!start_network(&r, i))
+            goto out;
+    char path[PATH_MAX];
+    rack_socket_path(state_dir, path, sizeof(path));
+    const struct api_handler handler = { rack_answer, NULL, &r };
+    if (!(server = api_server_start_handler(path, &handler)))
+        goto out;
+    say("rack: control socket %s", path);
+    pthread_mutex_lock(&r.lock);
+    for (unsigned i = 0; i < rf->nvms; i++)
+        start_member(&r, &r.members[i]);
+    pthread_mutex_unlock(&r.lock);
+    supervise(&r, sig_fd);
+    rc = 0;
+out:
+    api_server_stop(server);
+    stop_networks(&r);
+    for (unsigned i = 0; r.members && i < rf->nvms; i++) {
+        struct member *m = &r.members[i];
+        if (m->pid > 0) {
+            kill(m->pid, SIGKILL);
+            waitpid(m->pid, NULL, 0);
+        }
+        if (m->log_pipe >= 0)
+            close(m->log_pipe);
+        if (m->console.vm_in >= 0)
+            close(m->console.vm_in);
+        console_relay_close(&m->console);
+        if (m->log_fd >= 0)
+            close(m->log_fd);
+        rack_backoff_free(&m->backoff);
+    }
+    if (rc == 0)
+        say("rack: down");
+    free(r.members);
+    free(r.networks);
+    if (sig_fd >= 0)
+        close(sig_fd);
+    if (r.wake_fd >= 0)
+        close(r.wake_fd);
+    pthread_mutex_destroy(&r.lock);
+    return rc;
+}

@@ -1,0 +1,349 @@
+"""`rackvm rack`: four reference-guest VMs on one rack network with an uplink that
+publishes two of them on host ports. The host fetches a page through the uplink; each VM
+fetches its neighbour's page by IP over the switch; a SIGKILLed VM is restarted by its
+policy while another keeps answering; a VM whose restart budget is spent stays down and
+`ps` says why; a fourth VM that panics at once (the pvpanic event, as test_pvpanic writes
+it) is reported as a guest panic, restarted once, then given up on; `rack down` powers
+every VM off (exit 0). Bad rack files are refused with the file, line and key before
+anything starts.
+
+Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static address
+10.0.2.1N, busybox httpd serving "hello from vmN", then a wget of the next VM's page."""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from lib import RACKVM, GuestTestCase, require_rackvm
+from test_net import free_port
+
+RUN_SH = r"""
+n=$(sed 's/.*vm=\([0-9]\).*/\1/' /proc/cmdline)
+if [ "$n" = 4 ]; then echo PANICKING; devmem 0x102000 8 1; fi
+peer=$((n % 3 + 1))
+ip addr add 10.0.2.1$n/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
+mkdir -p /tmp/www && echo "hello from vm$n" > /tmp/www/index.html
+httpd -p 80 -h /tmp/www
+echo RACK-UP-$n
+for i in $(seq 90); do
+    if wget -q -T 2 -O - http://10.0.2.1$peer/ | grep -q "hello from vm$peer"; then
+        echo PEER-OK-$n; break
+    fi
+    sleep 1
+done
+exec sleep 100000
+"""
+
+
+def rack_call(sock, line):
+    """One raw request line on the rack's socket; the decoded answer."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(20)
+        s.connect(sock)
+        s.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
+
+
+class RackFileErrors(unittest.TestCase):
+
+    def setUp(self):
+        require_rackvm(self)
+        self.dir = tempfile.mkdtemp(prefix="rackvm-rackbad-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        open(os.path.join(self.dir, "Image"), "w").close()
+
+    def refused(self, text, pattern):
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([RACKVM, "rack", "up", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertRegex(p.stderr, pattern)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".rack.yaml.rack")),
+                         "a refused rack file started something")
+
+    def test_bad_files_refused_with_line_and_key(self):
+        self.refused("vms:\n  a:\n    kernel: Image\n    colour: red\n",
+                     r"rack\.yaml:4: colour: unknown key")
+        self.refused("vms:\n  a:\n    kernel: Image\n  a:\n    kernel: Image\n",
+                     r"rack\.yaml:4: a: a second VM of that name")
+        self.refused("vms:\n  a:\n    kernel: nope.img\n",
+                     r"rack\.yaml:3: kernel: .*nope\.img: No such file")
+        self.refused("vms:\n  a:\n    kernel: Image\n    nics: [{network: wan}]\n",
+                     r"rack\.yaml:4: network: 'wan' is not one of the rack's networks")
+        self.refused("vms: [\n", r"rack\.yaml:\d+: YAML:")
+
+    def test_busy_hostfwd_port_stops_the_rack_before_any_vm(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            path = os.path.join(self.dir, "rack.yaml")
+            with open(path, "w") as f:
+                f.write("networks:\n  lan:\n    uplink: {type: user, hostfwd: [\"tcp:127.0.0.1:%d-:80\"]}\n"
+                        "vms:\n  a: {kernel: Image, nics: [{network: lan}]}\n" % port)
+            p = subprocess.run([RACKVM, "rack", "up", path], capture_output=True, text=True,
+                               timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("network lan: its switch did not start", p.stderr)
+        self.assertIn("Address already in use", p.stderr)
+        self.assertNotIn("a: running", p.stdout)
+
+    def test_client_without_a_rack(self):
+        p = subprocess.run([RACKVM, "rack", "ps", "--state-dir", self.dir],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("is the rack up?", p.stderr)
+        p = subprocess.run([RACKVM, "rack", "stop"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("needs the NAME of a VM", p.stderr)
+
+
+class Rack(GuestTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which("mkfs.ext4") and not os.path.exists("/sbin/mkfs.ext4"):
+            self.skipTest("mkfs.ext4 missing: install e2fsprogs")
+        self.dir = tempfile.mkdtemp(prefix="rackvm-rack-")
+        os.chmod(self.dir, 0o755)  # sandboxed VMs (nobody) reconnect to the switch here
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        tree = os.path.join(self.dir, "tree")
+        os.mkdir(tree)
+        with open(os.path.join(tree, "run.sh"), "w") as f:
+            f.write(RUN_SH)
+        subprocess.run([shutil.which("mkfs.ext4") or "/sbin/mkfs.ext4", "-q", "-F", "-d", tree,
+                        os.path.join(self.dir, "disk.img"), "4M"], check=True, timeout=60,
+                       stdout=subprocess.DEVNULL)
+        self.state = os.path.join(self.dir, "state")
+        self.sock = os.path.join(self.state, "rack.sock")
+
+    def write_rack(self, port1, port2):
+        vm = ("  {name}:\n"
+              "    kernel: {kernel}\n    initrd: {initrd}\n"
+              "    cmdline: console=ttyS0 autorun=/mnt/run.sh vm={n}\n"
+              "    memory: 256\n"
+              "    disks: [{{path: disk.img, readonly: true}}]\n"
+              "    nics: [{{network: lan, mac: \"52:54:00:00:00:1{n}\"}}]\n"
+              "    restart: {policy}\n"
+              "    restart_limit: {{count: {count}, window: 60}}\n"
+              "    shutdown_timeout: 3\n")
+        text = ("networks:\n  lan:\n    uplink:\n      type: user\n"
+                "      hostfwd: [\"tcp:127.0.0.1:%d-10.0.2.11:80\", \"tcp:127.0.0.1:%d-10.0.2.12:80\"]\n"
+                "vms:\n" % (port1, port2))
+        for n, (name, policy, count) in enumerate((("web", "always", 3), ("ftp", "on-failure", 3),
+                                                   ("mail", "on-failure", 0),
+                                                   ("crashy", "on-failure", 1)), 1):
+            text += vm.format(name=name, n=n, policy=policy, count=count,
+                              kernel=self.guest.kernel, initrd=self.guest.initrd)
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.state, name + ".log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def up_output(self):
+        with open(os.path.join(self.state, "rack.log"), errors="replace") as f:
+            return f.read()
+
+    def wait(self, what, check, timeout=120):
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                self.fail("%s: not within %ds\nrack up said:\n%s\nlogs:\n%s" % (
+                    what, timeout, self.up_output(), "\n".join(
+                        n + ": " + self.log(n)[-800:] for n in ("web", "ftp", "mail", "crashy"))))
+            time.sleep(0.3)
+
+    def kill_rack(self, supervisor):
+        """After a failure: the VMs first (one that dropped root outlives its parent)."""
+        if not os.path.exists(self.sock):
+            return  # down: the supervisor has ended, its pid may be another's
+        pids = [supervisor]
+        try:
+            pids += [vm["pid"] for vm in self.ps().values() if vm["pid"]]
+        except (OSError, ValueError, AssertionError):
+            pass
+        for pid in reversed(pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def ps(self):
+        answer = rack_call(self.sock, '{"command": "ps"}')
+        self.assertTrue(answer["ok"], answer)
+        return {vm["name"]: vm for vm in answer["vms"]}
+
+    def fetch(self, port):
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+            return r.read().decode()
+
+    def fetch_retrying(self, port, want, timeout=60):
+        def attempt():
+            try:
+                return want in self.fetch(port)
+            except OSError:
+                return False
+        self.wait("a page from port %d" % port, attempt, timeout)
+
+    def test_rack(self):
+        port1, port2 = free_port(), free_port()
+        path = self.write_rack(port1, port2)
+        # Detached: rack up returns once the rack's socket answers.
+        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"running in the background \(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+
+        for n, name in enumerate(("web", "ftp", "mail"), 1):
+            self.wait(name + " up", lambda: "RACK-UP-%d" % n in self.log(name))
+        # The VMs reach each other by IP over the switch.
+        for n, name in enumerate(("web", "ftp", "mail"), 1):
+            self.wait(name + " fetches its neighbour", lambda: "PEER-OK-%d" % n in self.log(name))
+        # The host reaches the web VM through the uplink's port forward.
+        self.fetch_retrying(port1, "hello from vm1")
+
+        # Bad requests change nothing.
+        self.assertIn("not JSON", rack_call(self.sock, "nonsense")["error"])
+        self.assertIn("unknown command 'explode'",
+                      rack_call(self.sock, '{"command": "explode"}')["error"])
+        self.assertIn("no VM named 'nope'",
+                      rack_call(self.sock, '{"command": "stop", "name": "nope"}')["error"])
+        vms = self.ps()
+        # crashy panics at each boot: it may be running, backing off or failed by now.
+        self.assertEqual({vms[n]["state"] for n in ("web", "ftp", "mail")}, {"running"})
+        self.assertGreater(vms["web"]["rss_bytes"], 1 << 20)
+        # The disk's ext4 was read; pages went out of the NIC and fetches came in.
+        self.assertGreater(vms["web"]["disk_read_bytes"], 0)
+        self.assertGreater(vms["web"]["net_tx_bytes"], 0)
+        self.assertGreater(vms["ftp"]["net_rx_bytes"], 0)
+
+        # SIGKILL of web's rackvm: restarted (policy always) while ftp keeps answering.
+        old_pid = vms["web"]["pid"]
+        os.kill(old_pid, signal.SIGKILL)
+        failures = []
+
+        def web_back():
+            try:
+                self.assertIn("hello from vm2", self.fetch(port2))
+            except (OSError, AssertionError) as e:
+                failures.append(str(e))
+            web = self.ps()["web"]
+            return web["state"] == "running" and web["pid"] != old_pid and web["restarts"] == 1
+        self.wait("web restarted", web_back, 60)
+        self.assertEqual(failures, [], "ftp stopped answering during web's restart")
+        self.assertIn("killed by signal 9", self.ps()["web"]["last_exit"])
+        self.wait("web up again", lambda: self.log("web").count("RACK-UP-1") >= 2)
+        self.fetch_retrying(port1, "hello from vm1")
+
+        # mail's budget is no restarts: it stays down and says why.
+        os.kill(self.ps()["mail"]["pid"], signal.SIGKILL)
+        mail = self.wait("mail failed", lambda: (lambda m: m if m["state"] == "failed" else None)(
+            self.ps()["mail"]), 30)
+        self.assertIn("gave up after 0 restarts", mail["last_exit"])
+        crashy = self.ps()["crashy"]
+        self.assertEqual((crashy["state"], crashy["restarts"]), ("failed", 1), crashy)
+        self.assertIn("gave up after 1 restarts in 60 s; last: guest panic (exit 3)",
+                      crashy["last_exit"])
+        self.assertIn("signal 9", mail["last_exit"])
+        self.assertEqual(mail["pid"], 0)
+
+        # The command-line client shows the same.
+        p = subprocess.run([RACKVM, "rack", "ps", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"mail +failed .*gave up")
+
+        # pause and resume reach the VM; --all acts on each VM (mail and crashy are down).
+        self.assertEqual(rack_call(self.sock, '{"command": "pause", "name": "ftp"}'),
+                         {"ok": True, "state": "paused"})
+        self.assertEqual(self.ps()["ftp"]["state"], "paused")
+        p = subprocess.run([RACKVM, "rack", "resume", "--all", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ftp: running", p.stdout)
+        self.assertIn("resume: mail is failed", p.stderr)
+        self.assertIn("hello from vm2", self.fetch(port2))
+
+        p = subprocess.run([RACKVM, "rack", "down", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(self.sock))
+        out = self.up_output()
+        self.assertIn("web: exited: poweroff (exit 0)", out)
+        self.assertIn("ftp: exited: poweroff (exit 0)", out)
+        self.assertIn("rack: down", out)
+        self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
+
+    def test_console_and_a_killed_supervisor(self):
+        """rack console attaches to a VM's serial console. SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,
+        also those that dropped root for the sandbox (the kernel forgets the request on a
+        change of user; rackvm run asks again)."""
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write("vms:\n  lone:\n    kernel: %s\n    initrd: %s\n    memory: 256\n"
+                    "    shutdown_timeout: 1\n" % (self.guest.kernel, self.guest.initrd))
+        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+        vm = self.ps()["lone"]["pid"]
+        self.addCleanup(lambda: os.path.exists("/proc/%d" % vm) and os.kill(vm, signal.SIGKILL))
+        # Past the sandbox's privilege drop: the guest prints once it runs.
+        self.wait("the guest runs", lambda: "Linux version" in self.log("lone"), 60)
+        if os.geteuid() == 0:
+            with open("/proc/%d/status" % vm) as f:
+                self.assertNotRegex(f.read(), r"\nUid:\s+0\s")
+        # rack console: keys reach the guest's shell, its output comes back, Ctrl-] detaches.
+        self.wait("the guest's shell", lambda: "GUEST-READY" in self.log("lone"), 60)
+        c = subprocess.Popen([RACKVM, "rack", "console", "lone", "--state-dir", self.state],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: c.poll() is None and c.kill())
+        c.stdin.write(b"echo $((6*7))ANSWER\n")
+        c.stdin.flush()
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"42ANSWER" not in seen and time.monotonic() < deadline:
+            if select.select([c.stdout], [], [], 1)[0]:
+                seen += os.read(c.stdout.fileno(), 4096)
+        self.assertIn(b"42ANSWER", seen)
+        c.stdin.write(b"\x1d")
+        c.stdin.flush()
+        self.assertEqual(c.wait(10), 0)
+        self.assertIn(b"detached from lone's console", c.stderr.read())
+        self.assertIn("42ANSWER", self.log("lone"))
+        os.kill(supervisor, signal.SIGKILL)
+        self.wait("the VM gone", lambda: not os.path.exists("/proc/%d" % vm)
+                  or " Z " in open("/proc/%d/stat" % vm).read()[:80], 30)
+
+
+if __name__ == "__main__":
+    unittest.main()
