@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make image-test-cache`: builds, once per recipe, the Debian image that
+# `make image-test`'s first step: builds, once per recipe, the Debian image that
 # tests/integration/test_image.py boots, with `rackvm image create`. A first build takes
 # far longer than the suite may (the packages' scripts run on the soft CPU: see the
-# README), so it is built here, apart, and cached under $RACKVM_CACHE/image-test, keyed
+# README), so it is built here, apart from `make test`, and cached under $RACKVM_CACHE/image-test, keyed
 # by everything that goes into it: the recipe (image-create.sh, stage.sh, trixie-apt.sh),
 # the options and the test's ssh key. Prints the image's path; with --path only prints it,
 # building nothing (the test skips, saying to run this, when no image matches its key).

@@ -1,6 +1,6 @@
 """`rackvm image create` and disk boot of what it makes.
 
-The boot test uses the image `make image-test-cache` built (tests/integration/
+The boot test uses the image `make image-test` built (tests/integration/
 image-test-cache.sh: a first build runs Debian's package scripts on the soft CPU for far
 longer than the suite may take, so it is cached, keyed by the recipe): a copy boots with
 `rackvm run --disk path=IMG` alone (OpenSBI, U-Boot, the image's extlinux.conf), reaches
@@ -66,6 +66,21 @@ class ImageCreateInputTest(unittest.TestCase):
         self.assertIn("apt could not get the packages", err)
         self.assertEqual(os.listdir(self.tmp.name), [])
 
+    def test_full_disk_refused_before_building(self):
+        if os.geteuid() != 0:
+            self.skipTest("rackvm image create runs as root")
+        full = os.path.join(self.tmp.name, "full")
+        os.mkdir(full)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "rackvm-test", full],
+                       check=True)
+        self.addCleanup(subprocess.run, ["umount", full], check=True)
+        status, _, err = run_quick([RACKVM, "image", "create", os.path.join(full, "d.img")],
+                                   timeout=30)
+        self.assertEqual(status, 1, err)
+        self.assertRegex(err, r"only \d+ MiB free in %s: building an image needs about "
+                         r"\d+ MiB there \(host disk full\?\)" % full)
+        self.assertEqual(os.listdir(full), [])
+
 
 class DebianImageBootTest(unittest.TestCase):
 
@@ -75,7 +90,7 @@ class DebianImageBootTest(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.cached = path.strip()
         if not os.path.isfile(self.cached):
-            self.skipTest("no cached test image %s: build it with `make image-test-cache`"
+            self.skipTest("no cached test image %s: `make image-test` builds it"
                           % self.cached)
         self.key = os.path.join(os.path.dirname(self.cached), "id_ed25519")
         self.tmp = tempfile.TemporaryDirectory(dir=os.path.dirname(self.cached))
