@@ -15,7 +15,8 @@
 
 #define DEFAULT_SIZE (4ULL << 30)
 /* Debian with systemd, the kernel (its modules alone are 0.4 GB) and its initramfs fill
- * about 1.2 GB, and the .debs sit in the image while they are installed. */
+ * about 1.2 GB, and the .debs sit in the image while they are installed. The cached base
+ * file system of scripts/image-create.sh is this size less 1 MiB, grown for larger images. */
 #define MIN_SIZE (2ULL << 30)
 #define MAX_SIZE (16ULL << 40)
 #define DEFAULT_HOSTNAME "debian"
