@@ -227,11 +227,16 @@ echo "label: dos
 start=$part_start, type=83, bootable" | sfdisk -q "$partial" || die "sfdisk failed on $partial"
 part_sectors=$(sfdisk -J "$partial" | sed -n 's/.*"size": *\([0-9]*\).*/\1/p' | head -n1)
 [ -n "$part_sectors" ] || die "cannot read the partition size sfdisk wrote"
+# The copy is grown on its own: resize2fs sets a regular file's size to the file
+# system's, which inside IMG (behind the partition's offset) would cut off its end.
+cp --sparse=always "$base" "$work/root.ext4"
+tune2fs -U "$uuid" "$work/root.ext4" >/dev/null || die "tune2fs -U failed on $work/root.ext4"
+resize2fs "$work/root.ext4" "$((part_sectors / 2))k" 2>&1 | sed 's/^/   /' ||
+    die "resize2fs failed on $work/root.ext4"
+dd if="$work/root.ext4" of="$partial" bs=4M seek=$((part_start * 512)) oflag=seek_bytes \
+    conv=sparse,notrunc status=none || die "copying the file system into $partial failed"
+rm "$work/root.ext4"
 fs="$partial?offset=$((part_start * 512))"
-dd if="$base" of="$partial" bs=4M seek=$((part_start * 512)) oflag=seek_bytes \
-    conv=sparse,notrunc status=none || die "copying the base into $partial failed"
-tune2fs -U "$uuid" "$fs" >/dev/null || die "tune2fs -U failed on $partial"
-resize2fs "$fs" "$((part_sectors / 2))k" 2>&1 | sed 's/^/   /' || die "resize2fs failed on $partial"
 
 new_stage finish
 config=$work/stage/config
