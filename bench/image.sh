@@ -53,12 +53,12 @@ measure() {
     while [ $((SECONDS - start)) -lt 1500 ] && kill -0 $vm 2>/dev/null; do
         now=$(date +%s.%N)
         if [ "$login" = nan ] && grep -q 'login:' "$log"; then
-            login=$(echo "$now - $t0" | bc)
+            login=$(printf %.1f "$(echo "$now - $t0" | bc)")
         fi
         if [ "$sshd" = nan ] && ssh -i "$key" -p "$port" -o BatchMode=yes -o ConnectTimeout=5 \
             -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
             root@127.0.0.1 true </dev/null 2>/dev/null; then
-            sshd=$(echo "$(date +%s.%N) - $t0" | bc)
+            sshd=$(printf %.1f "$(echo "$(date +%s.%N) - $t0" | bc)")
         fi
         [ "$login" != nan ] && [ "$sshd" != nan ] && break
         sleep 1

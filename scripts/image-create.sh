@@ -245,6 +245,10 @@ echo "$hostname" >"$config/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
     "$hostname" >"$config/etc/hosts"
 echo "UUID=$uuid / ext4 errors=remount-ro 0 1" >"$config/etc/fstab"
+# On the soft CPU under host load, udev's coldplug can take longer than systemd's 90 s
+# wait for a device: the serial getty then gave up on /dev/ttyS0 before it appeared.
+mkdir -p "$config/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultDeviceTimeoutSec=5min\n' >"$config/etc/systemd/system.conf.d/rackvm-image.conf"
 if [ -n "$ssh_key" ]; then
     install -d -m 0700 "$config/root" "$config/root/.ssh"
     install -m 0600 "$ssh_key" "$config/root/.ssh/authorized_keys"
