@@ -12,7 +12,7 @@ endif
 comma := ,
 space := $(subst ,, )
 BUILD ?= build
-LDLIBS += -lfdt -lz -lslirp -ljansson -lseccomp -lyaml -pthread -lm
+LDLIBS += -lfdt -lz -lslirp -ljansson -lseccomp -lyaml -lext2fs -lblkid -pthread -lm
 # libgcc_s loaded at start: pthread_cancel (the console's stalled writer) would otherwise
 # dlopen it at exit, an open the sandbox forbids.
 LDLIBS += -Wl,--push-state,--no-as-needed -lgcc_s -Wl,--pop-state

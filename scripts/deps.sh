@@ -20,6 +20,11 @@ done
 packages=(
     # build
     gcc make libfdt-dev zlib1g-dev libslirp-dev libjansson-dev libseccomp-dev libyaml-dev pkg-config
+    # disk boot (`rackvm run --disk path=IMG`): libblkid/libext2fs read the partition table
+    # and file system to check there is something to boot; OpenSBI and U-Boot boot it
+    libblkid-dev libext2fs-dev opensbi u-boot-qemu
+    # rackvm image create: debootstrap, sfdisk (fdisk), mkfs.ext4 -d and e2fsck (e2fsprogs)
+    debootstrap fdisk e2fsprogs
     # guest recipe (scripts/build-guest.sh: trixie riscv64 packages through a private apt
     # configuration; kmod for depmod/modprobe, xz-utils for the modules, cpio + gzip)
     debian-archive-keyring kmod xz-utils cpio gzip
@@ -32,7 +37,7 @@ if [ $all -eq 1 ]; then
         gdb-multiarch
         # libFuzzer and clang's sanitizer runtimes (`make fuzz`): only a recommendation of clang
         libclang-rt-14-dev
-        e2fsprogs fdisk mtools iproute2
+        mtools iproute2
         # benchmarks
         qemu-system-misc time bc
     )

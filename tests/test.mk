@@ -8,7 +8,7 @@
 # the Linux boot tests last, so their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
-.PHONY: deps test integration guest
+.PHONY: deps test integration guest image-test
 
 deps:
 	scripts/deps.sh --all
@@ -31,3 +31,10 @@ integration: $(BUILD)/rackvm $(STORM_ELF) $(GDB_TARGET_ELF)
 
 guest:
 	scripts/build-guest.sh
+
+# Apart from `make test`: builds the Debian image test_image.py boots with `rackvm image
+# create` (cached by recipe; a first build takes far longer than the whole suite may, see
+# the README's Debian section), then runs test_image.py on it.
+image-test: $(BUILD)/rackvm
+	tests/integration/image-test-cache.sh >/dev/null
+	python3 tests/integration/run.py test_image.py

@@ -12,6 +12,7 @@
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "devices/virtio/virtio_blk.h"
+#include "host/boot_disk.h"
 #include "host/console.h"
 #include "host/net_config.h"
 #include "host/sandbox.h"
@@ -27,13 +28,22 @@
 #define DEFAULT_CMDLINE_HVC "console=hvc0"
 #define DEFAULT_SHUTDOWN_TIMEOUT 30
 #define MAX_SHUTDOWN_TIMEOUT 3600
+/* Disk boot (no --kernel): Debian's OpenSBI (package opensbi) hands S-mode to Debian's
+ * U-Boot (package u-boot-qemu), whose distro boot reads the disk's extlinux.conf. A
+ * distribution with systemd wants more than the default RAM. */
+#define DISK_BOOT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+#define DISK_BOOT_LOADER "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"
+#define DISK_BOOT_MEMORY (1ULL << 30)
 
 void cmd_run_usage(FILE *out)
 {
     fprintf(out,
             "usage: rackvm run --kernel FILE [options]\n"
+            "       rackvm run --disk path=IMG [options]   (boot the disk, as a PC does)\n"
             "\n"
-            "  --kernel FILE        Linux RISC-V Image, gzip-compressed Image, or ELF\n"
+            "  --kernel FILE        Linux RISC-V Image, gzip-compressed Image, or ELF; without\n"
+            "                       it the first disk is booted through OpenSBI and U-Boot\n"
+            "                       (its /boot/extlinux/extlinux.conf; default memory 1G)\n"
             "  --initrd FILE        initial ramdisk\n"
             "  --cmdline STR        kernel command line (default \"%s\")\n"
             "  --memory SIZE        guest RAM, e.g. 512M or 2G; a bare number is MiB (default 256M)\n"
@@ -179,6 +189,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         .nets = o->nets,
     };
     o->shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+    o->boot_disk = false;
     o->api_socket = NULL;
     o->gdb = o->gdb_wait = false;
     o->sandbox = true;
@@ -187,7 +198,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     o->restore_dir = NULL;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
-    bool cmdline_given = false;
+    bool cmdline_given = false, memory_given = false;
     int opt;
     while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
         switch (opt) {
@@ -198,6 +209,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
             cmdline_given = true;
             break;
         case OPT_MEMORY:
+            memory_given = true;
             if (parse_size(optarg, &cfg->memory_size) < 0) {
                 snprintf(err, errlen, "--memory: invalid size '%s' (use e.g. 512M or 2G)", optarg);
                 return RUN_PARSE_BAD;
@@ -354,12 +366,47 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     }
     if (!cmdline_given && cfg->console == CONSOLE_VIRTIO)
         cfg->cmdline = DEFAULT_CMDLINE_HVC;
+    if (!cfg->kernel_path && cfg->firmware == FIRMWARE_BUILTIN_SBI && cfg->ndisks > 0 &&
+        !o->restore_dir) {
+        if (cfg->initrd_path) {
+            snprintf(err, errlen, "--initrd needs --kernel (a booted disk brings its own)");
+            return RUN_PARSE_BAD;
+        }
+        o->boot_disk = true;
+        cfg->firmware = FIRMWARE_FILE;
+        cfg->firmware_path = DISK_BOOT_FIRMWARE;
+        cfg->kernel_path = DISK_BOOT_LOADER;
+        if (!memory_given)
+            cfg->memory_size = DISK_BOOT_MEMORY;
+    }
     if (!cfg->kernel_path && cfg->firmware != FIRMWARE_FILE && !o->restore_dir) {
         snprintf(err, errlen, "--kernel FILE is required%s",
-                 cfg->firmware == FIRMWARE_NONE ? " with --firmware none" : "");
+                 cfg->firmware == FIRMWARE_NONE ? " with --firmware none"
+                                                : " (or --disk path=IMG to boot a disk)");
         return RUN_PARSE_BAD;
     }
     return RUN_PARSE_OK;
+}
+
+/* Disk boot: the firmware chain is installed and the first disk has something to boot
+ * (U-Boot scans only virtio 0). 0, or 2 after saying what is missing. */
+static int check_boot_disk(const struct machine_config *cfg)
+{
+    static const struct { const char *path, *package; } chain[] = {
+        { DISK_BOOT_FIRMWARE, "opensbi" }, { DISK_BOOT_LOADER, "u-boot-qemu" } };
+    for (size_t i = 0; i < ARRAY_SIZE(chain); i++) {
+        if (access(chain[i].path, R_OK) != 0) {
+            fprintf(stderr, "rackvm: booting a disk without --kernel needs %s (Debian package "
+                    "%s): %s\n", chain[i].path, chain[i].package, strerror(errno));
+            return 2;
+        }
+    }
+    char found[256], err[8192];
+    if (boot_disk_check(cfg->disks[0].path, found, sizeof(found), err, sizeof(err)) < 0) {
+        fprintf(stderr, "rackvm: --disk %s\n", err);
+        return 2;
+    }
+    return 0;
 }
 
 /* Opens path for the whole run; a file that does not open is left to the loader, which
@@ -395,6 +442,8 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         probe.fd = -1;
         blk_backend_close(&probe);
     }
+    if (o->boot_disk && check_boot_disk(&o->cfg) != 0)
+        return 2;
     keep_file(o->cfg.kernel_path, &o->cfg.kernel_file);
     keep_file(o->cfg.initrd_path, &o->cfg.initrd_file);
     keep_file(o->cfg.firmware == FIRMWARE_FILE ? o->cfg.firmware_path : NULL,

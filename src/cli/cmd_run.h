@@ -24,6 +24,8 @@ struct run_options {
     struct machine_config cfg;
     struct net_config nets[VIRT_VIRTIO_COUNT];
     unsigned shutdown_timeout;  /* --shutdown-timeout, seconds */
+    /* No --kernel but a disk: cfg boots the firmware chain (OpenSBI, U-Boot) from it. */
+    bool boot_disk;
     const char *api_socket;     /* --api-socket PATH, or NULL */
     bool gdb;                   /* --gdb: serve gdb at gdb_address */
     struct gdb_address gdb_address;

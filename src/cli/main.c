@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_image.h"
 #include "cli/cmd_rack.h"
 #include "cli/cmd_run.h"
 #include "cli/cmd_switch.h"
@@ -13,6 +14,7 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  run        boot one virtual machine (rackvm run --help)\n"
+          "  image      build a bootable Debian disk image (rackvm image --help)\n"
           "  switch     run a virtual Ethernet switch for VMs (rackvm switch --help)\n"
           "  rack       run and supervise a rack of VMs from a YAML file (rackvm rack --help)\n"
           "\n"
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "image"))
+        return cmd_image(argc - 1, argv + 1);
     if (!strcmp(argv[1], "rack"))
         return cmd_rack(argc - 1, argv + 1);
     if (!strcmp(argv[1], "switch"))

@@ -89,11 +89,13 @@ class UBootDistroBootTest(unittest.TestCase):
             f.write(self.extlinux_conf())
         return tree
 
-    def boot_from_disk(self, *disk_flags):
+    def boot_from_disk(self, *disk_flags, chain_given=True):
         """Boots OpenSBI + U-Boot with the disk and checks the whole chain; returns the
-        console output."""
-        argv = [RACKVM, "run", "--firmware", FW_JUMP, "--kernel", UBOOT,
-                "--memory", "512M", "--disk", ",".join(("path=" + self.image,) + disk_flags)]
+        console output. chain_given=False leaves the firmware chain to rackvm's disk
+        boot (no --kernel)."""
+        chain = ["--firmware", FW_JUMP, "--kernel", UBOOT] if chain_given else []
+        argv = [RACKVM, "run", *chain, "--memory", "512M",
+                "--disk", ",".join(("path=" + self.image,) + disk_flags)]
         with Guest(argv) as g:
             g.wait_for(r"U-Boot 20\d\d")
             g.wait_for(r"VirtIO Block Device")
@@ -110,18 +112,43 @@ class UBootDistroBootTest(unittest.TestCase):
             self.assertEqual(g.wait_exit(), 0, g.tail())
             return g.output
 
-    def test_mbr_ext4_partition(self):
+    def ext4_image(self, tree):
         mkfs = tool("mkfs.ext4")
         if mkfs is None:
             self.skipTest("mkfs.ext4 missing: install e2fsprogs (scripts/deps.sh --all)")
-        tree = self.boot_tree()
         offset, size = partitioned_image(self.image, "dos", "83")
         # No journal: U-Boot only reads it, and a smaller filesystem builds faster.
         subprocess.run([mkfs, "-q", "-F", "-O", "^has_journal", "-E", "offset=%d" % offset,
                         "-d", tree, self.image, "%dk" % (size >> 10)],
                        check=True, capture_output=True)
         self.assertEqual(os.path.getsize(self.image), DISK_MB << 20)
+
+    def test_mbr_ext4_partition(self):
+        self.ext4_image(self.boot_tree())
         self.boot_from_disk()
+
+    def test_disk_boot_without_kernel(self):
+        """`rackvm run --disk path=IMG` alone: rackvm supplies OpenSBI and U-Boot."""
+        self.ext4_image(self.boot_tree())
+        self.boot_from_disk(chain_given=False)
+
+    def test_disk_with_nothing_to_boot(self):
+        """A disk without extlinux.conf, or without a partition table, is refused before
+        the VM starts, naming the disk."""
+        tree = self.boot_tree()
+        os.remove(os.path.join(tree, "extlinux", "extlinux.conf"))
+        self.ext4_image(tree)
+        blank = os.path.join(self.tmp.name, "blank.img")
+        with open(blank, "wb") as f:
+            f.truncate(DISK_MB << 20)
+        for image, why in ((self.image, "no bootable-flagged partition holds an ext2/3/4 file system "
+                            "with /extlinux/extlinux.conf"),
+                           (blank, "has no partition table")):
+            run = subprocess.run([RACKVM, "run", "--disk", "path=" + image],
+                                 capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(run.returncode, 2, run.stderr)
+            self.assertIn(("rackvm: --disk " + image).encode(), run.stderr)
+            self.assertIn(why.encode(), run.stderr)
 
     def test_gpt_fat_partition_read_only(self):
         for name in ("mformat", "mmd", "mcopy"):

@@ -38,11 +38,7 @@ static enum run_parse parse(const char *first, ...)
 #define CHECK_REFUSED(msg, ...)                                                          \
     do {                                                                                 \
         CHECK(parse(__VA_ARGS__, NULL) == RUN_PARSE_BAD);                                \
-        if (strcmp(err, (msg)) != 0) {                                                   \
-            fprintf(stderr, "%s:%d: message \"%s\", expected \"%s\"\n", __FILE__,        \
-                    __LINE__, err, (msg));                                               \
-            unit_failures++;                                                             \
-        }                                                                                \
+        CHECK_STREQ(err, (msg));                                                         \
     } while (0)
 
 static void test_accepted(void)
@@ -78,6 +74,18 @@ static void test_accepted(void)
     CHECK(parse("--version", NULL) == RUN_PARSE_VERSION);
     CHECK(parse("--kernel", "k", "--shutdown-timeout", "5", NULL) == RUN_PARSE_OK);
     CHECK_EQ_U64(opts.shutdown_timeout, 5);
+    CHECK(!opts.boot_disk);
+    /* a disk and no kernel: the disk is booted through OpenSBI and U-Boot, with 1 GiB */
+    CHECK(parse("--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.boot_disk && opts.cfg.firmware == FIRMWARE_FILE);
+    CHECK(strstr(opts.cfg.firmware_path, "opensbi") && strstr(opts.cfg.kernel_path, "u-boot"));
+    CHECK_EQ_U64(opts.cfg.memory_size, 1ULL << 30);
+    CHECK(parse("--memory", "512M", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(opts.boot_disk);
+    CHECK_EQ_U64(opts.cfg.memory_size, 512ULL << 20);
+    /* a kernel or a firmware given: the disk is only a disk */
+    CHECK(parse("--firmware", "fw.bin", "--disk", "path=d.img", NULL) == RUN_PARSE_OK);
+    CHECK(!opts.boot_disk && !strcmp(opts.cfg.firmware_path, "fw.bin"));
     CHECK(!opts.gdb && !opts.gdb_wait);
     CHECK(parse("--kernel", "k", "--gdb", "tcp::1234", "--gdb-wait", NULL) == RUN_PARSE_OK);
     CHECK(opts.gdb && opts.gdb_wait && opts.gdb_address.port == 1234);
@@ -132,7 +140,10 @@ static void test_refused(void)
     CHECK_REFUSED("unknown option '-x' (try rackvm run --help)", "-xy");
     CHECK_REFUSED("unexpected argument 'extra' (try rackvm run --help)", "--kernel", "k",
                   "extra");
-    CHECK_REFUSED("--kernel FILE is required", "--memory", "1G");
+    CHECK_REFUSED("--kernel FILE is required (or --disk path=IMG to boot a disk)", "--memory",
+                  "1G");
+    CHECK_REFUSED("--initrd needs --kernel (a booted disk brings its own)", "--initrd", "i",
+                  "--disk", "path=d.img");
     CHECK_REFUSED("--kernel FILE is required with --firmware none", "--firmware", "none");
     CHECK_REFUSED("too many virtio devices: 9 (the board has 8 slots)", "--kernel", "k",
                   "--disk", "path=1", "--disk", "path=2", "--disk", "path=3", "--disk", "path=4",

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 static int unit_failures;
 
@@ -21,6 +22,17 @@ static int unit_failures;
         if (a_ != b_) {                                                                 \
             fprintf(stderr, "%s:%d: %s == 0x%" PRIx64 ", expected %s == 0x%" PRIx64 "\n", \
                     __FILE__, __LINE__, #a, a_, #b, b_);                                \
+            unit_failures++;                                                            \
+        }                                                                               \
+    } while (0)
+
+/* String a equals the expected b; both are shown when not. */
+#define CHECK_STREQ(a, b)                                                               \
+    do {                                                                                \
+        const char *a_ = (a), *b_ = (b);                                                \
+        if (strcmp(a_, b_) != 0) {                                                      \
+            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
+                    #a, a_, b_);                                                        \
             unit_failures++;                                                            \
         }                                                                               \
     } while (0)
