@@ -4,8 +4,8 @@
 #   guest/initramfs.cpio.gz  busybox-static + the modules in scripts/guest/modules (with
 #                            what they depend on) + scripts/guest/init
 # Nothing is compiled and no riscv64 code runs on the host: the packages are fetched with a
-# private apt configuration (the host's apt setup is never touched), verified by apt
-# against Debian's archive keyring, and unpacked with dpkg-deb -x.
+# private apt configuration (scripts/trixie-apt.sh; the host's apt setup is never
+# touched), verified by apt against Debian's archive keyring, and unpacked with dpkg-deb -x.
 # Downloads and apt's index are cached in $RACKVM_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/rackvm), shared by every clone; work trees stay in
 # guest/work. The guest is rebuilt only when its inputs (package versions, init, module
@@ -16,10 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/guest
 work=$out/work
 cache=${RACKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rackvm}
-aptdir=$cache/apt-trixie-riscv64
 debs=$cache/debs
-mirror=http://deb.debian.org/debian
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 stage() { echo "== [${SECONDS}s] $*"; }
 die() { echo "build-guest: $*" >&2; exit 1; }
@@ -29,34 +26,11 @@ key_of() { sha256sum | cut -d' ' -f1; }
 if ! "$root/scripts/deps.sh" --check >/dev/null; then
     "$root/scripts/deps.sh"
 fi
-[ -r "$keyring" ] || die "$keyring is missing (package debian-archive-keyring)"
-mkdir -p "$work" "$debs" "$aptdir"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d} \
-    "$aptdir"/{lists/partial,archives/partial}
-
-# apt reads only this file's settings for state, cache and sources; the host's dpkg status
-# and architectures stay out of it. Signed-By makes apt check the Release file's signature.
-touch "$aptdir/status"
-echo "deb [arch=riscv64 signed-by=$keyring] $mirror trixie main" >"$aptdir/etc/sources.list"
-cat >"$aptdir/apt.conf" <<CONF
-Dir::State "$aptdir";
-Dir::State::Lists "$aptdir/lists";
-Dir::State::status "$aptdir/status";
-Dir::Cache "$aptdir";
-Dir::Cache::Archives "$aptdir/archives";
-Dir::Etc "$aptdir/etc";
-APT::Architecture "riscv64";
-APT::Architectures { "riscv64"; };
-Acquire::Languages "none";
-APT::Sandbox::User "root";
-CONF
-export APT_CONFIG=$aptdir/apt.conf
+mkdir -p "$work" "$debs"
+. "$root/scripts/trixie-apt.sh"
 
 stage "apt: trixie riscv64 index from $mirror (private apt state in $aptdir)"
-if ! apt-get -q update 2>&1 | sed 's/^/   /'; then
-    ls "$aptdir"/lists/*_Packages* >/dev/null 2>&1 \
-        || die "apt-get update failed and there is no cached index (network? a debian-archive-keyring older than 2023.3+deb12u2 lacks trixie's keys)"
-    echo "   apt-get update failed; using the cached index" >&2
-fi
+trixie_apt_update
 
 # The newest version of package $1 in the index.
 candidate() {
@@ -72,7 +46,8 @@ bbver=$(candidate busybox-static)
 
 inputs_key=$({
     echo "$kpkg=$kver busybox-static=$bbver"
-    cat "$root/scripts/guest/init" "$root/scripts/guest/modules" "$root/scripts/build-guest.sh"
+    cat "$root/scripts/guest/init" "$root/scripts/guest/modules" "$root/scripts/build-guest.sh" \
+        "$root/scripts/trixie-apt.sh"
 } | key_of)
 if [ -f "$out/Image" ] && [ -f "$out/initramfs.cpio.gz" ] &&
     [ "$(cat "$work/guest.key" 2>/dev/null)" = "$inputs_key" ]; then
