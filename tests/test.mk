@@ -37,4 +37,4 @@ guest:
 # the README's Debian section), then runs test_image.py on it.
 image-test: $(BUILD)/rackvm
 	tests/integration/image-test-cache.sh >/dev/null
-	python3 tests/integration/run.py test_image.py
+	RACKVM_IMAGE_TEST=1 python3 tests/integration/run.py test_image.py

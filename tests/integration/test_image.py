@@ -86,6 +86,10 @@ class DebianImageBootTest(unittest.TestCase):
 
     def setUp(self):
         require_rackvm(self)
+        # Three minutes of boot and apt: only where asked for, so that `make test`'s
+        # length does not hang on whether this machine happens to hold a cached image.
+        if os.environ.get("RACKVM_IMAGE_TEST") != "1":
+            self.skipTest("the Debian image's boot is `make image-test`'s")
         status, path, err = run_quick([CACHE_SCRIPT, "--path"])
         self.assertEqual(status, 0, err)
         self.cached = path.strip()
