@@ -97,8 +97,32 @@ static int build_root(const char *const keep_paths[], const char *cwd, const int
     return 0;
 }
 
+bool jail_possible(char *why, size_t len)
+{
+    /* mountinfo lists only the mounts reachable from this process's root: in a chroot,
+     * none has / as its mount point. */
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[4096], point[PATH_MAX];
+    bool root_mounted = false;
+    while (f && !root_mounted && fgets(line, sizeof(line), f))
+        root_mounted = sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && !strcmp(point, "/");
+    if (f)
+        fclose(f);
+    if (!f)
+        snprintf(why, len, "/proc/self/mountinfo cannot be read (is /proc mounted?)");
+    else if (!root_mounted)
+        snprintf(why, len, "/ is not a mount point (rackvm runs in a chroot?), so the jail's "
+                 "mounts could not be kept from the host's");
+    return root_mounted;
+}
+
 int jail_unshare(bool own_network)
 {
+    char why[160];
+    if (!jail_possible(why, sizeof(why))) {
+        rvm_error("--sandbox jail: %s: use --sandbox on here", why);
+        return -1;
+    }
     int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (own_network ? CLONE_NEWNET : 0);
     if (unshare(flags) < 0) {
         rvm_error("sandbox: jail: cannot enter new namespaces: %s", strerror(errno));

@@ -23,9 +23,15 @@
 #define RACKVM_HOST_JAIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A switch socket per NIC (eight virtio slots at most) and resolv.conf, with room. */
 #define JAIL_MAX_KEEP 16
+
+/* Whether this host can build the jail: its mounts are kept from the host's by making
+ * them private from /, which must be a mount point; in a chroot it is not (nor can the
+ * mount beneath it be named). false with why (a sentence) when not. */
+bool jail_possible(char *why, size_t len);
 
 /* Before any thread: mount (with every mount made private), IPC, UTS and, when
  * own_network, network namespaces. Needs root (CAP_SYS_ADMIN). 0, or -1 after printing why. */

@@ -26,6 +26,7 @@
 #include "api/protocol.h"
 #include "api/server.h"
 #include "host/cgroup.h"
+#include "host/jail.h"
 #include "rack/client.h"
 #include "rack/console_relay.h"
 #include "rack/restart_policy.h"
@@ -84,6 +85,7 @@ struct rack {
     bool down;
     struct cgroup_host cgroups;  /* version CGROUP_NONE: limits not enforced, for limits_why */
     char limits_why[PATH_MAX + 256];
+    bool jail;                   /* VMs run with --sandbox jail (root, and the host allows) */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -230,7 +232,7 @@ static void start_member(struct rack *r, struct member *m)
     args_push(&a, "--on-reboot"), args_push(&a, "exit");
     args_push(&a, "--shutdown-timeout"), args_push(&a, "%u", vm->shutdown_timeout);
     bool root = geteuid() == 0;
-    if (root)
+    if (r->jail)
         args_push(&a, "--sandbox"), args_push(&a, "jail");
     int fds[2], in[2] = { -1, -1 };
     pid_t pid = -1;
@@ -916,6 +918,12 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     }
     if (!prepare(&r))
         goto out;
+    if (geteuid() == 0) {
+        char why[160];
+        r.jail = jail_possible(why, sizeof(why));
+        if (!r.jail)
+            say("rack: VMs not jailed (namespaces and an empty root): %s", why);
+    }
     if (cgroup_host_open(&r.cgroups, "/sys/fs/cgroup", "/proc/self/cgroup", "rackvm", r.limits_why,
                          sizeof(r.limits_why)) < 0)
         say("rack: limits not enforced: %s", r.limits_why);

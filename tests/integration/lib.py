@@ -59,6 +59,15 @@ class GuestFiles:
         return os.path.isfile(self.kernel) and os.path.isfile(self.initrd)
 
 
+def jail_possible():
+    """Whether rackvm can jail a VM here, as its jail_possible() decides: run as root, and
+    / a mount point (in a chroot it is not, and --sandbox jail is refused)."""
+    if os.geteuid() != 0:
+        return False
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == "/" for line in f)
+
+
 def guest_candidates():
     """Where a guest may be, best first: $RACKVM_GUEST_DIR, guest/ built by
     scripts/build-guest.sh, then the reference guest in ../shared/guest."""

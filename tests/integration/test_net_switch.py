@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.request
 
-from lib import Guest, GuestTestCase, qemu_argv, rackvm_argv
+from lib import Guest, GuestTestCase, jail_possible, qemu_argv, rackvm_argv
 from test_net import OPENSBI, free_port
 from test_switch import Switch
 
@@ -127,7 +127,7 @@ class NetSwitchTest(SwitchedVMs):
         sw = self.switch()
         # As root, a is jailed: it reconnects through the socket's directory, kept in its
         # empty root, from a network namespace of its own.
-        a = self.rackvm(21, *(["--sandbox", "jail"] if os.geteuid() == 0 else []))
+        a = self.rackvm(21, *(["--sandbox", "jail"] if jail_possible() else []))
         b = self.rackvm(22)
         self.up(a, 21)
         self.up(b, 22)

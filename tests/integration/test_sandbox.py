@@ -11,7 +11,7 @@ import pwd
 import re
 import unittest
 
-from lib import RACKVM, GuestTestCase, run_quick
+from lib import RACKVM, GuestTestCase, jail_possible, run_quick
 
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 
@@ -30,7 +30,7 @@ class SandboxTest(GuestTestCase):
         # the jail: user networking keeps the host's network namespace and resolv.conf.
         if not os.path.isfile(OPENSBI):
             self.skipTest("%s missing: install the opensbi package" % OPENSBI)
-        jail = ["--sandbox", "jail"] if os.geteuid() == 0 else []
+        jail = ["--sandbox", "jail"] if jail_possible() else []
         with self.boot("console=ttyS0", "--firmware", OPENSBI, "--net", "user", "--rng",
                        "--cpus", "2", *jail) as g:
             g.wait_for(r"GUEST-READY")
