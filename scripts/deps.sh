@@ -38,6 +38,8 @@ if [ $all -eq 1 ]; then
         # libFuzzer and clang's sanitizer runtimes (`make fuzz`): only a recommendation of clang
         libclang-rt-14-dev
         mtools iproute2
+        # `make image-test`: the test's key (ssh-keygen) and its login into the image (ssh)
+        openssh-client
         # benchmarks
         qemu-system-misc time bc
     )

@@ -35,6 +35,7 @@ guest:
 # Apart from `make test`: builds the Debian image test_image.py boots with `rackvm image
 # create` (cached by recipe; a first build takes far longer than the whole suite may, see
 # the README's Debian section), then runs test_image.py on it.
-image-test: $(BUILD)/rackvm
+image-test: deps
+	$(MAKE) all
 	tests/integration/image-test-cache.sh >/dev/null
 	RACKVM_IMAGE_TEST=1 python3 tests/integration/run.py test_image.py
