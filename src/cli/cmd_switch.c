@@ -4,7 +4,9 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 void cmd_switch_usage(FILE *out)
 {
     fputs("usage: rackvm switch --listen SOCKET [--uplink user[,hostfwd=...]...]\n"
+          "                     [--socket-group GID]\n"
           "\n"
           "  --listen SOCKET      Unix socket the ports connect to: rackvm run --net\n"
           "                       switch=SOCKET, or QEMU's -netdev stream,addr.type=unix,\n"
@@ -22,17 +25,21 @@ void cmd_switch_usage(FILE *out)
           "  --uplink user[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:GUESTPORT]...\n"
           "                       a port with NAT to the host (libslirp: DHCP from 10.0.2.15,\n"
           "                       gateway 10.0.2.2), and host ports forwarded into the network\n"
+          "  --socket-group GID   the socket is mode 0660 in group GID, whose members (a root\n"
+          "                       rack's VMs on this network) may connect (default: mode\n"
+          "                       0600, given to nobody when started as root)\n"
           "  --help\n"
           "\n"
           "SIGINT or SIGTERM stops the switch; each port's counters are printed as it leaves.\n",
           out);
 }
 
-enum { OPT_LISTEN = 256, OPT_UPLINK, OPT_HELP };
+enum { OPT_LISTEN = 256, OPT_UPLINK, OPT_SOCKET_GROUP, OPT_HELP };
 
 static const struct option switch_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "uplink", required_argument, NULL, OPT_UPLINK },
+    { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -55,6 +62,7 @@ int cmd_switch(int argc, char **argv)
     const char *listen_path = NULL;
     struct net_config uplink;
     bool has_uplink = false;
+    long socket_group = -1;
     opterr = 0;
     optind = 0;
     int opt;
@@ -77,6 +85,16 @@ int cmd_switch(int argc, char **argv)
                 return 2;
             }
             has_uplink = true;
+            break;
+        }
+        case OPT_SOCKET_GROUP: {
+            char *end;
+            errno = 0;
+            socket_group = strtol(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || socket_group > INT32_MAX) {
+                fprintf(stderr, "rackvm: --socket-group '%s': not a group id\n", optarg);
+                return 2;
+            }
             break;
         }
         case OPT_HELP: cmd_switch_usage(stdout); return 0;
@@ -102,7 +120,7 @@ int cmd_switch(int argc, char **argv)
         rvm_error("switch: cannot take SIGINT/SIGTERM: %s", strerror(errno));
         return 1;
     }
-    struct vswitch *sw = switch_create(listen_path, has_uplink ? &uplink : NULL);
+    struct vswitch *sw = switch_create(listen_path, socket_group, has_uplink ? &uplink : NULL);
     if (!sw) {
         close(stop_fd);
         return 1;

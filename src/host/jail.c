@@ -36,7 +36,8 @@ static int make_dirs(const char *path, bool last_too)
         if (*p == '/' || (*p == '\0' && last_too)) {
             char c = *p;
             *p = '\0';
-            if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            /* 0755 whatever the umask (a rack's is 077): the dropped user passes through. */
+            if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0)
                 return -1;
             *p = c;
         }

@@ -215,12 +215,43 @@ static bool needed(const struct sandbox_config *cfg, enum sandbox_need need)
     return false;
 }
 
-/* The user a root process becomes (and its primary group), looked up while /etc/passwd
- * is still reachable: *uid 0 for a process that keeps who it is. */
-static int find_user(const char *user, uid_t *uid, gid_t *gid)
+/* Who a root process becomes: its user, its primary group (groups[0]) and supplementary
+ * groups (a rack VM's networks' groups). */
+struct identity {
+    uid_t uid;
+    gid_t groups[1 + SANDBOX_MAX_GROUPS];
+    unsigned ngroups;
+};
+
+/* "UID:GID[:GID,...]" into *id; false when it is not that form. */
+static bool parse_ids(const char *user, struct identity *id)
 {
-    *uid = 0;
-    *gid = 0;
+    char *end;
+    errno = 0;
+    unsigned long uid = strtoul(user, &end, 10);
+    if (user[0] < '0' || user[0] > '9' || *end != ':' || errno || uid > UINT32_MAX - 1)
+        return false;
+    id->uid = (uid_t)uid;
+    id->ngroups = 0;
+    for (const char *p = end + 1; ; p = end + 1) {
+        errno = 0;
+        unsigned long gid = strtoul(p, &end, 10);
+        if (*p < '0' || *p > '9' || errno || gid > UINT32_MAX - 1 || id->ngroups == ARRAY_SIZE(id->groups))
+            return false;
+        id->groups[id->ngroups++] = (gid_t)gid;
+        /* The primary group ends with ':', each supplementary one with ','. */
+        if (*end == '\0')
+            return true;
+        if (*end != (id->ngroups == 1 ? ':' : ','))
+            return false;
+    }
+}
+
+/* The identity a root process takes, looked up while /etc/passwd is still reachable:
+ * uid 0 for a process that keeps who it is. */
+static int find_user(const char *user, struct identity *id)
+{
+    *id = (struct identity){ .uid = 0 };
     if (geteuid() != 0) {
         if (user) {
             rvm_error("--sandbox-user %s: rackvm must be started as root to change user", user);
@@ -229,25 +260,45 @@ static int find_user(const char *user, uid_t *uid, gid_t *gid)
         return 0;
     }
     const char *name = user ? user : SANDBOX_DEFAULT_USER;
-    errno = 0;
-    struct passwd *pw = getpwnam(name);
-    if (!pw) {
-        rvm_error("sandbox: no user '%s' to drop root privileges to%s%s", name,
-                  errno ? ": " : " (use --sandbox-user USER)", errno ? strerror(errno) : "");
-        return -1;
+    if (name[0] >= '0' && name[0] <= '9') {
+        if (!parse_ids(name, id)) {
+            rvm_error("--sandbox-user %s: not UID:GID[:GID,...] (at most %d supplementary groups)",
+                      name, SANDBOX_MAX_GROUPS);
+            return -1;
+        }
+    } else {
+        errno = 0;
+        struct passwd *pw = getpwnam(name);
+        if (!pw) {
+            rvm_error("sandbox: no user '%s' to drop root privileges to%s%s", name,
+                      errno ? ": " : " (use --sandbox-user USER)", errno ? strerror(errno) : "");
+            return -1;
+        }
+        *id = (struct identity){ .uid = pw->pw_uid, .groups = { pw->pw_gid }, .ngroups = 1 };
     }
-    if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-        rvm_error("sandbox: user '%s' is root or in group root: nothing would be dropped", name);
-        return -1;
+    for (unsigned i = 0; i < id->ngroups; i++) {
+        if (id->uid == 0 || id->groups[i] == 0) {
+            rvm_error("sandbox: user '%s' is root or in group root: nothing would be dropped", name);
+            return -1;
+        }
     }
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
     return 0;
 }
 
-/* Root becomes uid:gid (uid 0: nothing to drop). */
-static int drop_privileges(uid_t uid, gid_t gid)
+/* Whether gid is one of groups[0..n). */
+static bool has_gid(const gid_t *groups, unsigned n, gid_t gid)
 {
+    for (unsigned i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+/* Root becomes id (uid 0: nothing to drop). */
+static int drop_privileges(const struct identity *id)
+{
+    uid_t uid = id->uid;
+    gid_t gid = id->groups[0];
     if (uid == 0)
         return 0;
     /* The kernel forgets a parent-death signal on a change of user; a supervisor that
@@ -255,16 +306,21 @@ static int drop_privileges(uid_t uid, gid_t gid)
     int death_signal = 0;
     pid_t parent = getppid();
     prctl(PR_GET_PDEATHSIG, &death_signal);
-    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+    if (setgroups(id->ngroups, id->groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
         rvm_error("sandbox: cannot become uid %u: %s", (unsigned)uid, strerror(errno));
         return -1;
     }
     if (death_signal && (prctl(PR_SET_PDEATHSIG, death_signal) < 0 || getppid() != parent))
         raise(death_signal);
     uid_t r, e, s;
-    gid_t rg, eg, sg;
+    gid_t rg, eg, sg, groups[1 + SANDBOX_MAX_GROUPS];
+    /* The kernel keeps the groups sorted: each one asked for must be there, and no other. */
+    int ngroups = getgroups(ARRAY_SIZE(groups), groups);
+    bool groups_taken = ngroups == (int)id->ngroups;
+    for (unsigned i = 0; groups_taken && i < id->ngroups; i++)
+        groups_taken = has_gid(groups, (unsigned)ngroups, id->groups[i]);
     if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0 || r != uid || e != uid ||
-        s != uid || rg != gid || eg != gid || sg != gid || setuid(0) == 0) {
+        s != uid || rg != gid || eg != gid || sg != gid || !groups_taken || setuid(0) == 0) {
         rvm_error("sandbox: dropping root to uid %u did not take", (unsigned)uid);
         return -1;
     }
@@ -342,10 +398,9 @@ int sandbox_enter(const struct sandbox_config *cfg)
      * The sanitizers' other checks go on under the filter. */
     __lsan_do_leak_check();
 #endif
-    uid_t uid;
-    gid_t gid;
-    if (find_user(cfg->user, &uid, &gid) < 0 || (cfg->jail && enter_jail(cfg) < 0) ||
-        drop_privileges(uid, gid) < 0)
+    struct identity id;
+    if (find_user(cfg->user, &id) < 0 || (cfg->jail && enter_jail(cfg) < 0) ||
+        drop_privileges(&id) < 0)
         return -1;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         rvm_error("sandbox: cannot set no_new_privs: %s", strerror(errno));

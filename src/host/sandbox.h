@@ -2,9 +2,10 @@
  * The sandbox of a VM process (`rackvm run --sandbox on`, the default). Once the VM has
  * opened everything it needs, sandbox_enter() puts a process started as root in
  * namespaces of its own with an empty root file system when asked (`--sandbox jail`,
- * jail.h), drops root to an unprivileged user, sets no_new_privs, and installs on every
- * thread (TSYNC) a seccomp-bpf allowlist of the system calls a running VM makes. Any other call traps: a SIGSYS handler prints one line naming
- * the call and the process exits with SANDBOX_BLOCKED_STATUS.
+ * jail.h), drops root to an unprivileged user (a rack VM's own uid), sets no_new_privs,
+ * and installs on every thread (TSYNC) a seccomp-bpf allowlist
+ * of the system calls a running VM makes. Any other call traps: a SIGSYS handler prints
+ * one line naming the call and the process exits with SANDBOX_BLOCKED_STATUS.
  *
  * The allowlist is ONE table, allowed_calls[] in sandbox.c, built from strace of the whole
  * test suite. A feature that makes a new system call after start-up (an API socket, a GDB
@@ -21,10 +22,14 @@
 /* Exit status of a process that made a system call outside the allowlist: 128 + SIGSYS. */
 #define SANDBOX_BLOCKED_STATUS 159
 #define SANDBOX_DEFAULT_USER "nobody"
+/* Supplementary groups of a numeric --sandbox-user: a rack VM's networks, one per NIC at most. */
+#define SANDBOX_MAX_GROUPS 8
 
 /* What the VM may still do after start-up beyond the calls every VM makes. */
 struct sandbox_config {
-    /* The user a process started as root becomes (its primary group too); NULL: nobody. */
+    /* The user a process started as root becomes: a name (its primary group too), or
+     * "UID:GID[:GID,...]" (a rack VM's own ids, then its networks' groups, which need not
+     * be in /etc/passwd or /etc/group); NULL: nobody. */
     const char *user;
     /* User networking: libslirp opens AF_INET/AF_INET6 sockets per guest connection, and
      * for guest DNS stats and reopens /etc/resolv.conf by path. (Nothing else opens a

@@ -383,9 +383,19 @@ static size_t map_size(yaml_node_t *n)
                ? (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) : 0;
 }
 
+static int users_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
+{
+    struct rack_file *rf = ctx;
+    if (!strcmp(key, "first_id"))
+        return want_uint(r, v, key, RACK_FIRST_ID_MIN, INT32_MAX, &rf->first_id);
+    return unknown(r, key, "first_id");
+}
+
 static int top_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx)
 {
     struct rack_file *rf = ctx;
+    if (!strcmp(key, "users"))
+        return each_pair(r, v, key, users_pair, rf);
     if (!strcmp(key, "networks")) {
         if (rf->networks)
             return bad(r, v, key, "given twice");
@@ -400,7 +410,7 @@ static int top_pair(struct reader *r, const char *key, yaml_node_t *v, void *ctx
             return bad(r, v, key, "out of memory");
         return each_pair(r, v, key, vms_pair, rf);
     }
-    return unknown(r, key, "networks, vms");
+    return unknown(r, key, "networks, vms, users");
 }
 
 /* Networks first, whatever their place in the file, so that NICs can name them. */
@@ -432,7 +442,13 @@ static int read_top(struct reader *r, struct rack_file *rf, yaml_node_t *root)
     if (!map_size(vms))
         return bad(r, vms_key, "vms", "needs at least one VM");
     r->key_node = vms_key;
-    return top_pair(r, "vms", vms, rf);
+    if (top_pair(r, "vms", vms, rf) < 0)
+        return -1;
+    /* uid_t is unsigned, but tools that take ids as signed misread those past 2^31 - 1. */
+    if (rf->first_id + (uint64_t)rack_ids_used(rf) - 1 > INT32_MAX)
+        return bad(r, root, "users", "first_id %u + %u ids goes past %d", rf->first_id,
+                   rack_ids_used(rf), INT32_MAX);
+    return 0;
 }
 
 struct rack_file *rack_file_load(const char *path, char *err, size_t errlen)
@@ -462,6 +478,8 @@ struct rack_file *rack_file_load(const char *path, char *err, size_t errlen)
     if (!loaded)
         return NULL;
     struct rack_file *rf = calloc(1, sizeof(*rf));
+    if (rf)
+        rf->first_id = RACK_FIRST_ID_DEFAULT;
     r.doc = &doc;
     int rc = rf ? 0 : -1;
     if (!rf)
@@ -503,6 +521,21 @@ void rack_file_free(struct rack_file *rf)
     free(rf->networks);
     free(rf->path);
     free(rf);
+}
+
+unsigned rack_ids_used(const struct rack_file *rf)
+{
+    return rf->nvms + rf->nnetworks;
+}
+
+uid_t rack_vm_id(const struct rack_file *rf, unsigned vm)
+{
+    return (uid_t)(rf->first_id + vm);
+}
+
+gid_t rack_network_gid(const struct rack_file *rf, unsigned network)
+{
+    return (gid_t)(rf->first_id + rf->nvms + network);
 }
 
 unsigned rack_vm_default_memory_limit(const struct rack_vm *vm)

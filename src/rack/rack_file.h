@@ -17,7 +17,8 @@
  *       restart: on-failure         # no | on-failure | always
  *       restart_limit: {count: 5, window: 60}   # at most 5 restarts in 60 s
  *       shutdown_timeout: 10        # seconds a stop waits for the guest's poweroff
-       limits: {memory: 256, cpu: 1.5}   # MiB of the whole process, CPUs (cgroup.h)
+ *       limits: {memory: 256, cpu: 1.5}   # MiB of the whole process, CPUs (cgroup.h)
+ *   users: {first_id: 1900000000}   # a root rack's ids (below)
  *
  * rack_file_load checks everything it can before anything starts: YAML syntax, unknown
  * or missing keys, wrong value types, duplicate names, a NIC on an undeclared network,
@@ -25,6 +26,8 @@
  */
 #ifndef RACKVM_RACK_FILE_H
 #define RACKVM_RACK_FILE_H
+
+#include <sys/types.h>
 
 #include "common.h"
 
@@ -36,6 +39,17 @@
  * buffers) with room for the page cache of its images, which the limit reclaims. */
 #define RACK_JIT_MIB_PER_CPU 32
 #define RACK_MONITOR_MIB 64
+
+/*
+ * The ids of a root rack's VMs and networks: from first_id up, VM i (in the file's order)
+ * runs as uid and gid first_id + i, and network j's socket belongs to group
+ * first_id + nvms + j, which its VMs have as a supplementary group. The default lies in
+ * what systemd's UIDS-GIDS.md leaves unused (1879048192-2147483647: past its container
+ * ranges, below 2^31); the supervisor refuses ids that passwd, group, /etc/subuid or
+ * /etc/subgid already give out.
+ */
+#define RACK_FIRST_ID_DEFAULT 1900000000u
+#define RACK_FIRST_ID_MIN 1000u   /* below: the distribution's system users */
 
 enum rack_restart { RACK_RESTART_NO, RACK_RESTART_ON_FAILURE, RACK_RESTART_ALWAYS };
 
@@ -78,12 +92,17 @@ struct rack_file {
     unsigned nvms;
     struct rack_network *networks;
     unsigned nnetworks;
+    unsigned first_id;          /* users: first_id (RACK_FIRST_ID_DEFAULT) */
 };
 
 /* Reads and checks path. NULL with "FILE:LINE: KEY: what is wrong" in err. */
 struct rack_file *rack_file_load(const char *path, char *err, size_t errlen);
 void rack_file_free(struct rack_file *rf);
 unsigned rack_vm_default_memory_limit(const struct rack_vm *vm);
+/* How many ids from first_id the rack takes, VM i's uid (and gid), network j's group. */
+unsigned rack_ids_used(const struct rack_file *rf);
+uid_t rack_vm_id(const struct rack_file *rf, unsigned vm);
+gid_t rack_network_gid(const struct rack_file *rf, unsigned network);
 const char *rack_restart_name(enum rack_restart r);
 
 #endif

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +29,7 @@
 #include "api/server.h"
 #include "host/cgroup.h"
 #include "host/jail.h"
+#include "host/sandbox.h"
 #include "rack/client.h"
 #include "rack/console_relay.h"
 #include "rack/restart_policy.h"
@@ -86,6 +89,7 @@ struct rack {
     struct cgroup_host cgroups;  /* version CGROUP_NONE: limits not enforced, for limits_why */
     char limits_why[PATH_MAX + 256];
     bool jail;                   /* VMs run with --sandbox jail (root, and the host allows) */
+    bool own_users;              /* root: each VM its own uid, each network its own group */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -204,6 +208,26 @@ static void drain_log(struct member *m)
     }
 }
 
+/* --sandbox-user UID:GID[:GID,...]: VM i's own ids, then the group of each of its networks. */
+_Static_assert(SANDBOX_MAX_GROUPS >= RACK_MAX_NICS, "a group per network of a VM");
+static void push_vm_user(struct args *a, const struct rack_file *rf, unsigned i)
+{
+    const struct rack_vm *vm = &rf->vms[i];
+    char user[32 + 12 * RACK_MAX_NICS];
+    size_t used = (size_t)snprintf(user, sizeof(user), "%u:%u", (unsigned)rack_vm_id(rf, i),
+                                   (unsigned)rack_vm_id(rf, i));
+    unsigned groups = 0;
+    for (unsigned n = 0; n < vm->nnics; n++) {
+        bool seen = false;
+        for (unsigned k = 0; k < n; k++)
+            seen |= vm->nics[k].network == vm->nics[n].network;
+        if (!seen)
+            used += (size_t)snprintf(user + used, sizeof(user) - used, "%c%u", groups++ ? ',' : ':',
+                                     (unsigned)rack_network_gid(rf, vm->nics[n].network));
+    }
+    args_push(a, "--sandbox-user"), args_push(a, "%s", user);
+}
+
 static void start_member(struct rack *r, struct member *m)
 {
     const struct rack_vm *vm = m->cfg;
@@ -234,6 +258,8 @@ static void start_member(struct rack *r, struct member *m)
     bool root = geteuid() == 0;
     if (r->jail)
         args_push(&a, "--sandbox"), args_push(&a, "jail");
+    if (r->own_users)
+        push_vm_user(&a, r->rf, (unsigned)(m - r->members));
     int fds[2], in[2] = { -1, -1 };
     pid_t pid = -1;
     char why[sizeof(m->last_exit) - 32];
@@ -728,6 +754,9 @@ static bool start_network(struct rack *r, struct network *n)
     args_push(&a, "%s", r->exe);
     args_push(&a, "switch");
     args_push(&a, "--listen"), args_push(&a, "%s", n->sock_path);
+    if (r->own_users)
+        args_push(&a, "--socket-group"),
+            args_push(&a, "%u", (unsigned)rack_network_gid(r->rf, (unsigned)(n - r->networks)));
     if (n->cfg->uplink) {
         char uplink[4096] = "user";
         size_t used = strlen(uplink);
@@ -790,6 +819,57 @@ static int signals_fd(void)
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Whether a subordinate-id file (/etc/subuid, /etc/subgid: "NAME:FIRST:COUNT" lines, the
+ * ranges rootless containers map) gives out any of [first, first + count); says which. */
+static bool subids_overlap(const char *path, unsigned first, unsigned count)
+{
+    FILE *f = fopen(path, "re");
+    char line[512], name[256];
+    unsigned long start, n;
+    bool overlap = false;
+    while (f && !overlap && fgets(line, sizeof(line), f)) {
+        overlap = sscanf(line, "%255[^:]:%lu:%lu", name, &start, &n) == 3 &&
+                  start < (unsigned long)first + count && start + n > first;
+        if (overlap)
+            rvm_error("rack: users: %s gives %s ids %lu-%lu, which the rack's ids %u-%u overlap: "
+                      "choose another first_id", path, name, start, start + n - 1, first,
+                      first + count - 1);
+    }
+    if (f)
+        fclose(f);
+    return overlap;
+}
+
+/* A root rack's ids (rack_file.h) must be no one's yet: another user's files or processes
+ * would be its VMs' to reach. */
+static bool ids_free(const struct rack_file *rf)
+{
+    unsigned first = rf->first_id, count = rack_ids_used(rf);
+    for (unsigned id = first; id - first < count; id++) {
+        struct passwd *pw = getpwuid(id);
+        struct group *gr = pw ? NULL : getgrgid(id);
+        if (pw || gr) {
+            rvm_error("rack: users: id %u is already %s %s's: choose another first_id (the "
+                      "rack takes %u ids from first_id %u)", id, pw ? "user" : "group",
+                      pw ? pw->pw_name : gr->gr_name, count, first);
+            return false;
+        }
+    }
+    return !subids_overlap("/etc/subuid", first, count) && !subids_overlap("/etc/subgid", first, count);
+}
+
+/* A VM opens its disks before it drops root, so they need no right of its user: a disk
+ * that every user may read or write is open to the other VMs' users too. */
+static void warn_open_disks(const struct rack_vm *vm)
+{
+    struct stat st;
+    for (unsigned d = 0; d < vm->ndisks; d++)
+        if (stat(vm->disks[d].path, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
+            say("rack: %s's disk %s is %s by every user (mode %03o), so by the other VMs' users "
+                "too: chmod o-rw it", vm->name, vm->disks[d].path,
+                st.st_mode & S_IWOTH ? "writable" : "readable", (unsigned)(st.st_mode & 0777));
+}
+
 static bool prepare(struct rack *r)
 {
     const struct rack_file *rf = r->rf;
@@ -797,8 +877,12 @@ static bool prepare(struct rack *r)
         rvm_error("rack: state directory %s: %s", r->state_dir, strerror(errno));
         return false;
     }
-    /* The VMs drop to an unprivileged user and reconnect to the switches from there. */
-    chmod(r->state_dir, 0755);
+    /* The VMs drop to unprivileged users and reconnect to the switches from there: they
+     * may pass through, not list. What the rack creates (logs, sockets) is root's alone. */
+    chmod(r->state_dir, 0711);
+    umask(077);
+    if (r->own_users && !ids_free(rf))
+        return false;
     char path[PATH_MAX];
     rack_socket_path(r->state_dir, path, sizeof(path));
     if (socket_answers(path)) {
@@ -822,7 +906,9 @@ static bool prepare(struct rack *r)
                       r->state_dir, rf->networks[i].name);
             return false;
         }
-        if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0) {
+        /* Root: only the network's VMs (its group) pass, to its socket (0660 in the group). */
+        if ((mkdir(dir, 0750) < 0 && errno != EEXIST) || chmod(dir, 0750) < 0 ||
+            (r->own_users && chown(dir, 0, rack_network_gid(rf, i)) < 0)) {
             rvm_error("rack: %s: %s", dir, strerror(errno));
             return false;
         }
@@ -847,6 +933,8 @@ static bool prepare(struct rack *r)
             rvm_error("rack: out of memory");
             return false;
         }
+        if (r->own_users)
+            warn_open_disks(&rf->vms[i]);
     }
     return true;
 }
@@ -916,6 +1004,7 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
         rvm_error("rack: cannot start: %s", strerror(errno));
         goto out;
     }
+    r.own_users = geteuid() == 0;
     if (!prepare(&r))
         goto out;
     if (geteuid() == 0) {

@@ -205,11 +205,15 @@ int switch_run(struct vswitch *sw, int stop_fd)
     }
 }
 
-/* Only the VMs' user may connect (mode 0600): a switch started as root gives its socket
- * to the user that sandboxed VMs become, since they reconnect from there after a switch
- * restart; otherwise it stays the switch's user's. */
-static int socket_for_vms(const char *path)
+/* Only the VMs may connect. With a socket group (a root rack's network, whose VMs each
+ * run as a user of their own with that group): mode 0660 in that group. Otherwise mode
+ * 0600: a switch started as root gives its socket to the user that sandboxed VMs become,
+ * since they reconnect from there after a switch restart; else it stays the switch's
+ * user's. */
+static int socket_for_vms(const char *path, long socket_group)
 {
+    if (socket_group >= 0)
+        return chown(path, (uid_t)-1, (gid_t)socket_group) < 0 ? -1 : chmod(path, 0660);
     if (chmod(path, 0600) < 0)
         return -1;
     if (geteuid() != 0)
@@ -224,7 +228,7 @@ static int socket_for_vms(const char *path)
 }
 
 /* Binds path, replacing a socket no one listens on any more. */
-static int listen_on(const char *path)
+static int listen_on(const char *path, long socket_group)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -254,7 +258,7 @@ static int listen_on(const char *path)
         }
         unlink(path);
     }
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || socket_for_vms(path) < 0 ||
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || socket_for_vms(path, socket_group) < 0 ||
         listen(fd, 16) < 0) {
         rvm_error("switch --listen %s: %s", path, strerror(errno));
         goto fail;
@@ -265,7 +269,8 @@ fail:
     return -1;
 }
 
-struct vswitch *switch_create(const char *socket_path, const struct net_config *uplink)
+struct vswitch *switch_create(const char *socket_path, long socket_group,
+                              const struct net_config *uplink)
 {
     struct vswitch *sw = calloc(1, sizeof(*sw));
     if (!sw) {
@@ -283,7 +288,7 @@ struct vswitch *switch_create(const char *socket_path, const struct net_config *
         sw->uplink_port = switch_port_add(&sw->core, now_ns());
         sw->ports[sw->uplink_port].in_use = true;
     }
-    sw->listen_fd = listen_on(socket_path);
+    sw->listen_fd = listen_on(socket_path, socket_group);
     if (sw->listen_fd < 0)
         goto fail;
     if (!(sw->path = strdup(socket_path))) {

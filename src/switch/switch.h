@@ -26,9 +26,11 @@ struct vswitch;
 /*
  * Listens on socket_path (a stale socket left by a dead switch is replaced; a live one,
  * or any other file, is an error) with uplink (NULL: none; else kind NET_USER) as its
- * first port. NULL after printing why.
+ * first port. socket_group: the group whose members may connect (-1: the VMs' one user,
+ * see switch.c). NULL after printing why.
  */
-struct vswitch *switch_create(const char *socket_path, const struct net_config *uplink);
+struct vswitch *switch_create(const char *socket_path, long socket_group,
+                              const struct net_config *uplink);
 /* Runs until stop_fd is readable (e.g. a signalfd). Returns 0, or 1 on a fatal error. */
 int switch_run(struct vswitch *sw, int stop_fd);
 /* Closes every port and removes the socket file. */

@@ -11,6 +11,7 @@ Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static addr
 10.0.2.1N, busybox httpd serving "hello from vmN", then a wget of the next VM's page."""
 
 import glob
+import grp
 import json
 import os
 import re
@@ -324,6 +325,10 @@ class Rack(GuestTestCase):
         self.assertEqual(vms["ftp"]["limits"]["memory_bytes"], 352 << 20)
         self.assertNotIn("cpu", vms["ftp"]["limits"])
         rack_groups = self.check_cgroups(vms)
+        # As root each VM is a user of its own, and disk.img (0644) is open to all of them.
+        if os.geteuid() == 0:
+            self.assertIn("rack: web's disk %s/disk.img is readable by every user (mode 644)"
+                          % self.dir, self.up_output())
         if jail_possible():
             # A jailed VM sees of the state directory only its network's socket directory.
             self.assertEqual(os.listdir("/proc/%d/root%s" % (vms["web"]["pid"], self.state)),
@@ -407,6 +412,85 @@ class Rack(GuestTestCase):
         self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
         for group in rack_groups:
             self.assertFalse(os.path.exists(group), "the rack's cgroup stayed: " + group)
+
+    def test_each_vm_its_own_user(self):
+        """A root rack runs each VM as a uid and gid of its own (from users: first_id),
+        with the group of each of its networks: tried as a VM's user (setpriv with its
+        ids and groups), its own network's switch socket answers, but another network's
+        socket and another VM's disk image (mode 0600, opened by the VM before it drops
+        root) are out of reach. Ids that /etc/group already gives out are refused."""
+        if os.geteuid() != 0:
+            self.skipTest("per-VM users need a rack started as root")
+        if not shutil.which("setpriv"):
+            self.skipTest("setpriv missing: install util-linux")
+        first = 1900000000
+        taken = [g.gr_gid for g in grp.getgrall() if first <= g.gr_gid < first + 4]
+        if taken:
+            self.skipTest("the default ids are taken here: %s" % taken)
+        path = os.path.join(self.dir, "rack.yaml")
+        text = "networks:\n  na: {}\n  nb: {}\nvms:\n"
+        for name in ("a", "b"):
+            image = os.path.join(self.dir, name + ".img")
+            with open(image, "wb") as f:
+                f.truncate(1 << 20)
+            os.chmod(image, 0o600)
+            text += ("  %s:\n    kernel: %s\n    initrd: %s\n    memory: 128\n"
+                     "    shutdown_timeout: 1\n    disks: [{path: %s.img}]\n"
+                     "    nics: [{network: n%s}]\n"
+                     % (name, self.guest.kernel, self.guest.initrd, name, name))
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+        for name in ("a", "b"):
+            self.wait(name + "'s guest runs", lambda: "Linux version" in self.log(name), 60)
+        vms = self.ps()
+        # VM a: uid and gid first, network na's group first + 2; VM b: first + 1, nb's + 3.
+        ids = {"a": (first, first + 2), "b": (first + 1, first + 3)}
+        for name, (own, network) in ids.items():
+            with open("/proc/%d/status" % vms[name]["pid"]) as f:
+                st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+            self.assertEqual(st["Uid"].split(), [str(own)] * 4, name)
+            self.assertEqual(st["Gid"].split(), [str(own)] * 4, name)
+            self.assertEqual(sorted(st["Groups"].split()), [str(own), str(network)], name)
+        probe = ("import socket, sys\n"
+                 "def reach(what, path):\n"
+                 "    try:\n"
+                 "        if what == 'disk':\n"
+                 "            open(path, 'rb').close()\n"
+                 "        else:\n"
+                 "            socket.socket(socket.AF_UNIX).connect(path)\n"
+                 "        return 'reached'\n"
+                 "    except PermissionError:\n"
+                 "        return 'denied'\n"
+                 "print(*(reach(*a.split('=', 1)) for a in sys.argv[1:]))\n")
+        for name, other in (("a", "b"), ("b", "a")):
+            own, network = ids[name]
+            p = subprocess.run(
+                ["setpriv", "--reuid=%d" % own, "--regid=%d" % own,
+                 "--groups=%d,%d" % (own, network), "python3", "-c", probe,
+                 "socket=%s/net-n%s/switch.sock" % (self.state, name),
+                 "socket=%s/net-n%s/switch.sock" % (self.state, other),
+                 "disk=%s/%s.img" % (self.dir, other)],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual((p.returncode, p.stdout.split()), (0, ["reached", "denied", "denied"]),
+                             "as %s's user: %s" % (name, p.stderr))
+        self.assertNotIn("by every user", self.up_output())
+        p = subprocess.run([RACKVM, "rack", "down", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        # A taken id is refused before anything starts, naming it.
+        with open(path, "a") as f:
+            f.write("users: {first_id: %d}\n" % grp.getgrnam("nogroup").gr_gid)
+        p = subprocess.run([RACKVM, "rack", "up", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertRegex(p.stderr, r"rack: users: id \d+ is already (user|group) \w+'s: "
+                                   r"choose another first_id")
 
     def test_console_and_a_killed_supervisor(self):
         """rack console attaches to a VM's serial console. SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,

@@ -104,7 +104,14 @@ int main(void)
         /* Limits: as given; by default guest RAM + 32 MiB a vCPU + 64 MiB, no CPU limit. */
         CHECK(web->limit_memory_mib == 300 && web->limit_cpu_millis == 1500);
         CHECK(db->limit_memory_mib == 128 + 32 + 64 && db->limit_cpu_millis == 0);
+        /* A root rack's ids by default: web, db, then lan's and back's groups. */
+        CHECK(rf->first_id == RACK_FIRST_ID_DEFAULT && rack_ids_used(rf) == 4);
+        CHECK(rack_vm_id(rf, 1) == RACK_FIRST_ID_DEFAULT + 1);
+        CHECK(rack_network_gid(rf, 0) == RACK_FIRST_ID_DEFAULT + 2);
     }
+    rack_file_free(rf);
+    rf = load("users: {first_id: 3000}\nvms:\n  a:\n    kernel: Image\n", err, sizeof(err));
+    CHECK(rf && rf->first_id == 3000 && rack_vm_id(rf, 0) == 3000);
     rack_file_free(rf);
 
     refused("vms: [\n", "YAML", NULL);
@@ -124,6 +131,10 @@ int main(void)
     refused("networks: {}\n", "vms: missing", NULL);
     refused("vms:\n  a b:\n    kernel: Image\n", "a b: a VM name", NULL);
     refused("vm:\n  a:\n    kernel: Image\n", ":1: vm: unknown key", NULL);
+    refused("users: {first_id: 0}\nvms:\n  a:\n    kernel: Image\n", ":1: first_id:", "1000 to");
+    refused("users: {first_id: 2147483647}\nvms:\n  a:\n    kernel: Image\n  b:\n    kernel: Image\n",
+            "users: first_id 2147483647 + 2 ids goes past", NULL);
+    refused("users: {uid: 5}\nvms:\n  a:\n    kernel: Image\n", ":1: uid: unknown key", NULL);
     refused("vms:\n  a:\n    kernel: Image\n    limits: {cpu: lots}\n", ":4: cpu: needs a number of CPUs", NULL);
     refused("vms:\n  a:\n    kernel: Image\n    limits: {cpu: 0}\n", ":4: cpu:", "0.01 to 64");
     refused("vms:\n  a:\n    kernel: Image\n    limits: {swap: 1}\n", ":4: swap: unknown key", NULL);

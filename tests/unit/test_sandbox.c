@@ -5,8 +5,9 @@
  * a new file, a unix socket, fork), made from any thread, ends only that
  * process with SANDBOX_BLOCKED_STATUS and one line naming the call; calls needed by one
  * feature only (opening existing files, inet sockets, a stat by path) are allowed only
- * with it. As root, a jailed child has mount, IPC, UTS and (without user networking)
- * network namespaces of its own, and sees no host file but the paths it keeps (never /).
+ * with it. A root child given UID:GID:GROUPS takes exactly those. As root, a jailed child
+ * has mount, IPC, UTS and (without user networking) network namespaces of its own, and
+ * sees no host file but the paths it keeps (never /).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "host/jail.h"
 #include "host/sandbox.h"
 #include "unit.h"
@@ -252,6 +254,29 @@ static void test_a_user_that_cannot_be_taken_is_refused(void)
     }
 }
 
+/* A rack VM's ids, which no passwd or group entry names: taken as given, and checked. */
+static void test_numeric_ids_are_taken_exactly(void)
+{
+    struct sandbox_config cfg = { .user = "1900000000:1900000000:1900000002,1900000003" };
+    struct outcome o = run_child(&cfg, RUN_A_VM_S_CALLS);
+    if (geteuid() != 0) {
+        CHECK(o.status == 3 && strstr(o.err, "must be started as root") != NULL);
+        return;
+    }
+    CHECK(o.status == 0);
+    CHECK(strstr(o.proc, "\nUid:\t1900000000\t1900000000\t1900000000\t1900000000\n") != NULL);
+    CHECK(strstr(o.proc, "\nGid:\t1900000000\t1900000000\t1900000000\t1900000000\n") != NULL);
+    CHECK(strstr(o.proc, "\nGroups:\t1900000000 1900000002 1900000003 \n") != NULL);
+    const char *bad[] = { "1900000000", "1900000000:", "1900000000:x", "1:2:3:4", "5:0", "0:5" };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        cfg.user = bad[i];
+        o = run_child(&cfg, RUN_A_VM_S_CALLS);
+        CHECK(o.status == 3);
+        if (o.status != 3)
+            fprintf(stderr, "--sandbox-user %s was taken\n", bad[i]);
+    }
+}
+
 static void test_a_jail_shows_only_what_it_keeps(void)
 {
     struct sandbox_config cfg = { .jail = true, .user_net = true };
@@ -302,6 +327,7 @@ int main(void)
     test_calls_outside_the_list_end_the_process_naming_them();
     test_feature_calls_only_with_their_feature();
     test_a_user_that_cannot_be_taken_is_refused();
+    test_numeric_ids_are_taken_exactly();
     test_a_jail_shows_only_what_it_keeps();
     UNIT_DONE();
 }
