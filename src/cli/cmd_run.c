@@ -77,10 +77,11 @@ void cmd_run_usage(FILE *out)
             "  --sandbox on|jail|off  once started, drop root to an unprivileged user and\n"
             "                       allow only the system calls a running VM makes (default\n"
             "                       on; a blocked call exits with status %d, naming it);\n"
-            "                       jail (as root): also mount, IPC, UTS and, without user\n"
-            "                       net, tap or gdb, network namespaces of its own, in an\n"
-            "                       empty root where only switch sockets' directories stay\n"
-            "                       reachable (a snapshot cannot be written from there)\n"
+            "                       jail: also mount, IPC, UTS and, without user net, tap\n"
+            "                       or gdb, network namespaces of its own (not root: behind\n"
+            "                       a user namespace), in an empty root where only switch\n"
+            "                       sockets' directories stay reachable (a snapshot cannot\n"
+            "                       be written from there)\n"
             "  --sandbox-user USER|UID:GID[:GID,...]\n"
             "                       the user a VM started as root runs as (default %s);\n"
             "                       numeric: its uid, group and supplementary groups\n"
@@ -596,6 +597,7 @@ int cmd_run(int argc, char **argv)
     struct sandbox_config sb = sandbox_needs(&opts);
     if (sandbox_prepare(&sb) < 0)
         return 1;
+    opts.sandbox_jail = sb.jail;
     /* Before any thread exists, so that every thread inherits the blocked signals. */
     if (signals_start(opts.shutdown_timeout, isatty(STDIN_FILENO)) < 0)
         return 1;

@@ -1,6 +1,7 @@
 /*
- * The namespaces of a sandboxed VM process started as root (`rackvm run --sandbox jail`,
- * what `rackvm rack` starts its VMs with when it runs as root). Namespaces belong to a
+ * The namespaces of a sandboxed VM process (`rackvm run --sandbox jail`, what `rackvm
+ * rack` starts its VMs with when it runs as root); an ordinary user's process enters a
+ * user namespace first (sandbox.c), which gives it the right to build them. Namespaces belong to a
  * thread, not a process, so jail_unshare enters them before the process has a second
  * thread; jail_enter, once the VM has opened its files, then swaps the root file system
  * of every thread at once (pivot_root) before sandbox_enter drops root:
@@ -17,7 +18,8 @@
  *   sockets still resolve.
  *
  * The PID namespace cannot be entered by the process itself (unshare(CLONE_NEWPID) moves
- * only its future children): the rack supervisor starts each VM in one of its own.
+ * only its future children): the rack supervisor starts each root VM in one of its own,
+ * and a jailed run that is not its namespace's init forks into one (sandbox.c).
  */
 #ifndef RACKVM_HOST_JAIL_H
 #define RACKVM_HOST_JAIL_H
@@ -33,8 +35,9 @@
  * mount beneath it be named). false with why (a sentence) when not. */
 bool jail_possible(char *why, size_t len);
 
-/* Before any thread: mount (with every mount made private), IPC, UTS and, when
- * own_network, network namespaces. Needs root (CAP_SYS_ADMIN). 0, or -1 after printing why. */
+/* Before any thread, where jail_possible: mount (with every mount made private), IPC, UTS
+ * and, when own_network, network namespaces. Needs CAP_SYS_ADMIN: root's, or an ordinary
+ * user's in a user namespace of its own (sandbox.c). 0, or -1 after printing why. */
 int jail_unshare(bool own_network);
 
 /* After jail_unshare: the empty root, with keep[0..nkeep) (at most JAIL_MAX_KEEP paths)

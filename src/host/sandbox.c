@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -327,17 +328,115 @@ static int drop_privileges(const struct identity *id)
     return 0;
 }
 
-int sandbox_prepare(const struct sandbox_config *cfg)
+/* Writes text to a file of /proc/self; false on failure, with errno. */
+static bool write_proc(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return ok;
+}
+
+/*
+ * An ordinary user's jail: a user namespace in which it keeps its own uid and gid, the
+ * only ones mapped, and holds the capabilities that build the jail over namespaces it
+ * owns (none over the host's). 1: entered; 0: this host does not allow it (said so);
+ * -1 after printing why.
+ */
+static int enter_user_namespace(void)
+{
+    char uid_map[32], gid_map[32];
+    snprintf(uid_map, sizeof(uid_map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+    snprintf(gid_map, sizeof(gid_map), "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+    if (unshare(CLONE_NEWUSER) < 0) {
+        /* EPERM: forbidden (a sysctl, a container's seccomp); ENOSPC: a limit of 0. */
+        if (errno == EPERM || errno == ENOSPC || errno == EUSERS || errno == EINVAL) {
+            rvm_error("--sandbox jail: this host does not let an ordinary user create a user "
+                      "namespace (%s): the VM runs with seccomp and no_new_privs only", strerror(errno));
+            return 0;
+        }
+        rvm_error("--sandbox jail: cannot create a user namespace: %s", strerror(errno));
+        return -1;
+    }
+    /* setgroups denied first: the kernel takes an unprivileged gid_map only then. */
+    if (!write_proc("/proc/self/setgroups", "deny") || !write_proc("/proc/self/uid_map", uid_map) ||
+        !write_proc("/proc/self/gid_map", gid_map)) {
+        rvm_error("--sandbox jail: cannot map this user in its user namespace: %s", strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
+/* The starter of a jailed VM: passes on the signals sent to it (not a terminal's, which
+ * reach the VM in the same process group already) and exits as the VM does. */
+static _Noreturn void relay_to(pid_t vm, const sigset_t *all)
+{
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(all, &si);
+        int status;
+        if (sig == SIGCHLD && waitpid(vm, &status, WNOHANG) == vm)
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        if (sig > 0 && sig != SIGCHLD && si.si_code != SI_KERNEL)
+            kill(vm, sig);
+    }
+}
+
+/*
+ * A process cannot enter a PID namespace itself (unshare(CLONE_NEWPID) moves only its
+ * children): a jailed run that is not already its namespace's init (the rack starts
+ * root VMs as one) forks, and the child goes on as the VM, init of a PID namespace of
+ * its own. 0 in the VM, -1 after printing why; the starter never returns.
+ */
+static int enter_pid_namespace(void)
+{
+    if (getpid() == 1)
+        return 0;
+    sigset_t all, before;
+    sigfillset(&all);
+    if (unshare(CLONE_NEWPID) < 0 || sigprocmask(SIG_BLOCK, &all, &before) < 0) {
+        rvm_error("sandbox: jail: cannot enter a PID namespace: %s", strerror(errno));
+        return -1;
+    }
+    pid_t vm = fork();
+    if (vm < 0) {
+        rvm_error("sandbox: jail: cannot start the VM in its PID namespace: %s", strerror(errno));
+        return -1;
+    }
+    if (vm > 0)
+        relay_to(vm, &all);
+    /* The VM ends with its starter (the kernel's signal, from outside, reaches an init). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || sigprocmask(SIG_SETMASK, &before, NULL) < 0) {
+        rvm_error("sandbox: jail: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int sandbox_prepare(struct sandbox_config *cfg)
 {
     if (!cfg->jail)
         return 0;
-    if (geteuid() != 0) {
-        rvm_error("--sandbox jail: rackvm must be started as root to enter namespaces of its own");
+    char why[160];
+    if (!jail_possible(why, sizeof(why))) {
+        rvm_error("--sandbox jail: %s: use --sandbox on here", why);
         return -1;
+    }
+    if (geteuid() != 0) {
+        int entered = enter_user_namespace();
+        if (entered <= 0) {
+            cfg->jail = false;
+            return entered;
+        }
     }
     /* User networking and a tap device are the host's network; the GDB stub listens again
      * on a guest reboot, which must be reachable from the host. */
-    return jail_unshare(!(cfg->user_net || cfg->tap || cfg->gdb));
+    if (jail_unshare(!(cfg->user_net || cfg->tap || cfg->gdb)) < 0)
+        return -1;
+    return enter_pid_namespace();
 }
 
 /* --sandbox jail: the empty root, keeping what the VM still opens by path reachable. */

@@ -1,9 +1,9 @@
 /*
  * The sandbox of a VM process (`rackvm run --sandbox on`, the default). Once the VM has
- * opened everything it needs, sandbox_enter() puts a process started as root in
- * namespaces of its own with an empty root file system when asked (`--sandbox jail`,
- * jail.h), drops root to an unprivileged user (a rack VM's own uid), sets no_new_privs,
- * and installs on every thread (TSYNC) a seccomp-bpf allowlist
+ * opened everything it needs, sandbox_enter() puts the process in namespaces of its own
+ * with an empty root file system when asked (`--sandbox jail`, jail.h; an ordinary
+ * user's behind a user namespace), drops root to an unprivileged user (a rack VM's own
+ * uid), sets no_new_privs, and installs on every thread (TSYNC) a seccomp-bpf allowlist
  * of the system calls a running VM makes. Any other call traps: a SIGSYS handler prints
  * one line naming the call and the process exits with SANDBOX_BLOCKED_STATUS.
  *
@@ -44,8 +44,8 @@ struct sandbox_config {
     bool switch_net;
     /* --gdb: accepts the debugger on its TCP socket; a guest reboot listens again. */
     bool gdb;
-    /* --sandbox jail: namespaces and an empty root (needs root). Its network namespace is
-     * the host's when user_net, tap or gdb needs it. */
+    /* --sandbox jail: namespaces and an empty root; an ordinary user's in a user namespace
+     * of its own. Its network namespace is the host's when user_net, tap or gdb needs it. */
     bool jail;
     /* The switch sockets the VM reconnects to by path: their directories stay reachable
      * in the jail. NULL-ended. */
@@ -56,9 +56,11 @@ struct sandbox_config {
 
 /*
  * What must come before the process has a second thread: with cfg->jail, the namespaces
- * (jail_unshare; root only). 0, or -1 after printing why.
+ * (jail_unshare), behind a user namespace when not root. Where an ordinary user may not
+ * create one, it says so and clears cfg->jail: the VM runs with seccomp and no_new_privs.
+ * 0, or -1 after printing why.
  */
-int sandbox_prepare(const struct sandbox_config *cfg);
+int sandbox_prepare(struct sandbox_config *cfg);
 
 /*
  * Enters the jail's root (cfg->jail), drops privileges (when root), sets no_new_privs and

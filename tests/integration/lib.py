@@ -59,10 +59,24 @@ class GuestFiles:
         return os.path.isfile(self.kernel) and os.path.isfile(self.initrd)
 
 
-def jail_possible():
-    """Whether rackvm can jail a VM here, as its jail_possible() decides: run as root, and
-    / a mount point (in a chroot it is not, and --sandbox jail is refused)."""
-    if os.geteuid() != 0:
+def user_namespaces_allowed():
+    """Whether an ordinary user may create a user namespace here (Debian 12: yes)."""
+    for path, off in (("/proc/sys/user/max_user_namespaces", "0"),
+                      ("/proc/sys/kernel/unprivileged_userns_clone", "0")):
+        try:
+            with open(path) as f:
+                if f.read().strip() == off:
+                    return False
+        except FileNotFoundError:
+            pass
+    return True
+
+
+def jail_possible(ordinary_user=False):
+    """Whether rackvm can jail a VM here, as its jail_possible() decides: run as root (or,
+    with ordinary_user, where an ordinary user may have a user namespace), and / a mount
+    point (in a chroot it is not, and --sandbox jail is refused)."""
+    if not (user_namespaces_allowed() if ordinary_user else os.geteuid() == 0):
         return False
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == "/" for line in f)

@@ -1,17 +1,19 @@
 """The sandbox of a VM process (--sandbox, on by default): once the guest runs, every
 thread of rackvm has a seccomp filter (Seccomp 2) and no_new_privs, and a rackvm started
-as root runs as nobody (here in --sandbox jail: its own mount namespace and an empty root
-but for resolv.conf, the host's network for user networking, whose DNS still works);
---sandbox off says so loudly and installs nothing. A call outside the allowlist is
+as root runs as nobody (here in --sandbox jail: its own mount and PID namespaces and an
+empty root but for resolv.conf, the host's network for user networking, whose DNS still
+works); an ordinary user's --sandbox jail has a user namespace of its own and the same
+jail; --sandbox off says so loudly and installs nothing. A call outside the allowlist is
 tested in tests/unit/test_sandbox.c (a forked child)."""
 
 import glob
 import os
 import pwd
 import re
+import shutil
 import unittest
 
-from lib import RACKVM, GuestTestCase, jail_possible, run_quick
+from lib import RACKVM, Guest, GuestTestCase, jail_possible, rackvm_argv, run_quick
 
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 
@@ -20,6 +22,13 @@ def proc_status(path):
     """The fields of a /proc/.../status file as a dict of strings."""
     with open(path) as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def jailed_vm(pid):
+    """The VM process of a jailed run started as pid: its child, the init of its PID
+    namespace."""
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return int(f.read().split()[0])
 
 
 class SandboxTest(GuestTestCase):
@@ -35,15 +44,18 @@ class SandboxTest(GuestTestCase):
                        "--cpus", "2", *jail) as g:
             g.wait_for(r"GUEST-READY")
             g.wait_for(r"# ")
-            tasks = glob.glob("/proc/%d/task/*/status" % g.pid)
+            vm = jailed_vm(g.pid) if jail else g.pid
+            tasks = glob.glob("/proc/%d/task/*/status" % vm)
             self.assertGreaterEqual(len(tasks), 4, "harts, console and device threads")
-            for path in ["/proc/%d/status" % g.pid] + tasks:
+            for path in ["/proc/%d/status" % vm] + tasks:
                 st = proc_status(path)
                 self.assertEqual(st["Seccomp"], "2", path)
                 self.assertEqual(st["NoNewPrivs"], "1", path)
                 if jail:
                     task = os.path.dirname(path)
-                    self.assertNotEqual(os.readlink(task + "/ns/mnt"), os.readlink("/proc/self/ns/mnt"))
+                    for ns in ("mnt", "pid"):
+                        self.assertNotEqual(os.readlink(task + "/ns/" + ns),
+                                            os.readlink("/proc/self/ns/" + ns), ns)
                     self.assertEqual(os.readlink(task + "/ns/net"), os.readlink("/proc/self/ns/net"))
                     self.assertFalse(os.path.exists(task + "/root/etc/passwd"))
                     self.assertTrue(os.path.exists(task + "/root/etc/resolv.conf"))
@@ -62,6 +74,36 @@ class SandboxTest(GuestTestCase):
                    "nslookup -timeout=2 debian.org 10.0.2.3; sleep 2; "
                    "nslookup -timeout=2 debian.org 10.0.2.3; echo DNS-DONE; poweroff -f\n")
             g.wait_for(r"DNS-DONE")
+            self.assertEqual(g.wait_exit(), 0, g.tail())
+            self.assertNotIn("sandbox", g.errors)
+
+    def test_an_ordinary_user_s_jail(self):
+        """`run --sandbox jail` started by an ordinary user (as root, the test becomes
+        nobody through setpriv): a user namespace mapping only that user, then the jail's
+        mount, IPC, UTS, network and PID namespaces and its empty root; the guest boots
+        to its shell and powers off (exit 0, passed on by the starter)."""
+        if not jail_possible(ordinary_user=True):
+            self.skipTest("no user namespaces for an ordinary user here, or / is not a mount point")
+        uid = 65534 if os.geteuid() == 0 else os.geteuid()
+        become = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            self.skipTest("setpriv missing: install util-linux")
+        with Guest((become if os.geteuid() == 0 else []) +
+                   rackvm_argv(self.guest, "console=ttyS0", "--sandbox", "jail")) as g:
+            g.wait_for(r"GUEST-READY")
+            g.wait_for(r"# ")
+            vm = jailed_vm(g.pid)
+            st = proc_status("/proc/%d/status" % vm)
+            self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+            self.assertEqual((st["Seccomp"], st["NoNewPrivs"]), ("2", "1"))
+            for ns in ("user", "mnt", "pid", "net", "ipc", "uts"):
+                self.assertNotEqual(os.readlink("/proc/%d/ns/%s" % (vm, ns)),
+                                    os.readlink("/proc/self/ns/" + ns), ns)
+            with open("/proc/%d/uid_map" % vm) as f:
+                self.assertEqual(f.read().split(), [str(uid), str(uid), "1"])
+            self.assertFalse(os.path.exists("/proc/%d/root/etc/passwd" % vm))
+            g.send("echo $((6*7))JAILED; poweroff -f\n")
+            g.wait_for(r"42JAILED")
             self.assertEqual(g.wait_exit(), 0, g.tail())
             self.assertNotIn("sandbox", g.errors)
 

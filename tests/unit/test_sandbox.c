@@ -5,17 +5,21 @@
  * a new file, a unix socket, fork), made from any thread, ends only that
  * process with SANDBOX_BLOCKED_STATUS and one line naming the call; calls needed by one
  * feature only (opening existing files, inet sockets, a stat by path) are allowed only
- * with it. A root child given UID:GID:GROUPS takes exactly those. As root, a jailed child
- * has mount, IPC, UTS and (without user networking) network namespaces of its own, and
- * sees no host file but the paths it keeps (never /).
+ * with it. A root child given UID:GID:GROUPS takes exactly those. A jailed child has
+ * mount, IPC, UTS and (without user networking) network namespaces of its own, and sees
+ * no host file but the paths it keeps (never /), in a PID namespace of its own (the
+ * child forks into it); one started as an ordinary user (a root test's child becomes
+ * nobody first) is in a user namespace of its own too.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +39,8 @@ enum action { RUN_A_VM_S_CALLS, EXEC, CREATE_FILE, OPEN_EXISTING, INET_SOCKET, U
 static char kept_dir[64] = "/tmp/rackvm-jail-XXXXXX", kept_sock[96], hidden_file[96];
 
 static enum action child_action;
+/* Who the child is before it enters the sandbox: 0, as this test; else that ordinary uid. */
+static uid_t child_user;
 
 /* Ends the child without the exit handlers of a sanitizer, whose leak check makes calls the
  * filter refuses. */
@@ -107,10 +113,10 @@ struct outcome {
     int status;        /* the child's exit status, or -1 when a signal ended it */
     char err[512];     /* what it wrote on stderr */
     char proc[2048];   /* its /proc/PID/status while sandboxed */
-    bool own_ns[3];    /* whether its mnt, net and ipc namespaces differ from ours */
+    bool own_ns[5];    /* whether its mnt, net, ipc, user and pid namespaces differ from ours */
 };
 
-static const char *const namespaces[3] = { "mnt", "net", "ipc" };
+static const char *const namespaces[5] = { "mnt", "net", "ipc", "user", "pid" };
 
 static void read_all(int fd, char *buf, size_t size)
 {
@@ -121,9 +127,23 @@ static void read_all(int fd, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-/* Forks a child that enters the sandbox of cfg, then lets its worker thread do action. */
-static struct outcome run_child(const struct sandbox_config *cfg, enum action action)
+/* The child of pid (the VM a jailed run forks into its PID namespace), or 0. */
+static pid_t pid_in_jail(pid_t pid)
 {
+    char path[64], children[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        read_all(fd, children, sizeof(children));
+        close(fd);
+    }
+    return (pid_t)atoi(children);
+}
+
+/* Forks a child that enters the sandbox of cfg, then lets its worker thread do action. */
+static struct outcome run_child(const struct sandbox_config *config, enum action action)
+{
+    struct sandbox_config copy = *config, *cfg = &copy;
     struct outcome o = { .status = -1 };
     int err_pipe[2], ready[2], go[2];
     if (pipe(err_pipe) < 0 || pipe(ready) < 0 || pipe(go) < 0)
@@ -137,6 +157,12 @@ static struct outcome run_child(const struct sandbox_config *cfg, enum action ac
         ready_fd = ready[1];
         go_fd = go[0];
         pthread_t worker;
+        /* Dumpable again, as an exec would leave an ordinary user's process: the change of
+         * user hands /proc/self (its uid_map) to root. */
+        if (child_user && (setgroups(0, NULL) < 0 || setresgid(child_user, child_user, child_user) < 0 ||
+                           setresuid(child_user, child_user, child_user) < 0 ||
+                           prctl(PR_SET_DUMPABLE, 1) < 0))
+            end_child(2);
         if (sandbox_prepare(cfg) < 0)
             end_child(3);
         if (pthread_create(&worker, NULL, do_action, NULL) != 0)
@@ -153,16 +179,20 @@ static struct outcome run_child(const struct sandbox_config *cfg, enum action ac
     close(go[0]);
     char c;
     if (read(ready[0], &c, 1) == 1) {
+        /* A jail's PID namespace: the VM is the child of the process started. */
+        pid_t vm = pid_in_jail(pid);
+        if (!vm)
+            vm = pid;
         char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)vm);
         int fd = open(path, O_RDONLY);
         if (fd >= 0) {
             read_all(fd, o.proc, sizeof(o.proc));
             close(fd);
         }
-        for (unsigned i = 0; i < 3; i++) {
+        for (unsigned i = 0; i < ARRAY_SIZE(namespaces); i++) {
             char theirs[64] = "", ours[64] = "", link[64];
-            snprintf(link, sizeof(link), "/proc/%d/ns/%s", (int)pid, namespaces[i]);
+            snprintf(link, sizeof(link), "/proc/%d/ns/%s", (int)vm, namespaces[i]);
             CHECK(readlink(link, theirs, sizeof(theirs) - 1) > 0);
             snprintf(link, sizeof(link), "/proc/self/ns/%s", namespaces[i]);
             CHECK(readlink(link, ours, sizeof(ours) - 1) > 0);
@@ -277,14 +307,30 @@ static void test_numeric_ids_are_taken_exactly(void)
     }
 }
 
+/* The jail of a child that is root, or an ordinary user (child_user) in a user namespace. */
+static void check_jail_views(void)
+{
+    bool user_ns = geteuid() != 0 || child_user != 0;
+    struct sandbox_config cfg = { .jail = true, .user_net = true };
+    cfg.switch_sockets[0] = kept_sock;
+    /* User networking needs the host's network namespace (and stats by path). */
+    struct outcome o = run_child(&cfg, JAIL_VIEW);
+    CHECK(o.status == 0);
+    if (o.status)
+        fprintf(stderr, "jailed child (uid %u): status %d, %s\n", (unsigned)child_user, o.status, o.err);
+    CHECK(o.own_ns[0] && !o.own_ns[1] && o.own_ns[2] && o.own_ns[3] == user_ns && o.own_ns[4]);
+    CHECK(strstr(o.proc, "\nSeccomp:\t2\n") != NULL);
+    /* Without it, a network namespace of its own. */
+    struct sandbox_config switch_only = { .jail = true, .switch_net = true };
+    switch_only.switch_sockets[0] = kept_sock;
+    o = run_child(&switch_only, RUN_A_VM_S_CALLS);
+    CHECK(o.status == 0 && o.own_ns[0] && o.own_ns[1] && o.own_ns[2] && o.own_ns[3] == user_ns &&
+          o.own_ns[4]);
+}
+
 static void test_a_jail_shows_only_what_it_keeps(void)
 {
     struct sandbox_config cfg = { .jail = true, .user_net = true };
-    if (geteuid() != 0) {
-        struct outcome o = run_child(&cfg, RUN_A_VM_S_CALLS);
-        CHECK(o.status == 3 && strstr(o.err, "must be started as root") != NULL);
-        return;
-    }
     char why[160];
     if (!jail_possible(why, sizeof(why))) {
         struct outcome o = run_child(&cfg, RUN_A_VM_S_CALLS);
@@ -297,26 +343,32 @@ static void test_a_jail_shows_only_what_it_keeps(void)
     snprintf(hidden_file, sizeof(hidden_file), "%s-hidden", kept_dir);
     CHECK(close(open(kept_sock, O_CREAT | O_WRONLY, 0644)) == 0);
     CHECK(close(open(hidden_file, O_CREAT | O_WRONLY, 0644)) == 0);
-    cfg.switch_sockets[0] = kept_sock;
-    /* User networking needs the host's network namespace (and stats by path). */
-    struct outcome o = run_child(&cfg, JAIL_VIEW);
-    CHECK(o.status == 0);
-    if (o.status)
-        fprintf(stderr, "jailed child: status %d, %s\n", o.status, o.err);
-    CHECK(o.own_ns[0] && !o.own_ns[1] && o.own_ns[2]);
-    CHECK(strstr(o.proc, "\nSeccomp:\t2\n") != NULL);
-    /* Without it, a network namespace of its own. */
-    struct sandbox_config switch_only = { .jail = true, .switch_net = true };
-    switch_only.switch_sockets[0] = kept_sock;
-    o = run_child(&switch_only, RUN_A_VM_S_CALLS);
-    CHECK(o.status == 0 && o.own_ns[0] && o.own_ns[1] && o.own_ns[2]);
+    /* Where this kernel lets an ordinary user have a user namespace (Debian 12 does). */
+    int max_user_ns = 0;
+    FILE *f = fopen("/proc/sys/user/max_user_namespaces", "r");
+    if (!f || fscanf(f, "%d", &max_user_ns) != 1)
+        max_user_ns = 0;
+    if (f)
+        fclose(f);
+    if (geteuid() != 0 && max_user_ns == 0) {
+        struct outcome o = run_child(&cfg, RUN_A_VM_S_CALLS);
+        CHECK(o.status == 0 && strstr(o.err, "does not let an ordinary user create a user namespace"));
+        CHECK(!o.own_ns[0] && !o.own_ns[3]);
+    } else {
+        check_jail_views();
+    }
+    if (geteuid() == 0 && max_user_ns > 0) {
+        child_user = 65534;
+        check_jail_views();
+        child_user = 0;
+    }
     unlink(kept_sock);
     unlink(hidden_file);
     rmdir(kept_dir);
     /* A socket directly in / would keep the whole host reachable: refused. */
     struct sandbox_config in_root = { .jail = true, .switch_net = true };
     in_root.switch_sockets[0] = "/rackvm-switch.sock";
-    o = run_child(&in_root, RUN_A_VM_S_CALLS);
+    struct outcome o = run_child(&in_root, RUN_A_VM_S_CALLS);
     CHECK(o.status == 3 && strstr(o.err, "/ is the root directory") != NULL);
 }
 
