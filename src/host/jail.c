@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -115,6 +116,41 @@ bool jail_possible(char *why, size_t len)
         snprintf(why, len, "/ is not a mount point (rackvm runs in a chroot?), so the jail's "
                  "mounts could not be kept from the host's");
     return root_mounted;
+}
+
+/* Writes text to a file of /proc/self; false on failure, with errno. */
+static bool write_proc(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return ok;
+}
+
+int jail_map_user(uid_t uid, gid_t gid)
+{
+    char uid_map[32], gid_map[32];
+    snprintf(uid_map, sizeof(uid_map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    snprintf(gid_map, sizeof(gid_map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    /* setgroups denied first: the kernel takes an unprivileged gid_map only then. */
+    return write_proc("/proc/self/setgroups", "deny") && write_proc("/proc/self/uid_map", uid_map) &&
+           write_proc("/proc/self/gid_map", gid_map) ? 0 : -1;
+}
+
+bool jail_user_namespace_allowed(char *why, size_t len)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
+    int status = 0;
+    if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    snprintf(why, len, "this host does not let an ordinary user create a user namespace (%s)",
+             strerror(pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : EINTR));
+    return false;
 }
 
 int jail_unshare(bool own_network)

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* A switch socket per NIC (eight virtio slots at most) and resolv.conf, with room. */
 #define JAIL_MAX_KEEP 16
@@ -34,6 +35,14 @@
  * them private from /, which must be a mount point; in a chroot it is not (nor can the
  * mount beneath it be named). false with why (a sentence) when not. */
 bool jail_possible(char *why, size_t len);
+
+/* Whether an ordinary user may create a user namespace here (a probe in a child); false
+ * with why (a sentence) when not: a sysctl forbids it, or a container's seccomp. */
+bool jail_user_namespace_allowed(char *why, size_t len);
+
+/* In a new user namespace: uid and gid, the process's own in the parent namespace, mapped
+ * to themselves and nothing else (setgroups denied). 0, or -1 with errno. */
+int jail_map_user(uid_t uid, gid_t gid);
 
 /* Before any thread, where jail_possible: mount (with every mount made private), IPC, UTS
  * and, when own_network, network namespaces. Needs CAP_SYS_ADMIN: root's, or an ordinary

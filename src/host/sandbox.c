@@ -328,18 +328,6 @@ static int drop_privileges(const struct identity *id)
     return 0;
 }
 
-/* Writes text to a file of /proc/self; false on failure, with errno. */
-static bool write_proc(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-    int saved = errno;
-    if (fd >= 0)
-        close(fd);
-    errno = saved;
-    return ok;
-}
-
 /*
  * An ordinary user's jail: a user namespace in which it keeps its own uid and gid, the
  * only ones mapped, and holds the capabilities that build the jail over namespaces it
@@ -348,9 +336,8 @@ static bool write_proc(const char *path, const char *text)
  */
 static int enter_user_namespace(void)
 {
-    char uid_map[32], gid_map[32];
-    snprintf(uid_map, sizeof(uid_map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-    snprintf(gid_map, sizeof(gid_map), "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
     if (unshare(CLONE_NEWUSER) < 0) {
         /* EPERM: forbidden (a sysctl, a container's seccomp); ENOSPC: a limit of 0. */
         if (errno == EPERM || errno == ENOSPC || errno == EUSERS || errno == EINVAL) {
@@ -361,9 +348,7 @@ static int enter_user_namespace(void)
         rvm_error("--sandbox jail: cannot create a user namespace: %s", strerror(errno));
         return -1;
     }
-    /* setgroups denied first: the kernel takes an unprivileged gid_map only then. */
-    if (!write_proc("/proc/self/setgroups", "deny") || !write_proc("/proc/self/uid_map", uid_map) ||
-        !write_proc("/proc/self/gid_map", gid_map)) {
+    if (jail_map_user(uid, gid) < 0) {
         rvm_error("--sandbox jail: cannot map this user in its user namespace: %s", strerror(errno));
         return -1;
     }

@@ -127,17 +127,23 @@ static void wake(struct rack *r)
 /* Forks and execs argv with stdin in_fd (-1: /dev/null) and stdout+stderr on out_fd, in
  * a process group of its own, killed if the supervisor dies; in a PID namespace of its
  * own when own_pids (it is its namespace's init: the supervisor's signals still reach
- * it, as it handles or blocks them). Returns the pid, or -1. */
+ * it, as it handles or blocks them), which an ordinary user's supervisor creates in a
+ * user namespace mapping only that user. Returns the pid, or -1. */
 static pid_t spawn(char *const argv[], int in_fd, int out_fd, bool own_pids,
                    const struct cgroup_vm *cgroup)
 {
     int stdin_fd = in_fd >= 0 ? fcntl(in_fd, F_DUPFD_CLOEXEC, 0) : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (stdin_fd < 0)
         return -1;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int flags = CLONE_NEWPID | (uid != 0 ? CLONE_NEWUSER : 0);
     /* clone as fork does it (no new stack: the child runs on a copy of this one). */
-    pid_t pid = own_pids ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL)
+    pid_t pid = own_pids ? (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL)
                          : fork();
     if (pid == 0) {
+        if (own_pids && uid != 0 && jail_map_user(uid, gid) < 0)
+            _exit(126);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -275,7 +281,8 @@ static void start_member(struct rack *r, struct member *m)
     }
     if (pipe2(fds, O_CLOEXEC) == 0) {
         if (pipe2(in, O_CLOEXEC) == 0) {
-            pid = spawn(a.v, in[0], fds[1], root, m->cgroup.procs_fd[0] >= 0 ? &m->cgroup : NULL);
+            pid = spawn(a.v, in[0], fds[1], root || r->jail,
+                        m->cgroup.procs_fd[0] >= 0 ? &m->cgroup : NULL);
             close(in[0]);
         }
         close(fds[1]);
@@ -1007,12 +1014,12 @@ int rack_supervise(const struct rack_file *rf, const char *state_dir, const char
     r.own_users = geteuid() == 0;
     if (!prepare(&r))
         goto out;
-    if (geteuid() == 0) {
-        char why[160];
-        r.jail = jail_possible(why, sizeof(why));
-        if (!r.jail)
-            say("rack: VMs not jailed (namespaces and an empty root): %s", why);
-    }
+    /* An ordinary user's VMs are jailed in user namespaces of their own, where allowed. */
+    char why[160];
+    r.jail = jail_possible(why, sizeof(why)) &&
+             (geteuid() == 0 || jail_user_namespace_allowed(why, sizeof(why)));
+    if (!r.jail)
+        say("rack: VMs not jailed (namespaces and an empty root): %s", why);
     if (cgroup_host_open(&r.cgroups, "/sys/fs/cgroup", "/proc/self/cgroup", "rackvm", r.limits_why,
                          sizeof(r.limits_why)) < 0)
         say("rack: limits not enforced: %s", r.limits_why);

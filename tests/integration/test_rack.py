@@ -492,6 +492,55 @@ class Rack(GuestTestCase):
         self.assertRegex(p.stderr, r"rack: users: id \d+ is already (user|group) \w+'s: "
                                    r"choose another first_id")
 
+    def test_an_ordinary_user_s_rack_is_jailed(self):
+        """A rack started by an ordinary user (as root, the test becomes nobody through
+        setpriv) jails its VMs where user namespaces are allowed: each VM in user, mount,
+        PID and network namespaces of its own (the supervisor clones it into a user and a
+        PID namespace, the VM nests the jail's user namespace in that), as that user; a
+        killed switch is restarted and the VM reconnects to it from its jail."""
+        if not jail_possible(ordinary_user=True):
+            self.skipTest("no user namespaces for an ordinary user here, or / is not a mount point")
+        uid = 65534 if os.geteuid() == 0 else os.geteuid()
+        become = []
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                self.skipTest("setpriv missing: install util-linux")
+            become = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
+        home = os.path.join(self.dir, "user")
+        os.mkdir(home)
+        os.chown(home, uid, -1)
+        self.state = os.path.join(home, "state")
+        self.sock = os.path.join(self.state, "rack.sock")
+        path = os.path.join(home, "rack.yaml")
+        with open(path, "w") as f:
+            f.write("networks:\n  lan: {}\nvms:\n  a:\n    kernel: %s\n    initrd: %s\n"
+                    "    memory: 128\n    shutdown_timeout: 1\n    nics: [{network: lan}]\n"
+                    % (self.guest.kernel, self.guest.initrd))
+        p = subprocess.run(become + [RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+        self.wait("a's guest runs", lambda: "GUEST-READY" in self.log("a"), 90)
+        self.assertNotIn("not jailed", self.up_output())
+        ps = rack_call(self.sock, '{"command": "ps"}')
+        vm = ps["vms"][0]["pid"]
+        with open("/proc/%d/status" % vm) as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(st["NSpid"].split()[-1], "1", "its PID namespace's init")
+        for ns in ("user", "mnt", "pid", "net", "ipc", "uts"):
+            self.assertNotEqual(os.readlink("/proc/%d/ns/%s" % (vm, ns)),
+                                os.readlink("/proc/%d/ns/%s" % (supervisor, ns)), ns)
+        self.assertFalse(os.path.exists("/proc/%d/root/etc/passwd" % vm))
+        os.kill(ps["networks"][0]["pid"], signal.SIGKILL)
+        self.wait("a reconnects to lan's restarted switch",
+                  lambda: "connected to the switch again" in self.log("a"), 30)
+        p = subprocess.run(become + [RACKVM, "rack", "down", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("a: exited: poweroff (exit 0)", self.up_output())
+
     def test_console_and_a_killed_supervisor(self):
         """rack console attaches to a VM's serial console. SIGKILL of the supervisor: its VMs get SIGTERM from the kernel and power off,
         also those that dropped root for the sandbox (the kernel forgets the request on a
