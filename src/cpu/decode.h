@@ -63,6 +63,9 @@ struct dinsn {
     int32_t handler;
     int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
     uint8_t op, rd, rs1, rs2, len;
+    /* Set by the block's decoder: its place in its block, and its distance in bytes from
+     * the block's first instruction. */
+    uint8_t index, pc_offset;
 };
 
 /*
