@@ -253,6 +253,11 @@ static enum exec_exit run_stepped(struct hart *h, uint64_t budget)
     return EXEC_BUDGET;
 }
 
+/* GCC would merge the handlers' identical tails, their dispatch included, into a few
+ * shared indirect jumps that the host predicts far worse than one per handler. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-crossjumping")))
+#endif
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
     static const int32_t labels[OP_COUNT] = {
