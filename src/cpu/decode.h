@@ -71,8 +71,9 @@ struct dinsn {
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (loads keep their op: they may fault);
- * OP_SLOW keeps the instruction in imm. Returns whether it ends a block: a control
- * transfer or OP_SLOW.
+ * OP_SLOW keeps the instruction in imm. Returns whether it is a control transfer or
+ * OP_SLOW, where a translated block ends (the block engine's blocks run on past a
+ * conditional branch, see block.h).
  */
 bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d);
 

@@ -1,8 +1,9 @@
 /*
  * The block engine. Guest code is decoded once into blocks of pre-decoded instructions
- * (a block ends at a control transfer, at an instruction it leaves to the reference
- * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
- * by guest physical address. A block stays valid while its page's code generation is
+ * (a block ends at a jump, at an instruction it leaves to the reference executor, or at
+ * its page's end; a conditional branch not taken runs on into the rest of the block, while
+ * the translator ends its code at the first) that are cached per hart, keyed by host
+ * address, i.e. by guest physical address. A block stays valid while its page's code generation is
  * unchanged: a store into the part of a page that blocks were decoded from bumps it
  * (guest_ram_note_store), and so does a device's write, so fence.i has nothing to drop.
  * Blocks are run with threaded dispatch (computed goto); common integer, branch and
@@ -63,6 +64,11 @@ void interp_flush(struct hart *h)
         h->blocks->blocks[i].host_pc = 0;
 }
 
+static inline bool is_conditional_branch(enum op op)
+{
+    return op >= OP_BEQ && op <= OP_BGEU;
+}
+
 /* Where a block's exits point before they are first taken: a block that matches no host
  * address, so that following a link needs no null check. */
 static struct block unlinked;
@@ -114,7 +120,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             d->rs1 = lo >> 8;
         }
         n++;
-        if (ends)
+        if (ends && !is_conditional_branch(d->op))
             break;
         p += len;
         offset += len;
@@ -140,15 +146,22 @@ static void translate_block(struct hart *h, struct block *b)
     }
 }
 
+/* Whether b is the current block at host address host, in a page whose code generation
+ * page_gen holds. */
+static inline bool block_at(const struct block *b, uintptr_t host, const _Atomic uint32_t *page_gen)
+{
+    return b->host_pc == host && b->gen == atomic_load_explicit(page_gen, memory_order_relaxed);
+}
+
 static inline bool block_valid(const struct hart *h, const struct block *b, uintptr_t host)
 {
-    return b->host_pc == host && b->gen == atomic_load_explicit(&h->ram->code_gen[b->page], memory_order_relaxed);
+    return block_at(b, host, &h->ram->code_gen[b->page]);
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
  * decoded afresh when its slot holds another block or its code changed. */
-static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
-                                  const int32_t *labels)
+static inline struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
+                                         const int32_t *labels)
 {
     struct block *b = block_slot(h->blocks, host);
     if (unlikely(!block_valid(h, b, host))) {
@@ -160,8 +173,8 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
 
 /* Points b's exit `link` at the block at host address host (guest pc, in b's page), found
  * in the cache or decoded, and returns it. */
-static struct block *relink_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
-                                      unsigned link, const int32_t *labels)
+static inline struct block *relink_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
+                                             unsigned link, const int32_t *labels)
 {
     struct block *next = cached_block(h, host, pc, b->page, labels);
     b->next[link] = next;
@@ -324,7 +337,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
             pc = INSN_PC() + (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
         } \
-        pc = INSN_PC() + d->len; link = BLOCK_LINK_NEXT; goto block_done;
+        NEXT();
 #define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
 #define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
 
@@ -423,10 +436,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
             uintptr_t host = pc + host_delta;
             struct block *next = b->next[link];
-            if (likely(next->host_pc == host && next->gen == atomic_load_explicit(page_gen, memory_order_relaxed)))
-                b = next;
-            else
-                b = relink_successor(h, b, host, pc, link, labels);
+            b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link, labels);
             goto run_block;
         }
         h->arch.pc = pc;
