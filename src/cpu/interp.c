@@ -296,7 +296,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     unsigned link;
     struct block *b;
     const struct dinsn *d;
-    uint64_t v;
+    uint64_t va, v;
+    /* The TLB context of data accesses: only the slow path and the translator change
+     * it, and after either the next block is looked up afresh. */
+    const struct tlb *data_tlb;
     while (left > 0) {
         pc = h->arch.pc;
         b = block_lookup(h, pc, labels);
@@ -307,6 +310,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     enter_page:
+        data_tlb = &h->tlb[h->mmu_ctx];
         vpage = pc & ~0xfffULL;
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
@@ -325,13 +329,20 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define INSN_PC() (pc + d->pc_offset)
 #define RETIRE(n) do { h->arch.instret += (n); left -= (n); } while (0)
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
+/* Loads and stores set pc only for the slow path, which may raise an exception. */
 #define LOAD(name, fn, size, sign) op_##name: \
-        h->arch.pc = INSN_PC(); \
-        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
+        va = x[d->rs1] + d->imm; \
+        if (unlikely(!fn##_hit(data_tlb->read, va, &v))) { \
+            h->arch.pc = INSN_PC(); \
+            if (unlikely(!fn(h, va, &v))) goto fault; \
+        } \
         x[d->rd] = v; x[0] = 0; NEXT();
 #define STORE(name, size) op_##name: \
-        h->arch.pc = INSN_PC(); \
-        if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
+        va = x[d->rs1] + d->imm; \
+        if (unlikely(!mem_store_hit(h, data_tlb->write, va, size, x[d->rs2]))) { \
+            h->arch.pc = INSN_PC(); \
+            if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
+        } \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
