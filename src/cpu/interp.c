@@ -69,6 +69,10 @@ static inline bool is_conditional_branch(enum op op)
     return op >= OP_BEQ && op <= OP_BGEU;
 }
 
+/* interp_run's handlers: one per op, then the loop forms of the conditional branches. */
+#define LOOP_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
+#define HANDLER_COUNT LOOP_HANDLER(OP_BGEU + 1)
+
 /* Where a block's exits point before they are first taken: a block that matches no host
  * address, so that following a link needs no null check. */
 static struct block unlinked;
@@ -112,9 +116,11 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             len = 2;
         }
         bool ends = decode_insn(insn, len, d);
-        d->handler = labels[d->op];
         d->index = n;
         d->pc_offset = offset - start;
+        /* A branch back to its block's start has a handler of its own (see interp_run). */
+        bool loops = is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
+        d->handler = labels[loops ? LOOP_HANDLER(d->op) : d->op];
         if (d->op == OP_SLOW) { /* a compressed one keeps its 16 bits, for exec_slow */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
@@ -273,9 +279,11 @@ __attribute__((optimize("no-crossjumping")))
 #endif
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
-    static const int32_t labels[OP_COUNT] = {
+    static const int32_t labels[HANDLER_COUNT] = {
 #define LABEL(name) (int32_t)(&&op_##name - &&op_SLOW),
-        OPS(LABEL)
+#define LOOP_LABEL(name, cond) (int32_t)(&&loop_##name - &&op_SLOW),
+        OPS(LABEL) BRANCH_OPS(LOOP_LABEL)
+#undef LOOP_LABEL
 #undef LABEL
     };
     if (unlikely(h->trace || h->trigger_exec))
@@ -349,6 +357,24 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             pc = INSN_PC() + (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
         } \
         NEXT();
+/*
+ * A branch back to its block's start (a loop of one block, the commonest block exit):
+ * while the page's code is unchanged, the block runs again without a link lookup.
+ * Each branch keeps its own dispatch jump.
+ */
+#define BRANCH_LOOP(name, cond) loop_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) { \
+            RETIRE(d->index + 1u); \
+            if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+                if (unlikely(translating)) \
+                    goto run_block; \
+                d = b->insns; \
+                DISPATCH(); \
+            } \
+            h->arch.pc = pc; \
+            continue; \
+        } \
+        NEXT();
 #define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
 #define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
 
@@ -371,6 +397,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         goto block_done;
     }
     BRANCH_OPS(BRANCH)
+    BRANCH_OPS(BRANCH_LOOP)
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
