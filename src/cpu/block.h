@@ -1,8 +1,10 @@
 /*
  * Blocks of decoded instructions (decode.h), shared by the block engine (interp.c) and
  * the translator (jit_x86_64.c). A block is a straight run of at most BLOCK_MAX_INSNS instructions in
- * one guest page; it ends at a control transfer, at an OP_SLOW instruction (run by the
- * reference executor), or with OP_END (fall through to the next block).
+ * one guest page; it ends at a jump, at an OP_SLOW instruction (run by the reference
+ * executor), or with OP_END (fall through to the next block). Conditional branches may
+ * lie within it: the block engine runs on when one is not taken, the translator's code
+ * ends at the first.
  */
 #ifndef RACKVM_BLOCK_H
 #define RACKVM_BLOCK_H

@@ -63,13 +63,17 @@ struct dinsn {
     int32_t handler;
     int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
     uint8_t op, rd, rs1, rs2, len;
+    /* Set by the block's decoder: its place in its block, and its distance in bytes from
+     * the block's first instruction. */
+    uint8_t index, pc_offset;
 };
 
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (loads keep their op: they may fault);
- * OP_SLOW keeps the instruction in imm. Returns whether it ends a block: a control
- * transfer or OP_SLOW.
+ * OP_SLOW keeps the instruction in imm. Returns whether it is a control transfer or
+ * OP_SLOW, where a translated block ends (the block engine's blocks run on past a
+ * conditional branch, see block.h).
  */
 bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d);
 

@@ -1,8 +1,9 @@
 /*
  * The block engine. Guest code is decoded once into blocks of pre-decoded instructions
- * (a block ends at a control transfer, at an instruction it leaves to the reference
- * executor, or at its page's end) that are cached per hart, keyed by host address, i.e.
- * by guest physical address. A block stays valid while its page's code generation is
+ * (a block ends at a jump, at an instruction it leaves to the reference executor, or at
+ * its page's end; a conditional branch not taken runs on into the rest of the block, while
+ * the translator ends its code at the first) that are cached per hart, keyed by host
+ * address, i.e. by guest physical address. A block stays valid while its page's code generation is
  * unchanged: a store into the part of a page that blocks were decoded from bumps it
  * (guest_ram_note_store), and so does a device's write, so fence.i has nothing to drop.
  * Blocks are run with threaded dispatch (computed goto); common integer, branch and
@@ -63,12 +64,25 @@ void interp_flush(struct hart *h)
         h->blocks->blocks[i].host_pc = 0;
 }
 
+static inline bool is_conditional_branch(enum op op)
+{
+    return op >= OP_BEQ && op <= OP_BGEU;
+}
+
+/* interp_run's handlers: one per op, then the loop forms of the conditional branches. */
+#define LOOP_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
+#define HANDLER_COUNT LOOP_HANDLER(OP_BGEU + 1)
+
+/* Where a block's exits point before they are first taken: a block that matches no host
+ * address, so that following a link needs no null check. */
+static struct block unlinked;
+
 /* Decodes the block starting at host address p (guest pc) into b. */
 static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page,
                          const int32_t *labels)
 {
     unsigned n = 0;
-    unsigned offset = pc & 0xfff;
+    unsigned offset = pc & 0xfff, start = offset;
     /*
      * Claim the bytes a block can span before reading the generation and the bytes: a
      * store that races with the decoding then changes the generation, and the block
@@ -78,12 +92,12 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000);
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
-    b->next[0] = b->next[1] = NULL;
+    b->next[0] = b->next[1] = &unlinked;
     b->chain_site[0] = b->chain_site[1] = NULL;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
-            *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END };
+            *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END, .index = n, .pc_offset = offset - start };
             break;
         }
         uint16_t lo;
@@ -92,7 +106,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         unsigned len;
         if ((lo & 3) == 3) {
             if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END };
+                *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END, .index = n, .pc_offset = offset - start };
                 break;
             }
             memcpy(&insn, p, 4);
@@ -102,13 +116,17 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             len = 2;
         }
         bool ends = decode_insn(insn, len, d);
-        d->handler = labels[d->op];
+        d->index = n;
+        d->pc_offset = offset - start;
+        /* A branch back to its block's start has a handler of its own (see interp_run). */
+        bool loops = is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
+        d->handler = labels[loops ? LOOP_HANDLER(d->op) : d->op];
         if (d->op == OP_SLOW) { /* a compressed one keeps its 16 bits, for exec_slow */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
         }
         n++;
-        if (ends)
+        if (ends && !is_conditional_branch(d->op))
             break;
         p += len;
         offset += len;
@@ -134,15 +152,22 @@ static void translate_block(struct hart *h, struct block *b)
     }
 }
 
+/* Whether b is the current block at host address host, in a page whose code generation
+ * page_gen holds. */
+static inline bool block_at(const struct block *b, uintptr_t host, const _Atomic uint32_t *page_gen)
+{
+    return b->host_pc == host && b->gen == atomic_load_explicit(page_gen, memory_order_relaxed);
+}
+
 static inline bool block_valid(const struct hart *h, const struct block *b, uintptr_t host)
 {
-    return b->host_pc == host && b->gen == atomic_load_explicit(&h->ram->code_gen[b->page], memory_order_relaxed);
+    return block_at(b, host, &h->ram->code_gen[b->page]);
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
  * decoded afresh when its slot holds another block or its code changed. */
-static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
-                                  const int32_t *labels)
+static inline struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
+                                         const int32_t *labels)
 {
     struct block *b = block_slot(h->blocks, host);
     if (unlikely(!block_valid(h, b, host))) {
@@ -150,6 +175,16 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         decode_block(h, b, (const uint8_t *)host, pc, page, labels);
     }
     return b;
+}
+
+/* Points b's exit `link` at the block at host address host (guest pc, in b's page), found
+ * in the cache or decoded, and returns it. */
+static inline struct block *relink_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
+                                             unsigned link, const int32_t *labels)
+{
+    struct block *next = cached_block(h, host, pc, b->page, labels);
+    b->next[link] = next;
+    return next;
 }
 
 /*
@@ -162,11 +197,9 @@ static struct block *same_page_successor(struct hart *h, struct block *b, uint64
 {
     uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
     struct block *next = b->next[link];
-    if (next && block_valid(h, next, host))
+    if (block_valid(h, next, host))
         return next;
-    next = cached_block(h, host, pc, b->page, labels);
-    b->next[link] = next;
-    return next;
+    return relink_successor(h, b, host, pc, link, labels);
 }
 
 /* The block for pc, decoding it if needed; NULL after a fetch exception. */
@@ -239,134 +272,158 @@ static enum exec_exit run_stepped(struct hart *h, uint64_t budget)
     return EXEC_BUDGET;
 }
 
+/* GCC would merge the handlers' identical tails, their dispatch included, into a few
+ * shared indirect jumps that the host predicts far worse than one per handler. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-crossjumping")))
+#endif
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
-    static const int32_t labels[OP_COUNT] = {
+    static const int32_t labels[HANDLER_COUNT] = {
 #define LABEL(name) (int32_t)(&&op_##name - &&op_SLOW),
-        OPS(LABEL)
+#define LOOP_LABEL(name, cond) (int32_t)(&&loop_##name - &&op_SLOW),
+        OPS(LABEL) BRANCH_OPS(LOOP_LABEL)
+#undef LOOP_LABEL
 #undef LABEL
     };
     if (unlikely(h->trace || h->trigger_exec))
         return run_stepped(h, budget);
 
     uint64_t *x = h->arch.x;
-    uint64_t executed = 0, pc, vpage;
+    const bool translating = h->jit != NULL;
+    /* Instructions left of the budget (those that faulted count too). */
+    int64_t left = (int64_t)budget;
+    /* While a block runs, pc is its first instruction's (each instruction knows its offset
+     * from it, so the handlers do not count pc along); at its exit, the next pc. */
+    uint64_t pc;
+    /* The running block's guest page, the distance from there to its host page, and its
+     * page's code generation: the same for every block chained to in that page. */
+    uint64_t vpage;
+    uintptr_t host_delta;
+    const _Atomic uint32_t *page_gen;
     unsigned link;
     struct block *b;
-    while (executed < budget) {
-        b = block_lookup(h, h->arch.pc, labels);
+    const struct dinsn *d;
+    uint64_t va, v;
+    /* The TLB context of data accesses: only the slow path and the translator change
+     * it, and after either the next block is looked up afresh. */
+    const struct tlb *data_tlb;
+    while (left > 0) {
+        pc = h->arch.pc;
+        b = block_lookup(h, pc, labels);
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
-            executed++;
+            left--;
             continue;
         }
-    run_block:
-        pc = h->arch.pc;
+    enter_page:
+        data_tlb = &h->tlb[h->mmu_ctx];
         vpage = pc & ~0xfffULL;
-        const struct dinsn *d = b->insns;
-        if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs)
-            translate_block(h, b);
-        if (b->code) {
-            uint64_t r = b->code(h, x, pc, budget - executed);
-            unsigned n = JIT_RETIRED(r);
-            h->arch.instret += n;
-            executed += n;
-            if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
-                h->jit_fault = false;
-                executed++; /* the faulting instruction, as in the interpreter */
-                continue;
-            }
-            if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
-                bool stop;
-                enum exec_exit e = after_exec(h, exec_slow(h, h->jit_exit_insn), &stop);
-                executed++;
-                if (stop)
-                    return e;
-                continue;
-            }
-            struct block *from = h->jit_exit_block;
-            unsigned exit_link = JIT_LINK(r) - 1;
-            /* Only the exit block's current translation has its layout: code reached
-             * through a chain may translate a block whose cache slot has moved on. */
-            if (JIT_LINK(r) && executed < budget && from->code && from->chain_site[exit_link] == h->jit_exit_site) {
-                void *site = h->jit_exit_site;
-                uint32_t gen = from->gen;
-                b = same_page_successor(h, from, h->arch.pc, exit_link, labels);
-                if (b->code && b->gen == gen)
-                    jit_chain(site, b->code);
-                goto run_block;
-            }
-            continue;
+        host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
+        page_gen = &h->ram->code_gen[b->page];
+    run_block:
+        if (unlikely(translating)) {
+            if (!b->code && ++b->runs >= h->jit_hot_runs)
+                translate_block(h, b);
+            if (b->code)
+                goto run_translated;
         }
-        if (unlikely(d->handler == labels[OP_END])) { /* an instruction crossing a page boundary */
-            bool stop;
-            enum exec_exit e = after_exec(h, step_one(h), &stop);
-            executed++;
-            if (stop)
-                return e;
-            continue;
-        }
-        uint64_t v;
+        d = b->insns;
 
 #define DISPATCH() goto *(const void *)((const char *)&&op_SLOW + d->handler)
-#define NEXT() do { pc += d->len; d++; DISPATCH(); } while (0)
-/* Retires the instructions before d (d itself not included). */
-#define RETIRE_BEFORE() \
-    do { unsigned n_ = (unsigned)(d - b->insns); h->arch.instret += n_; executed += n_; } while (0)
+#define NEXT() do { d++; DISPATCH(); } while (0)
+/* The pc of instruction d. */
+#define INSN_PC() (pc + d->pc_offset)
+#define RETIRE(n) do { h->arch.instret += (n); left -= (n); } while (0)
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
+/* Loads and stores set pc only for the slow path, which may raise an exception. */
 #define LOAD(name, fn, size, sign) op_##name: \
-        h->arch.pc = pc; \
-        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
+        va = x[d->rs1] + d->imm; \
+        if (unlikely(!fn##_hit(data_tlb->read, va, &v))) { \
+            h->arch.pc = INSN_PC(); \
+            if (unlikely(!fn(h, va, &v))) goto fault; \
+        } \
         x[d->rd] = v; x[0] = 0; NEXT();
 #define STORE(name, size) op_##name: \
-        h->arch.pc = pc; \
-        if (unlikely(!mem_store(h, x[d->rs1] + d->imm, size, x[d->rs2]))) goto fault; \
+        va = x[d->rs1] + d->imm; \
+        if (unlikely(!mem_store_hit(h, data_tlb->write, va, size, x[d->rs2]))) { \
+            h->arch.pc = INSN_PC(); \
+            if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
+        } \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            pc += (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
+            pc = INSN_PC() + (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
         } \
-        pc += d->len; link = BLOCK_LINK_NEXT; goto block_done;
+        NEXT();
+/*
+ * A branch back to its block's start (a loop of one block, the commonest block exit):
+ * while the page's code is unchanged, the block runs again without a link lookup.
+ * Each branch keeps its own dispatch jump.
+ */
+#define BRANCH_LOOP(name, cond) loop_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) { \
+            RETIRE(d->index + 1u); \
+            if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+                if (unlikely(translating)) \
+                    goto run_block; \
+                d = b->insns; \
+                DISPATCH(); \
+            } \
+            h->arch.pc = pc; \
+            continue; \
+        } \
+        NEXT();
 #define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
 #define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
 
         DISPATCH();
     op_NOP: NEXT();
     ALU(LUI, (int64_t)d->imm)
-    ALU(AUIPC, pc + (int64_t)d->imm)
+    ALU(AUIPC, INSN_PC() + (int64_t)d->imm)
     op_JAL:
-        x[d->rd] = pc + d->len;
+        x[d->rd] = INSN_PC() + d->len;
         x[0] = 0;
-        pc += (int64_t)d->imm;
+        pc = INSN_PC() + (int64_t)d->imm;
         link = BLOCK_LINK_TAKEN;
         goto block_done;
     op_JALR: {
         uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
-        x[d->rd] = pc + d->len;
+        x[d->rd] = INSN_PC() + d->len;
         x[0] = 0;
         pc = target;
         link = BLOCK_LINK_TAKEN;
         goto block_done;
     }
     BRANCH_OPS(BRANCH)
+    BRANCH_OPS(BRANCH_LOOP)
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
 
     op_END:
+        if (unlikely(d == b->insns)) { /* a lone instruction crossing a page boundary */
+            h->arch.pc = pc;
+            bool stop;
+            enum exec_exit e = after_exec(h, step_one(h), &stop);
+            left--;
+            if (stop)
+                return e;
+            continue;
+        }
         /* Fell off the block's end (size limit or page end): continue at pc. */
-        RETIRE_BEFORE();
-        h->arch.pc = pc;
+        RETIRE(d->index);
+        pc = INSN_PC();
         link = BLOCK_LINK_NEXT;
         goto chain;
     op_SLOW: {
-        RETIRE_BEFORE();
-        h->arch.pc = pc;
+        RETIRE(d->index);
+        h->arch.pc = INSN_PC();
         bool stop;
         enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
-        executed++;
+        left--;
         if (stop)
             return e;
         continue;
@@ -374,19 +431,53 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     fault:
         /* The load/store raised an exception: pc is at the handler; d did not retire but
          * counts against the budget (a trap loop must not keep the run loop waiting). */
-        RETIRE_BEFORE();
-        executed++;
+        RETIRE(d->index);
+        left--;
         continue;
-    block_done:
-        d++;
-        RETIRE_BEFORE();
+    run_translated: {
         h->arch.pc = pc;
+        uint64_t r = b->code(h, x, pc, (uint64_t)left);
+        unsigned n = JIT_RETIRED(r);
+        RETIRE(n);
+        if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
+            h->jit_fault = false;
+            left--; /* the faulting instruction, as in the interpreter */
+            continue;
+        }
+        if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
+            bool stop;
+            enum exec_exit e = after_exec(h, exec_slow(h, h->jit_exit_insn), &stop);
+            left--;
+            if (stop)
+                return e;
+            continue;
+        }
+        struct block *from = h->jit_exit_block;
+        unsigned exit_link = JIT_LINK(r) - 1;
+        /* Only the exit block's current translation has its layout: code reached
+         * through a chain may translate a block whose cache slot has moved on. */
+        if (JIT_LINK(r) && left > 0 && from->code && from->chain_site[exit_link] == h->jit_exit_site) {
+            void *site = h->jit_exit_site;
+            uint32_t gen = from->gen;
+            pc = h->arch.pc;
+            b = same_page_successor(h, from, pc, exit_link, labels);
+            if (b->code && b->gen == gen)
+                jit_chain(site, b->code);
+            goto enter_page;
+        }
+        continue;
+    }
+    block_done:
+        RETIRE(d->index + 1u);
     chain:
-        if (executed < budget && (pc & ~0xfffULL) == vpage) {
-            /* Chain to a same-page successor without a TLB and cache lookup. */
-            b = same_page_successor(h, b, pc, link, labels);
+        if (likely(left > 0) && (pc & ~0xfffULL) == vpage) {
+            /* A same-page successor: through b's link, without a TLB and cache lookup. */
+            uintptr_t host = pc + host_delta;
+            struct block *next = b->next[link];
+            b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link, labels);
             goto run_block;
         }
+        h->arch.pc = pc;
     }
     return EXEC_BUDGET;
 }

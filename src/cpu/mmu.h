@@ -116,16 +116,23 @@ static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size
     return e->tag == (va & ~0xfffULL) && (va & 0xfff) <= 0x1000 - size;
 }
 
+/* name##_hit loads through the read entries of one TLB context when they hold va (false
+ * otherwise: the caller takes the slow path); name also takes the slow path. */
 #define DEFINE_LOAD(name, type)                                                        \
+    static inline bool name##_hit(const struct tlb_entry *read, uint64_t va, uint64_t *out) \
+    {                                                                                   \
+        const struct tlb_entry *e = &read[(va >> 12) & (TLB_SIZE - 1)];                 \
+        if (!tlb_hit(e, va, sizeof(type)))                                              \
+            return false;                                                               \
+        type v;                                                                         \
+        memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof(type));            \
+        *out = (uint64_t)v;                                                             \
+        return true;                                                                    \
+    }                                                                                   \
     static inline bool name(struct hart *h, uint64_t va, uint64_t *out)                 \
     {                                                                                   \
-        const struct tlb_entry *e = &h->tlb[h->mmu_ctx].read[(va >> 12) & (TLB_SIZE - 1)]; \
-        if (likely(tlb_hit(e, va, sizeof(type)))) {                                     \
-            type v;                                                                     \
-            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof(type));        \
-            *out = (uint64_t)v;                                                         \
+        if (likely(name##_hit(h->tlb[h->mmu_ctx].read, va, out)))                       \
             return true;                                                                \
-        }                                                                               \
         uint64_t raw;                                                                   \
         if (!mmu_load_slow(h, va, sizeof(type), &raw))                                  \
             return false;                                                               \
@@ -149,23 +156,30 @@ DEFINE_LOAD(mem_load_u64, uint64_t)
     X(LWU, mem_load_u32, 4, false)
 #define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
 
+/* A store through the write entries of one TLB context when they hold va (false
+ * otherwise: the caller takes the slow path). */
+static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, uint64_t va, unsigned size,
+                                 uint64_t value)
+{
+    const struct tlb_entry *e = &write[(va >> 12) & (TLB_SIZE - 1)];
+    if (!tlb_hit(e, va, size))
+        return false;
+    void *p = (void *)(uintptr_t)(va + e->addend);
+    if (unlikely(mmu_reservations_active))
+        mmu_store_breaks_reservations(h, p);
+    guest_ram_note_store(h->ram, p, size);
+    switch (size) {
+    case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
+    case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }
+    case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
+    default: memcpy(p, &value, 8); break;
+    }
+    return true;
+}
+
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
 {
-    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
-    if (likely(tlb_hit(e, va, size))) {
-        void *p = (void *)(uintptr_t)(va + e->addend);
-        if (unlikely(mmu_reservations_active))
-            mmu_store_breaks_reservations(h, p);
-        guest_ram_note_store(h->ram, p, size);
-        switch (size) {
-        case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
-        case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }
-        case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
-        default: memcpy(p, &value, 8); break;
-        }
-        return true;
-    }
-    return mmu_store_slow(h, va, size, value);
+    return likely(mem_store_hit(h, h->tlb[h->mmu_ctx].write, va, size, value)) || mmu_store_slow(h, va, size, value);
 }
 
 static inline bool mem_fetch(struct hart *h, uint64_t pc, uint32_t *insn)

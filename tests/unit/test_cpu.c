@@ -328,6 +328,34 @@ static void test_control_flow(void)
     RUN("control", code, regs, check, want);
 }
 
+/*
+ * Blocks the block engine runs on past branches not taken: two branches of one block
+ * take turns leaving it to their own targets (through the block's one taken link), and
+ * a branch back to the block's start loops it.
+ */
+static void test_branches_within_block(void)
+{
+    uint64_t regs[32] = { [13] = 1001 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),      /* 0: addi x12, x12, 1 */
+        I(1, 12, 7, 5, 0x13),       /* 4: andi x5, x12, 1 */
+        B(24, 0, 5, 1),             /* 8: bne x5, x0, 32: odd rounds */
+        I(2, 12, 7, 6, 0x13),       /* 12: andi x6, x12, 2 */
+        B(28, 0, 6, 1),             /* 16: bne x6, x0, 44: rounds 2 mod 4 */
+        I(1, 10, 0, 10, 0x13),      /* 20: addi x10, x10, 1: rounds 0 mod 4 */
+        B(-24, 13, 12, 4),          /* 24: blt x12, x13, 0: the block's own start */
+        WFI,                        /* 28 */
+        I(1, 11, 0, 11, 0x13),      /* 32: addi x11, x11, 1 */
+        B(-36, 13, 12, 4),          /* 36: blt x12, x13, 0 */
+        WFI,                        /* 40 */
+        I(1, 14, 0, 14, 0x13),      /* 44: addi x14, x14, 1 */
+        B(-48, 13, 12, 4),          /* 48: blt x12, x13, 0 */
+    };
+    unsigned check[] = { 10, 11, 12, 14 };
+    uint64_t want[] = { 250, 501, 1001, 250 };
+    RUN("branches within a block", code, regs, check, want);
+}
+
 static void test_compressed(void)
 {
     uint64_t regs[32] = { [8] = 5, [9] = 7, [10] = DATA };
@@ -1111,6 +1139,7 @@ int main(void)
     test_svnapot();
     test_loads_stores();
     test_control_flow();
+    test_branches_within_block();
     test_compressed();
     test_zcb();
     test_atomics();
