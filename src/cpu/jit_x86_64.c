@@ -4,7 +4,12 @@
  * instruction, r14 = instructions retired since entry, r15 = the budget, rbp = the data
  * TLB of h->mmu_ctx (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code
  * leaves to the run loop changes the context, and both end the run of translated code).
- * Each guest instruction becomes a few host instructions on the in-memory register file.
+ * r9, r10 and r11 hold the block's busiest guest registers (jit_emit_prologue picks them),
+ * loaded past the entry sequence, so on every entry, chained or not, and kept in place
+ * while the block loops on itself. The block's exits write back those it writes (dirty),
+ * and so does each call out (a slow path that may trap, a helper that reads the register
+ * file), which reloads them after: they are caller-saved. rax, rcx, rdx, rsi, rdi and r8
+ * are scratch.
  */
 #include "cpu/jit_emit.h"
 
@@ -16,7 +21,12 @@
 
 #include "cpu/mmu.h"
 
-enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11,
+       R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+/* The host registers that hold guest registers (none of them needs a REX prefix of its
+ * own as a byte register). */
+static const int8_t cache_regs[] = { R9, R10, R11 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE 51
@@ -76,15 +86,51 @@ static void emit_reg(struct emitter *e, bool w, uint32_t op, int reg, int rm)
 
 #define XREG(i) ((int32_t)(8 * (i)))
 
+/* op reg, x[i]: guest register i as the r/m operand, in its host register or in memory. */
+static void op_x(struct emitter *e, bool w, uint32_t op, int reg, unsigned i)
+{
+    if (e->host[i] >= 0)
+        emit_reg(e, w, op, reg, e->host[i]);
+    else
+        emit_mem(e, w, op, reg, RBX, XREG(i));
+}
+
 static void load_x(struct emitter *e, int reg, unsigned i)
 {
-    emit_mem(e, true, 0x8b, reg, RBX, XREG(i));
+    if (e->host[i] != reg)
+        op_x(e, true, 0x8b, reg, i);
 }
 
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
-    if (i != 0)
+    if (i == 0 || e->host[i] == reg)
+        return;
+    if (e->host[i] >= 0)
+        emit_reg(e, true, 0x89, reg, e->host[i]);
+    else
         emit_mem(e, true, 0x89, reg, RBX, XREG(i));
+}
+
+/* Where an operation writing guest register rd computes: rd's host register, or rax. */
+static int dest_of(const struct emitter *e, unsigned rd)
+{
+    return e->host[rd] >= 0 ? e->host[rd] : RAX;
+}
+
+/* The register file in memory made exact: before leaving the block or calling out. */
+static void write_back(struct emitter *e)
+{
+    for (unsigned i = 1; i < 32; i++)
+        if (e->dirty >> i & 1)
+            emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
+}
+
+/* The host registers loaded from the register file: on entry and after a call out. */
+static void reload(struct emitter *e)
+{
+    for (unsigned i = 1; i < 32; i++)
+        if (e->host[i] >= 0)
+            emit_mem(e, true, 0x8b, e->host[i], RBX, XREG(i));
 }
 
 /* reg = r13 + off (the guest pc of an instruction in this block). */
@@ -97,11 +143,6 @@ static void add_imm(struct emitter *e, bool w, int reg, int32_t imm)
 {
     emit_reg(e, w, 0x81, 0, reg);
     emit32(e, (uint32_t)imm);
-}
-
-static void sign_extend_eax(struct emitter *e)
-{
-    emit_reg(e, true, 0x63, RAX, RAX); /* movsxd rax, eax */
 }
 
 /* mov reg, imm64 */
@@ -119,7 +160,26 @@ static void call(struct emitter *e, const void *fn)
     emit8(e, 0xd0); /* call rax */
 }
 
-void jit_emit_prologue(struct emitter *e)
+/* Gives the busiest guest registers of the block the host registers of cache_regs. */
+static void pick_host_registers(struct emitter *e, const struct reg_use *use)
+{
+    memset(e->host, -1, sizeof(e->host));
+    e->dirty = 0;
+    uint32_t taken = 1; /* x0 stays in memory, where it reads as 0 */
+    for (size_t k = 0; k < sizeof(cache_regs); k++) {
+        unsigned best = 0;
+        for (unsigned i = 1; i < 32; i++)
+            if (!(taken >> i & 1) && use->count[i] > use->count[best])
+                best = i;
+        if (!best)
+            break;
+        taken |= 1u << best;
+        e->host[best] = cache_regs[k];
+        e->dirty |= use->written & 1u << best;
+    }
+}
+
+void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
 {
     uint8_t *start = e->p;
     emit8(e, 0x53);                      /* push rbx */
@@ -140,6 +200,9 @@ void jit_emit_prologue(struct emitter *e)
     emit_reg(e, false, 0x31, R14, R14);  /* xor r14d, r14d */
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
+    pick_host_registers(e, use);
+    reload(e);
+    e->body = e->p;
 }
 
 static void epilogue(struct emitter *e)
@@ -256,12 +319,16 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
 static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                       int64_t target_offset)
 {
-    if (retired)
-        add_imm(e, true, R14, (int32_t)retired);
     uint8_t *slow[8];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
     const struct block *b = t->b;
+    /* A loop on the block keeps its host registers; any other exit writes them back. */
+    bool loop = chainable && (uint64_t)target_offset == (b->host_pc & 0xfff);
+    if (!loop)
+        write_back(e);
+    if (retired)
+        add_imm(e, true, R14, (int32_t)retired);
     /* The page's code was current on entry to this block (the run loop, a chained
      * predecessor or the inline lookup checked it); only a store since can have changed
      * it (another hart's or a device's change is seen once the budget runs out, before
@@ -275,13 +342,13 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
             slow[nslow++] = jump_forward(e, 0x85);
         }
     }
-    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
-        /* A loop on this block: same translation, same r13. */
-        emit8(e, 0xe9);                                               /* jmp past the prologue */
-        emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
+    if (loop) {
+        /* Same translation, same r13, same host registers. */
+        emit8(e, 0xe9);                                               /* jmp to the body */
+        emit32(e, (uint32_t)(e->body - (e->p + 4)));
     }
     uint8_t *site = NULL;
-    if (chainable && (uint64_t)target_offset != (b->host_pc & 0xfff)) {
+    if (chainable && !loop) {
         emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
         emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
         site = e->p;
@@ -293,6 +360,8 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
         nslow += lookup_and_enter(e, t, slow + nslow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
+    if (loop)
+        write_back(e);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
@@ -426,11 +495,20 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
 {
     uint8_t *slow[8];
     unsigned nslow;
-    load_x(e, RSI, d->rs1);
-    if (d->imm)
-        add_imm(e, true, RSI, d->imm);
-    if (store)
-        load_x(e, RDX, d->rs2);
+    if (e->host[d->rs1] >= 0) {
+        emit_mem(e, true, 0x8d, RSI, e->host[d->rs1], d->imm); /* lea rsi, [rs1 + imm] */
+    } else {
+        load_x(e, RSI, d->rs1);
+        if (d->imm)
+            add_imm(e, true, RSI, d->imm);
+    }
+    int value = -1, dest = -1;
+    if (store) {
+        value = e->host[d->rs2] >= 0 ? e->host[d->rs2] : RDX;
+        load_x(e, value, d->rs2);
+    } else {
+        dest = dest_of(e, d->rd);
+    }
     nslow = tlb_lookup(e, store, size, slow);
     if (store) {
         /* What mem_store does besides the write: reservations, cached code on the page. */
@@ -447,17 +525,17 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
         code_store_check(e, size, slow, &nslow);
         switch (size) {
-        case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
-        case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;
-        case 4: emit_rcx_rsi(e, false, false, 0x89, RDX); break;
-        default: emit_rcx_rsi(e, true, false, 0x89, RDX); break;
+        case 1: emit_rcx_rsi(e, false, false, 0x88, value); break;
+        case 2: emit_rcx_rsi(e, false, true, 0x89, value); break;
+        case 4: emit_rcx_rsi(e, false, false, 0x89, value); break;
+        default: emit_rcx_rsi(e, true, false, 0x89, value); break;
         }
     } else {
         switch (size) {
-        case 1: emit_rcx_rsi(e, sign, false, sign ? 0x0fbe : 0x0fb6, RAX); break;
-        case 2: emit_rcx_rsi(e, sign, false, sign ? 0x0fbf : 0x0fb7, RAX); break;
-        case 4: emit_rcx_rsi(e, sign, false, sign ? 0x63 : 0x8b, RAX); break;
-        default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
+        case 1: emit_rcx_rsi(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest); break;
+        case 2: emit_rcx_rsi(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest); break;
+        case 4: emit_rcx_rsi(e, sign, false, sign ? 0x63 : 0x8b, dest); break;
+        default: emit_rcx_rsi(e, true, false, 0x8b, dest); break;
         }
     }
     struct cold_access *c = &e->cold[e->ncold++];
@@ -467,8 +545,10 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->off = off;
     c->helper = helper;
     c->resume = e->p;
+    c->value = (int8_t)value;
+    c->dest = (int8_t)dest;
     if (!store)
-        store_x(e, RAX, d->rd);
+        store_x(e, dest, d->rd);
 }
 
 void jit_emit_cold(struct emitter *e)
@@ -477,9 +557,15 @@ void jit_emit_cold(struct emitter *e)
         const struct cold_access *c = &e->cold[k];
         for (unsigned n = 0; n < c->nfrom; n++)
             patch_here(e, c->from[n]);
-        /* The MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands,
-         * a load's value comes back in rax. */
+        /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
+         * must see it; rsi still holds the address, a load's value comes back in rax. */
+        write_back(e);
+        if (c->value >= 0 && c->value != RDX)
+            emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
+        reload(e);
+        if (c->dest >= 0 && c->dest != RAX)
+            emit_reg(e, true, 0x89, RAX, c->dest);  /* mov dest, rax */
         emit8(e, 0xe9);
         emit32(e, (uint32_t)(c->resume - (e->p + 4)));
     }
@@ -488,9 +574,11 @@ void jit_emit_cold(struct emitter *e)
 void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
                    uint64_t (*fn)(uint64_t, uint64_t))
 {
+    write_back(e);
     load_x(e, RDI, rs1);
     load_x(e, RSI, rs2);
     call(e, (const void *)fn);
+    reload(e);
     store_x(e, RAX, rd);
 }
 
@@ -520,100 +608,113 @@ static unsigned shift_ext(enum jit_alu op)
     return op == JIT_SLL ? 4 : op == JIT_SRL ? 5 : 7;
 }
 
+/* The register holding guest register i for reading: its host register, or rax loaded. */
+static int read_x(struct emitter *e, unsigned i)
+{
+    if (e->host[i] >= 0)
+        return e->host[i];
+    load_x(e, RAX, i);
+    return RAX;
+}
+
 void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2)
 {
+    /* Computed in rd's host register unless that would overwrite rs2 before its use. */
+    int t = rd != rs2 ? dest_of(e, rd) : RAX;
     switch (op) {
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
-        load_x(e, RAX, rs1);
         load_x(e, RCX, rs2);
-        emit_reg(e, !word, 0xd3, shift_ext(op), RAX); /* shl/shr/sar rax, cl: x86 masks cl as RISC-V does */
+        t = dest_of(e, rd);
+        load_x(e, t, rs1);
+        emit_reg(e, !word, 0xd3, shift_ext(op), t); /* shl/shr/sar t, cl: x86 masks cl as RISC-V does */
         break;
     case JIT_SLT: case JIT_SLTU:
-        load_x(e, RAX, rs1);
-        emit_mem(e, true, 0x3b, RAX, RBX, XREG(rs2));
+        op_x(e, true, 0x3b, read_x(e, rs1), rs2);
         store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
         return;
     case JIT_MULH: case JIT_MULHU:
         load_x(e, RAX, rs1);
-        emit_mem(e, true, 0xf7, op == JIT_MULH ? 5 : 4, RBX, XREG(rs2)); /* rdx:rax = rax * m64 */
+        op_x(e, true, 0xf7, op == JIT_MULH ? 5 : 4, rs2); /* rdx:rax = rax * rs2 */
         store_x(e, RDX, rd);
         return;
     case JIT_SH1ADD: case JIT_SH2ADD: case JIT_SH3ADD:
-        load_x(e, RAX, rs1);
-        emit_reg(e, true, 0xc1, 4, RAX);
+        load_x(e, t, rs1);
+        emit_reg(e, true, 0xc1, 4, t);
         emit8(e, op == JIT_SH1ADD ? 1 : op == JIT_SH2ADD ? 2 : 3);
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        op_x(e, true, 0x03, t, rs2);
         break;
     case JIT_ADDUW:
-        emit_mem(e, false, 0x8b, RAX, RBX, XREG(rs1)); /* mov eax, m32: zero-extends */
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        op_x(e, false, 0x8b, t, rs1); /* mov t32, rs1: zero-extends */
+        op_x(e, true, 0x03, t, rs2);
         break;
     default:
-        load_x(e, RAX, rs1);
-        emit_mem(e, !word, rm_opcode(op), RAX, RBX, XREG(rs2));
+        load_x(e, t, rs1);
+        op_x(e, !word, rm_opcode(op), t, rs2);
         break;
     }
     if (word)
-        sign_extend_eax(e);
-    store_x(e, RAX, rd);
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+    store_x(e, t, rd);
 }
 
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
 {
-    load_x(e, RAX, rs1);
-    switch (op) {
-    case JIT_SLL: case JIT_SRL: case JIT_SRA:
-        emit_reg(e, !word, 0xc1, shift_ext(op), RAX);
-        emit8(e, (uint8_t)imm);
-        break;
-    case JIT_SLT: case JIT_SLTU:
-        emit_reg(e, true, 0x81, 7, RAX); /* cmp rax, imm32 */
+    if (op == JIT_SLT || op == JIT_SLTU) {
+        emit_reg(e, true, 0x81, 7, read_x(e, rs1)); /* cmp rs1, imm32 */
         emit32(e, (uint32_t)imm);
         store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
         return;
+    }
+    int t = dest_of(e, rd);
+    load_x(e, t, rs1);
+    switch (op) {
+    case JIT_SLL: case JIT_SRL: case JIT_SRA:
+        emit_reg(e, !word, 0xc1, shift_ext(op), t);
+        emit8(e, (uint8_t)imm);
+        break;
     case JIT_AND: case JIT_OR: case JIT_XOR:
-        emit_reg(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, RAX);
+        emit_reg(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, t);
         emit32(e, (uint32_t)imm);
         break;
     default:
         if (imm) /* mv and sext.w add nothing */
-            add_imm(e, !word, RAX, imm);
+            add_imm(e, !word, t, imm);
         break;
     }
     if (word)
-        sign_extend_eax(e);
-    store_x(e, RAX, rd);
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+    store_x(e, t, rd);
 }
 
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
-    emit_reg(e, true, 0xc7, 0, RAX); /* mov rax, simm32 */
+    op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
-    store_x(e, RAX, rd);
 }
 
-/* rax = the guest pc at block offset off, plus delta. */
-static void pc_plus(struct emitter *e, int32_t off, int32_t delta)
+/* reg = the guest pc at block offset off, plus delta. */
+static void pc_plus(struct emitter *e, int reg, int32_t off, int32_t delta)
 {
     int64_t sum = (int64_t)off + delta;
     if (sum == (int32_t)sum) {
-        guest_pc(e, RAX, (int32_t)sum);
+        guest_pc(e, reg, (int32_t)sum);
         return;
     }
-    guest_pc(e, RAX, off);
-    add_imm(e, true, RAX, delta);
+    guest_pc(e, reg, off);
+    add_imm(e, true, reg, delta);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
 {
-    pc_plus(e, off, delta);
-    store_x(e, RAX, rd);
+    int t = dest_of(e, rd);
+    pc_plus(e, t, off, delta);
+    store_x(e, t, rd);
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset)
 {
-    pc_plus(e, off, delta);
+    pc_plus(e, RAX, off, delta);
     exit_next(e, t, retired, link, target_offset);
 }
 
@@ -636,8 +737,7 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    load_x(e, RAX, d->rs1);
-    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
+    op_x(e, true, 0x3b, read_x(e, d->rs1), d->rs2); /* cmp rs1, rs2 */
     uint8_t *taken = jump_forward(e, jcc[cond]);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
@@ -646,12 +746,15 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
 {
+    write_back(e);
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
+    reload(e);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
 {
+    write_back(e);
     guest_pc(e, RAX, off);
     emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
