@@ -1,15 +1,16 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
- * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
- * instruction, r14 = instructions retired since entry, r15 = the budget, rbp = the data
- * TLB of h->mmu_ctx (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code
- * leaves to the run loop changes the context, and both end the run of translated code).
- * r9, r10 and r11 hold the block's busiest guest registers (jit_emit_prologue picks them),
- * loaded past the entry sequence, so on every entry, chained or not, and kept in place
- * while the block loops on itself. The block's exits write back those it writes (dirty),
- * and so does each call out (a slow path that may trap, a helper that reads the register
- * file), which reloads them after: they are caller-saved. rax, rcx, rdx, rsi, rdi and r8
- * are scratch.
+ * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
+ * guest pc of the current block's first instruction, r14 = what is left of the budget
+ * (the budget on entry is at [rsp]), rbp = the data TLB of h->mmu_ctx
+ * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
+ * loop changes the context, and both end the run of translated code).
+ * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
+ * picks them), loaded past the entry sequence, so on every entry, chained or not, and
+ * kept in place while the block loops on itself. The block's exits write back those it
+ * writes (dirty), and so does each call out (a slow path that may trap, a helper that
+ * reads the register file), which reloads them after (some are caller-saved, and a
+ * helper may write the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
  */
 #include "cpu/jit_emit.h"
 
@@ -26,10 +27,13 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 
 /* The host registers that hold guest registers (none of them needs a REX prefix of its
  * own as a byte register). */
-static const int8_t cache_regs[] = { R9, R10, R11 };
+static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 51
+#define PROLOGUE_SIZE 53
+
+/* The offset of a field of the hart from rbx (&h->arch.x[0]). */
+#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -97,7 +101,9 @@ static void op_x(struct emitter *e, bool w, uint32_t op, int reg, unsigned i)
 
 static void load_x(struct emitter *e, int reg, unsigned i)
 {
-    if (e->host[i] != reg)
+    if (i == 0)
+        emit_reg(e, false, 0x31, reg, reg); /* xor reg32, reg32 */
+    else if (e->host[i] != reg)
         op_x(e, true, 0x8b, reg, i);
 }
 
@@ -139,10 +145,33 @@ static void guest_pc(struct emitter *e, int reg, int32_t off)
     emit_mem(e, true, 0x8d, reg, R13, off);
 }
 
+/* An operation of the immediate group (/ext: 0 add, 1 or, 4 and, 6 xor, 7 cmp) on reg,
+ * with the short encoding when imm fits in a byte. */
+static void group_imm(struct emitter *e, bool w, unsigned ext, int reg, int32_t imm)
+{
+    bool short_imm = imm == (int8_t)imm;
+    emit_reg(e, w, short_imm ? 0x83 : 0x81, (int)ext, reg);
+    if (short_imm)
+        emit8(e, (uint8_t)imm);
+    else
+        emit32(e, (uint32_t)imm);
+}
+
 static void add_imm(struct emitter *e, bool w, int reg, int32_t imm)
 {
-    emit_reg(e, w, 0x81, 0, reg);
-    emit32(e, (uint32_t)imm);
+    group_imm(e, w, 0, reg, imm);
+}
+
+/* reg = the guest pc at block offset off, plus delta. */
+static void pc_plus(struct emitter *e, int reg, int32_t off, int32_t delta)
+{
+    int64_t sum = (int64_t)off + delta;
+    if (sum == (int32_t)sum) {
+        guest_pc(e, reg, (int32_t)sum);
+        return;
+    }
+    guest_pc(e, reg, off);
+    add_imm(e, true, reg, delta);
 }
 
 /* mov reg, imm64 */
@@ -189,15 +218,14 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
     emit8(e, 0x55);                      /* push rbp */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8); /* sub rsp, 8: calls from here see it 16-aligned */
-    emit_reg(e, true, 0x89, RDI, R12);   /* mov r12, rdi */
+    emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
     emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
     emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
     emit_reg(e, true, 0x01, RDI, RAX);   /* rax = h + ctx * sizeof */
     emit_mem(e, true, 0x8d, RBP, RAX, (int32_t)offsetof(struct hart, tlb)); /* rbp = its TLB */
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
-    emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
-    emit_reg(e, false, 0x31, R14, R14);  /* xor r14d, r14d */
+    emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
@@ -217,10 +245,14 @@ static void epilogue(struct emitter *e)
     emit8(e, 0xc3);                 /* ret */
 }
 
-/* rax = r14 + index, tagged with kind (and link), then return. */
+/* rax = instructions retired since entry + index, tagged with kind (and link), then
+ * return. */
 static void exit_with(struct emitter *e, enum jit_exit_kind kind, unsigned link, unsigned index)
 {
-    emit_mem(e, true, 0x8d, RAX, R14, (int32_t)index); /* lea rax, [r14 + index] */
+    emit_mem(e, true, 0x8b, RAX, RSP, 0);  /* mov rax, [rsp]: the budget on entry */
+    emit_reg(e, true, 0x29, R14, RAX);     /* sub rax, r14 */
+    if (index)
+        add_imm(e, true, RAX, (int32_t)index);
     uint64_t tag = (uint64_t)kind << 32 | (uint64_t)link << 36;
     if (tag) {
         move_imm64(e, RDX, tag);
@@ -259,18 +291,18 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
 {
     _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
     _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
-    int32_t fetch = (int32_t)(offsetof(struct hart, tlb) + offsetof(struct tlb, fetch));
+    int32_t fetch = HART(tlb) + (int32_t)offsetof(struct tlb, fetch);
     unsigned n = 0;
-    emit_reg(e, true, 0x39, R15, R14);                                          /* cmp r14, r15 */
-    slow[n++] = jump_forward(e, 0x83);                                          /* jae slow */
+    emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
+    slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
     /* edx = mmu_fetch_ctx(h): priv, plus 4 with V when below M */
-    emit_mem(e, false, 0x8b, RDX, R12, (int32_t)offsetof(struct hart, arch.priv));
+    emit_mem(e, false, 0x8b, RDX, RBX, HART(arch.priv));
     emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
     emit8(e, 0x74);                                                             /* je: M's own */
     uint8_t *in_m = e->p;
     emit8(e, 0);
     uint8_t *below_m = e->p;
-    emit_mem(e, false, 0x8b, RCX, R12, (int32_t)offsetof(struct hart, arch.virt));
+    emit_mem(e, false, 0x8b, RCX, RBX, HART(arch.virt));
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
     emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
     if (!e->overflow)
@@ -281,7 +313,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
-    emit_reg(e, true, 0x01, R12, RDX);                                          /* rdx += h */
+    emit_reg(e, true, 0x01, RBX, RDX);                                          /* rdx += rbx */
     emit_reg(e, true, 0x89, RAX, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
     emit_mem(e, true, 0x3b, RCX, RDX, fetch + (int32_t)offsetof(struct tlb_entry, tag));
@@ -293,7 +325,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SIZE - 1);
     emit_reg(e, true, 0x69, RCX, RCX), emit32(e, (uint32_t)sizeof(struct block));
-    emit_mem(e, true, 0x03, RCX, R12, (int32_t)offsetof(struct hart, blocks));
+    emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
     emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct block, host_pc));
     slow[n++] = jump_forward(e, 0x85);                                          /* another block */
     emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));
@@ -310,11 +342,53 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     return n;
 }
 
+/* Counts `retired` instructions against the budget: the flags say "le" once it has run out. */
+static void count_retired(struct emitter *e, unsigned retired)
+{
+    if (retired)
+        add_imm(e, true, R14, -(int32_t)retired);
+    else
+        emit_reg(e, true, 0x85, R14, R14); /* test r14, r14 */
+}
+
+/* A jcc rel32 to target. */
+static void jump_to(struct emitter *e, uint8_t cc, const uint8_t *target)
+{
+    emit8(e, 0x0f), emit8(e, cc);
+    emit32(e, (uint32_t)(target - (e->p + 4)));
+}
+
+/* Returns JIT_EXIT_NEXT to the run loop with the guest pc in rax, through chain site
+ * `site` of link `link` (NULL: not a same-page link). */
+static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link)
+{
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
+    move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
+    emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_block));
+    if (site) {
+        move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
+        emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_site));
+    }
+    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+}
+
+/* The page's code was current on entry to this block (the run loop, a chained
+ * predecessor or the inline lookup checked it); only a store since can have changed it
+ * (another hart's or a device's change is seen once the budget runs out, before the
+ * fence.i that must follow it). Jumps to the returned site when it changed. */
+static uint8_t *code_changed(struct emitter *e, const struct translation *t)
+{
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+    emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, t->b->gen); /* cmp dword [rsi], gen */
+    return jump_forward(e, 0x85);
+}
+
 /*
- * Leaves the block for guest pc rax after `retired` of its instructions. When the
- * target lies in the block's page (target_offset in [0, 0x1000)) and the budget allows
- * and the page's code is unchanged, jumps on through the link's chain site: to the exit
- * just below until jit_chain() points it at the successor's translation.
+ * Leaves the block for guest pc rax after `retired` of its instructions, its host
+ * registers written back. When the target lies in the block's page (target_offset in
+ * [0, 0x1000)) and the budget allows and the page's code is unchanged, jumps on through
+ * the link's chain site: to the exit just below until jit_chain() points it at the
+ * successor's translation.
  */
 static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                       int64_t target_offset)
@@ -322,54 +396,45 @@ static void exit_next(struct emitter *e, const struct translation *t, unsigned r
     uint8_t *slow[8];
     unsigned nslow = 0;
     bool chainable = target_offset >= 0 && target_offset < 0x1000;
-    const struct block *b = t->b;
-    /* A loop on the block keeps its host registers; any other exit writes them back. */
-    bool loop = chainable && (uint64_t)target_offset == (b->host_pc & 0xfff);
-    if (!loop)
-        write_back(e);
-    if (retired)
-        add_imm(e, true, R14, (int32_t)retired);
-    /* The page's code was current on entry to this block (the run loop, a chained
-     * predecessor or the inline lookup checked it); only a store since can have changed
-     * it (another hart's or a device's change is seen once the budget runs out, before
-     * the fence.i that must follow it). */
-    if (chainable) {
-        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
-        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        if (e->stored) {
-            move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-            emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);  /* cmp dword [rsi], gen */
-            slow[nslow++] = jump_forward(e, 0x85);
-        }
-    }
-    if (loop) {
-        /* Same translation, same r13, same host registers. */
-        emit8(e, 0xe9);                                               /* jmp to the body */
-        emit32(e, (uint32_t)(e->body - (e->p + 4)));
-    }
+    write_back(e);
+    count_retired(e, retired);
     uint8_t *site = NULL;
-    if (chainable && !loop) {
+    if (chainable) {
+        slow[nslow++] = jump_forward(e, 0x8e);                        /* jle slow */
+        if (e->stored)
+            slow[nslow++] = code_changed(e, t);
         emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
         emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
         site = e->p;
         emit32(e, 0);                                                 /* falls through until chained */
         if (!e->overflow)
             t->b->chain_site[link] = site;
-    }
-    if (!chainable)
+    } else {
         nslow += lookup_and_enter(e, t, slow + nslow);
+    }
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
-    if (loop)
-        write_back(e);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
-    move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
-    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
-    if (site) {
-        move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
-        emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_site));
+    return_next(e, t, site, link);
+}
+
+/* A loop on the block: same translation, same r13, and its host registers stay; they
+ * are written back only when the budget runs out or the page's code changed. */
+static void loop_back(struct emitter *e, const struct translation *t, unsigned retired, int32_t off, int32_t delta)
+{
+    count_retired(e, retired);
+    if (e->stored) {
+        uint8_t *out = jump_forward(e, 0x8e);                         /* jle out */
+        uint8_t *changed = code_changed(e, t);
+        emit8(e, 0xe9);                                               /* jmp to the body */
+        emit32(e, (uint32_t)(e->body - (e->p + 4)));
+        patch_here(e, out);
+        patch_here(e, changed);
+    } else {
+        jump_to(e, 0x8f, e->body);                                    /* jg to the body */
     }
-    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+    write_back(e);
+    pc_plus(e, RAX, off, delta);
+    return_next(e, t, NULL, 0);
 }
 
 const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
@@ -397,7 +462,7 @@ void jit_emit_patch_chain(void *site, const void *to)
 static void fault_check(struct emitter *e, unsigned index)
 {
     /* cmp byte [r12 + jit_fault], 0; je over; exit FAULT */
-    emit_mem(e, false, 0x80, 7, R12, (int32_t)offsetof(struct hart, jit_fault));
+    emit_mem(e, false, 0x80, 7, RBX, HART(jit_fault));
     emit8(e, 0);
     emit8(e, 0x74);
     uint8_t *patch = e->p;
@@ -413,8 +478,8 @@ static void fault_check(struct emitter *e, unsigned index)
 static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
 {
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
-    emit_reg(e, true, 0x89, R12, RDI); /* mov rdi, r12 */
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
+    emit_mem(e, true, 0x8d, RDI, RBX, -(int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
     fault_check(e, i);
 }
@@ -622,6 +687,7 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
     /* Computed in rd's host register unless that would overwrite rs2 before its use. */
     int t = rd != rs2 ? dest_of(e, rd) : RAX;
     switch (op) {
+
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
         load_x(e, RCX, rs2);
         t = dest_of(e, rd);
@@ -647,6 +713,14 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         op_x(e, false, 0x8b, t, rs1); /* mov t32, rs1: zero-extends */
         op_x(e, true, 0x03, t, rs2);
         break;
+    case JIT_SUB:
+        if (rs1 == 0) { /* neg, negw */
+            t = dest_of(e, rd);
+            load_x(e, t, rs2);
+            emit_reg(e, !word, 0xf7, 3, t);
+            break;
+        }
+        /* fall through */
     default:
         load_x(e, t, rs1);
         op_x(e, !word, rm_opcode(op), t, rs2);
@@ -660,12 +734,20 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
 {
     if (op == JIT_SLT || op == JIT_SLTU) {
-        emit_reg(e, true, 0x81, 7, read_x(e, rs1)); /* cmp rs1, imm32 */
-        emit32(e, (uint32_t)imm);
+        group_imm(e, true, 7, read_x(e, rs1), imm); /* cmp rs1, imm */
         store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
         return;
     }
+    if (rs1 == 0 && (op == JIT_ADD || op == JIT_OR || op == JIT_XOR)) {
+        jit_emit_move_imm(e, rd, imm); /* li: a 12-bit imm is its own sign extension */
+        return;
+    }
     int t = dest_of(e, rd);
+    if (word && op == JIT_ADD && imm == 0) {
+        op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
+        store_x(e, t, rd);
+        return;
+    }
     load_x(e, t, rs1);
     switch (op) {
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
@@ -673,11 +755,10 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         emit8(e, (uint8_t)imm);
         break;
     case JIT_AND: case JIT_OR: case JIT_XOR:
-        emit_reg(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, t);
-        emit32(e, (uint32_t)imm);
+        group_imm(e, true, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, t, imm);
         break;
     default:
-        if (imm) /* mv and sext.w add nothing */
+        if (imm) /* mv adds nothing */
             add_imm(e, !word, t, imm);
         break;
     }
@@ -692,18 +773,6 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
     emit32(e, (uint32_t)imm);
 }
 
-/* reg = the guest pc at block offset off, plus delta. */
-static void pc_plus(struct emitter *e, int reg, int32_t off, int32_t delta)
-{
-    int64_t sum = (int64_t)off + delta;
-    if (sum == (int32_t)sum) {
-        guest_pc(e, reg, (int32_t)sum);
-        return;
-    }
-    guest_pc(e, reg, off);
-    add_imm(e, true, reg, delta);
-}
-
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
 {
     int t = dest_of(e, rd);
@@ -714,6 +783,10 @@ void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t d
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset)
 {
+    if (target_offset == (int64_t)(t->b->host_pc & 0xfff)) {
+        loop_back(e, t, retired, off, delta);
+        return;
+    }
     pc_plus(e, RAX, off, delta);
     exit_next(e, t, retired, link, target_offset);
 }
@@ -737,7 +810,11 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    op_x(e, true, 0x3b, read_x(e, d->rs1), d->rs2); /* cmp rs1, rs2 */
+    int a = read_x(e, d->rs1);
+    if (d->rs2 == 0)
+        emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
+    else
+        op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
     uint8_t *taken = jump_forward(e, jcc[cond]);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
@@ -756,9 +833,9 @@ void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, in
 {
     write_back(e);
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
-    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
+    emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);
 }
 
