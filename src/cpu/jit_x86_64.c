@@ -383,37 +383,44 @@ static uint8_t *code_changed(struct emitter *e, const struct translation *t)
     return jump_forward(e, 0x85);
 }
 
-/*
- * Leaves the block for guest pc rax after `retired` of its instructions, its host
- * registers written back. When the target lies in the block's page (target_offset in
- * [0, 0x1000)) and the budget allows and the page's code is unchanged, jumps on through
- * the link's chain site: to the exit just below until jit_chain() points it at the
- * successor's translation.
- */
-static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
-                      int64_t target_offset)
+/* Leaves the block for guest pc rax, in another page or reached through a register,
+ * after `retired` of its instructions: through the inline lookup, else to the run loop. */
+static void exit_elsewhere(struct emitter *e, const struct translation *t, unsigned retired)
 {
     uint8_t *slow[8];
-    unsigned nslow = 0;
-    bool chainable = target_offset >= 0 && target_offset < 0x1000;
     write_back(e);
     count_retired(e, retired);
-    uint8_t *site = NULL;
-    if (chainable) {
-        slow[nslow++] = jump_forward(e, 0x8e);                        /* jle slow */
-        if (e->stored)
-            slow[nslow++] = code_changed(e, t);
-        emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
-        emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
-        site = e->p;
-        emit32(e, 0);                                                 /* falls through until chained */
-        if (!e->overflow)
-            t->b->chain_site[link] = site;
-    } else {
-        nslow += lookup_and_enter(e, t, slow + nslow);
-    }
+    unsigned nslow = lookup_and_enter(e, t, slow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
+    return_next(e, t, NULL, 0);
+}
+
+/*
+ * Leaves the block after `retired` of its instructions for the guest pc at block offset
+ * off plus delta, which lies in the block's page: while the budget allows and the
+ * page's code is unchanged, jumps on through the chain site of exit link `link`, to the
+ * return just below until jit_chain() points it at the successor's translation.
+ */
+static void exit_chained(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                         int32_t off, int32_t delta)
+{
+    uint8_t *slow[2];
+    unsigned nslow = 0;
+    write_back(e);
+    pc_plus(e, R13, off, delta);                                      /* r13 = the successor's pc */
+    count_retired(e, retired);
+    slow[nslow++] = jump_forward(e, 0x8e);                            /* jle slow */
+    if (e->stored)
+        slow[nslow++] = code_changed(e, t);
+    emit8(e, 0xe9);                                                   /* jmp rel32: the chain site */
+    uint8_t *site = e->p;
+    emit32(e, 0);                                                     /* falls through until chained */
+    if (!e->overflow)
+        t->b->chain_site[link] = site;
+    for (unsigned i = 0; i < nslow; i++)
+        patch_here(e, slow[i]);
+    emit_reg(e, true, 0x89, R13, RAX);                                /* mov rax, r13 */
     return_next(e, t, site, link);
 }
 
@@ -785,10 +792,12 @@ void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned reti
 {
     if (target_offset == (int64_t)(t->b->host_pc & 0xfff)) {
         loop_back(e, t, retired, off, delta);
-        return;
+    } else if (target_offset >= 0) {
+        exit_chained(e, t, retired, link, off, delta);
+    } else {
+        pc_plus(e, RAX, off, delta);
+        exit_elsewhere(e, t, retired);
     }
-    pc_plus(e, RAX, off, delta);
-    exit_next(e, t, retired, link, target_offset);
 }
 
 void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsigned retired, unsigned rs1,
@@ -802,7 +811,7 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
         guest_pc(e, RCX, next_off);
         store_x(e, RCX, rd);
     }
-    exit_next(e, t, retired, BLOCK_LINK_TAKEN, -1);
+    exit_elsewhere(e, t, retired);
 }
 
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
@@ -815,6 +824,14 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
     else
         op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
+    if (taken_offset == (int64_t)(t->b->host_pc & 0xfff)) {
+        /* A loop on the block: it goes on straight, without a taken jump. */
+        uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+        patch_here(e, not_taken);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
+        return;
+    }
     uint8_t *taken = jump_forward(e, jcc[cond]);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
