@@ -125,6 +125,7 @@ static bool count_registers(const struct dinsn *d, struct reg_use *use)
     }
     for (unsigned r = 1; r < 32; r++)
         use->count[r] += (reads >> r & 1) + (writes >> r & 1);
+    use->read_first |= reads & ~use->written & ~1u;
     use->written |= writes & ~1u;
     return ends;
 }
@@ -229,10 +230,18 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     uint8_t *entry = e.p;
     b->chain_site[0] = b->chain_site[1] = NULL;
     struct reg_use use = { 0 };
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS && !count_registers(&b->insns[i], &use); i++)
-        ;
-    jit_emit_prologue(&e, &use);
     int32_t off = 0;
+    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+        const struct dinsn *d = &b->insns[i];
+        bool jumps = d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU);
+        if (jumps && page_offset(&t, off, d->imm) == (int64_t)(b->host_pc & 0xfff))
+            use.loops = true;
+        if (count_registers(d, &use))
+            break;
+        off += d->len;
+    }
+    jit_emit_prologue(&e, &use);
+    off = 0;
     for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
         if (!translate_one(&e, &t, &b->insns[i], i, off))
             break;

@@ -36,6 +36,7 @@ struct cold_access {
     uint8_t *resume;
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
+    uint32_t valid; /* the emitter's valid at the access */
 };
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
@@ -44,8 +45,9 @@ struct cold_access {
  * reference executor): only then can its own page's code have changed before its exits,
  * which were checked on entry. cold: slow paths still to emit. host: per guest register,
  * the host register holding it throughout the block, or -1 (in memory); dirty: those of
- * them the block writes, so written back to memory on the way out. body: the block's code
- * past the loads of its host registers. */
+ * them the block writes, so written back to memory on the way out; valid: those whose
+ * host register holds their value at this point of the block (not all are loaded on
+ * entry). body: the block's code past the loads of its host registers. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -54,15 +56,18 @@ struct emitter {
     struct cold_access cold[BLOCK_MAX_INSNS + 1];
     unsigned ncold;
     int8_t host[32];
-    uint32_t dirty;
+    uint32_t dirty, valid;
     uint8_t *body;
 };
 
-/* How a block uses the guest registers: reads and writes per register (x0 left out), and
- * which registers some instruction writes. */
+/* How a block uses the guest registers: reads and writes per register (x0 left out),
+ * which registers some instruction writes, which it reads before writing them, and
+ * whether it jumps back to its own start (then its host registers carry values from one
+ * turn to the next). */
 struct reg_use {
     uint8_t count[32];
-    uint32_t written;
+    uint32_t written, read_first;
+    bool loops;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */

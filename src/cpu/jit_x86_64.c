@@ -107,8 +107,16 @@ static void load_x(struct emitter *e, int reg, unsigned i)
         op_x(e, true, 0x8b, reg, i);
 }
 
+/* Guest register i now holds its value in its host register, if it has one. */
+static void mark_valid(struct emitter *e, unsigned i)
+{
+    if (e->host[i] >= 0)
+        e->valid |= 1u << i;
+}
+
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
+    mark_valid(e, i);
     if (i == 0 || e->host[i] == reg)
         return;
     if (e->host[i] >= 0)
@@ -123,20 +131,33 @@ static int dest_of(const struct emitter *e, unsigned rd)
     return e->host[rd] >= 0 ? e->host[rd] : RAX;
 }
 
-/* The register file in memory made exact: before leaving the block or calling out. */
-static void write_back(struct emitter *e)
+/* The register file in memory made exact, before leaving the block or calling out, at a
+ * point where the registers of `valid` hold their values (the others are in memory). */
+static void write_back_at(struct emitter *e, uint32_t valid)
 {
     for (unsigned i = 1; i < 32; i++)
-        if (e->dirty >> i & 1)
+        if ((e->dirty & valid) >> i & 1)
             emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
 }
 
-/* The host registers loaded from the register file: on entry and after a call out. */
-static void reload(struct emitter *e)
+static void write_back(struct emitter *e)
+{
+    write_back_at(e, e->valid);
+}
+
+/* The host registers of `regs` loaded from the register file: on entry, and all after a
+ * call out. */
+static void load_held(struct emitter *e, uint32_t regs)
 {
     for (unsigned i = 1; i < 32; i++)
-        if (e->host[i] >= 0)
+        if (e->host[i] >= 0 && (regs >> i & 1))
             emit_mem(e, true, 0x8b, e->host[i], RBX, XREG(i));
+    e->valid |= regs;
+}
+
+static void reload(struct emitter *e)
+{
+    load_held(e, ~0u);
 }
 
 /* reg = r13 + off (the guest pc of an instruction in this block). */
@@ -206,6 +227,7 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
         e->host[best] = cache_regs[k];
         e->dirty |= use->written & 1u << best;
     }
+    e->valid = 0;
 }
 
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
@@ -229,7 +251,9 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
-    reload(e);
+    /* A loop's next turn starts with the values of the last; otherwise a register
+     * written before it is read needs no load. */
+    load_held(e, use->loops ? ~0u : use->read_first);
     e->body = e->p;
 }
 
@@ -619,6 +643,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->resume = e->p;
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
+    c->valid = e->valid;
     if (!store)
         store_x(e, dest, d->rd);
 }
@@ -631,7 +656,7 @@ void jit_emit_cold(struct emitter *e)
             patch_here(e, c->from[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; rsi still holds the address, a load's value comes back in rax. */
-        write_back(e);
+        write_back_at(e, c->valid);
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
@@ -778,6 +803,7 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
+    mark_valid(e, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)

@@ -1038,6 +1038,22 @@ static void test_register_write_back(void)
     CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
     CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
 
+    /* x29 and x30 are written only after the trap: their host registers were never
+     * loaded, and must not be written back. */
+    uint64_t before_regs[32] = { [8] = 0x1000, [29] = 7, [30] = 9 };
+    uint32_t fault_before_writes[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(1, 0, 0, 29, 0x13),           /* addi x29 = 1: never runs */
+        R(0, 29, 29, 0, 30, 0x33),      /* add x30 = x29 + x29 */
+        R(0, 29, 30, 0, 30, 0x33),      /* add x30 += x29 */
+        R(0, 5, 30, 0, 29, 0x33),       /* add x29 = x30 + x5 */
+    };
+    unsigned before_check[] = { 5, 29, 30 };
+    uint64_t before_want[] = { 42, 7, 9 };
+    RUN("load trap before register writes", fault_before_writes, before_regs, before_check, before_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
     uint32_t store_fault[] = {
         I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
         I(1, 5, 0, 6, 0x13),            /* addi x6 = 43 */
