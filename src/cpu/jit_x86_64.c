@@ -210,18 +210,21 @@ static void call(struct emitter *e, const void *fn)
     emit8(e, 0xd0); /* call rax */
 }
 
-/* Gives the busiest guest registers of the block the host registers of cache_regs. */
+/* Gives the busiest guest registers of the block the host registers of cache_regs. Out
+ * of a loop, a register used once gains nothing there: a read costs a load either way,
+ * and one as a memory operand saves the move. */
 static void pick_host_registers(struct emitter *e, const struct reg_use *use)
 {
     memset(e->host, -1, sizeof(e->host));
     e->dirty = 0;
     uint32_t taken = 1; /* x0 stays in memory, where it reads as 0 */
+    unsigned least = use->loops ? 1 : 2;
     for (size_t k = 0; k < sizeof(cache_regs); k++) {
         unsigned best = 0;
         for (unsigned i = 1; i < 32; i++)
             if (!(taken >> i & 1) && use->count[i] > use->count[best])
                 best = i;
-        if (!best)
+        if (use->count[best] < least)
             break;
         taken |= 1u << best;
         e->host[best] = cache_regs[k];
