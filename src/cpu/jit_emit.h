@@ -34,6 +34,7 @@ struct cold_access {
     int32_t off;
     const void *helper;
     uint8_t *resume;
+    int8_t va;      /* the register holding the address */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
     uint32_t valid; /* the emitter's valid at the access */

@@ -518,15 +518,17 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
     fault_check(e, i);
 }
 
-/* [rcx + rsi] as the memory operand of op with register reg. */
-static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, int reg)
+/* [rcx + va] as the memory operand of op with register reg. */
+static void emit_host_access(struct emitter *e, bool w, bool size16, uint32_t op, int reg, int va)
 {
     if (size16)
         emit8(e, 0x66);
-    emit_rex(e, w, reg, 0);
+    uint8_t rex = 0x40 | (w << 3) | ((reg >> 3) << 2) | ((va >> 3) << 1);
+    if (rex != 0x40)
+        emit8(e, rex);
     emit_op(e, op);
-    emit8(e, 0x04 | ((reg & 7) << 3)); /* mod 00, rm = SIB */
-    emit8(e, 0x31);                    /* base rcx, index rsi, scale 1 */
+    emit8(e, 0x04 | ((reg & 7) << 3));     /* mod 00, rm = SIB */
+    emit8(e, (uint8_t)((va & 7) << 3 | RCX)); /* base rcx, index va, scale 1 */
 }
 
 /* op reg, [rbp + rax + disp32]: an entry of the data TLB (rax: its byte offset). */
@@ -540,22 +542,22 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
 }
 
 /*
- * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
- * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
- * host address as rcx + rsi.
+ * The MMU's TLB hit path, inline, for the guest virtual address in register va. Jumps to
+ * the returned patch sites (the slow path) on a miss or a misaligned access; on a hit
+ * leaves the host address as rcx + va.
  */
-static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
+static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss)
 {
     _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_SIZE == 256, "the index is (va >> 8) & 0xff0");
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
-    emit_reg(e, false, 0x89, RSI, RAX);                                           /* eax = va */
+    emit_reg(e, false, 0x89, va, RAX);                                            /* eax = va */
     emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
     emit_reg(e, false, 0x81, 4, RAX), emit32(e, 0xff0);           /* and eax, 0xff0 */
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */
-    emit_reg(e, true, 0x89, RSI, RCX);
+    emit_reg(e, true, 0x89, va, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
     emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
@@ -564,18 +566,18 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
 }
 
 /*
- * Given eax = the page's code extent (lo | hi << 16, 0 for none) and esi = the access's
- * address, adds a jump to the slow path (which invalidates the page's code) when the
+ * Given eax = the page's code extent (lo | hi << 16, 0 for none) and register va = the
+ * access's address, adds a jump to the slow path (which invalidates the page's code) when the
  * store's bytes overlap [lo, hi): data next to code keeps the inline path, as
  * guest_ram_note_store() does. The address's page offset is the guest's: RAM and TLB
  * mappings are page-aligned.
  */
-static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, unsigned *nslow)
+static void code_store_check(struct emitter *e, int va, unsigned size, uint8_t **slow, unsigned *nslow)
 {
     uint8_t *fast[2];
     emit_reg(e, false, 0x85, RAX, RAX);
     fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
-    emit_reg(e, false, 0x89, RSI, RDI);
+    emit_reg(e, false, 0x89, va, RDI);
     emit_reg(e, false, 0x81, 4, RDI), emit32(e, 0xfff);           /* edi = page offset */
     emit_reg(e, false, 0x89, RAX, R8);
     emit_reg(e, false, 0xc1, 5, R8), emit8(e, 16);                /* r8d = hi */
@@ -594,9 +596,11 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
 {
     uint8_t *slow[8];
     unsigned nslow;
-    if (e->host[d->rs1] >= 0) {
+    /* The address: rs1's own host register when there is no offset, else rsi. */
+    int va = d->imm == 0 && e->host[d->rs1] >= 0 ? e->host[d->rs1] : RSI;
+    if (va == RSI && e->host[d->rs1] >= 0) {
         emit_mem(e, true, 0x8d, RSI, e->host[d->rs1], d->imm); /* lea rsi, [rs1 + imm] */
-    } else {
+    } else if (va == RSI) {
         load_x(e, RSI, d->rs1);
         if (d->imm)
             add_imm(e, true, RSI, d->imm);
@@ -608,7 +612,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     } else {
         dest = dest_of(e, d->rd);
     }
-    nslow = tlb_lookup(e, store, size, slow);
+    nslow = tlb_lookup(e, va, store, size, slow);
     if (store) {
         /* What mem_store does besides the write: reservations, cached code on the page. */
         move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
@@ -618,23 +622,23 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
          * is page-aligned (mmap). */
         uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
                                         ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
-        emit_rcx_rsi(e, true, false, 0x8d, RAX);                               /* lea rax, [rcx+rsi] */
+        emit_host_access(e, true, false, 0x8d, RAX, va);                       /* lea rax, [rcx+va] */
         emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
         move_imm64(e, RDI, (uint64_t)extent_by_host_page);
         emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
-        code_store_check(e, size, slow, &nslow);
+        code_store_check(e, va, size, slow, &nslow);
         switch (size) {
-        case 1: emit_rcx_rsi(e, false, false, 0x88, value); break;
-        case 2: emit_rcx_rsi(e, false, true, 0x89, value); break;
-        case 4: emit_rcx_rsi(e, false, false, 0x89, value); break;
-        default: emit_rcx_rsi(e, true, false, 0x89, value); break;
+        case 1: emit_host_access(e, false, false, 0x88, value, va); break;
+        case 2: emit_host_access(e, false, true, 0x89, value, va); break;
+        case 4: emit_host_access(e, false, false, 0x89, value, va); break;
+        default: emit_host_access(e, true, false, 0x89, value, va); break;
         }
     } else {
         switch (size) {
-        case 1: emit_rcx_rsi(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest); break;
-        case 2: emit_rcx_rsi(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest); break;
-        case 4: emit_rcx_rsi(e, sign, false, sign ? 0x63 : 0x8b, dest); break;
-        default: emit_rcx_rsi(e, true, false, 0x8b, dest); break;
+        case 1: emit_host_access(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest, va); break;
+        case 2: emit_host_access(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest, va); break;
+        case 4: emit_host_access(e, sign, false, sign ? 0x63 : 0x8b, dest, va); break;
+        default: emit_host_access(e, true, false, 0x8b, dest, va); break;
         }
     }
     struct cold_access *c = &e->cold[e->ncold++];
@@ -644,6 +648,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->off = off;
     c->helper = helper;
     c->resume = e->p;
+    c->va = (int8_t)va;
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->valid = e->valid;
@@ -658,8 +663,10 @@ void jit_emit_cold(struct emitter *e)
         for (unsigned n = 0; n < c->nfrom; n++)
             patch_here(e, c->from[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
-         * must see it; rsi still holds the address, a load's value comes back in rax. */
+         * must see it; a load's value comes back in rax. */
         write_back_at(e, c->valid);
+        if (c->va != RSI)
+            emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
@@ -780,6 +787,13 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
     int t = dest_of(e, rd);
     if (word && op == JIT_ADD && imm == 0) {
         op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
+        store_x(e, t, rd);
+        return;
+    }
+    if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
+        emit_mem(e, !word, 0x8d, t, e->host[rs1], imm); /* lea t, [rs1 + imm] */
+        if (word)
+            emit_reg(e, true, 0x63, t, t);                /* movsxd t, t32 */
         store_x(e, t, rd);
         return;
     }
