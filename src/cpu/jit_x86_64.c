@@ -811,7 +811,8 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
             add_imm(e, !word, t, imm);
         break;
     }
-    if (word)
+    /* srliw by 1 or more leaves bit 31 clear: the 32-bit op's zero extension is the sign's */
+    if (word && !(op == JIT_SRL && imm > 0))
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
     store_x(e, t, rd);
 }

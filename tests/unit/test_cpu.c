@@ -125,10 +125,13 @@ static void test_integer_alu(void)
         I(0x400 | 63, 19, 5, 20, 0x13),   /* srai x20 = (1<<63) >> 63 = -1 */
         I(-2048, 0, 3, 21, 0x13),         /* sltiu x21 = 0 < 0xfff..f800 = 1 */
         0x00000b17u,                      /* auipc x22, 0 */
+        I(1, 17, 5, 23, 0x1b),            /* srliw x23 = 0x80000000 >> 1 */
+        I(0, 17, 5, 24, 0x1b),            /* srliw x24 = sext(0x80000000 >> 0) */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
     uint64_t want[] = { 1ULL << 63, 0, 1, ~0ULL, ~0ULL >> 3, 0xffffffff80000000ULL, 8,
-                        0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4 };
+                        0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4,
+                        0x40000000, 0xffffffff80000000ULL };
     RUN("alu", code, regs, check, want);
 }
 
