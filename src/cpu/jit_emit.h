@@ -44,8 +44,9 @@ struct cold_access {
  * start: where this block's translation begins (its entry sequence). stored: the
  * block's code so far may write guest memory (a store, or an instruction run through the
  * reference executor): only then can its own page's code have changed before its exits,
- * which were checked on entry. cold: slow paths still to emit. host: per guest register,
- * the host register holding it throughout the block, or -1 (in memory); dirty: those of
+ * which were checked on entry. cold: slow paths still to emit. host: per index into the
+ * register file (x[], then f[], which hart_state lays out after it), the host register
+ * holding it throughout the block, or -1 (in memory: every f[]); dirty: those of
  * them the block writes, so written back to memory on the way out; valid: those whose
  * host register holds their value at this point of the block (not all are loaded on
  * entry). body: the block's code past the loads of its host registers. */
@@ -56,7 +57,7 @@ struct emitter {
     bool stored;
     struct cold_access cold[BLOCK_MAX_INSNS + 1];
     unsigned ncold;
-    int8_t host[32];
+    int8_t host[64];
     uint32_t dirty, valid;
     uint8_t *body;
 };
