@@ -86,6 +86,50 @@ static void branch(struct emitter *e, const struct translation *t, const struct 
     jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), page_offset(t, off, d->len));
 }
 
+/* Adds instruction d's register operands to use; returns whether d ends the block
+ * (as translate_one does). */
+static bool count_registers(const struct dinsn *d, struct reg_use *use)
+{
+    uint32_t reads = 0, writes = 0;
+    bool ends = false;
+    switch ((enum op)d->op) {
+#define CASE(name, ...) case OP_##name:
+    LOAD_OPS(CASE)
+    ALU_IMM_OPS(CASE)
+        reads = 1u << d->rs1, writes = 1u << d->rd;
+        break;
+    STORE_OPS(CASE)
+        reads = 1u << d->rs1 | 1u << d->rs2;
+        break;
+    BRANCH_OPS(CASE)
+        reads = 1u << d->rs1 | 1u << d->rs2, ends = true;
+        break;
+    ALU_REG_OPS(CASE)
+        reads = 1u << d->rs1 | 1u << d->rs2, writes = 1u << d->rd;
+        break;
+#undef CASE
+    case OP_LUI: case OP_AUIPC:
+        writes = 1u << d->rd;
+        break;
+    case OP_JAL:
+        writes = 1u << d->rd, ends = true;
+        break;
+    case OP_JALR:
+        reads = 1u << d->rs1, writes = 1u << d->rd, ends = true;
+        break;
+    case OP_NOP:
+        break;
+    case OP_END: case OP_SLOW: case OP_COUNT:
+        ends = true;
+        break;
+    }
+    for (unsigned r = 1; r < 32; r++)
+        use->count[r] += (reads >> r & 1) + (writes >> r & 1);
+    use->read_first |= reads & ~use->written & ~1u;
+    use->written |= writes & ~1u;
+    return ends;
+}
+
 /* Translates one instruction; returns false once the block has ended. */
 static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
@@ -185,8 +229,19 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
     uint8_t *entry = e.p;
     b->chain_site[0] = b->chain_site[1] = NULL;
-    jit_emit_prologue(&e);
+    struct reg_use use = { 0 };
     int32_t off = 0;
+    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+        const struct dinsn *d = &b->insns[i];
+        bool jumps = d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU);
+        if (jumps && page_offset(&t, off, d->imm) == (int64_t)(b->host_pc & 0xfff))
+            use.loops = true;
+        if (count_registers(d, &use))
+            break;
+        off += d->len;
+    }
+    jit_emit_prologue(&e, &use);
+    off = 0;
     for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
         if (!translate_one(&e, &t, &b->insns[i], i, off))
             break;

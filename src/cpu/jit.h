@@ -1,10 +1,11 @@
 /*
- * The binary translator: turns a decoded block (block.h) into host code. Guest
- * registers stay in memory (hart.x); loads and stores do the MMU's TLB hit path inline
- * (what mmu.h's mem_load/mem_store do) and call the MMU for everything else, so every
- * architectural check is the interpreter's own. A
- * translated block is entered with the hart, its register file, the block's guest pc
- * and an instruction budget. An exit to a same-page successor ends in a jump (the
+ * The binary translator: turns a decoded block (block.h) into host code. A block keeps
+ * its busiest guest registers in host registers, and the register file in memory
+ * (hart.x) is exact wherever it leaves or calls C (a slow path, which may trap); loads
+ * and stores do the MMU's TLB hit path inline (what mmu.h's mem_load/mem_store do) and
+ * call the MMU for everything else, so every architectural check is the interpreter's
+ * own. A translated block is entered with the hart, its register file (h->arch.x), the
+ * block's guest pc and an instruction budget. An exit to a same-page successor ends in a jump (the
  * block's chain_site for that link) that jit_chain() points at the successor's
  * translation once both are translated; taken while the budget lasts and the page's
  * code generation is still the block's (compared only when the block may have stored).

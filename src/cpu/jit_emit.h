@@ -7,6 +7,9 @@
  * wherever it likes. A new host adds an emitter: encodings, not RISC-V semantics.
  * Guest register operands are indices into the register file; writes to x0 never reach
  * the emitter (they decode to OP_NOP), except the link register of a jump (checked here).
+ * The emitter may keep a block's busiest guest registers in host registers (see struct
+ * reg_use): then the register file in memory is exact only where translated code leaves
+ * the block or calls C, which is where the emitter writes them back.
  */
 #ifndef RACKVM_JIT_EMIT_H
 #define RACKVM_JIT_EMIT_H
@@ -31,13 +34,22 @@ struct cold_access {
     int32_t off;
     const void *helper;
     uint8_t *resume;
+    int8_t va;      /* the register holding the address */
+    int8_t value;   /* a store's value register, or -1 */
+    int8_t dest;    /* where a load's value goes, or -1 */
+    uint32_t valid; /* the emitter's valid at the access */
 };
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
  * start: where this block's translation begins (its entry sequence). stored: the
  * block's code so far may write guest memory (a store, or an instruction run through the
  * reference executor): only then can its own page's code have changed before its exits,
- * which were checked on entry. cold: slow paths still to emit. */
+ * which were checked on entry. cold: slow paths still to emit. host: per index into the
+ * register file (x[], then f[], which hart_state lays out after it), the host register
+ * holding it throughout the block, or -1 (in memory: every f[]); dirty: those of
+ * them the block writes, so written back to memory on the way out; valid: those whose
+ * host register holds their value at this point of the block (not all are loaded on
+ * entry). body: the block's code past the loads of its host registers. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -45,6 +57,19 @@ struct emitter {
     bool stored;
     struct cold_access cold[BLOCK_MAX_INSNS + 1];
     unsigned ncold;
+    int8_t host[64];
+    uint32_t dirty, valid;
+    uint8_t *body;
+};
+
+/* How a block uses the guest registers: reads and writes per register (x0 left out),
+ * which registers some instruction writes, which it reads before writing them, and
+ * whether it jumps back to its own start (then its host registers carry values from one
+ * turn to the next). */
+struct reg_use {
+    uint8_t count[32];
+    uint32_t written, read_first;
+    bool loops;
 };
 
 /* The block being translated, for exits that chain to a same-page successor. */
@@ -67,8 +92,9 @@ enum jit_alu {
 /* Branch conditions on (rs1, rs2). */
 enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
 
-/* The entry sequence; a chained jump enters a block just past it. */
-void jit_emit_prologue(struct emitter *e);
+/* The entry sequence; a chained jump enters a block just past it, where the guest
+ * registers the emitter keeps in host registers (chosen by their use) are loaded. */
+void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 
 /*
  * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,

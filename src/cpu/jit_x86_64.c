@@ -1,10 +1,17 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
- * code: rbx = &h->arch.x[0], r12 = h, r13 = guest pc of the current block's first
- * instruction, r14 = instructions retired since entry, r15 = the budget, rbp = the data
- * TLB of h->mmu_ctx (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code
- * leaves to the run loop changes the context, and both end the run of translated code).
- * Each guest instruction becomes a few host instructions on the in-memory register file.
+ * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
+ * guest pc of the current block's first instruction, r14 = what is left of the budget
+ * (the budget on entry is at [rsp]), rbp = the data TLB of h->mmu_ctx
+ * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
+ * loop changes the context, and both end the run of translated code).
+ * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
+ * picks them), loaded past the entry sequence, so on every entry, chained or not (all
+ * of them in a block that loops on itself, which keeps them in place from one turn to
+ * the next; elsewhere those read before written). The block's exits write back those it
+ * writes (dirty), and so does each call out (a slow path that may trap, a helper that
+ * reads the register file), which reloads them after (some are caller-saved, and a
+ * helper may write the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
  */
 #include "cpu/jit_emit.h"
 
@@ -16,10 +23,18 @@
 
 #include "cpu/mmu.h"
 
-enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11,
+       R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+/* The host registers that hold guest registers (none of them needs a REX prefix of its
+ * own as a byte register). */
+static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 51
+#define PROLOGUE_SIZE 53
+
+/* The offset of a field of the hart from rbx (&h->arch.x[0]). */
+#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -76,15 +91,74 @@ static void emit_reg(struct emitter *e, bool w, uint32_t op, int reg, int rm)
 
 #define XREG(i) ((int32_t)(8 * (i)))
 
+/* op reg, x[i]: guest register i as the r/m operand, in its host register or in memory. */
+static void op_x(struct emitter *e, bool w, uint32_t op, int reg, unsigned i)
+{
+    if (e->host[i] >= 0)
+        emit_reg(e, w, op, reg, e->host[i]);
+    else
+        emit_mem(e, w, op, reg, RBX, XREG(i));
+}
+
 static void load_x(struct emitter *e, int reg, unsigned i)
 {
-    emit_mem(e, true, 0x8b, reg, RBX, XREG(i));
+    if (i == 0)
+        emit_reg(e, false, 0x31, reg, reg); /* xor reg32, reg32 */
+    else if (e->host[i] != reg)
+        op_x(e, true, 0x8b, reg, i);
+}
+
+/* Guest register i now holds its value in its host register, if it has one. */
+static void mark_valid(struct emitter *e, unsigned i)
+{
+    if (e->host[i] >= 0)
+        e->valid |= 1u << i;
 }
 
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
-    if (i != 0)
+    mark_valid(e, i);
+    if (i == 0 || e->host[i] == reg)
+        return;
+    if (e->host[i] >= 0)
+        emit_reg(e, true, 0x89, reg, e->host[i]);
+    else
         emit_mem(e, true, 0x89, reg, RBX, XREG(i));
+}
+
+/* Where an operation writing guest register rd computes: rd's host register, or rax. */
+static int dest_of(const struct emitter *e, unsigned rd)
+{
+    return e->host[rd] >= 0 ? e->host[rd] : RAX;
+}
+
+/* The register file in memory made exact, before leaving the block or calling out, at a
+ * point where the registers of `valid` hold their values (the others are in memory). */
+static void write_back_at(struct emitter *e, uint32_t valid)
+{
+    for (unsigned i = 1; i < 32; i++)
+        if ((e->dirty & valid) >> i & 1)
+            emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
+}
+
+static void write_back(struct emitter *e)
+{
+    write_back_at(e, e->valid);
+}
+
+/* The host registers of `regs` loaded from the register file: on entry, and all after a
+ * call out. */
+static void load_held(struct emitter *e, uint32_t regs)
+{
+    for (unsigned i = 1; i < 32; i++)
+        if (e->host[i] >= 0 && (regs >> i & 1))
+            emit_mem(e, true, 0x8b, e->host[i], RBX, XREG(i));
+    e->valid |= regs;
+}
+
+static void reload(struct emitter *e)
+{
+    load_held(e, ~0u);
 }
 
 /* reg = r13 + off (the guest pc of an instruction in this block). */
@@ -93,15 +167,33 @@ static void guest_pc(struct emitter *e, int reg, int32_t off)
     emit_mem(e, true, 0x8d, reg, R13, off);
 }
 
-static void add_imm(struct emitter *e, bool w, int reg, int32_t imm)
+/* An operation of the immediate group (/ext: 0 add, 1 or, 4 and, 6 xor, 7 cmp) on reg,
+ * with the short encoding when imm fits in a byte. */
+static void group_imm(struct emitter *e, bool w, unsigned ext, int reg, int32_t imm)
 {
-    emit_reg(e, w, 0x81, 0, reg);
-    emit32(e, (uint32_t)imm);
+    bool short_imm = imm == (int8_t)imm;
+    emit_reg(e, w, short_imm ? 0x83 : 0x81, (int)ext, reg);
+    if (short_imm)
+        emit8(e, (uint8_t)imm);
+    else
+        emit32(e, (uint32_t)imm);
 }
 
-static void sign_extend_eax(struct emitter *e)
+static void add_imm(struct emitter *e, bool w, int reg, int32_t imm)
 {
-    emit_reg(e, true, 0x63, RAX, RAX); /* movsxd rax, eax */
+    group_imm(e, w, 0, reg, imm);
+}
+
+/* reg = the guest pc at block offset off, plus delta. */
+static void pc_plus(struct emitter *e, int reg, int32_t off, int32_t delta)
+{
+    int64_t sum = (int64_t)off + delta;
+    if (sum == (int32_t)sum) {
+        guest_pc(e, reg, (int32_t)sum);
+        return;
+    }
+    guest_pc(e, reg, off);
+    add_imm(e, true, reg, delta);
 }
 
 /* mov reg, imm64 */
@@ -119,7 +211,30 @@ static void call(struct emitter *e, const void *fn)
     emit8(e, 0xd0); /* call rax */
 }
 
-void jit_emit_prologue(struct emitter *e)
+/* Gives the busiest guest registers of the block the host registers of cache_regs. Out
+ * of a loop, a register used once gains nothing there: a read costs a load either way,
+ * and one as a memory operand saves the move. */
+static void pick_host_registers(struct emitter *e, const struct reg_use *use)
+{
+    memset(e->host, -1, sizeof(e->host));
+    e->dirty = 0;
+    uint32_t taken = 1; /* x0 stays in memory, where it reads as 0 */
+    unsigned least = use->loops ? 1 : 2;
+    for (size_t k = 0; k < sizeof(cache_regs); k++) {
+        unsigned best = 0;
+        for (unsigned i = 1; i < 32; i++)
+            if (!(taken >> i & 1) && use->count[i] > use->count[best])
+                best = i;
+        if (use->count[best] < least)
+            break;
+        taken |= 1u << best;
+        e->host[best] = cache_regs[k];
+        e->dirty |= use->written & 1u << best;
+    }
+    e->valid = 0;
+}
+
+void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
 {
     uint8_t *start = e->p;
     emit8(e, 0x53);                      /* push rbx */
@@ -129,17 +244,21 @@ void jit_emit_prologue(struct emitter *e)
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
     emit8(e, 0x55);                      /* push rbp */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8); /* sub rsp, 8: calls from here see it 16-aligned */
-    emit_reg(e, true, 0x89, RDI, R12);   /* mov r12, rdi */
+    emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
     emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
     emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
     emit_reg(e, true, 0x01, RDI, RAX);   /* rax = h + ctx * sizeof */
     emit_mem(e, true, 0x8d, RBP, RAX, (int32_t)offsetof(struct hart, tlb)); /* rbp = its TLB */
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
-    emit_reg(e, true, 0x89, RCX, R15);   /* mov r15, rcx */
-    emit_reg(e, false, 0x31, R14, R14);  /* xor r14d, r14d */
+    emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
+    pick_host_registers(e, use);
+    /* A loop's next turn starts with the values of the last; otherwise a register
+     * written before it is read needs no load. */
+    load_held(e, use->loops ? ~0u : use->read_first);
+    e->body = e->p;
 }
 
 static void epilogue(struct emitter *e)
@@ -154,10 +273,14 @@ static void epilogue(struct emitter *e)
     emit8(e, 0xc3);                 /* ret */
 }
 
-/* rax = r14 + index, tagged with kind (and link), then return. */
+/* rax = instructions retired since entry + index, tagged with kind (and link), then
+ * return. */
 static void exit_with(struct emitter *e, enum jit_exit_kind kind, unsigned link, unsigned index)
 {
-    emit_mem(e, true, 0x8d, RAX, R14, (int32_t)index); /* lea rax, [r14 + index] */
+    emit_mem(e, true, 0x8b, RAX, RSP, 0);  /* mov rax, [rsp]: the budget on entry */
+    emit_reg(e, true, 0x29, R14, RAX);     /* sub rax, r14 */
+    if (index)
+        add_imm(e, true, RAX, (int32_t)index);
     uint64_t tag = (uint64_t)kind << 32 | (uint64_t)link << 36;
     if (tag) {
         move_imm64(e, RDX, tag);
@@ -196,18 +319,18 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
 {
     _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
     _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
-    int32_t fetch = (int32_t)(offsetof(struct hart, tlb) + offsetof(struct tlb, fetch));
+    int32_t fetch = HART(tlb) + (int32_t)offsetof(struct tlb, fetch);
     unsigned n = 0;
-    emit_reg(e, true, 0x39, R15, R14);                                          /* cmp r14, r15 */
-    slow[n++] = jump_forward(e, 0x83);                                          /* jae slow */
+    emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
+    slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
     /* edx = mmu_fetch_ctx(h): priv, plus 4 with V when below M */
-    emit_mem(e, false, 0x8b, RDX, R12, (int32_t)offsetof(struct hart, arch.priv));
+    emit_mem(e, false, 0x8b, RDX, RBX, HART(arch.priv));
     emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
     emit8(e, 0x74);                                                             /* je: M's own */
     uint8_t *in_m = e->p;
     emit8(e, 0);
     uint8_t *below_m = e->p;
-    emit_mem(e, false, 0x8b, RCX, R12, (int32_t)offsetof(struct hart, arch.virt));
+    emit_mem(e, false, 0x8b, RCX, RBX, HART(arch.virt));
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
     emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
     if (!e->overflow)
@@ -218,7 +341,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
-    emit_reg(e, true, 0x01, R12, RDX);                                          /* rdx += h */
+    emit_reg(e, true, 0x01, RBX, RDX);                                          /* rdx += rbx */
     emit_reg(e, true, 0x89, RAX, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
     emit_mem(e, true, 0x3b, RCX, RDX, fetch + (int32_t)offsetof(struct tlb_entry, tag));
@@ -230,7 +353,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SIZE - 1);
     emit_reg(e, true, 0x69, RCX, RCX), emit32(e, (uint32_t)sizeof(struct block));
-    emit_mem(e, true, 0x03, RCX, R12, (int32_t)offsetof(struct hart, blocks));
+    emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
     emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct block, host_pc));
     slow[n++] = jump_forward(e, 0x85);                                          /* another block */
     emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));
@@ -247,60 +370,106 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     return n;
 }
 
-/*
- * Leaves the block for guest pc rax after `retired` of its instructions. When the
- * target lies in the block's page (target_offset in [0, 0x1000)) and the budget allows
- * and the page's code is unchanged, jumps on through the link's chain site: to the exit
- * just below until jit_chain() points it at the successor's translation.
- */
-static void exit_next(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
-                      int64_t target_offset)
+/* Counts `retired` instructions against the budget: the flags say "le" once it has run out. */
+static void count_retired(struct emitter *e, unsigned retired)
 {
     if (retired)
-        add_imm(e, true, R14, (int32_t)retired);
-    uint8_t *slow[8];
-    unsigned nslow = 0;
-    bool chainable = target_offset >= 0 && target_offset < 0x1000;
-    const struct block *b = t->b;
-    /* The page's code was current on entry to this block (the run loop, a chained
-     * predecessor or the inline lookup checked it); only a store since can have changed
-     * it (another hart's or a device's change is seen once the budget runs out, before
-     * the fence.i that must follow it). */
-    if (chainable) {
-        emit_reg(e, true, 0x39, R15, R14);                            /* cmp r14, r15 */
-        slow[nslow++] = jump_forward(e, 0x83);                        /* jae slow */
-        if (e->stored) {
-            move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
-            emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, b->gen);  /* cmp dword [rsi], gen */
-            slow[nslow++] = jump_forward(e, 0x85);
-        }
-    }
-    if (chainable && (uint64_t)target_offset == (b->host_pc & 0xfff)) {
-        /* A loop on this block: same translation, same r13. */
-        emit8(e, 0xe9);                                               /* jmp past the prologue */
-        emit32(e, (uint32_t)(e->start + PROLOGUE_SIZE - (e->p + 4)));
-    }
-    uint8_t *site = NULL;
-    if (chainable && (uint64_t)target_offset != (b->host_pc & 0xfff)) {
-        emit_reg(e, true, 0x89, RAX, R13);                            /* r13 = the successor's pc */
-        emit8(e, 0xe9);                                               /* jmp rel32: the chain site */
-        site = e->p;
-        emit32(e, 0);                                                 /* falls through until chained */
-        if (!e->overflow)
-            t->b->chain_site[link] = site;
-    }
-    if (!chainable)
-        nslow += lookup_and_enter(e, t, slow + nslow);
-    for (unsigned i = 0; i < nslow; i++)
-        patch_here(e, slow[i]);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
+        add_imm(e, true, R14, -(int32_t)retired);
+    else
+        emit_reg(e, true, 0x85, R14, R14); /* test r14, r14 */
+}
+
+/* A jcc rel32 to target. */
+static void jump_to(struct emitter *e, uint8_t cc, const uint8_t *target)
+{
+    emit8(e, 0x0f), emit8(e, cc);
+    emit32(e, (uint32_t)(target - (e->p + 4)));
+}
+
+/* Returns JIT_EXIT_NEXT to the run loop with the guest pc in rax, through chain site
+ * `site` of link `link` (NULL: not a same-page link). */
+static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link)
+{
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
-    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_block));
+    emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_block));
     if (site) {
         move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
-        emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_site));
+        emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_site));
     }
     exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+}
+
+/* The page's code was current on entry to this block (the run loop, a chained
+ * predecessor or the inline lookup checked it); only a store since can have changed it
+ * (another hart's or a device's change is seen once the budget runs out, before the
+ * fence.i that must follow it). Jumps to the returned site when it changed. */
+static uint8_t *code_changed(struct emitter *e, const struct translation *t)
+{
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
+    emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, t->b->gen); /* cmp dword [rsi], gen */
+    return jump_forward(e, 0x85);
+}
+
+/* Leaves the block for guest pc rax, in another page or reached through a register,
+ * after `retired` of its instructions: through the inline lookup, else to the run loop. */
+static void exit_elsewhere(struct emitter *e, const struct translation *t, unsigned retired)
+{
+    uint8_t *slow[8];
+    write_back(e);
+    count_retired(e, retired);
+    unsigned nslow = lookup_and_enter(e, t, slow);
+    for (unsigned i = 0; i < nslow; i++)
+        patch_here(e, slow[i]);
+    return_next(e, t, NULL, 0);
+}
+
+/*
+ * Leaves the block after `retired` of its instructions for the guest pc at block offset
+ * off plus delta, which lies in the block's page: while the budget allows and the
+ * page's code is unchanged, jumps on through the chain site of exit link `link`, to the
+ * return just below until jit_chain() points it at the successor's translation.
+ */
+static void exit_chained(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                         int32_t off, int32_t delta)
+{
+    uint8_t *slow[2];
+    unsigned nslow = 0;
+    write_back(e);
+    pc_plus(e, R13, off, delta);                                      /* r13 = the successor's pc */
+    count_retired(e, retired);
+    slow[nslow++] = jump_forward(e, 0x8e);                            /* jle slow */
+    if (e->stored)
+        slow[nslow++] = code_changed(e, t);
+    emit8(e, 0xe9);                                                   /* jmp rel32: the chain site */
+    uint8_t *site = e->p;
+    emit32(e, 0);                                                     /* falls through until chained */
+    if (!e->overflow)
+        t->b->chain_site[link] = site;
+    for (unsigned i = 0; i < nslow; i++)
+        patch_here(e, slow[i]);
+    emit_reg(e, true, 0x89, R13, RAX);                                /* mov rax, r13 */
+    return_next(e, t, site, link);
+}
+
+/* A loop on the block: same translation, same r13, and its host registers stay; they
+ * are written back only when the budget runs out or the page's code changed. */
+static void loop_back(struct emitter *e, const struct translation *t, unsigned retired, int32_t off, int32_t delta)
+{
+    count_retired(e, retired);
+    if (e->stored) {
+        uint8_t *out = jump_forward(e, 0x8e);                         /* jle out */
+        uint8_t *changed = code_changed(e, t);
+        emit8(e, 0xe9);                                               /* jmp to the body */
+        emit32(e, (uint32_t)(e->body - (e->p + 4)));
+        patch_here(e, out);
+        patch_here(e, changed);
+    } else {
+        jump_to(e, 0x8f, e->body);                                    /* jg to the body */
+    }
+    write_back(e);
+    pc_plus(e, RAX, off, delta);
+    return_next(e, t, NULL, 0);
 }
 
 const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
@@ -328,7 +497,7 @@ void jit_emit_patch_chain(void *site, const void *to)
 static void fault_check(struct emitter *e, unsigned index)
 {
     /* cmp byte [r12 + jit_fault], 0; je over; exit FAULT */
-    emit_mem(e, false, 0x80, 7, R12, (int32_t)offsetof(struct hart, jit_fault));
+    emit_mem(e, false, 0x80, 7, RBX, HART(jit_fault));
     emit8(e, 0);
     emit8(e, 0x74);
     uint8_t *patch = e->p;
@@ -344,21 +513,23 @@ static void fault_check(struct emitter *e, unsigned index)
 static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
 {
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
-    emit_reg(e, true, 0x89, R12, RDI); /* mov rdi, r12 */
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
+    emit_mem(e, true, 0x8d, RDI, RBX, -(int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
     fault_check(e, i);
 }
 
-/* [rcx + rsi] as the memory operand of op with register reg. */
-static void emit_rcx_rsi(struct emitter *e, bool w, bool size16, uint32_t op, int reg)
+/* [rcx + va] as the memory operand of op with register reg. */
+static void emit_host_access(struct emitter *e, bool w, bool size16, uint32_t op, int reg, int va)
 {
     if (size16)
         emit8(e, 0x66);
-    emit_rex(e, w, reg, 0);
+    uint8_t rex = 0x40 | (w << 3) | ((reg >> 3) << 2) | ((va >> 3) << 1);
+    if (rex != 0x40)
+        emit8(e, rex);
     emit_op(e, op);
-    emit8(e, 0x04 | ((reg & 7) << 3)); /* mod 00, rm = SIB */
-    emit8(e, 0x31);                    /* base rcx, index rsi, scale 1 */
+    emit8(e, 0x04 | ((reg & 7) << 3));     /* mod 00, rm = SIB */
+    emit8(e, (uint8_t)((va & 7) << 3 | RCX)); /* base rcx, index va, scale 1 */
 }
 
 /* op reg, [rbp + rax + disp32]: an entry of the data TLB (rax: its byte offset). */
@@ -372,22 +543,22 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
 }
 
 /*
- * The MMU's TLB hit path, inline: rsi = guest virtual address. Jumps to the returned
- * patch sites (the slow path) on a miss or a misaligned access; on a hit leaves the
- * host address as rcx + rsi.
+ * The MMU's TLB hit path, inline, for the guest virtual address in register va. Jumps to
+ * the returned patch sites (the slow path) on a miss or a misaligned access; on a hit
+ * leaves the host address as rcx + va.
  */
-static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t **miss)
+static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss)
 {
     _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_SIZE == 256, "the index is (va >> 8) & 0xff0");
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
-    emit_reg(e, false, 0x89, RSI, RAX);                                           /* eax = va */
+    emit_reg(e, false, 0x89, va, RAX);                                            /* eax = va */
     emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
     emit_reg(e, false, 0x81, 4, RAX), emit32(e, 0xff0);           /* and eax, 0xff0 */
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */
-    emit_reg(e, true, 0x89, RSI, RCX);
+    emit_reg(e, true, 0x89, va, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
     emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
@@ -396,18 +567,18 @@ static unsigned tlb_lookup(struct emitter *e, bool write, unsigned size, uint8_t
 }
 
 /*
- * Given eax = the page's code extent (lo | hi << 16, 0 for none) and esi = the access's
- * address, adds a jump to the slow path (which invalidates the page's code) when the
+ * Given eax = the page's code extent (lo | hi << 16, 0 for none) and register va = the
+ * access's address, adds a jump to the slow path (which invalidates the page's code) when the
  * store's bytes overlap [lo, hi): data next to code keeps the inline path, as
  * guest_ram_note_store() does. The address's page offset is the guest's: RAM and TLB
  * mappings are page-aligned.
  */
-static void code_store_check(struct emitter *e, unsigned size, uint8_t **slow, unsigned *nslow)
+static void code_store_check(struct emitter *e, int va, unsigned size, uint8_t **slow, unsigned *nslow)
 {
     uint8_t *fast[2];
     emit_reg(e, false, 0x85, RAX, RAX);
     fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
-    emit_reg(e, false, 0x89, RSI, RDI);
+    emit_reg(e, false, 0x89, va, RDI);
     emit_reg(e, false, 0x81, 4, RDI), emit32(e, 0xfff);           /* edi = page offset */
     emit_reg(e, false, 0x89, RAX, R8);
     emit_reg(e, false, 0xc1, 5, R8), emit8(e, 16);                /* r8d = hi */
@@ -426,12 +597,23 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
 {
     uint8_t *slow[8];
     unsigned nslow;
-    load_x(e, RSI, d->rs1);
-    if (d->imm)
-        add_imm(e, true, RSI, d->imm);
-    if (store)
-        load_x(e, RDX, d->rs2);
-    nslow = tlb_lookup(e, store, size, slow);
+    /* The address: rs1's own host register when there is no offset, else rsi. */
+    int va = d->imm == 0 && e->host[d->rs1] >= 0 ? e->host[d->rs1] : RSI;
+    if (va == RSI && e->host[d->rs1] >= 0) {
+        emit_mem(e, true, 0x8d, RSI, e->host[d->rs1], d->imm); /* lea rsi, [rs1 + imm] */
+    } else if (va == RSI) {
+        load_x(e, RSI, d->rs1);
+        if (d->imm)
+            add_imm(e, true, RSI, d->imm);
+    }
+    int value = -1, dest = -1;
+    if (store) {
+        value = e->host[d->rs2] >= 0 ? e->host[d->rs2] : RDX;
+        load_x(e, value, d->rs2);
+    } else {
+        dest = dest_of(e, d->rd);
+    }
+    nslow = tlb_lookup(e, va, store, size, slow);
     if (store) {
         /* What mem_store does besides the write: reservations, cached code on the page. */
         move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
@@ -441,23 +623,23 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
          * is page-aligned (mmap). */
         uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
                                         ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
-        emit_rcx_rsi(e, true, false, 0x8d, RAX);                               /* lea rax, [rcx+rsi] */
+        emit_host_access(e, true, false, 0x8d, RAX, va);                       /* lea rax, [rcx+va] */
         emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
         move_imm64(e, RDI, (uint64_t)extent_by_host_page);
         emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
-        code_store_check(e, size, slow, &nslow);
+        code_store_check(e, va, size, slow, &nslow);
         switch (size) {
-        case 1: emit_rcx_rsi(e, false, false, 0x88, RDX); break;
-        case 2: emit_rcx_rsi(e, false, true, 0x89, RDX); break;
-        case 4: emit_rcx_rsi(e, false, false, 0x89, RDX); break;
-        default: emit_rcx_rsi(e, true, false, 0x89, RDX); break;
+        case 1: emit_host_access(e, false, false, 0x88, value, va); break;
+        case 2: emit_host_access(e, false, true, 0x89, value, va); break;
+        case 4: emit_host_access(e, false, false, 0x89, value, va); break;
+        default: emit_host_access(e, true, false, 0x89, value, va); break;
         }
     } else {
         switch (size) {
-        case 1: emit_rcx_rsi(e, sign, false, sign ? 0x0fbe : 0x0fb6, RAX); break;
-        case 2: emit_rcx_rsi(e, sign, false, sign ? 0x0fbf : 0x0fb7, RAX); break;
-        case 4: emit_rcx_rsi(e, sign, false, sign ? 0x63 : 0x8b, RAX); break;
-        default: emit_rcx_rsi(e, true, false, 0x8b, RAX); break;
+        case 1: emit_host_access(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest, va); break;
+        case 2: emit_host_access(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest, va); break;
+        case 4: emit_host_access(e, sign, false, sign ? 0x63 : 0x8b, dest, va); break;
+        default: emit_host_access(e, true, false, 0x8b, dest, va); break;
         }
     }
     struct cold_access *c = &e->cold[e->ncold++];
@@ -467,8 +649,12 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->off = off;
     c->helper = helper;
     c->resume = e->p;
+    c->va = (int8_t)va;
+    c->value = (int8_t)value;
+    c->dest = (int8_t)dest;
+    c->valid = e->valid;
     if (!store)
-        store_x(e, RAX, d->rd);
+        store_x(e, dest, d->rd);
 }
 
 void jit_emit_cold(struct emitter *e)
@@ -477,9 +663,17 @@ void jit_emit_cold(struct emitter *e)
         const struct cold_access *c = &e->cold[k];
         for (unsigned n = 0; n < c->nfrom; n++)
             patch_here(e, c->from[n]);
-        /* The MMU in C (page walks, MMIO, faults); rsi and rdx still hold the operands,
-         * a load's value comes back in rax. */
+        /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
+         * must see it; a load's value comes back in rax. */
+        write_back_at(e, c->valid);
+        if (c->va != RSI)
+            emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
+        if (c->value >= 0 && c->value != RDX)
+            emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
+        reload(e);
+        if (c->dest >= 0 && c->dest != RAX)
+            emit_reg(e, true, 0x89, RAX, c->dest);  /* mov dest, rax */
         emit8(e, 0xe9);
         emit32(e, (uint32_t)(c->resume - (e->p + 4)));
     }
@@ -488,9 +682,11 @@ void jit_emit_cold(struct emitter *e)
 void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
                    uint64_t (*fn)(uint64_t, uint64_t))
 {
+    write_back(e);
     load_x(e, RDI, rs1);
     load_x(e, RSI, rs2);
     call(e, (const void *)fn);
+    reload(e);
     store_x(e, RAX, rd);
 }
 
@@ -520,101 +716,133 @@ static unsigned shift_ext(enum jit_alu op)
     return op == JIT_SLL ? 4 : op == JIT_SRL ? 5 : 7;
 }
 
+/* The register holding guest register i for reading: its host register, or rax loaded. */
+static int read_x(struct emitter *e, unsigned i)
+{
+    if (e->host[i] >= 0)
+        return e->host[i];
+    load_x(e, RAX, i);
+    return RAX;
+}
+
 void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2)
 {
+    /* Computed in rd's host register unless that would overwrite rs2 before its use. */
+    int t = rd != rs2 ? dest_of(e, rd) : RAX;
     switch (op) {
+
     case JIT_SLL: case JIT_SRL: case JIT_SRA:
-        load_x(e, RAX, rs1);
         load_x(e, RCX, rs2);
-        emit_reg(e, !word, 0xd3, shift_ext(op), RAX); /* shl/shr/sar rax, cl: x86 masks cl as RISC-V does */
+        t = dest_of(e, rd);
+        load_x(e, t, rs1);
+        emit_reg(e, !word, 0xd3, shift_ext(op), t); /* shl/shr/sar t, cl: x86 masks cl as RISC-V does */
         break;
     case JIT_SLT: case JIT_SLTU:
-        load_x(e, RAX, rs1);
-        emit_mem(e, true, 0x3b, RAX, RBX, XREG(rs2));
+        op_x(e, true, 0x3b, read_x(e, rs1), rs2);
         store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
         return;
     case JIT_MULH: case JIT_MULHU:
         load_x(e, RAX, rs1);
-        emit_mem(e, true, 0xf7, op == JIT_MULH ? 5 : 4, RBX, XREG(rs2)); /* rdx:rax = rax * m64 */
+        op_x(e, true, 0xf7, op == JIT_MULH ? 5 : 4, rs2); /* rdx:rax = rax * rs2 */
         store_x(e, RDX, rd);
         return;
     case JIT_SH1ADD: case JIT_SH2ADD: case JIT_SH3ADD:
-        load_x(e, RAX, rs1);
-        emit_reg(e, true, 0xc1, 4, RAX);
+        load_x(e, t, rs1);
+        emit_reg(e, true, 0xc1, 4, t);
         emit8(e, op == JIT_SH1ADD ? 1 : op == JIT_SH2ADD ? 2 : 3);
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        op_x(e, true, 0x03, t, rs2);
         break;
     case JIT_ADDUW:
-        emit_mem(e, false, 0x8b, RAX, RBX, XREG(rs1)); /* mov eax, m32: zero-extends */
-        emit_mem(e, true, 0x03, RAX, RBX, XREG(rs2));
+        op_x(e, false, 0x8b, t, rs1); /* mov t32, rs1: zero-extends */
+        op_x(e, true, 0x03, t, rs2);
         break;
+    case JIT_SUB:
+        if (rs1 == 0) { /* neg, negw */
+            t = dest_of(e, rd);
+            load_x(e, t, rs2);
+            emit_reg(e, !word, 0xf7, 3, t);
+            break;
+        }
+        /* fall through */
     default:
-        load_x(e, RAX, rs1);
-        emit_mem(e, !word, rm_opcode(op), RAX, RBX, XREG(rs2));
+        load_x(e, t, rs1);
+        op_x(e, !word, rm_opcode(op), t, rs2);
         break;
     }
     if (word)
-        sign_extend_eax(e);
-    store_x(e, RAX, rd);
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+    store_x(e, t, rd);
 }
 
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
 {
-    load_x(e, RAX, rs1);
-    switch (op) {
-    case JIT_SLL: case JIT_SRL: case JIT_SRA:
-        emit_reg(e, !word, 0xc1, shift_ext(op), RAX);
-        emit8(e, (uint8_t)imm);
-        break;
-    case JIT_SLT: case JIT_SLTU:
-        emit_reg(e, true, 0x81, 7, RAX); /* cmp rax, imm32 */
-        emit32(e, (uint32_t)imm);
+    if (op == JIT_SLT || op == JIT_SLTU) {
+        group_imm(e, true, 7, read_x(e, rs1), imm); /* cmp rs1, imm */
         store_cc(e, op == JIT_SLT ? 0x9c : 0x92, rd);
         return;
+    }
+    if (rs1 == 0 && (op == JIT_ADD || op == JIT_OR || op == JIT_XOR)) {
+        jit_emit_move_imm(e, rd, imm); /* li: a 12-bit imm is its own sign extension */
+        return;
+    }
+    int t = dest_of(e, rd);
+    if (word && op == JIT_ADD && imm == 0) {
+        op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
+        store_x(e, t, rd);
+        return;
+    }
+    if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
+        emit_mem(e, !word, 0x8d, t, e->host[rs1], imm); /* lea t, [rs1 + imm] */
+        if (word)
+            emit_reg(e, true, 0x63, t, t);                /* movsxd t, t32 */
+        store_x(e, t, rd);
+        return;
+    }
+    load_x(e, t, rs1);
+    switch (op) {
+    case JIT_SLL: case JIT_SRL: case JIT_SRA:
+        emit_reg(e, !word, 0xc1, shift_ext(op), t);
+        emit8(e, (uint8_t)imm);
+        break;
     case JIT_AND: case JIT_OR: case JIT_XOR:
-        emit_reg(e, true, 0x81, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, RAX);
-        emit32(e, (uint32_t)imm);
+        group_imm(e, true, op == JIT_XOR ? 6 : op == JIT_OR ? 1 : 4, t, imm);
         break;
     default:
-        if (imm) /* mv and sext.w add nothing */
-            add_imm(e, !word, RAX, imm);
+        if (imm) /* mv adds nothing */
+            add_imm(e, !word, t, imm);
         break;
     }
-    if (word)
-        sign_extend_eax(e);
-    store_x(e, RAX, rd);
+    /* srliw by 1 or more leaves bit 31 clear: the 32-bit op's zero extension is the sign's */
+    if (word && !(op == JIT_SRL && imm > 0))
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+    store_x(e, t, rd);
 }
 
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
-    emit_reg(e, true, 0xc7, 0, RAX); /* mov rax, simm32 */
+    op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
-    store_x(e, RAX, rd);
-}
-
-/* rax = the guest pc at block offset off, plus delta. */
-static void pc_plus(struct emitter *e, int32_t off, int32_t delta)
-{
-    int64_t sum = (int64_t)off + delta;
-    if (sum == (int32_t)sum) {
-        guest_pc(e, RAX, (int32_t)sum);
-        return;
-    }
-    guest_pc(e, RAX, off);
-    add_imm(e, true, RAX, delta);
+    mark_valid(e, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
 {
-    pc_plus(e, off, delta);
-    store_x(e, RAX, rd);
+    int t = dest_of(e, rd);
+    pc_plus(e, t, off, delta);
+    store_x(e, t, rd);
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset)
 {
-    pc_plus(e, off, delta);
-    exit_next(e, t, retired, link, target_offset);
+    if (target_offset == (int64_t)(t->b->host_pc & 0xfff)) {
+        loop_back(e, t, retired, off, delta);
+    } else if (target_offset >= 0) {
+        exit_chained(e, t, retired, link, off, delta);
+    } else {
+        pc_plus(e, RAX, off, delta);
+        exit_elsewhere(e, t, retired);
+    }
 }
 
 void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsigned retired, unsigned rs1,
@@ -628,7 +856,7 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
         guest_pc(e, RCX, next_off);
         store_x(e, RCX, rd);
     }
-    exit_next(e, t, retired, BLOCK_LINK_TAKEN, -1);
+    exit_elsewhere(e, t, retired);
 }
 
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
@@ -636,8 +864,19 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    load_x(e, RAX, d->rs1);
-    emit_mem(e, true, 0x3b, RAX, RBX, XREG(d->rs2));
+    int a = read_x(e, d->rs1);
+    if (d->rs2 == 0)
+        emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
+    else
+        op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
+    if (taken_offset == (int64_t)(t->b->host_pc & 0xfff)) {
+        /* A loop on the block: it goes on straight, without a taken jump. */
+        uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+        patch_here(e, not_taken);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
+        return;
+    }
     uint8_t *taken = jump_forward(e, jcc[cond]);
     jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
     patch_here(e, taken);
@@ -646,16 +885,19 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
 {
+    write_back(e);
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
+    reload(e);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
 {
+    write_back(e);
     guest_pc(e, RAX, off);
-    emit_mem(e, true, 0x89, RAX, R12, (int32_t)offsetof(struct hart, arch.pc));
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
-    emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
+    emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);
 }
 

@@ -125,10 +125,13 @@ static void test_integer_alu(void)
         I(0x400 | 63, 19, 5, 20, 0x13),   /* srai x20 = (1<<63) >> 63 = -1 */
         I(-2048, 0, 3, 21, 0x13),         /* sltiu x21 = 0 < 0xfff..f800 = 1 */
         0x00000b17u,                      /* auipc x22, 0 */
+        I(1, 17, 5, 23, 0x1b),            /* srliw x23 = 0x80000000 >> 1 */
+        I(0, 17, 5, 24, 0x1b),            /* srliw x24 = sext(0x80000000 >> 0) */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
     uint64_t want[] = { 1ULL << 63, 0, 1, ~0ULL, ~0ULL >> 3, 0xffffffff80000000ULL, 8,
-                        0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4 };
+                        0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4,
+                        0x40000000, 0xffffffff80000000ULL };
     RUN("alu", code, regs, check, want);
 }
 
@@ -1038,6 +1041,149 @@ static void test_translated_lookups(void)
     test_cross_page_code_rewritten();
 }
 
+static void put_100_at_data(void)
+{
+    memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 100 }, 8);
+}
+
+/*
+ * Translated code keeps a block's busiest guest registers in host registers: whatever
+ * leaves the block or calls out must find the register file exact. A trap from a load
+ * or store after writes in the same block, a slow path that succeeds and goes on, a
+ * helper that reads registers written before it and writes one read after it.
+ */
+static void test_register_write_back(void)
+{
+    uint64_t regs[32] = { [8] = 0x1000, [9] = DATA };
+    uint32_t load_fault[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        I(1, 5, 0, 6, 0x13),            /* addi x6 = 43 */
+        R(0, 6, 5, 0, 7, 0x33),         /* add x7 = 85 */
+        R(0, 7, 6, 0, 28, 0x33),        /* add x28 = 128 */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(0, 0, 0, 5, 0x13),            /* addi x5 = 0: never runs */
+    };
+    unsigned check[] = { 5, 6, 7, 28, 10 };
+    uint64_t want[] = { 42, 43, 85, 128, 0 };
+    RUN("load trap after register writes", load_fault, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+
+    /* x29 and x30 are written only after the trap: their host registers were never
+     * loaded, and must not be written back. */
+    uint64_t before_regs[32] = { [8] = 0x1000, [29] = 7, [30] = 9 };
+    uint32_t fault_before_writes[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(1, 0, 0, 29, 0x13),           /* addi x29 = 1: never runs */
+        R(0, 29, 29, 0, 30, 0x33),      /* add x30 = x29 + x29 */
+        R(0, 29, 30, 0, 30, 0x33),      /* add x30 += x29 */
+        R(0, 5, 30, 0, 29, 0x33),       /* add x29 = x30 + x5 */
+    };
+    unsigned before_check[] = { 5, 29, 30 };
+    uint64_t before_want[] = { 42, 7, 9 };
+    RUN("load trap before register writes", fault_before_writes, before_regs, before_check, before_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    uint32_t store_fault[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        I(1, 5, 0, 6, 0x13),            /* addi x6 = 43 */
+        R(0, 6, 5, 0, 7, 0x33),         /* add x7 = 85 */
+        R(0, 7, 6, 0, 28, 0x33),        /* add x28 = 128 */
+        S(0, 5, 8, 3),                  /* sd x5 to unmapped physical memory: faults */
+        I(0, 0, 0, 5, 0x13),            /* addi x5 = 0: never runs */
+    };
+    unsigned store_check[] = { 5, 6, 7, 28 };
+    uint64_t store_want[] = { 42, 43, 85, 128 };
+    RUN("store trap after register writes", store_fault, regs, store_check, store_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_STORE_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+
+    /* The first access to DATA misses the TLB: its slow path runs, then the block goes on
+     * with the loaded value and every other register intact. */
+    uint32_t miss[] = {
+        I(3, 0, 0, 5, 0x13),            /* addi x5 = 3 */
+        I(4, 0, 0, 6, 0x13),            /* addi x6 = 4 */
+        S(8, 6, 9, 3),                  /* sd x6, 8(x9): misses the TLB */
+        I(8, 9, 3, 7, 0x03),            /* ld x7 = 4 */
+        R(0, 6, 5, 0, 28, 0x33),        /* add x28 = 7 */
+        R(0, 7, 28, 0, 29, 0x33),       /* add x29 = 11 */
+        R(0, 5, 29, 0, 30, 0x33),       /* add x30 = 14 */
+    };
+    unsigned miss_check[] = { 5, 6, 7, 28, 29, 30 };
+    uint64_t miss_want[] = { 3, 4, 4, 7, 11, 14 };
+    RUN("slow paths between register writes", miss, regs, miss_check, miss_want);
+
+    /* amoadd.d runs in C from translated code: it reads x5 written just before it, and
+     * its x7 replaces one written just before it. */
+    uint32_t amo[] = {
+        I(1, 0, 0, 7, 0x13),            /* addi x7 = 1 */
+        I(5, 0, 0, 5, 0x13),            /* addi x5 = 5 */
+        AMO(0x00, 5, 9, 3, 7),          /* amoadd.d x7 = 100, mem = 105 (each engine adds) */
+        I(0, 9, 3, 10, 0x03),           /* ld x10 */
+    };
+    unsigned amo_check[] = { 5, 7 };
+    uint64_t amo_want[] = { 5, 100 };
+    RUN_SET_UP("helper between register writes", amo, regs, put_100_at_data, amo_check, amo_want);
+    CHECK_EQ_U64(h->arch.x[10], 105);
+
+    uint32_t divide[] = {
+        I(100, 0, 0, 5, 0x13),          /* addi x5 = 100 */
+        I(7, 0, 0, 6, 0x13),            /* addi x6 = 7 */
+        R(1, 6, 5, 4, 7, 0x33),         /* div x7 = 14 */
+        R(1, 6, 5, 6, 28, 0x33),        /* rem x28 = 2 */
+        R(0, 28, 7, 0, 29, 0x33),       /* add x29 = 16 */
+        R(0, 6, 5, 0, 30, 0x33),        /* add x30 = 107 */
+    };
+    unsigned divide_check[] = { 7, 28, 29, 30 };
+    uint64_t divide_want[] = { 14, 2, 16, 107 };
+    RUN("divisions between register writes", divide, regs, divide_check, divide_want);
+}
+
+/*
+ * Loops the run loop leaves when the budget runs out, in translated code: a block that
+ * loops on itself, and two blocks chained into a loop. Whichever exit the budget ends
+ * at, the register file must match the instructions retired so far.
+ */
+static void test_loops_left_on_budget(void)
+{
+    uint64_t regs[32] = { [7] = 1000000 };
+    uint32_t self_loop[] = {
+        I(1, 5, 0, 5, 0x13),            /* loop: addi x5 += 1 */
+        I(3, 6, 0, 6, 0x13),            /* addi x6 += 3 */
+        B(-8, 7, 5, 1),                 /* bne x5, x7, loop */
+    };
+    uint32_t chained[] = {
+        I(1, 5, 0, 5, 0x13),            /* a: addi x5 += 1 */
+        J(8, 0),                        /* j b */
+        I(1, 0, 0, 0, 0x13),            /* nop, never run */
+        I(2, 6, 0, 6, 0x13),            /* b: addi x6 += 2 */
+        B(-16, 7, 5, 1),                /* bne x5, x7, a */
+    };
+    m = m_jit;
+    h = m->harts[0];
+    for (uint64_t budget = 1; budget < 40; budget += 3) {
+        load(self_loop, ARRAY_SIZE(self_loop), regs);
+        for (int call = 0; call < 3; call++)
+            CHECK(interp_run(h, budget) == EXEC_BUDGET);
+        uint64_t rounds = h->arch.instret / 3;
+        CHECK_EQ_U64(h->arch.instret % 3, 0);
+        CHECK_EQ_U64(h->arch.x[5], rounds);
+        CHECK_EQ_U64(h->arch.x[6], 3 * rounds);
+        CHECK_EQ_U64(h->arch.pc, BASE);
+
+        load(chained, ARRAY_SIZE(chained), regs);
+        for (int call = 0; call < 3; call++)
+            CHECK(interp_run(h, budget) == EXEC_BUDGET);
+        rounds = h->arch.instret / 4;
+        bool in_a = h->arch.instret % 4 == 2; /* left between a and b */
+        CHECK(h->arch.instret % 4 == 0 || in_a);
+        CHECK_EQ_U64(h->arch.x[5], rounds + in_a);
+        CHECK_EQ_U64(h->arch.x[6], 2 * rounds);
+        CHECK_EQ_U64(h->arch.pc, in_a ? BASE + 12 : BASE);
+    }
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -1153,6 +1299,8 @@ int main(void)
     test_self_modifying_code();
     test_released_caches();
     test_translated_lookups();
+    test_register_write_back();
+    test_loops_left_on_budget();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
