@@ -255,10 +255,51 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
     ALU_IMM_OPS(ALU_RI_CASE)
 #undef ALU_RI_CASE
-    case OP_SLOW: case OP_END: case OP_COUNT:
+    case OP_SLOW: case OP_FP: case OP_END: case OP_COUNT:
         return DECODED_SLOW;
     }
     return DECODED_DONE;
+}
+
+bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
+{
+    uint64_t v;
+    if (!fp_enabled(h))
+        goto illegal;
+    switch (insn & 0x7f) {
+    case 0x07: {
+        uint64_t addr = h->arch.x[RS1] + IMM_I;
+        if (F3 == 1) { /* Zfh flh */
+            if (!mem_load_u16(h, addr, &v))
+                return false;
+            h->arch.f[RD] = v | 0xffffffffffff0000ULL;
+        } else if (F3 == 2) {
+            if (!mem_load_u32(h, addr, &v))
+                return false;
+            h->arch.f[RD] = v | 0xffffffff00000000ULL;
+        } else if (F3 == 3) {
+            if (!mem_load_u64(h, addr, &v))
+                return false;
+            h->arch.f[RD] = v;
+        } else {
+            goto illegal;
+        }
+        break;
+    }
+    case 0x27: /* fsh (Zfh), fsw, fsd; a store leaves FS as it is */
+        if (F3 < 1 || F3 > 3)
+            goto illegal;
+        return mem_store(h, h->arch.x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]);
+    default:
+        if (!fpu_execute(h, insn))
+            goto illegal;
+        break;
+    }
+    fp_dirty(h);
+    return true;
+illegal:
+    hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+    return false;
 }
 
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
@@ -557,39 +598,9 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             }
             break;
         }
-        case 0x07: {
-            if (!fp_enabled(h))
-                goto illegal;
-            uint64_t addr = x[RS1] + IMM_I;
-            if (F3 == 1) { /* Zfh flh */
-                if (!mem_load_u16(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v | 0xffffffffffff0000ULL;
-            } else if (F3 == 2) {
-                if (!mem_load_u32(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v | 0xffffffff00000000ULL;
-            } else if (F3 == 3) {
-                if (!mem_load_u64(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v;
-            } else {
-                goto illegal;
-            }
-            fp_dirty(h);
-            break;
-        }
-        case 0x27: {
-            if (!fp_enabled(h) || F3 < 1 || F3 > 3) /* fsh (Zfh), fsw, fsd */
-                goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]))
+        case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+            if (!exec_fp(h, insn, raw))
                 goto trapped;
-            break;
-        }
-        case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-            if (!fp_enabled(h) || !fpu_execute(h, insn))
-                goto illegal;
-            fp_dirty(h);
             break;
         default:
             goto illegal;

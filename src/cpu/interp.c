@@ -103,7 +103,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         }
         bool ends = decode_insn(insn, len, d);
         d->handler = labels[d->op];
-        if (d->op == OP_SLOW) { /* a compressed one keeps its 16 bits, for exec_slow */
+        if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
         }
@@ -355,6 +355,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
 
+    op_FP:
+        h->arch.pc = pc;
+        if (unlikely(!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d))))
+            goto fault;
+        NEXT();
     op_END:
         /* Fell off the block's end (size limit or page end): continue at pc. */
         RETIRE_BEFORE();

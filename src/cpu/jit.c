@@ -46,7 +46,7 @@ STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
 
 /*
- * An OP_SLOW instruction that only computes, loads or stores (F and D, atomics, bit
+ * An OP_SLOW instruction that only computes, loads or stores (atomics, bit
  * manipulation beyond Zba): it cannot change privilege, translation, interrupts or the
  * code cache, so translated code runs it through the reference executor in place and
  * goes on to the next block, instead of returning to the run loop for it.
@@ -54,12 +54,18 @@ STORE_OPS(STORE_HELPER)
 static bool slow_in_place(const struct dinsn *d)
 {
     switch (d->imm & 0x7f) {
-    case 0x07: case 0x27: case 0x2f: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-    case 0x13: case 0x1b: case 0x33: case 0x3b:
+    case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b:
         return true;
     default:
         return false;
     }
+}
+
+/* An F/D/Zfh instruction (OP_FP) in place, within the block. */
+static void jit_fp_insn(struct hart *h, const struct dinsn *d)
+{
+    if (!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d)))
+        h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
@@ -165,6 +171,10 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_END:
         jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
         return false;
+    case OP_FP:
+        e->stored = true;
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
+        return true;
     case OP_SLOW:
         if (!slow_in_place(d))
             break;
