@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
+#include "cpu/decode.h"
 #include "cpu/execute.h"
 #include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
@@ -77,6 +78,68 @@ static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 }
 
 /* ---- translation ---- */
+
+/* Whether an instruction of block b before index i is an FP one (OP_FP), other than a
+ * store when stores_too is false. */
+static bool fp_before(const struct block *b, unsigned i, bool stores_too)
+{
+    for (unsigned k = 0; k < i; k++)
+        if (b->insns[k].op == OP_FP && (stores_too || (b->insns[k].imm & 0x7f) != 0x27))
+            return true;
+    return false;
+}
+
+/* The double-precision arithmetic jit_emit_fp_arith inlines, by funct5; -1 for others. */
+static int inline_fp_op(uint32_t insn)
+{
+    unsigned rm = insn_funct3(insn);
+    if ((insn & 0x7f) != 0x53 || ((insn >> 25) & 3) != 1 || (rm != 0 && rm != 7))
+        return -1;
+    switch (insn >> 27) {
+    case 0x00: return JIT_FADD;
+    case 0x01: return JIT_FSUB;
+    case 0x02: return JIT_FMUL;
+    case 0x03: return JIT_FDIV;
+    case 0x0b: return insn_rs2(insn) == 0 ? JIT_FSQRT : -1;
+    default: return -1;
+    }
+}
+
+/*
+ * An FP instruction: flw, fld, fsw and fsd take the inline TLB path as integer loads and
+ * stores do, double add/sub/mul/div/sqrt the host's arithmetic while it gives the RISC-V
+ * result and flags; the rest, and every slow path, exec_fp. The block's first FP
+ * instruction checks that the FPU is on, its first one that is no store marks FS dirty.
+ */
+static void translate_fp(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                         int32_t off)
+{
+    uint32_t insn = (uint32_t)d->imm;
+    unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
+    int arith = inline_fp_op(insn);
+    if (!fp_before(t->b, i, true))
+        jit_emit_fp_enabled_check(e, d, i, off);
+    if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
+        bool store = opcode == 0x27;
+        struct dinsn access = { .rd = JIT_FREG(insn_rd(insn)), .rs1 = insn_rs1(insn),
+                                .rs2 = JIT_FREG(insn_rs2(insn)),
+                                .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)) };
+        const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
+                                   : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
+        e->stored |= store;
+        jit_emit_access(e, t, &access, i, off, 1u << f3, false, store, helper);
+        if (!store && f3 == 2)
+            jit_emit_fp_box_single(e, access.rd);
+    } else if (arith >= 0) {
+        jit_emit_fp_arith(e, (enum jit_fp_op)arith, JIT_FREG(insn_rd(insn)), JIT_FREG(insn_rs1(insn)),
+                          JIT_FREG(insn_rs2(insn)), f3 == 7, d, i, off, (const void *)jit_fp_insn);
+    } else {
+        e->stored |= opcode == 0x27;
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
+    }
+    if (opcode != 0x27 && !fp_before(t->b, i, false))
+        jit_emit_fp_dirty(e);
+}
 
 /* Offset in the block's page of the instruction at block offset off, plus delta; -1 when
  * that leaves the page. */
@@ -172,8 +235,7 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
         jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
         return false;
     case OP_FP:
-        e->stored = true;
-        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
+        translate_fp(e, t, d, i, off);
         return true;
     case OP_SLOW:
         if (!slow_in_place(d))

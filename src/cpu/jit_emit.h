@@ -129,4 +129,35 @@ const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
  * translation entered at `to` (past its entry sequence). */
 void jit_emit_patch_chain(void *site, const void *to);
 
+/* ---- F and D ---- */
+
+/* The register-file index of FP register i: f[] follows x[] in the hart's state, so loads
+ * and stores (jit_emit_access) reach FP registers through these indices. */
+#define JIT_FREG(i) (32u + (i))
+
+/*
+ * Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off) unless the
+ * FPU is on (mstatus.FS, and vsstatus.FS in V): the run loop then raises its illegal
+ * instruction. Nothing in a block turns the FPU off, so a block checks once.
+ */
+void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
+/* mstatus.FS (and vsstatus.FS in V) = Dirty, as exec_fp does after an FP instruction. */
+void jit_emit_fp_dirty(struct emitter *e);
+/* Sets the upper half of FP register i (a register-file index) to ones: NaN-boxes a single. */
+void jit_emit_fp_box_single(struct emitter *e, unsigned freg);
+
+enum jit_fp_op { JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT };
+
+/*
+ * Double-precision fd = fs1 op fs2 (fsqrt: of fs1; register-file indices) with the host's
+ * SSE arithmetic where that is the RISC-V result with the RISC-V flags: round to nearest
+ * even (with dynamic_rm, frm is checked), fflags.NX already set, and a finite result at
+ * least twice the smallest normal, which rules out NaN and infinite operands, overflow,
+ * underflow and division by zero, so NX is the only flag the operation can raise.
+ * Anything else calls helper(h, d) as jit_emit_call_insn does (d: instruction i at block
+ * offset off).
+ */
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsigned fs1, unsigned fs2,
+                       bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
+
 #endif

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/csr.h"
+#include "cpu/fpu.h"
 #include "cpu/mmu.h"
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
@@ -657,6 +659,86 @@ void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, in
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
     emit_mem(e, true, 0x89, RDX, R12, (int32_t)offsetof(struct hart, jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);
+}
+
+/* ---- F and D ---- */
+
+_Static_assert(offsetof(struct hart_state, f) == offsetof(struct hart_state, x) + 8 * JIT_FREG(0),
+               "FP registers are register-file indices 32 to 63");
+
+#define HART_FIELD(field) ((int32_t)offsetof(struct hart, arch.field))
+
+/* jcc to the returned site when V is 0 (cmp qword [r12 + virt], 0). */
+static uint8_t *unless_virt(struct emitter *e)
+{
+    emit_mem(e, true, 0x83, 7, R12, HART_FIELD(virt)), emit8(e, 0);
+    return jump_forward(e, 0x84);
+}
+
+void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
+{
+    uint8_t *on[2], *off_site;
+    emit_mem(e, false, 0xf7, 0, R12, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* test */
+    off_site = jump_forward(e, 0x84);
+    on[0] = unless_virt(e);
+    emit_mem(e, false, 0xf7, 0, R12, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    on[1] = jump_forward(e, 0x85);
+    patch_here(e, off_site);
+    jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
+    patch_here(e, on[0]);
+    patch_here(e, on[1]);
+}
+
+void jit_emit_fp_dirty(struct emitter *e)
+{
+    emit_mem(e, false, 0x81, 1, R12, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* or */
+    uint8_t *done = unless_virt(e);
+    emit_mem(e, false, 0x81, 1, R12, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    patch_here(e, done);
+}
+
+void jit_emit_fp_box_single(struct emitter *e, unsigned freg)
+{
+    emit_mem(e, false, 0xc7, 0, RBX, XREG(freg) + 4), emit32(e, 0xffffffffu); /* mov dword */
+}
+
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsigned fs1, unsigned fs2,
+                       bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
+{
+    static const uint32_t sse[] = { [JIT_FADD] = 0x0f58, [JIT_FSUB] = 0x0f5c, [JIT_FMUL] = 0x0f59,
+                                    [JIT_FDIV] = 0x0f5e, [JIT_FSQRT] = 0x0f51 };
+    uint8_t *slow[4];
+    unsigned nslow = 0;
+    emit_mem(e, false, 0xf6, 0, R12, HART_FIELD(fflags)), emit8(e, FFLAG_NX); /* test byte */
+    slow[nslow++] = jump_forward(e, 0x84);
+    if (dynamic_rm) {
+        emit_mem(e, false, 0x83, 7, R12, HART_FIELD(frm)), emit8(e, 0);        /* frm == RNE */
+        slow[nslow++] = jump_forward(e, 0x85);
+    }
+    emit8(e, 0xf2);
+    if (op == JIT_FSQRT) {
+        emit_mem(e, false, sse[op], 0, RBX, XREG(fs1));                        /* sqrtsd xmm0, fs1 */
+    } else {
+        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* movsd xmm0, fs1 */
+        emit8(e, 0xf2);
+        emit_mem(e, false, sse[op], 0, RBX, XREG(fs2));                        /* op xmm0, fs2 */
+    }
+    emit8(e, 0x66), emit_reg(e, true, 0x0f7e, 0, RAX);                        /* movq rax, xmm0 */
+    /* the exponent field in [2, 0x7fe] */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 52);
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0x7ff);
+    add_imm(e, false, RCX, -2);
+    emit_reg(e, false, 0x81, 7, RCX), emit32(e, 0x7fc);
+    slow[nslow++] = jump_forward(e, 0x87);                                     /* ja */
+    emit_mem(e, true, 0x89, RAX, RBX, XREG(fd));
+    emit8(e, 0xe9);                                                            /* jmp over the call */
+    uint8_t *done = e->p;
+    emit32(e, 0);
+    for (unsigned k = 0; k < nslow; k++)
+        patch_here(e, slow[k]);
+    jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, helper);
+    patch_here(e, done);
 }
 
 #endif
