@@ -3,7 +3,6 @@
 #include "cpu/alu.h"
 #include "cpu/csr.h"
 #include "cpu/decode.h"
-#include "cpu/fpu.h"
 #include "cpu/mmu.h"
 
 #define RD insn_rd(insn)
@@ -66,19 +65,6 @@ static unsigned cbo_fault(const struct hart *h, uint64_t bits)
     if (h->arch.priv == PRIV_U && (h->arch.senvcfg & bits) == 0)
         return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
     return 0;
-}
-
-/* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
-static bool fp_enabled(const struct hart *h)
-{
-    return (h->arch.mstatus & MSTATUS_FS) != 0 && (!h->arch.virt || (h->arch.vsstatus & MSTATUS_FS));
-}
-
-static void fp_dirty(struct hart *h)
-{
-    h->arch.mstatus |= MSTATUS_FS;
-    if (h->arch.virt)
-        h->arch.vsstatus |= MSTATUS_FS;
 }
 
 /*
@@ -259,47 +245,6 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
         return DECODED_SLOW;
     }
     return DECODED_DONE;
-}
-
-bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
-{
-    uint64_t v;
-    if (!fp_enabled(h))
-        goto illegal;
-    switch (insn & 0x7f) {
-    case 0x07: {
-        uint64_t addr = h->arch.x[RS1] + IMM_I;
-        if (F3 == 1) { /* Zfh flh */
-            if (!mem_load_u16(h, addr, &v))
-                return false;
-            h->arch.f[RD] = v | 0xffffffffffff0000ULL;
-        } else if (F3 == 2) {
-            if (!mem_load_u32(h, addr, &v))
-                return false;
-            h->arch.f[RD] = v | 0xffffffff00000000ULL;
-        } else if (F3 == 3) {
-            if (!mem_load_u64(h, addr, &v))
-                return false;
-            h->arch.f[RD] = v;
-        } else {
-            goto illegal;
-        }
-        break;
-    }
-    case 0x27: /* fsh (Zfh), fsw, fsd; a store leaves FS as it is */
-        if (F3 < 1 || F3 > 3)
-            goto illegal;
-        return mem_store(h, h->arch.x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]);
-    default:
-        if (!fpu_execute(h, insn))
-            goto illegal;
-        break;
-    }
-    fp_dirty(h);
-    return true;
-illegal:
-    hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
-    return false;
 }
 
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)

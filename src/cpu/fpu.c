@@ -864,7 +864,39 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
     return true;
 }
 
-bool fpu_execute(struct hart *h, uint32_t insn)
+/*
+ * fadd/fsub/fmul/fdiv/fsqrt.d rounding to nearest once NX has accrued: the host's result
+ * when fpu_plain_double accepts it (what translated code does inline); false leaves the
+ * instruction to the general path.
+ */
+static inline bool accrued_double(struct hart *h, uint32_t insn)
+{
+    unsigned rm = (unsigned)bits(insn, 14, 12);
+    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) || (insn & 0x7f) != OPC_OP_FP ||
+        !(rm == RM_RNE || (rm == RM_DYN && h->arch.frm == RM_RNE)))
+        return false;
+    double x = bits_f64(h->arch.f[bits(insn, 19, 15)]), y = bits_f64(h->arch.f[bits(insn, 24, 20)]), r;
+    switch (insn >> 25) { /* funct5 and fmt D */
+    case OP_FADD << 2 | 1: r = x + y; break;
+    case OP_FSUB << 2 | 1: r = x - y; break;
+    case OP_FMUL << 2 | 1: r = x * y; break;
+    case OP_FDIV << 2 | 1: r = x / y; break;
+    case OP_FSQRT << 2 | 1:
+        if (bits(insn, 24, 20) != 0 || !(x > 0)) /* rs2 must be 0; no other root is plain */
+            return false;
+        r = sqrt(x);
+        break;
+    default: return false;
+    }
+    uint64_t v = f64_bits(r);
+    if (!fpu_plain_double(v))
+        return false;
+    h->arch.f[bits(insn, 11, 7)] = v;
+    return true;
+}
+
+/* Everything but accrued_double's cases; apart, so that those pay for no stack frame. */
+static __attribute__((noinline)) bool execute_general(struct hart *h, uint32_t insn)
 {
     unsigned fmt = (unsigned)bits(insn, 26, 25);
     if (fmt > 2)
@@ -982,4 +1014,9 @@ bool fpu_execute(struct hart *h, uint32_t insn)
     }
     h->arch.fflags |= fl;
     return true;
+}
+
+bool fpu_execute(struct hart *h, uint32_t insn)
+{
+    return accrued_double(h, insn) || execute_general(h, insn);
 }

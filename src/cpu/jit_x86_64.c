@@ -724,12 +724,12 @@ void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsign
         emit_mem(e, false, sse[op], 0, RBX, XREG(fs2));                        /* op xmm0, fs2 */
     }
     emit8(e, 0x66), emit_reg(e, true, 0x0f7e, 0, RAX);                        /* movq rax, xmm0 */
-    /* the exponent field in [2, 0x7fe] */
+    /* fpu_plain_double: the exponent field in [FPU_PLAIN_EXP_LO, FPU_PLAIN_EXP_HI] */
     emit_reg(e, true, 0x89, RAX, RCX);
     emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 52);
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0x7ff);
-    add_imm(e, false, RCX, -2);
-    emit_reg(e, false, 0x81, 7, RCX), emit32(e, 0x7fc);
+    add_imm(e, false, RCX, -FPU_PLAIN_EXP_LO);
+    emit_reg(e, false, 0x81, 7, RCX), emit32(e, FPU_PLAIN_EXP_HI - FPU_PLAIN_EXP_LO);
     slow[nslow++] = jump_forward(e, 0x87);                                     /* ja */
     emit_mem(e, true, 0x89, RAX, RBX, XREG(fd));
     emit8(e, 0xe9);                                                            /* jmp over the call */
