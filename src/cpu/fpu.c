@@ -865,28 +865,35 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
 }
 
 /*
- * fadd/fsub/fmul/fdiv/fsqrt.d rounding to nearest once NX has accrued: the host's result
- * when fpu_plain_double accepts it (what translated code does inline); false leaves the
- * instruction to the general path.
+ * fadd/fsub/fmul/fdiv/fsqrt.d and the fused multiply-adds .d rounding to nearest once NX
+ * has accrued: the host's result when fpu_plain_double accepts it (what translated code
+ * does inline); false leaves the instruction to the general path.
  */
 static inline bool accrued_double(struct hart *h, uint32_t insn)
 {
-    unsigned rm = (unsigned)bits(insn, 14, 12);
-    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) || (insn & 0x7f) != OPC_OP_FP ||
+    unsigned rm = (unsigned)bits(insn, 14, 12), opcode = insn & 0x7f;
+    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) || bits(insn, 26, 25) != 1 ||
         !(rm == RM_RNE || (rm == RM_DYN && h->arch.frm == RM_RNE)))
         return false;
     double x = bits_f64(h->arch.f[bits(insn, 19, 15)]), y = bits_f64(h->arch.f[bits(insn, 24, 20)]), r;
-    switch (insn >> 25) { /* funct5 and fmt D */
-    case OP_FADD << 2 | 1: r = x + y; break;
-    case OP_FSUB << 2 | 1: r = x - y; break;
-    case OP_FMUL << 2 | 1: r = x * y; break;
-    case OP_FDIV << 2 | 1: r = x / y; break;
-    case OP_FSQRT << 2 | 1:
-        if (bits(insn, 24, 20) != 0 || !(x > 0)) /* rs2 must be 0; no other root is plain */
-            return false;
-        r = sqrt(x);
-        break;
-    default: return false;
+    if (opcode != OPC_OP_FP) { /* fmadd, fmsub, fnmsub, fnmadd */
+        double z = bits_f64(h->arch.f[bits(insn, 31, 27)]);
+        bool negate_product = opcode == OPC_FNMSUB || opcode == OPC_FNMADD;
+        bool negate_addend = opcode == OPC_FMSUB || opcode == OPC_FNMADD;
+        r = fma(negate_product ? -x : x, y, negate_addend ? -z : z);
+    } else {
+        switch (insn >> 27) {
+        case OP_FADD: r = x + y; break;
+        case OP_FSUB: r = x - y; break;
+        case OP_FMUL: r = x * y; break;
+        case OP_FDIV: r = x / y; break;
+        case OP_FSQRT:
+            if (bits(insn, 24, 20) != 0 || !(x > 0)) /* rs2 must be 0; no other root is plain */
+                return false;
+            r = sqrt(x);
+            break;
+        default: return false;
+        }
     }
     uint64_t v = f64_bits(r);
     if (!fpu_plain_double(v))

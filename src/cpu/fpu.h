@@ -20,8 +20,8 @@ struct hart;
 #define FFLAG_NV 0x10
 
 /*
- * Whether a double computed by the host's add, sub, mul, div or sqrt, rounding to nearest
- * even, is the RISC-V result with no flag but NX: a result whose exponent field lies in
+ * Whether a double computed by the host's add, sub, mul, div, sqrt or fused multiply-add,
+ * rounding to nearest even, is the RISC-V result with no flag but NX: a result whose exponent field lies in
  * [FPU_PLAIN_EXP_LO, FPU_PLAIN_EXP_HI] (finite, at least twice the smallest normal) rules
  * out NaN and infinite operands, overflow, division by zero and underflow, tininess after
  * rounding at 2^-1022 included. Once NX has accrued, such a result is all there is to

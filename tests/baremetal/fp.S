@@ -552,6 +552,9 @@ hot_loop:
     HOT_CHECK hot_div_rmm, 145
     HOT_CHECK hot_sqrt, 146
     HOT_CHECK hot_mul_tiny_rounds_up, 152
+    HOT_CHECK hot_fnmadd_accrued, 153
+    HOT_CHECK hot_fmsub_exact, 154
+    HOT_CHECK hot_fnmsub_accrued, 155
     /* FS: a block of FP stores leaves it Clean, FP arithmetic makes it Dirty (NX set
      * first: a translator's inline arithmetic then does it all) */
     csrwi fflags, NX
@@ -617,6 +620,9 @@ hot_loop:
     HOT_ROUTINE hot_div_rmm, fdiv.d f3, f1, f2, rmm
     HOT_ROUTINE hot_sqrt, fsqrt.d f3, f1
     HOT_ROUTINE hot_mul_tiny_rounds_up, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_fnmadd_accrued, fnmadd.d f3, f1, f2, f1
+    HOT_ROUTINE hot_fmsub_exact, fmsub.d f3, f1, f2, f1
+    HOT_ROUTINE hot_fnmsub_accrued, fnmsub.d f3, f1, f2, f1
 hot_store:
     fsd f1, 0(a0)
     ret
@@ -659,6 +665,11 @@ HOT_CASE hot_div_rmm, D_ONE, 0x4008000000000000, 0x3fd5555555555555, NX, 0
 HOT_CASE hot_sqrt, 0x4000000000000000, 0, 0x3ff6a09e667f3bcd, NX, 0
 /* (1 - 2^-53) * 2^-1022: tiny after rounding too, though it rounds to 2^-1022 */
 HOT_CASE hot_mul_tiny_rounds_up, 0x3fefffffffffffff, 0x0010000000000000, 0x0010000000000000, NX|UF, NX
+/* a = b = 1 + 2^-52: -(ab) - a = -(2 + 2^-50) rounded; ab - a = 2^-52(1 + 2^-52) exactly
+ * when fused (unfused: 2^-52) */
+HOT_CASE hot_fnmadd_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xc000000000000002, NX, NX
+HOT_CASE hot_fmsub_exact, 0x3ff0000000000001, 0x3ff0000000000001, 0x3cb0000000000001, 0, 0
+HOT_CASE hot_fnmsub_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xbcb0000000000001, NX, NX
 
     .section .rodata
     .align 2
