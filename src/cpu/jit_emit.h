@@ -149,13 +149,14 @@ void jit_emit_fp_box_single(struct emitter *e, unsigned freg);
 enum jit_fp_op { JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT };
 
 /*
- * Double-precision fd = fs1 op fs2 (fsqrt: of fs1; register-file indices) with the host's
- * SSE arithmetic where that is the RISC-V result with the RISC-V flags: round to nearest
- * even (with dynamic_rm, frm is checked), fflags.NX already set, and a result
- * fpu_plain_double (fpu.h) accepts. Anything else calls helper(h, d) as
- * jit_emit_call_insn does (d: instruction i at block offset off).
+ * fd = fs1 op fs2 (fsqrt: of fs1; register-file indices) in single or double precision
+ * with the host's SSE arithmetic where that is the RISC-V result with the RISC-V flags:
+ * round to nearest even (with dynamic_rm, frm is checked), fflags.NX already set, singles
+ * NaN-boxed, and a result fpu_plain_single/double (fpu.h) accepts. Anything else calls
+ * helper(h, d) as jit_emit_call_insn does (d: instruction i at block offset off).
  */
-void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsigned fs1, unsigned fs2,
-                       bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
+                       unsigned fs2, bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off,
+                       const void *helper);
 
 #endif

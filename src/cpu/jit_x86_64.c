@@ -702,12 +702,14 @@ void jit_emit_fp_box_single(struct emitter *e, unsigned freg)
     emit_mem(e, false, 0xc7, 0, RBX, XREG(freg) + 4), emit32(e, 0xffffffffu); /* mov dword */
 }
 
-void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsigned fs1, unsigned fs2,
-                       bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
+                       unsigned fs2, bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off,
+                       const void *helper)
 {
     static const uint32_t sse[] = { [JIT_FADD] = 0x0f58, [JIT_FSUB] = 0x0f5c, [JIT_FMUL] = 0x0f59,
                                     [JIT_FDIV] = 0x0f5e, [JIT_FSQRT] = 0x0f51 };
-    uint8_t *slow[4];
+    uint8_t prefix = single ? 0xf3 : 0xf2; /* ss or sd */
+    uint8_t *slow[6];
     unsigned nslow = 0;
     emit_mem(e, false, 0xf6, 0, R12, HART_FIELD(fflags)), emit8(e, FFLAG_NX); /* test byte */
     slow[nslow++] = jump_forward(e, 0x84);
@@ -715,23 +717,31 @@ void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, unsigned fd, unsign
         emit_mem(e, false, 0x83, 7, R12, HART_FIELD(frm)), emit8(e, 0);        /* frm == RNE */
         slow[nslow++] = jump_forward(e, 0x85);
     }
-    emit8(e, 0xf2);
+    for (unsigned k = 0; single && k < (op == JIT_FSQRT ? 1u : 2u); k++) {
+        /* an operand that is not NaN-boxed reads as the canonical NaN: exec_fp's case */
+        emit_mem(e, false, 0x83, 7, RBX, XREG(k ? fs2 : fs1) + 4), emit8(e, 0xff); /* cmp dword, -1 */
+        slow[nslow++] = jump_forward(e, 0x85);
+    }
+    emit8(e, prefix);
     if (op == JIT_FSQRT) {
-        emit_mem(e, false, sse[op], 0, RBX, XREG(fs1));                        /* sqrtsd xmm0, fs1 */
+        emit_mem(e, false, sse[op], 0, RBX, XREG(fs1));                        /* sqrt xmm0, fs1 */
     } else {
-        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* movsd xmm0, fs1 */
-        emit8(e, 0xf2);
+        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* mov xmm0, fs1 */
+        emit8(e, prefix);
         emit_mem(e, false, sse[op], 0, RBX, XREG(fs2));                        /* op xmm0, fs2 */
     }
-    emit8(e, 0x66), emit_reg(e, true, 0x0f7e, 0, RAX);                        /* movq rax, xmm0 */
-    /* fpu_plain_double: the exponent field in [FPU_PLAIN_EXP_LO, FPU_PLAIN_EXP_HI] */
+    emit8(e, 0x66), emit_reg(e, !single, 0x0f7e, 0, RAX);                     /* mov(q/d) rax, xmm0 */
+    /* fpu_plain_double/single: the exponent field in [FPU_PLAIN_EXP_LO, its HI] */
     emit_reg(e, true, 0x89, RAX, RCX);
-    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 52);
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, 0x7ff);
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, single ? 23 : 52);
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, single ? 0xff : 0x7ff);
     add_imm(e, false, RCX, -FPU_PLAIN_EXP_LO);
-    emit_reg(e, false, 0x81, 7, RCX), emit32(e, FPU_PLAIN_EXP_HI - FPU_PLAIN_EXP_LO);
+    emit_reg(e, false, 0x81, 7, RCX);
+    emit32(e, (single ? FPU_PLAIN_EXP_HI_S : FPU_PLAIN_EXP_HI_D) - FPU_PLAIN_EXP_LO);
     slow[nslow++] = jump_forward(e, 0x87);                                     /* ja */
     emit_mem(e, true, 0x89, RAX, RBX, XREG(fd));
+    if (single)
+        jit_emit_fp_box_single(e, fd);
     emit8(e, 0xe9);                                                            /* jmp over the call */
     uint8_t *done = e->p;
     emit32(e, 0);

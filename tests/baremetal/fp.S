@@ -555,6 +555,12 @@ hot_loop:
     HOT_CHECK hot_fnmadd_accrued, 153
     HOT_CHECK hot_fmsub_exact, 154
     HOT_CHECK hot_fnmsub_accrued, 155
+    HOT_CHECK hot_mul_s, 156
+    HOT_CHECK hot_mul_s_tiny_rounds_up, 157
+    HOT_CHECK hot_add_s_unboxed_accrued, 158
+    HOT_CHECK hot_sqrt_s, 159
+    HOT_CHECK hot_fmadd_s, 160
+    HOT_CHECK hot_div_tiny_rounds_up, 161
     /* FS: a block of FP stores leaves it Clean, FP arithmetic makes it Dirty (NX set
      * first: a translator's inline arithmetic then does it all) */
     csrwi fflags, NX
@@ -623,6 +629,12 @@ hot_loop:
     HOT_ROUTINE hot_fnmadd_accrued, fnmadd.d f3, f1, f2, f1
     HOT_ROUTINE hot_fmsub_exact, fmsub.d f3, f1, f2, f1
     HOT_ROUTINE hot_fnmsub_accrued, fnmsub.d f3, f1, f2, f1
+    HOT_ROUTINE hot_mul_s, fmul.s f3, f1, f2
+    HOT_ROUTINE hot_mul_s_tiny_rounds_up, fmul.s f3, f1, f2
+    HOT_ROUTINE hot_add_s_unboxed_accrued, fadd.s f3, f1, f2
+    HOT_ROUTINE hot_sqrt_s, fsqrt.s f3, f1
+    HOT_ROUTINE hot_fmadd_s, fmadd.s f3, f1, f2, f1
+    HOT_ROUTINE hot_div_tiny_rounds_up, fdiv.d f3, f1, f2
 hot_store:
     fsd f1, 0(a0)
     ret
@@ -670,6 +682,15 @@ HOT_CASE hot_mul_tiny_rounds_up, 0x3fefffffffffffff, 0x0010000000000000, 0x00100
 HOT_CASE hot_fnmadd_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xc000000000000002, NX, NX
 HOT_CASE hot_fmsub_exact, 0x3ff0000000000001, 0x3ff0000000000001, 0x3cb0000000000001, 0, 0
 HOT_CASE hot_fnmsub_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xbcb0000000000001, NX, NX
+HOT_CASE hot_mul_s, BOX|0x3fc00000, BOX|0x3fc00000, BOX|0x40100000, NX, NX
+/* (1 - 2^-24) * 2^-126: rounds to 2^-126 but is tiny after rounding too */
+HOT_CASE hot_mul_s_tiny_rounds_up, BOX|0x3f7fffff, BOX|0x00800000, BOX|0x00800000, NX|UF, NX
+HOT_CASE hot_add_s_unboxed_accrued, S_ONE, BOX|S_ONE, BOX|S_QNAN, NX, NX
+HOT_CASE hot_sqrt_s, BOX|S_TWO, 0, BOX|0x3fb504f3, NX, NX
+/* a = b = 1 + 2^-23: ab + a = 2 + 3 * 2^-23 + 2^-46, rounded once: 2 + 2^-21 */
+HOT_CASE hot_fmadd_s, BOX|0x3f800001, BOX|0x3f800001, BOX|0x40000002, NX, NX
+/* (1 - 2^-53) / 2^1022, NX clear: rounds to 2^-1022, tiny after rounding too */
+HOT_CASE hot_div_tiny_rounds_up, 0x3fefffffffffffff, 0x7fd0000000000000, 0x0010000000000000, NX|UF, 0
 
     .section .rodata
     .align 2
