@@ -666,22 +666,23 @@ void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, in
 _Static_assert(offsetof(struct hart_state, f) == offsetof(struct hart_state, x) + 8 * JIT_FREG(0),
                "FP registers are register-file indices 32 to 63");
 
-#define HART_FIELD(field) ((int32_t)offsetof(struct hart, arch.field))
+/* A field of the hart's state, addressed from rbx (&h->arch.x[0]). */
+#define HART_FIELD(field) ((int32_t)offsetof(struct hart_state, field) - (int32_t)offsetof(struct hart_state, x))
 
-/* jcc to the returned site when V is 0 (cmp qword [r12 + virt], 0). */
+/* jcc to the returned site when V is 0 (cmp qword [virt], 0). */
 static uint8_t *unless_virt(struct emitter *e)
 {
-    emit_mem(e, true, 0x83, 7, R12, HART_FIELD(virt)), emit8(e, 0);
+    emit_mem(e, true, 0x83, 7, RBX, HART_FIELD(virt)), emit8(e, 0);
     return jump_forward(e, 0x84);
 }
 
 void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
 {
     uint8_t *on[2], *off_site;
-    emit_mem(e, false, 0xf7, 0, R12, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* test */
+    emit_mem(e, false, 0xf7, 0, RBX, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* test */
     off_site = jump_forward(e, 0x84);
     on[0] = unless_virt(e);
-    emit_mem(e, false, 0xf7, 0, R12, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    emit_mem(e, false, 0xf7, 0, RBX, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
     on[1] = jump_forward(e, 0x85);
     patch_here(e, off_site);
     jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
@@ -691,9 +692,9 @@ void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigne
 
 void jit_emit_fp_dirty(struct emitter *e)
 {
-    emit_mem(e, false, 0x81, 1, R12, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* or */
+    emit_mem(e, false, 0x81, 1, RBX, HART_FIELD(mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* or */
     uint8_t *done = unless_virt(e);
-    emit_mem(e, false, 0x81, 1, R12, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    emit_mem(e, false, 0x81, 1, RBX, HART_FIELD(vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
     patch_here(e, done);
 }
 
@@ -711,10 +712,10 @@ void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsign
     uint8_t prefix = single ? 0xf3 : 0xf2; /* ss or sd */
     uint8_t *slow[6];
     unsigned nslow = 0;
-    emit_mem(e, false, 0xf6, 0, R12, HART_FIELD(fflags)), emit8(e, FFLAG_NX); /* test byte */
+    emit_mem(e, false, 0xf6, 0, RBX, HART_FIELD(fflags)), emit8(e, FFLAG_NX); /* test byte */
     slow[nslow++] = jump_forward(e, 0x84);
     if (dynamic_rm) {
-        emit_mem(e, false, 0x83, 7, R12, HART_FIELD(frm)), emit8(e, 0);        /* frm == RNE */
+        emit_mem(e, false, 0x83, 7, RBX, HART_FIELD(frm)), emit8(e, 0);        /* frm == RNE */
         slow[nslow++] = jump_forward(e, 0x85);
     }
     for (unsigned k = 0; single && k < (op == JIT_FSQRT ? 1u : 2u); k++) {
