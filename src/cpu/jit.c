@@ -89,12 +89,20 @@ static bool fp_before(const struct block *b, unsigned i, bool stores_too)
     return false;
 }
 
-/* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1), by funct5; -1 for others. */
+/* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1); -1 for other instructions. */
 static int inline_fp_op(uint32_t insn)
 {
     unsigned rm = insn_funct3(insn);
-    if ((insn & 0x7f) != 0x53 || ((insn >> 25) & 3) > 1 || (rm != 0 && rm != 7))
+    if (((insn >> 25) & 3) > 1 || (rm != 0 && rm != 7))
         return -1;
+    switch (insn & 0x7f) {
+    case 0x43: return JIT_FMADD;
+    case 0x47: return JIT_FMSUB;
+    case 0x4b: return JIT_FNMSUB;
+    case 0x4f: return JIT_FNMADD;
+    case 0x53: break;
+    default: return -1;
+    }
     switch (insn >> 27) {
     case 0x00: return JIT_FADD;
     case 0x01: return JIT_FSUB;
@@ -107,9 +115,10 @@ static int inline_fp_op(uint32_t insn)
 
 /*
  * An FP instruction: flw, fld, fsw and fsd take the inline TLB path as integer loads and
- * stores do, single and double add/sub/mul/div/sqrt the host's arithmetic while it gives
- * the RISC-V result and flags; the rest, and every slow path, exec_fp. The block's first
- * FP instruction checks that the FPU is on, its first one that is no store marks FS dirty.
+ * stores do, single and double add/sub/mul/div/sqrt and fused multiply-adds the host's
+ * arithmetic while it gives the RISC-V result and flags; the rest, and every slow path,
+ * exec_fp. The block's first FP instruction checks that the FPU is on, its first one
+ * that is no store marks FS dirty.
  */
 static void translate_fp(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                          int32_t off)
@@ -132,8 +141,8 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
         jit_emit_fp_arith(e, (enum jit_fp_op)arith, !(insn & 1 << 25), JIT_FREG(insn_rd(insn)),
-                          JIT_FREG(insn_rs1(insn)), JIT_FREG(insn_rs2(insn)), f3 == 7, d, i, off,
-                          (const void *)jit_fp_insn);
+                          JIT_FREG(insn_rs1(insn)), JIT_FREG(insn_rs2(insn)), JIT_FREG(insn >> 27), f3 == 7,
+                          d, i, off, (const void *)jit_fp_insn);
     } else {
         e->stored |= opcode == 0x27;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);

@@ -146,17 +146,20 @@ void jit_emit_fp_dirty(struct emitter *e);
 /* Sets the upper half of FP register i (a register-file index) to ones: NaN-boxes a single. */
 void jit_emit_fp_box_single(struct emitter *e, unsigned freg);
 
-enum jit_fp_op { JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT };
+/* fused: fmadd fs1 * fs2 + fs3, fmsub fs1 * fs2 - fs3, fnmsub -(fs1 * fs2) + fs3, fnmadd
+ * -(fs1 * fs2) - fs3 */
+enum jit_fp_op { JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT, JIT_FMADD, JIT_FMSUB, JIT_FNMSUB, JIT_FNMADD };
 
 /*
- * fd = fs1 op fs2 (fsqrt: of fs1; register-file indices) in single or double precision
- * with the host's SSE arithmetic where that is the RISC-V result with the RISC-V flags:
- * round to nearest even (with dynamic_rm, frm is checked), fflags.NX already set, singles
- * NaN-boxed, and a result fpu_plain_single/double (fpu.h) accepts. Anything else calls
- * helper(h, d) as jit_emit_call_insn does (d: instruction i at block offset off).
+ * fd = fs1 op fs2 (fsqrt: of fs1; fused: with fs3; register-file indices) in single or
+ * double precision with the host's SSE/FMA arithmetic where that is the RISC-V result
+ * with the RISC-V flags: round to nearest even (with dynamic_rm, frm is checked),
+ * fflags.NX already set, singles NaN-boxed, and a result fpu_plain_single/double (fpu.h)
+ * accepts. Anything else, and fused ops on a host without FMA, calls helper(h, d) as
+ * jit_emit_call_insn does (d: instruction i at block offset off).
  */
 void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
-                       unsigned fs2, bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off,
-                       const void *helper);
+                       unsigned fs2, unsigned fs3, bool dynamic_rm, const struct dinsn *d, unsigned i,
+                       int32_t off, const void *helper);
 
 #endif

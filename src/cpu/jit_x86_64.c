@@ -703,13 +703,28 @@ void jit_emit_fp_box_single(struct emitter *e, unsigned freg)
     emit_mem(e, false, 0xc7, 0, RBX, XREG(freg) + 4), emit32(e, 0xffffffffu); /* mov dword */
 }
 
-void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
-                       unsigned fs2, bool dynamic_rm, const struct dinsn *d, unsigned i, int32_t off,
-                       const void *helper)
+/* Whether the host has FMA3 (with the OS saving AVX state, which the check includes). */
+static bool host_has_fma(void)
 {
+    return __builtin_cpu_supports("fma");
+}
+
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
+                       unsigned fs2, unsigned fs3, bool dynamic_rm, const struct dinsn *d, unsigned i,
+                       int32_t off, const void *helper)
+{
+    /* SSE opcodes; for the fused ones the vfm*213 forms (0F38), xmm0 = xmm0 * xmm1 +- m */
     static const uint32_t sse[] = { [JIT_FADD] = 0x0f58, [JIT_FSUB] = 0x0f5c, [JIT_FMUL] = 0x0f59,
-                                    [JIT_FDIV] = 0x0f5e, [JIT_FSQRT] = 0x0f51 };
+                                    [JIT_FDIV] = 0x0f5e, [JIT_FSQRT] = 0x0f51, [JIT_FMADD] = 0xa9,
+                                    [JIT_FMSUB] = 0xab, [JIT_FNMSUB] = 0xad, [JIT_FNMADD] = 0xaf };
+    bool fused = op >= JIT_FMADD;
+    if (fused && !host_has_fma()) {
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, helper);
+        return;
+    }
     uint8_t prefix = single ? 0xf3 : 0xf2; /* ss or sd */
+    const unsigned operands[] = { fs1, fs2, fs3 };
+    unsigned noperands = op == JIT_FSQRT ? 1 : fused ? 3 : 2;
     uint8_t *slow[6];
     unsigned nslow = 0;
     emit_mem(e, false, 0xf6, 0, RBX, HART_FIELD(fflags)), emit8(e, FFLAG_NX); /* test byte */
@@ -718,14 +733,21 @@ void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsign
         emit_mem(e, false, 0x83, 7, RBX, HART_FIELD(frm)), emit8(e, 0);        /* frm == RNE */
         slow[nslow++] = jump_forward(e, 0x85);
     }
-    for (unsigned k = 0; single && k < (op == JIT_FSQRT ? 1u : 2u); k++) {
+    for (unsigned k = 0; single && k < noperands; k++) {
         /* an operand that is not NaN-boxed reads as the canonical NaN: exec_fp's case */
-        emit_mem(e, false, 0x83, 7, RBX, XREG(k ? fs2 : fs1) + 4), emit8(e, 0xff); /* cmp dword, -1 */
+        emit_mem(e, false, 0x83, 7, RBX, XREG(operands[k]) + 4), emit8(e, 0xff); /* cmp dword, -1 */
         slow[nslow++] = jump_forward(e, 0x85);
     }
     emit8(e, prefix);
     if (op == JIT_FSQRT) {
         emit_mem(e, false, sse[op], 0, RBX, XREG(fs1));                        /* sqrt xmm0, fs1 */
+    } else if (fused) {
+        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* mov xmm0, fs1 */
+        emit8(e, prefix);
+        emit_mem(e, false, 0x0f10, 1, RBX, XREG(fs2));                         /* mov xmm1, fs2 */
+        /* VEX.LIG.66.0F38.W(double) vfm*213 xmm0, xmm1, [rbx + fs3] */
+        emit8(e, 0xc4), emit8(e, 0xe2), emit8(e, single ? 0x71 : 0xf1);
+        emit8(e, (uint8_t)sse[op]), emit8(e, 0x83), emit32(e, (uint32_t)XREG(fs3));
     } else {
         emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* mov xmm0, fs1 */
         emit8(e, prefix);
