@@ -867,6 +867,29 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
 }
 
 /*
+ * r = the operation of insn on x, y (and z) of one type, with fma_fn and sqrt_fn of that
+ * type; returns false from the caller for any other instruction. key: funct5 for OP-FP,
+ * 0x20 + 0..3 for fmadd, fmsub, fnmsub, fnmadd.
+ */
+#define PLAIN_OPERATION(key, r, x, y, z, fma_fn, sqrt_fn)                          \
+    switch (key) {                                                                 \
+    case OP_FADD: r = x + y; break;                                                \
+    case OP_FSUB: r = x - y; break;                                                \
+    case OP_FMUL: r = x * y; break;                                                \
+    case OP_FDIV: r = x / y; break;                                                \
+    case OP_FSQRT:                                                                 \
+        if (bits(insn, 24, 20) != 0 || !(x > 0)) /* no other root is plain */      \
+            return false;                                                          \
+        r = sqrt_fn(x);                                                            \
+        break;                                                                     \
+    case 0x20: r = fma_fn(x, y, z); break;                                         \
+    case 0x21: r = fma_fn(x, y, -z); break;                                        \
+    case 0x22: r = fma_fn(-x, y, z); break;                                        \
+    case 0x23: r = fma_fn(-x, y, -z); break;                                       \
+    default: return false;                                                         \
+    }
+
+/*
  * Add, sub, mul, div, sqrt and the fused multiply-adds in S and D rounding to nearest once
  * NX has accrued: the host's result when fpu_plain_single/double accepts it (what
  * translated code does inline); false leaves the instruction to the general path,
@@ -874,44 +897,38 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
  */
 static inline bool accrued_plain(struct hart *h, uint32_t insn)
 {
-    unsigned rm = (unsigned)bits(insn, 14, 12), opcode = insn & 0x7f, fmt = (unsigned)bits(insn, 26, 25);
-    unsigned funct5 = insn >> 27, rs2 = (unsigned)bits(insn, 24, 20);
-    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) || fmt > 1 ||
+    unsigned rm = (unsigned)bits(insn, 14, 12), opcode = insn & 0x7f;
+    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) ||
         !(rm == RM_RNE || (rm == RM_DYN && h->arch.frm == RM_RNE)))
         return false;
-    bool fused = opcode != OPC_OP_FP; /* fmadd, fmsub, fnmsub, fnmadd */
-    bool negate_product = opcode == OPC_FNMSUB || opcode == OPC_FNMADD;
-    bool negate_addend = opcode == OPC_FMSUB || opcode == OPC_FNMADD;
-    if (!fused && (funct5 > OP_FDIV && !(funct5 == OP_FSQRT && rs2 == 0)))
-        return false;
-    uint64_t a = h->arch.f[bits(insn, 19, 15)], b = h->arch.f[rs2], c = h->arch.f[bits(insn, 31, 27)], v;
-    if (fmt == 1) {
+    unsigned key = opcode == OPC_OP_FP ? insn >> 27 : 0x20 | ((opcode >> 2) & 3);
+    const uint64_t *f = h->arch.f;
+    uint64_t a = f[bits(insn, 19, 15)], b = f[bits(insn, 24, 20)], c = f[insn >> 27], v;
+    switch (bits(insn, 26, 25)) {
+    case 1: {
         double x = bits_f64(a), y = bits_f64(b), z = bits_f64(c), r;
-        if (fused)
-            r = fma(negate_product ? -x : x, y, negate_addend ? -z : z);
-        else if (funct5 == OP_FSQRT)
-            r = x > 0 ? sqrt(x) : 0; /* no other root is plain (0: nor is that) */
-        else
-            r = funct5 == OP_FADD ? x + y : funct5 == OP_FSUB ? x - y : funct5 == OP_FMUL ? x * y : x / y;
+        PLAIN_OPERATION(key, r, x, y, z, fma, sqrt)
         v = f64_bits(r);
         if (!fpu_plain_double(v))
             return false;
-    } else {
+        break;
+    }
+    case 0: {
+        /* An operand that is not NaN-boxed reads as the canonical NaN: the general path's. */
         uint64_t box = nan_box(&F32);
-        bool sqrt_op = !fused && funct5 == OP_FSQRT;
-        if ((a & box) != box || (!sqrt_op && (b & box) != box) || (fused && (c & box) != box))
-            return false; /* unboxed: the general path reads it as the canonical NaN */
+        if ((a & box) != box || (key != OP_FSQRT && (b & box) != box) ||
+            (key >= 0x20 && (c & box) != box))
+            return false;
         float x = bits_f32(a), y = bits_f32(b), z = bits_f32(c), r;
-        if (fused)
-            r = fmaf(negate_product ? -x : x, y, negate_addend ? -z : z);
-        else if (funct5 == OP_FSQRT)
-            r = x > 0 ? sqrtf(x) : 0;
-        else
-            r = funct5 == OP_FADD ? x + y : funct5 == OP_FSUB ? x - y : funct5 == OP_FMUL ? x * y : x / y;
+        PLAIN_OPERATION(key, r, x, y, z, fmaf, sqrtf)
         v = f32_bits(r);
         if (!fpu_plain_single((uint32_t)v))
             return false;
         v |= box;
+        break;
+    }
+    default:
+        return false;
     }
     h->arch.f[bits(insn, 11, 7)] = v;
     return true;

@@ -148,7 +148,10 @@ void jit_emit_fp_box_single(struct emitter *e, unsigned freg);
 
 /* fused: fmadd fs1 * fs2 + fs3, fmsub fs1 * fs2 - fs3, fnmsub -(fs1 * fs2) + fs3, fnmadd
  * -(fs1 * fs2) - fs3 */
-enum jit_fp_op { JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT, JIT_FMADD, JIT_FMSUB, JIT_FNMSUB, JIT_FNMADD };
+enum jit_fp_op {
+    JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT,
+    JIT_FMADD, JIT_FMSUB, JIT_FNMSUB, JIT_FNMADD,
+};
 
 /*
  * fd = fs1 op fs2 (fsqrt: of fs1; fused: with fs3; register-file indices) in single or

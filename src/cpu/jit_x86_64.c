@@ -667,7 +667,8 @@ _Static_assert(offsetof(struct hart_state, f) == offsetof(struct hart_state, x) 
                "FP registers are register-file indices 32 to 63");
 
 /* A field of the hart's state, addressed from rbx (&h->arch.x[0]). */
-#define HART_FIELD(field) ((int32_t)offsetof(struct hart_state, field) - (int32_t)offsetof(struct hart_state, x))
+#define HART_FIELD(field) \
+    ((int32_t)offsetof(struct hart_state, field) - (int32_t)offsetof(struct hart_state, x))
 
 /* jcc to the returned site when V is 0 (cmp qword [virt], 0). */
 static uint8_t *unless_virt(struct emitter *e)
