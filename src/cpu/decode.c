@@ -82,6 +82,8 @@ static enum op classify(uint32_t i)
         case 0x020: return OP_ADDUW;
         default: return OP_SLOW;
         }
+    case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+        return OP_FP;
     default:
         return OP_SLOW;
     }
@@ -107,9 +109,9 @@ static int32_t op_immediate(enum op op, uint32_t i)
 bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
 {
     enum op op = insn ? classify(insn) : OP_SLOW;
-    if (op == OP_SLOW) {
-        *d = (struct dinsn){ .op = OP_SLOW, .imm = (int32_t)insn, .len = len };
-        return true;
+    if (op == OP_SLOW || op == OP_FP) {
+        *d = (struct dinsn){ .op = (uint8_t)op, .imm = (int32_t)insn, .len = len };
+        return op == OP_SLOW;
     }
     bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
     bool memory = op >= OP_LB && op <= OP_SD;

@@ -2,9 +2,11 @@
  * The one RISC-V decoder: field extraction for the 32-bit instruction formats
  * (immediates sign-extended), and decode_insn, which turns an instruction into the
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
- * interpreter and the translator. Instructions without an op of their own (CSR, FP,
+ * interpreter and the translator. Instructions without an op of their own (CSR,
  * atomics, system, bit-manipulation beyond Zba, Zicond, scalar crypto) decode to OP_SLOW,
- * which only the reference executor (execute.c) takes apart.
+ * which only the reference executor (execute.c) takes apart. F, D and Zfh loads, stores
+ * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
+ * a block, since they cannot change privilege, translation or interrupts.
  */
 #ifndef RACKVM_DECODE_H
 #define RACKVM_DECODE_H
@@ -48,7 +50,8 @@ static inline int64_t insn_imm_j(uint32_t i)
     X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW) \
     X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
     X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
-    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW)
+    X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW) \
+    X(FP)
 
 enum op {
 #define ENUM(name) OP_##name,
@@ -61,7 +64,7 @@ enum op {
  * offset from the first handler's address, so blocks hold no code pointers). */
 struct dinsn {
     int32_t handler;
-    int32_t imm;         /* OP_SLOW: the 32-bit (expanded) instruction */
+    int32_t imm;         /* OP_SLOW, OP_FP: the 32-bit (expanded) instruction */
     uint8_t op, rd, rs1, rs2, len;
     /* Set by the block's decoder: its place in its block, and its distance in bytes from
      * the block's first instruction. */
@@ -71,8 +74,8 @@ struct dinsn {
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (loads keep their op: they may fault);
- * OP_SLOW keeps the instruction in imm. Returns whether it is a control transfer or
- * OP_SLOW, where a translated block ends (the block engine's blocks run on past a
+ * OP_SLOW and OP_FP keep the instruction in imm. Returns whether it is a control transfer
+ * or OP_SLOW, where a translated block ends (the block engine's blocks run on past a
  * conditional branch, see block.h).
  */
 bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d);

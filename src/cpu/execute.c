@@ -3,7 +3,6 @@
 #include "cpu/alu.h"
 #include "cpu/csr.h"
 #include "cpu/decode.h"
-#include "cpu/fpu.h"
 #include "cpu/mmu.h"
 
 #define RD insn_rd(insn)
@@ -66,19 +65,6 @@ static unsigned cbo_fault(const struct hart *h, uint64_t bits)
     if (h->arch.priv == PRIV_U && (h->arch.senvcfg & bits) == 0)
         return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
     return 0;
-}
-
-/* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
-static bool fp_enabled(const struct hart *h)
-{
-    return (h->arch.mstatus & MSTATUS_FS) != 0 && (!h->arch.virt || (h->arch.vsstatus & MSTATUS_FS));
-}
-
-static void fp_dirty(struct hart *h)
-{
-    h->arch.mstatus |= MSTATUS_FS;
-    if (h->arch.virt)
-        h->arch.vsstatus |= MSTATUS_FS;
 }
 
 /*
@@ -255,7 +241,7 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
     ALU_IMM_OPS(ALU_RI_CASE)
 #undef ALU_RI_CASE
-    case OP_SLOW: case OP_END: case OP_COUNT:
+    case OP_SLOW: case OP_FP: case OP_END: case OP_COUNT:
         return DECODED_SLOW;
     }
     return DECODED_DONE;
@@ -557,39 +543,9 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
             }
             break;
         }
-        case 0x07: {
-            if (!fp_enabled(h))
-                goto illegal;
-            uint64_t addr = x[RS1] + IMM_I;
-            if (F3 == 1) { /* Zfh flh */
-                if (!mem_load_u16(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v | 0xffffffffffff0000ULL;
-            } else if (F3 == 2) {
-                if (!mem_load_u32(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v | 0xffffffff00000000ULL;
-            } else if (F3 == 3) {
-                if (!mem_load_u64(h, addr, &v))
-                    goto trapped;
-                h->arch.f[RD] = v;
-            } else {
-                goto illegal;
-            }
-            fp_dirty(h);
-            break;
-        }
-        case 0x27: {
-            if (!fp_enabled(h) || F3 < 1 || F3 > 3) /* fsh (Zfh), fsw, fsd */
-                goto illegal;
-            if (!mem_store(h, x[RS1] + IMM_S, 1u << F3, h->arch.f[RS2]))
+        case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+            if (!exec_fp(h, insn, raw))
                 goto trapped;
-            break;
-        }
-        case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-            if (!fp_enabled(h) || !fpu_execute(h, insn))
-                goto illegal;
-            fp_dirty(h);
             break;
         default:
             goto illegal;

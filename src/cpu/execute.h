@@ -6,8 +6,11 @@
 #ifndef RACKVM_EXECUTE_H
 #define RACKVM_EXECUTE_H
 
+#include "cpu/csr.h"
 #include "cpu/decode.h"
+#include "cpu/fpu.h"
 #include "cpu/hart.h"
+#include "cpu/mmu.h"
 
 enum exec_result {
     EXEC_NEXT,              /* retired; pc advanced */
@@ -19,12 +22,79 @@ enum exec_result {
 /* insn: the 32-bit form (compressed ones expanded), raw: the bits as fetched, len: 2 or 4. */
 enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len);
 
+/* The bits as fetched of a decoded OP_SLOW or OP_FP instruction of a block: a compressed
+ * one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
+static inline uint32_t dinsn_raw(const struct dinsn *d)
+{
+    return d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
+}
+
 /* Runs the decoded OP_SLOW instruction d at h->arch.pc (block engine and translator). */
 static inline enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
 {
-    /* A compressed one keeps its 16 bits in rd/rs1, for an illegal-instruction tval. */
-    uint32_t raw = d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
-    return exec_one(h, (uint32_t)d->imm, raw, d->len);
+    return exec_one(h, (uint32_t)d->imm, dinsn_raw(d), d->len);
+}
+
+/* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
+static inline bool fp_enabled(const struct hart *h)
+{
+    return (h->arch.mstatus & MSTATUS_FS) != 0 && (!h->arch.virt || (h->arch.vsstatus & MSTATUS_FS));
+}
+
+static inline void fp_dirty(struct hart *h)
+{
+    h->arch.mstatus |= MSTATUS_FS;
+    if (h->arch.virt)
+        h->arch.vsstatus |= MSTATUS_FS;
+}
+
+/*
+ * Runs the F/D/Zfh load, store or arithmetic instruction insn (OP_FP) at h->arch.pc,
+ * leaving pc and instret to the caller; false when it trapped (an illegal instruction,
+ * FS off included, or a load/store exception): pc is then at the handler. Inline: the
+ * block engine runs it in its loop.
+ */
+static inline bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
+{
+    unsigned f3 = insn_funct3(insn), rd = insn_rd(insn);
+    uint64_t v;
+    if (unlikely(!fp_enabled(h)))
+        goto illegal;
+    switch (insn & 0x7f) {
+    case 0x07: {
+        uint64_t addr = h->arch.x[insn_rs1(insn)] + (uint64_t)insn_imm_i(insn);
+        if (f3 == 3) {
+            if (!mem_load_u64(h, addr, &v))
+                return false;
+            h->arch.f[rd] = v;
+        } else if (f3 == 2) {
+            if (!mem_load_u32(h, addr, &v))
+                return false;
+            h->arch.f[rd] = v | 0xffffffff00000000ULL;
+        } else if (f3 == 1) { /* Zfh flh */
+            if (!mem_load_u16(h, addr, &v))
+                return false;
+            h->arch.f[rd] = v | 0xffffffffffff0000ULL;
+        } else {
+            goto illegal;
+        }
+        break;
+    }
+    case 0x27: /* fsh (Zfh), fsw, fsd; a store leaves FS as it is */
+        if (f3 < 1 || f3 > 3)
+            goto illegal;
+        return mem_store(h, h->arch.x[insn_rs1(insn)] + (uint64_t)insn_imm_s(insn), 1u << f3,
+                         h->arch.f[insn_rs2(insn)]);
+    default:
+        if (!fpu_execute(h, insn))
+            goto illegal;
+        break;
+    }
+    fp_dirty(h);
+    return true;
+illegal:
+    hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+    return false;
 }
 
 #endif

@@ -591,7 +591,9 @@ static inline uint64_t f32_bits(float x) { uint32_t w; memcpy(&w, &x, sizeof w);
 
 /*
  * Each returns false when the host result might need a flag other than NX
- * (non-finite or tiny results, operands where the error term could underflow).
+ * (non-finite or tiny results, operands where the error term could underflow). The
+ * smallest normal counts as tiny: a result rounded up to it can be tiny after rounding
+ * with an unbounded exponent, which RISC-V reports as underflow.
  * Inexactness is proven with error-free transforms, so no host fenv access is needed.
  */
 static bool host_add_f64(double x, double y, uint64_t *out, uint32_t *fl)
@@ -647,7 +649,7 @@ static bool host_mul_f32(float x, float y, uint64_t *out, uint32_t *fl)
     float p = (float)exact;
     if (!isfinite(p))
         return false;
-    if (fabsf(p) < FLT_MIN && exact != 0)
+    if (fabsf(p) <= FLT_MIN && exact != 0)
         return false;
     if ((double)p != exact)
         *fl |= FFLAG_NX;
@@ -661,7 +663,7 @@ static bool host_div_f64(double x, double y, uint64_t *out, uint32_t *fl)
     if (!isfinite(q) || !isfinite(y))
         return false;
     if (x != 0) {
-        if (fabs(q) < DBL_MIN || fabs(x) < F64_EFT_MIN)
+        if (fabs(q) <= DBL_MIN || fabs(x) < F64_EFT_MIN)
             return false;
         /* The remainder of a correctly rounded quotient is representable. */
         if (fma(-q, y, x) != 0)
@@ -677,7 +679,7 @@ static bool host_div_f32(float x, float y, uint64_t *out, uint32_t *fl)
     if (!isfinite(q) || !isfinite(y))
         return false;
     if (x != 0) {
-        if (fabsf(q) < FLT_MIN)
+        if (fabsf(q) <= FLT_MIN)
             return false;
         if ((double)x - (double)q * (double)y != 0) /* exact in double */
             *fl |= FFLAG_NX;
@@ -724,7 +726,7 @@ static bool host_fma_f64(double x, double y, double z, uint64_t *out, uint32_t *
         *out = f64_bits(r); /* an exact zero product leaves z, or a zero whose sign IEEE fixes */
         return true;
     }
-    if (fabs(p) < F64_EFT_MIN || fabs(r) < DBL_MIN)
+    if (fabs(p) < F64_EFT_MIN || fabs(r) <= DBL_MIN)
         return false;
     double perr = fma(x, y, -p);
     double a1 = z + perr, av = a1 - z;
@@ -760,7 +762,7 @@ static bool host_fma_f32(float x, float y, float z, uint64_t *out, uint32_t *fl)
         *fl |= FFLAG_NX;
     }
     float r = (float)s;
-    if (!isfinite(r) || (fabsf(r) < FLT_MIN && s != 0))
+    if (!isfinite(r) || (fabsf(r) <= FLT_MIN && s != 0))
         return false;
     if ((double)r != s)
         *fl |= FFLAG_NX;
@@ -864,7 +866,76 @@ static bool execute_fma(struct hart *h, uint32_t insn, const struct fpfmt *f)
     return true;
 }
 
-bool fpu_execute(struct hart *h, uint32_t insn)
+/*
+ * r = the operation of insn on x, y (and z) of one type, with fma_fn and sqrt_fn of that
+ * type; returns false from the caller for any other instruction. key: funct5 for OP-FP,
+ * 0x20 + 0..3 for fmadd, fmsub, fnmsub, fnmadd.
+ */
+#define PLAIN_OPERATION(key, r, x, y, z, fma_fn, sqrt_fn)                          \
+    switch (key) {                                                                 \
+    case OP_FADD: r = x + y; break;                                                \
+    case OP_FSUB: r = x - y; break;                                                \
+    case OP_FMUL: r = x * y; break;                                                \
+    case OP_FDIV: r = x / y; break;                                                \
+    case OP_FSQRT:                                                                 \
+        if (bits(insn, 24, 20) != 0 || !(x > 0)) /* no other root is plain */      \
+            return false;                                                          \
+        r = sqrt_fn(x);                                                            \
+        break;                                                                     \
+    case 0x20: r = fma_fn(x, y, z); break;                                         \
+    case 0x21: r = fma_fn(x, y, -z); break;                                        \
+    case 0x22: r = fma_fn(-x, y, z); break;                                        \
+    case 0x23: r = fma_fn(-x, y, -z); break;                                       \
+    default: return false;                                                         \
+    }
+
+/*
+ * Add, sub, mul, div, sqrt and the fused multiply-adds in S and D rounding to nearest once
+ * NX has accrued: the host's result when fpu_plain_single/double accepts it (what
+ * translated code does inline); false leaves the instruction to the general path,
+ * which also reads a single that is not NaN-boxed as the canonical NaN.
+ */
+static inline bool accrued_plain(struct hart *h, uint32_t insn)
+{
+    unsigned rm = (unsigned)bits(insn, 14, 12), opcode = insn & 0x7f;
+    if (!HOST_FAST_PATH || !(h->arch.fflags & FFLAG_NX) ||
+        !(rm == RM_RNE || (rm == RM_DYN && h->arch.frm == RM_RNE)))
+        return false;
+    unsigned key = opcode == OPC_OP_FP ? insn >> 27 : 0x20 | ((opcode >> 2) & 3);
+    const uint64_t *f = h->arch.f;
+    uint64_t a = f[bits(insn, 19, 15)], b = f[bits(insn, 24, 20)], c = f[insn >> 27], v;
+    switch (bits(insn, 26, 25)) {
+    case 1: {
+        double x = bits_f64(a), y = bits_f64(b), z = bits_f64(c), r;
+        PLAIN_OPERATION(key, r, x, y, z, fma, sqrt)
+        v = f64_bits(r);
+        if (!fpu_plain_double(v))
+            return false;
+        break;
+    }
+    case 0: {
+        /* An operand that is not NaN-boxed reads as the canonical NaN: the general path's. */
+        uint64_t box = nan_box(&F32);
+        if ((a & box) != box || (key != OP_FSQRT && (b & box) != box) ||
+            (key >= 0x20 && (c & box) != box))
+            return false;
+        float x = bits_f32(a), y = bits_f32(b), z = bits_f32(c), r;
+        PLAIN_OPERATION(key, r, x, y, z, fmaf, sqrtf)
+        v = f32_bits(r);
+        if (!fpu_plain_single((uint32_t)v))
+            return false;
+        v |= box;
+        break;
+    }
+    default:
+        return false;
+    }
+    h->arch.f[bits(insn, 11, 7)] = v;
+    return true;
+}
+
+/* Everything but accrued_plain's cases; apart, so that those pay for no stack frame. */
+static __attribute__((noinline)) bool execute_general(struct hart *h, uint32_t insn)
 {
     unsigned fmt = (unsigned)bits(insn, 26, 25);
     if (fmt > 2)
@@ -982,4 +1053,9 @@ bool fpu_execute(struct hart *h, uint32_t insn)
     }
     h->arch.fflags |= fl;
     return true;
+}
+
+bool fpu_execute(struct hart *h, uint32_t insn)
+{
+    return accrued_plain(h, insn) || execute_general(h, insn);
 }

@@ -20,6 +20,27 @@ struct hart;
 #define FFLAG_NV 0x10
 
 /*
+ * Whether a double (a single) computed by the host's add, sub, mul, div, sqrt or fused
+ * multiply-add, rounding to nearest even, is the RISC-V result with no flag but NX: a
+ * result whose exponent field lies in [FPU_PLAIN_EXP_LO, FPU_PLAIN_EXP_HI_D (_S)] (finite,
+ * at least twice the smallest normal) rules out NaN and infinite operands, overflow,
+ * division by zero and underflow, tininess after rounding at the smallest normal
+ * included. Once NX has accrued, such a result is all there is to do: fpu_execute's fast
+ * path and the translator's inline arithmetic rely on this.
+ */
+#define FPU_PLAIN_EXP_LO 2
+#define FPU_PLAIN_EXP_HI_D 0x7fe
+#define FPU_PLAIN_EXP_HI_S 0xfe
+static inline bool fpu_plain_double(uint64_t v)
+{
+    return ((v >> 52) & 0x7ff) - FPU_PLAIN_EXP_LO <= FPU_PLAIN_EXP_HI_D - FPU_PLAIN_EXP_LO;
+}
+static inline bool fpu_plain_single(uint32_t v)
+{
+    return ((v >> 23) & 0xff) - FPU_PLAIN_EXP_LO <= FPU_PLAIN_EXP_HI_S - FPU_PLAIN_EXP_LO;
+}
+
+/*
  * Executes one instruction with major opcode 0x53 (OP-FP), 0x43 (FMADD), 0x47 (FMSUB),
  * 0x4b (FNMSUB) or 0x4f (FNMADD). The caller has already checked mstatus.FS != Off and
  * marks FS dirty afterwards. Reads/writes h->arch.f[], h->arch.x[] (x0 stays 0),

@@ -121,7 +121,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         /* A branch back to its block's start has a handler of its own (see interp_run). */
         bool loops = is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
         d->handler = labels[loops ? LOOP_HANDLER(d->op) : d->op];
-        if (d->op == OP_SLOW) { /* a compressed one keeps its 16 bits, for exec_slow */
+        if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
         }
@@ -403,6 +403,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
 
+    op_FP:
+        h->arch.pc = INSN_PC();
+        if (unlikely(!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d))))
+            goto fault;
+        NEXT();
     op_END:
         if (unlikely(d == b->insns)) { /* a lone instruction crossing a page boundary */
             h->arch.pc = pc;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
+#include "cpu/decode.h"
 #include "cpu/execute.h"
 #include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
@@ -46,7 +47,7 @@ STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
 
 /*
- * An OP_SLOW instruction that only computes, loads or stores (F and D, atomics, bit
+ * An OP_SLOW instruction that only computes, loads or stores (atomics, bit
  * manipulation beyond Zba): it cannot change privilege, translation, interrupts or the
  * code cache, so translated code runs it through the reference executor in place and
  * goes on to the next block, instead of returning to the run loop for it.
@@ -54,12 +55,18 @@ STORE_OPS(STORE_HELPER)
 static bool slow_in_place(const struct dinsn *d)
 {
     switch (d->imm & 0x7f) {
-    case 0x07: case 0x27: case 0x2f: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-    case 0x13: case 0x1b: case 0x33: case 0x3b:
+    case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b:
         return true;
     default:
         return false;
     }
+}
+
+/* An F/D/Zfh instruction (OP_FP) in place, within the block. */
+static void jit_fp_insn(struct hart *h, const struct dinsn *d)
+{
+    if (!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d)))
+        h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
@@ -71,6 +78,78 @@ static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 }
 
 /* ---- translation ---- */
+
+/* Whether an instruction of block b before index i is an FP one (OP_FP), other than a
+ * store when stores_too is false. */
+static bool fp_before(const struct block *b, unsigned i, bool stores_too)
+{
+    for (unsigned k = 0; k < i; k++)
+        if (b->insns[k].op == OP_FP && (stores_too || (b->insns[k].imm & 0x7f) != 0x27))
+            return true;
+    return false;
+}
+
+/* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1); -1 for other instructions. */
+static int inline_fp_op(uint32_t insn)
+{
+    unsigned rm = insn_funct3(insn);
+    if (((insn >> 25) & 3) > 1 || (rm != 0 && rm != 7))
+        return -1;
+    switch (insn & 0x7f) {
+    case 0x43: return JIT_FMADD;
+    case 0x47: return JIT_FMSUB;
+    case 0x4b: return JIT_FNMSUB;
+    case 0x4f: return JIT_FNMADD;
+    case 0x53: break;
+    default: return -1;
+    }
+    switch (insn >> 27) {
+    case 0x00: return JIT_FADD;
+    case 0x01: return JIT_FSUB;
+    case 0x02: return JIT_FMUL;
+    case 0x03: return JIT_FDIV;
+    case 0x0b: return insn_rs2(insn) == 0 ? JIT_FSQRT : -1;
+    default: return -1;
+    }
+}
+
+/*
+ * An FP instruction: flw, fld, fsw and fsd take the inline TLB path as integer loads and
+ * stores do, single and double add/sub/mul/div/sqrt and fused multiply-adds the host's
+ * arithmetic while it gives the RISC-V result and flags; the rest, and every slow path,
+ * exec_fp. The block's first FP instruction checks that the FPU is on, its first one
+ * that is no store marks FS dirty.
+ */
+static void translate_fp(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                         int32_t off)
+{
+    uint32_t insn = (uint32_t)d->imm;
+    unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
+    int arith = inline_fp_op(insn);
+    if (!fp_before(t->b, i, true))
+        jit_emit_fp_enabled_check(e, d, i, off);
+    if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
+        bool store = opcode == 0x27;
+        struct dinsn access = { .rd = JIT_FREG(insn_rd(insn)), .rs1 = insn_rs1(insn),
+                                .rs2 = JIT_FREG(insn_rs2(insn)),
+                                .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)) };
+        const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
+                                   : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
+        e->stored |= store;
+        jit_emit_access(e, t, &access, i, off, 1u << f3, false, store, helper);
+        if (!store && f3 == 2)
+            jit_emit_fp_box_single(e, access.rd);
+    } else if (arith >= 0) {
+        jit_emit_fp_arith(e, (enum jit_fp_op)arith, !(insn & 1 << 25), JIT_FREG(insn_rd(insn)),
+                          JIT_FREG(insn_rs1(insn)), JIT_FREG(insn_rs2(insn)), JIT_FREG(insn >> 27), f3 == 7,
+                          d, i, off, (const void *)jit_fp_insn);
+    } else {
+        e->stored |= opcode == 0x27;
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
+    }
+    if (opcode != 0x27 && !fp_before(t->b, i, false))
+        jit_emit_fp_dirty(e);
+}
 
 /* Offset in the block's page of the instruction at block offset off, plus delta; -1 when
  * that leaves the page. */
@@ -118,6 +197,10 @@ static bool count_registers(const struct dinsn *d, struct reg_use *use)
         reads = 1u << d->rs1, writes = 1u << d->rd, ends = true;
         break;
     case OP_NOP:
+        break;
+    case OP_FP: /* FP loads and stores read their integer base; the rest go through memory */
+        if ((d->imm & 0x5f) == 0x07)
+            reads = 1u << insn_rs1((uint32_t)d->imm);
         break;
     case OP_END: case OP_SLOW: case OP_COUNT:
         ends = true;
@@ -209,6 +292,9 @@ static bool translate_one(struct emitter *e, const struct translation *t, const 
     case OP_END:
         jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
         return false;
+    case OP_FP:
+        translate_fp(e, t, d, i, off);
+        return true;
     case OP_SLOW:
         if (!slow_in_place(d))
             break;

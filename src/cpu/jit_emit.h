@@ -155,4 +155,40 @@ const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
  * translation entered at `to` (past its entry sequence). */
 void jit_emit_patch_chain(void *site, const void *to);
 
+/* ---- F and D ---- */
+
+/* The register-file index of FP register i: f[] follows x[] in the hart's state, so loads
+ * and stores (jit_emit_access) reach FP registers through these indices. */
+#define JIT_FREG(i) (32u + (i))
+
+/*
+ * Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off) unless the
+ * FPU is on (mstatus.FS, and vsstatus.FS in V): the run loop then raises its illegal
+ * instruction. Nothing in a block turns the FPU off, so a block checks once.
+ */
+void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
+/* mstatus.FS (and vsstatus.FS in V) = Dirty, as exec_fp does after an FP instruction. */
+void jit_emit_fp_dirty(struct emitter *e);
+/* Sets the upper half of FP register i (a register-file index) to ones: NaN-boxes a single. */
+void jit_emit_fp_box_single(struct emitter *e, unsigned freg);
+
+/* fused: fmadd fs1 * fs2 + fs3, fmsub fs1 * fs2 - fs3, fnmsub -(fs1 * fs2) + fs3, fnmadd
+ * -(fs1 * fs2) - fs3 */
+enum jit_fp_op {
+    JIT_FADD, JIT_FSUB, JIT_FMUL, JIT_FDIV, JIT_FSQRT,
+    JIT_FMADD, JIT_FMSUB, JIT_FNMSUB, JIT_FNMADD,
+};
+
+/*
+ * fd = fs1 op fs2 (fsqrt: of fs1; fused: with fs3; register-file indices) in single or
+ * double precision with the host's SSE/FMA arithmetic where that is the RISC-V result
+ * with the RISC-V flags: round to nearest even (with dynamic_rm, frm is checked),
+ * fflags.NX already set, singles NaN-boxed, and a result fpu_plain_single/double (fpu.h)
+ * accepts. Anything else, and fused ops on a host without FMA, calls helper(h, d) as
+ * jit_emit_call_insn does (d: instruction i at block offset off).
+ */
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
+                       unsigned fs2, unsigned fs3, bool dynamic_rm, const struct dinsn *d, unsigned i,
+                       int32_t off, const void *helper);
+
 #endif

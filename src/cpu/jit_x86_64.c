@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/csr.h"
+#include "cpu/fpu.h"
 #include "cpu/mmu.h"
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11,
@@ -899,6 +901,116 @@ void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, in
     move_imm64(e, RDX, (uint64_t)(uintptr_t)d);
     emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_insn));
     exit_with(e, JIT_EXIT_SLOW, 0, i);
+}
+
+/* ---- F and D ---- */
+
+_Static_assert(offsetof(struct hart_state, f) == offsetof(struct hart_state, x) + 8 * JIT_FREG(0),
+               "FP registers are register-file indices 32 to 63");
+
+/* jcc to the returned site when V is 0 (cmp qword [virt], 0). */
+static uint8_t *unless_virt(struct emitter *e)
+{
+    emit_mem(e, true, 0x83, 7, RBX, HART(arch.virt)), emit8(e, 0);
+    return jump_forward(e, 0x84);
+}
+
+void jit_emit_fp_enabled_check(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
+{
+    uint8_t *on[2], *off_site;
+    emit_mem(e, false, 0xf7, 0, RBX, HART(arch.mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* test */
+    off_site = jump_forward(e, 0x84);
+    on[0] = unless_virt(e);
+    emit_mem(e, false, 0xf7, 0, RBX, HART(arch.vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    on[1] = jump_forward(e, 0x85);
+    patch_here(e, off_site);
+    jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
+    patch_here(e, on[0]);
+    patch_here(e, on[1]);
+}
+
+void jit_emit_fp_dirty(struct emitter *e)
+{
+    emit_mem(e, false, 0x81, 1, RBX, HART(arch.mstatus)), emit32(e, (uint32_t)MSTATUS_FS); /* or */
+    uint8_t *done = unless_virt(e);
+    emit_mem(e, false, 0x81, 1, RBX, HART(arch.vsstatus)), emit32(e, (uint32_t)MSTATUS_FS);
+    patch_here(e, done);
+}
+
+void jit_emit_fp_box_single(struct emitter *e, unsigned freg)
+{
+    emit_mem(e, false, 0xc7, 0, RBX, XREG(freg) + 4), emit32(e, 0xffffffffu); /* mov dword */
+}
+
+/* Whether the host has FMA3 (with the OS saving AVX state, which the check includes). */
+static bool host_has_fma(void)
+{
+    return __builtin_cpu_supports("fma");
+}
+
+void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsigned fd, unsigned fs1,
+                       unsigned fs2, unsigned fs3, bool dynamic_rm, const struct dinsn *d, unsigned i,
+                       int32_t off, const void *helper)
+{
+    /* SSE opcodes; for the fused ones the vfm*213 forms (0F38), xmm0 = xmm0 * xmm1 +- m */
+    static const uint32_t sse[] = { [JIT_FADD] = 0x0f58, [JIT_FSUB] = 0x0f5c, [JIT_FMUL] = 0x0f59,
+                                    [JIT_FDIV] = 0x0f5e, [JIT_FSQRT] = 0x0f51, [JIT_FMADD] = 0xa9,
+                                    [JIT_FMSUB] = 0xab, [JIT_FNMSUB] = 0xad, [JIT_FNMADD] = 0xaf };
+    bool fused = op >= JIT_FMADD;
+    if (fused && !host_has_fma()) {
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, helper);
+        return;
+    }
+    uint8_t prefix = single ? 0xf3 : 0xf2; /* ss or sd */
+    const unsigned operands[] = { fs1, fs2, fs3 };
+    unsigned noperands = op == JIT_FSQRT ? 1 : fused ? 3 : 2;
+    uint8_t *slow[6];
+    unsigned nslow = 0;
+    emit_mem(e, false, 0xf6, 0, RBX, HART(arch.fflags)), emit8(e, FFLAG_NX); /* test byte */
+    slow[nslow++] = jump_forward(e, 0x84);
+    if (dynamic_rm) {
+        emit_mem(e, false, 0x83, 7, RBX, HART(arch.frm)), emit8(e, 0);        /* frm == RNE */
+        slow[nslow++] = jump_forward(e, 0x85);
+    }
+    for (unsigned k = 0; single && k < noperands; k++) {
+        /* an operand that is not NaN-boxed reads as the canonical NaN: exec_fp's case */
+        emit_mem(e, false, 0x83, 7, RBX, XREG(operands[k]) + 4), emit8(e, 0xff); /* cmp dword, -1 */
+        slow[nslow++] = jump_forward(e, 0x85);
+    }
+    emit8(e, prefix);
+    if (op == JIT_FSQRT) {
+        emit_mem(e, false, sse[op], 0, RBX, XREG(fs1));                        /* sqrt xmm0, fs1 */
+    } else if (fused) {
+        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* mov xmm0, fs1 */
+        emit8(e, prefix);
+        emit_mem(e, false, 0x0f10, 1, RBX, XREG(fs2));                         /* mov xmm1, fs2 */
+        /* VEX.LIG.66.0F38.W(double) vfm*213 xmm0, xmm1, [rbx + fs3] */
+        emit8(e, 0xc4), emit8(e, 0xe2), emit8(e, single ? 0x71 : 0xf1);
+        emit8(e, (uint8_t)sse[op]), emit8(e, 0x83), emit32(e, (uint32_t)XREG(fs3));
+    } else {
+        emit_mem(e, false, 0x0f10, 0, RBX, XREG(fs1));                         /* mov xmm0, fs1 */
+        emit8(e, prefix);
+        emit_mem(e, false, sse[op], 0, RBX, XREG(fs2));                        /* op xmm0, fs2 */
+    }
+    emit8(e, 0x66), emit_reg(e, !single, 0x0f7e, 0, RAX);                     /* mov(q/d) rax, xmm0 */
+    /* fpu_plain_double/single: the exponent field in [FPU_PLAIN_EXP_LO, its HI] */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, single ? 23 : 52);
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, single ? 0xff : 0x7ff);
+    add_imm(e, false, RCX, -FPU_PLAIN_EXP_LO);
+    emit_reg(e, false, 0x81, 7, RCX);
+    emit32(e, (single ? FPU_PLAIN_EXP_HI_S : FPU_PLAIN_EXP_HI_D) - FPU_PLAIN_EXP_LO);
+    slow[nslow++] = jump_forward(e, 0x87);                                     /* ja */
+    emit_mem(e, true, 0x89, RAX, RBX, XREG(fd));
+    if (single)
+        jit_emit_fp_box_single(e, fd);
+    emit8(e, 0xe9);                                                            /* jmp over the call */
+    uint8_t *done = e->p;
+    emit32(e, 0);
+    for (unsigned k = 0; k < nslow; k++)
+        patch_here(e, slow[k]);
+    jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, helper);
+    patch_here(e, done);
 }
 
 #endif

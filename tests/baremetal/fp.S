@@ -2,7 +2,10 @@
  * F and D extensions: rounding modes (static rm and frm), fflags accrual and the
  * fcsr/frm/fflags views, NaN boxing, canonical NaNs, saturating conversions,
  * fmin/fmax, quiet and signalling compares, fclass, fused multiply-add, invalid
- * rounding modes, mstatus.FS = Off and FS/SD dirty tracking.
+ * rounding modes, mstatus.FS = Off and FS/SD dirty tracking. The last part runs its
+ * FP code 40 times, so that a translator (hot after fewer runs) runs it too: its inline
+ * fast paths against the corner cases around them (flags already accrued, tininess after
+ * rounding, dynamic rounding modes, NaN boxing, FS tracking and FS = Off).
  */
 #include "test.h"
 TEST fp
@@ -89,6 +92,40 @@ TEST fp
     SETS f1, \bits
     fclass.s a4, f1
     EXPECT a4, 1<<\bit, \code, "fclass.s \bits"
+.endm
+
+
+/*
+ * A hot FP routine: f1 = 0(a0), f2 = 8(a0), f3 = \insn, 16(a0) = f3. Its case's data:
+ * a, b, result, the wanted result, the wanted fflags, fcsr on entry.
+ */
+.macro HOT_ROUTINE name, insn:vararg
+\name:
+    fld f1, 0(a0)
+    fld f2, 8(a0)
+    \insn
+    fsd f3, 16(a0)
+    ret
+.endm
+.macro HOT_CASE name, a, b, want, flags, fcsr
+\name\()_data:
+    .dword \a, \b, 0, \want, \flags, \fcsr
+.endm
+/* Runs routine \name on case \name\()_data; fails with \code unless its result and fflags are
+ * the wanted ones. */
+.macro HOT_CHECK name, code
+    la a0, \name\()_data
+    ld t0, 40(a0)
+    csrw fcsr, t0
+    call \name
+    csrr t2, fflags
+    csrw fcsr, zero
+    la a0, \name\()_data
+    ld t1, 16(a0)
+    ld t3, 24(a0)
+    EXPECT_REG t1, t3, \code, "translated \name: result"
+    ld t3, 32(a0)
+    EXPECT_REG t2, t3, \code, "translated \name: fflags"
 .endm
 
     .text
@@ -493,9 +530,167 @@ bad_rm5:
     EXPECT t2, MSTATUS_FS, 128, "an fflags write makes FS Dirty"
     csrw fcsr, zero
 
+    /* --- the same FP code run 40 times, so also translated --- */
+    li t1, 40
+    sd t1, 8(sp)
+hot_loop:
+    HOT_CHECK hot_mul, 130
+    HOT_CHECK hot_mul_tiny, 131
+    HOT_CHECK hot_mul_rounds_to_normal, 132
+    HOT_CHECK hot_mul_overflow, 133
+    HOT_CHECK hot_div_zero, 134
+    HOT_CHECK hot_sub_inf, 135
+    HOT_CHECK hot_sqrt_negative, 136
+    HOT_CHECK hot_add_dyn_rup, 137
+    HOT_CHECK hot_add_static_rne, 138
+    HOT_CHECK hot_add_nx_clear, 139
+    HOT_CHECK hot_add_exact, 140
+    HOT_CHECK hot_add_dyn_rdn_zero, 141
+    HOT_CHECK hot_fmadd, 142
+    HOT_CHECK hot_add_s_unboxed, 143
+    HOT_CHECK hot_flw_box, 144
+    HOT_CHECK hot_div_rmm, 145
+    HOT_CHECK hot_sqrt, 146
+    HOT_CHECK hot_mul_tiny_rounds_up, 152
+    HOT_CHECK hot_fnmadd_accrued, 153
+    HOT_CHECK hot_fmsub_exact, 154
+    HOT_CHECK hot_fnmsub_accrued, 155
+    HOT_CHECK hot_mul_s, 156
+    HOT_CHECK hot_mul_s_tiny_rounds_up, 157
+    HOT_CHECK hot_add_s_unboxed_accrued, 158
+    HOT_CHECK hot_sqrt_s, 159
+    HOT_CHECK hot_fmadd_s, 160
+    HOT_CHECK hot_div_tiny_rounds_up, 161
+    /* FS: a block of FP stores leaves it Clean, FP arithmetic makes it Dirty (NX set
+     * first: a translator's inline arithmetic then does it all) */
+    csrwi fflags, NX
+    li t1, MSTATUS_FS
+    csrc mstatus, t1
+    li t1, FS_CLEAN
+    csrs mstatus, t1
+    la a0, scratch
+    call hot_store
+    csrr t1, mstatus
+    li t2, MSTATUS_FS
+    and t2, t1, t2
+    EXPECT t2, FS_CLEAN, 147, "translated fsd leaves FS Clean"
+    la a0, hot_mul_data
+    call hot_mul
+    csrr t1, mstatus
+    li t2, MSTATUS_FS
+    and t2, t1, t2
+    EXPECT t2, MSTATUS_FS, 148, "translated FP arithmetic makes FS Dirty"
+    csrw fcsr, zero
+    /* FS = Off: a translated fld and c.fld are illegal, with their own bits in mtval */
+    li t1, MSTATUS_FS
+    csrc mstatus, t1
+    CLEAR_TRAPS
+    SKIP_TRAP
+    la a0, scratch
+    call hot_fld_off
+    SKIP_TRAP
+    la a0, scratch
+    call hot_c_fld_off
+    li t1, FS_INITIAL
+    csrs mstatus, t1
+    EXPECT_VAR trap_count, 2, 149, "translated fld and c.fld with FS = Off trap"
+    la t1, hot_c_fld_insn
+    lhu t1, 0(t1)
+    LOAD t2, last_mtval
+    EXPECT_REG t2, t1, 150, "translated c.fld with FS = Off: mtval"
+    EXPECT_VAR last_mcause, 2, 151, "translated fld with FS = Off: illegal instruction"
+    ld t1, 8(sp)
+    addi t1, t1, -1
+    sd t1, 8(sp)
+    bnez t1, hot_loop
+
     ld ra, 0(sp)
     addi sp, sp, 16
     ret
+
+    HOT_ROUTINE hot_mul, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_mul_tiny, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_mul_rounds_to_normal, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_mul_overflow, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_div_zero, fdiv.d f3, f1, f2
+    HOT_ROUTINE hot_sub_inf, fsub.d f3, f1, f2
+    HOT_ROUTINE hot_sqrt_negative, fsqrt.d f3, f1
+    HOT_ROUTINE hot_add_dyn_rup, fadd.d f3, f1, f2, dyn
+    HOT_ROUTINE hot_add_static_rne, fadd.d f3, f1, f2, rne
+    HOT_ROUTINE hot_add_nx_clear, fadd.d f3, f1, f2
+    HOT_ROUTINE hot_add_exact, fadd.d f3, f1, f2
+    HOT_ROUTINE hot_add_dyn_rdn_zero, fadd.d f3, f1, f2, dyn
+    HOT_ROUTINE hot_fmadd, fmadd.d f3, f1, f2, f1
+    HOT_ROUTINE hot_add_s_unboxed, fadd.s f3, f1, f2
+    HOT_ROUTINE hot_flw_box, flw f3, 0(a0)
+    HOT_ROUTINE hot_div_rmm, fdiv.d f3, f1, f2, rmm
+    HOT_ROUTINE hot_sqrt, fsqrt.d f3, f1
+    HOT_ROUTINE hot_mul_tiny_rounds_up, fmul.d f3, f1, f2
+    HOT_ROUTINE hot_fnmadd_accrued, fnmadd.d f3, f1, f2, f1
+    HOT_ROUTINE hot_fmsub_exact, fmsub.d f3, f1, f2, f1
+    HOT_ROUTINE hot_fnmsub_accrued, fnmsub.d f3, f1, f2, f1
+    HOT_ROUTINE hot_mul_s, fmul.s f3, f1, f2
+    HOT_ROUTINE hot_mul_s_tiny_rounds_up, fmul.s f3, f1, f2
+    HOT_ROUTINE hot_add_s_unboxed_accrued, fadd.s f3, f1, f2
+    HOT_ROUTINE hot_sqrt_s, fsqrt.s f3, f1
+    HOT_ROUTINE hot_fmadd_s, fmadd.s f3, f1, f2, f1
+    HOT_ROUTINE hot_div_tiny_rounds_up, fdiv.d f3, f1, f2
+hot_store:
+    fsd f1, 0(a0)
+    ret
+hot_fld_off:
+    fld f1, 0(a0)
+    ret
+hot_c_fld_off:
+hot_c_fld_insn:
+    c.fld fs0, 0(a0)
+    ret
+
+    .data
+    .align 3
+/* fcsr on entry 1: NX already accrued, so only another flag can change fflags */
+HOT_CASE hot_mul, 0x3ff8000000000000, 0x3ff8000000000000, 0x4002000000000000, NX, NX
+/* 2^-1022(1 + 2^-52) * 0.5(1 + 2^-52): subnormal and inexact */
+HOT_CASE hot_mul_tiny, 0x0010000000000001, 0x3fe0000000000001, 0x0008000000000001, NX|UF, NX
+/* (1 - 2^-52) * 2^-1022(1 + 2^-52) = 2^-1022(1 - 2^-104): tiny before rounding only */
+HOT_CASE hot_mul_rounds_to_normal, 0x3feffffffffffffe, 0x0010000000000001, 0x0010000000000000, NX, NX
+HOT_CASE hot_mul_overflow, 0x7fe0000000000000, 0x4000000000000000, D_INF, NX|OF, NX
+HOT_CASE hot_div_zero, D_ONE, 0, D_INF, NX|DZ, NX
+HOT_CASE hot_sub_inf, D_INF, D_INF, D_QNAN, NX|NV, NX
+HOT_CASE hot_sqrt_negative, D_MONE, 0, D_QNAN, NX|NV, NX
+/* 1 + 2^-60: frm = RUP (3 << 5) rounds up, the static rne does not */
+HOT_CASE hot_add_dyn_rup, D_ONE, 0x3c30000000000000, 0x3ff0000000000001, NX, (3 << 5)|NX
+HOT_CASE hot_add_static_rne, D_ONE, 0x3c30000000000000, D_ONE, NX, (3 << 5)|NX
+HOT_CASE hot_add_nx_clear, D_ONE, 0x3c30000000000000, D_ONE, NX, 0
+HOT_CASE hot_add_exact, D_ONE, D_ONE, 0x4000000000000000, 0, 0
+/* 1 + -1 with frm = RDN: -0 */
+HOT_CASE hot_add_dyn_rdn_zero, D_ONE, D_MONE, D_MZERO, NX, (2 << 5)|NX
+/* (1 + 2^-52)^2 + (1 + 2^-52), rounded once: 2 + 2^-50, inexact */
+HOT_CASE hot_fmadd, 0x3ff0000000000001, 0x3ff0000000000001, 0x4000000000000002, NX, 0
+/* singles that are not NaN-boxed read as the canonical NaN */
+HOT_CASE hot_add_s_unboxed, S_ONE, S_ONE, BOX|S_QNAN, 0, 0
+/* flw boxes what it loads (0(a0) is 1.0f, its upper half zero) */
+HOT_CASE hot_flw_box, S_ONE, 0, BOX|S_ONE, 0, 0
+/* 1 / 3 in RMM: away from zero on no tie is to nearest */
+HOT_CASE hot_div_rmm, D_ONE, 0x4008000000000000, 0x3fd5555555555555, NX, 0
+/* sqrt(2): inexact with NX clear */
+HOT_CASE hot_sqrt, 0x4000000000000000, 0, 0x3ff6a09e667f3bcd, NX, 0
+/* (1 - 2^-53) * 2^-1022: tiny after rounding too, though it rounds to 2^-1022 */
+HOT_CASE hot_mul_tiny_rounds_up, 0x3fefffffffffffff, 0x0010000000000000, 0x0010000000000000, NX|UF, NX
+/* a = b = 1 + 2^-52: -(ab) - a = -(2 + 2^-50) rounded; ab - a = 2^-52(1 + 2^-52) exactly
+ * when fused (unfused: 2^-52) */
+HOT_CASE hot_fnmadd_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xc000000000000002, NX, NX
+HOT_CASE hot_fmsub_exact, 0x3ff0000000000001, 0x3ff0000000000001, 0x3cb0000000000001, 0, 0
+HOT_CASE hot_fnmsub_accrued, 0x3ff0000000000001, 0x3ff0000000000001, 0xbcb0000000000001, NX, NX
+HOT_CASE hot_mul_s, BOX|0x3fc00000, BOX|0x3fc00000, BOX|0x40100000, NX, NX
+/* (1 - 2^-24) * 2^-126: rounds to 2^-126 but is tiny after rounding too */
+HOT_CASE hot_mul_s_tiny_rounds_up, BOX|0x3f7fffff, BOX|0x00800000, BOX|0x00800000, NX|UF, NX
+HOT_CASE hot_add_s_unboxed_accrued, S_ONE, BOX|S_ONE, BOX|S_QNAN, NX, NX
+HOT_CASE hot_sqrt_s, BOX|S_TWO, 0, BOX|0x3fb504f3, NX, NX
+/* a = b = 1 + 2^-23: ab + a = 2 + 3 * 2^-23 + 2^-46, rounded once: 2 + 2^-21 */
+HOT_CASE hot_fmadd_s, BOX|0x3f800001, BOX|0x3f800001, BOX|0x40000002, NX, NX
+/* (1 - 2^-53) / 2^1022, NX clear: rounds to 2^-1022, tiny after rounding too */
+HOT_CASE hot_div_tiny_rounds_up, 0x3fefffffffffffff, 0x7fd0000000000000, 0x0010000000000000, NX|UF, 0
 
     .section .rodata
     .align 2
