@@ -38,20 +38,29 @@ struct block {
     struct dinsn insns[BLOCK_MAX_INSNS + 1];
 };
 
-/* A hart's blocks, direct-mapped by host address. 64K blocks (20 MiB per hart, touched
- * as used): a Linux guest's hot code conflicts heavily in fewer slots, and each conflict
- * costs a decode and later a translation. Translated code indexes it too (jit.h). */
+/*
+ * A hart's blocks, direct-mapped by host address into 64K slots: a Linux guest's hot
+ * code conflicts heavily in fewer slots, and each conflict costs a decode and later a
+ * translation. A slot points at its block in a pool where blocks are packed in the
+ * order their slots were first used, so the few thousand blocks an idle guest's ticks
+ * run take a few hundred KiB rather than a page each. A slot keeps its pool block (a
+ * conflict decodes over it), so the pool never holds more than one block per slot.
+ * The whole cache is one mapping, touched as used, that is empty when zero (a release
+ * gives its pages back). Translated code indexes the slots too (jit.h).
+ */
 #define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
 
 struct block_cache {
-    struct block blocks[BLOCK_CACHE_SIZE];
+    struct block *slots[BLOCK_CACHE_SIZE];   /* NULL: never used */
+    uint32_t pool_used;
+    struct block pool[BLOCK_CACHE_SIZE];
 };
 
-/* The slot of the block that starts at host address host. */
-static inline struct block *block_slot(struct block_cache *c, uintptr_t host)
+/* The slot for the block that starts at host address host. */
+static inline struct block **block_slot(struct block_cache *c, uintptr_t host)
 {
-    return &c->blocks[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    return &c->slots[(host >> 1) & (BLOCK_CACHE_SIZE - 1)];
 }
 
 #endif

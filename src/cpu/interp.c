@@ -59,8 +59,8 @@ void interp_release(struct hart *h)
 
 void interp_flush(struct hart *h)
 {
-    for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
-        h->blocks->blocks[i].host_pc = 0;
+    for (unsigned i = 0; i < h->blocks->pool_used; i++)
+        h->blocks->pool[i].host_pc = 0;
 }
 
 /* Decodes the block starting at host address p (guest pc) into b. */
@@ -128,8 +128,8 @@ static void translate_block(struct hart *h, struct block *b)
     if (!(b->code = jit_translate(h->jit, h, b))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
-        for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
-            h->blocks->blocks[i].code = NULL;
+        for (unsigned i = 0; i < h->blocks->pool_used; i++)
+            h->blocks->pool[i].code = NULL;
         b->code = jit_translate(h->jit, h, b);
     }
 }
@@ -140,12 +140,16 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
- * decoded afresh when its slot holds another block or its code changed. */
+ * decoded afresh when its slot holds another block or its code changed (into the
+ * slot's pool block, which its first use takes). */
 static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
                                   const int32_t *labels)
 {
-    struct block *b = block_slot(h->blocks, host);
-    if (unlikely(!block_valid(h, b, host))) {
+    struct block **slot = block_slot(h->blocks, host);
+    struct block *b = *slot;
+    if (unlikely(!b || !block_valid(h, b, host))) {
+        if (!b)
+            b = *slot = &h->blocks->pool[h->blocks->pool_used++];
         b->host_pc = host;
         decode_block(h, b, (const uint8_t *)host, pc, page, labels);
     }
