@@ -269,7 +269,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         pc = h->arch.pc;
         vpage = pc & ~0xfffULL;
         const struct dinsn *d = b->insns;
-        if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs)
+        if (!b->code && h->jit && ++b->runs >= h->jit_hot_runs && !h->idle)
             translate_block(h, b);
         if (b->code) {
             uint64_t r = b->code(h, x, pc, budget - executed);
