@@ -140,19 +140,24 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
- * decoded afresh when its slot holds another block or its code changed (into the
- * slot's pool block, which its first use takes). */
+ * decoded afresh when its set holds it in neither slot or its code changed; it becomes
+ * the set's most recently used. */
 static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
                                   const int32_t *labels)
 {
-    struct block **slot = block_slot(h->blocks, host);
-    struct block *b = *slot;
-    if (unlikely(!b || !block_valid(h, b, host))) {
+    struct block **set = block_set(h->blocks, host);
+    struct block *b = set[0];
+    if (likely(b && block_valid(h, b, host)))
+        return b;
+    b = set[1];
+    if (!b || !block_valid(h, b, host)) {
         if (!b)
-            b = *slot = &h->blocks->pool[h->blocks->pool_used++];
+            b = &h->blocks->pool[h->blocks->pool_used++];
         b->host_pc = host;
         decode_block(h, b, (const uint8_t *)host, pc, page, labels);
     }
+    set[1] = set[0];
+    set[0] = b;
     return b;
 }
 

@@ -844,6 +844,37 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
+/* Three blocks 64 KiB apart share one set of the block cache (block.h) and run in turn,
+ * each evicting another: every engine must still count to the end. */
+#define SET_STRIDE 0x10000
+static void place_set_neighbours(void)
+{
+    const uint32_t second[] = {
+        I(1, 11, 0, 11, 0x13),          /* addi x11, x11, 1 */
+        J(SET_STRIDE - 4, 0),           /* j to the third */
+    };
+    const uint32_t third[] = {
+        I(1, 10, 0, 10, 0x13),          /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                /* bge x12, x13: to the wfi */
+        J(-(2 * SET_STRIDE + 8), 0),    /* j to the first */
+        WFI,
+    };
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE + SET_STRIDE, sizeof(second)), second, sizeof(second));
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE + 2 * SET_STRIDE, sizeof(third)), third, sizeof(third));
+}
+
+static void test_blocks_sharing_a_set(void)
+{
+    uint64_t regs[32] = { [13] = 100 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),          /* addi x12, x12, 1 */
+        J(SET_STRIDE - 4, 0),           /* j to the second */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 100, 100, 100 };
+    RUN_SET_UP("blocks sharing a set", code, regs, place_set_neighbours, check, want);
+}
+
 /* An idle hart's caches given back (interp_release) under chained translations: the loop
  * runs again, decoded and translated afresh, to the same result. */
 static void test_released_caches(void)
@@ -1122,6 +1153,7 @@ int main(void)
     test_vmid();
     test_remote_sfence_range();
     test_self_modifying_code();
+    test_blocks_sharing_a_set();
     test_released_caches();
     test_translated_lookups();
     test_interrupt_priority();
