@@ -362,7 +362,7 @@ static bool stopping(const struct hart *h)
 
 /*
  * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS is idle: it
- * gives its block cache and translations back to the host (about 50 MiB after a Linux
+ * gives its block cache and translations back to the host (tens of MiB after a Linux
  * boot), and its blocks are interpreted, not translated: an idle Linux guest's timer
  * ticks (about 13K instructions, 6 a second) then cost about a third less host CPU:
  * translated, they run too rarely to stay in the host's caches. It is busy again
