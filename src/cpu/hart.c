@@ -361,22 +361,27 @@ static bool stopping(const struct hart *h)
 }
 
 /*
- * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS gives its block
- * cache and translations back to the host (about 50 MiB after a Linux boot), once until
- * it is busy again: an idle guest's timer ticks decode a few MiB of them again.
+ * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS is idle: it
+ * gives its block cache and translations back to the host (tens of MiB after a Linux
+ * boot), and its blocks are interpreted, not translated: an idle Linux guest's timer
+ * ticks (about 13K instructions, 6 a second) then cost about a third less host CPU:
+ * translated, they run too rarely to stay in the host's caches. It is busy again
+ * after a window that was not idle, or after IDLE_END_INSNS instructions without wfi.
  */
 #define IDLE_WINDOW_NS (5ULL * 1000000000)
 #define IDLE_SHARE_PERCENT 99
+#define IDLE_END_INSNS (1ULL << 20)
 
 static void release_caches_when_idle(struct hart *h, uint64_t now_ns)
 {
+    h->instret_at_wfi = h->arch.instret;
     uint64_t elapsed = now_ns - h->idle_window_start_ns;
     if (elapsed < IDLE_WINDOW_NS)
         return;
     bool idle = h->idle_window_sleep_ns * 100 >= elapsed * IDLE_SHARE_PERCENT;
-    if (idle && !h->caches_released)
+    if (idle && !h->idle)
         interp_release(h);
-    h->caches_released = idle;
+    h->idle = idle;
     h->idle_window_start_ns = now_ns;
     h->idle_window_sleep_ns = 0;
 }
@@ -488,6 +493,8 @@ void *hart_thread(void *arg)
         update_timers(h, p->ops->time(p->board));
         if (run_slice(h) == EXEC_WFI)
             hart_wfi(h);
+        else if (h->idle && h->arch.instret - h->instret_at_wfi > IDLE_END_INSNS)
+            h->idle = false;
     }
     return NULL;
 }

@@ -232,10 +232,11 @@ struct hart {
     void *jit_exit_block;         /* where translated code returned: see jit.h */
     void *jit_exit_site;          /* the chain site of the exit it returned through */
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
-    /* Idle release (hart.c): wfi sleep within the current window; whether the caches
-     * were given back since the hart was last busy. */
-    uint64_t idle_window_start_ns, idle_window_sleep_ns;
-    bool caches_released;
+    /* Idle release (hart.c): wfi sleep within the current window; instret when the
+     * hart last entered wfi; whether it is idle: its caches were given back and its
+     * blocks are not translated until it is busy again. */
+    uint64_t idle_window_start_ns, idle_window_sleep_ns, instret_at_wfi;
+    bool idle;
 
     /* --- thread control and the platform --- */
     atomic_bool exit_request;

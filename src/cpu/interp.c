@@ -60,8 +60,8 @@ void interp_release(struct hart *h)
 
 void interp_flush(struct hart *h)
 {
-    for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
-        h->blocks->blocks[i].host_pc = 0;
+    for (unsigned i = 0; i < h->blocks->pool_used; i++)
+        h->blocks->pool[i].host_pc = 0;
 }
 
 static inline bool is_conditional_branch(enum op op)
@@ -146,8 +146,8 @@ static void translate_block(struct hart *h, struct block *b)
     if (!(b->code = jit_translate(h->jit, h, b))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
-        for (unsigned i = 0; i < BLOCK_CACHE_SIZE; i++)
-            h->blocks->blocks[i].code = NULL;
+        for (unsigned i = 0; i < h->blocks->pool_used; i++)
+            h->blocks->pool[i].code = NULL;
         b->code = jit_translate(h->jit, h, b);
     }
 }
@@ -165,15 +165,24 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
- * decoded afresh when its slot holds another block or its code changed. */
-static inline struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
-                                         const int32_t *labels)
+ * decoded afresh when its set holds it in neither slot or its code changed; it becomes
+ * the set's most recently used. */
+static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
+                                  const int32_t *labels)
 {
-    struct block *b = block_slot(h->blocks, host);
-    if (unlikely(!block_valid(h, b, host))) {
+    struct block **set = block_set(h->blocks, host);
+    struct block *b = set[0];
+    if (likely(b && block_valid(h, b, host)))
+        return b;
+    b = set[1];
+    if (!b || !block_valid(h, b, host)) {
+        if (!b)
+            b = &h->blocks->pool[h->blocks->pool_used++];
         b->host_pc = host;
         decode_block(h, b, (const uint8_t *)host, pc, page, labels);
     }
+    set[1] = set[0];
+    set[0] = b;
     return b;
 }
 
@@ -324,7 +333,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         page_gen = &h->ram->code_gen[b->page];
     run_block:
         if (unlikely(translating)) {
-            if (!b->code && ++b->runs >= h->jit_hot_runs)
+            /* An idle hart's ticks run colder translated than interpreted (hart.c). */
+            if (!b->code && ++b->runs >= h->jit_hot_runs && !h->idle)
                 translate_block(h, b);
             if (b->code)
                 goto run_translated;

@@ -350,12 +350,16 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
     emit_mem(e, true, 0x8b, RSI, RDX, fetch + (int32_t)offsetof(struct tlb_entry, addend));
     emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
-    /* rcx = block_slot(h->blocks, host) */
+    /* rcx = block_set(h->blocks, host)[0], the set's most recently used */
+    _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SIZE - 1);
-    emit_reg(e, true, 0x69, RCX, RCX), emit32(e, (uint32_t)sizeof(struct block));
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SETS - 1);
+    emit_reg(e, true, 0xc1, 4, RCX), emit8(e, 4);                               /* shl rcx, 4 */
     emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
+    emit_mem(e, true, 0x8b, RCX, RCX, (int32_t)offsetof(struct block_cache, slots));
+    emit_reg(e, true, 0x85, RCX, RCX);
+    slow[n++] = jump_forward(e, 0x84);                                          /* an unused slot */
     emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct block, host_pc));
     slow[n++] = jump_forward(e, 0x85);                                          /* another block */
     emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));

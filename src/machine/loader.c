@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -43,7 +44,10 @@ static uint64_t ram_end(const struct guest_ram *ram)
 
 /*
  * A whole file's bytes, read into memory rather than mmap'd: a file truncated under a
- * mapping would SIGBUS the loader; read() just ends early, which is reported.
+ * mapping would SIGBUS the loader; read() just ends early, which is reported. The memory
+ * is an anonymous mapping, not malloc's: freeing a kernel-sized malloc block raises
+ * glibc's mmap threshold past the initrd's size, whose freed bytes then stay resident
+ * in the heap for the VM's life (2.4 MiB of the package guest).
  */
 struct file_map {
     const uint8_t *data;
@@ -92,8 +96,10 @@ static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_m
         *map = (struct file_map){ .data = NULL, .size = (size_t)st.st_size };
         return 1;
     }
-    uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX ? malloc((size_t)st.st_size) : NULL;
-    if (!p) {
+    uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX
+                     ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                     : MAP_FAILED;
+    if (p == MAP_FAILED) {
         release_file(fd, kept_fd);
         return fail(err, errlen, "%s: is too large to load (%lld bytes)", path,
                     (long long)st.st_size);
@@ -106,7 +112,7 @@ static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_m
         if (n <= 0) {
             int e = n < 0 ? errno : 0;
             release_file(fd, kept_fd);
-            free(p);
+            munmap(p, size);
             if (e)
                 return fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
             return fail(err, errlen, "%s: shrank from %zu to %zu bytes while being read",
@@ -122,7 +128,7 @@ static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_m
 
 static void unmap_file(struct file_map *map)
 {
-    free((void *)map->data);
+    munmap((void *)map->data, map->size);
 }
 
 /* ------------------------------------------------------------------ ELF */

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "cpu/block.h"
 #include "cpu/csr.h"
 #include "cpu/execute.h"
 #include "cpu/hart.h"
@@ -875,27 +876,83 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
-/* An idle hart's caches given back (interp_release) under chained translations: the loop
- * runs again, decoded and translated afresh, to the same result. */
-static void test_released_caches(void)
+/* Three blocks 64 KiB apart share one set of the block cache (block.h) and run in turn,
+ * each evicting another: every engine must still count to the end. */
+#define SET_STRIDE 0x10000
+static void place_set_neighbours(void)
 {
-    uint64_t regs[32] = { [13] = 1000 };
+    const uint32_t second[] = {
+        I(1, 11, 0, 11, 0x13),          /* addi x11, x11, 1 */
+        J(SET_STRIDE - 4, 0),           /* j to the third */
+    };
+    const uint32_t third[] = {
+        I(1, 10, 0, 10, 0x13),          /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                /* bge x12, x13: to the wfi */
+        J(-(2 * SET_STRIDE + 8), 0),    /* j to the first */
+        WFI,
+    };
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE + SET_STRIDE, sizeof(second)), second, sizeof(second));
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE + 2 * SET_STRIDE, sizeof(third)), third, sizeof(third));
+}
+
+static void test_blocks_sharing_a_set(void)
+{
+    uint64_t regs[32] = { [13] = 100 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),          /* addi x12, x12, 1 */
+        J(SET_STRIDE - 4, 0),           /* j to the second */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 100, 100, 100 };
+    RUN_SET_UP("blocks sharing a set", code, regs, place_set_neighbours, check, want);
+}
+
+/* Loads one block that loops on itself, counting x12 up to COUNTING_LOOP_END (x13). */
+#define COUNTING_LOOP_END 1000
+static void load_counting_loop(void)
+{
+    uint64_t regs[32] = { [13] = COUNTING_LOOP_END };
     uint32_t code[] = {
         I(1, 12, 0, 12, 0x13),          /* 0: addi x12, x12, 1 */
         B(-4, 13, 12, 4),               /* 4: blt x12, x13, 0 */
     };
+    load(code, ARRAY_SIZE(code), regs);
+}
+
+/* An idle hart (hart.c) interprets its blocks, however hot: none gets a translation
+ * until it is busy again, when the same loop is translated. */
+static void test_idle_hart_interprets(void)
+{
+    m = m_jit;
+    h = m->harts[0];
+    for (int busy = 0; busy < 2; busy++) {
+        load_counting_loop();
+        h->idle = !busy;
+        run_blocks();
+        CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
+        bool translated = false;
+        for (unsigned i = 0; i < h->blocks->pool_used; i++)
+            translated |= h->blocks->pool[i].host_pc && h->blocks->pool[i].code;
+        CHECK(translated == busy);
+    }
+}
+
+/* An idle hart's caches given back (interp_release) under chained translations: the loop
+ * runs again, decoded and translated afresh, to the same result. */
+static void test_released_caches(void)
+{
     m = m_jit;
     h = m->harts[0];
     for (int round = 0; round < 2; round++) {
         if (round == 0) {
-            load(code, ARRAY_SIZE(code), regs);
+            load_counting_loop();
         } else {
             interp_release(h);
             hart_reset(h, BASE);
-            h->arch.x[13] = 1000;
+            h->arch.x[13] = COUNTING_LOOP_END;
         }
         run_blocks();
-        CHECK_EQ_U64(h->arch.x[12], 1000);
+        CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
         CHECK_EQ_U64(h->arch.pc, BASE + 12);  /* past the wfi */
     }
 }
@@ -1297,6 +1354,8 @@ int main(void)
     test_vmid();
     test_remote_sfence_range();
     test_self_modifying_code();
+    test_blocks_sharing_a_set();
+    test_idle_hart_interprets();
     test_released_caches();
     test_translated_lookups();
     test_register_write_back();
