@@ -219,6 +219,9 @@ struct hart {
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
+    /* Which V=0 entries (bit i % 64 of word i / 64, by context and access) hold global
+     * mappings or bare (M) translations: a satp write keeps them (mmu.c). */
+    uint64_t tlb_global[TLB_CONTEXTS][3][TLB_SIZE / 64];
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
     struct gtlb gtlb;            /* with the H extension */
     bool pmp_active;             /* any PMP entry has A != OFF */
