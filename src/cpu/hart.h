@@ -64,8 +64,9 @@ enum exc_cause {
     EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 
-/* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
-#define TLB_BITS 8
+/* Software TLB: one table per MMU context (see mmu.h), direct-mapped. 1024 entries: with
+ * 256, the kernel's own pages evicted each other through a fork/exec loop. */
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_CONTEXTS 7 /* U, S, S with SUM, M, then VU, VS, VS with SUM (mmu.h) */
 

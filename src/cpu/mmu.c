@@ -121,7 +121,7 @@ void mmu_flush_mode(struct hart *h, bool virt)
 }
 
 /* A range of more pages than this is flushed whole: as Linux's own threshold for
- * sfence.vma by page, and a quarter of the TLB. */
+ * sfence.vma by page. */
 #define FLUSH_RANGE_PAGES 64
 
 void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
