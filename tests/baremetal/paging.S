@@ -110,14 +110,30 @@ TEST paging
     csrc mstatus, t0
 .endm
 
-/* The PTE of VA_SW becomes \page's with \bits (no fence). */
-.macro SET_PTE_SW page, bits
+/* t0 = a leaf PTE mapping \page with \bits */
+.macro LEAF_PTE page, bits
     la t0, \page
     srli t0, t0, 12
     slli t0, t0, 10
     ori t0, t0, \bits
+.endm
+
+/* The PTE of VA_SW becomes \page's with \bits (no fence). */
+.macro SET_PTE_SW page, bits
+    LEAF_PTE \page, \bits
     LOAD t1, pte_sw
     sd t0, 0(t1)
+.endm
+
+/* Runs \fn (s_remap, s_remap_all) in S on VA_SW, remapping it to \page (RW, A, D). */
+.macro REMAP_SW fn, page
+    LEAF_PTE \page, PTE_RW_AD
+    sd t0, remap_args, t1
+    li a0, MODE_S
+    la a1, \fn
+    li a2, VA_SW
+    LOAD a3, pte_sw
+    call run_in
 .endm
 
 /*
@@ -339,30 +355,11 @@ TEST paging
     EXPECT_VAR trap_count, 0, \b+48, "\name: hardware A/D updates must not trap"
 
     /* --- sfence.vma makes a changed PTE visible (by address + ASID, then global) --- */
-    la t0, page_b
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori t0, t0, PTE_RW_AD
-    la t1, remap_args
-    sd t0, 0(t1)
-    sd s2, 8(t1)
-    li a0, MODE_S
-    la a1, s_remap
-    li a2, VA_SW
-    LOAD a3, pte_sw
-    call run_in
+    sd s2, remap_args + 8, t1
+    REMAP_SW s_remap, page_b
     EXPECT a0, MARK_A, \b+49, "\name: sfence: old mapping before the change"
     EXPECT a1, MARK_B, \b+50, "\name: sfence.vma va, asid: new mapping visible"
-    la t0, page_a
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori t0, t0, PTE_RW_AD
-    sd t0, remap_args, t1
-    li a0, MODE_S
-    la a1, s_remap_all
-    li a2, VA_SW
-    LOAD a3, pte_sw
-    call run_in
+    REMAP_SW s_remap_all, page_a
     EXPECT a0, MARK_B, \b+51, "\name: sfence: second mapping before the change"
     EXPECT a1, MARK_A, \b+52, "\name: sfence.vma (all): restored mapping visible"
     /* a superpage remapped, fenced by another of its addresses: the one read is new too */
@@ -422,16 +419,7 @@ TEST paging
     xori a3, s2, 1
     call run_in
     SET_PTE_SW page_b, PTE_RW_AD | PTE_G
-    la t0, page_a
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori t0, t0, PTE_RW_AD
-    sd t0, remap_args, t1
-    li a0, MODE_S
-    la a1, s_remap_all
-    li a2, VA_SW
-    LOAD a3, pte_sw
-    call run_in
+    REMAP_SW s_remap_all, page_a
     EXPECT a1, MARK_A, \b+75, "\name: sfence.vma (all) drops a global mapping"
     csrw satp, s0
     sfence.vma
