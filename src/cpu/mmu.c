@@ -82,7 +82,9 @@ void hart_tlb_flush(struct hart *h)
  * mappings and M's bare translations. */
 static void drop_nonglobal(struct hart *h)
 {
-    for (unsigned ctx = 0; ctx < MMU_CTX_VU; ctx++) {
+    /* Mostly U's tables: S's hold the kernel's global pages, M's bare ones. */
+    for (unsigned ctxs = h->tlb_nonglobal_ctx & ((1u << MMU_CTX_VU) - 1); ctxs; ctxs &= ctxs - 1) {
+        unsigned ctx = __builtin_ctz(ctxs);
         struct tlb_entry *tables[3] = { h->tlb[ctx].read, h->tlb[ctx].write, h->tlb[ctx].fetch };
         for (unsigned access = 0; access < 3; access++)
             for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
@@ -95,6 +97,7 @@ static void drop_nonglobal(struct hart *h)
                         e[__builtin_ctzll(drop)].tag = ~0ULL;
             }
     }
+    h->tlb_nonglobal_ctx &= ~((1u << MMU_CTX_VU) - 1);
 }
 
 void mmu_satp_changed(struct hart *h, uint64_t old)
@@ -522,6 +525,8 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         unsigned idx = (va >> 12) & (TLB_SIZE - 1);
         uint64_t *global_word = &h->tlb_global[ctx][access][idx / 64];
         *global_word = global ? *global_word | 1ULL << (idx % 64) : *global_word & ~(1ULL << (idx % 64));
+        if (!global)
+            h->tlb_nonglobal_ctx |= 1u << ctx;
         e += idx;
         e->tag = va & ~0xfffULL;
         e->addend = (uintptr_t)host - va;
