@@ -7,7 +7,8 @@
 # far beyond gzip's 32 KiB window), made in tmpfs before the clock starts. The workloads
 # are a script in a second cpio archive appended to the guest's initramfs, run with
 # autorun=; it times each from /proc/uptime, so boot does not count. Prints every figure,
-# the rackvm/QEMU ratios and the 2-hart throughput gain. No assertions.
+# the rackvm/QEMU ratios and the 2-hart throughput gain, which needs two idle host CPUs
+# (hence the load average printed beside it). No assertions.
 #   LOOP=200000 MEMORY=512 bench/guest-work.sh
 # The guest is $RACKVM_GUEST_DIR, else guest/ (scripts/build-guest.sh), else ../shared/guest.
 set -euo pipefail
