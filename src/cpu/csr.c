@@ -420,10 +420,12 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     case CSR_STVAL: h->arch.stval = v; break;
     case CSR_SIP: mip_update(h, MIP_SSIP & h->arch.mideleg, v); break;
     case CSR_STIMECMP: h->arch.stimecmp = v; break;
-    case CSR_SATP:
+    case CSR_SATP: {
+        uint64_t old = h->arch.satp;
         if (atp_write(&h->arch.satp, v, SATP_FIELDS))
-            mmu_flush_mode(h, false);
+            mmu_satp_changed(h, old);
         break;
+    }
     case CSR_MSTATUS: mstatus_write(h, v); break;
     case CSR_MISA: break; /* WARL, fixed */
     case CSR_MEDELEG: h->arch.medeleg = v & (MEDELEG_WRITABLE | (h->hypervisor ? MEDELEG_HYPERVISOR : 0)); break;

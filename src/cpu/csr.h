@@ -50,6 +50,9 @@
 #define SATP_MODE_SV39 8
 #define SATP_MODE_SV48 9
 #define SATP_MODE_SV57 10
+/* satp's 16-bit ASID field */
+#define SATP_ASID_SHIFT 44
+#define SATP_ASID_MASK 0xffffULL
 
 /* S-level interrupts that mideleg may delegate (M-level bits are read-only zero). */
 #define MIDELEG_WRITABLE (MIP_SSIP | MIP_STIP | MIP_SEIP)

@@ -418,6 +418,8 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     /* it orders the current mode's translations only (V=1: VS stage) */
                     if (RS1 != 0)
                         mmu_flush_page(h, x[RS1], h->arch.virt);
+                    else if (RS2 != 0 && !h->arch.virt)
+                        mmu_flush_asid(h, x[RS2]);
                     else
                         mmu_flush_mode(h, h->arch.virt);
                     break;

@@ -64,8 +64,9 @@ enum exc_cause {
     EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 
-/* Software TLB: one table per MMU context (see mmu.h), direct-mapped. */
-#define TLB_BITS 8
+/* Software TLB: one table per MMU context (see mmu.h), direct-mapped. 1024 entries: with
+ * 256, the kernel's own pages evicted each other through a fork/exec loop. */
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_CONTEXTS 7 /* U, S, S with SUM, M, then VU, VS, VS with SUM (mmu.h) */
 
@@ -219,6 +220,10 @@ struct hart {
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
     unsigned mmu_ctx;    /* index into tlb[] for data accesses */
     struct tlb tlb[TLB_CONTEXTS];
+    /* Which V=0 entries (bit i % 64 of word i / 64, by context and access) hold global
+     * mappings or bare (M) translations: a satp write keeps them (mmu.c). */
+    uint64_t tlb_global[TLB_CONTEXTS][3][TLB_SIZE / 64];
+    unsigned tlb_nonglobal_ctx; /* bit ctx: it may hold non-global entries */
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
     struct gtlb gtlb;            /* with the H extension */
     bool pmp_active;             /* any PMP entry has A != OFF */

@@ -555,12 +555,12 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
  */
 static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss)
 {
-    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_SIZE == 256, "the index is (va >> 8) & 0xff0");
+    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_BITS <= 20, "the index is (va >> 8) & mask << 4");
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
     emit_reg(e, false, 0x89, va, RAX);                                            /* eax = va */
     emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
-    emit_reg(e, false, 0x81, 4, RAX), emit32(e, 0xff0);           /* and eax, 0xff0 */
+    emit_reg(e, false, 0x81, 4, RAX), emit32(e, (TLB_SIZE - 1) << 4);             /* and eax, mask << 4 */
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */

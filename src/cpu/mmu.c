@@ -11,6 +11,7 @@ _Atomic unsigned mmu_reservations_active;
 #define PTE_W (1ULL << 2)
 #define PTE_X (1ULL << 3)
 #define PTE_U (1ULL << 4)
+#define PTE_G (1ULL << 5)
 #define PTE_A (1ULL << 6)
 #define PTE_D (1ULL << 7)
 #define PTE_PPN_SHIFT 10
@@ -77,6 +78,44 @@ void hart_tlb_flush(struct hart *h)
     gtlb_clear(h);
 }
 
+/* Drops the V=0 translations that depend on satp's address space: all but global
+ * mappings and M's bare translations. */
+static void drop_nonglobal(struct hart *h)
+{
+    /* Mostly U's tables: S's hold the kernel's global pages, M's bare ones. */
+    for (unsigned ctxs = h->tlb_nonglobal_ctx & ((1u << MMU_CTX_VU) - 1); ctxs; ctxs &= ctxs - 1) {
+        unsigned ctx = __builtin_ctz(ctxs);
+        struct tlb_entry *tables[3] = { h->tlb[ctx].read, h->tlb[ctx].write, h->tlb[ctx].fetch };
+        for (unsigned access = 0; access < 3; access++)
+            for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
+                uint64_t keep = h->tlb_global[ctx][access][word];
+                struct tlb_entry *e = tables[access] + 64 * word;
+                if (!keep)
+                    memset(e, 0xff, 64 * sizeof(*e));
+                else
+                    for (uint64_t drop = ~keep; drop; drop &= drop - 1)
+                        e[__builtin_ctzll(drop)].tag = ~0ULL;
+            }
+    }
+    h->tlb_nonglobal_ctx &= ~((1u << MMU_CTX_VU) - 1);
+}
+
+void mmu_satp_changed(struct hart *h, uint64_t old)
+{
+    /* Another MODE (or Bare) changes what every cached address means. */
+    if ((old ^ h->arch.satp) >> 60)
+        mmu_flush_mode(h, false);
+    else
+        drop_nonglobal(h);
+}
+
+void mmu_flush_asid(struct hart *h, uint64_t asid)
+{
+    /* Non-global entries are all of satp's current ASID: a satp write drops the others. */
+    if (((asid ^ (h->arch.satp >> SATP_ASID_SHIFT)) & SATP_ASID_MASK) == 0)
+        drop_nonglobal(h);
+}
+
 void mmu_flush_mode(struct hart *h, bool virt)
 {
     superpages_clear(h, virt);
@@ -85,7 +124,7 @@ void mmu_flush_mode(struct hart *h, bool virt)
 }
 
 /* A range of more pages than this is flushed whole: as Linux's own threshold for
- * sfence.vma by page, and a quarter of the TLB. */
+ * sfence.vma by page. */
 #define FLUSH_RANGE_PAGES 64
 
 void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
@@ -241,10 +280,12 @@ static int pte_location(struct hart *h, const struct stage *st, uint64_t pte_add
     return pmp_allows(h, *pte_pa, 8, pte_access, PRIV_S) ? 0 : fault_cause(access, false);
 }
 
-/* The page walk of one stage: 0 with *pa, or the exception's cause. */
+/* The page walk of one stage: 0 with *pa and *global (a G bit on the way), or the
+ * exception's cause. */
 static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum access_type access, uint64_t *pa,
-                struct guest_fault *gf)
+                bool *global, struct guest_fault *gf)
 {
+    *global = false;
     int page_fault = st->gstage ? guest_fault_cause(access) : fault_cause(access, true);
     unsigned addr_bits = 12 + 9 * st->levels;
     if (st->gstage ? addr >> (addr_bits + 2) != 0 : (uint64_t)sign_extend(addr, addr_bits) != addr)
@@ -269,6 +310,7 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
         if (pbmt && (pbmt == PTE_PBMT || !st->pbmte))
             return page_fault;
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & ((1ULL << 44) - 1);
+        *global |= (pte & PTE_G) != 0; /* a global table maps only global pages */
         if (!(pte & (PTE_R | PTE_X))) {
             if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT | PTE_N))
                 return page_fault;
@@ -347,7 +389,8 @@ static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool d
         .gstage = true,
         .debug = debug,
     };
-    int cause = walk(h, &st, gpa, access, pa, NULL);
+    bool global;
+    int cause = walk(h, &st, gpa, access, pa, &global, NULL);
     if (!cause && !debug) {
         e->gpage = gpa & ~0xfffULL;
         e->page = *pa & ~0xfffULL;
@@ -358,14 +401,16 @@ static int g_stage(struct hart *h, uint64_t gpa, enum access_type access, bool d
 /*
  * Translation of an access by priv: one stage through satp, or with virt two: the VS
  * stage through vsatp (vsstatus's SUM, MXR from either status) and the G stage through
- * hgatp. A guest-page fault says where in *gf.
+ * hgatp. A guest-page fault says where in *gf. *global: a V=0 translation that no satp
+ * write changes (a global mapping, or M's bare one).
  */
 static int translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, bool virt,
-                     bool debug, uint64_t *pa, struct guest_fault *gf)
+                     bool debug, uint64_t *pa, bool *global, struct guest_fault *gf)
 {
     uint64_t satp = virt ? h->arch.vsatp : h->arch.satp;
     unsigned mode = satp >> 60;
     uint64_t gpa = va;
+    *global = priv == PRIV_M;
     if (priv != PRIV_M && mode != SATP_MODE_BARE) {
         struct stage st = {
             .root = (satp & ((1ULL << 44) - 1)) << 12,
@@ -378,7 +423,7 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
             .debug = debug,
             .virt = virt,
         };
-        int cause = walk(h, &st, va, access, &gpa, gf);
+        int cause = walk(h, &st, va, access, &gpa, global, gf);
         if (cause)
             return cause;
     }
@@ -386,6 +431,7 @@ static int translate(struct hart *h, uint64_t va, enum access_type access, unsig
         *pa = gpa;
         return 0;
     }
+    *global = false;
     int cause = g_stage(h, gpa, access, debug, pa);
     if (is_guest_fault(cause)) {
         gf->gpa = gpa;
@@ -406,7 +452,8 @@ static void raise_translation_fault(struct hart *h, int cause, uint64_t va, cons
 int mmu_translate(struct hart *h, uint64_t va, enum access_type access, unsigned priv, uint64_t *pa)
 {
     struct guest_fault gf;
-    return translate(h, va, access, priv, false, false, pa, &gf);
+    bool global;
+    return translate(h, va, access, priv, false, false, pa, &global, &gf);
 }
 
 /* ---- slow paths ---- */
@@ -428,8 +475,9 @@ static bool access_virt(const struct hart *h, enum access_type access)
 bool mmu_debug_translate(struct hart *h, uint64_t va, uint64_t *pa)
 {
     struct guest_fault gf;
+    bool global;
     return translate(h, va, ACCESS_READ, access_priv(h, ACCESS_READ), access_virt(h, ACCESS_READ), true,
-                     pa, &gf) == 0;
+                     pa, &global, &gf) == 0;
 }
 
 static bool is_htif_page(const struct hart *h, uint64_t pa)
@@ -449,7 +497,8 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
     unsigned priv = access_priv(h, access);
     uint64_t pa;
     struct guest_fault gf;
-    int cause = translate(h, va, access, priv, access_virt(h, access), false, &pa, &gf);
+    bool global;
+    int cause = translate(h, va, access, priv, access_virt(h, access), false, &pa, &global, &gf);
     if (atomic && cause == EXC_LOAD_PAGE_FAULT && access == ACCESS_WRITE)
         cause = EXC_STORE_PAGE_FAULT;
     if (cause) {
@@ -473,7 +522,12 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
         struct tlb *t = &h->tlb[ctx];
         struct tlb_entry *e = access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
-        e += (va >> 12) & (TLB_SIZE - 1);
+        unsigned idx = (va >> 12) & (TLB_SIZE - 1);
+        uint64_t *global_word = &h->tlb_global[ctx][access][idx / 64];
+        *global_word = global ? *global_word | 1ULL << (idx % 64) : *global_word & ~(1ULL << (idx % 64));
+        if (!global)
+            h->tlb_nonglobal_ctx |= 1u << ctx;
+        e += idx;
         e->tag = va & ~0xfffULL;
         e->addend = (uintptr_t)host - va;
     }
@@ -525,7 +579,9 @@ static bool access_split(struct hart *h, uint64_t va, unsigned size, enum access
     uint64_t pa;
     uint64_t second = (va & ~0xfffULL) + 0x1000;
     struct guest_fault gf;
-    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), false, &pa, &gf);
+    bool global;
+    int cause = translate(h, second, access, access_priv(h, access), access_virt(h, access), false, &pa, &global,
+                          &gf);
     if (cause) {
         raise_translation_fault(h, cause, second, &gf);
         return false;
@@ -627,7 +683,8 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
         uint64_t a = part ? va + first : va, pa;
         unsigned len = part ? size - first : first;
         struct guest_fault gf = { 0, 0 };
-        int cause = translate(h, a, exec ? ACCESS_FETCH : access, priv, true, false, &pa, &gf);
+        bool global;
+        int cause = translate(h, a, exec ? ACCESS_FETCH : access, priv, true, false, &pa, &global, &gf);
         if (exec)
             cause = as_load_cause(cause);
         if (!cause && (!pmp_allows(h, pa, len, access, priv) || !(host[part] = guest_ram_ptr(h->ram, pa, len))))

@@ -84,6 +84,11 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt);
 /* The pages of [start, start + size) of one mode: page by page while they are few. */
 void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt);
 void mmu_flush_mode(struct hart *h, bool virt);
+/* satp changed from old: drops what its old address space cached, keeping global
+ * mappings as a TLB tagged by ASID would (another MODE drops everything). */
+void mmu_satp_changed(struct hart *h, uint64_t old);
+/* sfence.vma x0, rs2 at V=0: drops the non-global translations of one ASID. */
+void mmu_flush_asid(struct hart *h, uint64_t asid);
 /* Flush what went through the G stage (hgatp's change, hfence.gvma): every V=1
  * translation and the G stage's own cache. */
 void mmu_flush_gstage(struct hart *h);

@@ -5,9 +5,10 @@
  * MXR, reserved W-without-R, reserved PTE bits and last-level pointer PTEs,
  * canonical addresses, hardware A/D updates, sfence.vma (by address, also one naming
  * another page of a superpage),
- * ASIDs, unsupported satp modes, MPRV, and page faults delegated to S or kept in M.
- * Each mode runs the same suite; failure codes are 1-69 (Sv39), 71-139 (Sv48) and
- * 141-209 (Sv57).
+ * ASIDs (a switch without a fence, sfence.vma by ASID, global mappings), unsupported
+ * satp modes, MPRV, and page faults delegated to S or kept in M.
+ * Each mode runs the same suite; failure codes are 1-75 (Sv39), 76-150 (Sv48) and
+ * 151-225 (Sv57).
  */
 #include "test.h"
 TEST paging
@@ -17,6 +18,7 @@ TEST paging
 #define PTE_W 0x04
 #define PTE_X 0x08
 #define PTE_U 0x10
+#define PTE_G 0x20
 #define PTE_A 0x40
 #define PTE_D 0x80
 #define PTE_RWX_AD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
@@ -108,9 +110,35 @@ TEST paging
     csrc mstatus, t0
 .endm
 
+/* t0 = a leaf PTE mapping \page with \bits */
+.macro LEAF_PTE page, bits
+    la t0, \page
+    srli t0, t0, 12
+    slli t0, t0, 10
+    ori t0, t0, \bits
+.endm
+
+/* The PTE of VA_SW becomes \page's with \bits (no fence). */
+.macro SET_PTE_SW page, bits
+    LEAF_PTE \page, \bits
+    LOAD t1, pte_sw
+    sd t0, 0(t1)
+.endm
+
+/* Runs \fn (s_remap, s_remap_all) in S on VA_SW, remapping it to \page (RW, A, D). */
+.macro REMAP_SW fn, page
+    LEAF_PTE \page, PTE_RW_AD
+    sd t0, remap_args, t1
+    li a0, MODE_S
+    la a1, \fn
+    li a2, VA_SW
+    LOAD a3, pte_sw
+    call run_in
+.endm
+
 /*
  * The whole suite for one translation mode: \L levels, satp MODE \mode,
- * failure codes \b + 1 .. \b + 69.
+ * failure codes \b + 1 .. \b + 75.
  */
 .macro SUITE b, L, mode, name
     csrw satp, zero
@@ -327,30 +355,11 @@ TEST paging
     EXPECT_VAR trap_count, 0, \b+48, "\name: hardware A/D updates must not trap"
 
     /* --- sfence.vma makes a changed PTE visible (by address + ASID, then global) --- */
-    la t0, page_b
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori t0, t0, PTE_RW_AD
-    la t1, remap_args
-    sd t0, 0(t1)
-    sd s2, 8(t1)
-    li a0, MODE_S
-    la a1, s_remap
-    li a2, VA_SW
-    LOAD a3, pte_sw
-    call run_in
+    sd s2, remap_args + 8, t1
+    REMAP_SW s_remap, page_b
     EXPECT a0, MARK_A, \b+49, "\name: sfence: old mapping before the change"
     EXPECT a1, MARK_B, \b+50, "\name: sfence.vma va, asid: new mapping visible"
-    la t0, page_a
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori t0, t0, PTE_RW_AD
-    sd t0, remap_args, t1
-    li a0, MODE_S
-    la a1, s_remap_all
-    li a2, VA_SW
-    LOAD a3, pte_sw
-    call run_in
+    REMAP_SW s_remap_all, page_a
     EXPECT a0, MARK_B, \b+51, "\name: sfence: second mapping before the change"
     EXPECT a1, MARK_A, \b+52, "\name: sfence.vma (all): restored mapping visible"
     /* a superpage remapped, fenced by another of its addresses: the one read is new too */
@@ -372,6 +381,49 @@ TEST paging
     LOAD t1, pte_2m
     sd t0, 0(t1)
     sfence.vma
+
+    /* --- ASIDs (s2, the run's, has bit 0 when any): a satp write to another ASID
+     * needs no fence; sfence.vma x0, asid orders that ASID's mappings; a global one is
+     * in every address space until sfence.vma drops it --- */
+    beqz s2, .Lno_asids\@
+    RUN MODE_S, s_load, VA_SW
+    EXPECT a0, MARK_A, \b+70, "\name: ASIDs: first mapping"
+    SET_PTE_SW page_b, PTE_RW_AD
+    li t0, 1 << SATP_ASID_SHIFT
+    xor t0, s0, t0
+    csrw satp, t0               /* an ASID unused since the suite's full fence */
+    RUN MODE_S, s_load, VA_SW
+    EXPECT a0, MARK_B, \b+71, "\name: satp write to another ASID: its mapping, no fence"
+    csrw satp, s0               /* back: MARK_A or MARK_B, both allowed */
+    RUN MODE_S, s_load, VA_SW
+    SET_PTE_SW page_a, PTE_RW_AD
+    li a0, MODE_S
+    la a1, s_fence_asid_load
+    li a2, VA_SW
+    mv a3, s2
+    call run_in
+    EXPECT a0, MARK_A, \b+72, "\name: sfence.vma x0, asid: that ASID's new mapping"
+    SET_PTE_SW page_b, PTE_RW_AD | PTE_G
+    sfence.vma
+    RUN MODE_S, s_load, VA_SW
+    EXPECT a0, MARK_B, \b+73, "\name: global mapping"
+    li t0, 1 << SATP_ASID_SHIFT
+    xor t0, s0, t0
+    csrw satp, t0
+    RUN MODE_S, s_load, VA_SW
+    EXPECT a0, MARK_B, \b+74, "\name: global mapping under another ASID"
+    SET_PTE_SW page_a, PTE_RW_AD | PTE_G
+    li a0, MODE_S               /* a fence by ASID need not drop it: either page */
+    la a1, s_fence_asid_load
+    li a2, VA_SW
+    xori a3, s2, 1
+    call run_in
+    SET_PTE_SW page_b, PTE_RW_AD | PTE_G
+    REMAP_SW s_remap_all, page_a
+    EXPECT a1, MARK_A, \b+75, "\name: sfence.vma (all) drops a global mapping"
+    csrw satp, s0
+    sfence.vma
+.Lno_asids\@:
 
     /* --- MPRV: M-mode loads and stores translate with the privilege in MPP --- */
     MSTATUS_CLEAR MSTATUS_MPP
@@ -442,8 +494,8 @@ main:
     sd t0, udata_page, t1
 
     SUITE 0, 3, 8, Sv39
-    SUITE 70, 4, 9, Sv48
-    SUITE 140, 5, 10, Sv57
+    SUITE 75, 4, 9, Sv48
+    SUITE 150, 5, 10, Sv57
 
     ld ra, 0(sp)
     addi sp, sp, 16
@@ -679,6 +731,11 @@ s_remap_other:
     sfence.vma t5, t4
     ld a1, 0(a0)
     mv a0, t0
+    ret
+/* a0 = va, a1 = ASID: sfence.vma x0, asid, then the load. */
+s_fence_asid_load:
+    sfence.vma x0, a1
+    ld a0, 0(a0)
     ret
 s_remap_all:
     la t2, remap_args

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# In-guest workloads of issue 11, under rackvm and under QEMU's virt board (TCG), in one
+# run: busybox sha256sum of 64 MiB, gzip -c of 32 MiB, and a CPU-bound shell loop (LOOP
+# turns of integer arithmetic, no system calls) run as one process on a 1-hart guest, then
+# as one and as two concurrent processes on a 2-hart guest. The data is the guest's own
+# busybox binary repeated (machine code: it compresses like real data, and the repeat is
+# far beyond gzip's 32 KiB window), made in tmpfs before the clock starts. The workloads
+# are a script in a second cpio archive appended to the guest's initramfs, run with
+# autorun=; it times each from /proc/uptime, so boot does not count. Prints every figure,
+# the rackvm/QEMU ratios and the 2-hart throughput gain, which needs two idle host CPUs
+# (hence the load average printed beside it). No assertions.
+#   LOOP=200000 MEMORY=512 bench/guest-work.sh
+# The guest is $RACKVM_GUEST_DIR, else guest/ (scripts/build-guest.sh), else ../shared/guest.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+loop_turns=${LOOP:-200000}
+memory=${MEMORY:-512}
+rackvm=${RACKVM:-$root/build/rackvm}
+logs=$root/build/bench
+
+# The integration harness's guest search (tests/integration/lib.py).
+guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
+g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
+[ -n "$guest" ] || { echo "bench/guest-work.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
+[ -x "$rackvm" ] || { echo "bench/guest-work.sh: $rackvm missing; run make" >&2; exit 1; }
+for tool in cpio gzip qemu-system-riscv64; do
+    command -v $tool >/dev/null || { echo "bench/guest-work.sh: $tool missing; run scripts/deps.sh" >&2; exit 1; }
+done
+mkdir -p "$logs"
+
+# The guest's initramfs plus an archive holding /guestwork.sh. Its first argument (from
+# the kernel command line's guestwork=) picks the 1-hart or the 2-hart part.
+initrd=$logs/guest-work-initramfs.cpio.gz
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+cat >"$staging/guestwork.sh" <<SCRIPT
+#!/bin/sh
+now() { cut -d' ' -f1 /proc/uptime; }
+# Prints "WORK name seconds" for the command in "\$2".
+timed() {
+    start=\$(now)
+    eval "\$2"
+    end=\$(now)
+    echo "WORK \$1 \$(awk "BEGIN { print \$end - \$start }")"
+}
+spin() {
+    i=0
+    while [ \$i -lt $loop_turns ]; do i=\$((i + 1)); done
+}
+part=1
+for arg in \$(cat /proc/cmdline); do
+    case "\$arg" in guestwork=*) part="\${arg#guestwork=}" ;; esac
+done
+if [ "\$part" = 1 ]; then
+    while [ \$(stat -c %s /tmp/data32 2>/dev/null || echo 0) -lt 33554432 ]; do
+        cat /bin/busybox >>/tmp/data32
+    done
+    truncate -s 32M /tmp/data32
+    cat /tmp/data32 /tmp/data32 >/tmp/data64
+    timed sha256 "sha256sum /tmp/data64 >/dev/null"
+    timed gzip "gzip -c /tmp/data32 >/dev/null"
+    rm -f /tmp/data32 /tmp/data64
+    timed loop1 "spin"
+else
+    timed loop1 "spin"
+    timed loop2 "spin & spin & wait"
+fi
+SCRIPT
+chmod +x "$staging/guestwork.sh"
+cp "$guest/initramfs.cpio.gz" "$initrd"
+(cd "$staging" && echo guestwork.sh | cpio --quiet -o -H newc -R 0:0 | gzip -9) >>"$initrd"
+
+# Runs one VM with $1 harts; sets the globals name_<work> to the guest's figures (s).
+measure() {
+    local name=$1 harts=$2
+    shift 2
+    local log=$logs/guest-work-$name-$harts.log
+    echo "running under $name, $harts hart(s) (console: ${log#"$root"/})"
+    timeout -k 5 1800 "$@" </dev/null >"$log" 2>&1 || true
+    local ok=0
+    grep -q 'GUEST-EXIT 0' "$log" && ok=1
+    for work in sha256 gzip loop1 loop2; do
+        local v
+        v=$(sed -n "s/^WORK $work \([0-9.]*\).*/\1/p" "$log" | head -n 1)
+        [ $ok = 1 ] && [ -n "$v" ] || v=nan
+        printf -v "${name}_${work}_$harts" '%s' "$v"
+    done
+}
+
+cmdline="console=ttyS0 autorun=/guestwork.sh"
+for harts in 1 2; do
+    measure rackvm $harts "$rackvm" run --kernel "$guest/Image" --initrd "$initrd" \
+        --cmdline "$cmdline guestwork=$harts" --memory "${memory}M" --cpus $harts
+    measure qemu $harts qemu-system-riscv64 -M virt -m "$memory" -smp $harts -nographic -bios default \
+        -kernel "$guest/Image" -initrd "$initrd" -append "$cmdline guestwork=$harts" -no-reboot
+done
+
+ratio() { # $1 / $2 with two decimals, or nan
+    if [ "$1" = nan ] || [ "$2" = nan ]; then echo nan; else awk "BEGIN { printf \"%.2f\", $1 / $2 }"; fi
+}
+# Throughput of two processes against one: 2 * one's time / both's time.
+gain() {
+    if [ "$1" = nan ] || [ "$2" = nan ]; then echo nan; else awk "BEGIN { printf \"%.2f\", 2 * $1 / $2 }"; fi
+}
+
+echo
+echo "host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) CPUs," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "guest: $guest, ${memory} MiB; loop: $loop_turns turns of a busybox sh arithmetic loop"
+printf '%-34s %10s %10s %14s\n' workload "rackvm (s)" "qemu (s)" "rackvm/qemu"
+row() { printf '%-34s %10s %10s %14s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+row "sha256sum 64 MiB (1 hart)" "$rackvm_sha256_1" "$qemu_sha256_1"
+row "gzip -c 32 MiB (1 hart)" "$rackvm_gzip_1" "$qemu_gzip_1"
+row "loop, 1 process (1 hart)" "$rackvm_loop1_1" "$qemu_loop1_1"
+row "loop, 1 process (2 harts)" "$rackvm_loop1_2" "$qemu_loop1_2"
+row "loop, 2 processes (2 harts)" "$rackvm_loop2_2" "$qemu_loop2_2"
+printf '%-34s %10s %10s\n' "2-hart throughput, 2 vs 1 process" \
+    "$(gain "$rackvm_loop1_2" "$rackvm_loop2_2")x" "$(gain "$qemu_loop1_2" "$qemu_loop2_2")x"
