@@ -3,8 +3,8 @@
 # bare-metal suite, the CPU's differential test against QEMU (interpreted and translated,
 # 45 s each; the reference executor 25 s), the unit tests again under ASan+UBSan, 20 s of
 # libFuzzer on each fuzz target (virtqueues, loaders, run's options, value parsers, switch
-# peers) after replaying their regression inputs, a clang build (-Werror), the
-# guest (built or refreshed from its cache, so no boot test skips for want of one), and
+# peers) after replaying their regression inputs, a clang build (-Werror) and its unit
+# tests, the guest (built or refreshed from its cache, so no boot test skips for want of one), and
 # the Linux boot tests last, so their "N passed, N failed" line closes the output.
 TEST_SANITIZE := address,undefined
 
@@ -22,7 +22,7 @@ test: deps
 	python3 tests/difftest/run.py --seconds 25 --jit reference
 	$(MAKE) SANITIZE=$(TEST_SANITIZE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=20
-	$(MAKE) CC=clang BUILD=build-clang all
+	$(MAKE) CC=clang BUILD=build-clang all unit
 	scripts/build-guest.sh
 	python3 tests/integration/run.py
 

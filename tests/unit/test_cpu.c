@@ -763,7 +763,7 @@ static void test_vmid(void)
     if (!mh)
         return;
     struct hart *h = mh->harts[0];
-    uint64_t sv39x4 = 8ULL << 60 | (DATA + 0x100000) >> 12, v;
+    uint64_t sv39x4 = 8ULL << 60 | (DATA + 0x100000) >> 12, v = 0;
     hart_reset(h, BASE);
     CHECK(csr_write(h, CSR_HGATP, sv39x4 | 0xffffULL << 44) && csr_read(h, CSR_HGATP, &v));
     CHECK_EQ_U64(v, sv39x4 | 0x3fffULL << 44);
