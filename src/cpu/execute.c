@@ -419,7 +419,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
                     if (RS1 != 0)
                         mmu_flush_page(h, x[RS1], h->arch.virt);
                     else if (RS2 != 0 && !h->arch.virt)
-                        mmu_flush_asid(h, x[RS2]);
+                        mmu_flush_asid(h, x[RS2], 0, ~0ULL);
                     else
                         mmu_flush_mode(h, h->arch.virt);
                     break;

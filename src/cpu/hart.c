@@ -98,17 +98,38 @@ void hart_clear_reservation(struct hart *h)
         atomic_fetch_sub(&mmu_reservations_active, 1);
 }
 
-void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size)
+/* [*lo, *hi): the pages a remote sfence.vma names (size 0 or -1: all). */
+static void sfence_bounds(uint64_t start, uint64_t size, uint64_t *lo, uint64_t *hi)
 {
     bool all = size == 0 || start + size < start;
-    uint64_t lo = all ? 0 : start, hi = all ? ~0ULL : start + size;
+    *lo = all ? 0 : start;
+    *hi = all ? ~0ULL : start + size;
+}
+
+void hart_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid)
+{
+    uint64_t lo, hi;
+    sfence_bounds(start, size, &lo, &hi);
+    if (asid == SFENCE_EVERY_ASID)
+        mmu_flush_range(h, lo, hi - lo, false);
+    else
+        mmu_flush_asid(h, asid, lo, hi - lo);
+}
+
+void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid)
+{
+    uint64_t lo, hi;
+    sfence_bounds(start, size, &lo, &hi);
     pthread_mutex_lock(&h->sfence_lock);
     if (h->sfence_lo < h->sfence_hi) { /* one still pending: both ranges go */
         lo = lo < h->sfence_lo ? lo : h->sfence_lo;
         hi = hi > h->sfence_hi ? hi : h->sfence_hi;
+        if (asid != h->sfence_asid) /* two ASIDs' (rare: a fence per caller in flight) */
+            asid = SFENCE_EVERY_ASID;
     }
     h->sfence_lo = lo;
     h->sfence_hi = hi;
+    h->sfence_asid = asid;
     pthread_mutex_unlock(&h->sfence_lock);
     atomic_store(&h->tlb_flush_request, true);
 }
@@ -117,11 +138,11 @@ void hart_serve_fence_requests(struct hart *h)
 {
     if (atomic_exchange(&h->tlb_flush_request, false)) {
         pthread_mutex_lock(&h->sfence_lock);
-        uint64_t lo = h->sfence_lo, hi = h->sfence_hi;
+        uint64_t lo = h->sfence_lo, hi = h->sfence_hi, asid = h->sfence_asid;
         h->sfence_lo = h->sfence_hi = 0;
         pthread_mutex_unlock(&h->sfence_lock);
         if (lo < hi)
-            mmu_flush_range(h, lo, hi - lo, false);
+            hart_sfence(h, lo, hi - lo, asid);
     }
     if (atomic_exchange(&h->hfence_request, false))
         mmu_flush_gstage(h);

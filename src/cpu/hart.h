@@ -252,8 +252,9 @@ struct hart {
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote sfence.vma from another hart: V=0 translations */
-    pthread_mutex_t sfence_lock;    /* guards sfence_lo/hi: the pages the requests name, */
-    uint64_t sfence_lo, sfence_hi;  /* [lo, hi) merged (lo >= hi: none) */
+    pthread_mutex_t sfence_lock;    /* guards sfence_lo/hi/asid: the pages the requests */
+    uint64_t sfence_lo, sfence_hi;  /* name, [lo, hi) merged (lo >= hi: none), and */
+    uint64_t sfence_asid;           /* their ASID (or SFENCE_EVERY_ASID) */
     _Atomic bool hfence_request;    /* remote hfence from another hart: V=1 translations */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
@@ -324,12 +325,17 @@ uint64_t hart_sret(struct hart *h);
 /* fence.i: makes this hart's instruction fetches see earlier stores. */
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);
+/* A remote sfence.vma's ASID when it names none: global mappings go too. */
+#define SFENCE_EVERY_ASID (~0ULL)
 /*
- * Thread-safe: asks h to drop its V=0 translations of [start, start + size) (all when size
- * is 0 or -1, as the SBI's remote sfence.vma has it) before it executes again; the caller
- * then kicks it and waits for tlb_flush_request to clear.
+ * A remote sfence.vma on h's own thread: drops its V=0 translations of [start, start +
+ * size) (all when size is 0 or -1, as the SBI has it), of one ASID's non-global mappings
+ * or of every mapping (asid SFENCE_EVERY_ASID).
  */
-void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size);
+void hart_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid);
+/* Thread-safe: asks h for hart_sfence before it executes again; the caller then kicks
+ * it and waits for tlb_flush_request to clear. */
+void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid);
 /* Performs the TLB flushes / fence.i other harts asked of this one (its own thread only). */
 void hart_serve_fence_requests(struct hart *h);
 

@@ -109,13 +109,6 @@ void mmu_satp_changed(struct hart *h, uint64_t old)
         drop_nonglobal(h);
 }
 
-void mmu_flush_asid(struct hart *h, uint64_t asid)
-{
-    /* Non-global entries are all of satp's current ASID: a satp write drops the others. */
-    if (((asid ^ (h->arch.satp >> SATP_ASID_SHIFT)) & SATP_ASID_MASK) == 0)
-        drop_nonglobal(h);
-}
-
 void mmu_flush_mode(struct hart *h, bool virt)
 {
     superpages_clear(h, virt);
@@ -127,15 +120,39 @@ void mmu_flush_mode(struct hart *h, bool virt)
  * sfence.vma by page. */
 #define FLUSH_RANGE_PAGES 64
 
+/* Whether [start, start + size) spans few enough pages to flush one by one: its first
+ * page and their number. */
+static bool few_pages(uint64_t start, uint64_t size, uint64_t *first, uint64_t *pages)
+{
+    *first = start & ~0xfffULL;
+    *pages = (start + size - *first + 0xfff) >> 12;
+    return size <= FLUSH_RANGE_PAGES << 12 && *pages <= FLUSH_RANGE_PAGES;
+}
+
 void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
 {
-    uint64_t first = start & ~0xfffULL, pages = (start + size - first + 0xfff) >> 12;
-    if (size > FLUSH_RANGE_PAGES << 12 || pages > FLUSH_RANGE_PAGES) {
+    uint64_t first, pages;
+    if (!few_pages(start, size, &first, &pages)) {
         mmu_flush_mode(h, virt);
         return;
     }
     for (uint64_t i = 0; i < pages; i++)
         mmu_flush_page(h, first + (i << 12), virt);
+}
+
+void mmu_flush_asid(struct hart *h, uint64_t asid, uint64_t start, uint64_t size)
+{
+    /* Non-global entries are all of satp's current ASID: a satp write drops the others. */
+    if (((asid ^ (h->arch.satp >> SATP_ASID_SHIFT)) & SATP_ASID_MASK) != 0)
+        return;
+    uint64_t first, pages;
+    if (!few_pages(start, size, &first, &pages)) {
+        drop_nonglobal(h);
+        return;
+    }
+    /* A page's global entry may go too: more than the fence asks, never less. */
+    for (uint64_t i = 0; i < pages; i++)
+        mmu_flush_page(h, first + (i << 12), false);
 }
 
 void mmu_flush_gstage(struct hart *h)

@@ -87,8 +87,9 @@ void mmu_flush_mode(struct hart *h, bool virt);
 /* satp changed from old: drops what its old address space cached, keeping global
  * mappings as a TLB tagged by ASID would (another MODE drops everything). */
 void mmu_satp_changed(struct hart *h, uint64_t old);
-/* sfence.vma x0, rs2 at V=0: drops the non-global translations of one ASID. */
-void mmu_flush_asid(struct hart *h, uint64_t asid);
+/* sfence.vma x0, rs2 at V=0, or the SBI's remote one by ASID: drops the non-global V=0
+ * translations of one ASID in [start, start + size) (size ~0: all of them). */
+void mmu_flush_asid(struct hart *h, uint64_t asid, uint64_t start, uint64_t size);
 /* Flush what went through the G stage (hgatp's change, hfence.gvma): every V=1
  * translation and the G stage's own cache. */
 void mmu_flush_gstage(struct hart *h);

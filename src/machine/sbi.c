@@ -118,10 +118,11 @@ static bool hart_mask_valid(const struct machine *m, uint64_t mask, uint64_t bas
 }
 
 /*
- * Remote fences: each target hart flushes its V=0 translations (sfence.vma: the caller
- * is at V=0, a guest's ecalls go to its hypervisor), its V=1 ones (hfence, H extension)
- * or its decoded blocks (fence.i) before it executes again. The caller waits until every target has done so,
- * or sleeps (a sleeping hart handles the request on waking, before any instruction).
+ * Remote fences: each target hart flushes the V=0 translations the call names
+ * (sfence.vma: the caller is at V=0, a guest's ecalls go to its hypervisor), its V=1 ones
+ * (hfence, H extension) or its decoded blocks (fence.i) before it executes again. The
+ * caller waits until every target has done so, or sleeps (a sleeping hart handles the
+ * request on waking, before any instruction).
  */
 enum remote_fence { REMOTE_SFENCE_VMA, REMOTE_HFENCE, REMOTE_FENCE_I };
 
@@ -132,20 +133,17 @@ static _Atomic bool *fence_request(struct hart *t, enum remote_fence kind)
                                      : &t->fence_i_request;
 }
 
-/* start and size: the addresses a remote sfence.vma names (size 0 or -1: all). */
+/* start, size and asid: what a remote sfence.vma names (hart_sfence). */
 static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, uint64_t base,
-                         enum remote_fence kind, uint64_t start, uint64_t size)
+                         enum remote_fence kind, uint64_t start, uint64_t size, uint64_t asid)
 {
-    bool all = size == 0 || start + size < start;
     for (unsigned i = 0; i < m->nharts; i++) {
         if (!hart_selected(m, i, mask, base))
             continue;
         struct hart *t = m->harts[i];
         if (t == self) {
-            if (kind == REMOTE_SFENCE_VMA && all)
-                mmu_flush_mode(self, false);
-            else if (kind == REMOTE_SFENCE_VMA)
-                mmu_flush_range(self, start, size, false);
+            if (kind == REMOTE_SFENCE_VMA)
+                hart_sfence(self, start, size, asid);
             else if (kind == REMOTE_HFENCE)
                 mmu_flush_gstage(self);
             else
@@ -153,7 +151,7 @@ static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, ui
             continue;
         }
         if (kind == REMOTE_SFENCE_VMA)
-            hart_request_sfence(t, start, size);
+            hart_request_sfence(t, start, size, asid);
         else
             atomic_store(fence_request(t, kind), true);
         hart_kick(t);
@@ -347,9 +345,10 @@ static struct sbiret legacy_call(struct machine *m, struct hart *h, uint64_t ext
         if (ext == LEGACY_SEND_IPI)
             return send_ipi(m, mask, a[0] ? 0 : ~0ULL);
         if (ext == LEGACY_REMOTE_FENCE_I)
-            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I, 0, 0);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_FENCE_I, 0, 0, 0);
         else
-            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA, a[1], a[2]);
+            remote_fence(m, h, mask, a[0] ? 0 : ~0ULL, REMOTE_SFENCE_VMA, a[1], a[2],
+                         ext == LEGACY_REMOTE_SFENCE_VMA_ASID ? a[3] : SFENCE_EVERY_ASID);
         return ok(0);
     }
     case LEGACY_SHUTDOWN: return srst(m, h, 0, 0);
@@ -391,13 +390,14 @@ void sbi_ecall(struct machine *m, struct hart *h)
             if (!hart_mask_valid(m, a[0], a[1])) {
                 r = err(SBI_ERR_INVALID_PARAM);
             } else if (fid == 0) {
-                remote_fence(m, h, a[0], a[1], REMOTE_FENCE_I, 0, 0);
+                remote_fence(m, h, a[0], a[1], REMOTE_FENCE_I, 0, 0, 0);
                 r = ok(0);
-            } else if (fid <= 2) {
-                remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA, a[2], a[3]);
+            } else if (fid <= 2) { /* sfence.vma, sfence.vma_asid */
+                uint64_t asid = fid == 2 ? a[4] : SFENCE_EVERY_ASID;
+                remote_fence(m, h, a[0], a[1], REMOTE_SFENCE_VMA, a[2], a[3], asid);
                 r = ok(0);
             } else if (h->hypervisor) { /* hfence.gvma and hfence.vvma, by VMID/ASID or not */
-                remote_fence(m, h, a[0], a[1], REMOTE_HFENCE, 0, 0);
+                remote_fence(m, h, a[0], a[1], REMOTE_HFENCE, 0, 0, 0);
                 r = ok(0);
             } else {
                 r = err(SBI_ERR_NOT_SUPPORTED); /* hypervisor fences: no H extension */

@@ -730,19 +730,86 @@ static void test_remote_sfence_range(void)
     struct hart *h = mh->harts[0];
     hart_reset(h, BASE);
     cache_data(h, false);
-    hart_request_sfence(h, DATA + 0x1000, 0x1000);
+    hart_request_sfence(h, DATA + 0x1000, 0x1000, SFENCE_EVERY_ASID);
     hart_serve_fence_requests(h);
     CHECK(data_cached(h, MMU_CTX_S));
-    hart_request_sfence(h, DATA + 0x1000, 0x1000);
-    hart_request_sfence(h, DATA + 0x10, 8);
+    hart_request_sfence(h, DATA + 0x1000, 0x1000, SFENCE_EVERY_ASID);
+    hart_request_sfence(h, DATA + 0x10, 8, SFENCE_EVERY_ASID);
     hart_serve_fence_requests(h);
     CHECK(!data_cached(h, MMU_CTX_S));
     cache_data(h, false);
     hart_serve_fence_requests(h); /* nothing pending */
     CHECK(data_cached(h, MMU_CTX_S));
-    hart_request_sfence(h, 0, ~0ULL);
+    hart_request_sfence(h, 0, ~0ULL, SFENCE_EVERY_ASID);
     hart_serve_fence_requests(h);
     CHECK(!data_cached(h, MMU_CTX_S));
+    machine_destroy(mh);
+}
+
+/* Sv39 pages of test_remote_sfence_asid (vpn2 0, vpn1 0): one global, two not. */
+#define VA_GLOBAL 0x1000ULL
+#define VA_PRIVATE 0x2000ULL
+#define VA_PRIVATE_2 0x3000ULL
+
+/* Whether h's S context holds a read translation of va. */
+static bool va_cached(const struct hart *h, uint64_t va)
+{
+    return h->tlb[MMU_CTX_S].read[(va >> 12) & (TLB_SIZE - 1)].tag == va;
+}
+
+/* Loads the three pages in S mode: each is cached. */
+static void cache_asid_pages(struct hart *h)
+{
+    uint64_t v;
+    for (uint64_t va = VA_GLOBAL; va <= VA_PRIVATE_2; va += 0x1000)
+        CHECK(mem_load_u64(h, va, &v) && va_cached(h, va));
+}
+
+/* Which of the three pages h still caches after one remote fence. */
+static void fence_asid_pages(struct hart *h, uint64_t start, uint64_t size, uint64_t asid, bool global,
+                             bool private, bool private_2)
+{
+    hart_request_sfence(h, start, size, asid);
+    hart_serve_fence_requests(h);
+    CHECK(va_cached(h, VA_GLOBAL) == global);
+    CHECK(va_cached(h, VA_PRIVATE) == private);
+    CHECK(va_cached(h, VA_PRIVATE_2) == private_2);
+}
+
+/*
+ * The SBI's remote sfence.vma by ASID (white box: which TLB entries stay) drops that
+ * ASID's non-global pages in its range, all of them without one, keeps global pages and
+ * does nothing for an ASID the hart is not in; one without ASID drops global pages too.
+ * Two pending fences of different ASIDs merge into one of every ASID over both ranges.
+ */
+static void test_remote_sfence_asid(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    uint64_t root = DATA + 0x10000;
+    uint64_t *t = guest_ram_ptr(&mh->bus.ram, root, 0x3000);
+    memset(t, 0, 0x3000);
+    t[0] = ((root + 0x1000) >> 12) << 10 | 1;
+    t[512] = ((root + 0x2000) >> 12) << 10 | 1;
+    for (uint64_t va = VA_GLOBAL; va <= VA_PRIVATE_2; va += 0x1000)
+        t[1024 + (va >> 12)] = (DATA >> 12) << 10 | 0x43 | (va == VA_GLOBAL ? 0x20 : 0); /* V R A, G */
+    hart_reset(h, BASE);
+    h->arch.satp = 8ULL << 60 | 5ULL << SATP_ASID_SHIFT | root >> 12;
+    hart_set_mode(h, PRIV_S, false);
+    hart_tlb_flush(h);
+
+    cache_asid_pages(h);
+    fence_asid_pages(h, 0, 0, 6, true, true, true);
+    fence_asid_pages(h, VA_PRIVATE, 0x1000, 5, true, false, true);
+    cache_asid_pages(h);
+    fence_asid_pages(h, 0, ~0ULL, 5, true, false, false);
+    fence_asid_pages(h, 0, 0, SFENCE_EVERY_ASID, false, false, false);
+
+    cache_asid_pages(h);
+    hart_request_sfence(h, VA_PRIVATE_2, 0x1000, 6);
+    fence_asid_pages(h, VA_PRIVATE, 0x1000, 5, true, false, false);
     machine_destroy(mh);
 }
 
@@ -1353,6 +1420,7 @@ int main(void)
     test_tlb_flush_by_mode();
     test_vmid();
     test_remote_sfence_range();
+    test_remote_sfence_asid();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();

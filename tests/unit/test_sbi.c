@@ -28,6 +28,79 @@ enum { T0 = 5, T1 = 6, S0 = 8, A0 = 10, A1, A2, A6 = 16, A7 };
 #define IPI 0x735049
 #define SRST 0x53525354
 
+/*
+ * A remote sfence.vma by ASID (RFENCE, its whole ASID) reaches a hart running another
+ * thread: hart 1, paging in ASID 5, loads FENCED_VA (mapped to OLD_PAGE) and says so;
+ * hart 0 remaps it to NEW_PAGE without a fence of its own and fences ASID 5 on hart 1;
+ * hart 1's next load must see NEW_PAGE. Code and data sit in a global identity gigapage.
+ */
+#define ROOT (BASE + 0x10000)            /* three page-table pages */
+#define OLD_PAGE (BASE + 0x20000)
+#define NEW_PAGE (BASE + 0x21000)
+#define FENCED_VA 0x1000ULL
+#define RFENCE 0x52464e43
+enum { T2 = 7, A3 = 13, A4 = 14 };
+#define LD(rd, off, rs1) I(off, rs1, 3, rd, 0x03)
+
+static void test_remote_fence_by_asid(bool interpret_only)
+{
+    /* s0 = BASE + 0x2004: flag 4(s0), done 12(s0), satp 20(s0), PTE address 28(s0),
+     * new PTE 36(s0), hart 1's loads 44(s0) and 52(s0), the fence's error 60(s0). */
+    const uint32_t hart0[] = {
+        U(1, A1, 0x17),                 /* auipc a1, 1: hart 1's code */
+        U(2, S0, 0x17),                 /* auipc s0, 2 */
+        LD(A2, 20, S0), ADDI(A0, 0, 1), EXT(HSM), ADDI(A6, 0, 0), ECALL, /* start hart 1 */
+        LD(T0, 4, S0), B(-4, 0, T0, 0), /* until it has loaded FENCED_VA */
+        LD(T0, 28, S0), LD(T1, 36, S0), SD(T1, 0, T0), /* remap it, no fence */
+        ADDI(A0, 0, 2), ADDI(A1, 0, 0), ADDI(A2, 0, 0), ADDI(A3, 0, -1), ADDI(A4, 0, 5),
+        U((RFENCE + 0x800) >> 12, A7, 0x37), ADDIW(A7, A7, (RFENCE & 0xfff) - 0x1000),
+        ADDI(A6, 0, 2), ECALL,          /* remote sfence.vma_asid: hart 1, all of ASID 5 */
+        SD(A0, 60, S0), ADDI(T0, 0, 1), SD(T0, 12, S0),
+        LD(T0, 52, S0), B(-4, 0, T0, 0), /* until hart 1 has loaded it again */
+        EXT(SRST), ADDI(A6, 0, 0), ADDI(A0, 0, 0), ADDI(A1, 0, 0), ECALL, /* shutdown */
+        J(0, 0),
+    };
+    const uint32_t hart1[] = {
+        I(0x180, A1, 1, 0, 0x73),       /* csrw satp, a1 */
+        U(1, S0, 0x17),                 /* auipc s0, 1: BASE + 0x2004 */
+        U(FENCED_VA >> 12, T0, 0x37), LD(T1, 0, T0), SD(T1, 44, S0),
+        ADDI(T2, 0, 1), SD(T2, 4, S0),
+        LD(T2, 12, S0), B(-4, 0, T2, 0), /* until hart 0 has fenced */
+        LD(T1, 0, T0), SD(T1, 52, S0),
+        EXT(HSM), ADDI(A6, 0, 1), ECALL, /* stop */
+        J(0, 0),
+    };
+
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_BUILTIN_SBI,
+                                  .interpret_only = interpret_only };
+    struct machine *m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, BASE, 0x22000);
+    memcpy(ram, hart0, sizeof(hart0));
+    memcpy(ram + 0x1000, hart1, sizeof(hart1));
+    uint64_t *pt = (uint64_t *)(ram + (ROOT - BASE));
+    pt[BASE >> 30] = (BASE >> 12) << 10 | 0xef;     /* V R W X G A D */
+    pt[0] = ((ROOT + 0x1000) >> 12) << 10 | 1;
+    pt[512] = ((ROOT + 0x2000) >> 12) << 10 | 1;
+    uint64_t *pte = &pt[1024 + (FENCED_VA >> 12)];
+    *pte = (OLD_PAGE >> 12) << 10 | 0x43;           /* V R A, not global */
+    uint64_t *data = (uint64_t *)(ram + 0x2008);
+    data[2] = 8ULL << 60 | 5ULL << 44 | ROOT >> 12; /* Sv39, ASID 5 */
+    data[3] = ROOT + 0x2000 + 8 * (FENCED_VA >> 12);
+    data[4] = (NEW_PAGE >> 12) << 10 | 0x43;
+    memcpy(ram + (OLD_PAGE - BASE), &(uint64_t){ 0x111 }, 8);
+    memcpy(ram + (NEW_PAGE - BASE), &(uint64_t){ 0x222 }, 8);
+    sbi_start_hart(m, m->harts[0], BASE, 0);
+
+    CHECK_EQ_U64(machine_run(m), STOP_POWEROFF);
+    CHECK_EQ_U64(data[7], 0);           /* the fence: SBI_SUCCESS */
+    CHECK_EQ_U64(data[5], 0x111);       /* before it, the old page */
+    CHECK_EQ_U64(data[6], 0x222);       /* after it, the new one */
+    machine_destroy(m);
+}
+
 int main(void)
 {
     alarm(60); /* a hart that never wakes must fail the test, not hang it */
@@ -97,5 +170,7 @@ int main(void)
         CHECK(m->harts[0]->arch.medeleg & (1u << 8)); /* ecall from U, as before */
         machine_destroy(m);
     }
+    test_remote_fence_by_asid(true);
+    test_remote_fence_by_asid(false);
     UNIT_DONE();
 }
