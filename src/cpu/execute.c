@@ -247,7 +247,9 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     return DECODED_DONE;
 }
 
-enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
+/* exec_one; known_slow: insn is a block's OP_SLOW or OP_FP, which exec_decoded would
+ * leave to the rest anyway, so it is not decoded again. */
+static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, unsigned len, bool known_slow)
 {
     uint64_t *x = h->arch.x;
     unsigned fault = EXC_ILLEGAL_INSN; /* what `illegal` raises */
@@ -255,12 +257,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         uint64_t pc = h->arch.pc;
         uint64_t next = pc + len;
         uint64_t v;
-        struct dinsn d;
-        decode_insn(insn, len, &d);
-        switch (exec_decoded(h, &d, pc, &next)) {
-        case DECODED_DONE: goto retire;
-        case DECODED_TRAPPED: goto trapped;
-        case DECODED_SLOW: break;
+        if (!known_slow) {
+            struct dinsn d;
+            decode_insn(insn, len, &d);
+            switch (exec_decoded(h, &d, pc, &next)) {
+            case DECODED_DONE: goto retire;
+            case DECODED_TRAPPED: goto trapped;
+            case DECODED_SLOW: break;
+            }
         }
         /* What the decoded form leaves to OP_SLOW. */
         if (exec_slow_alu(insn, x[RS1], x[RS2], &v)) {
@@ -563,4 +567,14 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
         x[0] = 0;
         return EXEC_TRAPPED;
     }
+}
+
+enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned len)
+{
+    return exec_insn(h, insn, raw, len, false);
+}
+
+enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
+{
+    return exec_insn(h, (uint32_t)d->imm, dinsn_raw(d), d->len, true);
 }
