@@ -9,19 +9,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 memory=${MEMORY:-256}
 cpus=${CPUS:-1}
-rackvm=${RACKVM:-$root/build/rackvm}
-logs=$root/build/bench
 cmdline="console=ttyS0 autorun=/bin/true"
 
-# The integration harness's guest search (tests/integration/lib.py).
-guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
-g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
-[ -n "$guest" ] || { echo "bench/boot.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
-[ -x "$rackvm" ] || { echo "bench/boot.sh: $rackvm missing; run make" >&2; exit 1; }
-for tool in /usr/bin/time qemu-system-riscv64; do
-    command -v $tool >/dev/null || { echo "bench/boot.sh: $tool missing; run scripts/deps.sh --all" >&2; exit 1; }
-done
-mkdir -p "$logs"
+. "$root/bench/guest-setup.sh"
+bench_setup bench/boot.sh /usr/bin/time qemu-system-riscv64
 
 # Runs one VM; sets wall (s), rss (KiB) and ok (whether the guest reached GUEST-EXIT 0).
 measure() {

@@ -16,18 +16,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 loop_turns=${LOOP:-200000}
 memory=${MEMORY:-512}
-rackvm=${RACKVM:-$root/build/rackvm}
-logs=$root/build/bench
 
-# The integration harness's guest search (tests/integration/lib.py).
-guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
-g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
-[ -n "$guest" ] || { echo "bench/guest-work.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
-[ -x "$rackvm" ] || { echo "bench/guest-work.sh: $rackvm missing; run make" >&2; exit 1; }
-for tool in cpio gzip qemu-system-riscv64; do
-    command -v $tool >/dev/null || { echo "bench/guest-work.sh: $tool missing; run scripts/deps.sh" >&2; exit 1; }
-done
-mkdir -p "$logs"
+. "$root/bench/guest-setup.sh"
+bench_setup bench/guest-work.sh cpio gzip qemu-system-riscv64
 
 # The guest's initramfs plus an archive holding /guestwork.sh. Its first argument (from
 # the kernel command line's guestwork=) picks the 1-hart or the 2-hart part.

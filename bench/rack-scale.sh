@@ -25,13 +25,10 @@ memory=${MEMORY:-128}
 idle_s=${IDLE_SECONDS:-20}
 settle_s=${SETTLE_SECONDS:-10}
 boot_limit=${BOOT_LIMIT:-1200}
-rackvm=${RACKVM:-$root/build/rackvm}
 tick=$(getconf CLK_TCK)
 
-guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
-g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
-[ -n "$guest" ] || { echo "bench/rack-scale.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
-[ -x "$rackvm" ] || { echo "bench/rack-scale.sh: $rackvm missing; run make" >&2; exit 1; }
+. "$root/bench/guest-setup.sh"
+bench_setup bench/rack-scale.sh
 # QEMU=0 leaves out the peer; without qemu-system-riscv64 it is left out with a line.
 qemu=
 if [ "${QEMU:-1}" != 0 ]; then

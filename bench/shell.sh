@@ -12,18 +12,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 iter=${ITER:-100}
 memory=${MEMORY:-256}
-rackvm=${RACKVM:-$root/build/rackvm}
-logs=$root/build/bench
 
-# The integration harness's guest search (tests/integration/lib.py).
-guest=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from lib import find_guest
-g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
-[ -n "$guest" ] || { echo "bench/shell.sh: no guest; run scripts/build-guest.sh" >&2; exit 1; }
-[ -x "$rackvm" ] || { echo "bench/shell.sh: $rackvm missing; run make" >&2; exit 1; }
-for tool in cpio gzip qemu-system-riscv64; do
-    command -v $tool >/dev/null || { echo "bench/shell.sh: $tool missing; run scripts/deps.sh" >&2; exit 1; }
-done
-mkdir -p "$logs"
+. "$root/bench/guest-setup.sh"
+bench_setup bench/shell.sh cpio gzip qemu-system-riscv64
 
 # The guest's initramfs plus an archive holding /forkloop.sh.
 initrd=$logs/shell-initramfs.cpio.gz
