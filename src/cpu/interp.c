@@ -72,14 +72,14 @@ static inline bool is_conditional_branch(enum op op)
 /* interp_run's handlers: one per op, then the loop forms of the conditional branches. */
 #define LOOP_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define HANDLER_COUNT LOOP_HANDLER(OP_BGEU + 1)
+_Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
  * address, so that following a link needs no null check. */
 static struct block unlinked;
 
 /* Decodes the block starting at host address p (guest pc) into b. */
-static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page,
-                         const int32_t *labels)
+static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
 {
     unsigned n = 0;
     unsigned offset = pc & 0xfff, start = offset;
@@ -97,7 +97,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
-            *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END, .index = n, .pc_offset = offset - start };
+            *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
             break;
         }
         uint16_t lo;
@@ -106,7 +106,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         unsigned len;
         if ((lo & 3) == 3) {
             if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                *d = (struct dinsn){ .handler = labels[OP_END], .op = OP_END, .index = n, .pc_offset = offset - start };
+                *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
                 break;
             }
             memcpy(&insn, p, 4);
@@ -120,7 +120,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         d->pc_offset = offset - start;
         /* A branch back to its block's start has a handler of its own (see interp_run). */
         bool loops = is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
-        d->handler = labels[loops ? LOOP_HANDLER(d->op) : d->op];
+        d->handler = loops ? LOOP_HANDLER(d->op) : d->op;
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
@@ -167,8 +167,7 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
  * decoded afresh when its set holds it in neither slot or its code changed; it becomes
  * the set's most recently used. */
-static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page,
-                                  const int32_t *labels)
+static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page)
 {
     struct block **set = block_set(h->blocks, host);
     struct block *b = set[0];
@@ -179,7 +178,7 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         if (!b)
             b = &h->blocks->pool[h->blocks->pool_used++];
         b->host_pc = host;
-        decode_block(h, b, (const uint8_t *)host, pc, page, labels);
+        decode_block(h, b, (const uint8_t *)host, pc, page);
     }
     set[1] = set[0];
     set[0] = b;
@@ -189,9 +188,9 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
 /* Points b's exit `link` at the block at host address host (guest pc, in b's page), found
  * in the cache or decoded, and returns it. */
 static inline struct block *relink_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
-                                             unsigned link, const int32_t *labels)
+                                             unsigned link)
 {
-    struct block *next = cached_block(h, host, pc, b->page, labels);
+    struct block *next = cached_block(h, host, pc, b->page);
     b->next[link] = next;
     return next;
 }
@@ -201,18 +200,17 @@ static inline struct block *relink_successor(struct hart *h, struct block *b, ui
  * translation), reached through b's exit `link`: found through that link, else the
  * cache, else decoded; the link then points at it.
  */
-static struct block *same_page_successor(struct hart *h, struct block *b, uint64_t pc, unsigned link,
-                                         const int32_t *labels)
+static struct block *same_page_successor(struct hart *h, struct block *b, uint64_t pc, unsigned link)
 {
     uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
     struct block *next = b->next[link];
     if (block_valid(h, next, host))
         return next;
-    return relink_successor(h, b, host, pc, link, labels);
+    return relink_successor(h, b, host, pc, link);
 }
 
 /* The block for pc, decoding it if needed; NULL after a fetch exception. */
-static struct block *block_lookup(struct hart *h, uint64_t pc, const int32_t *labels)
+static struct block *block_lookup(struct hart *h, uint64_t pc)
 {
     const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
     const uint8_t *host;
@@ -220,7 +218,7 @@ static struct block *block_lookup(struct hart *h, uint64_t pc, const int32_t *la
         host = (const uint8_t *)(uintptr_t)(pc + e->addend);
     else if (!(host = mmu_fetch_host(h, pc)))
         return NULL;
-    return cached_block(h, (uintptr_t)host, pc, (size_t)(host - h->ram->host) >> 12, labels);
+    return cached_block(h, (uintptr_t)host, pc, (size_t)(host - h->ram->host) >> 12);
 }
 
 /* One instruction through the reference executor (tracing, page-crossing instructions). */
@@ -288,9 +286,9 @@ __attribute__((optimize("no-crossjumping")))
 #endif
 enum exec_exit interp_run(struct hart *h, uint64_t budget)
 {
-    static const int32_t labels[HANDLER_COUNT] = {
-#define LABEL(name) (int32_t)(&&op_##name - &&op_SLOW),
-#define LOOP_LABEL(name, cond) (int32_t)(&&loop_##name - &&op_SLOW),
+    static const void *const handlers[HANDLER_COUNT] = {
+#define LABEL(name) &&op_##name,
+#define LOOP_LABEL(name, cond) &&loop_##name,
         OPS(LABEL) BRANCH_OPS(LOOP_LABEL)
 #undef LOOP_LABEL
 #undef LABEL
@@ -319,7 +317,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     const struct tlb *data_tlb;
     while (left > 0) {
         pc = h->arch.pc;
-        b = block_lookup(h, pc, labels);
+        b = block_lookup(h, pc);
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
@@ -341,7 +339,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         }
         d = b->insns;
 
-#define DISPATCH() goto *(const void *)((const char *)&&op_SLOW + d->handler)
+#define DISPATCH() goto *handlers[d->handler]
 #define NEXT() do { d++; DISPATCH(); } while (0)
 /* The pc of instruction d. */
 #define INSN_PC() (pc + d->pc_offset)
@@ -475,7 +473,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             void *site = h->jit_exit_site;
             uint32_t gen = from->gen;
             pc = h->arch.pc;
-            b = same_page_successor(h, from, pc, exit_link, labels);
+            b = same_page_successor(h, from, pc, exit_link);
             if (b->code && b->gen == gen)
                 jit_chain(site, b->code);
             goto enter_page;
@@ -489,7 +487,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
             uintptr_t host = pc + host_delta;
             struct block *next = b->next[link];
-            b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link, labels);
+            b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link);
             goto run_block;
         }
         h->arch.pc = pc;
