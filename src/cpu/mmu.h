@@ -117,9 +117,12 @@ static inline uint64_t mmu_reservation_granule(const struct hart *h, const void 
 /* Recomputes h->pmp_active after a change of pmpcfg, and flushes the TLB. */
 void mmu_pmp_changed(struct hart *h);
 
+/* Whether entry e (va's slot) maps all of [va, va+size): the page of the access's last
+ * byte is compared, so an access that crosses into the next page misses (that page has
+ * another slot) without a test of its own. */
 static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size)
 {
-    return e->tag == (va & ~0xfffULL) && (va & 0xfff) <= 0x1000 - size;
+    return e->tag == ((va + size - 1) & ~0xfffULL);
 }
 
 /* name##_hit loads through the read entries of one TLB context when they hold va (false
