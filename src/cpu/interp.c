@@ -312,9 +312,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     struct block *b;
     const struct dinsn *d;
     uint64_t va, v;
-    /* The TLB context of data accesses: only the slow path and the translator change
-     * it, and after either the next block is looked up afresh. */
-    const struct tlb *data_tlb;
+    /* The TLB entries of data accesses, of the current context: only the slow path and
+     * the translator change it, and after either the next block is looked up afresh.
+     * Held as two pointers: from one to the context, GCC recomputed both at every access. */
+    const struct tlb_entry *data_read, *data_write;
     while (left > 0) {
         pc = h->arch.pc;
         b = block_lookup(h, pc);
@@ -325,7 +326,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     enter_page:
-        data_tlb = &h->tlb[h->mmu_ctx];
+        data_read = h->tlb[h->mmu_ctx].read;
+        data_write = h->tlb[h->mmu_ctx].write;
         vpage = pc & ~0xfffULL;
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
@@ -348,14 +350,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
 #define LOAD(name, fn, size, sign) op_##name: \
         va = x[d->rs1] + d->imm; \
-        if (unlikely(!fn##_hit(data_tlb->read, va, &v))) { \
+        if (unlikely(!fn##_hit(data_read, va, &v))) { \
             h->arch.pc = INSN_PC(); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
         x[d->rd] = v; x[0] = 0; NEXT();
 #define STORE(name, size) op_##name: \
         va = x[d->rs1] + d->imm; \
-        if (unlikely(!mem_store_hit(h, data_tlb->write, va, size, x[d->rs2]))) { \
+        if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
             h->arch.pc = INSN_PC(); \
             if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
         } \
