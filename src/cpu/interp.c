@@ -118,8 +118,10 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         bool ends = decode_insn(insn, len, d);
         d->index = n;
         d->pc_offset = offset - start;
-        /* A branch back to its block's start has a handler of its own (see interp_run). */
-        bool loops = is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
+        /* A branch back to its block's start has a handler of its own (see interp_run),
+         * where blocks are never translated: with a translator, each run of a block
+         * counts towards translating it. */
+        bool loops = !h->jit && is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
         d->handler = loops ? LOOP_HANDLER(d->op) : d->op;
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
@@ -368,16 +370,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         } \
         NEXT();
 /*
- * A branch back to its block's start (a loop of one block, the commonest block exit):
- * while the page's code is unchanged, the block runs again without a link lookup.
- * Each branch keeps its own dispatch jump.
+ * A branch back to its block's start (a loop of one block, the commonest block exit),
+ * on a hart without a translator: while the page's code is unchanged, the block runs
+ * again without a link lookup. Each branch keeps its own dispatch jump.
  */
 #define BRANCH_LOOP(name, cond) loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
             RETIRE(d->index + 1u); \
             if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
-                if (unlikely(translating)) \
-                    goto run_block; \
                 d = b->insns; \
                 DISPATCH(); \
             } \
