@@ -302,6 +302,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     const bool translating = h->jit != NULL;
     /* Instructions left of the budget (those that faulted count too). */
     int64_t left = (int64_t)budget;
+    /* left when h->arch.instret last counted the instructions retired here: they are
+     * added to it before whatever may read it (the reference executor, translated code)
+     * and on return, not at every block exit. */
+    int64_t left_counted = left;
     /* While a block runs, pc is its first instruction's (each instruction knows its offset
      * from it, so the handlers do not count pc along); at its exit, the next pc. */
     uint64_t pc;
@@ -318,13 +322,18 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
      * the translator change it, and after either the next block is looked up afresh.
      * Held as two pointers: from one to the context, GCC recomputed both at every access. */
     const struct tlb_entry *data_read, *data_write;
+/* Brings h->arch.instret up to date. */
+#define COUNT_RETIRED() do { h->arch.instret += (uint64_t)(left_counted - left); left_counted = left; } while (0)
+/* Charges the budget one instruction that did not retire here: it faulted, or the
+ * reference executor counted it. */
+#define CHARGE_UNRETIRED() do { left--; left_counted--; } while (0)
     while (left > 0) {
         pc = h->arch.pc;
         b = block_lookup(h, pc);
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
-            left--;
+            CHARGE_UNRETIRED();
             continue;
         }
     enter_page:
@@ -347,7 +356,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define NEXT() do { d++; DISPATCH(); } while (0)
 /* The pc of instruction d. */
 #define INSN_PC() (pc + d->pc_offset)
-#define RETIRE(n) do { h->arch.instret += (n); left -= (n); } while (0)
+#define RETIRE(n) (left -= (n))
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
 #define LOAD(name, fn, size, sign) op_##name: \
@@ -421,9 +430,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     op_END:
         if (unlikely(d == b->insns)) { /* a lone instruction crossing a page boundary */
             h->arch.pc = pc;
+            COUNT_RETIRED();
             bool stop;
             enum exec_exit e = after_exec(h, step_one(h), &stop);
-            left--;
+            CHARGE_UNRETIRED();
             if (stop)
                 return e;
             continue;
@@ -436,9 +446,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     op_SLOW: {
         RETIRE(d->index);
         h->arch.pc = INSN_PC();
+        COUNT_RETIRED();
         bool stop;
         enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
-        left--;
+        CHARGE_UNRETIRED();
         if (stop)
             return e;
         continue;
@@ -447,22 +458,23 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* The load/store raised an exception: pc is at the handler; d did not retire but
          * counts against the budget (a trap loop must not keep the run loop waiting). */
         RETIRE(d->index);
-        left--;
+        CHARGE_UNRETIRED();
         continue;
     run_translated: {
         h->arch.pc = pc;
+        COUNT_RETIRED();
         uint64_t r = b->code(h, x, pc, (uint64_t)left);
-        unsigned n = JIT_RETIRED(r);
-        RETIRE(n);
+        RETIRE(JIT_RETIRED(r));
+        COUNT_RETIRED();
         if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
             h->jit_fault = false;
-            left--; /* the faulting instruction, as in the interpreter */
+            CHARGE_UNRETIRED(); /* the faulting instruction, as in the interpreter */
             continue;
         }
         if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
             bool stop;
             enum exec_exit e = after_exec(h, exec_slow(h, h->jit_exit_insn), &stop);
-            left--;
+            CHARGE_UNRETIRED();
             if (stop)
                 return e;
             continue;
@@ -494,5 +506,6 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         }
         h->arch.pc = pc;
     }
+    COUNT_RETIRED();
     return EXEC_BUDGET;
 }
