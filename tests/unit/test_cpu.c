@@ -305,10 +305,12 @@ static void test_loads_stores(void)
         I(0, 3, 3, 16, 0x03),       /* ld it back */
         S(-8, 0, 1, 2),             /* sw zero at DATA - 8 */
         I(-8, 1, 2, 17, 0x03),      /* lw it back */
+        I(8, 3, 3, 0, 0x03),        /* ld x0, DATA + 0x1005: x0 stays zero */
+        I(5, 0, 0, 18, 0x13),       /* addi x18 = x0 + 5 */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 0 };
     uint64_t want[] = { 0xffffffffffffff87ULL, 0x87, 0xffffffffffff8081ULL, 0x80818283, 0xffffffff80818283ULL,
-                        0x0000008081828384ULL, 0x8081828384858687ULL, 0 };
+                        0x0000008081828384ULL, 0x8081828384858687ULL, 0, 5, 0 };
     RUN("memory", code, regs, check, want);
 }
 
