@@ -813,10 +813,13 @@ static void test_remote_sfence_asid(void)
     machine_destroy(mh);
 }
 
-/* Marks DATA as cached in the VS context (a translation under the current hgatp). */
+/* Marks DATA as cached in the VS context (a translation under the current hgatp), as a
+ * fill does: in the table and in the context's map of filled entries. */
 static void plant_vs_data(struct hart *h)
 {
-    h->tlb[MMU_CTX_VS].read[(DATA >> 12) & (TLB_SIZE - 1)] = (struct tlb_entry){ .tag = DATA };
+    unsigned idx = (DATA >> 12) & (TLB_SIZE - 1);
+    h->tlb[MMU_CTX_VS].read[idx] = (struct tlb_entry){ .tag = DATA };
+    h->tlb_filled[MMU_CTX_VS][ACCESS_READ][idx / 64] |= 1ULL << (idx % 64);
 }
 
 /*
@@ -1308,6 +1311,30 @@ static void test_loops_left_on_budget(void)
     }
 }
 
+/*
+ * A full flush empties every entry filled since the last one, whole 64-entry runs and
+ * scattered ones, in every context; a satp write drops the non-global ones of a run.
+ */
+static void test_tlb_flush_filled(void)
+{
+    h = m_interp->harts[0];
+    hart_reset(h, BASE);
+    hart_set_priv(h, PRIV_S); /* satp Bare: DATA.. maps to itself */
+    uint64_t v, first = DATA & ~(64ULL * 0x1000 - 1); /* a 64-entry run of the tables */
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t page = 0; page < 64; page++)
+            CHECK(mem_load_u64(h, first + page * 0x1000, &v) && mem_store(h, first + page * 0x1000, 8, v));
+        CHECK(mem_load_u64(h, first + 64 * 0x1000 + 0x5000, &v));
+        CHECK(mem_fetch(h, BASE, (uint32_t *)&v));
+        CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma */
+        for (unsigned ctx = 0; ctx < MMU_CTX_VU; ctx++)
+            for (unsigned i = 0; i < TLB_SIZE; i++)
+                CHECK(h->tlb[ctx].read[i].tag == ~0ULL && h->tlb[ctx].write[i].tag == ~0ULL &&
+                      h->tlb[ctx].fetch[i].tag == ~0ULL);
+    }
+    hart_reset(h, BASE);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -1421,6 +1448,7 @@ int main(void)
     test_vmid();
     test_remote_sfence_range();
     test_remote_sfence_asid();
+    test_tlb_flush_filled();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
