@@ -1311,6 +1311,39 @@ static void test_loops_left_on_budget(void)
     }
 }
 
+/* csr (rd x0, rs1 x5) with funct3 f3, in S mode: what exec_one asks of the run loop. */
+static enum exec_result s_csr_write(unsigned csr, unsigned f3, uint64_t value)
+{
+    uint32_t insn = csr << 20 | 5u << 15 | f3 << 12 | 0x73;
+    h->arch.x[5] = value;
+    return exec_one(h, insn, insn, 4);
+}
+
+/*
+ * A write to the supervisor's trap-handling CSRs sends the run loop to look for an
+ * interrupt only when it unmasked one that is pending; other CSR writes always do.
+ */
+static void test_csr_write_rechecks(void)
+{
+    h = m_interp->harts[0];
+    hart_reset(h, BASE);
+    h->arch.mideleg = MIP_STIP;
+    h->arch.mie = MIP_STIP;
+    atomic_store(&h->arch.mip, MIP_STIP);
+    hart_set_priv(h, PRIV_S);
+    CHECK_EQ_U64(s_csr_write(CSR_SSCRATCH, 1, 7), EXEC_NEXT);
+    CHECK_EQ_U64(s_csr_write(CSR_SEPC, 1, BASE), EXEC_NEXT);
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 3, MSTATUS_SIE), EXEC_NEXT);       /* csrc: masks */
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 2, MSTATUS_SIE), EXEC_CHECK_IRQ_AFTER); /* csrs: unmasks */
+    CHECK_EQ_U64(s_csr_write(CSR_SSCRATCH, 1, 8), EXEC_CHECK_IRQ_AFTER);     /* still pending */
+    atomic_store(&h->arch.mip, 0);
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 2, MSTATUS_SIE), EXEC_NEXT);       /* nothing pending */
+    CHECK_EQ_U64(s_csr_write(CSR_STVEC, 1, TRAP_VECTOR), EXEC_CHECK_IRQ_AFTER);
+    CHECK_EQ_U64(s_csr_write(CSR_SIE, 1, 0), EXEC_CHECK_IRQ_AFTER);
+    CHECK_EQ_U64(h->arch.sscratch, 8);
+    hart_reset(h, BASE);
+}
+
 /*
  * A full flush empties every entry filled since the last one, whole 64-entry runs and
  * scattered ones, in every context; a satp write drops the non-global ones of a run.
@@ -1449,6 +1482,7 @@ int main(void)
     test_remote_sfence_range();
     test_remote_sfence_asid();
     test_tlb_flush_filled();
+    test_csr_write_rechecks();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
