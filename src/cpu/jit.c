@@ -47,16 +47,19 @@ STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
 
 /*
- * An OP_SLOW instruction that only computes, loads or stores (atomics, bit
- * manipulation beyond Zba): it cannot change privilege, translation, interrupts or the
- * code cache, so translated code runs it through the reference executor in place and
- * goes on to the next block, instead of returning to the run loop for it.
+ * An OP_SLOW instruction that only computes, loads, stores or orders memory (atomics,
+ * bit manipulation beyond Zba, fence, the cache-block operations): it cannot change
+ * privilege, translation, interrupts or the code cache, so translated code runs it
+ * through the reference executor in place and goes on to the next block, instead of
+ * returning to the run loop for it. (fence.i stays out: it is about the code.)
  */
 static bool slow_in_place(const struct dinsn *d)
 {
     switch (d->imm & 0x7f) {
     case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b:
         return true;
+    case 0x0f:
+        return insn_funct3((uint32_t)d->imm) != 1;
     default:
         return false;
     }

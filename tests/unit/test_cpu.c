@@ -1311,6 +1311,28 @@ static void test_loops_left_on_budget(void)
     }
 }
 
+/*
+ * fence and cbo.zero run in place in translated code (no return to the run loop): in a
+ * loop, each one's effect and every engine's retired count stay the reference's.
+ */
+static void test_fence_in_place(void)
+{
+    uint64_t regs[32] = { [7] = 5, [8] = 0x1234, [9] = DATA };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5, x5, 1 */
+        S(0, 8, 9, 3),                  /* 4: sd x8, 0(x9) */
+        0x0330000fu,                    /* 8: fence rw, rw */
+        4u << 20 | 9u << 15 | 2u << 12 | 0x0f, /* 12: cbo.zero (x9) */
+        I(0, 9, 3, 10, 0x03),           /* 16: ld x10, 0(x9) */
+        R(0, 10, 11, 0, 11, 0x33),      /* 20: add x11, x11, x10 */
+        I(2, 6, 0, 6, 0x13),            /* 24: addi x6, x6, 2 */
+        B(-28, 7, 5, 4),                /* 28: blt x5, x7, 0 */
+    };
+    unsigned check[] = { 5, 6, 10, 11 };
+    uint64_t want[] = { 5, 10, 0, 0 };
+    RUN("fence and cbo.zero in a loop", code, regs, check, want);
+}
+
 /* csr (rd x0, rs1 x5) with funct3 f3, in S mode: what exec_one asks of the run loop. */
 static enum exec_result s_csr_write(unsigned csr, unsigned f3, uint64_t value)
 {
@@ -1483,6 +1505,7 @@ int main(void)
     test_remote_sfence_asid();
     test_tlb_flush_filled();
     test_csr_write_rechecks();
+    test_fence_in_place();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
