@@ -247,19 +247,6 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     return DECODED_DONE;
 }
 
-/* Whether a write to csr may need the run loop's checks: all but those of the
- * supervisor's trap handling, whose only such effect is an interrupt unmasked (by
- * sstatus.SIE), which the caller sees as pending. */
-static bool csr_write_rechecks(unsigned csr)
-{
-    switch (csr) {
-    case CSR_SSTATUS: case CSR_SSCRATCH: case CSR_SEPC: case CSR_SCAUSE: case CSR_STVAL:
-        return false;
-    default:
-        return true;
-    }
-}
-
 /* exec_one; known_slow: insn is a block's OP_SLOW or OP_FP, which exec_decoded would
  * leave to the rest anyway, so it is not decoded again. */
 static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, unsigned len, bool known_slow)
@@ -548,10 +535,10 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             if (writes) {
                 /* A CSR write may enable an interrupt, arm a trigger or move a timer: the
                  * run loop looks again, unless it is one of the supervisor's trap-handling
-                 * CSRs (each local_irq_save/restore writes sstatus) and unmasked nothing. */
+                 * CSRs and unmasked nothing. */
                 h->arch.pc = next;
                 h->arch.instret++;
-                return csr_write_rechecks(csr) || hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
+                return !csr_is_trap_handling(csr) || hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
             }
             break;
         }

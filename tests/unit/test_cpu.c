@@ -1333,6 +1333,86 @@ static void test_fence_in_place(void)
     RUN("fence and cbo.zero in a loop", code, regs, check, want);
 }
 
+/* The user page of test_trap_csrs_in_place: CALLEE_VA (U R W A D) on DATA + 0x8000,
+ * which holds 0x55; the rest of map_callee's tables as they are; S mode, SUM set. */
+static void set_up_user_page(void)
+{
+    map_callee(DATA, DATA + 0x8000);
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (CALLEE_VA >> 12), 8);
+    *leaf = ((DATA + 0x8000) >> 12) << 10 | 0xd7;
+    *(uint64_t *)guest_ram_ptr(&m->bus.ram, DATA + 0x8000, 8) = 0x55;
+    enter_s_mode(satp_for(DATA, 0));
+    h->arch.mstatus |= MSTATUS_SUM;
+    mmu_update_ctx(h);
+}
+
+/*
+ * Accesses to the trap-handling CSRs run in place in translated code, whose data TLB
+ * context must still follow sstatus.SUM. A loop, entered with SUM set: load a user page
+ * (cached in the SUM context), clear SUM, load a kernel page, set SUM again; in its
+ * fourth turn the second load is of the user page, which must fault although the
+ * blocks are chained by then and the SUM context holds the page.
+ */
+static void test_trap_csrs_in_place(void)
+{
+    uint64_t kernel_va = DATA + 0x8000; /* the user page's frame, through the gigapage */
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = kernel_va, [7] = 4, [9] = MSTATUS_SUM, [14] = 2,
+                          [15] = kernel_va ^ CALLEE_VA, [16] = kernel_va };
+    uint32_t code[] = {
+        I(0, 5, 3, 10, 0x03),                             /* 0: ld x10, 0(x5) */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 4: csrc sstatus, x9 */
+        I(0, 6, 3, 12, 0x03),                             /* 8: ld x12, 0(x6) */
+        CSR_SSTATUS << 20 | 9u << 15 | 2u << 12 | 0x73,   /* 12: csrs sstatus, x9 */
+        I(1, 11, 0, 11, 0x13),                            /* 16: addi x11, x11, 1 */
+        R(0, 11, 14, 2, 13, 0x33),                        /* 20: slt x13, x14, x11 */
+        R(0x20, 13, 0, 0, 13, 0x33),                      /* 24: sub x13, x0, x13 */
+        R(0, 15, 13, 7, 13, 0x33),                        /* 28: and x13, x13, x15 */
+        R(0, 13, 16, 4, 6, 0x33),                         /* 32: xor x6, x16, x13: the user page last */
+        B(-36, 7, 11, 4),                                 /* 36: blt x11, x7, 0 */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 0x55, 3, 0x55 };
+    RUN_SET_UP("trap-handling CSRs in place", code, regs, set_up_user_page, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(h->arch.mtval, CALLEE_VA);
+}
+
+/*
+ * csrs sstatus.SIE with a delegated timer interrupt pending: the interpreter returns to
+ * the run loop right after it (which takes the interrupt); translated code, running it
+ * in place, takes the interrupt itself before the next instruction.
+ */
+static void test_trap_csr_unmasks_in_place(void)
+{
+    uint32_t code[] = {
+        CSR_SSTATUS << 20 | 5u << 15 | 2u << 12 | 0x73, /* 0: csrs sstatus, x5 */
+        I(1, 6, 0, 6, 0x13),                            /* 4: addi x6, x6, 1 */
+    };
+    for (int engine = 0; engine < 2; engine++) {
+        m = engine ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), NULL);
+        h->arch.x[5] = MSTATUS_SIE;
+        h->arch.stvec = TRAP_VECTOR;
+        h->arch.mideleg = MIP_STIP;
+        h->arch.mie = MIP_STIP;
+        atomic_store(&h->arch.mip, MIP_STIP);
+        hart_set_priv(h, PRIV_S);
+        enum exec_exit e = interp_run(h, 10000);
+        CHECK_EQ_U64(h->arch.x[6], 0);
+        if (engine) {
+            CHECK_EQ_U64(e, EXEC_WFI);
+            CHECK_EQ_U64(h->arch.scause, 1ULL << 63 | IRQ_STI);
+            CHECK_EQ_U64(h->arch.sepc, BASE + 4);
+        } else {
+            CHECK_EQ_U64(e, EXEC_CHECK_IRQ);
+            CHECK_EQ_U64(h->arch.pc, BASE + 4);
+        }
+        atomic_store(&h->arch.mip, 0);
+        hart_reset(h, BASE);
+    }
+}
+
 /* csr (rd x0, rs1 x5) with funct3 f3, in S mode: what exec_one asks of the run loop. */
 static enum exec_result s_csr_write(unsigned csr, unsigned f3, uint64_t value)
 {
@@ -1506,6 +1586,8 @@ int main(void)
     test_tlb_flush_filled();
     test_csr_write_rechecks();
     test_fence_in_place();
+    test_trap_csrs_in_place();
+    test_trap_csr_unmasks_in_place();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
