@@ -196,11 +196,15 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
         mmu_flush_mode(h, virt);
         return;
     }
+    /* Only that page's entries: the page that shares their slot stays. */
+    uint64_t page = va & ~0xfffULL;
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++) {
-        struct tlb *t = &h->tlb[i];
-        t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
-    }
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
+        for (unsigned access = 0; access < 3; access++) {
+            struct tlb_entry *e = &tlb_table(h, i, access)[idx];
+            if (e->tag == page)
+                e->tag = ~0ULL;
+        }
 }
 
 /* ---- PMP ---- */

@@ -661,7 +661,8 @@ static void cache_data(struct hart *h, bool virt)
  * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
  * with hfence: that drops V=1 translations only, and rewriting the same value none;
  * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
- * V=1 V=1 ones only; with an address, that page's only (no superpage is cached).
+ * V=1 V=1 ones only; with an address, that page's only (no superpage is cached), not
+ * another page's in the same TLB slot.
  */
 static void test_tlb_flush_by_mode(void)
 {
@@ -703,6 +704,9 @@ static void test_tlb_flush_by_mode(void)
     CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     cache_data(h, false);
+    h->arch.x[10] = DATA + TLB_SIZE * 0x1000ULL; /* a page of DATA's slot */
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT);
+    CHECK(data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     h->arch.x[10] = DATA;
     CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
