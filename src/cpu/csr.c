@@ -173,6 +173,16 @@ static bool hypervisor_csr_read(struct hart *h, unsigned csr, uint64_t *value)
     return true;
 }
 
+bool csr_is_trap_handling(unsigned csr)
+{
+    switch (csr) {
+    case CSR_SSTATUS: case CSR_SSCRATCH: case CSR_SEPC: case CSR_SCAUSE: case CSR_STVAL:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool csr_read(struct hart *h, unsigned csr, uint64_t *value)
 {
     uint64_t v;

@@ -116,5 +116,12 @@ enum {
 bool csr_read(struct hart *h, unsigned csr, uint64_t *value);
 bool csr_write(struct hart *h, unsigned csr, uint64_t value);
 unsigned csr_access_cause(struct hart *h, unsigned csr, bool writes);
+/*
+ * The supervisor's trap-handling CSRs (sstatus, sscratch, sepc, scause, stval; Linux
+ * writes sstatus in every local_irq_save/restore): an access changes nothing that the
+ * run loop or translated code holds but the data TLB context (sstatus.SUM) and whether
+ * an interrupt is to be taken (sstatus.SIE unmasking a pending one).
+ */
+bool csr_is_trap_handling(unsigned csr);
 
 #endif

@@ -533,10 +533,12 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             x[RD] = old;
             x[0] = 0;
             if (writes) {
-                /* A CSR write may enable an interrupt or change translation. */
+                /* A CSR write may enable an interrupt, arm a trigger or move a timer: the
+                 * run loop looks again, unless it is one of the supervisor's trap-handling
+                 * CSRs and unmasked nothing. */
                 h->arch.pc = next;
                 h->arch.instret++;
-                return EXEC_CHECK_IRQ_AFTER;
+                return !csr_is_trap_handling(csr) || hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
             }
             break;
         }

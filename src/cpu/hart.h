@@ -223,6 +223,9 @@ struct hart {
     /* Which V=0 entries (bit i % 64 of word i / 64, by context and access) hold global
      * mappings or bare (M) translations: a satp write keeps them (mmu.c). */
     uint64_t tlb_global[TLB_CONTEXTS][3][TLB_SIZE / 64];
+    /* Which entries may be filled (same layout): a flush clears only those, instead of
+     * writing (and evicting the host's caches with) every table whole. */
+    uint64_t tlb_filled[TLB_CONTEXTS][3][TLB_SIZE / 64];
     unsigned tlb_nonglobal_ctx; /* bit ctx: it may hold non-global entries */
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
     struct gtlb gtlb;            /* with the H extension */

@@ -47,16 +47,23 @@ STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
 
 /*
- * An OP_SLOW instruction that only computes, loads or stores (atomics, bit
- * manipulation beyond Zba): it cannot change privilege, translation, interrupts or the
- * code cache, so translated code runs it through the reference executor in place and
- * goes on to the next block, instead of returning to the run loop for it.
+ * An OP_SLOW instruction that only computes, loads, stores or orders memory (atomics,
+ * bit manipulation beyond Zba, fence, the cache-block operations), or accesses a
+ * trap-handling CSR: it cannot change privilege, translation or the code cache, so
+ * translated code runs it through the reference executor in place and goes on to the
+ * next block, instead of returning to the run loop for it. (fence.i stays out: it is
+ * about the code.)
  */
 static bool slow_in_place(const struct dinsn *d)
 {
-    switch (d->imm & 0x7f) {
+    uint32_t insn = (uint32_t)d->imm;
+    switch (insn & 0x7f) {
     case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b:
         return true;
+    case 0x0f:
+        return insn_funct3(insn) != 1;
+    case 0x73:
+        return (insn_funct3(insn) & 3) != 0 && csr_is_trap_handling(insn >> 20);
     default:
         return false;
     }
@@ -71,10 +78,18 @@ static void jit_fp_insn(struct hart *h, const struct dinsn *d)
 
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
-    if (exec_slow(h, d) != EXEC_NEXT)
-        h->jit_fault = true; /* trapped: pc is at the handler */
-    else
-        h->arch.instret--;   /* exec_one counted it; so does the block's retired count */
+    unsigned data_ctx = h->mmu_ctx;
+    enum exec_result r = exec_slow(h, d);
+    if (r == EXEC_NEXT && h->mmu_ctx == data_ctx) {
+        h->arch.instret--; /* exec_one counted it; so does the block's retired count */
+        return;
+    }
+    /* Trapped (pc at the handler), or a CSR write that changed the data TLB context,
+     * which the block holds, or unmasked a pending interrupt, taken here as the run loop
+     * would: the block exits as after a fault (a CSR write counted itself). */
+    if (r == EXEC_CHECK_IRQ_AFTER)
+        hart_take_interrupts(h);
+    h->jit_fault = true;
 }
 
 /* ---- translation ---- */

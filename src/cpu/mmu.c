@@ -36,9 +36,35 @@ void mmu_update_ctx(struct hart *h)
         h->mmu_ctx = MMU_CTX_U;
 }
 
-static void tlb_clear(struct tlb *t)
+/* Empties the entries of the 64 at e that bits names. */
+static void tlb_drop(struct tlb_entry *e, uint64_t bits)
 {
-    memset(t, 0xff, sizeof(*t));
+    if (bits == ~0ULL)
+        memset(e, 0xff, 64 * sizeof(*e));
+    else
+        for (; bits; bits &= bits - 1)
+            e[__builtin_ctzll(bits)].tag = ~0ULL;
+}
+
+/* The three tables of one context, by access (ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH). */
+static struct tlb_entry *tlb_table(struct hart *h, unsigned ctx, unsigned access)
+{
+    struct tlb *t = &h->tlb[ctx];
+    return access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
+}
+
+/* Empties context ctx: only its entries filled since it was last emptied. */
+static void tlb_clear(struct hart *h, unsigned ctx)
+{
+    for (unsigned access = 0; access < 3; access++) {
+        struct tlb_entry *table = tlb_table(h, ctx, access);
+        uint64_t *filled = h->tlb_filled[ctx][access];
+        for (unsigned word = 0; word < TLB_SIZE / 64; word++)
+            if (filled[word]) {
+                tlb_drop(table + 64 * word, filled[word]);
+                filled[word] = 0;
+            }
+    }
 }
 
 /* The V=1 contexts are in use only with the H extension: a flush without it skips them. */
@@ -74,7 +100,7 @@ void hart_tlb_flush(struct hart *h)
     superpages_clear(h, false);
     superpages_clear(h, true);
     for (unsigned i = 0; i < contexts_in_use(h); i++)
-        tlb_clear(&h->tlb[i]);
+        tlb_clear(h, i);
     gtlb_clear(h);
 }
 
@@ -85,17 +111,17 @@ static void drop_nonglobal(struct hart *h)
     /* Mostly U's tables: S's hold the kernel's global pages, M's bare ones. */
     for (unsigned ctxs = h->tlb_nonglobal_ctx & ((1u << MMU_CTX_VU) - 1); ctxs; ctxs &= ctxs - 1) {
         unsigned ctx = __builtin_ctz(ctxs);
-        struct tlb_entry *tables[3] = { h->tlb[ctx].read, h->tlb[ctx].write, h->tlb[ctx].fetch };
-        for (unsigned access = 0; access < 3; access++)
+        for (unsigned access = 0; access < 3; access++) {
+            struct tlb_entry *table = tlb_table(h, ctx, access);
+            uint64_t *filled = h->tlb_filled[ctx][access];
             for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
                 uint64_t keep = h->tlb_global[ctx][access][word];
-                struct tlb_entry *e = tables[access] + 64 * word;
-                if (!keep)
-                    memset(e, 0xff, 64 * sizeof(*e));
-                else
-                    for (uint64_t drop = ~keep; drop; drop &= drop - 1)
-                        e[__builtin_ctzll(drop)].tag = ~0ULL;
+                if (filled[word] & ~keep) {
+                    tlb_drop(table + 64 * word, filled[word] & ~keep);
+                    filled[word] &= keep;
+                }
             }
+        }
     }
     h->tlb_nonglobal_ctx &= ~((1u << MMU_CTX_VU) - 1);
 }
@@ -113,7 +139,7 @@ void mmu_flush_mode(struct hart *h, bool virt)
 {
     superpages_clear(h, virt);
     for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
-        tlb_clear(&h->tlb[i]);
+        tlb_clear(h, i);
 }
 
 /* A range of more pages than this is flushed whole: as Linux's own threshold for
@@ -170,11 +196,15 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
         mmu_flush_mode(h, virt);
         return;
     }
+    /* Only that page's entries: the page that shares their slot stays. */
+    uint64_t page = va & ~0xfffULL;
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++) {
-        struct tlb *t = &h->tlb[i];
-        t->read[idx].tag = t->write[idx].tag = t->fetch[idx].tag = ~0ULL;
-    }
+    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
+        for (unsigned access = 0; access < 3; access++) {
+            struct tlb_entry *e = &tlb_table(h, i, access)[idx];
+            if (e->tag == page)
+                e->tag = ~0ULL;
+        }
 }
 
 /* ---- PMP ---- */
@@ -537,11 +567,11 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
     if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa) &&
         (access == ACCESS_FETCH || !h->trigger_access)) {
         unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
-        struct tlb *t = &h->tlb[ctx];
-        struct tlb_entry *e = access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
+        struct tlb_entry *e = tlb_table(h, ctx, access);
         unsigned idx = (va >> 12) & (TLB_SIZE - 1);
         uint64_t *global_word = &h->tlb_global[ctx][access][idx / 64];
         *global_word = global ? *global_word | 1ULL << (idx % 64) : *global_word & ~(1ULL << (idx % 64));
+        h->tlb_filled[ctx][access][idx / 64] |= 1ULL << (idx % 64);
         if (!global)
             h->tlb_nonglobal_ctx |= 1u << ctx;
         e += idx;

@@ -663,7 +663,8 @@ static void cache_data(struct hart *h, bool virt)
  * A nested hypervisor rewrites vsatp and hgatp at every entry of its guest and fences
  * with hfence: that drops V=1 translations only, and rewriting the same value none;
  * satp and sfence.vma at V=0 (with an address or not) drop V=0 ones only, sfence.vma at
- * V=1 V=1 ones only; with an address, that page's only (no superpage is cached).
+ * V=1 V=1 ones only; with an address, that page's only (no superpage is cached), not
+ * another page's in the same TLB slot.
  */
 static void test_tlb_flush_by_mode(void)
 {
@@ -705,6 +706,9 @@ static void test_tlb_flush_by_mode(void)
     CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     cache_data(h, false);
+    h->arch.x[10] = DATA + TLB_SIZE * 0x1000ULL; /* a page of DATA's slot */
+    CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT);
+    CHECK(data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
     h->arch.x[10] = DATA;
     CHECK_EQ_U64(exec_one(h, 0x12050073, 0x12050073, 4), EXEC_NEXT); /* sfence.vma a0 at V=0 */
     CHECK(!data_cached(h, MMU_CTX_S) && data_cached(h, MMU_CTX_VS));
@@ -815,10 +819,13 @@ static void test_remote_sfence_asid(void)
     machine_destroy(mh);
 }
 
-/* Marks DATA as cached in the VS context (a translation under the current hgatp). */
+/* Marks DATA as cached in the VS context (a translation under the current hgatp), as a
+ * fill does: in the table and in the context's map of filled entries. */
 static void plant_vs_data(struct hart *h)
 {
-    h->tlb[MMU_CTX_VS].read[(DATA >> 12) & (TLB_SIZE - 1)] = (struct tlb_entry){ .tag = DATA };
+    unsigned idx = (DATA >> 12) & (TLB_SIZE - 1);
+    h->tlb[MMU_CTX_VS].read[idx] = (struct tlb_entry){ .tag = DATA };
+    h->tlb_filled[MMU_CTX_VS][ACCESS_READ][idx / 64] |= 1ULL << (idx % 64);
 }
 
 /*
@@ -1310,6 +1317,165 @@ static void test_loops_left_on_budget(void)
     }
 }
 
+/*
+ * fence and cbo.zero run in place in translated code (no return to the run loop): in a
+ * loop, each one's effect and every engine's retired count stay the reference's.
+ */
+static void test_fence_in_place(void)
+{
+    uint64_t regs[32] = { [7] = 5, [8] = 0x1234, [9] = DATA };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5, x5, 1 */
+        S(0, 8, 9, 3),                  /* 4: sd x8, 0(x9) */
+        0x0330000fu,                    /* 8: fence rw, rw */
+        4u << 20 | 9u << 15 | 2u << 12 | 0x0f, /* 12: cbo.zero (x9) */
+        I(0, 9, 3, 10, 0x03),           /* 16: ld x10, 0(x9) */
+        R(0, 10, 11, 0, 11, 0x33),      /* 20: add x11, x11, x10 */
+        I(2, 6, 0, 6, 0x13),            /* 24: addi x6, x6, 2 */
+        B(-28, 7, 5, 4),                /* 28: blt x5, x7, 0 */
+    };
+    unsigned check[] = { 5, 6, 10, 11 };
+    uint64_t want[] = { 5, 10, 0, 0 };
+    RUN("fence and cbo.zero in a loop", code, regs, check, want);
+}
+
+/* The user page of test_trap_csrs_in_place: CALLEE_VA (U R W A D) on DATA + 0x8000,
+ * which holds 0x55; the rest of map_callee's tables as they are; S mode, SUM set. */
+static void set_up_user_page(void)
+{
+    map_callee(DATA, DATA + 0x8000);
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (CALLEE_VA >> 12), 8);
+    *leaf = ((DATA + 0x8000) >> 12) << 10 | 0xd7;
+    *(uint64_t *)guest_ram_ptr(&m->bus.ram, DATA + 0x8000, 8) = 0x55;
+    enter_s_mode(satp_for(DATA, 0));
+    h->arch.mstatus |= MSTATUS_SUM;
+    mmu_update_ctx(h);
+}
+
+/*
+ * Accesses to the trap-handling CSRs run in place in translated code, whose data TLB
+ * context must still follow sstatus.SUM. A loop, entered with SUM set: load a user page
+ * (cached in the SUM context), clear SUM, load a kernel page, set SUM again; in its
+ * fourth turn the second load is of the user page, which must fault although the
+ * blocks are chained by then and the SUM context holds the page.
+ */
+static void test_trap_csrs_in_place(void)
+{
+    uint64_t kernel_va = DATA + 0x8000; /* the user page's frame, through the gigapage */
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = kernel_va, [7] = 4, [9] = MSTATUS_SUM, [14] = 2,
+                          [15] = kernel_va ^ CALLEE_VA, [16] = kernel_va };
+    uint32_t code[] = {
+        I(0, 5, 3, 10, 0x03),                             /* 0: ld x10, 0(x5) */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 4: csrc sstatus, x9 */
+        I(0, 6, 3, 12, 0x03),                             /* 8: ld x12, 0(x6) */
+        CSR_SSTATUS << 20 | 9u << 15 | 2u << 12 | 0x73,   /* 12: csrs sstatus, x9 */
+        I(1, 11, 0, 11, 0x13),                            /* 16: addi x11, x11, 1 */
+        R(0, 11, 14, 2, 13, 0x33),                        /* 20: slt x13, x14, x11 */
+        R(0x20, 13, 0, 0, 13, 0x33),                      /* 24: sub x13, x0, x13 */
+        R(0, 15, 13, 7, 13, 0x33),                        /* 28: and x13, x13, x15 */
+        R(0, 13, 16, 4, 6, 0x33),                         /* 32: xor x6, x16, x13: the user page last */
+        B(-36, 7, 11, 4),                                 /* 36: blt x11, x7, 0 */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 0x55, 3, 0x55 };
+    RUN_SET_UP("trap-handling CSRs in place", code, regs, set_up_user_page, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(h->arch.mtval, CALLEE_VA);
+}
+
+/*
+ * csrs sstatus.SIE with a delegated timer interrupt pending: the interpreter returns to
+ * the run loop right after it (which takes the interrupt); translated code, running it
+ * in place, takes the interrupt itself before the next instruction.
+ */
+static void test_trap_csr_unmasks_in_place(void)
+{
+    uint32_t code[] = {
+        CSR_SSTATUS << 20 | 5u << 15 | 2u << 12 | 0x73, /* 0: csrs sstatus, x5 */
+        I(1, 6, 0, 6, 0x13),                            /* 4: addi x6, x6, 1 */
+    };
+    for (int engine = 0; engine < 2; engine++) {
+        m = engine ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), NULL);
+        h->arch.x[5] = MSTATUS_SIE;
+        h->arch.stvec = TRAP_VECTOR;
+        h->arch.mideleg = MIP_STIP;
+        h->arch.mie = MIP_STIP;
+        atomic_store(&h->arch.mip, MIP_STIP);
+        hart_set_priv(h, PRIV_S);
+        enum exec_exit e = interp_run(h, 10000);
+        CHECK_EQ_U64(h->arch.x[6], 0);
+        if (engine) {
+            CHECK_EQ_U64(e, EXEC_WFI);
+            CHECK_EQ_U64(h->arch.scause, 1ULL << 63 | IRQ_STI);
+            CHECK_EQ_U64(h->arch.sepc, BASE + 4);
+        } else {
+            CHECK_EQ_U64(e, EXEC_CHECK_IRQ);
+            CHECK_EQ_U64(h->arch.pc, BASE + 4);
+        }
+        atomic_store(&h->arch.mip, 0);
+        hart_reset(h, BASE);
+    }
+}
+
+/* csr (rd x0, rs1 x5) with funct3 f3, in S mode: what exec_one asks of the run loop. */
+static enum exec_result s_csr_write(unsigned csr, unsigned f3, uint64_t value)
+{
+    uint32_t insn = csr << 20 | 5u << 15 | f3 << 12 | 0x73;
+    h->arch.x[5] = value;
+    return exec_one(h, insn, insn, 4);
+}
+
+/*
+ * A write to the supervisor's trap-handling CSRs sends the run loop to look for an
+ * interrupt only when it unmasked one that is pending; other CSR writes always do.
+ */
+static void test_csr_write_rechecks(void)
+{
+    h = m_interp->harts[0];
+    hart_reset(h, BASE);
+    h->arch.mideleg = MIP_STIP;
+    h->arch.mie = MIP_STIP;
+    atomic_store(&h->arch.mip, MIP_STIP);
+    hart_set_priv(h, PRIV_S);
+    CHECK_EQ_U64(s_csr_write(CSR_SSCRATCH, 1, 7), EXEC_NEXT);
+    CHECK_EQ_U64(s_csr_write(CSR_SEPC, 1, BASE), EXEC_NEXT);
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 3, MSTATUS_SIE), EXEC_NEXT);       /* csrc: masks */
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 2, MSTATUS_SIE), EXEC_CHECK_IRQ_AFTER); /* csrs: unmasks */
+    CHECK_EQ_U64(s_csr_write(CSR_SSCRATCH, 1, 8), EXEC_CHECK_IRQ_AFTER);     /* still pending */
+    atomic_store(&h->arch.mip, 0);
+    CHECK_EQ_U64(s_csr_write(CSR_SSTATUS, 2, MSTATUS_SIE), EXEC_NEXT);       /* nothing pending */
+    CHECK_EQ_U64(s_csr_write(CSR_STVEC, 1, TRAP_VECTOR), EXEC_CHECK_IRQ_AFTER);
+    CHECK_EQ_U64(s_csr_write(CSR_SIE, 1, 0), EXEC_CHECK_IRQ_AFTER);
+    CHECK_EQ_U64(h->arch.sscratch, 8);
+    hart_reset(h, BASE);
+}
+
+/*
+ * A full flush empties every entry filled since the last one, whole 64-entry runs and
+ * scattered ones, in every context; a satp write drops the non-global ones of a run.
+ */
+static void test_tlb_flush_filled(void)
+{
+    h = m_interp->harts[0];
+    hart_reset(h, BASE);
+    hart_set_priv(h, PRIV_S); /* satp Bare: DATA.. maps to itself */
+    uint64_t v, first = DATA & ~(64ULL * 0x1000 - 1); /* a 64-entry run of the tables */
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t page = 0; page < 64; page++)
+            CHECK(mem_load_u64(h, first + page * 0x1000, &v) && mem_store(h, first + page * 0x1000, 8, v));
+        CHECK(mem_load_u64(h, first + 64 * 0x1000 + 0x5000, &v));
+        CHECK(mem_fetch(h, BASE, (uint32_t *)&v));
+        CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma */
+        for (unsigned ctx = 0; ctx < MMU_CTX_VU; ctx++)
+            for (unsigned i = 0; i < TLB_SIZE; i++)
+                CHECK(h->tlb[ctx].read[i].tag == ~0ULL && h->tlb[ctx].write[i].tag == ~0ULL &&
+                      h->tlb[ctx].fetch[i].tag == ~0ULL);
+    }
+    hart_reset(h, BASE);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -1423,6 +1589,11 @@ int main(void)
     test_vmid();
     test_remote_sfence_range();
     test_remote_sfence_asid();
+    test_tlb_flush_filled();
+    test_csr_write_rechecks();
+    test_fence_in_place();
+    test_trap_csrs_in_place();
+    test_trap_csr_unmasks_in_place();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
