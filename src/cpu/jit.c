@@ -162,7 +162,26 @@ static int64_t page_offset(const struct translation *t, int32_t off, int64_t del
 static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                    int32_t off, enum jit_cond cond)
 {
-    jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), page_offset(t, off, d->len));
+    jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), t->inside[i]);
+}
+
+/*
+ * The index of the instruction of block b at block offset target, among those up to
+ * index last (at block offsets offs[]), that a jump at index i may go to within the
+ * block's code; -1 when none. A jump forward must not skip an FP instruction: the block's
+ * first checks that the FPU is on and marks it dirty for those after it (translate_fp).
+ */
+static int insn_inside(const struct block *b, const int32_t *offs, unsigned last, unsigned i, int64_t target)
+{
+    for (unsigned k = 0; k <= last; k++) {
+        if (offs[k] != target || b->insns[k].op == OP_END)
+            continue;
+        for (unsigned s = i + 1; s < k; s++)
+            if (b->insns[s].op == OP_FP)
+                return -1;
+        return (int)k;
+    }
+    return -1;
 }
 
 /* Adds instruction d's register operands to use; returns whether d ends the block
@@ -181,7 +200,7 @@ static bool count_registers(const struct dinsn *d, struct reg_use *use)
         reads = 1u << d->rs1 | 1u << d->rs2;
         break;
     BRANCH_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2, ends = true;
+        reads = 1u << d->rs1 | 1u << d->rs2;
         break;
     ALU_REG_OPS(CASE)
         reads = 1u << d->rs1 | 1u << d->rs2, writes = 1u << d->rd;
@@ -213,129 +232,132 @@ static bool count_registers(const struct dinsn *d, struct reg_use *use)
     return ends;
 }
 
-/* Translates one instruction; returns false once the block has ended. */
-static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                          int32_t off)
+/* Translates one instruction (where the block ends, count_registers says). */
+static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+                        int32_t off)
 {
     switch ((enum op)d->op) {
-    case OP_NOP: return true;
-    case OP_LUI: jit_emit_move_imm(e, d->rd, d->imm); return true;
-    case OP_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return true;
+    case OP_NOP: return;
+    case OP_LUI: jit_emit_move_imm(e, d->rd, d->imm); return;
+    case OP_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return;
     case OP_JAL:
         if (d->rd)
             jit_emit_pc_relative(e, d->rd, off, d->len);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm));
-        return false;
-    case OP_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return false;
-    case OP_BEQ: branch(e, t, d, i, off, JIT_EQ); return false;
-    case OP_BNE: branch(e, t, d, i, off, JIT_NE); return false;
-    case OP_BLT: branch(e, t, d, i, off, JIT_LT); return false;
-    case OP_BGE: branch(e, t, d, i, off, JIT_GE); return false;
-    case OP_BLTU: branch(e, t, d, i, off, JIT_LTU); return false;
-    case OP_BGEU: branch(e, t, d, i, off, JIT_GEU); return false;
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm), t->inside[i]);
+        return;
+    case OP_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return;
+    case OP_BEQ: branch(e, t, d, i, off, JIT_EQ); return;
+    case OP_BNE: branch(e, t, d, i, off, JIT_NE); return;
+    case OP_BLT: branch(e, t, d, i, off, JIT_LT); return;
+    case OP_BGE: branch(e, t, d, i, off, JIT_GE); return;
+    case OP_BLTU: branch(e, t, d, i, off, JIT_LTU); return;
+    case OP_BGEU: branch(e, t, d, i, off, JIT_GEU); return;
 #define LOAD_CASE(name, fn, size, sign) \
-    case OP_##name: jit_emit_access(e, t, d, i, off, size, sign, false, (const void *)jit_load_##name); return true;
+    case OP_##name: jit_emit_access(e, t, d, i, off, size, sign, false, (const void *)jit_load_##name); return;
     LOAD_OPS(LOAD_CASE)
 #undef LOAD_CASE
 #define STORE_CASE(name, size) \
     case OP_##name: \
         e->stored = true; \
         jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); \
-        return true;
+        return;
     STORE_OPS(STORE_CASE)
 #undef STORE_CASE
-    case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ANDI: jit_emit_alu_imm(e, JIT_AND, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ORI: jit_emit_alu_imm(e, JIT_OR, false, d->rd, d->rs1, d->imm); return true;
-    case OP_XORI: jit_emit_alu_imm(e, JIT_XOR, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLTI: jit_emit_alu_imm(e, JIT_SLT, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLTIU: jit_emit_alu_imm(e, JIT_SLTU, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLLI: jit_emit_alu_imm(e, JIT_SLL, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SRLI: jit_emit_alu_imm(e, JIT_SRL, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SRAI: jit_emit_alu_imm(e, JIT_SRA, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ADDIW: jit_emit_alu_imm(e, JIT_ADD, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SLLIW: jit_emit_alu_imm(e, JIT_SLL, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SRLIW: jit_emit_alu_imm(e, JIT_SRL, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SRAIW: jit_emit_alu_imm(e, JIT_SRA, true, d->rd, d->rs1, d->imm); return true;
-    case OP_ADD: jit_emit_alu(e, JIT_ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SUB: jit_emit_alu(e, JIT_SUB, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_AND: jit_emit_alu(e, JIT_AND, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_OR: jit_emit_alu(e, JIT_OR, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_XOR: jit_emit_alu(e, JIT_XOR, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLL: jit_emit_alu(e, JIT_SLL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRL: jit_emit_alu(e, JIT_SRL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRA: jit_emit_alu(e, JIT_SRA, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLT: jit_emit_alu(e, JIT_SLT, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLTU: jit_emit_alu(e, JIT_SLTU, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_ADDW: jit_emit_alu(e, JIT_ADD, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SUBW: jit_emit_alu(e, JIT_SUB, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLLW: jit_emit_alu(e, JIT_SLL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRLW: jit_emit_alu(e, JIT_SRL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRAW: jit_emit_alu(e, JIT_SRA, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_MUL: jit_emit_alu(e, JIT_MUL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULW: jit_emit_alu(e, JIT_MUL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULH: jit_emit_alu(e, JIT_MULH, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULHU: jit_emit_alu(e, JIT_MULHU, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH1ADD: jit_emit_alu(e, JIT_SH1ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH2ADD: jit_emit_alu(e, JIT_SH2ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH3ADD: jit_emit_alu(e, JIT_SH3ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_ADDUW: jit_emit_alu(e, JIT_ADDUW, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULHSU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_MULHSU); return true;
-    case OP_DIV: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIV); return true;
-    case OP_DIVU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVU); return true;
-    case OP_REM: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REM); return true;
-    case OP_REMU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMU); return true;
-    case OP_DIVW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVW); return true;
-    case OP_DIVUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVUW); return true;
-    case OP_REMW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMW); return true;
-    case OP_REMUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMUW); return true;
+    case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return;
+    case OP_ANDI: jit_emit_alu_imm(e, JIT_AND, false, d->rd, d->rs1, d->imm); return;
+    case OP_ORI: jit_emit_alu_imm(e, JIT_OR, false, d->rd, d->rs1, d->imm); return;
+    case OP_XORI: jit_emit_alu_imm(e, JIT_XOR, false, d->rd, d->rs1, d->imm); return;
+    case OP_SLTI: jit_emit_alu_imm(e, JIT_SLT, false, d->rd, d->rs1, d->imm); return;
+    case OP_SLTIU: jit_emit_alu_imm(e, JIT_SLTU, false, d->rd, d->rs1, d->imm); return;
+    case OP_SLLI: jit_emit_alu_imm(e, JIT_SLL, false, d->rd, d->rs1, d->imm); return;
+    case OP_SRLI: jit_emit_alu_imm(e, JIT_SRL, false, d->rd, d->rs1, d->imm); return;
+    case OP_SRAI: jit_emit_alu_imm(e, JIT_SRA, false, d->rd, d->rs1, d->imm); return;
+    case OP_ADDIW: jit_emit_alu_imm(e, JIT_ADD, true, d->rd, d->rs1, d->imm); return;
+    case OP_SLLIW: jit_emit_alu_imm(e, JIT_SLL, true, d->rd, d->rs1, d->imm); return;
+    case OP_SRLIW: jit_emit_alu_imm(e, JIT_SRL, true, d->rd, d->rs1, d->imm); return;
+    case OP_SRAIW: jit_emit_alu_imm(e, JIT_SRA, true, d->rd, d->rs1, d->imm); return;
+    case OP_ADD: jit_emit_alu(e, JIT_ADD, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SUB: jit_emit_alu(e, JIT_SUB, false, d->rd, d->rs1, d->rs2); return;
+    case OP_AND: jit_emit_alu(e, JIT_AND, false, d->rd, d->rs1, d->rs2); return;
+    case OP_OR: jit_emit_alu(e, JIT_OR, false, d->rd, d->rs1, d->rs2); return;
+    case OP_XOR: jit_emit_alu(e, JIT_XOR, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SLL: jit_emit_alu(e, JIT_SLL, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SRL: jit_emit_alu(e, JIT_SRL, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SRA: jit_emit_alu(e, JIT_SRA, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SLT: jit_emit_alu(e, JIT_SLT, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SLTU: jit_emit_alu(e, JIT_SLTU, false, d->rd, d->rs1, d->rs2); return;
+    case OP_ADDW: jit_emit_alu(e, JIT_ADD, true, d->rd, d->rs1, d->rs2); return;
+    case OP_SUBW: jit_emit_alu(e, JIT_SUB, true, d->rd, d->rs1, d->rs2); return;
+    case OP_SLLW: jit_emit_alu(e, JIT_SLL, true, d->rd, d->rs1, d->rs2); return;
+    case OP_SRLW: jit_emit_alu(e, JIT_SRL, true, d->rd, d->rs1, d->rs2); return;
+    case OP_SRAW: jit_emit_alu(e, JIT_SRA, true, d->rd, d->rs1, d->rs2); return;
+    case OP_MUL: jit_emit_alu(e, JIT_MUL, false, d->rd, d->rs1, d->rs2); return;
+    case OP_MULW: jit_emit_alu(e, JIT_MUL, true, d->rd, d->rs1, d->rs2); return;
+    case OP_MULH: jit_emit_alu(e, JIT_MULH, false, d->rd, d->rs1, d->rs2); return;
+    case OP_MULHU: jit_emit_alu(e, JIT_MULHU, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SH1ADD: jit_emit_alu(e, JIT_SH1ADD, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SH2ADD: jit_emit_alu(e, JIT_SH2ADD, false, d->rd, d->rs1, d->rs2); return;
+    case OP_SH3ADD: jit_emit_alu(e, JIT_SH3ADD, false, d->rd, d->rs1, d->rs2); return;
+    case OP_ADDUW: jit_emit_alu(e, JIT_ADDUW, false, d->rd, d->rs1, d->rs2); return;
+    case OP_MULHSU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_MULHSU); return;
+    case OP_DIV: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIV); return;
+    case OP_DIVU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVU); return;
+    case OP_REM: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REM); return;
+    case OP_REMU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMU); return;
+    case OP_DIVW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVW); return;
+    case OP_DIVUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVUW); return;
+    case OP_REMW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMW); return;
+    case OP_REMUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMUW); return;
     case OP_END:
-        jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
-        return false;
+        jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), -1);
+        return;
     case OP_FP:
         translate_fp(e, t, d, i, off);
-        return true;
+        return;
     case OP_SLOW:
         if (!slow_in_place(d))
             break;
         e->stored = true;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len));
-        return false;
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len), -1);
+        return;
     case OP_COUNT:
         break;
     }
     jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
-    return false;
 }
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
-    struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
+    struct translation t = { .b = b, .gen = &h->ram->code_gen[b->page], .ram = h->ram };
     uint8_t *entry = e.p;
-    b->chain_site[0] = b->chain_site[1] = NULL;
     struct reg_use use = { 0 };
-    int32_t off = 0;
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+    int32_t offs[BLOCK_MAX_INSNS + 1];
+    unsigned last = 0;
+    for (int32_t off = 0;; last++) {
+        offs[last] = off;
+        if (count_registers(&b->insns[last], &use))
+            break;
+        off += b->insns[last].len;
+    }
+    /* Jumps within the block's code carry its host registers along, as a loop on the
+     * block does: all of them then stay loaded throughout. */
+    for (unsigned i = 0; i <= last; i++) {
         const struct dinsn *d = &b->insns[i];
         bool jumps = d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU);
-        if (jumps && page_offset(&t, off, d->imm) == (int64_t)(b->host_pc & 0xfff))
-            use.loops = true;
-        if (count_registers(d, &use))
-            break;
-        off += d->len;
+        t.inside[i] = (int8_t)(jumps ? insn_inside(b, offs, last, i, (int64_t)offs[i] + d->imm) : -1);
+        use.loops |= t.inside[i] >= 0;
     }
     jit_emit_prologue(&e, &use);
-    off = 0;
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
-        if (!translate_one(&e, &t, &b->insns[i], i, off))
-            break;
-        off += b->insns[i].len;
+    for (unsigned i = 0; i <= last; i++) {
+        jit_emit_label(&e, i);
+        translate_one(&e, &t, &b->insns[i], i, offs[i]);
     }
-    jit_emit_cold(&e);
+    jit_emit_cold(&e, &t);
     if (e.overflow)
         return NULL;
+    b->code_size = (uint32_t)(e.p - entry);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     return (jit_entry)(void *)entry;
 }

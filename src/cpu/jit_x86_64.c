@@ -260,7 +260,11 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     /* A loop's next turn starts with the values of the last; otherwise a register
      * written before it is read needs no load. */
     load_held(e, use->loops ? ~0u : use->read_first);
-    e->body = e->p;
+}
+
+void jit_emit_label(struct emitter *e, unsigned i)
+{
+    e->label[i] = e->p;
 }
 
 static void epilogue(struct emitter *e)
@@ -393,8 +397,10 @@ static void jump_to(struct emitter *e, uint8_t cc, const uint8_t *target)
 }
 
 /* Returns JIT_EXIT_NEXT to the run loop with the guest pc in rax, through chain site
- * `site` of link `link` (NULL: not a same-page link). */
-static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link)
+ * `site` of link `link` (NULL: not a same-page link), with `index` instructions retired
+ * beyond those the budget counted. */
+static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link,
+                        unsigned index)
 {
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
@@ -403,7 +409,7 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
         move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
         emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_site));
     }
-    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, index);
 }
 
 /* The page's code was current on entry to this block (the run loop, a chained
@@ -427,7 +433,7 @@ static void exit_elsewhere(struct emitter *e, const struct translation *t, unsig
     unsigned nslow = lookup_and_enter(e, t, slow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
-    return_next(e, t, NULL, 0);
+    return_next(e, t, NULL, 0, 0);
 }
 
 /*
@@ -450,32 +456,35 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
     emit8(e, 0xe9);                                                   /* jmp rel32: the chain site */
     uint8_t *site = e->p;
     emit32(e, 0);                                                     /* falls through until chained */
-    if (!e->overflow)
-        t->b->chain_site[link] = site;
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     emit_reg(e, true, 0x89, R13, RAX);                                /* mov rax, r13 */
-    return_next(e, t, site, link);
+    return_next(e, t, site, link, 0);
 }
 
-/* A loop on the block: same translation, same r13, and its host registers stay; they
- * are written back only when the budget runs out or the page's code changed. */
-static void loop_back(struct emitter *e, const struct translation *t, unsigned retired, int32_t off, int32_t delta)
+/*
+ * A jump back to the block's instruction `inside`, after `retired` of its instructions
+ * (counted from its start, so those before `inside` are counted again on the next pass):
+ * same translation, same r13, and the host registers stay; they are written back only
+ * when the budget runs out or the page's code changed.
+ */
+static void jump_inside(struct emitter *e, const struct translation *t, unsigned retired, unsigned inside,
+                        int32_t off, int32_t delta)
 {
-    count_retired(e, retired);
+    count_retired(e, retired - inside);
     if (e->stored) {
         uint8_t *out = jump_forward(e, 0x8e);                         /* jle out */
         uint8_t *changed = code_changed(e, t);
-        emit8(e, 0xe9);                                               /* jmp to the body */
-        emit32(e, (uint32_t)(e->body - (e->p + 4)));
+        emit8(e, 0xe9);                                               /* jmp to the instruction */
+        emit32(e, (uint32_t)(e->label[inside] - (e->p + 4)));
         patch_here(e, out);
         patch_here(e, changed);
     } else {
-        jump_to(e, 0x8f, e->body);                                    /* jg to the body */
+        jump_to(e, 0x8f, e->label[inside]);                           /* jg to the instruction */
     }
     write_back(e);
     pc_plus(e, RAX, off, delta);
-    return_next(e, t, NULL, 0);
+    return_next(e, t, NULL, 0, inside);
 }
 
 const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
@@ -663,8 +672,23 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
         store_x(e, dest, d->rd);
 }
 
-void jit_emit_cold(struct emitter *e)
+void jit_emit_cold(struct emitter *e, const struct translation *t)
 {
+    for (unsigned k = 0; k < e->nside; k++) {
+        const struct side_exit *x = &e->side[k];
+        patch_here(e, x->from);
+        if (x->inside >= 0) {
+            /* Forward within the block: the instructions jumped over do not retire. */
+            if ((unsigned)x->inside != x->retired)
+                add_imm(e, true, R14, x->inside - (int32_t)x->retired);
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(e->label[x->inside] - (e->p + 4)));
+            continue;
+        }
+        e->valid = x->valid;
+        e->stored = x->stored;
+        jit_emit_exit(e, t, x->retired, BLOCK_LINK_TAKEN, x->off, x->delta, x->target_offset, -1);
+    }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
         for (unsigned n = 0; n < c->nfrom; n++)
@@ -839,10 +863,10 @@ void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t d
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
-                   int32_t off, int32_t delta, int64_t target_offset)
+                   int32_t off, int32_t delta, int64_t target_offset, int inside)
 {
-    if (target_offset == (int64_t)(t->b->host_pc & 0xfff)) {
-        loop_back(e, t, retired, off, delta);
+    if (inside >= 0) {
+        jump_inside(e, t, retired, (unsigned)inside, off, delta);
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
     } else {
@@ -866,7 +890,7 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
 }
 
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                     int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset)
+                     int32_t off, enum jit_cond cond, int64_t taken_offset, int inside)
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
@@ -875,18 +899,15 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
     else
         op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
-    if (taken_offset == (int64_t)(t->b->host_pc & 0xfff)) {
-        /* A loop on the block: it goes on straight, without a taken jump. */
+    if (inside >= 0 && (unsigned)inside <= i) {
+        /* A loop within the block: it goes on straight, without a taken jump. */
         uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+        jump_inside(e, t, i + 1, (unsigned)inside, off, d->imm);
         patch_here(e, not_taken);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
         return;
     }
-    uint8_t *taken = jump_forward(e, jcc[cond]);
-    jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
-    patch_here(e, taken);
-    jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, off, d->imm, taken_offset,
+                                              inside, e->valid, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
