@@ -159,12 +159,6 @@ static int64_t page_offset(const struct translation *t, int32_t off, int64_t del
     return o >= 0 && o < 0x1000 ? o : -1;
 }
 
-static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                   int32_t off, enum jit_cond cond)
-{
-    jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), t->inside[i]);
-}
-
 /*
  * The index of the instruction of block b at block offset target, among those up to
  * index last (at block offsets offs[]), that a jump at index i may go to within the
@@ -184,145 +178,138 @@ static int insn_inside(const struct block *b, const int32_t *offs, unsigned last
     return -1;
 }
 
-/* Adds instruction d's register operands to use; returns whether d ends the block
- * (as translate_one does). */
-static bool count_registers(const struct dinsn *d, struct reg_use *use)
+/*
+ * What the translator makes of each op: the one description from which both an
+ * instruction's code (translate_one) and the guest registers it reads and writes
+ * (insn_registers) follow.
+ */
+enum insn_kind {
+    KIND_SLOW,      /* OP_SLOW: in place when slow_in_place, else to the run loop; ends the block */
+    KIND_END,       /* falls through to the next block */
+    KIND_NOP,
+    KIND_LUI,       /* rd = imm */
+    KIND_AUIPC,     /* rd = pc + imm */
+    KIND_JAL,       /* rd = the next pc; ends the block */
+    KIND_JALR,      /* rd = the next pc, to x[rs1] + imm; ends the block */
+    KIND_BRANCH,    /* on cond(x[rs1], x[rs2]) */
+    KIND_LOAD,      /* rd = size bytes at x[rs1] + imm, sign-extended when sign */
+    KIND_STORE,     /* size bytes of x[rs2] at x[rs1] + imm */
+    KIND_ALU_IMM,   /* rd = x[rs1] alu imm (word: the W form) */
+    KIND_ALU,       /* rd = x[rs1] alu x[rs2] (word: the W form) */
+    KIND_CALL,      /* rd = fn(x[rs1], x[rs2]) */
+    KIND_FP,        /* translate_fp: its loads and stores read the integer base rs1 of the instruction */
+};
+
+struct op_translation {
+    uint8_t kind;                         /* enum insn_kind */
+    uint8_t how;                          /* KIND_ALU*: enum jit_alu; KIND_BRANCH: enum jit_cond; KIND_LOAD/STORE: size */
+    bool word;                            /* KIND_ALU*: the W form; KIND_LOAD: sign-extended */
+    const void *helper;                   /* KIND_LOAD/STORE: the slow path */
+    uint64_t (*fn)(uint64_t, uint64_t);   /* KIND_CALL */
+};
+
+static const struct op_translation op_translation[OP_COUNT] = {
+    [OP_SLOW] = { KIND_SLOW }, [OP_END] = { KIND_END }, [OP_NOP] = { KIND_NOP },
+    [OP_LUI] = { KIND_LUI }, [OP_AUIPC] = { KIND_AUIPC }, [OP_JAL] = { KIND_JAL }, [OP_JALR] = { KIND_JALR },
+    [OP_BEQ] = { KIND_BRANCH, JIT_EQ }, [OP_BNE] = { KIND_BRANCH, JIT_NE }, [OP_BLT] = { KIND_BRANCH, JIT_LT },
+    [OP_BGE] = { KIND_BRANCH, JIT_GE }, [OP_BLTU] = { KIND_BRANCH, JIT_LTU }, [OP_BGEU] = { KIND_BRANCH, JIT_GEU },
+#define LOAD_KIND(name, fn, size, sign) [OP_##name] = { KIND_LOAD, size, sign, (const void *)jit_load_##name },
+    LOAD_OPS(LOAD_KIND)
+#undef LOAD_KIND
+#define STORE_KIND(name, size) [OP_##name] = { KIND_STORE, size, false, (const void *)jit_store_##name },
+    STORE_OPS(STORE_KIND)
+#undef STORE_KIND
+    [OP_ADDI] = { KIND_ALU_IMM, JIT_ADD }, [OP_ANDI] = { KIND_ALU_IMM, JIT_AND },
+    [OP_ORI] = { KIND_ALU_IMM, JIT_OR }, [OP_XORI] = { KIND_ALU_IMM, JIT_XOR },
+    [OP_SLTI] = { KIND_ALU_IMM, JIT_SLT }, [OP_SLTIU] = { KIND_ALU_IMM, JIT_SLTU },
+    [OP_SLLI] = { KIND_ALU_IMM, JIT_SLL }, [OP_SRLI] = { KIND_ALU_IMM, JIT_SRL },
+    [OP_SRAI] = { KIND_ALU_IMM, JIT_SRA }, [OP_ADDIW] = { KIND_ALU_IMM, JIT_ADD, true },
+    [OP_SLLIW] = { KIND_ALU_IMM, JIT_SLL, true }, [OP_SRLIW] = { KIND_ALU_IMM, JIT_SRL, true },
+    [OP_SRAIW] = { KIND_ALU_IMM, JIT_SRA, true },
+    [OP_ADD] = { KIND_ALU, JIT_ADD }, [OP_SUB] = { KIND_ALU, JIT_SUB }, [OP_AND] = { KIND_ALU, JIT_AND },
+    [OP_OR] = { KIND_ALU, JIT_OR }, [OP_XOR] = { KIND_ALU, JIT_XOR }, [OP_SLL] = { KIND_ALU, JIT_SLL },
+    [OP_SRL] = { KIND_ALU, JIT_SRL }, [OP_SRA] = { KIND_ALU, JIT_SRA }, [OP_SLT] = { KIND_ALU, JIT_SLT },
+    [OP_SLTU] = { KIND_ALU, JIT_SLTU }, [OP_ADDW] = { KIND_ALU, JIT_ADD, true },
+    [OP_SUBW] = { KIND_ALU, JIT_SUB, true }, [OP_SLLW] = { KIND_ALU, JIT_SLL, true },
+    [OP_SRLW] = { KIND_ALU, JIT_SRL, true }, [OP_SRAW] = { KIND_ALU, JIT_SRA, true },
+    [OP_MUL] = { KIND_ALU, JIT_MUL }, [OP_MULW] = { KIND_ALU, JIT_MUL, true },
+    [OP_MULH] = { KIND_ALU, JIT_MULH }, [OP_MULHU] = { KIND_ALU, JIT_MULHU },
+    [OP_SH1ADD] = { KIND_ALU, JIT_SH1ADD }, [OP_SH2ADD] = { KIND_ALU, JIT_SH2ADD },
+    [OP_SH3ADD] = { KIND_ALU, JIT_SH3ADD }, [OP_ADDUW] = { KIND_ALU, JIT_ADDUW },
+    [OP_MULHSU] = { KIND_CALL, .fn = alu_MULHSU }, [OP_DIV] = { KIND_CALL, .fn = alu_DIV },
+    [OP_DIVU] = { KIND_CALL, .fn = alu_DIVU }, [OP_REM] = { KIND_CALL, .fn = alu_REM },
+    [OP_REMU] = { KIND_CALL, .fn = alu_REMU }, [OP_DIVW] = { KIND_CALL, .fn = alu_DIVW },
+    [OP_DIVUW] = { KIND_CALL, .fn = alu_DIVUW }, [OP_REMW] = { KIND_CALL, .fn = alu_REMW },
+    [OP_REMUW] = { KIND_CALL, .fn = alu_REMUW },
+    [OP_FP] = { KIND_FP },
+};
+
+static const struct op_translation *translation_of(const struct dinsn *d)
 {
-    uint32_t reads = 0, writes = 0;
+    return &op_translation[d->op < OP_COUNT ? d->op : OP_SLOW];
+}
+
+/* The guest registers instruction d reads and writes (x0 left out); returns whether d
+ * ends the block's code. */
+static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *writes)
+{
+    uint32_t rs1 = 1u << d->rs1, rs2 = 1u << d->rs2, rd = 1u << d->rd, r = 0, w = 0;
     bool ends = false;
-    switch ((enum op)d->op) {
-#define CASE(name, ...) case OP_##name:
-    LOAD_OPS(CASE)
-    ALU_IMM_OPS(CASE)
-        reads = 1u << d->rs1, writes = 1u << d->rd;
-        break;
-    STORE_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2;
-        break;
-    BRANCH_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2;
-        break;
-    ALU_REG_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2, writes = 1u << d->rd;
-        break;
-#undef CASE
-    case OP_LUI: case OP_AUIPC:
-        writes = 1u << d->rd;
-        break;
-    case OP_JAL:
-        writes = 1u << d->rd, ends = true;
-        break;
-    case OP_JALR:
-        reads = 1u << d->rs1, writes = 1u << d->rd, ends = true;
-        break;
-    case OP_NOP:
-        break;
-    case OP_FP: /* FP loads and stores read their integer base; the rest go through memory */
+    switch ((enum insn_kind)translation_of(d)->kind) {
+    case KIND_LOAD: case KIND_ALU_IMM: r = rs1, w = rd; break;
+    case KIND_STORE: case KIND_BRANCH: r = rs1 | rs2; break;
+    case KIND_ALU: case KIND_CALL: r = rs1 | rs2, w = rd; break;
+    case KIND_LUI: case KIND_AUIPC: w = rd; break;
+    case KIND_JAL: w = rd, ends = true; break;
+    case KIND_JALR: r = rs1, w = rd, ends = true; break;
+    case KIND_FP: /* FP loads and stores read their integer base; the rest go through memory */
         if ((d->imm & 0x5f) == 0x07)
-            reads = 1u << insn_rs1((uint32_t)d->imm);
+            r = 1u << insn_rs1((uint32_t)d->imm);
         break;
-    case OP_END: case OP_SLOW: case OP_COUNT:
-        ends = true;
-        break;
+    case KIND_NOP: break;
+    case KIND_SLOW: case KIND_END: ends = true; break;
     }
-    for (unsigned r = 1; r < 32; r++)
-        use->count[r] += (reads >> r & 1) + (writes >> r & 1);
-    use->read_first |= reads & ~use->written & ~1u;
-    use->written |= writes & ~1u;
+    *reads = r & ~1u;
+    *writes = w & ~1u;
     return ends;
 }
 
-/* Translates one instruction (where the block ends, count_registers says). */
+/* Translates one instruction (whether it ends the block, insn_registers says). */
 static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                        int32_t off)
+                          int32_t off)
 {
-    switch ((enum op)d->op) {
-    case OP_NOP: return;
-    case OP_LUI: jit_emit_move_imm(e, d->rd, d->imm); return;
-    case OP_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return;
-    case OP_JAL:
+    const struct op_translation *o = translation_of(d);
+    switch ((enum insn_kind)o->kind) {
+    case KIND_NOP: return;
+    case KIND_LUI: jit_emit_move_imm(e, d->rd, d->imm); return;
+    case KIND_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return;
+    case KIND_JAL:
         if (d->rd)
             jit_emit_pc_relative(e, d->rd, off, d->len);
         jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm), t->inside[i]);
         return;
-    case OP_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return;
-    case OP_BEQ: branch(e, t, d, i, off, JIT_EQ); return;
-    case OP_BNE: branch(e, t, d, i, off, JIT_NE); return;
-    case OP_BLT: branch(e, t, d, i, off, JIT_LT); return;
-    case OP_BGE: branch(e, t, d, i, off, JIT_GE); return;
-    case OP_BLTU: branch(e, t, d, i, off, JIT_LTU); return;
-    case OP_BGEU: branch(e, t, d, i, off, JIT_GEU); return;
-#define LOAD_CASE(name, fn, size, sign) \
-    case OP_##name: jit_emit_access(e, t, d, i, off, size, sign, false, (const void *)jit_load_##name); return;
-    LOAD_OPS(LOAD_CASE)
-#undef LOAD_CASE
-#define STORE_CASE(name, size) \
-    case OP_##name: \
-        e->stored = true; \
-        jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); \
+    case KIND_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return;
+    case KIND_BRANCH:
+        jit_emit_branch(e, t, d, i, off, (enum jit_cond)o->how, page_offset(t, off, d->imm), t->inside[i]);
         return;
-    STORE_OPS(STORE_CASE)
-#undef STORE_CASE
-    case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return;
-    case OP_ANDI: jit_emit_alu_imm(e, JIT_AND, false, d->rd, d->rs1, d->imm); return;
-    case OP_ORI: jit_emit_alu_imm(e, JIT_OR, false, d->rd, d->rs1, d->imm); return;
-    case OP_XORI: jit_emit_alu_imm(e, JIT_XOR, false, d->rd, d->rs1, d->imm); return;
-    case OP_SLTI: jit_emit_alu_imm(e, JIT_SLT, false, d->rd, d->rs1, d->imm); return;
-    case OP_SLTIU: jit_emit_alu_imm(e, JIT_SLTU, false, d->rd, d->rs1, d->imm); return;
-    case OP_SLLI: jit_emit_alu_imm(e, JIT_SLL, false, d->rd, d->rs1, d->imm); return;
-    case OP_SRLI: jit_emit_alu_imm(e, JIT_SRL, false, d->rd, d->rs1, d->imm); return;
-    case OP_SRAI: jit_emit_alu_imm(e, JIT_SRA, false, d->rd, d->rs1, d->imm); return;
-    case OP_ADDIW: jit_emit_alu_imm(e, JIT_ADD, true, d->rd, d->rs1, d->imm); return;
-    case OP_SLLIW: jit_emit_alu_imm(e, JIT_SLL, true, d->rd, d->rs1, d->imm); return;
-    case OP_SRLIW: jit_emit_alu_imm(e, JIT_SRL, true, d->rd, d->rs1, d->imm); return;
-    case OP_SRAIW: jit_emit_alu_imm(e, JIT_SRA, true, d->rd, d->rs1, d->imm); return;
-    case OP_ADD: jit_emit_alu(e, JIT_ADD, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SUB: jit_emit_alu(e, JIT_SUB, false, d->rd, d->rs1, d->rs2); return;
-    case OP_AND: jit_emit_alu(e, JIT_AND, false, d->rd, d->rs1, d->rs2); return;
-    case OP_OR: jit_emit_alu(e, JIT_OR, false, d->rd, d->rs1, d->rs2); return;
-    case OP_XOR: jit_emit_alu(e, JIT_XOR, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SLL: jit_emit_alu(e, JIT_SLL, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SRL: jit_emit_alu(e, JIT_SRL, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SRA: jit_emit_alu(e, JIT_SRA, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SLT: jit_emit_alu(e, JIT_SLT, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SLTU: jit_emit_alu(e, JIT_SLTU, false, d->rd, d->rs1, d->rs2); return;
-    case OP_ADDW: jit_emit_alu(e, JIT_ADD, true, d->rd, d->rs1, d->rs2); return;
-    case OP_SUBW: jit_emit_alu(e, JIT_SUB, true, d->rd, d->rs1, d->rs2); return;
-    case OP_SLLW: jit_emit_alu(e, JIT_SLL, true, d->rd, d->rs1, d->rs2); return;
-    case OP_SRLW: jit_emit_alu(e, JIT_SRL, true, d->rd, d->rs1, d->rs2); return;
-    case OP_SRAW: jit_emit_alu(e, JIT_SRA, true, d->rd, d->rs1, d->rs2); return;
-    case OP_MUL: jit_emit_alu(e, JIT_MUL, false, d->rd, d->rs1, d->rs2); return;
-    case OP_MULW: jit_emit_alu(e, JIT_MUL, true, d->rd, d->rs1, d->rs2); return;
-    case OP_MULH: jit_emit_alu(e, JIT_MULH, false, d->rd, d->rs1, d->rs2); return;
-    case OP_MULHU: jit_emit_alu(e, JIT_MULHU, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SH1ADD: jit_emit_alu(e, JIT_SH1ADD, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SH2ADD: jit_emit_alu(e, JIT_SH2ADD, false, d->rd, d->rs1, d->rs2); return;
-    case OP_SH3ADD: jit_emit_alu(e, JIT_SH3ADD, false, d->rd, d->rs1, d->rs2); return;
-    case OP_ADDUW: jit_emit_alu(e, JIT_ADDUW, false, d->rd, d->rs1, d->rs2); return;
-    case OP_MULHSU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_MULHSU); return;
-    case OP_DIV: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIV); return;
-    case OP_DIVU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVU); return;
-    case OP_REM: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REM); return;
-    case OP_REMU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMU); return;
-    case OP_DIVW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVW); return;
-    case OP_DIVUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVUW); return;
-    case OP_REMW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMW); return;
-    case OP_REMUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMUW); return;
-    case OP_END:
-        jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), -1);
+    case KIND_STORE:
+        e->stored = true;
+        /* fall through */
+    case KIND_LOAD:
+        jit_emit_access(e, t, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
         return;
-    case OP_FP:
-        translate_fp(e, t, d, i, off);
-        return;
-    case OP_SLOW:
+    case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
+    case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;
+    case KIND_CALL: jit_emit_call(e, d->rd, d->rs1, d->rs2, o->fn); return;
+    case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), -1); return;
+    case KIND_FP: translate_fp(e, t, d, i, off); return;
+    case KIND_SLOW:
         if (!slow_in_place(d))
             break;
         e->stored = true;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len), -1);
         return;
-    case OP_COUNT:
-        break;
     }
     jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
 }
@@ -334,10 +321,15 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     uint8_t *entry = e.p;
     struct reg_use use = { 0 };
     int32_t offs[BLOCK_MAX_INSNS + 1];
+    uint32_t reads[BLOCK_MAX_INSNS + 1], writes;
     unsigned last = 0;
     for (int32_t off = 0;; last++) {
         offs[last] = off;
-        if (count_registers(&b->insns[last], &use))
+        bool ends = insn_registers(&b->insns[last], &reads[last], &writes);
+        for (unsigned r = 1; r < 32; r++)
+            use.count[r] += (reads[last] >> r & 1) + (writes >> r & 1);
+        use.written |= writes;
+        if (ends)
             break;
         off += b->insns[last].len;
     }
@@ -352,6 +344,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i <= last; i++) {
         jit_emit_label(&e, i);
+        jit_emit_reads(&e, reads[i]);
         translate_one(&e, &t, &b->insns[i], i, offs[i]);
     }
     jit_emit_cold(&e, &t);

@@ -37,19 +37,19 @@ struct cold_access {
     int8_t va;      /* the register holding the address */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
-    uint32_t valid; /* the emitter's valid at the access */
+    uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
 };
 
 /* Where a conditional branch taken within the block goes, placed after the block's code
  * by jit_emit_cold: the jump to it, the exit's place (as jit_emit_exit takes it), and
- * the emitter's valid and stored at the branch. */
+ * the emitter's valid, dirty and stored at the branch. */
 struct side_exit {
     uint8_t *from;
     unsigned retired;
     int32_t off, delta;
     int64_t target_offset;
     int inside;
-    uint32_t valid;
+    uint32_t valid, dirty;
     bool stored;
 };
 
@@ -58,12 +58,13 @@ struct side_exit {
  * block's code so far may write guest memory (a store, or an instruction run through the
  * reference executor): only then can its own page's code have changed before its exits,
  * which were checked on entry. side: the exits of taken branches still to emit; cold:
- * slow paths still to emit. host: per index into the
- * register file (x[], then f[], which hart_state lays out after it), the host register
- * holding it throughout the block, or -1 (in memory: every f[]); dirty: those of
- * them the block writes, so written back to memory on the way out; valid: those whose
- * host register holds their value at this point of the block (not all are loaded on
- * entry). label: where the code of each instruction begins (past the loads of the host
+ * slow paths still to emit. host: per index into the register file (x[], then f[], which
+ * hart_state lays out after it), the host register holding it throughout the block, or
+ * -1 (in memory: every f[]); valid: those whose host register holds their value at this
+ * point of the block (loaded where first read, or on entry in a block that jumps within
+ * itself); dirty: those whose host register may differ from memory there (written so
+ * far, or in a block that jumps within itself, anywhere), so written back on the way
+ * out. label: where the code of each instruction begins (past the loads of the host
  * registers for the first). */
 struct emitter {
     uint8_t *p, *end;
@@ -80,12 +81,11 @@ struct emitter {
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
- * which registers some instruction writes, which it reads before writing them, and
- * whether it jumps back to its own start (then its host registers carry values from one
- * turn to the next). */
+ * which registers some instruction writes, and whether it jumps within its own code
+ * (then its host registers carry values from one pass to the next). */
 struct reg_use {
     uint8_t count[32];
-    uint32_t written, read_first;
+    uint32_t written;
     bool loops;
 };
 
@@ -112,12 +112,15 @@ enum jit_alu {
 /* Branch conditions on (rs1, rs2). */
 enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
 
-/* The entry sequence; a chained jump enters a block just past it, where the guest
- * registers the emitter keeps in host registers (chosen by their use) are loaded. */
+/* The entry sequence; a chained jump enters a block just past it. The emitter chooses
+ * which guest registers to keep in host registers by their use. */
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 
 /* Instruction i's code begins here. */
 void jit_emit_label(struct emitter *e, unsigned i);
+/* The next instruction reads the guest registers of regs: those kept in host registers
+ * are loaded there unless already. */
+void jit_emit_reads(struct emitter *e, uint32_t regs);
 
 /*
  * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,

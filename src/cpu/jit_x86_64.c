@@ -110,16 +110,19 @@ static void load_x(struct emitter *e, int reg, unsigned i)
         op_x(e, true, 0x8b, reg, i);
 }
 
-/* Guest register i now holds its value in its host register, if it has one. */
-static void mark_valid(struct emitter *e, unsigned i)
+/* Guest register i was written: its host register, if it has one, holds its value, and
+ * the register file in memory does not. */
+static void mark_written(struct emitter *e, unsigned i)
 {
-    if (e->host[i] >= 0)
+    if (e->host[i] >= 0) {
         e->valid |= 1u << i;
+        e->dirty |= 1u << i;
+    }
 }
 
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
-    mark_valid(e, i);
+    mark_written(e, i);
     if (i == 0 || e->host[i] == reg)
         return;
     if (e->host[i] >= 0)
@@ -135,21 +138,21 @@ static int dest_of(const struct emitter *e, unsigned rd)
 }
 
 /* The register file in memory made exact, before leaving the block or calling out, at a
- * point where the registers of `valid` hold their values (the others are in memory). */
-static void write_back_at(struct emitter *e, uint32_t valid)
+ * point where the registers of `valid` hold their values (the others are in memory) and
+ * those of `dirty` may differ from memory. */
+static void write_back_at(struct emitter *e, uint32_t valid, uint32_t dirty)
 {
     for (unsigned i = 1; i < 32; i++)
-        if ((e->dirty & valid) >> i & 1)
+        if ((dirty & valid) >> i & 1)
             emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
 }
 
 static void write_back(struct emitter *e)
 {
-    write_back_at(e, e->valid);
+    write_back_at(e, e->valid, e->dirty);
 }
 
-/* The host registers of `regs` loaded from the register file: on entry, and all after a
- * call out. */
+/* The host registers of `regs` loaded from the register file. */
 static void load_held(struct emitter *e, uint32_t regs)
 {
     for (unsigned i = 1; i < 32; i++)
@@ -158,9 +161,11 @@ static void load_held(struct emitter *e, uint32_t regs)
     e->valid |= regs;
 }
 
-static void reload(struct emitter *e)
+/* After a call out, which may have written the register file: the host registers that
+ * were valid before (those code after it relies on; any other is loaded when read). */
+static void reload(struct emitter *e, uint32_t valid)
 {
-    load_held(e, ~0u);
+    load_held(e, valid);
 }
 
 /* reg = r13 + off (the guest pc of an instruction in this block). */
@@ -219,7 +224,6 @@ static void call(struct emitter *e, const void *fn)
 static void pick_host_registers(struct emitter *e, const struct reg_use *use)
 {
     memset(e->host, -1, sizeof(e->host));
-    e->dirty = 0;
     uint32_t taken = 1; /* x0 stays in memory, where it reads as 0 */
     unsigned least = use->loops ? 1 : 2;
     for (size_t k = 0; k < sizeof(cache_regs); k++) {
@@ -231,8 +235,9 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
             break;
         taken |= 1u << best;
         e->host[best] = cache_regs[k];
-        e->dirty |= use->written & 1u << best;
     }
+    /* A loop's turn may start with registers a turn before wrote. */
+    e->dirty = use->loops ? use->written & taken & ~1u : 0;
     e->valid = 0;
 }
 
@@ -257,9 +262,15 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
-    /* A loop's next turn starts with the values of the last; otherwise a register
-     * written before it is read needs no load. */
-    load_held(e, use->loops ? ~0u : use->read_first);
+    /* A loop's next turn starts with the values of the last; otherwise a register is
+     * loaded where first read (jit_emit_reads), if the code gets that far. */
+    if (use->loops)
+        load_held(e, ~0u);
+}
+
+void jit_emit_reads(struct emitter *e, uint32_t regs)
+{
+    load_held(e, regs & ~e->valid);
 }
 
 void jit_emit_label(struct emitter *e, unsigned i)
@@ -668,6 +679,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->valid = e->valid;
+    c->dirty = e->dirty;
     if (!store)
         store_x(e, dest, d->rd);
 }
@@ -686,6 +698,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             continue;
         }
         e->valid = x->valid;
+        e->dirty = x->dirty;
         e->stored = x->stored;
         jit_emit_exit(e, t, x->retired, BLOCK_LINK_TAKEN, x->off, x->delta, x->target_offset, -1);
     }
@@ -695,13 +708,13 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             patch_here(e, c->from[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
-        write_back_at(e, c->valid);
+        write_back_at(e, c->valid, c->dirty);
         if (c->va != RSI)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
-        reload(e);
+        reload(e, c->valid);
         if (c->dest >= 0 && c->dest != RAX)
             emit_reg(e, true, 0x89, RAX, c->dest);  /* mov dest, rax */
         emit8(e, 0xe9);
@@ -716,7 +729,7 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
     load_x(e, RDI, rs1);
     load_x(e, RSI, rs2);
     call(e, (const void *)fn);
-    reload(e);
+    reload(e, e->valid);
     store_x(e, RAX, rd);
 }
 
@@ -852,7 +865,7 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
-    mark_valid(e, rd);
+    mark_written(e, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
@@ -907,7 +920,7 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         return;
     }
     e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, off, d->imm, taken_offset,
-                                              inside, e->valid, e->stored };
+                                              inside, e->valid, e->dirty, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
@@ -915,7 +928,7 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     write_back(e);
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
-    reload(e);
+    reload(e, e->valid);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

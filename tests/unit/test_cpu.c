@@ -1170,6 +1170,13 @@ static void put_100_at_data(void)
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 100 }, 8);
 }
 
+/* fflags.NX set and f1 = f2 = 1.0: translated FP arithmetic on them takes its inline path. */
+static void set_ones_inexact(void)
+{
+    h->arch.fflags |= FFLAG_NX;
+    h->arch.f[1] = h->arch.f[2] = 0x3ff0000000000000ULL;
+}
+
 /*
  * Translated code keeps a block's busiest guest registers in host registers: whatever
  * leaves the block or calls out must find the register file exact. A trap from a load
@@ -1207,6 +1214,21 @@ static void test_register_write_back(void)
     unsigned before_check[] = { 5, 29, 30 };
     uint64_t before_want[] = { 42, 7, 9 };
     RUN("load trap before register writes", fault_before_writes, before_regs, before_check, before_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    /* The same after an FP addition on the inline path (NX already set), whose helper
+     * path rejoins it: neither may make x29 and x30 look loaded. */
+    uint32_t fp_then_fault[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        R(0x01, 2, 1, 0, 3, 0x53),      /* fadd.d f3 = f1 + f2, round to nearest */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(1, 0, 0, 29, 0x13),           /* addi x29 = 1: never runs */
+        R(0, 29, 29, 0, 30, 0x33),      /* add x30 = x29 + x29 */
+        R(0, 29, 30, 0, 30, 0x33),      /* add x30 += x29 */
+        R(0, 5, 30, 0, 29, 0x33),       /* add x29 = x30 + x5 */
+    };
+    RUN_SET_UP("load trap after an FP addition, before register writes", fp_then_fault, before_regs,
+               set_ones_inexact, before_check, before_want);
     CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
 
     uint32_t store_fault[] = {
