@@ -274,6 +274,11 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
     return ends;
 }
 
+/* How many times more an instruction counts per loop of the block it lies in (the
+ * innermost loops' registers matter most), up to MAX_WEIGHT. */
+#define LOOP_WEIGHT 8
+#define MAX_WEIGHT 4096
+
 /* Translates one instruction (whether it ends the block, insn_registers says). */
 static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
@@ -321,25 +326,32 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     uint8_t *entry = e.p;
     struct reg_use use = { 0 };
     int32_t offs[BLOCK_MAX_INSNS + 1];
-    uint32_t reads[BLOCK_MAX_INSNS + 1], writes;
+    uint32_t reads[BLOCK_MAX_INSNS + 1], writes[BLOCK_MAX_INSNS + 1];
     unsigned last = 0;
-    for (int32_t off = 0;; last++) {
+    for (int32_t off = 0; !insn_registers(&b->insns[last], &reads[last], &writes[last]); last++) {
         offs[last] = off;
-        bool ends = insn_registers(&b->insns[last], &reads[last], &writes);
-        for (unsigned r = 1; r < 32; r++)
-            use.count[r] += (reads[last] >> r & 1) + (writes >> r & 1);
-        use.written |= writes;
-        if (ends)
-            break;
         off += b->insns[last].len;
     }
+    offs[last] = last ? offs[last - 1] + b->insns[last - 1].len : 0;
     /* Jumps within the block's code carry its host registers along, as a loop on the
-     * block does: all of them then stay loaded throughout. */
+     * block does: all of them then stay loaded throughout. The instructions a jump back
+     * repeats weigh more in the choice of those registers. */
+    unsigned weight[BLOCK_MAX_INSNS + 1];
+    for (unsigned i = 0; i <= last; i++)
+        weight[i] = 1;
     for (unsigned i = 0; i <= last; i++) {
         const struct dinsn *d = &b->insns[i];
-        bool jumps = d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU);
+        unsigned kind = translation_of(d)->kind;
+        bool jumps = kind == KIND_JAL || kind == KIND_BRANCH;
         t.inside[i] = (int8_t)(jumps ? insn_inside(b, offs, last, i, (int64_t)offs[i] + d->imm) : -1);
         use.loops |= t.inside[i] >= 0;
+        for (int k = t.inside[i]; k >= 0 && k <= (int)i; k++)
+            weight[k] = weight[k] < MAX_WEIGHT ? weight[k] * LOOP_WEIGHT : MAX_WEIGHT;
+    }
+    for (unsigned i = 0; i <= last; i++) {
+        for (unsigned r = 1; r < 32; r++)
+            use.count[r] += weight[i] * ((reads[i] >> r & 1) + (writes[i] >> r & 1));
+        use.written |= writes[i];
     }
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i <= last; i++) {

@@ -81,10 +81,11 @@ struct emitter {
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
- * which registers some instruction writes, and whether it jumps within its own code
- * (then its host registers carry values from one pass to the next). */
+ * those in loops weighing more, which registers some instruction writes, and whether it
+ * jumps within its own code (then its host registers carry values from one pass to the
+ * next). */
 struct reg_use {
-    uint8_t count[32];
+    uint32_t count[32];
     uint32_t written;
     bool loops;
 };
