@@ -208,41 +208,45 @@ struct op_translation {
     uint64_t (*fn)(uint64_t, uint64_t);   /* KIND_CALL */
 };
 
+/* Entries of op_translation: an op of a kind, with its operation or condition (`how`),
+ * in its W form; a call of an alu.h function. */
+#define KIND(k) { .kind = KIND_##k }
+#define HOW(k, op) { .kind = KIND_##k, .how = JIT_##op }
+#define WORD(k, op) { .kind = KIND_##k, .how = JIT_##op, .word = true }
+#define CALL(name) { .kind = KIND_CALL, .fn = alu_##name }
 static const struct op_translation op_translation[OP_COUNT] = {
-    [OP_SLOW] = { KIND_SLOW }, [OP_END] = { KIND_END }, [OP_NOP] = { KIND_NOP },
-    [OP_LUI] = { KIND_LUI }, [OP_AUIPC] = { KIND_AUIPC }, [OP_JAL] = { KIND_JAL }, [OP_JALR] = { KIND_JALR },
-    [OP_BEQ] = { KIND_BRANCH, JIT_EQ }, [OP_BNE] = { KIND_BRANCH, JIT_NE }, [OP_BLT] = { KIND_BRANCH, JIT_LT },
-    [OP_BGE] = { KIND_BRANCH, JIT_GE }, [OP_BLTU] = { KIND_BRANCH, JIT_LTU }, [OP_BGEU] = { KIND_BRANCH, JIT_GEU },
-#define LOAD_KIND(name, fn, size, sign) [OP_##name] = { KIND_LOAD, size, sign, (const void *)jit_load_##name },
+    [OP_SLOW] = KIND(SLOW), [OP_END] = KIND(END), [OP_NOP] = KIND(NOP), [OP_LUI] = KIND(LUI),
+    [OP_AUIPC] = KIND(AUIPC), [OP_JAL] = KIND(JAL), [OP_JALR] = KIND(JALR), [OP_FP] = KIND(FP),
+    [OP_BEQ] = HOW(BRANCH, EQ), [OP_BNE] = HOW(BRANCH, NE), [OP_BLT] = HOW(BRANCH, LT),
+    [OP_BGE] = HOW(BRANCH, GE), [OP_BLTU] = HOW(BRANCH, LTU), [OP_BGEU] = HOW(BRANCH, GEU),
+#define LOAD_KIND(name, fn, size, sign) \
+    [OP_##name] = { .kind = KIND_LOAD, .how = size, .word = sign, .helper = (const void *)jit_load_##name },
     LOAD_OPS(LOAD_KIND)
 #undef LOAD_KIND
-#define STORE_KIND(name, size) [OP_##name] = { KIND_STORE, size, false, (const void *)jit_store_##name },
+#define STORE_KIND(name, size) \
+    [OP_##name] = { .kind = KIND_STORE, .how = size, .helper = (const void *)jit_store_##name },
     STORE_OPS(STORE_KIND)
 #undef STORE_KIND
-    [OP_ADDI] = { KIND_ALU_IMM, JIT_ADD }, [OP_ANDI] = { KIND_ALU_IMM, JIT_AND },
-    [OP_ORI] = { KIND_ALU_IMM, JIT_OR }, [OP_XORI] = { KIND_ALU_IMM, JIT_XOR },
-    [OP_SLTI] = { KIND_ALU_IMM, JIT_SLT }, [OP_SLTIU] = { KIND_ALU_IMM, JIT_SLTU },
-    [OP_SLLI] = { KIND_ALU_IMM, JIT_SLL }, [OP_SRLI] = { KIND_ALU_IMM, JIT_SRL },
-    [OP_SRAI] = { KIND_ALU_IMM, JIT_SRA }, [OP_ADDIW] = { KIND_ALU_IMM, JIT_ADD, true },
-    [OP_SLLIW] = { KIND_ALU_IMM, JIT_SLL, true }, [OP_SRLIW] = { KIND_ALU_IMM, JIT_SRL, true },
-    [OP_SRAIW] = { KIND_ALU_IMM, JIT_SRA, true },
-    [OP_ADD] = { KIND_ALU, JIT_ADD }, [OP_SUB] = { KIND_ALU, JIT_SUB }, [OP_AND] = { KIND_ALU, JIT_AND },
-    [OP_OR] = { KIND_ALU, JIT_OR }, [OP_XOR] = { KIND_ALU, JIT_XOR }, [OP_SLL] = { KIND_ALU, JIT_SLL },
-    [OP_SRL] = { KIND_ALU, JIT_SRL }, [OP_SRA] = { KIND_ALU, JIT_SRA }, [OP_SLT] = { KIND_ALU, JIT_SLT },
-    [OP_SLTU] = { KIND_ALU, JIT_SLTU }, [OP_ADDW] = { KIND_ALU, JIT_ADD, true },
-    [OP_SUBW] = { KIND_ALU, JIT_SUB, true }, [OP_SLLW] = { KIND_ALU, JIT_SLL, true },
-    [OP_SRLW] = { KIND_ALU, JIT_SRL, true }, [OP_SRAW] = { KIND_ALU, JIT_SRA, true },
-    [OP_MUL] = { KIND_ALU, JIT_MUL }, [OP_MULW] = { KIND_ALU, JIT_MUL, true },
-    [OP_MULH] = { KIND_ALU, JIT_MULH }, [OP_MULHU] = { KIND_ALU, JIT_MULHU },
-    [OP_SH1ADD] = { KIND_ALU, JIT_SH1ADD }, [OP_SH2ADD] = { KIND_ALU, JIT_SH2ADD },
-    [OP_SH3ADD] = { KIND_ALU, JIT_SH3ADD }, [OP_ADDUW] = { KIND_ALU, JIT_ADDUW },
-    [OP_MULHSU] = { KIND_CALL, .fn = alu_MULHSU }, [OP_DIV] = { KIND_CALL, .fn = alu_DIV },
-    [OP_DIVU] = { KIND_CALL, .fn = alu_DIVU }, [OP_REM] = { KIND_CALL, .fn = alu_REM },
-    [OP_REMU] = { KIND_CALL, .fn = alu_REMU }, [OP_DIVW] = { KIND_CALL, .fn = alu_DIVW },
-    [OP_DIVUW] = { KIND_CALL, .fn = alu_DIVUW }, [OP_REMW] = { KIND_CALL, .fn = alu_REMW },
-    [OP_REMUW] = { KIND_CALL, .fn = alu_REMUW },
-    [OP_FP] = { KIND_FP },
+    [OP_ADDI] = HOW(ALU_IMM, ADD), [OP_ANDI] = HOW(ALU_IMM, AND), [OP_ORI] = HOW(ALU_IMM, OR),
+    [OP_XORI] = HOW(ALU_IMM, XOR), [OP_SLTI] = HOW(ALU_IMM, SLT), [OP_SLTIU] = HOW(ALU_IMM, SLTU),
+    [OP_SLLI] = HOW(ALU_IMM, SLL), [OP_SRLI] = HOW(ALU_IMM, SRL), [OP_SRAI] = HOW(ALU_IMM, SRA),
+    [OP_ADDIW] = WORD(ALU_IMM, ADD), [OP_SLLIW] = WORD(ALU_IMM, SLL), [OP_SRLIW] = WORD(ALU_IMM, SRL),
+    [OP_SRAIW] = WORD(ALU_IMM, SRA),
+    [OP_ADD] = HOW(ALU, ADD), [OP_SUB] = HOW(ALU, SUB), [OP_AND] = HOW(ALU, AND), [OP_OR] = HOW(ALU, OR),
+    [OP_XOR] = HOW(ALU, XOR), [OP_SLL] = HOW(ALU, SLL), [OP_SRL] = HOW(ALU, SRL), [OP_SRA] = HOW(ALU, SRA),
+    [OP_SLT] = HOW(ALU, SLT), [OP_SLTU] = HOW(ALU, SLTU), [OP_MUL] = HOW(ALU, MUL), [OP_MULH] = HOW(ALU, MULH),
+    [OP_MULHU] = HOW(ALU, MULHU), [OP_SH1ADD] = HOW(ALU, SH1ADD), [OP_SH2ADD] = HOW(ALU, SH2ADD),
+    [OP_SH3ADD] = HOW(ALU, SH3ADD), [OP_ADDUW] = HOW(ALU, ADDUW),
+    [OP_ADDW] = WORD(ALU, ADD), [OP_SUBW] = WORD(ALU, SUB), [OP_SLLW] = WORD(ALU, SLL),
+    [OP_SRLW] = WORD(ALU, SRL), [OP_SRAW] = WORD(ALU, SRA), [OP_MULW] = WORD(ALU, MUL),
+    [OP_MULHSU] = CALL(MULHSU), [OP_DIV] = CALL(DIV), [OP_DIVU] = CALL(DIVU), [OP_REM] = CALL(REM),
+    [OP_REMU] = CALL(REMU), [OP_DIVW] = CALL(DIVW), [OP_DIVUW] = CALL(DIVUW), [OP_REMW] = CALL(REMW),
+    [OP_REMUW] = CALL(REMUW),
 };
+#undef KIND
+#undef HOW
+#undef WORD
+#undef CALL
 
 static const struct op_translation *translation_of(const struct dinsn *d)
 {
