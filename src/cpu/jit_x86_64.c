@@ -6,12 +6,13 @@
  * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
  * loop changes the context, and both end the run of translated code).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
- * picks them), loaded past the entry sequence, so on every entry, chained or not (all
- * of them in a block that loops on itself, which keeps them in place from one turn to
- * the next; elsewhere those read before written). The block's exits write back those it
- * writes (dirty), and so does each call out (a slow path that may trap, a helper that
- * reads the register file), which reloads them after (some are caller-saved, and a
- * helper may write the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
+ * picks them, those in the block's loops first): in a block that jumps within itself,
+ * all loaded past the entry sequence (so on every entry, chained or not) and kept in
+ * place from one pass to the next; elsewhere each loaded where first read. The block's
+ * exits (side exits of taken branches too) write back those written so far (dirty), and
+ * so does each call out (a slow path that may trap, a helper that reads the register
+ * file), which reloads those loaded after (some are caller-saved, and a helper may write
+ * the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
  */
 #include "cpu/jit_emit.h"
 
