@@ -257,15 +257,20 @@ static const struct op_translation *translation_of(const struct dinsn *d)
  * ends the block's code. */
 static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *writes)
 {
-    uint32_t rs1 = 1u << d->rs1, rs2 = 1u << d->rs2, rd = 1u << d->rd, r = 0, w = 0;
+    /* Only the kinds below hold register numbers in rd, rs1 and rs2 (OP_SLOW and OP_FP
+     * keep instruction bits there). */
+#define RS1 (1u << d->rs1)
+#define RS2 (1u << d->rs2)
+#define RD (1u << d->rd)
+    uint32_t r = 0, w = 0;
     bool ends = false;
     switch ((enum insn_kind)translation_of(d)->kind) {
-    case KIND_LOAD: case KIND_ALU_IMM: r = rs1, w = rd; break;
-    case KIND_STORE: case KIND_BRANCH: r = rs1 | rs2; break;
-    case KIND_ALU: case KIND_CALL: r = rs1 | rs2, w = rd; break;
-    case KIND_LUI: case KIND_AUIPC: w = rd; break;
-    case KIND_JAL: w = rd, ends = true; break;
-    case KIND_JALR: r = rs1, w = rd, ends = true; break;
+    case KIND_LOAD: case KIND_ALU_IMM: r = RS1, w = RD; break;
+    case KIND_STORE: case KIND_BRANCH: r = RS1 | RS2; break;
+    case KIND_ALU: case KIND_CALL: r = RS1 | RS2, w = RD; break;
+    case KIND_LUI: case KIND_AUIPC: w = RD; break;
+    case KIND_JAL: w = RD, ends = true; break;
+    case KIND_JALR: r = RS1, w = RD, ends = true; break;
     case KIND_FP: /* FP loads and stores read their integer base; the rest go through memory */
         if ((d->imm & 0x5f) == 0x07)
             r = 1u << insn_rs1((uint32_t)d->imm);
@@ -273,6 +278,9 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
     case KIND_NOP: break;
     case KIND_SLOW: case KIND_END: ends = true; break;
     }
+#undef RS1
+#undef RS2
+#undef RD
     *reads = r & ~1u;
     *writes = w & ~1u;
     return ends;
