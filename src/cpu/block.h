@@ -3,8 +3,8 @@
  * the translator (jit_x86_64.c). A block is a straight run of at most BLOCK_MAX_INSNS instructions in
  * one guest page; it ends at a jump, at an OP_SLOW instruction (run by the reference
  * executor), or with OP_END (fall through to the next block). Conditional branches may
- * lie within it: the block engine runs on when one is not taken, the translator's code
- * ends at the first.
+ * lie within it: both engines run on when one is not taken (the translator's code leaves
+ * through a side exit of its own for each taken one).
  */
 #ifndef RACKVM_BLOCK_H
 #define RACKVM_BLOCK_H
@@ -19,7 +19,7 @@ struct hart;
 typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t budget);
 
 /* Which successor link a block leaves through. */
-#define BLOCK_LINK_TAKEN 0   /* taken branch, jal */
+#define BLOCK_LINK_TAKEN 0   /* taken branch (any of the block's), jal */
 #define BLOCK_LINK_NEXT 1    /* not-taken branch, end of a block cut short */
 
 struct block {
@@ -33,9 +33,9 @@ struct block {
      */
     struct block *next[2];
     jit_entry code;      /* the translation, or NULL to interpret */
-    /* Per exit link, the jump in the translation that jit_chain() points at a translated
-     * same-page successor (NULL: that exit does not chain). */
-    void *chain_site[2];
+    /* Bytes of the translation: the jumps in it that jit_chain() points at translated
+     * same-page successors (its chain sites, one per exit) lie within them. */
+    uint32_t code_size;
     uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
     struct dinsn insns[BLOCK_MAX_INSNS + 1];
 };

@@ -93,7 +93,6 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
     b->next[0] = b->next[1] = &unlinked;
-    b->chain_site[0] = b->chain_site[1] = NULL;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
@@ -483,7 +482,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         unsigned exit_link = JIT_LINK(r) - 1;
         /* Only the exit block's current translation has its layout: code reached
          * through a chain may translate a block whose cache slot has moved on. */
-        if (JIT_LINK(r) && left > 0 && from->code && from->chain_site[exit_link] == h->jit_exit_site) {
+        if (JIT_LINK(r) && left > 0 && jit_site_current(from, h->jit_exit_site)) {
             void *site = h->jit_exit_site;
             uint32_t gen = from->gen;
             pc = h->arch.pc;

@@ -174,183 +174,222 @@ static int64_t page_offset(const struct translation *t, int32_t off, int64_t del
     return o >= 0 && o < 0x1000 ? o : -1;
 }
 
-static void branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                   int32_t off, enum jit_cond cond)
+/*
+ * The index of the instruction of block b at block offset target, among those up to
+ * index last (at block offsets offs[]), that a jump at index i may go to within the
+ * block's code; -1 when none. A jump forward must not skip an FP instruction: the block's
+ * first checks that the FPU is on and marks it dirty for those after it (translate_fp).
+ */
+static int insn_inside(const struct block *b, const int32_t *offs, unsigned last, unsigned i, int64_t target)
 {
-    jit_emit_branch(e, t, d, i, off, cond, page_offset(t, off, d->imm), page_offset(t, off, d->len));
+    for (unsigned k = 0; k <= last; k++) {
+        if (offs[k] != target || b->insns[k].op == OP_END)
+            continue;
+        for (unsigned s = i + 1; s < k; s++)
+            if (b->insns[s].op == OP_FP)
+                return -1;
+        return (int)k;
+    }
+    return -1;
 }
 
-/* Adds instruction d's register operands to use; returns whether d ends the block
- * (as translate_one does). */
-static bool count_registers(const struct dinsn *d, struct reg_use *use)
+/*
+ * What the translator makes of each op: the one description from which both an
+ * instruction's code (translate_one) and the guest registers it reads and writes
+ * (insn_registers) follow.
+ */
+enum insn_kind {
+    KIND_SLOW,      /* OP_SLOW: in place when slow_in_place, else to the run loop; ends the block */
+    KIND_END,       /* falls through to the next block */
+    KIND_NOP,
+    KIND_LUI,       /* rd = imm */
+    KIND_AUIPC,     /* rd = pc + imm */
+    KIND_JAL,       /* rd = the next pc; ends the block */
+    KIND_JALR,      /* rd = the next pc, to x[rs1] + imm; ends the block */
+    KIND_BRANCH,    /* on cond(x[rs1], x[rs2]) */
+    KIND_LOAD,      /* rd = size bytes at x[rs1] + imm, sign-extended when sign */
+    KIND_STORE,     /* size bytes of x[rs2] at x[rs1] + imm */
+    KIND_ALU_IMM,   /* rd = x[rs1] alu imm (word: the W form) */
+    KIND_ALU,       /* rd = x[rs1] alu x[rs2] (word: the W form) */
+    KIND_CALL,      /* rd = fn(x[rs1], x[rs2]) */
+    KIND_FP,        /* translate_fp: its loads and stores read the integer base rs1 of the instruction */
+};
+
+struct op_translation {
+    uint8_t kind;                         /* enum insn_kind */
+    uint8_t how;                          /* KIND_ALU*: enum jit_alu; KIND_BRANCH: enum jit_cond; KIND_LOAD/STORE: size */
+    bool word;                            /* KIND_ALU*: the W form; KIND_LOAD: sign-extended */
+    const void *helper;                   /* KIND_LOAD/STORE: the slow path */
+    uint64_t (*fn)(uint64_t, uint64_t);   /* KIND_CALL */
+};
+
+/* Entries of op_translation: an op of a kind, with its operation or condition (`how`),
+ * in its W form; a call of an alu.h function. */
+#define KIND(k) { .kind = KIND_##k }
+#define HOW(k, op) { .kind = KIND_##k, .how = JIT_##op }
+#define WORD(k, op) { .kind = KIND_##k, .how = JIT_##op, .word = true }
+#define CALL(name) { .kind = KIND_CALL, .fn = alu_##name }
+static const struct op_translation op_translation[OP_COUNT] = {
+    [OP_SLOW] = KIND(SLOW), [OP_END] = KIND(END), [OP_NOP] = KIND(NOP), [OP_LUI] = KIND(LUI),
+    [OP_AUIPC] = KIND(AUIPC), [OP_JAL] = KIND(JAL), [OP_JALR] = KIND(JALR), [OP_FP] = KIND(FP),
+    [OP_BEQ] = HOW(BRANCH, EQ), [OP_BNE] = HOW(BRANCH, NE), [OP_BLT] = HOW(BRANCH, LT),
+    [OP_BGE] = HOW(BRANCH, GE), [OP_BLTU] = HOW(BRANCH, LTU), [OP_BGEU] = HOW(BRANCH, GEU),
+#define LOAD_KIND(name, fn, size, sign) \
+    [OP_##name] = { .kind = KIND_LOAD, .how = size, .word = sign, .helper = (const void *)jit_load_##name },
+    LOAD_OPS(LOAD_KIND)
+#undef LOAD_KIND
+#define STORE_KIND(name, size) \
+    [OP_##name] = { .kind = KIND_STORE, .how = size, .helper = (const void *)jit_store_##name },
+    STORE_OPS(STORE_KIND)
+#undef STORE_KIND
+    [OP_ADDI] = HOW(ALU_IMM, ADD), [OP_ANDI] = HOW(ALU_IMM, AND), [OP_ORI] = HOW(ALU_IMM, OR),
+    [OP_XORI] = HOW(ALU_IMM, XOR), [OP_SLTI] = HOW(ALU_IMM, SLT), [OP_SLTIU] = HOW(ALU_IMM, SLTU),
+    [OP_SLLI] = HOW(ALU_IMM, SLL), [OP_SRLI] = HOW(ALU_IMM, SRL), [OP_SRAI] = HOW(ALU_IMM, SRA),
+    [OP_ADDIW] = WORD(ALU_IMM, ADD), [OP_SLLIW] = WORD(ALU_IMM, SLL), [OP_SRLIW] = WORD(ALU_IMM, SRL),
+    [OP_SRAIW] = WORD(ALU_IMM, SRA),
+    [OP_ADD] = HOW(ALU, ADD), [OP_SUB] = HOW(ALU, SUB), [OP_AND] = HOW(ALU, AND), [OP_OR] = HOW(ALU, OR),
+    [OP_XOR] = HOW(ALU, XOR), [OP_SLL] = HOW(ALU, SLL), [OP_SRL] = HOW(ALU, SRL), [OP_SRA] = HOW(ALU, SRA),
+    [OP_SLT] = HOW(ALU, SLT), [OP_SLTU] = HOW(ALU, SLTU), [OP_MUL] = HOW(ALU, MUL), [OP_MULH] = HOW(ALU, MULH),
+    [OP_MULHU] = HOW(ALU, MULHU), [OP_SH1ADD] = HOW(ALU, SH1ADD), [OP_SH2ADD] = HOW(ALU, SH2ADD),
+    [OP_SH3ADD] = HOW(ALU, SH3ADD), [OP_ADDUW] = HOW(ALU, ADDUW),
+    [OP_ADDW] = WORD(ALU, ADD), [OP_SUBW] = WORD(ALU, SUB), [OP_SLLW] = WORD(ALU, SLL),
+    [OP_SRLW] = WORD(ALU, SRL), [OP_SRAW] = WORD(ALU, SRA), [OP_MULW] = WORD(ALU, MUL),
+    [OP_MULHSU] = CALL(MULHSU), [OP_DIV] = CALL(DIV), [OP_DIVU] = CALL(DIVU), [OP_REM] = CALL(REM),
+    [OP_REMU] = CALL(REMU), [OP_DIVW] = CALL(DIVW), [OP_DIVUW] = CALL(DIVUW), [OP_REMW] = CALL(REMW),
+    [OP_REMUW] = CALL(REMUW),
+};
+#undef KIND
+#undef HOW
+#undef WORD
+#undef CALL
+
+static const struct op_translation *translation_of(const struct dinsn *d)
 {
-    uint32_t reads = 0, writes = 0;
+    return &op_translation[d->op < OP_COUNT ? d->op : OP_SLOW];
+}
+
+/* The guest registers instruction d reads and writes (x0 left out); returns whether d
+ * ends the block's code. */
+static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *writes)
+{
+    /* Only the kinds below hold register numbers in rd, rs1 and rs2 (OP_SLOW and OP_FP
+     * keep instruction bits there). */
+#define RS1 (1u << d->rs1)
+#define RS2 (1u << d->rs2)
+#define RD (1u << d->rd)
+    uint32_t r = 0, w = 0;
     bool ends = false;
-    switch ((enum op)d->op) {
-#define CASE(name, ...) case OP_##name:
-    LOAD_OPS(CASE)
-    ALU_IMM_OPS(CASE)
-        reads = 1u << d->rs1, writes = 1u << d->rd;
-        break;
-    STORE_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2;
-        break;
-    BRANCH_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2, ends = true;
-        break;
-    ALU_REG_OPS(CASE)
-        reads = 1u << d->rs1 | 1u << d->rs2, writes = 1u << d->rd;
-        break;
-#undef CASE
-    case OP_LUI: case OP_AUIPC:
-        writes = 1u << d->rd;
-        break;
-    case OP_JAL:
-        writes = 1u << d->rd, ends = true;
-        break;
-    case OP_JALR:
-        reads = 1u << d->rs1, writes = 1u << d->rd, ends = true;
-        break;
-    case OP_NOP:
-        break;
-    case OP_FP: /* FP loads and stores read their integer base; the rest go through memory */
+    switch ((enum insn_kind)translation_of(d)->kind) {
+    case KIND_LOAD: case KIND_ALU_IMM: r = RS1, w = RD; break;
+    case KIND_STORE: case KIND_BRANCH: r = RS1 | RS2; break;
+    case KIND_ALU: case KIND_CALL: r = RS1 | RS2, w = RD; break;
+    case KIND_LUI: case KIND_AUIPC: w = RD; break;
+    case KIND_JAL: w = RD, ends = true; break;
+    case KIND_JALR: r = RS1, w = RD, ends = true; break;
+    case KIND_FP: /* FP loads and stores read their integer base; the rest go through memory */
         if ((d->imm & 0x5f) == 0x07)
-            reads = 1u << insn_rs1((uint32_t)d->imm);
+            r = 1u << insn_rs1((uint32_t)d->imm);
         break;
-    case OP_END: case OP_SLOW: case OP_COUNT:
-        ends = true;
-        break;
+    case KIND_NOP: break;
+    case KIND_SLOW: case KIND_END: ends = true; break;
     }
-    for (unsigned r = 1; r < 32; r++)
-        use->count[r] += (reads >> r & 1) + (writes >> r & 1);
-    use->read_first |= reads & ~use->written & ~1u;
-    use->written |= writes & ~1u;
+#undef RS1
+#undef RS2
+#undef RD
+    *reads = r & ~1u;
+    *writes = w & ~1u;
     return ends;
 }
 
-/* Translates one instruction; returns false once the block has ended. */
-static bool translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+/* How many times more an instruction counts per loop of the block it lies in (the
+ * innermost loops' registers matter most), up to MAX_WEIGHT. */
+#define LOOP_WEIGHT 8
+#define MAX_WEIGHT 4096
+
+/* Translates one instruction (whether it ends the block, insn_registers says). */
+static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
 {
-    switch ((enum op)d->op) {
-    case OP_NOP: return true;
-    case OP_LUI: jit_emit_move_imm(e, d->rd, d->imm); return true;
-    case OP_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return true;
-    case OP_JAL:
+    const struct op_translation *o = translation_of(d);
+    switch ((enum insn_kind)o->kind) {
+    case KIND_NOP: return;
+    case KIND_LUI: jit_emit_move_imm(e, d->rd, d->imm); return;
+    case KIND_AUIPC: jit_emit_pc_relative(e, d->rd, off, d->imm); return;
+    case KIND_JAL:
         if (d->rd)
             jit_emit_pc_relative(e, d->rd, off, d->len);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm));
-        return false;
-    case OP_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return false;
-    case OP_BEQ: branch(e, t, d, i, off, JIT_EQ); return false;
-    case OP_BNE: branch(e, t, d, i, off, JIT_NE); return false;
-    case OP_BLT: branch(e, t, d, i, off, JIT_LT); return false;
-    case OP_BGE: branch(e, t, d, i, off, JIT_GE); return false;
-    case OP_BLTU: branch(e, t, d, i, off, JIT_LTU); return false;
-    case OP_BGEU: branch(e, t, d, i, off, JIT_GEU); return false;
-#define LOAD_CASE(name, fn, size, sign) \
-    case OP_##name: jit_emit_access(e, t, d, i, off, size, sign, false, (const void *)jit_load_##name); return true;
-    LOAD_OPS(LOAD_CASE)
-#undef LOAD_CASE
-#define STORE_CASE(name, size) \
-    case OP_##name: \
-        e->stored = true; \
-        jit_emit_access(e, t, d, i, off, size, false, true, (const void *)jit_store_##name); \
-        return true;
-    STORE_OPS(STORE_CASE)
-#undef STORE_CASE
-    case OP_ADDI: jit_emit_alu_imm(e, JIT_ADD, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ANDI: jit_emit_alu_imm(e, JIT_AND, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ORI: jit_emit_alu_imm(e, JIT_OR, false, d->rd, d->rs1, d->imm); return true;
-    case OP_XORI: jit_emit_alu_imm(e, JIT_XOR, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLTI: jit_emit_alu_imm(e, JIT_SLT, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLTIU: jit_emit_alu_imm(e, JIT_SLTU, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SLLI: jit_emit_alu_imm(e, JIT_SLL, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SRLI: jit_emit_alu_imm(e, JIT_SRL, false, d->rd, d->rs1, d->imm); return true;
-    case OP_SRAI: jit_emit_alu_imm(e, JIT_SRA, false, d->rd, d->rs1, d->imm); return true;
-    case OP_ADDIW: jit_emit_alu_imm(e, JIT_ADD, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SLLIW: jit_emit_alu_imm(e, JIT_SLL, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SRLIW: jit_emit_alu_imm(e, JIT_SRL, true, d->rd, d->rs1, d->imm); return true;
-    case OP_SRAIW: jit_emit_alu_imm(e, JIT_SRA, true, d->rd, d->rs1, d->imm); return true;
-    case OP_ADD: jit_emit_alu(e, JIT_ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SUB: jit_emit_alu(e, JIT_SUB, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_AND: jit_emit_alu(e, JIT_AND, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_OR: jit_emit_alu(e, JIT_OR, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_XOR: jit_emit_alu(e, JIT_XOR, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLL: jit_emit_alu(e, JIT_SLL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRL: jit_emit_alu(e, JIT_SRL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRA: jit_emit_alu(e, JIT_SRA, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLT: jit_emit_alu(e, JIT_SLT, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLTU: jit_emit_alu(e, JIT_SLTU, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_ADDW: jit_emit_alu(e, JIT_ADD, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SUBW: jit_emit_alu(e, JIT_SUB, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SLLW: jit_emit_alu(e, JIT_SLL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRLW: jit_emit_alu(e, JIT_SRL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_SRAW: jit_emit_alu(e, JIT_SRA, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_MUL: jit_emit_alu(e, JIT_MUL, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULW: jit_emit_alu(e, JIT_MUL, true, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULH: jit_emit_alu(e, JIT_MULH, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULHU: jit_emit_alu(e, JIT_MULHU, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH1ADD: jit_emit_alu(e, JIT_SH1ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH2ADD: jit_emit_alu(e, JIT_SH2ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_SH3ADD: jit_emit_alu(e, JIT_SH3ADD, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_ADDUW: jit_emit_alu(e, JIT_ADDUW, false, d->rd, d->rs1, d->rs2); return true;
-    case OP_MULHSU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_MULHSU); return true;
-    case OP_DIV: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIV); return true;
-    case OP_DIVU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVU); return true;
-    case OP_REM: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REM); return true;
-    case OP_REMU: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMU); return true;
-    case OP_DIVW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVW); return true;
-    case OP_DIVUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_DIVUW); return true;
-    case OP_REMW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMW); return true;
-    case OP_REMUW: jit_emit_call(e, d->rd, d->rs1, d->rs2, alu_REMUW); return true;
-    case OP_END:
-        jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0));
-        return false;
-    case OP_FP:
-        translate_fp(e, t, d, i, off);
-        return true;
-    case OP_SLOW:
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, page_offset(t, off, d->imm), t->inside[i]);
+        return;
+    case KIND_JALR: jit_emit_exit_indirect(e, t, i + 1, d->rs1, d->imm, d->rd, off + d->len); return;
+    case KIND_BRANCH:
+        jit_emit_branch(e, t, d, i, off, (enum jit_cond)o->how, page_offset(t, off, d->imm), t->inside[i]);
+        return;
+    case KIND_STORE:
+        e->stored = true;
+        /* fall through */
+    case KIND_LOAD:
+        jit_emit_access(e, t, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
+        return;
+    case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
+    case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;
+    case KIND_CALL: jit_emit_call(e, d->rd, d->rs1, d->rs2, o->fn); return;
+    case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), -1); return;
+    case KIND_FP: translate_fp(e, t, d, i, off); return;
+    case KIND_SLOW:
         if (!slow_in_place(d))
             break;
         e->stored = true;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len));
-        return false;
-    case OP_COUNT:
-        break;
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, page_offset(t, off, d->len), -1);
+        return;
     }
     jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
-    return false;
 }
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
-    struct translation t = { b, &h->ram->code_gen[b->page], h->ram };
+    struct translation t = { .b = b, .gen = &h->ram->code_gen[b->page], .ram = h->ram };
     uint8_t *entry = e.p;
-    b->chain_site[0] = b->chain_site[1] = NULL;
     struct reg_use use = { 0 };
-    int32_t off = 0;
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
+    int32_t offs[BLOCK_MAX_INSNS + 1];
+    uint32_t reads[BLOCK_MAX_INSNS + 1], writes[BLOCK_MAX_INSNS + 1];
+    unsigned last = 0;
+    for (int32_t off = 0; !insn_registers(&b->insns[last], &reads[last], &writes[last]); last++) {
+        offs[last] = off;
+        off += b->insns[last].len;
+    }
+    offs[last] = last ? offs[last - 1] + b->insns[last - 1].len : 0;
+    /* Jumps within the block's code carry its host registers along, as a loop on the
+     * block does: all of them then stay loaded throughout. The instructions a jump back
+     * repeats weigh more in the choice of those registers. */
+    unsigned weight[BLOCK_MAX_INSNS + 1];
+    for (unsigned i = 0; i <= last; i++)
+        weight[i] = 1;
+    for (unsigned i = 0; i <= last; i++) {
         const struct dinsn *d = &b->insns[i];
-        bool jumps = d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU);
-        if (jumps && page_offset(&t, off, d->imm) == (int64_t)(b->host_pc & 0xfff))
-            use.loops = true;
-        if (count_registers(d, &use))
-            break;
-        off += d->len;
+        unsigned kind = translation_of(d)->kind;
+        bool jumps = kind == KIND_JAL || kind == KIND_BRANCH;
+        t.inside[i] = (int8_t)(jumps ? insn_inside(b, offs, last, i, (int64_t)offs[i] + d->imm) : -1);
+        use.loops |= t.inside[i] >= 0;
+        for (int k = t.inside[i]; k >= 0 && k <= (int)i; k++)
+            weight[k] = weight[k] < MAX_WEIGHT ? weight[k] * LOOP_WEIGHT : MAX_WEIGHT;
+    }
+    for (unsigned i = 0; i <= last; i++) {
+        for (unsigned r = 1; r < 32; r++)
+            use.count[r] += weight[i] * ((reads[i] >> r & 1) + (writes[i] >> r & 1));
+        use.written |= writes[i];
     }
     jit_emit_prologue(&e, &use);
-    off = 0;
-    for (unsigned i = 0; i <= BLOCK_MAX_INSNS; i++) {
-        if (!translate_one(&e, &t, &b->insns[i], i, off))
-            break;
-        off += b->insns[i].len;
+    for (unsigned i = 0; i <= last; i++) {
+        jit_emit_label(&e, i);
+        jit_emit_reads(&e, reads[i]);
+        translate_one(&e, &t, &b->insns[i], i, offs[i]);
     }
-    jit_emit_cold(&e);
+    jit_emit_cold(&e, &t);
     if (e.overflow)
         return NULL;
+    b->code_size = (uint32_t)(e.p - entry);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     return (jit_entry)(void *)entry;
 }

@@ -5,10 +5,12 @@
  * and stores do the MMU's TLB hit path inline (what mmu.h's mem_load/mem_store do) and
  * call the MMU for everything else, so every architectural check is the interpreter's
  * own. A translated block is entered with the hart, its register file (h->arch.x), the
- * block's guest pc and an instruction budget. An exit to a same-page successor ends in a jump (the
- * block's chain_site for that link) that jit_chain() points at the successor's
- * translation once both are translated; taken while the budget lasts and the page's
- * code generation is still the block's (compared only when the block may have stored).
+ * block's guest pc and an instruction budget. The code runs on past conditional
+ * branches not taken; each taken one leaves through a side exit of its own. An exit to
+ * a same-page successor ends in a jump (a chain site, one per exit) that jit_chain()
+ * points at the successor's translation once both are translated; taken while the
+ * budget lasts and the page's code generation is still the block's (compared only when
+ * the block may have stored before that exit).
  * Any other exit (jalr, a jump or fall-through to another page) looks its target up as
  * the run loop would, inline: the fetch TLB of the current context, the block cache
  * slot of the host address (block.h), the block's translation and code generation; on
@@ -45,9 +47,17 @@ struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
 /* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
-/* Points chain site `site` (a block's chain_site[]) at translation `to`, which must
- * translate that exit's target block at the same code generation. */
+/* Points chain site `site` (of an exit of a block's current translation) at translation
+ * `to`, which must translate that exit's target block at the same code generation. */
 void jit_chain(void *site, jit_entry to);
+
+/* Whether chain site `site` lies in block b's current translation: code reached through
+ * a chain may translate a block whose cache slot has moved on, and only b's current
+ * translation may be patched on its behalf. */
+static inline bool jit_site_current(const struct block *b, const void *site)
+{
+    return b->code && (uintptr_t)site - (uintptr_t)b->code < b->code_size;
+}
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);
 /* jit_reset, and the buffer's pages given back to the host until code is written again. */

@@ -37,46 +37,67 @@ struct cold_access {
     int8_t va;      /* the register holding the address */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
-    uint32_t valid; /* the emitter's valid at the access */
+    uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
+};
+
+/* Where a conditional branch taken within the block goes, placed after the block's code
+ * by jit_emit_cold: the jump to it, the exit's place (as jit_emit_exit takes it), and
+ * the emitter's valid, dirty and stored at the branch. */
+struct side_exit {
+    uint8_t *from;
+    unsigned retired;
+    int32_t off, delta;
+    int64_t target_offset;
+    int inside;
+    uint32_t valid, dirty;
+    bool stored;
 };
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
  * start: where this block's translation begins (its entry sequence). stored: the
  * block's code so far may write guest memory (a store, or an instruction run through the
  * reference executor): only then can its own page's code have changed before its exits,
- * which were checked on entry. cold: slow paths still to emit. host: per index into the
- * register file (x[], then f[], which hart_state lays out after it), the host register
- * holding it throughout the block, or -1 (in memory: every f[]); dirty: those of
- * them the block writes, so written back to memory on the way out; valid: those whose
- * host register holds their value at this point of the block (not all are loaded on
- * entry). body: the block's code past the loads of its host registers. */
+ * which were checked on entry. side: the exits of taken branches still to emit; cold:
+ * slow paths still to emit. host: per index into the register file (x[], then f[], which
+ * hart_state lays out after it), the host register holding it throughout the block, or
+ * -1 (in memory: every f[]); valid: those whose host register holds their value at this
+ * point of the block (loaded where first read, or on entry in a block that jumps within
+ * itself); dirty: those whose host register may differ from memory there (written so
+ * far, or in a block that jumps within itself, anywhere), so written back on the way
+ * out. label: where the code of each instruction begins (past the loads of the host
+ * registers for the first). */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
     uint8_t *start;
     bool stored;
+    struct side_exit side[BLOCK_MAX_INSNS];
+    unsigned nside;
     struct cold_access cold[BLOCK_MAX_INSNS + 1];
     unsigned ncold;
     int8_t host[64];
     uint32_t dirty, valid;
-    uint8_t *body;
+    uint8_t *label[BLOCK_MAX_INSNS + 1];
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
- * which registers some instruction writes, which it reads before writing them, and
- * whether it jumps back to its own start (then its host registers carry values from one
- * turn to the next). */
+ * those in loops weighing more, which registers some instruction writes, and whether it
+ * jumps within its own code (then its host registers carry values from one pass to the
+ * next). */
 struct reg_use {
-    uint8_t count[32];
-    uint32_t written, read_first;
+    uint32_t count[32];
+    uint32_t written;
     bool loops;
 };
 
-/* The block being translated, for exits that chain to a same-page successor. */
+/* The block being translated, for exits that chain to a same-page successor. inside:
+ * per instruction, for a jump whose target is one of the block's own instructions, that
+ * instruction's index (the jump stays in the block's code), else -1. */
 struct translation {
     struct block *b;
     const _Atomic uint32_t *gen;   /* its page's code generation */
     const struct guest_ram *ram;
+    int8_t inside[BLOCK_MAX_INSNS + 1];
 };
 
 /* Integer operations the emitter inlines: rd = rs1 OP rs2, or rs1 OP imm. */
@@ -92,9 +113,15 @@ enum jit_alu {
 /* Branch conditions on (rs1, rs2). */
 enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
 
-/* The entry sequence; a chained jump enters a block just past it, where the guest
- * registers the emitter keeps in host registers (chosen by their use) are loaded. */
+/* The entry sequence; a chained jump enters a block just past it. The emitter chooses
+ * which guest registers to keep in host registers by their use. */
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
+
+/* Instruction i's code begins here. */
+void jit_emit_label(struct emitter *e, unsigned i);
+/* The next instruction reads the guest registers of regs: those kept in host registers
+ * are loaded there unless already. */
+void jit_emit_reads(struct emitter *e, uint32_t regs);
 
 /*
  * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,
@@ -125,28 +152,31 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
 /*
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
- * block's page, or -1 when it lies elsewhere: within the page, the emitter records the
- * exit's chain site in t->b->chain_site[link] (see jit.h) and takes it while the budget
- * lasts and the page's code is unchanged (a jump back to the block's own start needs no
- * site: it enters its own translation).
+ * block's page, or -1 when it lies elsewhere: within the page, the exit has a chain site
+ * (see jit.h), taken while the budget lasts and the page's code is unchanged. A jump back
+ * to the block's own instruction `inside` (or -1) needs no site: while the budget lasts
+ * and the page's code is unchanged, it goes on in the block's own code.
  */
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
-                   int32_t off, int32_t delta, int64_t target_offset);
+                   int32_t off, int32_t delta, int64_t target_offset, int inside);
 /* jalr: rd = the pc of the next instruction (block offset next_off); exits to
  * (x[rs1] + imm) & ~1, computed before rd is written, without chaining. */
 void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsigned retired, unsigned rs1,
                             int32_t imm, unsigned rd, int32_t next_off);
-/* A conditional branch at block offset off (instruction i of length len): exits to
- * off + imm when cond holds, else to off + len, each chained as jit_emit_exit does. */
+/* A conditional branch at block offset off (instruction i): when cond holds, goes to off
+ * + imm as jit_emit_exit does (at taken_offset in the page, or -1), or straight to the
+ * block's instruction `inside` after it; else the block's code goes on with the next
+ * instruction. */
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                     int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset);
+                     int32_t off, enum jit_cond cond, int64_t taken_offset, int inside);
 /* helper(h, d) with h->arch.pc at instruction d (index i, block offset off); the helper
  * sets h->jit_fault after raising an exception (the block then exits with JIT_EXIT_FAULT). */
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
-/* After the block's last exit: the slow paths its loads and stores deferred. */
-void jit_emit_cold(struct emitter *e);
+/* After the block's last exit: the exits of its taken branches and the slow paths of its
+ * loads and stores, deferred so that the code not taking them runs straight on. */
+void jit_emit_cold(struct emitter *e, const struct translation *t);
 /* Copies n bytes of data into the code (jumped over) and returns where: what translated
  * code passes to helpers must outlive the block's cache slot, since a chained jump can
  * enter a translation after its slot has been given to another block. */

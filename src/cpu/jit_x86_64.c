@@ -6,12 +6,13 @@
  * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
  * loop changes the context, and both end the run of translated code).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
- * picks them), loaded past the entry sequence, so on every entry, chained or not (all
- * of them in a block that loops on itself, which keeps them in place from one turn to
- * the next; elsewhere those read before written). The block's exits write back those it
- * writes (dirty), and so does each call out (a slow path that may trap, a helper that
- * reads the register file), which reloads them after (some are caller-saved, and a
- * helper may write the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
+ * picks them, those in the block's loops first): in a block that jumps within itself,
+ * all loaded past the entry sequence (so on every entry, chained or not) and kept in
+ * place from one pass to the next; elsewhere each loaded where first read. The block's
+ * exits (side exits of taken branches too) write back those written so far (dirty), and
+ * so does each call out (a slow path that may trap, a helper that reads the register
+ * file), which reloads those loaded after (some are caller-saved, and a helper may write
+ * the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
  */
 #include "cpu/jit_emit.h"
 
@@ -110,16 +111,19 @@ static void load_x(struct emitter *e, int reg, unsigned i)
         op_x(e, true, 0x8b, reg, i);
 }
 
-/* Guest register i now holds its value in its host register, if it has one. */
-static void mark_valid(struct emitter *e, unsigned i)
+/* Guest register i was written: its host register, if it has one, holds its value, and
+ * the register file in memory does not. */
+static void mark_written(struct emitter *e, unsigned i)
 {
-    if (e->host[i] >= 0)
+    if (e->host[i] >= 0) {
         e->valid |= 1u << i;
+        e->dirty |= 1u << i;
+    }
 }
 
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
-    mark_valid(e, i);
+    mark_written(e, i);
     if (i == 0 || e->host[i] == reg)
         return;
     if (e->host[i] >= 0)
@@ -135,21 +139,21 @@ static int dest_of(const struct emitter *e, unsigned rd)
 }
 
 /* The register file in memory made exact, before leaving the block or calling out, at a
- * point where the registers of `valid` hold their values (the others are in memory). */
-static void write_back_at(struct emitter *e, uint32_t valid)
+ * point where the registers of `valid` hold their values (the others are in memory) and
+ * those of `dirty` may differ from memory. */
+static void write_back_at(struct emitter *e, uint32_t valid, uint32_t dirty)
 {
     for (unsigned i = 1; i < 32; i++)
-        if ((e->dirty & valid) >> i & 1)
+        if ((dirty & valid) >> i & 1)
             emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
 }
 
 static void write_back(struct emitter *e)
 {
-    write_back_at(e, e->valid);
+    write_back_at(e, e->valid, e->dirty);
 }
 
-/* The host registers of `regs` loaded from the register file: on entry, and all after a
- * call out. */
+/* The host registers of `regs` loaded from the register file. */
 static void load_held(struct emitter *e, uint32_t regs)
 {
     for (unsigned i = 1; i < 32; i++)
@@ -158,9 +162,11 @@ static void load_held(struct emitter *e, uint32_t regs)
     e->valid |= regs;
 }
 
-static void reload(struct emitter *e)
+/* After a call out, which may have written the register file: the host registers that
+ * were valid before (those code after it relies on; any other is loaded when read). */
+static void reload(struct emitter *e, uint32_t valid)
 {
-    load_held(e, ~0u);
+    load_held(e, valid);
 }
 
 /* reg = r13 + off (the guest pc of an instruction in this block). */
@@ -219,7 +225,6 @@ static void call(struct emitter *e, const void *fn)
 static void pick_host_registers(struct emitter *e, const struct reg_use *use)
 {
     memset(e->host, -1, sizeof(e->host));
-    e->dirty = 0;
     uint32_t taken = 1; /* x0 stays in memory, where it reads as 0 */
     unsigned least = use->loops ? 1 : 2;
     for (size_t k = 0; k < sizeof(cache_regs); k++) {
@@ -231,8 +236,9 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
             break;
         taken |= 1u << best;
         e->host[best] = cache_regs[k];
-        e->dirty |= use->written & 1u << best;
     }
+    /* A loop's turn may start with registers a turn before wrote. */
+    e->dirty = use->loops ? use->written & taken & ~1u : 0;
     e->valid = 0;
 }
 
@@ -257,10 +263,20 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
-    /* A loop's next turn starts with the values of the last; otherwise a register
-     * written before it is read needs no load. */
-    load_held(e, use->loops ? ~0u : use->read_first);
-    e->body = e->p;
+    /* A loop's next turn starts with the values of the last; otherwise a register is
+     * loaded where first read (jit_emit_reads), if the code gets that far. */
+    if (use->loops)
+        load_held(e, ~0u);
+}
+
+void jit_emit_reads(struct emitter *e, uint32_t regs)
+{
+    load_held(e, regs & ~e->valid);
+}
+
+void jit_emit_label(struct emitter *e, unsigned i)
+{
+    e->label[i] = e->p;
 }
 
 static void epilogue(struct emitter *e)
@@ -393,8 +409,10 @@ static void jump_to(struct emitter *e, uint8_t cc, const uint8_t *target)
 }
 
 /* Returns JIT_EXIT_NEXT to the run loop with the guest pc in rax, through chain site
- * `site` of link `link` (NULL: not a same-page link). */
-static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link)
+ * `site` of link `link` (NULL: not a same-page link), with `index` instructions retired
+ * beyond those the budget counted. */
+static void return_next(struct emitter *e, const struct translation *t, const uint8_t *site, unsigned link,
+                        unsigned index)
 {
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
@@ -403,7 +421,7 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
         move_imm64(e, RDX, (uint64_t)(uintptr_t)site);
         emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_site));
     }
-    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, 0);
+    exit_with(e, JIT_EXIT_NEXT, site ? link + 1 : 0, index);
 }
 
 /* The page's code was current on entry to this block (the run loop, a chained
@@ -427,7 +445,7 @@ static void exit_elsewhere(struct emitter *e, const struct translation *t, unsig
     unsigned nslow = lookup_and_enter(e, t, slow);
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
-    return_next(e, t, NULL, 0);
+    return_next(e, t, NULL, 0, 0);
 }
 
 /*
@@ -450,32 +468,35 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
     emit8(e, 0xe9);                                                   /* jmp rel32: the chain site */
     uint8_t *site = e->p;
     emit32(e, 0);                                                     /* falls through until chained */
-    if (!e->overflow)
-        t->b->chain_site[link] = site;
     for (unsigned i = 0; i < nslow; i++)
         patch_here(e, slow[i]);
     emit_reg(e, true, 0x89, R13, RAX);                                /* mov rax, r13 */
-    return_next(e, t, site, link);
+    return_next(e, t, site, link, 0);
 }
 
-/* A loop on the block: same translation, same r13, and its host registers stay; they
- * are written back only when the budget runs out or the page's code changed. */
-static void loop_back(struct emitter *e, const struct translation *t, unsigned retired, int32_t off, int32_t delta)
+/*
+ * A jump back to the block's instruction `inside`, after `retired` of its instructions
+ * (counted from its start, so those before `inside` are counted again on the next pass):
+ * same translation, same r13, and the host registers stay; they are written back only
+ * when the budget runs out or the page's code changed.
+ */
+static void jump_inside(struct emitter *e, const struct translation *t, unsigned retired, unsigned inside,
+                        int32_t off, int32_t delta)
 {
-    count_retired(e, retired);
+    count_retired(e, retired - inside);
     if (e->stored) {
         uint8_t *out = jump_forward(e, 0x8e);                         /* jle out */
         uint8_t *changed = code_changed(e, t);
-        emit8(e, 0xe9);                                               /* jmp to the body */
-        emit32(e, (uint32_t)(e->body - (e->p + 4)));
+        emit8(e, 0xe9);                                               /* jmp to the instruction */
+        emit32(e, (uint32_t)(e->label[inside] - (e->p + 4)));
         patch_here(e, out);
         patch_here(e, changed);
     } else {
-        jump_to(e, 0x8f, e->body);                                    /* jg to the body */
+        jump_to(e, 0x8f, e->label[inside]);                           /* jg to the instruction */
     }
     write_back(e);
     pc_plus(e, RAX, off, delta);
-    return_next(e, t, NULL, 0);
+    return_next(e, t, NULL, 0, inside);
 }
 
 const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
@@ -659,25 +680,42 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->valid = e->valid;
+    c->dirty = e->dirty;
     if (!store)
         store_x(e, dest, d->rd);
 }
 
-void jit_emit_cold(struct emitter *e)
+void jit_emit_cold(struct emitter *e, const struct translation *t)
 {
+    for (unsigned k = 0; k < e->nside; k++) {
+        const struct side_exit *x = &e->side[k];
+        patch_here(e, x->from);
+        if (x->inside >= 0) {
+            /* Forward within the block: the instructions jumped over do not retire. */
+            if ((unsigned)x->inside != x->retired)
+                add_imm(e, true, R14, x->inside - (int32_t)x->retired);
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(e->label[x->inside] - (e->p + 4)));
+            continue;
+        }
+        e->valid = x->valid;
+        e->dirty = x->dirty;
+        e->stored = x->stored;
+        jit_emit_exit(e, t, x->retired, BLOCK_LINK_TAKEN, x->off, x->delta, x->target_offset, -1);
+    }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
         for (unsigned n = 0; n < c->nfrom; n++)
             patch_here(e, c->from[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
-        write_back_at(e, c->valid);
+        write_back_at(e, c->valid, c->dirty);
         if (c->va != RSI)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
-        reload(e);
+        reload(e, c->valid);
         if (c->dest >= 0 && c->dest != RAX)
             emit_reg(e, true, 0x89, RAX, c->dest);  /* mov dest, rax */
         emit8(e, 0xe9);
@@ -692,7 +730,7 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
     load_x(e, RDI, rs1);
     load_x(e, RSI, rs2);
     call(e, (const void *)fn);
-    reload(e);
+    reload(e, e->valid);
     store_x(e, RAX, rd);
 }
 
@@ -828,7 +866,7 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
-    mark_valid(e, rd);
+    mark_written(e, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
@@ -839,10 +877,10 @@ void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t d
 }
 
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
-                   int32_t off, int32_t delta, int64_t target_offset)
+                   int32_t off, int32_t delta, int64_t target_offset, int inside)
 {
-    if (target_offset == (int64_t)(t->b->host_pc & 0xfff)) {
-        loop_back(e, t, retired, off, delta);
+    if (inside >= 0) {
+        jump_inside(e, t, retired, (unsigned)inside, off, delta);
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
     } else {
@@ -866,7 +904,7 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
 }
 
 void jit_emit_branch(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
-                     int32_t off, enum jit_cond cond, int64_t taken_offset, int64_t next_offset)
+                     int32_t off, enum jit_cond cond, int64_t taken_offset, int inside)
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
@@ -875,18 +913,15 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
     else
         op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
-    if (taken_offset == (int64_t)(t->b->host_pc & 0xfff)) {
-        /* A loop on the block: it goes on straight, without a taken jump. */
+    if (inside >= 0 && (unsigned)inside <= i) {
+        /* A loop within the block: it goes on straight, without a taken jump. */
         uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+        jump_inside(e, t, i + 1, (unsigned)inside, off, d->imm);
         patch_here(e, not_taken);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
         return;
     }
-    uint8_t *taken = jump_forward(e, jcc[cond]);
-    jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off + d->len, 0, next_offset);
-    patch_here(e, taken);
-    jit_emit_exit(e, t, i + 1, BLOCK_LINK_TAKEN, off, d->imm, taken_offset);
+    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, off, d->imm, taken_offset,
+                                              inside, e->valid, e->dirty, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
@@ -894,7 +929,7 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     write_back(e);
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
-    reload(e);
+    reload(e, e->valid);
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

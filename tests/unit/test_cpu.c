@@ -1179,6 +1179,13 @@ static void put_100_at_data(void)
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 100 }, 8);
 }
 
+/* fflags.NX set and f1 = f2 = 1.0: translated FP arithmetic on them takes its inline path. */
+static void set_ones_inexact(void)
+{
+    h->arch.fflags |= FFLAG_NX;
+    h->arch.f[1] = h->arch.f[2] = 0x3ff0000000000000ULL;
+}
+
 /*
  * Translated code keeps a block's busiest guest registers in host registers: whatever
  * leaves the block or calls out must find the register file exact. A trap from a load
@@ -1216,6 +1223,21 @@ static void test_register_write_back(void)
     unsigned before_check[] = { 5, 29, 30 };
     uint64_t before_want[] = { 42, 7, 9 };
     RUN("load trap before register writes", fault_before_writes, before_regs, before_check, before_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    /* The same after an FP addition on the inline path (NX already set), whose helper
+     * path rejoins it: neither may make x29 and x30 look loaded. */
+    uint32_t fp_then_fault[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        R(0x01, 2, 1, 0, 3, 0x53),      /* fadd.d f3 = f1 + f2, round to nearest */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(1, 0, 0, 29, 0x13),           /* addi x29 = 1: never runs */
+        R(0, 29, 29, 0, 30, 0x33),      /* add x30 = x29 + x29 */
+        R(0, 29, 30, 0, 30, 0x33),      /* add x30 += x29 */
+        R(0, 5, 30, 0, 29, 0x33),       /* add x29 = x30 + x5 */
+    };
+    RUN_SET_UP("load trap after an FP addition, before register writes", fp_then_fault, before_regs,
+               set_ones_inexact, before_check, before_want);
     CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
 
     uint32_t store_fault[] = {
@@ -1476,6 +1498,109 @@ static void test_tlb_flush_filled(void)
     hart_reset(h, BASE);
 }
 
+/*
+ * Translated code runs on past conditional branches not taken, holding guest registers
+ * in host registers across them; each taken branch leaves through a side exit of its
+ * own, which must write back what the block has written so far. One block with three
+ * side exits (two to code that jumps back into the middle of it, one out of the loop)
+ * and a jal back to its start.
+ */
+static void test_side_exits(void)
+{
+    uint64_t regs[32] = { [13] = 200 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),          /* 0: addi x12 += 1 */
+        I(3, 5, 0, 5, 0x13),            /* 4: addi x5 += 3 */
+        I(3, 12, 7, 6, 0x13),           /* 8: andi x6 = x12 & 3 */
+        B(36, 0, 6, 0),                 /* 12: beq x6, x0, 48 */
+        I(5, 7, 0, 7, 0x13),            /* 16: addi x7 += 5 */
+        I(4, 12, 7, 6, 0x13),           /* 20: andi x6 = x12 & 4 */
+        B(32, 0, 6, 1),                 /* 24: bne x6, x0, 56 */
+        R(0, 5, 28, 0, 28, 0x33),       /* 28: add x28 += x5 */
+        B(32, 13, 12, 5),               /* 32: bge x12, x13, 64: the end */
+        R(0, 7, 29, 4, 29, 0x33),       /* 36: xor x29 ^= x7 */
+        I(1, 29, 1, 29, 0x13),          /* 40: slli x29 <<= 1 */
+        J(-44, 0),                      /* 44: j 0 */
+        I(1, 30, 0, 30, 0x13),          /* 48: addi x30 += 1 */
+        J(-36, 0),                      /* 52: j 16 */
+        R(0, 12, 31, 0, 31, 0x33),      /* 56: add x31 += x12 */
+        J(-32, 0),                      /* 60: j 28 */
+    };
+    uint64_t x5 = 0, x6 = 0, x7 = 0, x28 = 0, x29 = 0, x30 = 0, x31 = 0;
+    for (uint64_t x12 = 1;; x12++) {
+        x5 += 3;
+        x6 = x12 & 3;
+        if (x6 == 0)
+            x30++;
+        x7 += 5;
+        x6 = x12 & 4;
+        if (x6)
+            x31 += x12;
+        x28 += x5;
+        if (x12 >= 200)
+            break;
+        x29 = (x29 ^ x7) << 1;
+    }
+    unsigned check[] = { 5, 6, 7, 12, 28, 29, 30, 31 };
+    uint64_t want[] = { x5, x6, x7, 200, x28, x29, x30, x31 };
+    RUN("side exits with held registers", code, regs, check, want);
+
+    /* A load that faults after a branch not taken, with registers written on both sides. */
+    uint64_t fault_regs[32] = { [8] = 0x1000 };
+    uint32_t fault[] = {
+        I(42, 0, 0, 5, 0x13),           /* addi x5 = 42 */
+        I(1, 5, 0, 6, 0x13),            /* addi x6 = 43 */
+        B(64, 6, 5, 0),                 /* beq x5, x6: not taken */
+        R(0, 6, 5, 0, 7, 0x33),         /* add x7 = 85 */
+        I(0, 8, 3, 10, 0x03),           /* ld x10 from unmapped physical memory: faults */
+        I(0, 0, 0, 5, 0x13),            /* addi x5 = 0: never runs */
+    };
+    unsigned fault_check[] = { 5, 6, 7, 10 };
+    uint64_t fault_want[] = { 42, 43, 85, 0 };
+    RUN("load trap after a branch not taken", fault, fault_regs, fault_check, fault_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+}
+
+/*
+ * Jumps within one block's translated code, with its host registers kept: a branch
+ * forward over an instruction (which must not count as retired), an inner loop back to
+ * an instruction past the block's start, and an outer loop to its start. The
+ * translated run goes on with the run loop's budget at each value from 1 to 40: wherever
+ * the budget ends a run (in the inner loop, the outer one, the forward jump), it must
+ * end as the reference's does.
+ */
+static void test_jumps_within_block(void)
+{
+    uint64_t regs[32] = { [30] = 5, [31] = 30 };
+    uint32_t code[] = {
+        I(0, 0, 0, 5, 0x13),            /* 0: addi x5 = 0 */
+        I(1, 6, 0, 6, 0x13),            /* 4: addi x6 += 1 */
+        I(1, 6, 7, 7, 0x13),            /* 8: andi x7 = x6 & 1 */
+        B(8, 0, 7, 0),                  /* 12: beq x7, x0, 20 */
+        I(7, 28, 0, 28, 0x13),          /* 16: addi x28 += 7 */
+        I(1, 5, 0, 5, 0x13),            /* 20: addi x5 += 1 */
+        R(0, 5, 29, 0, 29, 0x33),       /* 24: add x29 += x5 */
+        B(-8, 30, 5, 4),                /* 28: blt x5, x30, 20 */
+        B(-32, 31, 6, 4),               /* 32: blt x6, x31, 0 */
+    };
+    unsigned check[] = { 5, 6, 7, 28, 29 };
+    uint64_t want[] = { 5, 30, 0, 15 * 7, 30 * 15 };
+    RUN("jumps within a block", code, regs, check, want);
+    uint64_t instret = h->arch.instret;
+    m = m_jit;
+    h = m->harts[0];
+    for (uint64_t budget = 1; budget <= 40; budget++) {
+        load(code, ARRAY_SIZE(code), regs);
+        unsigned calls = 0;
+        while (interp_run(h, budget) != EXEC_WFI && ++calls < 10000)
+            ;
+        for (size_t i = 0; i < ARRAY_SIZE(check); i++)
+            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
+        CHECK_EQ_U64(h->arch.instret, instret);
+    }
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -1601,6 +1726,8 @@ int main(void)
     test_translated_lookups();
     test_register_write_back();
     test_loops_left_on_budget();
+    test_side_exits();
+    test_jumps_within_block();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
