@@ -27,9 +27,10 @@ struct block {
     uint32_t gen;        /* the page's code generation when decoded */
     uint32_t page;
     /*
-     * Successors in the same guest page, found on earlier runs, per exit link. A
-     * same-page target shares this block's translation, so only the successor's own key
-     * and generation need checking before entering it.
+     * Per exit link, the successor found on its last run. One in the same guest page
+     * shares this block's translation, so only its own key and generation need checking
+     * before entering it; one in another page (a call, a return, the block after a slow
+     * instruction) is checked against the host address the fetch TLB gives for pc.
      */
     struct block *next[2];
     jit_entry code;      /* the translation, or NULL to interpret */

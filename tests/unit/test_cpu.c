@@ -1165,6 +1165,65 @@ static void test_translated_lookups(void)
     test_cross_page_code_rewritten();
 }
 
+/*
+ * A block that ends in a slow instruction goes on through a link to wherever that
+ * instruction left pc (interp.c): the link must follow pc and its translation, not the
+ * last run. One ecall, run four times, traps to the handler mtvec names; the first
+ * handler, on its second run (when the ecall's link leads to it), moves mtvec to the
+ * second handler, which the last two calls must reach.
+ */
+#define HANDLER_1 (BASE + 0x1000)
+#define HANDLER_2 (BASE + 0x2000)
+/* csrr x5, mepc; addi x5, x5, 4; csrw mepc, x5; mret */
+#define RETURN_PAST_ECALL I(CSR_MEPC, 0, 2, 5, 0x73), I(4, 5, 0, 5, 0x13), I(CSR_MEPC, 5, 1, 0, 0x73), 0x30200073u
+
+static void set_trap_vector_to_handler_1(void)
+{
+    h->arch.mtvec = HANDLER_1;
+}
+
+static void test_slow_instruction_link_follows_trap_vector(void)
+{
+    uint64_t regs[32] = { [6] = HANDLER_2, [13] = 4, [14] = 2 };
+    uint32_t code[(HANDLER_2 - BASE) / 4 + 5] = {
+        0x00000073u,                    /* 0: ecall */
+        I(1, 12, 0, 12, 0x13),          /* 4: addi x12, x12, 1 */
+        B(-8, 13, 12, 4),               /* 8: blt x12, x13, 0 */
+        WFI,
+        [(HANDLER_1 - BASE) / 4] = I(1, 10, 0, 10, 0x13), /* addi x10, x10, 1 */
+        B(8, 14, 10, 4),                                  /* blt x10, x14, +8 */
+        I(CSR_MTVEC, 6, 1, 0, 0x73),                      /* csrw mtvec, x6 */
+        RETURN_PAST_ECALL,
+        [(HANDLER_2 - BASE) / 4] = I(1, 11, 0, 11, 0x13), RETURN_PAST_ECALL,
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 2, 2, 4 };
+    RUN_SET_UP("slow instruction's link, trap vector moved", code, regs, set_trap_vector_to_handler_1, check,
+               want);
+}
+
+/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma: the next
+ * instruction comes from the new page (x10 = 2), not the old (x10 = 1). */
+static void test_slow_instruction_link_follows_remap(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                          [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 4] = {
+        I(0, 5, 0, 0, 0x67),            /* jalr x0, 0(x5): to CALLEE_VA */
+        [(CALLEE_1 - BASE) / 4] = S(0, 7, 6, 3), 0x12000073u, I(1, 0, 0, 10, 0x13), WFI,
+        [(CALLEE_2 - BASE) / 4] = WFI, WFI, I(2, 0, 0, 10, 0x13), WFI,
+    };
+    unsigned check[] = { 10 };
+    uint64_t want[] = { 2 };
+    RUN_SET_UP("slow instruction's link, own page remapped", code, regs, set_up_remap, check, want);
+}
+
+static void test_slow_instruction_links(void)
+{
+    test_slow_instruction_link_follows_trap_vector();
+    test_slow_instruction_link_follows_remap();
+}
+
 static void put_100_at_data(void)
 {
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 100 }, 8);
@@ -1426,6 +1485,7 @@ int main(void)
     test_idle_hart_interprets();
     test_released_caches();
     test_translated_lookups();
+    test_slow_instruction_links();
     test_register_write_back();
     test_loops_left_on_budget();
     test_interrupt_priority();
