@@ -30,7 +30,9 @@ struct block {
      * Per exit link, the successor found on its last run. One in the same guest page
      * shares this block's translation, so only its own key and generation need checking
      * before entering it; one in another page (a call, a return, the block after a slow
-     * instruction) is checked against the host address the fetch TLB gives for pc.
+     * instruction) is checked against the host address the fetch TLB gives for pc. A
+     * block that ends in a call to another page has no fall-through exit: that link
+     * names the block its callee last returned to.
      */
     struct block *next[2];
     jit_entry code;      /* the translation, or NULL to interpret */
@@ -58,8 +60,15 @@ struct block {
 #define BLOCK_CACHE_WAYS 2
 #define BLOCK_CACHE_SETS (BLOCK_CACHE_SIZE / BLOCK_CACHE_WAYS)
 
+/* How many calls to another page the interpreter keeps the calling blocks of. */
+#define BLOCK_CALLERS 16
+
 struct block_cache {
     struct block *slots[BLOCK_CACHE_SIZE];   /* NULL: never used */
+    /* The blocks of the latest calls to another page, a ring that returns pop (NULL:
+     * none); a return goes on through its caller's fall-through link. */
+    struct block *callers[BLOCK_CALLERS];
+    uint32_t callers_top;
     uint32_t pool_used;
     struct block pool[BLOCK_CACHE_SIZE];
 };

@@ -1218,6 +1218,35 @@ static void test_slow_instruction_link_follows_remap(void)
     RUN_SET_UP("slow instruction's link, own page remapped", code, regs, set_up_remap, check, want);
 }
 
+/*
+ * Returns to another page go on through the fall-through link of the call they pair
+ * with (interp.c): a function on another page is called three times from one site, then
+ * a second function sets x1 to elsewhere on the call's page and returns there, while the
+ * call site is what that return pairs with. It must reach x1, not the call site's next
+ * block.
+ */
+static void test_return_to_another_caller(void)
+{
+    uint64_t regs[32] = { [7] = BASE + 0x3000, [8] = BASE + 0x3008, [13] = 3, [15] = BASE + 0x100 };
+    uint32_t code[0x3010 / 4] = {
+        I(0, 7, 0, 1, 0x67),                    /* 0: jalr x1, 0(x7): the first function, then the second */
+        R(0, 10, 11, 0, 11, 0x33),              /* 4: add x11, x11, x10 */
+        I(1, 14, 0, 14, 0x13),                  /* 8: addi x14, x14, 1 */
+        B(8, 13, 14, 4),                        /* 12: blt x14, x13, 20 */
+        I(0, 8, 0, 7, 0x13),                    /* 16: addi x7, x8, 0 */
+        J(-20, 0),                              /* 20: j 0 */
+        [0x100 / 4] = I(100, 0, 0, 16, 0x13),   /* 0x100: addi x16, x0, 100 */
+        WFI,
+        [0x3000 / 4] = I(1, 10, 0, 10, 0x13),   /* the first: addi x10, x10, 1; ret */
+        I(0, 1, 0, 0, 0x67),
+        I(0, 15, 0, 1, 0x13),                   /* the second: addi x1, x15, 0; ret */
+        I(0, 1, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 16 };
+    uint64_t want[] = { 1 + 2 + 3, 100 };
+    RUN("return to another page than the call's", code, regs, check, want);
+}
+
 static void test_slow_instruction_links(void)
 {
     test_slow_instruction_link_follows_trap_vector();
@@ -1486,6 +1515,7 @@ int main(void)
     test_released_caches();
     test_translated_lookups();
     test_slow_instruction_links();
+    test_return_to_another_caller();
     test_register_write_back();
     test_loops_left_on_budget();
     test_interrupt_priority();
