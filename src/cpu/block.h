@@ -27,9 +27,12 @@ struct block {
     uint32_t gen;        /* the page's code generation when decoded */
     uint32_t page;
     /*
-     * Successors in the same guest page, found on earlier runs, per exit link. A
-     * same-page target shares this block's translation, so only the successor's own key
-     * and generation need checking before entering it.
+     * Per exit link, the successor found on its last run. One in the same guest page
+     * shares this block's translation, so only its own key and generation need checking
+     * before entering it; one in another page (a call, a return, the block after a slow
+     * instruction) is checked against the host address the fetch TLB gives for pc. A
+     * block that ends in a call to another page has no fall-through exit: that link
+     * names the block its callee last returned to.
      */
     struct block *next[2];
     jit_entry code;      /* the translation, or NULL to interpret */
@@ -57,8 +60,15 @@ struct block {
 #define BLOCK_CACHE_WAYS 2
 #define BLOCK_CACHE_SETS (BLOCK_CACHE_SIZE / BLOCK_CACHE_WAYS)
 
+/* How many calls to another page the interpreter keeps the calling blocks of. */
+#define BLOCK_CALLERS 16
+
 struct block_cache {
     struct block *slots[BLOCK_CACHE_SIZE];   /* NULL: never used */
+    /* The blocks of the latest calls to another page, a ring that returns pop (NULL:
+     * none); a return goes on through its caller's fall-through link. */
+    struct block *callers[BLOCK_CALLERS];
+    uint32_t callers_top;
     uint32_t pool_used;
     struct block pool[BLOCK_CACHE_SIZE];
 };

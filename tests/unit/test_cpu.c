@@ -1174,6 +1174,94 @@ static void test_translated_lookups(void)
     test_cross_page_code_rewritten();
 }
 
+/*
+ * A block that ends in a slow instruction goes on through a link to wherever that
+ * instruction left pc (interp.c): the link must follow pc and its translation, not the
+ * last run. One ecall, run four times, traps to the handler mtvec names; the first
+ * handler, on its second run (when the ecall's link leads to it), moves mtvec to the
+ * second handler, which the last two calls must reach.
+ */
+#define HANDLER_1 (BASE + 0x1000)
+#define HANDLER_2 (BASE + 0x2000)
+/* csrr x5, mepc; addi x5, x5, 4; csrw mepc, x5; mret */
+#define RETURN_PAST_ECALL I(CSR_MEPC, 0, 2, 5, 0x73), I(4, 5, 0, 5, 0x13), I(CSR_MEPC, 5, 1, 0, 0x73), 0x30200073u
+
+static void set_trap_vector_to_handler_1(void)
+{
+    h->arch.mtvec = HANDLER_1;
+}
+
+static void test_slow_instruction_link_follows_trap_vector(void)
+{
+    uint64_t regs[32] = { [6] = HANDLER_2, [13] = 4, [14] = 2 };
+    uint32_t code[(HANDLER_2 - BASE) / 4 + 5] = {
+        0x00000073u,                    /* 0: ecall */
+        I(1, 12, 0, 12, 0x13),          /* 4: addi x12, x12, 1 */
+        B(-8, 13, 12, 4),               /* 8: blt x12, x13, 0 */
+        WFI,
+        [(HANDLER_1 - BASE) / 4] = I(1, 10, 0, 10, 0x13), /* addi x10, x10, 1 */
+        B(8, 14, 10, 4),                                  /* blt x10, x14, +8 */
+        I(CSR_MTVEC, 6, 1, 0, 0x73),                      /* csrw mtvec, x6 */
+        RETURN_PAST_ECALL,
+        [(HANDLER_2 - BASE) / 4] = I(1, 11, 0, 11, 0x13), RETURN_PAST_ECALL,
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 2, 2, 4 };
+    RUN_SET_UP("slow instruction's link, trap vector moved", code, regs, set_trap_vector_to_handler_1, check,
+               want);
+}
+
+/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma: the next
+ * instruction comes from the new page (x10 = 2), not the old (x10 = 1). */
+static void test_slow_instruction_link_follows_remap(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                          [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 4] = {
+        I(0, 5, 0, 0, 0x67),            /* jalr x0, 0(x5): to CALLEE_VA */
+        [(CALLEE_1 - BASE) / 4] = S(0, 7, 6, 3), 0x12000073u, I(1, 0, 0, 10, 0x13), WFI,
+        [(CALLEE_2 - BASE) / 4] = WFI, WFI, I(2, 0, 0, 10, 0x13), WFI,
+    };
+    unsigned check[] = { 10 };
+    uint64_t want[] = { 2 };
+    RUN_SET_UP("slow instruction's link, own page remapped", code, regs, set_up_remap, check, want);
+}
+
+/*
+ * Returns to another page go on through the fall-through link of the call they pair
+ * with (interp.c): a function on another page is called three times from one site, then
+ * a second function sets x1 to elsewhere on the call's page and returns there, while the
+ * call site is what that return pairs with. It must reach x1, not the call site's next
+ * block.
+ */
+static void test_return_to_another_caller(void)
+{
+    uint64_t regs[32] = { [7] = BASE + 0x3000, [8] = BASE + 0x3008, [13] = 3, [15] = BASE + 0x100 };
+    uint32_t code[0x3010 / 4] = {
+        I(0, 7, 0, 1, 0x67),                    /* 0: jalr x1, 0(x7): the first function, then the second */
+        R(0, 10, 11, 0, 11, 0x33),              /* 4: add x11, x11, x10 */
+        I(1, 14, 0, 14, 0x13),                  /* 8: addi x14, x14, 1 */
+        B(8, 13, 14, 4),                        /* 12: blt x14, x13, 20 */
+        I(0, 8, 0, 7, 0x13),                    /* 16: addi x7, x8, 0 */
+        J(-20, 0),                              /* 20: j 0 */
+        [0x100 / 4] = I(100, 0, 0, 16, 0x13),   /* 0x100: addi x16, x0, 100 */
+        WFI,
+        [0x3000 / 4] = I(1, 10, 0, 10, 0x13),   /* the first: addi x10, x10, 1; ret */
+        I(0, 1, 0, 0, 0x67),
+        I(0, 15, 0, 1, 0x13),                   /* the second: addi x1, x15, 0; ret */
+        I(0, 1, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 16 };
+    uint64_t want[] = { 1 + 2 + 3, 100 };
+    RUN("return to another page than the call's", code, regs, check, want);
+}
+
+static void test_slow_instruction_links(void)
+{
+    test_slow_instruction_link_follows_trap_vector();
+    test_slow_instruction_link_follows_remap();
+}
+
 static void put_100_at_data(void)
 {
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 100 }, 8);
@@ -1724,6 +1812,8 @@ int main(void)
     test_idle_hart_interprets();
     test_released_caches();
     test_translated_lookups();
+    test_slow_instruction_links();
+    test_return_to_another_caller();
     test_register_write_back();
     test_loops_left_on_budget();
     test_side_exits();
