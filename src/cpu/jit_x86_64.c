@@ -924,7 +924,8 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
                             int32_t imm, unsigned rd, int32_t next_off)
 {
     load_x(e, RAX, rs1);
-    add_imm(e, true, RAX, imm);
+    if (imm) /* ret and most calls through a register have none */
+        add_imm(e, true, RAX, imm);
     emit_reg(e, true, 0x83, 4, RAX); /* and rax, -2 */
     emit8(e, 0xfe);
     if (rd) {
