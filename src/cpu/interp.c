@@ -62,6 +62,9 @@ void interp_flush(struct hart *h)
 {
     for (unsigned i = 0; i < h->blocks->pool_used; i++)
         h->blocks->pool[i].host_pc = 0;
+    /* The translator's jump cache finds translations without the blocks: they go too. */
+    if (h->jit)
+        jit_reset(h->jit);
 }
 
 static inline bool is_conditional_branch(enum op op)

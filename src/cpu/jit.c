@@ -7,6 +7,7 @@
 #include "cpu/jit.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
@@ -20,6 +21,7 @@
 struct jit {
     uint8_t *buf;
     size_t size, used;
+    struct jit_jump jumps[JIT_JUMP_SIZE];
 };
 
 /* ---- helpers called from translated code: the slow paths of loads and stores ---- */
@@ -349,7 +351,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
-    struct translation t = { .b = b, .gen = &h->ram->code_gen[b->page], .ram = h->ram };
+    struct translation t = { .b = b, .gen = &h->ram->code_gen[b->page], .ram = h->ram, .jumps = j->jumps, .code = j->buf };
     uint8_t *entry = e.p;
     struct reg_use use = { 0 };
     int32_t offs[BLOCK_MAX_INSNS + 1];
@@ -424,6 +426,7 @@ void jit_chain(void *site, jit_entry to)
 void jit_reset(struct jit *j)
 {
     j->used = 0;
+    memset(j->jumps, 0, sizeof(j->jumps));
 }
 
 void jit_release(struct jit *j)

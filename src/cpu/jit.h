@@ -12,9 +12,10 @@
  * budget lasts and the page's code generation is still the block's (compared only when
  * the block may have stored before that exit).
  * Any other exit (jalr, a jump or fall-through to another page) looks its target up as
- * the run loop would, inline: the fetch TLB of the current context, the block cache
- * slot of the host address (block.h), the block's translation and code generation; on
- * a hit, while the budget lasts, it enters that translation without returning. So
+ * the run loop would, inline: the fetch TLB of the current context, then the hart's jump
+ * cache (jit_emit.h) or else the block cache slot of the host address (block.h), the
+ * translation and its code generation; on a hit, while the budget lasts, it enters
+ * that translation without returning. So
  * whatever invalidates the run loop's lookup (TLB flushes on satp, privilege changes,
  * sfence.vma; stores into code) invalidates these jumps too. It returns how it ended:
  *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block

@@ -90,13 +90,33 @@ struct reg_use {
     bool loops;
 };
 
-/* The block being translated, for exits that chain to a same-page successor. inside:
- * per instruction, for a jump whose target is one of the block's own instructions, that
+/*
+ * The translator's jump cache (one per hart, in its struct jit): by the host address of
+ * a block's first instruction, where in the code buffer its translation's body starts and
+ * the page's code generation it was translated at. Indirect and cross-page exits look
+ * here before the block cache: it is small enough to stay in the host's nearest caches,
+ * where the block cache's slot and block cost a cache miss each (a quarter of a shell
+ * workload's time). An entry is current while the page's generation is its own (a
+ * stale one only misses); jit_reset empties it with the buffer.
+ */
+#define JIT_JUMP_BITS 11
+#define JIT_JUMP_SIZE (1u << JIT_JUMP_BITS)
+struct jit_jump {
+    uintptr_t host_pc;   /* 0: empty */
+    uint32_t body;       /* offset of the translation's body in the code buffer */
+    uint32_t gen;
+};
+
+/* The block being translated, for exits that chain to a same-page successor, and the
+ * hart's jump cache and code buffer, for those that look their target up. inside: per
+ * instruction, for a jump whose target is one of the block's own instructions, that
  * instruction's index (the jump stays in the block's code), else -1. */
 struct translation {
     struct block *b;
     const _Atomic uint32_t *gen;   /* its page's code generation */
     const struct guest_ram *ram;
+    struct jit_jump *jumps;
+    const uint8_t *code;
     int8_t inside[BLOCK_MAX_INSNS + 1];
 };
 

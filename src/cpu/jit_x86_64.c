@@ -2,7 +2,8 @@
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
  * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
  * guest pc of the current block's first instruction, r14 = what is left of the budget
- * (the budget on entry is at [rsp]), rbp = the data TLB of h->mmu_ctx
+ * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
+ * FETCH_TLB), rbp = the data TLB of h->mmu_ctx
  * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
  * loop changes the context, and both end the run of translated code).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
@@ -34,7 +35,11 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 53
+#define PROLOGUE_SIZE 100
+
+/* Where the entry sequence leaves the fetch TLB of mmu_fetch_ctx(h), for the inline
+ * lookup: the context changes only with a trap or an instruction that ends the run. */
+#define FETCH_TLB 8
 
 /* The offset of a field of the hart from rbx (&h->arch.x[0]). */
 #define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
@@ -242,6 +247,28 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
     e->valid = 0;
 }
 
+/* [rsp + FETCH_TLB] = &h->tlb[mmu_fetch_ctx(h)].fetch: the context is priv, plus 4 with V
+ * below M. */
+static void fetch_tlb(struct emitter *e)
+{
+    _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
+    emit_mem(e, false, 0x8b, RDX, RBX, HART(arch.priv));
+    emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
+    emit8(e, 0x74);                                                             /* je: M's own */
+    uint8_t *in_m = e->p;
+    emit8(e, 0);
+    uint8_t *below_m = e->p;
+    emit_mem(e, false, 0x8b, RCX, RBX, HART(arch.virt));
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
+    emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
+    if (!e->overflow)
+        *in_m = (uint8_t)(e->p - below_m);
+    emit_reg(e, true, 0x69, RDX, RDX), emit32(e, (uint32_t)sizeof(struct tlb)); /* rdx *= sizeof */
+    emit_reg(e, true, 0x01, RBX, RDX);                                          /* rdx += rbx */
+    emit_mem(e, true, 0x8d, RDX, RDX, HART(tlb) + (int32_t)offsetof(struct tlb, fetch));
+    emit_mem(e, true, 0x89, RDX, RSP, FETCH_TLB);
+}
+
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
 {
     uint8_t *start = e->p;
@@ -251,7 +278,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x41), emit8(e, 0x56);      /* push r14 */
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
     emit8(e, 0x55);                      /* push rbp */
-    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8); /* sub rsp, 8: calls from here see it 16-aligned */
+    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 24); /* sub rsp, 24: calls from here see it 16-aligned */
     emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
     emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
     emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
@@ -260,6 +287,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
+    fetch_tlb(e);
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
@@ -281,7 +309,7 @@ void jit_emit_label(struct emitter *e, unsigned i)
 
 static void epilogue(struct emitter *e)
 {
-    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 8); /* add rsp, 8 */
+    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 24); /* add rsp, 24 */
     emit8(e, 0x5d);                 /* pop rbp */
     emit8(e, 0x41), emit8(e, 0x5f); /* pop r15 */
     emit8(e, 0x41), emit8(e, 0x5e); /* pop r14 */
@@ -324,11 +352,57 @@ static void patch_here(struct emitter *e, uint8_t *site)
     memcpy(site, &rel, 4);
 }
 
+/* rcx = the jump cache entry (jit_emit.h) of the block at host address rsi; uses rdi.
+ * The index folds in the page number: blocks at one offset of different pages (returns
+ * into callers, function entries) would otherwise share an entry. */
+static void jump_entry(struct emitter *e, const struct translation *t)
+{
+    _Static_assert(sizeof(struct jit_jump) == 16, "the jump cache index is shifted by 4");
+    emit_reg(e, false, 0x89, RSI, RCX);                                   /* ecx = host */
+    emit_reg(e, false, 0xd1, 5, RCX);                                     /* shr ecx, 1 */
+    emit_reg(e, false, 0x89, RCX, RDI);
+    emit_reg(e, false, 0xc1, 5, RDI), emit8(e, JIT_JUMP_BITS);            /* shr edi, bits */
+    emit_reg(e, false, 0x31, RDI, RCX);                                   /* xor ecx, edi */
+    emit_reg(e, false, 0x81, 4, RCX), emit32(e, JIT_JUMP_SIZE - 1);
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                        /* shl ecx, 4 */
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->jumps);
+    emit_reg(e, true, 0x01, RDI, RCX);                                    /* add rcx, rdi */
+}
+
+/* For the guest pc in rax at host address rsi: enters the translation the jump cache
+ * holds for rsi while its page's code generation is the entry's, else goes on below
+ * with rsi and rax kept. */
+static void jump_cache_enter(struct emitter *e, const struct translation *t)
+{
+    uint8_t *other, *changed;
+    /* code_gen[(host - ram) >> 12] as (code_gen - (ram >> 12))[host >> 12]: RAM is
+     * page-aligned (mmap), and an entry's host address is in RAM */
+    uintptr_t gen_by_host_page = (uintptr_t)t->ram->code_gen -
+                                 ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_gen);
+    jump_entry(e, t);
+    emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct jit_jump, host_pc));
+    other = jump_forward(e, 0x85);                                        /* another block */
+    emit_reg(e, true, 0x89, RSI, RDX);
+    emit_reg(e, true, 0xc1, 5, RDX), emit8(e, 12);                        /* host page number */
+    move_imm64(e, RDI, (uint64_t)gen_by_host_page);
+    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                       /* edx = [rdi + rdx*4] */
+    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
+    changed = jump_forward(e, 0x85);                                      /* its code changed */
+    emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
+    emit_reg(e, true, 0x01, RDI, R8);                                     /* add r8, rdi */
+    emit_reg(e, true, 0x89, RAX, R13);                                    /* r13 = its pc */
+    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                       /* jmp r8 */
+    patch_here(e, other);
+    patch_here(e, changed);
+}
+
 /*
  * What the run loop's block_lookup does, inline, for the guest pc in rax (kept): the
- * fetch TLB of the hart's current context, then the block cache slot of the host
- * address. When that slot holds a translated block starting there whose page's code is
- * unchanged, and the budget allows, enters it; else jumps to the returned patch sites.
+ * fetch TLB of the hart's current context, then the jump cache and, when that misses,
+ * the block cache slot of the host address (whose find the jump cache then keeps).
+ * When either holds a translation of the code starting there at the page's current
+ * code generation, and the budget allows, enters it; else jumps to the returned patch sites.
  * Every check is the one the run loop makes, so what invalidates its lookup (satp,
  * privilege, sfence.vma, remaps: the TLB; stores into code: the generation) also
  * invalidates this one.
@@ -336,37 +410,24 @@ static void patch_here(struct emitter *e, uint8_t *site)
 static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
 {
     _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
-    _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
-    int32_t fetch = HART(tlb) + (int32_t)offsetof(struct tlb, fetch);
     unsigned n = 0;
     emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
-    /* edx = mmu_fetch_ctx(h): priv, plus 4 with V when below M */
-    emit_mem(e, false, 0x8b, RDX, RBX, HART(arch.priv));
-    emit_reg(e, false, 0x83, 7, RDX), emit8(e, PRIV_M);                          /* cmp edx, M */
-    emit8(e, 0x74);                                                             /* je: M's own */
-    uint8_t *in_m = e->p;
-    emit8(e, 0);
-    uint8_t *below_m = e->p;
-    emit_mem(e, false, 0x8b, RCX, RBX, HART(arch.virt));
-    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 2);                              /* shl ecx, 2 */
-    emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
-    if (!e->overflow)
-        *in_m = (uint8_t)(e->p - below_m);
-    emit_reg(e, true, 0x69, RDX, RDX), emit32(e, (uint32_t)sizeof(struct tlb)); /* rdx *= sizeof */
+    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
     emit_reg(e, true, 0x89, RAX, RCX);                                          /* rcx = pc */
     emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                              /* shr rcx, 12 */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
     emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
-    emit_reg(e, true, 0x01, RBX, RDX);                                          /* rdx += rbx */
     emit_reg(e, true, 0x89, RAX, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
-    emit_mem(e, true, 0x3b, RCX, RDX, fetch + (int32_t)offsetof(struct tlb_entry, tag));
+    emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
-    emit_mem(e, true, 0x8b, RSI, RDX, fetch + (int32_t)offsetof(struct tlb_entry, addend));
+    emit_mem(e, true, 0x8b, RSI, RDX, (int32_t)offsetof(struct tlb_entry, addend));
     emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
-    /* rcx = block_set(h->blocks, host)[0], the set's most recently used */
+    jump_cache_enter(e, t);
+    /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
+     * set's most recently used */
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
@@ -386,8 +447,16 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
     emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct block, gen));
     slow[n++] = jump_forward(e, 0x85);                                          /* its code changed */
+    /* Found: the jump cache remembers it for next time. */
+    jump_entry(e, t);
+    emit_mem(e, true, 0x89, RSI, RCX, (int32_t)offsetof(struct jit_jump, host_pc));
+    emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
+    emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);                    /* r8 = its body */
+    emit_reg(e, true, 0x89, R8, RDX);
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
+    emit_reg(e, true, 0x29, RDI, RDX);                                          /* sub rdx, rdi */
+    emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, body));
     emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
-    emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);
     emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                             /* jmp r8 */
     return n;
 }
@@ -893,7 +962,8 @@ void jit_emit_exit_indirect(struct emitter *e, const struct translation *t, unsi
                             int32_t imm, unsigned rd, int32_t next_off)
 {
     load_x(e, RAX, rs1);
-    add_imm(e, true, RAX, imm);
+    if (imm) /* ret and most calls through a register have none */
+        add_imm(e, true, RAX, imm);
     emit_reg(e, true, 0x83, 4, RAX); /* and rax, -2 */
     emit8(e, 0xfe);
     if (rd) {

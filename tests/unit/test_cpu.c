@@ -1167,8 +1167,35 @@ static void test_cross_page_code_rewritten(void)
     RUN("jumps across pages into rewritten code", code, regs, check, want);
 }
 
+/*
+ * Calls through jalr of a function on another page, whose translation the lookups then
+ * find in the translator's jump cache: three calls, a store rewrites the function's
+ * first instruction, and three more calls must run the new one, then a store puts the
+ * old one back and three more must run that (its first translation, decoded again).
+ */
+static void test_indirect_jump_code_rewritten(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_1, [6] = CALLEE_1, [7] = I(5, 0, 0, 10, 0x13),
+                          [8] = I(1, 0, 0, 10, 0x13), [13] = 3 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        CALL_LOOP,                      /* 0 */
+        S(0, 7, 6, 2),                  /* 16: sw x7, 0(x6): addi x10, x0, 5 over the callee's first */
+        I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 24 */
+        S(0, 8, 6, 2),                  /* 40: sw x8, 0(x6): addi x10, x0, 1 back */
+        I(3, 13, 0, 13, 0x13),          /* 44: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 48 */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 5 + 3 * 1, 9 };
+    RUN("indirect jump into rewritten code", code, regs, check, want);
+}
+
 static void test_translated_lookups(void)
 {
+    test_indirect_jump_code_rewritten();
     test_indirect_jump_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
