@@ -740,7 +740,10 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
         uint64_t r = atomic_load(&other->arch.reservation);
         /* Whoever ends a reservation retracts it from the count (as SC and traps do),
          * or every later store would keep taking the slow path. */
-        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL))
+        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL)) {
             atomic_fetch_sub(&mmu_reservations_active, 1);
+            if (atomic_load(&other->wrs_stalled))
+                hart_wake_stall(other);
+        }
     }
 }
