@@ -122,11 +122,13 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         void *p = mmu_atomic_ptr(h, addr, size, ACCESS_READ);
         if (!p)
             return false;
-        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
-                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
+        /* Reserved before the load: a store that the load misses then sees the
+         * reservation (stores break reservations once written: mmu.h). */
         uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
         if (old == ~0ULL)
             atomic_fetch_add(&mmu_reservations_active, 1);
+        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
+                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
         h->arch.reservation_value = v;
         h->arch.reservation_size = size;
         h->arch.x[RD] = v;
@@ -160,8 +162,6 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         h->arch.x[RD] = ok ? 0 : 1;
         return true;
     }
-    if (mmu_reservations_active)
-        mmu_store_breaks_reservations(h, p);
     guest_ram_note_store(h->ram, p, size);
     uint64_t old;
     if (size == 4) {
@@ -207,6 +207,8 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
+    if (mmu_reservations_active)
+        mmu_store_breaks_reservations(h, p);
     h->arch.x[RD] = old;
     return true;
 }
