@@ -4,7 +4,9 @@
  * waiting: a wrs.nto that did not stall would spin thousands of times meanwhile); a
  * pending interrupt ends it even while interrupts are disabled; under mstatus.TW a
  * wrs.nto that stalls past the time limit below M raises an illegal instruction, one
- * without a reservation does not stall and so does not trap, nor does wrs.sto or M mode.
+ * without a reservation does not stall and so does not trap, nor does wrs.sto or M mode;
+ * in VS, hstatus.VTW makes it a virtual instruction.
+ * rackvm-options: --cpu h=on
  */
 #include "test.h"
 TEST zawrs
@@ -12,6 +14,10 @@ TEST zawrs
 #define WRS_NTO .word 0x00d00073
 #define WRS_STO .word 0x01d00073
 #define CAUSE_ILLEGAL 2
+#define CAUSE_VIRTUAL 22
+#define CSR_HSTATUS 0x600
+#define HSTATUS_VTW (1 << 21)
+#define MSTATUS_MPV (1 << 39)
 #define MIP_SSIP (1 << 1)
 #define STORE_DELAY 50000        /* 5 ms at the 10 MHz timebase */
 #define MAX_WAITS 1000           /* wrs.nto rounds hart 0 may take meanwhile */
@@ -77,6 +83,18 @@ main:
     li t0, MSTATUS_TW
     csrc mstatus, t0
     RUN_IN_TRAPS MODE_S, nto_reserved, 0, 67, "wrs.nto in S without TW does not trap"
+
+    /* --- hstatus.VTW, in VS (G stage and VS stage bare) --- */
+    li t0, HSTATUS_VTW
+    csrs CSR_HSTATUS, t0
+    li t0, MSTATUS_MPV
+    csrs mstatus, t0
+    RUN_IN_TRAPS MODE_S, nto_reserved, 1, 68, "wrs.nto in VS with VTW, stalled to the limit, traps"
+    li t0, MSTATUS_MPV          /* the final ecall came from V=1 */
+    csrc mstatus, t0
+    EXPECT_VAR last_mcause, CAUSE_VIRTUAL, 69, "wrs.nto with VTW: virtual instruction"
+    li t0, HSTATUS_VTW
+    csrc CSR_HSTATUS, t0
 
     ld ra, 0(sp)
     addi sp, sp, 16
