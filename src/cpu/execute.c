@@ -84,6 +84,26 @@ static unsigned supervisor_insn_fault(const struct hart *h, bool hs_ok, bool vs_
     return h->arch.priv == PRIV_S ? 0 : EXC_ILLEGAL_INSN;
 }
 
+/*
+ * Zawrs stall limits: wrs.nto stalls until its reservation breaks or an interrupt is
+ * pending, but the wait is bounded anyway (a store that breaks no reservation, such as
+ * a device's, may end the guest's wait); wrs.sto's "short" duration, and the time limit
+ * past which wrs.nto traps under mstatus.TW/hstatus.VTW.
+ */
+#define WRS_LONG_NS 1000000
+#define WRS_SHORT_NS 10000
+
+/* What a wrs.nto that stalls past the time limit raises: nothing in M, an illegal
+ * instruction with mstatus.TW, a virtual instruction in V with hstatus.VTW. */
+static unsigned wrs_timeout_fault(const struct hart *h)
+{
+    if (h->arch.priv == PRIV_M)
+        return 0;
+    if (h->arch.mstatus & MSTATUS_TW)
+        return EXC_ILLEGAL_INSN;
+    return h->arch.virt && (h->arch.hstatus & HSTATUS_VTW) ? EXC_VIRTUAL_INSN : 0;
+}
+
 /* Executes the AMO/LR/SC instruction; false after an exception. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
@@ -102,11 +122,13 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         void *p = mmu_atomic_ptr(h, addr, size, ACCESS_READ);
         if (!p)
             return false;
-        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
-                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
+        /* Reserved before the load: a store that the load misses then sees the
+         * reservation (stores break reservations once written: mmu.h). */
         uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
         if (old == ~0ULL)
             atomic_fetch_add(&mmu_reservations_active, 1);
+        uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
+                               : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
         h->arch.reservation_value = v;
         h->arch.reservation_size = size;
         h->arch.x[RD] = v;
@@ -131,14 +153,15 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
+            /* a store like any other: it ends other harts' reservations (and stalls) */
+            if (ok && mmu_reservations_active)
+                mmu_store_breaks_reservations(h, p);
         } else {
             hart_clear_reservation(h);
         }
         h->arch.x[RD] = ok ? 0 : 1;
         return true;
     }
-    if (mmu_reservations_active)
-        mmu_store_breaks_reservations(h, p);
     guest_ram_note_store(h->ram, p, size);
     uint64_t old;
     if (size == 4) {
@@ -184,6 +207,8 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
+    if (mmu_reservations_active)
+        mmu_store_breaks_reservations(h, p);
     h->arch.x[RD] = old;
     return true;
 }
@@ -450,10 +475,23 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                     if ((fault = supervisor_insn_fault(h, true, true)))
                         goto illegal;
                     goto retire;
-                case 0x00d: case 0x01d:
-                    /* Zawrs wrs.nto/wrs.sto: a stall may end at any time, so it ends at once
-                     * (never reaching TW's time limit); the guest re-checks its condition. */
+                case 0x00d: case 0x01d: { /* Zawrs wrs.nto, wrs.sto */
+                    unsigned timeout_fault = f == 0x00d ? wrs_timeout_fault(h) : 0;
+                    bool short_stall = f == 0x01d || timeout_fault;
+                    enum wrs_end end = hart_wrs_stall(h, short_stall ? WRS_SHORT_NS : WRS_LONG_NS);
+                    if (end == WRS_TIME_LIMIT && timeout_fault) {
+                        fault = timeout_fault;
+                        goto illegal;
+                    }
+                    /* The guest re-checks its condition; an interrupt it would take now, or
+                     * a kick, is the run loop's to serve before it spins on. */
+                    if (end == WRS_KICKED || (end == WRS_INTERRUPT && hart_pending_interrupt(h) >= 0)) {
+                        h->arch.pc = next;
+                        h->arch.instret++;
+                        return EXEC_CHECK_IRQ_AFTER;
+                    }
                     goto retire;
+                }
                 case 0x000:
                     hart_raise_exception(h, h->arch.virt && h->arch.priv == PRIV_S ? EXC_ECALL_VS
                                                                                     : EXC_ECALL_U + h->arch.priv, 0);

@@ -441,6 +441,56 @@ static void hart_wfi(struct hart *h)
     h->idle_window_sleep_ns += monotonic_ns() - slept_from;
 }
 
+enum wrs_end hart_wrs_stall(struct hart *h, uint64_t limit_ns)
+{
+    const struct hart_platform *p = &h->platform;
+    uint64_t reserved = atomic_load(&h->arch.reservation);
+    if (reserved == ~0ULL)
+        return WRS_RESERVATION_GONE;
+    uint64_t end_ns = monotonic_ns() + limit_ns;
+    enum wrs_end why = WRS_TIME_LIMIT;
+    pthread_mutex_lock(&h->lock);
+    /* Set before the reservation is read again: a breaking store that misses the flag
+     * broke the reservation before that read (both are sequentially consistent). */
+    atomic_store(&h->wrs_stalled, true);
+    for (;;) {
+        if (atomic_load(&h->arch.reservation) != reserved) {
+            why = WRS_RESERVATION_GONE;
+            break;
+        }
+        uint64_t time = p->ops->time(p->board);
+        update_timers(h, time);
+        if (pending_enabled(h)) {
+            why = WRS_INTERRUPT;
+            break;
+        }
+        if (atomic_load(&h->exit_request) || stopping(h)) {
+            why = WRS_KICKED;
+            break;
+        }
+        uint64_t now_ns = monotonic_ns();
+        if (now_ns >= end_ns)
+            break;
+        /* until the next timer deadline (one that passed is not enabled in mie) */
+        uint64_t wait_ns = end_ns - now_ns, deadline = next_timer_deadline(h);
+        uint64_t tick_ns = 1000000000ULL / p->timebase_hz;
+        if (deadline > time && deadline - time < wait_ns / tick_ns)
+            wait_ns = (deadline - time) * tick_ns;
+        struct timespec ts = timespec_in(CLOCK_MONOTONIC, (int64_t)wait_ns);
+        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+    }
+    atomic_store(&h->wrs_stalled, false);
+    pthread_mutex_unlock(&h->lock);
+    return why;
+}
+
+void hart_wake_stall(struct hart *h)
+{
+    pthread_mutex_lock(&h->lock);
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+}
+
 void hart_sleep(struct hart *h)
 {
     pthread_mutex_lock(&h->lock);

@@ -261,6 +261,7 @@ struct hart {
     _Atomic bool hfence_request;    /* remote hfence from another hart: V=1 translations */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
+    _Atomic bool wrs_stalled;       /* in hart_wrs_stall: a store breaking its reservation wakes it */
     bool trace;
     bool hypervisor;             /* the H extension (hart_config) */
 
@@ -355,6 +356,22 @@ void hart_take_interrupts(struct hart *h);
  * (or a hold request, or the VM stops). */
 bool hart_interrupt_pending(const struct hart *h);
 void hart_wait_for_interrupt(struct hart *h);
+
+/* How a Zawrs stall (hart_wrs_stall) ended. */
+enum wrs_end {
+    WRS_RESERVATION_GONE, /* another hart's store broke it, or there was none */
+    WRS_INTERRUPT,        /* an interrupt pending and enabled in mie (global enables aside) */
+    WRS_KICKED,           /* hart_kick: the run loop has something to serve (fence, hold, stop) */
+    WRS_TIME_LIMIT,       /* limit_ns passed with the reservation still held */
+};
+/*
+ * wrs.nto/wrs.sto (own thread): sleeps while the hart's LR reservation holds and no
+ * interrupt is pending, at most limit_ns, so that the hart it waits for gets the host
+ * CPU. A store that breaks the reservation wakes it (mmu_store_breaks_reservations).
+ */
+enum wrs_end hart_wrs_stall(struct hart *h, uint64_t limit_ns);
+/* Thread-safe: ends h's stall in hart_wrs_stall (its reservation was just broken). */
+void hart_wake_stall(struct hart *h);
 
 /* Switches privilege (and V: hart_set_mode), keeping the TLB context in step. */
 void hart_set_priv(struct hart *h, enum priv p);

@@ -587,10 +587,10 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
     uint8_t *host = access_prepare(h, va, size, access, false, &pa);
     if (host) {
         if (access == ACCESS_WRITE) {
-            if (mmu_reservations_active)
-                mmu_store_breaks_reservations(h, host);
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
+            if (mmu_reservations_active)
+                mmu_store_breaks_reservations(h, host);
             if (is_htif_page(h, pa))
                 h->platform.ops->tohost_store(h->platform.board, pa);
         } else {
@@ -746,10 +746,10 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
         memcpy(bytes, value, 8);
         for (unsigned part = 0; part < 2 && host[part]; part++) {
             unsigned len = part ? size - first : first;
-            if (mmu_reservations_active)
-                mmu_store_breaks_reservations(h, host[part]);
             guest_ram_note_store(h->ram, host[part], len);
             memcpy(host[part], bytes + (part ? first : 0), len);
+            if (mmu_reservations_active)
+                mmu_store_breaks_reservations(h, host[part]);
         }
         return true;
     }
@@ -765,12 +765,16 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
 {
     uint64_t granule = mmu_reservation_granule(h, p);
     unsigned n = *h->platform.nharts;
+    atomic_thread_fence(memory_order_seq_cst); /* the store before the reservations' reads */
     for (unsigned i = 0; i < n; i++) {
         struct hart *other = h->platform.harts[i];
         uint64_t r = atomic_load(&other->arch.reservation);
         /* Whoever ends a reservation retracts it from the count (as SC and traps do),
          * or every later store would keep taking the slow path. */
-        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL))
+        if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL)) {
             atomic_fetch_sub(&mmu_reservations_active, 1);
+            if (atomic_load(&other->wrs_stalled))
+                hart_wake_stall(other);
+        }
     }
 }

@@ -103,7 +103,12 @@ static inline unsigned pmp_cfg(const struct hart *h, unsigned i)
 /* PMP check of [pa, pa+size) for privilege priv. */
 bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_type access, unsigned priv);
 
-/* Breaks any LR reservation (of any hart) on the granule at host pointer p. */
+/*
+ * Breaks any LR reservation (of any hart) on the granule at host pointer p, and wakes
+ * a hart whose wrs stall waited on it. Called once the store is in memory: a hart that
+ * sees its reservation gone then reads the new value (and an LR that reads the old one
+ * reserved first, so it is broken here).
+ */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
 /* How many harts hold a reservation: stores look for ones to break only when some do. */
 extern _Atomic unsigned mmu_reservations_active;
@@ -174,8 +179,6 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
     if (!tlb_hit(e, va, size))
         return false;
     void *p = (void *)(uintptr_t)(va + e->addend);
-    if (unlikely(mmu_reservations_active))
-        mmu_store_breaks_reservations(h, p);
     guest_ram_note_store(h->ram, p, size);
     switch (size) {
     case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
@@ -183,6 +186,8 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
     case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
     default: memcpy(p, &value, 8); break;
     }
+    if (unlikely(mmu_reservations_active))
+        mmu_store_breaks_reservations(h, p);
     return true;
 }
 
