@@ -76,16 +76,8 @@ main:
     AMO d, maxu, 1, 0, 1, 1, 40
 
     /* --- SC fails after another hart stores to the reserved address --- */
-    la s0, hart1_alive
-    csrr s1, time
-    li t0, 20000000             /* 2 s at 10 MHz */
-    add s1, s1, t0
-1:  ld t0, 0(s0)
-    bnez t0, 2f
-    csrr t0, time
-    bltu t0, s1, 1b
-    FAIL 50, "hart 1 never started (needs -smp 2)"
-2:  la s0, amo_word
+    AWAIT_HART1 50
+    la s0, amo_word
     li t0, 1234
     sd t0, 0(s0)
     lr.d t1, (s0)

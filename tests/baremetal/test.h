@@ -123,6 +123,21 @@ test_name: .asciz "\name"
     ld \reg, 0(\reg)
 .endm
 
+/* Waits up to 2 s (10 MHz time) for the test's hart1_main to set hart1_alive; fails with
+ * \code if it never does (clobbers t5, t6). */
+.macro AWAIT_HART1 code
+    csrr t6, time
+    li t5, 20000000
+    add t6, t6, t5
+.Lwait\@:
+    LOAD t5, hart1_alive
+    bnez t5, .Lalive\@
+    csrr t5, time
+    bltu t5, t6, .Lwait\@
+    FAIL \code, "hart 1 never started (needs -smp 2)"
+.Lalive\@:
+.endm
+
 /* Fail with \code unless the 64-bit variable \sym == \val (clobbers t4). */
 .macro EXPECT_VAR sym, val, code, msg
     LOAD t4, \sym

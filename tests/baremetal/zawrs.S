@@ -31,16 +31,8 @@ main:
     sd ra, 0(sp)
 
     /* --- another hart's store ends the stall --- */
-    la s0, hart1_alive
-    csrr s1, time
-    li t0, 20000000             /* 2 s at 10 MHz */
-    add s1, s1, t0
-1:  ld t0, 0(s0)
-    bnez t0, 2f
-    csrr t0, time
-    bltu t0, s1, 1b
-    FAIL 60, "hart 1 never started (needs -smp 2)"
-2:  li t0, 1
+    AWAIT_HART1 60
+    li t0, 1
     sd t0, store_request, t2
     la s0, wait_word
     li s1, 0                    /* wrs.nto rounds */
