@@ -213,13 +213,6 @@ static struct block *same_page_successor(struct hart *h, struct block *b, uint64
     return relink_successor(h, b, host, pc, link);
 }
 
-/* The host address of the instruction at pc if the fetch TLB holds its page, else 0. */
-static inline uintptr_t fetch_host_hit(const struct hart *h, uint64_t pc)
-{
-    const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
-    return likely(tlb_hit(e, pc, 2)) ? (uintptr_t)(pc + e->addend) : 0;
-}
-
 static inline size_t ram_page(const struct hart *h, uintptr_t host)
 {
     return (host - (uintptr_t)h->ram->host) >> 12;
@@ -228,7 +221,7 @@ static inline size_t ram_page(const struct hart *h, uintptr_t host)
 /* The block for pc, decoding it if needed; NULL after a fetch exception. */
 static struct block *block_lookup(struct hart *h, uint64_t pc)
 {
-    uintptr_t host = fetch_host_hit(h, pc);
+    uintptr_t host = mem_fetch_host_hit(h, pc, 2);
     if (unlikely(!host) && !(host = (uintptr_t)mmu_fetch_host(h, pc)))
         return NULL;
     return cached_block(h, host, pc, ram_page(h, host));
@@ -574,7 +567,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     other_page:
         h->arch.pc = pc;
         if (likely(left > 0)) {
-            uintptr_t host = fetch_host_hit(h, pc);
+            uintptr_t host = mem_fetch_host_hit(h, pc, 2);
             if (likely(host)) {
                 b = link == BLOCK_LINK_TAKEN ? jump_successor(h, b, d, host, pc)
                                              : linked_successor(h, b, host, pc, link);

@@ -196,11 +196,18 @@ static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_
     return likely(mem_store_hit(h, h->tlb[h->mmu_ctx].write, va, size, value)) || mmu_store_slow(h, va, size, value);
 }
 
-static inline bool mem_fetch(struct hart *h, uint64_t pc, uint32_t *insn)
+/* The host address of the size bytes at pc if the fetch TLB holds their page, else 0. */
+static inline uintptr_t mem_fetch_host_hit(const struct hart *h, uint64_t pc, unsigned size)
 {
     const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
-    if (likely(tlb_hit(e, pc, 4))) {
-        memcpy(insn, (const void *)(uintptr_t)(pc + e->addend), 4);
+    return likely(tlb_hit(e, pc, size)) ? (uintptr_t)(pc + e->addend) : 0;
+}
+
+static inline bool mem_fetch(struct hart *h, uint64_t pc, uint32_t *insn)
+{
+    uintptr_t host = mem_fetch_host_hit(h, pc, 4);
+    if (likely(host)) {
+        memcpy(insn, (const void *)host, 4);
         return true;
     }
     return mmu_fetch_slow(h, pc, insn);
