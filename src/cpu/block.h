@@ -19,8 +19,14 @@ struct hart;
 typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t budget);
 
 /* Which successor link a block leaves through. */
-#define BLOCK_LINK_TAKEN 0   /* taken branch (any of the block's), jal */
+#define BLOCK_LINK_TAKEN 0   /* jump; taken branch in translated code, and past the first ones */
 #define BLOCK_LINK_NEXT 1    /* not-taken branch, end of a block cut short */
+/* In the interpreter, the first conditional branches of a block each have a link of
+ * their own (decode.h: a branch's rd names it): a block with two branches taken in
+ * turn would otherwise relink at each run. */
+#define BLOCK_LINK_BRANCH 2
+#define BLOCK_BRANCH_LINKS 3
+#define BLOCK_LINKS (BLOCK_LINK_BRANCH + BLOCK_BRANCH_LINKS)
 
 struct block {
     uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
@@ -34,7 +40,7 @@ struct block {
      * block that ends in a call to another page has no fall-through exit: that link
      * names the block its callee last returned to.
      */
-    struct block *next[2];
+    struct block *next[BLOCK_LINKS];
     jit_entry code;      /* the translation, or NULL to interpret */
     /* Bytes of the translation: the jumps in it that jit_chain() points at translated
      * same-page successors (its chain sites, one per exit) lie within them. */

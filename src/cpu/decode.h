@@ -65,6 +65,8 @@ enum op {
  * fewer cache lines, which an idle guest's ticks, cold in the host's caches, pay for. */
 struct dinsn {
     int32_t imm;         /* OP_SLOW, OP_FP: the 32-bit (expanded) instruction */
+    /* A conditional branch writes no register: the block's decoder sets its rd to the
+     * block link (block.h) its taken exit goes through. */
     uint8_t op, rd, rs1, rs2, len;
     /* Set by the block's decoder: its place in its block, its distance in bytes from
      * the block's first instruction, and its handler. */

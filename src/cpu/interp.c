@@ -72,9 +72,12 @@ static inline bool is_conditional_branch(enum op op)
     return op >= OP_BEQ && op <= OP_BGEU;
 }
 
-/* interp_run's handlers: one per op, then the loop forms of the conditional branches. */
+/* interp_run's handlers: one per op, then the loop forms of the conditional branches,
+ * then their forms for a target in the block's page, then jal's. */
 #define LOOP_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
-#define HANDLER_COUNT LOOP_HANDLER(OP_BGEU + 1)
+#define IN_PAGE_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
+#define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
+#define HANDLER_COUNT (IN_PAGE_JAL_HANDLER + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -84,7 +87,7 @@ static struct block unlinked;
 /* Decodes the block starting at host address p (guest pc) into b. */
 static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
 {
-    unsigned n = 0;
+    unsigned n = 0, branches = 0;
     unsigned offset = pc & 0xfff, start = offset;
     /*
      * Claim the bytes a block can span before reading the generation and the bytes: a
@@ -95,7 +98,8 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000);
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
-    b->next[0] = b->next[1] = &unlinked;
+    for (unsigned i = 0; i < BLOCK_LINKS; i++)
+        b->next[i] = &unlinked;
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
@@ -120,11 +124,19 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         bool ends = decode_insn(insn, len, d);
         d->index = n;
         d->pc_offset = offset - start;
-        /* A branch back to its block's start has a handler of its own (see interp_run),
-         * where blocks are never translated: with a translator, each run of a block
-         * counts towards translating it. */
-        bool loops = !h->jit && is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
-        d->handler = loops ? LOOP_HANDLER(d->op) : d->op;
+        d->handler = d->op;
+        if (is_conditional_branch(d->op))
+            d->rd = branches < BLOCK_BRANCH_LINKS ? BLOCK_LINK_BRANCH + branches++ : BLOCK_LINK_TAKEN;
+        /* A jump to a fixed target in the block's page has a handler that follows its
+         * link without the page's checks; a branch back to its block's start one that
+         * does not even follow a link (see interp_run), where blocks are never
+         * translated: with a translator, each run of a block counts towards translating it. */
+        int64_t target = (int64_t)offset + d->imm;
+        bool in_page = (is_conditional_branch(d->op) || d->op == OP_JAL) && target >= 0 && target < 0x1000;
+        if (in_page)
+            d->handler = d->op == OP_JAL ? IN_PAGE_JAL_HANDLER : IN_PAGE_HANDLER(d->op);
+        if (in_page && !h->jit && d->op != OP_JAL && target == start)
+            d->handler = LOOP_HANDLER(d->op);
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
@@ -347,7 +359,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     static const void *const handlers[HANDLER_COUNT] = {
 #define LABEL(name) &&op_##name,
 #define LOOP_LABEL(name, cond) &&loop_##name,
-        OPS(LABEL) BRANCH_OPS(LOOP_LABEL)
+#define IN_PAGE_LABEL(name, cond) &&in_page_##name,
+        OPS(LABEL) BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL,
+#undef IN_PAGE_LABEL
 #undef LOOP_LABEL
 #undef LABEL
     };
@@ -431,7 +445,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            pc = INSN_PC() + (int64_t)d->imm; link = BLOCK_LINK_TAKEN; goto block_done; \
+            pc = INSN_PC() + (int64_t)d->imm; link = d->rd; goto block_done; \
+        } \
+        NEXT();
+#define BRANCH_IN_PAGE(name, cond) in_page_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) { \
+            link = d->rd; goto in_page_jump; \
         } \
         NEXT();
 /*
@@ -473,6 +492,27 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     }
     BRANCH_OPS(BRANCH)
     BRANCH_OPS(BRANCH_LOOP)
+    BRANCH_OPS(BRANCH_IN_PAGE)
+    in_page_JAL:
+        x[d->rd] = INSN_PC() + d->len;
+        x[0] = 0;
+        link = BLOCK_LINK_TAKEN;
+    in_page_jump:
+        /* To a fixed place in the block's page: the link is checked only for the block
+         * at that place and the page's code generation. */
+        RETIRE(d->index + 1u);
+        pc = INSN_PC() + (int64_t)d->imm;
+        if (likely(left > 0)) {
+            struct block *next = b->next[link];
+            if (likely(block_at(next, pc + host_delta, page_gen))) {
+                b = next;
+                if (unlikely(translating))
+                    goto run_block;
+                d = b->insns;
+                DISPATCH();
+            }
+        }
+        goto chain;
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)

@@ -1108,6 +1108,47 @@ static void test_indirect_jump_remapped(void)
     RUN_SET_UP("indirect jump, target page remapped", code, regs, set_up_remap, check, want);
 }
 
+/*
+ * A jump off the end of a page goes where the next virtual page maps, never through the
+ * link of a jump within the page (interp.c), even when the physically next page holds
+ * code: TRAMPOLINE's next page is CALLEE_1, which CALLEE_VA maps first, then CALLEE_2.
+ */
+#define TRAMPOLINE_VA (CALLEE_VA - 0x1000)
+#define TRAMPOLINE (CALLEE_1 - 0x1000)
+
+static void set_up_trampoline_remap(void)
+{
+    set_up_remap();
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, DATA + 0x2000, 0x1000);
+    t[TRAMPOLINE_VA >> 12] = (TRAMPOLINE >> 12) << 10 | PTE_LEAF;
+    /* Equal code generations, so that only the page tells the two pages' blocks apart. */
+    _Atomic uint32_t *gen = &m->bus.ram.code_gen[(TRAMPOLINE - BASE) >> 12];
+    atomic_store(&gen[0], atomic_load(&gen[1]));
+}
+
+/* Calls through the page end's beq (at offset 0xff8) or jal (0xffc) into CALLEE_VA. */
+static void test_jump_off_page_end_remapped(void)
+{
+    for (unsigned jal = 0; jal < 2; jal++) {
+        uint64_t regs[32] = { [5] = TRAMPOLINE_VA + 0xff8 + 4 * jal, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                              [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, [13] = 3 };
+        uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+            CALL_LOOP,
+            S(0, 7, 6, 3),
+            0x12000073u,
+            I(3, 13, 0, 13, 0x13),
+            CALL_LOOP,
+            WFI,
+            [(TRAMPOLINE - BASE + 0xff8) / 4] = B(8, 0, 0, 0), J(4, 0),
+            CALLEES,
+        };
+        unsigned check[] = { 11, 12 };
+        uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+        RUN_SET_UP(jal ? "jal off a page's end, next page remapped" : "branch off a page's end, next page remapped",
+                   code, regs, set_up_trampoline_remap, check, want);
+    }
+}
+
 #define ROOT_B (DATA + 0x3000)
 
 static void set_up_two_address_spaces(void)
@@ -1197,6 +1238,7 @@ static void test_translated_lookups(void)
 {
     test_indirect_jump_code_rewritten();
     test_indirect_jump_remapped();
+    test_jump_off_page_end_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
 }
