@@ -72,12 +72,14 @@ static inline bool is_conditional_branch(enum op op)
     return op >= OP_BEQ && op <= OP_BGEU;
 }
 
-/* interp_run's handlers: one per op, then the loop forms of the conditional branches,
- * then their forms for a target in the block's page, then jal's. */
-#define LOOP_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
-#define IN_PAGE_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
+/* interp_run's handlers: one per op, then the forms of the conditional branches (and
+ * jal) for a target in the block's page, then the branches' forms that go back to their
+ * block's start, and the same in a block that stores nothing before them. */
+#define IN_PAGE_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
-#define HANDLER_COUNT (IN_PAGE_JAL_HANDLER + 1)
+#define LOOP_HANDLER(op) (IN_PAGE_JAL_HANDLER + 1 + (op) - OP_BEQ)
+#define STORE_FREE_LOOP_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
+#define HANDLER_COUNT STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -88,6 +90,7 @@ static struct block unlinked;
 static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
 {
     unsigned n = 0, branches = 0;
+    bool stores = false;
     unsigned offset = pc & 0xfff, start = offset;
     /*
      * Claim the bytes a block can span before reading the generation and the bytes: a
@@ -136,7 +139,8 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         if (in_page)
             d->handler = d->op == OP_JAL ? IN_PAGE_JAL_HANDLER : IN_PAGE_HANDLER(d->op);
         if (in_page && !h->jit && d->op != OP_JAL && target == start)
-            d->handler = LOOP_HANDLER(d->op);
+            d->handler = stores ? LOOP_HANDLER(d->op) : STORE_FREE_LOOP_HANDLER(d->op);
+        stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
             d->rs1 = lo >> 8;
@@ -360,7 +364,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define LABEL(name) &&op_##name,
 #define LOOP_LABEL(name, cond) &&loop_##name,
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
-        OPS(LABEL) BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL,
+#define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
+        OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
+#undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
 #undef LOOP_LABEL
 #undef LABEL
@@ -456,12 +462,26 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 /*
  * A branch back to its block's start (a loop of one block, the commonest block exit),
  * on a hart without a translator: while the page's code is unchanged, the block runs
- * again without a link lookup. Each branch keeps its own dispatch jump.
+ * again without a link lookup. Each branch keeps its own dispatch jump. A loop that
+ * stores nothing does not check the page's code again (as translated loops do not):
+ * only another hart or a device can change it then, and without a fence.i on this hart
+ * the ISA lets it run the old code; it sees the new one by the end of its slice.
  */
 #define BRANCH_LOOP(name, cond) loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
             RETIRE(d->index + 1u); \
             if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+                d = b->insns; \
+                DISPATCH(); \
+            } \
+            h->arch.pc = pc; \
+            continue; \
+        } \
+        NEXT();
+#define BRANCH_STORE_FREE_LOOP(name, cond) store_free_loop_##name: \
+        if (branch_##name(x[d->rs1], x[d->rs2])) { \
+            RETIRE(d->index + 1u); \
+            if (likely(left > 0)) { \
                 d = b->insns; \
                 DISPATCH(); \
             } \
@@ -492,6 +512,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     }
     BRANCH_OPS(BRANCH)
     BRANCH_OPS(BRANCH_LOOP)
+    BRANCH_OPS(BRANCH_STORE_FREE_LOOP)
     BRANCH_OPS(BRANCH_IN_PAGE)
     in_page_JAL:
         x[d->rd] = INSN_PC() + d->len;

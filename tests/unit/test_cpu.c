@@ -923,6 +923,24 @@ static void test_loop_rewriting_itself(void)
     RUN("loop rewriting itself", code, regs, check, want);
 }
 
+/* The same through an FP store (fsw), which a loop must count as a store too. */
+static void test_loop_rewriting_itself_fp(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 12, [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 2 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        R(0x78, 0, 2, 0, 1, 0x53),      /* 4: fmv.w.x f1, x2 */
+        J(4, 0),                        /* 8: j 12, so that a block starts at 12 */
+        I(1, 0, 0, 10, 0x13),           /* 12: addi x10, x0, 1 (to be replaced) */
+        S(0, 1, 1, 2) | 0x04,           /* 16: fsw f1, 0(x1) */
+        I(1, 12, 0, 12, 0x13),          /* 20: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 24: blt x12, x13, 12 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 2 };
+    RUN("loop rewriting itself through fsw", code, regs, check, want);
+}
+
 /*
  * A loop of blocks in one page whose exits the translator has chained to each other
  * (jumps past the run loop) when one of them, in round 3, stores over another: the
@@ -1039,6 +1057,7 @@ static void test_self_modifying_code(void)
     run_smc(false);
     test_store_straddling_code();
     test_loop_rewriting_itself();
+    test_loop_rewriting_itself_fp();
     test_chained_blocks_rewritten();
 }
 
