@@ -74,12 +74,14 @@ static inline bool is_conditional_branch(enum op op)
 
 /* interp_run's handlers: one per op, then the forms of the conditional branches (and
  * jal) for a target in the block's page, then the branches' forms that go back to their
- * block's start, and the same in a block that stores nothing before them. */
+ * block's start, and the same in a block that stores nothing before them, then the one
+ * of every load into x0. */
 #define IN_PAGE_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
 #define LOOP_HANDLER(op) (IN_PAGE_JAL_HANDLER + 1 + (op) - OP_BEQ)
 #define STORE_FREE_LOOP_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
-#define HANDLER_COUNT STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
+#define LOAD_TO_X0_HANDLER STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
+#define HANDLER_COUNT (LOAD_TO_X0_HANDLER + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -132,14 +134,17 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             d->rd = branches < BLOCK_BRANCH_LINKS ? BLOCK_LINK_BRANCH + branches++ : BLOCK_LINK_TAKEN;
         /* A jump to a fixed target in the block's page has a handler that follows its
          * link without the page's checks; a branch back to its block's start one that
-         * does not even follow a link (see interp_run), where blocks are never
+         * does not even follow a link (see interp_run). Both only where blocks are never
          * translated: with a translator, each run of a block counts towards translating it. */
         int64_t target = (int64_t)offset + d->imm;
-        bool in_page = (is_conditional_branch(d->op) || d->op == OP_JAL) && target >= 0 && target < 0x1000;
+        bool in_page = !h->jit && (is_conditional_branch(d->op) || d->op == OP_JAL) && target >= 0 &&
+                       target < 0x1000;
         if (in_page)
             d->handler = d->op == OP_JAL ? IN_PAGE_JAL_HANDLER : IN_PAGE_HANDLER(d->op);
-        if (in_page && !h->jit && d->op != OP_JAL && target == start)
+        if (in_page && d->op != OP_JAL && target == start)
             d->handler = stores ? LOOP_HANDLER(d->op) : STORE_FREE_LOOP_HANDLER(d->op);
+        if (d->op >= OP_LB && d->op <= OP_LWU && d->rd == 0)
+            d->handler = LOAD_TO_X0_HANDLER;
         stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
@@ -295,6 +300,18 @@ static inline struct block *jump_successor(struct hart *h, struct block *b, cons
     return linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
 }
 
+/* Runs the load op from va for its exception only, as a load into x0 does. */
+static bool load_discarded(struct hart *h, enum op op, uint64_t va)
+{
+    uint64_t v;
+    switch (op) {
+#define LOAD_CASE(name, fn, size, sign) case OP_##name: return fn(h, va, &v);
+        LOAD_OPS(LOAD_CASE)
+#undef LOAD_CASE
+    default: return true;
+    }
+}
+
 /* One instruction through the reference executor (tracing, page-crossing instructions). */
 static enum exec_result step_one(struct hart *h)
 {
@@ -366,6 +383,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
 #define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
         OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
+        &&load_to_x0,
 #undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
 #undef LOOP_LABEL
@@ -441,7 +459,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             h->arch.pc = INSN_PC(); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
-        x[d->rd] = v; x[0] = 0; NEXT();
+        x[d->rd] = v; NEXT();
 #define STORE(name, size) op_##name: \
         va = x[d->rs1] + d->imm; \
         if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
@@ -527,8 +545,6 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             struct block *next = b->next[link];
             if (likely(block_at(next, pc + host_delta, page_gen))) {
                 b = next;
-                if (unlikely(translating))
-                    goto run_block;
                 d = b->insns;
                 DISPATCH();
             }
@@ -539,6 +555,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
 
+    load_to_x0: /* it may fault, so it loads (through the full path: it is rare) */
+        h->arch.pc = INSN_PC();
+        if (unlikely(!load_discarded(h, d->op, x[d->rs1] + d->imm)))
+            goto fault;
+        NEXT();
     op_FP:
         h->arch.pc = INSN_PC();
         if (unlikely(!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d))))
