@@ -68,9 +68,10 @@ struct dinsn {
     /* A conditional branch writes no register: the block's decoder sets its rd to the
      * block link (block.h) its taken exit goes through. */
     uint8_t op, rd, rs1, rs2, len;
-    /* Set by the block's decoder: its place in its block, its distance in bytes from
-     * the block's first instruction, and its handler. */
-    uint8_t index, pc_offset, handler;
+    /* Set by the block's decoder: its place in its block counted from 1 (so the count of
+     * instructions retired when a jump there leaves the block), its distance in bytes
+     * from the block's first instruction, and its handler. */
+    uint8_t ordinal, pc_offset, handler;
 };
 
 /*

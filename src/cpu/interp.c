@@ -108,7 +108,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     for (;;) {
         struct dinsn *d = &b->insns[n];
         if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
-            *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
+            *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .ordinal = n + 1, .pc_offset = offset - start };
             break;
         }
         uint16_t lo;
@@ -117,7 +117,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         unsigned len;
         if ((lo & 3) == 3) {
             if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
+                *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .ordinal = n + 1, .pc_offset = offset - start };
                 break;
             }
             memcpy(&insn, p, 4);
@@ -127,7 +127,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             len = 2;
         }
         bool ends = decode_insn(insn, len, d);
-        d->index = n;
+        d->ordinal = n + 1;
         d->pc_offset = offset - start;
         d->handler = d->op;
         if (is_conditional_branch(d->op))
@@ -487,7 +487,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  */
 #define BRANCH_LOOP(name, cond) loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            RETIRE(d->index + 1u); \
+            RETIRE(d->ordinal); \
             if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
                 d = b->insns; \
                 DISPATCH(); \
@@ -498,7 +498,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         NEXT();
 #define BRANCH_STORE_FREE_LOOP(name, cond) store_free_loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            RETIRE(d->index + 1u); \
+            RETIRE(d->ordinal); \
             if (likely(left > 0)) { \
                 d = b->insns; \
                 DISPATCH(); \
@@ -539,7 +539,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     in_page_jump:
         /* To a fixed place in the block's page: the link is checked only for the block
          * at that place and the page's code generation. */
-        RETIRE(d->index + 1u);
+        RETIRE(d->ordinal);
         pc = INSN_PC() + (int64_t)d->imm;
         if (likely(left > 0)) {
             struct block *next = b->next[link];
@@ -577,12 +577,12 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
         /* Fell off the block's end (size limit or page end): continue at pc. */
-        RETIRE(d->index);
+        RETIRE(d->ordinal - 1u);
         pc = INSN_PC();
         link = BLOCK_LINK_NEXT;
         goto chain;
     op_SLOW: {
-        RETIRE(d->index);
+        RETIRE(d->ordinal - 1u);
         h->arch.pc = INSN_PC();
         COUNT_RETIRED();
         bool stop;
@@ -599,7 +599,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     fault:
         /* The load/store raised an exception: pc is at the handler; d did not retire but
          * counts against the budget (a trap loop must not keep the run loop waiting). */
-        RETIRE(d->index);
+        RETIRE(d->ordinal - 1u);
         CHARGE_UNRETIRED();
         continue;
     run_translated: {
@@ -637,7 +637,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         continue;
     }
     block_done:
-        RETIRE(d->index + 1u);
+        RETIRE(d->ordinal);
     chain:
         if (likely(left > 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
