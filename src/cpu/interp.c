@@ -394,8 +394,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 
     uint64_t *x = h->arch.x;
     const bool translating = h->jit != NULL;
-    /* Instructions left of the budget (those that faulted count too). */
-    int64_t left = (int64_t)budget;
+    /* Instructions left of the budget (those that faulted count too), less one: the run
+     * goes on while it is not negative, which the host tests on the sign of the
+     * subtraction alone (a test against zero needs one more instruction). */
+    int64_t left = (int64_t)budget - 1;
     /* left when h->arch.instret last counted the instructions retired here: they are
      * added to it before whatever may read it (the reference executor, translated code)
      * and on return, not at every block exit. */
@@ -421,7 +423,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 /* Charges the budget one instruction that did not retire here: it faulted, or the
  * reference executor counted it. */
 #define CHARGE_UNRETIRED() do { left--; left_counted--; } while (0)
-    while (left > 0) {
+    while (left >= 0) {
         pc = h->arch.pc;
         b = block_lookup(h, pc);
         if (unlikely(!b)) {
@@ -487,8 +489,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  */
 #define BRANCH_LOOP(name, cond) loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            RETIRE(d->ordinal); \
-            if (likely(left > 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+            if (likely(RETIRE(d->ordinal) >= 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
                 d = b->insns; \
                 DISPATCH(); \
             } \
@@ -498,8 +499,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         NEXT();
 #define BRANCH_STORE_FREE_LOOP(name, cond) store_free_loop_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            RETIRE(d->ordinal); \
-            if (likely(left > 0)) { \
+            if (likely(RETIRE(d->ordinal) >= 0)) { \
                 d = b->insns; \
                 DISPATCH(); \
             } \
@@ -541,7 +541,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
          * at that place and the page's code generation. */
         RETIRE(d->ordinal);
         pc = INSN_PC() + (int64_t)d->imm;
-        if (likely(left > 0)) {
+        if (likely(left >= 0)) {
             struct block *next = b->next[link];
             if (likely(block_at(next, pc + host_delta, page_gen))) {
                 b = next;
@@ -605,7 +605,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     run_translated: {
         h->arch.pc = pc;
         COUNT_RETIRED();
-        uint64_t r = b->code(h, x, pc, (uint64_t)left);
+        uint64_t r = b->code(h, x, pc, (uint64_t)left + 1);
         RETIRE(JIT_RETIRED(r));
         COUNT_RETIRED();
         if (JIT_EXIT_KIND(r) == JIT_EXIT_FAULT) {
@@ -625,7 +625,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         unsigned exit_link = JIT_LINK(r) - 1;
         /* Only the exit block's current translation has its layout: code reached
          * through a chain may translate a block whose cache slot has moved on. */
-        if (JIT_LINK(r) && left > 0 && jit_site_current(from, h->jit_exit_site)) {
+        if (JIT_LINK(r) && left >= 0 && jit_site_current(from, h->jit_exit_site)) {
             void *site = h->jit_exit_site;
             uint32_t gen = from->gen;
             pc = h->arch.pc;
@@ -639,7 +639,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     block_done:
         RETIRE(d->ordinal);
     chain:
-        if (likely(left > 0) && (pc & ~0xfffULL) == vpage) {
+        if (likely(left >= 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
             uintptr_t host = pc + host_delta;
             struct block *next = b->next[link];
@@ -648,7 +648,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         }
     other_page:
         h->arch.pc = pc;
-        if (likely(left > 0)) {
+        if (likely(left >= 0)) {
             uintptr_t host = mem_fetch_host_hit(h, pc, 2);
             if (likely(host)) {
                 b = link == BLOCK_LINK_TAKEN ? jump_successor(h, b, d, host, pc)
