@@ -474,10 +474,26 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             pc = INSN_PC() + (int64_t)d->imm; link = d->rd; goto block_done; \
         } \
         NEXT();
+/* A jump to a fixed place in the block's page, through link: the link is checked only
+ * for the block at that place and the page's code generation. Each jump keeps its own
+ * dispatch jump. */
+#define IN_PAGE_JUMP(link_) do { \
+            RETIRE(d->ordinal); \
+            pc = INSN_PC() + (int64_t)d->imm; \
+            link = (link_); \
+            if (likely(left >= 0)) { \
+                struct block *next = b->next[link]; \
+                if (likely(block_at(next, pc + host_delta, page_gen))) { \
+                    b = next; \
+                    d = b->insns; \
+                    DISPATCH(); \
+                } \
+            } \
+            goto chain; \
+        } while (0)
 #define BRANCH_IN_PAGE(name, cond) in_page_##name: \
-        if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            link = d->rd; goto in_page_jump; \
-        } \
+        if (branch_##name(x[d->rs1], x[d->rs2])) \
+            IN_PAGE_JUMP(d->rd); \
         NEXT();
 /*
  * A branch back to its block's start (a loop of one block, the commonest block exit),
@@ -535,21 +551,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     in_page_JAL:
         x[d->rd] = INSN_PC() + d->len;
         x[0] = 0;
-        link = BLOCK_LINK_TAKEN;
-    in_page_jump:
-        /* To a fixed place in the block's page: the link is checked only for the block
-         * at that place and the page's code generation. */
-        RETIRE(d->ordinal);
-        pc = INSN_PC() + (int64_t)d->imm;
-        if (likely(left >= 0)) {
-            struct block *next = b->next[link];
-            if (likely(block_at(next, pc + host_delta, page_gen))) {
-                b = next;
-                d = b->insns;
-                DISPATCH();
-            }
-        }
-        goto chain;
+        IN_PAGE_JUMP(BLOCK_LINK_TAKEN);
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
