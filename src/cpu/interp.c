@@ -75,13 +75,15 @@ static inline bool is_conditional_branch(enum op op)
 /* interp_run's handlers: one per op, then the forms of the conditional branches (and
  * jal) for a target in the block's page, then the branches' forms that go back to their
  * block's start, and the same in a block that stores nothing before them, then the one
- * of every load into x0. */
+ * of every load into x0, then those of addi and addiw with no immediate (mv, sext.w). */
 #define IN_PAGE_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
 #define LOOP_HANDLER(op) (IN_PAGE_JAL_HANDLER + 1 + (op) - OP_BEQ)
 #define STORE_FREE_LOOP_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
 #define LOAD_TO_X0_HANDLER STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
-#define HANDLER_COUNT (LOAD_TO_X0_HANDLER + 1)
+#define MV_HANDLER (LOAD_TO_X0_HANDLER + 1)
+#define SEXT_W_HANDLER (MV_HANDLER + 1)
+#define HANDLER_COUNT (SEXT_W_HANDLER + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -145,6 +147,10 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             d->handler = stores ? LOOP_HANDLER(d->op) : STORE_FREE_LOOP_HANDLER(d->op);
         if (d->op >= OP_LB && d->op <= OP_LWU && d->rd == 0)
             d->handler = LOAD_TO_X0_HANDLER;
+        /* Common enough (a fifth of coremark-like's instructions are sext.w) to save the
+         * immediate's load and addition. */
+        if ((d->op == OP_ADDI || d->op == OP_ADDIW) && d->imm == 0)
+            d->handler = d->op == OP_ADDI ? MV_HANDLER : SEXT_W_HANDLER;
         stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
@@ -383,7 +389,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
 #define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
         OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
-        &&load_to_x0,
+        &&load_to_x0, &&op_MV, &&op_SEXT_W,
 #undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
 #undef LOOP_LABEL
@@ -557,6 +563,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
 
+    ALU(MV, alu_ADDI(x[d->rs1], 0))
+    ALU(SEXT_W, alu_ADDIW(x[d->rs1], 0))
     load_to_x0: /* it may fault, so it loads (through the full path: it is rare) */
         h->arch.pc = INSN_PC();
         if (unlikely(!load_discarded(h, d->op, x[d->rs1] + d->imm)))

@@ -128,11 +128,14 @@ static void test_integer_alu(void)
         0x00000b17u,                      /* auipc x22, 0 */
         I(1, 17, 5, 23, 0x1b),            /* srliw x23 = 0x80000000 >> 1 */
         I(0, 17, 5, 24, 0x1b),            /* srliw x24 = sext(0x80000000 >> 0) */
+        I(0, 23, 0, 25, 0x1b),            /* sext.w x25 = sext(0x40000000) */
+        I(0, 19, 0, 26, 0x1b),            /* sext.w x26 = sext(low word of 1 << 63) = 0 */
+        I(0, 22, 0, 27, 0x13),            /* mv x27 = x22 */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27 };
     uint64_t want[] = { 1ULL << 63, 0, 1, ~0ULL, ~0ULL >> 3, 0xffffffff80000000ULL, 8,
                         0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4,
-                        0x40000000, 0xffffffff80000000ULL };
+                        0x40000000, 0xffffffff80000000ULL, 0x40000000, 0, BASE + 12 * 4 };
     RUN("alu", code, regs, check, want);
 }
 
