@@ -75,7 +75,8 @@ static inline bool is_conditional_branch(enum op op)
 /* interp_run's handlers: one per op, then the forms of the conditional branches (and
  * jal) for a target in the block's page, then the branches' forms that go back to their
  * block's start, and the same in a block that stores nothing before them, then the one
- * of every load into x0, then those of addi and addiw with no immediate (mv, sext.w). */
+ * of every load into x0, then those of the commonest pseudo-instructions: addi and addiw
+ * with no immediate (mv, sext.w), addi from x0 (li), sub and subw from x0 (neg, negw). */
 #define IN_PAGE_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
 #define LOOP_HANDLER(op) (IN_PAGE_JAL_HANDLER + 1 + (op) - OP_BEQ)
@@ -83,7 +84,10 @@ static inline bool is_conditional_branch(enum op op)
 #define LOAD_TO_X0_HANDLER STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
 #define MV_HANDLER (LOAD_TO_X0_HANDLER + 1)
 #define SEXT_W_HANDLER (MV_HANDLER + 1)
-#define HANDLER_COUNT (SEXT_W_HANDLER + 1)
+#define LI_HANDLER (SEXT_W_HANDLER + 1)
+#define NEG_HANDLER (LI_HANDLER + 1)
+#define NEGW_HANDLER (NEG_HANDLER + 1)
+#define HANDLER_COUNT (NEGW_HANDLER + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -148,9 +152,13 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         if (d->op >= OP_LB && d->op <= OP_LWU && d->rd == 0)
             d->handler = LOAD_TO_X0_HANDLER;
         /* Common enough (a fifth of coremark-like's instructions are sext.w) to save the
-         * immediate's load and addition. */
+         * load of an immediate or of x0 and the arithmetic with it. */
         if ((d->op == OP_ADDI || d->op == OP_ADDIW) && d->imm == 0)
             d->handler = d->op == OP_ADDI ? MV_HANDLER : SEXT_W_HANDLER;
+        else if (d->op == OP_ADDI && d->rs1 == 0)
+            d->handler = LI_HANDLER;
+        else if ((d->op == OP_SUB || d->op == OP_SUBW) && d->rs1 == 0)
+            d->handler = d->op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
         stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
         if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
             d->rd = lo & 0xff;
@@ -389,7 +397,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
 #define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
         OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
-        &&load_to_x0, &&op_MV, &&op_SEXT_W,
+        &&load_to_x0, &&op_MV, &&op_SEXT_W, &&op_LI, &&op_NEG, &&op_NEGW,
 #undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
 #undef LOOP_LABEL
@@ -565,6 +573,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 
     ALU(MV, alu_ADDI(x[d->rs1], 0))
     ALU(SEXT_W, alu_ADDIW(x[d->rs1], 0))
+    ALU(LI, alu_ADDI(0, (uint64_t)(int64_t)d->imm))
+    ALU(NEG, alu_SUB(0, x[d->rs2]))
+    ALU(NEGW, alu_SUBW(0, x[d->rs2]))
     load_to_x0: /* it may fault, so it loads (through the full path: it is rare) */
         h->arch.pc = INSN_PC();
         if (unlikely(!load_discarded(h, d->op, x[d->rs1] + d->imm)))

@@ -131,11 +131,16 @@ static void test_integer_alu(void)
         I(0, 23, 0, 25, 0x1b),            /* sext.w x25 = sext(0x40000000) */
         I(0, 19, 0, 26, 0x1b),            /* sext.w x26 = sext(low word of 1 << 63) = 0 */
         I(0, 22, 0, 27, 0x13),            /* mv x27 = x22 */
+        I(-5, 0, 0, 28, 0x13),            /* li x28 = -5 */
+        R(0x20, 1, 0, 0, 29, 0x33),       /* neg x29 = -INT64_MAX */
+        R(0x20, 19, 0, 0, 30, 0x3b),      /* negw x30 = sext(-(low word of 1 << 63)) = 0 */
+        R(0x20, 5, 0, 0, 31, 0x3b),       /* negw x31 = sext(-0x7fffffff) */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
     uint64_t want[] = { 1ULL << 63, 0, 1, ~0ULL, ~0ULL >> 3, 0xffffffff80000000ULL, 8,
                         0xffffffff80000000ULL, ~0ULL, 1ULL << 63, ~0ULL, 1, BASE + 12 * 4,
-                        0x40000000, 0xffffffff80000000ULL, 0x40000000, 0, BASE + 12 * 4 };
+                        0x40000000, 0xffffffff80000000ULL, 0x40000000, 0, BASE + 12 * 4,
+                        (uint64_t)-5, 0x8000000000000001ULL, 0, 0xffffffff80000001ULL };
     RUN("alu", code, regs, check, want);
 }
 
