@@ -1,15 +1,17 @@
 #!/bin/sh
 # CPU benchmarks: builds each bench/cpu/NAME.c as a bare-metal ELF and runs it under
-# build/rackvm and under QEMU, printing wall time, retired instructions, guest MIPS and
-# the rackvm/QEMU time ratio, plus any "phase" lines the program prints (in-guest mtime
-# ticks of its parts). A measurement, not a test: no timing assertion.
+# build/rackvm and under QEMU, RUNS times in turn (bench/runs.sh; about 2 minutes for
+# the three programs and 3 runs), printing the median and range of the wall times,
+# retired instructions, guest MIPS at the median and the ratio of the medians
+# rackvm/QEMU, plus the "phase" lines the program prints in its last run (in-guest
+# mtime ticks of its parts). A measurement, not a test: no timing assertion.
 #   coremark-like  integer mix (CRC, sort, matrix, list walk, state machine)
 #   fp-matmul      double-precision matrix multiply; its checksum is also computed by
 #                  the same file built for the host (-DHOST_CHECK) and compared
 #   code-data      a store loop with its data on its code's page, and apart
 # QEMU's minstret counts host ticks unless -icount is on, so the exact instruction
 # count comes from one extra QEMU run with -icount shift=0 (not timed).
-#   bench/cpu.sh [NAME...]      (default: all of bench/cpu/*.c)
+#   RUNS=3 bench/cpu.sh [NAME...]      (default: all of bench/cpu/*.c)
 # Env: BUILD (default build), RACKVM (default $BUILD/rackvm), HOST_CC (default cc).
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ BUILD=${BUILD:-build}
 RACKVM=${RACKVM:-$BUILD/rackvm}
 HOST_CC=${HOST_CC:-cc}
 QEMU="qemu-system-riscv64 -M virt -bios none -nographic"
+. bench/runs.sh
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -37,14 +40,39 @@ run() {
     secs=$(calc "$end - $start")
 }
 
+# report NAME RETIRED SECS...: one engine's line from its runs' wall times (nan: failed),
+# then the phase lines of its last run, left in $phases.
 report() {
-    mips=$(calc "$instret / $secs / 1000000")
-    printf '  %-13s wall %7.3f s  retired %s  guest MIPS %8.1f  checksum %s\n' \
-        "$1" "$secs" "$2" "$mips" "$(field checksum "$out")"
-    sed -n 's/^phase /                phase /p' "$out" | tr -d '\r'
+    name=$1 retired=$2
+    shift 2
+    median=$(median_of "$@")
+    mips=nan
+    [ "$median" = nan ] || mips=$(awk "BEGIN { printf \"%.1f\", $instret / $median / 1000000 }")
+    printf '  %-13s wall %s s  retired %s  guest MIPS %s\n' "$name" "$(spread_of "$@")" "$retired" "$mips"
+    printf '%s' "$phases"
 }
 
-# bench NAME: one program under QEMU, rackvm's translator and its interpreter.
+# engine NAME CMD...: one run of an engine; appends its wall time (or nan) to the list
+# named NAME, checks its checksum against QEMU's and keeps its phase lines in phases_NAME.
+engine() {
+    list=$1
+    shift
+    if run "$list" "$@"; then
+        sum=$(field checksum "$out")
+        [ "$sum" = "$checksum" ] || echo "  $list: checksum $sum differs from QEMU's $checksum"
+        eval "$list=\"\$$list $secs\""
+        retired=$(field instret "$out")
+        phases=$(sed -n 's/^phase /                phase /p' "$out" | tr -d '\r')
+        [ -z "$phases" ] || phases="$phases
+"
+        eval "retired_$list=\$retired phases_$list=\$phases"
+    else
+        eval "$list=\"\$$list nan\""
+    fi
+    rm -f "$out"
+}
+
+# bench NAME: one program under QEMU, rackvm's translator and its interpreter, in turn.
 bench() {
     elf=$BUILD/baremetal/$1.elf
     make -s -f tests/baremetal/baremetal.mk BUILD="$BUILD" "$elf"
@@ -62,29 +90,26 @@ bench() {
             echo "  host-computed checksum $host_checksum differs from QEMU's"
     fi
 
-    run qemu $QEMU -kernel "$elf"
-    qemu_secs=$secs
-    report qemu "$instret"
-    rm -f "$out"
-
+    # The translator (the default) and the interpreter alone (--jit off).
+    qemu= jit= interp=
+    for _ in $(seq "$runs"); do
+        engine qemu $QEMU -kernel "$elf"
+        [ -x "$RACKVM" ] || continue
+        engine jit timeout 600 "$RACKVM" run --jit on --firmware none --kernel "$elf"
+        engine interp timeout 600 "$RACKVM" run --jit off --firmware none --kernel "$elf"
+    done
+    phases=$phases_qemu report qemu "$instret" $qemu
     if [ ! -x "$RACKVM" ]; then
         echo "  rackvm: $RACKVM not built; skipped"
         return 0
     fi
-    # The translator (the default) and the interpreter alone (--jit off).
-    for jit in on off; do
-        name=rackvm-jit
-        [ "$jit" = off ] && name=rackvm-interp
-        if run "$name" timeout 600 "$RACKVM" run --jit "$jit" --firmware none --kernel "$elf"; then
-            report "$name" "$(field instret "$out") (minstret)"
-            [ "$(field checksum "$out")" = "$checksum" ] || echo "  $name: checksum differs from QEMU's"
-            printf '  time ratio %s/qemu: %.2f\n' "$name" "$(calc "$secs / $qemu_secs")"
-        fi
-        rm -f "$out"
-    done
+    phases=$phases_jit report rackvm-jit "$retired_jit (minstret)" $jit
+    phases=$phases_interp report rackvm-interp "$retired_interp (minstret)" $interp
+    qemu_median=$(median_of $qemu)
+    echo "  time ratio rackvm-jit/qemu: $(ratio_of "$(median_of $jit)" "$qemu_median")," \
+        "rackvm-interp/qemu: $(ratio_of "$(median_of $interp)" "$qemu_median") (medians)"
 }
 
-echo "host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) CPUs"
 if [ $# -eq 0 ]; then
     set -- $(for f in bench/cpu/*.c; do basename "$f" .c; done)
 fi
@@ -92,3 +117,4 @@ for name in "$@"; do
     [ -f "bench/cpu/$name.c" ] || { echo "bench/cpu.sh: no bench/cpu/$name.c" >&2; exit 1; }
     bench "$name"
 done
+host_line

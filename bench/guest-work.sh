@@ -6,10 +6,12 @@
 # busybox binary repeated (machine code: it compresses like real data, and the repeat is
 # far beyond gzip's 32 KiB window), made in tmpfs before the clock starts. The workloads
 # are a script in a second cpio archive appended to the guest's initramfs, run with
-# autorun=; it times each from /proc/uptime, so boot does not count. Prints every figure,
-# the rackvm/QEMU ratios and the 2-hart throughput gain, which needs two idle host CPUs
-# (hence the load average printed beside it). No assertions.
-#   LOOP=200000 MEMORY=512 bench/guest-work.sh
+# autorun=; it times each from /proc/uptime, so boot does not count. The four VMs run
+# RUNS times in turn (bench/runs.sh; about 5 minutes for 3 on an idle 2-core host).
+# Prints every figure's median and range, the ratios of the medians and the 2-hart
+# throughput gain, which needs two idle host CPUs (hence the load average printed
+# beside it). No assertions.
+#   RUNS=3 LOOP=200000 MEMORY=512 bench/guest-work.sh
 # The guest is $RACKVM_GUEST_DIR, else guest/ (scripts/build-guest.sh), else ../shared/guest.
 set -euo pipefail
 
@@ -18,6 +20,7 @@ loop_turns=${LOOP:-200000}
 memory=${MEMORY:-512}
 
 . "$root/bench/guest-setup.sh"
+. "$root/bench/runs.sh"
 bench_setup bench/guest-work.sh cpio gzip qemu-system-riscv64
 
 # The guest's initramfs plus an archive holding /guestwork.sh. Its first argument (from
@@ -62,49 +65,58 @@ chmod +x "$staging/guestwork.sh"
 cp "$guest/initramfs.cpio.gz" "$initrd"
 (cd "$staging" && echo guestwork.sh | cpio --quiet -o -H newc -R 0:0 | gzip -9) >>"$initrd"
 
-# Runs one VM with $1 harts; sets the globals name_<work> to the guest's figures (s).
+# Runs one VM with $1 harts; appends the guest's figures (s, or nan) to the globals
+# name_<work>_<harts>.
 measure() {
-    local name=$1 harts=$2
-    shift 2
-    local log=$logs/guest-work-$name-$harts.log
-    echo "running under $name, $harts hart(s) (console: ${log#"$root"/})"
+    local name=$1 harts=$2 run=$3
+    shift 3
+    local log=$logs/guest-work-$name-$harts-$run.log
+    echo "run $run: $name, $harts hart(s) (console: ${log#"$root"/})"
     timeout -k 5 1800 "$@" </dev/null >"$log" 2>&1 || true
     local ok=0
     grep -q 'GUEST-EXIT 0' "$log" && ok=1
     for work in sha256 gzip loop1 loop2; do
-        local v
+        local v list=${name}_${work}_$harts
         v=$(sed -n "s/^WORK $work \([0-9.]*\).*/\1/p" "$log" | head -n 1)
         [ $ok = 1 ] && [ -n "$v" ] || v=nan
-        printf -v "${name}_${work}_$harts" '%s' "$v"
+        printf -v "$list" '%s' "${!list:-} $v"
     done
 }
 
 cmdline="console=ttyS0 autorun=/guestwork.sh"
-for harts in 1 2; do
-    measure rackvm $harts "$rackvm" run --kernel "$guest/Image" --initrd "$initrd" \
-        --cmdline "$cmdline guestwork=$harts" --memory "${memory}M" --cpus $harts
-    measure qemu $harts qemu-system-riscv64 -M virt -m "$memory" -smp $harts -nographic -bios default \
-        -kernel "$guest/Image" -initrd "$initrd" -append "$cmdline guestwork=$harts" -no-reboot
+for run in $(seq "$runs"); do
+    for harts in 1 2; do
+        measure rackvm $harts "$run" "$rackvm" run --kernel "$guest/Image" --initrd "$initrd" \
+            --cmdline "$cmdline guestwork=$harts" --memory "${memory}M" --cpus $harts
+        measure qemu $harts "$run" qemu-system-riscv64 -M virt -m "$memory" -smp $harts -nographic \
+            -bios default -kernel "$guest/Image" -initrd "$initrd" -append "$cmdline guestwork=$harts" \
+            -no-reboot
+    done
 done
 
-ratio() { # $1 / $2 with two decimals, or nan
-    if [ "$1" = nan ] || [ "$2" = nan ]; then echo nan; else awk "BEGIN { printf \"%.2f\", $1 / $2 }"; fi
-}
-# Throughput of two processes against one: 2 * one's time / both's time.
-gain() {
-    if [ "$1" = nan ] || [ "$2" = nan ]; then echo nan; else awk "BEGIN { printf \"%.2f\", 2 * $1 / $2 }"; fi
+# Throughput of two processes against one, per run: 2 * one's time / both's time.
+gains() {
+    local one=($1) both=($2) i
+    for i in "${!one[@]}"; do
+        case "${one[i]} ${both[i]}" in
+        *nan*) echo nan ;;
+        *) awk "BEGIN { printf \"%.2f\", 2 * ${one[i]} / ${both[i]} }"; echo ;;
+        esac
+    done
 }
 
 echo
-echo "host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) CPUs," \
-    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+host_line
 echo "guest: $guest, ${memory} MiB; loop: $loop_turns turns of a busybox sh arithmetic loop"
-printf '%-34s %10s %10s %14s\n' workload "rackvm (s)" "qemu (s)" "rackvm/qemu"
-row() { printf '%-34s %10s %10s %14s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+format='%-30s %22s %22s %12s\n'
+printf "$format" workload "rackvm (s)" "qemu (s)" "rackvm/qemu"
+row() {
+    printf "$format" "$1" "$(spread_of $2)" "$(spread_of $3)" "$(ratio_of "$(median_of $2)" "$(median_of $3)")"
+}
 row "sha256sum 64 MiB (1 hart)" "$rackvm_sha256_1" "$qemu_sha256_1"
 row "gzip -c 32 MiB (1 hart)" "$rackvm_gzip_1" "$qemu_gzip_1"
 row "loop, 1 process (1 hart)" "$rackvm_loop1_1" "$qemu_loop1_1"
 row "loop, 1 process (2 harts)" "$rackvm_loop1_2" "$qemu_loop1_2"
 row "loop, 2 processes (2 harts)" "$rackvm_loop2_2" "$qemu_loop2_2"
-printf '%-34s %10s %10s\n' "2-hart throughput, 2 vs 1 process" \
-    "$(gain "$rackvm_loop1_2" "$rackvm_loop2_2")x" "$(gain "$qemu_loop1_2" "$qemu_loop2_2")x"
+printf "$format" "2-hart throughput (x), 2 vs 1" "$(spread_of $(gains "$rackvm_loop1_2" "$rackvm_loop2_2"))" \
+    "$(spread_of $(gains "$qemu_loop1_2" "$qemu_loop2_2"))"

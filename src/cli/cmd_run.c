@@ -11,6 +11,7 @@
 #include "api/server.h"
 #include "cli/signals.h"
 #include "cli/version.h"
+#include "cpu/interp.h"
 #include "devices/virtio/virtio_blk.h"
 #include "host/boot_disk.h"
 #include "host/console.h"
@@ -28,6 +29,7 @@
 #define DEFAULT_CMDLINE_HVC "console=hvc0"
 #define DEFAULT_SHUTDOWN_TIMEOUT 30
 #define MAX_SHUTDOWN_TIMEOUT 3600
+#define MAX_JIT_CACHE_MIB 4096
 /* Disk boot (no --kernel): Debian's OpenSBI (package opensbi) hands S-mode to Debian's
  * U-Boot (package u-boot-qemu), whose distro boot reads the disk's extlinux.conf. A
  * distribution with systemd wants more than the default RAM. */
@@ -90,6 +92,8 @@ void cmd_run_usage(FILE *out)
             "  --jit on|off|eager   translate hot guest code to host code (default on where\n"
             "                       the host has a translator), only interpret (off), or\n"
             "                       translate every block at its first run (eager)\n"
+            "  --jit-cache-mib N    each hart's buffer of translated code, in MiB (1 to %d,\n"
+            "                       default %d); when full, every translation is dropped\n"
             "  --cpu h=on|off       the H extension: a guest may run its own hypervisor (KVM)\n"
             "                       (default on)\n"
             "  --help, --version\n"
@@ -100,14 +104,14 @@ void cmd_run_usage(FILE *out)
             "A guest kernel panic reported through pvpanic stops the VM with exit status %d;\n"
             "a reboot that rackvm does not boot again (--on-reboot exit), with status %d.\n",
             DEFAULT_CMDLINE, MACHINE_MAX_HARTS, VIRTIO_BLK_SERIAL_MAX, DEFAULT_CMDLINE_HVC,
-            DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER,
-            VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC, RUN_EXIT_GUEST_REBOOT);
+            DEFAULT_SHUTDOWN_TIMEOUT, SANDBOX_BLOCKED_STATUS, SANDBOX_DEFAULT_USER, MAX_JIT_CACHE_MIB,
+            (int)(INTERP_CODE_SIZE_DEFAULT >> 20), VIRT_VIRTIO_COUNT, RUN_EXIT_GUEST_PANIC, RUN_EXIT_GUEST_REBOOT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
        OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER,
-       OPT_RESTORE, OPT_CPU };
+       OPT_RESTORE, OPT_CPU, OPT_JIT_CACHE_MIB };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -121,6 +125,7 @@ static const struct option run_options[] = {
     { "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "jit", required_argument, NULL, OPT_JIT },
+    { "jit-cache-mib", required_argument, NULL, OPT_JIT_CACHE_MIB },
     { "cpu", required_argument, NULL, OPT_CPU },
     { "disk", required_argument, NULL, OPT_DISK },
     { "rng", no_argument, NULL, OPT_RNG },
@@ -270,6 +275,16 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
                 return RUN_PARSE_BAD;
             }
             break;
+        case OPT_JIT_CACHE_MIB: {
+            unsigned mib;
+            if (!parse_count(optarg, 1, MAX_JIT_CACHE_MIB, &mib)) {
+                snprintf(err, errlen, "--jit-cache-mib: '%s' is not a number of MiB from 1 to %d",
+                         optarg, MAX_JIT_CACHE_MIB);
+                return RUN_PARSE_BAD;
+            }
+            cfg->jit_code_size = (size_t)mib << 20;
+            break;
+        }
         case OPT_CPU:
             if (!strcmp(optarg, "h=on") || !strcmp(optarg, "h=off")) {
                 cfg->hypervisor = !strcmp(optarg, "h=on");

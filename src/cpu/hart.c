@@ -20,7 +20,7 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
 {
     memset(h, 0, sizeof(*h));
     rvc_init();
-    if (interp_init(h, cfg->translate, cfg->jit_hot_runs) < 0)
+    if (interp_init(h, cfg->translate, cfg->jit_hot_runs, cfg->jit_code_size) < 0)
         return -1;
     h->arch.id = cfg->id;
     atomic_init(&h->arch.reservation, ~0ULL); /* none to clear in the reset below */

@@ -150,6 +150,7 @@ struct hart_config {
     unsigned id;             /* mhartid */
     bool translate;          /* translate hot blocks to host code when the host can */
     unsigned jit_hot_runs;   /* runs before a block is translated; 0: the default */
+    size_t jit_code_size;    /* bytes of translations kept before all are dropped; 0: the default */
     bool trace;              /* every instruction through the reference executor, logged */
     bool hypervisor;         /* the H extension */
     struct hart_platform platform;

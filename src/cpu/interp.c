@@ -24,10 +24,9 @@
 #include "cpu/rvc.h"
 #include "cpu/trigger.h"
 
-#define JIT_CODE_SIZE (32u << 20)
 #define JIT_HOT_RUNS_DEFAULT 16
 
-int interp_init(struct hart *h, bool translate, unsigned hot_runs)
+int interp_init(struct hart *h, bool translate, unsigned hot_runs, size_t code_size)
 {
     /* Mapped rather than allocated: interp_release gives its pages back (zero: empty). */
     h->blocks = mmap(NULL, sizeof(struct block_cache), PROT_READ | PROT_WRITE,
@@ -37,7 +36,7 @@ int interp_init(struct hart *h, bool translate, unsigned hot_runs)
         return -1;
     }
     /* Without a translator for this host (or when asked not to), blocks are interpreted. */
-    h->jit = translate ? jit_create(JIT_CODE_SIZE) : NULL;
+    h->jit = translate ? jit_create(code_size ? code_size : INTERP_CODE_SIZE_DEFAULT) : NULL;
     h->jit_hot_runs = hot_runs ? hot_runs : JIT_HOT_RUNS_DEFAULT;
     return 0;
 }

@@ -386,6 +386,7 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
     struct hart_config hcfg = {
         .translate = !cfg->interpret_only,
         .jit_hot_runs = cfg->jit_hot_runs,
+        .jit_code_size = cfg->jit_code_size,
         .trace = cfg->trace,
         .hypervisor = cfg->hypervisor,
         .platform = {

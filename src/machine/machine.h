@@ -59,6 +59,7 @@ struct machine_config {
     bool trace;
     bool interpret_only;    /* no translation to host code (--jit off) */
     unsigned jit_hot_runs;  /* runs before a block is translated; 0: the default */
+    size_t jit_code_size;   /* each hart's code buffer (--jit-cache-mib); 0: the default */
     bool hypervisor;        /* the harts have the H extension (--cpu h=on, the default) */
     /* virtio devices take the virtio slots in this order: disks, rng, console. */
     struct disk_config disks[VIRT_VIRTIO_COUNT];

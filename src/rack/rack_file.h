@@ -35,7 +35,8 @@
 #define RACK_MAX_NICS 4
 #define RACK_MAX_HOSTFWD 16
 /* The default memory limit of a VM's process: its guest RAM, the JIT's code buffer of
- * each vCPU (cpu/interp.c), and the rest of the monitor (code, libraries, device
+ * each vCPU (the supervisor passes its size as --jit-cache-mib, below rackvm run's
+ * default, so that it fits), and the rest of the monitor (code, libraries, device
  * buffers) with room for the page cache of its images, which the limit reclaims. */
 #define RACK_JIT_MIB_PER_CPU 32
 #define RACK_MONITOR_MIB 64

@@ -250,6 +250,7 @@ static void start_member(struct rack *r, struct member *m)
         args_push(&a, "--firmware"), args_push(&a, "%s", vm->firmware);
     args_push(&a, "--memory"), args_push(&a, "%u", vm->memory_mib);
     args_push(&a, "--cpus"), args_push(&a, "%u", vm->cpus);
+    args_push(&a, "--jit-cache-mib"), args_push(&a, "%u", RACK_JIT_MIB_PER_CPU);
     for (unsigned i = 0; i < vm->ndisks; i++)
         args_push(&a, "--disk"), args_push(&a, "path=%s%s", vm->disks[i].path,
                                            vm->disks[i].readonly ? ",readonly=on" : "");

@@ -324,6 +324,9 @@ class Rack(GuestTestCase):
         self.assertEqual(vms["web"]["limits"]["cpu"], 1.5)
         self.assertEqual(vms["ftp"]["limits"]["memory_bytes"], 352 << 20)
         self.assertNotIn("cpu", vms["ftp"]["limits"])
+        # The code buffers that the default counts are as large as the VMs are told.
+        with open("/proc/%d/cmdline" % vms["ftp"]["pid"], "rb") as f:
+            self.assertIn(b"\0--jit-cache-mib\0" + b"32\0", f.read())
         rack_groups = self.check_cgroups(vms)
         # As root each VM is a user of its own, and disk.img (0644) is open to all of them.
         if os.geteuid() == 0:

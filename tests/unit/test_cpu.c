@@ -24,6 +24,9 @@
 #define TRAP_VECTOR 0x80080000ULL
 
 static struct machine *m_interp, *m_jit;
+/* m_jit with a code buffer that a few dozen translations fill (--jit-cache-mib, in bytes). */
+static struct machine *m_small_buffer;
+#define SMALL_CODE_BUFFER (16u << 10)
 static struct machine *m;
 static struct hart *h;
 
@@ -1059,6 +1062,47 @@ static void test_released_caches(void)
     }
 }
 
+/*
+ * Code of many blocks over four pages, with calls through the jump cache to a function
+ * after it, run three times on a hart whose code buffer it fills again and again: every
+ * translation is dropped mid-run (chains and jump cache entries into the dropped code
+ * with it) and the registers and instruction count come out as the interpreter's.
+ */
+#define REFILL_BODY 4096
+#define REFILL_PASSES 3
+static void test_code_buffer_refilled(void)
+{
+    static uint32_t code[REFILL_BODY + 6];
+    const unsigned func = REFILL_BODY + 4;
+    for (unsigned k = 0; k < REFILL_BODY; k++)
+        code[k] = k % 64 == 63 ? J((int32_t)(func - k) * 4, 1) : I(1, 15 + k % 3, 0, 15 + k % 3, 0x13);
+    code[REFILL_BODY] = I(-1, 11, 0, 11, 0x13);                          /* addi x11, x11, -1 */
+    code[REFILL_BODY + 1] = B(8, 0, 11, 0);                              /* beq x11, x0, wfi */
+    code[REFILL_BODY + 2] = J(-(int32_t)(REFILL_BODY + 2) * 4, 0);       /* j 0 */
+    code[REFILL_BODY + 3] = WFI;
+    code[func] = I(1, 14, 0, 14, 0x13);                                  /* addi x14, x14, 1 */
+    code[func + 1] = I(0, 1, 0, 0, 0x67);                                /* ret */
+    uint64_t regs[32] = { [11] = REFILL_PASSES };
+    uint64_t want[32], want_instret = 0;
+    struct machine *engines[] = { m_interp, m_small_buffer };
+    for (int engine = 0; engine < 2; engine++) {
+        m = engines[engine];
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), regs);
+        run_blocks();
+        if (engine == 0) {
+            memcpy(want, h->arch.x, sizeof(want));
+            want_instret = h->arch.instret;
+            CHECK_EQ_U64(want[14], REFILL_PASSES * REFILL_BODY / 64);
+            continue;
+        }
+        for (unsigned r = 1; r < 32; r++)
+            CHECK_EQ_U64(h->arch.x[r], want[r]);
+        CHECK_EQ_U64(h->arch.instret, want_instret);
+        CHECK_EQ_U64(h->arch.pc, BASE + (REFILL_BODY + 4) * 4);  /* past the wfi */
+    }
+}
+
 static void test_self_modifying_code(void)
 {
     run_smc(true);
@@ -1875,8 +1919,10 @@ int main(void)
     cfg.interpret_only = false;
     cfg.jit_hot_runs = 1;
     m_jit = machine_create(&cfg, false);
-    CHECK(m_interp && m_jit);
-    if (!m_interp || !m_jit)
+    cfg.jit_code_size = SMALL_CODE_BUFFER;
+    m_small_buffer = machine_create(&cfg, false);
+    CHECK(m_interp && m_jit && m_small_buffer);
+    if (!m_interp || !m_jit || !m_small_buffer)
         UNIT_DONE();
     test_integer_alu();
     test_multiply_divide();
@@ -1907,6 +1953,7 @@ int main(void)
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
     test_released_caches();
+    test_code_buffer_refilled();
     test_translated_lookups();
     test_slow_instruction_links();
     test_return_to_another_caller();
@@ -1918,5 +1965,6 @@ int main(void)
     test_state_reload();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
+    machine_destroy(m_small_buffer);
     UNIT_DONE();
 }
