@@ -407,6 +407,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
     run_block:
+        /* Both successors' first lines load while this block runs: an idle guest's ticks
+         * find most blocks out of the host's caches, and one cold block after another
+         * would wait for each in turn. */
+        __builtin_prefetch(b->next[BLOCK_LINK_TAKEN]);
+        __builtin_prefetch(b->next[BLOCK_LINK_NEXT]);
         if (unlikely(translating)) {
             /* An idle hart's ticks run colder translated than interpreted (hart.c). */
             if (!b->code && ++b->runs >= h->jit_hot_runs && !h->idle)
