@@ -74,6 +74,10 @@ struct block_cache {
     /* The blocks of the latest calls to another page, a ring that returns pop (NULL:
      * none); a return goes on through its caller's fall-through link. */
     struct block *callers[BLOCK_CALLERS];
+    /* The block whose slow instruction last returned to the run loop (a CSR write that
+     * may unmask an interrupt, sret, mret, wfi; NULL: none): the next run enters through
+     * its fall-through link, as it would had it not returned. */
+    struct block *resume;
     uint32_t callers_top;
     uint32_t pool_used;
     struct block pool[BLOCK_CACHE_SIZE];

@@ -252,15 +252,6 @@ static inline size_t ram_page(const struct hart *h, uintptr_t host)
     return (host - (uintptr_t)h->ram->host) >> 12;
 }
 
-/* The block for pc, decoding it if needed; NULL after a fetch exception. */
-static struct block *block_lookup(struct hart *h, uint64_t pc)
-{
-    uintptr_t host = mem_fetch_host_hit(h, pc, 2);
-    if (unlikely(!host) && !(host = (uintptr_t)mmu_fetch_host(h, pc)))
-        return NULL;
-    return cached_block(h, host, pc, ram_page(h, host));
-}
-
 /*
  * The block at pc, whose page the fetch TLB holds at host address host, reached through
  * b's exit `link` to another page or after b's slow instruction: b's link remembers the
@@ -275,6 +266,18 @@ static inline struct block *linked_successor(struct hart *h, struct block *b, ui
     if (likely(block_valid(h, next, host)))
         return next;
     return b->next[link] = cached_block(h, host, pc, ram_page(h, host));
+}
+
+/* The block for pc, decoding it if needed; NULL after a fetch exception. It is looked up
+ * through the fall-through link of block from, when not NULL (see linked_successor). */
+static struct block *block_lookup(struct hart *h, uint64_t pc, struct block *from)
+{
+    uintptr_t host = mem_fetch_host_hit(h, pc, 2);
+    if (unlikely(!host) && !(host = (uintptr_t)mmu_fetch_host(h, pc)))
+        return NULL;
+    if (from)
+        return linked_successor(h, from, host, pc, BLOCK_LINK_NEXT);
+    return cached_block(h, host, pc, ram_page(h, host));
 }
 
 /* Calls and returns as the ISA hints them: a jump that links in x1 or x5, a jalr through
@@ -436,9 +439,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 /* Charges the budget one instruction that did not retire here: it faulted, or the
  * reference executor counted it. */
 #define CHARGE_UNRETIRED() do { left--; left_counted--; } while (0)
+    /* An idle guest's every tick stops the run loop a few hundred times (its CSR
+     * writes, sret, wfi): the first block is found through the stopping block's link. */
+    struct block *resumed = h->blocks->resume;
+    h->blocks->resume = NULL;
     while (left >= 0) {
         pc = h->arch.pc;
-        b = block_lookup(h, pc);
+        b = block_lookup(h, pc, resumed);
+        resumed = NULL;
         if (unlikely(!b)) {
             /* Fetch fault, pc now at the handler. It counts against the budget, so that
              * a guest whose trap vector faults too still returns to the run loop. */
@@ -452,6 +460,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
     run_block:
+        /* Both successors' first lines load while this block runs: an idle guest's ticks
+         * find most blocks out of the host's caches, and one cold block after another
+         * would wait for each in turn. */
+        __builtin_prefetch(b->next[BLOCK_LINK_TAKEN]);
+        __builtin_prefetch(b->next[BLOCK_LINK_NEXT]);
         if (unlikely(translating)) {
             /* An idle hart's ticks run colder translated than interpreted (hart.c). */
             if (!b->code && ++b->runs >= h->jit_hot_runs && !h->idle)
@@ -608,8 +621,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         bool stop;
         enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
         CHARGE_UNRETIRED();
-        if (stop)
+        if (stop) {
+            h->blocks->resume = b;
             return e;
+        }
         /* A block that ends in a slow instruction has no fall-through exit: that link
          * leads on from wherever the instruction left pc (a trap's handler too). */
         pc = h->arch.pc;

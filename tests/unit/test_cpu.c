@@ -1396,10 +1396,71 @@ static void test_return_to_another_caller(void)
     RUN("return to another page than the call's", code, regs, check, want);
 }
 
+/*
+ * sret returns to the run loop, which then enters the next block through the link of the
+ * block sret ended (interp.c): that link must follow sepc, its translation and its code.
+ * S-mode code srets to sepc = x5 six times (the function there sets x10 and returns to
+ * x1, after the sret; x11 sums x10); after the third, the change named runs first.
+ */
+#define SRET_LOOP(change_1, change_2) \
+    U(0, 1, 0x17),                  /* 0: auipc x1, 0 */ \
+    I(20, 1, 0, 1, 0x13),           /* 4: addi x1, x1, 20: the add below */ \
+    I(CSR_SSTATUS, 9, 2, 0, 0x73),  /* 8: csrs sstatus, x9: SPP = S */ \
+    I(CSR_SEPC, 5, 1, 0, 0x73),     /* 12: csrw sepc, x5 */ \
+    0x10200073u,                    /* 16: sret: to x5 */ \
+    R(0, 10, 11, 0, 11, 0x33),      /* 20: add x11, x11, x10 */ \
+    I(1, 12, 0, 12, 0x13),          /* 24: addi x12, x12, 1 */ \
+    B(12, 14, 12, 1),               /* 28: bne x12, x14, 40 */ \
+    change_1, change_2,             /* 32, 36 */ \
+    B(-40, 13, 12, 4),              /* 40: blt x12, x13, 0 */ \
+    WFI
+
+#define SRET_LOOP_REGS [5] = CALLEE_VA, [9] = MSTATUS_SPP, [13] = 6, [14] = 3
+
+static void test_resume_link_follows_remap(void)
+{
+    uint64_t regs[32] = { SRET_LOOP_REGS, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                          [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        SRET_LOOP(S(0, 7, 6, 3), 0x12000073u),   /* sd x7, 0(x6): the PTE; sfence.vma */
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+    RUN_SET_UP("resume link after sret, target page remapped", code, regs, set_up_remap, check, want);
+}
+
+static void test_resume_link_follows_sepc(void)
+{
+    uint64_t regs[32] = { SRET_LOOP_REGS, [8] = CALLEE_2 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        SRET_LOOP(I(0, 8, 0, 5, 0x13), I(0, 0, 0, 0, 0x13)),   /* addi x5, x8, 0; nop */
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+    RUN_SET_UP("resume link after sret, sepc moved", code, regs, set_up_remap, check, want);
+}
+
+static void test_resume_link_follows_rewritten_code(void)
+{
+    uint64_t regs[32] = { SRET_LOOP_REGS, [6] = CALLEE_1, [7] = I(5, 0, 0, 10, 0x13) };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        SRET_LOOP(S(0, 7, 6, 2), 0x0000100fu),   /* sw x7, 0(x6): addi x10, x0, 5; fence.i */
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 5, 6 };
+    RUN_SET_UP("resume link after sret, target rewritten", code, regs, set_up_remap, check, want);
+}
+
 static void test_slow_instruction_links(void)
 {
     test_slow_instruction_link_follows_trap_vector();
     test_slow_instruction_link_follows_remap();
+    test_resume_link_follows_remap();
+    test_resume_link_follows_sepc();
+    test_resume_link_follows_rewritten_code();
 }
 
 static void put_100_at_data(void)
