@@ -98,26 +98,12 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     b->next[0] = b->next[1] = &unlinked;
     for (;;) {
         struct dinsn *d = &b->insns[n];
-        if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
+        bool ends;
+        unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(p - offset, offset, d, &ends) : 0;
+        if (!len) { /* full, or the next instruction crosses into the next page */
             *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
             break;
         }
-        uint16_t lo;
-        memcpy(&lo, p, 2);
-        uint32_t insn;
-        unsigned len;
-        if ((lo & 3) == 3) {
-            if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .index = n, .pc_offset = offset - start };
-                break;
-            }
-            memcpy(&insn, p, 4);
-            len = 4;
-        } else {
-            insn = rvc_table[lo];
-            len = 2;
-        }
-        bool ends = decode_insn(insn, len, d);
         d->index = n;
         d->pc_offset = offset - start;
         /* A branch back to its block's start has a handler of its own (see interp_run),
@@ -125,10 +111,6 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
          * counts towards translating it. */
         bool loops = !h->jit && is_conditional_branch(d->op) && d->pc_offset + d->imm == 0;
         d->handler = loops ? LOOP_HANDLER(d->op) : d->op;
-        if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
-            d->rd = lo & 0xff;
-            d->rs1 = lo >> 8;
-        }
         n++;
         if (ends && !is_conditional_branch(d->op))
             break;

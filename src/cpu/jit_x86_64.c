@@ -307,6 +307,11 @@ void jit_emit_label(struct emitter *e, unsigned i)
     e->label[i] = e->p;
 }
 
+void jit_emit_segment(struct emitter *e)
+{
+    e->stored = false;
+}
+
 static void epilogue(struct emitter *e)
 {
     emit_reg(e, true, 0x83, 0, RSP), emit8(e, 24); /* add rsp, 24 */
@@ -759,18 +764,33 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
     for (unsigned k = 0; k < e->nside; k++) {
         const struct side_exit *x = &e->side[k];
         patch_here(e, x->from);
+        uint8_t *out[2] = { NULL, NULL };
         if (x->inside >= 0) {
-            /* Forward within the block: the instructions jumped over do not retire. */
+            /* Into a segment of the trace only while the budget lasts (a segment may lie
+             * anywhere in the page, beyond the reach of a block: debug.c's stepping) and
+             * the page's code is unchanged, as on entering its block. */
+            bool segment = (unsigned)x->inside >= t->traced;
+            if (segment) {
+                group_imm(e, true, 7, R14, (int32_t)x->retired);             /* cmp r14, retired */
+                out[0] = jump_forward(e, 0x8e);                              /* jle out */
+                if (x->stored)
+                    out[1] = code_changed(e, t);
+            }
+            /* Forward: the instructions jumped over do not retire. */
             if ((unsigned)x->inside != x->retired)
                 add_imm(e, true, R14, x->inside - (int32_t)x->retired);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(e->label[x->inside] - (e->p + 4)));
-            continue;
+            if (!segment)
+                continue;
+            patch_here(e, out[0]);
+            if (out[1])
+                patch_here(e, out[1]);
         }
         e->valid = x->valid;
         e->dirty = x->dirty;
         e->stored = x->stored;
-        jit_emit_exit(e, t, x->retired, BLOCK_LINK_TAKEN, x->off, x->delta, x->target_offset, -1);
+        jit_emit_exit(e, t, x->retired, x->link, x->off, x->delta, x->target_offset, -1);
     }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
@@ -948,8 +968,15 @@ void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t d
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset, int inside)
 {
-    if (inside >= 0) {
+    if (inside >= 0 && (unsigned)inside < retired) {
         jump_inside(e, t, retired, (unsigned)inside, off, delta);
+    } else if (inside >= 0) {
+        /* forward, to an instruction whose code comes later: through jit_emit_cold */
+        emit8(e, 0xe9);
+        uint8_t *from = e->p;
+        emit32(e, 0);
+        e->side[e->nside++] = (struct side_exit){ from, retired, link, off, delta, target_offset,
+                                                  inside, e->valid, e->dirty, e->stored };
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
     } else {
@@ -990,8 +1017,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         patch_here(e, not_taken);
         return;
     }
-    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, off, d->imm, taken_offset,
-                                              inside, e->valid, e->dirty, e->stored };
+    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, BLOCK_LINK_TAKEN, off, d->imm,
+                                              taken_offset, inside, e->valid, e->dirty, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
