@@ -1005,11 +1005,15 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    int a = read_x(e, d->rs1);
-    if (d->rs2 == 0)
-        emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
-    else
-        op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
+    if (e->host[d->rs1] < 0 && e->host[d->rs2] >= 0) {
+        emit_mem(e, true, 0x39, e->host[d->rs2], RBX, XREG(d->rs1)); /* cmp [rs1], rs2: rs1 in memory */
+    } else {
+        int a = read_x(e, d->rs1);
+        if (d->rs2 == 0)
+            emit_reg(e, true, 0x85, a, a);       /* test rs1, rs1: the flags of cmp rs1, 0 */
+        else
+            op_x(e, true, 0x3b, a, d->rs2);      /* cmp rs1, rs2 */
+    }
     if (inside >= 0 && (unsigned)inside <= i) {
         /* A loop within the block: it goes on straight, without a taken jump. */
         uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);

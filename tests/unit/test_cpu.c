@@ -1842,6 +1842,31 @@ static void test_trap_in_trace(void)
     CHECK_EQ_U64(h->arch.mepc, BASE + 132);
 }
 
+/*
+ * A loop whose branch compares a register the translation keeps in memory (x20, read
+ * once a turn) with one it holds in a host register (x5): the compare takes the memory
+ * operand first, and the order of its operands must stay RISC-V's.
+ */
+static void test_branch_on_register_in_memory(void)
+{
+    uint64_t regs[32] = { [20] = 10 };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5 += 1 */
+        I(2, 6, 0, 6, 0x13),            /* 4: addi x6 += 2 */
+        I(3, 7, 0, 7, 0x13),            /* 8: addi x7 += 3 */
+        R(0, 5, 8, 0, 8, 0x33),         /* 12: add x8 += x5 */
+        R(0, 6, 9, 4, 9, 0x33),         /* 16: xor x9 ^= x6 */
+        R(0, 7, 9, 0, 9, 0x33),         /* 20: add x9 += x7 */
+        B(-24, 5, 20, 5),               /* 24: bge x20, x5, 0 */
+    };
+    uint64_t x9 = 0;
+    for (uint64_t turn = 1; turn <= 11; turn++)
+        x9 = (x9 ^ 2 * turn) + 3 * turn;
+    unsigned check[] = { 5, 8, 9 };
+    uint64_t want[] = { 11, 66, x9 };
+    RUN("branch on a register in memory", code, regs, check, want);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -1974,6 +1999,7 @@ int main(void)
     test_trace_through_taken_branch();
     test_trace_into_rewritten_code();
     test_trap_in_trace();
+    test_branch_on_register_in_memory();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
