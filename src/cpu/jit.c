@@ -467,11 +467,15 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
             use.count[r] += weight[i] * ((reads[i] >> r & 1) + (writes[i] >> r & 1));
         use.written |= writes[i];
     }
+    bool joined[JIT_MAX_INSNS] = { false };
+    for (unsigned i = 0; i < n; i++)
+        if (t.inside[i] >= 0)
+            joined[t.inside[i]] = true;
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i < n; i++) {
         if (i >= t.traced && (i == t.traced || ends[i - 1]))
             jit_emit_segment(&e);
-        jit_emit_label(&e, i);
+        jit_emit_label(&e, i, joined[i]);
         jit_emit_reads(&e, reads[i]);
         translate_one(&e, &t, &insns[i], i, offs[i]);
     }

@@ -70,7 +70,9 @@ struct side_exit {
  * itself); dirty: those whose host register may differ from memory there (written so
  * far, or in a block that jumps within itself, anywhere), so written back on the way
  * out. label: where the code of each instruction begins (past the loads of the host
- * registers for the first). */
+ * registers for the first). zero_reg, zero_end: the host's zero flag says whether guest
+ * register zero_reg is 0 where the code reaches zero_end (set by the operation that wrote
+ * it, carried past code known to leave the flags alone; any other code moves p on). */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -83,6 +85,8 @@ struct emitter {
     int8_t host[64];
     uint32_t dirty, valid;
     uint8_t *label[JIT_MAX_INSNS];
+    unsigned zero_reg;
+    uint8_t *zero_end;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -146,8 +150,8 @@ enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
  * which guest registers to keep in host registers by their use. */
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 
-/* Instruction i's code begins here. */
-void jit_emit_label(struct emitter *e, unsigned i);
+/* Instruction i's code begins here; joined: a jump within the translation may reach it. */
+void jit_emit_label(struct emitter *e, unsigned i, bool joined);
 /* A segment of the trace (see jit_translate) begins here: only jumps reach it, each of
  * which checks the page's code (when the code before it may have stored), as entering a
  * block does. */

@@ -126,6 +126,22 @@ static void mark_written(struct emitter *e, unsigned i)
     }
 }
 
+/* The code just emitted left the flags as the operation writing guest register rd set
+ * them: ZF says whether rd is 0. */
+static void zero_flag_of(struct emitter *e, unsigned rd)
+{
+    e->zero_reg = rd;
+    e->zero_end = e->p;
+}
+
+/* Code emitted since `from`, which leaves the flags alone, wrote guest register rd (or
+ * none: 0): a zero flag that was good at `from` for another register still is. */
+static void flags_kept(struct emitter *e, const uint8_t *from, unsigned rd)
+{
+    if (e->zero_end == from && e->zero_reg != rd)
+        e->zero_end = e->p;
+}
+
 static void store_x(struct emitter *e, int reg, unsigned i)
 {
     mark_written(e, i);
@@ -299,13 +315,18 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
 
 void jit_emit_reads(struct emitter *e, uint32_t regs)
 {
-    load_held(e, regs & ~e->valid);
+    const uint8_t *from = e->p;
+    load_held(e, regs & ~e->valid); /* movs */
+    flags_kept(e, from, 0);
 }
 
-void jit_emit_label(struct emitter *e, unsigned i)
+void jit_emit_label(struct emitter *e, unsigned i, bool joined)
 {
     e->label[i] = e->p;
+    if (joined)
+        e->zero_end = NULL; /* reached from elsewhere too, with other flags */
 }
+
 
 void jit_emit_segment(struct emitter *e)
 {
@@ -903,8 +924,10 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         break;
     }
     if (word)
-        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32: the flags stay */
     store_x(e, t, rd);
+    if (op == JIT_ADD || op == JIT_SUB || op == JIT_AND || op == JIT_OR || op == JIT_XOR)
+        zero_flag_of(e, rd);
 }
 
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
@@ -919,9 +942,11 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         return;
     }
     int t = dest_of(e, rd);
+    const uint8_t *from = e->p;
     if (word && op == JIT_ADD && imm == 0) {
         op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
         store_x(e, t, rd);
+        flags_kept(e, from, rd);
         return;
     }
     if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
@@ -949,13 +974,19 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
     if (word && !(op == JIT_SRL && imm > 0))
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
     store_x(e, t, rd);
+    if (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && imm))
+        zero_flag_of(e, rd);
+    else if (op == JIT_ADD)
+        flags_kept(e, from, rd); /* mv: movs only */
 }
 
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
+    const uint8_t *from = e->p;
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
     mark_written(e, rd);
+    flags_kept(e, from, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
@@ -1005,7 +1036,9 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    if (e->host[d->rs1] < 0 && e->host[d->rs2] >= 0) {
+    if (d->rs2 == 0 && (cond == JIT_EQ || cond == JIT_NE) && e->zero_end == e->p && e->zero_reg == d->rs1) {
+        /* beqz/bnez of the register the code before set the flags for */
+    } else if (e->host[d->rs1] < 0 && e->host[d->rs2] >= 0) {
         emit_mem(e, true, 0x39, e->host[d->rs2], RBX, XREG(d->rs1)); /* cmp [rs1], rs2: rs1 in memory */
     } else {
         int a = read_x(e, d->rs1);

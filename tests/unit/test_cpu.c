@@ -1867,6 +1867,36 @@ static void test_branch_on_register_in_memory(void)
     RUN("branch on a register in memory", code, regs, check, want);
 }
 
+/*
+ * beqz/bnez right after the operation that wrote their register take the host's zero
+ * flag from it: not when a move wrote the register since (the flag is the old value's),
+ * not after code that sets the flags otherwise (a compare), and not at an instruction a
+ * jump reaches (there the flags are the jump's).
+ */
+static void test_zero_flag_reuse(void)
+{
+    uint64_t regs[32] = { [8] = 5 };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5 += 1: 1 */
+        I(0, 7, 0, 5, 0x13),            /* 4: mv x5 = x7: 0 */
+        B(8, 0, 5, 1),                  /* 8: bnez x5, 16: not taken */
+        I(1, 10, 0, 10, 0x13),          /* 12: addi x10 += 1 */
+        I(-1, 6, 0, 6, 0x13),           /* 16: addi x6 -= 1 */
+        I(1, 6, 0, 6, 0x13),            /* 20: addi x6 += 1: 0 */
+        I(7, 8, 3, 9, 0x13),            /* 24: sltiu x9 = x8 < 7: compares 5 with 7 */
+        B(8, 0, 6, 0),                  /* 28: beqz x6, 36: taken */
+        I(1, 11, 0, 11, 0x13),          /* 32: addi x11 += 1 */
+        I(1, 21, 0, 21, 0x13),          /* 36: addi x21 += 1 */
+        B(12, 0, 21, 0),                /* 40: beqz x21, 52: taken the second time */
+        I(0, 0, 0, 21, 0x13),           /* 44: li x21 = 0 */
+        J(-8, 0),                       /* 48: j 40 */
+        I(1, 12, 0, 12, 0x13),          /* 52: addi x12 += 1 */
+    };
+    unsigned check[] = { 5, 6, 9, 10, 11, 12, 21 };
+    uint64_t want[] = { 0, 0, 1, 1, 0, 1, 0 };
+    RUN("zero flag reuse", code, regs, check, want);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -2000,6 +2030,7 @@ int main(void)
     test_trace_into_rewritten_code();
     test_trap_in_trace();
     test_branch_on_register_in_memory();
+    test_zero_flag_reuse();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
