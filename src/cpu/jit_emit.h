@@ -72,7 +72,10 @@ struct side_exit {
  * out. label: where the code of each instruction begins (past the loads of the host
  * registers for the first). zero_reg, zero_end: the host's zero flag says whether guest
  * register zero_reg is 0 where the code reaches zero_end (set by the operation that wrote
- * it, carried past code known to leave the flags alone; any other code moves p on). */
+ * it, carried past code known to leave the flags alone; any other code moves p on).
+ * small: per index into the register file, whether its value is known to lie in
+ * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
+ * last instruction a jump reaches or call out that may write registers. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -87,6 +90,7 @@ struct emitter {
     uint8_t *label[JIT_MAX_INSNS];
     unsigned zero_reg;
     uint8_t *zero_end;
+    uint64_t small;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),

@@ -120,6 +120,7 @@ static void load_x(struct emitter *e, int reg, unsigned i)
  * the register file in memory does not. */
 static void mark_written(struct emitter *e, unsigned i)
 {
+    e->small &= ~(1ull << i);
     if (e->host[i] >= 0) {
         e->valid |= 1u << i;
         e->dirty |= 1u << i;
@@ -323,8 +324,10 @@ void jit_emit_reads(struct emitter *e, uint32_t regs)
 void jit_emit_label(struct emitter *e, unsigned i, bool joined)
 {
     e->label[i] = e->p;
-    if (joined)
-        e->zero_end = NULL; /* reached from elsewhere too, with other flags */
+    if (joined) { /* reached from elsewhere too, with other flags and values */
+        e->zero_end = NULL;
+        e->small = 0;
+    }
 }
 
 
@@ -914,6 +917,8 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         if (rs1 == 0) { /* neg, negw */
             t = dest_of(e, rd);
             load_x(e, t, rs2);
+            if (e->small >> rs2 & 1)
+                word = false; /* -v for v in [0, 2^31) is its own sign extension */
             emit_reg(e, !word, 0xf7, 3, t);
             break;
         }
@@ -978,6 +983,8 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         zero_flag_of(e, rd);
     else if (op == JIT_ADD)
         flags_kept(e, from, rd); /* mv: movs only */
+    if (op == JIT_AND && imm >= 0)
+        e->small |= 1ull << rd;
 }
 
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
@@ -1064,6 +1071,7 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
     reload(e, e->valid);
+    e->small = 0; /* the instruction may have written any register */
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

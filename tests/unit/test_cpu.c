@@ -1897,6 +1897,36 @@ static void test_zero_flag_reuse(void)
     RUN("zero flag reuse", code, regs, check, want);
 }
 
+/*
+ * negw of a register an andi with a non-negative mask wrote is a 64-bit negation in
+ * translated code: not after an andi with a negative mask, a shift, or an instruction run
+ * through C (fmv.x.d) wrote it since, nor at an instruction a jump reaches.
+ */
+static void test_negate_small_value(void)
+{
+    uint64_t regs[32] = { [5] = 0x100000003, [17] = 0x100000001 };
+    uint32_t code[] = {
+        I(-2, 5, 7, 6, 0x13),           /* 0: andi x6 = x5 & -2: 0x100000002 */
+        R(0x20, 6, 0, 0, 7, 0x3b),      /* 4: negw x7 = -x6 */
+        I(1, 5, 7, 10, 0x13),           /* 8: andi x10 = x5 & 1: 1 */
+        I(32, 10, 1, 10, 0x13),         /* 12: slli x10 <<= 32 */
+        R(0x20, 10, 0, 0, 11, 0x3b),    /* 16: negw x11 = -x10 */
+        I(1, 5, 7, 12, 0x13),           /* 20: andi x12 = x5 & 1: 1 */
+        R(0x79, 0, 17, 0, 1, 0x53),     /* 24: fmv.d.x f1 = x17 */
+        R(0x71, 0, 1, 0, 12, 0x53),     /* 28: fmv.x.d x12 = f1: through C */
+        R(0x20, 12, 0, 0, 13, 0x3b),    /* 32: negw x13 = -x12 */
+        I(3, 5, 7, 14, 0x13),           /* 36: andi x14 = x5 & 3: 3 */
+        R(0x20, 14, 0, 0, 15, 0x3b),    /* 40: negw x15 = -x14 */
+        B(16, 0, 16, 1),                /* 44: bnez x16, 60: the second time */
+        I(1, 0, 0, 16, 0x13),           /* 48: li x16 = 1 */
+        I(32, 14, 1, 14, 0x13),         /* 52: slli x14 <<= 32 */
+        J(-16, 0),                      /* 56: j 40 */
+    };
+    unsigned check[] = { 7, 11, 13, 15 };
+    uint64_t want[] = { 0xfffffffffffffffe, 0, 0xffffffffffffffff, 0 };
+    RUN("negw of small values", code, regs, check, want);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -2031,6 +2061,7 @@ int main(void)
     test_trap_in_trace();
     test_branch_on_register_in_memory();
     test_zero_flag_reuse();
+    test_negate_small_value();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
