@@ -380,12 +380,27 @@ static unsigned append_segment(const uint8_t *page, unsigned start, unsigned at,
     }
 }
 
+/* Whether the segment of insns[from, to) jumps to one of insns[0, to) (as an OP_END
+ * falling through to one does): whether it rejoins the trace rather than leave it. */
+static bool rejoins(const struct dinsn *insns, const int32_t *offs, unsigned from, unsigned to)
+{
+    for (unsigned k = from; k < to; k++) {
+        unsigned kind = translation_of(&insns[k])->kind;
+        int64_t target = (int64_t)offs[k] + (kind == KIND_END ? 0 : insns[k].imm);
+        if ((kind == KIND_JAL || kind == KIND_BRANCH || kind == KIND_END) &&
+            insn_inside(insns, offs, to, k, target) >= 0)
+            return true;
+    }
+    return false;
+}
+
 /*
  * Traces on past the block: each jump forward (a taken branch, jal) to another place of
  * the page brings the code there into the translation as a segment, so that a loop whose
  * body spans taken branches and jumps runs as one piece of host code with its registers
  * held. A jump back is left out: it mostly closes a loop, whose head has a translation
- * of its own that holds the loop without this block's code before it.
+ * of its own that holds the loop without this block's code before it; so is a segment
+ * that never rejoins the trace (a loop's exit): it would only add code.
  * A segment's bytes are claimed as the page's code once decoded (guest_ram_code_extend:
  * just those, since a store into the claimed range costs the page's translations) and
  * decoded again: a store that came between changed them, or changes the page's code
@@ -406,7 +421,7 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
             insn_inside(insns, offs, n, i, at - start) >= 0)
             continue;
         unsigned end = append_segment(page, start, (unsigned)at, insns, offs, n);
-        if (end == n)
+        if (end == n || !rejoins(insns, offs, n, end))
             continue;
         const struct dinsn *last = &insns[end - 1];
         guest_ram_code_extend(h->ram, b->page, (unsigned)at, start + offs[end - 1] + last->len);
