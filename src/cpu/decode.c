@@ -1,5 +1,9 @@
 #include "cpu/decode.h"
 
+#include <string.h>
+
+#include "cpu/rvc.h"
+
 /* Maps one 32-bit instruction to its op (OP_SLOW when it has none). */
 static enum op classify(uint32_t i)
 {
@@ -120,4 +124,29 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
     *d = (struct dinsn){ .op = op, .rd = insn_rd(insn), .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
                          .len = len, .imm = op_immediate(op, insn) };
     return ends;
+}
+
+unsigned decode_in_page(const uint8_t *page, unsigned offset, struct dinsn *d, bool *ends)
+{
+    if (offset > 0xffe)
+        return 0;
+    uint16_t lo;
+    memcpy(&lo, page + offset, 2);
+    uint32_t insn;
+    unsigned len;
+    if ((lo & 3) == 3) {
+        if (offset > 0xffc)
+            return 0;
+        memcpy(&insn, page + offset, 4);
+        len = 4;
+    } else {
+        insn = rvc_table[lo];
+        len = 2;
+    }
+    *ends = decode_insn(insn, len, d);
+    if (d->op == OP_SLOW || d->op == OP_FP) {
+        d->rd = lo & 0xff;
+        d->rs1 = lo >> 8;
+    }
+    return len;
 }

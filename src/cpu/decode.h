@@ -83,4 +83,13 @@ struct dinsn {
  */
 bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d);
 
+/*
+ * Decodes the instruction at page offset `offset` of the guest page whose bytes start at
+ * host address page into d, as decode_insn does (*ends: its result); an OP_SLOW or OP_FP
+ * compressed one keeps its 16 bits in rd and rs1 (execute.h's dinsn_raw). Returns its
+ * length, or 0 when it crosses into the next page (the reference path fetches it).
+ * Every engine's blocks and the translator's traces decode through it.
+ */
+unsigned decode_in_page(const uint8_t *page, unsigned offset, struct dinsn *d, bool *ends);
+
 #endif

@@ -112,26 +112,12 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         b->next[i] = &unlinked;
     for (;;) {
         struct dinsn *d = &b->insns[n];
-        if (n == BLOCK_MAX_INSNS || offset > 0xffe) {
+        bool ends;
+        unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(p - offset, offset, d, &ends) : 0;
+        if (!len) { /* full, or the next instruction crosses into the next page */
             *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .ordinal = n + 1, .pc_offset = offset - start };
             break;
         }
-        uint16_t lo;
-        memcpy(&lo, p, 2);
-        uint32_t insn;
-        unsigned len;
-        if ((lo & 3) == 3) {
-            if (offset > 0xffc) { /* crosses into the next page: the reference path fetches it */
-                *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .ordinal = n + 1, .pc_offset = offset - start };
-                break;
-            }
-            memcpy(&insn, p, 4);
-            len = 4;
-        } else {
-            insn = rvc_table[lo];
-            len = 2;
-        }
-        bool ends = decode_insn(insn, len, d);
         d->ordinal = n + 1;
         d->pc_offset = offset - start;
         d->handler = d->op;
@@ -159,10 +145,6 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         else if ((d->op == OP_SUB || d->op == OP_SUBW) && d->rs1 == 0)
             d->handler = d->op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
         stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
-        if (d->op == OP_SLOW || d->op == OP_FP) { /* a compressed one keeps its 16 bits (dinsn_raw) */
-            d->rd = lo & 0xff;
-            d->rs1 = lo >> 8;
-        }
         n++;
         if (ends && !is_conditional_branch(d->op))
             break;

@@ -6,6 +6,7 @@
  */
 #include "cpu/jit.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include "cpu/execute.h"
 #include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
+#include "memory/guest_ram.h"
 
 #if JIT_HAVE_EMITTER
 
@@ -96,12 +98,12 @@ static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 
 /* ---- translation ---- */
 
-/* Whether an instruction of block b before index i is an FP one (OP_FP), other than a
- * store when stores_too is false. */
-static bool fp_before(const struct block *b, unsigned i, bool stores_too)
+/* Whether an instruction before index i is an FP one (OP_FP), other than a store when
+ * stores_too is false. */
+static bool fp_before(const struct dinsn *insns, unsigned i, bool stores_too)
 {
     for (unsigned k = 0; k < i; k++)
-        if (b->insns[k].op == OP_FP && (stores_too || (b->insns[k].imm & 0x7f) != 0x27))
+        if (insns[k].op == OP_FP && (stores_too || (insns[k].imm & 0x7f) != 0x27))
             return true;
     return false;
 }
@@ -143,7 +145,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
     uint32_t insn = (uint32_t)d->imm;
     unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
     int arith = inline_fp_op(insn);
-    if (!fp_before(t->b, i, true))
+    if (!fp_before(t->insns, i, true))
         jit_emit_fp_enabled_check(e, d, i, off);
     if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
         bool store = opcode == 0x27;
@@ -164,7 +166,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         e->stored |= opcode == 0x27;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
     }
-    if (opcode != 0x27 && !fp_before(t->b, i, false))
+    if (opcode != 0x27 && !fp_before(t->insns, i, false))
         jit_emit_fp_dirty(e);
 }
 
@@ -177,18 +179,18 @@ static int64_t page_offset(const struct translation *t, int32_t off, int64_t del
 }
 
 /*
- * The index of the instruction of block b at block offset target, among those up to
- * index last (at block offsets offs[]), that a jump at index i may go to within the
- * block's code; -1 when none. A jump forward must not skip an FP instruction: the block's
- * first checks that the FPU is on and marks it dirty for those after it (translate_fp).
+ * The index of the instruction at block offset target, among the n of insns (at block
+ * offsets offs[]), that a jump at index i may go to within the translation's code; -1
+ * when none. A jump forward must not skip an FP instruction: the first checks that the
+ * FPU is on and marks it dirty for those after it (translate_fp).
  */
-static int insn_inside(const struct block *b, const int32_t *offs, unsigned last, unsigned i, int64_t target)
+static int insn_inside(const struct dinsn *insns, const int32_t *offs, unsigned n, unsigned i, int64_t target)
 {
-    for (unsigned k = 0; k <= last; k++) {
-        if (offs[k] != target || b->insns[k].op == OP_END)
+    for (unsigned k = 0; k < n; k++) {
+        if (offs[k] != target || insns[k].op == OP_END)
             continue;
         for (unsigned s = i + 1; s < k; s++)
-            if (b->insns[s].op == OP_FP)
+            if (insns[s].op == OP_FP)
                 return -1;
         return (int)k;
     }
@@ -202,7 +204,7 @@ static int insn_inside(const struct block *b, const int32_t *offs, unsigned last
  */
 enum insn_kind {
     KIND_SLOW,      /* OP_SLOW: in place when slow_in_place, else to the run loop; ends the block */
-    KIND_END,       /* falls through to the next block */
+    KIND_END,       /* falls through to the next block (or to an instruction of the trace) */
     KIND_NOP,
     KIND_LUI,       /* rd = imm */
     KIND_AUIPC,     /* rd = pc + imm */
@@ -335,7 +337,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
     case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;
     case KIND_CALL: jit_emit_call(e, d->rd, d->rs1, d->rs2, o->fn); return;
-    case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), -1); return;
+    case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), t->inside[i]); return;
     case KIND_FP: translate_fp(e, t, d, i, off); return;
     case KIND_SLOW:
         if (!slow_in_place(d))
@@ -348,45 +350,149 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     jit_emit_exit_slow(e, jit_emit_data(e, d, sizeof(*d)), i, off);
 }
 
+/*
+ * Appends to the n instructions of insns (at block offsets offs[], the block starting at
+ * page offset start of the page at host address page) a segment of the trace: the
+ * instructions from page offset `at` on, decoded as a block is, up to a jump or a slow
+ * instruction, or an OP_END where it falls through to one already there (a jump to it),
+ * into the next page, or after BLOCK_MAX_INSNS. Returns the new count; n when the segment
+ * holds an FP instruction (the first FP instruction checks and marks the FPU for those
+ * after it: a jump could skip it).
+ */
+static unsigned append_segment(const uint8_t *page, unsigned start, unsigned at, struct dinsn *insns,
+                               int32_t *offs, unsigned n)
+{
+    for (unsigned k = n;; k++) {
+        struct dinsn *d = &insns[k];
+        bool ends = false;
+        *d = (struct dinsn){ .op = OP_END };
+        offs[k] = (int32_t)at - (int32_t)start;
+        unsigned len = 0;
+        if (k - n < BLOCK_MAX_INSNS && k + 1 < JIT_MAX_INSNS && insn_inside(insns, offs, k, k, offs[k]) < 0)
+            len = decode_in_page(page, at, d, &ends);
+        if (!len)
+            return k + 1;
+        if (d->op == OP_FP)
+            return n;
+        if (ends && translation_of(d)->kind != KIND_BRANCH)
+            return k + 1;
+        at += len;
+    }
+}
+
+/* Whether the segment of insns[from, to) jumps to one of insns[0, to) (as an OP_END
+ * falling through to one does): whether it rejoins the trace rather than leave it. */
+static bool rejoins(const struct dinsn *insns, const int32_t *offs, unsigned from, unsigned to)
+{
+    for (unsigned k = from; k < to; k++) {
+        unsigned kind = translation_of(&insns[k])->kind;
+        int64_t target = (int64_t)offs[k] + (kind == KIND_END ? 0 : insns[k].imm);
+        if ((kind == KIND_JAL || kind == KIND_BRANCH || kind == KIND_END) &&
+            insn_inside(insns, offs, to, k, target) >= 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Traces on past the block: each jump forward (a taken branch, jal) to another place of
+ * the page brings the code there into the translation as a segment, so that a loop whose
+ * body spans taken branches and jumps runs as one piece of host code with its registers
+ * held. A jump back is left out: it mostly closes a loop, whose head has a translation
+ * of its own that holds the loop without this block's code before it; so is a segment
+ * that never rejoins the trace (a loop's exit): it would only add code.
+ * A segment's bytes are claimed as the page's code once decoded (guest_ram_code_extend:
+ * just those, since a store into the claimed range costs the page's translations) and
+ * decoded again: a store that came between changed them, or changes the page's code
+ * generation from then on. No segment is kept when the decodings differ or the
+ * generation changed since the block's decoding. Returns the count of instructions with
+ * the segments.
+ */
+static unsigned trace_segments(struct hart *h, const struct block *b, struct dinsn *insns, int32_t *offs, unsigned n)
+{
+    unsigned traced = n, start = b->host_pc & 0xfff;
+    const uint8_t *page = (const uint8_t *)(b->host_pc & ~(uintptr_t)0xfff);
+    if (fp_before(insns, n, true))
+        return n;
+    for (unsigned i = 0; i < n && n + 1 < JIT_MAX_INSNS; i++) {
+        unsigned kind = translation_of(&insns[i])->kind;
+        int64_t at = (int64_t)start + offs[i] + insns[i].imm;
+        if ((kind != KIND_JAL && kind != KIND_BRANCH) || insns[i].imm <= 0 || at >= 0x1000 ||
+            insn_inside(insns, offs, n, i, at - start) >= 0)
+            continue;
+        unsigned end = append_segment(page, start, (unsigned)at, insns, offs, n);
+        if (end == n || !rejoins(insns, offs, n, end))
+            continue;
+        const struct dinsn *last = &insns[end - 1];
+        guest_ram_code_extend(h->ram, b->page, (unsigned)at, start + offs[end - 1] + last->len);
+        struct dinsn again[JIT_MAX_INSNS];
+        int32_t again_offs[JIT_MAX_INSNS];
+        memcpy(again, insns, n * sizeof(*insns));
+        memcpy(again_offs, offs, n * sizeof(*offs));
+        if (append_segment(page, start, (unsigned)at, again, again_offs, n) != end ||
+            memcmp(again + n, insns + n, (end - n) * sizeof(*insns)))
+            return traced;
+        n = end;
+    }
+    return atomic_load(&h->ram->code_gen[b->page]) == b->gen ? n : traced;
+}
+
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
-    struct translation t = { .b = b, .gen = &h->ram->code_gen[b->page], .ram = h->ram, .jumps = j->jumps, .code = j->buf };
+    struct dinsn insns[JIT_MAX_INSNS];
+    int32_t offs[JIT_MAX_INSNS];
+    struct translation t = { .b = b, .insns = insns, .gen = &h->ram->code_gen[b->page], .ram = h->ram,
+                             .jumps = j->jumps, .code = j->buf };
     uint8_t *entry = e.p;
     struct reg_use use = { 0 };
-    int32_t offs[BLOCK_MAX_INSNS + 1];
-    uint32_t reads[BLOCK_MAX_INSNS + 1], writes[BLOCK_MAX_INSNS + 1];
-    unsigned last = 0;
-    for (int32_t off = 0; !insn_registers(&b->insns[last], &reads[last], &writes[last]); last++) {
-        offs[last] = off;
-        off += b->insns[last].len;
+    uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];
+    bool ends[JIT_MAX_INSNS];
+    unsigned n = 0;
+    for (int32_t off = 0;; off += insns[n++].len) {
+        insns[n] = b->insns[n];
+        offs[n] = off;
+        if (insn_registers(&insns[n], &reads[n], &writes[n])) {
+            n++;
+            break;
+        }
     }
-    offs[last] = last ? offs[last - 1] + b->insns[last - 1].len : 0;
-    /* Jumps within the block's code carry its host registers along, as a loop on the
-     * block does: all of them then stay loaded throughout. The instructions a jump back
-     * repeats weigh more in the choice of those registers. */
-    unsigned weight[BLOCK_MAX_INSNS + 1];
-    for (unsigned i = 0; i <= last; i++)
+    t.traced = n;
+    n = trace_segments(h, b, insns, offs, n);
+    for (unsigned i = 0; i < n; i++)
+        ends[i] = insn_registers(&insns[i], &reads[i], &writes[i]);
+    /* Jumps within the translation's code carry its host registers along, as a loop on
+     * the block does: all of them then stay loaded throughout. The instructions a jump
+     * back repeats weigh more in the choice of those registers. */
+    unsigned weight[JIT_MAX_INSNS];
+    for (unsigned i = 0; i < n; i++)
         weight[i] = 1;
-    for (unsigned i = 0; i <= last; i++) {
-        const struct dinsn *d = &b->insns[i];
+    for (unsigned i = 0; i < n; i++) {
+        const struct dinsn *d = &insns[i];
         unsigned kind = translation_of(d)->kind;
-        bool jumps = kind == KIND_JAL || kind == KIND_BRANCH;
-        t.inside[i] = (int8_t)(jumps ? insn_inside(b, offs, last, i, (int64_t)offs[i] + d->imm) : -1);
+        bool jumps = kind == KIND_JAL || kind == KIND_BRANCH || kind == KIND_END;
+        int64_t target = (int64_t)offs[i] + (kind == KIND_END ? 0 : d->imm);
+        t.inside[i] = (int8_t)(jumps ? insn_inside(insns, offs, n, i, target) : -1);
         use.loops |= t.inside[i] >= 0;
         for (int k = t.inside[i]; k >= 0 && k <= (int)i; k++)
             weight[k] = weight[k] < MAX_WEIGHT ? weight[k] * LOOP_WEIGHT : MAX_WEIGHT;
     }
-    for (unsigned i = 0; i <= last; i++) {
+    for (unsigned i = 0; i < n; i++) {
         for (unsigned r = 1; r < 32; r++)
             use.count[r] += weight[i] * ((reads[i] >> r & 1) + (writes[i] >> r & 1));
         use.written |= writes[i];
     }
+    bool joined[JIT_MAX_INSNS] = { false };
+    for (unsigned i = 0; i < n; i++)
+        if (t.inside[i] >= 0)
+            joined[t.inside[i]] = true;
     jit_emit_prologue(&e, &use);
-    for (unsigned i = 0; i <= last; i++) {
-        jit_emit_label(&e, i);
+    for (unsigned i = 0; i < n; i++) {
+        if (i >= t.traced && (i == t.traced || ends[i - 1]))
+            jit_emit_segment(&e);
+        jit_emit_label(&e, i, joined[i]);
         jit_emit_reads(&e, reads[i]);
-        translate_one(&e, &t, &b->insns[i], i, offs[i]);
+        translate_one(&e, &t, &insns[i], i, offs[i]);
     }
     jit_emit_cold(&e, &t);
     if (e.overflow)

@@ -24,6 +24,10 @@
 #define JIT_HAVE_EMITTER 0
 #endif
 
+/* Instructions of one translation at most: its block's, then the trace's segments (see
+ * jit_translate). */
+#define JIT_MAX_INSNS 48
+
 /* The slow path of a load or store, placed after the block's code by jit_emit_cold so
  * that the hit path runs straight on: the jumps to it, the helper call for instruction
  * i at block offset off, and where it rejoins the hit path. */
@@ -40,12 +44,13 @@ struct cold_access {
     uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
 };
 
-/* Where a conditional branch taken within the block goes, placed after the block's code
- * by jit_emit_cold: the jump to it, the exit's place (as jit_emit_exit takes it), and
- * the emitter's valid, dirty and stored at the branch. */
+/* Where a conditional branch taken within the block goes, or a jump forward to one of the
+ * translation's instructions, placed after the block's code by jit_emit_cold: the jump to
+ * it, the exit's place and link (as jit_emit_exit takes them), and the emitter's valid,
+ * dirty and stored at the branch. */
 struct side_exit {
     uint8_t *from;
-    unsigned retired;
+    unsigned retired, link;
     int32_t off, delta;
     int64_t target_offset;
     int inside;
@@ -65,19 +70,27 @@ struct side_exit {
  * itself); dirty: those whose host register may differ from memory there (written so
  * far, or in a block that jumps within itself, anywhere), so written back on the way
  * out. label: where the code of each instruction begins (past the loads of the host
- * registers for the first). */
+ * registers for the first). zero_reg, zero_end: the host's zero flag says whether guest
+ * register zero_reg is 0 where the code reaches zero_end (set by the operation that wrote
+ * it, carried past code known to leave the flags alone; any other code moves p on).
+ * small: per index into the register file, whether its value is known to lie in
+ * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
+ * last instruction a jump reaches or call out that may write registers. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
     uint8_t *start;
     bool stored;
-    struct side_exit side[BLOCK_MAX_INSNS];
+    struct side_exit side[JIT_MAX_INSNS];
     unsigned nside;
-    struct cold_access cold[BLOCK_MAX_INSNS + 1];
+    struct cold_access cold[JIT_MAX_INSNS];
     unsigned ncold;
     int8_t host[64];
     uint32_t dirty, valid;
-    uint8_t *label[BLOCK_MAX_INSNS + 1];
+    uint8_t *label[JIT_MAX_INSNS];
+    unsigned zero_reg;
+    uint8_t *zero_end;
+    uint64_t small;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -108,16 +121,20 @@ struct jit_jump {
 };
 
 /* The block being translated, for exits that chain to a same-page successor, and the
- * hart's jump cache and code buffer, for those that look their target up. inside: per
- * instruction, for a jump whose target is one of the block's own instructions, that
- * instruction's index (the jump stays in the block's code), else -1. */
+ * hart's jump cache and code buffer, for those that look their target up. insns: the
+ * instructions translated, the block's own then those of the trace's segments, from
+ * index `traced` on (reached only by jumps, each guarded by the budget). inside: per
+ * instruction, for a jump whose target is one of these instructions, that instruction's
+ * index (the jump stays in the translation's code), else -1. */
 struct translation {
     struct block *b;
+    const struct dinsn *insns;
+    unsigned traced;
     const _Atomic uint32_t *gen;   /* its page's code generation */
     const struct guest_ram *ram;
     struct jit_jump *jumps;
     const uint8_t *code;
-    int8_t inside[BLOCK_MAX_INSNS + 1];
+    int8_t inside[JIT_MAX_INSNS];
 };
 
 /* Integer operations the emitter inlines: rd = rs1 OP rs2, or rs1 OP imm. */
@@ -137,8 +154,12 @@ enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
  * which guest registers to keep in host registers by their use. */
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 
-/* Instruction i's code begins here. */
-void jit_emit_label(struct emitter *e, unsigned i);
+/* Instruction i's code begins here; joined: a jump within the translation may reach it. */
+void jit_emit_label(struct emitter *e, unsigned i, bool joined);
+/* A segment of the trace (see jit_translate) begins here: only jumps reach it, each of
+ * which checks the page's code (when the code before it may have stored), as entering a
+ * block does. */
+void jit_emit_segment(struct emitter *e);
 /* The next instruction reads the guest registers of regs: those kept in host registers
  * are loaded there unless already. */
 void jit_emit_reads(struct emitter *e, uint32_t regs);
@@ -173,9 +194,11 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
  * block's page, or -1 when it lies elsewhere: within the page, the exit has a chain site
- * (see jit.h), taken while the budget lasts and the page's code is unchanged. A jump back
- * to the block's own instruction `inside` (or -1) needs no site: while the budget lasts
- * and the page's code is unchanged, it goes on in the block's own code.
+ * (see jit.h), taken while the budget lasts and the page's code is unchanged. A jump to
+ * the translation's own instruction `inside` (or -1) needs no site: back, while the
+ * budget lasts and the page's code is unchanged, it goes on in the translation's own
+ * code; forward, it goes there straight, or into a segment of the trace while the budget
+ * lasts.
  */
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset, int inside);

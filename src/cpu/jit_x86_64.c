@@ -120,10 +120,27 @@ static void load_x(struct emitter *e, int reg, unsigned i)
  * the register file in memory does not. */
 static void mark_written(struct emitter *e, unsigned i)
 {
+    e->small &= ~(1ull << i);
     if (e->host[i] >= 0) {
         e->valid |= 1u << i;
         e->dirty |= 1u << i;
     }
+}
+
+/* The code just emitted left the flags as the operation writing guest register rd set
+ * them: ZF says whether rd is 0. */
+static void zero_flag_of(struct emitter *e, unsigned rd)
+{
+    e->zero_reg = rd;
+    e->zero_end = e->p;
+}
+
+/* Code emitted since `from`, which leaves the flags alone, wrote guest register rd (or
+ * none: 0): a zero flag that was good at `from` for another register still is. */
+static void flags_kept(struct emitter *e, const uint8_t *from, unsigned rd)
+{
+    if (e->zero_end == from && e->zero_reg != rd)
+        e->zero_end = e->p;
 }
 
 static void store_x(struct emitter *e, int reg, unsigned i)
@@ -299,12 +316,24 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
 
 void jit_emit_reads(struct emitter *e, uint32_t regs)
 {
-    load_held(e, regs & ~e->valid);
+    const uint8_t *from = e->p;
+    load_held(e, regs & ~e->valid); /* movs */
+    flags_kept(e, from, 0);
 }
 
-void jit_emit_label(struct emitter *e, unsigned i)
+void jit_emit_label(struct emitter *e, unsigned i, bool joined)
 {
     e->label[i] = e->p;
+    if (joined) { /* reached from elsewhere too, with other flags and values */
+        e->zero_end = NULL;
+        e->small = 0;
+    }
+}
+
+
+void jit_emit_segment(struct emitter *e)
+{
+    e->stored = false;
 }
 
 static void epilogue(struct emitter *e)
@@ -759,18 +788,33 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
     for (unsigned k = 0; k < e->nside; k++) {
         const struct side_exit *x = &e->side[k];
         patch_here(e, x->from);
+        uint8_t *out[2] = { NULL, NULL };
         if (x->inside >= 0) {
-            /* Forward within the block: the instructions jumped over do not retire. */
+            /* Into a segment of the trace only while the budget lasts (a segment may lie
+             * anywhere in the page, beyond the reach of a block: debug.c's stepping) and
+             * the page's code is unchanged, as on entering its block. */
+            bool segment = (unsigned)x->inside >= t->traced;
+            if (segment) {
+                group_imm(e, true, 7, R14, (int32_t)x->retired);             /* cmp r14, retired */
+                out[0] = jump_forward(e, 0x8e);                              /* jle out */
+                if (x->stored)
+                    out[1] = code_changed(e, t);
+            }
+            /* Forward: the instructions jumped over do not retire. */
             if ((unsigned)x->inside != x->retired)
                 add_imm(e, true, R14, x->inside - (int32_t)x->retired);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(e->label[x->inside] - (e->p + 4)));
-            continue;
+            if (!segment)
+                continue;
+            patch_here(e, out[0]);
+            if (out[1])
+                patch_here(e, out[1]);
         }
         e->valid = x->valid;
         e->dirty = x->dirty;
         e->stored = x->stored;
-        jit_emit_exit(e, t, x->retired, BLOCK_LINK_TAKEN, x->off, x->delta, x->target_offset, -1);
+        jit_emit_exit(e, t, x->retired, x->link, x->off, x->delta, x->target_offset, -1);
     }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
@@ -873,6 +917,8 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         if (rs1 == 0) { /* neg, negw */
             t = dest_of(e, rd);
             load_x(e, t, rs2);
+            if (e->small >> rs2 & 1)
+                word = false; /* -v for v in [0, 2^31) is its own sign extension */
             emit_reg(e, !word, 0xf7, 3, t);
             break;
         }
@@ -883,8 +929,10 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         break;
     }
     if (word)
-        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
+        emit_reg(e, true, 0x63, t, t); /* movsxd t, t32: the flags stay */
     store_x(e, t, rd);
+    if (op == JIT_ADD || op == JIT_SUB || op == JIT_AND || op == JIT_OR || op == JIT_XOR)
+        zero_flag_of(e, rd);
 }
 
 void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
@@ -899,9 +947,11 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         return;
     }
     int t = dest_of(e, rd);
+    const uint8_t *from = e->p;
     if (word && op == JIT_ADD && imm == 0) {
         op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
         store_x(e, t, rd);
+        flags_kept(e, from, rd);
         return;
     }
     if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
@@ -929,13 +979,21 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
     if (word && !(op == JIT_SRL && imm > 0))
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
     store_x(e, t, rd);
+    if (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && imm))
+        zero_flag_of(e, rd);
+    else if (op == JIT_ADD)
+        flags_kept(e, from, rd); /* mv: movs only */
+    if (op == JIT_AND && imm >= 0)
+        e->small |= 1ull << rd;
 }
 
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
 {
+    const uint8_t *from = e->p;
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
     mark_written(e, rd);
+    flags_kept(e, from, rd);
 }
 
 void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t delta)
@@ -948,8 +1006,15 @@ void jit_emit_pc_relative(struct emitter *e, unsigned rd, int32_t off, int32_t d
 void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
                    int32_t off, int32_t delta, int64_t target_offset, int inside)
 {
-    if (inside >= 0) {
+    if (inside >= 0 && (unsigned)inside < retired) {
         jump_inside(e, t, retired, (unsigned)inside, off, delta);
+    } else if (inside >= 0) {
+        /* forward, to an instruction whose code comes later: through jit_emit_cold */
+        emit8(e, 0xe9);
+        uint8_t *from = e->p;
+        emit32(e, 0);
+        e->side[e->nside++] = (struct side_exit){ from, retired, link, off, delta, target_offset,
+                                                  inside, e->valid, e->dirty, e->stored };
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
     } else {
@@ -978,11 +1043,17 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 {
     static const uint8_t jcc[] = { [JIT_EQ] = 0x84, [JIT_NE] = 0x85, [JIT_LT] = 0x8c,
                                    [JIT_GE] = 0x8d, [JIT_LTU] = 0x82, [JIT_GEU] = 0x83 };
-    int a = read_x(e, d->rs1);
-    if (d->rs2 == 0)
-        emit_reg(e, true, 0x85, a, a);           /* test rs1, rs1: the flags of cmp rs1, 0 */
-    else
-        op_x(e, true, 0x3b, a, d->rs2);          /* cmp rs1, rs2 */
+    if (d->rs2 == 0 && (cond == JIT_EQ || cond == JIT_NE) && e->zero_end == e->p && e->zero_reg == d->rs1) {
+        /* beqz/bnez of the register the code before set the flags for */
+    } else if (e->host[d->rs1] < 0 && e->host[d->rs2] >= 0) {
+        emit_mem(e, true, 0x39, e->host[d->rs2], RBX, XREG(d->rs1)); /* cmp [rs1], rs2: rs1 in memory */
+    } else {
+        int a = read_x(e, d->rs1);
+        if (d->rs2 == 0)
+            emit_reg(e, true, 0x85, a, a);       /* test rs1, rs1: the flags of cmp rs1, 0 */
+        else
+            op_x(e, true, 0x3b, a, d->rs2);      /* cmp rs1, rs2 */
+    }
     if (inside >= 0 && (unsigned)inside <= i) {
         /* A loop within the block: it goes on straight, without a taken jump. */
         uint8_t *not_taken = jump_forward(e, jcc[cond] ^ 1);
@@ -990,8 +1061,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         patch_here(e, not_taken);
         return;
     }
-    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, off, d->imm, taken_offset,
-                                              inside, e->valid, e->dirty, e->stored };
+    e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, BLOCK_LINK_TAKEN, off, d->imm,
+                                              taken_offset, inside, e->valid, e->dirty, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
@@ -1000,6 +1071,7 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
     call_at(e, i, off, helper);
     reload(e, e->valid);
+    e->small = 0; /* the instruction may have written any register */
 }
 
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)

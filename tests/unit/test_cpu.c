@@ -1890,6 +1890,217 @@ static void test_jumps_within_block(void)
     }
 }
 
+/*
+ * Traces (jit.c's trace_segments): a branch forward past the block's reach brings its
+ * target's code into the block's translation, where a jump back into the block goes on.
+ * Here the loop's odd turns take that branch; afterwards an indirect jump enters the
+ * target as a block of its own, whose jump back enters the loop's middle as another.
+ * The translated run also goes on with the run loop's budget at each value from 1 to 40,
+ * which a jump into a segment checks.
+ */
+static void test_trace_through_taken_branch(void)
+{
+    uint64_t regs[32] = { [13] = 50, [15] = BASE + 100 };
+    uint32_t code[200 / 4 + 1] = {
+        [0] = I(1, 5, 0, 5, 0x13),          /* 0: addi x5 += 1 */
+        [1] = I(1, 5, 7, 6, 0x13),          /* 4: andi x6 = x5 & 1 */
+        [2] = B(92, 0, 6, 1),               /* 8: bne x6, x0, 100 */
+        [3] = I(1, 7, 0, 7, 0x13),          /* 12: addi x7 += 1 */
+        [4] = B(-16, 13, 5, 4),             /* 16: blt x5, x13, 0 */
+        [5] = B(180, 0, 14, 1),             /* 20: bne x14, x0, 200: the end */
+        [6] = I(1, 0, 0, 14, 0x13),         /* 24: addi x14 = 1 */
+        [7] = I(50, 13, 0, 13, 0x13),       /* 28: addi x13 += 50 */
+        [8] = I(0, 15, 0, 0, 0x67),         /* 32: jalr x0, 0(x15): to 100 */
+        [25] = R(0, 5, 28, 0, 28, 0x33),    /* 100: add x28 += x5 */
+        [26] = J(-92, 0),                   /* 104: j 12 */
+        [50] = WFI,                         /* 200 */
+    };
+    uint64_t x5 = 0, x6 = 0, x7 = 0, x13 = 50, x14 = 0, x28 = 0;
+    for (;;) {
+        x5++;
+        x6 = x5 & 1;
+        if (x6)
+            x28 += x5;
+    again:
+        x7++;
+        if (x5 < x13)
+            continue;
+        if (x14)
+            break;
+        x14 = 1;
+        x13 += 50;
+        x28 += x5;
+        goto again;
+    }
+    unsigned check[] = { 5, 6, 7, 13, 14, 28 };
+    uint64_t want[] = { x5, x6, x7, x13, x14, x28 };
+    RUN("trace through a taken branch", code, regs, check, want);
+    uint64_t instret = h->arch.instret;
+    m = m_jit;
+    h = m->harts[0];
+    for (uint64_t budget = 1; budget <= 40; budget++) {
+        load(code, ARRAY_SIZE(code), regs);
+        unsigned calls = 0;
+        while (interp_run(h, budget) != EXEC_WFI && ++calls < 10000)
+            ;
+        for (size_t i = 0; i < ARRAY_SIZE(check); i++)
+            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
+        CHECK_EQ_U64(h->arch.instret, instret);
+    }
+}
+
+/*
+ * A jal forward past the block's reach traces into its target's code, which the block
+ * itself rewrites in round 3, before the jal: the jump into the segment must see the
+ * page's code changed (and the segment's bytes must count as the page's code). The
+ * first store rewrites the jal after it unchanged: the page's code so far (of earlier
+ * tests too) is forgotten, so only what this program decodes counts as code.
+ */
+static void test_trace_into_rewritten_code(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 6, [14] = 3,
+                          [15] = J(4, 0), [16] = (BASE + 200) - (BASE + 0x800), [17] = BASE + 4 };
+    uint32_t code[212 / 4 + 1] = {
+        [0] = S(0, 15, 17, 2),              /* 0: sw x15, 0(x17): the jal below, unchanged */
+        [1] = J(4, 0),                      /* 4: j 8 */
+        [2] = I(1, 12, 0, 12, 0x13),        /* 8: addi x12 += 1 */
+        [3] = R(0, 14, 12, 4, 5, 0x33),     /* 12: xor x5 = x12 ^ x14 */
+        [4] = I(1, 5, 3, 5, 0x13),          /* 16: sltiu x5 = x5 < 1: 1 in round 3 */
+        [5] = R(1, 16, 5, 0, 5, 0x33),      /* 20: mul x5 *= x16 */
+        [6] = R(0, 5, 3, 0, 1, 0x33),       /* 24: add x1 = x3 + x5: the data, or 200 in round 3 */
+        [7] = S(0, 2, 1, 2),                /* 28: sw x2, 0(x1) */
+        [8] = J(168, 0),                    /* 32: j 200 */
+        [50] = I(1, 0, 0, 10, 0x13),        /* 200: addi x10 = 1 (replaced in round 3) */
+        [51] = R(0, 10, 11, 0, 11, 0x33),   /* 204: add x11 += x10 */
+        [52] = B(-200, 13, 12, 4),          /* 208: blt x12, x13, 8 */
+        [53] = WFI,                         /* 212 */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 42, 1 + 1 + 4 * 42, 6 };
+    RUN("trace into code rewritten before the jal", code, regs, check, want);
+}
+
+/*
+ * A load that faults in a segment of a trace (the target of a branch forward past the
+ * block's reach), in the loop's 7th turn: the registers the loop holds in host
+ * registers, written in the block and in the segment, must reach the trap exactly.
+ */
+static void test_trap_in_trace(void)
+{
+    uint64_t regs[32] = { [13] = 1000, [14] = 7, [16] = 0x1000 - BASE, [19] = BASE };
+    uint32_t code[140 / 4 + 1] = {
+        [0] = I(1, 5, 0, 5, 0x13),          /* 0: addi x5 += 1 */
+        [1] = R(0, 5, 6, 0, 6, 0x33),       /* 4: add x6 += x5 */
+        [2] = R(0, 14, 5, 4, 9, 0x33),      /* 8: xor x9 = x5 ^ x14 */
+        [3] = I(1, 9, 3, 9, 0x13),          /* 12: sltiu x9 = x9 < 1: 1 in turn 7 */
+        [4] = R(1, 16, 9, 0, 9, 0x33),      /* 16: mul x9 *= x16 */
+        [5] = R(0, 9, 19, 0, 11, 0x33),     /* 20: add x11 = x19 + x9: the code, or 0x1000 in turn 7 */
+        [6] = B(100, 13, 5, 4),             /* 24: blt x5, x13, 124 */
+        [7] = WFI,                          /* 28 */
+        [31] = I(3, 7, 0, 7, 0x13),         /* 124: addi x7 += 3 */
+        [32] = R(0, 6, 28, 4, 28, 0x33),    /* 128: xor x28 ^= x6 */
+        [33] = I(0, 11, 3, 10, 0x03),       /* 132: ld x10, 0(x11): faults in turn 7 */
+        [34] = R(0, 10, 29, 0, 29, 0x33),   /* 136: add x29 += x10 */
+        [35] = J(-140, 0),                  /* 140: j 0 */
+    };
+    uint64_t first = (uint64_t)code[1] << 32 | code[0];
+    uint64_t x6 = 0, x28 = 0;
+    for (uint64_t x5 = 1; x5 <= 7; x5++) {
+        x6 += x5;
+        x28 ^= x6;
+    }
+    unsigned check[] = { 5, 6, 7, 9, 10, 11, 28, 29 };
+    uint64_t want[] = { 7, x6, 21, 0x1000 - BASE, first, 0x1000, x28, 6 * first };
+    RUN("load trap in a trace's segment", code, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 132);
+}
+
+/*
+ * A loop whose branch compares a register the translation keeps in memory (x20, read
+ * once a turn) with one it holds in a host register (x5): the compare takes the memory
+ * operand first, and the order of its operands must stay RISC-V's.
+ */
+static void test_branch_on_register_in_memory(void)
+{
+    uint64_t regs[32] = { [20] = 10 };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5 += 1 */
+        I(2, 6, 0, 6, 0x13),            /* 4: addi x6 += 2 */
+        I(3, 7, 0, 7, 0x13),            /* 8: addi x7 += 3 */
+        R(0, 5, 8, 0, 8, 0x33),         /* 12: add x8 += x5 */
+        R(0, 6, 9, 4, 9, 0x33),         /* 16: xor x9 ^= x6 */
+        R(0, 7, 9, 0, 9, 0x33),         /* 20: add x9 += x7 */
+        B(-24, 5, 20, 5),               /* 24: bge x20, x5, 0 */
+    };
+    uint64_t x9 = 0;
+    for (uint64_t turn = 1; turn <= 11; turn++)
+        x9 = (x9 ^ 2 * turn) + 3 * turn;
+    unsigned check[] = { 5, 8, 9 };
+    uint64_t want[] = { 11, 66, x9 };
+    RUN("branch on a register in memory", code, regs, check, want);
+}
+
+/*
+ * beqz/bnez right after the operation that wrote their register take the host's zero
+ * flag from it: not when a move wrote the register since (the flag is the old value's),
+ * not after code that sets the flags otherwise (a compare), and not at an instruction a
+ * jump reaches (there the flags are the jump's).
+ */
+static void test_zero_flag_reuse(void)
+{
+    uint64_t regs[32] = { [8] = 5 };
+    uint32_t code[] = {
+        I(1, 5, 0, 5, 0x13),            /* 0: addi x5 += 1: 1 */
+        I(0, 7, 0, 5, 0x13),            /* 4: mv x5 = x7: 0 */
+        B(8, 0, 5, 1),                  /* 8: bnez x5, 16: not taken */
+        I(1, 10, 0, 10, 0x13),          /* 12: addi x10 += 1 */
+        I(-1, 6, 0, 6, 0x13),           /* 16: addi x6 -= 1 */
+        I(1, 6, 0, 6, 0x13),            /* 20: addi x6 += 1: 0 */
+        I(7, 8, 3, 9, 0x13),            /* 24: sltiu x9 = x8 < 7: compares 5 with 7 */
+        B(8, 0, 6, 0),                  /* 28: beqz x6, 36: taken */
+        I(1, 11, 0, 11, 0x13),          /* 32: addi x11 += 1 */
+        I(1, 21, 0, 21, 0x13),          /* 36: addi x21 += 1 */
+        B(12, 0, 21, 0),                /* 40: beqz x21, 52: taken the second time */
+        I(0, 0, 0, 21, 0x13),           /* 44: li x21 = 0 */
+        J(-8, 0),                       /* 48: j 40 */
+        I(1, 12, 0, 12, 0x13),          /* 52: addi x12 += 1 */
+    };
+    unsigned check[] = { 5, 6, 9, 10, 11, 12, 21 };
+    uint64_t want[] = { 0, 0, 1, 1, 0, 1, 0 };
+    RUN("zero flag reuse", code, regs, check, want);
+}
+
+/*
+ * negw of a register an andi with a non-negative mask wrote is a 64-bit negation in
+ * translated code: not after an andi with a negative mask, a shift, or an instruction run
+ * through C (fmv.x.d) wrote it since, nor at an instruction a jump reaches.
+ */
+static void test_negate_small_value(void)
+{
+    uint64_t regs[32] = { [5] = 0x100000003, [17] = 0x100000001 };
+    uint32_t code[] = {
+        I(-2, 5, 7, 6, 0x13),           /* 0: andi x6 = x5 & -2: 0x100000002 */
+        R(0x20, 6, 0, 0, 7, 0x3b),      /* 4: negw x7 = -x6 */
+        I(1, 5, 7, 10, 0x13),           /* 8: andi x10 = x5 & 1: 1 */
+        I(32, 10, 1, 10, 0x13),         /* 12: slli x10 <<= 32 */
+        R(0x20, 10, 0, 0, 11, 0x3b),    /* 16: negw x11 = -x10 */
+        I(1, 5, 7, 12, 0x13),           /* 20: andi x12 = x5 & 1: 1 */
+        R(0x79, 0, 17, 0, 1, 0x53),     /* 24: fmv.d.x f1 = x17 */
+        R(0x71, 0, 1, 0, 12, 0x53),     /* 28: fmv.x.d x12 = f1: through C */
+        R(0x20, 12, 0, 0, 13, 0x3b),    /* 32: negw x13 = -x12 */
+        I(3, 5, 7, 14, 0x13),           /* 36: andi x14 = x5 & 3: 3 */
+        R(0x20, 14, 0, 0, 15, 0x3b),    /* 40: negw x15 = -x14 */
+        B(16, 0, 16, 1),                /* 44: bnez x16, 60: the second time */
+        I(1, 0, 0, 16, 0x13),           /* 48: li x16 = 1 */
+        I(32, 14, 1, 14, 0x13),         /* 52: slli x14 <<= 32 */
+        J(-16, 0),                      /* 56: j 40 */
+    };
+    unsigned check[] = { 7, 11, 13, 15 };
+    uint64_t want[] = { 0xfffffffffffffffe, 0, 0xffffffffffffffff, 0 };
+    RUN("negw of small values", code, regs, check, want);
+}
+
 /* Interrupt selection: priority order, delegation, privilege and global enables. */
 static void test_interrupt_priority(void)
 {
@@ -2022,6 +2233,12 @@ int main(void)
     test_loops_left_on_budget();
     test_side_exits();
     test_jumps_within_block();
+    test_trace_through_taken_branch();
+    test_trace_into_rewritten_code();
+    test_trap_in_trace();
+    test_branch_on_register_in_memory();
+    test_zero_flag_reuse();
+    test_negate_small_value();
     test_interrupt_priority();
     test_state_reload();
     machine_destroy(m_interp);
