@@ -29,8 +29,21 @@ static enum op classify(uint32_t i)
         case 4: return OP_XORI;
         case 6: return OP_ORI;
         case 7: return OP_ANDI;
-        case 1: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
-        default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
+        case 1:
+            switch (i >> 20) {
+            case 0x600: return OP_CLZ;
+            case 0x601: return OP_CTZ;
+            case 0x602: return OP_CPOP;
+            case 0x604: return OP_SEXTB;
+            case 0x605: return OP_SEXTH;
+            default: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
+            }
+        default:
+            switch (i >> 20) {
+            case 0x287: return OP_ORCB;
+            case 0x6b8: return OP_REV8;
+            default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
+            }
         }
     case 0x1b:
         if (f3 == 0)
@@ -117,7 +130,10 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
     bool memory = op >= OP_LB && op <= OP_SD;
     if (insn_rd(insn) == 0 && !ends && !memory)
         op = OP_NOP; /* hints and nops writing x0 */
-    *d = (struct dinsn){ .op = op, .rd = insn_rd(insn), .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
+    /* The one-operand ops read x0 as their second operand (their rs2 field is part of
+     * the function code). */
+    bool unary = op >= OP_CLZ && op <= OP_REV8;
+    *d = (struct dinsn){ .op = op, .rd = insn_rd(insn), .rs1 = insn_rs1(insn), .rs2 = unary ? 0 : insn_rs2(insn),
                          .len = len, .imm = op_immediate(op, insn) };
     return ends;
 }

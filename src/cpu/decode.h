@@ -3,7 +3,8 @@
  * (immediates sign-extended), and decode_insn, which turns an instruction into the
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
  * interpreter and the translator. Instructions without an op of their own (CSR,
- * atomics, system, bit-manipulation beyond Zba, Zicond, scalar crypto) decode to OP_SLOW,
+ * atomics, system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
+ * crypto) decode to OP_SLOW,
  * which only the reference executor (execute.c) takes apart. F, D and Zfh loads, stores
  * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
  * a block, since they cannot change privilege, translation or interrupts.
@@ -51,6 +52,7 @@ static inline int64_t insn_imm_j(uint32_t i)
     X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) \
     X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
     X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW) \
+    X(CLZ) X(CTZ) X(CPOP) X(SEXTB) X(SEXTH) X(ORCB) X(REV8) \
     X(FP)
 
 enum op {

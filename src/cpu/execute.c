@@ -13,15 +13,6 @@
 #define IMM_I insn_imm_i(insn)
 #define IMM_S insn_imm_s(insn)
 
-static uint64_t orc_b(uint64_t v)
-{
-    uint64_t r = 0;
-    for (unsigned i = 0; i < 64; i += 8)
-        if ((v >> i) & 0xff)
-            r |= 0xffULL << i;
-    return r;
-}
-
 /* Runs an op of ALU_SLOW_REG_OPS, ALU_SLOW_UNARY_OPS or aes64ks1i into *v; false if insn
  * is none of them. */
 static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
@@ -262,6 +253,9 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
 #define ALU_RR_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], x[d->rs2]); break;
     ALU_REG_OPS(ALU_RR_CASE)
 #undef ALU_RR_CASE
+#define ALU_UNARY_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], 0); break;
+    ALU_UNARY_OPS(ALU_UNARY_CASE)
+#undef ALU_UNARY_CASE
 #define ALU_RI_CASE(name, expr) \
     case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
     ALU_IMM_OPS(ALU_RI_CASE)
@@ -306,16 +300,6 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                 case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
                 case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
                 case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
-                case 0x18:
-                    switch ((insn >> 20) & 0xfff) {
-                    case 0x600: v = a ? __builtin_clzll(a) : 64; break;
-                    case 0x601: v = a ? __builtin_ctzll(a) : 64; break;
-                    case 0x602: v = __builtin_popcountll(a); break;
-                    case 0x604: v = (int64_t)(int8_t)a; break;
-                    case 0x605: v = (int64_t)(int16_t)a; break;
-                    default: goto illegal;
-                    }
-                    break;
                 default: goto illegal;
                 }
                 break;
@@ -323,18 +307,10 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                 switch ((insn >> 26) & 63) {
                 case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
                 case 0x12: v = (a >> sh) & 1; break;              /* bexti */
-                case 0x0a:
-                    if (((insn >> 20) & 0xfff) != 0x287)
-                        goto illegal;
-                    v = orc_b(a);
-                    break;
                 case 0x1a:
-                    if (((insn >> 20) & 0xfff) == 0x6b8)
-                        v = __builtin_bswap64(a);   /* rev8 */
-                    else if (((insn >> 20) & 0xfff) == 0x687)
-                        v = brev8(a);
-                    else
+                    if (((insn >> 20) & 0xfff) != 0x687)
                         goto illegal;
+                    v = brev8(a);
                     break;
                 default: goto illegal;
                 }

@@ -477,6 +477,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
+    ALU_UNARY_OPS(ALU_RR)
 
     op_FP:
         h->arch.pc = INSN_PC();

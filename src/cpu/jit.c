@@ -258,7 +258,8 @@ static const struct op_translation op_translation[OP_COUNT] = {
     [OP_SRLW] = WORD(ALU, SRL), [OP_SRAW] = WORD(ALU, SRA), [OP_MULW] = WORD(ALU, MUL),
     [OP_MULHSU] = CALL(MULHSU), [OP_DIV] = CALL(DIV), [OP_DIVU] = CALL(DIVU), [OP_REM] = CALL(REM),
     [OP_REMU] = CALL(REMU), [OP_DIVW] = CALL(DIVW), [OP_DIVUW] = CALL(DIVUW), [OP_REMW] = CALL(REMW),
-    [OP_REMUW] = CALL(REMUW),
+    [OP_REMUW] = CALL(REMUW), [OP_CLZ] = CALL(CLZ), [OP_CTZ] = CALL(CTZ), [OP_CPOP] = CALL(CPOP),
+    [OP_SEXTB] = CALL(SEXTB), [OP_SEXTH] = CALL(SEXTH), [OP_ORCB] = CALL(ORCB), [OP_REV8] = CALL(REV8),
 };
 #undef KIND
 #undef HOW

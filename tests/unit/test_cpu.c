@@ -189,6 +189,40 @@ static void test_bitmanip(void)
     RUN("bitmanip", code, regs, check, want);
 }
 
+/*
+ * Zbb's one-operand ops (strlen's orc.b, rev8 and ctz in the kernel's string functions)
+ * have ops of their own, which keep a block going: as OP_SLOW each ended its block and
+ * went through the reference executor. A loop over them then runs the same everywhere.
+ */
+static void test_zbb_ops_within_block(void)
+{
+    static const uint32_t ops[] = { 0x600, 0x601, 0x602, 0x604, 0x605 }; /* clz ctz cpop sext.b sext.h */
+    for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+        struct dinsn d;
+        CHECK(!decode_insn(I(ops[i], 5, 1, 6, 0x13), 4, &d));
+        CHECK(d.op != OP_SLOW && d.rs2 == 0);
+    }
+    struct dinsn d;
+    CHECK(!decode_insn(I(0x287, 5, 5, 6, 0x13), 4, &d)); /* orc.b */
+    CHECK(d.op != OP_SLOW && d.rs2 == 0);
+    CHECK(!decode_insn(I(0x6b8, 5, 5, 6, 0x13), 4, &d)); /* rev8 */
+    CHECK(d.op != OP_SLOW && d.rs2 == 0);
+
+    uint64_t regs[32] = { [5] = 0x00ff00000000ff01ULL, [7] = 4, [8] = 0x8000 };
+    uint32_t code[] = {
+        I(0x287, 5, 5, 10, 0x13),       /* 0: orc.b x10, x5 */
+        I(0x6b8, 10, 5, 11, 0x13),      /* 4: rev8 x11, x10 */
+        I(0x601, 11, 1, 12, 0x13),      /* 8: ctz x12, x11 */
+        I(0x605, 8, 1, 13, 0x13),       /* 12: sext.h x13, x8 */
+        R(0, 12, 14, 0, 14, 0x33),      /* 16: add x14, x14, x12 */
+        I(1, 6, 0, 6, 0x13),            /* 20: addi x6, x6, 1 */
+        B(-24, 7, 6, 4),                /* 24: blt x6, x7, 0 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14 };
+    uint64_t want[] = { 0x00ff00000000ffffULL, 0xffff00000000ff00ULL, 8, ~0ULL << 15, 32 };
+    RUN("Zbb one-operand ops in a loop", code, regs, check, want);
+}
+
 /* Zicond, Zbc, Zbkb and Zbkx: ops the decoded form leaves to the reference executor. */
 static void test_zicond_zbc_zbk(void)
 {
@@ -1812,6 +1846,7 @@ int main(void)
     test_integer_alu();
     test_multiply_divide();
     test_bitmanip();
+    test_zbb_ops_within_block();
     test_zicond_zbc_zbk();
     test_scalar_crypto();
     test_svnapot();
