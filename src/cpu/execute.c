@@ -58,6 +58,22 @@ static unsigned cbo_fault(const struct hart *h, uint64_t bits)
     return 0;
 }
 
+bool exec_cbo_zero(struct hart *h, uint64_t va, uint32_t insn)
+{
+    unsigned fault = cbo_fault(h, MENVCFG_CBZE);
+    if (fault) {
+        hart_raise_exception(h, fault, insn);
+        return false;
+    }
+    uint64_t base = va & ~(uint64_t)(CACHE_BLOCK_SIZE - 1);
+    if (likely(mem_zero_block_hit(h, base)))
+        return true;
+    for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
+        if (!mem_store(h, base + i, 8, 0))
+            return false;
+    return true;
+}
+
 /*
  * Whether a privileged instruction for S-mode may run in the current mode: 0, or the
  * exception to raise. hs_ok: HS-mode may run it now (mstatus TVM/TSR/TW); vs_ok: VS-mode
@@ -253,6 +269,11 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
 #define ALU_RR_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], x[d->rs2]); break;
     ALU_REG_OPS(ALU_RR_CASE)
 #undef ALU_RR_CASE
+    case OP_FENCE: mem_fence((uint32_t)d->imm); break;
+    case OP_CBO_ZERO:
+        if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
+            return DECODED_TRAPPED;
+        break;
 #define ALU_UNARY_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], 0); break;
     ALU_UNARY_OPS(ALU_UNARY_CASE)
 #undef ALU_UNARY_CASE
@@ -383,29 +404,16 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             break;
         }
         case 0x0f:
-            if (F3 == 0) { /* fence: host atomics are seq_cst; plain accesses need a barrier */
-                __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            } else if (F3 == 1) {
+            /* (fence and cbo.zero have ops of their own) */
+            if (F3 == 1) {
                 hart_fence_i(h);
-            } else if (F3 == 2 && RD == 0) { /* Zicbom / Zicboz */
-                unsigned op = (insn >> 20) & 0xfff;
-                uint64_t base = x[RS1] & ~63ULL;
-                if (op == 4) {
-                    if ((fault = cbo_fault(h, MENVCFG_CBZE)))
-                        goto illegal;
-                    for (unsigned i = 0; i < 64; i += 8)
-                        if (!mem_store(h, base + i, 8, 0))
-                            goto trapped;
-                } else if (op <= 2) {
-                    uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
-                    if ((fault = cbo_fault(h, need)))
-                        goto illegal;
-                    /* Caches are coherent: only the permission check of the block remains. */
-                    if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))
-                        goto trapped;
-                } else {
+            } else if (F3 == 2 && RD == 0 && ((insn >> 20) & 0xfff) <= 2) { /* Zicbom */
+                uint64_t need = ((insn >> 20) & 0xfff) == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
+                if ((fault = cbo_fault(h, need)))
                     goto illegal;
-                }
+                /* Caches are coherent: only the permission check of the block remains. */
+                if (!mmu_atomic_ptr(h, x[RS1] & ~(uint64_t)(CACHE_BLOCK_SIZE - 1), 8, ACCESS_WRITE))
+                    goto trapped;
             } else {
                 goto illegal;
             }

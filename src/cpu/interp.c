@@ -478,6 +478,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
     ALU_UNARY_OPS(ALU_RR)
+    op_FENCE:
+        mem_fence((uint32_t)d->imm);
+        NEXT();
+    op_CBO_ZERO:
+        h->arch.pc = INSN_PC();
+        if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
+            goto fault;
+        NEXT();
 
     op_FP:
         h->arch.pc = INSN_PC();
