@@ -95,6 +95,8 @@ static enum op classify(uint32_t i)
         case 0x020: return OP_ADDUW;
         default: return OP_SLOW;
         }
+    case 0x2f:
+        return f3 == 2 || f3 == 3 ? OP_AMO : OP_SLOW;
     case 0x0f:
         if (f3 == 0)
             return OP_FENCE; /* fence.tso and pause too */
@@ -131,7 +133,7 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
         return op == OP_SLOW;
     }
     bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
-    bool whole = op == OP_FENCE || op == OP_CBO_ZERO; /* kept whole in imm */
+    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO; /* kept whole in imm */
     bool memory = (op >= OP_LB && op <= OP_SD) || whole;
     if (insn_rd(insn) == 0 && !ends && !memory)
         op = OP_NOP; /* hints and nops writing x0 */

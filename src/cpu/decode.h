@@ -3,7 +3,7 @@
  * (immediates sign-extended), and decode_insn, which turns an instruction into the
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
  * interpreter and the translator. Instructions without an op of their own (CSR,
- * atomics, system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
+ * system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
  * crypto) decode to OP_SLOW,
  * which only the reference executor (execute.c) takes apart. F, D and Zfh loads, stores
  * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
@@ -53,7 +53,7 @@ static inline int64_t insn_imm_j(uint32_t i)
     X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
     X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW) \
     X(CLZ) X(CTZ) X(CPOP) X(SEXTB) X(SEXTH) X(ORCB) X(REV8) \
-    X(FENCE) X(CBO_ZERO) \
+    X(FENCE) X(CBO_ZERO) X(AMO) \
     X(FP)
 
 enum op {
@@ -67,7 +67,7 @@ enum op {
  * into its table, so blocks hold no code pointers). 12 bytes: a block's instructions take
  * fewer cache lines, which an idle guest's ticks, cold in the host's caches, pay for. */
 struct dinsn {
-    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO: the 32-bit (expanded) instruction */
+    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO: the 32-bit (expanded) instruction */
     uint8_t op, rd, rs1, rs2, len;
     /* Set by the block's decoder: its place in its block, its distance in bytes from
      * the block's first instruction, and its handler. */
@@ -77,7 +77,7 @@ struct dinsn {
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (memory ops keep theirs: they may fault or
- * order); OP_SLOW, OP_FP, OP_FENCE and OP_CBO_ZERO keep the instruction in imm. Returns whether it is a control transfer
+ * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO and OP_AMO keep the instruction in imm. Returns whether it is a control transfer
  * or OP_SLOW, where a translated block ends (the block engine's blocks run on past a
  * conditional branch, see block.h).
  */

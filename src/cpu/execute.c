@@ -220,6 +220,16 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     return true;
 }
 
+bool exec_amo(struct hart *h, uint32_t insn)
+{
+    bool illegal = false;
+    bool done = exec_atomic(h, insn, &illegal);
+    h->arch.x[0] = 0;
+    if (illegal)
+        hart_raise_exception(h, EXC_ILLEGAL_INSN, insn);
+    return done;
+}
+
 /* What exec_decoded did with an instruction. */
 enum decoded_result { DECODED_DONE, DECODED_TRAPPED, DECODED_SLOW };
 
@@ -270,6 +280,10 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     ALU_REG_OPS(ALU_RR_CASE)
 #undef ALU_RR_CASE
     case OP_FENCE: mem_fence((uint32_t)d->imm); break;
+    case OP_AMO:
+        if (unlikely(!exec_amo(h, (uint32_t)d->imm)))
+            return DECODED_TRAPPED;
+        break;
     case OP_CBO_ZERO:
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
             return DECODED_TRAPPED;
@@ -564,7 +578,7 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             }
             break;
         }
-        case 0x2f: {
+        case 0x2f: { /* (widths other than W and D: AMOs have an op of their own) */
             bool illegal = false;
             if (!exec_atomic(h, insn, &illegal)) {
                 if (illegal)

@@ -38,6 +38,9 @@ enum exec_result exec_slow(struct hart *h, const struct dinsn *d);
  * exception (the block's stores, or the envcfg check). */
 bool exec_cbo_zero(struct hart *h, uint64_t va, uint32_t insn);
 
+/* The AMO, LR or SC insn (W or D) at h->arch.pc: false when it raised an exception. */
+bool exec_amo(struct hart *h, uint32_t insn);
+
 /* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
 static inline bool fp_enabled(const struct hart *h)
 {

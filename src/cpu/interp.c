@@ -481,6 +481,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     op_FENCE:
         mem_fence((uint32_t)d->imm);
         NEXT();
+    op_AMO:
+        h->arch.pc = INSN_PC();
+        if (unlikely(!exec_amo(h, (uint32_t)d->imm)))
+            goto fault;
+        NEXT();
     op_CBO_ZERO:
         h->arch.pc = INSN_PC();
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
