@@ -315,13 +315,73 @@ static void test_svnapot(void)
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l0[0x13] = (0x80308ULL << 10) | leaf | n;
     l1[1] |= n;                                     /* N on a non-leaf */
+    hart_tlb_flush(h); /* as sfence.vma: a hart may cache non-leaf PTEs until one */
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l1[1] = (0x80400ULL << 10) | leaf | n;          /* N on a 2 MiB superpage */
+    hart_tlb_flush(h);
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l1[1] = (0x80400ULL << 10) | leaf;
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
     CHECK_EQ_U64(pa, 0x80413456);
     h->arch.satp = 0;
+}
+
+/*
+ * The page walk caches the tables above a region's leaves (non-leaf PTEs, which the spec
+ * lets a hart cache until an sfence.vma of the address space): a changed non-leaf PTE is
+ * seen after an sfence.vma of everything or of the ASID, a satp write or a PMP change, all
+ * of which empty that cache; an sfence.vma of one page orders leaf PTEs only and keeps it
+ * (Linux fences the whole address space when it frees or replaces page tables).
+ */
+static void test_walk_cache(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, DATA, 0x4000);
+    uint64_t *root = (uint64_t *)ram, *l1 = (uint64_t *)(ram + 0x1000);
+    uint64_t *l0a = (uint64_t *)(ram + 0x2000), *l0b = (uint64_t *)(ram + 0x3000);
+    const uint64_t leaf = 0xc7; /* V R W A D */
+    memset(ram, 0, 0x4000);
+    root[0] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    const uint64_t to_a = ((DATA + 0x2000) >> 12) << 10 | 1, to_b = ((DATA + 0x3000) >> 12) << 10 | 1;
+    l0a[0x13] = (0x80308ULL << 10) | leaf;
+    l0b[0x13] = (0x80309ULL << 10) | leaf;
+    const uint64_t va = 0x213456, in_a = 0x80308456, in_b = 0x80309456; /* vpn1 = 1, vpn0 = 0x13 */
+    uint64_t pa = 0;
+    l1[1] = to_a;
+    uint64_t old = h->arch.satp;
+    h->arch.satp = 8ULL << 60 | DATA >> 12; /* Sv39, ASID 0 */
+    mmu_satp_changed(h, old);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+
+    l1[1] = to_b;
+    mmu_flush_page(h, va, false);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a); /* the cached level-0 table */
+    mmu_flush_range(h, 0, ~0ULL, false);                  /* sfence.vma x0, x0 */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_b);
+
+    l1[1] = to_a;
+    mmu_flush_asid(h, 0, 0, ~0ULL);                       /* sfence.vma x0, asid */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+
+    l1[1] = to_b;
+    old = h->arch.satp;
+    h->arch.satp |= 1ULL << SATP_ASID_SHIFT;              /* another address space */
+    mmu_satp_changed(h, old);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_b);
+
+    l1[1] = to_a;
+    mmu_pmp_changed(h);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+    h->arch.satp = 0;
+    hart_tlb_flush(h);
 }
 
 static void test_loads_stores(void)
@@ -1902,6 +1962,7 @@ int main(void)
     test_zicond_zbc_zbk();
     test_scalar_crypto();
     test_svnapot();
+    test_walk_cache();
     test_loads_stores();
     test_control_flow();
     test_branches_within_block();
