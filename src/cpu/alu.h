@@ -91,6 +91,16 @@ static inline unsigned __int128 clmul128(uint64_t a, uint64_t b)
     return r;
 }
 
+/* Each byte 0xff where it is non-zero, else 0 (Zbb orc.b, strlen's word at a time). A
+ * byte's bits folded into its lowest, then spread back over the byte. */
+static inline uint64_t orc_b(uint64_t v)
+{
+    v |= v >> 4;
+    v |= v >> 2;
+    v |= v >> 1;
+    return (v & 0x0101010101010101ULL) * 0xff;
+}
+
 /* Reverses the bits within each byte (Zbkb brev8). */
 static inline uint64_t brev8(uint64_t v)
 {
@@ -135,6 +145,13 @@ static inline uint64_t ror64(uint64_t v, unsigned s)
     X(REMUW, (uint32_t)b ? sx32((uint32_t)a % (uint32_t)b) : sx32(a)) \
     X(SH1ADD, (a << 1) + b) X(SH2ADD, (a << 2) + b) X(SH3ADD, (a << 3) + b) \
     X(ADDUW, (a & 0xffffffffULL) + b)
+
+/* The one-operand Zbb ops, which the kernel's string functions (orc.b, rev8, ctz) and bit
+ * searches run in loops: x[rd] = f(a = x[rs1]). They decode with rs2 = x0, which their
+ * alu_<OP>(a, b) ignores. */
+#define ALU_UNARY_OPS(X) \
+    X(CLZ, a ? __builtin_clzll(a) : 64) X(CTZ, a ? __builtin_ctzll(a) : 64) X(CPOP, __builtin_popcountll(a)) \
+    X(SEXTB, (int64_t)(int8_t)a) X(SEXTH, (int64_t)(int16_t)a) X(ORCB, orc_b(a)) X(REV8, __builtin_bswap64(a))
 
 /* Register-immediate ops: x[rd] = f(a = x[rs1], b = the decoded immediate, sign-extended;
  * shift amounts are decoded in range). */
@@ -186,6 +203,10 @@ static inline uint64_t ror64(uint64_t v, unsigned s)
     static inline uint64_t alu_##name(uint64_t a, uint64_t b) { return (uint64_t)(expr); }
 ALU_REG_OPS(ALU_DEFINE)
 ALU_IMM_OPS(ALU_DEFINE)
+#define ALU_UNARY_DEFINE(name, expr) \
+    static inline uint64_t alu_##name(uint64_t a, uint64_t b) { (void)b; return (uint64_t)(expr); }
+ALU_UNARY_OPS(ALU_UNARY_DEFINE)
+#undef ALU_UNARY_DEFINE
 #define ALU_SLOW_DEFINE(name, opcode, funct7, funct3, expr) ALU_DEFINE(name, expr)
 ALU_SLOW_REG_OPS(ALU_SLOW_DEFINE)
 #undef ALU_SLOW_DEFINE

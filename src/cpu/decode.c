@@ -33,8 +33,21 @@ static enum op classify(uint32_t i)
         case 4: return OP_XORI;
         case 6: return OP_ORI;
         case 7: return OP_ANDI;
-        case 1: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
-        default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
+        case 1:
+            switch (i >> 20) {
+            case 0x600: return OP_CLZ;
+            case 0x601: return OP_CTZ;
+            case 0x602: return OP_CPOP;
+            case 0x604: return OP_SEXTB;
+            case 0x605: return OP_SEXTH;
+            default: return (i >> 26) == 0 ? OP_SLLI : OP_SLOW;
+            }
+        default:
+            switch (i >> 20) {
+            case 0x287: return OP_ORCB;
+            case 0x6b8: return OP_REV8;
+            default: return (i >> 26) == 0 ? OP_SRLI : (i >> 26) == 0x10 ? OP_SRAI : OP_SLOW;
+            }
         }
     case 0x1b:
         if (f3 == 0)
@@ -86,6 +99,12 @@ static enum op classify(uint32_t i)
         case 0x020: return OP_ADDUW;
         default: return OP_SLOW;
         }
+    case 0x2f:
+        return f3 == 2 || f3 == 3 ? OP_AMO : OP_SLOW;
+    case 0x0f:
+        if (f3 == 0)
+            return OP_FENCE; /* fence.tso and pause too */
+        return f3 == 2 && insn_rd(i) == 0 && (i >> 20) == 4 ? OP_CBO_ZERO : OP_SLOW;
     case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
         return OP_FP;
     default:
@@ -118,11 +137,15 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
         return op == OP_SLOW;
     }
     bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
-    bool memory = op >= OP_LB && op <= OP_SD;
+    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO; /* kept whole in imm */
+    bool memory = (op >= OP_LB && op <= OP_SD) || whole;
     if (insn_rd(insn) == 0 && !ends && !memory)
         op = OP_NOP; /* hints and nops writing x0 */
-    *d = (struct dinsn){ .op = op, .rd = insn_rd(insn), .rs1 = insn_rs1(insn), .rs2 = insn_rs2(insn),
-                         .len = len, .imm = op_immediate(op, insn) };
+    /* The one-operand ops read x0 as their second operand (their rs2 field is part of
+     * the function code). */
+    bool unary = op >= OP_CLZ && op <= OP_REV8;
+    *d = (struct dinsn){ .op = op, .rd = insn_rd(insn), .rs1 = insn_rs1(insn), .rs2 = unary ? 0 : insn_rs2(insn),
+                         .len = len, .imm = whole ? (int32_t)insn : op_immediate(op, insn) };
     return ends;
 }
 

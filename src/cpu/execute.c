@@ -13,15 +13,6 @@
 #define IMM_I insn_imm_i(insn)
 #define IMM_S insn_imm_s(insn)
 
-static uint64_t orc_b(uint64_t v)
-{
-    uint64_t r = 0;
-    for (unsigned i = 0; i < 64; i += 8)
-        if ((v >> i) & 0xff)
-            r |= 0xffULL << i;
-    return r;
-}
-
 /* Runs an op of ALU_SLOW_REG_OPS, ALU_SLOW_UNARY_OPS or aes64ks1i into *v; false if insn
  * is none of them. */
 static bool exec_slow_alu(uint32_t insn, uint64_t a, uint64_t b, uint64_t *v)
@@ -65,6 +56,22 @@ static unsigned cbo_fault(const struct hart *h, uint64_t bits)
     if (h->arch.priv == PRIV_U && (h->arch.senvcfg & bits) == 0)
         return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
     return 0;
+}
+
+bool exec_cbo_zero(struct hart *h, uint64_t va, uint32_t insn)
+{
+    unsigned fault = cbo_fault(h, MENVCFG_CBZE);
+    if (fault) {
+        hart_raise_exception(h, fault, insn);
+        return false;
+    }
+    uint64_t base = va & ~(uint64_t)(CACHE_BLOCK_SIZE - 1);
+    if (likely(mem_zero_block_hit(h, base)))
+        return true;
+    for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
+        if (!mem_store(h, base + i, 8, 0))
+            return false;
+    return true;
 }
 
 /*
@@ -213,6 +220,16 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     return true;
 }
 
+bool exec_amo(struct hart *h, uint32_t insn)
+{
+    bool illegal = false;
+    bool done = exec_atomic(h, insn, &illegal);
+    h->arch.x[0] = 0;
+    if (illegal)
+        hart_raise_exception(h, EXC_ILLEGAL_INSN, insn);
+    return done;
+}
+
 /* What exec_decoded did with an instruction. */
 enum decoded_result { DECODED_DONE, DECODED_TRAPPED, DECODED_SLOW };
 
@@ -262,6 +279,18 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
 #define ALU_RR_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], x[d->rs2]); break;
     ALU_REG_OPS(ALU_RR_CASE)
 #undef ALU_RR_CASE
+    case OP_FENCE: mem_fence((uint32_t)d->imm); break;
+    case OP_AMO:
+        if (unlikely(!exec_amo(h, (uint32_t)d->imm)))
+            return DECODED_TRAPPED;
+        break;
+    case OP_CBO_ZERO:
+        if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
+            return DECODED_TRAPPED;
+        break;
+#define ALU_UNARY_CASE(name, expr) case OP_##name: x[d->rd] = alu_##name(x[d->rs1], 0); break;
+    ALU_UNARY_OPS(ALU_UNARY_CASE)
+#undef ALU_UNARY_CASE
 #define ALU_RI_CASE(name, expr) \
     case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
     ALU_IMM_OPS(ALU_RI_CASE)
@@ -306,16 +335,6 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                 case 0x0a: v = a | (1ULL << sh); break;           /* bseti */
                 case 0x12: v = a & ~(1ULL << sh); break;          /* bclri */
                 case 0x1a: v = a ^ (1ULL << sh); break;           /* binvi */
-                case 0x18:
-                    switch ((insn >> 20) & 0xfff) {
-                    case 0x600: v = a ? __builtin_clzll(a) : 64; break;
-                    case 0x601: v = a ? __builtin_ctzll(a) : 64; break;
-                    case 0x602: v = __builtin_popcountll(a); break;
-                    case 0x604: v = (int64_t)(int8_t)a; break;
-                    case 0x605: v = (int64_t)(int16_t)a; break;
-                    default: goto illegal;
-                    }
-                    break;
                 default: goto illegal;
                 }
                 break;
@@ -323,18 +342,10 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                 switch ((insn >> 26) & 63) {
                 case 0x18: v = rol64(a, 64 - sh); break;          /* rori */
                 case 0x12: v = (a >> sh) & 1; break;              /* bexti */
-                case 0x0a:
-                    if (((insn >> 20) & 0xfff) != 0x287)
-                        goto illegal;
-                    v = orc_b(a);
-                    break;
                 case 0x1a:
-                    if (((insn >> 20) & 0xfff) == 0x6b8)
-                        v = __builtin_bswap64(a);   /* rev8 */
-                    else if (((insn >> 20) & 0xfff) == 0x687)
-                        v = brev8(a);
-                    else
+                    if (((insn >> 20) & 0xfff) != 0x687)
                         goto illegal;
+                    v = brev8(a);
                     break;
                 default: goto illegal;
                 }
@@ -407,29 +418,16 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             break;
         }
         case 0x0f:
-            if (F3 == 0) { /* fence: host atomics are seq_cst; plain accesses need a barrier */
-                __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            } else if (F3 == 1) {
+            /* (fence and cbo.zero have ops of their own) */
+            if (F3 == 1) {
                 hart_fence_i(h);
-            } else if (F3 == 2 && RD == 0) { /* Zicbom / Zicboz */
-                unsigned op = (insn >> 20) & 0xfff;
-                uint64_t base = x[RS1] & ~63ULL;
-                if (op == 4) {
-                    if ((fault = cbo_fault(h, MENVCFG_CBZE)))
-                        goto illegal;
-                    for (unsigned i = 0; i < 64; i += 8)
-                        if (!mem_store(h, base + i, 8, 0))
-                            goto trapped;
-                } else if (op <= 2) {
-                    uint64_t need = op == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
-                    if ((fault = cbo_fault(h, need)))
-                        goto illegal;
-                    /* Caches are coherent: only the permission check of the block remains. */
-                    if (!mmu_atomic_ptr(h, base, 8, ACCESS_WRITE))
-                        goto trapped;
-                } else {
+            } else if (F3 == 2 && RD == 0 && ((insn >> 20) & 0xfff) <= 2) { /* Zicbom */
+                uint64_t need = ((insn >> 20) & 0xfff) == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;
+                if ((fault = cbo_fault(h, need)))
                     goto illegal;
-                }
+                /* Caches are coherent: only the permission check of the block remains. */
+                if (!mmu_atomic_ptr(h, x[RS1] & ~(uint64_t)(CACHE_BLOCK_SIZE - 1), 8, ACCESS_WRITE))
+                    goto trapped;
             } else {
                 goto illegal;
             }
@@ -580,7 +578,7 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
             }
             break;
         }
-        case 0x2f: {
+        case 0x2f: { /* (widths other than W and D: AMOs have an op of their own) */
             bool illegal = false;
             if (!exec_atomic(h, insn, &illegal)) {
                 if (illegal)

@@ -34,6 +34,13 @@ static inline uint32_t dinsn_raw(const struct dinsn *d)
  * guest's ticks run about 200 of them each. */
 enum exec_result exec_slow(struct hart *h, const struct dinsn *d);
 
+/* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an
+ * exception (the block's stores, or the envcfg check). */
+bool exec_cbo_zero(struct hart *h, uint64_t va, uint32_t insn);
+
+/* The AMO, LR or SC insn (W or D) at h->arch.pc: false when it raised an exception. */
+bool exec_amo(struct hart *h, uint32_t insn);
+
 /* In VS and VU mode both mstatus.FS and vsstatus.FS must allow the FPU, and both get dirty. */
 static inline bool fp_enabled(const struct hart *h)
 {

@@ -75,6 +75,22 @@ struct tlb_entry {
     uintptr_t addend;  /* host address = guest virtual address + addend */
 };
 
+/*
+ * The page walk's upper levels (V=0, one stage), by the 2 MiB region of a virtual
+ * address: the deepest table its walk reached through non-leaf PTEs alone, the same for
+ * every address of the region (Linux boots on Sv57: five PTE reads per 4 KiB page without
+ * it). The spec lets non-leaf PTEs be cached until an sfence.vma of a whole address
+ * space; one of a page orders only leaf PTEs, so it keeps them.
+ */
+#define WALK_CACHE_SIZE 64
+
+struct walk_cache_entry {
+    uint64_t region;   /* va >> 21, plus 1 (0: empty) */
+    uint64_t table;    /* physical address of the table at level */
+    unsigned level;
+    bool global;       /* a G bit on the way there */
+};
+
 struct tlb {
     struct tlb_entry read[TLB_SIZE], write[TLB_SIZE], fetch[TLB_SIZE];
 };
@@ -229,6 +245,7 @@ struct hart {
     uint64_t tlb_filled[TLB_CONTEXTS][3][TLB_SIZE / 64];
     unsigned tlb_nonglobal_ctx; /* bit ctx: it may hold non-global entries */
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
+    struct walk_cache_entry walk_cache[WALK_CACHE_SIZE]; /* zero: empty */
     struct gtlb gtlb;            /* with the H extension */
     bool pmp_active;             /* any PMP entry has A != OFF */
     /* Armed triggers (bit i: trigger i) that match execution / loads and stores. */

@@ -564,6 +564,20 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
+    ALU_UNARY_OPS(ALU_RR)
+    op_FENCE:
+        mem_fence((uint32_t)d->imm);
+        NEXT();
+    op_AMO:
+        h->arch.pc = INSN_PC();
+        if (unlikely(!exec_amo(h, (uint32_t)d->imm)))
+            goto fault;
+        NEXT();
+    op_CBO_ZERO:
+        h->arch.pc = INSN_PC();
+        if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
+            goto fault;
+        NEXT();
 
     ALU(MV, alu_ADDI(x[d->rs1], 0))
     ALU(SEXT_W, alu_ADDIW(x[d->rs1], 0))

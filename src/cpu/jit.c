@@ -51,8 +51,8 @@ STORE_OPS(STORE_HELPER)
 #undef STORE_HELPER
 
 /*
- * An OP_SLOW instruction that only computes, loads, stores or orders memory (atomics,
- * bit manipulation beyond Zba, fence, the cache-block operations), or accesses a
+ * An OP_SLOW instruction that only computes, loads or stores (bit manipulation beyond Zba
+ * and Zbb's one-operand ops, Zicbom's cache-block operations), or accesses a
  * trap-handling CSR: it cannot change privilege, translation or the code cache, so
  * translated code runs it through the reference executor in place and goes on to the
  * next block, instead of returning to the run loop for it. (fence.i stays out: it is
@@ -77,6 +77,18 @@ static bool slow_in_place(const struct dinsn *d)
 static void jit_fp_insn(struct hart *h, const struct dinsn *d)
 {
     if (!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d)))
+        h->jit_fault = true; /* trapped: pc is at the handler */
+}
+
+static void jit_cbo_zero_insn(struct hart *h, const struct dinsn *d)
+{
+    if (!exec_cbo_zero(h, h->arch.x[d->rs1], (uint32_t)d->imm))
+        h->jit_fault = true; /* trapped: pc is at the handler */
+}
+
+static void jit_amo_insn(struct hart *h, const struct dinsn *d)
+{
+    if (!exec_amo(h, (uint32_t)d->imm))
         h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
@@ -217,6 +229,9 @@ enum insn_kind {
     KIND_ALU,       /* rd = x[rs1] alu x[rs2] (word: the W form) */
     KIND_CALL,      /* rd = fn(x[rs1], x[rs2]) */
     KIND_FP,        /* translate_fp: its loads and stores read the integer base rs1 of the instruction */
+    KIND_FENCE,     /* a host barrier as the fence's orders need */
+    KIND_CBO_ZERO,  /* exec_cbo_zero in place */
+    KIND_AMO,       /* exec_amo in place: rd written in the register file */
 };
 
 struct op_translation {
@@ -236,6 +251,7 @@ struct op_translation {
 static const struct op_translation op_translation[OP_COUNT] = {
     [OP_SLOW] = KIND(SLOW), [OP_END] = KIND(END), [OP_NOP] = KIND(NOP), [OP_LUI] = KIND(LUI),
     [OP_AUIPC] = KIND(AUIPC), [OP_JAL] = KIND(JAL), [OP_JALR] = KIND(JALR), [OP_FP] = KIND(FP),
+    [OP_FENCE] = KIND(FENCE), [OP_CBO_ZERO] = KIND(CBO_ZERO), [OP_AMO] = KIND(AMO),
     [OP_BEQ] = HOW(BRANCH, EQ), [OP_BNE] = HOW(BRANCH, NE), [OP_BLT] = HOW(BRANCH, LT),
     [OP_BGE] = HOW(BRANCH, GE), [OP_BLTU] = HOW(BRANCH, LTU), [OP_BGEU] = HOW(BRANCH, GEU),
 #define LOAD_KIND(name, fn, size, sign) \
@@ -260,7 +276,8 @@ static const struct op_translation op_translation[OP_COUNT] = {
     [OP_SRLW] = WORD(ALU, SRL), [OP_SRAW] = WORD(ALU, SRA), [OP_MULW] = WORD(ALU, MUL),
     [OP_MULHSU] = CALL(MULHSU), [OP_DIV] = CALL(DIV), [OP_DIVU] = CALL(DIVU), [OP_REM] = CALL(REM),
     [OP_REMU] = CALL(REMU), [OP_DIVW] = CALL(DIVW), [OP_DIVUW] = CALL(DIVUW), [OP_REMW] = CALL(REMW),
-    [OP_REMUW] = CALL(REMUW),
+    [OP_REMUW] = CALL(REMUW), [OP_CLZ] = CALL(CLZ), [OP_CTZ] = CALL(CTZ), [OP_CPOP] = CALL(CPOP),
+    [OP_SEXTB] = CALL(SEXTB), [OP_SEXTH] = CALL(SEXTH), [OP_ORCB] = CALL(ORCB), [OP_REV8] = CALL(REV8),
 };
 #undef KIND
 #undef HOW
@@ -294,7 +311,8 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
         if ((d->imm & 0x5f) == 0x07)
             r = 1u << insn_rs1((uint32_t)d->imm);
         break;
-    case KIND_NOP: break;
+    /* The calls read and write the register file, as written back and reloaded around them. */
+    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: break;
     case KIND_SLOW: case KIND_END: ends = true; break;
     }
 #undef RS1
@@ -339,6 +357,12 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_CALL: jit_emit_call(e, d->rd, d->rs1, d->rs2, o->fn); return;
     case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), t->inside[i]); return;
     case KIND_FP: translate_fp(e, t, d, i, off); return;
+    case KIND_FENCE: jit_emit_fence(e, fence_orders_write_read((uint32_t)d->imm)); return;
+    case KIND_CBO_ZERO: case KIND_AMO:
+        e->stored = true;
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off,
+                           o->kind == KIND_AMO ? (const void *)jit_amo_insn : (const void *)jit_cbo_zero_insn);
+        return;
     case KIND_SLOW:
         if (!slow_in_place(d))
             break;

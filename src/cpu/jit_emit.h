@@ -215,6 +215,9 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
 /* helper(h, d) with h->arch.pc at instruction d (index i, block offset off); the helper
  * sets h->jit_fault after raising an exception (the block then exits with JIT_EXIT_FAULT). */
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper);
+/* A FENCE between the block's guest memory accesses and other threads' (harts, devices);
+ * write_read: it orders earlier writes before later reads (fence_orders_write_read). */
+void jit_emit_fence(struct emitter *e, bool write_read);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
 /* After the block's last exit: the exits of its taken branches and the slow paths of its

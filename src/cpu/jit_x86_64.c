@@ -1074,6 +1074,13 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     e->small = 0; /* the instruction may have written any register */
 }
 
+void jit_emit_fence(struct emitter *e, bool write_read)
+{
+    /* x86 keeps every other order by itself (TSO) */
+    if (write_read)
+        emit8(e, 0x0f), emit8(e, 0xae), emit8(e, 0xf0); /* mfence */
+}
+
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
 {
     write_back(e);

@@ -95,8 +95,16 @@ static void gtlb_clear(struct hart *h)
         memset(&h->gtlb, 0xff, sizeof(h->gtlb));
 }
 
+/* Empties the page walk's cache of upper levels: where a V=0 flush reaches further than
+ * leaf PTEs. */
+static void walk_cache_clear(struct hart *h)
+{
+    memset(h->walk_cache, 0, sizeof(h->walk_cache));
+}
+
 void hart_tlb_flush(struct hart *h)
 {
+    walk_cache_clear(h);
     superpages_clear(h, false);
     superpages_clear(h, true);
     for (unsigned i = 0; i < contexts_in_use(h); i++)
@@ -108,6 +116,7 @@ void hart_tlb_flush(struct hart *h)
  * mappings and M's bare translations. */
 static void drop_nonglobal(struct hart *h)
 {
+    walk_cache_clear(h);
     /* Mostly U's tables: S's hold the kernel's global pages, M's bare ones. */
     for (unsigned ctxs = h->tlb_nonglobal_ctx & ((1u << MMU_CTX_VU) - 1); ctxs; ctxs &= ctxs - 1) {
         unsigned ctx = __builtin_ctz(ctxs);
@@ -137,6 +146,8 @@ void mmu_satp_changed(struct hart *h, uint64_t old)
 
 void mmu_flush_mode(struct hart *h, bool virt)
 {
+    if (!virt)
+        walk_cache_clear(h);
     superpages_clear(h, virt);
     for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
         tlb_clear(h, i);
@@ -340,7 +351,17 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
 
     struct guest_ram *ram = h->ram;
     uint64_t table = st->root;
-    for (int level = st->levels - 1; level >= 0; level--) {
+    int level = (int)st->levels - 1;
+    struct walk_cache_entry *cached = NULL;
+    if (!st->virt && !st->gstage && !st->debug) {
+        cached = &h->walk_cache[(addr >> 21) & (WALK_CACHE_SIZE - 1)];
+        if (cached->region == (addr >> 21) + 1) {
+            table = cached->table;
+            level = (int)cached->level;
+            *global = cached->global;
+        }
+    }
+    for (; level >= 0; level--) {
         uint64_t index_mask = st->gstage && level == (int)st->levels - 1 ? 0x7ff : 0x1ff;
         uint64_t pte_addr = table + ((addr >> (12 + 9 * level)) & index_mask) * 8, pte_pa;
         int cause = pte_location(h, st, pte_addr, access, ACCESS_READ, &pte_pa, gf);
@@ -362,6 +383,9 @@ static int walk(struct hart *h, const struct stage *st, uint64_t addr, enum acce
             if (pte & (PTE_A | PTE_D | PTE_U | PTE_PBMT | PTE_N))
                 return page_fault;
             table = ppn << 12;
+            if (cached && level > 0)
+                *cached = (struct walk_cache_entry){ .region = (addr >> 21) + 1, .table = table,
+                                                     .level = (unsigned)level - 1, .global = *global };
             continue;
         }
         /* Leaf. */

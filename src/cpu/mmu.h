@@ -196,6 +196,51 @@ static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_
     return likely(mem_store_hit(h, h->tlb[h->mmu_ctx].write, va, size, value)) || mmu_store_slow(h, va, size, value);
 }
 
+/* Zicbom/Zicboz's cache block (the device tree's riscv,cbom/cboz-block-size). */
+#define CACHE_BLOCK_SIZE 64
+
+/* cbo.zero of the aligned block at va through the write TLB: false on a miss (the
+ * caller stores the block's words one by one, which faults or fills the TLB). */
+static inline bool mem_zero_block_hit(struct hart *h, uint64_t va)
+{
+    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
+    if (!tlb_hit(e, va, CACHE_BLOCK_SIZE))
+        return false;
+    uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
+    guest_ram_note_store(h->ram, p, CACHE_BLOCK_SIZE);
+    memset(p, 0, CACHE_BLOCK_SIZE);
+    if (unlikely(mmu_reservations_active))
+        for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
+            mmu_store_breaks_reservations(h, p + i);
+    return true;
+}
+
+/* FENCE's predecessor and successor sets (bits 27:24 and 23:20): device input and output,
+ * memory reads and writes. */
+#define FENCE_I 8u
+#define FENCE_O 4u
+#define FENCE_R 2u
+#define FENCE_W 1u
+
+/* Whether FENCE insn orders earlier writes before later reads: the one order an x86 host
+ * (TSO) does not keep by itself. fence.tso (fm 8) orders all but that one. */
+static inline bool fence_orders_write_read(uint32_t insn)
+{
+    unsigned fm = insn >> 28, pred = (insn >> 24) & 15, succ = (insn >> 20) & 15;
+    return fm != 8 && (pred & (FENCE_O | FENCE_W)) && (succ & (FENCE_I | FENCE_R));
+}
+
+/* FENCE insn between this hart's plain accesses to guest memory and other harts' (and
+ * devices' threads'): a full barrier where it orders writes before reads, else one that
+ * keeps the other orders (a compiler barrier on x86). */
+static inline void mem_fence(uint32_t insn)
+{
+    if (fence_orders_write_read(insn))
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_acq_rel);
+}
+
 /* The host address of the size bytes at pc if the fetch TLB holds their page, else 0. */
 static inline uintptr_t mem_fetch_host_hit(const struct hart *h, uint64_t pc, unsigned size)
 {

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "cpu/hart.h"
+#include "cpu/mmu.h"
 #include "devices/clint.h"
 #include "devices/goldfish_rtc.h"
 #include "devices/plic.h"
@@ -20,7 +21,6 @@
 
 #define FDT_INITIAL_SIZE 16384
 #define FDT_MAX_SIZE (1 << 20)
-#define CACHE_BLOCK_SIZE 64
 #define RNG_SEED_BYTES 64
 
 /*

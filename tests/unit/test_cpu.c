@@ -200,6 +200,40 @@ static void test_bitmanip(void)
     RUN("bitmanip", code, regs, check, want);
 }
 
+/*
+ * Zbb's one-operand ops (strlen's orc.b, rev8 and ctz in the kernel's string functions)
+ * have ops of their own, which keep a block going: as OP_SLOW each ended its block and
+ * went through the reference executor. A loop over them then runs the same everywhere.
+ */
+static void test_zbb_ops_within_block(void)
+{
+    static const uint32_t ops[] = { 0x600, 0x601, 0x602, 0x604, 0x605 }; /* clz ctz cpop sext.b sext.h */
+    for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+        struct dinsn d;
+        CHECK(!decode_insn(I(ops[i], 5, 1, 6, 0x13), 4, &d));
+        CHECK(d.op != OP_SLOW && d.rs2 == 0);
+    }
+    struct dinsn d;
+    CHECK(!decode_insn(I(0x287, 5, 5, 6, 0x13), 4, &d)); /* orc.b */
+    CHECK(d.op != OP_SLOW && d.rs2 == 0);
+    CHECK(!decode_insn(I(0x6b8, 5, 5, 6, 0x13), 4, &d)); /* rev8 */
+    CHECK(d.op != OP_SLOW && d.rs2 == 0);
+
+    uint64_t regs[32] = { [5] = 0x00ff00000000ff01ULL, [7] = 4, [8] = 0x8000 };
+    uint32_t code[] = {
+        I(0x287, 5, 5, 10, 0x13),       /* 0: orc.b x10, x5 */
+        I(0x6b8, 10, 5, 11, 0x13),      /* 4: rev8 x11, x10 */
+        I(0x601, 11, 1, 12, 0x13),      /* 8: ctz x12, x11 */
+        I(0x605, 8, 1, 13, 0x13),       /* 12: sext.h x13, x8 */
+        R(0, 12, 14, 0, 14, 0x33),      /* 16: add x14, x14, x12 */
+        I(1, 6, 0, 6, 0x13),            /* 20: addi x6, x6, 1 */
+        B(-24, 7, 6, 4),                /* 24: blt x6, x7, 0 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14 };
+    uint64_t want[] = { 0x00ff00000000ffffULL, 0xffff00000000ff00ULL, 8, ~0ULL << 15, 32 };
+    RUN("Zbb one-operand ops in a loop", code, regs, check, want);
+}
+
 /* Zicond, Zbc, Zbkb and Zbkx: ops the decoded form leaves to the reference executor. */
 static void test_zicond_zbc_zbk(void)
 {
@@ -292,13 +326,73 @@ static void test_svnapot(void)
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l0[0x13] = (0x80308ULL << 10) | leaf | n;
     l1[1] |= n;                                     /* N on a non-leaf */
+    hart_tlb_flush(h); /* as sfence.vma: a hart may cache non-leaf PTEs until one */
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l1[1] = (0x80400ULL << 10) | leaf | n;          /* N on a 2 MiB superpage */
+    hart_tlb_flush(h);
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), EXC_LOAD_PAGE_FAULT);
     l1[1] = (0x80400ULL << 10) | leaf;
     CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
     CHECK_EQ_U64(pa, 0x80413456);
     h->arch.satp = 0;
+}
+
+/*
+ * The page walk caches the tables above a region's leaves (non-leaf PTEs, which the spec
+ * lets a hart cache until an sfence.vma of the address space): a changed non-leaf PTE is
+ * seen after an sfence.vma of everything or of the ASID, a satp write or a PMP change, all
+ * of which empty that cache; an sfence.vma of one page orders leaf PTEs only and keeps it
+ * (Linux fences the whole address space when it frees or replaces page tables).
+ */
+static void test_walk_cache(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, DATA, 0x4000);
+    uint64_t *root = (uint64_t *)ram, *l1 = (uint64_t *)(ram + 0x1000);
+    uint64_t *l0a = (uint64_t *)(ram + 0x2000), *l0b = (uint64_t *)(ram + 0x3000);
+    const uint64_t leaf = 0xc7; /* V R W A D */
+    memset(ram, 0, 0x4000);
+    root[0] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    const uint64_t to_a = ((DATA + 0x2000) >> 12) << 10 | 1, to_b = ((DATA + 0x3000) >> 12) << 10 | 1;
+    l0a[0x13] = (0x80308ULL << 10) | leaf;
+    l0b[0x13] = (0x80309ULL << 10) | leaf;
+    const uint64_t va = 0x213456, in_a = 0x80308456, in_b = 0x80309456; /* vpn1 = 1, vpn0 = 0x13 */
+    uint64_t pa = 0;
+    l1[1] = to_a;
+    uint64_t old = h->arch.satp;
+    h->arch.satp = 8ULL << 60 | DATA >> 12; /* Sv39, ASID 0 */
+    mmu_satp_changed(h, old);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+
+    l1[1] = to_b;
+    mmu_flush_page(h, va, false);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a); /* the cached level-0 table */
+    mmu_flush_range(h, 0, ~0ULL, false);                  /* sfence.vma x0, x0 */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_b);
+
+    l1[1] = to_a;
+    mmu_flush_asid(h, 0, 0, ~0ULL);                       /* sfence.vma x0, asid */
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+
+    l1[1] = to_b;
+    old = h->arch.satp;
+    h->arch.satp |= 1ULL << SATP_ASID_SHIFT;              /* another address space */
+    mmu_satp_changed(h, old);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_b);
+
+    l1[1] = to_a;
+    mmu_pmp_changed(h);
+    CHECK_EQ_U64(mmu_translate(h, va, ACCESS_READ, PRIV_S, &pa), 0);
+    CHECK_EQ_U64(pa, in_a);
+    h->arch.satp = 0;
+    hart_tlb_flush(h);
 }
 
 static void test_loads_stores(void)
@@ -1650,6 +1744,58 @@ static void test_fence_in_place(void)
     RUN("fence and cbo.zero in a loop", code, regs, check, want);
 }
 
+/*
+ * fence (fence.tso and pause too), cbo.zero and the AMOs have ops of their own that keep
+ * a block going (as OP_SLOW each ended its block: the Debian kernel's boot ran ~0.7 M
+ * fences, ~0.85 M AMOs and, zeroing every page it allocates, ~1 M cbo.zero). An AMO into
+ * x0 still goes to memory. A cbo.zero that faults in the middle of a block stops there in
+ * every engine: the registers written before it are in place, the exception is the
+ * block's store's, at its own pc.
+ */
+static void test_memory_ops_within_block(void)
+{
+    const uint32_t ops[] = {
+        0x0330000fu,                            /* fence rw, rw */
+        0x8330000fu,                            /* fence.tso */
+        0x0100000fu,                            /* pause */
+        4u << 20 | 9u << 15 | 2u << 12 | 0x0f,  /* cbo.zero (x9) */
+        AMO(0x00, 5, 9, 2, 0),                  /* amoadd.w x0 */
+        AMO(0x02, 0, 9, 3, 6),                  /* lr.d */
+        AMO(0x03, 5, 9, 3, 6),                  /* sc.d */
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+        struct dinsn d;
+        CHECK(!decode_insn(ops[i], 4, &d));
+        CHECK(d.op != OP_SLOW && d.op != OP_NOP);
+    }
+    CHECK(fence_orders_write_read(ops[0]) && !fence_orders_write_read(ops[1]) && !fence_orders_write_read(ops[2]));
+
+    uint64_t regs[32] = { [9] = 0x1000 };
+    uint32_t code[] = {
+        I(7, 0, 0, 5, 0x13),                    /* addi x5, x0, 7 */
+        0x0330000fu,                            /* fence rw, rw */
+        4u << 20 | 9u << 15 | 2u << 12 | 0x0f,  /* cbo.zero (x9): no memory there */
+        I(1, 0, 0, 6, 0x13),                    /* addi x6, x0, 1: not reached */
+    };
+    unsigned check[] = { 5, 6 };
+    uint64_t want[] = { 7, 0 };
+    RUN("cbo.zero faulting within its block", code, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_STORE_ACCESS);
+    CHECK_EQ_U64(h->arch.mtval, 0x1000);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 8);
+
+    uint64_t amo_regs[32] = { [5] = 3, [9] = DATA };
+    uint32_t amo[] = {
+        S(0, 0, 9, 3),                          /* sd x0, 0(x9) */
+        AMO(0x00, 5, 9, 3, 0),                  /* amoadd.d x0, x5, (x9) */
+        AMO(0x00, 5, 9, 3, 0),                  /* amoadd.d x0, x5, (x9) */
+        I(0, 9, 3, 10, 0x03),                   /* ld x10, 0(x9) */
+    };
+    unsigned amo_check[] = { 0, 10 };
+    uint64_t amo_want[] = { 0, 6 };
+    RUN("AMOs into x0", amo, amo_regs, amo_check, amo_want);
+}
+
 /* The user page of test_trap_csrs_in_place: CALLEE_VA (U R W A D) on DATA + 0x8000,
  * which holds 0x55; the rest of map_callee's tables as they are; S mode, SUM set. */
 static void set_up_user_page(void)
@@ -2199,9 +2345,11 @@ int main(void)
     test_integer_alu();
     test_multiply_divide();
     test_bitmanip();
+    test_zbb_ops_within_block();
     test_zicond_zbc_zbk();
     test_scalar_crypto();
     test_svnapot();
+    test_walk_cache();
     test_loads_stores();
     test_control_flow();
     test_branches_within_block();
@@ -2219,6 +2367,7 @@ int main(void)
     test_tlb_flush_filled();
     test_csr_write_rechecks();
     test_fence_in_place();
+    test_memory_ops_within_block();
     test_trap_csrs_in_place();
     test_trap_csr_unmasks_in_place();
     test_self_modifying_code();
