@@ -144,7 +144,8 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
             d->handler = LI_HANDLER;
         else if ((d->op == OP_SUB || d->op == OP_SUBW) && d->rs1 == 0)
             d->handler = d->op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
-        stores |= (d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
+        stores |= (d->op >= OP_SB && d->op <= OP_SD) || d->op == OP_AMO || d->op == OP_CBO_ZERO ||
+                  (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
         n++;
         if (ends && !is_conditional_branch(d->op))
             break;

@@ -1046,6 +1046,23 @@ static void test_loop_rewriting_itself_fp(void)
     RUN("loop rewriting itself through fsw", code, regs, check, want);
 }
 
+/* The same through an AMO (amoswap.w), which runs within a block and stores too. */
+static void test_loop_rewriting_itself_amo(void)
+{
+    uint64_t regs[32] = { [1] = BASE + 8, [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 2 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8, so that a block starts at 8 */
+        I(1, 0, 0, 10, 0x13),           /* 8: addi x10, x0, 1 (to be replaced) */
+        R(0x04, 2, 1, 2, 0, 0x2f),      /* 12: amoswap.w x0, x2, (x1) */
+        I(1, 12, 0, 12, 0x13),          /* 16: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 20: blt x12, x13, 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 2 };
+    RUN("loop rewriting itself through amoswap", code, regs, check, want);
+}
+
 /*
  * A loop of blocks in one page whose exits the translator has chained to each other
  * (jumps past the run loop) when one of them, in round 3, stores over another: the
@@ -1204,6 +1221,7 @@ static void test_self_modifying_code(void)
     test_store_straddling_code();
     test_loop_rewriting_itself();
     test_loop_rewriting_itself_fp();
+    test_loop_rewriting_itself_amo();
     test_chained_blocks_rewritten();
 }
 
