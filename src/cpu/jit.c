@@ -153,7 +153,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
         e->stored |= store;
-        jit_emit_access(e, t, &access, i, off, 1u << f3, false, store, helper);
+        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
@@ -330,7 +330,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         e->stored = true;
         /* fall through */
     case KIND_LOAD:
-        jit_emit_access(e, t, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
+        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
         return;
     case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
     case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;

@@ -119,6 +119,14 @@ static inline uint64_t mmu_reservation_granule(const struct hart *h, const void 
     return guest_ram_gpa(h->ram, p) & ~7ULL;
 }
 
+/*
+ * Ram page `page` (guest_ram's numbering) has just got its first decoded code: every
+ * hart's write entries for it get TLB_CODE_PAGE, so that their stores check the code's
+ * bytes. Called before the code is read (a store racing with that changes the page's
+ * generation, as without the flag).
+ */
+void mmu_code_page_added(struct hart *h, size_t page);
+
 /* Recomputes h->pmp_active after a change of pmpcfg, and flushes the TLB. */
 void mmu_pmp_changed(struct hart *h);
 
@@ -171,15 +179,24 @@ DEFINE_LOAD(mem_load_u64, uint64_t)
 #define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
 
 /* A store through the write entries of one TLB context when they hold va (false
- * otherwise: the caller takes the slow path). */
+ * otherwise: the caller takes the slow path). Only a page holding code has its bytes
+ * compared with the code's (TLB_CODE_PAGE). */
 static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, uint64_t va, unsigned size,
                                  uint64_t value)
 {
     const struct tlb_entry *e = &write[(va >> 12) & (TLB_SIZE - 1)];
-    if (!tlb_hit(e, va, size))
-        return false;
+    uint64_t page = (va + size - 1) & ~0xfffULL;
+    /* Atomic: mmu_code_page_added may flag the entry from another hart's thread. */
+    uint64_t tag = __atomic_load_n(&e->tag, __ATOMIC_RELAXED);
+    bool code_page = false;
+    if (unlikely(tag != page)) {
+        if (tag != (page | TLB_CODE_PAGE))
+            return false;
+        code_page = true;
+    }
     void *p = (void *)(uintptr_t)(va + e->addend);
-    guest_ram_note_store(h->ram, p, size);
+    if (unlikely(code_page))
+        guest_ram_note_store(h->ram, p, size);
     switch (size) {
     case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
     case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }

@@ -905,6 +905,66 @@ static void test_store_straddling_code(void)
     RUN("store straddling code", code, regs, check, want);
 }
 
+/* Page 1 (BASE + 0x1000) holding no code, so that its write entry is filled without
+ * TLB_CODE_PAGE. */
+static void forget_page1_code(void)
+{
+    guest_ram_note_write(&m->bus.ram, guest_ram_ptr(&m->bus.ram, BASE + 0x1000, 4));
+}
+
+/*
+ * A page gets code after a store filled its write entry: a later store over that code,
+ * through the same entry, must still see it (the entry is flagged when the page's first
+ * block is decoded).
+ */
+static void test_code_after_write_entry(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x1800, [4] = BASE + 0x1000 };
+    uint32_t code[0x1008 / 4] = {
+        [0] = S(0, 0, 3, 2),                          /* 0: sw x0, 0(x3): page 1 in the write TLB, no code yet */
+        [1] = J(0x1000 - 4, 1),                       /* 4: jal x1, 0x1000: page 1's code */
+        [2] = B(16, 0, 12, 1),                        /* 8: bne x12, x0, +16 -> wfi */
+        [3] = S(0, 2, 4, 2),                          /* 12: sw x2, 0(x4): over page 1's addi */
+        [4] = I(1, 0, 0, 12, 0x13),                   /* 16: addi x12, x0, 1 */
+        [5] = J(-16, 0),                              /* 20: j 4 */
+        [6] = WFI,
+        [0x1000 / 4] = I(1, 0, 0, 10, 0x13),          /* addi x10, x0, 1 (to be replaced) */
+        [0x1004 / 4] = I(0, 1, 0, 0, 0x67),           /* jalr x0, 0(x1) */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 1 };
+    RUN_SET_UP("code after the write entry", code, regs, forget_page1_code, check, want);
+}
+
+/*
+ * The flag on a write entry: set on the entry of a page that gets code, which then
+ * checks stores against the code's bytes; gone with the entry when sfence.vma drops it.
+ */
+static void test_code_page_write_entry(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    hart_set_priv(h, PRIV_S); /* satp Bare: DATA maps to itself */
+    struct guest_ram *ram = &m->bus.ram;
+    size_t page = (DATA - ram->base) >> 12;
+    guest_ram_note_write(ram, guest_ram_ptr(ram, DATA, 4));
+    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(DATA >> 12) & (TLB_SIZE - 1)];
+    CHECK(mem_store(h, DATA, 8, 1));
+    CHECK_EQ_U64(e->tag, DATA);
+    CHECK(guest_ram_code_extend(ram, page, 0, 0x10));
+    mmu_code_page_added(h, page);
+    CHECK_EQ_U64(e->tag, DATA | TLB_CODE_PAGE);
+    uint32_t gen = atomic_load(&ram->code_gen[page]);
+    CHECK(mem_store(h, DATA + 0x10, 8, 2)); /* data next to the code */
+    CHECK_EQ_U64(atomic_load(&ram->code_gen[page]), gen);
+    CHECK(mem_store(h, DATA + 8, 8, 3)); /* over it */
+    CHECK_EQ_U64(atomic_load(&ram->code_gen[page]), gen + 1);
+    mmu_flush_page(h, DATA, false);
+    CHECK_EQ_U64(e->tag, ~0ULL);
+    hart_reset(h, BASE);
+}
+
 /* A loop of one block that overwrites its own first instruction: going round again
  * must see the new one (translated code jumps back to itself directly otherwise). */
 static void test_loop_rewriting_itself(void)
@@ -1040,6 +1100,8 @@ static void test_self_modifying_code(void)
     test_store_straddling_code();
     test_loop_rewriting_itself();
     test_chained_blocks_rewritten();
+    test_code_after_write_entry();
+    test_code_page_write_entry();
 }
 
 /*
