@@ -271,6 +271,10 @@ struct hart {
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     _Atomic bool wrs_stalled;       /* in hart_wrs_stall: a store breaking its reservation wakes it */
+    /* LR reservations held by harts of the board (this one's count of them): while there
+     * are some, this hart's stores look for ones to break. Per hart, so that translated
+     * code tests it next to its registers. */
+    _Atomic unsigned reservations_live;
     bool trace;
     bool hypervisor;             /* the H extension (hart_config) */
 

@@ -666,8 +666,7 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
  * the slow path, which breaks the ones on the stored granule. */
 static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
 {
-    move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
-    emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0);                     /* cmp dword [rax], 0 */
+    emit_mem(e, false, 0x83, 7, RBX, HART(reservations_live)), emit8(e, 0); /* cmp dword [live], 0 */
     slow[(*nslow)++] = jump_forward(e, 0x85);
 }
 

@@ -4,8 +4,6 @@
 #include "cpu/trigger.h"
 #include "memory/bus.h"
 
-_Atomic unsigned mmu_reservations_active;
-
 #define PTE_V (1ULL << 0)
 #define PTE_R (1ULL << 1)
 #define PTE_W (1ULL << 2)
@@ -597,7 +595,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
-            if (mmu_reservations_active)
+            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host);
             if (is_htif_page(h, pa))
                 h->platform.ops->tohost_store(h->platform.board, pa);
@@ -757,7 +755,7 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
             unsigned len = part ? size - first : first;
             guest_ram_note_store(h->ram, host[part], len);
             memcpy(host[part], bytes + (part ? first : 0), len);
-            if (mmu_reservations_active)
+            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host[part]);
         }
         return true;
@@ -768,6 +766,13 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
     *value = 0;
     memcpy(value, bytes, size);
     return true;
+}
+
+void mmu_reservations_count(struct hart *h, int delta)
+{
+    unsigned n = *h->platform.nharts;
+    for (unsigned i = 0; i < n; i++)
+        atomic_fetch_add(&h->platform.harts[i]->reservations_live, (unsigned)delta);
 }
 
 void mmu_code_page_added(struct hart *h, size_t page)
@@ -807,7 +812,7 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
         /* Whoever ends a reservation retracts it from the count (as SC and traps do),
          * or every later store would keep taking the slow path. */
         if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL)) {
-            atomic_fetch_sub(&mmu_reservations_active, 1);
+            mmu_reservations_count(h, -1);
             if (atomic_load(&other->wrs_stalled))
                 hart_wake_stall(other);
         }

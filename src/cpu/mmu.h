@@ -110,8 +110,9 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
  * reserved first, so it is broken here).
  */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
-/* How many harts hold a reservation: stores look for ones to break only when some do. */
-extern _Atomic unsigned mmu_reservations_active;
+/* A reservation was taken (delta 1) or ended (-1) on h's board: every hart's count of
+ * live ones (reservations_live) follows. */
+void mmu_reservations_count(struct hart *h, int delta);
 
 /* The reservation granule (hart_state.reservation) holding host address p of RAM. */
 static inline uint64_t mmu_reservation_granule(const struct hart *h, const void *p)
@@ -203,7 +204,7 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
     case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
     default: memcpy(p, &value, 8); break;
     }
-    if (unlikely(mmu_reservations_active))
+    if (unlikely(atomic_load_explicit(&h->reservations_live, memory_order_relaxed)))
         mmu_store_breaks_reservations(h, p);
     return true;
 }
