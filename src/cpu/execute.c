@@ -133,7 +133,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
          * reservation (stores break reservations once written: mmu.h). */
         uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
         if (old == ~0ULL)
-            atomic_fetch_add(&mmu_reservations_active, 1);
+            mmu_reservations_count(h, 1);
         uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
                                : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
         h->arch.reservation_value = v;
@@ -149,7 +149,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         bool ok = false;
         if (r == mmu_reservation_granule(h, p) && h->arch.reservation_size == size &&
             atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL)) {
-            atomic_fetch_sub(&mmu_reservations_active, 1);
+            mmu_reservations_count(h, -1);
             guest_ram_note_store(h->ram, p, size);
             if (size == 4) {
                 uint32_t expected = (uint32_t)h->arch.reservation_value;
@@ -161,7 +161,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
             /* a store like any other: it ends other harts' reservations (and stalls) */
-            if (ok && mmu_reservations_active)
+            if (ok && atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, p);
         } else {
             hart_clear_reservation(h);
@@ -214,7 +214,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
-    if (mmu_reservations_active)
+    if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
         mmu_store_breaks_reservations(h, p);
     h->arch.x[RD] = old;
     return true;

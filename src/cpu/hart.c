@@ -73,7 +73,7 @@ void hart_load_state(struct hart *h, const struct hart_state *s)
     if (!h->hypervisor)
         h->arch.virt = 0; /* a loaded state is not trusted to enter modes that do not exist */
     if (atomic_load(&h->arch.reservation) != ~0ULL)
-        atomic_fetch_add(&mmu_reservations_active, 1);
+        mmu_reservations_count(h, 1);
     mmu_update_ctx(h);
     trigger_update(h);
     mmu_pmp_changed(h);
@@ -95,7 +95,7 @@ void hart_clear_reservation(struct hart *h)
 {
     uint64_t r = atomic_load(&h->arch.reservation);
     if (r != ~0ULL && atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL))
-        atomic_fetch_sub(&mmu_reservations_active, 1);
+        mmu_reservations_count(h, -1);
 }
 
 /* [*lo, *hi): the pages a remote sfence.vma names (size 0 or -1: all). */

@@ -71,9 +71,18 @@ enum exc_cause {
 #define TLB_CONTEXTS 7 /* U, S, S with SUM, M, then VU, VS, VS with SUM (mmu.h) */
 
 struct tlb_entry {
-    uint64_t tag;      /* virtual page number << 12, or ~0 when empty */
+    uint64_t tag;      /* virtual page number << 12 (| TLB_CODE_PAGE), or ~0 when empty */
     uintptr_t addend;  /* host address = guest virtual address + addend */
 };
+
+/*
+ * In a write entry's tag: the page holds decoded code. The inline compare of a store
+ * then fails, so that only stores to such pages pay for comparing their bytes with the
+ * code's (mem_store_hit, the translator's cold path); set when the entry is filled, or
+ * by mmu_code_page_added when the page gets code later. Below the page bits and above
+ * an access's alignment bits, which the compares keep.
+ */
+#define TLB_CODE_PAGE 0x800ULL
 
 /*
  * The page walk's upper levels (V=0, one stage), by the 2 MiB region of a virtual
@@ -280,6 +289,10 @@ struct hart {
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     _Atomic bool wrs_stalled;       /* in hart_wrs_stall: a store breaking its reservation wakes it */
+    /* LR reservations held by harts of the board (this one's count of them): while there
+     * are some, this hart's stores look for ones to break. Per hart, so that translated
+     * code tests it next to its registers. */
+    _Atomic unsigned reservations_live;
     bool trace;
     bool hypervisor;             /* the H extension (hart_config) */
 

@@ -105,7 +105,8 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
      * never validates.
      */
     unsigned span_end = offset + 4 * BLOCK_MAX_INSNS;
-    guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000);
+    if (guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000))
+        mmu_code_page_added(h, page);
     b->gen = atomic_load(&h->ram->code_gen[page]);
     b->page = page;
     for (unsigned i = 0; i < BLOCK_LINKS; i++)

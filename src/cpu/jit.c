@@ -167,7 +167,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
         e->stored |= store;
-        jit_emit_access(e, t, &access, i, off, 1u << f3, false, store, helper);
+        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
@@ -350,7 +350,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         e->stored = true;
         /* fall through */
     case KIND_LOAD:
-        jit_emit_access(e, t, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
+        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
         return;
     case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
     case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;
@@ -448,7 +448,8 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
         if (end == n || !rejoins(insns, offs, n, end))
             continue;
         const struct dinsn *last = &insns[end - 1];
-        guest_ram_code_extend(h->ram, b->page, (unsigned)at, start + offs[end - 1] + last->len);
+        if (guest_ram_code_extend(h->ram, b->page, (unsigned)at, start + offs[end - 1] + last->len))
+            mmu_code_page_added(h, b->page);
         struct dinsn again[JIT_MAX_INSNS];
         int32_t again_offs[JIT_MAX_INSNS];
         memcpy(again, insns, n * sizeof(*insns));

@@ -39,6 +39,7 @@ struct cold_access {
     const void *helper;
     uint8_t *resume;
     int8_t va;      /* the register holding the address */
+    uint8_t size;   /* of the access, in bytes */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
     uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
@@ -185,9 +186,10 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * helper(h, va, value) for a store, which sets h->jit_fault after raising an exception
  * (the block then exits with JIT_EXIT_FAULT). A store's inline path must do what
  * mem_store does besides the write: defer to the helper while LR reservations are live
- * or when the bytes written overlap the page's decoded code (guest_ram.h's extent).
+ * or when the bytes written overlap the page's decoded code (guest_ram.h's extent), which
+ * only stores to pages holding code check (TLB_CODE_PAGE fails their tag compare).
  */
-void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper);
 
 /*

@@ -691,15 +691,32 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
     return n;
 }
 
-/*
- * Given eax = the page's code extent (lo | hi << 16, 0 for none) and register va = the
- * access's address, adds a jump to the slow path (which invalidates the page's code) when the
- * store's bytes overlap [lo, hi): data next to code keeps the inline path, as
- * guest_ram_note_store() does. The address's page offset is the guest's: RAM and TLB
- * mappings are page-aligned.
- */
-static void code_store_check(struct emitter *e, int va, unsigned size, uint8_t **slow, unsigned *nslow)
+/* What mem_store does besides the write when a reservation is held anywhere: a jump to
+ * the slow path, which breaks the ones on the stored granule. */
+static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
 {
+    emit_mem(e, false, 0x83, 7, RBX, HART(reservations_live)), emit8(e, 0); /* cmp dword [live], 0 */
+    slow[(*nslow)++] = jump_forward(e, 0x85);
+}
+
+/*
+ * For a store to a page holding code (its write entry has TLB_CODE_PAGE), with rcx = the
+ * entry's addend: a jump to the slow path (which invalidates the page's code) when the
+ * store's bytes overlap the page's code extent [lo, hi): data next to code stays off the
+ * helper, as guest_ram_note_store() does. The address's page offset is the guest's: RAM
+ * and TLB mappings are page-aligned.
+ */
+static void code_store_check(struct emitter *e, const struct translation *t, int va, unsigned size,
+                             uint8_t **slow, unsigned *nslow)
+{
+    /* code_extent[(host - ram) >> 12] as (code_extent - (ram >> 12))[host >> 12]: RAM
+     * is page-aligned (mmap). */
+    uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
+                                    ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
+    emit_host_access(e, true, false, 0x8d, RAX, va);                       /* lea rax, [rcx+va] */
+    emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
+    move_imm64(e, RDI, (uint64_t)extent_by_host_page);
+    emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
     uint8_t *fast[2];
     emit_reg(e, false, 0x85, RAX, RAX);
     fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
@@ -717,7 +734,18 @@ static void code_store_check(struct emitter *e, int va, unsigned size, uint8_t *
     patch_here(e, fast[1]);
 }
 
-void jit_emit_access(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
+/* The store of size bytes of register value at [rcx + va]. */
+static void emit_store(struct emitter *e, unsigned size, int value, int va)
+{
+    switch (size) {
+    case 1: emit_host_access(e, false, false, 0x88, value, va); break;
+    case 2: emit_host_access(e, false, true, 0x89, value, va); break;
+    case 4: emit_host_access(e, false, false, 0x89, value, va); break;
+    default: emit_host_access(e, true, false, 0x89, value, va); break;
+    }
+}
+
+void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper)
 {
     uint8_t *slow[8];
@@ -740,25 +768,10 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     }
     nslow = tlb_lookup(e, va, store, size, slow);
     if (store) {
-        /* What mem_store does besides the write: reservations, cached code on the page. */
-        move_imm64(e, RAX, (uint64_t)(uintptr_t)&mmu_reservations_active);
-        emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0);                     /* cmp dword [rax], 0 */
-        slow[nslow++] = jump_forward(e, 0x85);
-        /* code_extent[(host - ram) >> 12] as (code_extent - (ram >> 12))[host >> 12]: RAM
-         * is page-aligned (mmap). */
-        uintptr_t extent_by_host_page = (uintptr_t)t->ram->code_extent -
-                                        ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_extent);
-        emit_host_access(e, true, false, 0x8d, RAX, va);                       /* lea rax, [rcx+va] */
-        emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                         /* host page number */
-        move_imm64(e, RDI, (uint64_t)extent_by_host_page);
-        emit8(e, 0x8b), emit8(e, 0x04), emit8(e, 0x87);                        /* eax = extent [lo, hi) */
-        code_store_check(e, va, size, slow, &nslow);
-        switch (size) {
-        case 1: emit_host_access(e, false, false, 0x88, value, va); break;
-        case 2: emit_host_access(e, false, true, 0x89, value, va); break;
-        case 4: emit_host_access(e, false, false, 0x89, value, va); break;
-        default: emit_host_access(e, true, false, 0x89, value, va); break;
-        }
+        /* A page holding code fails the tag compare (TLB_CODE_PAGE): jit_emit_cold
+         * checks its code's bytes before the helper. */
+        reservation_check(e, slow, &nslow);
+        emit_store(e, size, value, va);
     } else {
         switch (size) {
         case 1: emit_host_access(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest, va); break;
@@ -775,6 +788,7 @@ void jit_emit_access(struct emitter *e, const struct translation *t, const struc
     c->helper = helper;
     c->resume = e->p;
     c->va = (int8_t)va;
+    c->size = (uint8_t)size;
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->valid = e->valid;
@@ -818,8 +832,28 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
     }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
-        for (unsigned n = 0; n < c->nfrom; n++)
+        uint8_t *slow[4];
+        unsigned nslow = 0;
+        if (c->value >= 0) {
+            /* A store whose tag compare (its first jump here) failed: with rcx the masked
+             * address and rax the entry's offset still, is it the entry of a page holding
+             * code? Then the store goes on inline unless it overwrites that code. */
+            patch_here(e, c->from[0]);
+            int32_t table = (int32_t)offsetof(struct tlb, write);
+            emit_reg(e, true, 0x81, 1, RCX), emit32(e, (uint32_t)TLB_CODE_PAGE); /* or rcx, flag */
+            emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
+            slow[nslow++] = jump_forward(e, 0x85);
+            emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+            reservation_check(e, slow, &nslow);
+            code_store_check(e, t, c->va, c->size, slow, &nslow);
+            emit_store(e, c->size, c->value, c->va);
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(c->resume - (e->p + 4)));
+        }
+        for (unsigned n = c->value >= 0; n < c->nfrom; n++)
             patch_here(e, c->from[n]);
+        for (unsigned n = 0; n < nslow; n++)
+            patch_here(e, slow[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
         write_back_at(e, c->valid, c->dirty);

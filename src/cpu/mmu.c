@@ -4,8 +4,6 @@
 #include "cpu/trigger.h"
 #include "memory/bus.h"
 
-_Atomic unsigned mmu_reservations_active;
-
 #define PTE_V (1ULL << 0)
 #define PTE_R (1ULL << 1)
 #define PTE_W (1ULL << 2)
@@ -213,7 +211,7 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
     for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
         for (unsigned access = 0; access < 3; access++) {
             struct tlb_entry *e = &tlb_table(h, i, access)[idx];
-            if (e->tag == page)
+            if ((e->tag & ~TLB_CODE_PAGE) == page)
                 e->tag = ~0ULL;
         }
 }
@@ -601,6 +599,14 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         e += idx;
         e->tag = va & ~0xfffULL;
         e->addend = (uintptr_t)host - va;
+        if (access == ACCESS_WRITE) {
+            /* The entry before the page's code extent: either this sees the page's code,
+             * or mmu_code_page_added, which publishes the extent first, sees the entry. */
+            atomic_thread_fence(memory_order_seq_cst);
+            size_t page = (size_t)((uint8_t *)host - h->ram->host) >> 12;
+            if (atomic_load_explicit(&h->ram->code_extent[page], memory_order_relaxed))
+                __atomic_fetch_or(&e->tag, TLB_CODE_PAGE, __ATOMIC_RELAXED);
+        }
     }
     return host;
 }
@@ -613,7 +619,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
-            if (mmu_reservations_active)
+            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host);
             if (is_htif_page(h, pa))
                 h->platform.ops->tohost_store(h->platform.board, pa);
@@ -723,7 +729,8 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
     }
     const struct tlb_entry *e = access == ACCESS_READ ? &h->tlb[h->mmu_ctx].read[(va >> 12) & (TLB_SIZE - 1)]
                                                       : &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
-    if (likely(tlb_hit(e, va, size)))
+    /* A code page's write entry serves too: the callers report their stores themselves. */
+    if (likely((__atomic_load_n(&e->tag, __ATOMIC_RELAXED) & ~TLB_CODE_PAGE) == (va & ~0xfffULL)))
         return (void *)(uintptr_t)(va + e->addend);
     uint64_t pa;
     void *host = access_prepare(h, va, size, access, true, &pa);
@@ -772,7 +779,7 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
             unsigned len = part ? size - first : first;
             guest_ram_note_store(h->ram, host[part], len);
             memcpy(host[part], bytes + (part ? first : 0), len);
-            if (mmu_reservations_active)
+            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host[part]);
         }
         return true;
@@ -783,6 +790,39 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
     *value = 0;
     memcpy(value, bytes, size);
     return true;
+}
+
+void mmu_reservations_count(struct hart *h, int delta)
+{
+    unsigned n = *h->platform.nharts;
+    for (unsigned i = 0; i < n; i++)
+        atomic_fetch_add(&h->platform.harts[i]->reservations_live, (unsigned)delta);
+}
+
+void mmu_code_page_added(struct hart *h, size_t page)
+{
+    uintptr_t host_page = (uintptr_t)h->ram->host + (page << 12);
+    unsigned n = *h->platform.nharts;
+    atomic_thread_fence(memory_order_seq_cst); /* the extent before the entries (access_prepare) */
+    for (unsigned i = 0; i < n; i++) {
+        struct hart *other = h->platform.harts[i];
+        for (unsigned ctx = 0; ctx < contexts_in_use(other); ctx++) {
+            struct tlb_entry *table = other->tlb[ctx].write;
+            for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
+                /* Filled bits may lag behind another hart's fill: its own check covers it. */
+                uint64_t bits = __atomic_load_n(&other->tlb_filled[ctx][ACCESS_WRITE][word], __ATOMIC_RELAXED);
+                for (; bits; bits &= bits - 1) {
+                    struct tlb_entry *e = &table[64 * word + __builtin_ctzll(bits)];
+                    uint64_t tag = __atomic_load_n(&e->tag, __ATOMIC_RELAXED);
+                    /* (An empty entry's tag has the flag too.) A refill that changes the
+                     * tag meanwhile makes the exchange fail, and checks the extent itself. */
+                    if (!(tag & TLB_CODE_PAGE) && tag + __atomic_load_n(&e->addend, __ATOMIC_RELAXED) == host_page)
+                        __atomic_compare_exchange_n(&e->tag, &tag, tag | TLB_CODE_PAGE, false, __ATOMIC_RELAXED,
+                                                    __ATOMIC_RELAXED);
+                }
+            }
+        }
+    }
 }
 
 void mmu_store_breaks_reservations(struct hart *h, const void *p)
@@ -796,7 +836,7 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p)
         /* Whoever ends a reservation retracts it from the count (as SC and traps do),
          * or every later store would keep taking the slow path. */
         if (r == granule && atomic_compare_exchange_strong(&other->arch.reservation, &r, ~0ULL)) {
-            atomic_fetch_sub(&mmu_reservations_active, 1);
+            mmu_reservations_count(h, -1);
             if (atomic_load(&other->wrs_stalled))
                 hart_wake_stall(other);
         }

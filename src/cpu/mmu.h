@@ -110,14 +110,23 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
  * reserved first, so it is broken here).
  */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
-/* How many harts hold a reservation: stores look for ones to break only when some do. */
-extern _Atomic unsigned mmu_reservations_active;
+/* A reservation was taken (delta 1) or ended (-1) on h's board: every hart's count of
+ * live ones (reservations_live) follows. */
+void mmu_reservations_count(struct hart *h, int delta);
 
 /* The reservation granule (hart_state.reservation) holding host address p of RAM. */
 static inline uint64_t mmu_reservation_granule(const struct hart *h, const void *p)
 {
     return guest_ram_gpa(h->ram, p) & ~7ULL;
 }
+
+/*
+ * Ram page `page` (guest_ram's numbering) has just got its first decoded code: every
+ * hart's write entries for it get TLB_CODE_PAGE, so that their stores check the code's
+ * bytes. Called before the code is read (a store racing with that changes the page's
+ * generation, as without the flag).
+ */
+void mmu_code_page_added(struct hart *h, size_t page);
 
 /* Recomputes h->pmp_active after a change of pmpcfg, and flushes the TLB. */
 void mmu_pmp_changed(struct hart *h);
@@ -171,22 +180,31 @@ DEFINE_LOAD(mem_load_u64, uint64_t)
 #define STORE_OPS(X) X(SB, 1) X(SH, 2) X(SW, 4) X(SD, 8)
 
 /* A store through the write entries of one TLB context when they hold va (false
- * otherwise: the caller takes the slow path). */
+ * otherwise: the caller takes the slow path). Only a page holding code has its bytes
+ * compared with the code's (TLB_CODE_PAGE). */
 static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, uint64_t va, unsigned size,
                                  uint64_t value)
 {
     const struct tlb_entry *e = &write[(va >> 12) & (TLB_SIZE - 1)];
-    if (!tlb_hit(e, va, size))
-        return false;
+    uint64_t page = (va + size - 1) & ~0xfffULL;
+    /* Atomic: mmu_code_page_added may flag the entry from another hart's thread. */
+    uint64_t tag = __atomic_load_n(&e->tag, __ATOMIC_RELAXED);
+    bool code_page = false;
+    if (unlikely(tag != page)) {
+        if (tag != (page | TLB_CODE_PAGE))
+            return false;
+        code_page = true;
+    }
     void *p = (void *)(uintptr_t)(va + e->addend);
-    guest_ram_note_store(h->ram, p, size);
+    if (unlikely(code_page))
+        guest_ram_note_store(h->ram, p, size);
     switch (size) {
     case 1: { uint8_t v = value; memcpy(p, &v, 1); break; }
     case 2: { uint16_t v = value; memcpy(p, &v, 2); break; }
     case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
     default: memcpy(p, &value, 8); break;
     }
-    if (unlikely(mmu_reservations_active))
+    if (unlikely(atomic_load_explicit(&h->reservations_live, memory_order_relaxed)))
         mmu_store_breaks_reservations(h, p);
     return true;
 }
@@ -209,7 +227,7 @@ static inline bool mem_zero_block_hit(struct hart *h, uint64_t va)
     uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
     guest_ram_note_store(h->ram, p, CACHE_BLOCK_SIZE);
     memset(p, 0, CACHE_BLOCK_SIZE);
-    if (unlikely(mmu_reservations_active))
+    if (unlikely(atomic_load_explicit(&h->reservations_live, memory_order_relaxed)))
         for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
             mmu_store_breaks_reservations(h, p + i);
     return true;

@@ -44,19 +44,20 @@ int guest_ram_init_file(struct guest_ram *ram, uint64_t base, uint64_t size, int
                  base, size);
 }
 
-void guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi)
+bool guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi)
 {
     uint32_t old = atomic_load(&ram->code_extent[page]), want;
     do {
         unsigned old_lo = old & 0xffff, old_hi = old >> 16;
         if (old && old_lo <= lo && hi <= old_hi)
-            return;
+            return false;
         if (old) {
             lo = lo < old_lo ? lo : old_lo;
             hi = hi > old_hi ? hi : old_hi;
         }
         want = lo | (uint32_t)hi << 16;
     } while (!atomic_compare_exchange_weak(&ram->code_extent[page], &old, want));
+    return old == 0;
 }
 
 void guest_ram_code_written(struct guest_ram *ram, size_t page, unsigned off, unsigned size)

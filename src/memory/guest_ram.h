@@ -51,8 +51,9 @@ static inline uint64_t guest_ram_gpa(const struct guest_ram *ram, const void *p)
     return ram->base + (uint64_t)((const uint8_t *)p - ram->host);
 }
 
-/* Records that blocks were decoded from bytes [lo, hi) of the page. */
-void guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi);
+/* Records that blocks were decoded from bytes [lo, hi) of the page; true when the page
+ * held no code before (its writers' cached write translations must then learn of it). */
+bool guest_ram_code_extend(struct guest_ram *ram, size_t page, unsigned lo, unsigned hi);
 
 /* Invalidates the page's cached code if [off, off + size) overlaps it. */
 void guest_ram_code_written(struct guest_ram *ram, size_t page, unsigned off, unsigned size);

@@ -539,7 +539,7 @@ static void test_atomics(void)
     unsigned broken_check[] = { 15, 16 };
     uint64_t broken_want[] = { 1, 5 };
     RUN("reservation broken by a store", broken, regs, broken_check, broken_want);
-    CHECK_EQ_U64(mmu_reservations_active, 0);
+    CHECK_EQ_U64(h->reservations_live, 0);
 }
 
 /*
@@ -1010,6 +1010,96 @@ static void test_store_straddling_code(void)
     RUN("store straddling code", code, regs, check, want);
 }
 
+/* Page 1 (BASE + 0x1000) holding no code, so that its write entry is filled without
+ * TLB_CODE_PAGE. */
+static void forget_page1_code(void)
+{
+    guest_ram_note_write(&m->bus.ram, guest_ram_ptr(&m->bus.ram, BASE + 0x1000, 4));
+}
+
+/*
+ * A page gets code after a store filled its write entry: a later store over that code,
+ * through the same entry, must still see it (the entry is flagged when the page's first
+ * block is decoded).
+ */
+static void test_code_after_write_entry(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x1800, [4] = BASE + 0x1000 };
+    uint32_t code[0x1008 / 4] = {
+        [0] = S(0, 0, 3, 2),                          /* 0: sw x0, 0(x3): page 1 in the write TLB, no code yet */
+        [1] = J(0x1000 - 4, 1),                       /* 4: jal x1, 0x1000: page 1's code */
+        [2] = B(16, 0, 12, 1),                        /* 8: bne x12, x0, +16 -> wfi */
+        [3] = S(0, 2, 4, 2),                          /* 12: sw x2, 0(x4): over page 1's addi */
+        [4] = I(1, 0, 0, 12, 0x13),                   /* 16: addi x12, x0, 1 */
+        [5] = J(-16, 0),                              /* 20: j 4 */
+        [6] = WFI,
+        [0x1000 / 4] = I(1, 0, 0, 10, 0x13),          /* addi x10, x0, 1 (to be replaced) */
+        [0x1004 / 4] = I(0, 1, 0, 0, 0x67),           /* jalr x0, 0(x1) */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 1 };
+    RUN_SET_UP("code after the write entry", code, regs, forget_page1_code, check, want);
+}
+
+/*
+ * The flag on a write entry: set on the entry of a page that gets code, which then
+ * checks stores against the code's bytes; gone with the entry when sfence.vma drops it.
+ */
+static void test_code_page_write_entry(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    hart_set_priv(h, PRIV_S); /* satp Bare: DATA maps to itself */
+    struct guest_ram *ram = &m->bus.ram;
+    size_t page = (DATA - ram->base) >> 12;
+    guest_ram_note_write(ram, guest_ram_ptr(ram, DATA, 4));
+    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(DATA >> 12) & (TLB_SIZE - 1)];
+    CHECK(mem_store(h, DATA, 8, 1));
+    CHECK_EQ_U64(e->tag, DATA);
+    CHECK(guest_ram_code_extend(ram, page, 0, 0x10));
+    mmu_code_page_added(h, page);
+    CHECK_EQ_U64(e->tag, DATA | TLB_CODE_PAGE);
+    uint32_t gen = atomic_load(&ram->code_gen[page]);
+    CHECK(mem_store(h, DATA + 0x10, 8, 2)); /* data next to the code */
+    CHECK_EQ_U64(atomic_load(&ram->code_gen[page]), gen);
+    CHECK(mem_store(h, DATA + 8, 8, 3)); /* over it */
+    CHECK_EQ_U64(atomic_load(&ram->code_gen[page]), gen + 1);
+    mmu_flush_page(h, DATA, false);
+    CHECK_EQ_U64(e->tag, ~0ULL);
+    hart_reset(h, BASE);
+}
+
+/*
+ * A reservation taken after another hart's store filled its write entry: that hart's
+ * next store through the entry, on its inline path, must still break it, which its own
+ * count of live reservations tells it to look for.
+ */
+static void test_reservation_after_write_entry(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_NONE,
+                                  .interpret_only = true };
+    struct machine *two = machine_create(&cfg, false);
+    CHECK(two);
+    if (!two)
+        return;
+    struct hart *h0 = two->harts[0], *h1 = two->harts[1];
+    hart_reset(h0, BASE);
+    hart_reset(h1, BASE);
+    CHECK(mem_store(h1, DATA, 8, 1)); /* hart 1's write entry, before any reservation */
+    h0->arch.x[1] = DATA;
+    h0->arch.x[2] = 7;
+    uint32_t lr = AMO(0x02, 0, 1, 3, 14), sc = AMO(0x03, 2, 1, 3, 15);
+    CHECK_EQ_U64(exec_one(h0, lr, lr, 4), EXEC_NEXT);
+    CHECK_EQ_U64(h1->reservations_live, 1);
+    /* The value LR read: only the broken reservation can fail the SC. */
+    CHECK(mem_store_hit(h1, h1->tlb[h1->mmu_ctx].write, DATA, 8, 1));
+    CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
+    CHECK_EQ_U64(h0->arch.x[15], 1); /* failed */
+    CHECK_EQ_U64(h0->reservations_live + h1->reservations_live, 0);
+    machine_destroy(two);
+}
+
 /* A loop of one block that overwrites its own first instruction: going round again
  * must see the new one (translated code jumps back to itself directly otherwise). */
 static void test_loop_rewriting_itself(void)
@@ -1223,6 +1313,9 @@ static void test_self_modifying_code(void)
     test_loop_rewriting_itself_fp();
     test_loop_rewriting_itself_amo();
     test_chained_blocks_rewritten();
+    test_code_after_write_entry();
+    test_code_page_write_entry();
+    test_reservation_after_write_entry();
 }
 
 /*
@@ -2324,17 +2417,17 @@ static void test_state_reload(void)
     load(code, ARRAY_SIZE(code), regs);
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 41 }, 8);
     run_blocks();
-    CHECK_EQ_U64(mmu_reservations_active, 1);
+    CHECK_EQ_U64(h->reservations_live, 1);
     h->arch.pmpcfg[0] = 0x1f;               /* NAPOT RWX: PMP active */
     hart_set_priv(h, PRIV_S);
     struct hart_state saved = h->arch;
 
     hart_reset(h, BASE);
-    CHECK_EQ_U64(mmu_reservations_active, 0);
+    CHECK_EQ_U64(h->reservations_live, 0);
     CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_M);
     hart_load_state(h, &saved);
     CHECK(memcmp(&h->arch, &saved, sizeof(saved)) == 0);
-    CHECK_EQ_U64(mmu_reservations_active, 1);
+    CHECK_EQ_U64(h->reservations_live, 1);
     CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_S);
     CHECK(h->pmp_active);
     /* M-mode again (satp is bare either way) to finish the program after the wfi. */
@@ -2343,7 +2436,7 @@ static void test_state_reload(void)
     CHECK_EQ_U64(h->arch.x[10], 42);
     CHECK_EQ_U64(h->arch.x[11], 41);
     CHECK_EQ_U64(h->arch.x[12], 0);
-    CHECK_EQ_U64(mmu_reservations_active, 0);
+    CHECK_EQ_U64(h->reservations_live, 0);
     hart_reset(h, BASE);
 }
 
