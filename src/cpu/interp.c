@@ -513,9 +513,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  * only another hart or a device can change it then, and without a fence.i on this hart
  * the ISA lets it run the old code; it sees the new one by the end of its slice.
  */
-#define BRANCH_LOOP(name, cond) loop_##name: \
+#define BRANCH_LOOP_AT(label, name, recheck) label: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            if (likely(RETIRE(d->ordinal) >= 0) && likely(b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+            if (likely(RETIRE(d->ordinal) >= 0) && \
+                likely(!(recheck) || b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
                 d = b->insns; \
                 DISPATCH(); \
             } \
@@ -523,16 +524,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue; \
         } \
         NEXT();
-#define BRANCH_STORE_FREE_LOOP(name, cond) store_free_loop_##name: \
-        if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            if (likely(RETIRE(d->ordinal) >= 0)) { \
-                d = b->insns; \
-                DISPATCH(); \
-            } \
-            h->arch.pc = pc; \
-            continue; \
-        } \
-        NEXT();
+#define BRANCH_LOOP(name, cond) BRANCH_LOOP_AT(loop_##name, name, true)
+#define BRANCH_STORE_FREE_LOOP(name, cond) BRANCH_LOOP_AT(store_free_loop_##name, name, false)
 #define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
 #define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
 
