@@ -108,6 +108,25 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
 
 #define RUN(name, code, regs, check, want) \
     run_both(name, code, ARRAY_SIZE(code), regs, NULL, check, want, ARRAY_SIZE(check))
+
+/* After RUN: the translated run again with the run loop's budget at each value from 1 to
+ * 40, which jumps inside translated code check; registers and instret as the reference's. */
+static void run_every_budget(const uint32_t *code, size_t n, const uint64_t *regs, const unsigned *check,
+                             const uint64_t *want, size_t nchecks)
+{
+    uint64_t instret = h->arch.instret;
+    m = m_jit;
+    h = m->harts[0];
+    for (uint64_t budget = 1; budget <= 40; budget++) {
+        load(code, n, regs);
+        unsigned calls = 0;
+        while (interp_run(h, budget) != EXEC_WFI && ++calls < 10000)
+            ;
+        for (size_t i = 0; i < nchecks; i++)
+            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
+        CHECK_EQ_U64(h->arch.instret, instret);
+    }
+}
 /* RUN, with setup() called after the code and registers are loaded. */
 #define RUN_SET_UP(name, code, regs, setup, check, want) \
     run_both(name, code, ARRAY_SIZE(code), regs, setup, check, want, ARRAY_SIZE(check))
@@ -2133,18 +2152,7 @@ static void test_jumps_within_block(void)
     unsigned check[] = { 5, 6, 7, 28, 29 };
     uint64_t want[] = { 5, 30, 0, 15 * 7, 30 * 15 };
     RUN("jumps within a block", code, regs, check, want);
-    uint64_t instret = h->arch.instret;
-    m = m_jit;
-    h = m->harts[0];
-    for (uint64_t budget = 1; budget <= 40; budget++) {
-        load(code, ARRAY_SIZE(code), regs);
-        unsigned calls = 0;
-        while (interp_run(h, budget) != EXEC_WFI && ++calls < 10000)
-            ;
-        for (size_t i = 0; i < ARRAY_SIZE(check); i++)
-            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
-        CHECK_EQ_U64(h->arch.instret, instret);
-    }
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
 /*
@@ -2192,18 +2200,7 @@ static void test_trace_through_taken_branch(void)
     unsigned check[] = { 5, 6, 7, 13, 14, 28 };
     uint64_t want[] = { x5, x6, x7, x13, x14, x28 };
     RUN("trace through a taken branch", code, regs, check, want);
-    uint64_t instret = h->arch.instret;
-    m = m_jit;
-    h = m->harts[0];
-    for (uint64_t budget = 1; budget <= 40; budget++) {
-        load(code, ARRAY_SIZE(code), regs);
-        unsigned calls = 0;
-        while (interp_run(h, budget) != EXEC_WFI && ++calls < 10000)
-            ;
-        for (size_t i = 0; i < ARRAY_SIZE(check); i++)
-            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
-        CHECK_EQ_U64(h->arch.instret, instret);
-    }
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
 /*
