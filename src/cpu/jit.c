@@ -328,6 +328,36 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
 #define LOOP_WEIGHT 8
 #define MAX_WEIGHT 4096
 
+/* Whether an ALU op reads a register only through its low word: a W op, or an andi with
+ * a non-negative mask (its result's upper half is clear whatever the source's). */
+static bool reads_low_word(const struct dinsn *d)
+{
+    const struct op_translation *o = translation_of(d);
+    return ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word) ||
+           (d->op == OP_ANDI && d->imm >= 0);
+}
+
+/* Whether the upper half of what instruction insns[i] writes to rd goes unread: the ALU
+ * ops after it (nothing that can exit or call out, so no write-back either) overwrite rd
+ * before any reads it but through its low word in doing so. Every run of instructions
+ * ends in one that ends the block, where the scan stops. */
+static bool upper_half_unread(const struct dinsn *insns, unsigned i)
+{
+    unsigned rd = insns[i].rd;
+    for (unsigned j = i + 1;; j++) {
+        const struct dinsn *d = &insns[j];
+        unsigned kind = translation_of(d)->kind;
+        uint32_t reads, writes;
+        if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC && kind != KIND_NOP)
+            return false;
+        insn_registers(d, &reads, &writes);
+        if (reads >> rd & 1)
+            return d->rd == rd && reads_low_word(d);
+        if (writes >> rd & 1)
+            return true;
+    }
+}
+
 /* Translates one instruction (whether it ends the block, insn_registers says). */
 static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
@@ -352,8 +382,14 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_LOAD:
         jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
         return;
-    case KIND_ALU_IMM: jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->imm); return;
-    case KIND_ALU: jit_emit_alu(e, (enum jit_alu)o->how, o->word, d->rd, d->rs1, d->rs2); return;
+    case KIND_ALU_IMM:
+        jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, !o->word || !upper_half_unread(t->insns, i), d->rd,
+                         d->rs1, d->imm);
+        return;
+    case KIND_ALU:
+        jit_emit_alu(e, (enum jit_alu)o->how, o->word, !o->word || !upper_half_unread(t->insns, i), d->rd,
+                     d->rs1, d->rs2);
+        return;
     case KIND_CALL: jit_emit_call(e, d->rd, d->rs1, d->rs2, o->fn); return;
     case KIND_END: jit_emit_exit(e, t, i, BLOCK_LINK_NEXT, off, 0, page_offset(t, off, 0), t->inside[i]); return;
     case KIND_FP: translate_fp(e, t, d, i, off); return;

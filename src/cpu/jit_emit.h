@@ -167,11 +167,16 @@ void jit_emit_reads(struct emitter *e, uint32_t regs);
 
 /*
  * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,
- * sign-extend the result), only for ADD, SUB, SLL, SRL, SRA and MUL.
+ * sign-extend the result), only for ADD, SUB, SLL, SRL, SRA and MUL. extend: with word,
+ * whether rd's upper half is made right; false only when nothing reads it before rd is
+ * written again (rd's host register or memory then holds just the low word right).
  */
-void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2);
-/* rd = rs1 op imm: ADD (also word), AND, OR, XOR, SLT, SLTU, and shifts (also word). */
-void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm);
+void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, unsigned rd, unsigned rs1,
+                  unsigned rs2);
+/* rd = rs1 op imm: ADD (also word), AND, OR, XOR, SLT, SLTU, and shifts (also word);
+ * extend as for jit_emit_alu. */
+void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, bool extend, unsigned rd, unsigned rs1,
+                      int32_t imm);
 /* rd = imm (sign-extended). */
 void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm);
 /* rd = the guest pc of the instruction at block offset off, plus delta. */

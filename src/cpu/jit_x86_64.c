@@ -916,7 +916,8 @@ static int read_x(struct emitter *e, unsigned i)
     return RAX;
 }
 
-void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, unsigned rs2)
+void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, unsigned rd, unsigned rs1,
+                  unsigned rs2)
 {
     /* Computed in rd's host register unless that would overwrite rs2 before its use. */
     int t = rd != rs2 ? dest_of(e, rd) : RAX;
@@ -962,14 +963,15 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, unsigned rd, un
         op_x(e, !word, rm_opcode(op), t, rs2);
         break;
     }
-    if (word)
+    if (word && extend)
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32: the flags stay */
     store_x(e, t, rd);
     if (op == JIT_ADD || op == JIT_SUB || op == JIT_AND || op == JIT_OR || op == JIT_XOR)
         zero_flag_of(e, rd);
 }
 
-void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd, unsigned rs1, int32_t imm)
+void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, bool extend, unsigned rd, unsigned rs1,
+                      int32_t imm)
 {
     if (op == JIT_SLT || op == JIT_SLTU) {
         group_imm(e, true, 7, read_x(e, rs1), imm); /* cmp rs1, imm */
@@ -990,7 +992,7 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
     }
     if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
         emit_mem(e, !word, 0x8d, t, e->host[rs1], imm); /* lea t, [rs1 + imm] */
-        if (word)
+        if (word && extend)
             emit_reg(e, true, 0x63, t, t);                /* movsxd t, t32 */
         store_x(e, t, rd);
         return;
@@ -1010,7 +1012,7 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, unsigned rd
         break;
     }
     /* srliw by 1 or more leaves bit 31 clear: the 32-bit op's zero extension is the sign's */
-    if (word && !(op == JIT_SRL && imm > 0))
+    if (word && extend && !(op == JIT_SRL && imm > 0))
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
     store_x(e, t, rd);
     if (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && imm))

@@ -166,6 +166,34 @@ static void test_integer_alu(void)
     RUN("alu", code, regs, check, want);
 }
 
+/* A W op's result whose upper half the translator leaves undone when the next reader
+ * overwrites it through its low word (andi with a non-negative mask, another W op): any
+ * other reader in between, a W op writing elsewhere, an andi with a negative mask or a
+ * taken branch must see the whole sign extension. */
+static void test_word_results_read_later(void)
+{
+    uint64_t regs[32] = { [2] = 1, [5] = 0x7fffffff, [6] = 0x7ffffff0 };
+    uint32_t code[] = {
+        I(1, 5, 0, 10, 0x1b),        /* 0: addiw x10 = sext(0x80000000) */
+        I(-16, 10, 7, 10, 0x13),     /* 4: andi x10, x10, -16: reads the upper half */
+        I(1, 5, 0, 11, 0x1b),        /* 8: addiw x11 = sext(0x80000000) */
+        I(0, 11, 0, 12, 0x1b),       /* 12: sext.w x12, x11: x11 stays */
+        I(1, 5, 0, 13, 0x1b),        /* 16: addiw x13 = sext(0x80000000) */
+        B(8, 0, 0, 0),               /* 20: beq x0, x0, 28 */
+        I(0, 13, 0, 13, 0x1b),       /* 24: sext.w x13, x13 (skipped) */
+        I(0x100, 6, 0, 14, 0x1b),    /* 28: addiw x14 = sext(0x800000f0) */
+        I(0x7f0, 14, 7, 14, 0x13),   /* 32: andi x14, x14, 0x7f0 */
+        R(0, 2, 5, 0, 15, 0x3b),     /* 36: addw x15 = sext(0x80000000) */
+        R(0x20, 2, 15, 0, 15, 0x3b), /* 40: subw x15, x15, x2 */
+        R(0, 13, 11, 0, 16, 0x33),   /* 44: add x16 = x11 + x13 */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16 };
+    uint64_t want[] = { 0xffffffff80000000ULL, 0xffffffff80000000ULL, 0xffffffff80000000ULL,
+                        0xffffffff80000000ULL, 0xf0, 0x7fffffff, 0xffffffff00000000ULL };
+    RUN("word results read later", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
 static void test_multiply_divide(void)
 {
     uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
@@ -2451,6 +2479,7 @@ int main(void)
     if (!m_interp || !m_jit || !m_small_buffer)
         UNIT_DONE();
     test_integer_alu();
+    test_word_results_read_later();
     test_multiply_divide();
     test_bitmanip();
     test_zbb_ops_within_block();
