@@ -919,6 +919,18 @@ static int read_x(struct emitter *e, unsigned i)
 void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, unsigned rd, unsigned rs1,
                   unsigned rs2)
 {
+    if (rs1 == 0 && rs2 != 0 && !word && (op == JIT_ADD || op == JIT_OR || op == JIT_XOR)) {
+        /* mv (c.mv is add rd, x0, rs2): one mov, which leaves the flags alone */
+        const uint8_t *from = e->p;
+        if (e->host[rd] >= 0) {
+            load_x(e, e->host[rd], rs2);
+            store_x(e, e->host[rd], rd);
+        } else {
+            store_x(e, read_x(e, rs2), rd);
+        }
+        flags_kept(e, from, rd);
+        return;
+    }
     /* Computed in rd's host register unless that would overwrite rs2 before its use. */
     int t = rd != rs2 ? dest_of(e, rd) : RAX;
     switch (op) {

@@ -194,6 +194,31 @@ static void test_word_results_read_later(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* add/or/xor rd, x0, rs (c.mv is one) translate as a move that leaves the flags alone:
+ * a branch after it still tests the register an earlier op set the zero flag for, while
+ * add rd, x0, x0 (an xor, which sets the flags) must not leave that flag claimed. */
+static void test_moves_and_branches(void)
+{
+    uint64_t regs[32] = { [10] = 5, [13] = 1, [15] = 7 };
+    uint32_t code[] = {
+        I(-1, 10, 0, 10, 0x13),   /* 0: addi x10 = 4 */
+        R(0, 0, 0, 0, 11, 0x33),  /* 4: add x11, x0, x0 */
+        B(12, 0, 10, 0),          /* 8: beq x10, x0, 20 (not taken) */
+        I(1, 0, 0, 12, 0x13),     /* 12: li x12, 1 */
+        J(8, 0),                  /* 16: j 24 */
+        I(2, 0, 0, 12, 0x13),     /* 20: li x12, 2 */
+        I(-1, 13, 0, 13, 0x13),   /* 24: addi x13 = 0 */
+        R(0, 15, 0, 0, 14, 0x33), /* 28: add x14, x0, x15 (c.mv) */
+        R(0, 15, 0, 4, 17, 0x33), /* 32: xor x17, x0, x15 */
+        B(8, 0, 13, 1),           /* 36: bne x13, x0, 44 (not taken) */
+        I(3, 0, 0, 16, 0x13),     /* 40: li x16, 3 */
+    };
+    unsigned check[] = { 11, 12, 14, 16, 17 };
+    uint64_t want[] = { 0, 1, 7, 3, 7 };
+    RUN("moves and branches", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
 static void test_multiply_divide(void)
 {
     uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
@@ -2480,6 +2505,7 @@ int main(void)
         UNIT_DONE();
     test_integer_alu();
     test_word_results_read_later();
+    test_moves_and_branches();
     test_multiply_divide();
     test_bitmanip();
     test_zbb_ops_within_block();
