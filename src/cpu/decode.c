@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "cpu/csr.h"
 #include "cpu/rvc.h"
 
 /* Maps one 32-bit instruction to its op (OP_SLOW when it has none). */
@@ -107,6 +108,8 @@ static enum op classify(uint32_t i)
         return f3 == 2 && insn_rd(i) == 0 && (i >> 20) == 4 ? OP_CBO_ZERO : OP_SLOW;
     case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
         return OP_FP;
+    case 0x73: /* Zicsr on sstatus, sscratch, sepc, scause or stval: Linux's irq and user-access paths */
+        return (f3 & 3) && csr_is_trap_handling(i >> 20) ? OP_TRAP_CSR : OP_SLOW;
     default:
         return OP_SLOW;
     }
@@ -137,7 +140,7 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
         return op == OP_SLOW;
     }
     bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
-    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO; /* kept whole in imm */
+    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO || op == OP_TRAP_CSR; /* kept whole in imm */
     bool memory = (op >= OP_LB && op <= OP_SD) || whole;
     if (insn_rd(insn) == 0 && !ends && !memory)
         op = OP_NOP; /* hints and nops writing x0 */

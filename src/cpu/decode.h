@@ -2,12 +2,15 @@
  * The one RISC-V decoder: field extraction for the 32-bit instruction formats
  * (immediates sign-extended), and decode_insn, which turns an instruction into the
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
- * interpreter and the translator. Instructions without an op of their own (CSR,
- * system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
+ * interpreter and the translator. Instructions without an op of their own (other CSR
+ * accesses, system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
  * crypto) decode to OP_SLOW,
  * which only the reference executor (execute.c) takes apart. F, D and Zfh loads, stores
  * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
- * a block, since they cannot change privilege, translation or interrupts.
+ * a block, since they cannot change privilege, translation or interrupts. Accesses to
+ * the supervisor's trap-handling CSRs (csr_is_trap_handling) decode to OP_TRAP_CSR: kept
+ * whole and run by the reference executor too, within a block, which they leave only when
+ * they unmask a pending interrupt.
  */
 #ifndef RACKVM_DECODE_H
 #define RACKVM_DECODE_H
@@ -53,7 +56,7 @@ static inline int64_t insn_imm_j(uint32_t i)
     X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
     X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW) \
     X(CLZ) X(CTZ) X(CPOP) X(SEXTB) X(SEXTH) X(ORCB) X(REV8) \
-    X(FENCE) X(CBO_ZERO) X(AMO) \
+    X(FENCE) X(CBO_ZERO) X(AMO) X(TRAP_CSR) \
     X(FP)
 
 enum op {
@@ -67,7 +70,7 @@ enum op {
  * into its table, so blocks hold no code pointers). 12 bytes: a block's instructions take
  * fewer cache lines, which an idle guest's ticks, cold in the host's caches, pay for. */
 struct dinsn {
-    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO: the 32-bit (expanded) instruction */
+    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR: the 32-bit (expanded) instruction */
     /* A conditional branch writes no register: the block's decoder sets its rd to the
      * block link (block.h) its taken exit goes through. */
     uint8_t op, rd, rs1, rs2, len;
@@ -80,7 +83,7 @@ struct dinsn {
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (memory ops keep theirs: they may fault or
- * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO and OP_AMO keep the instruction in imm. Returns whether it is a control transfer
+ * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in imm. Returns whether it is a control transfer
  * or OP_SLOW, where a translated block ends (the block engine's blocks run on past a
  * conditional branch, see block.h).
  */

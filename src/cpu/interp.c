@@ -573,6 +573,25 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
             goto fault;
         NEXT();
+    op_TRAP_CSR:
+        h->arch.pc = INSN_PC();
+        switch (exec_slow(h, d)) {
+        case EXEC_NEXT:
+            h->arch.instret--; /* exec_slow counted it; so does the block's RETIRE */
+            /* sstatus.SUM may have moved the data accesses to another TLB context */
+            data_read = h->tlb[h->mmu_ctx].read;
+            data_write = h->tlb[h->mmu_ctx].write;
+            NEXT();
+        case EXEC_TRAPPED:
+            goto fault;
+        default:
+            /* It unmasked a pending interrupt (and counted itself): the run loop takes
+             * it before the next instruction. */
+            RETIRE(d->ordinal - 1u);
+            COUNT_RETIRED();
+            CHARGE_UNRETIRED();
+            return EXEC_CHECK_IRQ;
+        }
 
     ALU(MV, alu_ADDI(x[d->rs1], 0))
     ALU(SEXT_W, alu_ADDIW(x[d->rs1], 0))

@@ -52,8 +52,8 @@ STORE_OPS(STORE_HELPER)
 
 /*
  * An OP_SLOW instruction that only computes, loads or stores (bit manipulation beyond Zba
- * and Zbb's one-operand ops, Zicbom's cache-block operations), or accesses a
- * trap-handling CSR: it cannot change privilege, translation or the code cache, so
+ * and Zbb's one-operand ops, Zicbom's cache-block operations): it cannot change
+ * privilege, translation or the code cache, so
  * translated code runs it through the reference executor in place and goes on to the
  * next block, instead of returning to the run loop for it. (fence.i stays out: it is
  * about the code.)
@@ -66,8 +66,6 @@ static bool slow_in_place(const struct dinsn *d)
         return true;
     case 0x0f:
         return insn_funct3(insn) != 1;
-    case 0x73:
-        return (insn_funct3(insn) & 3) != 0 && csr_is_trap_handling(insn >> 20);
     default:
         return false;
     }
@@ -92,17 +90,21 @@ static void jit_amo_insn(struct hart *h, const struct dinsn *d)
         h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
+/* An in-place OP_SLOW or OP_TRAP_CSR instruction. */
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
     unsigned data_ctx = h->mmu_ctx;
+    uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
     enum exec_result r = exec_slow(h, d);
-    if (r == EXEC_NEXT && h->mmu_ctx == data_ctx) {
+    bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
+    if (r == EXEC_NEXT && h->mmu_ctx == data_ctx && !mxr_moved) {
         h->arch.instret--; /* exec_one counted it; so does the block's retired count */
         return;
     }
     /* Trapped (pc at the handler), or a CSR write that changed the data TLB context,
-     * which the block holds, or unmasked a pending interrupt, taken here as the run loop
-     * would: the block exits as after a fault (a CSR write counted itself). */
+     * which the block holds, or flushed the TLB (MXR), or unmasked a pending interrupt,
+     * taken here as the run loop would: the block exits as after a fault (a CSR write
+     * counted itself). */
     if (r == EXEC_CHECK_IRQ_AFTER)
         hart_take_interrupts(h);
     h->jit_fault = true;
@@ -118,6 +120,14 @@ static bool fp_before(const struct dinsn *insns, unsigned i, bool stores_too)
         if (insns[k].op == OP_FP && (stores_too || (insns[k].imm & 0x7f) != 0x27))
             return true;
     return false;
+}
+
+/* Whether FP instruction i may leave the FS check (stores_too) or the dirty marking to an
+ * earlier one: not in a translation that accesses sstatus, which may turn FS off or clean
+ * between any two of them on some path through its jumps. */
+static bool fp_done_before(const struct translation *t, unsigned i, bool stores_too)
+{
+    return !t->accesses_sstatus && fp_before(t->insns, i, stores_too);
 }
 
 /* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1); -1 for other instructions. */
@@ -157,7 +167,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
     uint32_t insn = (uint32_t)d->imm;
     unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
     int arith = inline_fp_op(insn);
-    if (!fp_before(t->insns, i, true))
+    if (!fp_done_before(t, i, true))
         jit_emit_fp_enabled_check(e, d, i, off);
     if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
         bool store = opcode == 0x27;
@@ -178,7 +188,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         e->stored |= opcode == 0x27;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_fp_insn);
     }
-    if (opcode != 0x27 && !fp_before(t->insns, i, false))
+    if (opcode != 0x27 && !fp_done_before(t, i, false))
         jit_emit_fp_dirty(e);
 }
 
@@ -232,6 +242,7 @@ enum insn_kind {
     KIND_FENCE,     /* a host barrier as the fence's orders need */
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
     KIND_AMO,       /* exec_amo in place: rd written in the register file */
+    KIND_TRAP_CSR,  /* jit_slow_insn in place: rd written in the register file */
 };
 
 struct op_translation {
@@ -252,6 +263,7 @@ static const struct op_translation op_translation[OP_COUNT] = {
     [OP_SLOW] = KIND(SLOW), [OP_END] = KIND(END), [OP_NOP] = KIND(NOP), [OP_LUI] = KIND(LUI),
     [OP_AUIPC] = KIND(AUIPC), [OP_JAL] = KIND(JAL), [OP_JALR] = KIND(JALR), [OP_FP] = KIND(FP),
     [OP_FENCE] = KIND(FENCE), [OP_CBO_ZERO] = KIND(CBO_ZERO), [OP_AMO] = KIND(AMO),
+    [OP_TRAP_CSR] = KIND(TRAP_CSR),
     [OP_BEQ] = HOW(BRANCH, EQ), [OP_BNE] = HOW(BRANCH, NE), [OP_BLT] = HOW(BRANCH, LT),
     [OP_BGE] = HOW(BRANCH, GE), [OP_BLTU] = HOW(BRANCH, LTU), [OP_BGEU] = HOW(BRANCH, GEU),
 #define LOAD_KIND(name, fn, size, sign) \
@@ -312,7 +324,7 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
             r = 1u << insn_rs1((uint32_t)d->imm);
         break;
     /* The calls read and write the register file, as written back and reloaded around them. */
-    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: break;
+    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: case KIND_TRAP_CSR: break;
     case KIND_SLOW: case KIND_END: ends = true; break;
     }
 #undef RS1
@@ -398,6 +410,9 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         e->stored = true;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off,
                            o->kind == KIND_AMO ? (const void *)jit_amo_insn : (const void *)jit_cbo_zero_insn);
+        return;
+    case KIND_TRAP_CSR:
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         return;
     case KIND_SLOW:
         if (!slow_in_place(d))
@@ -520,8 +535,10 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     }
     t.traced = n;
     n = trace_segments(h, b, insns, offs, n);
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         ends[i] = insn_registers(&insns[i], &reads[i], &writes[i]);
+        t.accesses_sstatus |= insns[i].op == OP_TRAP_CSR;
+    }
     /* Jumps within the translation's code carry its host registers along, as a loop on
      * the block does: all of them then stay loaded throughout. The instructions a jump
      * back repeats weigh more in the choice of those registers. */

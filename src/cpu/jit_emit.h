@@ -136,6 +136,7 @@ struct translation {
     struct jit_jump *jumps;
     const uint8_t *code;
     int8_t inside[JIT_MAX_INSNS];
+    bool accesses_sstatus; /* (or the other trap-handling CSRs: OP_TRAP_CSR) */
 };
 
 /* Integer operations the emitter inlines: rd = rs1 OP rs2, or rs1 OP imm. */

@@ -2024,6 +2024,98 @@ static void test_trap_csrs_in_place(void)
 }
 
 /*
+ * sstatus.SUM set and cleared within one block: a user-page load after the csrs reads the
+ * page, one after the csrc faults, although the SUM context's TLB holds the page by then.
+ */
+static void test_sum_within_block(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [9] = MSTATUS_SUM, [11] = 7 };
+    uint32_t code[] = {
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* csrc sstatus, x9 */
+        CSR_SSTATUS << 20 | 9u << 15 | 2u << 12 | 0x73,   /* csrs sstatus, x9 */
+        I(0, 5, 3, 10, 0x03),                             /* ld x10, 0(x5): the user page */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* csrc sstatus, x9 */
+        I(0, 5, 3, 11, 0x03),                             /* ld x11, 0(x5): faults */
+    };
+    unsigned check[] = { 10, 11 };
+    uint64_t want[] = { 0x55, 7 };
+    RUN_SET_UP("SUM within a block", code, regs, set_up_user_page, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 16);
+}
+
+/*
+ * sstatus.FS turned off and back on (clean) between FP instructions of one block: the
+ * translation's FP checks (the first FP instruction checks FS and marks it dirty for
+ * those after it) start again after each sstatus access, so the next FP instruction
+ * marks FS dirty and the one after FS is off traps. (fflags.NX set and operands of 1.0:
+ * translated code runs FP arithmetic on the host only then.)
+ */
+static void test_fs_within_block(void)
+{
+    uint64_t regs[32] = { [8] = 2ULL << MSTATUS_FS_SHIFT, [9] = MSTATUS_FS, [20] = 0x3ff0000000000000 };
+    uint32_t code[] = {
+        CSR_FFLAGS << 20 | 1u << 15 | 5u << 12 | 0x73,    /* 0: csrwi fflags, NX */
+        R(0x79, 0, 20, 0, 2, 0x53),                       /* 4: fmv.d.x f2, x20 */
+        R(0x79, 0, 20, 0, 3, 0x53),                       /* 8: fmv.d.x f3, x20 */
+        R(0x01, 3, 2, 0, 1, 0x53),                        /* 12: fadd.d f1, f2, f3 */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 16: csrc sstatus, x9: FS off */
+        CSR_SSTATUS << 20 | 8u << 15 | 2u << 12 | 0x73,   /* 20: csrs sstatus, x8: FS clean */
+        R(0x01, 3, 2, 0, 4, 0x53),                        /* 24: fadd.d f4, f2, f3: dirty */
+        CSR_SSTATUS << 20 | 0u << 15 | 2u << 12 | 13u << 7 | 0x73, /* 28: csrr x13, sstatus */
+        I(MSTATUS_FS_SHIFT, 13, 5, 13, 0x13),             /* 32: srli x13, x13, 13 */
+        I(3, 13, 7, 13, 0x13),                            /* 36: andi x13, x13, 3 */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 40: csrc sstatus, x9: FS off */
+        R(0x01, 3, 2, 0, 5, 0x53),                        /* 44: fadd.d f5, f2, f3: illegal */
+        I(1, 0, 0, 10, 0x13),                             /* 48: li x10, 1 */
+    };
+    unsigned check[] = { 13, 10 };
+    uint64_t want[] = { 3, 0 };
+    RUN("FS within a block", code, regs, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 44);
+    /* The same in a loop: its second turn reaches the fadd.d with FS off. */
+    uint64_t loop_regs[32] = { [7] = 2, [9] = MSTATUS_FS, [20] = 0x3ff0000000000000 };
+    uint32_t loop[] = {
+        CSR_FFLAGS << 20 | 1u << 15 | 5u << 12 | 0x73,    /* 0: csrwi fflags, NX */
+        R(0x79, 0, 20, 0, 2, 0x53),                       /* 4: fmv.d.x f2, x20 */
+        R(0x79, 0, 20, 0, 3, 0x53),                       /* 8: fmv.d.x f3, x20 */
+        R(0x01, 3, 2, 0, 1, 0x53),                        /* 12: fadd.d f1, f2, f3 */
+        I(1, 11, 0, 11, 0x13),                            /* 16: addi x11, x11, 1 */
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 20: csrc sstatus, x9: FS off */
+        B(-12, 7, 11, 4),                                 /* 24: blt x11, x7, 12 */
+        I(1, 0, 0, 10, 0x13),                             /* 28: li x10, 1 */
+    };
+    unsigned loop_check[] = { 11, 10 };
+    uint64_t loop_want[] = { 1, 0 };
+    RUN("FS turned off in a loop", loop, loop_regs, loop_check, loop_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+}
+
+/*
+ * Linux's local_irq_save/restore in a loop (csrrc sstatus.SIE into a register, csrs it
+ * back) with nothing pending: every turn runs in place, under every budget.
+ */
+static void test_irq_save_restore_loop(void)
+{
+    uint64_t regs[32] = { [7] = 20, [9] = MSTATUS_SIE };
+    uint32_t code[] = {
+        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 12u << 7 | 0x73, /* 0: csrrc x12, sstatus, x9 */
+        I(2, 12, 7, 12, 0x13),                                     /* 4: andi x12, x12, 2 */
+        I(1, 11, 0, 11, 0x13),                                     /* 8: addi x11, x11, 1 */
+        CSR_SSTATUS << 20 | 12u << 15 | 2u << 12 | 0x73,           /* 12: csrs sstatus, x12 */
+        B(-16, 7, 11, 4),                                          /* 16: blt x11, x7, 0 */
+        CSR_SSTATUS << 20 | 0u << 15 | 2u << 12 | 13u << 7 | 0x73, /* 20: csrr x13, sstatus */
+        I(2, 13, 7, 13, 0x13),                                     /* 24: andi x13, x13, 2 */
+    };
+    unsigned check[] = { 11, 12, 13 };
+    uint64_t want[] = { 20, 0, 0 };
+    RUN("irq save and restore in a loop", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
+/*
  * csrs sstatus.SIE with a delegated timer interrupt pending: the interpreter returns to
  * the run loop right after it (which takes the interrupt); translated code, running it
  * in place, takes the interrupt itself before the next instruction.
@@ -2533,6 +2625,9 @@ int main(void)
     test_memory_ops_within_block();
     test_trap_csrs_in_place();
     test_trap_csr_unmasks_in_place();
+    test_sum_within_block();
+    test_fs_within_block();
+    test_irq_save_restore_loop();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
