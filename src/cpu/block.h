@@ -53,7 +53,7 @@ struct block {
  * A hart's blocks, by host address in 64K slots, two-way set-associative: a Linux
  * guest's hot code conflicts heavily in fewer or direct-mapped slots (an idle guest's
  * ticks, ~3400 blocks, decoded ~34 afresh at every tick when direct-mapped), and each
- * conflict costs a decode and later a translation. A set's first slot holds its most
+ * conflict costs a decode (its translation is found again: jit_translated). A set's first slot holds its most
  * recently used block, the one translated code looks up inline (jit.h). A slot points
  * at its block in a pool where blocks are packed in the order first decoded, so the
  * blocks an idle guest's ticks run take about a MiB rather than a page each. A miss

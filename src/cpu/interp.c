@@ -156,7 +156,7 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
         p += len;
         offset += len;
     }
-    b->code = NULL;
+    b->code = h->jit ? jit_translated(h->jit, b) : NULL;
     b->runs = 0;
 }
 

@@ -20,11 +20,61 @@
 
 #if JIT_HAVE_EMITTER
 
+/*
+ * Each translation's record, just before its code in the buffer. A block evicted from its
+ * cache set (block.h) and decoded afresh at the same address and code generation finds
+ * its translation again through the index instead of being translated once more: in a
+ * fork-heavy guest that churn wrote ~1 MiB of duplicate code per second.
+ */
+struct translation_record {
+    struct translation_record *next;   /* in its index bucket */
+    uintptr_t host_pc;
+    struct block *owner;               /* the block it serves now: its exits report it */
+    uint32_t gen, size;
+};
+
 struct jit {
     uint8_t *buf;
     size_t size, used;
+    /* Records by host address, at most one per address (the newest generation's). */
+    struct translation_record **index;
+    size_t index_size;
     struct jit_jump jumps[JIT_JUMP_SIZE];
 };
+
+/* One bucket per 4 KiB of code buffer: ~3 translations per bucket when it is full. */
+#define JIT_INDEX_BYTES_PER_BUCKET 4096
+
+static struct translation_record **index_bucket(const struct jit *j, uintptr_t host_pc)
+{
+    return &j->index[((host_pc >> 1) * 0x9e3779b97f4a7c15ull >> 32) & (j->index_size - 1)];
+}
+
+/* Files rec in the index, in place of an older generation's record at its address. */
+static void index_insert(struct jit *j, struct translation_record *rec)
+{
+    struct translation_record **bucket = index_bucket(j, rec->host_pc);
+    for (struct translation_record **p = bucket; *p; p = &(*p)->next)
+        if ((*p)->host_pc == rec->host_pc) {
+            *p = (*p)->next;
+            break;
+        }
+    rec->next = *bucket;
+    *bucket = rec;
+}
+
+jit_entry jit_translated(struct jit *j, struct block *b)
+{
+    for (struct translation_record *rec = *index_bucket(j, b->host_pc); rec; rec = rec->next)
+        if (rec->host_pc == b->host_pc) {
+            if (rec->gen != b->gen)
+                return NULL;
+            rec->owner = b;
+            b->code_size = rec->size;
+            return (jit_entry)(void *)(rec + 1);
+        }
+    return NULL;
+}
 
 /* ---- helpers called from translated code: the slow paths of loads and stores ---- */
 
@@ -515,11 +565,14 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
+    struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
+    if (j->size - j->used < sizeof(*rec))
+        return NULL;
+    struct emitter e = { .p = (uint8_t *)(rec + 1), .end = j->buf + j->size, .start = (uint8_t *)(rec + 1) };
     struct dinsn insns[JIT_MAX_INSNS];
     int32_t offs[JIT_MAX_INSNS];
-    struct translation t = { .b = b, .insns = insns, .gen = &h->ram->code_gen[b->page], .ram = h->ram,
-                             .jumps = j->jumps, .code = j->buf };
+    struct translation t = { .b = b, .owner = &rec->owner, .insns = insns, .gen = &h->ram->code_gen[b->page],
+                             .ram = h->ram, .jumps = j->jumps, .code = j->buf };
     uint8_t *entry = e.p;
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];
@@ -576,6 +629,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     if (e.overflow)
         return NULL;
     b->code_size = (uint32_t)(e.p - entry);
+    *rec = (struct translation_record){ .host_pc = b->host_pc, .owner = b, .gen = b->gen, .size = b->code_size };
+    index_insert(j, rec);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     return (jit_entry)(void *)entry;
 }
@@ -591,6 +646,17 @@ struct jit *jit_create(size_t code_size)
         return NULL;
     }
     j->size = code_size;
+    j->index_size = 1;
+    while (j->index_size < code_size / JIT_INDEX_BYTES_PER_BUCKET)
+        j->index_size <<= 1;
+    /* Mapped: resident only as buckets are used, and jit_release gives it back. */
+    j->index = mmap(NULL, j->index_size * sizeof(*j->index), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (j->index == MAP_FAILED) {
+        munmap(j->buf, j->size);
+        free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -599,7 +665,13 @@ void jit_destroy(struct jit *j)
     if (!j)
         return;
     munmap(j->buf, j->size);
+    munmap(j->index, j->index_size * sizeof(*j->index));
     free(j);
+}
+
+size_t jit_code_used(const struct jit *j)
+{
+    return j->used;
 }
 
 void jit_chain(void *site, jit_entry to)
@@ -611,12 +683,15 @@ void jit_reset(struct jit *j)
 {
     j->used = 0;
     memset(j->jumps, 0, sizeof(j->jumps));
+    memset(j->index, 0, j->index_size * sizeof(*j->index));
 }
 
 void jit_release(struct jit *j)
 {
-    jit_reset(j);
+    j->used = 0;
+    memset(j->jumps, 0, sizeof(j->jumps));
     madvise(j->buf, j->size, MADV_DONTNEED);
+    madvise(j->index, j->index_size * sizeof(*j->index), MADV_DONTNEED);
 }
 
 #else /* no emitter for this host: the block engine interprets */
@@ -636,6 +711,18 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     (void)j, (void)h, (void)b;
     return NULL;
+}
+
+jit_entry jit_translated(struct jit *j, struct block *b)
+{
+    (void)j, (void)b;
+    return NULL;
+}
+
+size_t jit_code_used(const struct jit *j)
+{
+    (void)j;
+    return 0;
 }
 
 void jit_chain(void *site, jit_entry to)

@@ -48,6 +48,11 @@ struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
 /* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
+/* The translation made earlier for b's address at b's code generation, now b's (its
+ * size in b->code_size), or NULL: a block decoded afresh need not be translated again. */
+jit_entry jit_translated(struct jit *j, struct block *b);
+/* Bytes of the code buffer written since it was last emptied. */
+size_t jit_code_used(const struct jit *j);
 /* Points chain site `site` (of an exit of a block's current translation) at translation
  * `to`, which must translate that exit's target block at the same code generation. */
 void jit_chain(void *site, jit_entry to);

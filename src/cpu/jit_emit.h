@@ -129,6 +129,9 @@ struct jit_jump {
  * index (the jump stays in the translation's code), else -1. */
 struct translation {
     struct block *b;
+    /* Where the code's exits read the block they report (jit_exit_block): the block
+     * that now owns the translation, which may be a later decode of b (jit_translated). */
+    struct block *const *owner;
     const struct dinsn *insns;
     unsigned traced;
     const _Atomic uint32_t *gen;   /* its page's code generation */

@@ -513,7 +513,8 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
                         unsigned index)
 {
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
-    move_imm64(e, RDX, (uint64_t)(uintptr_t)t->b);
+    emit8(e, 0x48), emit8(e, 0x8b), emit8(e, 0x15); /* mov rdx, [rip + disp32]: *t->owner */
+    emit32(e, (uint32_t)((const uint8_t *)t->owner - (e->p + 4)));
     emit_mem(e, true, 0x89, RDX, RBX, HART(jit_exit_block));
     if (site) {
         move_imm64(e, RDX, (uint64_t)(uintptr_t)site);

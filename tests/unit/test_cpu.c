@@ -11,6 +11,7 @@
 #include "cpu/execute.h"
 #include "cpu/hart.h"
 #include "cpu/interp.h"
+#include "cpu/jit.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 #include "cpu/trigger.h"
@@ -2291,6 +2292,40 @@ static void test_jumps_within_block(void)
 }
 
 /*
+ * A block evicted from its two-way cache set and decoded afresh gets its translation
+ * back (jit_translated) instead of a new copy: four blocks at host addresses 64 KiB
+ * apart share one set, and a loop runs them in turn. The code buffer holds as much after
+ * 100 turns as after 3; the calls and returns still add up.
+ */
+static void test_evicted_block_keeps_its_translation(void)
+{
+    const uint32_t caller[] = {
+        J(0x10000, 1),                  /* 0: jal ra, 0x10000 */
+        J(0x20000 - 4, 1),              /* 4: jal ra, 0x20000 */
+        J(0x30000 - 8, 1),              /* 8: jal ra, 0x30000 */
+        I(-1, 8, 0, 8, 0x13),           /* 12: addi x8 -= 1 */
+        B(-16, 0, 8, 1),                /* 16: bne x8, x0, 0 */
+    };
+    const uint32_t callee[] = { I(1, 10, 0, 10, 0x13), I(0, 1, 0, 0, 0x67) }; /* x10++; ret */
+    size_t used[2];
+    uint64_t turns[2] = { 3, 100 };
+    m = m_jit;
+    h = m->harts[0];
+    for (int k = 0; k < 2; k++) {
+        uint64_t regs[32] = { [8] = turns[k] };
+        load(caller, ARRAY_SIZE(caller), regs);
+        for (uint64_t at = 0x10000; at <= 0x30000; at += 0x10000)
+            memcpy(guest_ram_ptr(&m->bus.ram, BASE + at, sizeof(callee)), callee, sizeof(callee));
+        run_blocks();
+        CHECK_EQ_U64(h->arch.x[10], 3 * turns[k]);
+        used[k] = jit_code_used(h->jit);
+    }
+    if (used[1] != used[0])
+        fprintf(stderr, "evicted blocks: %zu bytes of code after 100 turns, %zu after 3\n", used[1], used[0]);
+    CHECK_EQ_U64(used[1], used[0]);
+}
+
+/*
  * Traces (jit.c's trace_segments): a branch forward past the block's reach brings its
  * target's code into the block's translation, where a jump back into the block goes on.
  * Here the loop's odd turns take that branch; afterwards an indirect jump enters the
@@ -2631,6 +2666,7 @@ int main(void)
     test_side_exits();
     test_jumps_within_block();
     test_trace_through_taken_branch();
+    test_evicted_block_keeps_its_translation();
     test_trace_into_rewritten_code();
     test_trap_in_trace();
     test_branch_on_register_in_memory();
