@@ -130,6 +130,14 @@ static bool fp_done_before(const struct translation *t, unsigned i, bool stores_
     return !t->accesses_sstatus && fp_before(t->insns, i, stores_too);
 }
 
+/* Whether an FP instruction is flw, fld, fsw or fsd (store: one of the last two). */
+static bool fp_access(uint32_t insn, bool *store)
+{
+    unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
+    *store = opcode == 0x27;
+    return (opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3);
+}
+
 /* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1); -1 for other instructions. */
 static int inline_fp_op(uint32_t insn)
 {
@@ -167,17 +175,17 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
     uint32_t insn = (uint32_t)d->imm;
     unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
     int arith = inline_fp_op(insn);
+    bool store;
     if (!fp_done_before(t, i, true))
         jit_emit_fp_enabled_check(e, d, i, off);
-    if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
-        bool store = opcode == 0x27;
+    if (fp_access(insn, &store)) {
         struct dinsn access = { .rd = JIT_FREG(insn_rd(insn)), .rs1 = insn_rs1(insn),
                                 .rs2 = JIT_FREG(insn_rs2(insn)),
                                 .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)) };
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
         e->stored |= store;
-        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper);
+        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper, t->keep[i], t->reuse[i]);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
@@ -392,7 +400,8 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         e->stored = true;
         /* fall through */
     case KIND_LOAD:
-        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
+        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper, t->keep[i],
+                        t->reuse[i]);
         return;
     case KIND_ALU_IMM:
         jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, !o->word || !upper_half_unread(t->insns, i), d->rd,
@@ -513,6 +522,60 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
     return atomic_load(&h->ram->code_gen[b->page]) == b->gen ? n : traced;
 }
 
+/*
+ * Which loads and stores reuse the TLB entry an earlier one found (jit_emit_access's host
+ * bases): one through the same base register, unwritten since, of the same kind, with
+ * only integer arithmetic, branches not taken, other loads and stores and inline FP
+ * arithmetic between (nothing else can change the TLB there: a slow path empties the
+ * slots). A place a jump reaches, or the start of a trace's segment, comes with other
+ * slots' contents, so starts afresh. An access that reuses none takes a slot (a free
+ * one, else the one reused longest ago), filled only if a later access reuses it.
+ */
+static void plan_host_bases(struct translation *t, unsigned n, const bool *joined, const bool *ends,
+                            const uint32_t *writes)
+{
+    struct {
+        bool live, store;
+        unsigned base, keeper, used;
+    } slot[JIT_HOST_BASES] = { 0 };
+    for (unsigned i = 0; i < n; i++) {
+        const struct dinsn *d = &t->insns[i];
+        unsigned kind = translation_of(d)->kind, base = d->rs1;
+        bool store = kind == KIND_STORE;
+        bool access = kind == KIND_LOAD || kind == KIND_STORE;
+        bool passes = access || kind == KIND_NOP || kind == KIND_LUI || kind == KIND_AUIPC ||
+                      kind == KIND_BRANCH || kind == KIND_ALU_IMM || kind == KIND_ALU;
+        if (kind == KIND_FP) {
+            access = fp_access((uint32_t)d->imm, &store);
+            base = insn_rs1((uint32_t)d->imm);
+            passes = access || inline_fp_op((uint32_t)d->imm) >= 0;
+        }
+        t->keep[i] = t->reuse[i] = -1;
+        if (joined[i] || (i >= t->traced && (i == t->traced || ends[i - 1])))
+            for (int k = 0; k < JIT_HOST_BASES; k++)
+                slot[k].live = false;
+        if (access) {
+            int k = 0, oldest = 0;
+            while (k < JIT_HOST_BASES && !(slot[k].live && slot[k].base == base && slot[k].store == store))
+                k++;
+            if (k < JIT_HOST_BASES) {
+                t->reuse[i] = (int8_t)k;
+                t->keep[slot[k].keeper] = (int8_t)k;
+            } else {
+                for (k = 0; k < JIT_HOST_BASES && slot[k].live; k++)
+                    if (slot[k].used < slot[oldest].used)
+                        oldest = k;
+                k = k < JIT_HOST_BASES ? k : oldest;
+                slot[k].live = true, slot[k].store = store, slot[k].base = base, slot[k].keeper = i;
+            }
+            slot[k].used = i;
+        }
+        for (int k = 0; k < JIT_HOST_BASES; k++)
+            if (!passes || writes[i] >> slot[k].base & 1)
+                slot[k].live = false;
+    }
+}
+
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
@@ -564,6 +627,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
+    plan_host_bases(&t, n, joined, ends, writes);
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i < n; i++) {
         if (i >= t.traced && (i == t.traced || ends[i - 1]))

@@ -42,6 +42,8 @@ struct cold_access {
     uint8_t size;   /* of the access, in bytes */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
+    bool reuse;     /* its first jump: its page differs from a slot's (looks the TLB up) */
+    uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
     uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
 };
 
@@ -76,7 +78,8 @@ struct side_exit {
  * it, carried past code known to leave the flags alone; any other code moves p on).
  * small: per index into the register file, whether its value is known to lie in
  * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
- * last instruction a jump reaches or call out that may write registers. */
+ * last instruction a jump reaches or call out that may write registers. kept: the host
+ * bases (bit per slot, see jit_emit_access) some access of the translation fills. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -92,6 +95,7 @@ struct emitter {
     unsigned zero_reg;
     uint8_t *zero_end;
     uint64_t small;
+    uint32_t kept;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -126,7 +130,8 @@ struct jit_jump {
  * instructions translated, the block's own then those of the trace's segments, from
  * index `traced` on (reached only by jumps, each guarded by the budget). inside: per
  * instruction, for a jump whose target is one of these instructions, that instruction's
- * index (the jump stays in the translation's code), else -1. */
+ * index (the jump stays in the translation's code), else -1. keep, reuse: per instruction,
+ * the host-base slots of its load or store (see jit_emit_access), or -1. */
 struct translation {
     struct block *b;
     const struct dinsn *insns;
@@ -136,6 +141,7 @@ struct translation {
     struct jit_jump *jumps;
     const uint8_t *code;
     int8_t inside[JIT_MAX_INSNS];
+    int8_t keep[JIT_MAX_INSNS], reuse[JIT_MAX_INSNS];
     bool accesses_sstatus; /* (or the other trap-handling CSRs: OP_TRAP_CSR) */
 };
 
@@ -196,7 +202,19 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * only stores to pages holding code check (TLB_CODE_PAGE fails their tag compare).
  */
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
-                     int32_t off, unsigned size, bool sign, bool store, const void *helper);
+                     int32_t off, unsigned size, bool sign, bool store, const void *helper,
+                     int keep, int reuse);
+
+/*
+ * Slots in which an access keeps the TLB entry it found (its page and addend) for later
+ * accesses through the same base register: keep, a slot (or -1) that access d fills on
+ * its hit path (every slow path empties them all, so that no helper's outcome is
+ * trusted); reuse, a slot (or -1) an earlier access of the same kind (read or write
+ * entry) filled, with d's base register unchanged since and nothing between that could
+ * change the TLB (jit.c's plan_host_bases): d compares its own page and alignment with
+ * the slot's page instead of the TLB entry's, and looks the TLB up when they differ.
+ */
+#define JIT_HOST_BASES 2
 
 /*
  * Exits after `retired` instructions of the block to the guest pc at block offset off
