@@ -42,7 +42,7 @@ struct cold_access {
     uint8_t size;   /* of the access, in bytes */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
-    bool reuse;     /* its first jump: its page differs from a slot's (looks the TLB up) */
+    int8_t reuse;   /* the host base it reused, or -1; if one, its first jump: another page */
     uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
     uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
 };
@@ -78,8 +78,7 @@ struct side_exit {
  * it, carried past code known to leave the flags alone; any other code moves p on).
  * small: per index into the register file, whether its value is known to lie in
  * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
- * last instruction a jump reaches or call out that may write registers. kept: the host
- * bases (bit per slot, see jit_emit_access) some access of the translation fills. */
+ * last instruction a jump reaches or call out that may write registers. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -95,7 +94,6 @@ struct emitter {
     unsigned zero_reg;
     uint8_t *zero_end;
     uint64_t small;
-    uint32_t kept;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -206,13 +204,13 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int keep, int reuse);
 
 /*
- * Slots in which an access keeps the TLB entry it found (its page and addend) for later
- * accesses through the same base register: keep, a slot (or -1) that access d fills on
- * its hit path (every slow path empties them all, so that no helper's outcome is
- * trusted); reuse, a slot (or -1) an earlier access of the same kind (read or write
- * entry) filled, with d's base register unchanged since and nothing between that could
- * change the TLB (jit.c's plan_host_bases): d compares its own page and alignment with
- * the slot's page instead of the TLB entry's, and looks the TLB up when they differ.
+ * Host bases: slots, JIT_HOST_BASES for loads and as many for stores, each holding a
+ * current entry of the TLB of its kind (read or write; its page and addend) or none,
+ * throughout a run of translated code (the emitter empties them on entry and after every
+ * helper call). keep: the slot (or -1) that access d fills on its TLB hit; reuse: the
+ * slot (or -1) whose page d compares with its own (and its alignment) instead of the TLB
+ * entry's, looking the TLB up and refilling the slot when they differ. Which accesses
+ * use which slot (jit.c's plan_host_bases) is a guess of which share a page.
  */
 #define JIT_HOST_BASES 2
 

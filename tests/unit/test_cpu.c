@@ -1544,8 +1544,9 @@ static void map_pages(uint64_t root, uint64_t a, uint64_t b)
 static void fill_pages(void)
 {
     static const struct { uint64_t at, value; } words[] = {
-        { PAGE_A, 0x11 }, { PAGE_A + 8, 0x12 }, { PAGE_A + 16, 0x14 }, { PAGE_A + 0xff8, 0x13 },
-        { PAGE_A + 0x20, VA_A + 0x1000 }, { AFTER_A, 0x66 }, { PAGE_B, 0x22 },
+        { PAGE_A, 0x11 }, { PAGE_A + 8, 0x12 }, { PAGE_A + 16, 0x14 }, { PAGE_A + 0xff0, 0x15 },
+        { PAGE_A + 0xff8, 0x13 }, { PAGE_A + 0x20, VA_A + 0x1000 }, { AFTER_A, 0x66 }, { AFTER_A + 8, 0x67 },
+        { PAGE_B, 0x22 }, { PAGE_B + 8, 0x23 },
         { PAGE_C, 0x31 }, { PAGE_C + 8, 0x32 },
     };
     for (size_t i = 0; i < ARRAY_SIZE(words); i++)
@@ -1632,6 +1633,19 @@ static void test_host_base_reuse(void)
     uint64_t want_twice[] = { 0x14, 0x31, 0x32, 0x12 + 0x32 };
     RUN_SET_UP("loads of one page remapped between two runs", twice, fence_regs, set_up_next_page_mapped,
                twice_check, want_twice);
+
+    /* A loop's load, which compares with its host base on every pass, summing four words
+     * across the page end. */
+    uint64_t loop_regs[32] = { [5] = VA_A + 0xff0, [6] = VA_A + 0x1010 };
+    uint32_t loop[] = {
+        LD(10, 0, 5),              /* 0 */
+        R(0, 10, 11, 0, 11, 0x33), /* 4: add x11, x11, x10 */
+        I(8, 5, 0, 5, 0x13),       /* 8: addi x5, x5, 8 */
+        B(-12, 6, 5, 1),           /* 12: bne x5, x6, to 0 */
+    };
+    unsigned loop_check[] = { 11 };
+    uint64_t want_loop[] = { 0x15 + 0x13 + 0x22 + 0x23 };
+    RUN_SET_UP("a loop's loads across a page end", loop, loop_regs, set_up_next_page_mapped, loop_check, want_loop);
 }
 
 /*
