@@ -280,7 +280,7 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
 static void forget_host_bases(struct emitter *e)
 {
     for (int k = 0; k < HOST_BASES; k++)
-        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k, false)), emit32(e, UINT32_MAX); /* mov qword [slot], -1 */
+        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k, false)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
 }
 
 /* [rsp + FETCH_TLB] = &h->tlb[mmu_fetch_ctx(h)].fetch: the context is priv, plus 4 with V
@@ -901,6 +901,9 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             reservation_check(e, slow, &nslow);
             code_store_check(e, t, c->va, c->size, slow, &nslow);
             emit_store(e, c->size, c->value, c->va);
+            /* The page gained code since a slot may have been filled with its entry
+             * (another hart's translation): no later store may skip this check. */
+            forget_host_bases(e);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->resume - (e->p + 4)));
         }
