@@ -522,63 +522,60 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
     return atomic_load(&h->ram->code_gen[b->page]) == b->gen ? n : traced;
 }
 
-/* Whether d is a load or store (integer or FP): then its base register and kind. */
-static bool access_of(const struct dinsn *d, unsigned *base, bool *store)
+/* Whether d is a load (integer or FP): then its base register. */
+static bool load_of(const struct dinsn *d, unsigned *base)
 {
     unsigned kind = translation_of(d)->kind;
+    bool store;
     *base = d->rs1;
-    *store = kind == KIND_STORE;
     if (kind == KIND_FP) {
         *base = insn_rs1((uint32_t)d->imm);
-        return fp_access((uint32_t)d->imm, store);
+        return fp_access((uint32_t)d->imm, &store) && !store;
     }
-    return kind == KIND_LOAD || kind == KIND_STORE;
+    return kind == KIND_LOAD;
 }
 
 /*
- * Which loads and stores use which host bases (jit_emit_access), by the guess that
- * accesses through one base register stay in one page. A load in a loop of the
- * translation (weight > 1) through one of its first JIT_HOST_BASES base registers compares
- * with that register's slot on every pass (the slot stays filled from one to the next).
- * Any other access reuses the slot an earlier one of its kind filled through the same
- * base register, unwritten since, with only integer arithmetic, branches not taken,
- * other accesses and inline FP arithmetic between (so the entry is most likely still
- * there; stores go no further, so that a write entry is never older than that). A place a
- * jump reaches, or the start of a trace's segment, starts afresh. Such an access takes a
- * free slot (else the one used longest ago), filled only if a later access reuses it.
+ * Which loads use which host bases (jit_emit_access), by the guess that loads through
+ * one base register stay in one page. A load in a loop of the translation (weight > 1)
+ * through one of its first JIT_HOST_BASES base registers compares with that register's
+ * slot on every pass (the slot stays filled from one to the next). Any other load
+ * reuses the slot an earlier one filled through the same base register, unwritten
+ * since, with only integer arithmetic, branches not taken, loads, stores and inline FP
+ * arithmetic between (so the entry is most likely still there). A place a jump reaches,
+ * or the start of a trace's segment, starts afresh. Such a load takes a free slot (else
+ * the one used longest ago), filled only if a later load reuses it.
  */
 static void plan_host_bases(struct translation *t, unsigned n, const bool *joined, const bool *ends,
                             const uint32_t *writes, const unsigned *weight)
 {
     int8_t loop_slot[32];
     unsigned loop_slots = 0, base;
-    bool store;
     memset(loop_slot, -1, sizeof(loop_slot));
     for (unsigned i = 0; i < n; i++)
-        if (weight[i] > 1 && access_of(&t->insns[i], &base, &store) && !store && loop_slot[base] < 0 &&
-            loop_slots < JIT_HOST_BASES)
+        if (weight[i] > 1 && load_of(&t->insns[i], &base) && loop_slot[base] < 0 && loop_slots < JIT_HOST_BASES)
             loop_slot[base] = (int8_t)loop_slots++;
     struct {
-        bool live, store;
+        bool live;
         unsigned base, keeper, used;
     } slot[JIT_HOST_BASES] = { 0 };
     for (unsigned i = 0; i < n; i++) {
         const struct dinsn *d = &t->insns[i];
         unsigned kind = translation_of(d)->kind;
-        bool access = access_of(d, &base, &store);
-        bool passes = access || kind == KIND_NOP || kind == KIND_LUI || kind == KIND_AUIPC ||
+        bool load = load_of(d, &base), store;
+        bool passes = load || kind == KIND_STORE || kind == KIND_NOP || kind == KIND_LUI || kind == KIND_AUIPC ||
                       kind == KIND_BRANCH || kind == KIND_ALU_IMM || kind == KIND_ALU ||
-                      (kind == KIND_FP && inline_fp_op((uint32_t)d->imm) >= 0);
+                      (kind == KIND_FP && (fp_access((uint32_t)d->imm, &store) || inline_fp_op((uint32_t)d->imm) >= 0));
         t->keep[i] = t->reuse[i] = -1;
         if (joined[i] || (i >= t->traced && (i == t->traced || ends[i - 1])))
             for (int k = 0; k < JIT_HOST_BASES; k++)
                 slot[k].live = false;
-        if (access && !store && loop_slot[base] >= 0) {
+        if (load && loop_slot[base] >= 0) {
             t->reuse[i] = loop_slot[base];
-        } else if (access) {
-            /* Loads pair within the slots loops leave them. */
-            int first = store ? 0 : (int)loop_slots, k = first, oldest = first;
-            while (k < JIT_HOST_BASES && !(slot[k].live && slot[k].base == base && slot[k].store == store))
+        } else if (load) {
+            /* Within the slots loops leave. */
+            int first = (int)loop_slots, k = first, oldest = first;
+            while (k < JIT_HOST_BASES && !(slot[k].live && slot[k].base == base))
                 k++;
             if (k < JIT_HOST_BASES) {
                 t->reuse[i] = (int8_t)k;
@@ -588,7 +585,7 @@ static void plan_host_bases(struct translation *t, unsigned n, const bool *joine
                     if (slot[k].used < slot[oldest].used)
                         oldest = k;
                 k = k < JIT_HOST_BASES ? k : oldest;
-                slot[k].live = true, slot[k].store = store, slot[k].base = base, slot[k].keeper = i;
+                slot[k].live = true, slot[k].base = base, slot[k].keeper = i;
             }
             if (k < JIT_HOST_BASES)
                 slot[k].used = i;

@@ -204,13 +204,23 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int keep, int reuse);
 
 /*
- * Host bases: slots, JIT_HOST_BASES for loads and as many for stores, each holding a
- * current entry of the TLB of its kind (read or write; its page and addend) or none,
- * throughout a run of translated code (the emitter empties them on entry and after every
- * helper call). keep: the slot (or -1) that access d fills on its TLB hit; reuse: the
- * slot (or -1) whose page d compares with its own (and its alignment) instead of the TLB
- * entry's, looking the TLB up and refilling the slot when they differ. Which accesses
- * use which slot (jit.c's plan_host_bases) is a guess of which share a page.
+ * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read
+ * TLB (its page and addend) or none, throughout a run of translated code (the emitter
+ * empties them on entry and after every helper call). keep: the slot (or -1) that load d
+ * fills on its TLB hit; reuse: the slot (or -1) whose page d compares with its own (and
+ * its alignment) instead of the TLB entry's, looking the TLB up and refilling the slot
+ * when they differ (stores pass -1 for both). Which loads use which slot (jit.c's
+ * plan_host_bases) is a guess of which share a page.
+ * Only the hart's own thread writes its read entries, and only in C (helpers, the run
+ * loop), never while its translated code runs: a remote sfence.vma (SBI or IPI) or
+ * hfence is a request the hart serves in its run loop before it runs code again, which
+ * is when the spec has it take effect (the fence is performed by the remote hart when it
+ * takes the request; the caller waits for that); PMP, satp, MXR and SUM change with the
+ * hart's own instructions (a helper; a change of context ends the run); reset, snapshot
+ * restore and the debugger change a hart that is stopped or paused outside translated
+ * code. The one write from another thread, mmu_code_page_added's TLB_CODE_PAGE, marks
+ * write entries only, which is why stores keep no slot: a store through a slot filled
+ * before that mark would skip the check of the code it overwrites.
  */
 #define JIT_HOST_BASES 2
 

@@ -35,21 +35,22 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE (100 + 12 * HOST_BASES)
+#define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+_Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
 
 /* Where the entry sequence leaves the fetch TLB of mmu_fetch_ctx(h), for the inline
  * lookup: the context changes only with a trap or an instruction that ends the run. */
 #define FETCH_TLB 8
 
-/* Where jit_emit_access keeps host base k of loads (store: of stores): the page (as the
- * TLB entry's tag) at HOST_BASE, the addend 8 bytes above. Each holds a current entry of
- * the TLB or none (tag ~0) throughout a run of translated code: the entry sequence and
- * every call of a helper (which may fill, flush or switch the TLB) empty them all. */
-#define HOST_BASE(k, store) (16 + 16 * ((k) + ((store) ? JIT_HOST_BASES : 0)))
-#define HOST_BASES (2 * JIT_HOST_BASES)
+/* Where jit_emit_access keeps host base k: the page (as the read TLB entry's tag) at
+ * HOST_BASE, the addend 8 bytes above. Each holds a current entry of the read TLB or none
+ * (tag ~0) throughout a run of translated code: the entry sequence and every call of a
+ * helper (which may fill, flush or switch the TLB) empty them all (see jit_emit.h for
+ * why nothing else can change the entry meanwhile). */
+#define HOST_BASE(k) (16 + 16 * (k))
 /* The stack frame below the pushes: the budget, the fetch TLB, the host bases; calls from
  * translated code see rsp 16-aligned. */
-#define FRAME (HOST_BASE(0, false) + 16 * HOST_BASES + 8)
+#define FRAME (HOST_BASE(JIT_HOST_BASES) + 8)
 _Static_assert(FRAME % 16 == 8 && FRAME < 128, "the frame keeps rsp 16-aligned and fits an imm8");
 
 /* The offset of a field of the hart from rbx (&h->arch.x[0]). */
@@ -279,8 +280,8 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
  * address masked by tlb_lookup. */
 static void forget_host_bases(struct emitter *e)
 {
-    for (int k = 0; k < HOST_BASES; k++)
-        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k, false)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
+    for (int k = 0; k < JIT_HOST_BASES; k++)
+        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
 }
 
 /* [rsp + FETCH_TLB] = &h->tlb[mmu_fetch_ctx(h)].fetch: the context is priv, plus 4 with V
@@ -500,7 +501,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     jump_entry(e, t);
     emit_mem(e, true, 0x89, RSI, RCX, (int32_t)offsetof(struct jit_jump, host_pc));
     emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
-    emit_reg(e, true, 0x81, 0, R8), emit32(e, PROLOGUE_SIZE);                  /* r8 = its body */
+    emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);                    /* r8 = its body */
     emit_reg(e, true, 0x89, R8, RDX);
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x29, RDI, RDX);                                          /* sub rdx, rdi */
@@ -709,22 +710,22 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
     emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
     if (keep >= 0)
-        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep, write));               /* the page */
+        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep));                      /* the page */
     emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
     if (keep >= 0)
-        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep, write) + 8);           /* the addend */
+        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep) + 8);                  /* the addend */
     return n;
 }
 
-/* The hit path of tlb_lookup for an address in the page whose entry host base k holds:
- * the same compare of the page and alignment bits, against the slot. */
-static void host_base_lookup(struct emitter *e, int va, bool write, unsigned size, int k, uint8_t **miss)
+/* The hit path of tlb_lookup for a load from the page whose read entry host base k
+ * holds: the same compare of the page and alignment bits, against the slot. */
+static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, uint8_t **miss)
 {
     emit_reg(e, true, 0x89, va, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
-    emit_mem(e, true, 0x3b, RCX, RSP, HOST_BASE(k, write));
+    emit_mem(e, true, 0x3b, RCX, RSP, HOST_BASE(k));
     miss[0] = jump_forward(e, 0x85);                                              /* another page */
-    emit_mem(e, true, 0x8b, RCX, RSP, HOST_BASE(k, write) + 8);
+    emit_mem(e, true, 0x8b, RCX, RSP, HOST_BASE(k) + 8);
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
@@ -804,7 +805,7 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
         dest = dest_of(e, d->rd);
     }
     if (reuse >= 0) {
-        host_base_lookup(e, va, store, size, reuse, slow);
+        host_base_lookup(e, va, size, reuse, slow);
         nslow = 1;
     } else {
         nslow = tlb_lookup(e, va, store, size, slow, keep);
@@ -884,7 +885,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             /* Not the page of the host base it reused: the TLB then, as any access, which
              * refills the host base on a hit. */
             patch_here(e, from[0]);
-            tlb_lookup(e, c->va, c->value >= 0, c->size, from, c->reuse);
+            tlb_lookup(e, c->va, false, c->size, from, c->reuse);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }
@@ -901,9 +902,6 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             reservation_check(e, slow, &nslow);
             code_store_check(e, t, c->va, c->size, slow, &nslow);
             emit_store(e, c->size, c->value, c->va);
-            /* The page gained code since a slot may have been filled with its entry
-             * (another hart's translation): no later store may skip this check. */
-            forget_host_bases(e);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->resume - (e->p + 4)));
         }
