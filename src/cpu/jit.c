@@ -535,26 +535,55 @@ static bool load_of(const struct dinsn *d, unsigned *base)
     return kind == KIND_LOAD;
 }
 
+/* Whether d steps register r by a constant (addi r, r, imm): a pointer walking memory. */
+static bool steps(const struct dinsn *d, unsigned r)
+{
+    const struct op_translation *o = translation_of(d);
+    return o->kind == KIND_ALU_IMM && o->how == JIT_ADD && !o->word && d->rd == r && d->rs1 == r;
+}
+
+/* Whether instruction j is in a loop of the translation whose innermost, from the jump
+ * back at its last instruction to its first, leaves register r alone or only steps it. */
+static bool walks_in_loop(const struct translation *t, unsigned n, const uint32_t *writes, unsigned j, unsigned r)
+{
+    int first = -1, last = 0;
+    for (int i = (int)j; i < (int)n; i++)
+        if (t->inside[i] >= 0 && t->inside[i] <= (int)j && (first < 0 || i - t->inside[i] < last - first))
+            first = t->inside[i], last = i;
+    if (first < 0)
+        return false;
+    for (int i = first; i <= last; i++)
+        if (writes[i] >> r & 1 && !steps(&t->insns[i], r))
+            return false;
+    return true;
+}
+
 /*
  * Which loads use which host bases (jit_emit_access), by the guess that loads through
- * one base register stay in one page. A load in a loop of the translation (weight > 1)
- * through one of its first JIT_HOST_BASES base registers compares with that register's
- * slot on every pass (the slot stays filled from one to the next). Any other load
- * reuses the slot an earlier one filled through the same base register, unwritten
- * since, with only integer arithmetic, branches not taken, loads, stores and inline FP
- * arithmetic between (so the entry is most likely still there). A place a jump reaches,
- * or the start of a trace's segment, starts afresh. Such a load takes a free slot (else
- * the one used longest ago), filled only if a later load reuses it.
+ * one base register stay in one page. A load in a loop of the translation through one of
+ * its first JIT_HOST_BASES base registers that its innermost loop leaves alone or only
+ * steps (a pointer walking an array) compares with that register's slot on every pass
+ * (the slot stays filled from one to the next). A base the loop computes otherwise (an
+ * index added, a pointer loaded) lands on another page too often: the compare would then
+ * mispredict and refill where the TLB lookup alone hits. Any other load reuses the slot
+ * an earlier one filled through the same base register, unwritten since, with only
+ * integer arithmetic, branches not taken, loads, stores and inline FP arithmetic between
+ * (so the entry is most likely still there). A place a jump reaches, or the start of a
+ * trace's segment, starts afresh. Such a load takes a free slot (else the one used
+ * longest ago), filled only if a later load reuses it.
  */
 static void plan_host_bases(struct translation *t, unsigned n, const bool *joined, const bool *ends,
-                            const uint32_t *writes, const unsigned *weight)
+                            const uint32_t *writes)
 {
     int8_t loop_slot[32];
+    bool walking[JIT_MAX_INSNS];
     unsigned loop_slots = 0, base;
     memset(loop_slot, -1, sizeof(loop_slot));
-    for (unsigned i = 0; i < n; i++)
-        if (weight[i] > 1 && load_of(&t->insns[i], &base) && loop_slot[base] < 0 && loop_slots < JIT_HOST_BASES)
+    for (unsigned i = 0; i < n; i++) {
+        walking[i] = load_of(&t->insns[i], &base) && walks_in_loop(t, n, writes, i, base);
+        if (walking[i] && loop_slot[base] < 0 && loop_slots < JIT_HOST_BASES)
             loop_slot[base] = (int8_t)loop_slots++;
+    }
     struct {
         bool live;
         unsigned base, keeper, used;
@@ -570,7 +599,7 @@ static void plan_host_bases(struct translation *t, unsigned n, const bool *joine
         if (joined[i] || (i >= t->traced && (i == t->traced || ends[i - 1])))
             for (int k = 0; k < JIT_HOST_BASES; k++)
                 slot[k].live = false;
-        if (load && loop_slot[base] >= 0) {
+        if (walking[i] && loop_slot[base] >= 0) {
             t->reuse[i] = loop_slot[base];
         } else if (load) {
             /* Within the slots loops leave. */
@@ -647,7 +676,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
-    plan_host_bases(&t, n, joined, ends, writes, weight);
+    plan_host_bases(&t, n, joined, ends, writes);
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i < n; i++) {
         if (i >= t.traced && (i == t.traced || ends[i - 1]))
