@@ -180,6 +180,14 @@ static bool fp_done_before(const struct translation *t, unsigned i, bool stores_
     return !t->accesses_sstatus && fp_before(t->insns, i, stores_too);
 }
 
+/* Whether an FP instruction is flw, fld, fsw or fsd (store: one of the last two). */
+static bool fp_access(uint32_t insn, bool *store)
+{
+    unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
+    *store = opcode == 0x27;
+    return (opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3);
+}
+
 /* The arithmetic jit_emit_fp_arith inlines (S and D: fmt 0 or 1); -1 for other instructions. */
 static int inline_fp_op(uint32_t insn)
 {
@@ -217,17 +225,17 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
     uint32_t insn = (uint32_t)d->imm;
     unsigned opcode = insn & 0x7f, f3 = insn_funct3(insn);
     int arith = inline_fp_op(insn);
+    bool store;
     if (!fp_done_before(t, i, true))
         jit_emit_fp_enabled_check(e, d, i, off);
-    if ((opcode == 0x07 || opcode == 0x27) && (f3 == 2 || f3 == 3)) {
-        bool store = opcode == 0x27;
+    if (fp_access(insn, &store)) {
         struct dinsn access = { .rd = JIT_FREG(insn_rd(insn)), .rs1 = insn_rs1(insn),
                                 .rs2 = JIT_FREG(insn_rs2(insn)),
                                 .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)) };
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
         e->stored |= store;
-        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper);
+        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper, t->keep[i], t->reuse[i]);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
@@ -442,7 +450,8 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         e->stored = true;
         /* fall through */
     case KIND_LOAD:
-        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper);
+        jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper, t->keep[i],
+                        t->reuse[i]);
         return;
     case KIND_ALU_IMM:
         jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, !o->word || !upper_half_unread(t->insns, i), d->rd,
@@ -563,6 +572,109 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
     return atomic_load(&h->ram->code_gen[b->page]) == b->gen ? n : traced;
 }
 
+/* Whether d is a load (integer or FP): then its base register. */
+static bool load_of(const struct dinsn *d, unsigned *base)
+{
+    unsigned kind = translation_of(d)->kind;
+    bool store;
+    *base = d->rs1;
+    if (kind == KIND_FP) {
+        *base = insn_rs1((uint32_t)d->imm);
+        return fp_access((uint32_t)d->imm, &store) && !store;
+    }
+    return kind == KIND_LOAD;
+}
+
+/* Whether d steps register r by a constant (addi r, r, imm): a pointer walking memory. */
+static bool steps(const struct dinsn *d, unsigned r)
+{
+    const struct op_translation *o = translation_of(d);
+    return o->kind == KIND_ALU_IMM && o->how == JIT_ADD && !o->word && d->rd == r && d->rs1 == r;
+}
+
+/* Whether instruction j is in a loop of the translation whose innermost, from the jump
+ * back at its last instruction to its first, leaves register r alone or only steps it. */
+static bool walks_in_loop(const struct translation *t, unsigned n, const uint32_t *writes, unsigned j, unsigned r)
+{
+    int first = -1, last = 0;
+    for (int i = (int)j; i < (int)n; i++)
+        if (t->inside[i] >= 0 && t->inside[i] <= (int)j && (first < 0 || i - t->inside[i] < last - first))
+            first = t->inside[i], last = i;
+    if (first < 0)
+        return false;
+    for (int i = first; i <= last; i++)
+        if (writes[i] >> r & 1 && !steps(&t->insns[i], r))
+            return false;
+    return true;
+}
+
+/*
+ * Which loads use which host bases (jit_emit_access), by the guess that loads through
+ * one base register stay in one page. A load in a loop of the translation through one of
+ * its first JIT_HOST_BASES base registers that its innermost loop leaves alone or only
+ * steps (a pointer walking an array) compares with that register's slot on every pass
+ * (the slot stays filled from one to the next). A base the loop computes otherwise (an
+ * index added, a pointer loaded) lands on another page too often: the compare would then
+ * mispredict and refill where the TLB lookup alone hits. Any other load reuses the slot
+ * an earlier one filled through the same base register, unwritten since, with only
+ * integer arithmetic, branches not taken, loads, stores and inline FP arithmetic between
+ * (so the entry is most likely still there). A place a jump reaches, or the start of a
+ * trace's segment, starts afresh. Such a load takes a free slot (else the one used
+ * longest ago), filled only if a later load reuses it.
+ */
+static void plan_host_bases(struct translation *t, unsigned n, const bool *joined, const bool *ends,
+                            const uint32_t *writes)
+{
+    int8_t loop_slot[32];
+    bool walking[JIT_MAX_INSNS];
+    unsigned loop_slots = 0, base;
+    memset(loop_slot, -1, sizeof(loop_slot));
+    for (unsigned i = 0; i < n; i++) {
+        walking[i] = load_of(&t->insns[i], &base) && walks_in_loop(t, n, writes, i, base);
+        if (walking[i] && loop_slot[base] < 0 && loop_slots < JIT_HOST_BASES)
+            loop_slot[base] = (int8_t)loop_slots++;
+    }
+    struct {
+        bool live;
+        unsigned base, keeper, used;
+    } slot[JIT_HOST_BASES] = { 0 };
+    for (unsigned i = 0; i < n; i++) {
+        const struct dinsn *d = &t->insns[i];
+        unsigned kind = translation_of(d)->kind;
+        bool load = load_of(d, &base), store;
+        bool passes = load || kind == KIND_STORE || kind == KIND_NOP || kind == KIND_LUI || kind == KIND_AUIPC ||
+                      kind == KIND_BRANCH || kind == KIND_ALU_IMM || kind == KIND_ALU ||
+                      (kind == KIND_FP && (fp_access((uint32_t)d->imm, &store) || inline_fp_op((uint32_t)d->imm) >= 0));
+        t->keep[i] = t->reuse[i] = -1;
+        if (joined[i] || (i >= t->traced && (i == t->traced || ends[i - 1])))
+            for (int k = 0; k < JIT_HOST_BASES; k++)
+                slot[k].live = false;
+        if (walking[i] && loop_slot[base] >= 0) {
+            t->reuse[i] = loop_slot[base];
+        } else if (load) {
+            /* Within the slots loops leave. */
+            int first = (int)loop_slots, k = first, oldest = first;
+            while (k < JIT_HOST_BASES && !(slot[k].live && slot[k].base == base))
+                k++;
+            if (k < JIT_HOST_BASES) {
+                t->reuse[i] = (int8_t)k;
+                t->keep[slot[k].keeper] = (int8_t)k;
+            } else if (first < JIT_HOST_BASES) {
+                for (k = first; k < JIT_HOST_BASES && slot[k].live; k++)
+                    if (slot[k].used < slot[oldest].used)
+                        oldest = k;
+                k = k < JIT_HOST_BASES ? k : oldest;
+                slot[k].live = true, slot[k].base = base, slot[k].keeper = i;
+            }
+            if (k < JIT_HOST_BASES)
+                slot[k].used = i;
+        }
+        for (int k = 0; k < JIT_HOST_BASES; k++)
+            if (!passes || writes[i] >> slot[k].base & 1)
+                slot[k].live = false;
+    }
+}
+
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
@@ -617,6 +729,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
+    plan_host_bases(&t, n, joined, ends, writes);
     jit_emit_prologue(&e, &use);
     for (unsigned i = 0; i < n; i++) {
         if (i >= t.traced && (i == t.traced || ends[i - 1]))

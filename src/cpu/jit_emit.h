@@ -42,6 +42,8 @@ struct cold_access {
     uint8_t size;   /* of the access, in bytes */
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
+    int8_t reuse;   /* the host base it reused, or -1; if one, its first jump: another page */
+    uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
     uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
 };
 
@@ -126,7 +128,8 @@ struct jit_jump {
  * instructions translated, the block's own then those of the trace's segments, from
  * index `traced` on (reached only by jumps, each guarded by the budget). inside: per
  * instruction, for a jump whose target is one of these instructions, that instruction's
- * index (the jump stays in the translation's code), else -1. */
+ * index (the jump stays in the translation's code), else -1. keep, reuse: per instruction,
+ * the host-base slots of its load or store (see jit_emit_access), or -1. */
 struct translation {
     struct block *b;
     /* Where the code's exits read the block they report (jit_exit_block): the block
@@ -139,6 +142,7 @@ struct translation {
     struct jit_jump *jumps;
     const uint8_t *code;
     int8_t inside[JIT_MAX_INSNS];
+    int8_t keep[JIT_MAX_INSNS], reuse[JIT_MAX_INSNS];
     bool accesses_sstatus; /* (or the other trap-handling CSRs: OP_TRAP_CSR) */
 };
 
@@ -199,7 +203,29 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * only stores to pages holding code check (TLB_CODE_PAGE fails their tag compare).
  */
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
-                     int32_t off, unsigned size, bool sign, bool store, const void *helper);
+                     int32_t off, unsigned size, bool sign, bool store, const void *helper,
+                     int keep, int reuse);
+
+/*
+ * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read
+ * TLB (its page and addend) or none, throughout a run of translated code (the emitter
+ * empties them on entry and after every helper call). keep: the slot (or -1) that load d
+ * fills on its TLB hit; reuse: the slot (or -1) whose page d compares with its own (and
+ * its alignment) instead of the TLB entry's, looking the TLB up and refilling the slot
+ * when they differ (stores pass -1 for both). Which loads use which slot (jit.c's
+ * plan_host_bases) is a guess of which share a page.
+ * Only the hart's own thread writes its read entries, and only in C (helpers, the run
+ * loop), never while its translated code runs: a remote sfence.vma (SBI or IPI) or
+ * hfence is a request the hart serves in its run loop before it runs code again, which
+ * is when the spec has it take effect (the fence is performed by the remote hart when it
+ * takes the request; the caller waits for that); PMP, satp, MXR and SUM change with the
+ * hart's own instructions (a helper; a change of context ends the run); reset, snapshot
+ * restore and the debugger change a hart that is stopped or paused outside translated
+ * code. The one write from another thread, mmu_code_page_added's TLB_CODE_PAGE, marks
+ * write entries only, which is why stores keep no slot: a store through a slot filled
+ * before that mark would skip the check of the code it overwrites.
+ */
+#define JIT_HOST_BASES 2
 
 /*
  * Exits after `retired` instructions of the block to the guest pc at block offset off

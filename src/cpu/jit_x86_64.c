@@ -3,7 +3,7 @@
  * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
  * guest pc of the current block's first instruction, r14 = what is left of the budget
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
- * FETCH_TLB), rbp = the data TLB of h->mmu_ctx
+ * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
  * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
  * loop changes the context, and both end the run of translated code).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
@@ -35,11 +35,23 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE 100
+#define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+_Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
 
 /* Where the entry sequence leaves the fetch TLB of mmu_fetch_ctx(h), for the inline
  * lookup: the context changes only with a trap or an instruction that ends the run. */
 #define FETCH_TLB 8
+
+/* Where jit_emit_access keeps host base k: the page (as the read TLB entry's tag) at
+ * HOST_BASE, the addend 8 bytes above. Each holds a current entry of the read TLB or none
+ * (tag ~0) throughout a run of translated code: the entry sequence and every call of a
+ * helper (which may fill, flush or switch the TLB) empty them all (see jit_emit.h for
+ * why nothing else can change the entry meanwhile). */
+#define HOST_BASE(k) (16 + 16 * (k))
+/* The stack frame below the pushes: the budget, the fetch TLB, the host bases; calls from
+ * translated code see rsp 16-aligned. */
+#define FRAME (HOST_BASE(JIT_HOST_BASES) + 8)
+_Static_assert(FRAME % 16 == 8 && FRAME < 128, "the frame keeps rsp 16-aligned and fits an imm8");
 
 /* The offset of a field of the hart from rbx (&h->arch.x[0]). */
 #define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
@@ -264,6 +276,14 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
     e->valid = 0;
 }
 
+/* Every host base holds no entry: the tag of an empty TLB entry, which never equals an
+ * address masked by tlb_lookup. */
+static void forget_host_bases(struct emitter *e)
+{
+    for (int k = 0; k < JIT_HOST_BASES; k++)
+        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
+}
+
 /* [rsp + FETCH_TLB] = &h->tlb[mmu_fetch_ctx(h)].fetch: the context is priv, plus 4 with V
  * below M. */
 static void fetch_tlb(struct emitter *e)
@@ -295,7 +315,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x41), emit8(e, 0x56);      /* push r14 */
     emit8(e, 0x41), emit8(e, 0x57);      /* push r15 */
     emit8(e, 0x55);                      /* push rbp */
-    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 24); /* sub rsp, 24: calls from here see it 16-aligned */
+    emit_reg(e, true, 0x83, 5, RSP), emit8(e, FRAME); /* sub rsp, FRAME */
     emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
     emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
     emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
@@ -305,6 +325,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
     fetch_tlb(e);
+    forget_host_bases(e);
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
@@ -338,7 +359,7 @@ void jit_emit_segment(struct emitter *e)
 
 static void epilogue(struct emitter *e)
 {
-    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 24); /* add rsp, 24 */
+    emit_reg(e, true, 0x83, 0, RSP), emit8(e, FRAME); /* add rsp, FRAME */
     emit8(e, 0x5d);                 /* pop rbp */
     emit8(e, 0x41), emit8(e, 0x5f); /* pop r15 */
     emit8(e, 0x41), emit8(e, 0x5e); /* pop r14 */
@@ -643,6 +664,7 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
     emit_mem(e, true, 0x8d, RDI, RBX, -(int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
     fault_check(e, i);
+    forget_host_bases(e);
 }
 
 /* [rcx + va] as the memory operand of op with register reg. */
@@ -673,7 +695,7 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
  * the returned patch sites (the slow path) on a miss or a misaligned access; on a hit
  * leaves the host address as rcx + va.
  */
-static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss)
+static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss, int keep)
 {
     _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_BITS <= 20, "the index is (va >> 8) & mask << 4");
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
@@ -688,8 +710,23 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
     emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
+    if (keep >= 0)
+        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep));                      /* the page */
     emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    if (keep >= 0)
+        emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep) + 8);                  /* the addend */
     return n;
+}
+
+/* The hit path of tlb_lookup for a load from the page whose read entry host base k
+ * holds: the same compare of the page and alignment bits, against the slot. */
+static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, uint8_t **miss)
+{
+    emit_reg(e, true, 0x89, va, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
+    emit_mem(e, true, 0x3b, RCX, RSP, HOST_BASE(k));
+    miss[0] = jump_forward(e, 0x85);                                              /* another page */
+    emit_mem(e, true, 0x8b, RCX, RSP, HOST_BASE(k) + 8);
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
@@ -747,7 +784,8 @@ static void emit_store(struct emitter *e, unsigned size, int value, int va)
 }
 
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
-                     int32_t off, unsigned size, bool sign, bool store, const void *helper)
+                     int32_t off, unsigned size, bool sign, bool store, const void *helper,
+                     int keep, int reuse)
 {
     uint8_t *slow[8];
     unsigned nslow;
@@ -767,7 +805,13 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     } else {
         dest = dest_of(e, d->rd);
     }
-    nslow = tlb_lookup(e, va, store, size, slow);
+    if (reuse >= 0) {
+        host_base_lookup(e, va, size, reuse, slow);
+        nslow = 1;
+    } else {
+        nslow = tlb_lookup(e, va, store, size, slow, keep);
+    }
+    uint8_t *hit = e->p;
     if (store) {
         /* A page holding code fails the tag compare (TLB_CODE_PAGE): jit_emit_cold
          * checks its code's bytes before the helper. */
@@ -792,6 +836,8 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->size = (uint8_t)size;
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
+    c->reuse = (int8_t)reuse;
+    c->hit = hit;
     c->valid = e->valid;
     c->dirty = e->dirty;
     if (!store)
@@ -833,13 +879,22 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
     }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
-        uint8_t *slow[4];
+        uint8_t *slow[4], *from[8];
         unsigned nslow = 0;
+        memcpy(from, c->from, c->nfrom * sizeof(*from));
+        if (c->reuse >= 0) {
+            /* Not the page of the host base it reused: the TLB then, as any access, which
+             * refills the host base on a hit. */
+            patch_here(e, from[0]);
+            tlb_lookup(e, c->va, false, c->size, from, c->reuse);
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(c->hit - (e->p + 4)));
+        }
         if (c->value >= 0) {
             /* A store whose tag compare (its first jump here) failed: with rcx the masked
              * address and rax the entry's offset still, is it the entry of a page holding
              * code? Then the store goes on inline unless it overwrites that code. */
-            patch_here(e, c->from[0]);
+            patch_here(e, from[0]);
             int32_t table = (int32_t)offsetof(struct tlb, write);
             emit_reg(e, true, 0x81, 1, RCX), emit32(e, (uint32_t)TLB_CODE_PAGE); /* or rcx, flag */
             emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
@@ -852,7 +907,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             emit32(e, (uint32_t)(c->resume - (e->p + 4)));
         }
         for (unsigned n = c->value >= 0; n < c->nfrom; n++)
-            patch_here(e, c->from[n]);
+            patch_here(e, from[n]);
         for (unsigned n = 0; n < nslow; n++)
             patch_here(e, slow[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap

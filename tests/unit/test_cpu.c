@@ -1520,6 +1520,136 @@ static void test_indirect_jump_asid_switch(void)
 }
 
 /*
+ * Loads and stores through one base register reuse the TLB entry the first one found
+ * (jit_emit_access's host bases) only while the address stays in its page and the TLB
+ * holds it. In S mode, VA_A maps to PAGE_A, VA_A + 0x1000 to PAGE_B, which is not the
+ * page after PAGE_A in RAM (AFTER_A): an access that kept PAGE_A's addend for the next
+ * virtual page would reach AFTER_A. ROOT_B maps VA_A to PAGE_C.
+ */
+#define VA_A 0x5000ULL
+#define PAGE_A (DATA + 0x10000)
+#define AFTER_A (PAGE_A + 0x1000)
+#define PAGE_B (DATA + 0x14000)
+#define PAGE_C (DATA + 0x17000)
+/* The PTE of VA_A in the tables at root (map_callee's layout). */
+#define PTE_OF_VA_A(root) ((root) + 0x2000 + 8 * (VA_A >> 12))
+
+static void map_pages(uint64_t root, uint64_t a, uint64_t b)
+{
+    map_callee(root, CALLEE_1);
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, root + 0x2000, 0x1000);
+    t[VA_A >> 12] = (a >> 12) << 10 | PTE_LEAF;
+    t[(VA_A >> 12) + 1] = b ? (b >> 12) << 10 | PTE_LEAF : 0;
+}
+
+static void fill_pages(void)
+{
+    static const struct { uint64_t at, value; } words[] = {
+        { PAGE_A, 0x11 }, { PAGE_A + 8, 0x12 }, { PAGE_A + 16, 0x14 }, { PAGE_A + 0xff0, 0x15 },
+        { PAGE_A + 0xff8, 0x13 }, { PAGE_A + 0x20, VA_A + 0x1000 }, { AFTER_A, 0x66 }, { AFTER_A + 8, 0x67 },
+        { PAGE_B, 0x22 }, { PAGE_B + 8, 0x23 },
+        { PAGE_C, 0x31 }, { PAGE_C + 8, 0x32 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+        memcpy(guest_ram_ptr(&m->bus.ram, words[i].at, 8), &words[i].value, 8);
+}
+
+static void set_up_next_page_mapped(void)
+{
+    fill_pages();
+    map_pages(DATA, PAGE_A, PAGE_B);
+    map_pages(ROOT_B, PAGE_C, PAGE_B);
+    enter_s_mode(satp_for(DATA, 0));
+}
+
+static void set_up_next_page_unmapped(void)
+{
+    fill_pages();
+    map_pages(DATA, PAGE_A, 0);
+    enter_s_mode(satp_for(DATA, 0));
+}
+
+#define LD(rd, imm, rs1) I(imm, rs1, 3, rd, 0x03)
+#define SD(rs2, imm, rs1) S(imm, rs2, rs1, 3)
+
+static void test_host_base_reuse(void)
+{
+    /* Two loads across the page end: the second is PAGE_B's, or faults (x11 stays 0). */
+    uint64_t regs[32] = { [5] = VA_A + 0xff8 };
+    uint32_t straddle[] = { LD(10, 0, 5), LD(11, 8, 5) };
+    unsigned check[] = { 10, 11 };
+    uint64_t want_mapped[] = { 0x13, 0x22 }, want_unmapped[] = { 0x13, 0 };
+    RUN_SET_UP("loads across a page end", straddle, regs, set_up_next_page_mapped, check, want_mapped);
+    RUN_SET_UP("loads across a page end, next page unmapped", straddle, regs, set_up_next_page_unmapped, check,
+               want_unmapped);
+
+    /* The base rewritten by a load in between: the last load is PAGE_B's. */
+    regs[5] = VA_A;
+    uint32_t rewritten[] = { LD(10, 0, 5), LD(5, 0x20, 5), LD(11, 0, 5) };
+    uint64_t want_rewritten[] = { 0x11, 0x22 };
+    RUN_SET_UP("load through a base a load rewrote", rewritten, regs, set_up_next_page_mapped, check,
+               want_rewritten);
+
+    /* Stores across the page end, read back through their pages' own addresses (RAM is
+     * identity-mapped): nothing reaches AFTER_A. */
+    uint64_t store_regs[32] = { [5] = VA_A + 0xff8, [6] = 0x77, [7] = 0x88, [8] = PAGE_A + 0xff8, [9] = PAGE_B };
+    uint32_t stores[] = { SD(6, 0, 5), SD(7, 8, 5), LD(10, 0, 8), LD(11, 0, 9), LD(12, 8, 8) };
+    unsigned store_check[] = { 10, 11, 12 };
+    uint64_t want_stores[] = { 0x77, 0x88, 0x66 };
+    RUN_SET_UP("stores across a page end", stores, store_regs, set_up_next_page_mapped, store_check, want_stores);
+
+    /* A satp write between two loads of one page: the second is PAGE_C's. */
+    uint64_t satp_regs[32] = { [5] = VA_A, [7] = satp_for(ROOT_B, 0) };
+    uint32_t satp[] = { LD(10, 0, 5), I(0x180, 7, 1, 0, 0x73), LD(11, 8, 5) };
+    uint64_t want_satp[] = { 0x11, 0x32 };
+    RUN_SET_UP("loads of one page around a satp write", satp, satp_regs, set_up_next_page_mapped, check,
+               want_satp);
+
+    /* The page unmapped (its PTE cleared, sfence.vma) between two loads: the second
+     * faults; remapped to PAGE_C: the second is PAGE_C's. */
+    uint64_t fence_regs[32] = { [5] = VA_A, [6] = PTE_OF_VA_A(DATA), [7] = (PAGE_C >> 12) << 10 | PTE_LEAF };
+    uint32_t unmapped[] = { LD(10, 0, 5), SD(0, 0, 6), 0x12000073u, LD(11, 8, 5) };
+    uint32_t remapped[] = { LD(10, 0, 5), SD(7, 0, 6), 0x12000073u, LD(11, 8, 5) };
+    uint64_t want_unmapped_between[] = { 0x11, 0 }, want_remapped[] = { 0x11, 0x32 };
+    RUN_SET_UP("loads of one page unmapped in between", unmapped, fence_regs, set_up_next_page_mapped, check,
+               want_unmapped_between);
+    RUN_SET_UP("loads of one page remapped in between", remapped, fence_regs, set_up_next_page_mapped, check,
+               want_remapped);
+
+    /* The same loads run twice, their page remapped to PAGE_C between: on the second run
+     * the first load misses the TLB, and the second must not take the first run's page. */
+    uint32_t twice[] = {
+        LD(9, 16, 5),          /* 0: fills the TLB, so that the first run's loads hit */
+        J(4, 0),               /* 4 */
+        LD(10, 0, 5),          /* 8 */
+        LD(11, 8, 5),          /* 12 */
+        R(0, 11, 12, 0, 12, 0x33), /* 16: add x12, x12, x11 */
+        B(20, 0, 13, 1),       /* 20: bne x13, x0, to the wfi */
+        I(1, 0, 0, 13, 0x13),  /* 24: addi x13, x0, 1 */
+        SD(7, 0, 6),           /* 28: VA_A's PTE to PAGE_C */
+        0x12000073u,           /* 32: sfence.vma */
+        J(-28, 0),             /* 36: to 8 */
+    };
+    unsigned twice_check[] = { 9, 10, 11, 12 };
+    uint64_t want_twice[] = { 0x14, 0x31, 0x32, 0x12 + 0x32 };
+    RUN_SET_UP("loads of one page remapped between two runs", twice, fence_regs, set_up_next_page_mapped,
+               twice_check, want_twice);
+
+    /* A loop's load, which compares with its host base on every pass, summing four words
+     * across the page end. */
+    uint64_t loop_regs[32] = { [5] = VA_A + 0xff0, [6] = VA_A + 0x1010 };
+    uint32_t loop[] = {
+        LD(10, 0, 5),              /* 0 */
+        R(0, 10, 11, 0, 11, 0x33), /* 4: add x11, x11, x10 */
+        I(8, 5, 0, 5, 0x13),       /* 8: addi x5, x5, 8 */
+        B(-12, 6, 5, 1),           /* 12: bne x5, x6, to 0 */
+    };
+    unsigned loop_check[] = { 11 };
+    uint64_t want_loop[] = { 0x15 + 0x13 + 0x22 + 0x23 };
+    RUN_SET_UP("a loop's loads across a page end", loop, loop_regs, set_up_next_page_mapped, loop_check, want_loop);
+}
+
+/*
  * Calls by jal of a function on the next page but one, which runs off its page's end
  * into a return on the next: three calls, then a store (no fence.i) rewrites the
  * function's first instruction, and three more calls must run the new one.
@@ -1580,6 +1710,7 @@ static void test_translated_lookups(void)
     test_jump_off_page_end_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
+    test_host_base_reuse();
 }
 
 /*
