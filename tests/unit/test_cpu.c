@@ -1618,9 +1618,10 @@ static void test_slow_instruction_link_follows_trap_vector(void)
                want);
 }
 
-/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma: the next
- * instruction comes from the new page (x10 = 2), not the old (x10 = 1). */
-static void test_slow_instruction_link_follows_remap(void)
+/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma, which ends
+ * its block: the next instruction comes from the new page (x10 = 2), not the old (x10 =
+ * 1), although both blocks lie in one guest page. */
+static void test_sfence_link_follows_remap(void)
 {
     uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
                           [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF };
@@ -1631,7 +1632,7 @@ static void test_slow_instruction_link_follows_remap(void)
     };
     unsigned check[] = { 10 };
     uint64_t want[] = { 2 };
-    RUN_SET_UP("slow instruction's link, own page remapped", code, regs, set_up_remap, check, want);
+    RUN_SET_UP("sfence.vma's link, own page remapped", code, regs, set_up_remap, check, want);
 }
 
 /*
@@ -1724,7 +1725,7 @@ static void test_resume_link_follows_rewritten_code(void)
 static void test_slow_instruction_links(void)
 {
     test_slow_instruction_link_follows_trap_vector();
-    test_slow_instruction_link_follows_remap();
+    test_sfence_link_follows_remap();
     test_resume_link_follows_remap();
     test_resume_link_follows_sepc();
     test_resume_link_follows_rewritten_code();
@@ -2103,6 +2104,134 @@ static void test_irq_save_restore_loop(void)
     uint64_t want[] = { 20, 0, 0 };
     RUN("irq save and restore in a loop", code, regs, check, want);
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
+/* sfence.vma rs1, rs2 */
+static uint32_t sfence_vma(unsigned rs1, unsigned rs2)
+{
+    return R(0x09, rs2, rs1, 0, 0, 0x73);
+}
+
+/*
+ * sfence.vma in each form (address, all, address and ASID, ASID) between loads of one
+ * page, whose PTE the code points at CALLEE_2 and back to CALLEE_1 before each: the load
+ * after a fence sees the new mapping, in a block and in a loop under every budget.
+ */
+static void test_sfence_within_block(void)
+{
+    const uint64_t pte_1 = (CALLEE_1 >> 12) << 10 | PTE_LEAF, pte_2 = (CALLEE_2 >> 12) << 10 | PTE_LEAF;
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [7] = pte_2,
+                          [9] = pte_1, [20] = 2 };
+    const uint64_t word_1 = I(1, 0, 0, 10, 0x13), word_2 = I(2, 0, 0, 10, 0x13); /* the callees' first words */
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        I(0, 5, 6, 10, 0x03),      /* 0: lwu x10, 0(x5): CALLEE_1 */
+        S(0, 7, 6, 3),             /* 4: sd x7, 0(x6): to CALLEE_2 */
+        sfence_vma(5, 0),          /* 8 */
+        I(0, 5, 6, 11, 0x03),      /* 12: lwu x11, 0(x5) */
+        S(0, 9, 6, 3),             /* 16: sd x9, 0(x6): to CALLEE_1 */
+        sfence_vma(0, 0),          /* 20 */
+        I(0, 5, 6, 12, 0x03),      /* 24: lwu x12, 0(x5) */
+        S(0, 7, 6, 3),             /* 28: sd x7, 0(x6) */
+        sfence_vma(5, 8),          /* 32: x8 = 0, satp's ASID */
+        I(0, 5, 6, 13, 0x03),      /* 36: lwu x13, 0(x5) */
+        S(0, 9, 6, 3),             /* 40: sd x9, 0(x6) */
+        sfence_vma(0, 8),          /* 44 */
+        I(0, 5, 6, 14, 0x03),      /* 48: lwu x14, 0(x5) */
+        I(1, 21, 0, 21, 0x13),     /* 52: addi x21, x21, 1 */
+        B(-56, 20, 21, 4),         /* 56: blt x21, x20, 0 */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 21 };
+    uint64_t want[] = { word_1, word_2, word_1, word_2, word_1, 2 };
+    RUN_SET_UP("sfence.vma within a block", code, regs, set_up_remap, check, want);
+    h->arch.satp = 0;
+}
+
+/* set_up_remap, with VA_GLOBAL mapped as a global page, under ASID 5. */
+static void set_up_global_page(void)
+{
+    map_callee(DATA, CALLEE_1);
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (VA_GLOBAL >> 12), 8);
+    *leaf = (CALLEE_1 >> 12) << 10 | PTE_LEAF | 0x20; /* G */
+    enter_s_mode(satp_for(DATA, 5));
+}
+
+/*
+ * sfence.vma x0, rs2 (white box: which TLB entries stay), every engine: one naming
+ * another ASID than satp's drops nothing; one naming satp's drops its pages but the
+ * global ones.
+ */
+static void test_sfence_asid_keeps_others(void)
+{
+    static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    uint32_t code[] = {
+        I(0, 4, 6, 10, 0x03),      /* lwu x10, 0(x4): VA_GLOBAL */
+        I(0, 5, 6, 11, 0x03),      /* lwu x11, 0(x5): CALLEE_VA */
+        sfence_vma(0, 6),
+    };
+    for (uint64_t asid = 6; asid >= 5; asid--)
+        for (int engine = 0; engine < 3; engine++) {
+            uint64_t regs[32] = { [4] = VA_GLOBAL, [5] = CALLEE_VA, [6] = asid };
+            m = engine == 2 ? m_jit : m_interp;
+            h = m->harts[0];
+            load(code, ARRAY_SIZE(code), regs);
+            set_up_global_page();
+            if (engine)
+                run_blocks();
+            else
+                run_reference();
+            bool global = va_cached(h, VA_GLOBAL), private = va_cached(h, CALLEE_VA);
+            if (!global || private != (asid == 6))
+                fprintf(stderr, "sfence.vma x0, asid %llu (%s): global %d, private %d cached\n",
+                        (unsigned long long)asid, engines[engine], global, private);
+            CHECK(global);
+            CHECK(private == (asid == 6));
+            h->arch.satp = 0;
+        }
+}
+
+static void set_up_counter_off(void)
+{
+    h->arch.mcounteren = 0;
+    hart_set_mode(h, PRIV_S, false);
+}
+
+/*
+ * rdtime in a loop until it reads another time: every engine gets there (the time read
+ * in place is the board's, not one held from before); in S mode with mcounteren.TM
+ * clear it raises an illegal instruction exception in place, after the instructions
+ * before it.
+ */
+static void test_rdtime_moves(void)
+{
+    static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    const uint32_t rdtime_10 = CSR_TIME << 20 | 2u << 12 | 10u << 7 | 0x73;
+    uint32_t code[] = {
+        rdtime_10,                                     /* 0: rdtime x10 */
+        CSR_TIME << 20 | 2u << 12 | 11u << 7 | 0x73,   /* 4: rdtime x11 */
+        B(-4, 11, 10, 0),                              /* 8: beq x10, x11, 4 */
+        R(0, 11, 10, 3, 12, 0x33),                     /* 12: sltu x12, x10, x11 */
+    };
+    for (int engine = 0; engine < 3; engine++) {
+        m = engine == 2 ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), NULL);
+        if (engine)
+            run_blocks();
+        else
+            run_reference();
+        if (h->arch.x[12] != 1)
+            fprintf(stderr, "rdtime (%s): %llu, then %llu\n", engines[engine],
+                    (unsigned long long)h->arch.x[10], (unsigned long long)h->arch.x[11]);
+        CHECK_EQ_U64(h->arch.x[12], 1);
+    }
+    uint32_t off[] = { I(1, 0, 0, 9, 0x13), rdtime_10, I(1, 0, 0, 11, 0x13) }; /* li x9, 1; rdtime; li x11, 1 */
+    unsigned check[] = { 9, 10, 11 };
+    uint64_t want[] = { 1, 0, 0 };
+    RUN_SET_UP("rdtime with the counter off", off, NULL, set_up_counter_off, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 4);
 }
 
 /*
@@ -2618,6 +2747,9 @@ int main(void)
     test_sum_within_block();
     test_fs_within_block();
     test_irq_save_restore_loop();
+    test_sfence_within_block();
+    test_sfence_asid_keeps_others();
+    test_rdtime_moves();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
