@@ -87,21 +87,21 @@ static void jit_amo_insn(struct hart *h, const struct dinsn *d)
         h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
-/* An in-place OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE instruction. */
+/* An in-place OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE instruction. Only a trap
+ * CSR's write changes the data TLB context (sstatus.SUM): its translation then loads
+ * the context's TLB again. */
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
-    unsigned data_ctx = h->mmu_ctx;
     uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
     enum exec_result r = exec_slow(h, d);
     bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
-    if (r == EXEC_NEXT && h->mmu_ctx == data_ctx && !mxr_moved) {
+    if (r == EXEC_NEXT && !mxr_moved) {
         h->arch.instret--; /* exec_one counted it; so does the block's retired count */
         return;
     }
-    /* Trapped (pc at the handler), or a CSR write that changed the data TLB context,
-     * which the block holds, or flushed the TLB (MXR), or unmasked a pending interrupt,
-     * taken here as the run loop would: the block exits as after a fault (a CSR write
-     * counted itself). */
+    /* Trapped (pc at the handler), or a CSR write that flushed the TLB (MXR), or
+     * unmasked a pending interrupt, taken here as the run loop would: the block exits as
+     * after a fault (a CSR write counted itself). */
     if (r == EXEC_CHECK_IRQ_AFTER)
         hart_take_interrupts(h);
     h->jit_fault = true;
@@ -411,6 +411,8 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         return;
     case KIND_TRAP_CSR:
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
+        if (d->op == OP_TRAP_CSR)
+            jit_emit_data_tlb_reload(e);
         return;
     case KIND_FETCH_FENCE:
         /* No chain to the next block in this page: the fence may have remapped the page. */
