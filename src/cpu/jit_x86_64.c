@@ -458,6 +458,9 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
+    emit_reg(e, true, 0x89, RSI, RDX);
+    emit_reg(e, true, 0xc1, 5, RDX), emit8(e, BLOCK_SET_FOLD);                  /* shr rdx, fold */
+    emit_reg(e, true, 0x31, RDX, RCX);                                          /* xor rcx, rdx */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SETS - 1);
     emit_reg(e, true, 0xc1, 4, RCX), emit8(e, 4);                               /* shl rcx, 4 */
     emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));

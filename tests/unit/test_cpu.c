@@ -1245,32 +1245,49 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
-/* Three blocks 64 KiB apart share one set of the block cache (block.h) and run in turn,
- * each evicting another: every engine must still count to the end. */
-#define SET_STRIDE 0x10000
+/* Three blocks share one set of the block cache (block.h) and run in turn, each evicting
+ * another: every engine must still count to the end. Where they lie depends on the host
+ * address of each machine's RAM, which the set index folds in: each engine's run finds
+ * its own places, within a jump's reach of BASE. */
+static uint64_t set_neighbour[2];
+
+static void find_set_neighbours(void)
+{
+    struct block **set = block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, BASE, 4));
+    unsigned found = 0;
+    for (uint64_t pc = BASE + 0x1000; found < 2 && pc < BASE + 0x80000; pc += 4)
+        if (block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, pc, 4)) == set)
+            set_neighbour[found++] = pc;
+    CHECK_EQ_U64(found, 2);
+}
+
 static void place_set_neighbours(void)
 {
+    find_set_neighbours();
+    uint64_t second_pc = set_neighbour[0], third_pc = set_neighbour[1];
+    const uint32_t first[] = {
+        I(1, 12, 0, 12, 0x13),                          /* addi x12, x12, 1 */
+        J((int32_t)(second_pc - BASE - 4), 0),          /* j to the second */
+    };
     const uint32_t second[] = {
-        I(1, 11, 0, 11, 0x13),          /* addi x11, x11, 1 */
-        J(SET_STRIDE - 4, 0),           /* j to the third */
+        I(1, 11, 0, 11, 0x13),                          /* addi x11, x11, 1 */
+        J((int32_t)(third_pc - second_pc - 4), 0),      /* j to the third */
     };
     const uint32_t third[] = {
-        I(1, 10, 0, 10, 0x13),          /* addi x10, x10, 1 */
-        B(8, 13, 12, 5),                /* bge x12, x13: to the wfi */
-        J(-(2 * SET_STRIDE + 8), 0),    /* j to the first */
+        I(1, 10, 0, 10, 0x13),                          /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                                /* bge x12, x13: to the wfi */
+        J(-(int32_t)(third_pc - BASE + 8), 0),          /* j to the first */
         WFI,
     };
-    memcpy(guest_ram_ptr(&m->bus.ram, BASE + SET_STRIDE, sizeof(second)), second, sizeof(second));
-    memcpy(guest_ram_ptr(&m->bus.ram, BASE + 2 * SET_STRIDE, sizeof(third)), third, sizeof(third));
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE, sizeof(first)), first, sizeof(first));
+    memcpy(guest_ram_ptr(&m->bus.ram, second_pc, sizeof(second)), second, sizeof(second));
+    memcpy(guest_ram_ptr(&m->bus.ram, third_pc, sizeof(third)), third, sizeof(third));
 }
 
 static void test_blocks_sharing_a_set(void)
 {
     uint64_t regs[32] = { [13] = 100 };
-    uint32_t code[] = {
-        I(1, 12, 0, 12, 0x13),          /* addi x12, x12, 1 */
-        J(SET_STRIDE - 4, 0),           /* j to the second */
-    };
+    uint32_t code[] = { I(0, 0, 0, 0, 0x13), I(0, 0, 0, 0, 0x13) }; /* (place_set_neighbours' first block) */
     unsigned check[] = { 10, 11, 12 };
     uint64_t want[] = { 100, 100, 100 };
     RUN_SET_UP("blocks sharing a set", code, regs, place_set_neighbours, check, want);
