@@ -2223,10 +2223,10 @@ static void set_up_counter_off(void)
 static void test_rdtime_moves(void)
 {
     static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
-    const uint32_t rdtime_10 = CSR_TIME << 20 | 2u << 12 | 10u << 7 | 0x73;
+    const uint32_t rdtime_10 = (uint32_t)CSR_TIME << 20 | 2u << 12 | 10u << 7 | 0x73;
     uint32_t code[] = {
         rdtime_10,                                     /* 0: rdtime x10 */
-        CSR_TIME << 20 | 2u << 12 | 11u << 7 | 0x73,   /* 4: rdtime x11 */
+        (uint32_t)CSR_TIME << 20 | 2u << 12 | 11u << 7 | 0x73,   /* 4: rdtime x11 */
         B(-4, 11, 10, 0),                              /* 8: beq x10, x11, 4 */
         R(0, 11, 10, 3, 12, 0x33),                     /* 12: sltu x12, x10, x11 */
     };
