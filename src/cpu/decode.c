@@ -5,6 +5,18 @@
 #include "cpu/csr.h"
 #include "cpu/rvc.h"
 
+/* sfence.vma, hfence.vvma, hfence.gvma and their Svinval forms (with funct3 0): Linux's
+ * TLB flushes. */
+static bool is_translation_fence(uint32_t i)
+{
+    switch (i >> 25) {
+    case 0x09: case 0x0b: case 0x11: case 0x13: case 0x31: case 0x33:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Maps one 32-bit instruction to its op (OP_SLOW when it has none). */
 static enum op classify(uint32_t i)
 {
@@ -105,11 +117,19 @@ static enum op classify(uint32_t i)
     case 0x0f:
         if (f3 == 0)
             return OP_FENCE; /* fence.tso and pause too */
+        if (f3 == 1)
+            return OP_FETCH_FENCE; /* fence.i */
         return f3 == 2 && insn_rd(i) == 0 && (i >> 20) == 4 ? OP_CBO_ZERO : OP_SLOW;
     case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
         return OP_FP;
-    case 0x73: /* Zicsr on sstatus, sscratch, sepc, scause or stval: Linux's irq and user-access paths */
-        return (f3 & 3) && csr_is_trap_handling(i >> 20) ? OP_TRAP_CSR : OP_SLOW;
+    case 0x73:
+        /* Zicsr on sstatus, sscratch, sepc, scause or stval: Linux's irq and user-access paths */
+        if ((f3 & 3) && csr_is_trap_handling(i >> 20))
+            return OP_TRAP_CSR;
+        /* rdtime (csrrs/csrrc from x0, csrrsi/csrrci of 0): Linux's clock reads */
+        if ((i >> 20) == CSR_TIME && (f3 & 3) >= 2 && insn_rs1(i) == 0)
+            return OP_RDTIME;
+        return f3 == 0 && is_translation_fence(i) ? OP_FETCH_FENCE : OP_SLOW;
     default:
         return OP_SLOW;
     }
@@ -139,8 +159,9 @@ bool decode_insn(uint32_t insn, unsigned len, struct dinsn *d)
         *d = (struct dinsn){ .op = (uint8_t)op, .imm = (int32_t)insn, .len = len };
         return op == OP_SLOW;
     }
-    bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
-    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO || op == OP_TRAP_CSR; /* kept whole in imm */
+    bool ends = op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU) || op == OP_FETCH_FENCE;
+    bool whole = op == OP_FENCE || op == OP_CBO_ZERO || op == OP_AMO || op == OP_TRAP_CSR || op == OP_RDTIME ||
+                 op == OP_FETCH_FENCE; /* kept whole in imm */
     bool memory = (op >= OP_LB && op <= OP_SD) || whole;
     if (insn_rd(insn) == 0 && !ends && !memory)
         op = OP_NOP; /* hints and nops writing x0 */

@@ -10,7 +10,11 @@
  * a block, since they cannot change privilege, translation or interrupts. Accesses to
  * the supervisor's trap-handling CSRs (csr_is_trap_handling) decode to OP_TRAP_CSR: kept
  * whole and run by the reference executor too, within a block, which they leave only when
- * they unmask a pending interrupt.
+ * they unmask a pending interrupt; so do reads of the time CSR (OP_RDTIME), which never
+ * leave it. The fences after which fetches must see new translations or code
+ * (sfence.vma, hfence, their Svinval forms, fence.i) decode to OP_FETCH_FENCE: kept whole
+ * and run by the reference executor in place, they end their block, and the next one is
+ * found through the fetch TLB.
  */
 #ifndef RACKVM_DECODE_H
 #define RACKVM_DECODE_H
@@ -56,7 +60,7 @@ static inline int64_t insn_imm_j(uint32_t i)
     X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) \
     X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADDUW) \
     X(CLZ) X(CTZ) X(CPOP) X(SEXTB) X(SEXTH) X(ORCB) X(REV8) \
-    X(FENCE) X(CBO_ZERO) X(AMO) X(TRAP_CSR) \
+    X(FENCE) X(CBO_ZERO) X(AMO) X(TRAP_CSR) X(RDTIME) X(FETCH_FENCE) \
     X(FP)
 
 enum op {
@@ -70,7 +74,8 @@ enum op {
  * into its table, so blocks hold no code pointers). 12 bytes: a block's instructions take
  * fewer cache lines, which an idle guest's ticks, cold in the host's caches, pay for. */
 struct dinsn {
-    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR: the 32-bit (expanded) instruction */
+    int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR, OP_RDTIME,
+                          * OP_FETCH_FENCE: the 32-bit (expanded) instruction */
     /* A conditional branch writes no register: the block's decoder sets its rd to the
      * block link (block.h) its taken exit goes through. */
     uint8_t op, rd, rs1, rs2, len;
@@ -83,7 +88,8 @@ struct dinsn {
 /*
  * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
  * handler 0. Writes to x0 decode to OP_NOP (memory ops keep theirs: they may fault or
- * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in imm. Returns whether it is a control transfer
+ * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR, OP_RDTIME and OP_FETCH_FENCE
+ * keep the instruction in imm. Returns whether it is a control transfer, OP_FETCH_FENCE
  * or OP_SLOW, where a translated block ends (the block engine's blocks run on past a
  * conditional branch, see block.h).
  */

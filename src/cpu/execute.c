@@ -295,13 +295,13 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     case OP_##name: x[d->rd] = alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm); break;
     ALU_IMM_OPS(ALU_RI_CASE)
 #undef ALU_RI_CASE
-    case OP_SLOW: case OP_FP: case OP_TRAP_CSR: case OP_END: case OP_COUNT:
+    case OP_SLOW: case OP_FP: case OP_TRAP_CSR: case OP_RDTIME: case OP_FETCH_FENCE: case OP_END: case OP_COUNT:
         return DECODED_SLOW;
     }
     return DECODED_DONE;
 }
 
-/* exec_one; known_slow: insn is a block's OP_SLOW, OP_TRAP_CSR or OP_FP, which exec_decoded would
+/* exec_one; known_slow: insn is a block's OP_SLOW, OP_FP or an op exec_slow runs, which exec_decoded would
  * leave to the rest anyway, so it is not decoded again. */
 static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, unsigned len, bool known_slow)
 {

@@ -29,9 +29,9 @@ static inline uint32_t dinsn_raw(const struct dinsn *d)
     return d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
 }
 
-/* Runs the decoded OP_SLOW or OP_TRAP_CSR (or, to raise its exception, OP_FP) instruction d at
- * h->arch.pc (block engine and translator) without decoding it again: an idle Linux
- * guest's ticks run about 200 of them each. */
+/* Runs the decoded OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE (or, to raise its
+ * exception, OP_FP) instruction d at h->arch.pc (block engine and translator) without
+ * decoding it again: an idle Linux guest's ticks run about 200 of them each. */
 enum exec_result exec_slow(struct hart *h, const struct dinsn *d);
 
 /* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an

@@ -576,6 +576,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
             goto fault;
         NEXT();
+    op_RDTIME: /* as a trap CSR's read: in place, trapping where the counter is off */
     op_TRAP_CSR:
         h->arch.pc = INSN_PC();
         switch (exec_slow(h, d)) {
@@ -627,6 +628,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         pc = INSN_PC();
         link = BLOCK_LINK_NEXT;
         goto chain;
+    op_FETCH_FENCE: /* ends its block: the next is found through the fetch TLB */
     op_SLOW: {
         RETIRE(d->ordinal - 1u);
         h->arch.pc = INSN_PC();

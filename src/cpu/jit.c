@@ -105,17 +105,14 @@ STORE_OPS(STORE_HELPER)
  * and Zbb's one-operand ops, Zicbom's cache-block operations): it cannot change
  * privilege, translation or the code cache, so
  * translated code runs it through the reference executor in place and goes on to the
- * next block, instead of returning to the run loop for it. (fence.i stays out: it is
- * about the code.)
+ * next block, instead of returning to the run loop for it. (fence.i has an op of its own.)
  */
 static bool slow_in_place(const struct dinsn *d)
 {
     uint32_t insn = (uint32_t)d->imm;
     switch (insn & 0x7f) {
-    case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b:
+    case 0x2f: case 0x13: case 0x1b: case 0x33: case 0x3b: case 0x0f:
         return true;
-    case 0x0f:
-        return insn_funct3(insn) != 1;
     default:
         return false;
     }
@@ -140,21 +137,21 @@ static void jit_amo_insn(struct hart *h, const struct dinsn *d)
         h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
-/* An in-place OP_SLOW or OP_TRAP_CSR instruction. */
+/* An in-place OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE instruction. Only a trap
+ * CSR's write changes the data TLB context (sstatus.SUM): its translation then loads
+ * the context's TLB again. */
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
-    unsigned data_ctx = h->mmu_ctx;
     uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
     enum exec_result r = exec_slow(h, d);
     bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
-    if (r == EXEC_NEXT && h->mmu_ctx == data_ctx && !mxr_moved) {
+    if (r == EXEC_NEXT && !mxr_moved) {
         h->arch.instret--; /* exec_one counted it; so does the block's retired count */
         return;
     }
-    /* Trapped (pc at the handler), or a CSR write that changed the data TLB context,
-     * which the block holds, or flushed the TLB (MXR), or unmasked a pending interrupt,
-     * taken here as the run loop would: the block exits as after a fault (a CSR write
-     * counted itself). */
+    /* Trapped (pc at the handler), or a CSR write that flushed the TLB (MXR), or
+     * unmasked a pending interrupt, taken here as the run loop would: the block exits as
+     * after a fault (a CSR write counted itself). */
     if (r == EXEC_CHECK_IRQ_AFTER)
         hart_take_interrupts(h);
     h->jit_fault = true;
@@ -301,6 +298,7 @@ enum insn_kind {
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
     KIND_AMO,       /* exec_amo in place: rd written in the register file */
     KIND_TRAP_CSR,  /* jit_slow_insn in place: rd written in the register file */
+    KIND_FETCH_FENCE, /* jit_slow_insn in place, then on through the fetch TLB */
 };
 
 struct op_translation {
@@ -321,7 +319,7 @@ static const struct op_translation op_translation[OP_COUNT] = {
     [OP_SLOW] = KIND(SLOW), [OP_END] = KIND(END), [OP_NOP] = KIND(NOP), [OP_LUI] = KIND(LUI),
     [OP_AUIPC] = KIND(AUIPC), [OP_JAL] = KIND(JAL), [OP_JALR] = KIND(JALR), [OP_FP] = KIND(FP),
     [OP_FENCE] = KIND(FENCE), [OP_CBO_ZERO] = KIND(CBO_ZERO), [OP_AMO] = KIND(AMO),
-    [OP_TRAP_CSR] = KIND(TRAP_CSR),
+    [OP_TRAP_CSR] = KIND(TRAP_CSR), [OP_RDTIME] = KIND(TRAP_CSR), [OP_FETCH_FENCE] = KIND(FETCH_FENCE),
     [OP_BEQ] = HOW(BRANCH, EQ), [OP_BNE] = HOW(BRANCH, NE), [OP_BLT] = HOW(BRANCH, LT),
     [OP_BGE] = HOW(BRANCH, GE), [OP_BLTU] = HOW(BRANCH, LTU), [OP_BGEU] = HOW(BRANCH, GEU),
 #define LOAD_KIND(name, fn, size, sign) \
@@ -383,7 +381,7 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
         break;
     /* The calls read and write the register file, as written back and reloaded around them. */
     case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: case KIND_TRAP_CSR: break;
-    case KIND_SLOW: case KIND_END: ends = true; break;
+    case KIND_SLOW: case KIND_END: case KIND_FETCH_FENCE: ends = true; break;
     }
 #undef RS1
 #undef RS2
@@ -472,6 +470,13 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         return;
     case KIND_TRAP_CSR:
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
+        if (d->op == OP_TRAP_CSR)
+            jit_emit_data_tlb_reload(e);
+        return;
+    case KIND_FETCH_FENCE:
+        /* No chain to the next block in this page: the fence may have remapped the page. */
+        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, -1, -1);
         return;
     case KIND_SLOW:
         if (!slow_in_place(d))

@@ -255,6 +255,9 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
 /* A FENCE between the block's guest memory accesses and other threads' (harts, devices);
  * write_read: it orders earlier writes before later reads (fence_orders_write_read). */
 void jit_emit_fence(struct emitter *e, bool write_read);
+/* The data TLB the block's loads and stores use becomes that of h->mmu_ctx again: after a
+ * call that may have changed the context (sstatus.SUM). */
+void jit_emit_data_tlb_reload(struct emitter *e);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
 /* After the block's last exit: the exits of its taken branches and the slow paths of its

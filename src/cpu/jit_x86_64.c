@@ -4,8 +4,9 @@
  * guest pc of the current block's first instruction, r14 = what is left of the budget
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
  * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
- * (&h->tlb[h->mmu_ctx]: only a trap or an instruction translated code leaves to the run
- * loop changes the context, and both end the run of translated code).
+ * (&h->tlb[h->mmu_ctx]: only a trap, an instruction translated code leaves to the run
+ * loop, both of which end the run of translated code, or an access to sstatus, after
+ * which rbp is loaded again, changes the context).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
  * picks them, those in the block's loops first): in a block that jumps within itself,
  * all loaded past the entry sequence (so on every entry, chained or not) and kept in
@@ -317,11 +318,8 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x55);                      /* push rbp */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, FRAME); /* sub rsp, FRAME */
     emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
-    emit_mem(e, false, 0x8b, RAX, RDI, (int32_t)offsetof(struct hart, mmu_ctx));
-    emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
-    emit_reg(e, true, 0x01, RDI, RAX);   /* rax = h + ctx * sizeof */
-    emit_mem(e, true, 0x8d, RBP, RAX, (int32_t)offsetof(struct hart, tlb)); /* rbp = its TLB */
     emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
+    jit_emit_data_tlb_reload(e);
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
     fetch_tlb(e);
@@ -481,6 +479,9 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
+    emit_reg(e, true, 0x89, RSI, RDX);
+    emit_reg(e, true, 0xc1, 5, RDX), emit8(e, BLOCK_SET_FOLD);                  /* shr rdx, fold */
+    emit_reg(e, true, 0x31, RDX, RCX);                                          /* xor rcx, rdx */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SETS - 1);
     emit_reg(e, true, 0xc1, 4, RCX), emit8(e, 4);                               /* shl rcx, 4 */
     emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
@@ -1176,6 +1177,14 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     call_at(e, i, off, helper);
     reload(e, e->valid);
     e->small = 0; /* the instruction may have written any register */
+}
+
+void jit_emit_data_tlb_reload(struct emitter *e)
+{
+    emit_mem(e, false, 0x8b, RAX, RBX, HART(mmu_ctx));
+    emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
+    emit_reg(e, true, 0x01, RBX, RAX);                /* rax = rbx + ctx * sizeof */
+    emit_mem(e, true, 0x8d, RBP, RAX, HART(tlb));     /* rbp = its TLB */
 }
 
 void jit_emit_fence(struct emitter *e, bool write_read)

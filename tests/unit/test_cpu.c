@@ -1246,32 +1246,49 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
-/* Three blocks 64 KiB apart share one set of the block cache (block.h) and run in turn,
- * each evicting another: every engine must still count to the end. */
-#define SET_STRIDE 0x10000
+/* Three blocks share one set of the block cache (block.h) and run in turn, each evicting
+ * another: every engine must still count to the end. Where they lie depends on the host
+ * address of each machine's RAM, which the set index folds in: each engine's run finds
+ * its own places, within a jump's reach of BASE. */
+static uint64_t set_neighbour[2];
+
+static void find_set_neighbours(void)
+{
+    struct block **set = block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, BASE, 4));
+    unsigned found = 0;
+    for (uint64_t pc = BASE + 0x1000; found < 2 && pc < BASE + 0x80000; pc += 4)
+        if (block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, pc, 4)) == set)
+            set_neighbour[found++] = pc;
+    CHECK_EQ_U64(found, 2);
+}
+
 static void place_set_neighbours(void)
 {
+    find_set_neighbours();
+    uint64_t second_pc = set_neighbour[0], third_pc = set_neighbour[1];
+    const uint32_t first[] = {
+        I(1, 12, 0, 12, 0x13),                          /* addi x12, x12, 1 */
+        J((int32_t)(second_pc - BASE - 4), 0),          /* j to the second */
+    };
     const uint32_t second[] = {
-        I(1, 11, 0, 11, 0x13),          /* addi x11, x11, 1 */
-        J(SET_STRIDE - 4, 0),           /* j to the third */
+        I(1, 11, 0, 11, 0x13),                          /* addi x11, x11, 1 */
+        J((int32_t)(third_pc - second_pc - 4), 0),      /* j to the third */
     };
     const uint32_t third[] = {
-        I(1, 10, 0, 10, 0x13),          /* addi x10, x10, 1 */
-        B(8, 13, 12, 5),                /* bge x12, x13: to the wfi */
-        J(-(2 * SET_STRIDE + 8), 0),    /* j to the first */
+        I(1, 10, 0, 10, 0x13),                          /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                                /* bge x12, x13: to the wfi */
+        J(-(int32_t)(third_pc - BASE + 8), 0),          /* j to the first */
         WFI,
     };
-    memcpy(guest_ram_ptr(&m->bus.ram, BASE + SET_STRIDE, sizeof(second)), second, sizeof(second));
-    memcpy(guest_ram_ptr(&m->bus.ram, BASE + 2 * SET_STRIDE, sizeof(third)), third, sizeof(third));
+    memcpy(guest_ram_ptr(&m->bus.ram, BASE, sizeof(first)), first, sizeof(first));
+    memcpy(guest_ram_ptr(&m->bus.ram, second_pc, sizeof(second)), second, sizeof(second));
+    memcpy(guest_ram_ptr(&m->bus.ram, third_pc, sizeof(third)), third, sizeof(third));
 }
 
 static void test_blocks_sharing_a_set(void)
 {
     uint64_t regs[32] = { [13] = 100 };
-    uint32_t code[] = {
-        I(1, 12, 0, 12, 0x13),          /* addi x12, x12, 1 */
-        J(SET_STRIDE - 4, 0),           /* j to the second */
-    };
+    uint32_t code[] = { I(0, 0, 0, 0, 0x13), I(0, 0, 0, 0, 0x13) }; /* (place_set_neighbours' first block) */
     unsigned check[] = { 10, 11, 12 };
     uint64_t want[] = { 100, 100, 100 };
     RUN_SET_UP("blocks sharing a set", code, regs, place_set_neighbours, check, want);
@@ -1750,9 +1767,10 @@ static void test_slow_instruction_link_follows_trap_vector(void)
                want);
 }
 
-/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma: the next
- * instruction comes from the new page (x10 = 2), not the old (x10 = 1). */
-static void test_slow_instruction_link_follows_remap(void)
+/* S-mode code at CALLEE_VA maps its own page elsewhere and runs sfence.vma, which ends
+ * its block: the next instruction comes from the new page (x10 = 2), not the old (x10 =
+ * 1), although both blocks lie in one guest page. */
+static void test_sfence_link_follows_remap(void)
 {
     uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
                           [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF };
@@ -1763,7 +1781,7 @@ static void test_slow_instruction_link_follows_remap(void)
     };
     unsigned check[] = { 10 };
     uint64_t want[] = { 2 };
-    RUN_SET_UP("slow instruction's link, own page remapped", code, regs, set_up_remap, check, want);
+    RUN_SET_UP("sfence.vma's link, own page remapped", code, regs, set_up_remap, check, want);
 }
 
 /*
@@ -1856,7 +1874,7 @@ static void test_resume_link_follows_rewritten_code(void)
 static void test_slow_instruction_links(void)
 {
     test_slow_instruction_link_follows_trap_vector();
-    test_slow_instruction_link_follows_remap();
+    test_sfence_link_follows_remap();
     test_resume_link_follows_remap();
     test_resume_link_follows_sepc();
     test_resume_link_follows_rewritten_code();
@@ -2237,6 +2255,134 @@ static void test_irq_save_restore_loop(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* sfence.vma rs1, rs2 */
+static uint32_t sfence_vma(unsigned rs1, unsigned rs2)
+{
+    return R(0x09, rs2, rs1, 0, 0, 0x73);
+}
+
+/*
+ * sfence.vma in each form (address, all, address and ASID, ASID) between loads of one
+ * page, whose PTE the code points at CALLEE_2 and back to CALLEE_1 before each: the load
+ * after a fence sees the new mapping, in a block and in a loop under every budget.
+ */
+static void test_sfence_within_block(void)
+{
+    const uint64_t pte_1 = (CALLEE_1 >> 12) << 10 | PTE_LEAF, pte_2 = (CALLEE_2 >> 12) << 10 | PTE_LEAF;
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [7] = pte_2,
+                          [9] = pte_1, [20] = 2 };
+    const uint64_t word_1 = I(1, 0, 0, 10, 0x13), word_2 = I(2, 0, 0, 10, 0x13); /* the callees' first words */
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        I(0, 5, 6, 10, 0x03),      /* 0: lwu x10, 0(x5): CALLEE_1 */
+        S(0, 7, 6, 3),             /* 4: sd x7, 0(x6): to CALLEE_2 */
+        sfence_vma(5, 0),          /* 8 */
+        I(0, 5, 6, 11, 0x03),      /* 12: lwu x11, 0(x5) */
+        S(0, 9, 6, 3),             /* 16: sd x9, 0(x6): to CALLEE_1 */
+        sfence_vma(0, 0),          /* 20 */
+        I(0, 5, 6, 12, 0x03),      /* 24: lwu x12, 0(x5) */
+        S(0, 7, 6, 3),             /* 28: sd x7, 0(x6) */
+        sfence_vma(5, 8),          /* 32: x8 = 0, satp's ASID */
+        I(0, 5, 6, 13, 0x03),      /* 36: lwu x13, 0(x5) */
+        S(0, 9, 6, 3),             /* 40: sd x9, 0(x6) */
+        sfence_vma(0, 8),          /* 44 */
+        I(0, 5, 6, 14, 0x03),      /* 48: lwu x14, 0(x5) */
+        I(1, 21, 0, 21, 0x13),     /* 52: addi x21, x21, 1 */
+        B(-56, 20, 21, 4),         /* 56: blt x21, x20, 0 */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 21 };
+    uint64_t want[] = { word_1, word_2, word_1, word_2, word_1, 2 };
+    RUN_SET_UP("sfence.vma within a block", code, regs, set_up_remap, check, want);
+    h->arch.satp = 0;
+}
+
+/* set_up_remap, with VA_GLOBAL mapped as a global page, under ASID 5. */
+static void set_up_global_page(void)
+{
+    map_callee(DATA, CALLEE_1);
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (VA_GLOBAL >> 12), 8);
+    *leaf = (CALLEE_1 >> 12) << 10 | PTE_LEAF | 0x20; /* G */
+    enter_s_mode(satp_for(DATA, 5));
+}
+
+/*
+ * sfence.vma x0, rs2 (white box: which TLB entries stay), every engine: one naming
+ * another ASID than satp's drops nothing; one naming satp's drops its pages but the
+ * global ones.
+ */
+static void test_sfence_asid_keeps_others(void)
+{
+    static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    uint32_t code[] = {
+        I(0, 4, 6, 10, 0x03),      /* lwu x10, 0(x4): VA_GLOBAL */
+        I(0, 5, 6, 11, 0x03),      /* lwu x11, 0(x5): CALLEE_VA */
+        sfence_vma(0, 6),
+    };
+    for (uint64_t asid = 6; asid >= 5; asid--)
+        for (int engine = 0; engine < 3; engine++) {
+            uint64_t regs[32] = { [4] = VA_GLOBAL, [5] = CALLEE_VA, [6] = asid };
+            m = engine == 2 ? m_jit : m_interp;
+            h = m->harts[0];
+            load(code, ARRAY_SIZE(code), regs);
+            set_up_global_page();
+            if (engine)
+                run_blocks();
+            else
+                run_reference();
+            bool global = va_cached(h, VA_GLOBAL), private = va_cached(h, CALLEE_VA);
+            if (!global || private != (asid == 6))
+                fprintf(stderr, "sfence.vma x0, asid %llu (%s): global %d, private %d cached\n",
+                        (unsigned long long)asid, engines[engine], global, private);
+            CHECK(global);
+            CHECK(private == (asid == 6));
+            h->arch.satp = 0;
+        }
+}
+
+static void set_up_counter_off(void)
+{
+    h->arch.mcounteren = 0;
+    hart_set_mode(h, PRIV_S, false);
+}
+
+/*
+ * rdtime in a loop until it reads another time: every engine gets there (the time read
+ * in place is the board's, not one held from before); in S mode with mcounteren.TM
+ * clear it raises an illegal instruction exception in place, after the instructions
+ * before it.
+ */
+static void test_rdtime_moves(void)
+{
+    static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
+    const uint32_t rdtime_10 = (uint32_t)CSR_TIME << 20 | 2u << 12 | 10u << 7 | 0x73;
+    uint32_t code[] = {
+        rdtime_10,                                     /* 0: rdtime x10 */
+        (uint32_t)CSR_TIME << 20 | 2u << 12 | 11u << 7 | 0x73,   /* 4: rdtime x11 */
+        B(-4, 11, 10, 0),                              /* 8: beq x10, x11, 4 */
+        R(0, 11, 10, 3, 12, 0x33),                     /* 12: sltu x12, x10, x11 */
+    };
+    for (int engine = 0; engine < 3; engine++) {
+        m = engine == 2 ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), NULL);
+        if (engine)
+            run_blocks();
+        else
+            run_reference();
+        if (h->arch.x[12] != 1)
+            fprintf(stderr, "rdtime (%s): %llu, then %llu\n", engines[engine],
+                    (unsigned long long)h->arch.x[10], (unsigned long long)h->arch.x[11]);
+        CHECK_EQ_U64(h->arch.x[12], 1);
+    }
+    uint32_t off[] = { I(1, 0, 0, 9, 0x13), rdtime_10, I(1, 0, 0, 11, 0x13) }; /* li x9, 1; rdtime; li x11, 1 */
+    unsigned check[] = { 9, 10, 11 };
+    uint64_t want[] = { 1, 0, 0 };
+    RUN_SET_UP("rdtime with the counter off", off, NULL, set_up_counter_off, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 4);
+}
+
 /*
  * csrs sstatus.SIE with a delegated timer interrupt pending: the interpreter returns to
  * the run loop right after it (which takes the interrupt); translated code, running it
@@ -2424,31 +2570,22 @@ static void test_jumps_within_block(void)
 
 /*
  * A block evicted from its two-way cache set and decoded afresh gets its translation
- * back (jit_translated) instead of a new copy: four blocks at host addresses 64 KiB
- * apart share one set, and a loop runs them in turn. The code buffer holds as much after
- * 100 turns as after 3; the calls and returns still add up.
+ * back (jit_translated) instead of a new copy: place_set_neighbours' three blocks share
+ * one set and run in turn. The code buffer holds as much after 100 turns as after 3.
  */
 static void test_evicted_block_keeps_its_translation(void)
 {
-    const uint32_t caller[] = {
-        J(0x10000, 1),                  /* 0: jal ra, 0x10000 */
-        J(0x20000 - 4, 1),              /* 4: jal ra, 0x20000 */
-        J(0x30000 - 8, 1),              /* 8: jal ra, 0x30000 */
-        I(-1, 8, 0, 8, 0x13),           /* 12: addi x8 -= 1 */
-        B(-16, 0, 8, 1),                /* 16: bne x8, x0, 0 */
-    };
-    const uint32_t callee[] = { I(1, 10, 0, 10, 0x13), I(0, 1, 0, 0, 0x67) }; /* x10++; ret */
-    size_t used[2];
+    const uint32_t code[] = { I(0, 0, 0, 0, 0x13), I(0, 0, 0, 0, 0x13) }; /* (place_set_neighbours' first block) */
     uint64_t turns[2] = { 3, 100 };
+    size_t used[2];
     m = m_jit;
     h = m->harts[0];
     for (int k = 0; k < 2; k++) {
-        uint64_t regs[32] = { [8] = turns[k] };
-        load(caller, ARRAY_SIZE(caller), regs);
-        for (uint64_t at = 0x10000; at <= 0x30000; at += 0x10000)
-            memcpy(guest_ram_ptr(&m->bus.ram, BASE + at, sizeof(callee)), callee, sizeof(callee));
+        uint64_t regs[32] = { [13] = turns[k] };
+        load(code, ARRAY_SIZE(code), regs);
+        place_set_neighbours();
         run_blocks();
-        CHECK_EQ_U64(h->arch.x[10], 3 * turns[k]);
+        CHECK_EQ_U64(h->arch.x[10], turns[k]);
         used[k] = jit_code_used(h->jit);
     }
     if (used[1] != used[0])
@@ -2784,6 +2921,9 @@ int main(void)
     test_sum_within_block();
     test_fs_within_block();
     test_irq_save_restore_loop();
+    test_sfence_within_block();
+    test_sfence_asid_keeps_others();
+    test_rdtime_moves();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
