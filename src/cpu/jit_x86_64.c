@@ -931,6 +931,11 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, un
         flags_kept(e, from, rd);
         return;
     }
+    bool commutes = op == JIT_ADD || op == JIT_AND || op == JIT_OR || op == JIT_XOR || op == JIT_MUL;
+    if (rd == rs2 && rd != rs1 && commutes) {
+        rs2 = rs1; /* rd = rs1 op rd as rd op= rs1, in rd's own register */
+        rs1 = rd;
+    }
     /* Computed in rd's host register unless that would overwrite rs2 before its use. */
     int t = rd != rs2 ? dest_of(e, rd) : RAX;
     switch (op) {

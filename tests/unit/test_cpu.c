@@ -219,6 +219,30 @@ static void test_moves_and_branches(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* rd = rs1 op rd: the commutative ops (add, and, or, xor, mul and their W forms) run as
+ * rd op= rs1 in rd's own register; sub and subw must keep their operand order. */
+static void test_ops_into_second_operand(void)
+{
+    uint64_t regs[32] = { [5] = 0x7fffffff, [10] = 3, [11] = 0xf0, [12] = 0x0f, [13] = 0xff, [14] = 7,
+                          [15] = 1, [16] = 0x10000, [17] = 10, [18] = 10 };
+    uint32_t code[] = {
+        R(0, 10, 5, 0, 10, 0x33),    /* add x10 = x5 + x10 */
+        R(0, 11, 5, 7, 11, 0x33),    /* and x11 = x5 & x11 */
+        R(0, 12, 11, 6, 12, 0x33),   /* or x12 = x11 | x12 */
+        R(0, 13, 12, 4, 13, 0x33),   /* xor x13 = x12 ^ x13 */
+        R(1, 14, 5, 0, 14, 0x33),    /* mul x14 = x5 * x14 */
+        R(0, 15, 5, 0, 15, 0x3b),    /* addw x15 = sext(0x7fffffff + 1) */
+        R(1, 16, 5, 0, 16, 0x3b),    /* mulw x16 = sext(low word of 0x7fffffff * 0x10000) */
+        R(0x20, 17, 5, 0, 17, 0x33), /* sub x17 = x5 - x17 */
+        R(0x20, 18, 15, 0, 18, 0x3b), /* subw x18 = sext(x15 - 10) */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18 };
+    uint64_t want[] = { 0x80000002, 0xf0, 0xff, 0, 0x37ffffff9, 0xffffffff80000000ULL,
+                        0xffffffffffff0000ULL, 0x7ffffff5,
+                        0x7ffffff6 };
+    RUN("ops into their second operand", code, regs, check, want);
+}
+
 static void test_multiply_divide(void)
 {
     uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
@@ -2588,6 +2612,7 @@ int main(void)
     test_integer_alu();
     test_word_results_read_later();
     test_moves_and_branches();
+    test_ops_into_second_operand();
     test_multiply_divide();
     test_bitmanip();
     test_zbb_ops_within_block();
