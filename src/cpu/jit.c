@@ -349,6 +349,52 @@ static bool reads_low_word(const struct dinsn *d)
            (d->op == OP_ANDI && d->imm >= 0);
 }
 
+/* The registers instruction d reads only through their low word (or, a branch on one
+ * against x0, only for its sign and whether it is 0): there a W op's result may stand
+ * unextended (jit_emit_reads). */
+static uint32_t low_word_reads(const struct dinsn *d)
+{
+    const struct op_translation *o = translation_of(d);
+    if (reads_low_word(d))
+        return ((1u << d->rs1) | (o->kind == KIND_ALU ? 1u << d->rs2 : 0)) & ~1u;
+    if (o->kind == KIND_BRANCH && d->rs2 == 0 && o->how != JIT_LTU && o->how != JIT_GEU)
+        return (1u << d->rs1) & ~1u;
+    return 0;
+}
+
+/*
+ * For instruction k, which a jump back reaches (a loop's head), the registers that hold
+ * a W op's result where the loop's code, taken in order from k, reaches the last such
+ * jump: written by a W op and read since only through their low word (low_word_reads).
+ * At an instruction after k that jumps reach, those of its own head (head_low: found
+ * first for the later ones). The emitter carries these across the head unextended where
+ * every path into it brings them as W results (jit_emit_label).
+ */
+static uint32_t word_results_at_head(const struct dinsn *insns, const uint32_t *reads, const uint32_t *writes,
+                                     const int8_t *inside, const bool *joined, const uint32_t *head_low,
+                                     unsigned n, unsigned k)
+{
+    unsigned last = k;
+    bool back = false;
+    for (unsigned j = k; j < n; j++)
+        if (inside[j] == (int)k)
+            last = j, back = true;
+    uint32_t low = 0;
+    for (unsigned i = k; back && i <= last; i++) {
+        const struct op_translation *o = translation_of(&insns[i]);
+        if (i > k && joined[i])
+            low = head_low[i];
+        low &= ~(reads[i] & ~low_word_reads(&insns[i]));
+        if ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word)
+            low |= writes[i];
+        else if (o->kind == KIND_FP || o->kind == KIND_AMO || o->kind == KIND_TRAP_CSR)
+            low = 0; /* run in C, which may write any register */
+        else
+            low &= ~writes[i];
+    }
+    return low;
+}
+
 /* Whether the upper half of what instruction insns[i] writes to rd goes unread: the ALU
  * ops after it (nothing that can exit or call out, so no write-back either) overwrite rd
  * before any reads it but through its low word in doing so. Every run of instructions
@@ -515,12 +561,12 @@ static unsigned trace_segments(struct hart *h, const struct block *b, struct din
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
-    struct emitter e = { .p = j->buf + j->used, .end = j->buf + j->size, .start = j->buf + j->used };
+    struct emitter e;
     struct dinsn insns[JIT_MAX_INSNS];
     int32_t offs[JIT_MAX_INSNS];
     struct translation t = { .b = b, .insns = insns, .gen = &h->ram->code_gen[b->page], .ram = h->ram,
                              .jumps = j->jumps, .code = j->buf };
-    uint8_t *entry = e.p;
+    uint8_t *entry = j->buf + j->used;
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];
     bool ends[JIT_MAX_INSNS];
@@ -564,15 +610,27 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
-    jit_emit_prologue(&e, &use);
-    for (unsigned i = 0; i < n; i++) {
-        if (i >= t.traced && (i == t.traced || ends[i - 1]))
-            jit_emit_segment(&e);
-        jit_emit_label(&e, i, joined[i]);
-        jit_emit_reads(&e, reads[i]);
-        translate_one(&e, &t, &insns[i], i, offs[i]);
+    uint32_t head_low[JIT_MAX_INSNS] = { 0 };
+    for (unsigned k = n; k-- > 0;)
+        if (joined[k])
+            head_low[k] = word_results_at_head(insns, reads, writes, t.inside, joined, head_low, n, k);
+    for (;;) {
+        e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry };
+        jit_emit_prologue(&e, &use);
+        for (unsigned i = 0; i < n; i++) {
+            if (i >= t.traced && (i == t.traced || ends[i - 1]))
+                jit_emit_segment(&e);
+            jit_emit_label(&e, i, joined[i], head_low[i]);
+            jit_emit_reads(&e, reads[i], low_word_reads(&insns[i]));
+            translate_one(&e, &t, &insns[i], i, offs[i]);
+        }
+        jit_emit_cold(&e, &t);
+        if (!e.conflict)
+            break;
+        /* A jump back brought some loop's head a register other than as a W op's result
+         * (a helper wrote it, say): every head takes them whole this time. */
+        memset(head_low, 0, sizeof(head_low));
     }
-    jit_emit_cold(&e, &t);
     if (e.overflow)
         return NULL;
     b->code_size = (uint32_t)(e.p - entry);

@@ -194,6 +194,125 @@ static void test_word_results_read_later(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* A W op's result in a host register may stand there as its low word alone (addiw x11 =
+ * sext(0x80000000) as 0x80000000): extended before a whole read (srai), a write-back (the
+ * loop's exit, a faulting load's trap) and a jump to a loop head that takes it as whole
+ * (x11: read by the add there), on the way in from before the loop and back from the
+ * first of two jumps; a branch on it against x0 tests its low word. */
+static void test_word_results_across_loops(void)
+{
+    uint64_t regs[32] = { [5] = 0x7fffffff, [10] = 6, [14] = 5 };
+    uint32_t code[] = {
+        I(1, 5, 0, 11, 0x1b),          /* 0: addiw x11 = sext(0x80000000) */
+        R(0, 11, 14, 0, 14, 0x33),     /* 4: add x14, x14, x11: the loop's head */
+        I(-1, 10, 0, 10, 0x1b),        /* 8: addiw x10, x10, -1 */
+        I(1, 5, 0, 11, 0x1b),          /* 12: addiw x11 = sext(0x80000000) */
+        I(1, 10, 7, 12, 0x13),         /* 16: andi x12, x10, 1 */
+        B(-16, 0, 12, 1),              /* 20: bnez x12, 4 */
+        I(0x400 | 32, 11, 5, 13, 0x13),/* 24: srai x13, x11, 32 */
+        B(-24, 0, 10, 1),              /* 28: bnez x10, 4 */
+    };
+    unsigned check[] = { 10, 11, 13, 14 };
+    uint64_t want[] = { 0, 0xffffffff80000000ULL, ~0ULL, 0xfffffffd00000005ULL };
+    RUN("word results across loops", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+
+    uint64_t branch_regs[32] = { [5] = 0x7fffffff, [7] = 1ULL << 32 };
+    uint32_t branches[] = {
+        I(0, 7, 0, 11, 0x1b),          /* 0: sext.w x11, x7: 0 */
+        B(8, 0, 11, 1),                /* 4: bnez x11, 12 (not taken) */
+        I(1, 12, 0, 12, 0x13),         /* 8: addi x12, x12, 1 */
+        I(1, 5, 0, 13, 0x1b),          /* 12: addiw x13 = sext(0x80000000) */
+        B(8, 0, 13, 4),                /* 16: bltz x13, 24 (taken) */
+        I(2, 12, 0, 12, 0x13),         /* 20: addi x12, x12, 2 */
+        R(0, 13, 11, 0, 14, 0x33),     /* 24: add x14, x11, x13 */
+    };
+    unsigned branch_check[] = { 11, 12, 13, 14 };
+    uint64_t branch_want[] = { 0, 1, 0xffffffff80000000ULL, 0xffffffff80000000ULL };
+    RUN("branches on word results", branches, branch_regs, branch_check, branch_want);
+    run_every_budget(branches, ARRAY_SIZE(branches), branch_regs, branch_check, branch_want,
+                     ARRAY_SIZE(branch_check));
+
+    uint64_t fault_regs[32] = { [5] = 0x7fffffff, [13] = 0x1000 };
+    uint32_t fault[] = {
+        I(1, 5, 0, 11, 0x1b),          /* 0: addiw x11 = sext(0x80000000) */
+        I(0, 13, 3, 12, 0x03),         /* 4: ld x12 from unmapped physical memory: faults */
+        R(0, 11, 11, 0, 14, 0x33),     /* 8: add x14, x11, x11: never runs */
+    };
+    unsigned fault_check[] = { 11, 14 };
+    uint64_t fault_want[] = { 0xffffffff80000000ULL, 0 };
+    RUN("word result at a fault", fault, fault_regs, fault_check, fault_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    /* An instruction run in C (fmv.x.d) that writes such a register leaves it whole; one
+     * the host's FP arithmetic runs (fadd.d, with NX already set) leaves it as it was. */
+    uint64_t fp_regs[32] = { [5] = 0x7fffffff, [12] = 0xffffffff3f800000ULL, [16] = 0x3ff0000000000000ULL };
+    uint32_t fp[] = {
+        R(0x79, 0, 12, 0, 1, 0x53),    /* 0: fmv.d.x f1, x12 */
+        I(1, 5, 0, 11, 0x1b),          /* 4: addiw x11 = sext(0x80000000) */
+        R(0x71, 0, 1, 0, 11, 0x53),    /* 8: fmv.x.d x11, f1 */
+        R(0, 11, 11, 0, 13, 0x33),     /* 12: add x13, x11, x11 */
+        I(0x001, 1, 6, 0, 0x73),       /* 16: csrsi fflags, NX */
+        R(0x79, 0, 16, 0, 3, 0x53),    /* 20: fmv.d.x f3, x16 (1.0) */
+        I(1, 5, 0, 14, 0x1b),          /* 24: addiw x14 = sext(0x80000000) */
+        R(0x01, 3, 3, 0, 4, 0x53),     /* 28: fadd.d f4, f3, f3 */
+        I(0x400 | 32, 14, 5, 15, 0x13),/* 32: srai x15, x14, 32 */
+    };
+    unsigned fp_check[] = { 11, 13, 14, 15 };
+    uint64_t fp_want[] = { 0xffffffff3f800000ULL, 0xfffffffe7f000000ULL, 0xffffffff80000000ULL, ~0ULL };
+    RUN("word result overwritten in C", fp, fp_regs, fp_check, fp_want);
+}
+
+/* A loop's head takes a register as a W op's result only where every path into it brings
+ * one: not from before the loop when it holds any other value there (x11 first), nor when
+ * one jump back brings another value (x11 after the xor) while the last one brings a W
+ * result, nor when a jump forward into the loop brings another value. */
+static void test_loop_heads_agree(void)
+{
+    uint64_t regs[32] = { [10] = 2, [11] = 0xaaaaaaaaaaaa8aaaULL, [14] = 0x7fffffff };
+    uint32_t code[] = {
+        I(0x400 | 2, 11, 5, 12, 0x13), /* 0: srai x12, x11, 2: the loop's head */
+        R(0, 12, 13, 0, 13, 0x33),     /* 4: add x13, x13, x12 */
+        I(1, 14, 0, 11, 0x1b),         /* 8: addiw x11 = sext(0x80000000) */
+        I(-1, 10, 0, 10, 0x1b),        /* 12: addiw x10, x10, -1 */
+        B(-16, 0, 10, 1),              /* 16: bnez x10, 0 */
+    };
+    unsigned check[] = { 11, 13 };
+    uint64_t want[] = { 0xffffffff80000000ULL, 0xeaaaaaaa8aaaa2aaULL };
+    RUN("loop head entered with a whole value", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+
+    uint64_t back_regs[32] = { [7] = 0x5555000000000000ULL, [10] = 4 };
+    uint32_t back[] = {
+        I(3, 0, 0, 11, 0x13),          /* 0: li x11, 3 */
+        R(0, 11, 13, 0, 13, 0x33),     /* 4: add x13, x13, x11: the loop's head */
+        R(0, 7, 11, 4, 11, 0x33),      /* 8: xor x11, x11, x7 */
+        I(-1, 10, 0, 10, 0x1b),        /* 12: addiw x10, x10, -1 */
+        I(1, 10, 7, 12, 0x13),         /* 16: andi x12, x10, 1 */
+        B(-16, 0, 12, 1),              /* 20: bnez x12, 4 */
+        I(1, 11, 0, 11, 0x1b),         /* 24: addiw x11, x11, 1 */
+        B(-24, 0, 10, 1),              /* 28: bnez x10, 4 */
+    };
+    unsigned back_check[] = { 11, 13 };
+    uint64_t back_want[] = { 5, 0xaaaa00000000000eULL };
+    RUN("loop head reached back with a whole value", back, back_regs, back_check, back_want);
+    run_every_budget(back, ARRAY_SIZE(back), back_regs, back_check, back_want, ARRAY_SIZE(back_check));
+
+    uint64_t jump_regs[32] = { [10] = 2, [11] = 0x5555000000000003ULL };
+    uint32_t jump[] = {
+        B(8, 0, 15, 0),                /* 0: beqz x15, 8: into the loop with x11 whole */
+        I(3, 0, 0, 11, 0x13),          /* 4: li x11, 3 */
+        R(0, 11, 13, 0, 13, 0x33),     /* 8: add x13, x13, x11: the loop's head */
+        I(1, 11, 0, 11, 0x1b),         /* 12: addiw x11, x11, 1 */
+        I(-1, 10, 0, 10, 0x1b),        /* 16: addiw x10, x10, -1 */
+        B(-12, 0, 10, 1),              /* 20: bnez x10, 8 */
+    };
+    unsigned jump_check[] = { 11, 13 };
+    uint64_t jump_want[] = { 5, 0x5555000000000007ULL };
+    RUN("loop head jumped to with a whole value", jump, jump_regs, jump_check, jump_want);
+    run_every_budget(jump, ARRAY_SIZE(jump), jump_regs, jump_check, jump_want, ARRAY_SIZE(jump_check));
+}
+
 /* add/or/xor rd, x0, rs (c.mv is one) translate as a move that leaves the flags alone:
  * a branch after it still tests the register an earlier op set the zero flag for, while
  * add rd, x0, x0 (an xor, which sets the flags) must not leave that flag claimed. */
@@ -2613,6 +2732,8 @@ int main(void)
     test_word_results_read_later();
     test_moves_and_branches();
     test_ops_into_second_operand();
+    test_word_results_across_loops();
+    test_loop_heads_agree();
     test_multiply_divide();
     test_bitmanip();
     test_zbb_ops_within_block();
