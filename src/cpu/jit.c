@@ -395,6 +395,32 @@ static uint32_t word_results_at_head(const struct dinsn *insns, const uint32_t *
     return low;
 }
 
+/* The registers of regs whose upper half nothing sees from instruction k on: ALU ops
+ * read them only through their low word until one writes them (nothing exits or calls
+ * out meanwhile). A loop's head may take these as W results whatever value the paths
+ * into it bring. */
+static uint32_t upper_unseen_from(const struct dinsn *insns, unsigned k, uint32_t regs)
+{
+    uint32_t unseen = 0;
+    for (unsigned r = 1; r < 32; r++) {
+        for (unsigned j = k; regs >> r & 1; j++) {
+            unsigned kind = translation_of(&insns[j])->kind;
+            uint32_t reads, writes;
+            if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC &&
+                kind != KIND_NOP)
+                break;
+            insn_registers(&insns[j], &reads, &writes);
+            if (reads >> r & 1 & ~(low_word_reads(&insns[j]) >> r))
+                break;
+            if (writes >> r & 1) {
+                unseen |= 1u << r;
+                break;
+            }
+        }
+    }
+    return unseen;
+}
+
 /* Whether the upper half of what instruction insns[i] writes to rd goes unread: the ALU
  * ops after it (nothing that can exit or call out, so no write-back either) overwrite rd
  * before any reads it but through its low word in doing so. Every run of instructions
@@ -610,17 +636,20 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
-    uint32_t head_low[JIT_MAX_INSNS] = { 0 };
-    for (unsigned k = n; k-- > 0;)
-        if (joined[k])
+    uint32_t head_low[JIT_MAX_INSNS] = { 0 }, head_unseen[JIT_MAX_INSNS] = { 0 };
+    for (unsigned k = n; k-- > 0;) {
+        if (joined[k]) {
             head_low[k] = word_results_at_head(insns, reads, writes, t.inside, joined, head_low, n, k);
+            head_unseen[k] = upper_unseen_from(insns, k, head_low[k]);
+        }
+    }
     for (;;) {
         e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry };
         jit_emit_prologue(&e, &use);
         for (unsigned i = 0; i < n; i++) {
             if (i >= t.traced && (i == t.traced || ends[i - 1]))
                 jit_emit_segment(&e);
-            jit_emit_label(&e, i, joined[i], head_low[i]);
+            jit_emit_label(&e, i, joined[i], head_low[i], head_unseen[i]);
             jit_emit_reads(&e, reads[i], low_word_reads(&insns[i]));
             translate_one(&e, &t, &insns[i], i, offs[i]);
         }

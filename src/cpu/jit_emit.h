@@ -81,8 +81,9 @@ struct side_exit {
  * every path to this point; low_word: those of them whose host register may hold just
  * the low word, extended where read whole or written back, and at a jump to an
  * instruction whose label_low (the low_word its code starts with) leaves them out. A
- * jump back to a loop's head whose label_low holds a register it does not have in
- * word_valued sets conflict: the translation is then emitted again with no such head. */
+ * jump back to a loop's head whose label_valued (the word_valued its code starts with)
+ * holds a register it does not have in word_valued sets conflict: the translation is
+ * then emitted again with no such head. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -99,7 +100,7 @@ struct emitter {
     uint8_t *zero_end;
     uint64_t small;
     uint32_t word_valued, low_word;
-    uint32_t label_low[JIT_MAX_INSNS];
+    uint32_t label_low[JIT_MAX_INSNS], label_valued[JIT_MAX_INSNS];
     bool conflict;
 };
 
@@ -168,9 +169,10 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 /* Instruction i's code begins here; joined: a jump within the translation may reach it.
  * word_results: for a joined one, guest registers that the jumps back to it should reach
  * holding a W op's result (the sign extension of a low word), which the emitter may carry
- * across them unextended where every path to it agrees (else it sets conflict); any
+ * across them unextended where every path to it agrees (else it sets conflict), or where
+ * nothing sees their upper half from here until they are written (upper_unseen); any
  * other is made whole on every path to it. */
-void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results);
+void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results, uint32_t upper_unseen);
 /* A segment of the trace (see jit_translate) begins here: only jumps reach it, each of
  * which checks the page's code (when the code before it may have stored), as entering a
  * block does. */

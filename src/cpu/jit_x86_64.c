@@ -342,24 +342,26 @@ void jit_emit_reads(struct emitter *e, uint32_t regs, uint32_t low_regs)
     flags_kept(e, from, 0);
 }
 
-void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results)
+void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results, uint32_t upper_unseen)
 {
     if (joined) { /* reached from elsewhere too, with other flags and values */
-        uint32_t agreed = word_results & e->word_valued; /* the code before falls in with them */
+        uint32_t held = 0;
         for (unsigned r = 1; r < 32; r++)
-            if (e->host[r] < 0)
-                agreed &= ~(1u << r);
+            held |= (uint32_t)(e->host[r] >= 0) << r;
+        uint32_t agreed = word_results & held & e->word_valued; /* the code before falls in with them */
         for (unsigned k = 0; k < e->nside; k++) /* and the jumps forward to it */
             if (e->side[k].inside == (int)i)
                 agreed &= e->side[k].word_valued;
-        extend_words(e, e->low_word & ~agreed);
-        e->low_word = agreed;
+        uint32_t low = agreed | (word_results & held & upper_unseen);
+        extend_words(e, e->low_word & ~low);
+        e->low_word = low;
         e->word_valued = agreed; /* the jumps back are checked (jump_inside) */
         e->zero_end = NULL;
         e->small = 0;
     }
     e->label[i] = e->p;
     e->label_low[i] = e->low_word;
+    e->label_valued[i] = e->word_valued;
 }
 
 
@@ -613,7 +615,7 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
 static void jump_inside(struct emitter *e, const struct translation *t, unsigned retired, unsigned inside,
                         int32_t off, int32_t delta)
 {
-    e->conflict |= (e->label_low[inside] & ~e->word_valued) != 0;
+    e->conflict |= (e->label_valued[inside] & ~e->word_valued) != 0;
     extend_words(e, e->low_word & ~e->label_low[inside]);
     count_retired(e, retired - inside);
     if (e->stored) {
@@ -1064,9 +1066,12 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, bool extend
     bool word_value = (op == JIT_AND && imm >= 0) ||
                       (source_word && (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && !imm)));
     if (word && op == JIT_ADD && imm == 0) {
-        op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
+        if (e->host[rd] >= 0)
+            load_x(e, t, rs1);           /* sext.w: the low word is rs1's */
+        else
+            op_x(e, true, 0x63, t, rs1); /* movsxd t, rs1 */
         store_x(e, t, rd);
-        word_result(e, rd, true, true, true);
+        word_result(e, rd, true, true, e->host[rd] < 0);
         flags_kept(e, from, rd);
         return;
     }

@@ -311,6 +311,34 @@ static void test_loop_heads_agree(void)
     uint64_t jump_want[] = { 5, 0x5555000000000007ULL };
     RUN("loop head jumped to with a whole value", jump, jump_regs, jump_check, jump_want);
     run_every_budget(jump, ARRAY_SIZE(jump), jump_regs, jump_check, jump_want, ARRAY_SIZE(jump_check));
+
+    /* crc32's bit loop: x11 comes in whole, but the head reads only its low word before
+     * srliw writes it, so the sext.w at the end can leave it unextended; not so when the
+     * head reads it whole first (the add). */
+    uint64_t crc_regs[32] = { [10] = 3, [11] = 0xaaaaaaaa12345679ULL, [12] = 0xedb88320 };
+    uint32_t crc[] = {
+        I(1, 11, 7, 13, 0x13),         /* 0: andi x13, x11, 1: the loop's head */
+        R(0x20, 13, 0, 0, 13, 0x3b),   /* 4: negw x13, x13 */
+        I(1, 11, 5, 11, 0x1b),         /* 8: srliw x11, x11, 1 */
+        R(0, 12, 13, 7, 13, 0x33),     /* 12: and x13, x13, x12 */
+        R(0, 11, 13, 4, 13, 0x33),     /* 16: xor x13, x13, x11 */
+        I(-1, 10, 0, 10, 0x1b),        /* 20: addiw x10, x10, -1 */
+        I(0, 13, 0, 11, 0x1b),         /* 24: sext.w x11, x13 */
+        B(-28, 0, 10, 1),              /* 28: bnez x10, 0 */
+    };
+    unsigned crc_check[] = { 10, 11, 13 };
+    uint64_t crc_want[] = { 0, 0x3928aa07, 0x3928aa07 };
+    RUN("crc32's bit loop", crc, crc_regs, crc_check, crc_want);
+    run_every_budget(crc, ARRAY_SIZE(crc), crc_regs, crc_check, crc_want, ARRAY_SIZE(crc_check));
+    crc[0] = R(0, 11, 14, 0, 14, 0x33); /* 0: add x14, x14, x11 */
+    crc[1] = I(1, 11, 7, 13, 0x13);     /* 4: andi x13, x11, 1 */
+    crc[2] = R(0x20, 13, 0, 0, 13, 0x3b); /* 8: negw x13, x13 */
+    crc[3] = I(1, 11, 5, 11, 0x1b);     /* 12: srliw x11, x11, 1 */
+    crc[4] = R(0, 11, 13, 4, 13, 0x33); /* 16: xor x13, x13, x11 (the and left out) */
+    unsigned whole_check[] = { 10, 11, 14 };
+    uint64_t whole_want[] = { 0, 0x42468acfULL, 0xaaaaaaa98da740daULL };
+    RUN("crc32's bit loop reading x11 whole", crc, crc_regs, whole_check, whole_want);
+    run_every_budget(crc, ARRAY_SIZE(crc), crc_regs, whole_check, whole_want, ARRAY_SIZE(whole_check));
 }
 
 /* add/or/xor rd, x0, rs (c.mv is one) translate as a move that leaves the flags alone:
