@@ -405,6 +405,78 @@ static bool reads_low_word(const struct dinsn *d)
            (d->op == OP_ANDI && d->imm >= 0);
 }
 
+/* The registers instruction d reads only through their low word (or, a branch on one
+ * against x0, only for its sign and whether it is 0): there a W op's result may stand
+ * unextended (jit_emit_reads). */
+static uint32_t low_word_reads(const struct dinsn *d)
+{
+    const struct op_translation *o = translation_of(d);
+    if (reads_low_word(d))
+        return ((1u << d->rs1) | (o->kind == KIND_ALU ? 1u << d->rs2 : 0)) & ~1u;
+    if (o->kind == KIND_BRANCH && d->rs2 == 0 && o->how != JIT_LTU && o->how != JIT_GEU)
+        return (1u << d->rs1) & ~1u;
+    return 0;
+}
+
+/*
+ * For instruction k, which a jump back reaches (a loop's head), the registers that hold
+ * a W op's result where the loop's code, taken in order from k, reaches the last such
+ * jump: written by a W op and read since only through their low word (low_word_reads).
+ * At an instruction after k that jumps reach, those of its own head (head_low: found
+ * first for the later ones). The emitter carries these across the head unextended where
+ * every path into it brings them as W results (jit_emit_label).
+ */
+static uint32_t word_results_at_head(const struct dinsn *insns, const uint32_t *reads, const uint32_t *writes,
+                                     const int8_t *inside, const bool *joined, const uint32_t *head_low,
+                                     unsigned n, unsigned k)
+{
+    unsigned last = k;
+    bool back = false;
+    for (unsigned j = k; j < n; j++)
+        if (inside[j] == (int)k)
+            last = j, back = true;
+    uint32_t low = 0;
+    for (unsigned i = k; back && i <= last; i++) {
+        const struct op_translation *o = translation_of(&insns[i]);
+        if (i > k && joined[i])
+            low = head_low[i];
+        low &= ~(reads[i] & ~low_word_reads(&insns[i]));
+        if ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word)
+            low |= writes[i];
+        else if (o->kind == KIND_FP || o->kind == KIND_AMO || o->kind == KIND_TRAP_CSR)
+            low = 0; /* run in C, which may write any register */
+        else
+            low &= ~writes[i];
+    }
+    return low;
+}
+
+/* The registers of regs whose upper half nothing sees from instruction k on: ALU ops
+ * read them only through their low word until one writes them (nothing exits or calls
+ * out meanwhile). A loop's head may take these as W results whatever value the paths
+ * into it bring. */
+static uint32_t upper_unseen_from(const struct dinsn *insns, unsigned k, uint32_t regs)
+{
+    uint32_t unseen = 0;
+    for (unsigned r = 1; r < 32; r++) {
+        for (unsigned j = k; regs >> r & 1; j++) {
+            unsigned kind = translation_of(&insns[j])->kind;
+            uint32_t reads, writes;
+            if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC &&
+                kind != KIND_NOP)
+                break;
+            insn_registers(&insns[j], &reads, &writes);
+            if (reads >> r & 1 & ~(low_word_reads(&insns[j]) >> r))
+                break;
+            if (writes >> r & 1) {
+                unseen |= 1u << r;
+                break;
+            }
+        }
+    }
+    return unseen;
+}
+
 /* Whether the upper half of what instruction insns[i] writes to rd goes unread: the ALU
  * ops after it (nothing that can exit or call out, so no write-back either) overwrite rd
  * before any reads it but through its low word in doing so. Every run of instructions
@@ -685,12 +757,12 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
     if (j->size - j->used < sizeof(*rec))
         return NULL;
-    struct emitter e = { .p = (uint8_t *)(rec + 1), .end = j->buf + j->size, .start = (uint8_t *)(rec + 1) };
+    struct emitter e;
     struct dinsn insns[JIT_MAX_INSNS];
     int32_t offs[JIT_MAX_INSNS];
     struct translation t = { .b = b, .owner = &rec->owner, .insns = insns, .gen = &h->ram->code_gen[b->page],
                              .ram = h->ram, .jumps = j->jumps, .code = j->buf };
-    uint8_t *entry = e.p;
+    uint8_t *entry = (uint8_t *)(rec + 1);
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];
     bool ends[JIT_MAX_INSNS];
@@ -734,16 +806,31 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (unsigned i = 0; i < n; i++)
         if (t.inside[i] >= 0)
             joined[t.inside[i]] = true;
-    plan_host_bases(&t, n, joined, ends, writes);
-    jit_emit_prologue(&e, &use);
-    for (unsigned i = 0; i < n; i++) {
-        if (i >= t.traced && (i == t.traced || ends[i - 1]))
-            jit_emit_segment(&e);
-        jit_emit_label(&e, i, joined[i]);
-        jit_emit_reads(&e, reads[i]);
-        translate_one(&e, &t, &insns[i], i, offs[i]);
+    uint32_t head_low[JIT_MAX_INSNS] = { 0 }, head_unseen[JIT_MAX_INSNS] = { 0 };
+    for (unsigned k = n; k-- > 0;) {
+        if (joined[k]) {
+            head_low[k] = word_results_at_head(insns, reads, writes, t.inside, joined, head_low, n, k);
+            head_unseen[k] = upper_unseen_from(insns, k, head_low[k]);
+        }
     }
-    jit_emit_cold(&e, &t);
+    plan_host_bases(&t, n, joined, ends, writes);
+    for (;;) {
+        e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry };
+        jit_emit_prologue(&e, &use);
+        for (unsigned i = 0; i < n; i++) {
+            if (i >= t.traced && (i == t.traced || ends[i - 1]))
+                jit_emit_segment(&e);
+            jit_emit_label(&e, i, joined[i], head_low[i], head_unseen[i]);
+            jit_emit_reads(&e, reads[i], low_word_reads(&insns[i]));
+            translate_one(&e, &t, &insns[i], i, offs[i]);
+        }
+        jit_emit_cold(&e, &t);
+        if (!e.conflict)
+            break;
+        /* A jump back brought some loop's head a register other than as a W op's result
+         * (a helper wrote it, say): every head takes them whole this time. */
+        memset(head_low, 0, sizeof(head_low));
+    }
     if (e.overflow)
         return NULL;
     b->code_size = (uint32_t)(e.p - entry);

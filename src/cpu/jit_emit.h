@@ -44,20 +44,20 @@ struct cold_access {
     int8_t dest;    /* where a load's value goes, or -1 */
     int8_t reuse;   /* the host base it reused, or -1; if one, its first jump: another page */
     uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
-    uint32_t valid, dirty; /* the emitter's valid and dirty at the access */
+    uint32_t valid, dirty, low_word; /* the emitter's valid, dirty and low_word at the access */
 };
 
 /* Where a conditional branch taken within the block goes, or a jump forward to one of the
  * translation's instructions, placed after the block's code by jit_emit_cold: the jump to
  * it, the exit's place and link (as jit_emit_exit takes them), and the emitter's valid,
- * dirty and stored at the branch. */
+ * dirty, low_word, word_valued and stored at the branch. */
 struct side_exit {
     uint8_t *from;
     unsigned retired, link;
     int32_t off, delta;
     int64_t target_offset;
     int inside;
-    uint32_t valid, dirty;
+    uint32_t valid, dirty, low_word, word_valued;
     bool stored;
 };
 
@@ -78,7 +78,14 @@ struct side_exit {
  * it, carried past code known to leave the flags alone; any other code moves p on).
  * small: per index into the register file, whether its value is known to lie in
  * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
- * last instruction a jump reaches or call out that may write registers. */
+ * last instruction a jump reaches or call out that may write registers. word_valued: the
+ * guest registers known to hold a W op's result (the sign extension of its low word) on
+ * every path to this point; low_word: those of them whose host register may hold just
+ * the low word, extended where read whole or written back, and at a jump to an
+ * instruction whose label_low (the low_word its code starts with) leaves them out. A
+ * jump back to a loop's head whose label_valued (the word_valued its code starts with)
+ * holds a register it does not have in word_valued sets conflict: the translation is
+ * then emitted again with no such head. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
@@ -94,6 +101,9 @@ struct emitter {
     unsigned zero_reg;
     uint8_t *zero_end;
     uint64_t small;
+    uint32_t word_valued, low_word;
+    uint32_t label_low[JIT_MAX_INSNS], label_valued[JIT_MAX_INSNS];
+    bool conflict;
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -163,15 +173,21 @@ enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
  * which guest registers to keep in host registers by their use. */
 void jit_emit_prologue(struct emitter *e, const struct reg_use *use);
 
-/* Instruction i's code begins here; joined: a jump within the translation may reach it. */
-void jit_emit_label(struct emitter *e, unsigned i, bool joined);
+/* Instruction i's code begins here; joined: a jump within the translation may reach it.
+ * word_results: for a joined one, guest registers that the jumps back to it should reach
+ * holding a W op's result (the sign extension of a low word), which the emitter may carry
+ * across them unextended where every path to it agrees (else it sets conflict), or where
+ * nothing sees their upper half from here until they are written (upper_unseen); any
+ * other is made whole on every path to it. */
+void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results, uint32_t upper_unseen);
 /* A segment of the trace (see jit_translate) begins here: only jumps reach it, each of
  * which checks the page's code (when the code before it may have stored), as entering a
  * block does. */
 void jit_emit_segment(struct emitter *e);
 /* The next instruction reads the guest registers of regs: those kept in host registers
- * are loaded there unless already. */
-void jit_emit_reads(struct emitter *e, uint32_t regs);
+ * are loaded there unless already. It reads those of low_regs only through their low
+ * word (or, a branch on one against x0, only its sign and whether it is 0). */
+void jit_emit_reads(struct emitter *e, uint32_t regs, uint32_t low_regs);
 
 /*
  * rd = rs1 op rs2. word: the 32-bit form (W instructions: operate on the low words,

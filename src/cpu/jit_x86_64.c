@@ -134,6 +134,10 @@ static void load_x(struct emitter *e, int reg, unsigned i)
 static void mark_written(struct emitter *e, unsigned i)
 {
     e->small &= ~(1ull << i);
+    if (i < 32) {
+        e->word_valued &= ~(1u << i);
+        e->low_word &= ~(1u << i);
+    }
     if (e->host[i] >= 0) {
         e->valid |= 1u << i;
         e->dirty |= 1u << i;
@@ -173,19 +177,33 @@ static int dest_of(const struct emitter *e, unsigned rd)
     return e->host[rd] >= 0 ? e->host[rd] : RAX;
 }
 
-/* The register file in memory made exact, before leaving the block or calling out, at a
- * point where the registers of `valid` hold their values (the others are in memory) and
- * those of `dirty` may differ from memory. */
-static void write_back_at(struct emitter *e, uint32_t valid, uint32_t dirty)
+/* A W op's result extended from its low word (movsxd) in the host register of each guest
+ * register of regs, on the path from here: the emitter's low_word says what every path
+ * reaching a point may have left, so it stays. */
+static void extend_words(struct emitter *e, uint32_t regs)
 {
     for (unsigned i = 1; i < 32; i++)
-        if ((dirty & valid) >> i & 1)
-            emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
+        if (regs >> i & 1)
+            emit_reg(e, true, 0x63, e->host[i], e->host[i]);
+}
+
+/* The register file in memory made exact, before leaving the block or calling out, at a
+ * point where the registers of `valid` hold their values (the others are in memory),
+ * those of `dirty` may differ from memory and those of `low_word` may hold a low word
+ * only. */
+static void write_back_at(struct emitter *e, uint32_t valid, uint32_t dirty, uint32_t low_word)
+{
+    for (unsigned i = 1; i < 32; i++) {
+        if (!((dirty & valid) >> i & 1))
+            continue;
+        extend_words(e, low_word & 1u << i);
+        emit_mem(e, true, 0x89, e->host[i], RBX, XREG(i));
+    }
 }
 
 static void write_back(struct emitter *e)
 {
-    write_back_at(e, e->valid, e->dirty);
+    write_back_at(e, e->valid, e->dirty, e->low_word);
 }
 
 /* The host registers of `regs` loaded from the register file. */
@@ -333,20 +351,36 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
         load_held(e, ~0u);
 }
 
-void jit_emit_reads(struct emitter *e, uint32_t regs)
+void jit_emit_reads(struct emitter *e, uint32_t regs, uint32_t low_regs)
 {
     const uint8_t *from = e->p;
+    uint32_t whole = regs & ~low_regs & e->low_word;
     load_held(e, regs & ~e->valid); /* movs */
+    extend_words(e, whole);         /* movsxds */
+    e->low_word &= ~whole;
     flags_kept(e, from, 0);
 }
 
-void jit_emit_label(struct emitter *e, unsigned i, bool joined)
+void jit_emit_label(struct emitter *e, unsigned i, bool joined, uint32_t word_results, uint32_t upper_unseen)
 {
-    e->label[i] = e->p;
     if (joined) { /* reached from elsewhere too, with other flags and values */
+        uint32_t held = 0;
+        for (unsigned r = 1; r < 32; r++)
+            held |= (uint32_t)(e->host[r] >= 0) << r;
+        uint32_t agreed = word_results & held & e->word_valued; /* the code before falls in with them */
+        for (unsigned k = 0; k < e->nside; k++) /* and the jumps forward to it */
+            if (e->side[k].inside == (int)i)
+                agreed &= e->side[k].word_valued;
+        uint32_t low = agreed | (word_results & held & upper_unseen);
+        extend_words(e, e->low_word & ~low);
+        e->low_word = low;
+        e->word_valued = agreed; /* the jumps back are checked (jump_inside) */
         e->zero_end = NULL;
         e->small = 0;
     }
+    e->label[i] = e->p;
+    e->label_low[i] = e->low_word;
+    e->label_valued[i] = e->word_valued;
 }
 
 
@@ -604,6 +638,8 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
 static void jump_inside(struct emitter *e, const struct translation *t, unsigned retired, unsigned inside,
                         int32_t off, int32_t delta)
 {
+    e->conflict |= (e->label_valued[inside] & ~e->word_valued) != 0;
+    extend_words(e, e->low_word & ~e->label_low[inside]);
     count_retired(e, retired - inside);
     if (e->stored) {
         uint8_t *out = jump_forward(e, 0x8e);                         /* jle out */
@@ -841,6 +877,7 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->hit = hit;
     c->valid = e->valid;
     c->dirty = e->dirty;
+    c->low_word = e->low_word;
     if (!store)
         store_x(e, dest, d->rd);
 }
@@ -862,6 +899,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
                 if (x->stored)
                     out[1] = code_changed(e, t);
             }
+            extend_words(e, x->low_word & ~e->label_low[x->inside]);
             /* Forward: the instructions jumped over do not retire. */
             if ((unsigned)x->inside != x->retired)
                 add_imm(e, true, R14, x->inside - (int32_t)x->retired);
@@ -875,6 +913,8 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         }
         e->valid = x->valid;
         e->dirty = x->dirty;
+        e->low_word = x->low_word;
+        e->word_valued = x->word_valued;
         e->stored = x->stored;
         jit_emit_exit(e, t, x->retired, x->link, x->off, x->delta, x->target_offset, -1);
     }
@@ -913,7 +953,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             patch_here(e, slow[n]);
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
-        write_back_at(e, c->valid, c->dirty);
+        write_back_at(e, c->valid, c->dirty, c->low_word);
         if (c->va != RSI)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
@@ -964,6 +1004,18 @@ static unsigned shift_ext(enum jit_alu op)
     return op == JIT_SLL ? 4 : op == JIT_SRL ? 5 : 7;
 }
 
+/* After rd was written, by a W op when word: its value is the sign extension of its low
+ * word, which a host register holds alone (unless `extended`) until read whole
+ * (jit_emit_reads) or written back. Not so in memory without extend (jit_emit_alu). */
+static void word_result(struct emitter *e, unsigned rd, bool word, bool extend, bool extended)
+{
+    if (!word || (!extend && e->host[rd] < 0))
+        return;
+    e->word_valued |= 1u << rd;
+    if (!extended && e->host[rd] >= 0)
+        e->low_word |= 1u << rd;
+}
+
 /* The register holding guest register i for reading: its host register, or rax loaded. */
 static int read_x(struct emitter *e, unsigned i)
 {
@@ -979,14 +1031,24 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, un
     if (rs1 == 0 && rs2 != 0 && !word && (op == JIT_ADD || op == JIT_OR || op == JIT_XOR)) {
         /* mv (c.mv is add rd, x0, rs2): one mov, which leaves the flags alone */
         const uint8_t *from = e->p;
+        bool word_value = e->word_valued >> rs2 & 1;
         if (e->host[rd] >= 0) {
             load_x(e, e->host[rd], rs2);
             store_x(e, e->host[rd], rd);
         } else {
             store_x(e, read_x(e, rs2), rd);
         }
+        e->word_valued |= (uint32_t)word_value << rd;
         flags_kept(e, from, rd);
         return;
+    }
+    /* and, or and xor of two W results keep the sign extension of the low word */
+    bool bitwise = op == JIT_AND || op == JIT_OR || op == JIT_XOR;
+    bool word_values = bitwise && ((e->word_valued | 1) >> rs1 & 1) && ((e->word_valued | 1) >> rs2 & 1);
+    bool commutes = op == JIT_ADD || op == JIT_AND || op == JIT_OR || op == JIT_XOR || op == JIT_MUL;
+    if (rd == rs2 && rd != rs1 && commutes) {
+        rs2 = rs1; /* rd = rs1 op rd as rd op= rs1, in rd's own register */
+        rs1 = rd;
     }
     /* Computed in rd's host register unless that would overwrite rs2 before its use. */
     int t = rd != rs2 ? dest_of(e, rd) : RAX;
@@ -1032,9 +1094,11 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, un
         op_x(e, !word, rm_opcode(op), t, rs2);
         break;
     }
-    if (word && extend)
+    if (word && extend && e->host[rd] < 0)
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32: the flags stay */
     store_x(e, t, rd);
+    word_result(e, rd, word, extend, false);
+    e->word_valued |= (uint32_t)word_values << rd;
     if (op == JIT_ADD || op == JIT_SUB || op == JIT_AND || op == JIT_OR || op == JIT_XOR)
         zero_flag_of(e, rd);
 }
@@ -1053,17 +1117,27 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, bool extend
     }
     int t = dest_of(e, rd);
     const uint8_t *from = e->p;
+    /* A W result stays one through and, or and xor with a 12-bit immediate and mv (addi
+     * 0); andi with a non-negative mask makes one of anything. */
+    bool source_word = e->word_valued >> rs1 & 1;
+    bool word_value = (op == JIT_AND && imm >= 0) ||
+                      (source_word && (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && !imm)));
     if (word && op == JIT_ADD && imm == 0) {
-        op_x(e, true, 0x63, t, rs1); /* sext.w: movsxd t, rs1 */
+        if (e->host[rd] >= 0)
+            load_x(e, t, rs1);           /* sext.w: the low word is rs1's */
+        else
+            op_x(e, true, 0x63, t, rs1); /* movsxd t, rs1 */
         store_x(e, t, rd);
+        word_result(e, rd, true, true, e->host[rd] < 0);
         flags_kept(e, from, rd);
         return;
     }
     if (op == JIT_ADD && imm && e->host[rs1] >= 0 && e->host[rs1] != t) {
         emit_mem(e, !word, 0x8d, t, e->host[rs1], imm); /* lea t, [rs1 + imm] */
-        if (word && extend)
+        if (word && extend && e->host[rd] < 0)
             emit_reg(e, true, 0x63, t, t);                /* movsxd t, t32 */
         store_x(e, t, rd);
+        word_result(e, rd, word, extend, false);
         return;
     }
     load_x(e, t, rs1);
@@ -1081,9 +1155,12 @@ void jit_emit_alu_imm(struct emitter *e, enum jit_alu op, bool word, bool extend
         break;
     }
     /* srliw by 1 or more leaves bit 31 clear: the 32-bit op's zero extension is the sign's */
-    if (word && extend && !(op == JIT_SRL && imm > 0))
+    bool extended = op == JIT_SRL && imm > 0;
+    if (word && extend && !extended && e->host[rd] < 0)
         emit_reg(e, true, 0x63, t, t); /* movsxd t, t32 */
     store_x(e, t, rd);
+    word_result(e, rd, word, extend, extended);
+    e->word_valued |= (uint32_t)word_value << rd;
     if (op == JIT_AND || op == JIT_OR || op == JIT_XOR || (op == JIT_ADD && imm))
         zero_flag_of(e, rd);
     else if (op == JIT_ADD)
@@ -1098,6 +1175,7 @@ void jit_emit_move_imm(struct emitter *e, unsigned rd, int32_t imm)
     op_x(e, true, 0xc7, 0, rd); /* mov rd, simm32 */
     emit32(e, (uint32_t)imm);
     mark_written(e, rd);
+    e->word_valued |= 1u << rd; /* a 32-bit immediate, sign-extended */
     flags_kept(e, from, rd);
 }
 
@@ -1118,8 +1196,9 @@ void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned reti
         emit8(e, 0xe9);
         uint8_t *from = e->p;
         emit32(e, 0);
-        e->side[e->nside++] = (struct side_exit){ from, retired, link, off, delta, target_offset,
-                                                  inside, e->valid, e->dirty, e->stored };
+        e->side[e->nside++] = (struct side_exit){ from, retired, link, off, delta, target_offset, inside,
+                                                  e->valid, e->dirty, e->low_word, e->word_valued,
+                                                  e->stored };
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
     } else {
@@ -1154,8 +1233,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         emit_mem(e, true, 0x39, e->host[d->rs2], RBX, XREG(d->rs1)); /* cmp [rs1], rs2: rs1 in memory */
     } else {
         int a = read_x(e, d->rs1);
-        if (d->rs2 == 0)
-            emit_reg(e, true, 0x85, a, a);       /* test rs1, rs1: the flags of cmp rs1, 0 */
+        if (d->rs2 == 0) /* test rs1, rs1: the flags of cmp rs1, 0 (its low word's, for a W result) */
+            emit_reg(e, !(e->low_word >> d->rs1 & 1), 0x85, a, a);
         else
             op_x(e, true, 0x3b, a, d->rs2);      /* cmp rs1, rs2 */
     }
@@ -1167,7 +1246,8 @@ void jit_emit_branch(struct emitter *e, const struct translation *t, const struc
         return;
     }
     e->side[e->nside++] = (struct side_exit){ jump_forward(e, jcc[cond]), i + 1, BLOCK_LINK_TAKEN, off, d->imm,
-                                              taken_offset, inside, e->valid, e->dirty, e->stored };
+                                              taken_offset, inside, e->valid, e->dirty, e->low_word,
+                                              e->word_valued, e->stored };
 }
 
 void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, const void *helper)
@@ -1177,6 +1257,8 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     call_at(e, i, off, helper);
     reload(e, e->valid);
     e->small = 0; /* the instruction may have written any register */
+    e->word_valued = 0;
+    e->low_word = 0; /* (any other was extended by the write-back) */
 }
 
 void jit_emit_data_tlb_reload(struct emitter *e)
@@ -1310,7 +1392,11 @@ void jit_emit_fp_arith(struct emitter *e, enum jit_fp_op op, bool single, unsign
     emit32(e, 0);
     for (unsigned k = 0; k < nslow; k++)
         patch_here(e, slow[k]);
+    uint32_t word_valued = e->word_valued, low_word = e->low_word;
     jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, helper);
+    /* the code above left them so, and the helper writes an FP register only */
+    e->word_valued = word_valued;
+    e->low_word = low_word;
     patch_here(e, done);
 }
 

@@ -446,6 +446,25 @@ class Generator:
         skipped = self.simples(r.randint(1, 4))
         return Item([head] + skipped + ["%s:" % lab])
 
+    def loop(self):
+        """A counted loop that runs its body 1 to 4 times: the translator keeps W ops'
+        results (and sext.w's) unextended across its head while the readers allow."""
+        r = self.rng
+        lab = self.label()
+        counter = r.choice(WRITABLE)
+        n = r.randint(1, 5)
+        body = []
+        while len(body) < n:
+            insn = r.choice([self.simple, self.simple, self.sext_w])()
+            lines = insn if isinstance(insn, list) else [insn]
+            if "x%d" % counter not in item_outputs(Item(lines))[0]:
+                body += lines
+        return Item(["li x%d, %d" % (counter, r.randint(1, 4)), "%s:" % lab] + body +
+                    ["addiw x%d, x%d, -1" % (counter, counter), "bnez x%d, %s" % (counter, lab)])
+
+    def sext_w(self):
+        return "sext.w x%d, x%d" % (self.rd(), self.rs())
+
     # ---- floating point ------------------------------------------------------------
     def fp_simple(self):
         r = self.rng
@@ -573,8 +592,10 @@ class Generator:
             return self.focused()
         if k < 0.58:
             return Item(self.simple())
-        if k < 0.66:
+        if k < 0.63:
             return self.branch()
+        if k < 0.66:
+            return self.loop()
         if k < 0.72:
             return self.amo()
         if k < 0.75:

@@ -195,6 +195,153 @@ static void test_word_results_read_later(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* A W op's result in a host register may stand there as its low word alone (addiw x11 =
+ * sext(0x80000000) as 0x80000000): extended before a whole read (srai), a write-back (the
+ * loop's exit, a faulting load's trap) and a jump to a loop head that takes it as whole
+ * (x11: read by the add there), on the way in from before the loop and back from the
+ * first of two jumps; a branch on it against x0 tests its low word. */
+static void test_word_results_across_loops(void)
+{
+    uint64_t regs[32] = { [5] = 0x7fffffff, [10] = 6, [14] = 5 };
+    uint32_t code[] = {
+        I(1, 5, 0, 11, 0x1b),          /* 0: addiw x11 = sext(0x80000000) */
+        R(0, 11, 14, 0, 14, 0x33),     /* 4: add x14, x14, x11: the loop's head */
+        I(-1, 10, 0, 10, 0x1b),        /* 8: addiw x10, x10, -1 */
+        I(1, 5, 0, 11, 0x1b),          /* 12: addiw x11 = sext(0x80000000) */
+        I(1, 10, 7, 12, 0x13),         /* 16: andi x12, x10, 1 */
+        B(-16, 0, 12, 1),              /* 20: bnez x12, 4 */
+        I(0x400 | 32, 11, 5, 13, 0x13),/* 24: srai x13, x11, 32 */
+        B(-24, 0, 10, 1),              /* 28: bnez x10, 4 */
+    };
+    unsigned check[] = { 10, 11, 13, 14 };
+    uint64_t want[] = { 0, 0xffffffff80000000ULL, ~0ULL, 0xfffffffd00000005ULL };
+    RUN("word results across loops", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+
+    uint64_t branch_regs[32] = { [5] = 0x7fffffff, [7] = 1ULL << 32 };
+    uint32_t branches[] = {
+        I(0, 7, 0, 11, 0x1b),          /* 0: sext.w x11, x7: 0 */
+        B(8, 0, 11, 1),                /* 4: bnez x11, 12 (not taken) */
+        I(1, 12, 0, 12, 0x13),         /* 8: addi x12, x12, 1 */
+        I(1, 5, 0, 13, 0x1b),          /* 12: addiw x13 = sext(0x80000000) */
+        B(8, 0, 13, 4),                /* 16: bltz x13, 24 (taken) */
+        I(2, 12, 0, 12, 0x13),         /* 20: addi x12, x12, 2 */
+        R(0, 13, 11, 0, 14, 0x33),     /* 24: add x14, x11, x13 */
+    };
+    unsigned branch_check[] = { 11, 12, 13, 14 };
+    uint64_t branch_want[] = { 0, 1, 0xffffffff80000000ULL, 0xffffffff80000000ULL };
+    RUN("branches on word results", branches, branch_regs, branch_check, branch_want);
+    run_every_budget(branches, ARRAY_SIZE(branches), branch_regs, branch_check, branch_want,
+                     ARRAY_SIZE(branch_check));
+
+    uint64_t fault_regs[32] = { [5] = 0x7fffffff, [13] = 0x1000 };
+    uint32_t fault[] = {
+        I(1, 5, 0, 11, 0x1b),          /* 0: addiw x11 = sext(0x80000000) */
+        I(0, 13, 3, 12, 0x03),         /* 4: ld x12 from unmapped physical memory: faults */
+        R(0, 11, 11, 0, 14, 0x33),     /* 8: add x14, x11, x11: never runs */
+    };
+    unsigned fault_check[] = { 11, 14 };
+    uint64_t fault_want[] = { 0xffffffff80000000ULL, 0 };
+    RUN("word result at a fault", fault, fault_regs, fault_check, fault_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    /* An instruction run in C (fmv.x.d) that writes such a register leaves it whole; one
+     * the host's FP arithmetic runs (fadd.d, with NX already set) leaves it as it was. */
+    uint64_t fp_regs[32] = { [5] = 0x7fffffff, [12] = 0xffffffff3f800000ULL, [16] = 0x3ff0000000000000ULL };
+    uint32_t fp[] = {
+        R(0x79, 0, 12, 0, 1, 0x53),    /* 0: fmv.d.x f1, x12 */
+        I(1, 5, 0, 11, 0x1b),          /* 4: addiw x11 = sext(0x80000000) */
+        R(0x71, 0, 1, 0, 11, 0x53),    /* 8: fmv.x.d x11, f1 */
+        R(0, 11, 11, 0, 13, 0x33),     /* 12: add x13, x11, x11 */
+        I(0x001, 1, 6, 0, 0x73),       /* 16: csrsi fflags, NX */
+        R(0x79, 0, 16, 0, 3, 0x53),    /* 20: fmv.d.x f3, x16 (1.0) */
+        I(1, 5, 0, 14, 0x1b),          /* 24: addiw x14 = sext(0x80000000) */
+        R(0x01, 3, 3, 0, 4, 0x53),     /* 28: fadd.d f4, f3, f3 */
+        I(0x400 | 32, 14, 5, 15, 0x13),/* 32: srai x15, x14, 32 */
+    };
+    unsigned fp_check[] = { 11, 13, 14, 15 };
+    uint64_t fp_want[] = { 0xffffffff3f800000ULL, 0xfffffffe7f000000ULL, 0xffffffff80000000ULL, ~0ULL };
+    RUN("word result overwritten in C", fp, fp_regs, fp_check, fp_want);
+}
+
+/* A loop's head takes a register as a W op's result only where every path into it brings
+ * one: not from before the loop when it holds any other value there (x11 first), nor when
+ * one jump back brings another value (x11 after the xor) while the last one brings a W
+ * result, nor when a jump forward into the loop brings another value. */
+static void test_loop_heads_agree(void)
+{
+    uint64_t regs[32] = { [10] = 2, [11] = 0xaaaaaaaaaaaa8aaaULL, [14] = 0x7fffffff };
+    uint32_t code[] = {
+        I(0x400 | 2, 11, 5, 12, 0x13), /* 0: srai x12, x11, 2: the loop's head */
+        R(0, 12, 13, 0, 13, 0x33),     /* 4: add x13, x13, x12 */
+        I(1, 14, 0, 11, 0x1b),         /* 8: addiw x11 = sext(0x80000000) */
+        I(-1, 10, 0, 10, 0x1b),        /* 12: addiw x10, x10, -1 */
+        B(-16, 0, 10, 1),              /* 16: bnez x10, 0 */
+    };
+    unsigned check[] = { 11, 13 };
+    uint64_t want[] = { 0xffffffff80000000ULL, 0xeaaaaaaa8aaaa2aaULL };
+    RUN("loop head entered with a whole value", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+
+    uint64_t back_regs[32] = { [7] = 0x5555000000000000ULL, [10] = 4 };
+    uint32_t back[] = {
+        I(3, 0, 0, 11, 0x13),          /* 0: li x11, 3 */
+        R(0, 11, 13, 0, 13, 0x33),     /* 4: add x13, x13, x11: the loop's head */
+        R(0, 7, 11, 4, 11, 0x33),      /* 8: xor x11, x11, x7 */
+        I(-1, 10, 0, 10, 0x1b),        /* 12: addiw x10, x10, -1 */
+        I(1, 10, 7, 12, 0x13),         /* 16: andi x12, x10, 1 */
+        B(-16, 0, 12, 1),              /* 20: bnez x12, 4 */
+        I(1, 11, 0, 11, 0x1b),         /* 24: addiw x11, x11, 1 */
+        B(-24, 0, 10, 1),              /* 28: bnez x10, 4 */
+    };
+    unsigned back_check[] = { 11, 13 };
+    uint64_t back_want[] = { 5, 0xaaaa00000000000eULL };
+    RUN("loop head reached back with a whole value", back, back_regs, back_check, back_want);
+    run_every_budget(back, ARRAY_SIZE(back), back_regs, back_check, back_want, ARRAY_SIZE(back_check));
+
+    uint64_t jump_regs[32] = { [10] = 2, [11] = 0x5555000000000003ULL };
+    uint32_t jump[] = {
+        B(8, 0, 15, 0),                /* 0: beqz x15, 8: into the loop with x11 whole */
+        I(3, 0, 0, 11, 0x13),          /* 4: li x11, 3 */
+        R(0, 11, 13, 0, 13, 0x33),     /* 8: add x13, x13, x11: the loop's head */
+        I(1, 11, 0, 11, 0x1b),         /* 12: addiw x11, x11, 1 */
+        I(-1, 10, 0, 10, 0x1b),        /* 16: addiw x10, x10, -1 */
+        B(-12, 0, 10, 1),              /* 20: bnez x10, 8 */
+    };
+    unsigned jump_check[] = { 11, 13 };
+    uint64_t jump_want[] = { 5, 0x5555000000000007ULL };
+    RUN("loop head jumped to with a whole value", jump, jump_regs, jump_check, jump_want);
+    run_every_budget(jump, ARRAY_SIZE(jump), jump_regs, jump_check, jump_want, ARRAY_SIZE(jump_check));
+
+    /* crc32's bit loop: x11 comes in whole, but the head reads only its low word before
+     * srliw writes it, so the sext.w at the end can leave it unextended; not so when the
+     * head reads it whole first (the add). */
+    uint64_t crc_regs[32] = { [10] = 3, [11] = 0xaaaaaaaa12345679ULL, [12] = 0xedb88320 };
+    uint32_t crc[] = {
+        I(1, 11, 7, 13, 0x13),         /* 0: andi x13, x11, 1: the loop's head */
+        R(0x20, 13, 0, 0, 13, 0x3b),   /* 4: negw x13, x13 */
+        I(1, 11, 5, 11, 0x1b),         /* 8: srliw x11, x11, 1 */
+        R(0, 12, 13, 7, 13, 0x33),     /* 12: and x13, x13, x12 */
+        R(0, 11, 13, 4, 13, 0x33),     /* 16: xor x13, x13, x11 */
+        I(-1, 10, 0, 10, 0x1b),        /* 20: addiw x10, x10, -1 */
+        I(0, 13, 0, 11, 0x1b),         /* 24: sext.w x11, x13 */
+        B(-28, 0, 10, 1),              /* 28: bnez x10, 0 */
+    };
+    unsigned crc_check[] = { 10, 11, 13 };
+    uint64_t crc_want[] = { 0, 0x3928aa07, 0x3928aa07 };
+    RUN("crc32's bit loop", crc, crc_regs, crc_check, crc_want);
+    run_every_budget(crc, ARRAY_SIZE(crc), crc_regs, crc_check, crc_want, ARRAY_SIZE(crc_check));
+    crc[0] = R(0, 11, 14, 0, 14, 0x33); /* 0: add x14, x14, x11 */
+    crc[1] = I(1, 11, 7, 13, 0x13);     /* 4: andi x13, x11, 1 */
+    crc[2] = R(0x20, 13, 0, 0, 13, 0x3b); /* 8: negw x13, x13 */
+    crc[3] = I(1, 11, 5, 11, 0x1b);     /* 12: srliw x11, x11, 1 */
+    crc[4] = R(0, 11, 13, 4, 13, 0x33); /* 16: xor x13, x13, x11 (the and left out) */
+    unsigned whole_check[] = { 10, 11, 14 };
+    uint64_t whole_want[] = { 0, 0x42468acfULL, 0xaaaaaaa98da740daULL };
+    RUN("crc32's bit loop reading x11 whole", crc, crc_regs, whole_check, whole_want);
+    run_every_budget(crc, ARRAY_SIZE(crc), crc_regs, whole_check, whole_want, ARRAY_SIZE(whole_check));
+}
+
 /* add/or/xor rd, x0, rs (c.mv is one) translate as a move that leaves the flags alone:
  * a branch after it still tests the register an earlier op set the zero flag for, while
  * add rd, x0, x0 (an xor, which sets the flags) must not leave that flag claimed. */
@@ -218,6 +365,30 @@ static void test_moves_and_branches(void)
     uint64_t want[] = { 0, 1, 7, 3, 7 };
     RUN("moves and branches", code, regs, check, want);
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
+/* rd = rs1 op rd: the commutative ops (add, and, or, xor, mul and their W forms) run as
+ * rd op= rs1 in rd's own register; sub and subw must keep their operand order. */
+static void test_ops_into_second_operand(void)
+{
+    uint64_t regs[32] = { [5] = 0x7fffffff, [10] = 3, [11] = 0xf0, [12] = 0x0f, [13] = 0xff, [14] = 7,
+                          [15] = 1, [16] = 0x10000, [17] = 10, [18] = 10 };
+    uint32_t code[] = {
+        R(0, 10, 5, 0, 10, 0x33),    /* add x10 = x5 + x10 */
+        R(0, 11, 5, 7, 11, 0x33),    /* and x11 = x5 & x11 */
+        R(0, 12, 11, 6, 12, 0x33),   /* or x12 = x11 | x12 */
+        R(0, 13, 12, 4, 13, 0x33),   /* xor x13 = x12 ^ x13 */
+        R(1, 14, 5, 0, 14, 0x33),    /* mul x14 = x5 * x14 */
+        R(0, 15, 5, 0, 15, 0x3b),    /* addw x15 = sext(0x7fffffff + 1) */
+        R(1, 16, 5, 0, 16, 0x3b),    /* mulw x16 = sext(low word of 0x7fffffff * 0x10000) */
+        R(0x20, 17, 5, 0, 17, 0x33), /* sub x17 = x5 - x17 */
+        R(0x20, 18, 15, 0, 18, 0x3b), /* subw x18 = sext(x15 - 10) */
+    };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18 };
+    uint64_t want[] = { 0x80000002, 0xf0, 0xff, 0, 0x37ffffff9, 0xffffffff80000000ULL,
+                        0xffffffffffff0000ULL, 0x7ffffff5,
+                        0x7ffffff6 };
+    RUN("ops into their second operand", code, regs, check, want);
 }
 
 static void test_multiply_divide(void)
@@ -2891,6 +3062,9 @@ int main(void)
     test_integer_alu();
     test_word_results_read_later();
     test_moves_and_branches();
+    test_ops_into_second_operand();
+    test_word_results_across_loops();
+    test_loop_heads_agree();
     test_multiply_divide();
     test_bitmanip();
     test_zbb_ops_within_block();
