@@ -28,6 +28,37 @@ typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t
 #define BLOCK_BRANCH_LINKS 3
 #define BLOCK_LINKS (BLOCK_LINK_BRANCH + BLOCK_BRANCH_LINKS)
 
+/*
+ * An instruction of a block, as the interpreter runs it: its decoded form (decode.h)
+ * shrunk to 8 bytes, so that an idle guest's ticks, which find their blocks cold in the
+ * host's caches, load fewer lines. handler is its handler in interp_run (an index into
+ * its table, so blocks hold no code pointers). Its place in the block is its index there;
+ * its distance in bytes from the block's first instruction, `at`, is kept where the
+ * handler reads no register: in rs2 (a store's: in rd). jal and auipc hold at + imm in
+ * imm, and jal and jalr the distance of the instruction after them (their link value) in
+ * rs2. A conditional branch holds what its taken exit needs in `branch` instead of imm.
+ * OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in
+ * imm, and OP_SLOW and OP_FP its first 16 bits as fetched in rd and rs1 (block_insn_raw).
+ */
+struct block_insn {
+    union {
+        int32_t imm;
+        struct {
+            int16_t target;    /* at + imm */
+            uint8_t link;      /* the block link (BLOCK_LINK_*) it leaves through */
+            uint8_t ordinal;   /* its index + 1: the instructions retired when it is taken */
+        } branch;
+    };
+    uint8_t handler, rd, rs1, rs2;
+};
+
+/* The bits as fetched of an OP_SLOW or OP_FP block_insn: all 32 of an uncompressed one. */
+static inline uint32_t block_insn_raw(const struct block_insn *d)
+{
+    uint32_t first = (uint32_t)d->rd | (uint32_t)d->rs1 << 8;
+    return (first & 3) == 3 ? (uint32_t)d->imm : first;
+}
+
 struct block {
     uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
     uint32_t gen;        /* the page's code generation when decoded */
@@ -46,7 +77,7 @@ struct block {
      * same-page successors (its chain sites, one per exit) lie within them. */
     uint32_t code_size;
     uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
-    struct dinsn insns[BLOCK_MAX_INSNS + 1];
+    struct block_insn insns[BLOCK_MAX_INSNS + 1];
 };
 
 /*

@@ -29,10 +29,11 @@ static inline uint32_t dinsn_raw(const struct dinsn *d)
     return d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
 }
 
-/* Runs the decoded OP_SLOW or OP_TRAP_CSR (or, to raise its exception, OP_FP) instruction d at
- * h->arch.pc (block engine and translator) without decoding it again: an idle Linux
- * guest's ticks run about 200 of them each. */
-enum exec_result exec_slow(struct hart *h, const struct dinsn *d);
+/* Runs the decoded OP_SLOW or OP_TRAP_CSR (or, to raise its exception, OP_FP) instruction
+ * insn (raw: its bits as fetched, 16 of a compressed one) at h->arch.pc (block engine and
+ * translator) without decoding it again: an idle Linux guest's ticks run about 200 of
+ * them each. */
+enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw);
 
 /* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an
  * exception (the block's stores, or the envcfg check). */
