@@ -76,9 +76,16 @@ struct block {
     /* Bytes of the translation: the jumps in it that jit_chain() points at translated
      * same-page successors (its chain sites, one per exit) lie within them. */
     uint32_t code_size;
-    uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
-    struct block_insn insns[BLOCK_MAX_INSNS + 1];
+    uint16_t runs;       /* interpreted runs so far: hot blocks get translated */
+    uint8_t capacity;    /* how many instructions its place in the pool holds */
+    struct block_insn insns[];
 };
+
+/* The bytes of a block with room for capacity instructions. */
+static inline size_t block_bytes(unsigned capacity)
+{
+    return sizeof(struct block) + capacity * sizeof(struct block_insn);
+}
 
 /*
  * A hart's blocks, by host address in 64K slots, two-way set-associative: a Linux
@@ -86,11 +93,16 @@ struct block {
  * ticks, ~3400 blocks, decoded ~34 afresh at every tick when direct-mapped), and each
  * conflict costs a decode and later a translation. A set's first slot holds its most
  * recently used block, the one translated code looks up inline (jit.h). A slot points
- * at its block in a pool where blocks are packed in the order first decoded, so the
- * blocks an idle guest's ticks run take about a MiB rather than a page each. A miss
- * decodes over the block of the set's second slot (taken from the pool while it has
- * none), so the pool never holds more blocks than there are slots. The whole cache is
- * one mapping, touched as used, that is empty when zero (a release gives its pages back).
+ * at its block in a pool where blocks are packed in the order first decoded, each in
+ * the bytes its instructions take, so that the blocks an idle guest's ticks run one after
+ * another lie close together (a quarter of a MiB after an idle Linux guest's caches were
+ * given back, where a block each took 280 bytes). A miss decodes over the block of the
+ * set's second slot where its place is large enough, else into a new place. The pool is
+ * two halves, blocks placed in one: when it is full, every block and translation is
+ * dropped and the other half is filled afresh, so that the block the run loop still
+ * runs (and the links it sets) stay where they were until the half is full again. The
+ * whole cache is one mapping, touched as used, that is empty when zero (a release gives
+ * its pages back).
  */
 #define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
@@ -110,9 +122,26 @@ struct block_cache {
      * its fall-through link, as it would had it not returned. */
     struct block *resume;
     uint32_t callers_top;
-    uint32_t pool_used;
-    struct block pool[BLOCK_CACHE_SIZE];
+    uint32_t pool_half;         /* the half blocks are placed in */
+    uint32_t pool_used;         /* its bytes taken */
+    uint32_t pool_half_bytes;   /* the size of a half; 0: BLOCK_POOL_HALF (tests set less) */
+    /* The two halves follow in the mapping. */
 };
+
+/* A half holds every slot's block at 8 instructions. */
+#define BLOCK_POOL_HALF ((uint32_t)(BLOCK_CACHE_SIZE * block_bytes(9)))
+#define BLOCK_CACHE_BYTES (sizeof(struct block_cache) + 2 * (size_t)BLOCK_POOL_HALF)
+
+static inline uint32_t block_pool_half(const struct block_cache *c)
+{
+    return c->pool_half_bytes ? c->pool_half_bytes : BLOCK_POOL_HALF;
+}
+
+/* The block at byte offset `offset` of the half blocks are placed in. */
+static inline struct block *block_in_pool(struct block_cache *c, size_t offset)
+{
+    return (struct block *)((uint8_t *)(c + 1) + (size_t)c->pool_half * block_pool_half(c) + offset);
+}
 
 /* The set's slots for the block that starts at host address host. */
 static inline struct block **block_set(struct block_cache *c, uintptr_t host)

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
@@ -29,15 +30,16 @@
 int interp_init(struct hart *h, bool translate, unsigned hot_runs, size_t code_size)
 {
     /* Mapped rather than allocated: interp_release gives its pages back (zero: empty). */
-    h->blocks = mmap(NULL, sizeof(struct block_cache), PROT_READ | PROT_WRITE,
+    h->blocks = mmap(NULL, BLOCK_CACHE_BYTES, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h->blocks == MAP_FAILED) {
         h->blocks = NULL;
         return -1;
     }
-    /* In huge pages: an idle guest's tick runs ~3400 blocks spread over a MiB of them,
-     * out of the host's TLB by then, and a page walk per 4K page would come first. */
-    madvise(h->blocks, sizeof(struct block_cache), MADV_HUGEPAGE);
+    /* In huge pages: an idle guest's tick runs ~3400 blocks spread over a quarter of a
+     * MiB of them, out of the host's TLB by then, and a page walk per 4K page would come
+     * first. */
+    madvise(h->blocks, BLOCK_CACHE_BYTES, MADV_HUGEPAGE);
     /* Without a translator for this host (or when asked not to), blocks are interpreted. */
     h->jit = translate ? jit_create(code_size ? code_size : INTERP_CODE_SIZE_DEFAULT) : NULL;
     h->jit_hot_runs = hot_runs ? hot_runs : JIT_HOT_RUNS_DEFAULT;
@@ -49,21 +51,30 @@ void interp_destroy(struct hart *h)
     jit_destroy(h->jit);
     h->jit = NULL;
     if (h->blocks)
-        munmap(h->blocks, sizeof(struct block_cache));
+        munmap(h->blocks, BLOCK_CACHE_BYTES);
     h->blocks = NULL;
 }
 
 void interp_release(struct hart *h)
 {
-    madvise(h->blocks, sizeof(struct block_cache), MADV_DONTNEED);
+    madvise(h->blocks, BLOCK_CACHE_BYTES, MADV_DONTNEED);
     if (h->jit)
         jit_release(h->jit);
 }
 
+/* Also when the pool's half is full (block.h): the blocks placed are marked empty, so that
+ * no link to one matches, and the other half is filled from now on, so that the block the
+ * run loop still holds stays intact while it moves on. */
 void interp_flush(struct hart *h)
 {
-    for (unsigned i = 0; i < h->blocks->pool_used; i++)
-        h->blocks->pool[i].host_pc = 0;
+    struct block_cache *c = h->blocks;
+    for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+        block_in_pool(c, at)->host_pc = 0;
+    memset(c->slots, 0, sizeof(c->slots));
+    memset(c->callers, 0, sizeof(c->callers));
+    c->resume = NULL;
+    c->pool_half ^= 1;
+    c->pool_used = 0;
     /* The translator's jump cache finds translations without the blocks: they go too. */
     if (h->jit)
         jit_reset(h->jit);
@@ -96,8 +107,10 @@ _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct bloc
  * address, so that following a link needs no null check. */
 static struct block unlinked;
 
-/* Decodes the block starting at host address p (guest pc) into b. */
-static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
+/* Decodes the block starting at host address p (guest pc, RAM page page) into insns;
+ * returns how many it took, and in *gen its page's code generation. */
+static unsigned decode_block(struct hart *h, struct block_insn *insns, const uint8_t *p, uint64_t pc, size_t page,
+                             uint32_t *gen)
 {
     unsigned n = 0, branches = 0;
     bool stores = false;
@@ -110,19 +123,16 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     unsigned span_end = offset + 4 * BLOCK_MAX_INSNS;
     if (guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000))
         mmu_code_page_added(h, page);
-    b->gen = atomic_load(&h->ram->code_gen[page]);
-    b->page = page;
-    for (unsigned i = 0; i < BLOCK_LINKS; i++)
-        b->next[i] = &unlinked;
+    *gen = atomic_load(&h->ram->code_gen[page]);
     for (;;) {
-        struct block_insn *bi = &b->insns[n];
+        struct block_insn *bi = &insns[n];
         struct dinsn d;
         bool ends;
         uint8_t at = (uint8_t)(offset - start);
         unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(p - offset, offset, &d, &ends) : 0;
         if (!len) { /* full, or the next instruction crosses into the next page */
             *bi = (struct block_insn){ .handler = OP_END, .rs2 = at };
-            break;
+            return n + 1;
         }
         *bi = (struct block_insn){ .imm = d.imm, .handler = d.op, .rd = d.rd, .rs1 = d.rs1, .rs2 = d.rs2 };
         /* Where each handler finds `at` and the rest (block.h). */
@@ -166,12 +176,10 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
                   (d.op == OP_FP && (d.imm & 0x7f) == 0x27);
         n++;
         if (ends && !is_conditional_branch(d.op))
-            break;
+            return n;
         p += len;
         offset += len;
     }
-    b->code = NULL;
-    b->runs = 0;
 }
 
 /*
@@ -185,8 +193,9 @@ static void translate_block(struct hart *h, struct block *b)
     if (!(b->code = jit_translate(h->jit, h, b))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
-        for (unsigned i = 0; i < h->blocks->pool_used; i++)
-            h->blocks->pool[i].code = NULL;
+        struct block_cache *c = h->blocks;
+        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+            block_in_pool(c, at)->code = NULL;
         b->code = jit_translate(h->jit, h, b);
     }
 }
@@ -214,10 +223,25 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         return b;
     b = set[1];
     if (!b || !block_valid(h, b, host)) {
-        if (!b)
-            b = &h->blocks->pool[h->blocks->pool_used++];
+        struct block_insn insns[BLOCK_MAX_INSNS + 1];
+        uint32_t gen;
+        unsigned n = decode_block(h, insns, (const uint8_t *)host, pc, page, &gen);
+        if (!b || b->capacity < n) {
+            struct block_cache *c = h->blocks;
+            if (c->pool_used + block_bytes(n) > block_pool_half(c))
+                interp_flush(h); /* set[] empty now */
+            b = block_in_pool(c, c->pool_used);
+            c->pool_used += (uint32_t)block_bytes(n);
+            b->capacity = (uint8_t)n;
+        }
         b->host_pc = host;
-        decode_block(h, b, (const uint8_t *)host, pc, page);
+        b->gen = gen;
+        b->page = page;
+        for (unsigned i = 0; i < BLOCK_LINKS; i++)
+            b->next[i] = &unlinked;
+        b->code = NULL;
+        b->runs = 0;
+        memcpy(b->insns, insns, n * sizeof(*insns));
     }
     set[1] = set[0];
     set[0] = b;
