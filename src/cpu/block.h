@@ -28,6 +28,38 @@ typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t
 #define BLOCK_BRANCH_LINKS 3
 #define BLOCK_LINKS (BLOCK_LINK_BRANCH + BLOCK_BRANCH_LINKS)
 
+/*
+ * An instruction of a block, as the interpreter runs it: its decoded form (decode.h)
+ * shrunk to 8 bytes, so that an idle guest's ticks, which find their blocks cold in the
+ * host's caches, load fewer lines. handler is its handler in interp_run (an index into
+ * its table, so blocks hold no code pointers). Its place in the block is its index there;
+ * its distance in bytes from the block's first instruction, `at`, is kept where the
+ * handler reads no register: in rs2 (a store's: in rd). jal and auipc hold at + imm in
+ * imm, and jal and jalr the distance of the instruction after them (their link value) in
+ * rs2. A conditional branch holds what its taken exit needs in `branch` instead of imm.
+ * OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in
+ * imm, and OP_SLOW and OP_FP its first 16 bits as fetched in rd and rs1 (block_insn_raw).
+ */
+struct block_insn {
+    union {
+        int32_t imm;
+        struct {
+            int16_t target;    /* at + imm */
+            uint8_t link;      /* the block link (BLOCK_LINK_*) it leaves through */
+            uint8_t ordinal;   /* its index + 1: the instructions retired when it is taken */
+        } branch;
+    };
+    uint8_t handler, rd, rs1, rs2;
+};
+
+/* The bits as fetched of an OP_SLOW, OP_FP or OP_FETCH_FENCE block_insn: all 32 of an
+ * uncompressed one. */
+static inline uint32_t block_insn_raw(const struct block_insn *d)
+{
+    uint32_t first = (uint32_t)d->rd | (uint32_t)d->rs1 << 8;
+    return (first & 3) == 3 ? (uint32_t)d->imm : first;
+}
+
 struct block {
     uintptr_t host_pc;   /* key: host address of the first instruction; 0 = empty */
     uint32_t gen;        /* the page's code generation when decoded */
@@ -45,9 +77,16 @@ struct block {
     /* Bytes of the translation: the jumps in it that jit_chain() points at translated
      * same-page successors (its chain sites, one per exit) lie within them. */
     uint32_t code_size;
-    uint32_t runs;       /* interpreted runs so far: hot blocks get translated */
-    struct dinsn insns[BLOCK_MAX_INSNS + 1];
+    uint16_t runs;       /* interpreted runs so far: hot blocks get translated */
+    uint8_t capacity;    /* how many instructions its place in the pool holds */
+    struct block_insn insns[];
 };
+
+/* The bytes of a block with room for capacity instructions. */
+static inline size_t block_bytes(unsigned capacity)
+{
+    return sizeof(struct block) + capacity * sizeof(struct block_insn);
+}
 
 /*
  * A hart's blocks, by host address in 64K slots, two-way set-associative: a Linux
@@ -55,11 +94,16 @@ struct block {
  * ticks, ~3400 blocks, decoded ~34 afresh at every tick when direct-mapped), and each
  * conflict costs a decode (its translation is found again: jit_translated). A set's first slot holds its most
  * recently used block, the one translated code looks up inline (jit.h). A slot points
- * at its block in a pool where blocks are packed in the order first decoded, so the
- * blocks an idle guest's ticks run take about a MiB rather than a page each. A miss
- * decodes over the block of the set's second slot (taken from the pool while it has
- * none), so the pool never holds more blocks than there are slots. The whole cache is
- * one mapping, touched as used, that is empty when zero (a release gives its pages back).
+ * at its block in a pool where blocks are packed in the order first decoded, each in
+ * the bytes its instructions take, so that the blocks an idle guest's ticks run one after
+ * another lie close together (a quarter of a MiB after an idle Linux guest's caches were
+ * given back, where a block each took 280 bytes). A miss decodes over the block of the
+ * set's second slot where its place is large enough, else into a new place. The pool is
+ * two halves, blocks placed in one: when it is full, every block and translation is
+ * dropped and the other half is filled afresh, so that the block the run loop still
+ * runs (and the links it sets) stay where they were until the half is full again. The
+ * whole cache is one mapping, touched as used, that is empty when zero (a release gives
+ * its pages back).
  */
 #define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
@@ -79,9 +123,26 @@ struct block_cache {
      * its fall-through link, as it would had it not returned. */
     struct block *resume;
     uint32_t callers_top;
-    uint32_t pool_used;
-    struct block pool[BLOCK_CACHE_SIZE];
+    uint32_t pool_half;         /* the half blocks are placed in */
+    uint32_t pool_used;         /* its bytes taken */
+    uint32_t pool_half_bytes;   /* the size of a half; 0: BLOCK_POOL_HALF (tests set less) */
+    /* The two halves follow in the mapping. */
 };
+
+/* A half holds every slot's block at 8 instructions. */
+#define BLOCK_POOL_HALF ((uint32_t)(BLOCK_CACHE_SIZE * block_bytes(9)))
+#define BLOCK_CACHE_BYTES (sizeof(struct block_cache) + 2 * (size_t)BLOCK_POOL_HALF)
+
+static inline uint32_t block_pool_half(const struct block_cache *c)
+{
+    return c->pool_half_bytes ? c->pool_half_bytes : BLOCK_POOL_HALF;
+}
+
+/* The block at byte offset `offset` of the half blocks are placed in. */
+static inline struct block *block_in_pool(struct block_cache *c, size_t offset)
+{
+    return (struct block *)((uint8_t *)(c + 1) + (size_t)c->pool_half * block_pool_half(c) + offset);
+}
 
 /* The set's slots for the block that starts at host address host. Bits 1-15 of the
  * address (its page offset and 4 bits of its page number), folded with those from bit 16

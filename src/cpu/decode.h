@@ -70,26 +70,19 @@ enum op {
     OP_COUNT
 };
 
-/* A decoded instruction: its op and operands, and its handler in interp_run (an index
- * into its table, so blocks hold no code pointers). 12 bytes: a block's instructions take
- * fewer cache lines, which an idle guest's ticks, cold in the host's caches, pay for. */
+/* A decoded instruction: its op and operands (blocks keep a smaller form of it for the
+ * interpreter, block.h's block_insn). */
 struct dinsn {
     int32_t imm;         /* OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR, OP_RDTIME,
                           * OP_FETCH_FENCE: the 32-bit (expanded) instruction */
-    /* A conditional branch writes no register: the block's decoder sets its rd to the
-     * block link (block.h) its taken exit goes through. */
     uint8_t op, rd, rs1, rs2, len;
-    /* Set by the block's decoder: its place in its block counted from 1 (so the count of
-     * instructions retired when a jump there leaves the block), its distance in bytes
-     * from the block's first instruction, and its handler. */
-    uint8_t ordinal, pc_offset, handler;
 };
 
 /*
- * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d, with
- * handler 0. Writes to x0 decode to OP_NOP (memory ops keep theirs: they may fault or
- * order); OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR, OP_RDTIME and OP_FETCH_FENCE
- * keep the instruction in imm. Returns whether it is a control transfer, OP_FETCH_FENCE
+ * Decodes insn (the 32-bit form; compressed ones expanded; len 2 or 4) into d. Writes to
+ * x0 decode to OP_NOP (memory ops keep theirs: they may fault or order); OP_SLOW, OP_FP,
+ * OP_FENCE, OP_CBO_ZERO, OP_AMO, OP_TRAP_CSR, OP_RDTIME and OP_FETCH_FENCE keep the
+ * instruction in imm. Returns whether it is a control transfer, OP_FETCH_FENCE
  * or OP_SLOW, where a translated block ends (the block engine's blocks run on past a
  * conditional branch, see block.h).
  */

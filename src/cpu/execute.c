@@ -612,7 +612,7 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
     return exec_insn(h, insn, raw, len, false);
 }
 
-enum exec_result exec_slow(struct hart *h, const struct dinsn *d)
+enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw)
 {
-    return exec_insn(h, (uint32_t)d->imm, dinsn_raw(d), d->len, true);
+    return exec_insn(h, insn, raw, (raw & 3) == 3 ? 4 : 2, true);
 }

@@ -30,9 +30,10 @@ static inline uint32_t dinsn_raw(const struct dinsn *d)
 }
 
 /* Runs the decoded OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE (or, to raise its
- * exception, OP_FP) instruction d at h->arch.pc (block engine and translator) without
- * decoding it again: an idle Linux guest's ticks run about 200 of them each. */
-enum exec_result exec_slow(struct hart *h, const struct dinsn *d);
+ * exception, OP_FP) instruction insn (raw: its bits as fetched, 16 of a compressed one) at
+ * h->arch.pc (block engine and translator) without decoding it again: an idle Linux
+ * guest's ticks run about 200 of them each. */
+enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw);
 
 /* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an
  * exception (the block's stores, or the envcfg check). */

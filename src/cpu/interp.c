@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "cpu/alu.h"
@@ -29,15 +30,16 @@
 int interp_init(struct hart *h, bool translate, unsigned hot_runs, size_t code_size)
 {
     /* Mapped rather than allocated: interp_release gives its pages back (zero: empty). */
-    h->blocks = mmap(NULL, sizeof(struct block_cache), PROT_READ | PROT_WRITE,
+    h->blocks = mmap(NULL, BLOCK_CACHE_BYTES, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h->blocks == MAP_FAILED) {
         h->blocks = NULL;
         return -1;
     }
-    /* In huge pages: an idle guest's tick runs ~3400 blocks spread over a MiB of them,
-     * out of the host's TLB by then, and a page walk per 4K page would come first. */
-    madvise(h->blocks, sizeof(struct block_cache), MADV_HUGEPAGE);
+    /* In huge pages: an idle guest's tick runs ~3400 blocks spread over a quarter of a
+     * MiB of them, out of the host's TLB by then, and a page walk per 4K page would come
+     * first. */
+    madvise(h->blocks, BLOCK_CACHE_BYTES, MADV_HUGEPAGE);
     /* Without a translator for this host (or when asked not to), blocks are interpreted. */
     h->jit = translate ? jit_create(code_size ? code_size : INTERP_CODE_SIZE_DEFAULT) : NULL;
     h->jit_hot_runs = hot_runs ? hot_runs : JIT_HOT_RUNS_DEFAULT;
@@ -49,21 +51,30 @@ void interp_destroy(struct hart *h)
     jit_destroy(h->jit);
     h->jit = NULL;
     if (h->blocks)
-        munmap(h->blocks, sizeof(struct block_cache));
+        munmap(h->blocks, BLOCK_CACHE_BYTES);
     h->blocks = NULL;
 }
 
 void interp_release(struct hart *h)
 {
-    madvise(h->blocks, sizeof(struct block_cache), MADV_DONTNEED);
+    madvise(h->blocks, BLOCK_CACHE_BYTES, MADV_DONTNEED);
     if (h->jit)
         jit_release(h->jit);
 }
 
+/* Also when the pool's half is full (block.h): the blocks placed are marked empty, so that
+ * no link to one matches, and the other half is filled from now on, so that the block the
+ * run loop still holds stays intact while it moves on. */
 void interp_flush(struct hart *h)
 {
-    for (unsigned i = 0; i < h->blocks->pool_used; i++)
-        h->blocks->pool[i].host_pc = 0;
+    struct block_cache *c = h->blocks;
+    for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+        block_in_pool(c, at)->host_pc = 0;
+    memset(c->slots, 0, sizeof(c->slots));
+    memset(c->callers, 0, sizeof(c->callers));
+    c->resume = NULL;
+    c->pool_half ^= 1;
+    c->pool_used = 0;
     /* The translator's jump cache finds translations without the blocks: they go too. */
     if (h->jit)
         jit_reset(h->jit);
@@ -76,28 +87,30 @@ static inline bool is_conditional_branch(enum op op)
 
 /* interp_run's handlers: one per op, then the forms of the conditional branches (and
  * jal) for a target in the block's page, then the branches' forms that go back to their
- * block's start, and the same in a block that stores nothing before them, then the one
- * of every load into x0, then those of the commonest pseudo-instructions: addi and addiw
+ * block's start, and the same in a block that stores nothing before them, then those of
+ * the loads into x0, then those of the commonest pseudo-instructions: addi and addiw
  * with no immediate (mv, sext.w), addi from x0 (li), sub and subw from x0 (neg, negw). */
 #define IN_PAGE_HANDLER(op) (OP_COUNT + (op) - OP_BEQ)
 #define IN_PAGE_JAL_HANDLER IN_PAGE_HANDLER(OP_BGEU + 1)
 #define LOOP_HANDLER(op) (IN_PAGE_JAL_HANDLER + 1 + (op) - OP_BEQ)
 #define STORE_FREE_LOOP_HANDLER(op) LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_BEQ)
-#define LOAD_TO_X0_HANDLER STORE_FREE_LOOP_HANDLER(OP_BGEU + 1)
-#define MV_HANDLER (LOAD_TO_X0_HANDLER + 1)
+#define LOAD_TO_X0_HANDLER(op) STORE_FREE_LOOP_HANDLER(OP_BGEU + 1 + (op) - OP_LB)
+#define MV_HANDLER LOAD_TO_X0_HANDLER(OP_LWU + 1)
 #define SEXT_W_HANDLER (MV_HANDLER + 1)
 #define LI_HANDLER (SEXT_W_HANDLER + 1)
 #define NEG_HANDLER (LI_HANDLER + 1)
 #define NEGW_HANDLER (NEG_HANDLER + 1)
 #define HANDLER_COUNT (NEGW_HANDLER + 1)
-_Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct dinsn");
+_Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
  * address, so that following a link needs no null check. */
 static struct block unlinked;
 
-/* Decodes the block starting at host address p (guest pc) into b. */
-static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint64_t pc, size_t page)
+/* Decodes the block starting at host address p (guest pc, RAM page page) into insns;
+ * returns how many it took, and in *gen its page's code generation. */
+static unsigned decode_block(struct hart *h, struct block_insn *insns, const uint8_t *p, uint64_t pc, size_t page,
+                             uint32_t *gen)
 {
     unsigned n = 0, branches = 0;
     bool stores = false;
@@ -110,54 +123,67 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
     unsigned span_end = offset + 4 * BLOCK_MAX_INSNS;
     if (guest_ram_code_extend(h->ram, page, offset, span_end < 0x1000 ? span_end : 0x1000))
         mmu_code_page_added(h, page);
-    b->gen = atomic_load(&h->ram->code_gen[page]);
-    b->page = page;
-    for (unsigned i = 0; i < BLOCK_LINKS; i++)
-        b->next[i] = &unlinked;
+    *gen = atomic_load(&h->ram->code_gen[page]);
     for (;;) {
-        struct dinsn *d = &b->insns[n];
+        struct block_insn *bi = &insns[n];
+        struct dinsn d;
         bool ends;
-        unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(p - offset, offset, d, &ends) : 0;
+        uint8_t at = (uint8_t)(offset - start);
+        unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(p - offset, offset, &d, &ends) : 0;
         if (!len) { /* full, or the next instruction crosses into the next page */
-            *d = (struct dinsn){ .handler = OP_END, .op = OP_END, .ordinal = n + 1, .pc_offset = offset - start };
-            break;
+            *bi = (struct block_insn){ .handler = OP_END, .rs2 = at };
+            return n + 1;
         }
-        d->ordinal = n + 1;
-        d->pc_offset = offset - start;
-        d->handler = d->op;
-        if (is_conditional_branch(d->op))
-            d->rd = branches < BLOCK_BRANCH_LINKS ? BLOCK_LINK_BRANCH + branches++ : BLOCK_LINK_TAKEN;
+        *bi = (struct block_insn){ .imm = d.imm, .handler = d.op, .rd = d.rd, .rs1 = d.rs1, .rs2 = d.rs2 };
+        /* Where each handler finds `at` and the rest (block.h). */
+        if (is_conditional_branch(d.op)) {
+            bi->branch.target = (int16_t)(at + d.imm);
+            bi->branch.link = branches < BLOCK_BRANCH_LINKS ? BLOCK_LINK_BRANCH + branches++ : BLOCK_LINK_TAKEN;
+            bi->branch.ordinal = (uint8_t)(n + 1);
+        } else if (d.op == OP_JAL || d.op == OP_JALR) {
+            bi->imm += d.op == OP_JAL ? at : 0;
+            bi->rs2 = (uint8_t)(at + len);
+        } else if (d.op == OP_AUIPC) {
+            bi->imm += at; /* its low 12 bits are clear: no overflow */
+        } else if (d.op >= OP_SB && d.op <= OP_SD) {
+            bi->rd = at;
+        } else if ((d.op >= OP_LB && d.op <= OP_LWU) || d.op == OP_SLOW || d.op == OP_FP || d.op == OP_AMO ||
+                   d.op == OP_CBO_ZERO || d.op == OP_TRAP_CSR || d.op == OP_RDTIME || d.op == OP_FETCH_FENCE) {
+            bi->rs2 = at;
+        }
+        if (d.op == OP_FETCH_FENCE) { /* runs as OP_SLOW does, which reads its bits as fetched there */
+            bi->rd = (uint8_t)d.imm;
+            bi->rs1 = (uint8_t)((uint32_t)d.imm >> 8);
+        }
         /* A jump to a fixed target in the block's page has a handler that follows its
          * link without the page's checks; a branch back to its block's start one that
          * does not even follow a link (see interp_run). Both only where blocks are never
          * translated: with a translator, each run of a block counts towards translating it. */
-        int64_t target = (int64_t)offset + d->imm;
-        bool in_page = !h->jit && (is_conditional_branch(d->op) || d->op == OP_JAL) && target >= 0 &&
+        int64_t target = (int64_t)offset + d.imm;
+        bool in_page = !h->jit && (is_conditional_branch(d.op) || d.op == OP_JAL) && target >= 0 &&
                        target < 0x1000;
         if (in_page)
-            d->handler = d->op == OP_JAL ? IN_PAGE_JAL_HANDLER : IN_PAGE_HANDLER(d->op);
-        if (in_page && d->op != OP_JAL && target == start)
-            d->handler = stores ? LOOP_HANDLER(d->op) : STORE_FREE_LOOP_HANDLER(d->op);
-        if (d->op >= OP_LB && d->op <= OP_LWU && d->rd == 0)
-            d->handler = LOAD_TO_X0_HANDLER;
+            bi->handler = d.op == OP_JAL ? IN_PAGE_JAL_HANDLER : IN_PAGE_HANDLER(d.op);
+        if (in_page && d.op != OP_JAL && target == start)
+            bi->handler = stores ? LOOP_HANDLER(d.op) : STORE_FREE_LOOP_HANDLER(d.op);
+        if (d.op >= OP_LB && d.op <= OP_LWU && d.rd == 0)
+            bi->handler = LOAD_TO_X0_HANDLER(d.op);
         /* Common enough (a fifth of coremark-like's instructions are sext.w) to save the
          * load of an immediate or of x0 and the arithmetic with it. */
-        if ((d->op == OP_ADDI || d->op == OP_ADDIW) && d->imm == 0)
-            d->handler = d->op == OP_ADDI ? MV_HANDLER : SEXT_W_HANDLER;
-        else if (d->op == OP_ADDI && d->rs1 == 0)
-            d->handler = LI_HANDLER;
-        else if ((d->op == OP_SUB || d->op == OP_SUBW) && d->rs1 == 0)
-            d->handler = d->op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
-        stores |= (d->op >= OP_SB && d->op <= OP_SD) || d->op == OP_AMO || d->op == OP_CBO_ZERO ||
-                  (d->op == OP_FP && (d->imm & 0x7f) == 0x27);
+        if ((d.op == OP_ADDI || d.op == OP_ADDIW) && d.imm == 0)
+            bi->handler = d.op == OP_ADDI ? MV_HANDLER : SEXT_W_HANDLER;
+        else if (d.op == OP_ADDI && d.rs1 == 0)
+            bi->handler = LI_HANDLER;
+        else if ((d.op == OP_SUB || d.op == OP_SUBW) && d.rs1 == 0)
+            bi->handler = d.op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
+        stores |= (d.op >= OP_SB && d.op <= OP_SD) || d.op == OP_AMO || d.op == OP_CBO_ZERO ||
+                  (d.op == OP_FP && (d.imm & 0x7f) == 0x27);
         n++;
-        if (ends && !is_conditional_branch(d->op))
-            break;
+        if (ends && !is_conditional_branch(d.op))
+            return n;
         p += len;
         offset += len;
     }
-    b->code = h->jit ? jit_translated(h->jit, b) : NULL;
-    b->runs = 0;
 }
 
 /*
@@ -166,13 +192,14 @@ static void decode_block(struct hart *h, struct block *b, const uint8_t *p, uint
  */
 static void translate_block(struct hart *h, struct block *b)
 {
-    if (b->insns[0].op == OP_END)
+    if (b->insns[0].handler == OP_END)
         return; /* a lone page-crossing instruction: the reference path runs it */
     if (!(b->code = jit_translate(h->jit, h, b))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
-        for (unsigned i = 0; i < h->blocks->pool_used; i++)
-            h->blocks->pool[i].code = NULL;
+        struct block_cache *c = h->blocks;
+        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+            block_in_pool(c, at)->code = NULL;
         b->code = jit_translate(h->jit, h, b);
     }
 }
@@ -200,10 +227,25 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         return b;
     b = set[1];
     if (!b || !block_valid(h, b, host)) {
-        if (!b)
-            b = &h->blocks->pool[h->blocks->pool_used++];
+        struct block_insn insns[BLOCK_MAX_INSNS + 1];
+        uint32_t gen;
+        unsigned n = decode_block(h, insns, (const uint8_t *)host, pc, page, &gen);
+        if (!b || b->capacity < n) {
+            struct block_cache *c = h->blocks;
+            if (c->pool_used + block_bytes(n) > block_pool_half(c))
+                interp_flush(h); /* set[] empty now */
+            b = block_in_pool(c, c->pool_used);
+            c->pool_used += (uint32_t)block_bytes(n);
+            b->capacity = (uint8_t)n;
+        }
         b->host_pc = host;
-        decode_block(h, b, (const uint8_t *)host, pc, page);
+        b->gen = gen;
+        b->page = page;
+        for (unsigned i = 0; i < BLOCK_LINKS; i++)
+            b->next[i] = &unlinked;
+        b->runs = 0;
+        memcpy(b->insns, insns, n * sizeof(*insns));
+        b->code = h->jit ? jit_translated(h->jit, b) : NULL;
     }
     set[1] = set[0];
     set[0] = b;
@@ -268,15 +310,15 @@ static struct block *block_lookup(struct hart *h, uint64_t pc, struct block *fro
 }
 
 /* Calls and returns as the ISA hints them: a jump that links in x1 or x5, a jalr through
- * x1 or x5 that does not. */
-static inline bool is_call(const struct dinsn *d)
+ * x1 or x5 that does not (a jump to another page: neither has an in-page handler). */
+static inline bool is_call(const struct block_insn *d)
 {
-    return (d->op == OP_JAL || d->op == OP_JALR) && (d->rd == 1 || d->rd == 5);
+    return (d->handler == OP_JAL || d->handler == OP_JALR) && (d->rd == 1 || d->rd == 5);
 }
 
-static inline bool is_return(const struct dinsn *d)
+static inline bool is_return(const struct block_insn *d)
 {
-    return d->op == OP_JALR && d->rd == 0 && (d->rs1 == 1 || d->rs1 == 5);
+    return d->handler == OP_JALR && d->rd == 0 && (d->rs1 == 1 || d->rs1 == 5);
 }
 
 /*
@@ -285,7 +327,7 @@ static inline bool is_return(const struct dinsn *d)
  * fall-through link of the block whose call it pairs with (a return's own link names
  * only the site it returned to last: 90 % of the links an idle guest's ticks missed).
  */
-static inline struct block *jump_successor(struct hart *h, struct block *b, const struct dinsn *d, uintptr_t host,
+static inline struct block *jump_successor(struct hart *h, struct block *b, const struct block_insn *d, uintptr_t host,
                                            uint64_t pc)
 {
     struct block_cache *c = h->blocks;
@@ -301,18 +343,6 @@ static inline struct block *jump_successor(struct hart *h, struct block *b, cons
         }
     }
     return linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
-}
-
-/* Runs the load op from va for its exception only, as a load into x0 does. */
-static bool load_discarded(struct hart *h, enum op op, uint64_t va)
-{
-    uint64_t v;
-    switch (op) {
-#define LOAD_CASE(name, fn, size, sign) case OP_##name: return fn(h, va, &v);
-        LOAD_OPS(LOAD_CASE)
-#undef LOAD_CASE
-    default: return true;
-    }
 }
 
 /* One instruction through the reference executor (tracing, page-crossing instructions). */
@@ -385,8 +415,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define LOOP_LABEL(name, cond) &&loop_##name,
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
 #define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
+#define LOAD_TO_X0_LABEL(name, fn, size, sign) &&load_to_x0_##name,
         OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
-        &&load_to_x0, &&op_MV, &&op_SEXT_W, &&op_LI, &&op_NEG, &&op_NEGW,
+        LOAD_OPS(LOAD_TO_X0_LABEL) &&op_MV, &&op_SEXT_W, &&op_LI, &&op_NEG, &&op_NEGW,
+#undef LOAD_TO_X0_LABEL
 #undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
 #undef LOOP_LABEL
@@ -405,8 +437,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
      * added to it before whatever may read it (the reference executor, translated code)
      * and on return, not at every block exit. */
     int64_t left_counted = left;
-    /* While a block runs, pc is its first instruction's (each instruction knows its offset
-     * from it, so the handlers do not count pc along); at its exit, the next pc. */
+    /* While a block runs, pc is its first instruction's (each instruction that needs its
+     * own knows its offset from it, so the handlers do not count pc along); at its exit,
+     * the next pc. */
     uint64_t pc;
     /* The running block's guest page, the distance from there to its host page, and its
      * page's code generation: the same for every block chained to in that page. */
@@ -415,7 +448,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     const _Atomic uint32_t *page_gen;
     unsigned link;
     struct block *b;
-    const struct dinsn *d;
+    const struct block_insn *d;
     uint64_t va, v;
     /* The TLB entries of data accesses, of the current context: only the slow path and
      * the translator change it, and after either the next block is looked up afresh.
@@ -463,36 +496,40 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 
 #define DISPATCH() goto *handlers[d->handler]
 #define NEXT() do { d++; DISPATCH(); } while (0)
-/* The pc of instruction d. */
-#define INSN_PC() (pc + d->pc_offset)
+/* The pc `at` bytes into the block (block.h says where d keeps its at). */
+#define INSN_PC(at) (pc + (at))
+/* Instructions of the block before d, and up to d. */
+#define BEFORE() (d - b->insns)
+#define THROUGH() (BEFORE() + 1)
 #define RETIRE(n) (left -= (n))
 #define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
 #define LOAD(name, fn, size, sign) op_##name: \
         va = x[d->rs1] + d->imm; \
         if (unlikely(!fn##_hit(data_read, va, &v))) { \
-            h->arch.pc = INSN_PC(); \
+            h->arch.pc = INSN_PC(d->rs2); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
         x[d->rd] = v; NEXT();
 #define STORE(name, size) op_##name: \
         va = x[d->rs1] + d->imm; \
         if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
-            h->arch.pc = INSN_PC(); \
+            h->arch.pc = INSN_PC(d->rd); \
             if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
         } \
         NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            pc = INSN_PC() + (int64_t)d->imm; link = d->rd; goto block_done; \
+            RETIRE(d->branch.ordinal); \
+            pc = INSN_PC(d->branch.target); link = d->branch.link; goto chain; \
         } \
         NEXT();
 /* A jump to a fixed place in the block's page, through link: the link is checked only
  * for the block at that place and the page's code generation. Each jump keeps its own
  * dispatch jump. */
-#define IN_PAGE_JUMP(link_) do { \
-            RETIRE(d->ordinal); \
-            pc = INSN_PC() + (int64_t)d->imm; \
+#define IN_PAGE_JUMP(target, link_, ordinal) do { \
+            RETIRE(ordinal); \
+            pc = INSN_PC(target); \
             link = (link_); \
             if (likely(left >= 0)) { \
                 struct block *next = b->next[link]; \
@@ -506,7 +543,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         } while (0)
 #define BRANCH_IN_PAGE(name, cond) in_page_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) \
-            IN_PAGE_JUMP(d->rd); \
+            IN_PAGE_JUMP(d->branch.target, d->branch.link, d->branch.ordinal); \
         NEXT();
 /*
  * A branch back to its block's start (a loop of one block, the commonest block exit),
@@ -518,7 +555,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  */
 #define BRANCH_LOOP_AT(label, name, recheck) label: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
-            if (likely(RETIRE(d->ordinal) >= 0) && \
+            if (likely(RETIRE(d->branch.ordinal) >= 0) && \
                 likely(!(recheck) || b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
                 d = b->insns; \
                 DISPATCH(); \
@@ -535,16 +572,16 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         DISPATCH();
     op_NOP: NEXT();
     ALU(LUI, (int64_t)d->imm)
-    ALU(AUIPC, INSN_PC() + (int64_t)d->imm)
+    ALU(AUIPC, INSN_PC(d->imm))
     op_JAL:
-        x[d->rd] = INSN_PC() + d->len;
+        x[d->rd] = INSN_PC(d->rs2);
         x[0] = 0;
-        pc = INSN_PC() + (int64_t)d->imm;
+        pc = INSN_PC(d->imm);
         link = BLOCK_LINK_TAKEN;
         goto block_done;
     op_JALR: {
         uint64_t target = (x[d->rs1] + d->imm) & ~1ULL;
-        x[d->rd] = INSN_PC() + d->len;
+        x[d->rd] = INSN_PC(d->rs2);
         x[0] = 0;
         pc = target;
         link = BLOCK_LINK_TAKEN;
@@ -555,9 +592,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     BRANCH_OPS(BRANCH_STORE_FREE_LOOP)
     BRANCH_OPS(BRANCH_IN_PAGE)
     in_page_JAL:
-        x[d->rd] = INSN_PC() + d->len;
+        x[d->rd] = INSN_PC(d->rs2);
         x[0] = 0;
-        IN_PAGE_JUMP(BLOCK_LINK_TAKEN);
+        IN_PAGE_JUMP(d->imm, BLOCK_LINK_TAKEN, THROUGH());
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
     ALU_IMM_OPS(ALU_RI)
@@ -567,19 +604,19 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         mem_fence((uint32_t)d->imm);
         NEXT();
     op_AMO:
-        h->arch.pc = INSN_PC();
+        h->arch.pc = INSN_PC(d->rs2);
         if (unlikely(!exec_amo(h, (uint32_t)d->imm)))
             goto fault;
         NEXT();
     op_CBO_ZERO:
-        h->arch.pc = INSN_PC();
+        h->arch.pc = INSN_PC(d->rs2);
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
             goto fault;
         NEXT();
     op_RDTIME: /* as a trap CSR's read: in place, trapping where the counter is off */
     op_TRAP_CSR:
-        h->arch.pc = INSN_PC();
-        switch (exec_slow(h, d)) {
+        h->arch.pc = INSN_PC(d->rs2);
+        switch (exec_slow(h, (uint32_t)d->imm, (uint32_t)d->imm)) {
         case EXEC_NEXT:
             h->arch.instret--; /* exec_slow counted it; so does the block's RETIRE */
             /* sstatus.SUM may have moved the data accesses to another TLB context */
@@ -591,7 +628,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         default:
             /* It unmasked a pending interrupt (and counted itself): the run loop takes
              * it before the next instruction. */
-            RETIRE(d->ordinal - 1u);
+            RETIRE(BEFORE());
             COUNT_RETIRED();
             CHARGE_UNRETIRED();
             return EXEC_CHECK_IRQ;
@@ -602,14 +639,15 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU(LI, alu_ADDI(0, (uint64_t)(int64_t)d->imm))
     ALU(NEG, alu_SUB(0, x[d->rs2]))
     ALU(NEGW, alu_SUBW(0, x[d->rs2]))
-    load_to_x0: /* it may fault, so it loads (through the full path: it is rare) */
-        h->arch.pc = INSN_PC();
-        if (unlikely(!load_discarded(h, d->op, x[d->rs1] + d->imm)))
-            goto fault;
+/* It may fault, so it loads (through the full path: it is rare). */
+#define LOAD_TO_X0(name, fn, size, sign) load_to_x0_##name: \
+        h->arch.pc = INSN_PC(d->rs2); \
+        if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
         NEXT();
+    LOAD_OPS(LOAD_TO_X0)
     op_FP:
-        h->arch.pc = INSN_PC();
-        if (unlikely(!exec_fp(h, (uint32_t)d->imm, dinsn_raw(d))))
+        h->arch.pc = INSN_PC(d->rs2);
+        if (unlikely(!exec_fp(h, (uint32_t)d->imm, block_insn_raw(d))))
             goto fault;
         NEXT();
     op_END:
@@ -624,17 +662,17 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
         /* Fell off the block's end (size limit or page end): continue at pc. */
-        RETIRE(d->ordinal - 1u);
-        pc = INSN_PC();
+        RETIRE(BEFORE());
+        pc = INSN_PC(d->rs2);
         link = BLOCK_LINK_NEXT;
         goto chain;
     op_FETCH_FENCE: /* ends its block: the next is found through the fetch TLB */
     op_SLOW: {
-        RETIRE(d->ordinal - 1u);
-        h->arch.pc = INSN_PC();
+        RETIRE(BEFORE());
+        h->arch.pc = INSN_PC(d->rs2);
         COUNT_RETIRED();
         bool stop;
-        enum exec_exit e = after_exec(h, exec_slow(h, d), &stop);
+        enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)d->imm, block_insn_raw(d)), &stop);
         CHARGE_UNRETIRED();
         if (stop) {
             h->blocks->resume = b;
@@ -649,7 +687,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     fault:
         /* The load/store raised an exception: pc is at the handler; d did not retire but
          * counts against the budget (a trap loop must not keep the run loop waiting). */
-        RETIRE(d->ordinal - 1u);
+        RETIRE(BEFORE());
         CHARGE_UNRETIRED();
         continue;
     run_translated: {
@@ -665,7 +703,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         }
         if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
             bool stop;
-            enum exec_exit e = after_exec(h, exec_slow(h, h->jit_exit_insn), &stop);
+            const struct dinsn *slow = h->jit_exit_insn;
+            enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)slow->imm, dinsn_raw(slow)), &stop);
             CHARGE_UNRETIRED();
             if (stop)
                 return e;
@@ -687,7 +726,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         continue;
     }
     block_done:
-        RETIRE(d->ordinal);
+        RETIRE(THROUGH());
     chain:
         if (likely(left >= 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */

@@ -143,7 +143,7 @@ static void jit_amo_insn(struct hart *h, const struct dinsn *d)
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
     uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
-    enum exec_result r = exec_slow(h, d);
+    enum exec_result r = exec_slow(h, (uint32_t)d->imm, dinsn_raw(d));
     bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
     if (r == EXEC_NEXT && !mxr_moved) {
         h->arch.instret--; /* exec_one counted it; so does the block's retired count */
@@ -766,14 +766,22 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];
     bool ends[JIT_MAX_INSNS];
-    unsigned n = 0;
-    for (int32_t off = 0;; off += insns[n++].len) {
-        insns[n] = b->insns[n];
+    /* The block's instructions, decoded afresh as its decoder did (the block keeps the
+     * interpreter's smaller form): its bytes are claimed as code, so a store that changed
+     * them since also changed the generation b and this translation hold. */
+    unsigned n = 0, start = b->host_pc & 0xfff;
+    const uint8_t *page = (const uint8_t *)(b->host_pc & ~(uintptr_t)0xfff);
+    for (int32_t off = 0;; n++) {
+        bool ends;
+        unsigned len = n < BLOCK_MAX_INSNS ? decode_in_page(page, start + (unsigned)off, &insns[n], &ends) : 0;
+        if (!len)
+            insns[n] = (struct dinsn){ .op = OP_END };
         offs[n] = off;
         if (insn_registers(&insns[n], &reads[n], &writes[n])) {
             n++;
             break;
         }
+        off += (int32_t)len;
     }
     t.traced = n;
     n = trace_segments(h, b, insns, offs, n);

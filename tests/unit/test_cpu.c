@@ -1489,8 +1489,9 @@ static void test_idle_hart_interprets(void)
         run_blocks();
         CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
         bool translated = false;
-        for (unsigned i = 0; i < h->blocks->pool_used; i++)
-            translated |= h->blocks->pool[i].host_pc && h->blocks->pool[i].code;
+        struct block_cache *c = h->blocks;
+        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+            translated |= block_in_pool(c, at)->host_pc && block_in_pool(c, at)->code;
         CHECK(translated == busy);
     }
 }
@@ -1523,25 +1524,108 @@ static void test_released_caches(void)
  */
 #define REFILL_BODY 4096
 #define REFILL_PASSES 3
-static void test_code_buffer_refilled(void)
+static uint32_t refill_code[REFILL_BODY + 6];
+static void write_refill_code(void)
 {
-    static uint32_t code[REFILL_BODY + 6];
     const unsigned func = REFILL_BODY + 4;
     for (unsigned k = 0; k < REFILL_BODY; k++)
-        code[k] = k % 64 == 63 ? J((int32_t)(func - k) * 4, 1) : I(1, 15 + k % 3, 0, 15 + k % 3, 0x13);
-    code[REFILL_BODY] = I(-1, 11, 0, 11, 0x13);                          /* addi x11, x11, -1 */
-    code[REFILL_BODY + 1] = B(8, 0, 11, 0);                              /* beq x11, x0, wfi */
-    code[REFILL_BODY + 2] = J(-(int32_t)(REFILL_BODY + 2) * 4, 0);       /* j 0 */
-    code[REFILL_BODY + 3] = WFI;
-    code[func] = I(1, 14, 0, 14, 0x13);                                  /* addi x14, x14, 1 */
-    code[func + 1] = I(0, 1, 0, 0, 0x67);                                /* ret */
+        refill_code[k] = k % 64 == 63 ? J((int32_t)(func - k) * 4, 1) : I(1, 15 + k % 3, 0, 15 + k % 3, 0x13);
+    refill_code[REFILL_BODY] = I(-1, 11, 0, 11, 0x13);                   /* addi x11, x11, -1 */
+    refill_code[REFILL_BODY + 1] = B(8, 0, 11, 0);                       /* beq x11, x0, wfi */
+    refill_code[REFILL_BODY + 2] = J(-(int32_t)(REFILL_BODY + 2) * 4, 0); /* j 0 */
+    refill_code[REFILL_BODY + 3] = WFI;
+    refill_code[func] = I(1, 14, 0, 14, 0x13);                           /* addi x14, x14, 1 */
+    refill_code[func + 1] = I(0, 1, 0, 0, 0x67);                         /* ret */
+}
+
+/* Runs the refill code on engine (with a block pool of pool_half_bytes a half, 0: the
+ * whole pool) and checks the registers and instruction count against want (NULL: sets
+ * them). */
+static void run_refill_code(struct machine *engine, uint32_t pool_half_bytes, uint64_t *want, uint64_t *want_instret,
+                            bool set)
+{
     uint64_t regs[32] = { [11] = REFILL_PASSES };
-    uint64_t want[32], want_instret = 0;
-    struct machine *engines[] = { m_interp, m_small_buffer };
+    m = engine;
+    h = m->harts[0];
+    load(refill_code, ARRAY_SIZE(refill_code), regs);
+    h->blocks->pool_half_bytes = pool_half_bytes;
+    run_blocks();
+    if (set) {
+        memcpy(want, h->arch.x, 32 * sizeof(*want));
+        *want_instret = h->arch.instret;
+        CHECK_EQ_U64(want[14], REFILL_PASSES * REFILL_BODY / 64);
+    } else {
+        for (unsigned r = 1; r < 32; r++)
+            CHECK_EQ_U64(h->arch.x[r], want[r]);
+        CHECK_EQ_U64(h->arch.instret, *want_instret);
+        CHECK_EQ_U64(h->arch.pc, BASE + (REFILL_BODY + 4) * 4);  /* past the wfi */
+    }
+    CHECK(h->blocks->pool_used <= block_pool_half(h->blocks));
+    interp_flush(h);
+    h->blocks->pool_half_bytes = 0;
+}
+
+/*
+ * The refill code on harts whose block pool holds a few dozen blocks a half: it fills
+ * again and again mid-run, every block and translation dropped while the run loop still
+ * runs one and sets its links, and the registers and instruction count come out as
+ * with the whole pool.
+ */
+#define SMALL_POOL_HALF 512u
+static void test_block_pool_refilled(void)
+{
+    uint64_t want[32], want_instret;
+    write_refill_code();
+    run_refill_code(m_interp, 0, want, &want_instret, true);
+    run_refill_code(m_interp, SMALL_POOL_HALF, want, &want_instret, false);
+    run_refill_code(m_jit, SMALL_POOL_HALF, want, &want_instret, false);
+}
+
+/*
+ * A call to a function whose block was placed second (at byte 80, after the call's), on
+ * a pool whose half the block returned to no longer fits in: the pool is refilled while
+ * the return relinks the function's block, whose link is set after the block returned to
+ * was placed. That block lies in the other half, so the link lands on neither it nor
+ * any other live block (in the same half, it would overwrite its fourth instruction).
+ */
+#define TINY_POOL_HALF 256u
+static void test_block_pool_refilled_at_a_return(void)
+{
+    uint32_t code[20];
+    code[0] = J(18 * 4, 1);                                  /* jal x1, f */
+    for (unsigned k = 0; k < 16; k++)
+        code[1 + k] = I((int32_t)k + 1, 0, 0, 15 + k, 0x13); /* li x15+k, k+1 */
+    code[17] = WFI;
+    code[18] = I(1, 14, 0, 14, 0x13);                        /* f: addi x14, x14, 1 */
+    code[19] = I(0, 1, 0, 0, 0x67);                          /* ret */
+    CHECK(block_bytes(BLOCK_MAX_INSNS + 1) <= TINY_POOL_HALF &&
+          block_bytes(1) + block_bytes(2) + block_bytes(BLOCK_MAX_INSNS + 1) > TINY_POOL_HALF);
+    struct machine *engines[] = { m_interp, m_jit };
     for (int engine = 0; engine < 2; engine++) {
         m = engines[engine];
         h = m->harts[0];
-        load(code, ARRAY_SIZE(code), regs);
+        load(code, ARRAY_SIZE(code), NULL);
+        h->blocks->pool_half_bytes = TINY_POOL_HALF;
+        run_blocks();
+        CHECK_EQ_U64(h->arch.x[14], 1);
+        for (unsigned k = 0; k < 16; k++)
+            CHECK_EQ_U64(h->arch.x[15 + k], k + 1);
+        CHECK_EQ_U64(h->arch.instret, 20);
+        interp_flush(h);
+        h->blocks->pool_half_bytes = 0;
+    }
+}
+
+static void test_code_buffer_refilled(void)
+{
+    uint64_t regs[32] = { [11] = REFILL_PASSES };
+    uint64_t want[32], want_instret = 0;
+    struct machine *engines[] = { m_interp, m_small_buffer };
+    write_refill_code();
+    for (int engine = 0; engine < 2; engine++) {
+        m = engines[engine];
+        h = m->harts[0];
+        load(refill_code, ARRAY_SIZE(refill_code), regs);
         run_blocks();
         if (engine == 0) {
             memcpy(want, h->arch.x, sizeof(want));
@@ -3103,6 +3187,8 @@ int main(void)
     test_idle_hart_interprets();
     test_released_caches();
     test_code_buffer_refilled();
+    test_block_pool_refilled();
+    test_block_pool_refilled_at_a_return();
     test_translated_lookups();
     test_slow_instruction_links();
     test_return_to_another_caller();
