@@ -124,4 +124,18 @@ unsigned csr_access_cause(struct hart *h, unsigned csr, bool writes);
  */
 bool csr_is_trap_handling(unsigned csr);
 
+/* Zicsr's operations, as funct3's low two bits encode them. */
+enum csr_op { CSR_OP_WRITE = 1, CSR_OP_SET = 2, CSR_OP_CLEAR = 3 };
+
+/*
+ * A Zicsr access to a trap-handling CSR (csr_is_trap_handling), the check and the
+ * read-modify-write of its field in one step: every engine's path for Linux's trap entry
+ * and exit, which csr_access_cause, csr_read and csr_write would take apart per CSR
+ * (about 300 host instructions an access). op with src (the register's value or the
+ * immediate); writes: as for csr_access_cause. Returns 0 with *old the value before, else
+ * the exception to raise (from U or VU mode). A write to sstatus may unmask a pending
+ * interrupt or move the data TLB context, as through csr_write.
+ */
+unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t src, bool writes, uint64_t *old);
+
 #endif
