@@ -511,7 +511,7 @@ unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t 
     v = *old = *field;
     if (writes) {
         v = op == CSR_OP_WRITE ? src : op == CSR_OP_SET ? v | src : v & ~src;
-        *field = csr == CSR_SEPC ? v & ~1ULL : v; /* IALIGN 16: bit 0 only */
+        *field = v & csr_trap_field_writable(csr);
     }
     return 0;
 }

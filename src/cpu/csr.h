@@ -138,4 +138,12 @@ enum csr_op { CSR_OP_WRITE = 1, CSR_OP_SET = 2, CSR_OP_CLEAR = 3 };
  */
 unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t src, bool writes, uint64_t *old);
 
+/* The bits a write to sscratch, sepc, scause or stval (or their VS counterparts) keeps:
+ * sepc's bit 0 is zero (IALIGN 16). Outside V=1 and U mode these four are plain fields of
+ * the hart, which translated code may read and write itself. */
+static inline uint64_t csr_trap_field_writable(unsigned csr)
+{
+    return csr == CSR_SEPC ? ~1ULL : ~0ULL;
+}
+
 #endif

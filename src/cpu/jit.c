@@ -322,7 +322,11 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
             r = 1u << insn_rs1((uint32_t)d->imm);
         break;
     /* The calls read and write the register file, as written back and reloaded around them. */
-    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: case KIND_TRAP_CSR: break;
+    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: break;
+    case KIND_TRAP_CSR: /* inline for the plain CSRs (translate_plain_csr); rs1 unless uimm */
+        if (d->op == OP_TRAP_CSR)
+            r = (d->imm >> 12 & 4) ? 0 : RS1, w = RD;
+        break;
     case KIND_SLOW: case KIND_END: case KIND_FETCH_FENCE: ends = true; break;
     }
 #undef RS1
@@ -368,6 +372,26 @@ static bool upper_half_unread(const struct dinsn *insns, unsigned i)
     }
 }
 
+/* sscratch, sepc, scause and stval, which HS and M mode read and write as plain fields of
+ * the hart (csr_trap_access), inline; false for sstatus. */
+static bool translate_plain_csr(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
+{
+    uint32_t insn = (uint32_t)d->imm;
+    unsigned csr = insn >> 20, f3 = insn_funct3(insn);
+    size_t field;
+    switch (csr) {
+    case CSR_SSCRATCH: field = offsetof(struct hart, arch.sscratch); break;
+    case CSR_SEPC: field = offsetof(struct hart, arch.sepc); break;
+    case CSR_SCAUSE: field = offsetof(struct hart, arch.scause); break;
+    case CSR_STVAL: field = offsetof(struct hart, arch.stval); break;
+    default: return false;
+    }
+    bool writes = (f3 & 3) == CSR_OP_WRITE || d->rs1 != 0;
+    jit_emit_csr_field(e, d, i, off, field, (int)(f3 & 3), writes, f3 & 4, csr_trap_field_writable(csr),
+                       (const void *)jit_slow_insn);
+    return true;
+}
+
 /* Translates one instruction (whether it ends the block, insn_registers says). */
 static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
@@ -410,6 +434,8 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
                            o->kind == KIND_AMO ? (const void *)jit_amo_insn : (const void *)jit_cbo_zero_insn);
         return;
     case KIND_TRAP_CSR:
+        if (d->op == OP_TRAP_CSR && translate_plain_csr(e, d, i, off))
+            return;
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         if (d->op == OP_TRAP_CSR)
             jit_emit_data_tlb_reload(e);

@@ -1123,6 +1123,44 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     e->small = 0; /* the instruction may have written any register */
 }
 
+void jit_emit_csr_field(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, size_t field, int op,
+                        bool writes, bool immediate, uint64_t writable, const void *helper)
+{
+    int32_t at = (int32_t)field - (int32_t)offsetof(struct hart, arch.x);
+    uint32_t valid = e->valid, dirty = e->dirty;
+    emit_mem(e, false, 0x83, 7, RBX, HART(arch.priv)), emit8(e, PRIV_U); /* cmp dword [priv], U */
+    uint8_t *in_u = jump_forward(e, 0x84);
+    emit_mem(e, true, 0x83, 7, RBX, HART(arch.virt)), emit8(e, 0);    /* cmp qword [virt], 0 */
+    uint8_t *in_v = jump_forward(e, 0x85);
+    emit_mem(e, true, 0x8b, RAX, RBX, at);                              /* rax = the field */
+    if (writes) {
+        if (immediate)
+            emit_reg(e, false, 0xc7, 0, RCX), emit32(e, d->rs1);          /* mov ecx, uimm */
+        else
+            load_x(e, RCX, d->rs1);
+        if (op == CSR_OP_SET) {
+            emit_reg(e, true, 0x09, RAX, RCX);                          /* or rcx, rax */
+        } else if (op == CSR_OP_CLEAR) {
+            emit_reg(e, true, 0xf7, 2, RCX);                            /* not rcx */
+            emit_reg(e, true, 0x21, RAX, RCX);                          /* and rcx, rax */
+        }
+        if (writable != ~0ULL)
+            group_imm(e, true, 4, RCX, (int32_t)writable);              /* and rcx, sign-extended imm */
+        emit_mem(e, true, 0x89, RCX, RBX, at);
+    }
+    store_x(e, RAX, d->rd);
+    emit8(e, 0xe9);                                                     /* jmp past the call */
+    uint8_t *done = e->p;
+    emit32(e, 0);
+    patch_here(e, in_u);
+    patch_here(e, in_v);
+    write_back_at(e, valid, dirty);
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
+    call_at(e, i, off, helper);
+    load_held(e, e->valid); /* rd too, as the inline path leaves it */
+    patch_here(e, done);
+}
+
 void jit_emit_data_tlb_reload(struct emitter *e)
 {
     emit_mem(e, false, 0x8b, RAX, RBX, HART(mmu_ctx));

@@ -2108,7 +2108,7 @@ static uint32_t csr_insn(unsigned csr, unsigned rs1, unsigned f3, unsigned rd)
 }
 
 /* Each of sscratch, sepc, scause and stval written, set, cleared and read back through
- * every Zicsr form, in the mode set_up chose. */
+ * every Zicsr form, in the mode set_up chose; stval's last value plus 2 in x17. */
 static const uint32_t trap_csr_round_trip[] = {
     CSR_SSCRATCH << 20 | 5u << 15 | 1u << 12 | 10u << 7 | 0x73, /* csrrw x10, sscratch, x5 */
     CSR_SSCRATCH << 20 | 0u << 15 | 2u << 12 | 11u << 7 | 0x73, /* csrr x11, sscratch */
@@ -2123,6 +2123,8 @@ static const uint32_t trap_csr_round_trip[] = {
     CSR_SCAUSE << 20 | 0u << 15 | 6u << 12 | 18u << 7 | 0x73,   /* csrr (csrrsi 0) x18, scause */
     CSR_SSCRATCH << 20 | 5u << 15 | 1u << 12 | 5u << 7 | 0x73,  /* csrrw x5, sscratch, x5 */
     CSR_SSTATUS << 20 | 0u << 15 | 2u << 12 | 19u << 7 | 0x73,  /* csrr x19, sstatus */
+    1u << 20 | 17u << 15 | 0u << 12 | 17u << 7 | 0x13,         /* addi x17, x17, 1: x17 in a host register */
+    1u << 20 | 17u << 15 | 0u << 12 | 17u << 7 | 0x13,         /* addi x17, x17, 1 */
 };
 
 static void set_up_s_mode_trap_csrs(void)
@@ -2154,7 +2156,7 @@ static void test_trap_csr_round_trip(void)
     uint64_t regs[32] = { [5] = 0x1234, [6] = BASE + 3, [7] = 0xabcdef, [8] = 0xff };
     unsigned check[] = { 5, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19 };
     const uint64_t s_fields = MSTATUS_FS | MSTATUS_SUM | MSTATUS_SD | 2ULL << 32; /* UXL 64 */
-    uint64_t want[] = { 0x1234, 0x5c, 0x1234, BASE + 2, 3, 9, 13, 0xabcdef, 0xabcd00, 12, s_fields };
+    uint64_t want[] = { 0x1234, 0x5c, 0x1234, BASE + 2, 3, 9, 13, 0xabcdef, 0xabcd02, 12, s_fields };
     run_both("trap CSRs round trip in S mode", trap_csr_round_trip, ARRAY_SIZE(trap_csr_round_trip), regs,
              set_up_s_mode_trap_csrs, check, want, ARRAY_SIZE(check));
     CHECK_EQ_U64(h->arch.vsscratch, 0);
@@ -2170,6 +2172,34 @@ static void test_trap_csr_round_trip(void)
     CHECK_EQ_U64(h->arch.scause, 3);
     CHECK_EQ_U64(h->arch.sepc, 0);
     CHECK_EQ_U64(h->arch.stval, 0);
+}
+
+/*
+ * sscratch swapped with a register twice a turn and scause or-ed with the turn count, in
+ * a loop whose registers translated code keeps in host registers: at V=1 every access
+ * goes through the call, in S mode none, and the values come out as in the reference.
+ */
+static void test_trap_csr_loop(void)
+{
+    uint64_t regs[32] = { [7] = 20, [10] = 0x100 };
+    uint32_t code[] = {
+        csr_insn(CSR_SSCRATCH, 10, 1, 10), /* 0: csrrw x10, sscratch, x10 */
+        I(1, 10, 0, 10, 0x13),             /* 4: addi x10, x10, 1 */
+        csr_insn(CSR_SSCRATCH, 10, 1, 10), /* 8: csrrw x10, sscratch, x10 */
+        I(1, 11, 0, 11, 0x13),             /* 12: addi x11, x11, 1 */
+        csr_insn(CSR_SCAUSE, 11, 2, 13),   /* 16: csrrs x13, scause, x11 */
+        B(-20, 7, 11, 4),                  /* 20: blt x11, x7, 0 */
+        csr_insn(CSR_SSCRATCH, 0, 2, 12),  /* 24: csrr x12, sscratch: into a host register */
+        I(1, 12, 0, 12, 0x13),             /* 28: addi x12, x12, 1 */
+        I(1, 12, 0, 12, 0x13),             /* 32: addi x12, x12, 1 */
+    };
+    unsigned check[] = { 10, 11, 12, 13 };
+    uint64_t want[] = { 0x100, 20, 0x5c + 22, 31 };
+    RUN_SET_UP("trap CSRs in a loop in S mode", code, regs, set_up_s_mode_trap_csrs, check, want);
+    want[2] = 0x75c + 22;
+    want[3] = 0x73 | 31;
+    RUN_SET_UP("trap CSRs in a loop at V=1", code, regs, set_up_vs_mode_trap_csrs, check, want);
+    CHECK_EQ_U64(h->arch.sscratch, 0x5c);
 }
 
 /* The trap vector's code: mcause and mtval into x20 and x21, then wfi. */
@@ -2882,6 +2912,7 @@ int main(void)
     test_fs_within_block();
     test_irq_save_restore_loop();
     test_trap_csr_round_trip();
+    test_trap_csr_loop();
     test_trap_csr_from_user();
     test_sfence_within_block();
     test_sfence_asid_keeps_others();
