@@ -35,6 +35,10 @@
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | \
                       MSTATUS_FS | MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
 
+/* The sstatus bits a write may change without moving the data TLB context (SUM) or
+ * flushing it (MXR), or anything else held outside mstatus. */
+#define SSTATUS_IN_PLACE (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS)
+
 #define MENVCFG_FIOM (1ULL << 0)
 #define MENVCFG_CBIE (3ULL << 4)
 #define MENVCFG_CBCFE (1ULL << 6)
@@ -138,8 +142,8 @@ enum csr_op { CSR_OP_WRITE = 1, CSR_OP_SET = 2, CSR_OP_CLEAR = 3 };
  */
 unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t src, bool writes, uint64_t *old);
 
-/* The bits a write to sscratch, sepc, scause or stval (or their VS counterparts) keeps:
- * sepc's bit 0 is zero (IALIGN 16). Outside V=1 and U mode these four are plain fields of
+/* The bits a write to sscratch, sepc, scause or stval keeps (at V=1, to their VS
+ * counterparts): sepc's bit 0 is zero (IALIGN 16). Outside V=1 and U mode these four are plain fields of
  * the hart, which translated code may read and write itself. */
 static inline uint64_t csr_trap_field_writable(unsigned csr)
 {
