@@ -2031,6 +2031,42 @@ static void test_trap_csrs_in_place(void)
     CHECK_EQ_U64(h->arch.mtval, CALLEE_VA);
 }
 
+/* Zicsr funct3 f3 on csr with rs1 (or uimm) into rd. */
+static uint32_t csr_insn(unsigned csr, unsigned rs1, unsigned f3, unsigned rd)
+{
+    return csr << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x73;
+}
+
+/* CALLEE_VA execute-only (V X A D, a supervisor page) on DATA + 0x8000, which holds 0x55;
+ * S mode. */
+static void set_up_execute_only_page(void)
+{
+    set_up_user_page();
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (CALLEE_VA >> 12), 8);
+    *leaf = ((DATA + 0x8000) >> 12) << 10 | 0xc9;
+}
+
+/*
+ * sstatus.MXR set and cleared within one block: a load from an execute-only page after
+ * the csrs reads it, one after the csrc faults, although the TLB held the page readable
+ * (translated code leaves the block for the flush).
+ */
+static void test_mxr_within_block(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_VA, [9] = MSTATUS_MXR, [11] = 7 };
+    uint32_t code[] = {
+        csr_insn(CSR_SSTATUS, 9, 2, 0), /* csrs sstatus, x9 */
+        I(0, 5, 3, 10, 0x03),           /* ld x10, 0(x5) */
+        csr_insn(CSR_SSTATUS, 9, 3, 0), /* csrc sstatus, x9 */
+        I(0, 5, 3, 11, 0x03),           /* ld x11, 0(x5): faults */
+    };
+    unsigned check[] = { 10, 11 };
+    uint64_t want[] = { 0x55, 7 };
+    RUN_SET_UP("MXR within a block", code, regs, set_up_execute_only_page, check, want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
+    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+}
+
 /*
  * sstatus.SUM set and cleared within one block: a user-page load after the csrs reads the
  * page, one after the csrc faults, although the SUM context's TLB holds the page by then.
@@ -2099,12 +2135,6 @@ static void test_fs_within_block(void)
     RUN("FS turned off in a loop", loop, loop_regs, loop_check, loop_want);
     CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
     CHECK_EQ_U64(h->arch.mepc, BASE + 12);
-}
-
-/* Zicsr funct3 f3 on csr with rs1 (or uimm) into rd. */
-static uint32_t csr_insn(unsigned csr, unsigned rs1, unsigned f3, unsigned rd)
-{
-    return csr << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x73;
 }
 
 /* Each of sscratch, sepc, scause and stval written, set, cleared and read back through
@@ -2909,6 +2939,7 @@ int main(void)
     test_trap_csrs_in_place();
     test_trap_csr_unmasks_in_place();
     test_sum_within_block();
+    test_mxr_within_block();
     test_fs_within_block();
     test_irq_save_restore_loop();
     test_trap_csr_round_trip();
