@@ -483,3 +483,35 @@ bool csr_write(struct hart *h, unsigned csr, uint64_t v)
     }
     return true;
 }
+
+unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t src, bool writes, uint64_t *old)
+{
+    struct hart_state *a = &h->arch;
+    bool virt = a->virt;
+    uint64_t *field, v;
+    if (a->priv == PRIV_U) /* VU: the VS CSRs exist, HS-mode may access them */
+        return virt ? EXC_VIRTUAL_INSN : EXC_ILLEGAL_INSN;
+    switch (csr) {
+    case CSR_SSTATUS:
+        v = virt ? vsstatus_read(h) : mstatus_read(h) & SSTATUS_MASK;
+        *old = v;
+        if (writes) {
+            v = op == CSR_OP_WRITE ? src : op == CSR_OP_SET ? v | src : v & ~src;
+            if (virt)
+                vsstatus_write(h, v);
+            else
+                mstatus_write(h, (a->mstatus & ~SSTATUS_MASK) | (v & SSTATUS_MASK));
+        }
+        return 0;
+    case CSR_SSCRATCH: field = virt ? &a->vsscratch : &a->sscratch; break;
+    case CSR_SEPC: field = virt ? &a->vsepc : &a->sepc; break;
+    case CSR_SCAUSE: field = virt ? &a->vscause : &a->scause; break;
+    default: field = virt ? &a->vstval : &a->stval; break; /* CSR_STVAL */
+    }
+    v = *old = *field;
+    if (writes) {
+        v = op == CSR_OP_WRITE ? src : op == CSR_OP_SET ? v | src : v & ~src;
+        *field = v & csr_trap_field_writable(csr);
+    }
+    return 0;
+}

@@ -35,6 +35,10 @@
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | \
                       MSTATUS_FS | MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
 
+/* The sstatus bits a write may change without moving the data TLB context (SUM) or
+ * flushing it (MXR), or anything else held outside mstatus. */
+#define SSTATUS_IN_PLACE (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS)
+
 #define MENVCFG_FIOM (1ULL << 0)
 #define MENVCFG_CBIE (3ULL << 4)
 #define MENVCFG_CBCFE (1ULL << 6)
@@ -123,5 +127,27 @@ unsigned csr_access_cause(struct hart *h, unsigned csr, bool writes);
  * an interrupt is to be taken (sstatus.SIE unmasking a pending one).
  */
 bool csr_is_trap_handling(unsigned csr);
+
+/* Zicsr's operations, as funct3's low two bits encode them. */
+enum csr_op { CSR_OP_WRITE = 1, CSR_OP_SET = 2, CSR_OP_CLEAR = 3 };
+
+/*
+ * A Zicsr access to a trap-handling CSR (csr_is_trap_handling), the check and the
+ * read-modify-write of its field in one step: every engine's path for Linux's trap entry
+ * and exit, which csr_access_cause, csr_read and csr_write would take apart per CSR
+ * (about 300 host instructions an access). op with src (the register's value or the
+ * immediate); writes: as for csr_access_cause. Returns 0 with *old the value before, else
+ * the exception to raise (from U or VU mode). A write to sstatus may unmask a pending
+ * interrupt or move the data TLB context, as through csr_write.
+ */
+unsigned csr_trap_access(struct hart *h, unsigned csr, enum csr_op op, uint64_t src, bool writes, uint64_t *old);
+
+/* The bits a write to sscratch, sepc, scause or stval keeps (at V=1, to their VS
+ * counterparts): sepc's bit 0 is zero (IALIGN 16). Outside V=1 and U mode these four are plain fields of
+ * the hart, which translated code may read and write itself. */
+static inline uint64_t csr_trap_field_writable(unsigned csr)
+{
+    return csr == CSR_SEPC ? ~1ULL : ~0ULL;
+}
 
 #endif

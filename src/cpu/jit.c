@@ -380,7 +380,11 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
             r = 1u << insn_rs1((uint32_t)d->imm);
         break;
     /* The calls read and write the register file, as written back and reloaded around them. */
-    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: case KIND_TRAP_CSR: break;
+    case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: case KIND_AMO: break;
+    case KIND_TRAP_CSR: /* inline in HS and M mode (translate_trap_csr): rs1 unless uimm */
+        if (d->op == OP_TRAP_CSR)
+            r = (d->imm >> 12 & 4) ? 0 : RS1, w = RD;
+        break;
     case KIND_SLOW: case KIND_END: case KIND_FETCH_FENCE: ends = true; break;
     }
 #undef RS1
@@ -498,6 +502,27 @@ static bool upper_half_unread(const struct dinsn *insns, unsigned i)
     }
 }
 
+/* The trap-handling CSRs inline in HS and M mode: sscratch, sepc, scause and stval are
+ * plain fields of the hart there (csr_trap_access), and sstatus is mstatus's fields. */
+static void translate_trap_csr(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off)
+{
+    uint32_t insn = (uint32_t)d->imm;
+    unsigned csr = insn >> 20, f3 = insn_funct3(insn);
+    bool writes = (f3 & 3) == CSR_OP_WRITE || d->rs1 != 0;
+    size_t field;
+    switch (csr) {
+    case CSR_SSCRATCH: field = offsetof(struct hart, arch.sscratch); break;
+    case CSR_SEPC: field = offsetof(struct hart, arch.sepc); break;
+    case CSR_SCAUSE: field = offsetof(struct hart, arch.scause); break;
+    case CSR_STVAL: field = offsetof(struct hart, arch.stval); break;
+    default: /* sstatus */
+        jit_emit_sstatus(e, d, i, off, (int)(f3 & 3), writes, f3 & 4, (const void *)jit_slow_insn);
+        return;
+    }
+    jit_emit_csr_field(e, d, i, off, field, (int)(f3 & 3), writes, f3 & 4, csr_trap_field_writable(csr),
+                       (const void *)jit_slow_insn);
+}
+
 /* Translates one instruction (whether it ends the block, insn_registers says). */
 static void translate_one(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i,
                           int32_t off)
@@ -541,9 +566,10 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
                            o->kind == KIND_AMO ? (const void *)jit_amo_insn : (const void *)jit_cbo_zero_insn);
         return;
     case KIND_TRAP_CSR:
-        jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         if (d->op == OP_TRAP_CSR)
-            jit_emit_data_tlb_reload(e);
+            translate_trap_csr(e, jit_emit_data(e, d, sizeof(*d)), i, off);
+        else
+            jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
         return;
     case KIND_FETCH_FENCE:
         /* No chain to the next block in this page: the fence may have remapped the page. */

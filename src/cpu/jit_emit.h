@@ -274,6 +274,24 @@ void jit_emit_fence(struct emitter *e, bool write_read);
 /* The data TLB the block's loads and stores use becomes that of h->mmu_ctx again: after a
  * call that may have changed the context (sstatus.SUM). */
 void jit_emit_data_tlb_reload(struct emitter *e);
+/*
+ * A Zicsr access d (index i, block offset off) to a CSR that is the plain 64-bit field of
+ * struct hart at offset `field` in HS and M mode: there, rd = the field and, when writes,
+ * field = (src, old | src or old & ~src, as op says) & writable, src being x[rs1] or, with
+ * immediate, the uimm in d->rs1. In U mode or at V=1 it calls helper(h, d) instead, as
+ * jit_emit_call_insn does.
+ */
+void jit_emit_csr_field(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, size_t field, int op,
+                        bool writes, bool immediate, uint64_t writable, const void *helper);
+/*
+ * A Zicsr access d (index i, block offset off) to sstatus in HS or M mode, inline while it
+ * is one: rd = mstatus & SSTATUS_MASK (SD where FS is dirty); a write of the bits of
+ * SSTATUS_IN_PLACE into mstatus, unless it changes SUM or MXR, or sets SIE while an
+ * interrupt is pending and enabled (mip | hvip) & mie. Those, U mode and V=1 call
+ * helper(h, d) as jit_emit_call_insn does, and reload the data TLB pointer after.
+ */
+void jit_emit_sstatus(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, int op, bool writes,
+                      bool immediate, const void *helper);
 /* Exits with JIT_EXIT_SLOW before instruction d (index i, block offset off). */
 void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off);
 /* After the block's last exit: the exits of its taken branches and the slow paths of its

@@ -5,8 +5,8 @@
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
  * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
  * (&h->tlb[h->mmu_ctx]: only a trap, an instruction translated code leaves to the run
- * loop, both of which end the run of translated code, or an access to sstatus, after
- * which rbp is loaded again, changes the context).
+ * loop, both of which end the run of translated code, or an access to sstatus through
+ * its call, after which rbp is loaded again, changes the context).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
  * picks them, those in the block's loops first): in a block that jumps within itself,
  * all loaded past the entry sequence (so on every entry, chained or not) and kept in
@@ -1259,6 +1259,120 @@ void jit_emit_call_insn(struct emitter *e, const struct dinsn *d, unsigned i, in
     e->small = 0; /* the instruction may have written any register */
     e->word_valued = 0;
     e->low_word = 0; /* (any other was extended by the write-back) */
+}
+
+/* An inline CSR access's guard: jumps to slow[0] and slow[1] (patched to the call) in U
+ * mode and at V=1. */
+static void csr_guard(struct emitter *e, uint8_t **slow)
+{
+    emit_mem(e, false, 0x83, 7, RBX, HART(arch.priv)), emit8(e, PRIV_U); /* cmp dword [priv], U */
+    slow[0] = jump_forward(e, 0x84);
+    emit_mem(e, true, 0x83, 7, RBX, HART(arch.virt)), emit8(e, 0);    /* cmp qword [virt], 0 */
+    slow[1] = jump_forward(e, 0x85);
+}
+
+/* rcx = x[rs1] (or the uimm, immediate) combined by op (Zicsr's) with rax. */
+static void csr_new_value(struct emitter *e, const struct dinsn *d, int op, bool immediate)
+{
+    if (immediate)
+        emit_reg(e, false, 0xc7, 0, RCX), emit32(e, d->rs1);              /* mov ecx, uimm */
+    else
+        load_x(e, RCX, d->rs1);
+    if (op == CSR_OP_SET) {
+        emit_reg(e, true, 0x09, RAX, RCX);                              /* or rcx, rax */
+    } else if (op == CSR_OP_CLEAR) {
+        emit_reg(e, true, 0xf7, 2, RCX);                                /* not rcx */
+        emit_reg(e, true, 0x21, RAX, RCX);                              /* and rcx, rax */
+    }
+}
+
+/* The end of an inline CSR access (rd = rax, then past the call) and the call the jumps of
+ * slow[n] take instead: with the registers of valid, dirty and low_word as before the access, rd
+ * loaded after it as the inline path leaves it, and the data TLB pointer reloaded when
+ * tlb_moves. */
+static void csr_call(struct emitter *e, uint8_t **slow, unsigned n, uint32_t valid, uint32_t dirty,
+                     uint32_t low_word, const struct dinsn *d, unsigned i, int32_t off, const void *helper,
+                     bool tlb_moves)
+{
+    store_x(e, RAX, d->rd);
+    emit8(e, 0xe9);                                                     /* jmp past the call */
+    uint8_t *done = e->p;
+    emit32(e, 0);
+    for (unsigned k = 0; k < n; k++)
+        patch_here(e, slow[k]);
+    write_back_at(e, valid, dirty, low_word);
+    move_imm64(e, RSI, (uint64_t)(uintptr_t)d);
+    call_at(e, i, off, helper);
+    load_held(e, e->valid);
+    if (tlb_moves)
+        jit_emit_data_tlb_reload(e);
+    patch_here(e, done);
+}
+
+void jit_emit_csr_field(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, size_t field, int op,
+                        bool writes, bool immediate, uint64_t writable, const void *helper)
+{
+    int32_t at = (int32_t)field - (int32_t)offsetof(struct hart, arch.x);
+    uint32_t valid = e->valid, dirty = e->dirty, low_word = e->low_word;
+    uint8_t *slow[2];
+    csr_guard(e, slow);
+    emit_mem(e, true, 0x8b, RAX, RBX, at);                              /* rax = the field */
+    if (writes) {
+        csr_new_value(e, d, op, immediate);
+        if (writable != ~0ULL)
+            group_imm(e, true, 4, RCX, (int32_t)writable);              /* and rcx, sign-extended imm */
+        emit_mem(e, true, 0x89, RCX, RBX, at);
+    }
+    csr_call(e, slow, 2, valid, dirty, low_word, d, i, off, helper, false);
+}
+
+void jit_emit_sstatus(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, int op, bool writes,
+                      bool immediate, const void *helper)
+{
+    _Static_assert(SSTATUS_IN_PLACE <= 0x7fffffff && (MSTATUS_SUM | MSTATUS_MXR | MSTATUS_FS) <= 0x7fffffff,
+                   "the bits tested and written inline take 32-bit immediates");
+    uint32_t valid = e->valid, dirty = e->dirty, low_word = e->low_word;
+    uint8_t *slow[4];
+    csr_guard(e, slow);
+    /* rax = mstatus & SSTATUS_MASK, SD set when FS is dirty */
+    emit_mem(e, true, 0x8b, RAX, RBX, HART(arch.mstatus));
+    emit_reg(e, false, 0x8b, RDX, RAX);                                 /* mov edx, eax */
+    emit_reg(e, false, 0xf7, 2, RDX);                                   /* not edx */
+    emit_reg(e, false, 0xf7, 0, RDX), emit32(e, (uint32_t)MSTATUS_FS);  /* test edx, FS */
+    emit8(e, 0x75);                                                     /* jnz: FS not dirty */
+    uint8_t *clean = e->p;
+    emit8(e, 0);
+    uint8_t *sd = e->p;
+    emit_reg(e, true, 0x0fba, 5, RAX), emit8(e, 63);                    /* bts rax, 63 */
+    if (!e->overflow)
+        *clean = (uint8_t)(e->p - sd);
+    move_imm64(e, RDX, SSTATUS_MASK);
+    emit_reg(e, true, 0x21, RDX, RAX);                                  /* and rax, rdx */
+    if (writes) {
+        csr_new_value(e, d, op, immediate);
+        emit_reg(e, true, 0x8b, RDX, RCX);                              /* mov rdx, rcx */
+        emit_reg(e, true, 0x31, RAX, RDX);                              /* xor rdx, rax: what changes */
+        emit_reg(e, false, 0xf7, 0, RDX), emit32(e, (uint32_t)(MSTATUS_SUM | MSTATUS_MXR)); /* test */
+        slow[2] = jump_forward(e, 0x85);                                /* jnz: the TLB's context */
+        emit_reg(e, false, 0x21, RCX, RDX);                             /* and edx, ecx: what it sets */
+        emit_reg(e, false, 0xf7, 0, RDX), emit32(e, (uint32_t)MSTATUS_SIE); /* test */
+        emit8(e, 0x74);                                                 /* jz: SIE stays as it was or clears */
+        uint8_t *masked = e->p;
+        emit8(e, 0);
+        uint8_t *unmask = e->p;
+        emit_mem(e, true, 0x8b, RDX, RBX, HART(arch.mip));
+        emit_mem(e, true, 0x0b, RDX, RBX, HART(arch.hvip));             /* or */
+        emit_mem(e, true, 0x23, RDX, RBX, HART(arch.mie));              /* and */
+        slow[3] = jump_forward(e, 0x85);                                /* jnz: one may be taken now */
+        if (!e->overflow)
+            *masked = (uint8_t)(e->p - unmask);
+        group_imm(e, false, 4, RCX, (int32_t)SSTATUS_IN_PLACE);         /* and ecx */
+        emit_mem(e, true, 0x8b, RDX, RBX, HART(arch.mstatus));
+        group_imm(e, true, 4, RDX, ~(int32_t)SSTATUS_IN_PLACE);         /* and rdx, sign-extended */
+        emit_reg(e, true, 0x09, RCX, RDX);                              /* or rdx, rcx */
+        emit_mem(e, true, 0x89, RDX, RBX, HART(arch.mstatus));
+    }
+    csr_call(e, slow, writes ? 4 : 2, valid, dirty, low_word, d, i, off, helper, true);
 }
 
 void jit_emit_data_tlb_reload(struct emitter *e)
