@@ -2434,14 +2434,16 @@ static void set_up_execute_only_page(void)
 }
 
 /*
- * sstatus.MXR set and cleared within one block: a load from an execute-only page after
- * the csrs reads it, one after the csrc faults, although the TLB held the page readable
- * (translated code leaves the block for the flush).
+ * sstatus.MXR or SUM (bit) set and cleared within one block: a load from a page that
+ * needs it (set_up's) after the csrs reads the page, one after the csrc faults, although
+ * the TLB held the page readable by then (translated code leaves the block or loads the
+ * other context's TLB).
  */
-static void test_mxr_within_block(void)
+static void status_bit_within_block(const char *name, uint64_t bit, void (*set_up)(void))
 {
-    uint64_t regs[32] = { [5] = CALLEE_VA, [9] = MSTATUS_MXR, [11] = 7 };
+    uint64_t regs[32] = { [5] = CALLEE_VA, [9] = bit, [11] = 7 };
     uint32_t code[] = {
+        csr_insn(CSR_SSTATUS, 9, 3, 0), /* csrc sstatus, x9 */
         csr_insn(CSR_SSTATUS, 9, 2, 0), /* csrs sstatus, x9 */
         I(0, 5, 3, 10, 0x03),           /* ld x10, 0(x5) */
         csr_insn(CSR_SSTATUS, 9, 3, 0), /* csrc sstatus, x9 */
@@ -2449,30 +2451,15 @@ static void test_mxr_within_block(void)
     };
     unsigned check[] = { 10, 11 };
     uint64_t want[] = { 0x55, 7 };
-    RUN_SET_UP("MXR within a block", code, regs, set_up_execute_only_page, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
-}
-
-/*
- * sstatus.SUM set and cleared within one block: a user-page load after the csrs reads the
- * page, one after the csrc faults, although the SUM context's TLB holds the page by then.
- */
-static void test_sum_within_block(void)
-{
-    uint64_t regs[32] = { [5] = CALLEE_VA, [9] = MSTATUS_SUM, [11] = 7 };
-    uint32_t code[] = {
-        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* csrc sstatus, x9 */
-        CSR_SSTATUS << 20 | 9u << 15 | 2u << 12 | 0x73,   /* csrs sstatus, x9 */
-        I(0, 5, 3, 10, 0x03),                             /* ld x10, 0(x5): the user page */
-        CSR_SSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* csrc sstatus, x9 */
-        I(0, 5, 3, 11, 0x03),                             /* ld x11, 0(x5): faults */
-    };
-    unsigned check[] = { 10, 11 };
-    uint64_t want[] = { 0x55, 7 };
-    RUN_SET_UP("SUM within a block", code, regs, set_up_user_page, check, want);
+    RUN_SET_UP(name, code, regs, set_up, check, want);
     CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
     CHECK_EQ_U64(h->arch.mepc, BASE + 16);
+}
+
+static void test_sum_and_mxr_within_block(void)
+{
+    status_bit_within_block("SUM within a block", MSTATUS_SUM, set_up_user_page);
+    status_bit_within_block("MXR within a block", MSTATUS_MXR, set_up_execute_only_page);
 }
 
 /*
@@ -3353,8 +3340,7 @@ int main(void)
     test_memory_ops_within_block();
     test_trap_csrs_in_place();
     test_trap_csr_unmasks_in_place();
-    test_sum_within_block();
-    test_mxr_within_block();
+    test_sum_and_mxr_within_block();
     test_fs_within_block();
     test_irq_save_restore_loop();
     test_trap_csr_round_trip();
