@@ -110,6 +110,14 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
 #define RUN(name, code, regs, check, want) \
     run_both(name, code, ARRAY_SIZE(code), regs, NULL, check, want, ARRAY_SIZE(check))
 
+/* The run ended in the trap handler for exception `cause` taken at `epc` (as CHECK_EQ_U64s,
+ * so that a failure names the test's line). */
+#define CHECK_TRAP(cause, epc)                  \
+    do {                                        \
+        CHECK_EQ_U64(h->arch.mcause, cause);    \
+        CHECK_EQ_U64(h->arch.mepc, epc);        \
+    } while (0)
+
 /* After RUN: the translated run again with the run loop's budget at each value from 1 to
  * 40, which jumps inside translated code check; registers and instret as the reference's. */
 static void run_every_budget(const uint32_t *code, size_t n, const uint64_t *regs, const unsigned *check,
@@ -808,8 +816,7 @@ static void test_floating_point(void)
     unsigned check[] = { 10, 11, 12, 13 };
     uint64_t want[] = { 0x4032000000000000ULL, 18, 7, 0 };
     RUN("floating point", code, regs, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 8 * 4);
+    CHECK_TRAP(EXC_LOAD_ACCESS, BASE + 8 * 4);
     CHECK_EQ_U64(h->arch.mtval, 0x1000);
 }
 
@@ -2167,8 +2174,7 @@ static void test_register_write_back(void)
     unsigned check[] = { 5, 6, 7, 28, 10 };
     uint64_t want[] = { 42, 43, 85, 128, 0 };
     RUN("load trap after register writes", load_fault, regs, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+    CHECK_TRAP(EXC_LOAD_ACCESS, BASE + 4 * 4);
 
     /* x29 and x30 are written only after the trap: their host registers were never
      * loaded, and must not be written back. */
@@ -2212,8 +2218,7 @@ static void test_register_write_back(void)
     unsigned store_check[] = { 5, 6, 7, 28 };
     uint64_t store_want[] = { 42, 43, 85, 128 };
     RUN("store trap after register writes", store_fault, regs, store_check, store_want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_STORE_ACCESS);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+    CHECK_TRAP(EXC_STORE_ACCESS, BASE + 4 * 4);
 
     /* The first access to DATA misses the TLB: its slow path runs, then the block goes on
      * with the loaded value and every other register intact. */
@@ -2452,8 +2457,7 @@ static void status_bit_within_block(const char *name, uint64_t bit, void (*set_u
     unsigned check[] = { 10, 11 };
     uint64_t want[] = { 0x55, 7 };
     RUN_SET_UP(name, code, regs, set_up, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_PAGE_FAULT);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 16);
+    CHECK_TRAP(EXC_LOAD_PAGE_FAULT, BASE + 16);
 }
 
 static void test_sum_and_mxr_within_block(void)
@@ -2490,8 +2494,7 @@ static void test_fs_within_block(void)
     unsigned check[] = { 13, 10 };
     uint64_t want[] = { 3, 0 };
     RUN("FS within a block", code, regs, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 44);
+    CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 44);
     /* The same in a loop: its second turn reaches the fadd.d with FS off. */
     uint64_t loop_regs[32] = { [7] = 2, [9] = MSTATUS_FS, [20] = 0x3ff0000000000000 };
     uint32_t loop[] = {
@@ -2507,8 +2510,7 @@ static void test_fs_within_block(void)
     unsigned loop_check[] = { 11, 10 };
     uint64_t loop_want[] = { 1, 0 };
     RUN("FS turned off in a loop", loop, loop_regs, loop_check, loop_want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 12);
+    CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 12);
 }
 
 /* Each of sscratch, sepc, scause and stval written, set, cleared and read back through
@@ -2797,8 +2799,7 @@ static void test_rdtime_moves(void)
     unsigned check[] = { 9, 10, 11 };
     uint64_t want[] = { 1, 0, 0 };
     RUN_SET_UP("rdtime with the counter off", off, NULL, set_up_counter_off, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_ILLEGAL_INSN);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 4);
+    CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 4);
 }
 
 /*
@@ -2955,8 +2956,7 @@ static void test_side_exits(void)
     unsigned fault_check[] = { 5, 6, 7, 10 };
     uint64_t fault_want[] = { 42, 43, 85, 0 };
     RUN("load trap after a branch not taken", fault, fault_regs, fault_check, fault_want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 4 * 4);
+    CHECK_TRAP(EXC_LOAD_ACCESS, BASE + 4 * 4);
 }
 
 /*
@@ -3123,8 +3123,7 @@ static void test_trap_in_trace(void)
     unsigned check[] = { 5, 6, 7, 9, 10, 11, 28, 29 };
     uint64_t want[] = { 7, x6, 21, 0x1000 - BASE, first, 0x1000, x28, 6 * first };
     RUN("load trap in a trace's segment", code, regs, check, want);
-    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
-    CHECK_EQ_U64(h->arch.mepc, BASE + 132);
+    CHECK_TRAP(EXC_LOAD_ACCESS, BASE + 132);
 }
 
 /*
