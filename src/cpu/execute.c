@@ -301,10 +301,7 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     return DECODED_DONE;
 }
 
-/* Zicsr insn on a trap-handling CSR at h->arch.pc (csr_trap_access). Of these, only a write
- * to sstatus can unmask an interrupt (SIE): the run loop then takes it before the next
- * instruction. */
-static enum exec_result exec_trap_csr(struct hart *h, uint32_t insn)
+enum exec_result exec_trap_csr(struct hart *h, uint32_t insn)
 {
     unsigned f3 = insn_funct3(insn), rs1 = insn_rs1(insn), csr = insn >> 20;
     uint64_t src = (f3 & 4) ? rs1 : h->arch.x[rs1], old;
@@ -316,8 +313,6 @@ static enum exec_result exec_trap_csr(struct hart *h, uint32_t insn)
     }
     h->arch.x[insn_rd(insn)] = old;
     h->arch.x[0] = 0;
-    h->arch.pc += 4;
-    h->arch.instret++;
     return writes && csr == CSR_SSTATUS && hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
 }
 
@@ -570,8 +565,14 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
                 break;
             }
             unsigned csr = insn >> 20;
-            if (csr_is_trap_handling(csr))
-                return exec_trap_csr(h, insn);
+            if (csr_is_trap_handling(csr)) {
+                enum exec_result r = exec_trap_csr(h, insn);
+                if (r != EXEC_TRAPPED) {
+                    h->arch.pc = next;
+                    h->arch.instret++;
+                }
+                return r;
+            }
             uint64_t src = (f3 & 4) ? RS1 : x[RS1];
             bool writes = (f3 & 3) == 1 || RS1 != 0;
             bool reads = (f3 & 3) != 1 || RD != 0;
@@ -635,8 +636,5 @@ enum exec_result exec_one(struct hart *h, uint32_t insn, uint32_t raw, unsigned 
 
 enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw)
 {
-    /* A trap CSR's access (decode.c's OP_TRAP_CSR) goes straight to its one step. */
-    if ((insn & 0x7f) == 0x73 && (insn_funct3(insn) & 3) && csr_is_trap_handling(insn >> 20))
-        return exec_trap_csr(h, insn);
     return exec_insn(h, insn, raw, (raw & 3) == 3 ? 4 : 2, true);
 }

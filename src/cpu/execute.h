@@ -29,11 +29,17 @@ static inline uint32_t dinsn_raw(const struct dinsn *d)
     return d->len == 2 ? (uint32_t)d->rd | (uint32_t)d->rs1 << 8 : (uint32_t)d->imm;
 }
 
-/* Runs the decoded OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE (or, to raise its
+/* Runs the decoded OP_SLOW, OP_RDTIME or OP_FETCH_FENCE (or, to raise its
  * exception, OP_FP) instruction insn (raw: its bits as fetched, 16 of a compressed one) at
  * h->arch.pc (block engine and translator) without decoding it again: an idle Linux
  * guest's ticks run about 200 of them each. */
 enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw);
+
+/* The Zicsr insn on a trap-handling CSR (OP_TRAP_CSR, csr_trap_access) at h->arch.pc, in
+ * one step, leaving pc and instret to the caller: EXEC_NEXT, EXEC_TRAPPED, or
+ * EXEC_CHECK_IRQ_AFTER when a write to sstatus unmasked a pending interrupt (SIE), which
+ * the run loop then takes before the next instruction. */
+enum exec_result exec_trap_csr(struct hart *h, uint32_t insn);
 
 /* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an
  * exception (the block's stores, or the envcfg check). */

@@ -621,12 +621,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!exec_cbo_zero(h, x[d->rs1], (uint32_t)d->imm)))
             goto fault;
         NEXT();
-    op_RDTIME: /* as a trap CSR's read: in place, trapping where the counter is off */
     op_TRAP_CSR:
         h->arch.pc = INSN_PC(d->rs2);
-        switch (exec_slow(h, (uint32_t)d->imm, (uint32_t)d->imm)) {
+        switch (exec_trap_csr(h, (uint32_t)d->imm)) {
         case EXEC_NEXT:
-            h->arch.instret--; /* exec_slow counted it; so does the block's RETIRE */
             /* sstatus.SUM may have moved the data accesses to another TLB context */
             data_read = h->tlb[h->mmu_ctx].read;
             data_write = h->tlb[h->mmu_ctx].write;
@@ -634,13 +632,19 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         case EXEC_TRAPPED:
             goto fault;
         default:
-            /* It unmasked a pending interrupt (and counted itself): the run loop takes
-             * it before the next instruction. */
-            RETIRE(BEFORE());
+            /* It unmasked a pending interrupt: the run loop takes it before the next
+             * instruction. */
+            h->arch.pc += 4;
+            RETIRE(THROUGH());
             COUNT_RETIRED();
-            CHARGE_UNRETIRED();
             return EXEC_CHECK_IRQ;
         }
+    op_RDTIME: /* in place, trapping where the counter is off */
+        h->arch.pc = INSN_PC(d->rs2);
+        if (unlikely(exec_slow(h, (uint32_t)d->imm, (uint32_t)d->imm) == EXEC_TRAPPED))
+            goto fault;
+        h->arch.instret--; /* exec_slow counted it; so does the block's RETIRE */
+        NEXT();
 
     ALU(MV, alu_ADDI(x[d->rs1], 0))
     ALU(SEXT_W, alu_ADDIW(x[d->rs1], 0))

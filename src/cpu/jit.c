@@ -137,21 +137,38 @@ static void jit_amo_insn(struct hart *h, const struct dinsn *d)
         h->jit_fault = true; /* trapped: pc is at the handler */
 }
 
-/* An in-place OP_SLOW, OP_TRAP_CSR, OP_RDTIME or OP_FETCH_FENCE instruction. Only a trap
- * CSR's write changes the data TLB context (sstatus.SUM): its translation then loads
- * the context's TLB again. */
+/* An in-place OP_SLOW, OP_RDTIME or OP_FETCH_FENCE instruction. */
 static void jit_slow_insn(struct hart *h, const struct dinsn *d)
 {
-    uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
     enum exec_result r = exec_slow(h, (uint32_t)d->imm, dinsn_raw(d));
-    bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
-    if (r == EXEC_NEXT && !mxr_moved) {
+    if (r == EXEC_NEXT) {
         h->arch.instret--; /* exec_one counted it; so does the block's retired count */
         return;
     }
-    /* Trapped (pc at the handler), or a CSR write that flushed the TLB (MXR), or
-     * unmasked a pending interrupt, taken here as the run loop would: the block exits as
-     * after a fault (a CSR write counted itself). */
+    /* Trapped (pc at the handler), or may have unmasked a pending interrupt, taken here
+     * as the run loop would: the block exits as after a fault (having counted itself). */
+    if (r == EXEC_CHECK_IRQ_AFTER)
+        hart_take_interrupts(h);
+    h->jit_fault = true;
+}
+
+/* An OP_TRAP_CSR instruction where it is not inline (translate_trap_csr). Only its write
+ * changes the data TLB context (sstatus.SUM): its translation then loads the context's
+ * TLB again. */
+static void jit_trap_csr_insn(struct hart *h, const struct dinsn *d)
+{
+    uint64_t mstatus = h->arch.mstatus, vsstatus = h->arch.vsstatus;
+    enum exec_result r = exec_trap_csr(h, (uint32_t)d->imm);
+    bool mxr_moved = ((mstatus ^ h->arch.mstatus) | (vsstatus ^ h->arch.vsstatus)) & MSTATUS_MXR;
+    if (r == EXEC_NEXT && !mxr_moved)
+        return;
+    /* Trapped (pc at the handler), or a write that flushed the TLB (MXR) or unmasked a
+     * pending interrupt, taken here as the run loop would: the block exits as after a
+     * fault, the instruction counted and pc past it. */
+    if (r != EXEC_TRAPPED) {
+        h->arch.pc += 4;
+        h->arch.instret++;
+    }
     if (r == EXEC_CHECK_IRQ_AFTER)
         hart_take_interrupts(h);
     h->jit_fault = true;
@@ -297,7 +314,7 @@ enum insn_kind {
     KIND_FENCE,     /* a host barrier as the fence's orders need */
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
     KIND_AMO,       /* exec_amo in place: rd written in the register file */
-    KIND_TRAP_CSR,  /* jit_slow_insn in place: rd written in the register file */
+    KIND_TRAP_CSR,  /* inline, else jit_trap_csr_insn (rdtime: jit_slow_insn) in place: rd written in the register file */
     KIND_FETCH_FENCE, /* jit_slow_insn in place, then on through the fetch TLB */
 };
 
@@ -516,11 +533,11 @@ static void translate_trap_csr(struct emitter *e, const struct dinsn *d, unsigne
     case CSR_SCAUSE: field = offsetof(struct hart, arch.scause); break;
     case CSR_STVAL: field = offsetof(struct hart, arch.stval); break;
     default: /* sstatus */
-        jit_emit_sstatus(e, d, i, off, (int)(f3 & 3), writes, f3 & 4, (const void *)jit_slow_insn);
+        jit_emit_sstatus(e, d, i, off, (int)(f3 & 3), writes, f3 & 4, (const void *)jit_trap_csr_insn);
         return;
     }
     jit_emit_csr_field(e, d, i, off, field, (int)(f3 & 3), writes, f3 & 4, csr_trap_field_writable(csr),
-                       (const void *)jit_slow_insn);
+                       (const void *)jit_trap_csr_insn);
 }
 
 /* Translates one instruction (whether it ends the block, insn_registers says). */
