@@ -144,6 +144,19 @@ static inline struct block *block_in_pool(struct block_cache *c, size_t offset)
     return (struct block *)((uint8_t *)(c + 1) + (size_t)c->pool_half * block_pool_half(c) + offset);
 }
 
+/* Every block placed in the current half, in the order placed: from block_pool_first
+ * (NULL when none) through block_pool_next (NULL after the last). */
+static inline struct block *block_pool_first(struct block_cache *c)
+{
+    return c->pool_used ? block_in_pool(c, 0) : NULL;
+}
+
+static inline struct block *block_pool_next(struct block_cache *c, struct block *b)
+{
+    size_t at = (size_t)((uint8_t *)b - (uint8_t *)block_in_pool(c, 0)) + block_bytes(b->capacity);
+    return at < c->pool_used ? block_in_pool(c, at) : NULL;
+}
+
 /* The set's slots for the block that starts at host address host. Bits 1-15 of the
  * address (its page offset and 4 bits of its page number), folded with those from bit 16
  * up: hot code 64 KiB apart would otherwise share a set (a fork/exec loop decoded a

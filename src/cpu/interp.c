@@ -71,8 +71,8 @@ void interp_release(struct hart *h)
 void interp_flush(struct hart *h)
 {
     struct block_cache *c = h->blocks;
-    for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
-        block_in_pool(c, at)->host_pc = 0;
+    for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
+        b->host_pc = 0;
     memset(c->slots, 0, sizeof(c->slots));
     memset(c->callers, 0, sizeof(c->callers));
     c->resume = NULL;
@@ -201,8 +201,8 @@ static void translate_block(struct hart *h, struct block *b)
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
         struct block_cache *c = h->blocks;
-        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
-            block_in_pool(c, at)->code = NULL;
+        for (struct block *placed = block_pool_first(c); placed; placed = block_pool_next(c, placed))
+            placed->code = NULL;
         b->code = jit_translate(h->jit, h, b);
     }
 }

@@ -1497,8 +1497,8 @@ static void test_idle_hart_interprets(void)
         CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
         bool translated = false;
         struct block_cache *c = h->blocks;
-        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
-            translated |= block_in_pool(c, at)->host_pc && block_in_pool(c, at)->code;
+        for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
+            translated |= b->host_pc && b->code;
         CHECK(translated == busy);
     }
 }
