@@ -88,6 +88,24 @@ static inline bool is_conditional_branch(enum op op)
     return op >= OP_BEQ && op <= OP_BGEU;
 }
 
+/* Whether interp_run's handler for op (rd not x0) leaves its result in acc as well. */
+static inline bool sets_acc(enum op op)
+{
+    return op == OP_LUI || op == OP_AUIPC || (op >= OP_LB && op <= OP_LWU) || (op >= OP_ADDI && op <= OP_REV8);
+}
+
+/* Whether x[rs1] op x[rs2] is x[rs2] op x[rs1]. */
+static inline bool is_commutative(enum op op)
+{
+    switch (op) {
+    case OP_ADD: case OP_XOR: case OP_OR: case OP_AND: case OP_ADDW: case OP_MUL: case OP_MULW:
+    case OP_MULH: case OP_MULHU:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* interp_run's handlers: one per op, then the forms of the conditional branches (and
  * jal) for a target in the block's page, then the branches' forms that go back to their
  * block's start, and the same in a block that stores nothing before them, then those of
@@ -103,7 +121,18 @@ static inline bool is_conditional_branch(enum op op)
 #define LI_HANDLER (SEXT_W_HANDLER + 1)
 #define NEG_HANDLER (LI_HANDLER + 1)
 #define NEGW_HANDLER (NEG_HANDLER + 1)
-#define HANDLER_COUNT (NEGW_HANDLER + 1)
+/* Then the forms of the register-immediate and register-register ops, mv, sext.w, neg,
+ * negw and the loads that read their first operand (neg's: rs2; a load's: its base) from
+ * the result of the instruction just before them (see interp_run's acc). */
+#define FORWARDED_HANDLER(op) (NEGW_HANDLER + 1 + (op) - OP_ADDI)
+#define FORWARDED_MV_HANDLER FORWARDED_HANDLER(OP_ADDUW + 1)
+#define FORWARDED_SEXT_W_HANDLER (FORWARDED_MV_HANDLER + 1)
+#define FORWARDED_NEG_HANDLER (FORWARDED_SEXT_W_HANDLER + 1)
+#define FORWARDED_NEGW_HANDLER (FORWARDED_NEG_HANDLER + 1)
+#define FORWARDED_LOAD_HANDLER(op) (FORWARDED_NEGW_HANDLER + 1 + (op) - OP_LB)
+#define HANDLER_COUNT FORWARDED_LOAD_HANDLER(OP_LWU + 1)
+_Static_assert(OP_ADD == OP_SRAIW + 1 && OP_CLZ == OP_ADDUW + 1,
+               "ALU_IMM_OPS then ALU_REG_OPS are the ops from OP_ADDI to OP_ADDUW, in that order");
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
 
 /* Where a block's exits point before they are first taken: a block that matches no host
@@ -117,6 +146,8 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
 {
     unsigned n = 0, branches = 0;
     bool stores = false;
+    /* The register the instruction before left its result in acc for (x0: none). */
+    unsigned acc_rd = 0;
     unsigned offset = pc & 0xfff, start = offset;
     /*
      * Claim the bytes a block can span before reading the generation and the bytes: a
@@ -179,6 +210,23 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
             bi->handler = LI_HANDLER;
         else if ((d.op == OP_SUB || d.op == OP_SUBW) && d.rs1 == 0)
             bi->handler = d.op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
+        /* A chain of dependent instructions (crc32's bit loop) then passes its values in
+         * a host register instead of through x[], a store and a load apart. */
+        if (acc_rd && d.rs2 == acc_rd && d.rs1 != acc_rd && bi->handler == d.op && is_commutative(d.op)) {
+            bi->rs1 = d.rs2;
+            bi->rs2 = d.rs1;
+        }
+        if (acc_rd && bi->rs1 == acc_rd) {
+            if (bi->handler == MV_HANDLER || bi->handler == SEXT_W_HANDLER)
+                bi->handler = bi->handler == MV_HANDLER ? FORWARDED_MV_HANDLER : FORWARDED_SEXT_W_HANDLER;
+            else if (bi->handler >= OP_ADDI && bi->handler <= OP_ADDUW)
+                bi->handler = FORWARDED_HANDLER(d.op);
+            else if (bi->handler >= OP_LB && bi->handler <= OP_LWU)
+                bi->handler = FORWARDED_LOAD_HANDLER(d.op);
+        } else if (acc_rd && d.rs2 == acc_rd && (bi->handler == NEG_HANDLER || bi->handler == NEGW_HANDLER)) {
+            bi->handler = bi->handler == NEG_HANDLER ? FORWARDED_NEG_HANDLER : FORWARDED_NEGW_HANDLER;
+        }
+        acc_rd = sets_acc(d.op) ? d.rd : 0;
         stores |= (d.op >= OP_SB && d.op <= OP_SD) || d.op == OP_AMO || d.op == OP_CBO_ZERO ||
                   (d.op == OP_FP && (d.imm & 0x7f) == 0x27);
         n++;
@@ -419,8 +467,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define IN_PAGE_LABEL(name, cond) &&in_page_##name,
 #define STORE_FREE_LOOP_LABEL(name, cond) &&store_free_loop_##name,
 #define LOAD_TO_X0_LABEL(name, fn, size, sign) &&load_to_x0_##name,
+#define FORWARDED_LABEL(name, expr) &&forwarded_##name,
+#define FORWARDED_LOAD_LABEL(name, fn, size, sign) &&forwarded_##name,
         OPS(LABEL) BRANCH_OPS(IN_PAGE_LABEL) &&in_page_JAL, BRANCH_OPS(LOOP_LABEL) BRANCH_OPS(STORE_FREE_LOOP_LABEL)
         LOAD_OPS(LOAD_TO_X0_LABEL) &&op_MV, &&op_SEXT_W, &&op_LI, &&op_NEG, &&op_NEGW,
+        ALU_IMM_OPS(FORWARDED_LABEL) ALU_REG_OPS(FORWARDED_LABEL) &&forwarded_MV, &&forwarded_SEXT_W,
+        &&forwarded_NEG, &&forwarded_NEGW, LOAD_OPS(FORWARDED_LOAD_LABEL)
+#undef FORWARDED_LOAD_LABEL
+#undef FORWARDED_LABEL
 #undef LOAD_TO_X0_LABEL
 #undef STORE_FREE_LOOP_LABEL
 #undef IN_PAGE_LABEL
@@ -453,6 +507,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     struct block *b;
     const struct block_insn *d;
     uint64_t va, v;
+    /* The result of the instruction just run, when it was an ALU op or a load (rd not
+     * x0): the next instruction of the block may read it here rather than from x[]
+     * (decode_block picks its forwarded handler), which takes a store and a load off a
+     * chain of dependent instructions. */
+    uint64_t acc = 0;
     /* The TLB entries of data accesses, of the current context: only the slow path and
      * the translator change it, and after either the next block is looked up afresh.
      * Held as two pointers: from one to the context, GCC recomputed both at every access. */
@@ -510,15 +569,17 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define BEFORE() (d - b->insns)
 #define THROUGH() (BEFORE() + 1)
 #define RETIRE(n) (left -= (n))
-#define ALU(name, expr) op_##name: x[d->rd] = (expr); NEXT();
+#define ALU_AT(label, expr) label: x[d->rd] = acc = (expr); NEXT();
+#define ALU(name, expr) ALU_AT(op_##name, expr)
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
-#define LOAD(name, fn, size, sign) op_##name: \
-        va = x[d->rs1] + d->imm; \
+#define LOAD_FROM(label, fn, base) label: \
+        va = (base) + d->imm; \
         if (unlikely(!fn##_hit(data_read, va, &v))) { \
             h->arch.pc = INSN_PC(d->rs2); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
-        x[d->rd] = v; NEXT();
+        x[d->rd] = acc = v; NEXT();
+#define LOAD(name, fn, size, sign) LOAD_FROM(op_##name, fn, x[d->rs1])
 #define STORE(name, size) op_##name: \
         va = x[d->rs1] + d->imm; \
         if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
@@ -651,6 +712,16 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU(LI, alu_ADDI(0, (uint64_t)(int64_t)d->imm))
     ALU(NEG, alu_SUB(0, x[d->rs2]))
     ALU(NEGW, alu_SUBW(0, x[d->rs2]))
+#define FORWARDED_RI(name, expr) ALU_AT(forwarded_##name, alu_##name(acc, (uint64_t)(int64_t)d->imm))
+#define FORWARDED_RR(name, expr) ALU_AT(forwarded_##name, alu_##name(acc, x[d->rs2]))
+    ALU_IMM_OPS(FORWARDED_RI)
+    ALU_REG_OPS(FORWARDED_RR)
+    ALU_AT(forwarded_MV, acc)
+    ALU_AT(forwarded_SEXT_W, alu_ADDIW(acc, 0))
+    ALU_AT(forwarded_NEG, alu_SUB(0, acc))
+    ALU_AT(forwarded_NEGW, alu_SUBW(0, acc))
+#define FORWARDED_LOAD(name, fn, size, sign) LOAD_FROM(forwarded_##name, fn, acc)
+    LOAD_OPS(FORWARDED_LOAD)
 /* It may fault, so it loads (through the full path: it is rare). */
 #define LOAD_TO_X0(name, fn, size, sign) load_to_x0_##name: \
         h->arch.pc = INSN_PC(d->rs2); \
