@@ -94,6 +94,12 @@ static inline bool sets_acc(enum op op)
     return op == OP_LUI || op == OP_AUIPC || (op >= OP_LB && op <= OP_LWU) || (op >= OP_ADDI && op <= OP_REV8);
 }
 
+/* Whether op leaves every register as it was (and so acc too, when it runs on). */
+static inline bool writes_no_register(enum op op)
+{
+    return op == OP_NOP || op == OP_FENCE || is_conditional_branch(op) || (op >= OP_SB && op <= OP_SD);
+}
+
 /* Whether x[rs1] op x[rs2] is x[rs2] op x[rs1]. */
 static inline bool is_commutative(enum op op)
 {
@@ -146,7 +152,8 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
 {
     unsigned n = 0, branches = 0;
     bool stores = false;
-    /* The register the instruction before left its result in acc for (x0: none). */
+    /* The register whose value acc holds before the instruction (x0: none): the last
+     * result left there, if nothing since wrote a register. */
     unsigned acc_rd = 0;
     unsigned offset = pc & 0xfff, start = offset;
     /*
@@ -226,7 +233,10 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
         } else if (acc_rd && d.rs2 == acc_rd && (bi->handler == NEG_HANDLER || bi->handler == NEGW_HANDLER)) {
             bi->handler = bi->handler == NEG_HANDLER ? FORWARDED_NEG_HANDLER : FORWARDED_NEGW_HANDLER;
         }
-        acc_rd = sets_acc(d.op) ? d.rd : 0;
+        if (sets_acc(d.op))
+            acc_rd = d.rd;
+        else if (!writes_no_register(d.op))
+            acc_rd = 0;
         stores |= (d.op >= OP_SB && d.op <= OP_SD) || d.op == OP_AMO || d.op == OP_CBO_ZERO ||
                   (d.op == OP_FP && (d.imm & 0x7f) == 0x27);
         n++;

@@ -401,14 +401,14 @@ static void test_ops_into_second_operand(void)
 
 /* Chains where each instruction reads the one before's result, which the interpreter
  * passes in a host register (interp_run's acc): its first operand, its second where the
- * op commutes (sub and sll must keep their order), neg's, a load's base, a load's result;
- * and where something that leaves no result there (a trap-CSR read, a load into x0) came
- * between, the register file's value. */
+ * op commutes (sub and sll must keep their order), neg's, a load's base, a load's result,
+ * also past stores and branches not taken; and where something that leaves no result
+ * there (a trap-CSR read, a load into x0) came between, the register file's value. */
 static void test_forwarded_results(void)
 {
-    uint64_t regs[32] = { [1] = DATA, [2] = 3, [3] = 0x1234, [4] = 0x10 };
+    uint64_t regs[32] = { [1] = DATA + 0x800, [2] = 3, [3] = 0x1234, [4] = 0x10 };
     uint32_t code[] = {
-        S(0, 1, 1, 3),               /* sd x1, 0(x1): DATA holds DATA */
+        S(0, 1, 1, 3),               /* sd x1, 0(x1): x1 points at itself */
         I(5, 2, 0, 10, 0x13),        /* addi x10 = 8 */
         I(2, 10, 1, 10, 0x13),       /* slli x10 = 32 */
         R(0, 10, 2, 0, 11, 0x33),    /* add x11 = x2 + x10 = 35 (second operand forwarded) */
@@ -420,10 +420,10 @@ static void test_forwarded_results(void)
         I(0, 15, 0, 16, 0x13),       /* mv x16 = 1 */
         I(63, 16, 1, 16, 0x13),      /* slli x16 = 1 << 63 */
         I(0, 16, 0, 17, 0x1b),       /* sext.w x17 = 0 */
-        R(0, 1, 17, 0, 18, 0x33),    /* add x18 = 0 + DATA */
-        I(0, 18, 3, 19, 0x03),       /* ld x19 = [DATA] = DATA */
-        I(0, 19, 3, 20, 0x03),       /* ld x20 = [DATA] = DATA (chain through memory) */
-        I(8, 20, 0, 20, 0x13),       /* addi x20 = DATA + 8 */
+        R(0, 1, 17, 0, 18, 0x33),    /* add x18 = 0 + x1 */
+        I(0, 18, 3, 19, 0x03),       /* ld x19 = [x1] = x1 */
+        I(0, 19, 3, 20, 0x03),       /* ld x20 = [x1] = x1 (chain through memory) */
+        I(8, 20, 0, 20, 0x13),       /* addi x20 = x1 + 8 */
         I(CSR_SSCRATCH, 3, 1, 0, 0x73),  /* csrw sscratch, x3 */
         I(7, 0, 0, 21, 0x13),        /* li x21 = 7 */
         I(CSR_SSCRATCH, 0, 2, 21, 0x73), /* csrr x21, sscratch = 0x1234 */
@@ -431,10 +431,17 @@ static void test_forwarded_results(void)
         I(0, 1, 3, 0, 0x03),         /* ld x0, 0(x1) */
         I(9, 0, 0, 23, 0x13),        /* li x23 = 9 */
         R(0, 23, 23, 0, 24, 0x33),   /* add x24 = x23 + x23 = 18 */
+        S(8, 24, 1, 3),              /* sd x24, 8(x1) */
+        B(8, 0, 24, 0),              /* beq x24, x0: not taken */
+        I(1, 24, 0, 25, 0x13),       /* addi x25 = 19 (past a store and a branch) */
+        I(8, 1, 3, 26, 0x03),        /* ld x26 = 18 */
+        S(16, 25, 1, 3),             /* sd x25, 16(x1) */
+        I(16, 1, 3, 26, 0x03),       /* ld x26 = 19: the store did not leave x26 */
+        I(0, 26, 0, 27, 0x13),       /* mv x27 = 19 */
     };
-    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
+    unsigned check[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27 };
     uint64_t want[] = { 32, 35, (uint64_t)(0x10 - 35), 3ULL << ((0x10 - 35) & 63), ~0ULL, 1, 1ULL << 63, 0,
-                        DATA, DATA, DATA + 8, 0x1234, 0x1235, 9, 18 };
+                        DATA + 0x800, DATA + 0x800, DATA + 0x808, 0x1234, 0x1235, 9, 18, 19, 19, 19 };
     RUN("forwarded results", code, regs, check, want);
 }
 
