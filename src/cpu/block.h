@@ -36,7 +36,9 @@ typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t
  * its distance in bytes from the block's first instruction, `at`, is kept where the
  * handler reads no register: in rs2 (a store's: in rd). jal and auipc hold at + imm in
  * imm, and jal and jalr the distance of the instruction after them (their link value) in
- * rs2. A conditional branch holds what its taken exit needs in `branch` instead of imm.
+ * rs2. A conditional branch holds what its taken exit needs in `branch` instead of imm
+ * (one back to its block's start, with a loop handler, holds in target the handler its
+ * block's first instruction runs with when it loops).
  * OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in
  * imm, and OP_SLOW and OP_FP its first 16 bits as fetched in rd and rs1 (block_insn_raw).
  */

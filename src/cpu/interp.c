@@ -145,6 +145,31 @@ _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct bloc
  * address, so that following a link needs no null check. */
 static struct block unlinked;
 
+/* The handler bi runs with where acc holds register acc_rd (x0: nothing): the form that
+ * reads its operand from acc, else its own. A commutative op whose second operand is
+ * there swaps its operands. */
+static uint8_t forwarded_handler(struct block_insn *bi, unsigned acc_rd)
+{
+    unsigned handler = bi->handler;
+    if (!acc_rd)
+        return (uint8_t)handler;
+    if (bi->rs2 == acc_rd && bi->rs1 != acc_rd && handler < OP_COUNT && is_commutative((enum op)handler)) {
+        bi->rs2 = bi->rs1;
+        bi->rs1 = (uint8_t)acc_rd;
+    }
+    if (bi->rs1 == acc_rd) {
+        if (handler == MV_HANDLER || handler == SEXT_W_HANDLER)
+            return handler == MV_HANDLER ? FORWARDED_MV_HANDLER : FORWARDED_SEXT_W_HANDLER;
+        if (handler >= OP_ADDI && handler <= OP_ADDUW)
+            return FORWARDED_HANDLER(handler);
+        if (handler >= OP_LB && handler <= OP_LWU)
+            return FORWARDED_LOAD_HANDLER(handler);
+    }
+    if (bi->rs2 == acc_rd && (handler == NEG_HANDLER || handler == NEGW_HANDLER))
+        return handler == NEG_HANDLER ? FORWARDED_NEG_HANDLER : FORWARDED_NEGW_HANDLER;
+    return (uint8_t)handler;
+}
+
 /* Decodes the block starting at host address p (guest pc, RAM page page) into insns;
  * returns how many it took, and in *gen its page's code generation. */
 static unsigned decode_block(struct hart *h, struct block_insn *insns, const uint8_t *p, uint64_t pc, size_t page,
@@ -218,21 +243,11 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
         else if ((d.op == OP_SUB || d.op == OP_SUBW) && d.rs1 == 0)
             bi->handler = d.op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
         /* A chain of dependent instructions (crc32's bit loop) then passes its values in
-         * a host register instead of through x[], a store and a load apart. */
-        if (acc_rd && d.rs2 == acc_rd && d.rs1 != acc_rd && bi->handler == d.op && is_commutative(d.op)) {
-            bi->rs1 = d.rs2;
-            bi->rs2 = d.rs1;
-        }
-        if (acc_rd && bi->rs1 == acc_rd) {
-            if (bi->handler == MV_HANDLER || bi->handler == SEXT_W_HANDLER)
-                bi->handler = bi->handler == MV_HANDLER ? FORWARDED_MV_HANDLER : FORWARDED_SEXT_W_HANDLER;
-            else if (bi->handler >= OP_ADDI && bi->handler <= OP_ADDUW)
-                bi->handler = FORWARDED_HANDLER(d.op);
-            else if (bi->handler >= OP_LB && bi->handler <= OP_LWU)
-                bi->handler = FORWARDED_LOAD_HANDLER(d.op);
-        } else if (acc_rd && d.rs2 == acc_rd && (bi->handler == NEG_HANDLER || bi->handler == NEGW_HANDLER)) {
-            bi->handler = bi->handler == NEG_HANDLER ? FORWARDED_NEG_HANDLER : FORWARDED_NEGW_HANDLER;
-        }
+         * a host register instead of through x[], a store and a load apart; a loop passes
+         * one from its last instructions to its first (block.h). */
+        bi->handler = forwarded_handler(bi, acc_rd);
+        if (bi->handler >= LOOP_HANDLER(OP_BEQ) && bi->handler <= STORE_FREE_LOOP_HANDLER(OP_BGEU))
+            bi->branch.target = forwarded_handler(&insns[0], acc_rd);
         if (sets_acc(d.op))
             acc_rd = d.rd;
         else if (!writes_no_register(d.op))
@@ -627,7 +642,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 /*
  * A branch back to its block's start (a loop of one block, the commonest block exit),
  * on a hart without a translator: while the page's code is unchanged, the block runs
- * again without a link lookup. Each branch keeps its own dispatch jump. A loop that
+ * again without a link lookup, its first instruction through the handler that reads acc
+ * where that holds its operand (the branch's target). Each branch keeps its own dispatch jump. A loop that
  * stores nothing does not check the page's code again (as translated loops do not):
  * only another hart or a device can change it then, and without a fence.i on this hart
  * the ISA lets it run the old code; it sees the new one by the end of its slice.
@@ -636,8 +652,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
             if (likely(RETIRE(d->branch.ordinal) >= 0) && \
                 likely(!(recheck) || b->gen == atomic_load_explicit(page_gen, memory_order_relaxed))) { \
+                unsigned looped = (uint16_t)d->branch.target; \
                 d = b->insns; \
-                DISPATCH(); \
+                goto *handlers[looped]; \
             } \
             h->arch.pc = pc; \
             continue; \

@@ -445,6 +445,35 @@ static void test_forwarded_results(void)
     RUN("forwarded results", code, regs, check, want);
 }
 
+/* Loops of one block whose first instruction reads the register the last result before
+ * the branch back went to (acc holds it there), or another one (it does not), with and
+ * without a store: each pass must read the register's value of that pass. */
+static void test_forwarded_into_loops(void)
+{
+    uint64_t regs[32] = { [1] = DATA + 0x900, [10] = 5, [14] = 4 };
+    uint32_t code[] = {
+        I(3, 10, 0, 11, 0x13),       /* 0: addi x11 = x10 + 3 (the loop's head) */
+        R(0, 11, 12, 0, 12, 0x33),   /* 4: add x12 += x11 */
+        I(-1, 10, 0, 10, 0x13),      /* 8: addi x10 -= 1 */
+        B(-12, 0, 10, 1),            /* 12: bnez x10, 0 */
+        I(1, 14, 0, 13, 0x13),       /* 16: addi x13 = x14 + 1 (the second loop's head) */
+        I(-1, 14, 0, 14, 0x13),      /* 20: addi x14 -= 1 */
+        R(0, 13, 15, 0, 15, 0x33),   /* 24: add x15 += x13 */
+        B(-12, 0, 14, 1),            /* 28: bnez x14, 16 */
+        I(2, 16, 0, 16, 0x13),       /* 32: addi x16 = x16 + 2 (the third loop's head) */
+        S(0, 16, 1, 3),              /* 36: sd x16, 0(x1) */
+        I(1, 17, 0, 17, 0x13),       /* 40: addi x17 += 1 */
+        I(-8, 16, 0, 16, 0x13),      /* 44: addi x16 = x16 - 8 */
+        B(-16, 0, 17, 4),            /* 48: blt x17, x0, 32 (while x17 < 0) */
+        I(0, 1, 3, 18, 0x03),        /* 52: ld x18, 0(x1) */
+    };
+    regs[17] = (uint64_t)-3;
+    unsigned check[] = { 12, 15, 16, 18 };
+    uint64_t want[] = { 8 + 7 + 6 + 5 + 4, 5 + 4 + 3 + 2, (uint64_t)-18, (uint64_t)-10 };
+    RUN("results forwarded into loops", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
 static void test_multiply_divide(void)
 {
     uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
@@ -3357,6 +3386,7 @@ int main(void)
     test_moves_and_branches();
     test_ops_into_second_operand();
     test_forwarded_results();
+    test_forwarded_into_loops();
     test_word_results_across_loops();
     test_loop_heads_agree();
     test_multiply_divide();
