@@ -301,21 +301,6 @@ static enum decoded_result exec_decoded(struct hart *h, const struct dinsn *d, u
     return DECODED_DONE;
 }
 
-enum exec_result exec_trap_csr(struct hart *h, uint32_t insn)
-{
-    unsigned f3 = insn_funct3(insn), rs1 = insn_rs1(insn), csr = insn >> 20;
-    uint64_t src = (f3 & 4) ? rs1 : h->arch.x[rs1], old;
-    bool writes = (f3 & 3) == CSR_OP_WRITE || rs1 != 0;
-    unsigned fault = csr_trap_access(h, csr, (enum csr_op)(f3 & 3), src, writes, &old);
-    if (fault) {
-        hart_raise_exception(h, fault, insn);
-        return EXEC_TRAPPED;
-    }
-    h->arch.x[insn_rd(insn)] = old;
-    h->arch.x[0] = 0;
-    return writes && csr == CSR_SSTATUS && hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
-}
-
 /* exec_one; known_slow: insn is a block's OP_SLOW, OP_FP or an op exec_slow runs, which exec_decoded would
  * leave to the rest anyway, so it is not decoded again. */
 static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, unsigned len, bool known_slow)

@@ -38,8 +38,22 @@ enum exec_result exec_slow(struct hart *h, uint32_t insn, uint32_t raw);
 /* The Zicsr insn on a trap-handling CSR (OP_TRAP_CSR, csr_trap_access) at h->arch.pc, in
  * one step, leaving pc and instret to the caller: EXEC_NEXT, EXEC_TRAPPED, or
  * EXEC_CHECK_IRQ_AFTER when a write to sstatus unmasked a pending interrupt (SIE), which
- * the run loop then takes before the next instruction. */
-enum exec_result exec_trap_csr(struct hart *h, uint32_t insn);
+ * the run loop then takes before the next instruction. Inline: the block engine runs it
+ * in its loop (a call of its own took half the host instructions of an access). */
+static inline enum exec_result exec_trap_csr(struct hart *h, uint32_t insn)
+{
+    unsigned f3 = insn_funct3(insn), rs1 = insn_rs1(insn), csr = insn >> 20;
+    uint64_t src = (f3 & 4) ? rs1 : h->arch.x[rs1], old;
+    bool writes = (f3 & 3) == CSR_OP_WRITE || rs1 != 0;
+    unsigned fault = csr_trap_access(h, csr, (enum csr_op)(f3 & 3), src, writes, &old);
+    if (fault) {
+        hart_raise_exception(h, fault, insn);
+        return EXEC_TRAPPED;
+    }
+    h->arch.x[insn_rd(insn)] = old;
+    h->arch.x[0] = 0;
+    return writes && csr == CSR_SSTATUS && hart_pending_interrupt(h) >= 0 ? EXEC_CHECK_IRQ_AFTER : EXEC_NEXT;
+}
 
 /* cbo.zero insn of the cache block holding va, at h->arch.pc: false when it raised an
  * exception (the block's stores, or the envcfg check). */
