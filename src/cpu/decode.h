@@ -9,9 +9,9 @@
  * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
  * a block, since they cannot change privilege, translation or interrupts. Accesses to
  * the supervisor's trap-handling CSRs (csr_is_trap_handling) decode to OP_TRAP_CSR: kept
- * whole and run by the reference executor too, within a block, which they leave only when
- * they unmask a pending interrupt; so do reads of the time CSR (OP_RDTIME), which never
- * leave it. The fences after which fetches must see new translations or code
+ * whole and run in one step (exec_trap_csr) within a block, which they leave only when
+ * they unmask a pending interrupt; reads of the time CSR (OP_RDTIME) are kept whole and
+ * run by the reference executor within a block, which they never leave. The fences after which fetches must see new translations or code
  * (sfence.vma, hfence, their Svinval forms, fence.i) decode to OP_FETCH_FENCE: kept whole
  * and run by the reference executor in place, they end their block, and the next one is
  * found through the fetch TLB.
