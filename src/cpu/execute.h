@@ -78,10 +78,11 @@ static inline void fp_dirty(struct hart *h)
 /*
  * Runs the F/D/Zfh load, store or arithmetic instruction insn (OP_FP) at h->arch.pc,
  * leaving pc and instret to the caller; false when it trapped (an illegal instruction,
- * FS off included, or a load/store exception): pc is then at the handler. Inline: the
- * block engine runs it in its loop.
+ * FS off included, or a load/store exception): pc is then at the handler. Inline, always:
+ * the block engine runs it in its loop, and GCC's growth limits for interp_run would
+ * otherwise call it (a fifth more host instructions on fp-matmul).
  */
-static inline bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
+static inline __attribute__((always_inline)) bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
 {
     unsigned f3 = insn_funct3(insn), rd = insn_rd(insn);
     uint64_t v;
