@@ -431,7 +431,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         return run_stepped(h, budget);
 
     uint64_t *x = h->arch.x;
-    const bool translating = h->jit != NULL;
+    /* An idle hart's ticks run colder translated than interpreted (hart.c), and do not
+     * count its blocks' runs either: that would write each block's line at every tick. */
+    const bool translating = h->jit != NULL && !h->idle;
     /* Instructions left of the budget (those that faulted count too), less one: the run
      * goes on while it is not negative, which the host tests on the sign of the
      * subtraction alone (a test against zero needs one more instruction). */
@@ -494,8 +496,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         __builtin_prefetch((const void *)((uintptr_t)b + POOL_PREFETCH_AHEAD));
         __builtin_prefetch((const void *)((uintptr_t)b + POOL_PREFETCH_AHEAD + 64));
         if (unlikely(translating)) {
-            /* An idle hart's ticks run colder translated than interpreted (hart.c). */
-            if (!b->code && ++b->runs >= h->jit_hot_runs && !h->idle)
+            if (!b->code && ++b->runs >= h->jit_hot_runs)
                 translate_block(h, b);
             if (b->code)
                 goto run_translated;

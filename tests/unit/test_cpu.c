@@ -1484,8 +1484,9 @@ static void load_counting_loop(void)
     load(code, ARRAY_SIZE(code), regs);
 }
 
-/* An idle hart (hart.c) interprets its blocks, however hot: none gets a translation
- * until it is busy again, when the same loop is translated. */
+/* An idle hart (hart.c) interprets its blocks, however hot: none gets a translation,
+ * nor has its runs counted (a write to each block's line at every tick), until it is
+ * busy again, when the same loop is translated. */
 static void test_idle_hart_interprets(void)
 {
     m = m_jit;
@@ -1495,11 +1496,14 @@ static void test_idle_hart_interprets(void)
         h->idle = !busy;
         run_blocks();
         CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
-        bool translated = false;
+        bool translated = false, counted = false;
         struct block_cache *c = h->blocks;
-        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity))
+        for (size_t at = 0; at < c->pool_used; at += block_bytes(block_in_pool(c, at)->capacity)) {
             translated |= block_in_pool(c, at)->host_pc && block_in_pool(c, at)->code;
+            counted |= block_in_pool(c, at)->host_pc && block_in_pool(c, at)->runs;
+        }
         CHECK(translated == busy);
+        CHECK(counted == busy);
     }
 }
 
