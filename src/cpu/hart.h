@@ -277,8 +277,9 @@ struct hart {
     atomic_bool exit_request;
     struct hart_platform platform;
     pthread_t thread;
-    pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
-    pthread_cond_t wake;
+    /* Bumped by every wake-up (hart.c): the hart sleeps (wfi, hart_sleep, a wrs stall)
+     * in a futex wait on it that ends if it moved since the hart last looked why to wake. */
+    _Atomic uint32_t wake_seq;
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote sfence.vma from another hart: V=0 translations */
