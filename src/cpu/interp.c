@@ -106,10 +106,6 @@ static inline bool is_conditional_branch(enum op op)
 #define HANDLER_COUNT (NEGW_HANDLER + 1)
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
 
-/* Where a block's exits point before they are first taken: a block that matches no host
- * address, so that following a link needs no null check. */
-static struct block unlinked;
-
 /* Decodes the block starting at host address p (guest pc, RAM page page) into insns;
  * returns how many it took, and in *gen its page's code generation. */
 static unsigned decode_block(struct hart *h, struct block_insn *insns, const uint8_t *p, uint64_t pc, size_t page,
@@ -245,7 +241,7 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         b->gen = gen;
         b->page = page;
         for (unsigned i = 0; i < BLOCK_LINKS; i++)
-            b->next[i] = &unlinked;
+            block_link(b, i, block_unlinked(h->blocks));
         b->runs = 0;
         memcpy(b->insns, insns, n * sizeof(*insns));
         b->code = h->jit ? jit_translated(h->jit, b) : NULL;
@@ -261,7 +257,7 @@ static inline struct block *relink_successor(struct hart *h, struct block *b, ui
                                              unsigned link)
 {
     struct block *next = cached_block(h, host, pc, b->page);
-    b->next[link] = next;
+    block_link(b, link, next);
     return next;
 }
 
@@ -273,7 +269,7 @@ static inline struct block *relink_successor(struct hart *h, struct block *b, ui
 static struct block *same_page_successor(struct hart *h, struct block *b, uint64_t pc, unsigned link)
 {
     uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
-    struct block *next = b->next[link];
+    struct block *next = block_next(b, link);
     if (block_valid(h, next, host))
         return next;
     return relink_successor(h, b, host, pc, link);
@@ -294,10 +290,12 @@ static inline size_t ram_page(const struct hart *h, uintptr_t host)
 static inline struct block *linked_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
                                              unsigned link)
 {
-    struct block *next = b->next[link];
+    struct block *next = block_next(b, link);
     if (likely(block_valid(h, next, host)))
         return next;
-    return b->next[link] = cached_block(h, host, pc, ram_page(h, host));
+    next = cached_block(h, host, pc, ram_page(h, host));
+    block_link(b, link, next);
+    return next;
 }
 
 /* The block for pc, decoding it if needed; NULL after a fetch exception. It is looked up
@@ -339,10 +337,12 @@ static inline struct block *jump_successor(struct hart *h, struct block *b, cons
     } else if (is_return(d)) {
         struct block *caller = c->callers[--c->callers_top % BLOCK_CALLERS];
         if (caller) {
-            struct block *next = caller->next[BLOCK_LINK_NEXT];
+            struct block *next = block_next(caller, BLOCK_LINK_NEXT);
             if (likely(block_valid(h, next, host)))
                 return next;
-            return caller->next[BLOCK_LINK_NEXT] = linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
+            next = linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
+            block_link(caller, BLOCK_LINK_NEXT, next);
+            return next;
         }
     }
     return linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
@@ -488,8 +488,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* Both successors' first lines load while this block runs: an idle guest's ticks
          * find most blocks out of the host's caches, and one cold block after another
          * would wait for each in turn. */
-        __builtin_prefetch(b->next[BLOCK_LINK_TAKEN]);
-        __builtin_prefetch(b->next[BLOCK_LINK_NEXT]);
+        __builtin_prefetch(block_next(b, BLOCK_LINK_TAKEN));
+        __builtin_prefetch(block_next(b, BLOCK_LINK_NEXT));
         /* So do two lines POOL_PREFETCH_AHEAD bytes further in the pool, without waiting
          * for this block's links: an idle hart decodes its ticks' blocks afresh after
          * interp_release, in the order they run, and its ticks run them in that order. */
@@ -541,7 +541,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             pc = INSN_PC(target); \
             link = (link_); \
             if (likely(left >= 0)) { \
-                struct block *next = b->next[link]; \
+                struct block *next = block_next(b, link); \
                 if (likely(block_at(next, pc + host_delta, page_gen))) { \
                     b = next; \
                     d = b->insns; \
@@ -740,7 +740,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (likely(left >= 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
             uintptr_t host = pc + host_delta;
-            struct block *next = b->next[link];
+            struct block *next = block_next(b, link);
             b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link);
             goto run_block;
         }
