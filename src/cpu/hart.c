@@ -381,6 +381,12 @@ void hart_take_interrupts(struct hart *h)
         hart_trap(h, (1ULL << 63) | irq, 0, 0, 0, false);
 }
 
+void hart_check_interrupts(struct hart *h)
+{
+    update_timers(h, h->platform.ops->time(h->platform.board));
+    hart_take_interrupts(h);
+}
+
 static uint64_t next_timer_deadline(const struct hart *h)
 {
     uint64_t deadline = atomic_load(&h->arch.mtimecmp);

@@ -383,6 +383,10 @@ void hart_serve_fence_requests(struct hart *h);
 int hart_pending_interrupt(const struct hart *h);
 /* Takes the interrupt hart_pending_interrupt names, if any (the hart's own thread). */
 void hart_take_interrupts(struct hart *h);
+/* The timer interrupts' levels brought up to mtime, then hart_take_interrupts: what the
+ * run loop does before a slice, for an instruction within one that may have enabled an
+ * interrupt or moved a timer (the hart's own thread). */
+void hart_check_interrupts(struct hart *h);
 
 /* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one
  * (or a hold request, or the VM stops). */

@@ -348,6 +348,21 @@ static inline struct block *jump_successor(struct hart *h, struct block *b, cons
     return linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
 }
 
+/*
+ * A slow instruction that may have enabled an interrupt or moved a timer (a CSR write,
+ * sret, mret: seven in an idle guest's every tick) need not end the run: its interrupt
+ * is taken here, as the run loop would before the next slice, unless the run loop has
+ * more to serve (a kick) or an execute trigger now wants each instruction stepped.
+ */
+static enum exec_result check_interrupts_in_run(struct hart *h, enum exec_result r)
+{
+    if (r != EXEC_CHECK_IRQ_AFTER || atomic_load_explicit(&h->exit_request, memory_order_relaxed) ||
+        h->trigger_exec)
+        return r;
+    hart_check_interrupts(h);
+    return EXEC_NEXT;
+}
+
 /* One instruction through the reference executor (tracing, page-crossing instructions). */
 static enum exec_result step_one(struct hart *h)
 {
@@ -681,7 +696,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         h->arch.pc = INSN_PC(d->rs2);
         COUNT_RETIRED();
         bool stop;
-        enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)d->imm, block_insn_raw(d)), &stop);
+        enum exec_exit e = after_exec(h, check_interrupts_in_run(h, exec_slow(h, (uint32_t)d->imm, block_insn_raw(d))),
+                                      &stop);
         CHARGE_UNRETIRED();
         if (stop) {
             h->blocks->resume = b;
@@ -713,7 +729,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
             bool stop;
             const struct dinsn *slow = h->jit_exit_insn;
-            enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)slow->imm, dinsn_raw(slow)), &stop);
+            enum exec_exit e = after_exec(
+                h, check_interrupts_in_run(h, exec_slow(h, (uint32_t)slow->imm, dinsn_raw(slow))), &stop);
             CHARGE_UNRETIRED();
             if (stop)
                 return e;
