@@ -72,7 +72,7 @@ struct block {
      * block that ends in a call to another page has no fall-through exit: that link
      * names the block its callee last returned to. Each is the successor's distance in
      * bytes from this block (block_next), both in the cache's one mapping: so a header
-     * takes 48 bytes, not 72 (the translation's size is kept with it: jit_code_size),
+     * takes 48 bytes, not 72 (a translation's size is kept with its code: jit_code_size),
      * and an idle guest's ticks, whose blocks are cold in the host's caches and average
      * 4 instructions, load a quarter fewer bytes.
      */
@@ -113,11 +113,11 @@ static inline size_t block_bytes(unsigned capacity)
  * another lie close together (a quarter of a MiB after an idle Linux guest's caches were
  * given back, where a block each took 280 bytes). A miss decodes over the block of the
  * set's second slot where its place is large enough, else into a new place. The pool is
- * two halves (after the block no link matches, block_unlinked), blocks placed in one: when it is full, every block and translation is
- * dropped and the other half is filled afresh, so that the block the run loop still
- * runs (and the links it sets) stay where they were until the half is full again. The
- * whole cache is one mapping, touched as used, that is empty when zero (a release gives
- * its pages back).
+ * two halves (after the block no link matches, block_unlinked), blocks placed in one:
+ * when it is full, every block and translation is dropped and the other half is filled
+ * afresh, so that the block the run loop still runs (and the links it sets) stay where
+ * they were until the half is full again. The whole cache is one mapping, touched as
+ * used, that is empty when zero (a release gives its pages back).
  */
 #define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
