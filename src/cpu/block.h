@@ -72,17 +72,31 @@ struct block {
      * before entering it; one in another page (a call, a return, the block after a slow
      * instruction) is checked against the host address the fetch TLB gives for pc. A
      * block that ends in a call to another page has no fall-through exit: that link
-     * names the block its callee last returned to.
+     * names the block its callee last returned to. Each is the successor's distance in
+     * bytes from this block (block_next), both in the cache's one mapping: so a header
+     * takes 48 bytes, not 72 (a translation's size is kept with its code: jit_code_size),
+     * and an idle guest's ticks, whose blocks are cold in the host's caches and average
+     * 4 instructions, load a quarter fewer bytes.
      */
-    struct block *next[BLOCK_LINKS];
-    jit_entry code;      /* the translation, or NULL to interpret */
-    /* Bytes of the translation: the jumps in it that jit_chain() points at translated
-     * same-page successors (its chain sites, one per exit) lie within them. */
-    uint32_t code_size;
+    int32_t next[BLOCK_LINKS];
     uint16_t runs;       /* interpreted runs so far: hot blocks get translated */
     uint8_t capacity;    /* how many instructions its place in the pool holds */
+    jit_entry code;      /* the translation, or NULL to interpret */
     struct block_insn insns[];
 };
+
+_Static_assert(sizeof(struct block) == 48, "a block's header is 48 bytes");
+
+/* The block b's exit `link` leads to, and pointing it at next. */
+static inline struct block *block_next(const struct block *b, unsigned link)
+{
+    return (struct block *)((uintptr_t)b + (intptr_t)b->next[link]);
+}
+
+static inline void block_link(struct block *b, unsigned link, const struct block *next)
+{
+    b->next[link] = (int32_t)((intptr_t)next - (intptr_t)b);
+}
 
 /* The bytes of a block with room for capacity instructions. */
 static inline size_t block_bytes(unsigned capacity)
@@ -101,11 +115,11 @@ static inline size_t block_bytes(unsigned capacity)
  * another lie close together (a quarter of a MiB after an idle Linux guest's caches were
  * given back, where a block each took 280 bytes). A miss decodes over the block of the
  * set's second slot where its place is large enough, else into a new place. The pool is
- * two halves, blocks placed in one: when it is full, every block and translation is
- * dropped and the other half is filled afresh, so that the block the run loop still
- * runs (and the links it sets) stay where they were until the half is full again. The
- * whole cache is one mapping, touched as used, that is empty when zero (a release gives
- * its pages back).
+ * two halves (after the block no link matches, block_unlinked), blocks placed in one:
+ * when it is full, every block and translation is dropped and the other half is filled
+ * afresh, so that the block the run loop still runs (and the links it sets) stay where
+ * they were until the half is full again. The whole cache is one mapping, touched as
+ * used, that is empty when zero (a release gives its pages back).
  */
 #define BLOCK_CACHE_BITS 16
 #define BLOCK_CACHE_SIZE (1u << BLOCK_CACHE_BITS)
@@ -128,22 +142,31 @@ struct block_cache {
     uint32_t pool_half;         /* the half blocks are placed in */
     uint32_t pool_used;         /* its bytes taken */
     uint32_t pool_half_bytes;   /* the size of a half; 0: BLOCK_POOL_HALF (tests set less) */
-    /* The two halves follow in the mapping. */
+    /* The block no link matches and the two halves follow in the mapping. */
 };
 
 /* A half holds every slot's block at 8 instructions. */
-#define BLOCK_POOL_HALF ((uint32_t)(BLOCK_CACHE_SIZE * block_bytes(9)))
-#define BLOCK_CACHE_BYTES (sizeof(struct block_cache) + 2 * (size_t)BLOCK_POOL_HALF)
+#define BLOCK_POOL_HALF ((uint32_t)(BLOCK_CACHE_SIZE * (sizeof(struct block) + 9 * sizeof(struct block_insn))))
+#define BLOCK_CACHE_BYTES (sizeof(struct block_cache) + sizeof(struct block) + 2 * (size_t)BLOCK_POOL_HALF)
+_Static_assert(BLOCK_CACHE_BYTES < INT32_MAX, "links (block_next) span the whole cache");
 
 static inline uint32_t block_pool_half(const struct block_cache *c)
 {
     return c->pool_half_bytes ? c->pool_half_bytes : BLOCK_POOL_HALF;
 }
 
+/* Where a block's exits point before they are first taken: a block that matches no host
+ * address (its host_pc is 0, as the mapping is when fresh), so that following a link
+ * needs no null check. */
+static inline struct block *block_unlinked(struct block_cache *c)
+{
+    return (struct block *)(c + 1);
+}
+
 /* The block at byte offset `offset` of the half blocks are placed in. */
 static inline struct block *block_in_pool(struct block_cache *c, size_t offset)
 {
-    return (struct block *)((uint8_t *)(c + 1) + (size_t)c->pool_half * block_pool_half(c) + offset);
+    return (struct block *)((uint8_t *)(block_unlinked(c) + 1) + (size_t)c->pool_half * block_pool_half(c) + offset);
 }
 
 /* Every block placed in the current half, in the order placed: from block_pool_first

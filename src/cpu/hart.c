@@ -1,10 +1,13 @@
 #include "cpu/hart.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cpu/csr.h"
 #include "cpu/debug.h"
@@ -29,13 +32,7 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
     h->trace = cfg->trace;
     h->hypervisor = cfg->hypervisor;
     memset(h->tlb, 0xff, sizeof(h->tlb)); /* flushes skip the V=1 contexts without H */
-    pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->sfence_lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wfi deadlines follow mtime */
-    pthread_cond_init(&h->wake, &attr);
-    pthread_condattr_destroy(&attr);
     atomic_init(&h->parked, true);
     hart_reset(h, 0);
     return 0;
@@ -44,9 +41,7 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
 void hart_destroy(struct hart *h)
 {
     interp_destroy(h);
-    pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->sfence_lock);
-    pthread_cond_destroy(&h->wake);
 }
 
 void hart_reset(struct hart *h, uint64_t reset_pc)
@@ -288,12 +283,33 @@ uint64_t hart_sret(struct hart *h)
 
 /* ---- interrupts and timers ---- */
 
+/*
+ * The hart's sleeps are futex waits on wake_seq rather than a condition variable: an
+ * idle guest's every tick ended in a second system call, the futex wake glibc makes
+ * for the mutex it takes back after the wait. A sleeper reads wake_seq, then checks
+ * why it would wake, then waits while wake_seq holds what it read; a waker changes
+ * that why first, then bumps wake_seq, so that it is either seen or ends the wait.
+ * timeout_ns < 0: none; the wait is relative, on CLOCK_MONOTONIC, as mtime is.
+ */
+static void wait_for_wake(struct hart *h, uint32_t seen, int64_t timeout_ns)
+{
+    struct timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+    syscall(SYS_futex, &h->wake_seq, FUTEX_WAIT_PRIVATE, seen, timeout_ns < 0 ? NULL : &ts, NULL, 0);
+}
+
+static void end_wait(struct hart *h)
+{
+    syscall(SYS_futex, &h->wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 void hart_kick(struct hart *h)
 {
-    pthread_mutex_lock(&h->lock);
     atomic_store(&h->exit_request, true);
-    pthread_cond_signal(&h->wake);
-    pthread_mutex_unlock(&h->lock);
+    /* A hart that sets either flag after this load reads wake_seq after the bump, and
+     * so sees exit_request and whatever the caller changed before the kick. */
+    atomic_fetch_add(&h->wake_seq, 1);
+    if (atomic_load(&h->sleeping) || atomic_load(&h->wrs_stalled))
+        end_wait(h);
 }
 
 void hart_set_irq(struct hart *h, uint64_t mip_bits, bool level)
@@ -365,6 +381,12 @@ void hart_take_interrupts(struct hart *h)
         hart_trap(h, (1ULL << 63) | irq, 0, 0, 0, false);
 }
 
+void hart_check_interrupts(struct hart *h)
+{
+    update_timers(h, h->platform.ops->time(h->platform.board));
+    hart_take_interrupts(h);
+}
+
 static uint64_t next_timer_deadline(const struct hart *h)
 {
     uint64_t deadline = atomic_load(&h->arch.mtimecmp);
@@ -417,27 +439,23 @@ static void hart_wfi(struct hart *h)
     const struct hart_platform *p = &h->platform;
     uint64_t slept_from = monotonic_ns();
     release_caches_when_idle(h, slept_from);
-    pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!stopping(h) && !hart_hold_requested(h) && !hart_debug_halted(h)) {
+    for (;;) {
+        uint32_t seen = atomic_load(&h->wake_seq);
+        if (stopping(h) || hart_hold_requested(h) || hart_debug_halted(h))
+            break;
         uint64_t now = p->ops->time(p->board);
         update_timers(h, now);
         if (pending_enabled(h))
             break;
         atomic_store(&h->exit_request, false);
         uint64_t deadline = next_timer_deadline(h);
-        if (deadline == ~0ULL) {
-            pthread_cond_wait(&h->wake, &h->lock);
-            continue;
-        }
         uint64_t wait_ns = (deadline - now) * (1000000000ULL / p->timebase_hz);
         if (wait_ns > 1000000000ULL)
             wait_ns = 1000000000ULL;
-        struct timespec ts = timespec_in(CLOCK_MONOTONIC, (int64_t)wait_ns);
-        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+        wait_for_wake(h, seen, deadline == ~0ULL ? -1 : (int64_t)wait_ns);
     }
     atomic_store(&h->sleeping, false);
-    pthread_mutex_unlock(&h->lock);
     h->idle_window_sleep_ns += monotonic_ns() - slept_from;
 }
 
@@ -449,11 +467,11 @@ enum wrs_end hart_wrs_stall(struct hart *h, uint64_t limit_ns)
         return WRS_RESERVATION_GONE;
     uint64_t end_ns = monotonic_ns() + limit_ns;
     enum wrs_end why = WRS_TIME_LIMIT;
-    pthread_mutex_lock(&h->lock);
     /* Set before the reservation is read again: a breaking store that misses the flag
      * broke the reservation before that read (both are sequentially consistent). */
     atomic_store(&h->wrs_stalled, true);
     for (;;) {
+        uint32_t seen = atomic_load(&h->wake_seq);
         if (atomic_load(&h->arch.reservation) != reserved) {
             why = WRS_RESERVATION_GONE;
             break;
@@ -476,30 +494,29 @@ enum wrs_end hart_wrs_stall(struct hart *h, uint64_t limit_ns)
         uint64_t tick_ns = 1000000000ULL / p->timebase_hz;
         if (deadline > time && deadline - time < wait_ns / tick_ns)
             wait_ns = (deadline - time) * tick_ns;
-        struct timespec ts = timespec_in(CLOCK_MONOTONIC, (int64_t)wait_ns);
-        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+        wait_for_wake(h, seen, (int64_t)wait_ns);
     }
     atomic_store(&h->wrs_stalled, false);
-    pthread_mutex_unlock(&h->lock);
     return why;
 }
 
 void hart_wake_stall(struct hart *h)
 {
-    pthread_mutex_lock(&h->lock);
-    pthread_cond_signal(&h->wake);
-    pthread_mutex_unlock(&h->lock);
+    atomic_fetch_add(&h->wake_seq, 1);
+    end_wait(h);
 }
 
 void hart_sleep(struct hart *h)
 {
-    pthread_mutex_lock(&h->lock);
     atomic_store(&h->sleeping, true);
-    while (!atomic_load(&h->exit_request) && !stopping(h))
-        pthread_cond_wait(&h->wake, &h->lock);
+    for (;;) {
+        uint32_t seen = atomic_load(&h->wake_seq);
+        if (atomic_load(&h->exit_request) || stopping(h))
+            break;
+        wait_for_wake(h, seen, -1);
+    }
     atomic_store(&h->exit_request, false);
     atomic_store(&h->sleeping, false);
-    pthread_mutex_unlock(&h->lock);
 }
 
 void hart_park(struct hart *h)

@@ -277,8 +277,9 @@ struct hart {
     atomic_bool exit_request;
     struct hart_platform platform;
     pthread_t thread;
-    pthread_mutex_t lock;        /* protects the waits in wfi and hart_sleep */
-    pthread_cond_t wake;
+    /* Bumped by every wake-up (hart.c): the hart sleeps (wfi, hart_sleep, a wrs stall)
+     * in a futex wait on it that ends if it moved since the hart last looked why to wake. */
+    _Atomic uint32_t wake_seq;
     _Atomic bool parked;         /* executes nothing: the platform's park hook runs instead */
     _Atomic bool hold_request;   /* hart_hold: the platform's held hook runs instead */
     _Atomic bool tlb_flush_request; /* remote sfence.vma from another hart: V=0 translations */
@@ -382,6 +383,10 @@ void hart_serve_fence_requests(struct hart *h);
 int hart_pending_interrupt(const struct hart *h);
 /* Takes the interrupt hart_pending_interrupt names, if any (the hart's own thread). */
 void hart_take_interrupts(struct hart *h);
+/* The timer interrupts' levels brought up to mtime, then hart_take_interrupts: what the
+ * run loop does before a slice, for an instruction within one that may have enabled an
+ * interrupt or moved a timer (the hart's own thread). */
+void hart_check_interrupts(struct hart *h);
 
 /* For the SBI's HSM suspend: whether an enabled interrupt is pending; sleep until one
  * (or a hold request, or the VM stops). */

@@ -141,10 +141,6 @@ _Static_assert(OP_ADD == OP_SRAIW + 1 && OP_CLZ == OP_ADDUW + 1,
                "ALU_IMM_OPS then ALU_REG_OPS are the ops from OP_ADDI to OP_ADDUW, in that order");
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
 
-/* Where a block's exits point before they are first taken: a block that matches no host
- * address, so that following a link needs no null check. */
-static struct block unlinked;
-
 /* The handler bi runs with where acc holds register acc_rd (x0: nothing): the form that
  * reads its operand from acc, else its own. A commutative op whose second operand is
  * there swaps its operands. */
@@ -318,7 +314,7 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         b->gen = gen;
         b->page = page;
         for (unsigned i = 0; i < BLOCK_LINKS; i++)
-            b->next[i] = &unlinked;
+            block_link(b, i, block_unlinked(h->blocks));
         b->runs = 0;
         memcpy(b->insns, insns, n * sizeof(*insns));
         b->code = h->jit ? jit_translated(h->jit, b) : NULL;
@@ -334,7 +330,7 @@ static inline struct block *relink_successor(struct hart *h, struct block *b, ui
                                              unsigned link)
 {
     struct block *next = cached_block(h, host, pc, b->page);
-    b->next[link] = next;
+    block_link(b, link, next);
     return next;
 }
 
@@ -346,7 +342,7 @@ static inline struct block *relink_successor(struct hart *h, struct block *b, ui
 static struct block *same_page_successor(struct hart *h, struct block *b, uint64_t pc, unsigned link)
 {
     uintptr_t host = (b->host_pc & ~(uintptr_t)0xfff) | (pc & 0xfff);
-    struct block *next = b->next[link];
+    struct block *next = block_next(b, link);
     if (block_valid(h, next, host))
         return next;
     return relink_successor(h, b, host, pc, link);
@@ -367,10 +363,12 @@ static inline size_t ram_page(const struct hart *h, uintptr_t host)
 static inline struct block *linked_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
                                              unsigned link)
 {
-    struct block *next = b->next[link];
+    struct block *next = block_next(b, link);
     if (likely(block_valid(h, next, host)))
         return next;
-    return b->next[link] = cached_block(h, host, pc, ram_page(h, host));
+    next = cached_block(h, host, pc, ram_page(h, host));
+    block_link(b, link, next);
+    return next;
 }
 
 /* The block for pc, decoding it if needed; NULL after a fetch exception. It is looked up
@@ -412,13 +410,30 @@ static inline struct block *jump_successor(struct hart *h, struct block *b, cons
     } else if (is_return(d)) {
         struct block *caller = c->callers[--c->callers_top % BLOCK_CALLERS];
         if (caller) {
-            struct block *next = caller->next[BLOCK_LINK_NEXT];
+            struct block *next = block_next(caller, BLOCK_LINK_NEXT);
             if (likely(block_valid(h, next, host)))
                 return next;
-            return caller->next[BLOCK_LINK_NEXT] = linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
+            next = linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
+            block_link(caller, BLOCK_LINK_NEXT, next);
+            return next;
         }
     }
     return linked_successor(h, b, host, pc, BLOCK_LINK_TAKEN);
+}
+
+/*
+ * A slow instruction that may have enabled an interrupt or moved a timer (a CSR write,
+ * sret, mret: seven in an idle guest's every tick) need not end the run: its interrupt
+ * is taken here, as the run loop would before the next slice, unless the run loop has
+ * more to serve (a kick) or an execute trigger now wants each instruction stepped.
+ */
+static enum exec_result check_interrupts_in_run(struct hart *h, enum exec_result r)
+{
+    if (r != EXEC_CHECK_IRQ_AFTER || atomic_load_explicit(&h->exit_request, memory_order_relaxed) ||
+        h->trigger_exec)
+        return r;
+    hart_check_interrupts(h);
+    return EXEC_NEXT;
 }
 
 /* One instruction through the reference executor (tracing, page-crossing instructions). */
@@ -510,7 +525,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         return run_stepped(h, budget);
 
     uint64_t *x = h->arch.x;
-    const bool translating = h->jit != NULL;
+    /* An idle hart's ticks run colder translated than interpreted (hart.c), and do not
+     * count its blocks' runs either: that would write each block's line at every tick. */
+    const bool translating = h->jit != NULL && !h->idle;
     /* Instructions left of the budget (those that faulted count too), less one: the run
      * goes on while it is not negative, which the host tests on the sign of the
      * subtraction alone (a test against zero needs one more instruction). */
@@ -570,16 +587,15 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         /* Both successors' first lines load while this block runs: an idle guest's ticks
          * find most blocks out of the host's caches, and one cold block after another
          * would wait for each in turn. */
-        __builtin_prefetch(b->next[BLOCK_LINK_TAKEN]);
-        __builtin_prefetch(b->next[BLOCK_LINK_NEXT]);
+        __builtin_prefetch(block_next(b, BLOCK_LINK_TAKEN));
+        __builtin_prefetch(block_next(b, BLOCK_LINK_NEXT));
         /* So do two lines POOL_PREFETCH_AHEAD bytes further in the pool, without waiting
          * for this block's links: an idle hart decodes its ticks' blocks afresh after
          * interp_release, in the order they run, and its ticks run them in that order. */
         __builtin_prefetch((const void *)((uintptr_t)b + POOL_PREFETCH_AHEAD));
         __builtin_prefetch((const void *)((uintptr_t)b + POOL_PREFETCH_AHEAD + 64));
         if (unlikely(translating)) {
-            /* An idle hart's ticks run colder translated than interpreted (hart.c). */
-            if (!b->code && ++b->runs >= h->jit_hot_runs && !h->idle)
+            if (!b->code && ++b->runs >= h->jit_hot_runs)
                 translate_block(h, b);
             if (b->code)
                 goto run_translated;
@@ -626,7 +642,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             pc = INSN_PC(target); \
             link = (link_); \
             if (likely(left >= 0)) { \
-                struct block *next = b->next[link]; \
+                struct block *next = block_next(b, link); \
                 if (likely(block_at(next, pc + host_delta, page_gen))) { \
                     b = next; \
                     d = b->insns; \
@@ -782,7 +798,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         h->arch.pc = INSN_PC(d->rs2);
         COUNT_RETIRED();
         bool stop;
-        enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)d->imm, block_insn_raw(d)), &stop);
+        enum exec_exit e = after_exec(h, check_interrupts_in_run(h, exec_slow(h, (uint32_t)d->imm, block_insn_raw(d))),
+                                      &stop);
         CHARGE_UNRETIRED();
         if (stop) {
             h->blocks->resume = b;
@@ -814,7 +831,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (JIT_EXIT_KIND(r) == JIT_EXIT_SLOW) {
             bool stop;
             const struct dinsn *slow = h->jit_exit_insn;
-            enum exec_exit e = after_exec(h, exec_slow(h, (uint32_t)slow->imm, dinsn_raw(slow)), &stop);
+            enum exec_exit e = after_exec(
+                h, check_interrupts_in_run(h, exec_slow(h, (uint32_t)slow->imm, dinsn_raw(slow))), &stop);
             CHARGE_UNRETIRED();
             if (stop)
                 return e;
@@ -841,7 +859,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (likely(left >= 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
             uintptr_t host = pc + host_delta;
-            struct block *next = b->next[link];
+            struct block *next = block_next(b, link);
             b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link);
             goto run_block;
         }

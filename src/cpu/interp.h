@@ -1,7 +1,8 @@
 /*
  * The interpreter: executes about budget instructions of one hart, returning early when
- * something needs the run loop's attention (exit_request, an interrupt may have become
- * enabled, wfi). Exceptions are taken inside; interrupts are taken by the run loop.
+ * something needs the run loop's attention (exit_request, an interrupt the sstatus write
+ * of a block's instruction enabled, wfi). Exceptions are taken inside, and so are the
+ * interrupts a block's last instruction enabled; the run loop takes the others.
  */
 #ifndef RACKVM_INTERP_H
 #define RACKVM_INTERP_H

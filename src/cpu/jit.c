@@ -30,8 +30,10 @@ struct translation_record {
     struct translation_record *next;   /* in its index bucket */
     uintptr_t host_pc;
     struct block *owner;               /* the block it serves now: its exits report it */
-    uint32_t gen, size;
+    uint32_t gen, size;                /* size: last, where jit_code_size finds it */
 };
+_Static_assert(offsetof(struct translation_record, size) + sizeof(uint32_t) == sizeof(struct translation_record),
+               "a translation's size lies just before its code");
 
 struct jit {
     uint8_t *buf;
@@ -70,7 +72,6 @@ jit_entry jit_translated(struct jit *j, struct block *b)
             if (rec->gen != b->gen)
                 return NULL;
             rec->owner = b;
-            b->code_size = rec->size;
             return (jit_entry)(void *)(rec + 1);
         }
     return NULL;
@@ -884,8 +885,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     }
     if (e.overflow)
         return NULL;
-    b->code_size = (uint32_t)(e.p - entry);
-    *rec = (struct translation_record){ .host_pc = b->host_pc, .owner = b, .gen = b->gen, .size = b->code_size };
+    *rec = (struct translation_record){ .host_pc = b->host_pc, .owner = b, .gen = b->gen,
+                                        .size = (uint32_t)(e.p - entry) };
     index_insert(j, rec);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     return (jit_entry)(void *)entry;

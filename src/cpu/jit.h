@@ -48,8 +48,8 @@ struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
 /* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
-/* The translation made earlier for b's address at b's code generation, now b's (its
- * size in b->code_size), or NULL: a block decoded afresh need not be translated again. */
+/* The translation made earlier for b's address at b's code generation, now b's, or
+ * NULL: a block decoded afresh need not be translated again. */
 jit_entry jit_translated(struct jit *j, struct block *b);
 /* Bytes of the code buffer written since it was last emptied. */
 size_t jit_code_used(const struct jit *j);
@@ -57,12 +57,21 @@ size_t jit_code_used(const struct jit *j);
  * `to`, which must translate that exit's target block at the same code generation. */
 void jit_chain(void *site, jit_entry to);
 
+/* The bytes of translation code: the jumps in it that jit_chain() points at translated
+ * same-page successors (its chain sites, one per exit) lie within them. They are the
+ * last field of its record, just before it (jit.c), not in its block, whose header an
+ * idle guest's ticks load cold (block.h). */
+static inline uint32_t jit_code_size(jit_entry code)
+{
+    return ((const uint32_t *)(const void *)code)[-1];
+}
+
 /* Whether chain site `site` lies in block b's current translation: code reached through
  * a chain may translate a block whose cache slot has moved on, and only b's current
  * translation may be patched on its behalf. */
 static inline bool jit_site_current(const struct block *b, const void *site)
 {
-    return b->code && (uintptr_t)site - (uintptr_t)b->code < b->code_size;
+    return b->code && (uintptr_t)site - (uintptr_t)b->code < jit_code_size(b->code);
 }
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);

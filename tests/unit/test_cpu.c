@@ -1559,8 +1559,9 @@ static void load_counting_loop(void)
     load(code, ARRAY_SIZE(code), regs);
 }
 
-/* An idle hart (hart.c) interprets its blocks, however hot: none gets a translation
- * until it is busy again, when the same loop is translated. */
+/* An idle hart (hart.c) interprets its blocks, however hot: none gets a translation,
+ * nor has its runs counted (a write to each block's line at every tick), until it is
+ * busy again, when the same loop is translated. */
 static void test_idle_hart_interprets(void)
 {
     m = m_jit;
@@ -1570,11 +1571,14 @@ static void test_idle_hart_interprets(void)
         h->idle = !busy;
         run_blocks();
         CHECK_EQ_U64(h->arch.x[12], COUNTING_LOOP_END);
-        bool translated = false;
+        bool translated = false, counted = false;
         struct block_cache *c = h->blocks;
-        for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
+        for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b)) {
             translated |= b->host_pc && b->code;
+            counted |= b->host_pc && b->runs;
+        }
         CHECK(translated == busy);
+        CHECK(counted == busy);
     }
 }
 
@@ -2913,6 +2917,38 @@ static void test_trap_csr_unmasks_in_place(void)
     }
 }
 
+/*
+ * csrw stimecmp with a time passed, in S mode with the timer interrupt enabled: the
+ * block's run brings the timer's level up to date and takes the interrupt itself, before
+ * the next instruction, rather than returning to the run loop (seven times in an idle
+ * Linux guest's every tick), in both engines.
+ */
+static void test_csr_write_interrupt_in_run(void)
+{
+    uint32_t code[] = {
+        CSR_STIMECMP << 20 | 0u << 15 | 1u << 12 | 0x73, /* 0: csrw stimecmp, x0 */
+        I(1, 6, 0, 6, 0x13),                             /* 4: addi x6, x6, 1 */
+    };
+    for (int engine = 0; engine < 2; engine++) {
+        m = engine ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), NULL);
+        h->arch.stvec = TRAP_VECTOR;
+        h->arch.mideleg = MIP_STIP;
+        h->arch.mie = MIP_STIP;
+        h->arch.menvcfg |= MENVCFG_STCE;
+        h->arch.mcounteren = 2; /* TM */
+        h->arch.mstatus |= MSTATUS_SIE;
+        hart_set_priv(h, PRIV_S);
+        CHECK_EQ_U64(interp_run(h, 10000), EXEC_WFI);
+        CHECK_EQ_U64(h->arch.x[6], 0);
+        CHECK_EQ_U64(h->arch.scause, 1ULL << 63 | IRQ_STI);
+        CHECK_EQ_U64(h->arch.sepc, BASE + 4);
+        atomic_store(&h->arch.mip, 0);
+        hart_reset(h, BASE);
+    }
+}
+
 /* csr (rd x0, rs1 x5) with funct3 f3, in S mode: what exec_one asks of the run loop. */
 static enum exec_result s_csr_write(unsigned csr, unsigned f3, uint64_t value)
 {
@@ -3416,6 +3452,7 @@ int main(void)
     test_memory_ops_within_block();
     test_trap_csrs_in_place();
     test_trap_csr_unmasks_in_place();
+    test_csr_write_interrupt_in_run();
     test_sum_and_mxr_within_block();
     test_fs_within_block();
     test_irq_save_restore_loop();
