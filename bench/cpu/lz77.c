@@ -4,8 +4,9 @@
  * longest_match walking hash chains. A 32 KiB window slid over 64 KiB of buffer, hash
  * heads and chain links of 16 bits, lazy evaluation, chains cut at 128 links (32 once a
  * match is good), as gzip -6 does. The input is pseudo-random words from a small
- * vocabulary: repeats at every distance, like text or machine code. Prints the checksum
- * (of the matches and literals found) and minstret.
+ * vocabulary, repeating at every distance as text does (the guest's input, machine code,
+ * has longer chains). Prints the checksum (of the matches and literals found) and
+ * minstret.
  */
 #include <stdint.h>
 
@@ -36,10 +37,11 @@ static uint32_t lcg(void)
     return lcg_state >> 8;
 }
 
-/* Appends n bytes of input at p: words of 2 to 9 letters from a vocabulary of 512. */
+/* Appends up to n bytes of input at p: words of 2 to 9 letters and a space, from a
+ * vocabulary of 512 (each entry's last byte is its length). */
 static unsigned fill(uint8_t *p, unsigned n)
 {
-    static uint8_t vocab[512][10];
+    static uint8_t vocab[512][11];
     static int ready;
     if (!ready) {
         for (unsigned w = 0; w < 512; w++) {
@@ -47,14 +49,14 @@ static unsigned fill(uint8_t *p, unsigned n)
             for (unsigned k = 0; k < len; k++)
                 vocab[w][k] = (uint8_t)('a' + lcg() % 26);
             vocab[w][len] = ' ';
-            vocab[w][9] = (uint8_t)(len + 1);
+            vocab[w][10] = (uint8_t)(len + 1);
         }
         ready = 1;
     }
     unsigned done = 0;
     while (done < n && input_left) {
         const uint8_t *w = vocab[lcg() % 512];
-        for (unsigned k = 0; k < w[9] && done < n && input_left; k++, input_left--)
+        for (unsigned k = 0; k < w[10] && done < n && input_left; k++, input_left--)
             p[done++] = w[k];
     }
     return done;
