@@ -1,7 +1,7 @@
 #!/bin/sh
 # CPU benchmarks: builds each bench/cpu/NAME.c as a bare-metal ELF and runs it under
-# build/rackvm and under QEMU, RUNS times in turn (bench/runs.sh; about 2 minutes for
-# the three programs and 3 runs), printing the median and range of the wall times,
+# build/rackvm and under QEMU, RUNS times in turn (bench/runs.sh; about 3 minutes for
+# the four programs and 3 runs), printing the median and range of the wall times,
 # retired instructions, guest MIPS at the median and the ratio of the medians
 # rackvm/QEMU, plus the "phase" lines the program prints in its last run (in-guest
 # mtime ticks of its parts). A measurement, not a test: no timing assertion.
@@ -9,6 +9,8 @@
 #   fp-matmul      double-precision matrix multiply; its checksum is also computed by
 #                  the same file built for the host (-DHOST_CHECK) and compared
 #   code-data      a store loop with its data on its code's page, and apart
+#   lz77           gzip's match finder (hash chains, longest_match) on 3 MiB of
+#                  generated words, built for rv64gc as the guest's busybox gzip is
 # QEMU's minstret counts host ticks unless -icount is on, so the exact instruction
 # count comes from one extra QEMU run with -icount shift=0 (not timed).
 #   RUNS=3 bench/cpu.sh [NAME...]      (default: all of bench/cpu/*.c)

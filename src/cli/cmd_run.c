@@ -12,6 +12,7 @@
 #include "cli/signals.h"
 #include "cli/version.h"
 #include "cpu/interp.h"
+#include "cpu/jit.h"
 #include "devices/virtio/virtio_blk.h"
 #include "host/boot_disk.h"
 #include "host/console.h"
@@ -94,6 +95,8 @@ void cmd_run_usage(FILE *out)
             "                       translate every block at its first run (eager)\n"
             "  --jit-cache-mib N    each hart's buffer of translated code, in MiB (1 to %d,\n"
             "                       default %d); when full, every translation is dropped\n"
+            "  --perf-map           name translated code for perf: /tmp/perf-PID.map maps it\n"
+            "                       to \"rv:\" and the guest pc of the code it translates\n"
             "  --cpu h=on|off       the H extension: a guest may run its own hypervisor (KVM)\n"
             "                       (default on)\n"
             "  --help, --version\n"
@@ -111,7 +114,7 @@ void cmd_run_usage(FILE *out)
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_ON_REBOOT,
        OPT_DUMP_DTB, OPT_TRACE, OPT_JIT, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET,
        OPT_SHUTDOWN_TIMEOUT, OPT_API_SOCKET, OPT_GDB, OPT_GDB_WAIT, OPT_SANDBOX, OPT_SANDBOX_USER,
-       OPT_RESTORE, OPT_CPU, OPT_JIT_CACHE_MIB };
+       OPT_RESTORE, OPT_CPU, OPT_JIT_CACHE_MIB, OPT_PERF_MAP };
 
 static const struct option run_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -126,6 +129,7 @@ static const struct option run_options[] = {
     { "trace", no_argument, NULL, OPT_TRACE },
     { "jit", required_argument, NULL, OPT_JIT },
     { "jit-cache-mib", required_argument, NULL, OPT_JIT_CACHE_MIB },
+    { "perf-map", no_argument, NULL, OPT_PERF_MAP },
     { "cpu", required_argument, NULL, OPT_CPU },
     { "disk", required_argument, NULL, OPT_DISK },
     { "rng", no_argument, NULL, OPT_RNG },
@@ -204,6 +208,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
     o->sandbox_jail = false;
     o->sandbox_user = NULL;
     o->restore_dir = NULL;
+    o->perf_map = false;
     opterr = 0;
     optind = 0;  /* 0, not 1: glibc then also forgets a half-parsed "-xyz" of an earlier call */
     bool cmdline_given = false, memory_given = false;
@@ -266,6 +271,7 @@ enum run_parse run_options_parse(int argc, char **argv, struct run_options *o, c
         case OPT_API_SOCKET: o->api_socket = optarg; break;
         case OPT_RESTORE: o->restore_dir = optarg; break;
         case OPT_TRACE: cfg->trace = true; break;
+        case OPT_PERF_MAP: o->perf_map = true; break;
         case OPT_JIT:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "off") || !strcmp(optarg, "eager")) {
                 cfg->interpret_only = !strcmp(optarg, "off");
@@ -619,6 +625,12 @@ int cmd_run(int argc, char **argv)
     if (!opts.sandbox)
         rvm_error("WARNING: --sandbox off: the VM runs with every privilege and system call of "
                   "this process; a guest that breaks out of the emulator owns them. For debugging only.");
+    /* Before the sandbox, which lets the harts write to it but not open it. */
+    if (opts.perf_map && jit_perf_map_open() < 0) {
+        rvm_error("--perf-map: cannot open perf's map in /tmp: %s", strerror(errno));
+        signals_stop();
+        return 1;
+    }
     struct snapshot *snap = NULL;
     if (opts.restore_dir) {
         char err[8192];

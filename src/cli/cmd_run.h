@@ -34,6 +34,7 @@ struct run_options {
     bool sandbox_jail;          /* --sandbox jail */
     const char *sandbox_user;   /* --sandbox-user; NULL: nobody */
     const char *restore_dir;    /* --restore DIR, or NULL */
+    bool perf_map;              /* --perf-map: name translated code for perf (jit_perf_map_open) */
 };
 
 enum run_parse { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_VERSION, RUN_PARSE_BAD };

@@ -6,10 +6,13 @@
  */
 #include "cpu/jit.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/alu.h"
 #include "cpu/decode.h"
@@ -17,6 +20,22 @@
 #include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
 #include "memory/guest_ram.h"
+
+/* perf's map of this process (jit_perf_map_open), or -1: written by every hart, one
+ * line per write. */
+static int perf_map_fd = -1;
+
+int jit_perf_map_open(void)
+{
+    /* Named by the pid perf sees, that of /proc's PID namespace (the host's): inside
+     * --sandbox jail's own namespace, getpid() is another. */
+    char self[32], path[64];
+    ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = '\0';
+    snprintf(path, sizeof(path), "/tmp/perf-%d.map", n > 0 ? atoi(self) : (int)getpid());
+    perf_map_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    return perf_map_fd < 0 ? -1 : 0;
+}
 
 #if JIT_HAVE_EMITTER
 
@@ -34,6 +53,17 @@ struct translation_record {
 };
 _Static_assert(offsetof(struct translation_record, size) + sizeof(uint32_t) == sizeof(struct translation_record),
                "a translation's size lies just before its code");
+
+/* The line of perf's map for the size bytes of translated code at code, from guest pc. One
+ * write per line, as harts append at once; a failed one (a full disk) loses its line. */
+static void perf_map_add(const void *code, uint32_t size, uint64_t pc)
+{
+    char line[64];
+    int len = snprintf(line, sizeof(line), "%lx %x rv:%llx\n", (unsigned long)(uintptr_t)code, size,
+                       (unsigned long long)pc);
+    ssize_t written = write(perf_map_fd, line, (size_t)len);
+    (void)written;
+}
 
 struct jit {
     uint8_t *buf;
@@ -889,6 +919,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
                                         .size = (uint32_t)(e.p - entry) };
     index_insert(j, rec);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
+    if (perf_map_fd >= 0)
+        perf_map_add(entry, b->code_size, h->arch.pc);
     return (jit_entry)(void *)entry;
 }
 

@@ -73,6 +73,15 @@ static inline bool jit_site_current(const struct block *b, const void *site)
 {
     return b->code && (uintptr_t)site - (uintptr_t)b->code < jit_code_size(b->code);
 }
+/*
+ * From now on each translation gets a line in perf's map of this process,
+ * /tmp/perf-PID.map: its code's address and size, named "rv:" and the guest pc of its
+ * first instruction, so that `perf report` shows where translated code comes from. The
+ * file opens here, before the sandbox, which then lets the harts append to it;
+ * translations dropped with the buffer keep their lines (a later one at the same address
+ * is the newer). Returns -1 with errno when it cannot open the file.
+ */
+int jit_perf_map_open(void);
 /* Empties the buffer: every entry returned so far becomes invalid. */
 void jit_reset(struct jit *j);
 /* jit_reset, and the buffer's pages given back to the host until code is written again. */

@@ -434,6 +434,27 @@ static void patch_here(struct emitter *e, uint8_t *site)
     memcpy(site, &rel, 4);
 }
 
+static bool host_has_bmi2(void)
+{
+    return __builtin_cpu_supports("bmi2");
+}
+
+/* dest32 = the byte offset in a TLB table of the entry of the address in va: bits 12 up
+ * of va, masked, times 16. BMI2's rorx shifts them into place without a copy first (the
+ * bits it rotates round lie above the mask). */
+static void tlb_offset(struct emitter *e, int dest, int va)
+{
+    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_BITS <= 20, "the offset is (va >> 8) & mask << 4");
+    if (host_has_bmi2()) {
+        emit8(e, 0xc4), emit8(e, (uint8_t)(0xe3 ^ (dest >> 3) << 7 ^ (va >> 3) << 5)), emit8(e, 0x7b);
+        emit8(e, 0xf0), emit8(e, (uint8_t)(0xc0 | (dest & 7) << 3 | (va & 7))), emit8(e, 8); /* rorx */
+    } else {
+        emit_reg(e, false, 0x89, va, dest);
+        emit_reg(e, false, 0xc1, 5, dest), emit8(e, 8);                        /* shr dest, 8 */
+    }
+    emit_reg(e, false, 0x81, 4, dest), emit32(e, (TLB_SIZE - 1) << 4);        /* and dest, mask << 4 */
+}
+
 /* rcx = the jump cache entry (jit_emit.h) of the block at host address rsi; uses rdi.
  * The index folds in the page number: blocks at one offset of different pages (returns
  * into callers, function entries) would otherwise share an entry. */
@@ -491,15 +512,11 @@ static void jump_cache_enter(struct emitter *e, const struct translation *t)
  */
 static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
 {
-    _Static_assert(sizeof(struct tlb_entry) == 16, "the TLB index is shifted by 4");
     unsigned n = 0;
     emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
     emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
-    emit_reg(e, true, 0x89, RAX, RCX);                                          /* rcx = pc */
-    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 12);                              /* shr rcx, 12 */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, TLB_SIZE - 1);                  /* and ecx, mask */
-    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                              /* shl ecx, 4 */
+    tlb_offset(e, RCX, RAX);
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
     emit_reg(e, true, 0x89, RAX, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
@@ -734,12 +751,9 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
  */
 static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss, int keep)
 {
-    _Static_assert(sizeof(struct tlb_entry) == 16 && TLB_BITS <= 20, "the index is (va >> 8) & mask << 4");
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
-    emit_reg(e, false, 0x89, va, RAX);                                            /* eax = va */
-    emit_reg(e, false, 0xc1, 5, RAX), emit8(e, 8);                                /* shr eax, 8 */
-    emit_reg(e, false, 0x81, 4, RAX), emit32(e, (TLB_SIZE - 1) << 4);             /* and eax, mask << 4 */
+    tlb_offset(e, RAX, va);
     /* The page bits and the access's alignment bits against the tag (whose low bits are
      * clear): a misaligned access, the only kind that can cross the page, takes the
      * slow path through the same compare. */

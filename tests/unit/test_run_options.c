@@ -103,7 +103,9 @@ static void test_accepted(void)
     CHECK(parse("--kernel", "k", "--sandbox", "jail", NULL) == RUN_PARSE_OK);
     CHECK(opts.sandbox && opts.sandbox_jail);
     CHECK(parse("--kernel", "k", "--sandbox-user", "vm", NULL) == RUN_PARSE_OK);
-    CHECK(opts.sandbox && !strcmp(opts.sandbox_user, "vm"));
+    CHECK(opts.sandbox && !strcmp(opts.sandbox_user, "vm") && !opts.perf_map);
+    CHECK(parse("--kernel", "k", "--perf-map", NULL) == RUN_PARSE_OK);
+    CHECK(opts.perf_map);
 }
 
 static void test_refused(void)
