@@ -10,7 +10,11 @@
 # RUNS times in turn (bench/runs.sh; about 5 minutes for 3 on an idle 2-core host).
 # Prints every figure's median and range, the ratios of the medians and the 2-hart
 # throughput gain, which needs two idle host CPUs (hence the load average printed
-# beside it). No assertions.
+# beside it); then the host CPU time (user + system, every thread) each VM process used
+# during each workload, read from /proc when the console prints its begin and end
+# lines (to 0.05 s): other jobs on the host move it less than they move wall time,
+# which also counts the time a hart waits for a host CPU, and it shows what a second
+# hart costs in work done. No assertions.
 #   RUNS=3 LOOP=200000 MEMORY=512 bench/guest-work.sh
 # The guest is $RACKVM_GUEST_DIR, else guest/ (scripts/build-guest.sh), else ../shared/guest.
 set -euo pipefail
@@ -31,8 +35,9 @@ trap 'rm -rf "$staging"' EXIT
 cat >"$staging/guestwork.sh" <<SCRIPT
 #!/bin/sh
 now() { cut -d' ' -f1 /proc/uptime; }
-# Prints "WORK name seconds" for the command in "\$2".
+# Prints "BEGIN name", then "WORK name seconds" for the command in "\$2".
 timed() {
+    echo "BEGIN \$1"
     start=\$(now)
     eval "\$2"
     end=\$(now)
@@ -60,26 +65,68 @@ else
     timed loop1 "spin"
     timed loop2 "spin & spin & wait"
 fi
+# The VM powers off when this returns: the bench reads its CPU time at the last WORK
+# line before that.
+sleep 1
 SCRIPT
 chmod +x "$staging/guestwork.sh"
 cp "$guest/initramfs.cpio.gz" "$initrd"
 (cd "$staging" && echo guestwork.sh | cpio --quiet -o -H newc -R 0:0 | gzip -9) >>"$initrd"
 
+clock_ticks=$(getconf CLK_TCK)
+# Host CPU seconds (user + system, all threads) process $1 has used so far, or nan.
+cpu_seconds() {
+    awk -v hz="$clock_ticks" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo nan
+}
+
 # Runs one VM with $1 harts; appends the guest's figures (s, or nan) to the globals
-# name_<work>_<harts>.
+# name_<work>_<harts>, and the VM process's host CPU seconds during each workload to
+# cpu_name_<work>_<harts>. The console is read as it grows for the workloads' BEGIN and
+# WORK lines, with shell builtins and one sleep per poll, so as to take little CPU
+# from the VM.
 measure() {
     local name=$1 harts=$2 run=$3
     shift 3
     local log=$logs/guest-work-$name-$harts-$run.log
     echo "run $run: $name, $harts hart(s) (console: ${log#"$root"/})"
-    timeout -k 5 1800 "$@" </dev/null >"$log" 2>&1 || true
+    : >"$log"
+    timeout -k 5 1800 "$@" </dev/null >"$log" 2>&1 &
+    local waiter=$! vm='' console line='' partial='' work
+    local -A cpu_at_begin=() cpu_of=()
+    exec {console}<"$log"
+    while kill -0 "$waiter" 2>/dev/null; do
+        [ -n "$vm" ] || vm=$(cut -d' ' -f1 "/proc/$waiter/task/$waiter/children" 2>/dev/null)
+        # read fails at the end of what is written, leaving a line's start in line.
+        while IFS= read -r -u "$console" line; do
+            line=${partial}${line%$'\r'}
+            partial=''
+            case $line in
+            "BEGIN "*)
+                work=${line#BEGIN }
+                cpu_at_begin[$work]=$(cpu_seconds "$vm") ;;
+            "WORK "*)
+                work=${line#WORK }
+                work=${work%% *}
+                local begin=${cpu_at_begin[$work]:-nan} end
+                end=$(cpu_seconds "$vm")
+                [[ "$begin $end" =~ ^[0-9.]+\ [0-9.]+$ ]] && cpu_of[$work]=$(awk "BEGIN { print $end - $begin }") ;;
+            esac
+        done
+        partial+=$line
+        sleep 0.05
+    done
+    exec {console}<&-
+    wait "$waiter" || true
     local ok=0
     grep -q 'GUEST-EXIT 0' "$log" && ok=1
     for work in sha256 gzip loop1 loop2; do
-        local v list=${name}_${work}_$harts
+        local v c list=${name}_${work}_$harts cpu_list=cpu_${name}_${work}_$harts
         v=$(sed -n "s/^WORK $work \([0-9.]*\).*/\1/p" "$log" | head -n 1)
+        c=${cpu_of[$work]:-nan}
         [ $ok = 1 ] && [ -n "$v" ] || v=nan
+        [ $ok = 1 ] && [[ $c =~ ^[0-9.]+$ ]] || c=nan
         printf -v "$list" '%s' "${!list:-} $v"
+        printf -v "$cpu_list" '%s' "${!cpu_list:-} $c"
     done
 }
 
@@ -120,3 +167,10 @@ row "loop, 1 process (2 harts)" "$rackvm_loop1_2" "$qemu_loop1_2"
 row "loop, 2 processes (2 harts)" "$rackvm_loop2_2" "$qemu_loop2_2"
 printf "$format" "2-hart throughput (x), 2 vs 1" "$(spread_of $(gains "$rackvm_loop1_2" "$rackvm_loop2_2"))" \
     "$(spread_of $(gains "$qemu_loop1_2" "$qemu_loop2_2"))"
+echo
+printf "$format" "host CPU during the workload" "rackvm (s)" "qemu (s)" "rackvm/qemu"
+row "sha256sum 64 MiB (1 hart)" "$cpu_rackvm_sha256_1" "$cpu_qemu_sha256_1"
+row "gzip -c 32 MiB (1 hart)" "$cpu_rackvm_gzip_1" "$cpu_qemu_gzip_1"
+row "loop, 1 process (1 hart)" "$cpu_rackvm_loop1_1" "$cpu_qemu_loop1_1"
+row "loop, 1 process (2 harts)" "$cpu_rackvm_loop1_2" "$cpu_qemu_loop1_2"
+row "loop, 2 processes (2 harts)" "$cpu_rackvm_loop2_2" "$cpu_qemu_loop2_2"

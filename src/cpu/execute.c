@@ -161,7 +161,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
             /* a store like any other: it ends other harts' reservations (and stalls) */
-            if (ok && atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
+            if (ok && atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, p);
         } else {
             hart_clear_reservation(h);
@@ -214,7 +214,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
-    if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
+    if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
         mmu_store_breaks_reservations(h, p);
     h->arch.x[RD] = old;
     return true;

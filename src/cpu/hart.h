@@ -168,6 +168,11 @@ struct hart_platform {
      * store from any of them. */
     struct hart *const *harts;
     const unsigned *nharts;
+    /* LR reservations held by the board's harts: while there are some, every hart's
+     * stores look for ones to break. One count for the board, on a cache line of its
+     * own: taking or ending a reservation then writes one line that other harts read,
+     * not one line per hart (each also written by its hart's run loop). */
+    _Atomic unsigned *reservations_live;
 };
 
 /* What the board chooses for a hart at creation. */
@@ -290,10 +295,6 @@ struct hart {
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
     _Atomic bool wrs_stalled;       /* in hart_wrs_stall: a store breaking its reservation wakes it */
-    /* LR reservations held by harts of the board (this one's count of them): while there
-     * are some, this hart's stores look for ones to break. Per hart, so that translated
-     * code tests it next to its registers. */
-    _Atomic unsigned reservations_live;
     bool trace;
     bool hypervisor;             /* the H extension (hart_config) */
 

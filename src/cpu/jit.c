@@ -897,7 +897,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     }
     plan_host_bases(&t, n, joined, ends, writes);
     for (;;) {
-        e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry };
+        e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry,
+                              .reservations_live = h->platform.reservations_live };
         jit_emit_prologue(&e, &use);
         for (unsigned i = 0; i < n; i++) {
             if (i >= t.traced && (i == t.traced || ends[i - 1]))

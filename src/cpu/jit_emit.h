@@ -104,6 +104,7 @@ struct emitter {
     uint32_t word_valued, low_word;
     uint32_t label_low[JIT_MAX_INSNS], label_valued[JIT_MAX_INSNS];
     bool conflict;
+    const _Atomic unsigned *reservations_live; /* the board's count, which stores test */
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),

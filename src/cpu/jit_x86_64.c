@@ -781,10 +781,11 @@ static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, ui
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
- * the slow path, which breaks the ones on the stored granule. */
+ * the slow path, which breaks the ones on the stored granule. Clobbers rax. */
 static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
 {
-    emit_mem(e, false, 0x83, 7, RBX, HART(reservations_live)), emit8(e, 0); /* cmp dword [live], 0 */
+    move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
+    emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0); /* cmp dword [live], 0 */
     slow[(*nslow)++] = jump_forward(e, 0x85);
 }
 

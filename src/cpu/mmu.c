@@ -619,7 +619,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
-            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
+            if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host);
             if (is_htif_page(h, pa))
                 h->platform.ops->tohost_store(h->platform.board, pa);
@@ -779,7 +779,7 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
             unsigned len = part ? size - first : first;
             guest_ram_note_store(h->ram, host[part], len);
             memcpy(host[part], bytes + (part ? first : 0), len);
-            if (atomic_load_explicit(&h->reservations_live, memory_order_relaxed))
+            if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, host[part]);
         }
         return true;
@@ -794,9 +794,7 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
 
 void mmu_reservations_count(struct hart *h, int delta)
 {
-    unsigned n = *h->platform.nharts;
-    for (unsigned i = 0; i < n; i++)
-        atomic_fetch_add(&h->platform.harts[i]->reservations_live, (unsigned)delta);
+    atomic_fetch_add(h->platform.reservations_live, (unsigned)delta);
 }
 
 void mmu_code_page_added(struct hart *h, size_t page)

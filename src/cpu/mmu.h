@@ -110,8 +110,8 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
  * reserved first, so it is broken here).
  */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
-/* A reservation was taken (delta 1) or ended (-1) on h's board: every hart's count of
- * live ones (reservations_live) follows. */
+/* A reservation was taken (delta 1) or ended (-1) on h's board: the board's count of
+ * live ones (hart_platform.reservations_live) follows. */
 void mmu_reservations_count(struct hart *h, int delta);
 
 /* The reservation granule (hart_state.reservation) holding host address p of RAM. */
@@ -204,7 +204,7 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
     case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
     default: memcpy(p, &value, 8); break;
     }
-    if (unlikely(atomic_load_explicit(&h->reservations_live, memory_order_relaxed)))
+    if (unlikely(atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed)))
         mmu_store_breaks_reservations(h, p);
     return true;
 }
@@ -227,7 +227,7 @@ static inline bool mem_zero_block_hit(struct hart *h, uint64_t va)
     uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
     guest_ram_note_store(h->ram, p, CACHE_BLOCK_SIZE);
     memset(p, 0, CACHE_BLOCK_SIZE);
-    if (unlikely(atomic_load_explicit(&h->reservations_live, memory_order_relaxed)))
+    if (unlikely(atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed)))
         for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
             mmu_store_breaks_reservations(h, p + i);
     return true;

@@ -383,6 +383,12 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;
     }
+    m->reservations_live = aligned_alloc(64, 64);
+    if (!m->reservations_live) {
+        rvm_error("out of memory");
+        goto fail;
+    }
+    atomic_init(m->reservations_live, 0);
     struct hart_config hcfg = {
         .translate = !cfg->interpret_only,
         .jit_hot_runs = cfg->jit_hot_runs,
@@ -397,6 +403,7 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
             .tohost_addr = &m->tohost_addr,
             .harts = m->harts,
             .nharts = &m->nharts,
+            .reservations_live = m->reservations_live,
         },
     };
     for (unsigned i = 0; i < cfg->nharts; i++) {
@@ -446,6 +453,7 @@ void machine_destroy(struct machine *m)
         hart_destroy(m->harts[i]);
         free(m->harts[i]);
     }
+    free(m->reservations_live);
     bus_destroy(&m->bus);
     pause_destroy(m);
     free(m);

@@ -866,7 +866,7 @@ static void test_atomics(void)
     unsigned broken_check[] = { 15, 16 };
     uint64_t broken_want[] = { 1, 5 };
     RUN("reservation broken by a store", broken, regs, broken_check, broken_want);
-    CHECK_EQ_U64(h->reservations_live, 0);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
 }
 
 /*
@@ -1398,8 +1398,8 @@ static void test_code_page_write_entry(void)
 
 /*
  * A reservation taken after another hart's store filled its write entry: that hart's
- * next store through the entry, on its inline path, must still break it, which its own
- * count of live reservations tells it to look for.
+ * next store through the entry, on its inline path, must still break it, which the
+ * board's count of live reservations tells it to look for.
  */
 static void test_reservation_after_write_entry(void)
 {
@@ -1417,12 +1417,12 @@ static void test_reservation_after_write_entry(void)
     h0->arch.x[2] = 7;
     uint32_t lr = AMO(0x02, 0, 1, 3, 14), sc = AMO(0x03, 2, 1, 3, 15);
     CHECK_EQ_U64(exec_one(h0, lr, lr, 4), EXEC_NEXT);
-    CHECK_EQ_U64(h1->reservations_live, 1);
+    CHECK_EQ_U64(*h1->platform.reservations_live, 1);
     /* The value LR read: only the broken reservation can fail the SC. */
     CHECK(mem_store_hit(h1, h1->tlb[h1->mmu_ctx].write, DATA, 8, 1));
     CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
     CHECK_EQ_U64(h0->arch.x[15], 1); /* failed */
-    CHECK_EQ_U64(h0->reservations_live + h1->reservations_live, 0);
+    CHECK_EQ_U64(*h0->platform.reservations_live, 0);
     machine_destroy(two);
 }
 
@@ -3381,17 +3381,17 @@ static void test_state_reload(void)
     load(code, ARRAY_SIZE(code), regs);
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 41 }, 8);
     run_blocks();
-    CHECK_EQ_U64(h->reservations_live, 1);
+    CHECK_EQ_U64(*h->platform.reservations_live, 1);
     h->arch.pmpcfg[0] = 0x1f;               /* NAPOT RWX: PMP active */
     hart_set_priv(h, PRIV_S);
     struct hart_state saved = h->arch;
 
     hart_reset(h, BASE);
-    CHECK_EQ_U64(h->reservations_live, 0);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
     CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_M);
     hart_load_state(h, &saved);
     CHECK(memcmp(&h->arch, &saved, sizeof(saved)) == 0);
-    CHECK_EQ_U64(h->reservations_live, 1);
+    CHECK_EQ_U64(*h->platform.reservations_live, 1);
     CHECK_EQ_U64(h->mmu_ctx, MMU_CTX_S);
     CHECK(h->pmp_active);
     /* M-mode again (satp is bare either way) to finish the program after the wfi. */
@@ -3400,7 +3400,7 @@ static void test_state_reload(void)
     CHECK_EQ_U64(h->arch.x[10], 42);
     CHECK_EQ_U64(h->arch.x[11], 41);
     CHECK_EQ_U64(h->arch.x[12], 0);
-    CHECK_EQ_U64(h->reservations_live, 0);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
     hart_reset(h, BASE);
 }
 
