@@ -921,7 +921,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     index_insert(j, rec);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     if (perf_map_fd >= 0)
-        perf_map_add(entry, b->code_size, h->arch.pc);
+        perf_map_add(entry, rec->size, h->arch.pc);
     return (jit_entry)(void *)entry;
 }
 
