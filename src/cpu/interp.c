@@ -477,8 +477,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     enter_page:
-        data_read = h->tlb[h->mmu_ctx].read;
-        data_write = h->tlb[h->mmu_ctx].write;
+        data_read = h->ctx_tlb[h->mmu_ctx]->read;
+        data_write = h->ctx_tlb[h->mmu_ctx]->write;
         vpage = pc & ~0xfffULL;
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
@@ -628,8 +628,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         case EXEC_NEXT:
             h->arch.instret--; /* exec_slow counted it; so does the block's RETIRE */
             /* sstatus.SUM may have moved the data accesses to another TLB context */
-            data_read = h->tlb[h->mmu_ctx].read;
-            data_write = h->tlb[h->mmu_ctx].write;
+            data_read = h->ctx_tlb[h->mmu_ctx]->read;
+            data_write = h->ctx_tlb[h->mmu_ctx]->write;
             NEXT();
         case EXEC_TRAPPED:
             goto fault;
