@@ -220,7 +220,7 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
- * decoded afresh when its set holds it in neither slot or its code changed; it becomes
+ * decoded afresh when its set holds it in no slot or its code changed; it becomes
  * the set's most recently used. */
 static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page)
 {
@@ -228,7 +228,11 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
     struct block *b = set[0];
     if (likely(b && block_valid(h, b, host)))
         return b;
-    b = set[1];
+    /* The other slots in order of use; the last (or the first unused) gives way. */
+    unsigned way = 1;
+    while (way < BLOCK_CACHE_WAYS - 1 && set[way] && !block_valid(h, set[way], host))
+        way++;
+    b = set[way];
     if (!b || !block_valid(h, b, host)) {
         struct block_insn insns[BLOCK_MAX_INSNS + 1];
         uint32_t gen;
@@ -250,7 +254,7 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         memcpy(b->insns, insns, n * sizeof(*insns));
         b->code = h->jit ? jit_translated(h->jit, b) : NULL;
     }
-    set[1] = set[0];
+    memmove(set + 1, set, way * sizeof(*set));
     set[0] = b;
     return b;
 }

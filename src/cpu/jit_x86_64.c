@@ -37,6 +37,8 @@ static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+/* log2 of a block cache set's bytes */
+#define BLOCK_SET_SHIFT 5
 _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
 
 /* Where the entry sequence leaves the fetch TLB of mmu_fetch_ctx(h), for the inline
@@ -511,14 +513,14 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     jump_cache_enter(e, t);
     /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
      * set's most recently used */
-    _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
+    _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 1 << BLOCK_SET_SHIFT, "a set's bytes");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
     emit_reg(e, true, 0x89, RSI, RDX);
     emit_reg(e, true, 0xc1, 5, RDX), emit8(e, BLOCK_SET_FOLD);                  /* shr rdx, fold */
     emit_reg(e, true, 0x31, RDX, RCX);                                          /* xor rcx, rdx */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SETS - 1);
-    emit_reg(e, true, 0xc1, 4, RCX), emit8(e, 4);                               /* shl rcx, 4 */
+    emit_reg(e, true, 0xc1, 4, RCX), emit8(e, BLOCK_SET_SHIFT);                 /* shl rcx, shift */
     emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
     emit_mem(e, true, 0x8b, RCX, RCX, (int32_t)offsetof(struct block_cache, slots));
     emit_reg(e, true, 0x85, RCX, RCX);

@@ -1530,43 +1530,47 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
-/* Three blocks share one set of the block cache (block.h) and run in turn, each evicting
- * another: every engine must still count to the end. Where they lie depends on the host
- * address of each machine's RAM, which the set index folds in: each engine's run finds
- * its own places, within a jump's reach of BASE. */
-static uint64_t set_neighbour[2];
+/* One block more than a set of the block cache (block.h) has ways share one set and run
+ * in turn, each evicting another: every engine must still count to the end. Where they
+ * lie depends on the host address of each machine's RAM, which the set index folds in:
+ * each engine's run finds its own places, within a jump's reach of BASE. */
+static uint64_t set_neighbour[BLOCK_CACHE_WAYS];
 
 static void find_set_neighbours(void)
 {
     struct block **set = block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, BASE, 4));
     unsigned found = 0;
-    for (uint64_t pc = BASE + 0x1000; found < 2 && pc < BASE + 0x80000; pc += 4)
+    for (uint64_t pc = BASE + 0x1000; found < BLOCK_CACHE_WAYS && pc < BASE + 0x80000; pc += 4)
         if (block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, pc, 4)) == set)
             set_neighbour[found++] = pc;
-    CHECK_EQ_U64(found, 2);
+    CHECK_EQ_U64(found, BLOCK_CACHE_WAYS);
 }
 
+/* BASE counts x12 and jumps to the first neighbour, which counts x11; each neighbour
+ * jumps to the next; the last counts x10 and jumps back to BASE until x12 reaches x13. */
 static void place_set_neighbours(void)
 {
     find_set_neighbours();
-    uint64_t second_pc = set_neighbour[0], third_pc = set_neighbour[1];
     const uint32_t first[] = {
-        I(1, 12, 0, 12, 0x13),                          /* addi x12, x12, 1 */
-        J((int32_t)(second_pc - BASE - 4), 0),          /* j to the second */
-    };
-    const uint32_t second[] = {
-        I(1, 11, 0, 11, 0x13),                          /* addi x11, x11, 1 */
-        J((int32_t)(third_pc - second_pc - 4), 0),      /* j to the third */
-    };
-    const uint32_t third[] = {
-        I(1, 10, 0, 10, 0x13),                          /* addi x10, x10, 1 */
-        B(8, 13, 12, 5),                                /* bge x12, x13: to the wfi */
-        J(-(int32_t)(third_pc - BASE + 8), 0),          /* j to the first */
-        WFI,
+        I(1, 12, 0, 12, 0x13),                                  /* addi x12, x12, 1 */
+        J((int32_t)(set_neighbour[0] - BASE - 4), 0),           /* j to the first neighbour */
     };
     memcpy(guest_ram_ptr(&m->bus.ram, BASE, sizeof(first)), first, sizeof(first));
-    memcpy(guest_ram_ptr(&m->bus.ram, second_pc, sizeof(second)), second, sizeof(second));
-    memcpy(guest_ram_ptr(&m->bus.ram, third_pc, sizeof(third)), third, sizeof(third));
+    for (unsigned k = 0; k + 1 < BLOCK_CACHE_WAYS; k++) {
+        const uint32_t middle[] = {
+            k ? I(0, 0, 0, 0, 0x13) : I(1, 11, 0, 11, 0x13),   /* (k = 0: addi x11, x11, 1) */
+            J((int32_t)(set_neighbour[k + 1] - set_neighbour[k] - 4), 0), /* j to the next */
+        };
+        memcpy(guest_ram_ptr(&m->bus.ram, set_neighbour[k], sizeof(middle)), middle, sizeof(middle));
+    }
+    uint64_t last_pc = set_neighbour[BLOCK_CACHE_WAYS - 1];
+    const uint32_t last[] = {
+        I(1, 10, 0, 10, 0x13),                                  /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                                        /* bge x12, x13: to the wfi */
+        J(-(int32_t)(last_pc - BASE + 8), 0),                   /* j to BASE */
+        WFI,
+    };
+    memcpy(guest_ram_ptr(&m->bus.ram, last_pc, sizeof(last)), last, sizeof(last));
 }
 
 static void test_blocks_sharing_a_set(void)
@@ -3094,9 +3098,10 @@ static void test_jumps_within_block(void)
 }
 
 /*
- * A block evicted from its two-way cache set and decoded afresh gets its translation
- * back (jit_translated) instead of a new copy: place_set_neighbours' three blocks share
- * one set and run in turn. The code buffer holds as much after 100 turns as after 3.
+ * A block evicted from its cache set and decoded afresh gets its translation back
+ * (jit_translated) instead of a new copy: place_set_neighbours' blocks, one more than the
+ * set has ways, share it and run in turn. The code buffer holds as much after 100 turns
+ * as after 3.
  */
 static void test_evicted_block_keeps_its_translation(void)
 {
