@@ -1281,6 +1281,36 @@ static void test_asid_spaces(void)
     machine_destroy(mh);
 }
 
+/* Points the fetch TLB entry of M mode for page `page` at guest RAM page `at`, as a fill
+ * of another mapping would. */
+static void plant_fetch(struct hart *hh, uint64_t page, uint64_t at)
+{
+    unsigned idx = (page >> 12) & (TLB_SIZE - 1);
+    hh->ctx_tlb[MMU_CTX_M]->fetch[idx] = (struct tlb_entry){
+        .tag = page, .addend = (uintptr_t)guest_ram_ptr(hh->ram, at, 0x1000) - page };
+    hh->ctx_tlb[MMU_CTX_M]->filled[ACCESS_FETCH][idx / 64] |= 1ULL << (idx % 64);
+}
+
+/* A 4-byte instruction across a page boundary, which the fetch TLB never holds whole,
+ * takes its halves from the TLB entries of its two pages (white box: entries planted to
+ * map elsewhere than the pages themselves, which hold zeros). */
+static void test_straddling_fetch_uses_tlb(void)
+{
+    struct hart *hh = m_interp->harts[0];
+    uint64_t alias = DATA + 0x20000;
+    hart_reset(hh, BASE);
+    memset(guest_ram_ptr(hh->ram, DATA, 0x2000), 0, 0x2000);
+    const uint16_t lo = 0x8093, hi = 0x0010; /* addi x1, x1, 1 */
+    memcpy(guest_ram_ptr(hh->ram, alias + 0xffe, 2), &lo, 2);
+    memcpy(guest_ram_ptr(hh->ram, alias + 0x3000, 2), &hi, 2);
+    plant_fetch(hh, DATA, alias);
+    plant_fetch(hh, DATA + 0x1000, alias + 0x3000);
+    uint32_t insn = 0;
+    CHECK(mmu_fetch_slow(hh, DATA + 0xffe, &insn));
+    CHECK_EQ_U64(insn, 0x00108093);
+    hart_reset(hh, BASE);
+}
+
 /* Marks DATA as cached in the VS context (a translation under the current hgatp), as a
  * fill does: in the table and in the context's map of filled entries. */
 static void plant_vs_data(struct hart *h)
@@ -3445,6 +3475,7 @@ int main(void)
     test_remote_sfence_range();
     test_remote_sfence_asid();
     test_asid_spaces();
+    test_straddling_fetch_uses_tlb();
     test_tlb_flush_filled();
     test_csr_write_rechecks();
     test_fence_in_place();
