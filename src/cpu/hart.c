@@ -31,7 +31,7 @@ int hart_init(struct hart *h, const struct hart_config *cfg)
     h->ram = &cfg->platform.bus->ram;
     h->trace = cfg->trace;
     h->hypervisor = cfg->hypervisor;
-    memset(h->tlb, 0xff, sizeof(h->tlb)); /* flushes skip the V=1 contexts without H */
+    mmu_tlb_init(h);
     pthread_mutex_init(&h->sfence_lock, NULL);
     atomic_init(&h->parked, true);
     hart_reset(h, 0);

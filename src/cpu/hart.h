@@ -100,8 +100,35 @@ struct walk_cache_entry {
     bool global;       /* a G bit on the way there */
 };
 
+/* One table of the TLB: its entries by access, and which of them (bit i % 64 of word
+ * i / 64, by access) may be filled, so that a flush clears only those instead of writing
+ * (and evicting the host's caches with) the table whole; and which hold global mappings
+ * or bare (M) translations, which a change of address space keeps. */
 struct tlb {
     struct tlb_entry read[TLB_SIZE], write[TLB_SIZE], fetch[TLB_SIZE];
+    uint64_t filled[3][TLB_SIZE / 64];
+    uint64_t global[3][TLB_SIZE / 64];
+    bool nonglobal; /* it may hold non-global entries */
+};
+
+/*
+ * The address spaces (satp values) whose U table stays cached while another one runs:
+ * in effect a TLB tagged by ASID, without a tag in the entries (so the inline compares
+ * stay as they are): a satp write points U's context at the table of the new space,
+ * emptying the least recently used space's for it when it has none. The S tables (the
+ * kernel's global pages, also under SUM) are shared, their non-global entries dropped
+ * at each change. Keyed by the whole satp, so that a root table reused under one ASID
+ * finds no entries of the old one; sfence.vma by ASID reaches every space of that ASID.
+ */
+#define TLB_SPACES 4
+/* Tables: one per context (the current space's U table among them), then the other
+ * spaces' U tables. */
+#define TLB_TABLES (TLB_CONTEXTS + TLB_SPACES - 1)
+
+struct tlb_space {
+    uint64_t satp;  /* whose translations its table holds; ~0: none */
+    uint64_t used;  /* when it last became current (hart's tlb_space_clock) */
+    unsigned table; /* index into tlb[] */
 };
 
 /*
@@ -249,15 +276,12 @@ struct hart {
     struct hart_state arch;
 
     /* --- caches: derived from arch and guest memory, rebuilt on demand --- */
-    unsigned mmu_ctx;    /* index into tlb[] for data accesses */
-    struct tlb tlb[TLB_CONTEXTS];
-    /* Which V=0 entries (bit i % 64 of word i / 64, by context and access) hold global
-     * mappings or bare (M) translations: a satp write keeps them (mmu.c). */
-    uint64_t tlb_global[TLB_CONTEXTS][3][TLB_SIZE / 64];
-    /* Which entries may be filled (same layout): a flush clears only those, instead of
-     * writing (and evicting the host's caches with) every table whole. */
-    uint64_t tlb_filled[TLB_CONTEXTS][3][TLB_SIZE / 64];
-    unsigned tlb_nonglobal_ctx; /* bit ctx: it may hold non-global entries */
+    unsigned mmu_ctx;    /* the context of data accesses: index into ctx_tlb[] */
+    struct tlb *ctx_tlb[TLB_CONTEXTS]; /* each context's table now (mmu.c) */
+    struct tlb tlb[TLB_TABLES];
+    struct tlb_space tlb_spaces[TLB_SPACES];
+    unsigned tlb_space;        /* the current one */
+    uint64_t tlb_space_clock;  /* counts changes of space, for tlb_space.used */
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
     struct walk_cache_entry walk_cache[WALK_CACHE_SIZE]; /* zero: empty */
     struct gtlb gtlb;            /* with the H extension */

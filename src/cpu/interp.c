@@ -289,7 +289,7 @@ static inline bool block_valid(const struct hart *h, const struct block *b, uint
 }
 
 /* The cached block for the instruction at host address host (guest pc, RAM page page),
- * decoded afresh when its set holds it in neither slot or its code changed; it becomes
+ * decoded afresh when its set holds it in no slot or its code changed; it becomes
  * the set's most recently used. */
 static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, size_t page)
 {
@@ -297,7 +297,11 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
     struct block *b = set[0];
     if (likely(b && block_valid(h, b, host)))
         return b;
-    b = set[1];
+    /* The other slots in order of use; the last (or the first unused) gives way. */
+    unsigned way = 1;
+    while (way < BLOCK_CACHE_WAYS - 1 && set[way] && !block_valid(h, set[way], host))
+        way++;
+    b = set[way];
     if (!b || !block_valid(h, b, host)) {
         struct block_insn insns[BLOCK_MAX_INSNS + 1];
         uint32_t gen;
@@ -319,7 +323,7 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         memcpy(b->insns, insns, n * sizeof(*insns));
         b->code = h->jit ? jit_translated(h->jit, b) : NULL;
     }
-    set[1] = set[0];
+    memmove(set + 1, set, way * sizeof(*set));
     set[0] = b;
     return b;
 }
@@ -578,8 +582,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             continue;
         }
     enter_page:
-        data_read = h->tlb[h->mmu_ctx].read;
-        data_write = h->tlb[h->mmu_ctx].write;
+        data_read = h->ctx_tlb[h->mmu_ctx]->read;
+        data_write = h->ctx_tlb[h->mmu_ctx]->write;
         vpage = pc & ~0xfffULL;
         host_delta = (b->host_pc & ~(uintptr_t)0xfff) - vpage;
         page_gen = &h->ram->code_gen[b->page];
@@ -730,8 +734,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         switch (exec_trap_csr(h, (uint32_t)d->imm)) {
         case EXEC_NEXT:
             /* sstatus.SUM may have moved the data accesses to another TLB context */
-            data_read = h->tlb[h->mmu_ctx].read;
-            data_write = h->tlb[h->mmu_ctx].write;
+            data_read = h->ctx_tlb[h->mmu_ctx]->read;
+            data_write = h->ctx_tlb[h->mmu_ctx]->write;
             NEXT();
         case EXEC_TRAPPED:
             goto fault;

@@ -4,7 +4,7 @@
  * guest pc of the current block's first instruction, r14 = what is left of the budget
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
  * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
- * (&h->tlb[h->mmu_ctx]: only a trap, an instruction translated code leaves to the run
+ * (h->ctx_tlb[h->mmu_ctx]: only a trap, an instruction translated code leaves to the run
  * loop, both of which end the run of translated code, or an access to sstatus through
  * its call, after which rbp is loaded again, changes the context).
  * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
@@ -37,6 +37,8 @@ static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+/* log2 of a block cache set's bytes */
+#define BLOCK_SET_SHIFT 5
 _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
 
 /* Where the entry sequence leaves the fetch TLB of mmu_fetch_ctx(h), for the inline
@@ -303,8 +305,8 @@ static void forget_host_bases(struct emitter *e)
         emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
 }
 
-/* [rsp + FETCH_TLB] = &h->tlb[mmu_fetch_ctx(h)].fetch: the context is priv, plus 4 with V
- * below M. */
+/* [rsp + FETCH_TLB] = h->ctx_tlb[mmu_fetch_ctx(h)]->fetch: the context is priv, plus 4
+ * with V below M. */
 static void fetch_tlb(struct emitter *e)
 {
     _Static_assert(MMU_CTX_M == PRIV_M, "M's context is its privilege number");
@@ -319,9 +321,10 @@ static void fetch_tlb(struct emitter *e)
     emit_reg(e, false, 0x01, RCX, RDX);                                         /* add edx, ecx */
     if (!e->overflow)
         *in_m = (uint8_t)(e->p - below_m);
-    emit_reg(e, true, 0x69, RDX, RDX), emit32(e, (uint32_t)sizeof(struct tlb)); /* rdx *= sizeof */
+    emit_reg(e, false, 0xc1, 4, RDX), emit8(e, 3);                              /* shl edx, 3 */
     emit_reg(e, true, 0x01, RBX, RDX);                                          /* rdx += rbx */
-    emit_mem(e, true, 0x8d, RDX, RDX, HART(tlb) + (int32_t)offsetof(struct tlb, fetch));
+    emit_mem(e, true, 0x8b, RDX, RDX, HART(ctx_tlb));                           /* its table */
+    emit_mem(e, true, 0x8d, RDX, RDX, (int32_t)offsetof(struct tlb, fetch));
     emit_mem(e, true, 0x89, RDX, RSP, FETCH_TLB);
 }
 
@@ -527,14 +530,14 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     jump_cache_enter(e, t);
     /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
      * set's most recently used */
-    _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 16, "the set index is shifted by 4");
+    _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 1 << BLOCK_SET_SHIFT, "a set's bytes");
     emit_reg(e, true, 0x89, RSI, RCX);
     emit_reg(e, true, 0xd1, 5, RCX);                                            /* shr rcx, 1 */
     emit_reg(e, true, 0x89, RSI, RDX);
     emit_reg(e, true, 0xc1, 5, RDX), emit8(e, BLOCK_SET_FOLD);                  /* shr rdx, fold */
     emit_reg(e, true, 0x31, RDX, RCX);                                          /* xor rcx, rdx */
     emit_reg(e, false, 0x81, 4, RCX), emit32(e, BLOCK_CACHE_SETS - 1);
-    emit_reg(e, true, 0xc1, 4, RCX), emit8(e, 4);                               /* shl rcx, 4 */
+    emit_reg(e, true, 0xc1, 4, RCX), emit8(e, BLOCK_SET_SHIFT);                 /* shl rcx, shift */
     emit_mem(e, true, 0x03, RCX, RBX, HART(blocks));
     emit_mem(e, true, 0x8b, RCX, RCX, (int32_t)offsetof(struct block_cache, slots));
     emit_reg(e, true, 0x85, RCX, RCX);
@@ -1393,9 +1396,9 @@ void jit_emit_sstatus(struct emitter *e, const struct dinsn *d, unsigned i, int3
 void jit_emit_data_tlb_reload(struct emitter *e)
 {
     emit_mem(e, false, 0x8b, RAX, RBX, HART(mmu_ctx));
-    emit_reg(e, false, 0x69, RAX, RAX), emit32(e, (uint32_t)sizeof(struct tlb));
-    emit_reg(e, true, 0x01, RBX, RAX);                /* rax = rbx + ctx * sizeof */
-    emit_mem(e, true, 0x8d, RBP, RAX, HART(tlb));     /* rbp = its TLB */
+    emit_reg(e, false, 0xc1, 4, RAX), emit8(e, 3);    /* shl eax, 3 */
+    emit_reg(e, true, 0x01, RBX, RAX);                /* rax = rbx + ctx * 8 */
+    emit_mem(e, true, 0x8b, RBP, RAX, HART(ctx_tlb)); /* rbp = its table */
 }
 
 void jit_emit_fence(struct emitter *e, bool write_read)

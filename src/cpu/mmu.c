@@ -44,31 +44,50 @@ static void tlb_drop(struct tlb_entry *e, uint64_t bits)
             e[__builtin_ctzll(bits)].tag = ~0ULL;
 }
 
-/* The three tables of one context, by access (ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH). */
-static struct tlb_entry *tlb_table(struct hart *h, unsigned ctx, unsigned access)
+/* The entries of table t for one access (ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH). */
+static struct tlb_entry *tlb_entries(struct tlb *t, unsigned access)
 {
-    struct tlb *t = &h->tlb[ctx];
     return access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
 }
 
-/* Empties context ctx: only its entries filled since it was last emptied. */
-static void tlb_clear(struct hart *h, unsigned ctx)
+/* Empties the entries of t filled since it was last emptied, but those keep names (by
+ * access and word, as t->global; NULL: none). */
+static void tlb_drop_filled(struct tlb *t, uint64_t (*keep)[TLB_SIZE / 64])
 {
-    for (unsigned access = 0; access < 3; access++) {
-        struct tlb_entry *table = tlb_table(h, ctx, access);
-        uint64_t *filled = h->tlb_filled[ctx][access];
-        for (unsigned word = 0; word < TLB_SIZE / 64; word++)
-            if (filled[word]) {
-                tlb_drop(table + 64 * word, filled[word]);
-                filled[word] = 0;
+    for (unsigned access = 0; access < 3; access++)
+        for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
+            uint64_t drop = t->filled[access][word] & ~(keep ? keep[access][word] : 0);
+            if (drop) {
+                tlb_drop(tlb_entries(t, access) + 64 * word, drop);
+                t->filled[access][word] &= ~drop;
             }
-    }
+        }
+    t->nonglobal = false;
 }
 
-/* The V=1 contexts are in use only with the H extension: a flush without it skips them. */
-static unsigned contexts_in_use(const struct hart *h)
+static void tlb_clear(struct tlb *t)
 {
-    return h->hypervisor ? TLB_CONTEXTS : MMU_CTX_VU;
+    tlb_drop_filled(t, NULL);
+}
+
+/* Drops t's translations that depend on satp's address space: all but global mappings
+ * and M's bare translations. */
+static void tlb_drop_nonglobal(struct tlb *t)
+{
+    if (t->nonglobal)
+        tlb_drop_filled(t, t->global);
+}
+
+/* Whether table i (of h->tlb) holds V=1 translations: the V=1 contexts' own. */
+static bool table_is_virt(unsigned i)
+{
+    return i >= MMU_CTX_VU && i < TLB_CONTEXTS;
+}
+
+/* The V=1 tables are in use only with the H extension: flushes without it skip them. */
+static bool table_in_use(const struct hart *h, unsigned i)
+{
+    return h->hypervisor || !table_is_virt(i);
 }
 
 static void superpages_clear(struct hart *h, bool virt)
@@ -100,37 +119,63 @@ static void walk_cache_clear(struct hart *h)
     memset(h->walk_cache, 0, sizeof(h->walk_cache));
 }
 
+void mmu_tlb_init(struct hart *h)
+{
+    for (unsigned i = 0; i < TLB_TABLES; i++)
+        memset(&h->tlb[i], 0xff, offsetof(struct tlb, filled));
+    for (unsigned ctx = 0; ctx < TLB_CONTEXTS; ctx++)
+        h->ctx_tlb[ctx] = &h->tlb[ctx];
+    for (unsigned i = 0; i < TLB_SPACES; i++)
+        h->tlb_spaces[i] = (struct tlb_space){
+            .satp = ~0ULL,
+            .table = i ? TLB_CONTEXTS + i - 1 : MMU_CTX_U,
+        };
+    h->tlb_space = 0;
+}
+
 void hart_tlb_flush(struct hart *h)
 {
     walk_cache_clear(h);
     superpages_clear(h, false);
     superpages_clear(h, true);
-    for (unsigned i = 0; i < contexts_in_use(h); i++)
-        tlb_clear(h, i);
+    for (unsigned i = 0; i < TLB_TABLES; i++)
+        if (table_in_use(h, i))
+            tlb_clear(&h->tlb[i]);
     gtlb_clear(h);
+    /* The current space's table stays U's (translated code holds it), now that of satp
+     * as it is (a loaded state sets satp without a write). */
+    for (unsigned i = 0; i < TLB_SPACES; i++)
+        h->tlb_spaces[i].satp = i == h->tlb_space ? h->arch.satp : ~0ULL;
 }
 
-/* Drops the V=0 translations that depend on satp's address space: all but global
- * mappings and M's bare translations. */
-static void drop_nonglobal(struct hart *h)
+/* Points U's context at the table of satp's space, emptying the least recently used
+ * space's for it when none holds it. */
+static void tlb_space_enter(struct hart *h)
 {
-    walk_cache_clear(h);
-    /* Mostly U's tables: S's hold the kernel's global pages, M's bare ones. */
-    for (unsigned ctxs = h->tlb_nonglobal_ctx & ((1u << MMU_CTX_VU) - 1); ctxs; ctxs &= ctxs - 1) {
-        unsigned ctx = __builtin_ctz(ctxs);
-        for (unsigned access = 0; access < 3; access++) {
-            struct tlb_entry *table = tlb_table(h, ctx, access);
-            uint64_t *filled = h->tlb_filled[ctx][access];
-            for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
-                uint64_t keep = h->tlb_global[ctx][access][word];
-                if (filled[word] & ~keep) {
-                    tlb_drop(table + 64 * word, filled[word] & ~keep);
-                    filled[word] &= keep;
-                }
-            }
+    unsigned pick = 0;
+    for (unsigned i = 0; i < TLB_SPACES; i++) {
+        if (h->tlb_spaces[i].satp == h->arch.satp) {
+            pick = i;
+            goto found;
         }
+        if (h->tlb_spaces[i].used < h->tlb_spaces[pick].used)
+            pick = i;
     }
-    h->tlb_nonglobal_ctx &= ~((1u << MMU_CTX_VU) - 1);
+    tlb_clear(&h->tlb[h->tlb_spaces[pick].table]);
+    h->tlb_spaces[pick].satp = h->arch.satp;
+found:;
+    struct tlb_space *space = &h->tlb_spaces[pick];
+    space->used = ++h->tlb_space_clock;
+    h->tlb_space = pick;
+    h->ctx_tlb[MMU_CTX_U] = &h->tlb[space->table];
+}
+
+/* The non-global entries of the V=0 tables that every space shares: the current space's
+ * (M's are all bare). */
+static void shared_tables_drop_nonglobal(struct hart *h)
+{
+    tlb_drop_nonglobal(h->ctx_tlb[MMU_CTX_S]);
+    tlb_drop_nonglobal(h->ctx_tlb[MMU_CTX_S_SUM]);
 }
 
 void mmu_satp_changed(struct hart *h, uint64_t old)
@@ -138,8 +183,11 @@ void mmu_satp_changed(struct hart *h, uint64_t old)
     /* Another MODE (or Bare) changes what every cached address means. */
     if ((old ^ h->arch.satp) >> 60)
         mmu_flush_mode(h, false);
-    else
-        drop_nonglobal(h);
+    else {
+        walk_cache_clear(h);
+        shared_tables_drop_nonglobal(h);
+    }
+    tlb_space_enter(h);
 }
 
 void mmu_flush_mode(struct hart *h, bool virt)
@@ -147,8 +195,9 @@ void mmu_flush_mode(struct hart *h, bool virt)
     if (!virt)
         walk_cache_clear(h);
     superpages_clear(h, virt);
-    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
-        tlb_clear(h, i);
+    for (unsigned i = 0; i < TLB_TABLES; i++)
+        if (table_is_virt(i) == virt && table_in_use(h, i))
+            tlb_clear(&h->tlb[i]);
 }
 
 /* A range of more pages than this is flushed whole: as Linux's own threshold for
@@ -175,19 +224,31 @@ void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt)
         mmu_flush_page(h, first + (i << 12), virt);
 }
 
+/* Whether satp value satp is of address space asid. */
+static bool satp_has_asid(uint64_t satp, uint64_t asid)
+{
+    return ((satp >> SATP_ASID_SHIFT ^ asid) & SATP_ASID_MASK) == 0;
+}
+
 void mmu_flush_asid(struct hart *h, uint64_t asid, uint64_t start, uint64_t size)
 {
-    /* Non-global entries are all of satp's current ASID: a satp write drops the others. */
-    if (((asid ^ (h->arch.satp >> SATP_ASID_SHIFT)) & SATP_ASID_MASK) != 0)
-        return;
     uint64_t first, pages;
-    if (!few_pages(start, size, &first, &pages)) {
-        drop_nonglobal(h);
+    if (few_pages(start, size, &first, &pages)) {
+        /* Every space's entries of those pages, global ones too: more than the fence
+         * asks, never less. */
+        for (uint64_t i = 0; i < pages; i++)
+            mmu_flush_page(h, first + (i << 12), false);
         return;
     }
-    /* A page's global entry may go too: more than the fence asks, never less. */
-    for (uint64_t i = 0; i < pages; i++)
-        mmu_flush_page(h, first + (i << 12), false);
+    for (unsigned i = 0; i < TLB_SPACES; i++) {
+        const struct tlb_space *space = &h->tlb_spaces[i];
+        if (satp_has_asid(space->satp, asid))
+            tlb_drop_nonglobal(&h->tlb[space->table]);
+    }
+    if (satp_has_asid(h->arch.satp, asid)) {
+        walk_cache_clear(h);
+        shared_tables_drop_nonglobal(h);
+    }
 }
 
 void mmu_flush_gstage(struct hart *h)
@@ -205,15 +266,16 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
         mmu_flush_mode(h, virt);
         return;
     }
-    /* Only that page's entries: the page that shares their slot stays. */
+    /* Only that page's entries (of every space): the page that shares their slot stays. */
     uint64_t page = va & ~0xfffULL;
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-    for (unsigned i = virt ? MMU_CTX_VU : 0; i < (virt ? contexts_in_use(h) : MMU_CTX_VU); i++)
-        for (unsigned access = 0; access < 3; access++) {
-            struct tlb_entry *e = &tlb_table(h, i, access)[idx];
-            if ((e->tag & ~TLB_CODE_PAGE) == page)
-                e->tag = ~0ULL;
-        }
+    for (unsigned i = 0; i < TLB_TABLES; i++)
+        if (table_is_virt(i) == virt && table_in_use(h, i))
+            for (unsigned access = 0; access < 3; access++) {
+                struct tlb_entry *e = &tlb_entries(&h->tlb[i], access)[idx];
+                if ((e->tag & ~TLB_CODE_PAGE) == page)
+                    e->tag = ~0ULL;
+            }
 }
 
 /* ---- PMP ---- */
@@ -588,15 +650,15 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
      * load/store trigger must see the accesses. */
     if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa) &&
         (access == ACCESS_FETCH || !h->trigger_access)) {
-        unsigned ctx = access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx;
-        struct tlb_entry *e = tlb_table(h, ctx, access);
+        struct tlb *t = h->ctx_tlb[access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx];
         unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-        uint64_t *global_word = &h->tlb_global[ctx][access][idx / 64];
-        *global_word = global ? *global_word | 1ULL << (idx % 64) : *global_word & ~(1ULL << (idx % 64));
-        h->tlb_filled[ctx][access][idx / 64] |= 1ULL << (idx % 64);
+        uint64_t bit = 1ULL << (idx % 64);
+        uint64_t *global_word = &t->global[access][idx / 64];
+        *global_word = global ? *global_word | bit : *global_word & ~bit;
+        t->filled[access][idx / 64] |= bit;
         if (!global)
-            h->tlb_nonglobal_ctx |= 1u << ctx;
-        e += idx;
+            t->nonglobal = true;
+        struct tlb_entry *e = tlb_entries(t, access) + idx;
         e->tag = va & ~0xfffULL;
         e->addend = (uintptr_t)host - va;
         if (access == ACCESS_WRITE) {
@@ -698,10 +760,21 @@ const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va)
     return host;
 }
 
+/* Host address of the 2 bytes at va through the fetch TLB, refilling it on a miss; NULL
+ * after raising the fetch exception. */
+static const uint8_t *fetch_half(struct hart *h, uint64_t va)
+{
+    uintptr_t host = mem_fetch_host_hit(h, va, 2);
+    return host ? (const uint8_t *)host : mmu_fetch_host(h, va);
+}
+
 bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
 {
+    /* An instruction that straddles two pages comes here at every run (the fetch TLB
+     * holds a page, not both), but its halves are in the TLB as any others (a Linux
+     * fork/exec loop ran one such kernel instruction ~1,200 times a turn). */
     uint16_t lo, hi;
-    const uint8_t *host = mmu_fetch_host(h, va);
+    const uint8_t *host = fetch_half(h, va);
     if (!host)
         return false;
     memcpy(&lo, host, 2);
@@ -710,7 +783,7 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
         return true;
     }
     /* The upper half: from the next page when the instruction straddles two. */
-    const uint8_t *second = (va & 0xfff) != 0xffe ? host + 2 : mmu_fetch_host(h, va + 2);
+    const uint8_t *second = (va & 0xfff) != 0xffe ? host + 2 : fetch_half(h, va + 2);
     if (!second)
         return false;
     memcpy(&hi, second, 2);
@@ -727,8 +800,8 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
         return NULL;
     }
-    const struct tlb_entry *e = access == ACCESS_READ ? &h->tlb[h->mmu_ctx].read[(va >> 12) & (TLB_SIZE - 1)]
-                                                      : &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
+    const struct tlb *t = h->ctx_tlb[h->mmu_ctx];
+    const struct tlb_entry *e = (access == ACCESS_READ ? t->read : t->write) + ((va >> 12) & (TLB_SIZE - 1));
     /* A code page's write entry serves too: the callers report their stores themselves. */
     if (likely((__atomic_load_n(&e->tag, __ATOMIC_RELAXED) & ~TLB_CODE_PAGE) == (va & ~0xfffULL)))
         return (void *)(uintptr_t)(va + e->addend);
@@ -804,11 +877,13 @@ void mmu_code_page_added(struct hart *h, size_t page)
     atomic_thread_fence(memory_order_seq_cst); /* the extent before the entries (access_prepare) */
     for (unsigned i = 0; i < n; i++) {
         struct hart *other = h->platform.harts[i];
-        for (unsigned ctx = 0; ctx < contexts_in_use(other); ctx++) {
-            struct tlb_entry *table = other->tlb[ctx].write;
+        for (unsigned t = 0; t < TLB_TABLES; t++) {
+            if (!table_in_use(other, t))
+                continue;
+            struct tlb_entry *table = other->tlb[t].write;
             for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
                 /* Filled bits may lag behind another hart's fill: its own check covers it. */
-                uint64_t bits = __atomic_load_n(&other->tlb_filled[ctx][ACCESS_WRITE][word], __ATOMIC_RELAXED);
+                uint64_t bits = __atomic_load_n(&other->tlb[t].filled[ACCESS_WRITE][word], __ATOMIC_RELAXED);
                 for (; bits; bits &= bits - 1) {
                     struct tlb_entry *e = &table[64 * word + __builtin_ctzll(bits)];
                     uint64_t tag = __atomic_load_n(&e->tag, __ATOMIC_RELAXED);

@@ -84,11 +84,15 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt);
 /* The pages of [start, start + size) of one mode: page by page while they are few. */
 void mmu_flush_range(struct hart *h, uint64_t start, uint64_t size, bool virt);
 void mmu_flush_mode(struct hart *h, bool virt);
-/* satp changed from old: drops what its old address space cached, keeping global
- * mappings as a TLB tagged by ASID would (another MODE drops everything). */
+/* The TLB of a new hart: empty, each context at its own table (hart.h's tlb_space). */
+void mmu_tlb_init(struct hart *h);
+/* satp changed from old: U's context moves to the table of the new address space
+ * (hart.h's tlb_space), which keeps what it held when that space last ran; the shared
+ * tables keep only global mappings (another MODE drops everything). */
 void mmu_satp_changed(struct hart *h, uint64_t old);
 /* sfence.vma x0, rs2 at V=0, or the SBI's remote one by ASID: drops the non-global V=0
- * translations of one ASID in [start, start + size) (size ~0: all of them). */
+ * translations of one ASID in [start, start + size) (size ~0: all of them), in every
+ * address space cached with that ASID. */
 void mmu_flush_asid(struct hart *h, uint64_t asid, uint64_t start, uint64_t size);
 /* Flush what went through the G stage (hgatp's change, hfence.gvma): every V=1
  * translation and the G stage's own cache. */
@@ -154,7 +158,7 @@ static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size
     }                                                                                   \
     static inline bool name(struct hart *h, uint64_t va, uint64_t *out)                 \
     {                                                                                   \
-        if (likely(name##_hit(h->tlb[h->mmu_ctx].read, va, out)))                       \
+        if (likely(name##_hit(h->ctx_tlb[h->mmu_ctx]->read, va, out)))                       \
             return true;                                                                \
         uint64_t raw;                                                                   \
         if (!mmu_load_slow(h, va, sizeof(type), &raw))                                  \
@@ -211,7 +215,7 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
 
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
 {
-    return likely(mem_store_hit(h, h->tlb[h->mmu_ctx].write, va, size, value)) || mmu_store_slow(h, va, size, value);
+    return likely(mem_store_hit(h, h->ctx_tlb[h->mmu_ctx]->write, va, size, value)) || mmu_store_slow(h, va, size, value);
 }
 
 /* Zicbom/Zicboz's cache block (the device tree's riscv,cbom/cboz-block-size). */
@@ -221,7 +225,7 @@ static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_
  * caller stores the block's words one by one, which faults or fills the TLB). */
 static inline bool mem_zero_block_hit(struct hart *h, uint64_t va)
 {
-    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(va >> 12) & (TLB_SIZE - 1)];
+    const struct tlb_entry *e = &h->ctx_tlb[h->mmu_ctx]->write[(va >> 12) & (TLB_SIZE - 1)];
     if (!tlb_hit(e, va, CACHE_BLOCK_SIZE))
         return false;
     uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
@@ -262,7 +266,7 @@ static inline void mem_fence(uint32_t insn)
 /* The host address of the size bytes at pc if the fetch TLB holds their page, else 0. */
 static inline uintptr_t mem_fetch_host_hit(const struct hart *h, uint64_t pc, unsigned size)
 {
-    const struct tlb_entry *e = &h->tlb[mmu_fetch_ctx(h)].fetch[(pc >> 12) & (TLB_SIZE - 1)];
+    const struct tlb_entry *e = &h->ctx_tlb[mmu_fetch_ctx(h)]->fetch[(pc >> 12) & (TLB_SIZE - 1)];
     return likely(tlb_hit(e, pc, size)) ? (uintptr_t)(pc + e->addend) : 0;
 }
 

@@ -965,11 +965,11 @@ static void test_triggers(void)
     CHECK(h->trigger_access && !h->trigger_exec);
     uint64_t v;
     CHECK(mem_load_u64(h, DATA + 8, &v));    /* no match: loaded, but not cached */
-    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == ~0ULL);
+    CHECK(h->ctx_tlb[h->mmu_ctx]->read[(DATA >> 12) & (TLB_SIZE - 1)].tag == ~0ULL);
     csr_write(h, CSR_TDATA1, 2ULL << 60);
     CHECK(!h->trigger_access);
     CHECK(mem_load_u64(h, DATA + 8, &v));
-    CHECK(h->tlb[h->mmu_ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA);
+    CHECK(h->ctx_tlb[h->mmu_ctx]->read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA);
     hart_reset(h, BASE);
 }
 
@@ -1076,7 +1076,7 @@ static void test_hypervisor(void)
 /* Whether the hart's TLB context ctx holds a read translation of DATA. */
 static bool data_cached(const struct hart *h, unsigned ctx)
 {
-    return h->tlb[ctx].read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA;
+    return h->ctx_tlb[ctx]->read[(DATA >> 12) & (TLB_SIZE - 1)].tag == DATA;
 }
 
 /* Loads DATA in S mode with V=virt (Bare translation: hgatp and vsatp are 0 there), which
@@ -1250,13 +1250,149 @@ static void test_remote_sfence_asid(void)
     machine_destroy(mh);
 }
 
+/* The pages of test_asid_spaces: VA_PRIVATE (a U page) maps to one of these, VA_GLOBAL
+ * (a global U page) to the first. */
+#define ASID_PAGE(i) (DATA + 0x40000 + 0x1000 * (i))
+
+/* Whether h's U context (its current address space) holds a read translation of va. */
+static bool user_cached(const struct hart *h, uint64_t va)
+{
+    return h->ctx_tlb[MMU_CTX_U]->read[(va >> 12) & (TLB_SIZE - 1)].tag == va;
+}
+
+/* Writes satp (from S mode) and returns to U mode. */
+static void switch_space(struct hart *h, uint64_t satp)
+{
+    hart_set_mode(h, PRIV_S, false);
+    CHECK(csr_write(h, CSR_SATP, satp));
+    hart_set_mode(h, PRIV_U, false);
+}
+
+/* Runs sfence.vma insn in S mode (x5 = 1, x6 = VA_PRIVATE), and returns to U mode. */
+static void sfence_from_s(struct hart *h, uint32_t insn)
+{
+    hart_set_mode(h, PRIV_S, false);
+    h->arch.x[5] = 1;
+    h->arch.x[6] = VA_PRIVATE;
+    CHECK_EQ_U64(exec_one(h, insn, insn, 4), EXEC_NEXT);
+    hart_set_mode(h, PRIV_U, false);
+}
+
+/* Loads VA_PRIVATE in U mode: want is what the current address space maps there. */
+static void check_private(struct hart *h, uint64_t want)
+{
+    uint64_t v = 0;
+    CHECK(mem_load_u64(h, VA_PRIVATE, &v));
+    CHECK_EQ_U64(v, want);
+}
+
+/*
+ * The TLB keeps each address space's user translations across satp writes, as one
+ * tagged by ASID: a space that runs again finds its entries, and never another's at the
+ * same address; sfence.vma by ASID (from another space) drops that space's non-global
+ * entries only, by address those of every space; the least recently run space's go to
+ * make room for a new one.
+ */
+static void test_asid_spaces(void)
+{
+    struct machine *mh = hypervisor_machine();
+    if (!mh)
+        return;
+    struct hart *h = mh->harts[0];
+    uint64_t pte[2], satp[2];
+    for (unsigned s = 0; s < 2; s++) {
+        uint64_t root = DATA + 0x10000 + 0x3000 * s;
+        uint64_t *t = guest_ram_ptr(&mh->bus.ram, root, 0x3000);
+        memset(t, 0, 0x3000);
+        t[0] = ((root + 0x1000) >> 12) << 10 | 1;
+        t[512] = ((root + 0x2000) >> 12) << 10 | 1;
+        t[1024 + (VA_GLOBAL >> 12)] = (ASID_PAGE(0) >> 12) << 10 | 0x73; /* V R U G A */
+        t[1024 + (VA_PRIVATE >> 12)] = (ASID_PAGE(1 + s) >> 12) << 10 | 0x53; /* V R U A */
+        pte[s] = (uint64_t)(uintptr_t)&t[1024 + (VA_PRIVATE >> 12)];
+        satp[s] = 8ULL << 60 | (1ULL + s) << SATP_ASID_SHIFT | root >> 12;
+    }
+    for (unsigned i = 0; i < 4; i++)
+        *(uint64_t *)guest_ram_ptr(&mh->bus.ram, ASID_PAGE(i), 8) = 0xa0 + i;
+    uint64_t *pte_a = (uint64_t *)(uintptr_t)pte[0];
+    uint64_t v;
+    hart_reset(h, BASE);
+
+    switch_space(h, satp[0]);
+    check_private(h, 0xa1);
+    CHECK(mem_load_u64(h, VA_GLOBAL, &v) && user_cached(h, VA_GLOBAL));
+    switch_space(h, satp[1]);
+    CHECK(!user_cached(h, VA_PRIVATE));
+    check_private(h, 0xa2);
+    switch_space(h, satp[0]);
+    CHECK(user_cached(h, VA_PRIVATE));
+    check_private(h, 0xa1);
+
+    /* ASID 1 remapped, fenced by ASID from ASID 2's space. */
+    *pte_a = (ASID_PAGE(3) >> 12) << 10 | 0x53;
+    switch_space(h, satp[1]);
+    sfence_from_s(h, 0x12500073); /* sfence.vma x0, x5 */
+    check_private(h, 0xa2);
+    switch_space(h, satp[0]);
+    CHECK(!user_cached(h, VA_PRIVATE) && user_cached(h, VA_GLOBAL));
+    check_private(h, 0xa3);
+
+    /* Remapped back, fenced by address from ASID 2's space. */
+    *pte_a = (ASID_PAGE(1) >> 12) << 10 | 0x53;
+    switch_space(h, satp[1]);
+    sfence_from_s(h, 0x12030073); /* sfence.vma x6, x0 */
+    switch_space(h, satp[0]);
+    CHECK(!user_cached(h, VA_PRIVATE));
+    check_private(h, 0xa1);
+
+    /* As many other spaces as there is room for: ASID 1's entries make room. */
+    for (unsigned s = 0; s < TLB_SPACES; s++) {
+        switch_space(h, satp[1] + ((uint64_t)s << SATP_ASID_SHIFT));
+        check_private(h, 0xa2);
+    }
+    switch_space(h, satp[0]);
+    CHECK(!user_cached(h, VA_PRIVATE));
+    check_private(h, 0xa1);
+    hart_reset(h, BASE);
+    machine_destroy(mh);
+}
+
+/* Points the fetch TLB entry of M mode for page `page` at guest RAM page `at`, as a fill
+ * of another mapping would. */
+static void plant_fetch(struct hart *hh, uint64_t page, uint64_t at)
+{
+    unsigned idx = (page >> 12) & (TLB_SIZE - 1);
+    hh->ctx_tlb[MMU_CTX_M]->fetch[idx] = (struct tlb_entry){
+        .tag = page, .addend = (uintptr_t)guest_ram_ptr(hh->ram, at, 0x1000) - page };
+    hh->ctx_tlb[MMU_CTX_M]->filled[ACCESS_FETCH][idx / 64] |= 1ULL << (idx % 64);
+}
+
+/* A 4-byte instruction across a page boundary, which the fetch TLB never holds whole,
+ * takes its halves from the TLB entries of its two pages (white box: entries planted to
+ * map elsewhere than the pages themselves, which hold zeros). */
+static void test_straddling_fetch_uses_tlb(void)
+{
+    struct hart *hh = m_interp->harts[0];
+    uint64_t alias = DATA + 0x20000;
+    hart_reset(hh, BASE);
+    memset(guest_ram_ptr(hh->ram, DATA, 0x2000), 0, 0x2000);
+    const uint16_t lo = 0x8093, hi = 0x0010; /* addi x1, x1, 1 */
+    memcpy(guest_ram_ptr(hh->ram, alias + 0xffe, 2), &lo, 2);
+    memcpy(guest_ram_ptr(hh->ram, alias + 0x3000, 2), &hi, 2);
+    plant_fetch(hh, DATA, alias);
+    plant_fetch(hh, DATA + 0x1000, alias + 0x3000);
+    uint32_t insn = 0;
+    CHECK(mmu_fetch_slow(hh, DATA + 0xffe, &insn));
+    CHECK_EQ_U64(insn, 0x00108093);
+    hart_reset(hh, BASE);
+}
+
 /* Marks DATA as cached in the VS context (a translation under the current hgatp), as a
  * fill does: in the table and in the context's map of filled entries. */
 static void plant_vs_data(struct hart *h)
 {
     unsigned idx = (DATA >> 12) & (TLB_SIZE - 1);
     h->tlb[MMU_CTX_VS].read[idx] = (struct tlb_entry){ .tag = DATA };
-    h->tlb_filled[MMU_CTX_VS][ACCESS_READ][idx / 64] |= 1ULL << (idx % 64);
+    h->tlb[MMU_CTX_VS].filled[ACCESS_READ][idx / 64] |= 1ULL << (idx % 64);
 }
 
 /*
@@ -1380,7 +1516,7 @@ static void test_code_page_write_entry(void)
     struct guest_ram *ram = &m->bus.ram;
     size_t page = (DATA - ram->base) >> 12;
     guest_ram_note_write(ram, guest_ram_ptr(ram, DATA, 4));
-    const struct tlb_entry *e = &h->tlb[h->mmu_ctx].write[(DATA >> 12) & (TLB_SIZE - 1)];
+    const struct tlb_entry *e = &h->ctx_tlb[h->mmu_ctx]->write[(DATA >> 12) & (TLB_SIZE - 1)];
     CHECK(mem_store(h, DATA, 8, 1));
     CHECK_EQ_U64(e->tag, DATA);
     CHECK(guest_ram_code_extend(ram, page, 0, 0x10));
@@ -1499,43 +1635,47 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
-/* Three blocks share one set of the block cache (block.h) and run in turn, each evicting
- * another: every engine must still count to the end. Where they lie depends on the host
- * address of each machine's RAM, which the set index folds in: each engine's run finds
- * its own places, within a jump's reach of BASE. */
-static uint64_t set_neighbour[2];
+/* One block more than a set of the block cache (block.h) has ways share one set and run
+ * in turn, each evicting another: every engine must still count to the end. Where they
+ * lie depends on the host address of each machine's RAM, which the set index folds in:
+ * each engine's run finds its own places, within a jump's reach of BASE. */
+static uint64_t set_neighbour[BLOCK_CACHE_WAYS];
 
 static void find_set_neighbours(void)
 {
     struct block **set = block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, BASE, 4));
     unsigned found = 0;
-    for (uint64_t pc = BASE + 0x1000; found < 2 && pc < BASE + 0x80000; pc += 4)
+    for (uint64_t pc = BASE + 0x1000; found < BLOCK_CACHE_WAYS && pc < BASE + 0x80000; pc += 4)
         if (block_set(h->blocks, (uintptr_t)guest_ram_ptr(&m->bus.ram, pc, 4)) == set)
             set_neighbour[found++] = pc;
-    CHECK_EQ_U64(found, 2);
+    CHECK_EQ_U64(found, BLOCK_CACHE_WAYS);
 }
 
+/* BASE counts x12 and jumps to the first neighbour, which counts x11; each neighbour
+ * jumps to the next; the last counts x10 and jumps back to BASE until x12 reaches x13. */
 static void place_set_neighbours(void)
 {
     find_set_neighbours();
-    uint64_t second_pc = set_neighbour[0], third_pc = set_neighbour[1];
     const uint32_t first[] = {
-        I(1, 12, 0, 12, 0x13),                          /* addi x12, x12, 1 */
-        J((int32_t)(second_pc - BASE - 4), 0),          /* j to the second */
-    };
-    const uint32_t second[] = {
-        I(1, 11, 0, 11, 0x13),                          /* addi x11, x11, 1 */
-        J((int32_t)(third_pc - second_pc - 4), 0),      /* j to the third */
-    };
-    const uint32_t third[] = {
-        I(1, 10, 0, 10, 0x13),                          /* addi x10, x10, 1 */
-        B(8, 13, 12, 5),                                /* bge x12, x13: to the wfi */
-        J(-(int32_t)(third_pc - BASE + 8), 0),          /* j to the first */
-        WFI,
+        I(1, 12, 0, 12, 0x13),                                  /* addi x12, x12, 1 */
+        J((int32_t)(set_neighbour[0] - BASE - 4), 0),           /* j to the first neighbour */
     };
     memcpy(guest_ram_ptr(&m->bus.ram, BASE, sizeof(first)), first, sizeof(first));
-    memcpy(guest_ram_ptr(&m->bus.ram, second_pc, sizeof(second)), second, sizeof(second));
-    memcpy(guest_ram_ptr(&m->bus.ram, third_pc, sizeof(third)), third, sizeof(third));
+    for (unsigned k = 0; k + 1 < BLOCK_CACHE_WAYS; k++) {
+        const uint32_t middle[] = {
+            k ? I(0, 0, 0, 0, 0x13) : I(1, 11, 0, 11, 0x13),   /* (k = 0: addi x11, x11, 1) */
+            J((int32_t)(set_neighbour[k + 1] - set_neighbour[k] - 4), 0), /* j to the next */
+        };
+        memcpy(guest_ram_ptr(&m->bus.ram, set_neighbour[k], sizeof(middle)), middle, sizeof(middle));
+    }
+    uint64_t last_pc = set_neighbour[BLOCK_CACHE_WAYS - 1];
+    const uint32_t last[] = {
+        I(1, 10, 0, 10, 0x13),                                  /* addi x10, x10, 1 */
+        B(8, 13, 12, 5),                                        /* bge x12, x13: to the wfi */
+        J(-(int32_t)(last_pc - BASE + 8), 0),                   /* j to BASE */
+        WFI,
+    };
+    memcpy(guest_ram_ptr(&m->bus.ram, last_pc, sizeof(last)), last, sizeof(last));
 }
 
 static void test_blocks_sharing_a_set(void)
@@ -3001,8 +3141,8 @@ static void test_tlb_flush_filled(void)
         CHECK_EQ_U64(exec_one(h, 0x12000073, 0x12000073, 4), EXEC_NEXT); /* sfence.vma */
         for (unsigned ctx = 0; ctx < MMU_CTX_VU; ctx++)
             for (unsigned i = 0; i < TLB_SIZE; i++)
-                CHECK(h->tlb[ctx].read[i].tag == ~0ULL && h->tlb[ctx].write[i].tag == ~0ULL &&
-                      h->tlb[ctx].fetch[i].tag == ~0ULL);
+                CHECK(h->ctx_tlb[ctx]->read[i].tag == ~0ULL && h->ctx_tlb[ctx]->write[i].tag == ~0ULL &&
+                      h->ctx_tlb[ctx]->fetch[i].tag == ~0ULL);
     }
     hart_reset(h, BASE);
 }
@@ -3099,9 +3239,10 @@ static void test_jumps_within_block(void)
 }
 
 /*
- * A block evicted from its two-way cache set and decoded afresh gets its translation
- * back (jit_translated) instead of a new copy: place_set_neighbours' three blocks share
- * one set and run in turn. The code buffer holds as much after 100 turns as after 3.
+ * A block evicted from its cache set and decoded afresh gets its translation back
+ * (jit_translated) instead of a new copy: place_set_neighbours' blocks, one more than the
+ * set has ways, share it and run in turn. The code buffer holds as much after 100 turns
+ * as after 3.
  */
 static void test_evicted_block_keeps_its_translation(void)
 {
@@ -3446,6 +3587,8 @@ int main(void)
     test_vmid();
     test_remote_sfence_range();
     test_remote_sfence_asid();
+    test_asid_spaces();
+    test_straddling_fetch_uses_tlb();
     test_tlb_flush_filled();
     test_csr_write_rechecks();
     test_fence_in_place();

@@ -62,7 +62,7 @@ int main(void)
     CHECK_EQ_U64(l0[2], pte2);
     for (unsigned c = 0; c < TLB_CONTEXTS; c++)
         for (unsigned i = 0; i < TLB_SIZE; i++)
-            CHECK(h->tlb[c].read[i].tag == ~0ULL && h->tlb[c].write[i].tag == ~0ULL);
+            CHECK(h->ctx_tlb[c]->read[i].tag == ~0ULL && h->ctx_tlb[c]->write[i].tag == ~0ULL);
     CHECK_EQ_U64(h->arch.pc, DATA);
     CHECK_EQ_U64(h->arch.scause, 0);
     CHECK_EQ_U64(h->arch.mcause, 0);
