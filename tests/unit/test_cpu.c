@@ -3021,6 +3021,19 @@ static void test_rdtime_moves(void)
     CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 4);
 }
 
+/* Selects an engine's machine (0: the interpreter's, 1: the translator's) and loads
+ * code, with the supervisor's timer interrupt delegated, enabled and vectored to
+ * TRAP_VECTOR, for the tests of interrupts taken within a run. */
+static void load_with_s_timer(int engine, const uint32_t *code, size_t n)
+{
+    m = engine ? m_jit : m_interp;
+    h = m->harts[0];
+    load(code, n, NULL);
+    h->arch.stvec = TRAP_VECTOR;
+    h->arch.mideleg = MIP_STIP;
+    h->arch.mie = MIP_STIP;
+}
+
 /*
  * csrs sstatus.SIE with a delegated timer interrupt pending: the interpreter returns to
  * the run loop right after it (which takes the interrupt); translated code, running it
@@ -3033,13 +3046,8 @@ static void test_trap_csr_unmasks_in_place(void)
         I(1, 6, 0, 6, 0x13),                            /* 4: addi x6, x6, 1 */
     };
     for (int engine = 0; engine < 2; engine++) {
-        m = engine ? m_jit : m_interp;
-        h = m->harts[0];
-        load(code, ARRAY_SIZE(code), NULL);
+        load_with_s_timer(engine, code, ARRAY_SIZE(code));
         h->arch.x[5] = MSTATUS_SIE;
-        h->arch.stvec = TRAP_VECTOR;
-        h->arch.mideleg = MIP_STIP;
-        h->arch.mie = MIP_STIP;
         atomic_store(&h->arch.mip, MIP_STIP);
         hart_set_priv(h, PRIV_S);
         enum exec_exit e = interp_run(h, 10000);
@@ -3070,12 +3078,7 @@ static void test_csr_write_interrupt_in_run(void)
         I(1, 6, 0, 6, 0x13),                             /* 4: addi x6, x6, 1 */
     };
     for (int engine = 0; engine < 2; engine++) {
-        m = engine ? m_jit : m_interp;
-        h = m->harts[0];
-        load(code, ARRAY_SIZE(code), NULL);
-        h->arch.stvec = TRAP_VECTOR;
-        h->arch.mideleg = MIP_STIP;
-        h->arch.mie = MIP_STIP;
+        load_with_s_timer(engine, code, ARRAY_SIZE(code));
         h->arch.menvcfg |= MENVCFG_STCE;
         h->arch.mcounteren = 2; /* TM */
         h->arch.mstatus |= MSTATUS_SIE;
