@@ -300,7 +300,8 @@ void jit_emit_exit_slow(struct emitter *e, const struct dinsn *d, unsigned i, in
 void jit_emit_cold(struct emitter *e, const struct translation *t);
 /* Copies n bytes of data into the code (jumped over) and returns where: what translated
  * code passes to helpers must outlive the block's cache slot, since a chained jump can
- * enter a translation after its slot has been given to another block. */
+ * enter a translation after its slot has been given to another block. When the buffer
+ * is full (the translation will be dropped) it returns data itself, still readable. */
 const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
 /* Points a chain site that jit_emit_exit recorded in its block's chain_site[] at the
  * translation entered at `to` (past its entry sequence). */

@@ -686,7 +686,9 @@ const void *jit_emit_data(struct emitter *e, const void *data, size_t n)
     const uint8_t *copy = e->p;
     for (size_t i = 0; i < n; i++)
         emit8(e, ((const uint8_t *)data)[i]);
-    return copy;
+    /* A full buffer drops the translation, but its caller still reads the copy now: a
+     * copy cut off at the buffer's end would be read past it (a monitor crashed so). */
+    return e->overflow ? data : copy;
 }
 
 void jit_emit_patch_chain(void *site, const void *to)

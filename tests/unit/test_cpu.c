@@ -5,6 +5,8 @@
  * run. All must produce the architecturally required results.
  */
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/block.h"
 #include "cpu/csr.h"
@@ -12,6 +14,7 @@
 #include "cpu/hart.h"
 #include "cpu/interp.h"
 #include "cpu/jit.h"
+#include "cpu/jit_emit.h"
 #include "cpu/mmu.h"
 #include "cpu/rvc.h"
 #include "cpu/trigger.h"
@@ -3548,6 +3551,29 @@ static void test_state_reload(void)
     hart_reset(h, BASE);
 }
 
+/*
+ * Data copied into a full code buffer: the translation is dropped, but the translator
+ * reads the copy right away (a trap CSR's instruction), so the copy must not lie cut
+ * off at the buffer's end. Here the page after the buffer is unreadable, as where the
+ * buffer's mapping ends: a monitor under 50 VMs' load crashed on it.
+ */
+static void test_data_in_a_full_code_buffer(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *buf = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(buf != MAP_FAILED);
+    CHECK(mprotect(buf + page, (size_t)page, PROT_NONE) == 0);
+    static struct emitter e;
+    e.start = buf;
+    e.end = buf + page;
+    e.p = e.end - 8;
+    const struct dinsn d = { .imm = 0x14059073 }; /* csrw sscratch, a1 */
+    const struct dinsn *copy = jit_emit_data(&e, &d, sizeof(d));
+    CHECK(e.overflow);
+    CHECK_EQ_U64(copy->imm, d.imm);
+    munmap(buf, (size_t)page * 2);
+}
+
 int main(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
@@ -3624,6 +3650,7 @@ int main(void)
     test_jumps_within_block();
     test_trace_through_taken_branch();
     test_evicted_block_keeps_its_translation();
+    test_data_in_a_full_code_buffer();
     test_trace_into_rewritten_code();
     test_trap_in_trace();
     test_branch_on_register_in_memory();
