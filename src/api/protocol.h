@@ -16,9 +16,9 @@
 /* The longest request line taken, newline excluded. */
 #define API_MAX_REQUEST 65536
 
-/* What a command gets: its context (the VM of `rackvm run`, the rack of `rackvm rack`) and the request, its arguments already checked
- * against args. It returns the result object ({"ok": true} is added), or NULL with a
- * message in err. */
+/* What a command gets: its context (the VM of `rackvm run`, the rack of `rackvm rack`)
+ * and the request, its arguments already checked against args. It returns the result
+ * object ({"ok": true} is added), or NULL with a message in err. */
 struct api_command {
     const char *name;
     const char *const *args;  /* accepted argument names, NULL-terminated; NULL: none */

@@ -4,14 +4,14 @@
  * decoded form (struct dinsn) that every engine runs: the reference executor, the block
  * interpreter and the translator. Instructions without an op of their own (other CSR
  * accesses, system, bit-manipulation beyond Zba and Zbb's one-operand ops, Zicond, scalar
- * crypto) decode to OP_SLOW,
- * which only the reference executor (execute.c) takes apart. F, D and Zfh loads, stores
- * and arithmetic decode to OP_FP: kept whole like OP_SLOW and run by exec_fp, but within
- * a block, since they cannot change privilege, translation or interrupts. Accesses to
- * the supervisor's trap-handling CSRs (csr_is_trap_handling) decode to OP_TRAP_CSR: kept
- * whole and run in one step (exec_trap_csr) within a block, which they leave only when
- * they unmask a pending interrupt; reads of the time CSR (OP_RDTIME) are kept whole and
- * run by the reference executor within a block, which they never leave. The fences after which fetches must see new translations or code
+ * crypto) decode to OP_SLOW, which only the reference executor (execute.c) takes apart.
+ * F, D and Zfh loads, stores and arithmetic decode to OP_FP: kept whole like OP_SLOW and
+ * run by exec_fp, but within a block, since they cannot change privilege, translation or
+ * interrupts. Accesses to the supervisor's trap-handling CSRs (csr_is_trap_handling)
+ * decode to OP_TRAP_CSR: kept whole and run in one step (exec_trap_csr) within a block,
+ * which they leave only when they unmask a pending interrupt; reads of the time CSR
+ * (OP_RDTIME) are kept whole and run by the reference executor within a block, which
+ * they never leave. The fences after which fetches must see new translations or code
  * (sfence.vma, hfence, their Svinval forms, fence.i) decode to OP_FETCH_FENCE: kept whole
  * and run by the reference executor in place, they end their block, and the next one is
  * found through the fetch TLB.

@@ -663,10 +663,11 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  * A branch back to its block's start (a loop of one block, the commonest block exit),
  * on a hart without a translator: while the page's code is unchanged, the block runs
  * again without a link lookup, its first instruction through the handler that reads acc
- * where that holds its operand (the branch's target). Each branch keeps its own dispatch jump. A loop that
- * stores nothing does not check the page's code again (as translated loops do not):
- * only another hart or a device can change it then, and without a fence.i on this hart
- * the ISA lets it run the old code; it sees the new one by the end of its slice.
+ * where that holds its operand (the branch's target). Each branch keeps its own dispatch
+ * jump. A loop that stores nothing does not check the page's code again (as translated
+ * loops do not): only another hart or a device can change it then, and without a
+ * fence.i on this hart the ISA lets it run the old code; it sees the new one by the end
+ * of its slice.
  */
 #define BRANCH_LOOP_AT(label, name, recheck) label: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \

@@ -345,7 +345,8 @@ enum insn_kind {
     KIND_FENCE,     /* a host barrier as the fence's orders need */
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
     KIND_AMO,       /* exec_amo in place: rd written in the register file */
-    KIND_TRAP_CSR,  /* inline, else jit_trap_csr_insn (rdtime: jit_slow_insn) in place: rd written in the register file */
+    KIND_TRAP_CSR,  /* inline, else jit_trap_csr_insn (rdtime: jit_slow_insn) in place:
+                       rd written in the register file */
     KIND_FETCH_FENCE, /* jit_slow_insn in place, then on through the fetch TLB */
 };
 

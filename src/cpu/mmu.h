@@ -158,7 +158,7 @@ static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size
     }                                                                                   \
     static inline bool name(struct hart *h, uint64_t va, uint64_t *out)                 \
     {                                                                                   \
-        if (likely(name##_hit(h->ctx_tlb[h->mmu_ctx]->read, va, out)))                       \
+        if (likely(name##_hit(h->ctx_tlb[h->mmu_ctx]->read, va, out)))                  \
             return true;                                                                \
         uint64_t raw;                                                                   \
         if (!mmu_load_slow(h, va, sizeof(type), &raw))                                  \
@@ -215,7 +215,8 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
 
 static inline bool mem_store(struct hart *h, uint64_t va, unsigned size, uint64_t value)
 {
-    return likely(mem_store_hit(h, h->ctx_tlb[h->mmu_ctx]->write, va, size, value)) || mmu_store_slow(h, va, size, value);
+    return likely(mem_store_hit(h, h->ctx_tlb[h->mmu_ctx]->write, va, size, value)) ||
+           mmu_store_slow(h, va, size, value);
 }
 
 /* Zicbom/Zicboz's cache block (the device tree's riscv,cbom/cboz-block-size). */

@@ -1,5 +1,6 @@
 /*
- * SiFive PLIC: sources 1..PLIC_NUM_SOURCES-1, two contexts per hart (2*i = hart i M-mode -> MEIP, 2*i+1 = S-mode -> SEIP).
+ * SiFive PLIC: sources 1..PLIC_NUM_SOURCES-1, two contexts per hart (2*i = hart i's
+ * M mode -> MEIP, 2*i+1 = its S mode -> SEIP).
  * Sources are level-triggered: a high line makes its source pending unless it is
  * claimed and not yet completed; a line that drops before the claim withdraws the
  * request (as QEMU does), so a driver that already serviced its device by polling does

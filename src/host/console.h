@@ -2,7 +2,8 @@
  * The host side of the guest console.
  * Input: a reader thread reads in_fd and feeds the guest's input (the board's receive
  * hook, the UART) under the board's lock; bytes it cannot take yet wait in the reader
- * (never dropped), so piped input is never lost. When in_fd is a terminal it is put in raw mode and Ctrl-A is an escape key:
+ * (never dropped), so piped input is never lost. When in_fd is a terminal it is put in
+ * raw mode and Ctrl-A is an escape key:
  *   Ctrl-A x       stop the VM (STOP_USER)
  *   Ctrl-A h       print the key list
  *   Ctrl-A Ctrl-A  send one Ctrl-A to the guest
