@@ -78,11 +78,27 @@ rss_split() {
         END { print total + 0, ram + 0, pss + 0 }' "/proc/$1/smaps"
 }
 
-# Waits until n console logs (glob $2) show GUEST-READY, sets boot (s since $1).
+# The VMs that died, one line each ("name: why"): those the rack lists as failed or
+# stopped (a monitor that crashed, a guest that panicked), or the QEMU processes gone.
+dead_vms() {
+    if [ -n "$supervisor" ]; then
+        timeout -k 5 30 "$rackvm" rack ps --state-dir "$work/state" |
+            awk '$2 == "failed" || $2 == "stopped" { name = $1; for (i = 1; i <= 9; i++) $i = ""
+                                                     sub(/^ +/, ""); print name ": " $0 }'
+    else
+        local pid
+        for pid in "${vms[@]}"; do kill -0 "$pid" 2>/dev/null || echo "qemu (pid $pid): exited"; done
+    fi
+}
+
+# Waits until each of the n VMs printed GUEST-READY on its console log (glob $2) or died,
+# sets boot (s since $1) and dead (how many died), and names those that died.
 wait_booted() {
-    local since=$1 logs=$2 booted=0
-    while [ "$booted" -lt "$n" ]; do
+    local since=$1 logs=$2 booted=0 died=() polled=0
+    while [ $((booted + ${#died[@]})) -lt "$n" ]; do
         booted=$(cat $logs 2>/dev/null | grep -c GUEST-READY || true)
+        # rack ps every 2 s: a died VM never prints GUEST-READY, and would be waited for.
+        if [ $((polled++ % 10)) -eq 0 ]; then mapfile -t died < <(dead_vms); fi
         if (($(echo "$(date +%s.%N) - $since > $boot_limit" | bc))); then
             echo "bench/rack-scale.sh: only $booted of $n VMs booted within $boot_limit s" >&2
             exit 1
@@ -90,36 +106,57 @@ wait_booted() {
         sleep 0.2
     done
     boot=$(echo "$(date +%s.%N) - $since" | bc)
+    dead=${#died[@]}
+    [ "$dead" -eq 0 ] || printf 'bench/rack-scale.sh: %d of %d VMs died while booting:\n%s\n' "$dead" "$n" \
+        "$(printf '  %s\n' "${died[@]}")" >&2
 }
 
 # Measures the idle VMs ${vms[@]} (and the supervisor $1, if any) and adds a row for $2.
+# A VM that dies while measured is named and left out of the figures, as are those that
+# died while booting (the died column counts both); per-VM figures are per VM measured.
 measure() {
     local sup=$1 vm=$2
-    [ "${#vms[@]}" -eq "$n" ] || { echo "bench/rack-scale.sh: ${#vms[@]} $vm processes, not $n" >&2; exit 1; }
-    printf '  %s: all %d booted in %.1f s; idle for %d s, then measured over %d s\n' "$vm" "$n" "$boot" \
-        "$settle_s" "$idle_s"
+    [ "${#vms[@]}" -eq $((n - dead)) ] ||
+        { echo "bench/rack-scale.sh: ${#vms[@]} $vm processes, not $((n - dead))" >&2; exit 1; }
+    printf '  %s: %d of %d booted in %.1f s; idle for %d s, then measured over %d s\n' "$vm" \
+        $((n - dead)) "$n" "$boot" "$settle_s" "$idle_s"
     sleep "$settle_s"
-    local c0 c1 s0=0 s1=0 w0 w1 t0 t1
-    c0=$(cpu_ticks "${vms[@]}") w0=$(switches "${vms[@]}") t0=$(date +%s.%N)
+    local -A c0 w0
+    local s0=0 s1=0 t0 t1 pid
+    for pid in "${vms[@]}"; do c0[$pid]=$(cpu_ticks "$pid") w0[$pid]=$(switches "$pid"); done
+    t0=$(date +%s.%N)
     [ -z "$sup" ] || s0=$(cpu_ticks "$sup")
     sleep "$idle_s"
-    c1=$(cpu_ticks "${vms[@]}") w1=$(switches "${vms[@]}") t1=$(date +%s.%N)
-    [ -z "$sup" ] || s1=$(cpu_ticks "$sup")
-    local elapsed total_kib=0 ram_kib=0 pss_kib=0 sup_kib=0 pid t r p
-    elapsed=$(echo "$t1 - $t0" | bc -l)
+    local cpu=0 wakes=0 measured=() c w
     for pid in "${vms[@]}"; do
+        # Both reads fail once the process is gone (and exits are not waited for here).
+        c=$(cpu_ticks "$pid" 2>/dev/null) && w=$(switches "$pid") || continue
+        cpu=$((cpu + c - c0[$pid])) wakes=$((wakes + w - w0[$pid])) measured+=("$pid")
+    done
+    t1=$(date +%s.%N)
+    [ -z "$sup" ] || s1=$(cpu_ticks "$sup")
+    local live=${#measured[@]} died=()
+    if [ "$live" -lt "${#vms[@]}" ]; then
+        mapfile -t died < <(dead_vms)
+        printf 'bench/rack-scale.sh: %d %s VMs died while measured; all that died:\n%s\n' \
+            $((${#vms[@]} - live)) "$vm" "$(printf '  %s\n' "${died[@]}")" >&2
+    fi
+    [ "$live" -gt 0 ] || { echo "bench/rack-scale.sh: no $vm VM left to measure" >&2; exit 1; }
+    local elapsed total_kib=0 ram_kib=0 pss_kib=0 sup_kib=0 t r p
+    elapsed=$(echo "$t1 - $t0" | bc -l)
+    for pid in "${measured[@]}"; do
         read -r t r p < <(rss_split "$pid")
         total_kib=$((total_kib + t)) ram_kib=$((ram_kib + r)) pss_kib=$((pss_kib + p))
     done
     [ -z "$sup" ] || sup_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$sup/status")
     local vm_cpu sup_cpu
-    vm_cpu=$(echo "100 * ($c1 - $c0) / $tick / $elapsed" | bc -l)
+    vm_cpu=$(echo "100 * $cpu / $tick / $elapsed" | bc -l)
     sup_cpu=$(echo "100 * ($s1 - $s0) / $tick / $elapsed" | bc -l)
-    results+=("$(printf '%-6s %4d %9.1f %9.2f %9.3f %8.2f %8.1f %11.1f %11.1f %10.1f %10.1f %9.1f' "$vm" "$n" \
-        "$boot" "$(echo "$vm_cpu + $sup_cpu" | bc -l)" "$(echo "$vm_cpu / $n" | bc -l)" "$sup_cpu" \
-        "$(echo "($w1 - $w0) / $elapsed / $n" | bc -l)" "$(echo "$total_kib / 1024" | bc -l)" \
-        "$(echo "$ram_kib / 1024 / $n" | bc -l)" "$(echo "($total_kib - $ram_kib) / 1024 / $n" | bc -l)" \
-        "$(echo "$pss_kib / 1024 / $n" | bc -l)" "$(echo "$sup_kib / 1024" | bc -l)")")
+    results+=("$(printf '%-6s %4d %5d %9.1f %9.2f %9.3f %8.2f %8.1f %11.1f %11.1f %10.1f %10.1f %9.1f' "$vm" "$n" \
+        $((n - live)) "$boot" "$(echo "$vm_cpu + $sup_cpu" | bc -l)" "$(echo "$vm_cpu / $live" | bc -l)" "$sup_cpu" \
+        "$(echo "$wakes / $elapsed / $live" | bc -l)" "$(echo "$total_kib / 1024" | bc -l)" \
+        "$(echo "$ram_kib / 1024 / $live" | bc -l)" "$(echo "($total_kib - $ram_kib) / 1024 / $live" | bc -l)" \
+        "$(echo "$pss_kib / 1024 / $live" | bc -l)" "$(echo "$sup_kib / 1024" | bc -l)")")
     echo "  ${results[-1]}"
 }
 
@@ -168,8 +205,9 @@ done
 
 echo
 echo "guest: $guest, $memory MiB and 1 hart per VM, host: $(nproc) cores, load now: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "idle CPU in % of one core over ${idle_s} s; wake/s: context switches per VM; MiB: RSS of"
+echo "died: VMs that died (left out of the rest); idle CPU in % of one core over ${idle_s} s;"
+echo "wake/s: context switches per VM; MiB: RSS of"
 echo "all VMs, guest RAM touched per VM, RSS and PSS outside the guest RAM per VM, supervisor RSS"
-printf '%-6s %4s %9s %9s %9s %8s %8s %11s %11s %10s %10s %9s\n' vm N "boot(s)" "idle CPU%" "per VM" "superv." \
+printf '%-6s %4s %5s %9s %9s %9s %8s %8s %11s %11s %10s %10s %9s\n' vm N died "boot(s)" "idle CPU%" "per VM" "superv." \
     "wake/s" "RSS total" "RAM per VM" "ovh RSS" "ovh PSS" "superv."
 printf '%s\n' "${results[@]}"

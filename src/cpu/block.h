@@ -151,6 +151,8 @@ struct block_cache {
 #define BLOCK_POOL_HALF ((uint32_t)(BLOCK_CACHE_SIZE * (sizeof(struct block) + 9 * sizeof(struct block_insn))))
 #define BLOCK_CACHE_BYTES (sizeof(struct block_cache) + sizeof(struct block) + 2 * (size_t)BLOCK_POOL_HALF)
 _Static_assert(BLOCK_CACHE_BYTES < INT32_MAX, "links (block_next) span the whole cache");
+/* Where the cache starts: a host huge page's start (interp_init). */
+#define BLOCK_CACHE_ALIGN ((size_t)2 << 20)
 
 static inline uint32_t block_pool_half(const struct block_cache *c)
 {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/alu.h"
 #include "cpu/block.h"
@@ -30,15 +31,31 @@
  * ahead; packed to their size, more): 1, 3 and 4 KiB less. */
 #define POOL_PREFETCH_AHEAD 2048
 
+/* BLOCK_CACHE_BYTES mapped at a huge page's start: the kernel places a mapping whose size
+ * is not a multiple of huge pages anywhere, and the cache's first MiBs (its slots and the
+ * pool's start, where an idle guest's blocks are) would then not fill one. */
+static void *map_block_cache(void)
+{
+    size_t mapped = BLOCK_CACHE_BYTES + BLOCK_CACHE_ALIGN;
+    uint8_t *p = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)p + BLOCK_CACHE_ALIGN - 1) & ~(uintptr_t)(BLOCK_CACHE_ALIGN - 1));
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uint8_t *end = (uint8_t *)(((uintptr_t)aligned + BLOCK_CACHE_BYTES + page - 1) & ~(page - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    if (end < p + mapped)
+        munmap(end, (size_t)(p + mapped - end));
+    return aligned;
+}
+
 int interp_init(struct hart *h, bool translate, unsigned hot_runs, size_t code_size)
 {
     /* Mapped rather than allocated: interp_release gives its pages back (zero: empty). */
-    h->blocks = mmap(NULL, BLOCK_CACHE_BYTES, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (h->blocks == MAP_FAILED) {
-        h->blocks = NULL;
+    h->blocks = map_block_cache();
+    if (!h->blocks)
         return -1;
-    }
     /* In huge pages: an idle guest's tick runs ~3400 blocks spread over a quarter of a
      * MiB of them, out of the host's TLB by then, and a page walk per 4K page would come
      * first. */

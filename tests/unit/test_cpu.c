@@ -1725,6 +1725,16 @@ static void test_idle_hart_interprets(void)
     }
 }
 
+/* Each hart's block cache starts at a huge page, which its first MiBs (slots and the
+ * pool's start) can then fill: placed anywhere by the kernel, they took 4K pages. */
+static void test_block_cache_huge_aligned(void)
+{
+    struct machine *machines[] = { m_interp, m_jit };
+    for (unsigned i = 0; i < ARRAY_SIZE(machines); i++)
+        for (unsigned k = 0; k < machines[i]->nharts; k++)
+            CHECK((uintptr_t)machines[i]->harts[k]->blocks % BLOCK_CACHE_ALIGN == 0);
+}
+
 /* An idle hart's caches given back (interp_release) under chained translations: the loop
  * runs again, decoded and translated afresh, to the same result. */
 static void test_released_caches(void)
@@ -3637,6 +3647,7 @@ int main(void)
     test_self_modifying_code();
     test_blocks_sharing_a_set();
     test_idle_hart_interprets();
+    test_block_cache_huge_aligned();
     test_released_caches();
     test_code_buffer_refilled();
     test_block_pool_refilled();
