@@ -271,6 +271,9 @@ struct hart_state {
     uint64_t reservation_value;
 };
 
+/* Guessed translated loads (jit_emit.h) share these many guesses, by block and place. */
+#define HART_LOAD_GUESSES 64
+
 struct hart {
     /* First, so that the translator reaches pc and the registers with short offsets. */
     struct hart_state arch;
@@ -296,6 +299,9 @@ struct hart {
     void *jit_exit_block;         /* where translated code returned: see jit.h */
     void *jit_exit_site;          /* the chain site of the exit it returned through */
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
+    /* Translated loads' guesses of their host page (jit_emit.h's guessed loads): only
+     * guesses, checked against the TLB at every use, so nothing needs to empty them. */
+    uint64_t jit_load_guess[HART_LOAD_GUESSES];
     /* Idle release (hart.c): wfi sleep within the current window; instret when the
      * hart last entered wfi; whether it is idle: its caches were given back and its
      * blocks are not translated until it is busy again. */

@@ -280,7 +280,7 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
         e->stored |= store;
-        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper, t->keep[i], t->reuse[i]);
+        jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper, t->keep[i], t->reuse[i], -1);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
     } else if (arith >= 0) {
@@ -595,7 +595,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
         /* fall through */
     case KIND_LOAD:
         jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper, t->keep[i],
-                        t->reuse[i]);
+                        t->reuse[i], t->guess[i]);
         return;
     case KIND_ALU_IMM:
         jit_emit_alu_imm(e, (enum jit_alu)o->how, o->word, !o->word || !upper_half_unread(t->insns, i), d->rd,
@@ -827,6 +827,29 @@ static void plan_host_bases(struct translation *t, unsigned n, const bool *joine
     }
 }
 
+/* Whether instruction j lies in a loop of the translation: a jump back over it. */
+static bool in_loop(const struct translation *t, unsigned n, unsigned j)
+{
+    for (unsigned i = j; i < n; i++)
+        if (t->inside[i] >= 0 && t->inside[i] <= (int)j)
+            return true;
+    return false;
+}
+
+/* Which loads guess their addend (jit_emit_access): the integer loads in a loop of the
+ * translation that use no host base, where a dependent chain of loads may wait on each
+ * one's TLB entry, in code translated in U mode (user buffers: descending pages) or M
+ * mode (bare metal: one addend); their guesses spread over h->jit_load_guess by block
+ * and index. S mode's accesses mix the kernel's linear map, vmalloc and user pages. */
+static void plan_load_guesses(struct translation *t, unsigned n, enum priv priv)
+{
+    for (unsigned i = 0; i < n; i++) {
+        bool guessed = priv != PRIV_S && translation_of(&t->insns[i])->kind == KIND_LOAD && t->keep[i] < 0 &&
+                       t->reuse[i] < 0 && in_loop(t, n, i);
+        t->guess[i] = guessed ? (int8_t)(((t->b->host_pc >> 1) + i) % HART_LOAD_GUESSES) : -1;
+    }
+}
+
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
     struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
@@ -897,8 +920,10 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
         }
     }
     plan_host_bases(&t, n, joined, ends, writes);
+    plan_load_guesses(&t, n, h->arch.priv);
     for (;;) {
         e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry,
+                              .descending_guesses = h->arch.priv == PRIV_U,
                               .reservations_live = h->platform.reservations_live };
         jit_emit_prologue(&e, &use);
         for (unsigned i = 0; i < n; i++) {

@@ -785,6 +785,32 @@ static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, ui
     emit_mem(e, true, 0x8b, RCX, RSP, HOST_BASE(k) + 8);
 }
 
+/*
+ * The hit path of tlb_lookup for a load with a guess (jit_emit.h's guessed loads): rcx =
+ * the addend the guess predicts for va's page, from va and the guess alone, while the
+ * read entry's tag is compared with va's page and alignment bits and its addend with
+ * rcx. Jumps to miss[0] on a miss or misaligned access, to *wrong on a wrong guess,
+ * both with rax = the entry's offset and, with descending guesses, rdx = twice va's page.
+ */
+static void guessed_lookup(struct emitter *e, int va, unsigned size, int guess, uint8_t **miss, uint8_t **wrong)
+{
+    int32_t table = (int32_t)offsetof(struct tlb, read);
+    tlb_offset(e, RAX, va);
+    emit_mem(e, true, 0x8b, RCX, RBX, HART(jit_load_guess) + 8 * guess);
+    emit_reg(e, true, 0x89, va, RDI);
+    emit_reg(e, true, 0x81, 4, RDI), emit32(e, 0xfffff000u | (size - 1));         /* and rdi, mask */
+    if (e->descending_guesses) {
+        /* rdi holds the page wherever the tag compare lets the guess be used. */
+        emit_reg(e, true, 0x89, RDI, RDX);
+        emit_reg(e, true, 0x01, RDX, RDX);                                        /* add rdx, rdx */
+        emit_reg(e, true, 0x29, RDX, RCX);                                        /* sub rcx, rdx */
+    }
+    emit_tlb_entry(e, 0x3b, RDI, table + (int32_t)offsetof(struct tlb_entry, tag));
+    miss[0] = jump_forward(e, 0x85);                                              /* miss or misaligned */
+    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    *wrong = jump_forward(e, 0x85);
+}
+
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
  * the slow path, which breaks the ones on the stored granule. Clobbers rax. */
 static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
@@ -842,9 +868,9 @@ static void emit_store(struct emitter *e, unsigned size, int value, int va)
 
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,
-                     int keep, int reuse)
+                     int keep, int reuse, int guess)
 {
-    uint8_t *slow[8];
+    uint8_t *slow[8], *wrong_guess = NULL;
     unsigned nslow;
     /* The address: rs1's own host register when there is no offset, else rsi. */
     int va = d->imm == 0 && e->host[d->rs1] >= 0 ? e->host[d->rs1] : RSI;
@@ -864,6 +890,9 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     }
     if (reuse >= 0) {
         host_base_lookup(e, va, size, reuse, slow);
+        nslow = 1;
+    } else if (guess >= 0) {
+        guessed_lookup(e, va, size, guess, slow, &wrong_guess);
         nslow = 1;
     } else {
         nslow = tlb_lookup(e, va, store, size, slow, keep);
@@ -894,6 +923,9 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->reuse = (int8_t)reuse;
+    c->guess = (int8_t)guess;
+    c->descending = e->descending_guesses;
+    c->wrong_guess = wrong_guess;
     c->hit = hit;
     c->valid = e->valid;
     c->dirty = e->dirty;
@@ -948,6 +980,19 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
              * refills the host base on a hit. */
             patch_here(e, from[0]);
             tlb_lookup(e, c->va, false, c->size, from, c->reuse);
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(c->hit - (e->p + 4)));
+        }
+        if (c->guess >= 0) {
+            /* The entry's addend, and the guess it makes for the next access. */
+            patch_here(e, c->wrong_guess);
+            emit_tlb_entry(e, 0x8b, RCX, (int32_t)(offsetof(struct tlb, read) + offsetof(struct tlb_entry, addend)));
+            if (c->descending) {
+                emit_reg(e, true, 0x01, RCX, RDX);                               /* add rdx, rcx */
+                emit_mem(e, true, 0x89, RDX, RBX, HART(jit_load_guess) + 8 * c->guess);
+            } else {
+                emit_mem(e, true, 0x89, RCX, RBX, HART(jit_load_guess) + 8 * c->guess);
+            }
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }

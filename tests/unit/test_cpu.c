@@ -2161,6 +2161,69 @@ static void test_host_base_reuse(void)
 }
 
 /*
+ * A loop's load through a base it computes guesses its addend (jit_emit.h's guessed
+ * loads): in U mode, from twice the page it last read plus that page's addend, which
+ * holds for buffers on descending physical pages; in M mode, the last addend. BEFORE_A,
+ * the page below PAGE_A, is where a guess made on PAGE_A puts VA_A + 0x1000 in U mode:
+ * mapped there, the guess holds; mapped to PAGE_B, it is wrong and must not be used.
+ * The guesses outlive a run: the remapped loop's second load is guessed from the
+ * mapping before (PAGE_A's).
+ */
+#define BEFORE_A (PAGE_A - 0x1000)
+#define PTE_USER 0x10ULL
+
+/* U mode under root, whose VA_A maps to a and the page after to b, its code (BASE's
+ * gigapage) and both pages user pages. */
+static void enter_u_mode(uint64_t root, uint64_t a, uint64_t b)
+{
+    fill_pages();
+    static const uint64_t words[] = { 0x44, 0x45 };
+    memcpy(guest_ram_ptr(&m->bus.ram, BEFORE_A, sizeof(words)), words, sizeof(words));
+    map_pages(root, a, b);
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, root, 0x3000);
+    t[BASE >> 30] |= PTE_USER;
+    t[1024 + (VA_A >> 12)] |= PTE_USER;
+    t[1024 + (VA_A >> 12) + 1] |= PTE_USER;
+    h->arch.satp = satp_for(root, 0);
+    hart_set_mode(h, PRIV_U, false);
+    hart_tlb_flush(h);
+}
+
+static void set_up_user_descending(void) { enter_u_mode(DATA, PAGE_A, BEFORE_A); }
+static void set_up_user_apart(void) { enter_u_mode(DATA, PAGE_A, PAGE_B); }
+static void set_up_user_remapped(void) { enter_u_mode(ROOT_B, PAGE_C, PAGE_B); }
+static void set_up_machine_mode(void) { fill_pages(); }
+
+static void test_guessed_load(void)
+{
+    uint64_t regs[32] = { [5] = VA_A + 0xff0, [9] = 0x20 };
+    uint32_t loop[] = {
+        R(0, 8, 5, 0, 7, 0x33),    /* 0: add x7, x5, x8 */
+        LD(10, 0, 7),              /* 4 */
+        R(0, 10, 11, 0, 11, 0x33), /* 8: add x11, x11, x10 */
+        I(8, 8, 0, 8, 0x13),       /* 12: addi x8, x8, 8 */
+        B(-16, 9, 8, 1),           /* 16: bne x8, x9, to 0 */
+    };
+    unsigned check[] = { 11 };
+    uint64_t want_descending[] = { 0x15 + 0x13 + 0x44 + 0x45 }, want_apart[] = { 0x15 + 0x13 + 0x22 + 0x23 };
+    RUN_SET_UP("a loop's computed loads across a page end, pages descending", loop, regs, set_up_user_descending,
+               check, want_descending);
+    RUN_SET_UP("a loop's computed loads across a page end, pages apart", loop, regs, set_up_user_apart, check,
+               want_apart);
+
+    uint64_t one_page_regs[32] = { [5] = VA_A, [9] = 0x10 };
+    uint64_t want_page_a[] = { 0x11 + 0x12 }, want_page_c[] = { 0x31 + 0x32 };
+    RUN_SET_UP("a loop's computed loads of one page", loop, one_page_regs, set_up_user_apart, check, want_page_a);
+    RUN_SET_UP("a loop's computed loads of one page, remapped", loop, one_page_regs, set_up_user_remapped, check,
+               want_page_c);
+
+    uint64_t machine_regs[32] = { [5] = PAGE_A + 0xff0, [9] = 0x20 };
+    uint64_t want_machine[] = { 0x15 + 0x13 + 0x66 + 0x67 };
+    RUN_SET_UP("a loop's computed loads across a page end in M mode", loop, machine_regs, set_up_machine_mode,
+               check, want_machine);
+}
+
+/*
  * Calls by jal of a function on the next page but one, which runs off its page's end
  * into a return on the next: three calls, then a store (no fence.i) rewrites the
  * function's first instruction, and three more calls must run the new one.
@@ -2222,6 +2285,7 @@ static void test_translated_lookups(void)
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
     test_host_base_reuse();
+    test_guessed_load();
 }
 
 /*
