@@ -43,6 +43,7 @@ struct cold_access {
     int8_t value;   /* a store's value register, or -1 */
     int8_t dest;    /* where a load's value goes, or -1 */
     int8_t reuse;   /* the host base it reused, or -1; if one, its first jump: another page */
+    const void *data; /* an AMO's: the helper takes (h, data) and returns rd's value; else NULL */
     uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
     uint32_t valid, dirty, low_word; /* the emitter's valid, dirty and low_word at the access */
 };
@@ -223,6 +224,16 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,
                      int keep, int reuse);
 
+/*
+ * The AMO d (funct: an AMO's operation, not LR or SC) of size bytes at x[rs1], at block
+ * offset off (instruction i): on the write TLB's hit path, one locked host
+ * read-modify-write (x86's are full fences, as .aq and .rl at most ask), rd = the old
+ * value (sign-extended from a word). A miss, a misaligned address, a page holding code
+ * (TLB_CODE_PAGE) or live LR reservations leave the whole instruction to helper(h, data),
+ * which returns rd's value, or sets h->jit_fault after raising an exception.
+ */
+void jit_emit_amo(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, enum amo_funct funct,
+                  unsigned size, const void *helper, const void *data);
 /*
  * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read
  * TLB (its page and addend) or none, throughout a run of translated code (the emitter

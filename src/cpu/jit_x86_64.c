@@ -894,12 +894,91 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->value = (int8_t)value;
     c->dest = (int8_t)dest;
     c->reuse = (int8_t)reuse;
+    c->data = NULL;
     c->hit = hit;
     c->valid = e->valid;
     c->dirty = e->dirty;
     c->low_word = e->low_word;
     if (!store)
         store_x(e, dest, d->rd);
+}
+
+/* cmovcc rdi, rax after cmp rax, src: the old value where it is the minimum or maximum. */
+static uint32_t amo_keeps_old(enum amo_funct funct)
+{
+    switch (funct) {
+    case AMO_MIN: return 0x0f4c;  /* cmovl */
+    case AMO_MAX: return 0x0f4f;  /* cmovg */
+    case AMO_MINU: return 0x0f42; /* cmovb */
+    default: return 0x0f47;       /* cmova */
+    }
+}
+
+void jit_emit_amo(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, enum amo_funct funct,
+                  unsigned size, const void *helper, const void *data)
+{
+    bool w = size == 8;
+    int va = e->host[d->rs1] >= 0 ? e->host[d->rs1] : RSI;
+    load_x(e, va, d->rs1);
+    int src = e->host[d->rs2] >= 0 ? e->host[d->rs2] : RDX;
+    load_x(e, src, d->rs2);
+    int dest = dest_of(e, d->rd);
+    uint8_t *slow[2];
+    unsigned nslow = tlb_lookup(e, va, true, size, slow, -1);
+    /* The stores of the AMO's slow path too: a page holding code fails the tag compare. */
+    reservation_check(e, slow, &nslow);
+    /* rax = the old value. */
+    switch (funct) {
+    case AMO_SWAP:
+        emit_reg(e, w, 0x8b, RAX, src);
+        emit_host_access(e, w, false, 0x87, RAX, va); /* xchg (locked by itself) */
+        break;
+    case AMO_ADD:
+        emit_reg(e, w, 0x8b, RAX, src);
+        emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fc1, RAX, va); /* lock xadd */
+        break;
+    default: {
+        emit_host_access(e, w, false, 0x8b, RAX, va);
+        uint8_t *again = e->p;
+        switch (funct) {
+        case AMO_AND: case AMO_OR: case AMO_XOR:
+            emit_reg(e, w, 0x8b, RDI, RAX);
+            emit_reg(e, w, funct == AMO_AND ? 0x23 : funct == AMO_OR ? 0x0b : 0x33, RDI, src);
+            break;
+        default:
+            emit_reg(e, w, 0x8b, RDI, src);
+            emit_reg(e, w, 0x3b, RAX, src);                /* cmp rax, src */
+            emit_reg(e, w, amo_keeps_old(funct), RDI, RAX);
+            break;
+        }
+        /* lock cmpxchg: on a race, rax = the value now there, computed again */
+        emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fb1, RDI, va);
+        emit8(e, 0x75), emit8(e, (uint8_t)(again - (e->p + 1)));    /* jne again */
+        break;
+    }
+    }
+    if (w && dest != RAX)
+        emit_reg(e, true, 0x8b, dest, RAX);
+    else if (!w)
+        emit_reg(e, true, 0x63, dest, RAX);                 /* movsxd dest, eax */
+    struct cold_access *c = &e->cold[e->ncold++];
+    memcpy(c->from, slow, nslow * sizeof(*slow));
+    c->nfrom = nslow;
+    c->i = i;
+    c->off = off;
+    c->helper = helper;
+    c->resume = e->p;
+    c->va = (int8_t)va;
+    c->size = (uint8_t)size;
+    c->value = -1;
+    c->dest = (int8_t)dest;
+    c->reuse = -1;
+    c->hit = NULL;
+    c->valid = e->valid;
+    c->dirty = e->dirty;
+    c->low_word = e->low_word;
+    c->data = data;
+    store_x(e, dest, d->rd);
 }
 
 void jit_emit_cold(struct emitter *e, const struct translation *t)
@@ -974,7 +1053,9 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
         write_back_at(e, c->valid, c->dirty, c->low_word);
-        if (c->va != RSI)
+        if (c->data)
+            move_imm64(e, RSI, (uint64_t)(uintptr_t)c->data);
+        else if (c->va != RSI)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
