@@ -351,7 +351,7 @@ enum insn_kind {
     KIND_FP,        /* translate_fp: its loads and stores read the integer base rs1 of the instruction */
     KIND_FENCE,     /* a host barrier as the fence's orders need */
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
-    KIND_AMO,       /* an AMO inline (amo_inline), else exec_amo in place: rd written in the register file */
+    KIND_AMO,       /* inline (amo_inline), else exec_amo in place: rd written in the register file */
     KIND_TRAP_CSR,  /* inline, else jit_trap_csr_insn (rdtime: jit_slow_insn) in place: rd written in the register file */
     KIND_FETCH_FENCE, /* jit_slow_insn in place, then on through the fetch TLB */
 };
@@ -412,12 +412,14 @@ static const struct op_translation *translation_of(const struct dinsn *d)
     return &op_translation[d->op < OP_COUNT ? d->op : OP_SLOW];
 }
 
-/* Whether the emitter inlines OP_AMO d (jit_emit_amo): the AMOs proper; LR and SC
- * (the reservation protocol) and reserved encodings go through exec_amo. */
+/* Whether the emitter inlines OP_AMO d (jit_emit_amo): all but the reserved encodings,
+ * which exec_amo makes illegal. */
 static bool amo_inline(const struct dinsn *d)
 {
     switch (insn_amo_funct((uint32_t)d->imm)) {
-    case AMO_ADD: case AMO_SWAP: case AMO_XOR: case AMO_OR: case AMO_AND:
+    case AMO_LR:
+        return d->rs2 == 0;
+    case AMO_ADD: case AMO_SWAP: case AMO_SC: case AMO_XOR: case AMO_OR: case AMO_AND:
     case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU:
         return true;
     default:
@@ -635,7 +637,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_AMO:
         e->stored = true;
         if (amo_inline(d)) {
-            jit_emit_amo(e, d, i, off, (enum amo_funct)insn_amo_funct((uint32_t)d->imm),
+            jit_emit_amo(e, t, d, i, off, (enum amo_funct)insn_amo_funct((uint32_t)d->imm),
                          insn_funct3((uint32_t)d->imm) == 2 ? 4 : 8, (const void *)jit_amo_access,
                          jit_emit_data(e, d, sizeof(*d)));
             return;

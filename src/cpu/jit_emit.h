@@ -225,15 +225,19 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int keep, int reuse);
 
 /*
- * The AMO d (funct: an AMO's operation, not LR or SC) of size bytes at x[rs1], at block
- * offset off (instruction i): on the write TLB's hit path, one locked host
- * read-modify-write (x86's are full fences, as .aq and .rl at most ask), rd = the old
- * value (sign-extended from a word). A miss, a misaligned address, a page holding code
- * (TLB_CODE_PAGE) or live LR reservations leave the whole instruction to helper(h, data),
- * which returns rd's value, or sets h->jit_fault after raising an exception.
+ * The A extension's instruction d (funct: its operation, LR or SC) of size bytes at
+ * x[rs1], at block offset off (instruction i), on the TLB's hit path. An AMO: one locked
+ * host read-modify-write (x86's are full fences, as .aq and .rl at most ask), rd = the
+ * old value (sign-extended from a word). LR: the reservation taken as exec_amo takes it
+ * (hart_state.reservation, the board's count), then the load. SC: when this hart's
+ * reservation is for this granule and size and no other hart holds one, the reservation
+ * ended, then a compare-and-swap of what LR loaded. A miss, a misaligned address, a page
+ * holding code (TLB_CODE_PAGE) or other harts' live reservations leave the whole
+ * instruction to helper(h, data), which returns rd's value, or sets h->jit_fault after
+ * raising an exception.
  */
-void jit_emit_amo(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, enum amo_funct funct,
-                  unsigned size, const void *helper, const void *data);
+void jit_emit_amo(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i, int32_t off,
+                  enum amo_funct funct, unsigned size, const void *helper, const void *data);
 /*
  * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read
  * TLB (its page and addend) or none, throughout a run of translated code (the emitter

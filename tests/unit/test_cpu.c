@@ -2677,6 +2677,91 @@ static void test_every_amo(void)
     }
 }
 
+/*
+ * LR and SC in a loop, as a lock's or counter's retry loop: translated code takes the
+ * reservation and stores on its inline paths after the first turn. The word forms
+ * sign-extend what LR loads; an SC of another size than its LR's, or with no
+ * reservation, fails and stores nothing; the board's count of live reservations is back
+ * to 0 at the end.
+ */
+static void test_lr_sc_loops(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 0x7ffffffe, [13] = 3 };
+    uint32_t code[] = {
+        S(0, 2, 1, 3),                  /* 0: sd x2, 0(x1) */
+        AMO(AMO_LR, 0, 1, 2, 5),        /* 4: lr.w x5, (x1) */
+        I(1, 5, 0, 5, 0x13),            /* 8: addi x5, x5, 1 */
+        AMO(AMO_SC, 5, 1, 2, 6),        /* 12: sc.w x6, x5, (x1) */
+        B(-12, 0, 6, 1),                /* 16: bnez x6, 4 */
+        I(1, 12, 0, 12, 0x13),          /* 20: addi x12, x12, 1 */
+        B(-20, 13, 12, 4),              /* 24: blt x12, x13, 4 */
+        AMO(AMO_LR, 0, 1, 2, 7),        /* 28: lr.w x7 = sext(0x80000001) */
+        AMO(AMO_SC, 0, 1, 3, 8),        /* 32: sc.d x8: the LR was a word's, fails */
+        AMO(AMO_LR, 0, 1, 3, 9),        /* 36: lr.d x9 */
+        AMO(AMO_SC, 0, 1, 3, 10),       /* 40: sc.d x10, x0: stores 0 */
+        AMO(AMO_SC, 2, 1, 3, 11),       /* 44: sc.d x11: no reservation, fails */
+        I(0, 1, 3, 14, 0x03),           /* 48: ld x14 = 0 */
+    };
+    unsigned check[] = { 5, 6, 7, 8, 9, 10, 11, 12, 14 };
+    uint64_t want[] = { 0xffffffff80000001ULL, 0, 0xffffffff80000001ULL, 1, 0x80000001, 0, 1, 3, 0 };
+    RUN("lr/sc loops", code, regs, check, want);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
+}
+
+/*
+ * Translated code on one hart against a reservation of another: an AMO that leaves the
+ * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
+ * SC's slow path, which breaks it too (the value changed as well, so only the
+ * reservation's state tells).
+ */
+static void test_reservation_broken_by_translated_code(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_NONE,
+                                  .jit_hot_runs = 1 };
+    struct machine *two = machine_create(&cfg, false);
+    CHECK(two);
+    if (!two)
+        return;
+    struct hart *h0 = two->harts[0], *h1 = two->harts[1];
+    uint64_t *word = guest_ram_ptr(&two->bus.ram, DATA, 8);
+    uint32_t lr = AMO(AMO_LR, 0, 1, 3, 14), sc = AMO(AMO_SC, 2, 1, 3, 15);
+    /* Each starts with a load and a store next to the word: its TLB entries, so that
+     * what follows takes its inline path as far as that goes. */
+    const uint32_t programs[2][7] = {
+        { I(8, 1, 3, 7, 0x03), S(8, 0, 1, 3), AMO(AMO_ADD, 0, 1, 3, 0), WFI }, /* amoadd.d x0, x0, (x1) */
+        {
+            I(8, 1, 3, 7, 0x03),                            /* ld x7, 8(x1) */
+            S(8, 0, 1, 3),                                  /* sd x0, 8(x1) */
+            AMO(AMO_LR, 0, 1, 3, 5),                        /* lr.d x5, (x1) */
+            I(1, 5, 0, 5, 0x13),                            /* addi x5, x5, 1 */
+            AMO(AMO_SC, 5, 1, 3, 6),                        /* sc.d x6, x5, (x1) */
+            WFI,
+        },
+    };
+    for (int k = 0; k < 2; k++) {
+        memcpy(guest_ram_ptr(&two->bus.ram, BASE, sizeof(programs[k])), programs[k], sizeof(programs[k]));
+        hart_reset(h0, BASE);
+        hart_reset(h1, BASE);
+        interp_flush(h1);
+        *word = 41;
+        h0->arch.x[1] = h1->arch.x[1] = DATA;
+        h0->arch.x[2] = 7;
+        CHECK_EQ_U64(exec_one(h0, lr, lr, 4), EXEC_NEXT);
+        CHECK_EQ_U64(*h0->platform.reservations_live, 1);
+        unsigned calls = 0;
+        while (interp_run(h1, 10000) != EXEC_WFI && ++calls < 100)
+            ;
+        CHECK_EQ_U64(atomic_load(&h0->arch.reservation), ~0ULL);
+        CHECK_EQ_U64(*h0->platform.reservations_live, 0);
+        CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
+        CHECK_EQ_U64(h0->arch.x[15], 1);    /* failed */
+        CHECK_EQ_U64(*word, k == 0 ? 41 : 42);
+        if (k == 1)
+            CHECK_EQ_U64(h1->arch.x[6], 0); /* its own SC succeeded */
+    }
+    machine_destroy(two);
+}
+
 /* test_amo_faults's read-only page: set_up_user_page's, mapped U R A only. */
 static void set_up_read_only_user_page(void)
 {
@@ -3724,6 +3809,8 @@ int main(void)
     test_zcb();
     test_atomics();
     test_every_amo();
+    test_lr_sc_loops();
+    test_reservation_broken_by_translated_code();
     test_amo_faults();
     test_floating_point();
     test_traps();
