@@ -111,7 +111,8 @@ static unsigned wrs_timeout_fault(const struct hart *h)
     return h->arch.virt && (h->arch.hstatus & HSTATUS_VTW) ? EXC_VIRTUAL_INSN : 0;
 }
 
-/* Executes the AMO/LR/SC instruction; false after an exception. */
+/* Executes the AMO/LR/SC instruction; false after an exception. The translator's hit
+ * paths take LR's and SC's steps in the same order (jit_emit_amo): change both together. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
     unsigned f5 = insn_amo_funct(insn), f3 = F3;

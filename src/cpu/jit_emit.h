@@ -238,6 +238,7 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
  */
 void jit_emit_amo(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i, int32_t off,
                   enum amo_funct funct, unsigned size, const void *helper, const void *data);
+
 /*
  * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read
  * TLB (its page and addend) or none, throughout a run of translated code (the emitter

@@ -840,6 +840,32 @@ static void emit_store(struct emitter *e, unsigned size, int value, int va)
     }
 }
 
+/* The slow path of the access at instruction i (block offset off) that the jumps of slow
+ * take, rejoining here, with the emitter's state here: helper's call, no store value, no
+ * host base reused, no AMO (the callers set those). */
+static struct cold_access *cold_access_here(struct emitter *e, uint8_t *const *slow, unsigned nslow, unsigned i,
+                                            int32_t off, const void *helper, int va, unsigned size, int dest)
+{
+    struct cold_access *c = &e->cold[e->ncold++];
+    memcpy(c->from, slow, nslow * sizeof(*slow));
+    c->nfrom = nslow;
+    c->i = i;
+    c->off = off;
+    c->helper = helper;
+    c->resume = e->p;
+    c->va = (int8_t)va;
+    c->size = (uint8_t)size;
+    c->value = -1;
+    c->dest = (int8_t)dest;
+    c->reuse = -1;
+    c->data = NULL;
+    c->hit = NULL;
+    c->valid = e->valid;
+    c->dirty = e->dirty;
+    c->low_word = e->low_word;
+    return c;
+}
+
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,
                      int keep, int reuse)
@@ -882,23 +908,10 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
         default: emit_host_access(e, true, false, 0x8b, dest, va); break;
         }
     }
-    struct cold_access *c = &e->cold[e->ncold++];
-    memcpy(c->from, slow, nslow * sizeof(*slow));
-    c->nfrom = nslow;
-    c->i = i;
-    c->off = off;
-    c->helper = helper;
-    c->resume = e->p;
-    c->va = (int8_t)va;
-    c->size = (uint8_t)size;
+    struct cold_access *c = cold_access_here(e, slow, nslow, i, off, helper, va, size, dest);
     c->value = (int8_t)value;
-    c->dest = (int8_t)dest;
     c->reuse = (int8_t)reuse;
-    c->data = NULL;
     c->hit = hit;
-    c->valid = e->valid;
-    c->dirty = e->dirty;
-    c->low_word = e->low_word;
     if (!store)
         store_x(e, dest, d->rd);
 }
@@ -1035,23 +1048,7 @@ void jit_emit_amo(struct emitter *e, const struct translation *t, const struct d
             emit_reg(e, true, 0x63, dest, RAX);                 /* movsxd dest, eax */
         break;
     }
-    struct cold_access *c = &e->cold[e->ncold++];
-    memcpy(c->from, slow, nslow * sizeof(*slow));
-    c->nfrom = nslow;
-    c->i = i;
-    c->off = off;
-    c->helper = helper;
-    c->resume = e->p;
-    c->va = (int8_t)va;
-    c->size = (uint8_t)size;
-    c->value = -1;
-    c->dest = (int8_t)dest;
-    c->reuse = -1;
-    c->hit = NULL;
-    c->valid = e->valid;
-    c->dirty = e->dirty;
-    c->low_word = e->low_word;
-    c->data = data;
+    cold_access_here(e, slow, nslow, i, off, helper, va, size, dest)->data = data;
     store_x(e, dest, d->rd);
 }
 
