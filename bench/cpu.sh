@@ -9,6 +9,8 @@
 #   fp-matmul      double-precision matrix multiply; its checksum is also computed by
 #                  the same file built for the host (-DHOST_CHECK) and compared
 #   code-data      a store loop with its data on its code's page, and apart
+#   amo-loop       amoadd, a lock (amoswap/amoand), amomaxu and an lr/sc increment, each
+#                  in a loop of its own: the atomics of locks and reference counts
 #   lz77           gzip's match finder (hash chains, longest_match) on 3 MiB of
 #                  generated words, built for rv64gc as the guest's busybox gzip is
 # QEMU's minstret counts host ticks unless -icount is on, so the exact instruction

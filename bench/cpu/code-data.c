@@ -44,22 +44,12 @@ uint64_t count_apart(uint64_t iterations, volatile uint64_t *counter);
 extern volatile uint64_t shared_counter;
 static volatile uint64_t apart_counter;
 
-static uint64_t mtime(void)
-{
-    return *(volatile uint64_t *)0x0200bff8;
-}
-
 static uint64_t phase(const char *name, uint64_t (*loop)(uint64_t, volatile uint64_t *),
                       volatile uint64_t *counter)
 {
-    uint64_t start = mtime();
+    uint64_t start = bench_mtime();
     uint64_t result = loop(ITERATIONS, counter);
-    uint64_t ticks = mtime() - start;
-    uart_puts("phase ");
-    uart_puts(name);
-    uart_puts(" ticks ");
-    uart_putdec(ticks);
-    uart_puts("\n");
+    bench_phase_ticks(name, bench_mtime() - start);
     return result;
 }
 

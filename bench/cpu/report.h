@@ -1,6 +1,7 @@
 /*
- * The last lines every bench/cpu program prints (bench/cpu.sh reads them): its checksum
- * and the retired-instruction count (minstret). Bare metal, with tests/baremetal/crt.S.
+ * The lines bench/cpu programs print (bench/cpu.sh reads them): the mtime ticks of their
+ * phases, then last their checksum and the retired-instruction count (minstret). Bare
+ * metal, with tests/baremetal/crt.S.
  */
 #ifndef RACKVM_BENCH_REPORT_H
 #define RACKVM_BENCH_REPORT_H
@@ -10,6 +11,22 @@
 void uart_puts(const char *s);
 void uart_puthex(uint64_t v);
 void uart_putdec(uint64_t v);
+
+/* The virt board's mtime: 10 MHz ticks. */
+static inline uint64_t bench_mtime(void)
+{
+    return *(volatile uint64_t *)0x0200bff8;
+}
+
+/* A "phase" line, which bench/cpu.sh prints with the figures: a part's mtime ticks. */
+static inline void bench_phase_ticks(const char *name, uint64_t ticks)
+{
+    uart_puts("phase ");
+    uart_puts(name);
+    uart_puts(" ticks ");
+    uart_putdec(ticks);
+    uart_puts("\n");
+}
 
 static inline void bench_report(uint64_t checksum)
 {

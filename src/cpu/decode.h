@@ -47,6 +47,13 @@ static inline int64_t insn_imm_j(uint32_t i)
     return (int64_t)(insn_sign(i, 31, 20) | (i & 0xff000) | ((i >> 20 & 1) << 11) | ((i >> 21 & 0x3ff) << 1));
 }
 
+/* The A extension's funct5 (an OP_AMO's bits 31:27): LR, SC and the AMOs' operations. */
+enum amo_funct {
+    AMO_ADD = 0x00, AMO_SWAP = 0x01, AMO_LR = 0x02, AMO_SC = 0x03, AMO_XOR = 0x04, AMO_OR = 0x08,
+    AMO_AND = 0x0c, AMO_MIN = 0x10, AMO_MAX = 0x14, AMO_MINU = 0x18, AMO_MAXU = 0x1c,
+};
+static inline unsigned insn_amo_funct(uint32_t i) { return i >> 27; }
+
 /* The ops of the decoded form (OP_END: the end of a block cut short, see block.h). */
 #define OPS(X) \
     X(SLOW) X(END) X(NOP) X(LUI) X(AUIPC) X(JAL) X(JALR) \

@@ -111,17 +111,18 @@ static unsigned wrs_timeout_fault(const struct hart *h)
     return h->arch.virt && (h->arch.hstatus & HSTATUS_VTW) ? EXC_VIRTUAL_INSN : 0;
 }
 
-/* Executes the AMO/LR/SC instruction; false after an exception. */
+/* Executes the AMO/LR/SC instruction; false after an exception. The translator's hit
+ * paths take LR's and SC's steps in the same order (jit_emit_amo): change both together. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
-    unsigned f5 = insn >> 27, f3 = F3;
+    unsigned f5 = insn_amo_funct(insn), f3 = F3;
     uint64_t addr = h->arch.x[RS1], src = h->arch.x[RS2];
     unsigned size = f3 == 2 ? 4 : 8;
     if (f3 != 2 && f3 != 3) {
         *illegal = true;
         return false;
     }
-    if (f5 == 0x02) { /* LR */
+    if (f5 == AMO_LR) {
         if (RS2 != 0) {
             *illegal = true;
             return false;
@@ -144,7 +145,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     void *p = mmu_atomic_ptr(h, addr, size, ACCESS_WRITE);
     if (!p)
         return false;
-    if (f5 == 0x03) { /* SC: succeeds only with our reservation intact and memory unchanged */
+    if (f5 == AMO_SC) { /* succeeds only with our reservation intact and memory unchanged */
         uint64_t r = atomic_load(&h->arch.reservation);
         bool ok = false;
         if (r == mmu_reservation_granule(h, p) && h->arch.reservation_size == size &&
@@ -174,19 +175,19 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     if (size == 4) {
         uint32_t *q = p, s = (uint32_t)src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
         switch (f5) {
-        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case 0x10: case 0x14: case 0x18: case 0x1c: break;
+        case AMO_SWAP: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case AMO_ADD: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
+        case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU: break;
         default: *illegal = true; return false;
         }
         do {
             switch (f5) {
-            case 0x10: n = (int32_t)o < (int32_t)s ? o : s; break;
-            case 0x14: n = (int32_t)o > (int32_t)s ? o : s; break;
-            case 0x18: n = o < s ? o : s; break;
+            case AMO_MIN: n = (int32_t)o < (int32_t)s ? o : s; break;
+            case AMO_MAX: n = (int32_t)o > (int32_t)s ? o : s; break;
+            case AMO_MINU: n = o < s ? o : s; break;
             default: n = o > s ? o : s; break;
             }
         } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
@@ -195,19 +196,19 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     } else {
         uint64_t *q = p, s = src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
         switch (f5) {
-        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case 0x10: case 0x14: case 0x18: case 0x1c: break;
+        case AMO_SWAP: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case AMO_ADD: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
+        case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU: break;
         default: *illegal = true; return false;
         }
         do {
             switch (f5) {
-            case 0x10: n = (int64_t)o < (int64_t)s ? o : s; break;
-            case 0x14: n = (int64_t)o > (int64_t)s ? o : s; break;
-            case 0x18: n = o < s ? o : s; break;
+            case AMO_MIN: n = (int64_t)o < (int64_t)s ? o : s; break;
+            case AMO_MAX: n = (int64_t)o > (int64_t)s ? o : s; break;
+            case AMO_MINU: n = o < s ? o : s; break;
             default: n = o > s ? o : s; break;
             }
         } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));

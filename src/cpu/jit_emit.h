@@ -46,6 +46,7 @@ struct cold_access {
     int8_t guess;   /* its guess (jit_emit_access), or -1; if one, wrong_guess jumps here */
     bool descending; /* the model of that guess: the emitter's descending_guesses */
     uint8_t *wrong_guess;
+    const void *data; /* an AMO's: the helper takes (h, data) and returns rd's value; else NULL */
     uint8_t *hit;   /* with rcx = the addend on a hit: where that lookup rejoins */
     uint32_t valid, dirty, low_word; /* the emitter's valid, dirty and low_word at the access */
 };
@@ -227,6 +228,21 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,
                      int keep, int reuse, int guess);
+
+/*
+ * The A extension's instruction d (funct: its operation, LR or SC) of size bytes at
+ * x[rs1], at block offset off (instruction i), on the TLB's hit path. An AMO: one locked
+ * host read-modify-write (x86's are full fences, as .aq and .rl at most ask), rd = the
+ * old value (sign-extended from a word). LR: the reservation taken as exec_amo takes it
+ * (hart_state.reservation, the board's count), then the load. SC: when this hart's
+ * reservation is for this granule and size and no other hart holds one, the reservation
+ * ended, then a compare-and-swap of what LR loaded. A miss, a misaligned address, a page
+ * holding code (TLB_CODE_PAGE) or other harts' live reservations leave the whole
+ * instruction to helper(h, data), which returns rd's value, or sets h->jit_fault after
+ * raising an exception.
+ */
+void jit_emit_amo(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i, int32_t off,
+                  enum amo_funct funct, unsigned size, const void *helper, const void *data);
 
 /*
  * Host bases: JIT_HOST_BASES slots for loads, each holding a current entry of the read

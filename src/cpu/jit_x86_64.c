@@ -866,6 +866,35 @@ static void emit_store(struct emitter *e, unsigned size, int value, int va)
     }
 }
 
+/* The slow path of the access at instruction i (block offset off) that the jumps of slow
+ * take, rejoining here, with the emitter's state here: helper's call, no store value, no
+ * host base reused, no guess, no AMO (the callers set those). */
+static struct cold_access *cold_access_here(struct emitter *e, uint8_t *const *slow, unsigned nslow, unsigned i,
+                                            int32_t off, const void *helper, int va, unsigned size, int dest)
+{
+    struct cold_access *c = &e->cold[e->ncold++];
+    memcpy(c->from, slow, nslow * sizeof(*slow));
+    c->nfrom = nslow;
+    c->i = i;
+    c->off = off;
+    c->helper = helper;
+    c->resume = e->p;
+    c->va = (int8_t)va;
+    c->size = (uint8_t)size;
+    c->value = -1;
+    c->dest = (int8_t)dest;
+    c->reuse = -1;
+    c->guess = -1;
+    c->descending = false;
+    c->wrong_guess = NULL;
+    c->data = NULL;
+    c->hit = NULL;
+    c->valid = e->valid;
+    c->dirty = e->dirty;
+    c->low_word = e->low_word;
+    return c;
+}
+
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,
                      int keep, int reuse, int guess)
@@ -911,27 +940,151 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
         default: emit_host_access(e, true, false, 0x8b, dest, va); break;
         }
     }
-    struct cold_access *c = &e->cold[e->ncold++];
-    memcpy(c->from, slow, nslow * sizeof(*slow));
-    c->nfrom = nslow;
-    c->i = i;
-    c->off = off;
-    c->helper = helper;
-    c->resume = e->p;
-    c->va = (int8_t)va;
-    c->size = (uint8_t)size;
+    struct cold_access *c = cold_access_here(e, slow, nslow, i, off, helper, va, size, dest);
     c->value = (int8_t)value;
-    c->dest = (int8_t)dest;
     c->reuse = (int8_t)reuse;
     c->guess = (int8_t)guess;
     c->descending = e->descending_guesses;
     c->wrong_guess = wrong_guess;
     c->hit = hit;
-    c->valid = e->valid;
-    c->dirty = e->dirty;
-    c->low_word = e->low_word;
     if (!store)
         store_x(e, dest, d->rd);
+}
+
+/* cmovcc rdi, rax after cmp rax, src: the old value where it is the minimum or maximum. */
+static uint32_t amo_keeps_old(enum amo_funct funct)
+{
+    switch (funct) {
+    case AMO_MIN: return 0x0f4c;  /* cmovl */
+    case AMO_MAX: return 0x0f4f;  /* cmovg */
+    case AMO_MINU: return 0x0f42; /* cmovb */
+    default: return 0x0f47;       /* cmova */
+    }
+}
+
+/* rax = the reservation granule (hart_state.reservation) of RAM's host address rcx + va,
+ * as mmu_reservation_granule computes it. Clobbers rdi. */
+static void reservation_granule(struct emitter *e, const struct translation *t, int va)
+{
+    emit_host_access(e, true, false, 0x8d, RAX, va);                        /* lea rax, [rcx+va] */
+    move_imm64(e, RDI, t->ram->base - (uint64_t)(uintptr_t)t->ram->host);
+    emit_reg(e, true, 0x01, RDI, RAX);                                      /* add rax, rdi */
+    group_imm(e, true, 4, RAX, -8);                                         /* and rax, ~7 */
+}
+
+/* LR's hit path (exec_atomic's order): the reservation taken (counted on the board if
+ * there was none), then the load into dest, remembered with its size for SC. */
+static void emit_load_reserved(struct emitter *e, const struct translation *t, int va, unsigned size, int dest)
+{
+    reservation_granule(e, t, va);
+    emit_mem(e, true, 0x87, RAX, RBX, HART(arch.reservation));             /* xchg: a full fence */
+    group_imm(e, true, 7, RAX, -1);                                         /* cmp rax, none */
+    emit8(e, 0x75);                                                         /* jne: one held already */
+    uint8_t *patch = e->p;
+    emit8(e, 0);
+    uint8_t *start = e->p;
+    move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
+    emit8(e, 0xf0), emit_mem(e, false, 0xff, 0, RAX, 0);                    /* lock inc dword [live] */
+    if (!e->overflow)
+        *patch = (uint8_t)(e->p - start);
+    if (size == 4)
+        emit_host_access(e, true, false, 0x63, dest, va);                   /* movsxd */
+    else
+        emit_host_access(e, true, false, 0x8b, dest, va);
+    emit_mem(e, true, 0x89, dest, RBX, HART(arch.reservation_value));
+    emit_mem(e, false, 0xc7, 0, RBX, HART(arch.reservation_size)), emit32(e, size);
+}
+
+/* SC's hit path when this hart's reservation is the one for this granule and size and
+ * no other hart holds one (else the slow path): the reservation ended, then the store
+ * if memory still holds what LR loaded; dest = 0 when it stored, else 1. */
+static void emit_store_conditional(struct emitter *e, const struct translation *t, int va, unsigned size,
+                                   int src, int dest, uint8_t **slow, unsigned *nslow)
+{
+    reservation_granule(e, t, va);
+    emit_mem(e, true, 0x3b, RAX, RBX, HART(arch.reservation));             /* cmp rax, reservation */
+    slow[(*nslow)++] = jump_forward(e, 0x85);
+    emit_mem(e, false, 0x81, 7, RBX, HART(arch.reservation_size)), emit32(e, size);
+    slow[(*nslow)++] = jump_forward(e, 0x85);
+    /* Only ours: a store then breaks no other hart's (as reservation_check). */
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)e->reservations_live);
+    emit_mem(e, false, 0x83, 7, RDI, 0), emit8(e, 1);                       /* cmp dword [live], 1 */
+    slow[(*nslow)++] = jump_forward(e, 0x85);
+    /* Ended as exec_atomic ends it: unless another hart's store broke it meanwhile. */
+    emit_reg(e, true, 0xc7, 0, R8), emit32(e, UINT32_MAX);                 /* mov r8, none */
+    emit8(e, 0xf0), emit_mem(e, true, 0x0fb1, R8, RBX, HART(arch.reservation)); /* lock cmpxchg */
+    slow[(*nslow)++] = jump_forward(e, 0x85);
+    emit8(e, 0xf0), emit_mem(e, false, 0xff, 1, RDI, 0);                    /* lock dec dword [live] */
+    emit_mem(e, size == 8, 0x8b, RAX, RBX, HART(arch.reservation_value));
+    emit8(e, 0xf0), emit_host_access(e, size == 8, false, 0x0fb1, src, va); /* lock cmpxchg */
+    emit8(e, 0x0f), emit8(e, 0x95), emit8(e, 0xc0);                         /* setne al */
+    emit_reg(e, false, 0x0fb6, dest, RAX);                                  /* movzx dest, al */
+}
+
+/* An AMO's read-modify-write of [rcx + va] with src: rax = the old value. */
+static void emit_read_modify_write(struct emitter *e, enum amo_funct funct, bool w, int va, int src)
+{
+    switch (funct) {
+    case AMO_SWAP:
+        emit_reg(e, w, 0x8b, RAX, src);
+        emit_host_access(e, w, false, 0x87, RAX, va); /* xchg (locked by itself) */
+        return;
+    case AMO_ADD:
+        emit_reg(e, w, 0x8b, RAX, src);
+        emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fc1, RAX, va); /* lock xadd */
+        return;
+    default:
+        break;
+    }
+    emit_host_access(e, w, false, 0x8b, RAX, va);
+    uint8_t *again = e->p;
+    switch (funct) {
+    case AMO_AND: case AMO_OR: case AMO_XOR:
+        emit_reg(e, w, 0x8b, RDI, RAX);
+        emit_reg(e, w, funct == AMO_AND ? 0x23 : funct == AMO_OR ? 0x0b : 0x33, RDI, src);
+        break;
+    default:
+        emit_reg(e, w, 0x8b, RDI, src);
+        emit_reg(e, w, 0x3b, RAX, src);                /* cmp rax, src */
+        emit_reg(e, w, amo_keeps_old(funct), RDI, RAX);
+        break;
+    }
+    /* lock cmpxchg: on a race, rax = the value now there, computed again */
+    emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fb1, RDI, va);
+    emit8(e, 0x75), emit8(e, (uint8_t)(again - (e->p + 1)));    /* jne again */
+}
+
+void jit_emit_amo(struct emitter *e, const struct translation *t, const struct dinsn *d, unsigned i, int32_t off,
+                  enum amo_funct funct, unsigned size, const void *helper, const void *data)
+{
+    bool w = size == 8;
+    int va = e->host[d->rs1] >= 0 ? e->host[d->rs1] : RSI;
+    load_x(e, va, d->rs1);
+    int src = e->host[d->rs2] >= 0 ? e->host[d->rs2] : RDX;
+    if (funct != AMO_LR)
+        load_x(e, src, d->rs2);
+    int dest = dest_of(e, d->rd);
+    uint8_t *slow[8];
+    unsigned nslow = tlb_lookup(e, va, funct != AMO_LR, size, slow, -1);
+    switch (funct) {
+    case AMO_LR:
+        emit_load_reserved(e, t, va, size, dest);
+        break;
+    case AMO_SC:
+        emit_store_conditional(e, t, va, size, src, dest, slow, &nslow);
+        break;
+    default:
+        /* The stores of the AMO's slow path too: a page holding code fails the tag compare. */
+        reservation_check(e, slow, &nslow);
+        emit_read_modify_write(e, funct, w, va, src);
+        if (w && dest != RAX)
+            emit_reg(e, true, 0x8b, dest, RAX);
+        else if (!w)
+            emit_reg(e, true, 0x63, dest, RAX);                 /* movsxd dest, eax */
+        break;
+    }
+    cold_access_here(e, slow, nslow, i, off, helper, va, size, dest)->data = data;
+    store_x(e, dest, d->rd);
 }
 
 void jit_emit_cold(struct emitter *e, const struct translation *t)
@@ -1019,7 +1172,9 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         /* The MMU in C (page walks, MMIO, faults) with the register file exact, as a trap
          * must see it; a load's value comes back in rax. */
         write_back_at(e, c->valid, c->dirty, c->low_word);
-        if (c->va != RSI)
+        if (c->data)
+            move_imm64(e, RSI, (uint64_t)(uintptr_t)c->data);
+        else if (c->va != RSI)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */

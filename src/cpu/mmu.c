@@ -791,7 +791,7 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn)
     return true;
 }
 
-void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)
+void *mmu_atomic_ptr_slow(struct hart *h, uint64_t va, unsigned size, enum access_type access)
 {
     /* LR loads; SC, AMOs (which load too) and cache-block operations store. */
     if (unlikely(h->trigger_access) && trigger_fires_on_access(h, va, size, true, access == ACCESS_WRITE))
@@ -800,11 +800,6 @@ void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_typ
         hart_raise_exception(h, access == ACCESS_READ ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
         return NULL;
     }
-    const struct tlb *t = h->ctx_tlb[h->mmu_ctx];
-    const struct tlb_entry *e = (access == ACCESS_READ ? t->read : t->write) + ((va >> 12) & (TLB_SIZE - 1));
-    /* A code page's write entry serves too: the callers report their stores themselves. */
-    if (likely((__atomic_load_n(&e->tag, __ATOMIC_RELAXED) & ~TLB_CODE_PAGE) == (va & ~0xfffULL)))
-        return (void *)(uintptr_t)(va + e->addend);
     uint64_t pa;
     void *host = access_prepare(h, va, size, access, true, &pa);
     if (!host && pa != ~0ULL)

@@ -49,12 +49,8 @@ bool mmu_fetch_slow(struct hart *h, uint64_t va, uint32_t *insn);
 /* Host address of the instruction at va (its page is RAM and executable), refilling the
  * fetch TLB; NULL after raising the fetch exception. */
 const uint8_t *mmu_fetch_host(struct hart *h, uint64_t va);
-/*
- * Host pointer for an atomic access of size bytes at va (aligned, RAM only), checked for
- * the given access (ACCESS_READ for LR, ACCESS_WRITE for SC/AMO); NULL after raising the
- * exception. Translation faults of AMOs report store/AMO causes.
- */
-void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access);
+/* mmu_atomic_ptr past its TLB hit path: triggers, misalignment, the page walk. */
+void *mmu_atomic_ptr_slow(struct hart *h, uint64_t va, unsigned size, enum access_type access);
 
 /*
  * HLV/HLVX/HSV (H extension): a size-byte access at va as VS or VU mode (hstatus.SPVP)
@@ -141,6 +137,24 @@ void mmu_pmp_changed(struct hart *h);
 static inline bool tlb_hit(const struct tlb_entry *e, uint64_t va, unsigned size)
 {
     return e->tag == ((va + size - 1) & ~0xfffULL);
+}
+
+/*
+ * Host pointer for an atomic access of size bytes at va (aligned, RAM only), checked for
+ * the given access (ACCESS_READ for LR, ACCESS_WRITE for SC/AMO); NULL after raising the
+ * exception. Translation faults of AMOs report store/AMO causes. The TLB's hit path is
+ * inline (the block engine runs every AMO through here): a misaligned address fails the
+ * compare, as a miss does, and the slow path raises its fault.
+ */
+static inline void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, enum access_type access)
+{
+    const struct tlb *t = h->ctx_tlb[h->mmu_ctx];
+    const struct tlb_entry *e = (access == ACCESS_READ ? t->read : t->write) + ((va >> 12) & (TLB_SIZE - 1));
+    /* A code page's write entry serves too: the callers report their stores themselves. */
+    if (likely(!h->trigger_access &&
+               (__atomic_load_n(&e->tag, __ATOMIC_RELAXED) & ~TLB_CODE_PAGE) == (va & (~0xfffULL | (size - 1)))))
+        return (void *)(uintptr_t)(va + e->addend);
+    return mmu_atomic_ptr_slow(h, va, size, access);
 }
 
 /* name##_hit loads through the read entries of one TLB context when they hold va (false

@@ -2688,6 +2688,206 @@ static void set_up_user_page(void)
     mmu_update_ctx(h);
 }
 
+/* The doubleword at DATA when test_every_amo's program starts. */
+static uint64_t amo_old;
+
+static void put_amo_old_at_data(void)
+{
+    memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &amo_old, 8);
+}
+
+/*
+ * Every AMO in .w and .d: the old value (a word's sign-extended) and the doubleword left
+ * in memory, a negative old value against a positive operand so that signed and unsigned
+ * minimum and maximum differ; the word forms leave the upper word alone. The loop runs
+ * each twice and sums what it sees: translated code takes the TLB's slow path the first
+ * time (the first access to DATA), its inline read-modify-write the second.
+ */
+static void test_every_amo(void)
+{
+    const uint64_t old = 0xfffffff080000001ULL, src = 0x0000000100000005ULL;
+    const uint64_t word_old = 0xffffffff80000001ULL;
+    static const struct {
+        unsigned funct, f3;
+        uint64_t want_rd, want_mem;
+    } cases[] = {
+        { AMO_ADD, 2, 0xffffffff80000001ULL, 0xfffffff080000006ULL },
+        { AMO_SWAP, 2, 0xffffffff80000001ULL, 0xfffffff000000005ULL },
+        { AMO_XOR, 2, 0xffffffff80000001ULL, 0xfffffff080000004ULL },
+        { AMO_AND, 2, 0xffffffff80000001ULL, 0xfffffff000000001ULL },
+        { AMO_OR, 2, 0xffffffff80000001ULL, 0xfffffff080000005ULL },
+        { AMO_MIN, 2, 0xffffffff80000001ULL, 0xfffffff080000001ULL },
+        { AMO_MAX, 2, 0xffffffff80000001ULL, 0xfffffff000000005ULL },
+        { AMO_MINU, 2, 0xffffffff80000001ULL, 0xfffffff000000005ULL },
+        { AMO_MAXU, 2, 0xffffffff80000001ULL, 0xfffffff080000001ULL },
+        { AMO_ADD, 3, 0xfffffff080000001ULL, 0xfffffff180000006ULL },
+        { AMO_SWAP, 3, 0xfffffff080000001ULL, 0x0000000100000005ULL },
+        { AMO_XOR, 3, 0xfffffff080000001ULL, 0xfffffff180000004ULL },
+        { AMO_AND, 3, 0xfffffff080000001ULL, 0x0000000000000001ULL },
+        { AMO_OR, 3, 0xfffffff080000001ULL, 0xfffffff180000005ULL },
+        { AMO_MIN, 3, 0xfffffff080000001ULL, 0xfffffff080000001ULL },
+        { AMO_MAX, 3, 0xfffffff080000001ULL, 0x0000000100000005ULL },
+        { AMO_MINU, 3, 0xfffffff080000001ULL, 0x0000000100000005ULL },
+        { AMO_MAXU, 3, 0xfffffff080000001ULL, 0xfffffff080000001ULL },
+    };
+    CHECK_EQ_U64(cases[0].want_rd, word_old);
+    amo_old = old;
+    uint64_t regs[32] = { [1] = DATA, [2] = old, [3] = src, [13] = 2 };
+    for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+        uint32_t code[] = {
+            AMO(cases[k].funct, 3, 1, cases[k].f3, 10), /* 0: amo x10, x3, (x1) */
+            I(0, 1, 3, 11, 0x03),                       /* 4: ld x11, 0(x1) */
+            S(0, 2, 1, 3),                              /* 8: sd x2, 0(x1): the old value again */
+            R(0, 10, 15, 0, 15, 0x33),                  /* 12: add x15, x15, x10 */
+            R(0, 11, 16, 0, 16, 0x33),                  /* 16: add x16, x16, x11 */
+            I(1, 12, 0, 12, 0x13),                      /* 20: addi x12, x12, 1 */
+            B(-24, 13, 12, 4),                          /* 24: blt x12, x13, 0 */
+        };
+        char name[32];
+        snprintf(name, sizeof(name), "amo funct5 0x%02x.%c", cases[k].funct, cases[k].f3 == 2 ? 'w' : 'd');
+        unsigned check[] = { 10, 11, 15, 16 };
+        uint64_t want[] = { cases[k].want_rd, cases[k].want_mem, 2 * cases[k].want_rd, 2 * cases[k].want_mem };
+        RUN_SET_UP(name, code, regs, put_amo_old_at_data, check, want);
+    }
+}
+
+/*
+ * LR and SC in a loop, as a lock's or counter's retry loop: translated code takes the
+ * reservation and stores on its inline paths after the first turn. The word forms
+ * sign-extend what LR loads; an SC of another size than its LR's, or with no
+ * reservation, fails and stores nothing; the board's count of live reservations is back
+ * to 0 at the end.
+ */
+static void test_lr_sc_loops(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 0x7ffffffe, [13] = 3 };
+    uint32_t code[] = {
+        S(0, 2, 1, 3),                  /* 0: sd x2, 0(x1) */
+        AMO(AMO_LR, 0, 1, 2, 5),        /* 4: lr.w x5, (x1) */
+        I(1, 5, 0, 5, 0x13),            /* 8: addi x5, x5, 1 */
+        AMO(AMO_SC, 5, 1, 2, 6),        /* 12: sc.w x6, x5, (x1) */
+        B(-12, 0, 6, 1),                /* 16: bnez x6, 4 */
+        I(1, 12, 0, 12, 0x13),          /* 20: addi x12, x12, 1 */
+        B(-20, 13, 12, 4),              /* 24: blt x12, x13, 4 */
+        AMO(AMO_LR, 0, 1, 2, 7),        /* 28: lr.w x7 = sext(0x80000001) */
+        AMO(AMO_SC, 0, 1, 3, 8),        /* 32: sc.d x8: the LR was a word's, fails */
+        AMO(AMO_LR, 0, 1, 3, 9),        /* 36: lr.d x9 */
+        AMO(AMO_SC, 0, 1, 3, 10),       /* 40: sc.d x10, x0: stores 0 */
+        AMO(AMO_SC, 2, 1, 3, 11),       /* 44: sc.d x11: no reservation, fails */
+        I(0, 1, 3, 14, 0x03),           /* 48: ld x14 = 0 */
+    };
+    unsigned check[] = { 5, 6, 7, 8, 9, 10, 11, 12, 14 };
+    uint64_t want[] = { 0xffffffff80000001ULL, 0, 0xffffffff80000001ULL, 1, 0x80000001, 0, 1, 3, 0 };
+    RUN("lr/sc loops", code, regs, check, want);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
+}
+
+/*
+ * Translated code on one hart against a reservation of another: an AMO that leaves the
+ * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
+ * SC's slow path, which breaks it too (the value changed as well, so only the
+ * reservation's state tells).
+ */
+static void test_reservation_broken_by_translated_code(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_NONE,
+                                  .jit_hot_runs = 1 };
+    struct machine *two = machine_create(&cfg, false);
+    CHECK(two);
+    if (!two)
+        return;
+    struct hart *h0 = two->harts[0], *h1 = two->harts[1];
+    uint64_t *word = guest_ram_ptr(&two->bus.ram, DATA, 8);
+    uint32_t lr = AMO(AMO_LR, 0, 1, 3, 14), sc = AMO(AMO_SC, 2, 1, 3, 15);
+    /* Each starts with a load and a store next to the word: its TLB entries, so that
+     * what follows takes its inline path as far as that goes. */
+    const uint32_t programs[2][7] = {
+        { I(8, 1, 3, 7, 0x03), S(8, 0, 1, 3), AMO(AMO_ADD, 0, 1, 3, 0), WFI }, /* amoadd.d x0, x0, (x1) */
+        {
+            I(8, 1, 3, 7, 0x03),                            /* ld x7, 8(x1) */
+            S(8, 0, 1, 3),                                  /* sd x0, 8(x1) */
+            AMO(AMO_LR, 0, 1, 3, 5),                        /* lr.d x5, (x1) */
+            I(1, 5, 0, 5, 0x13),                            /* addi x5, x5, 1 */
+            AMO(AMO_SC, 5, 1, 3, 6),                        /* sc.d x6, x5, (x1) */
+            WFI,
+        },
+    };
+    for (int k = 0; k < 2; k++) {
+        memcpy(guest_ram_ptr(&two->bus.ram, BASE, sizeof(programs[k])), programs[k], sizeof(programs[k]));
+        hart_reset(h0, BASE);
+        hart_reset(h1, BASE);
+        interp_flush(h1);
+        *word = 41;
+        h0->arch.x[1] = h1->arch.x[1] = DATA;
+        h0->arch.x[2] = 7;
+        CHECK_EQ_U64(exec_one(h0, lr, lr, 4), EXEC_NEXT);
+        CHECK_EQ_U64(*h0->platform.reservations_live, 1);
+        unsigned calls = 0;
+        while (interp_run(h1, 10000) != EXEC_WFI && ++calls < 100)
+            ;
+        CHECK_EQ_U64(atomic_load(&h0->arch.reservation), ~0ULL);
+        CHECK_EQ_U64(*h0->platform.reservations_live, 0);
+        CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
+        CHECK_EQ_U64(h0->arch.x[15], 1);    /* failed */
+        CHECK_EQ_U64(*word, k == 0 ? 41 : 42);
+        if (k == 1)
+            CHECK_EQ_U64(h1->arch.x[6], 0); /* its own SC succeeded */
+    }
+    machine_destroy(two);
+}
+
+/* test_amo_faults's read-only page: set_up_user_page's, mapped U R A only. */
+static void set_up_read_only_user_page(void)
+{
+    set_up_user_page();
+    uint64_t *leaf = guest_ram_ptr(&m->bus.ram, DATA + 0x2000 + 8 * (CALLEE_VA >> 12), 8);
+    *leaf = ((DATA + 0x8000) >> 12) << 10 | 0x53;
+}
+
+/*
+ * An AMO's exceptions are a store's, taken before anything is written: misaligned (the
+ * AMO misaligned fault, cause 6, not an access split in two), a page that is readable
+ * but not writable (cause 15, although its read entry is cached), and a device's
+ * registers, which take no AMOs (access fault, cause 7).
+ */
+static void test_amo_faults(void)
+{
+    uint64_t regs[32] = { [3] = 1, [4] = DATA + 2, [9] = 0x2000000 /* the CLINT */ };
+    uint32_t misaligned[] = {
+        I(7, 0, 0, 5, 0x13),            /* addi x5 = 7 */
+        AMO(AMO_ADD, 3, 4, 2, 10),      /* amoadd.w x10, x3, (x4): misaligned */
+        I(1, 0, 0, 6, 0x13),            /* addi x6 = 1: never runs */
+    };
+    unsigned check[] = { 5, 6, 10 };
+    uint64_t want[] = { 7, 0, 0 };
+    RUN("misaligned amoadd.w", misaligned, regs, check, want);
+    CHECK_TRAP(EXC_STORE_MISALIGNED, BASE + 4);
+    CHECK_EQ_U64(h->arch.mtval, DATA + 2);
+
+    uint32_t device[] = {
+        I(7, 0, 0, 5, 0x13),            /* addi x5 = 7 */
+        AMO(AMO_OR, 3, 9, 3, 10),       /* amoor.d x10, x3, (x9): the CLINT's msip */
+        I(1, 0, 0, 6, 0x13),            /* addi x6 = 1: never runs */
+    };
+    RUN("amoor.d on a device", device, regs, check, want);
+    CHECK_TRAP(EXC_STORE_ACCESS, BASE + 4);
+    CHECK_EQ_U64(h->arch.mtval, 0x2000000);
+
+    uint64_t page_regs[32] = { [5] = CALLEE_VA, [6] = 0x66 };
+    uint32_t read_only[] = {
+        I(0, 5, 3, 10, 0x03),           /* ld x10, 0(x5) = 0x55 */
+        AMO(AMO_SWAP, 6, 5, 3, 11),     /* amoswap.d x11, x6, (x5): not writable */
+        I(0, 5, 3, 12, 0x03),           /* ld x12: never runs */
+    };
+    unsigned page_check[] = { 10, 11, 12 };
+    uint64_t page_want[] = { 0x55, 0, 0 };
+    RUN_SET_UP("amoswap.d on a read-only page", read_only, page_regs, set_up_read_only_user_page, page_check,
+               page_want);
+    CHECK_TRAP(EXC_STORE_PAGE_FAULT, BASE + 4);
+    CHECK_EQ_U64(h->arch.mtval, CALLEE_VA);
+    CHECK_EQ_U64(*(uint64_t *)guest_ram_ptr(&m->bus.ram, DATA + 0x8000, 8), 0x55);
+}
+
 /*
  * Accesses to the trap-handling CSRs run in place in translated code, whose data TLB
  * context must still follow sstatus.SUM. A loop, entered with SUM set: load a user page
@@ -3682,6 +3882,10 @@ int main(void)
     test_compressed();
     test_zcb();
     test_atomics();
+    test_every_amo();
+    test_lr_sc_loops();
+    test_reservation_broken_by_translated_code();
+    test_amo_faults();
     test_floating_point();
     test_traps();
     test_triggers();
