@@ -118,6 +118,16 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     unsigned f5 = insn_amo_funct(insn), f3 = F3;
     uint64_t addr = h->arch.x[RS1], src = h->arch.x[RS2];
     unsigned size = f3 == 2 ? 4 : 8;
+    /* A reserved encoding is illegal before its address is looked at: it must not take
+     * a page or access fault, nor count as a store to a page holding code. */
+    switch (f5) {
+    case AMO_ADD: case AMO_SWAP: case AMO_LR: case AMO_SC: case AMO_XOR: case AMO_OR: case AMO_AND:
+    case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU:
+        break;
+    default:
+        *illegal = true;
+        return false;
+    }
     if (f3 != 2 && f3 != 3) {
         *illegal = true;
         return false;
@@ -180,8 +190,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
         case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
         case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU: break;
-        default: *illegal = true; return false;
+        default: break; /* the minimum and maximum */
         }
         do {
             switch (f5) {
@@ -201,8 +210,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
         case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
         case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU: break;
-        default: *illegal = true; return false;
+        default: break; /* the minimum and maximum */
         }
         do {
             switch (f5) {

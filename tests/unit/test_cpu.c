@@ -2848,7 +2848,8 @@ static void set_up_read_only_user_page(void)
  * An AMO's exceptions are a store's, taken before anything is written: misaligned (the
  * AMO misaligned fault, cause 6, not an access split in two), a page that is readable
  * but not writable (cause 15, although its read entry is cached), and a device's
- * registers, which take no AMOs (access fault, cause 7).
+ * registers, which take no AMOs (access fault, cause 7); a reserved funct5 is illegal
+ * (cause 2) before its address is looked at.
  */
 static void test_amo_faults(void)
 {
@@ -2872,6 +2873,16 @@ static void test_amo_faults(void)
     RUN("amoor.d on a device", device, regs, check, want);
     CHECK_TRAP(EXC_STORE_ACCESS, BASE + 4);
     CHECK_EQ_U64(h->arch.mtval, 0x2000000);
+
+    /* funct5 0x06 is reserved: illegal, though its address would take an access fault */
+    uint32_t reserved[] = {
+        I(7, 0, 0, 5, 0x13),            /* addi x5 = 7 */
+        AMO(0x06, 3, 9, 3, 10),         /* reserved AMO, x9 = the CLINT */
+        I(1, 0, 0, 6, 0x13),            /* addi x6 = 1: never runs */
+    };
+    RUN("reserved AMO on a device", reserved, regs, check, want);
+    CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 4);
+    CHECK_EQ_U64(h->arch.mtval, reserved[1]);
 
     uint64_t page_regs[32] = { [5] = CALLEE_VA, [6] = 0x66 };
     uint32_t read_only[] = {
