@@ -2204,6 +2204,67 @@ static void test_indirect_jump_code_rewritten(void)
     RUN("indirect jump into rewritten code", code, regs, check, want);
 }
 
+/*
+ * A call to another page, chained in translated code behind a guard (jit.h), and the
+ * callee's code rewritten (a store, then fence.i): the same call must reach the new code.
+ */
+static void test_chained_call_code_rewritten(void)
+{
+    enum { callee = 0x1000 };
+    uint64_t regs[32] = { [6] = BASE + callee, [7] = I(5, 0, 0, 10, 0x13), [13] = 3 };
+    uint32_t code[callee / 4 + 2] = {
+        J(callee, 1),                   /* 0: jal x1, callee */
+        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),              /* 12: blt x12, x13, 0 */
+        B(24, 0, 14, 1),                /* 16: bne x14, x0, 40 */
+        S(0, 7, 6, 2),                  /* 20: sw x7, 0(x6): addi x10, x0, 5 over the callee's first */
+        0x0000100fu,                    /* 24: fence.i */
+        I(3, 13, 0, 13, 0x13),          /* 28: addi x13, x13, 3 */
+        I(1, 0, 0, 14, 0x13),           /* 32: addi x14, x0, 1 */
+        J(-36, 0),                      /* 36: j 0: the same call again */
+        WFI,                            /* 40 */
+        [callee / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 5, 6 };
+    RUN("chained call to another page, callee rewritten", code, regs, check, want);
+}
+
+static void set_up_trampoline_two_spaces(void)
+{
+    set_up_two_address_spaces();
+    for (uint64_t root = DATA; root <= ROOT_B; root += ROOT_B - DATA) {
+        uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, root + 0x2000, 0x1000);
+        t[TRAMPOLINE_VA >> 12] = (TRAMPOLINE >> 12) << 10 | PTE_LEAF;
+    }
+}
+
+/* Calls through the jump at TRAMPOLINE_VA's page end (chained across pages) into
+ * CALLEE_VA, three in ASID 1, three after csrw satp to ASID 2 (which maps CALLEE_VA
+ * elsewhere), three back in ASID 1. */
+static void test_chained_jump_asid_switch(void)
+{
+    uint64_t regs[32] = { [5] = TRAMPOLINE_VA + 0xffc, [7] = satp_for(ROOT_B, 2), [8] = satp_for(DATA, 1),
+                          [13] = 3 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        CALL_LOOP,                      /* 0 */
+        I(0x180, 7, 1, 0, 0x73),        /* 16: csrw satp, x7 */
+        I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 24 */
+        I(0x180, 8, 1, 0, 0x73),        /* 40: csrw satp, x8 */
+        I(3, 13, 0, 13, 0x13),          /* 44: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 48 */
+        WFI,
+        [(TRAMPOLINE - BASE + 0xffc) / 4] = J(4, 0),
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2 + 3 * 1, 9 };
+    RUN_SET_UP("chained jump to another page, satp switched to another ASID", code, regs,
+               set_up_trampoline_two_spaces, check, want);
+}
+
 static void test_translated_lookups(void)
 {
     test_indirect_jump_code_rewritten();
@@ -2211,6 +2272,8 @@ static void test_translated_lookups(void)
     test_jump_off_page_end_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
+    test_chained_call_code_rewritten();
+    test_chained_jump_asid_switch();
     test_host_base_reuse();
 }
 
