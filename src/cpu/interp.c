@@ -868,6 +868,16 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             void *site = h->jit_exit_site;
             uint32_t gen = from->gen;
             pc = h->arch.pc;
+            if (JIT_OTHER_PAGE(r)) {
+                /* The guard compares what the fetch TLB holds now with what it held here. */
+                uintptr_t host = mem_fetch_host_hit(h, pc, 2);
+                if (!host)
+                    continue;
+                b = linked_successor(h, from, host, pc, exit_link);
+                if (b->code)
+                    jit_chain_other_page(site, b->code, host - pc, &h->ram->code_gen[b->page], b->gen);
+                goto enter_page;
+            }
             b = same_page_successor(h, from, pc, exit_link);
             if (b->code && b->gen == gen)
                 jit_chain(site, b->code);

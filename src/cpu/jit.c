@@ -302,12 +302,12 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
         jit_emit_fp_dirty(e);
 }
 
-/* Offset in the block's page of the instruction at block offset off, plus delta; -1 when
- * that leaves the page. */
+/* Offset in the block's page of the instruction at block offset off, plus delta;
+ * JIT_TARGET_OTHER_PAGE when that leaves the page. */
 static int64_t page_offset(const struct translation *t, int32_t off, int64_t delta)
 {
     int64_t o = (int64_t)(t->b->host_pc & 0xfff) + off + delta;
-    return o >= 0 && o < 0x1000 ? o : -1;
+    return o >= 0 && o < 0x1000 ? o : JIT_TARGET_OTHER_PAGE;
 }
 
 /*
@@ -660,7 +660,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_FETCH_FENCE:
         /* No chain to the next block in this page: the fence may have remapped the page. */
         jit_emit_call_insn(e, jit_emit_data(e, d, sizeof(*d)), i, off, (const void *)jit_slow_insn);
-        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, -1, -1);
+        jit_emit_exit(e, t, i + 1, BLOCK_LINK_NEXT, off, d->len, JIT_TARGET_LOOKUP, -1);
         return;
     case KIND_SLOW:
         if (!slow_in_place(d))
@@ -1032,6 +1032,11 @@ void jit_chain(void *site, jit_entry to)
     jit_emit_patch_chain(site, (const void *)to);
 }
 
+void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen)
+{
+    jit_emit_patch_other_page(site, (const void *)to, addend, gen_at, gen);
+}
+
 void jit_reset(struct jit *j)
 {
     j->used = 0;
@@ -1081,6 +1086,11 @@ size_t jit_code_used(const struct jit *j)
 void jit_chain(void *site, jit_entry to)
 {
     (void)site, (void)to;
+}
+
+void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen)
+{
+    (void)site, (void)to, (void)addend, (void)gen_at, (void)gen;
 }
 
 void jit_reset(struct jit *j)

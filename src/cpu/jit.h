@@ -11,7 +11,12 @@
  * points at the successor's translation once both are translated; taken while the
  * budget lasts and the page's code generation is still the block's (compared only when
  * the block may have stored before that exit).
- * Any other exit (jalr, a jump or fall-through to another page) looks its target up as
+ * An exit to a fixed place in another page (a jump, a taken branch, a fall-through) has
+ * a chain site too, which jit_chain_other_page() points at the target's translation
+ * behind a guard: the fetch TLB still maps the target to the same host page, whose code
+ * generation is still the translation's (jit_x86_64.c's exit_other_page says why that
+ * suffices); when it fails, the exit returns to the run loop, which chains it anew.
+ * Any other exit (jalr, the block after fence.i or sfence.vma) looks its target up as
  * the run loop would, inline: the fetch TLB of the current context, then the hart's jump
  * cache (jit_emit.h) or else the block cache slot of the host address (block.h), the
  * translation and its code generation; on a hit, while the budget lasts, it enters
@@ -19,9 +24,10 @@
  * whatever invalidates the run loop's lookup (TLB flushes on satp, privilege changes,
  * sfence.vma; stores into code) invalidates these jumps too. It returns how it ended:
  *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block
- *                   h->jit_exit_block it left (0: not a same-page link), and
- *                   h->jit_exit_site through which chain site, for the caller to chain
- *                   it (when that is still the block's current translation's site)
+ *                   h->jit_exit_block it left (0: not through a chain site),
+ *                   JIT_OTHER_PAGE whether to another page, and h->jit_exit_site
+ *                   through which chain site, for the caller to chain it (when that is
+ *                   still the block's current translation's site)
  *   JIT_EXIT_FAULT  a load/store took an exception (h->arch.pc is at the trap handler)
  *   JIT_EXIT_SLOW   reached the OP_SLOW instruction h->jit_exit_insn, h->arch.pc at it: the
  *                   caller runs it
@@ -39,6 +45,9 @@
 enum jit_exit_kind { JIT_EXIT_NEXT = 0, JIT_EXIT_FAULT = 1, JIT_EXIT_SLOW = 2 };
 #define JIT_EXIT_KIND(r) ((unsigned)((r) >> 32) & 0xf)
 #define JIT_LINK(r) ((unsigned)((r) >> 36) & 3)   /* BLOCK_LINK_* + 1, or 0 */
+/* Whether that link's chain site leads to another page (jit_chain_other_page). */
+#define JIT_LINK_OTHER_PAGE 4
+#define JIT_OTHER_PAGE(r) ((unsigned)((r) >> 36) & JIT_LINK_OTHER_PAGE)
 #define JIT_RETIRED(r) ((uint32_t)(r))
 
 struct jit;
@@ -56,6 +65,10 @@ size_t jit_code_used(const struct jit *j);
 /* Points chain site `site` (of an exit of a block's current translation) at translation
  * `to`, which must translate that exit's target block at the same code generation. */
 void jit_chain(void *site, jit_entry to);
+/* Points chain site `site` of an exit to another page (JIT_OTHER_PAGE) at translation `to`
+ * of the block at its target, which the fetch TLB now maps with addend `addend` into the
+ * RAM page whose code generation *gen_at is gen, as that translation's. */
+void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen);
 
 /* The bytes of translation code: the jumps in it that jit_chain() points at translated
  * same-page successors (its chain sites, one per exit) lie within them. They are the

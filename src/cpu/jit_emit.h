@@ -265,6 +265,11 @@ void jit_emit_amo(struct emitter *e, const struct translation *t, const struct d
  */
 #define JIT_HOST_BASES 2
 
+/* An exit's target_offset when its target lies in another page (a chain site behind a
+ * guard: jit.h), or when it must be looked up each time (after fence.i or sfence.vma). */
+#define JIT_TARGET_OTHER_PAGE (-1)
+#define JIT_TARGET_LOOKUP (-2)
+
 /*
  * Guessed loads: a load that neither keeps nor reuses a host base may pass guess, an
  * index into h->jit_load_guess[], whose entry predicts its TLB entry's addend from the
@@ -284,8 +289,9 @@ void jit_emit_amo(struct emitter *e, const struct translation *t, const struct d
 /*
  * Exits after `retired` instructions of the block to the guest pc at block offset off
  * plus delta, through exit link `link`. target_offset is that pc's offset in the
- * block's page, or -1 when it lies elsewhere: within the page, the exit has a chain site
- * (see jit.h), taken while the budget lasts and the page's code is unchanged. A jump to
+ * block's page, else JIT_TARGET_OTHER_PAGE or JIT_TARGET_LOOKUP: within the page, the
+ * exit has a chain site (see jit.h), taken while the budget lasts and the page's code is
+ * unchanged; in another page, one taken while its guard holds. A jump to
  * the translation's own instruction `inside` (or -1) needs no site: back, while the
  * budget lasts and the page's code is unchanged, it goes on in the translation's own
  * code; forward, it goes there straight, or into a segment of the trace while the budget
@@ -343,6 +349,10 @@ const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
 /* Points a chain site that jit_emit_exit recorded in its block's chain_site[] at the
  * translation entered at `to` (past its entry sequence). */
 void jit_emit_patch_chain(void *site, const void *to);
+/* Points the chain site of an exit to another page at the translation entered at `to`,
+ * guarded by the fetch TLB entry's addend and the code generation *gen_at being gen. */
+void jit_emit_patch_other_page(void *site, const void *to, uint64_t addend, const _Atomic uint32_t *gen_at,
+                               uint32_t gen);
 
 /* ---- F and D ---- */
 

@@ -650,6 +650,87 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
 }
 
 /*
+ * A chain site to another page (exit_other_page): the rel32 of a jump that returns to the
+ * run loop until jit_emit_patch_other_page makes it fall into the guard after it, at
+ * fixed distances from the site: the fetch TLB entry's tag (rcx: the target's page, rdx:
+ * its entry) and addend, and the target page's code generation, each compared with what
+ * they were when chained, then the jump to the target's translation.
+ */
+#define OTHER_PAGE_ADDEND 19    /* the addend's imm64 */
+#define OTHER_PAGE_GEN_AT 42    /* the code generation's address, an imm64 */
+#define OTHER_PAGE_GEN 56       /* the code generation, an imm32 */
+#define OTHER_PAGE_JUMP 70      /* the rel32 of the jump to the target's translation */
+
+/*
+ * Leaves the block after `retired` of its instructions for the guest pc at block offset
+ * off plus delta, which lies in another page. The page is fixed relative to the block's
+ * pc, not as a guest address (a translation serves every virtual page its host page is
+ * mapped at), so the guard looks up the fetch TLB entry as the inline lookup does and,
+ * when chained, compares its tag and addend (the same host page) and the page's code
+ * generation (the same code) with the chained translation's; on a mismatch, it returns
+ * to the run loop through the site, which chains it anew (an inline lookup instead would
+ * keep a stale chain failing for good: the chain of a call whose callee was rewritten).
+ * The guard holds wherever the run loop's lookup would find the same translation: what
+ * changes the mapping (satp writes, sfence.vma, privilege changes, refills) changes the
+ * entry or the fetch TLB this run reads, which only the hart's own thread writes, never
+ * while its translated code runs (jit_emit.h); stores into code, any hart's, change the
+ * generation; jit_reset drops the site with its translation.
+ */
+static void exit_other_page(struct emitter *e, const struct translation *t, unsigned retired, unsigned link,
+                            int32_t off, int32_t delta)
+{
+    write_back(e);
+    pc_plus(e, RAX, off, delta);
+    count_retired(e, retired);
+    uint8_t *out = jump_forward(e, 0x8e);                                        /* jle out */
+    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
+    tlb_offset(e, RCX, RAX);
+    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx = its entry */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+    emit8(e, 0xe9);                                                             /* jmp out: the site */
+    uint8_t *site = e->p;
+    emit32(e, 0);
+    emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
+    uint8_t *other_entry = jump_forward(e, 0x85);
+    move_imm64(e, RCX, 0);                                                      /* the addend */
+    uint8_t *addend = e->p - 8;
+    emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, addend));
+    uint8_t *other_host = jump_forward(e, 0x85);
+    move_imm64(e, RSI, 0);                                                      /* &code_gen[page] */
+    uint8_t *gen_at = e->p - 8;
+    emit_mem(e, false, 0x81, 7, RSI, 0), emit32(e, 0);                          /* cmp dword [rsi], gen */
+    uint8_t *gen = e->p - 4;
+    uint8_t *changed = jump_forward(e, 0x85);
+    emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
+    emit8(e, 0xe9);
+    uint8_t *jump = e->p;
+    emit32(e, 0);
+    if (!e->overflow && (addend - site != OTHER_PAGE_ADDEND || gen_at - site != OTHER_PAGE_GEN_AT ||
+                         gen - site != OTHER_PAGE_GEN || jump - site != OTHER_PAGE_JUMP))
+        abort(); /* jit_emit_patch_other_page writes at these distances */
+    patch_here(e, other_entry);
+    patch_here(e, other_host);
+    patch_here(e, changed);
+    patch_here(e, out);
+    patch_here(e, site);
+    return_next(e, t, site, link | JIT_LINK_OTHER_PAGE, 0);
+}
+
+void jit_emit_patch_other_page(void *site, const void *to, uint64_t addend, const _Atomic uint32_t *gen_at,
+                               uint32_t gen)
+{
+    uint8_t *s = site;
+    uint64_t gen_address = (uint64_t)(uintptr_t)gen_at;
+    uint32_t into_guard = 0, rel = (uint32_t)((const uint8_t *)to + PROLOGUE_SIZE - (s + OTHER_PAGE_JUMP + 4));
+    memcpy(s + OTHER_PAGE_ADDEND, &addend, 8);
+    memcpy(s + OTHER_PAGE_GEN_AT, &gen_address, 8);
+    memcpy(s + OTHER_PAGE_GEN, &gen, 4);
+    memcpy(s + OTHER_PAGE_JUMP, &rel, 4);
+    memcpy(s, &into_guard, 4);
+}
+
+/*
  * A jump back to the block's instruction `inside`, after `retired` of its instructions
  * (counted from its start, so those before `inside` are counted again on the next pass):
  * same translation, same r13, and the host registers stay; they are written back only
@@ -1421,6 +1502,8 @@ void jit_emit_exit(struct emitter *e, const struct translation *t, unsigned reti
                                                   e->stored };
     } else if (target_offset >= 0) {
         exit_chained(e, t, retired, link, off, delta);
+    } else if (target_offset == JIT_TARGET_OTHER_PAGE) {
+        exit_other_page(e, t, retired, link, off, delta);
     } else {
         pc_plus(e, RAX, off, delta);
         exit_elsewhere(e, t, retired);

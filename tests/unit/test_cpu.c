@@ -2008,11 +2008,21 @@ static void set_up_two_address_spaces(void)
     enter_s_mode(satp_for(DATA, 1));
 }
 
-/* Three calls in ASID 1, three after csrw satp to ASID 2 (another page table), three
- * back in ASID 1: no sfence.vma is needed, since neither ASID's mappings changed. */
-static void test_indirect_jump_asid_switch(void)
+static void set_up_trampoline_two_spaces(void)
 {
-    uint64_t regs[32] = { [5] = CALLEE_VA, [7] = satp_for(ROOT_B, 2), [8] = satp_for(DATA, 1), [13] = 3 };
+    set_up_two_address_spaces();
+    for (uint64_t root = DATA; root <= ROOT_B; root += ROOT_B - DATA) {
+        uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, root + 0x2000, 0x1000);
+        t[TRAMPOLINE_VA >> 12] = (TRAMPOLINE >> 12) << 10 | PTE_LEAF;
+    }
+}
+
+/* Three calls through x5 = target in ASID 1, three after csrw satp to ASID 2 (another
+ * page table, which maps CALLEE_VA elsewhere), three back in ASID 1: no sfence.vma is
+ * needed, since neither ASID's mappings changed. */
+static void calls_across_asid_switch(const char *name, uint64_t target)
+{
+    uint64_t regs[32] = { [5] = target, [7] = satp_for(ROOT_B, 2), [8] = satp_for(DATA, 1), [13] = 3 };
     uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
         CALL_LOOP,                      /* 0 */
         I(0x180, 7, 1, 0, 0x73),        /* 16: csrw satp, x7 */
@@ -2022,12 +2032,24 @@ static void test_indirect_jump_asid_switch(void)
         I(3, 13, 0, 13, 0x13),          /* 44: addi x13, x13, 3 */
         CALL_LOOP,                      /* 48 */
         WFI,
+        [(TRAMPOLINE - BASE + 0xffc) / 4] = J(4, 0),
         CALLEES,
     };
     unsigned check[] = { 11, 12 };
     uint64_t want[] = { 3 * 1 + 3 * 2 + 3 * 1, 9 };
-    RUN_SET_UP("indirect jump, satp switched to another ASID", code, regs, set_up_two_address_spaces,
-               check, want);
+    RUN_SET_UP(name, code, regs, set_up_trampoline_two_spaces, check, want);
+}
+
+static void test_indirect_jump_asid_switch(void)
+{
+    calls_across_asid_switch("indirect jump, satp switched to another ASID", CALLEE_VA);
+}
+
+/* Through the jump at TRAMPOLINE_VA's page end into CALLEE_VA, which translated code
+ * chains across pages. */
+static void test_chained_jump_asid_switch(void)
+{
+    calls_across_asid_switch("chained jump to another page, satp switched to another ASID", TRAMPOLINE_VA + 0xffc);
 }
 
 /*
@@ -2160,6 +2182,10 @@ static void test_host_base_reuse(void)
     RUN_SET_UP("a loop's loads across a page end", loop, loop_regs, set_up_next_page_mapped, loop_check, want_loop);
 }
 
+/* jal x1 to the instruction `target` bytes on; add x11, x11, x10; addi x12, x12, 1; blt x12,
+ * x13 back to the jal */
+#define JAL_CALL_LOOP(target) J(target, 1), R(0, 10, 11, 0, 11, 0x33), I(1, 12, 0, 12, 0x13), B(-12, 13, 12, 4)
+
 /*
  * A loop's load through a base it computes guesses its addend (jit_emit.h's guessed
  * loads): in U mode, from twice the page it last read plus that page's addend, which
@@ -2233,16 +2259,10 @@ static void test_cross_page_code_rewritten(void)
     enum { callee = 0x1ffc };
     uint64_t regs[32] = { [6] = BASE + callee, [7] = I(5, 0, 0, 10, 0x13), [13] = 3 };
     uint32_t code[callee / 4 + 2] = {
-        J(callee, 1),                   /* 0: jal x1, callee */
-        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
-        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
-        B(-12, 13, 12, 4),              /* 12: blt x12, x13, 0 */
+        JAL_CALL_LOOP(callee),          /* 0 */
         S(0, 7, 6, 2),                  /* 16: sw x7, 0(x6): addi x10, x0, 5 over the callee's first */
         I(3, 13, 0, 13, 0x13),          /* 20: addi x13, x13, 3 */
-        J(callee - 24, 1),              /* 24: jal x1, callee */
-        R(0, 10, 11, 0, 11, 0x33),
-        I(1, 12, 0, 12, 0x13),
-        B(-12, 13, 12, 4),              /* 36: blt x12, x13, 24 */
+        JAL_CALL_LOOP(callee - 24),     /* 24 */
         WFI,
         [callee / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
     };
@@ -2277,6 +2297,30 @@ static void test_indirect_jump_code_rewritten(void)
     RUN("indirect jump into rewritten code", code, regs, check, want);
 }
 
+/*
+ * A call to another page, chained in translated code behind a guard (jit.h), and the
+ * callee's code rewritten (a store, then fence.i): the same call must reach the new code.
+ */
+static void test_chained_call_code_rewritten(void)
+{
+    enum { callee = 0x1000 };
+    uint64_t regs[32] = { [6] = BASE + callee, [7] = I(5, 0, 0, 10, 0x13), [13] = 3 };
+    uint32_t code[callee / 4 + 2] = {
+        JAL_CALL_LOOP(callee),          /* 0 */
+        B(24, 0, 14, 1),                /* 16: bne x14, x0, 40 */
+        S(0, 7, 6, 2),                  /* 20: sw x7, 0(x6): addi x10, x0, 5 over the callee's first */
+        0x0000100fu,                    /* 24: fence.i */
+        I(3, 13, 0, 13, 0x13),          /* 28: addi x13, x13, 3 */
+        I(1, 0, 0, 14, 0x13),           /* 32: addi x14, x0, 1 */
+        J(-36, 0),                      /* 36: j 0: the same call again */
+        WFI,                            /* 40 */
+        [callee / 4] = I(1, 0, 0, 10, 0x13), I(0, 1, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 5, 6 };
+    RUN("chained call to another page, callee rewritten", code, regs, check, want);
+}
+
 static void test_translated_lookups(void)
 {
     test_indirect_jump_code_rewritten();
@@ -2284,6 +2328,8 @@ static void test_translated_lookups(void)
     test_jump_off_page_end_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
+    test_chained_call_code_rewritten();
+    test_chained_jump_asid_switch();
     test_host_base_reuse();
     test_guessed_load();
 }
