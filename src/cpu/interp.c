@@ -875,7 +875,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                     continue;
                 b = linked_successor(h, from, host, pc, exit_link);
                 if (b->code)
-                    jit_chain_other_page(site, b->code, host - pc, &h->ram->code_gen[b->page], b->gen);
+                    jit_chain_other_page(site, b->code, host, &h->ram->code_gen[b->page], b->gen);
                 goto enter_page;
             }
             b = same_page_successor(h, from, pc, exit_link);

@@ -1032,9 +1032,9 @@ void jit_chain(void *site, jit_entry to)
     jit_emit_patch_chain(site, (const void *)to);
 }
 
-void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen)
+void jit_chain_other_page(void *site, jit_entry to, uintptr_t host, const _Atomic uint32_t *gen_at, uint32_t gen)
 {
-    jit_emit_patch_other_page(site, (const void *)to, addend, gen_at, gen);
+    jit_emit_patch_other_page(site, (const void *)to, host, gen_at, gen);
 }
 
 void jit_reset(struct jit *j)
@@ -1088,9 +1088,9 @@ void jit_chain(void *site, jit_entry to)
     (void)site, (void)to;
 }
 
-void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen)
+void jit_chain_other_page(void *site, jit_entry to, uintptr_t host, const _Atomic uint32_t *gen_at, uint32_t gen)
 {
-    (void)site, (void)to, (void)addend, (void)gen_at, (void)gen;
+    (void)site, (void)to, (void)host, (void)gen_at, (void)gen;
 }
 
 void jit_reset(struct jit *j)

@@ -13,8 +13,8 @@
  * the block may have stored before that exit).
  * An exit to a fixed place in another page (a jump, a taken branch, a fall-through) has
  * a chain site too, which jit_chain_other_page() points at the target's translation
- * behind a guard: the fetch TLB still maps the target to the same host page, whose code
- * generation is still the translation's (jit_x86_64.c's exit_other_page says why that
+ * behind a guard: the fetch TLB still maps the target to the same host address, whose
+ * page's code generation is still the translation's (jit_x86_64.c's exit_other_page says why that
  * suffices); when it fails, the exit returns to the run loop, which chains it anew.
  * Any other exit (jalr, the block after fence.i or sfence.vma) looks its target up as
  * the run loop would, inline: the fetch TLB of the current context, then the hart's jump
@@ -66,9 +66,9 @@ size_t jit_code_used(const struct jit *j);
  * `to`, which must translate that exit's target block at the same code generation. */
 void jit_chain(void *site, jit_entry to);
 /* Points chain site `site` of an exit to another page (JIT_OTHER_PAGE) at translation `to`
- * of the block at its target, which the fetch TLB now maps with addend `addend` into the
+ * of the block at its target, which the fetch TLB now maps to host address `host` in the
  * RAM page whose code generation *gen_at is gen, as that translation's. */
-void jit_chain_other_page(void *site, jit_entry to, uint64_t addend, const _Atomic uint32_t *gen_at, uint32_t gen);
+void jit_chain_other_page(void *site, jit_entry to, uintptr_t host, const _Atomic uint32_t *gen_at, uint32_t gen);
 
 /* The bytes of translation code: the jumps in it that jit_chain() points at translated
  * same-page successors (its chain sites, one per exit) lie within them. They are the

@@ -350,8 +350,9 @@ const void *jit_emit_data(struct emitter *e, const void *data, size_t n);
  * translation entered at `to` (past its entry sequence). */
 void jit_emit_patch_chain(void *site, const void *to);
 /* Points the chain site of an exit to another page at the translation entered at `to`,
- * guarded by the fetch TLB entry's addend and the code generation *gen_at being gen. */
-void jit_emit_patch_other_page(void *site, const void *to, uint64_t addend, const _Atomic uint32_t *gen_at,
+ * guarded by the fetch TLB giving the target host address `host` and the code generation
+ * *gen_at being gen. */
+void jit_emit_patch_other_page(void *site, const void *to, uintptr_t host, const _Atomic uint32_t *gen_at,
                                uint32_t gen);
 
 /* ---- F and D ---- */

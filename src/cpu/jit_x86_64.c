@@ -653,21 +653,24 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
  * A chain site to another page (exit_other_page): the rel32 of a jump that returns to the
  * run loop until jit_emit_patch_other_page makes it fall into the guard after it, at
  * fixed distances from the site: the fetch TLB entry's tag (rcx: the target's page, rdx:
- * its entry) and addend, and the target page's code generation, each compared with what
- * they were when chained, then the jump to the target's translation.
+ * its entry) compared with the target's page, the host address it gives the target and
+ * the target page's code generation with what they were when chained, then the jump to
+ * the target's translation.
  */
-#define OTHER_PAGE_ADDEND 19    /* the addend's imm64 */
-#define OTHER_PAGE_GEN_AT 42    /* the code generation's address, an imm64 */
-#define OTHER_PAGE_GEN 56       /* the code generation, an imm32 */
-#define OTHER_PAGE_JUMP 70      /* the rel32 of the jump to the target's translation */
+#define OTHER_PAGE_HOST 29      /* the target's host address, an imm64 */
+#define OTHER_PAGE_GEN_AT 48    /* the code generation's address, an imm64 */
+#define OTHER_PAGE_GEN 62       /* the code generation, an imm32 */
+#define OTHER_PAGE_JUMP 76      /* the rel32 of the jump to the target's translation */
 
 /*
  * Leaves the block after `retired` of its instructions for the guest pc at block offset
  * off plus delta, which lies in another page. The page is fixed relative to the block's
  * pc, not as a guest address (a translation serves every virtual page its host page is
  * mapped at), so the guard looks up the fetch TLB entry as the inline lookup does and,
- * when chained, compares its tag and addend (the same host page) and the page's code
- * generation (the same code) with the chained translation's; on a mismatch, it returns
+ * when chained, compares the host address it gives the target (not its addend: from
+ * another virtual page of the block, an equal addend may lead to another host page) and
+ * the page's code generation (the same code) with the chained translation's; on a
+ * mismatch, it returns
  * to the run loop through the site, which chains it anew (an inline lookup instead would
  * keep a stale chain failing for good: the chain of a call whose callee was rewritten).
  * The guard holds wherever the run loop's lookup would find the same translation: what
@@ -693,9 +696,11 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     emit32(e, 0);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     uint8_t *other_entry = jump_forward(e, 0x85);
-    move_imm64(e, RCX, 0);                                                      /* the addend */
-    uint8_t *addend = e->p - 8;
-    emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, addend));
+    emit_mem(e, true, 0x8b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, addend));
+    emit_reg(e, true, 0x01, RAX, RCX);                                          /* rcx = its host address */
+    move_imm64(e, RSI, 0);                                                      /* the one chained */
+    uint8_t *host = e->p - 8;
+    emit_reg(e, true, 0x3b, RCX, RSI);                                          /* cmp rcx, rsi */
     uint8_t *other_host = jump_forward(e, 0x85);
     move_imm64(e, RSI, 0);                                                      /* &code_gen[page] */
     uint8_t *gen_at = e->p - 8;
@@ -706,7 +711,7 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     emit8(e, 0xe9);
     uint8_t *jump = e->p;
     emit32(e, 0);
-    if (!e->overflow && (addend - site != OTHER_PAGE_ADDEND || gen_at - site != OTHER_PAGE_GEN_AT ||
+    if (!e->overflow && (host - site != OTHER_PAGE_HOST || gen_at - site != OTHER_PAGE_GEN_AT ||
                          gen - site != OTHER_PAGE_GEN || jump - site != OTHER_PAGE_JUMP))
         abort(); /* jit_emit_patch_other_page writes at these distances */
     patch_here(e, other_entry);
@@ -717,13 +722,14 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     return_next(e, t, site, link | JIT_LINK_OTHER_PAGE, 0);
 }
 
-void jit_emit_patch_other_page(void *site, const void *to, uint64_t addend, const _Atomic uint32_t *gen_at,
+void jit_emit_patch_other_page(void *site, const void *to, uintptr_t host, const _Atomic uint32_t *gen_at,
                                uint32_t gen)
 {
     uint8_t *s = site;
     uint64_t gen_address = (uint64_t)(uintptr_t)gen_at;
     uint32_t into_guard = 0, rel = (uint32_t)((const uint8_t *)to + PROLOGUE_SIZE - (s + OTHER_PAGE_JUMP + 4));
-    memcpy(s + OTHER_PAGE_ADDEND, &addend, 8);
+    uint64_t host_address = host;
+    memcpy(s + OTHER_PAGE_HOST, &host_address, 8);
     memcpy(s + OTHER_PAGE_GEN_AT, &gen_address, 8);
     memcpy(s + OTHER_PAGE_GEN, &gen, 4);
     memcpy(s + OTHER_PAGE_JUMP, &rel, 4);

@@ -2053,6 +2053,45 @@ static void test_chained_jump_asid_switch(void)
 }
 
 /*
+ * One translation run at two virtual pages: ALIAS_VA and the page after it both map
+ * CALLEE_1's page, whose last word jumps to the next virtual page, and the page after
+ * those maps CALLEE_2. From ALIAS_VA that jump reaches CALLEE_1 (x10 = 1), from the next
+ * page CALLEE_2 (x10 = 2), both through fetch TLB entries with the same addend: a chain
+ * guarded by the addend alone would take either for the other.
+ */
+#define ALIAS_VA 0x10000ULL
+
+static void set_up_aliased_code_page(void)
+{
+    map_callee(DATA, CALLEE_1);
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, DATA + 0x2000, 0x1000);
+    t[ALIAS_VA >> 12] = (CALLEE_1 >> 12) << 10 | PTE_LEAF;
+    t[(ALIAS_VA >> 12) + 1] = (CALLEE_1 >> 12) << 10 | PTE_LEAF;
+    t[(ALIAS_VA >> 12) + 2] = (CALLEE_2 >> 12) << 10 | PTE_LEAF;
+    enter_s_mode(satp_for(DATA, 0));
+}
+
+static void test_chained_jump_from_aliased_page(void)
+{
+    uint64_t regs[32] = { [5] = ALIAS_VA + 0xffc, [6] = ALIAS_VA + 0x1ffc, [13] = 4 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        I(0, 5, 0, 1, 0x67),            /* 0: jalr x1, 0(x5): x10 = 1 */
+        R(0, 10, 11, 0, 11, 0x33),      /* 4: add x11, x11, x10 */
+        I(0, 6, 0, 1, 0x67),            /* 8: jalr x1, 0(x6): x10 = 2 */
+        R(0, 10, 11, 0, 11, 0x33),      /* 12: add x11, x11, x10 */
+        I(1, 12, 0, 12, 0x13),          /* 16: addi x12, x12, 1 */
+        B(-20, 13, 12, 4),              /* 20: blt x12, x13, 0 */
+        WFI,
+        CALLEES,
+        [(CALLEE_1 - BASE + 0xffc) / 4] = J(4, 0),
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 4 * (1 + 2), 4 };
+    RUN_SET_UP("chained jump to another page from a page mapped twice", code, regs, set_up_aliased_code_page,
+               check, want);
+}
+
+/*
  * Loads and stores through one base register reuse the TLB entry the first one found
  * (jit_emit_access's host bases) only while the address stays in its page and the TLB
  * holds it. In S mode, VA_A maps to PAGE_A, VA_A + 0x1000 to PAGE_B, which is not the
@@ -2330,6 +2369,7 @@ static void test_translated_lookups(void)
     test_cross_page_code_rewritten();
     test_chained_call_code_rewritten();
     test_chained_jump_asid_switch();
+    test_chained_jump_from_aliased_page();
     test_host_base_reuse();
     test_guessed_load();
 }
