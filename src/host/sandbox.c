@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/sysinfo.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -403,6 +402,12 @@ static int enter_pid_namespace(void)
 
 int sandbox_prepare(struct sandbox_config *cfg)
 {
+    /* Every thread allocates from the one main arena, which grows and shrinks by brk:
+     * glibc opens files, which the filter forbids, to size its other arenas
+     * (/sys/devices/system/cpu/online) and the first time it shrinks one of their heaps
+     * (/proc/sys/vm/overcommit_memory: a VM's threads freeing their buffers at power-off
+     * were stopped so). Before the second thread, which would take an arena of its own. */
+    mallopt(M_ARENA_MAX, 1);
     if (!cfg->jail)
         return 0;
     char why[160];
@@ -490,10 +495,6 @@ int sandbox_enter(const struct sandbox_config *cfg)
         rvm_error("sandbox: cannot set no_new_privs: %s", strerror(errno));
         return -1;
     }
-    /* The first time a thread needs a malloc arena beyond the first few, glibc works out
-     * its arena limit (8 per core) from /sys/devices/system/cpu/online, an open the filter
-     * forbids: the same limit, given now. */
-    mallopt(M_ARENA_MAX, 8 * get_nprocs());
     name_calls();
     blocked_hook = cfg->on_blocked;
     struct sigaction sa = { .sa_sigaction = on_blocked_call, .sa_flags = SA_SIGINFO };

@@ -55,7 +55,8 @@ struct sandbox_config {
 };
 
 /*
- * What must come before the process has a second thread: with cfg->jail, the namespaces
+ * What must come before the process has a second thread: one malloc arena for every
+ * thread (glibc's others open files under the filter); with cfg->jail, the namespaces
  * (jail_unshare), behind a user namespace when not root. Where an ordinary user may not
  * create one, it says so and clears cfg->jail: the VM runs with seccomp and no_new_privs.
  * 0, or -1 after printing why.
