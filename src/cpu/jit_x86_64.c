@@ -458,6 +458,17 @@ static void tlb_offset(struct emitter *e, int dest, int va)
     emit_reg(e, false, 0x81, 4, dest), emit32(e, (TLB_SIZE - 1) << 4);        /* and dest, mask << 4 */
 }
 
+/* rdx = the fetch TLB entry of the guest pc in rax, rcx = that pc's page and bit 0, for
+ * the compare with the entry's tag (the inline lookup's and a cross-page chain's guard). */
+static void fetch_tlb_entry(struct emitter *e)
+{
+    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
+    tlb_offset(e, RCX, RAX);
+    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx = its entry */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+}
+
 /* rcx = the jump cache entry (jit_emit.h) of the block at host address rsi; uses rdi.
  * The index folds in the page number: blocks at one offset of different pages (returns
  * into callers, function entries) would otherwise share an entry. */
@@ -518,11 +529,7 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     unsigned n = 0;
     emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
-    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
-    tlb_offset(e, RCX, RAX);
-    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx += rcx */
-    emit_reg(e, true, 0x89, RAX, RCX);
-    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+    fetch_tlb_entry(e);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
     emit_mem(e, true, 0x8b, RSI, RDX, (int32_t)offsetof(struct tlb_entry, addend));
@@ -686,11 +693,7 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     pc_plus(e, RAX, off, delta);
     count_retired(e, retired);
     uint8_t *out = jump_forward(e, 0x8e);                                        /* jle out */
-    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
-    tlb_offset(e, RCX, RAX);
-    emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx = its entry */
-    emit_reg(e, true, 0x89, RAX, RCX);
-    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
+    fetch_tlb_entry(e);
     emit8(e, 0xe9);                                                             /* jmp out: the site */
     uint8_t *site = e->p;
     emit32(e, 0);
