@@ -53,6 +53,23 @@ enum amo_funct {
     AMO_AND = 0x0c, AMO_MIN = 0x10, AMO_MAX = 0x14, AMO_MINU = 0x18, AMO_MAXU = 0x1c,
 };
 static inline unsigned insn_amo_funct(uint32_t i) { return i >> 27; }
+/* Whether AMO-opcode bits i name a defined instruction: a known funct5, width .w or .d,
+ * and LR with rs2 = 0; the rest is illegal. The executor and the translator both ask. */
+static inline bool insn_amo_defined(uint32_t i)
+{
+    unsigned width = i >> 12 & 7;
+    if (width != 2 && width != 3)
+        return false;
+    switch (insn_amo_funct(i)) {
+    case AMO_LR:
+        return (i >> 20 & 31) == 0;
+    case AMO_ADD: case AMO_SWAP: case AMO_SC: case AMO_XOR: case AMO_OR: case AMO_AND:
+    case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU:
+        return true;
+    default:
+        return false;
+    }
+}
 
 /* The ops of the decoded form (OP_END: the end of a block cut short, see block.h). */
 #define OPS(X) \

@@ -120,23 +120,11 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     unsigned size = f3 == 2 ? 4 : 8;
     /* A reserved encoding is illegal before its address is looked at: it must not take
      * a page or access fault, nor count as a store to a page holding code. */
-    switch (f5) {
-    case AMO_ADD: case AMO_SWAP: case AMO_LR: case AMO_SC: case AMO_XOR: case AMO_OR: case AMO_AND:
-    case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU:
-        break;
-    default:
-        *illegal = true;
-        return false;
-    }
-    if (f3 != 2 && f3 != 3) {
+    if (!insn_amo_defined(insn)) {
         *illegal = true;
         return false;
     }
     if (f5 == AMO_LR) {
-        if (RS2 != 0) {
-            *illegal = true;
-            return false;
-        }
         void *p = mmu_atomic_ptr(h, addr, size, ACCESS_READ);
         if (!p)
             return false;

@@ -351,7 +351,7 @@ enum insn_kind {
     KIND_FP,        /* translate_fp: its loads and stores read the integer base rs1 of the instruction */
     KIND_FENCE,     /* a host barrier as the fence's orders need */
     KIND_CBO_ZERO,  /* exec_cbo_zero in place */
-    KIND_AMO,       /* inline (amo_inline), else exec_amo in place: rd written in the
+    KIND_AMO,       /* inline (insn_amo_defined), else exec_amo in place: rd written in the
                        register file */
     KIND_TRAP_CSR,  /* inline, else jit_trap_csr_insn (rdtime: jit_slow_insn) in place:
                        rd written in the register file */
@@ -414,21 +414,6 @@ static const struct op_translation *translation_of(const struct dinsn *d)
     return &op_translation[d->op < OP_COUNT ? d->op : OP_SLOW];
 }
 
-/* Whether the emitter inlines OP_AMO d (jit_emit_amo): all but the reserved encodings,
- * which exec_amo makes illegal. */
-static bool amo_inline(const struct dinsn *d)
-{
-    switch (insn_amo_funct((uint32_t)d->imm)) {
-    case AMO_LR:
-        return d->rs2 == 0;
-    case AMO_ADD: case AMO_SWAP: case AMO_SC: case AMO_XOR: case AMO_OR: case AMO_AND:
-    case AMO_MIN: case AMO_MAX: case AMO_MINU: case AMO_MAXU:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* The guest registers instruction d reads and writes (x0 left out); returns whether d
  * ends the block's code. */
 static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *writes)
@@ -454,7 +439,7 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
     /* The calls read and write the register file, as written back and reloaded around them. */
     case KIND_NOP: case KIND_FENCE: case KIND_CBO_ZERO: break;
     case KIND_AMO:
-        if (amo_inline(d))
+        if (insn_amo_defined((uint32_t)d->imm))
             r = RS1 | RS2, w = RD;
         break;
     case KIND_TRAP_CSR: /* inline in HS and M mode (translate_trap_csr): rs1 unless uimm */
@@ -523,7 +508,7 @@ static uint32_t word_results_at_head(const struct dinsn *insns, const uint32_t *
         low &= ~(reads[i] & ~low_word_reads(&insns[i]));
         if ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word)
             low |= writes[i];
-        else if (o->kind == KIND_FP || (o->kind == KIND_AMO && !amo_inline(&insns[i])) || o->kind == KIND_TRAP_CSR)
+        else if (o->kind == KIND_FP || (o->kind == KIND_AMO && !insn_amo_defined((uint32_t)insns[i].imm)) || o->kind == KIND_TRAP_CSR)
             low = 0; /* run in C, which may write any register */
         else
             low &= ~writes[i];
@@ -638,7 +623,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_FENCE: jit_emit_fence(e, fence_orders_write_read((uint32_t)d->imm)); return;
     case KIND_AMO:
         e->stored = true;
-        if (amo_inline(d)) {
+        if (insn_amo_defined((uint32_t)d->imm)) {
             jit_emit_amo(e, t, d, i, off, (enum amo_funct)insn_amo_funct((uint32_t)d->imm),
                          insn_funct3((uint32_t)d->imm) == 2 ? 4 : 8, (const void *)jit_amo_access,
                          jit_emit_data(e, d, sizeof(*d)));
