@@ -162,6 +162,8 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
             /* a store like any other: it ends other harts' reservations (and stalls) */
             if (ok && atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
                 mmu_store_breaks_reservations(h, p);
+            if (ok)
+                mmu_atomic_stored(h, p);
         } else {
             hart_clear_reservation(h);
         }
@@ -213,6 +215,7 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     }
     if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
         mmu_store_breaks_reservations(h, p);
+    mmu_atomic_stored(h, p);
     h->arch.x[RD] = old;
     return true;
 }

@@ -807,6 +807,13 @@ void *mmu_atomic_ptr_slow(struct hart *h, uint64_t va, unsigned size, enum acces
     return host;
 }
 
+void mmu_atomic_stored(struct hart *h, const void *p)
+{
+    uint64_t pa = h->ram->base + (uint64_t)((const uint8_t *)p - h->ram->host);
+    if (is_htif_page(h, pa))
+        h->platform.ops->tohost_store(h->platform.board, pa);
+}
+
 /* HLVX's faults: those of a fetch, reported as a load's. */
 static int as_load_cause(int cause)
 {

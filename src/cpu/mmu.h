@@ -157,6 +157,11 @@ static inline void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, e
     return mmu_atomic_ptr_slow(h, va, size, access);
 }
 
+/* An SC or AMO stored through p (from mmu_atomic_ptr): on the HTIF tohost page it acts as a
+ * plain store there does. That page is never in the TLB, so translated code's inline AMOs
+ * reach this through exec_amo. */
+void mmu_atomic_stored(struct hart *h, const void *p);
+
 /* name##_hit loads through the read entries of one TLB context when they hold va (false
  * otherwise: the caller takes the slow path); name also takes the slow path. */
 #define DEFINE_LOAD(name, type)                                                        \

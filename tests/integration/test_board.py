@@ -55,6 +55,22 @@ class BareMetalExitTest(unittest.TestCase):
         self.assertEqual(status, 5, err)
         self.assertIn("code 5", err)
 
+    def test_tohost_written_by_an_amo_or_sc(self):
+        # An AMO or SC that stores to tohost acts as sd does, interpreted or translated.
+        bodies = {
+            "amoswap": "la t0, tohost\nli t1, (3 << 1) | 1\namoswap.d zero, t1, (t0)",
+            "amoor": "la t0, tohost\nli t1, (3 << 1) | 1\namoor.d zero, t1, (t0)",
+            "sc": "la t0, tohost\nli t1, (3 << 1) | 1\n2: lr.d t2, (t0)\nsc.d t3, t1, (t0)\nbnez t3, 2b",
+        }
+        for name, body in bodies.items():
+            elf = build_elf(self.dir, name, body, with_tohost=True)
+            for jit in ("off", "eager"):
+                with self.subTest(name=name, jit=jit):
+                    status, out, err = run_quick([RACKVM, "run", "--firmware", "none", "--jit", jit,
+                                                  "--kernel", elf], timeout=30)
+                    self.assertEqual(status, 3, err)
+                    self.assertIn("code 3", err)
+
     def test_finisher_failure_code(self):
         elf = build_elf(self.dir, "finisher", "li t0, 0x100000\nli t1, (7 << 16) | 0x3333\nsw t1, 0(t0)")
         status, out, err = self.run_elf(elf)
