@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs every bare-metal test ELF under an emulator and prints PASS/FAIL per program.
+# Runs every bare-metal test ELF under an emulator and prints PASS/FAIL per program. The
+# benchmarks of bench/cpu/ run too, to their end, but count apart: they do not check their
+# own result (bench/cpu.sh compares their checksums with QEMU's). coremark-like is skipped.
 # Usage: tests/baremetal/run.sh [qemu | path/to/rackvm | "emulator command"]
 #   default: build/rackvm.  A custom command gets the ELF path appended.
 # Env: BUILD (default build) locates $BUILD/baremetal/*.elf; TIMEOUT seconds (default 20).
@@ -19,6 +21,7 @@ esac
 
 passed=0
 failed=0
+benchmarks=0
 for elf in "$DIR"/*.elf; do
     [ -e "$elf" ] || { echo "no ELFs in $DIR (make baremetal-elfs)"; exit 2; }
     name=$(basename "$elf" .elf)
@@ -29,7 +32,10 @@ for elf in "$DIR"/*.elf; do
     # shellcheck disable=SC2086 # CMD and options are command lines
     timeout -k 2 "$TIMEOUT" $CMD "$elf" $options </dev/null >"$log" 2>&1
     status=$?
-    if [ "$status" -eq 0 ] && grep -q '^PASS' "$log"; then
+    if [ "$status" -eq 0 ] && grep -q '^PASS' "$log" && [ -e bench/cpu/"$name".c ]; then
+        echo "RAN  $name (benchmark, $(grep -a '^checksum' "$log"))"
+        benchmarks=$((benchmarks + 1))
+    elif [ "$status" -eq 0 ] && grep -q '^PASS' "$log"; then
         echo "PASS $name"
         passed=$((passed + 1))
     else
@@ -40,5 +46,5 @@ for elf in "$DIR"/*.elf; do
     fi
     rm -f "$log"
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed; $benchmarks benchmarks ran to their end"
 [ "$failed" -eq 0 ]
