@@ -1,6 +1,7 @@
 #include "cpu/hart.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -129,9 +130,31 @@ void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t
     atomic_store(&h->tlb_flush_request, true);
 }
 
+static bool stopping(const struct hart *h)
+{
+    return h->platform.ops->stopping(h->platform.board);
+}
+
+/* Wakes the harts waiting in hart_await_fence for h: it served their fences or sleeps. */
+static void fence_progress(struct hart *h)
+{
+    atomic_fetch_add(&h->fence_seq, 1);
+    if (atomic_load(&h->fence_waiters))
+        syscall(SYS_futex, &h->fence_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Executes nothing until woken: other harts' fences need not wait for it. */
+static void start_sleeping(struct hart *h)
+{
+    atomic_store(&h->sleeping, true);
+    fence_progress(h);
+}
+
 void hart_serve_fence_requests(struct hart *h)
 {
+    bool served = false;
     if (atomic_exchange(&h->tlb_flush_request, false)) {
+        served = true;
         pthread_mutex_lock(&h->sfence_lock);
         uint64_t lo = h->sfence_lo, hi = h->sfence_hi, asid = h->sfence_asid;
         h->sfence_lo = h->sfence_hi = 0;
@@ -139,10 +162,51 @@ void hart_serve_fence_requests(struct hart *h)
         if (lo < hi)
             hart_sfence(h, lo, hi - lo, asid);
     }
-    if (atomic_exchange(&h->hfence_request, false))
+    if (atomic_exchange(&h->hfence_request, false)) {
+        served = true;
         mmu_flush_gstage(h);
-    if (atomic_exchange(&h->fence_i_request, false))
+    }
+    if (atomic_exchange(&h->fence_i_request, false)) {
+        served = true;
         hart_fence_i(h);
+    }
+    if (served)
+        fence_progress(h);
+}
+
+/*
+ * A target that runs on a host CPU serves the fence at the end of its slice, within
+ * microseconds: spin that long. One the host has descheduled (a busy host) may take
+ * milliseconds: then sleep until it wakes us, rather than take host CPU from it and every
+ * other thread (sched_yield cost the caller a host time slice per call on a busy host).
+ */
+#define FENCE_SPIN_NS 20000
+/* The longest sleep between looks at whether the VM stops. */
+#define FENCE_SLEEP_NS 1000000
+
+void hart_await_fence(struct hart *self, struct hart *t, const _Atomic bool *request)
+{
+    /* Counted as sleeping, so that a fence t asks of self meanwhile does not wait for it
+     * (two harts fencing each other at once would wait forever): it is served below. */
+    start_sleeping(self);
+    uint64_t spin_end = monotonic_ns() + FENCE_SPIN_NS;
+    for (;;) {
+        uint32_t seen = atomic_load(&t->fence_seq);
+        if (!atomic_load(request) || atomic_load(&t->sleeping) || stopping(self))
+            break;
+        if (monotonic_ns() < spin_end)
+            continue;
+        /* Announced before the request is read again: a target that clears it after that
+         * read sees the waiter, and one that cleared it before moved fence_seq. */
+        atomic_fetch_add(&t->fence_waiters, 1);
+        if (atomic_load(request) && !atomic_load(&t->sleeping)) {
+            struct timespec ts = { .tv_nsec = FENCE_SLEEP_NS };
+            syscall(SYS_futex, &t->fence_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+        }
+        atomic_fetch_sub(&t->fence_waiters, 1);
+    }
+    atomic_store(&self->sleeping, false);
+    hart_serve_fence_requests(self);
 }
 
 void hart_fence_i(struct hart *h)
@@ -398,11 +462,6 @@ static uint64_t next_timer_deadline(const struct hart *h)
     return deadline;
 }
 
-static bool stopping(const struct hart *h)
-{
-    return h->platform.ops->stopping(h->platform.board);
-}
-
 /*
  * A hart that slept in wfi through IDLE_SHARE of a whole IDLE_WINDOW_NS is idle: it
  * gives its block cache and translations back to the host (tens of MiB after a Linux
@@ -439,7 +498,7 @@ static void hart_wfi(struct hart *h)
     const struct hart_platform *p = &h->platform;
     uint64_t slept_from = monotonic_ns();
     release_caches_when_idle(h, slept_from);
-    atomic_store(&h->sleeping, true);
+    start_sleeping(h);
     for (;;) {
         uint32_t seen = atomic_load(&h->wake_seq);
         if (stopping(h) || hart_hold_requested(h) || hart_debug_halted(h))
@@ -508,7 +567,7 @@ void hart_wake_stall(struct hart *h)
 
 void hart_sleep(struct hart *h)
 {
-    atomic_store(&h->sleeping, true);
+    start_sleeping(h);
     for (;;) {
         uint32_t seen = atomic_load(&h->wake_seq);
         if (atomic_load(&h->exit_request) || stopping(h))
@@ -567,7 +626,7 @@ void *hart_thread(void *arg)
     while (!stopping(h)) {
         /* Before the park check: a parked hart is held too, its HSM state untouched. */
         if (hart_hold_requested(h)) {
-            atomic_store(&h->sleeping, true);
+            start_sleeping(h);
             p->ops->held(p->board, h);
             atomic_store(&h->sleeping, false);
             continue;

@@ -324,6 +324,10 @@ struct hart {
     _Atomic bool hfence_request;    /* remote hfence from another hart: V=1 translations */
     _Atomic bool fence_i_request;
     _Atomic bool sleeping;          /* in wfi or stopped: executes nothing until woken */
+    /* Bumped when the hart has served fence requests or gone to sleep: the harts waiting
+     * for it in hart_await_fence (fence_waiters of them) sleep on it. */
+    _Atomic uint32_t fence_seq;
+    _Atomic unsigned fence_waiters;
     _Atomic bool wrs_stalled;       /* in hart_wrs_stall: a store breaking its reservation wakes it */
     bool trace;
     bool hypervisor;             /* the H extension (hart_config) */
@@ -405,6 +409,12 @@ void hart_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid);
 void hart_request_sfence(struct hart *h, uint64_t start, uint64_t size, uint64_t asid);
 /* Performs the TLB flushes / fence.i other harts asked of this one (its own thread only). */
 void hart_serve_fence_requests(struct hart *h);
+/*
+ * On self's thread, after asking t for a fence (request: the flag set for it) and kicking
+ * it: returns once t has served it or sleeps (then it serves it before its next
+ * instruction), or the VM stops; self has then served the fences asked of it meanwhile.
+ */
+void hart_await_fence(struct hart *self, struct hart *t, const _Atomic bool *request);
 
 /*
  * The interrupt the hart takes next (IRQ_*), or -1: pending and enabled in mie, allowed

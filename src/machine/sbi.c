@@ -160,12 +160,7 @@ static void remote_fence(struct machine *m, struct hart *self, uint64_t mask, ui
         struct hart *t = m->harts[i];
         if (t == self || !hart_selected(m, i, mask, base))
             continue;
-        while (atomic_load(fence_request(t, kind)) && !atomic_load(&t->sleeping) && !machine_stopping(m)) {
-            /* The target may be waiting for this hart's own fence (two harts shooting
-             * each other down at once): serve ours meanwhile, or both wait forever. */
-            hart_serve_fence_requests(self);
-            sched_yield();
-        }
+        hart_await_fence(self, t, fence_request(t, kind));
     }
 }
 

@@ -28,6 +28,22 @@ enum { T0 = 5, T1 = 6, S0 = 8, A0 = 10, A1, A2, A6 = 16, A7 };
 #define IPI 0x735049
 #define SRST 0x53525354
 
+/* A two-hart machine with the built-in SBI, hart 0's code at BASE and hart 1's at BASE +
+ * 0x1000; NULL (a failed check) when it cannot be made. */
+static struct machine *two_harts(const uint32_t *hart0, size_t size0, const uint32_t *hart1, size_t size1,
+                                 bool interpret_only)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_BUILTIN_SBI,
+                                  .interpret_only = interpret_only };
+    struct machine *m = machine_create(&cfg, false);
+    CHECK(m != NULL);
+    if (m) {
+        memcpy(guest_ram_ptr(&m->bus.ram, BASE, size0), hart0, size0);
+        memcpy(guest_ram_ptr(&m->bus.ram, BASE + 0x1000, size1), hart1, size1);
+    }
+    return m;
+}
+
 /*
  * A remote sfence.vma by ASID (RFENCE, its whole ASID) reaches a hart running another
  * thread: hart 1, paging in ASID 5, loads FENCED_VA (mapped to OLD_PAGE) and says so;
@@ -71,15 +87,10 @@ static void test_remote_fence_by_asid(bool interpret_only)
         J(0, 0),
     };
 
-    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_BUILTIN_SBI,
-                                  .interpret_only = interpret_only };
-    struct machine *m = machine_create(&cfg, false);
-    CHECK(m != NULL);
+    struct machine *m = two_harts(hart0, sizeof(hart0), hart1, sizeof(hart1), interpret_only);
     if (!m)
         return;
     uint8_t *ram = guest_ram_ptr(&m->bus.ram, BASE, 0x22000);
-    memcpy(ram, hart0, sizeof(hart0));
-    memcpy(ram + 0x1000, hart1, sizeof(hart1));
     uint64_t *pt = (uint64_t *)(ram + (ROOT - BASE));
     pt[BASE >> 30] = (BASE >> 12) << 10 | 0xef;     /* V R W X G A D */
     pt[0] = ((ROOT + 0x1000) >> 12) << 10 | 1;
@@ -98,6 +109,54 @@ static void test_remote_fence_by_asid(bool interpret_only)
     CHECK_EQ_U64(data[7], 0);           /* the fence: SBI_SUCCESS */
     CHECK_EQ_U64(data[5], 0x111);       /* before it, the old page */
     CHECK_EQ_U64(data[6], 0x222);       /* after it, the new one */
+    machine_destroy(m);
+}
+
+/*
+ * Two harts fence each other at once, ROUNDS times each (remote sfence.vma of
+ * everything): a hart waiting for its fence counts as sleeping, so neither waits
+ * forever for the other, which waits too. Each sums its fences' errors.
+ */
+#define ROUNDS 500
+#define ADD(rd, rs1, rs2) R(0, rs2, rs1, 0, rd, 0x33)
+
+static void test_mutual_remote_fences(bool interpret_only)
+{
+    /* Both fence loops: a0 = the other hart's mask, then ROUNDS fences, errors in t1. */
+#define FENCE_LOOP(mask)                                                                   \
+    ADDI(T2, 0, ROUNDS), ADDI(T1, 0, 0),                                                   \
+    ADDI(A0, 0, mask), ADDI(A1, 0, 0), ADDI(A2, 0, 0), ADDI(A3, 0, -1),                    \
+    U((RFENCE + 0x800) >> 12, A7, 0x37), ADDIW(A7, A7, (RFENCE & 0xfff) - 0x1000),         \
+    ADDI(A6, 0, 1), ECALL, ADD(T1, T1, A0), ADDI(T2, T2, -1), B(-40, 0, T2, 1)
+    /* s0 = BASE + 0x2004: hart 1 done 4(s0), hart 0's errors 12(s0), hart 1's 20(s0). */
+    const uint32_t hart0[] = {
+        U(1, A1, 0x17),                 /* auipc a1, 1: hart 1's code */
+        U(2, S0, 0x17),                 /* auipc s0, 2 */
+        ADDI(A0, 0, 1), EXT(HSM), ADDI(A6, 0, 0), ECALL, /* start hart 1 */
+        FENCE_LOOP(2), SD(T1, 12, S0),
+        LD(T0, 4, S0), B(-4, 0, T0, 0), /* until hart 1 is done */
+        EXT(SRST), ADDI(A6, 0, 0), ADDI(A0, 0, 0), ADDI(A1, 0, 0), ECALL, /* shutdown */
+        J(0, 0),
+    };
+    const uint32_t hart1[] = {
+        ADDI(0, 0, 0),
+        U(1, S0, 0x17),                 /* auipc s0, 1: BASE + 0x2004 */
+        FENCE_LOOP(1), SD(T1, 20, S0), ADDI(T0, 0, 1), SD(T0, 4, S0),
+        J(0, 0),
+    };
+#undef FENCE_LOOP
+
+    struct machine *m = two_harts(hart0, sizeof(hart0), hart1, sizeof(hart1), interpret_only);
+    if (!m)
+        return;
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, BASE, 0x3000);
+    sbi_start_hart(m, m->harts[0], BASE, 0);
+
+    CHECK_EQ_U64(machine_run(m), STOP_POWEROFF);
+    const uint64_t *data = (const uint64_t *)(ram + 0x2008);
+    CHECK_EQ_U64(data[0], 1);           /* hart 1 finished its fences */
+    CHECK_EQ_U64(data[1], 0);           /* every fence: SBI_SUCCESS */
+    CHECK_EQ_U64(data[2], 0);
     machine_destroy(m);
 }
 
@@ -172,5 +231,7 @@ int main(void)
     }
     test_remote_fence_by_asid(true);
     test_remote_fence_by_asid(false);
+    test_mutual_remote_fences(true);
+    test_mutual_remote_fences(false);
     UNIT_DONE();
 }
