@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Runs every tests/integration/test_*.py, prints the slowest tests (the suite has a
-20-minute budget, so where its time goes is worth seeing on every run), and ends with
-one line "integration: N passed, N failed, N skipped"; exit status 1 when anything
-failed."""
+"""Runs every tests/integration/test_*.py, or the files matching each pattern given as
+an argument (e.g. `run.py test_boot.py 'test_r*.py'`; one that matches nothing is an
+error), prints the slowest tests (the suite has a 20-minute budget, so where its time goes
+is worth seeing on every run), and ends with one line "integration: N passed, N failed,
+N skipped"; exit status 1 when anything failed."""
 
 import os
 import sys
@@ -30,8 +31,13 @@ class TimedResult(unittest.TextTestResult):
 
 def main():
     sys.path.insert(0, HERE)
-    pattern = sys.argv[1] if len(sys.argv) > 1 else "test_*.py"
-    suite = unittest.defaultTestLoader.discover(HERE, pattern=pattern, top_level_dir=HERE)
+    suite = unittest.TestSuite()
+    for pattern in sys.argv[1:] or ["test_*.py"]:
+        found = unittest.defaultTestLoader.discover(HERE, pattern=pattern, top_level_dir=HERE)
+        if found.countTestCases() == 0:
+            print("run.py: no integration test matches %r" % pattern, file=sys.stderr)
+            return 2
+        suite.addTest(found)
     started = time.monotonic()
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,
                                      resultclass=TimedResult).run(suite)
