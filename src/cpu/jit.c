@@ -983,6 +983,10 @@ struct jit *jit_create(size_t code_size)
         free(j);
         return NULL;
     }
+    /* In huge pages: a Linux boot translates tens of MiB of code, whose 4K pages would
+     * each cost a fault when first written and a host TLB entry when run. (Linux places
+     * a mapping whose size is a multiple of 2 MiB at a huge page.) */
+    madvise(j->buf, code_size, MADV_HUGEPAGE);
     j->size = code_size;
     j->index_size = 1;
     while (j->index_size < code_size / JIT_INDEX_BYTES_PER_BUCKET)

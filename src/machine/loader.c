@@ -47,7 +47,8 @@ static uint64_t ram_end(const struct guest_ram *ram)
  * mapping would SIGBUS the loader; read() just ends early, which is reported. The memory
  * is an anonymous mapping, not malloc's: freeing a kernel-sized malloc block raises
  * glibc's mmap threshold past the initrd's size, whose freed bytes then stay resident
- * in the heap for the VM's life (2.4 MiB of the package guest).
+ * in the heap for the VM's life (2.4 MiB of the package guest). A raw Image and the
+ * initrd skip it and are read straight into guest RAM.
  */
 struct file_map {
     const uint8_t *data;
@@ -62,13 +63,12 @@ static void release_file(int fd, int kept_fd)
 }
 
 /*
- * Reads a whole regular, non-empty file: kept_fd if it is one (>= 0: read from offset 0,
- * left open), else path. O_NONBLOCK: opening a FIFO would otherwise wait for a writer
- * before fstat could refuse it. A file above limit bytes is not read (so a huge sparse
- * file costs no memory): returns 1 with only map->size set.
+ * Opens a regular, non-empty file: kept_fd if it is one (>= 0: used from offset 0, left
+ * open), else path; *size is its size. O_NONBLOCK: opening a FIFO would otherwise wait
+ * for a writer before fstat could refuse it. On failure nothing is left open.
  */
-static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_map *map,
-                    char *err, size_t errlen)
+static int open_regular(const char *path, int kept_fd, int *fd_out, uint64_t *size,
+                        char *err, size_t errlen)
 {
     int fd = kept_fd >= 0 ? kept_fd : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
@@ -79,50 +79,54 @@ static int map_file(const char *path, int kept_fd, uint64_t limit, struct file_m
         release_file(fd, kept_fd);
         return fail(err, errlen, "%s: cannot stat: %s", path, strerror(e));
     }
-    if (S_ISDIR(st.st_mode)) {
+    const char *refused = S_ISDIR(st.st_mode)    ? "is a directory"
+                          : !S_ISREG(st.st_mode) ? "is not a regular file"
+                          : st.st_size == 0      ? "is empty"
+                                                 : NULL;
+    if (refused) {
         release_file(fd, kept_fd);
-        return fail(err, errlen, "%s: is a directory", path);
+        return fail(err, errlen, "%s: %s", path, refused);
     }
-    if (!S_ISREG(st.st_mode)) {
-        release_file(fd, kept_fd);
-        return fail(err, errlen, "%s: is not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        release_file(fd, kept_fd);
-        return fail(err, errlen, "%s: is empty", path);
-    }
-    if ((uint64_t)st.st_size > limit) {
-        release_file(fd, kept_fd);
-        *map = (struct file_map){ .data = NULL, .size = (size_t)st.st_size };
-        return 1;
-    }
-    uint8_t *p = (uint64_t)st.st_size <= SIZE_MAX
-                     ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                     : MAP_FAILED;
-    if (p == MAP_FAILED) {
-        release_file(fd, kept_fd);
-        return fail(err, errlen, "%s: is too large to load (%lld bytes)", path,
-                    (long long)st.st_size);
-    }
-    size_t size = (size_t)st.st_size, done = 0;
+    *fd_out = fd;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Reads the file's first size bytes into dst. */
+static int read_exact(int fd, const char *path, uint8_t *dst, size_t size, char *err,
+                      size_t errlen)
+{
+    size_t done = 0;
     while (done < size) {
-        ssize_t n = pread(fd, p + done, size - done, (off_t)done);
+        ssize_t n = pread(fd, dst + done, size - done, (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : 0;
-            release_file(fd, kept_fd);
-            munmap(p, size);
-            if (e)
-                return fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+        if (n < 0)
+            return fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        if (n == 0)
             return fail(err, errlen, "%s: shrank from %zu to %zu bytes while being read",
                         path, size, done);
-        }
         done += (size_t)n;
     }
-    release_file(fd, kept_fd);
+    return 0;
+}
+
+/* Reads the whole file fd (size bytes) into a new mapping. */
+static int map_file(int fd, const char *path, uint64_t size, struct file_map *map,
+                    char *err, size_t errlen)
+{
+    uint8_t *p = size <= SIZE_MAX
+                     ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                     : MAP_FAILED;
+    if (p == MAP_FAILED)
+        return fail(err, errlen, "%s: is too large to load (%llu bytes)", path,
+                    (unsigned long long)size);
+    if (read_exact(fd, path, p, (size_t)size, err, errlen) < 0) {
+        munmap(p, (size_t)size);
+        return -1;
+    }
     map->data = p;
-    map->size = size;
+    map->size = (size_t)size;
     return 0;
 }
 
@@ -364,8 +368,9 @@ static bool has_image_magic(const uint8_t *p, uint64_t len)
     return len >= IMAGE_HEADER_SIZE && memcmp(p + IMAGE_OFF_MAGIC2, "RSC\x05", 4) == 0;
 }
 
-/* Why a file that is neither Image, gzip nor ELF was refused, as precisely as we can. */
-static int refuse_unknown_kernel(const struct file_map *f, const char *path,
+/* Why a file of size bytes that is neither Image, gzip nor ELF was refused, as precisely
+ * as its first bytes (head) tell. */
+static int refuse_unknown_kernel(const struct file_map *head, uint64_t size, const char *path,
                                  char *err, size_t errlen)
 {
     static const struct {
@@ -383,45 +388,50 @@ static int refuse_unknown_kernel(const struct file_map *f, const char *path,
                                              "rackvm needs header version 0.2 (\"RSC\\x05\")" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-        if (range_within(known[i].offset, known[i].len, f->size) &&
-            memcmp(f->data + known[i].offset, known[i].magic, known[i].len) == 0)
+        if (range_within(known[i].offset, known[i].len, head->size) &&
+            memcmp(head->data + known[i].offset, known[i].magic, known[i].len) == 0)
             return fail(err, errlen, "%s: %s", path, known[i].what);
     }
-    if (f->size < IMAGE_HEADER_SIZE)
-        return fail(err, errlen, "%s: too short (%zu bytes) for a RISC-V Linux Image, "
-                    "and not gzip or ELF", path, f->size);
+    if (size < IMAGE_HEADER_SIZE)
+        return fail(err, errlen, "%s: too short (%llu bytes) for a RISC-V Linux Image, "
+                    "and not gzip or ELF", path, (unsigned long long)size);
     return fail(err, errlen, "%s: not a RISC-V Linux Image (no \"RSC\\x05\" magic at 0x38), "
                 "gzip-compressed Image or ELF", path);
 }
 
 /*
- * The Image's len bytes are already at load_addr (or, with copy, about to be copied
- * there): checks the header, that image_size fits, then copies and zeroes the bss.
+ * For an Image of len bytes whose header is at header: checks the header and that
+ * image_size fits at load_addr, zeroes the bss and returns where the len bytes go in
+ * RAM (where they may already be), or NULL.
  */
-static int place_image(struct guest_ram *ram, const char *path, const uint8_t *image,
-                       uint64_t len, uint64_t load_addr, bool copy,
-                       struct loaded_kernel *out, char *err, size_t errlen)
+static uint8_t *place_image(struct guest_ram *ram, const char *path, const uint8_t *header,
+                            uint64_t len, uint64_t load_addr, struct loaded_kernel *out,
+                            char *err, size_t errlen)
 {
-    uint64_t image_size = read_u64(image + IMAGE_OFF_IMAGE_SIZE);
-    uint64_t flags = read_u64(image + IMAGE_OFF_FLAGS);
-    if (flags & IMAGE_FLAG_BIG_ENDIAN)
-        return fail(err, errlen, "%s: Image header says big-endian kernel", path);
-    if (image_size < len)
-        return fail(err, errlen, "%s: Image header image_size 0x%llx is smaller than the "
-                    "image itself (0x%llx bytes)", path, (unsigned long long)image_size,
-                    (unsigned long long)len);
+    uint64_t image_size = read_u64(header + IMAGE_OFF_IMAGE_SIZE);
+    uint64_t flags = read_u64(header + IMAGE_OFF_FLAGS);
+    if (flags & IMAGE_FLAG_BIG_ENDIAN) {
+        fail(err, errlen, "%s: Image header says big-endian kernel", path);
+        return NULL;
+    }
+    if (image_size < len) {
+        fail(err, errlen, "%s: Image header image_size 0x%llx is smaller than the image "
+             "itself (0x%llx bytes)", path, (unsigned long long)image_size,
+             (unsigned long long)len);
+        return NULL;
+    }
     uint8_t *dst = guest_ram_ptr(ram, load_addr, image_size);
-    if (!dst)
-        return fail(err, errlen, "%s: kernel needs 0x%llx bytes at 0x%llx but RAM ends at "
-                    "0x%llx (use more --memory)", path, (unsigned long long)image_size,
-                    (unsigned long long)load_addr, (unsigned long long)ram_end(ram));
-    if (copy)
-        memcpy(dst, image, len);
+    if (!dst) {
+        fail(err, errlen, "%s: kernel needs 0x%llx bytes at 0x%llx but RAM ends at 0x%llx "
+             "(use more --memory)", path, (unsigned long long)image_size,
+             (unsigned long long)load_addr, (unsigned long long)ram_end(ram));
+        return NULL;
+    }
     memset(dst + len, 0, image_size - len);
     *out = (struct loaded_kernel){
         .entry = load_addr, .start = load_addr, .end = load_addr + image_size,
     };
-    return 0;
+    return dst;
 }
 
 /* Inflates every gzip member of f into dst (at most cap bytes); *len is the output size. */
@@ -489,37 +499,80 @@ static int gunzip(const struct file_map *f, const char *path, uint8_t *dst, uint
     return result;
 }
 
-int loader_load_kernel(struct guest_ram *ram, const char *path, int fd, uint64_t load_addr,
+static int check_image_load_addr(const struct guest_ram *ram, const char *path,
+                                 uint64_t load_addr, char *err, size_t errlen)
+{
+    if (load_addr % LOADER_KERNEL_ALIGN)
+        return fail(err, errlen, "%s: kernel load address 0x%llx is not 2 MiB aligned", path,
+                    (unsigned long long)load_addr);
+    if (!guest_ram_ptr(ram, load_addr, 1))
+        return fail(err, errlen, "%s: kernel load address 0x%llx is outside RAM "
+                    "[0x%llx, 0x%llx)", path, (unsigned long long)load_addr,
+                    (unsigned long long)ram->base, (unsigned long long)ram_end(ram));
+    return 0;
+}
+
+static int load_gzip_image(struct guest_ram *ram, const struct file_map *f, const char *path,
+                           uint64_t load_addr, struct loaded_kernel *out, char *err,
+                           size_t errlen)
+{
+    uint64_t cap = ram_end(ram) - load_addr, len = 0;
+    uint8_t *dst = guest_ram_ptr(ram, load_addr, cap);
+    if (gunzip(f, path, dst, cap, &len, err, errlen) < 0)
+        return -1;
+    if (!has_image_magic(dst, len))
+        return fail(err, errlen, "%s: gzip data is not a RISC-V Linux Image (no "
+                    "\"RSC\\x05\" magic at 0x38)", path);
+    return place_image(ram, path, dst, len, load_addr, out, err, errlen) ? 0 : -1;
+}
+
+/*
+ * The open kernel file fd of size bytes, told apart by its first bytes. A raw Image is
+ * read straight into RAM: through a buffer, its 31 MiB (Debian's) cost 70-200 ms of a
+ * 3 s boot on a VM host, whose first touch of each fresh 4K page is slow.
+ */
+static int load_kernel_file(struct guest_ram *ram, const char *path, int fd, uint64_t size,
+                            uint64_t load_addr, struct loaded_kernel *out, char *err,
+                            size_t errlen)
+{
+    uint8_t head_bytes[IMAGE_HEADER_SIZE];
+    struct file_map head = { head_bytes, size < sizeof head_bytes ? (size_t)size : sizeof head_bytes };
+    if (read_exact(fd, path, head_bytes, head.size, err, errlen) < 0)
+        return -1;
+    bool elf = is_elf(&head), gzip = !elf && is_gzip(&head);
+    bool raw_image = !elf && !gzip && has_image_magic(head.data, head.size);
+    if (!elf && !gzip && !raw_image)
+        return refuse_unknown_kernel(&head, size, path, err, errlen);
+    if (!elf && check_image_load_addr(ram, path, load_addr, err, errlen) < 0)
+        return -1;
+    struct loaded_kernel k;
+    if (raw_image) {
+        uint8_t *dst = place_image(ram, path, head.data, size, load_addr, &k, err, errlen);
+        if (!dst || read_exact(fd, path, dst, (size_t)size, err, errlen) < 0)
+            return -1;
+        *out = k;
+        return 0;
+    }
+    struct file_map f;
+    if (map_file(fd, path, size, &f, err, errlen) < 0)
+        return -1;
+    int rc = elf ? load_elf(ram, &f, path, &k, err, errlen)
+                 : load_gzip_image(ram, &f, path, load_addr, &k, err, errlen);
+    unmap_file(&f);
+    if (rc == 0)
+        *out = k;
+    return rc;
+}
+
+int loader_load_kernel(struct guest_ram *ram, const char *path, int kept_fd, uint64_t load_addr,
                        struct loaded_kernel *out, char *err, size_t errlen)
 {
-    struct file_map f;
-    if (map_file(path, fd, UINT64_MAX, &f, err, errlen) < 0)
+    int fd;
+    uint64_t size;
+    if (open_regular(path, kept_fd, &fd, &size, err, errlen) < 0)
         return -1;
-    int rc;
-    if (is_elf(&f)) {
-        rc = load_elf(ram, &f, path, out, err, errlen);
-    } else if (!is_gzip(&f) && !has_image_magic(f.data, f.size)) {
-        rc = refuse_unknown_kernel(&f, path, err, errlen);
-    } else if (load_addr % LOADER_KERNEL_ALIGN) {
-        rc = fail(err, errlen, "%s: kernel load address 0x%llx is not 2 MiB aligned", path,
-                  (unsigned long long)load_addr);
-    } else if (!guest_ram_ptr(ram, load_addr, 1)) {
-        rc = fail(err, errlen, "%s: kernel load address 0x%llx is outside RAM "
-                  "[0x%llx, 0x%llx)", path, (unsigned long long)load_addr,
-                  (unsigned long long)ram->base, (unsigned long long)ram_end(ram));
-    } else if (is_gzip(&f)) {
-        uint64_t cap = ram_end(ram) - load_addr, len = 0;
-        uint8_t *dst = guest_ram_ptr(ram, load_addr, cap);
-        rc = gunzip(&f, path, dst, cap, &len, err, errlen);
-        if (rc == 0 && !has_image_magic(dst, len))
-            rc = fail(err, errlen, "%s: gzip data is not a RISC-V Linux Image (no "
-                      "\"RSC\\x05\" magic at 0x38)", path);
-        if (rc == 0)
-            rc = place_image(ram, path, dst, len, load_addr, false, out, err, errlen);
-    } else {
-        rc = place_image(ram, path, f.data, f.size, load_addr, true, out, err, errlen);
-    }
-    unmap_file(&f);
+    int rc = load_kernel_file(ram, path, fd, size, load_addr, out, err, errlen);
+    release_file(fd, kept_fd);
     return rc;
 }
 
@@ -556,37 +609,42 @@ static bool place_high(const struct guest_ram *ram, uint64_t size,
     return found;
 }
 
-int loader_load_initrd(struct guest_ram *ram, const char *path, int fd,
+int loader_load_initrd(struct guest_ram *ram, const char *path, int kept_fd,
                        const struct loader_range *avoid, size_t navoid,
                        struct loader_range *out, char *err, size_t errlen)
 {
-    struct file_map f;
-    int mapped = map_file(path, fd, ram->size, &f, err, errlen);
-    if (mapped < 0)
+    int fd;
+    uint64_t size, start = 0;
+    if (open_regular(path, kept_fd, &fd, &size, err, errlen) < 0)
         return -1;
-    if (mapped > 0)
-        return fail(err, errlen, "%s: initrd (0x%zx bytes) is larger than RAM (0x%llx bytes)",
-                    path, f.size, (unsigned long long)ram->size);
-    int rc = 0;
-    uint64_t start = 0;
-    if (!place_high(ram, f.size, avoid, navoid, &start))
-        rc = fail(err, errlen, "%s: no room in RAM for the initrd (0x%zx bytes) beside the "
-                  "kernel and device tree (use more --memory)", path, f.size);
-    if (rc == 0) {
-        memcpy(guest_ram_ptr(ram, start, f.size), f.data, f.size);
-        *out = (struct loader_range){ .start = start, .end = start + f.size };
-    }
-    unmap_file(&f);
+    int rc;
+    if (size > ram->size)
+        rc = fail(err, errlen, "%s: initrd (0x%llx bytes) is larger than RAM (0x%llx bytes)",
+                  path, (unsigned long long)size, (unsigned long long)ram->size);
+    else if (!place_high(ram, size, avoid, navoid, &start))
+        rc = fail(err, errlen, "%s: no room in RAM for the initrd (0x%llx bytes) beside the "
+                  "kernel and device tree (use more --memory)", path, (unsigned long long)size);
+    else
+        rc = read_exact(fd, path, guest_ram_ptr(ram, start, size), (size_t)size, err, errlen);
+    release_file(fd, kept_fd);
+    if (rc == 0)
+        *out = (struct loader_range){ .start = start, .end = start + size };
     return rc;
 }
 
 /* ---------------------------------------------------------------- firmware */
 
-int loader_load_firmware(struct guest_ram *ram, const char *path, int fd,
+int loader_load_firmware(struct guest_ram *ram, const char *path, int kept_fd,
                          struct loaded_kernel *out, char *err, size_t errlen)
 {
+    int fd;
+    uint64_t size;
     struct file_map f;
-    if (map_file(path, fd, UINT64_MAX, &f, err, errlen) < 0)
+    if (open_regular(path, kept_fd, &fd, &size, err, errlen) < 0)
+        return -1;
+    int mapped = map_file(fd, path, size, &f, err, errlen);
+    release_file(fd, kept_fd);
+    if (mapped < 0)
         return -1;
     int rc = 0;
     if (is_elf(&f)) {
