@@ -159,9 +159,6 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             }
-            /* a store like any other: it ends other harts' reservations (and stalls) */
-            if (ok && atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
-                mmu_store_breaks_reservations(h, p);
             if (ok)
                 mmu_atomic_stored(h, p);
         } else {
@@ -213,8 +210,6 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     done64:
         old = o;
     }
-    if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
-        mmu_store_breaks_reservations(h, p);
     mmu_atomic_stored(h, p);
     h->arch.x[RD] = old;
     return true;

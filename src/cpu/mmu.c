@@ -809,6 +809,8 @@ void *mmu_atomic_ptr_slow(struct hart *h, uint64_t va, unsigned size, enum acces
 
 void mmu_atomic_stored(struct hart *h, const void *p)
 {
+    if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
+        mmu_store_breaks_reservations(h, p);
     uint64_t pa = h->ram->base + (uint64_t)((const uint8_t *)p - h->ram->host);
     if (is_htif_page(h, pa))
         h->platform.ops->tohost_store(h->platform.board, pa);

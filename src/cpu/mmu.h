@@ -157,9 +157,10 @@ static inline void *mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, e
     return mmu_atomic_ptr_slow(h, va, size, access);
 }
 
-/* An SC or AMO stored through p (from mmu_atomic_ptr): on the HTIF tohost page it acts as a
- * plain store there does. That page is never in the TLB, so translated code's inline AMOs
- * reach this through exec_amo. */
+/* An SC or AMO stored through p (from mmu_atomic_ptr): like any store it ends other harts'
+ * reservations on its granule (and wakes their stalls), and on the HTIF tohost page it acts
+ * as a plain store there does. That page is never in the TLB, so translated code's inline
+ * AMOs reach this through exec_amo. */
 void mmu_atomic_stored(struct hart *h, const void *p);
 
 /* name##_hit loads through the read entries of one TLB context when they hold va (false
