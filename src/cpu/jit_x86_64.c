@@ -7,14 +7,15 @@
  * (h->ctx_tlb[h->mmu_ctx]: only a trap, an instruction translated code leaves to the run
  * loop, both of which end the run of translated code, or an access to sstatus through
  * its call, after which rbp is loaded again, changes the context).
- * r9, r10, r11, r12 and r15 hold the block's busiest guest registers (jit_emit_prologue
+ * r9, r10, r11, r12, r15 and r8 hold the block's busiest guest registers (jit_emit_prologue
  * picks them, those in the block's loops first): in a block that jumps within itself,
  * all loaded past the entry sequence (so on every entry, chained or not) and kept in
  * place from one pass to the next; elsewhere each loaded where first read. The block's
  * exits (side exits of taken branches too) write back those written so far (dirty), and
  * so does each call out (a slow path that may trap, a helper that reads the register
  * file), which reloads those loaded after (some are caller-saved, and a helper may write
- * the register file). rax, rcx, rdx, rsi, rdi and r8 are scratch.
+ * the register file). rax, rcx, rdx, rsi and rdi are scratch; r8 too at a block's exits,
+ * after the write-back.
  */
 #include "cpu/jit_emit.h"
 
@@ -33,7 +34,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 
 /* The host registers that hold guest registers (none of them needs a REX prefix of its
  * own as a byte register). */
-static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
+static const int8_t cache_regs[] = { R9, R10, R11, R12, R15, R8 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
 #define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
@@ -931,12 +932,15 @@ static void code_store_check(struct emitter *e, const struct translation *t, int
     uint8_t *fast[2];
     emit_reg(e, false, 0x85, RAX, RAX);
     fast[0] = jump_forward(e, 0x84);                              /* no code on the page */
+    /* offset >= hi as (offset << 16 | 0xffff) >= (hi << 16 | lo): va, the value and the
+     * addend hold the other scratch registers. */
     emit_reg(e, false, 0x89, va, RDI);
-    emit_reg(e, false, 0x81, 4, RDI), emit32(e, 0xfff);           /* edi = page offset */
-    emit_reg(e, false, 0x89, RAX, R8);
-    emit_reg(e, false, 0xc1, 5, R8), emit8(e, 16);                /* r8d = hi */
-    emit_reg(e, false, 0x39, R8, RDI);
+    emit_reg(e, false, 0xc1, 4, RDI), emit8(e, 20);               /* shl edi, 20 */
+    emit_reg(e, false, 0xc1, 5, RDI), emit8(e, 4);                /* shr edi, 4: offset << 16 */
+    group_imm(e, false, 1, RDI, 0xffff);                          /* or edi, 0xffff */
+    emit_reg(e, false, 0x39, RAX, RDI);
     fast[1] = jump_forward(e, 0x83);                              /* offset >= hi */
+    emit_reg(e, false, 0xc1, 5, RDI), emit8(e, 16);               /* edi = page offset */
     emit_reg(e, false, 0x0fb7, RAX, RAX);                         /* eax = lo */
     add_imm(e, false, RDI, (int32_t)size);
     emit_reg(e, false, 0x39, RAX, RDI);
@@ -1101,9 +1105,10 @@ static void emit_store_conditional(struct emitter *e, const struct translation *
     emit_mem(e, false, 0x83, 7, RDI, 0), emit8(e, 1);                       /* cmp dword [live], 1 */
     slow[(*nslow)++] = jump_forward(e, 0x85);
     /* Ended as exec_atomic ends it: unless another hart's store broke it meanwhile. */
-    emit_reg(e, true, 0xc7, 0, R8), emit32(e, UINT32_MAX);                 /* mov r8, none */
-    emit8(e, 0xf0), emit_mem(e, true, 0x0fb1, R8, RBX, HART(arch.reservation)); /* lock cmpxchg */
+    emit_reg(e, true, 0xc7, 0, RDI), emit32(e, UINT32_MAX);                /* mov rdi, none */
+    emit8(e, 0xf0), emit_mem(e, true, 0x0fb1, RDI, RBX, HART(arch.reservation)); /* lock cmpxchg */
     slow[(*nslow)++] = jump_forward(e, 0x85);
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)e->reservations_live);
     emit8(e, 0xf0), emit_mem(e, false, 0xff, 1, RDI, 0);                    /* lock dec dword [live] */
     emit_mem(e, size == 8, 0x8b, RAX, RBX, HART(arch.reservation_value));
     emit8(e, 0xf0), emit_host_access(e, size == 8, false, 0x0fb1, src, va); /* lock cmpxchg */
