@@ -459,10 +459,11 @@ static void tlb_offset(struct emitter *e, int dest, int va)
 }
 
 /* rdx = the fetch TLB entry of the guest pc in rax, rcx = that pc's page and bit 0, for
- * the compare with the entry's tag (the inline lookup's and a cross-page chain's guard). */
-static void fetch_tlb_entry(struct emitter *e)
+ * the compare with the entry's tag (the lookup's and a cross-page chain's guard); pushed:
+ * the bytes pushed since the frame was made (the lookup routine's return address). */
+static void fetch_tlb_entry(struct emitter *e, int32_t pushed)
 {
-    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
+    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB + pushed);                      /* rdx = fetch TLB */
     tlb_offset(e, RCX, RAX);
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx = its entry */
     emit_reg(e, true, 0x89, RAX, RCX);
@@ -486,10 +487,19 @@ static void jump_entry(struct emitter *e, const struct translation *t)
     emit_reg(e, true, 0x01, RDI, RCX);                                    /* add rcx, rdi */
 }
 
-/* For the guest pc in rax at host address rsi: enters the translation the jump cache
- * holds for rsi while its page's code generation is the entry's, else goes on below
- * with rsi and rax kept. */
-static void jump_cache_enter(struct emitter *e, const struct translation *t)
+/* The lookup routine's return on a hit: the translation's body in r8, its pc in r13, the
+ * zero flag set. */
+static void lookup_found(struct emitter *e)
+{
+    emit_reg(e, true, 0x89, RAX, R13);                                    /* r13 = its pc */
+    emit_reg(e, false, 0x39, RAX, RAX);                                   /* cmp eax, eax: found */
+    emit8(e, 0xc3);                                                       /* ret */
+}
+
+/* For the guest pc in rax at host address rsi: returns the translation the jump cache
+ * holds for rsi while its page's code generation is the entry's (lookup_found), else
+ * goes on below with rsi and rax kept. */
+static void jump_cache_find(struct emitter *e, const struct translation *t)
 {
     uint8_t *other, *changed;
     /* code_gen[(host - ram) >> 12] as (code_gen - (ram >> 12))[host >> 12]: RAM is
@@ -508,33 +518,34 @@ static void jump_cache_enter(struct emitter *e, const struct translation *t)
     emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x01, RDI, R8);                                     /* add r8, rdi */
-    emit_reg(e, true, 0x89, RAX, R13);                                    /* r13 = its pc */
-    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                       /* jmp r8 */
+    lookup_found(e);
     patch_here(e, other);
     patch_here(e, changed);
 }
 
 /*
- * What the run loop's block_lookup does, inline, for the guest pc in rax (kept): the
- * fetch TLB of the hart's current context, then the jump cache and, when that misses,
- * the block cache slot of the host address (whose find the jump cache then keeps).
- * When either holds a translation of the code starting there at the page's current
- * code generation, and the budget allows, enters it; else jumps to the returned patch sites.
- * Every check is the one the run loop makes, so what invalidates its lookup (satp,
- * privilege, sfence.vma, remaps: the TLB; stores into code: the generation) also
- * invalidates this one.
+ * The lookup routine, one per code buffer, called by the exits to a guest pc in rax
+ * (kept) with the flags of their count_retired. It does what the run loop's block_lookup
+ * does: the fetch TLB of the hart's current context, then the jump cache and, when that
+ * misses, the block cache slot of the host address (whose find the jump cache then
+ * keeps). When either holds a translation of the code starting there at the page's
+ * current code generation, and the budget allows, it returns that as lookup_found does;
+ * else with the zero flag clear. Every check is the one the run loop makes, so what
+ * invalidates its lookup (satp, privilege, sfence.vma, remaps: the TLB; stores into
+ * code: the generation) also invalidates this one. Shared rather than inline in every
+ * exit: it is ~250 bytes, which in each exit crowded the hot code out of the host's caches.
  */
-static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
+void jit_emit_lookup(struct emitter *e, const struct translation *t)
 {
+    uint8_t *slow[8];
     unsigned n = 0;
-    emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
-    fetch_tlb_entry(e);
+    fetch_tlb_entry(e, 8);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
     emit_mem(e, true, 0x8b, RSI, RDX, (int32_t)offsetof(struct tlb_entry, addend));
     emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
-    jump_cache_enter(e, t);
+    jump_cache_find(e, t);
     /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
      * set's most recently used */
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 1 << BLOCK_SET_SHIFT, "a set's bytes");
@@ -568,9 +579,11 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x29, RDI, RDX);                                          /* sub rdx, rdi */
     emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, body));
-    emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
-    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                             /* jmp r8 */
-    return n;
+    lookup_found(e);
+    for (unsigned i = 0; i < n; i++)
+        patch_here(e, slow[i]);
+    emit_reg(e, true, 0x85, RSP, RSP);                                          /* test rsp, rsp: not found */
+    emit8(e, 0xc3);                                                             /* ret */
 }
 
 /* Counts `retired` instructions against the budget: the flags say "le" once it has run out. */
@@ -607,7 +620,7 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
 }
 
 /* The page's code was current on entry to this block (the run loop, a chained
- * predecessor or the inline lookup checked it); only a store since can have changed it
+ * predecessor or the lookup routine checked it); only a store since can have changed it
  * (another hart's or a device's change is seen once the budget runs out, before the
  * fence.i that must follow it). Jumps to the returned site when it changed. */
 static uint8_t *code_changed(struct emitter *e, const struct translation *t)
@@ -618,15 +631,15 @@ static uint8_t *code_changed(struct emitter *e, const struct translation *t)
 }
 
 /* Leaves the block for guest pc rax, in another page or reached through a register,
- * after `retired` of its instructions: through the inline lookup, else to the run loop. */
+ * after `retired` of its instructions: through the lookup routine, else to the run loop. */
 static void exit_elsewhere(struct emitter *e, const struct translation *t, unsigned retired)
 {
-    uint8_t *slow[8];
     write_back(e);
     count_retired(e, retired);
-    unsigned nslow = lookup_and_enter(e, t, slow);
-    for (unsigned i = 0; i < nslow; i++)
-        patch_here(e, slow[i]);
+    emit8(e, 0xe8);                                                   /* call the lookup */
+    emit32(e, (uint32_t)(t->lookup - (e->p + 4)));
+    emit8(e, 0x75), emit8(e, 3);                                      /* jne: not found */
+    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                   /* jmp r8 */
     return_next(e, t, NULL, 0, 0);
 }
 
@@ -673,12 +686,12 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
  * Leaves the block after `retired` of its instructions for the guest pc at block offset
  * off plus delta, which lies in another page. The page is fixed relative to the block's
  * pc, not as a guest address (a translation serves every virtual page its host page is
- * mapped at), so the guard looks up the fetch TLB entry as the inline lookup does and,
+ * mapped at), so the guard looks up the fetch TLB entry as the lookup routine does and,
  * when chained, compares the host address it gives the target (not its addend: from
  * another virtual page of the block, an equal addend may lead to another host page) and
  * the page's code generation (the same code) with the chained translation's; on a
  * mismatch, it returns
- * to the run loop through the site, which chains it anew (an inline lookup instead would
+ * to the run loop through the site, which chains it anew (the lookup routine instead would
  * keep a stale chain failing for good: the chain of a call whose callee was rewritten).
  * The guard holds wherever the run loop's lookup would find the same translation: what
  * changes the mapping (satp writes, sfence.vma, privilege changes, refills) changes the
@@ -693,7 +706,7 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     pc_plus(e, RAX, off, delta);
     count_retired(e, retired);
     uint8_t *out = jump_forward(e, 0x8e);                                        /* jle out */
-    fetch_tlb_entry(e);
+    fetch_tlb_entry(e, 0);
     emit8(e, 0xe9);                                                             /* jmp out: the site */
     uint8_t *site = e->p;
     emit32(e, 0);
