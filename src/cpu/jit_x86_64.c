@@ -36,7 +36,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+#define PROLOGUE_SIZE (93 + 9 * JIT_HOST_BASES)
 /* log2 of a block cache set's bytes */
 #define BLOCK_SET_SHIFT 5
 _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
@@ -93,15 +93,20 @@ static void emit_op(struct emitter *e, uint32_t op)
     emit8(e, op & 0xff);
 }
 
-/* op reg, [base + disp32] (reg may be an opcode extension /n). */
+/* op reg, [base + disp] (reg may be an opcode extension /n), in the shortest form: no
+ * displacement (but for rbp and r13, where that form means another address), 8 bits, or 32. */
 static void emit_mem(struct emitter *e, bool w, uint32_t op, int reg, int base, int32_t disp)
 {
+    uint8_t mod = disp == 0 && (base & 7) != RBP ? 0x00 : disp == (int8_t)disp ? 0x40 : 0x80;
     emit_rex(e, w, reg, base);
     emit_op(e, op);
-    emit8(e, 0x80 | ((reg & 7) << 3) | (base & 7));
+    emit8(e, mod | ((reg & 7) << 3) | (base & 7));
     if ((base & 7) == RSP)
         emit8(e, 0x24);
-    emit32(e, (uint32_t)disp);
+    if (mod == 0x40)
+        emit8(e, (uint8_t)disp);
+    else if (mod == 0x80)
+        emit32(e, (uint32_t)disp);
 }
 
 /* op reg, rm (register direct). */
@@ -677,10 +682,10 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
  * the target page's code generation with what they were when chained, then the jump to
  * the target's translation.
  */
-#define OTHER_PAGE_HOST 29      /* the target's host address, an imm64 */
-#define OTHER_PAGE_GEN_AT 48    /* the code generation's address, an imm64 */
-#define OTHER_PAGE_GEN 62       /* the code generation, an imm32 */
-#define OTHER_PAGE_JUMP 76      /* the rel32 of the jump to the target's translation */
+#define OTHER_PAGE_HOST 22      /* the target's host address, an imm64 */
+#define OTHER_PAGE_GEN_AT 41    /* the code generation's address, an imm64 */
+#define OTHER_PAGE_GEN 51       /* the code generation, an imm32 */
+#define OTHER_PAGE_JUMP 65      /* the rel32 of the jump to the target's translation */
 
 /*
  * Leaves the block after `retired` of its instructions for the guest pc at block offset
