@@ -1,6 +1,6 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
- * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
+ * code: rbx = &h->arch.x[0] + X_BIAS (the hart's other fields at fixed distances from it), r13 =
  * guest pc of the current block's first instruction, r14 = what is left of the budget
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
  * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
@@ -36,7 +36,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE (93 + 9 * JIT_HOST_BASES)
+#define PROLOGUE_SIZE (94 + 9 * JIT_HOST_BASES)
 /* log2 of a block cache set's bytes */
 #define BLOCK_SET_SHIFT 5
 _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
@@ -56,8 +56,12 @@ _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an im
 #define FRAME (HOST_BASE(JIT_HOST_BASES) + 8)
 _Static_assert(FRAME % 16 == 8 && FRAME < 128, "the frame keeps rsp 16-aligned and fits an imm8");
 
-/* The offset of a field of the hart from rbx (&h->arch.x[0]). */
-#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
+/* rbx points this far into the register file, so that the displacements from it of pc
+ * and x1-x30 fit a byte (emit_mem's short form); x0 is never read from memory. */
+#define X_BIAS 120
+_Static_assert(offsetof(struct hart_state, pc) + 128 - X_BIAS == offsetof(struct hart_state, x), "pc at -128");
+/* The offset of a field of the hart from rbx. */
+#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x) - X_BIAS)
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -117,7 +121,7 @@ static void emit_reg(struct emitter *e, bool w, uint32_t op, int reg, int rm)
     emit8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
 }
 
-#define XREG(i) ((int32_t)(8 * (i)))
+#define XREG(i) ((int32_t)(8 * (i)) - X_BIAS)
 
 /* op reg, x[i]: guest register i as the r/m operand, in its host register or in memory. */
 static void op_x(struct emitter *e, bool w, uint32_t op, int reg, unsigned i)
@@ -344,7 +348,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x55);                      /* push rbp */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, FRAME); /* sub rsp, FRAME */
     emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
-    emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
+    emit_mem(e, true, 0x8d, RBX, RSI, X_BIAS); /* lea rbx, [rsi + X_BIAS] */
     jit_emit_data_tlb_reload(e);
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
@@ -828,7 +832,7 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
 {
     guest_pc(e, RAX, off);
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
-    emit_mem(e, true, 0x8d, RDI, RBX, -(int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
+    emit_mem(e, true, 0x8d, RDI, RBX, HART(arch.x) - (int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
     fault_check(e, i);
     forget_host_bases(e);
@@ -1642,7 +1646,7 @@ static void csr_call(struct emitter *e, uint8_t **slow, unsigned n, uint32_t val
 void jit_emit_csr_field(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, size_t field, int op,
                         bool writes, bool immediate, uint64_t writable, const void *helper)
 {
-    int32_t at = (int32_t)field - (int32_t)offsetof(struct hart, arch.x);
+    int32_t at = (int32_t)field + HART(arch.x) - (int32_t)offsetof(struct hart, arch.x);
     uint32_t valid = e->valid, dirty = e->dirty, low_word = e->low_word;
     uint8_t *slow[2];
     csr_guard(e, slow);
