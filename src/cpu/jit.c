@@ -72,6 +72,7 @@ struct jit {
     struct translation_record **index;
     size_t index_size;
     struct jit_jump jumps[JIT_JUMP_SIZE];
+    const uint8_t *lookup; /* at the buffer's start once used: jit_emit_lookup */
 };
 
 /* One bucket per 4 KiB of code buffer: ~3 translations per bucket when it is full. */
@@ -872,8 +873,29 @@ static void plan_load_guesses(struct translation *t, unsigned n, enum priv priv)
     }
 }
 
+/* Writes the buffer's lookup routine at its start; false when it does not fit. */
+static bool emit_lookup(struct jit *j, const struct translation *t)
+{
+    struct emitter e = { .p = j->buf, .end = j->buf + j->size, .start = j->buf };
+    jit_emit_lookup(&e, t);
+    if (e.overflow)
+        return false;
+    j->lookup = j->buf;
+    j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
+    if (perf_map_fd >= 0) {
+        char line[64];
+        int len = snprintf(line, sizeof(line), "%lx %x jit:lookup\n", (unsigned long)(uintptr_t)j->buf,
+                           (unsigned)(e.p - j->buf));
+        ssize_t written = write(perf_map_fd, line, (size_t)len);
+        (void)written;
+    }
+    return true;
+}
+
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
 {
+    if (j->used == 0 && !emit_lookup(j, &(struct translation){ .ram = h->ram, .jumps = j->jumps, .code = j->buf }))
+        return NULL;
     struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
     if (j->size - j->used < sizeof(*rec))
         return NULL;
@@ -881,7 +903,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     struct dinsn insns[JIT_MAX_INSNS];
     int32_t offs[JIT_MAX_INSNS];
     struct translation t = { .b = b, .owner = &rec->owner, .insns = insns, .gen = &h->ram->code_gen[b->page],
-                             .ram = h->ram, .jumps = j->jumps, .code = j->buf };
+                             .ram = h->ram, .jumps = j->jumps, .code = j->buf, .lookup = j->lookup };
     uint8_t *entry = (uint8_t *)(rec + 1);
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];

@@ -157,6 +157,7 @@ struct translation {
     const struct guest_ram *ram;
     struct jit_jump *jumps;
     const uint8_t *code;
+    const uint8_t *lookup; /* the buffer's lookup routine (jit_emit_lookup) */
     int8_t inside[JIT_MAX_INSNS];
     int8_t keep[JIT_MAX_INSNS], reuse[JIT_MAX_INSNS];
     int8_t guess[JIT_MAX_INSNS]; /* per load, its guess (jit_emit_access), or -1 */
@@ -175,6 +176,11 @@ enum jit_alu {
 
 /* Branch conditions on (rs1, rs2). */
 enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
+
+/* The routine that looks up and returns the translation at the guest pc of an exit
+ * through a register or to another page, shared by the code buffer's translations
+ * (written first in it); it needs only t's jumps, code and ram. */
+void jit_emit_lookup(struct emitter *e, const struct translation *t);
 
 /* The entry sequence; a chained jump enters a block just past it. The emitter chooses
  * which guest registers to keep in host registers by their use. */

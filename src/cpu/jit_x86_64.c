@@ -1,6 +1,6 @@
 /*
  * The x86-64 emitter of the translator (see jit_emit.h). Register use inside translated
- * code: rbx = &h->arch.x[0] (the hart's other fields at fixed distances from it), r13 =
+ * code: rbx = &h->arch.x[0] + X_BIAS (the hart's other fields at fixed distances from it), r13 =
  * guest pc of the current block's first instruction, r14 = what is left of the budget
  * (the budget on entry is at [rsp], the fetch TLB of the hart's context at [rsp + 8]: see
  * FETCH_TLB; then the host bases of jit_emit_access, HOST_BASE), rbp = the data TLB of h->mmu_ctx
@@ -37,7 +37,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R
 static const int8_t cache_regs[] = { R9, R10, R11, R12, R15, R8 };
 
 /* Bytes of the entry sequence; chained jumps enter a block just after it. */
-#define PROLOGUE_SIZE (100 + 12 * JIT_HOST_BASES)
+#define PROLOGUE_SIZE (94 + 9 * JIT_HOST_BASES)
 /* log2 of a block cache set's bytes */
 #define BLOCK_SET_SHIFT 5
 _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an imm8");
@@ -57,8 +57,12 @@ _Static_assert(PROLOGUE_SIZE < 128, "the jump cache adds it to an entry as an im
 #define FRAME (HOST_BASE(JIT_HOST_BASES) + 8)
 _Static_assert(FRAME % 16 == 8 && FRAME < 128, "the frame keeps rsp 16-aligned and fits an imm8");
 
-/* The offset of a field of the hart from rbx (&h->arch.x[0]). */
-#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x))
+/* rbx points this far into the register file, so that the displacements from it of pc
+ * and x1-x30 fit a byte (emit_mem's short form); x0 is never read from memory. */
+#define X_BIAS 120
+_Static_assert(offsetof(struct hart_state, pc) + 128 - X_BIAS == offsetof(struct hart_state, x), "pc at -128");
+/* The offset of a field of the hart from rbx. */
+#define HART(field) ((int32_t)offsetof(struct hart, field) - (int32_t)offsetof(struct hart, arch.x) - X_BIAS)
 
 static void emit8(struct emitter *e, uint8_t b)
 {
@@ -94,15 +98,20 @@ static void emit_op(struct emitter *e, uint32_t op)
     emit8(e, op & 0xff);
 }
 
-/* op reg, [base + disp32] (reg may be an opcode extension /n). */
+/* op reg, [base + disp] (reg may be an opcode extension /n), in the shortest form: no
+ * displacement (but for rbp and r13, where that form means another address), 8 bits, or 32. */
 static void emit_mem(struct emitter *e, bool w, uint32_t op, int reg, int base, int32_t disp)
 {
+    uint8_t mod = disp == 0 && (base & 7) != RBP ? 0x00 : disp == (int8_t)disp ? 0x40 : 0x80;
     emit_rex(e, w, reg, base);
     emit_op(e, op);
-    emit8(e, 0x80 | ((reg & 7) << 3) | (base & 7));
+    emit8(e, mod | ((reg & 7) << 3) | (base & 7));
     if ((base & 7) == RSP)
         emit8(e, 0x24);
-    emit32(e, (uint32_t)disp);
+    if (mod == 0x40)
+        emit8(e, (uint8_t)disp);
+    else if (mod == 0x80)
+        emit32(e, (uint32_t)disp);
 }
 
 /* op reg, rm (register direct). */
@@ -113,7 +122,7 @@ static void emit_reg(struct emitter *e, bool w, uint32_t op, int reg, int rm)
     emit8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
 }
 
-#define XREG(i) ((int32_t)(8 * (i)))
+#define XREG(i) ((int32_t)(8 * (i)) - X_BIAS)
 
 /* op reg, x[i]: guest register i as the r/m operand, in its host register or in memory. */
 static void op_x(struct emitter *e, bool w, uint32_t op, int reg, unsigned i)
@@ -340,7 +349,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit8(e, 0x55);                      /* push rbp */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, FRAME); /* sub rsp, FRAME */
     emit_mem(e, true, 0x89, RCX, RSP, 0); /* mov [rsp], rcx: the budget on entry */
-    emit_reg(e, true, 0x89, RSI, RBX);   /* mov rbx, rsi */
+    emit_mem(e, true, 0x8d, RBX, RSI, X_BIAS); /* lea rbx, [rsi + X_BIAS] */
     jit_emit_data_tlb_reload(e);
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
@@ -460,10 +469,11 @@ static void tlb_offset(struct emitter *e, int dest, int va)
 }
 
 /* rdx = the fetch TLB entry of the guest pc in rax, rcx = that pc's page and bit 0, for
- * the compare with the entry's tag (the inline lookup's and a cross-page chain's guard). */
-static void fetch_tlb_entry(struct emitter *e)
+ * the compare with the entry's tag (the lookup's and a cross-page chain's guard); pushed:
+ * the bytes pushed since the frame was made (the lookup routine's return address). */
+static void fetch_tlb_entry(struct emitter *e, int32_t pushed)
 {
-    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB);                               /* rdx = fetch TLB */
+    emit_mem(e, true, 0x8b, RDX, RSP, FETCH_TLB + pushed);                      /* rdx = fetch TLB */
     tlb_offset(e, RCX, RAX);
     emit_reg(e, true, 0x01, RCX, RDX);                                          /* rdx = its entry */
     emit_reg(e, true, 0x89, RAX, RCX);
@@ -487,10 +497,19 @@ static void jump_entry(struct emitter *e, const struct translation *t)
     emit_reg(e, true, 0x01, RDI, RCX);                                    /* add rcx, rdi */
 }
 
-/* For the guest pc in rax at host address rsi: enters the translation the jump cache
- * holds for rsi while its page's code generation is the entry's, else goes on below
- * with rsi and rax kept. */
-static void jump_cache_enter(struct emitter *e, const struct translation *t)
+/* The lookup routine's return on a hit: the translation's body in r8, its pc in r13, the
+ * zero flag set. */
+static void lookup_found(struct emitter *e)
+{
+    emit_reg(e, true, 0x89, RAX, R13);                                    /* r13 = its pc */
+    emit_reg(e, false, 0x39, RAX, RAX);                                   /* cmp eax, eax: found */
+    emit8(e, 0xc3);                                                       /* ret */
+}
+
+/* For the guest pc in rax at host address rsi: returns the translation the jump cache
+ * holds for rsi while its page's code generation is the entry's (lookup_found), else
+ * goes on below with rsi and rax kept. */
+static void jump_cache_find(struct emitter *e, const struct translation *t)
 {
     uint8_t *other, *changed;
     /* code_gen[(host - ram) >> 12] as (code_gen - (ram >> 12))[host >> 12]: RAM is
@@ -509,33 +528,34 @@ static void jump_cache_enter(struct emitter *e, const struct translation *t)
     emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x01, RDI, R8);                                     /* add r8, rdi */
-    emit_reg(e, true, 0x89, RAX, R13);                                    /* r13 = its pc */
-    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                       /* jmp r8 */
+    lookup_found(e);
     patch_here(e, other);
     patch_here(e, changed);
 }
 
 /*
- * What the run loop's block_lookup does, inline, for the guest pc in rax (kept): the
- * fetch TLB of the hart's current context, then the jump cache and, when that misses,
- * the block cache slot of the host address (whose find the jump cache then keeps).
- * When either holds a translation of the code starting there at the page's current
- * code generation, and the budget allows, enters it; else jumps to the returned patch sites.
- * Every check is the one the run loop makes, so what invalidates its lookup (satp,
- * privilege, sfence.vma, remaps: the TLB; stores into code: the generation) also
- * invalidates this one.
+ * The lookup routine, one per code buffer, called by the exits to a guest pc in rax
+ * (kept) with the flags of their count_retired. It does what the run loop's block_lookup
+ * does: the fetch TLB of the hart's current context, then the jump cache and, when that
+ * misses, the block cache slot of the host address (whose find the jump cache then
+ * keeps). When either holds a translation of the code starting there at the page's
+ * current code generation, and the budget allows, it returns that as lookup_found does;
+ * else with the zero flag clear. Every check is the one the run loop makes, so what
+ * invalidates its lookup (satp, privilege, sfence.vma, remaps: the TLB; stores into
+ * code: the generation) also invalidates this one. Shared rather than inline in every
+ * exit: it is ~250 bytes, which in each exit crowded the hot code out of the host's caches.
  */
-static unsigned lookup_and_enter(struct emitter *e, const struct translation *t, uint8_t **slow)
+void jit_emit_lookup(struct emitter *e, const struct translation *t)
 {
+    uint8_t *slow[8];
     unsigned n = 0;
-    emit_reg(e, true, 0x85, R14, R14);                                          /* test r14, r14 */
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
-    fetch_tlb_entry(e);
+    fetch_tlb_entry(e, 8);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
     emit_mem(e, true, 0x8b, RSI, RDX, (int32_t)offsetof(struct tlb_entry, addend));
     emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
-    jump_cache_enter(e, t);
+    jump_cache_find(e, t);
     /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
      * set's most recently used */
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 1 << BLOCK_SET_SHIFT, "a set's bytes");
@@ -569,9 +589,11 @@ static unsigned lookup_and_enter(struct emitter *e, const struct translation *t,
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x29, RDI, RDX);                                          /* sub rdx, rdi */
     emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, body));
-    emit_reg(e, true, 0x89, RAX, R13);                                          /* r13 = its pc */
-    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                             /* jmp r8 */
-    return n;
+    lookup_found(e);
+    for (unsigned i = 0; i < n; i++)
+        patch_here(e, slow[i]);
+    emit_reg(e, true, 0x85, RSP, RSP);                                          /* test rsp, rsp: not found */
+    emit8(e, 0xc3);                                                             /* ret */
 }
 
 /* Counts `retired` instructions against the budget: the flags say "le" once it has run out. */
@@ -608,7 +630,7 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
 }
 
 /* The page's code was current on entry to this block (the run loop, a chained
- * predecessor or the inline lookup checked it); only a store since can have changed it
+ * predecessor or the lookup routine checked it); only a store since can have changed it
  * (another hart's or a device's change is seen once the budget runs out, before the
  * fence.i that must follow it). Jumps to the returned site when it changed. */
 static uint8_t *code_changed(struct emitter *e, const struct translation *t)
@@ -619,15 +641,15 @@ static uint8_t *code_changed(struct emitter *e, const struct translation *t)
 }
 
 /* Leaves the block for guest pc rax, in another page or reached through a register,
- * after `retired` of its instructions: through the inline lookup, else to the run loop. */
+ * after `retired` of its instructions: through the lookup routine, else to the run loop. */
 static void exit_elsewhere(struct emitter *e, const struct translation *t, unsigned retired)
 {
-    uint8_t *slow[8];
     write_back(e);
     count_retired(e, retired);
-    unsigned nslow = lookup_and_enter(e, t, slow);
-    for (unsigned i = 0; i < nslow; i++)
-        patch_here(e, slow[i]);
+    emit8(e, 0xe8);                                                   /* call the lookup */
+    emit32(e, (uint32_t)(t->lookup - (e->p + 4)));
+    emit8(e, 0x75), emit8(e, 3);                                      /* jne: not found */
+    emit8(e, 0x41), emit8(e, 0xff), emit8(e, 0xe0);                   /* jmp r8 */
     return_next(e, t, NULL, 0, 0);
 }
 
@@ -665,21 +687,21 @@ static void exit_chained(struct emitter *e, const struct translation *t, unsigne
  * the target page's code generation with what they were when chained, then the jump to
  * the target's translation.
  */
-#define OTHER_PAGE_HOST 29      /* the target's host address, an imm64 */
-#define OTHER_PAGE_GEN_AT 48    /* the code generation's address, an imm64 */
-#define OTHER_PAGE_GEN 62       /* the code generation, an imm32 */
-#define OTHER_PAGE_JUMP 76      /* the rel32 of the jump to the target's translation */
+#define OTHER_PAGE_HOST 22      /* the target's host address, an imm64 */
+#define OTHER_PAGE_GEN_AT 41    /* the code generation's address, an imm64 */
+#define OTHER_PAGE_GEN 51       /* the code generation, an imm32 */
+#define OTHER_PAGE_JUMP 65      /* the rel32 of the jump to the target's translation */
 
 /*
  * Leaves the block after `retired` of its instructions for the guest pc at block offset
  * off plus delta, which lies in another page. The page is fixed relative to the block's
  * pc, not as a guest address (a translation serves every virtual page its host page is
- * mapped at), so the guard looks up the fetch TLB entry as the inline lookup does and,
+ * mapped at), so the guard looks up the fetch TLB entry as the lookup routine does and,
  * when chained, compares the host address it gives the target (not its addend: from
  * another virtual page of the block, an equal addend may lead to another host page) and
  * the page's code generation (the same code) with the chained translation's; on a
  * mismatch, it returns
- * to the run loop through the site, which chains it anew (an inline lookup instead would
+ * to the run loop through the site, which chains it anew (the lookup routine instead would
  * keep a stale chain failing for good: the chain of a call whose callee was rewritten).
  * The guard holds wherever the run loop's lookup would find the same translation: what
  * changes the mapping (satp writes, sfence.vma, privilege changes, refills) changes the
@@ -694,7 +716,7 @@ static void exit_other_page(struct emitter *e, const struct translation *t, unsi
     pc_plus(e, RAX, off, delta);
     count_retired(e, retired);
     uint8_t *out = jump_forward(e, 0x8e);                                        /* jle out */
-    fetch_tlb_entry(e);
+    fetch_tlb_entry(e, 0);
     emit8(e, 0xe9);                                                             /* jmp out: the site */
     uint8_t *site = e->p;
     emit32(e, 0);
@@ -811,7 +833,7 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
 {
     guest_pc(e, RAX, off);
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
-    emit_mem(e, true, 0x8d, RDI, RBX, -(int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
+    emit_mem(e, true, 0x8d, RDI, RBX, HART(arch.x) - (int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
     fault_check(e, i);
     forget_host_bases(e);
@@ -1629,7 +1651,7 @@ static void csr_call(struct emitter *e, uint8_t **slow, unsigned n, uint32_t val
 void jit_emit_csr_field(struct emitter *e, const struct dinsn *d, unsigned i, int32_t off, size_t field, int op,
                         bool writes, bool immediate, uint64_t writable, const void *helper)
 {
-    int32_t at = (int32_t)field - (int32_t)offsetof(struct hart, arch.x);
+    int32_t at = (int32_t)field + HART(arch.x) - (int32_t)offsetof(struct hart, arch.x);
     uint32_t valid = e->valid, dirty = e->dirty, low_word = e->low_word;
     uint8_t *slow[2];
     csr_guard(e, slow);
