@@ -100,14 +100,24 @@ struct walk_cache_entry {
     bool global;       /* a G bit on the way there */
 };
 
+/*
+ * Behind each table's TLB_SIZE slots, TLB_VICTIMS more that hold the entries evicted
+ * from them, by a hash of their page: a page whose slot another page took is found there
+ * by the slow path and swapped back, without a page walk (an idle Linux guest's every
+ * tick walked about 19 times for pairs of pages that share a slot). The inline lookups
+ * (this file's users and the translator's code) see only the first TLB_SIZE.
+ */
+#define TLB_VICTIMS 64
+#define TLB_ENTRIES (TLB_SIZE + TLB_VICTIMS)
+
 /* One table of the TLB: its entries by access, and which of them (bit i % 64 of word
  * i / 64, by access) may be filled, so that a flush clears only those instead of writing
  * (and evicting the host's caches with) the table whole; and which hold global mappings
  * or bare (M) translations, which a change of address space keeps. */
 struct tlb {
-    struct tlb_entry read[TLB_SIZE], write[TLB_SIZE], fetch[TLB_SIZE];
-    uint64_t filled[3][TLB_SIZE / 64];
-    uint64_t global[3][TLB_SIZE / 64];
+    struct tlb_entry read[TLB_ENTRIES], write[TLB_ENTRIES], fetch[TLB_ENTRIES];
+    uint64_t filled[3][TLB_ENTRIES / 64];
+    uint64_t global[3][TLB_ENTRIES / 64];
     bool nonglobal; /* it may hold non-global entries */
 };
 

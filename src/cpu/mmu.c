@@ -34,6 +34,14 @@ void mmu_update_ctx(struct hart *h)
         h->mmu_ctx = MMU_CTX_U;
 }
 
+/* The victim slot (hart.h) of the page at va: by page-number bits above those of its
+ * slot, so that pages sharing a slot mostly get different ones. */
+static unsigned tlb_victim_slot(uint64_t va)
+{
+    uint64_t vpn = va >> 12;
+    return TLB_SIZE + (unsigned)((vpn ^ vpn >> TLB_BITS ^ vpn >> (TLB_BITS + 6)) & (TLB_VICTIMS - 1));
+}
+
 /* Empties the entries of the 64 at e that bits names. */
 static void tlb_drop(struct tlb_entry *e, uint64_t bits)
 {
@@ -52,10 +60,10 @@ static struct tlb_entry *tlb_entries(struct tlb *t, unsigned access)
 
 /* Empties the entries of t filled since it was last emptied, but those keep names (by
  * access and word, as t->global; NULL: none). */
-static void tlb_drop_filled(struct tlb *t, uint64_t (*keep)[TLB_SIZE / 64])
+static void tlb_drop_filled(struct tlb *t, uint64_t (*keep)[TLB_ENTRIES / 64])
 {
     for (unsigned access = 0; access < 3; access++)
-        for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
+        for (unsigned word = 0; word < TLB_ENTRIES / 64; word++) {
             uint64_t drop = t->filled[access][word] & ~(keep ? keep[access][word] : 0);
             if (drop) {
                 tlb_drop(tlb_entries(t, access) + 64 * word, drop);
@@ -266,16 +274,18 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
         mmu_flush_mode(h, virt);
         return;
     }
-    /* Only that page's entries (of every space): the page that shares their slot stays. */
+    /* Only that page's entries (of every space), in its slot and its victim slot: the
+     * pages that share them stay. */
     uint64_t page = va & ~0xfffULL;
-    unsigned idx = (va >> 12) & (TLB_SIZE - 1);
+    const unsigned slots[2] = { (va >> 12) & (TLB_SIZE - 1), tlb_victim_slot(va) };
     for (unsigned i = 0; i < TLB_TABLES; i++)
         if (table_is_virt(i) == virt && table_in_use(h, i))
-            for (unsigned access = 0; access < 3; access++) {
-                struct tlb_entry *e = &tlb_entries(&h->tlb[i], access)[idx];
-                if ((e->tag & ~TLB_CODE_PAGE) == page)
-                    e->tag = ~0ULL;
-            }
+            for (unsigned access = 0; access < 3; access++)
+                for (unsigned s = 0; s < 2; s++) {
+                    struct tlb_entry *e = &tlb_entries(&h->tlb[i], access)[slots[s]];
+                    if ((e->tag & ~TLB_CODE_PAGE) == page)
+                        e->tag = ~0ULL;
+                }
 }
 
 /* ---- PMP ---- */
@@ -617,6 +627,56 @@ static bool is_htif_page(const struct hart *h, uint64_t pa)
     return tohost && (pa >> 12) == (tohost >> 12);
 }
 
+/* Fills t's entry `slot` for access with the page `tag` (without TLB_CODE_PAGE) at host
+ * address tag + addend, global or not. */
+static void tlb_set(struct hart *h, struct tlb *t, unsigned access, unsigned slot, uint64_t tag, uintptr_t addend,
+                    bool global)
+{
+    uint64_t bit = 1ULL << (slot % 64);
+    uint64_t *global_word = &t->global[access][slot / 64];
+    *global_word = global ? *global_word | bit : *global_word & ~bit;
+    t->filled[access][slot / 64] |= bit;
+    struct tlb_entry *e = tlb_entries(t, access) + slot;
+    e->tag = tag;
+    e->addend = addend;
+    if (access == ACCESS_WRITE) {
+        /* The entry before the page's code extent: either this sees the page's code,
+         * or mmu_code_page_added, which publishes the extent first, sees the entry. */
+        atomic_thread_fence(memory_order_seq_cst);
+        size_t page = (size_t)((uint8_t *)(uintptr_t)(tag + addend) - h->ram->host) >> 12;
+        if (atomic_load_explicit(&h->ram->code_extent[page], memory_order_relaxed))
+            __atomic_fetch_or(&e->tag, TLB_CODE_PAGE, __ATOMIC_RELAXED);
+    }
+}
+
+/* Before t's slot `slot` for access takes page `incoming`: the other page it holds, if
+ * any, moves to that page's victim slot. */
+static void tlb_evict(struct hart *h, struct tlb *t, unsigned access, unsigned slot, uint64_t incoming)
+{
+    const struct tlb_entry *e = tlb_entries(t, access) + slot;
+    uint64_t page = e->tag & ~TLB_CODE_PAGE;
+    if (e->tag == ~0ULL || page == incoming)
+        return;
+    tlb_set(h, t, access, tlb_victim_slot(page), page, e->addend, t->global[access][slot / 64] >> (slot % 64) & 1);
+}
+
+/* The host address of va when t's victim slot of its page holds it for access (NULL
+ * otherwise): the entry then goes back to the page's own slot, whose entry moves to its
+ * victim slot. */
+static void *tlb_victim_hit(struct hart *h, struct tlb *t, unsigned access, uint64_t va)
+{
+    unsigned victim = tlb_victim_slot(va), slot = (va >> 12) & (TLB_SIZE - 1);
+    struct tlb_entry *e = tlb_entries(t, access) + victim;
+    if ((e->tag & ~TLB_CODE_PAGE) != (va & ~0xfffULL))
+        return NULL;
+    uintptr_t addend = e->addend;
+    bool global = t->global[access][victim / 64] >> (victim % 64) & 1;
+    e->tag = ~0ULL;
+    tlb_evict(h, t, access, slot, va & ~0xfffULL);
+    tlb_set(h, t, access, slot, va & ~0xfffULL, addend, global);
+    return (void *)(uintptr_t)(va + addend);
+}
+
 /*
  * Translates and checks one access that stays within a page. On success returns the
  * host pointer for RAM, or NULL with *pa_out set for MMIO. On failure raises the
@@ -625,6 +685,16 @@ static bool is_htif_page(const struct hart *h, uint64_t pa)
 static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum access_type access,
                             bool atomic, uint64_t *pa_out)
 {
+    /* What the fill below would cache (the same conditions) may be in a victim slot. */
+    bool cacheable = access == ACCESS_FETCH || !h->trigger_access;
+    struct tlb *t = h->ctx_tlb[access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx];
+    if (cacheable) {
+        void *host = tlb_victim_hit(h, t, access, va);
+        if (host) {
+            *pa_out = guest_ram_gpa(h->ram, host);
+            return host;
+        }
+    }
     unsigned priv = access_priv(h, access);
     uint64_t pa;
     struct guest_fault gf;
@@ -648,27 +718,12 @@ static void *access_prepare(struct hart *h, uint64_t va, unsigned size, enum acc
         return NULL;
     /* Cache the page when every access to it would get the same PMP answer, and no
      * load/store trigger must see the accesses. */
-    if (pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa) &&
-        (access == ACCESS_FETCH || !h->trigger_access)) {
-        struct tlb *t = h->ctx_tlb[access == ACCESS_FETCH ? mmu_fetch_ctx(h) : h->mmu_ctx];
-        unsigned idx = (va >> 12) & (TLB_SIZE - 1);
-        uint64_t bit = 1ULL << (idx % 64);
-        uint64_t *global_word = &t->global[access][idx / 64];
-        *global_word = global ? *global_word | bit : *global_word & ~bit;
-        t->filled[access][idx / 64] |= bit;
+    if (cacheable && pmp_allows(h, pa & ~0xfffULL, 0x1000, access, priv) && !is_htif_page(h, pa)) {
+        unsigned slot = (va >> 12) & (TLB_SIZE - 1);
         if (!global)
             t->nonglobal = true;
-        struct tlb_entry *e = tlb_entries(t, access) + idx;
-        e->tag = va & ~0xfffULL;
-        e->addend = (uintptr_t)host - va;
-        if (access == ACCESS_WRITE) {
-            /* The entry before the page's code extent: either this sees the page's code,
-             * or mmu_code_page_added, which publishes the extent first, sees the entry. */
-            atomic_thread_fence(memory_order_seq_cst);
-            size_t page = (size_t)((uint8_t *)host - h->ram->host) >> 12;
-            if (atomic_load_explicit(&h->ram->code_extent[page], memory_order_relaxed))
-                __atomic_fetch_or(&e->tag, TLB_CODE_PAGE, __ATOMIC_RELAXED);
-        }
+        tlb_evict(h, t, access, slot, va & ~0xfffULL);
+        tlb_set(h, t, access, slot, va & ~0xfffULL, (uintptr_t)host - va, global);
     }
     return host;
 }
@@ -885,7 +940,7 @@ void mmu_code_page_added(struct hart *h, size_t page)
             if (!table_in_use(other, t))
                 continue;
             struct tlb_entry *table = other->tlb[t].write;
-            for (unsigned word = 0; word < TLB_SIZE / 64; word++) {
+            for (unsigned word = 0; word < TLB_ENTRIES / 64; word++) {
                 /* Filled bits may lag behind another hart's fill: its own check covers it. */
                 uint64_t bits = __atomic_load_n(&other->tlb[t].filled[ACCESS_WRITE][word], __ATOMIC_RELAXED);
                 for (; bits; bits &= bits - 1) {

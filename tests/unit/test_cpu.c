@@ -725,6 +725,47 @@ static void test_walk_cache(void)
     hart_tlb_flush(h);
 }
 
+/*
+ * A page whose TLB slot another page took is found again in its victim slot (hart.h)
+ * without a walk, as a cached translation: a changed leaf PTE is seen only after an
+ * sfence.vma of the page, which empties the victim slot too.
+ */
+static void test_tlb_victims(void)
+{
+    m = m_interp;
+    h = m->harts[0];
+    hart_reset(h, BASE);
+    uint8_t *ram = guest_ram_ptr(&m->bus.ram, DATA, 0x7000);
+    uint64_t *root = (uint64_t *)ram, *l1 = (uint64_t *)(ram + 0x1000);
+    uint64_t *l0a = (uint64_t *)(ram + 0x2000), *l0b = (uint64_t *)(ram + 0x3000);
+    const uint64_t leaf = 0xc7; /* V R W A D */
+    memset(ram, 0, 0x7000);
+    for (unsigned page = 4; page < 7; page++)
+        *(uint64_t *)(ram + 0x1000 * page) = page;
+    root[0] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    l1[1] = ((DATA + 0x2000) >> 12) << 10 | 1;
+    l1[3] = ((DATA + 0x3000) >> 12) << 10 | 1;
+    const uint64_t va_a = 0x213000, va_b = va_a + TLB_SIZE * 0x1000ULL; /* one slot: vpn0 0x13 */
+    l0a[0x13] = ((DATA + 0x4000) >> 12) << 10 | leaf;
+    l0b[0x13] = ((DATA + 0x5000) >> 12) << 10 | leaf;
+    h->arch.satp = 8ULL << 60 | DATA >> 12; /* Sv39, ASID 0 */
+    mmu_satp_changed(h, 0);
+    hart_set_priv(h, PRIV_S);
+    uint64_t v = 0;
+    CHECK(mem_load_u64(h, va_a, &v) && v == 4);
+    CHECK(mem_load_u64(h, va_b, &v) && v == 5); /* va_a's entry to its victim slot */
+    l0a[0x13] = ((DATA + 0x6000) >> 12) << 10 | leaf;
+    CHECK(mem_load_u64(h, va_a, &v));
+    CHECK_EQ_U64(v, 4); /* still cached: not walked */
+    CHECK(mem_load_u64(h, va_b, &v) && v == 5);
+    mmu_flush_page(h, va_a, false); /* va_a's entry in its victim slot again */
+    CHECK(mem_load_u64(h, va_a, &v));
+    CHECK_EQ_U64(v, 6);
+    h->arch.satp = 0;
+    hart_tlb_flush(h);
+    hart_reset(h, BASE);
+}
+
 static void test_loads_stores(void)
 {
     uint64_t regs[32] = { [1] = DATA, [2] = 0x8081828384858687ULL, [3] = DATA + 0xffd };
@@ -3973,6 +4014,7 @@ int main(void)
     test_scalar_crypto();
     test_svnapot();
     test_walk_cache();
+    test_tlb_victims();
     test_loads_stores();
     test_control_flow();
     test_branches_within_block();
