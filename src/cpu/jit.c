@@ -54,13 +54,13 @@ struct translation_record {
 _Static_assert(offsetof(struct translation_record, size) + sizeof(uint32_t) == sizeof(struct translation_record),
                "a translation's size lies just before its code");
 
-/* The line of perf's map for the size bytes of translated code at code, from guest pc. One
- * write per line, as harts append at once; a failed one (a full disk) loses its line. */
-static void perf_map_add(const void *code, uint32_t size, uint64_t pc)
+/* The line of perf's map naming the size bytes of host code at code: a translation
+ * "rv:<guest pc>", or the buffer's lookup routine. One write per line, as harts append at
+ * once; a failed one (a full disk) loses its line. */
+static void perf_map_add(const void *code, uint32_t size, const char *name)
 {
     char line[64];
-    int len = snprintf(line, sizeof(line), "%lx %x rv:%llx\n", (unsigned long)(uintptr_t)code, size,
-                       (unsigned long long)pc);
+    int len = snprintf(line, sizeof(line), "%lx %x %s\n", (unsigned long)(uintptr_t)code, size, name);
     ssize_t written = write(perf_map_fd, line, (size_t)len);
     (void)written;
 }
@@ -882,13 +882,8 @@ static bool emit_lookup(struct jit *j, const struct translation *t)
         return false;
     j->lookup = j->buf;
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
-    if (perf_map_fd >= 0) {
-        char line[64];
-        int len = snprintf(line, sizeof(line), "%lx %x jit:lookup\n", (unsigned long)(uintptr_t)j->buf,
-                           (unsigned)(e.p - j->buf));
-        ssize_t written = write(perf_map_fd, line, (size_t)len);
-        (void)written;
-    }
+    if (perf_map_fd >= 0)
+        perf_map_add(j->buf, (uint32_t)(e.p - j->buf), "jit:lookup");
     return true;
 }
 
@@ -990,8 +985,11 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
                                         .size = (uint32_t)(e.p - entry) };
     index_insert(j, rec);
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
-    if (perf_map_fd >= 0)
-        perf_map_add(entry, rec->size, h->arch.pc);
+    if (perf_map_fd >= 0) {
+        char name[24];
+        snprintf(name, sizeof(name), "rv:%llx", (unsigned long long)h->arch.pc);
+        perf_map_add(entry, rec->size, name);
+    }
     return (jit_entry)(void *)entry;
 }
 
