@@ -19,7 +19,7 @@
 #include "rack/rack_file.h"
 #include "rack/supervisor.h"
 
-#define CALL_MS 15000   /* ps asks every VM for its stats, each within 2 s */
+#define CALL_MS 15000   /* ps asks all VMs for stats at once (2 s); the rest is slack under load */
 #define DOWN_WAIT_S 120
 #define DETACH_WAIT_S 30
 #define DETACH_KEY 0x1d   /* Ctrl-]: not Ctrl-A, which the guest's console may want */

@@ -28,65 +28,102 @@ static int connect_to(const char *path, char *err, size_t errlen)
     return fd;
 }
 
-/* Waits for fd to be ready for events until deadline; false on timeout or error. */
-static bool wait_ready(int fd, short events, uint64_t deadline)
+/* One call of rack_call_all: its socket, how much of the request went, the answer so far. */
+struct call {
+    int fd;
+    size_t sent;
+    char *in;
+    size_t got;
+};
+
+/* Moves a call on after poll said its socket is ready; false when it is over (answered,
+ * refused or hung up). */
+static bool call_step(struct call *c, const char *text, size_t len)
 {
-    for (;;) {
-        uint64_t now = monotonic_ns();
-        if (now >= deadline)
-            return false;
-        struct pollfd p = { .fd = fd, .events = events };
-        int n = poll(&p, 1, (int)((deadline - now) / 1000000 + 1));
-        if (n > 0)
-            return true;
-        if (n < 0 && errno != EINTR)
-            return false;
+    if (c->sent < len) {
+        ssize_t n = send(c->fd, text + c->sent, len - c->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        c->sent += n > 0 ? (size_t)n : 0;
+        return n > 0 || errno == EAGAIN;
     }
+    if (!c->in && !(c->in = malloc(API_MAX_REQUEST)))
+        return false;
+    ssize_t n = recv(c->fd, c->in + c->got, API_MAX_REQUEST - c->got, MSG_DONTWAIT);
+    if (n <= 0)
+        return n < 0 && errno == EAGAIN;
+    c->got += (size_t)n;
+    return c->got < API_MAX_REQUEST && !memchr(c->in, '\n', c->got);
+}
+
+/* The answer a finished call got, or NULL with why in err. */
+static json_t *call_answer(const struct call *c, const char *path, int timeout_ms,
+                           char *err, size_t errlen)
+{
+    char *nl = c->in ? memchr(c->in, '\n', c->got) : NULL;
+    if (!nl) {
+        fail(err, errlen, "%s: no answer within %d ms", path, timeout_ms);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *result = json_loadb(c->in, (size_t)(nl - c->in), 0, &jerr);
+    if (!result)
+        fail(err, errlen, "%s: the answer is not JSON: %s", path, jerr.text);
+    return result;
+}
+
+void rack_call_all(const char *const *paths, size_t n, json_t *request, int timeout_ms,
+                   json_t **answers, char *errs, size_t errlen)
+{
+    char *text = json_dumps(request, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+    if (text)
+        text[len++] = '\n';  /* over the NUL: the line is sent by length */
+    struct call *calls = calloc(n, sizeof(*calls));
+    struct pollfd *fds = calloc(n, sizeof(*fds));
+    bool ready = text && calls && fds;
+    for (size_t i = 0; i < n; i++) {
+        answers[i] = NULL;
+        if (!ready)
+            fail(errs + i * errlen, errlen, "out of memory");
+        else
+            calls[i].fd = connect_to(paths[i], errs + i * errlen, errlen);
+    }
+    uint64_t deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000;
+    for (;;) {
+        size_t waiting = 0;
+        for (size_t i = 0; ready && i < n; i++) {
+            fds[i] = (struct pollfd){ .fd = calls[i].fd,
+                                      .events = calls[i].sent < len ? POLLOUT : POLLIN };
+            waiting += calls[i].fd >= 0;
+        }
+        uint64_t now = monotonic_ns();
+        if (!waiting || now >= deadline)
+            break;
+        int ready_fds = poll(fds, n, (int)((deadline - now) / 1000000 + 1));
+        if (ready_fds < 0 && errno != EINTR)
+            break;
+        for (size_t i = 0; ready_fds > 0 && i < n; i++) {
+            if (!fds[i].revents || call_step(&calls[i], text, len))
+                continue;
+            close(calls[i].fd);
+            calls[i].fd = -1;
+            answers[i] = call_answer(&calls[i], paths[i], timeout_ms, errs + i * errlen, errlen);
+        }
+    }
+    for (size_t i = 0; ready && i < n; i++) {
+        if (calls[i].fd >= 0) {
+            close(calls[i].fd);
+            fail(errs + i * errlen, errlen, "%s: no answer within %d ms", paths[i], timeout_ms);
+        }
+        free(calls[i].in);
+    }
+    free(fds);
+    free(calls);
+    free(text);
 }
 
 json_t *rack_call(const char *path, json_t *request, int timeout_ms, char *err, size_t errlen)
 {
-    char *text = json_dumps(request, JSON_COMPACT);
-    if (!text) {
-        fail(err, errlen, "out of memory");
-        return NULL;
-    }
-    int fd = connect_to(path, err, errlen);
-    if (fd < 0) {
-        free(text);
-        return NULL;
-    }
-    uint64_t deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000;
-    size_t len = strlen(text), sent = 0;
-    text[len++] = '\n';  /* over the NUL: the line is sent by length */
-    bool ok = true;
-    while (ok && sent < len) {
-        ssize_t n = wait_ready(fd, POLLOUT, deadline)
-                        ? send(fd, text + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
-        ok = n > 0 || (n < 0 && errno == EAGAIN);
-        sent += n > 0 ? (size_t)n : 0;
-    }
-    free(text);
-    char *answer = ok ? malloc(API_MAX_REQUEST) : NULL;
-    size_t got = 0;
-    while (answer && got < API_MAX_REQUEST && !memchr(answer, '\n', got)) {
-        ssize_t n = wait_ready(fd, POLLIN, deadline)
-                        ? recv(fd, answer + got, API_MAX_REQUEST - got, MSG_DONTWAIT) : 0;
-        if (n <= 0 && !(n < 0 && errno == EAGAIN))
-            break;
-        got += n > 0 ? (size_t)n : 0;
-    }
-    close(fd);
-    char *nl = answer ? memchr(answer, '\n', got) : NULL;
-    json_t *result = NULL;
-    if (!nl) {
-        fail(err, errlen, "%s: no answer within %d ms", path, timeout_ms);
-    } else {
-        json_error_t jerr;
-        result = json_loadb(answer, (size_t)(nl - answer), 0, &jerr);
-        if (!result)
-            fail(err, errlen, "%s: the answer is not JSON: %s", path, jerr.text);
-    }
-    free(answer);
-    return result;
+    json_t *answer;
+    rack_call_all(&path, 1, request, timeout_ms, &answer, err, errlen);
+    return answer;
 }

@@ -14,4 +14,10 @@
  * with why in err (no socket, no answer within timeout_ms, an answer that is not JSON). */
 json_t *rack_call(const char *path, json_t *request, int timeout_ms, char *err, size_t errlen);
 
+/* The same request to the n sockets in paths at once, under one timeout, so that it
+ * takes the slowest answer's time rather than the sum: answers[i] is the answer of
+ * paths[i] or NULL with why in the errlen bytes at errs + i * errlen. */
+void rack_call_all(const char *const *paths, size_t n, json_t *request, int timeout_ms,
+                   json_t **answers, char *errs, size_t errlen);
+
 #endif
