@@ -219,10 +219,16 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         if (!p)
             return false;
         /* Reserved before the load: a store that the load misses then sees the
-         * reservation (stores break reservations once written: mmu.h). */
+         * reservation (stores break reservations once written: mmu.h). With none held,
+         * a plain store: the count's locked add is the fence (another hart's store
+         * ending it in between makes the count wrap below 0 for a moment). */
+        uint64_t granule = mmu_reservation_granule(h, p);
         if (h->platform.sole_hart) {
-            atomic_store_explicit(&h->arch.reservation, mmu_reservation_granule(h, p), memory_order_relaxed);
-        } else if (atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p)) == ~0ULL) {
+            atomic_store_explicit(&h->arch.reservation, granule, memory_order_relaxed);
+        } else if (atomic_load_explicit(&h->arch.reservation, memory_order_relaxed) == ~0ULL) {
+            atomic_store_explicit(&h->arch.reservation, granule, memory_order_relaxed);
+            mmu_reservations_count(h, 1);
+        } else if (atomic_exchange(&h->arch.reservation, granule) == ~0ULL) {
             mmu_reservations_count(h, 1);
         }
         uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))

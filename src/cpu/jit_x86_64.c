@@ -1104,7 +1104,9 @@ static void emit_reserved_load(struct emitter *e, int va, unsigned size, int des
 
 /* LR's hit path (exec_atomic's order): the reservation taken (counted on the board if
  * there was none, unless the hart is the sole one), then the load into dest, remembered
- * with its size for SC. */
+ * with its size for SC. With none held, a plain store: the count's locked add is the
+ * fence before the load (another hart's store ending it in between makes the count wrap
+ * below 0 for a moment, sending stores to their slow path). */
 static void emit_load_reserved(struct emitter *e, const struct translation *t, int va, unsigned size, int dest)
 {
     reservation_granule(e, t, va);
@@ -1113,16 +1115,20 @@ static void emit_load_reserved(struct emitter *e, const struct translation *t, i
         emit_reserved_load(e, va, size, dest);
         return;
     }
+    emit_mem(e, true, 0x83, 7, RBX, HART(arch.reservation)), emit8(e, 0xff); /* cmp qword [res], none */
+    uint8_t *held = jump_forward(e, 0x85);
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.reservation));
+    emit8(e, 0xe9);                                                         /* jmp count */
+    uint8_t *count = e->p;
+    emit32(e, 0);
+    patch_here(e, held);
     emit_mem(e, true, 0x87, RAX, RBX, HART(arch.reservation));             /* xchg: a full fence */
     group_imm(e, true, 7, RAX, -1);                                         /* cmp rax, none */
-    emit8(e, 0x75);                                                         /* jne: one held already */
-    uint8_t *patch = e->p;
-    emit8(e, 0);
-    uint8_t *start = e->p;
+    uint8_t *counted = jump_forward(e, 0x85);                               /* jne: one held already */
+    patch_here(e, count);
     move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
     emit8(e, 0xf0), emit_mem(e, false, 0xff, 0, RAX, 0);                    /* lock inc dword [live] */
-    if (!e->overflow)
-        *patch = (uint8_t)(e->p - start);
+    patch_here(e, counted);
     emit_reserved_load(e, va, size, dest);
 }
 

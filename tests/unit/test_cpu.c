@@ -2938,6 +2938,38 @@ static void test_lr_sc_loops(void)
 }
 
 /*
+ * With other harts on the board, LR counts a reservation once: with none held it is
+ * taken with a plain store and counted, with one held it is replaced and not counted
+ * again; SC retracts it. A loop of LR, LR, SC ends with nothing counted; LR, LR with one.
+ */
+static void test_lr_counted_once(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 9, [13] = 3 };
+    uint32_t loop[] = {
+        AMO(AMO_LR, 0, 1, 3, 14),       /* 0: lr.d x14, (x1) */
+        AMO(AMO_LR, 0, 1, 3, 14),       /* 4: lr.d x14, (x1): one held already */
+        AMO(AMO_SC, 2, 1, 3, 15),       /* 8: sc.d x15, x2, (x1) */
+        I(1, 12, 0, 12, 0x13),          /* 12: addi x12, x12, 1 */
+        B(-16, 13, 12, 4),              /* 16: blt x12, x13, 0 */
+    };
+    unsigned check[] = { 14, 15, 12 };
+    uint64_t want[] = { 9, 0, 3 };
+    on_two_harts = true;
+    RUN("lr, lr, sc", loop, regs, check, want);
+    CHECK_EQ_U64(*m_interp_two->reservations_live, 0);
+    CHECK_EQ_U64(*m_jit_two->reservations_live, 0);
+    uint32_t two_lr[] = { AMO(AMO_LR, 0, 1, 3, 14), AMO(AMO_LR, 0, 1, 3, 14) };
+    unsigned lr_check[] = { 14 };
+    uint64_t lr_want[] = { 9 };
+    RUN("lr, lr", two_lr, regs, lr_check, lr_want);
+    CHECK_EQ_U64(*m_interp_two->reservations_live, 1); /* the interpreted run's */
+    CHECK_EQ_U64(*m_jit_two->reservations_live, 1);
+    hart_clear_reservation(m_interp_two->harts[0]);
+    hart_clear_reservation(m_jit_two->harts[0]);
+    on_two_harts = false;
+}
+
+/*
  * Translated code on one hart against a reservation of another: an AMO that leaves the
  * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
  * SC's slow path, which breaks it too (the value changed as well, so only the
@@ -4060,6 +4092,7 @@ int main(void)
         test_lr_sc_loops();
     }
     on_two_harts = false;
+    test_lr_counted_once();
     test_reservation_broken_by_translated_code();
     test_amo_faults();
     test_floating_point();
