@@ -111,8 +111,98 @@ static unsigned wrs_timeout_fault(const struct hart *h)
     return h->arch.virt && (h->arch.hstatus & HSTATUS_VTW) ? EXC_VIRTUAL_INSN : 0;
 }
 
+/* An AMO's value to store from the old one o and rs2's s (of size bytes: the word forms
+ * compare the low words). */
+static inline __attribute__((always_inline)) uint64_t amo_value(unsigned f5, unsigned size, uint64_t o, uint64_t s)
+{
+    int64_t so = size == 4 ? (int32_t)o : (int64_t)o, ss = size == 4 ? (int32_t)s : (int64_t)s;
+    uint64_t uo = size == 4 ? (uint32_t)o : o, us = size == 4 ? (uint32_t)s : s;
+    switch (f5) {
+    case AMO_SWAP: return s;
+    case AMO_ADD: return o + s;
+    case AMO_XOR: return o ^ s;
+    case AMO_AND: return o & s;
+    case AMO_OR: return o | s;
+    case AMO_MIN: return so < ss ? o : s;
+    case AMO_MAX: return so > ss ? o : s;
+    case AMO_MINU: return uo < us ? o : s;
+    default: return uo > us ? o : s;
+    }
+}
+
+/* host_amo32, host_amo64: the AMO f5 of *q with s, returning the old value: host atomics,
+ * or a plain load and store for a sole hart (hart_platform.sole_hart). */
+#define DEFINE_HOST_AMO(bits)                                                                   \
+    static inline __attribute__((always_inline)) uint##bits##_t host_amo##bits(uint##bits##_t *q, unsigned f5, \
+                                                                             uint##bits##_t s, bool sole) \
+    {                                                                                           \
+        uint##bits##_t o = __atomic_load_n(q, __ATOMIC_RELAXED);                                \
+        if (sole) {                                                                             \
+            __atomic_store_n(q, (uint##bits##_t)amo_value(f5, bits / 8, o, s), __ATOMIC_RELAXED); \
+            return o;                                                                           \
+        }                                                                                       \
+        switch (f5) {                                                                           \
+        case AMO_SWAP: return __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST);                      \
+        case AMO_ADD: return __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST);                        \
+        case AMO_XOR: return __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST);                        \
+        case AMO_AND: return __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST);                        \
+        case AMO_OR: return __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST);                          \
+        default: /* the minimum and maximum */                                                  \
+            while (!__atomic_compare_exchange_n(q, &o, (uint##bits##_t)amo_value(f5, bits / 8, o, s), true, \
+                                                __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))            \
+                ;                                                                               \
+            return o;                                                                           \
+        }                                                                                       \
+    }
+DEFINE_HOST_AMO(32)
+DEFINE_HOST_AMO(64)
+
+/* SC's first step: ends the hart's reservation; true when it was for this granule and
+ * size and no other hart's store broke it meanwhile. */
+static bool end_reservation(struct hart *h, uint64_t granule, unsigned size)
+{
+    uint64_t r = atomic_load(&h->arch.reservation);
+    if (r != granule || h->arch.reservation_size != size) {
+        hart_clear_reservation(h);
+        return false;
+    }
+    if (h->platform.sole_hart) {
+        atomic_store_explicit(&h->arch.reservation, ~0ULL, memory_order_relaxed);
+        return true;
+    }
+    if (!atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL))
+        return false;
+    mmu_reservations_count(h, -1);
+    return true;
+}
+
+/* SC's store of value at p when memory still holds what LR loaded (expected, sign-extended
+ * from a word); in one step unless the hart is the sole one (hart_platform.sole_hart). */
+static bool store_if_unchanged(const struct hart *h, void *p, unsigned size, uint64_t expected, uint64_t value)
+{
+    if (size == 4) {
+        uint32_t want = (uint32_t)expected;
+        if (!h->platform.sole_hart)
+            return __atomic_compare_exchange_n((uint32_t *)p, &want, (uint32_t)value, false, __ATOMIC_SEQ_CST,
+                                               __ATOMIC_SEQ_CST);
+        if (__atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED) != want)
+            return false;
+        __atomic_store_n((uint32_t *)p, (uint32_t)value, __ATOMIC_RELAXED);
+        return true;
+    }
+    if (!h->platform.sole_hart)
+        return __atomic_compare_exchange_n((uint64_t *)p, &expected, value, false, __ATOMIC_SEQ_CST,
+                                           __ATOMIC_SEQ_CST);
+    if (__atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED) != expected)
+        return false;
+    __atomic_store_n((uint64_t *)p, value, __ATOMIC_RELAXED);
+    return true;
+}
+
 /* Executes the AMO/LR/SC instruction; false after an exception. The translator's hit
- * paths take LR's and SC's steps in the same order (jit_emit_amo): change both together. */
+ * paths take LR's and SC's steps in the same order (jit_emit_amo): change both together.
+ * The sole hart of a board (hart_platform.sole_hart) reads and writes memory with plain
+ * accesses, as nothing else performs atomic ones; other boards' harts with host atomics. */
 static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
 {
     unsigned f5 = insn_amo_funct(insn), f3 = F3;
@@ -129,10 +219,18 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
         if (!p)
             return false;
         /* Reserved before the load: a store that the load misses then sees the
-         * reservation (stores break reservations once written: mmu.h). */
-        uint64_t old = atomic_exchange(&h->arch.reservation, mmu_reservation_granule(h, p));
-        if (old == ~0ULL)
+         * reservation (stores break reservations once written: mmu.h). With none held,
+         * a plain store: the count's locked add is the fence (another hart's store
+         * ending it in between makes the count wrap below 0 for a moment). */
+        uint64_t granule = mmu_reservation_granule(h, p);
+        if (h->platform.sole_hart) {
+            atomic_store_explicit(&h->arch.reservation, granule, memory_order_relaxed);
+        } else if (atomic_load_explicit(&h->arch.reservation, memory_order_relaxed) == ~0ULL) {
+            atomic_store_explicit(&h->arch.reservation, granule, memory_order_relaxed);
             mmu_reservations_count(h, 1);
+        } else if (atomic_exchange(&h->arch.reservation, granule) == ~0ULL) {
+            mmu_reservations_count(h, 1);
+        }
         uint64_t v = size == 4 ? sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST))
                                : __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
         h->arch.reservation_value = v;
@@ -144,72 +242,19 @@ static bool exec_atomic(struct hart *h, uint32_t insn, bool *illegal)
     if (!p)
         return false;
     if (f5 == AMO_SC) { /* succeeds only with our reservation intact and memory unchanged */
-        uint64_t r = atomic_load(&h->arch.reservation);
         bool ok = false;
-        if (r == mmu_reservation_granule(h, p) && h->arch.reservation_size == size &&
-            atomic_compare_exchange_strong(&h->arch.reservation, &r, ~0ULL)) {
-            mmu_reservations_count(h, -1);
+        if (end_reservation(h, mmu_reservation_granule(h, p), size)) {
             guest_ram_note_store(h->ram, p, size);
-            if (size == 4) {
-                uint32_t expected = (uint32_t)h->arch.reservation_value;
-                ok = __atomic_compare_exchange_n((uint32_t *)p, &expected, (uint32_t)src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-            } else {
-                uint64_t expected = h->arch.reservation_value;
-                ok = __atomic_compare_exchange_n((uint64_t *)p, &expected, src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-            }
+            ok = store_if_unchanged(h, p, size, h->arch.reservation_value, src);
             if (ok)
                 mmu_atomic_stored(h, p);
-        } else {
-            hart_clear_reservation(h);
         }
         h->arch.x[RD] = ok ? 0 : 1;
         return true;
     }
     guest_ram_note_store(h->ram, p, size);
-    uint64_t old;
-    if (size == 4) {
-        uint32_t *q = p, s = (uint32_t)src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
-        switch (f5) {
-        case AMO_SWAP: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case AMO_ADD: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done32;
-        case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done32;
-        default: break; /* the minimum and maximum */
-        }
-        do {
-            switch (f5) {
-            case AMO_MIN: n = (int32_t)o < (int32_t)s ? o : s; break;
-            case AMO_MAX: n = (int32_t)o > (int32_t)s ? o : s; break;
-            case AMO_MINU: n = o < s ? o : s; break;
-            default: n = o > s ? o : s; break;
-            }
-        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    done32:
-        old = sx32(o);
-    } else {
-        uint64_t *q = p, s = src, o = __atomic_load_n(q, __ATOMIC_RELAXED), n;
-        switch (f5) {
-        case AMO_SWAP: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case AMO_ADD: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case AMO_XOR: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case AMO_AND: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); goto done64;
-        case AMO_OR: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); goto done64;
-        default: break; /* the minimum and maximum */
-        }
-        do {
-            switch (f5) {
-            case AMO_MIN: n = (int64_t)o < (int64_t)s ? o : s; break;
-            case AMO_MAX: n = (int64_t)o > (int64_t)s ? o : s; break;
-            case AMO_MINU: n = o < s ? o : s; break;
-            default: n = o > s ? o : s; break;
-            }
-        } while (!__atomic_compare_exchange_n(q, &o, n, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    done64:
-        old = o;
-    }
+    bool sole = h->platform.sole_hart;
+    uint64_t old = size == 4 ? sx32(host_amo32(p, f5, (uint32_t)src, sole)) : host_amo64(p, f5, src, sole);
     mmu_atomic_stored(h, p);
     h->arch.x[RD] = old;
     return true;

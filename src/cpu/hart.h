@@ -210,6 +210,10 @@ struct hart_platform {
      * own: taking or ending a reservation then writes one line that other harts read,
      * not one line per hart (each also written by its hart's run loop). */
     _Atomic unsigned *reservations_live;
+    /* The board's only hart: nothing else performs atomic accesses or holds reservations
+     * on guest memory (devices make plain stores), so AMOs and LR/SC are plain loads and
+     * stores, and reservations are neither counted nor broken by this hart's own stores. */
+    bool sole_hart;
 };
 
 /* What the board chooses for a hart at creation. */

@@ -963,7 +963,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     for (;;) {
         e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry,
                               .descending_guesses = h->arch.priv == PRIV_U,
-                              .reservations_live = h->platform.reservations_live };
+                              .reservations_live = h->platform.reservations_live,
+                              .sole_hart = h->platform.sole_hart };
         jit_emit_prologue(&e, &use);
         for (unsigned i = 0; i < n; i++) {
             if (i >= t.traced && (i == t.traced || ends[i - 1]))

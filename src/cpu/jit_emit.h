@@ -109,6 +109,7 @@ struct emitter {
     uint32_t label_low[JIT_MAX_INSNS], label_valued[JIT_MAX_INSNS];
     bool conflict;
     const _Atomic unsigned *reservations_live; /* the board's count, which stores test */
+    bool sole_hart;          /* hart_platform.sole_hart: plain atomics, no reservation count */
     bool descending_guesses; /* the model of the guessed loads (jit_emit.h), else one addend */
 };
 
@@ -239,7 +240,9 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
  * The A extension's instruction d (funct: its operation, LR or SC) of size bytes at
  * x[rs1], at block offset off (instruction i), on the TLB's hit path. An AMO: one locked
  * host read-modify-write (x86's are full fences, as .aq and .rl at most ask), rd = the
- * old value (sign-extended from a word). LR: the reservation taken as exec_amo takes it
+ * old value (sign-extended from a word); a plain load and store on a sole hart
+ * (hart_platform.sole_hart), as exec_atomic does, and LR and SC below with plain
+ * accesses and no count. LR: the reservation taken as exec_amo takes it
  * (hart_state.reservation, the board's count), then the load. SC: when this hart's
  * reservation is for this granule and size and no other hart holds one, the reservation
  * ended, then a compare-and-swap of what LR loaded. A miss, a misaligned address, a page

@@ -925,9 +925,12 @@ static void guessed_lookup(struct emitter *e, int va, unsigned size, int guess, 
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
- * the slow path, which breaks the ones on the stored granule. Clobbers rax. */
+ * the slow path, which breaks the ones on the stored granule. Clobbers rax. Nothing for
+ * a sole hart, whose board never counts any (mmu_reservations_count). */
 static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
 {
+    if (e->sole_hart)
+        return;
     move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
     emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0); /* cmp dword [live], 0 */
     slow[(*nslow)++] = jump_forward(e, 0x85);
@@ -1088,27 +1091,45 @@ static void reservation_granule(struct emitter *e, const struct translation *t, 
     group_imm(e, true, 4, RAX, -8);                                         /* and rax, ~7 */
 }
 
-/* LR's hit path (exec_atomic's order): the reservation taken (counted on the board if
- * there was none), then the load into dest, remembered with its size for SC. */
-static void emit_load_reserved(struct emitter *e, const struct translation *t, int va, unsigned size, int dest)
+/* LR's load into dest, remembered with its size for SC. */
+static void emit_reserved_load(struct emitter *e, int va, unsigned size, int dest)
 {
-    reservation_granule(e, t, va);
-    emit_mem(e, true, 0x87, RAX, RBX, HART(arch.reservation));             /* xchg: a full fence */
-    group_imm(e, true, 7, RAX, -1);                                         /* cmp rax, none */
-    emit8(e, 0x75);                                                         /* jne: one held already */
-    uint8_t *patch = e->p;
-    emit8(e, 0);
-    uint8_t *start = e->p;
-    move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
-    emit8(e, 0xf0), emit_mem(e, false, 0xff, 0, RAX, 0);                    /* lock inc dword [live] */
-    if (!e->overflow)
-        *patch = (uint8_t)(e->p - start);
     if (size == 4)
         emit_host_access(e, true, false, 0x63, dest, va);                   /* movsxd */
     else
         emit_host_access(e, true, false, 0x8b, dest, va);
     emit_mem(e, true, 0x89, dest, RBX, HART(arch.reservation_value));
     emit_mem(e, false, 0xc7, 0, RBX, HART(arch.reservation_size)), emit32(e, size);
+}
+
+/* LR's hit path (exec_atomic's order): the reservation taken (counted on the board if
+ * there was none, unless the hart is the sole one), then the load into dest, remembered
+ * with its size for SC. With none held, a plain store: the count's locked add is the
+ * fence before the load (another hart's store ending it in between makes the count wrap
+ * below 0 for a moment, sending stores to their slow path). */
+static void emit_load_reserved(struct emitter *e, const struct translation *t, int va, unsigned size, int dest)
+{
+    reservation_granule(e, t, va);
+    if (e->sole_hart) {
+        emit_mem(e, true, 0x89, RAX, RBX, HART(arch.reservation));
+        emit_reserved_load(e, va, size, dest);
+        return;
+    }
+    emit_mem(e, true, 0x83, 7, RBX, HART(arch.reservation)), emit8(e, 0xff); /* cmp qword [res], none */
+    uint8_t *held = jump_forward(e, 0x85);
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.reservation));
+    emit8(e, 0xe9);                                                         /* jmp count */
+    uint8_t *count = e->p;
+    emit32(e, 0);
+    patch_here(e, held);
+    emit_mem(e, true, 0x87, RAX, RBX, HART(arch.reservation));             /* xchg: a full fence */
+    group_imm(e, true, 7, RAX, -1);                                         /* cmp rax, none */
+    uint8_t *counted = jump_forward(e, 0x85);                               /* jne: one held already */
+    patch_here(e, count);
+    move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
+    emit8(e, 0xf0), emit_mem(e, false, 0xff, 0, RAX, 0);                    /* lock inc dword [live] */
+    patch_here(e, counted);
+    emit_reserved_load(e, va, size, dest);
 }
 
 /* SC's hit path when this hart's reservation is the one for this granule and size and
@@ -1122,6 +1143,22 @@ static void emit_store_conditional(struct emitter *e, const struct translation *
     slow[(*nslow)++] = jump_forward(e, 0x85);
     emit_mem(e, false, 0x81, 7, RBX, HART(arch.reservation_size)), emit32(e, size);
     slow[(*nslow)++] = jump_forward(e, 0x85);
+    if (e->sole_hart) {
+        /* Plain accesses: nothing else holds reservations or makes atomic accesses. */
+        emit_mem(e, true, 0xc7, 0, RBX, HART(arch.reservation)), emit32(e, UINT32_MAX); /* none */
+        emit_mem(e, size == 8, 0x8b, RAX, RBX, HART(arch.reservation_value));
+        emit_host_access(e, size == 8, false, 0x39, RAX, va);               /* cmp [va], rax */
+        emit8(e, 0x75);                                                     /* jne: changed */
+        uint8_t *patch = e->p;
+        emit8(e, 0);
+        uint8_t *start = e->p;
+        emit_host_access(e, size == 8, false, 0x89, src, va);
+        if (!e->overflow)
+            *patch = (uint8_t)(e->p - start);
+        emit8(e, 0x0f), emit8(e, 0x95), emit8(e, 0xc0);                     /* setne al */
+        emit_reg(e, false, 0x0fb6, dest, RAX);                              /* movzx dest, al */
+        return;
+    }
     /* Only ours: a store then breaks no other hart's (as reservation_check). */
     move_imm64(e, RDI, (uint64_t)(uintptr_t)e->reservations_live);
     emit_mem(e, false, 0x83, 7, RDI, 0), emit8(e, 1);                       /* cmp dword [live], 1 */
@@ -1138,33 +1175,39 @@ static void emit_store_conditional(struct emitter *e, const struct translation *
     emit_reg(e, false, 0x0fb6, dest, RAX);                                  /* movzx dest, al */
 }
 
-/* An AMO's read-modify-write of [rcx + va] with src: rax = the old value. */
+/* An AMO's read-modify-write of [rcx + va] with src: rax = the old value. Locked, unless
+ * the hart is the sole one: a load and a store then. */
 static void emit_read_modify_write(struct emitter *e, enum amo_funct funct, bool w, int va, int src)
 {
-    switch (funct) {
-    case AMO_SWAP:
+    if (funct == AMO_SWAP && !e->sole_hart) {
         emit_reg(e, w, 0x8b, RAX, src);
         emit_host_access(e, w, false, 0x87, RAX, va); /* xchg (locked by itself) */
         return;
-    case AMO_ADD:
+    }
+    if (funct == AMO_ADD && !e->sole_hart) {
         emit_reg(e, w, 0x8b, RAX, src);
         emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fc1, RAX, va); /* lock xadd */
         return;
-    default:
-        break;
     }
     emit_host_access(e, w, false, 0x8b, RAX, va);
     uint8_t *again = e->p;
     switch (funct) {
-    case AMO_AND: case AMO_OR: case AMO_XOR:
+    case AMO_SWAP:
+        emit_reg(e, w, 0x8b, RDI, src);
+        break;
+    case AMO_ADD: case AMO_AND: case AMO_OR: case AMO_XOR:
         emit_reg(e, w, 0x8b, RDI, RAX);
-        emit_reg(e, w, funct == AMO_AND ? 0x23 : funct == AMO_OR ? 0x0b : 0x33, RDI, src);
+        emit_reg(e, w, funct == AMO_ADD ? 0x03 : funct == AMO_AND ? 0x23 : funct == AMO_OR ? 0x0b : 0x33, RDI, src);
         break;
     default:
         emit_reg(e, w, 0x8b, RDI, src);
         emit_reg(e, w, 0x3b, RAX, src);                /* cmp rax, src */
         emit_reg(e, w, amo_keeps_old(funct), RDI, RAX);
         break;
+    }
+    if (e->sole_hart) {
+        emit_host_access(e, w, false, 0x89, RDI, va);
+        return;
     }
     /* lock cmpxchg: on a race, rax = the value now there, computed again */
     emit8(e, 0xf0), emit_host_access(e, w, false, 0x0fb1, RDI, va);

@@ -926,7 +926,9 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
 
 void mmu_reservations_count(struct hart *h, int delta)
 {
-    atomic_fetch_add(h->platform.reservations_live, (unsigned)delta);
+    /* A sole hart's are not counted: no other hart's store could break them. */
+    if (!h->platform.sole_hart)
+        atomic_fetch_add(h->platform.reservations_live, (unsigned)delta);
 }
 
 void mmu_code_page_added(struct hart *h, size_t page)

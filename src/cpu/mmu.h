@@ -111,7 +111,7 @@ bool pmp_allows(const struct hart *h, uint64_t pa, uint64_t size, enum access_ty
  */
 void mmu_store_breaks_reservations(struct hart *h, const void *p);
 /* A reservation was taken (delta 1) or ended (-1) on h's board: the board's count of
- * live ones (hart_platform.reservations_live) follows. */
+ * live ones (hart_platform.reservations_live) follows, except for a sole hart's. */
 void mmu_reservations_count(struct hart *h, int delta);
 
 /* The reservation granule (hart_state.reservation) holding host address p of RAM. */

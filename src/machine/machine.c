@@ -404,6 +404,7 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
             .harts = m->harts,
             .nharts = &m->nharts,
             .reservations_live = m->reservations_live,
+            .sole_hart = cfg->nharts == 1,
         },
     };
     for (unsigned i = 0; i < cfg->nharts; i++) {

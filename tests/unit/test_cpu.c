@@ -28,6 +28,10 @@
 #define TRAP_VECTOR 0x80080000ULL
 
 static struct machine *m_interp, *m_jit;
+/* The same on a board of two harts (the second never runs): shared atomics, counted
+ * reservations. run_both takes these while on_two_harts is set. */
+static struct machine *m_interp_two, *m_jit_two;
+static bool on_two_harts;
 /* m_jit with a code buffer that a few dozen translations fill (--jit-cache-mib, in bytes). */
 static struct machine *m_small_buffer;
 #define SMALL_CODE_BUFFER (16u << 10)
@@ -86,7 +90,10 @@ static void run_both(const char *name, const uint32_t *code, size_t n, const uin
     static const char *const engines[] = { "reference", "interpreted blocks", "translated blocks" };
     uint64_t instret = 0;
     for (int engine = 0; engine < 3; engine++) {
-        m = engine == 2 ? m_jit : m_interp;
+        if (on_two_harts)
+            m = engine == 2 ? m_jit_two : m_interp_two;
+        else
+            m = engine == 2 ? m_jit : m_interp;
         h = m->harts[0];
         load(code, n, regs);
         if (setup)
@@ -899,8 +906,9 @@ static void test_atomics(void)
     uint64_t want[] = { 5, 10, 0xfffffffffffffff0ULL, 0xfffffffffffffff0ULL, 0, 1, 5 };
     RUN("atomics", code, regs, check, want);
 
-    /* A plain store ends the hart's own reservation; once none is left, stores must be
-     * back on their fast path (the count of live reservations drops to 0). */
+    /* With other harts on the board, a plain store ends the hart's own reservation; once
+     * none is left, stores must be back on their fast path (the count of live
+     * reservations drops to 0). */
     uint32_t broken[] = {
         AMO(0x02, 0, 1, 3, 14),         /* lr.d */
         S(0, 2, 1, 3),                  /* sd 5: breaks the reservation */
@@ -909,7 +917,27 @@ static void test_atomics(void)
     };
     unsigned broken_check[] = { 15, 16 };
     uint64_t broken_want[] = { 1, 5 };
+    on_two_harts = true;
     RUN("reservation broken by a store", broken, regs, broken_check, broken_want);
+    CHECK_EQ_U64(*h->platform.reservations_live, 0);
+    on_two_harts = false;
+
+    /* A sole hart's own store does not end its reservation (the A extension allows the SC
+     * to succeed) and nothing counts it; a store of another value fails the SC, which
+     * compares memory with what LR loaded. */
+    uint32_t sole[] = {
+        AMO(0x02, 0, 1, 3, 14),         /* lr.d = 5 */
+        S(0, 2, 1, 3),                  /* sd 5: the value LR loaded */
+        AMO(0x03, 3, 1, 3, 15),         /* sc.d -16: succeeds, 0 */
+        AMO(0x02, 0, 1, 3, 14),         /* lr.d = -16 */
+        S(0, 2, 1, 3),                  /* sd 5: another value */
+        AMO(0x03, 3, 1, 3, 16),         /* sc.d fails: 1 */
+        I(0, 1, 3, 17, 0x03),           /* ld = 5 */
+    };
+    unsigned sole_check[] = { 15, 16, 17 };
+    uint64_t sole_want[] = { 0, 1, 5 };
+    RUN("sole hart's reservation", sole, regs, sole_check, sole_want);
+    CHECK(h->platform.sole_hart);
     CHECK_EQ_U64(*h->platform.reservations_live, 0);
 }
 
@@ -2910,6 +2938,38 @@ static void test_lr_sc_loops(void)
 }
 
 /*
+ * With other harts on the board, LR counts a reservation once: with none held it is
+ * taken with a plain store and counted, with one held it is replaced and not counted
+ * again; SC retracts it. A loop of LR, LR, SC ends with nothing counted; LR, LR with one.
+ */
+static void test_lr_counted_once(void)
+{
+    uint64_t regs[32] = { [1] = DATA, [2] = 9, [13] = 3 };
+    uint32_t loop[] = {
+        AMO(AMO_LR, 0, 1, 3, 14),       /* 0: lr.d x14, (x1) */
+        AMO(AMO_LR, 0, 1, 3, 14),       /* 4: lr.d x14, (x1): one held already */
+        AMO(AMO_SC, 2, 1, 3, 15),       /* 8: sc.d x15, x2, (x1) */
+        I(1, 12, 0, 12, 0x13),          /* 12: addi x12, x12, 1 */
+        B(-16, 13, 12, 4),              /* 16: blt x12, x13, 0 */
+    };
+    unsigned check[] = { 14, 15, 12 };
+    uint64_t want[] = { 9, 0, 3 };
+    on_two_harts = true;
+    RUN("lr, lr, sc", loop, regs, check, want);
+    CHECK_EQ_U64(*m_interp_two->reservations_live, 0);
+    CHECK_EQ_U64(*m_jit_two->reservations_live, 0);
+    uint32_t two_lr[] = { AMO(AMO_LR, 0, 1, 3, 14), AMO(AMO_LR, 0, 1, 3, 14) };
+    unsigned lr_check[] = { 14 };
+    uint64_t lr_want[] = { 9 };
+    RUN("lr, lr", two_lr, regs, lr_check, lr_want);
+    CHECK_EQ_U64(*m_interp_two->reservations_live, 1); /* the interpreted run's */
+    CHECK_EQ_U64(*m_jit_two->reservations_live, 1);
+    hart_clear_reservation(m_interp_two->harts[0]);
+    hart_clear_reservation(m_jit_two->harts[0]);
+    on_two_harts = false;
+}
+
+/*
  * Translated code on one hart against a reservation of another: an AMO that leaves the
  * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
  * SC's slow path, which breaks it too (the value changed as well, so only the
@@ -3935,7 +3995,7 @@ static void test_state_reload(void)
         I(1, 10, 0, 10, 0x13),              /* addi x10, x10, 1 */
         AMO(0x03, 6, 5, 3, 12),             /* sc.d x12, x6, (x5): 0 if the reservation held */
     };
-    m = m_interp;
+    m = m_interp_two; /* a sole hart's reservations are not counted */
     h = m->harts[0];
     load(code, ARRAY_SIZE(code), regs);
     memcpy(guest_ram_ptr(&m->bus.ram, DATA, 8), &(uint64_t){ 41 }, 8);
@@ -3994,10 +4054,15 @@ int main(void)
     cfg.interpret_only = false;
     cfg.jit_hot_runs = 1;
     m_jit = machine_create(&cfg, false);
-    cfg.jit_code_size = SMALL_CODE_BUFFER;
+    cfg.nharts = 2;
+    m_jit_two = machine_create(&cfg, false);
+    cfg.interpret_only = true;
+    m_interp_two = machine_create(&cfg, false);
+    cfg = (struct machine_config){ .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
+                                   .jit_hot_runs = 1, .jit_code_size = SMALL_CODE_BUFFER };
     m_small_buffer = machine_create(&cfg, false);
-    CHECK(m_interp && m_jit && m_small_buffer);
-    if (!m_interp || !m_jit || !m_small_buffer)
+    CHECK(m_interp && m_jit && m_interp_two && m_jit_two && m_small_buffer);
+    if (!m_interp || !m_jit || !m_interp_two || !m_jit_two || !m_small_buffer)
         UNIT_DONE();
     test_integer_alu();
     test_word_results_read_later();
@@ -4021,8 +4086,13 @@ int main(void)
     test_compressed();
     test_zcb();
     test_atomics();
-    test_every_amo();
-    test_lr_sc_loops();
+    for (int two = 0; two < 2; two++) {
+        on_two_harts = two;
+        test_every_amo();
+        test_lr_sc_loops();
+    }
+    on_two_harts = false;
+    test_lr_counted_once();
     test_reservation_broken_by_translated_code();
     test_amo_faults();
     test_floating_point();
@@ -4078,6 +4148,8 @@ int main(void)
     test_state_reload();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
+    machine_destroy(m_interp_two);
+    machine_destroy(m_jit_two);
     machine_destroy(m_small_buffer);
     UNIT_DONE();
 }
