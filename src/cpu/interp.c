@@ -282,17 +282,17 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
  * Translates a block that has proven hot (most code runs a few times only, and
  * interpreting it is cheaper than translating it).
  */
-static void translate_block(struct hart *h, struct block *b)
+static void translate_block(struct hart *h, struct block *b, uint64_t pc)
 {
     if (b->insns[0].handler == OP_END)
         return; /* a lone page-crossing instruction: the reference path runs it */
-    if (!(b->code = jit_translate(h->jit, h, b))) {
+    if (!(b->code = jit_translate(h->jit, h, b, pc))) {
         /* The code buffer is full: start it afresh, dropping every translation. */
         jit_reset(h->jit);
         struct block_cache *c = h->blocks;
         for (struct block *placed = block_pool_first(c); placed; placed = block_pool_next(c, placed))
             placed->code = NULL;
-        b->code = jit_translate(h->jit, h, b);
+        b->code = jit_translate(h->jit, h, b, pc);
     }
 }
 
@@ -631,7 +631,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         __builtin_prefetch((const void *)((uintptr_t)b + POOL_PREFETCH_AHEAD + 64));
         if (unlikely(translating)) {
             if (!b->code && ++b->runs >= h->jit_hot_runs)
-                translate_block(h, b);
+                translate_block(h, b, pc);
             if (b->code)
                 goto run_translated;
         }

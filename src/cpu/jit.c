@@ -887,7 +887,7 @@ static bool emit_lookup(struct jit *j, const struct translation *t)
     return true;
 }
 
-jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t pc)
 {
     if (j->used == 0 && !emit_lookup(j, &(struct translation){ .ram = h->ram, .jumps = j->jumps, .code = j->buf }))
         return NULL;
@@ -988,7 +988,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     if (perf_map_fd >= 0) {
         char name[24];
-        snprintf(name, sizeof(name), "rv:%llx", (unsigned long long)h->arch.pc);
+        snprintf(name, sizeof(name), "rv:%llx", (unsigned long long)pc);
         perf_map_add(entry, rec->size, name);
     }
     return (jit_entry)(void *)entry;
@@ -1075,9 +1075,9 @@ void jit_destroy(struct jit *j)
     (void)j;
 }
 
-jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b)
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t pc)
 {
-    (void)j, (void)h, (void)b;
+    (void)j, (void)h, (void)b, (void)pc;
     return NULL;
 }
 

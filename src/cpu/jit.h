@@ -56,8 +56,9 @@ struct jit;
 /* A code buffer of code_size bytes; NULL when the host has no translator or no memory. */
 struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
-/* Translates block b of hart h; NULL when the buffer is full (jit_reset, then retry). */
-jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b);
+/* Translates block b of hart h, at guest pc pc (perf's map names it so); NULL when the
+ * buffer is full (jit_reset, then retry). */
+jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t pc);
 /* The translation made earlier for b's address at b's code generation, now b's, or
  * NULL: a block decoded afresh need not be translated again. */
 jit_entry jit_translated(struct jit *j, struct block *b);

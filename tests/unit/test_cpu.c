@@ -4,6 +4,7 @@
  * interpreting, and the block engine translating every block to host code at its first
  * run. All must produce the architecturally required results.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -4046,6 +4047,51 @@ static void test_data_in_a_full_code_buffer(void)
     munmap(buf, (size_t)page * 2);
 }
 
+/*
+ * perf's map names each translation by its block's first pc, also for a block the
+ * interpreter reached from another one (the run loop's pc is then the first block's):
+ * two blocks of a loop, each translated at its second run.
+ */
+static void test_perf_map_names(void)
+{
+    uint64_t regs[32] = { [3] = 4 };
+    uint32_t code[] = {
+        J(16, 0),            /* 0: to 16 */
+        I(1, 2, 0, 2, 0x13), /* 4: addi x2, x2, 1 */
+        B(8, 3, 2, 1),       /* 8: bne x2, x3, to 16 */
+        WFI,                 /* 12 */
+        B(-12, 3, 2, 4),     /* 16: blt x2, x3, to 4 */
+    };
+    m = m_jit;
+    h = m->harts[0];
+    load(code, ARRAY_SIZE(code), regs);
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+    CHECK(jit_perf_map_open() == 0);
+    unsigned hot_runs = h->jit_hot_runs;
+    h->jit_hot_runs = 2;
+    run_blocks();
+    h->jit_hot_runs = hot_runs;
+    CHECK_EQ_U64(h->arch.x[2], 4);
+    FILE *map = fopen(path, "r");
+    CHECK(map != NULL);
+    char line[128], name[32];
+    unsigned loop_head = 0, loop_test = 0, others = 0;
+    while (map && fgets(line, sizeof(line), map))
+        if (sscanf(line, "%*x %*x %31s", name) == 1 && !strncmp(name, "rv:", 3)) {
+            unsigned long long pc = strtoull(name + 3, NULL, 16);
+            loop_head += pc == BASE + 4;
+            loop_test += pc == BASE + 16;
+            others += pc != BASE + 4 && pc != BASE + 16;
+        }
+    if (map)
+        fclose(map);
+    unlink(path); /* later translations append to the file, unlinked */
+    CHECK_EQ_U64(loop_head, 1);
+    CHECK_EQ_U64(loop_test, 1);
+    CHECK_EQ_U64(others, 0);
+}
+
 int main(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
@@ -4146,6 +4192,7 @@ int main(void)
     test_negate_small_value();
     test_interrupt_priority();
     test_state_reload();
+    test_perf_map_names();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
     machine_destroy(m_interp_two);
