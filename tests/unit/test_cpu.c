@@ -2528,6 +2528,63 @@ static void test_return_to_another_caller(void)
 }
 
 /*
+ * A return paired with its call (the interpreter's caller links; any return prediction)
+ * goes where the call's next block is now: a function on another page is called four
+ * times; on the third call it rewrites the instruction after the call (a store, then
+ * fence.i) before it returns: the last two returns must run the new instruction.
+ */
+static void test_return_into_rewritten_code(void)
+{
+    uint64_t regs[32] = { [5] = BASE + 0x1000, [6] = BASE, [7] = I(100, 11, 0, 11, 0x13), [13] = 4, [14] = 2 };
+    uint32_t code[0x1014 / 4] = {
+        I(0, 5, 0, 1, 0x67),                    /* 0: jalr x1, 0(x5) */
+        R(0, 10, 11, 0, 11, 0x33),              /* 4: add x11, x11, x10 */
+        I(1, 12, 0, 12, 0x13),                  /* 8: addi x12, x12, 1 */
+        B(-12, 13, 12, 4),                      /* 12: blt x12, x13, 0 */
+        WFI,
+        [0x1000 / 4] = I(1, 0, 0, 10, 0x13),    /* the function: addi x10, x0, 1 */
+        B(12, 14, 12, 1),                       /* bne x12, x14: to the ret */
+        S(4, 7, 6, 2),                          /* sw x7, 4(x6): addi x11, x11, 100 at 4 */
+        0x0000100fu,                            /* fence.i */
+        I(0, 1, 0, 0, 0x67),                    /* ret */
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 1 + 1 + 100 + 100, 4 };
+    RUN("return into code rewritten", code, regs, check, want);
+}
+
+/*
+ * The same with the caller's page remapped: code at CALLEE_VA calls a function three
+ * times, which on the third maps CALLEE_VA to CALLEE_2 (sfence.vma) and runs code there
+ * (so the fetch TLB holds the new mapping) before it returns: the return must run
+ * CALLEE_2's instruction after the call (x16 = 100), not CALLEE_1's.
+ */
+static void test_return_into_remapped_page(void)
+{
+    uint64_t regs[32] = { [5] = BASE + 0x100, [6] = CALLEE_VA, [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF,
+                          [8] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [9] = CALLEE_VA + 12,
+                          [13] = 5, [14] = 2, [28] = BASE + 0x118 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 4] = {
+        I(0, 6, 0, 0, 0x67),                    /* 0: jalr x0, 0(x6): to the caller */
+        [0x100 / 4] = I(1, 0, 0, 10, 0x13),     /* 0x100, the function: addi x10, x0, 1 */
+        B(20, 14, 12, 1),                       /* 0x104: bne x12, x14: to the ret */
+        S(0, 7, 8, 3),                          /* 0x108: sd x7, 0(x8): CALLEE_VA's PTE */
+        0x12000073u,                            /* 0x10c: sfence.vma */
+        I(0, 9, 0, 0, 0x67),                    /* 0x110: jalr x0, 0(x9): to CALLEE_VA + 12, and back */
+        [0x118 / 4] = I(0, 1, 0, 0, 0x67),      /* 0x118: ret */
+        [(CALLEE_1 - BASE) / 4] = I(0, 5, 0, 1, 0x67), /* the caller: jalr x1, 0(x5) */
+        R(0, 10, 11, 0, 11, 0x33),              /* add x11, x11, x10 */
+        I(1, 12, 0, 12, 0x13),                  /* addi x12, x12, 1 */
+        B(-12, 13, 12, 4),                      /* blt x12, x13, the jalr */
+        WFI,
+        [(CALLEE_2 - BASE) / 4] = I(0, 5, 0, 1, 0x67), I(100, 0, 0, 16, 0x13), WFI, I(0, 28, 0, 0, 0x67),
+    };
+    unsigned check[] = { 11, 12, 16 };
+    uint64_t want[] = { 2, 2, 100 };
+    RUN_SET_UP("return into its page remapped", code, regs, set_up_remap, check, want);
+}
+
+/*
  * sret returns to the run loop, which then enters the next block through the link of the
  * block sret ended (interp.c): that link must follow sepc, its translation and its code.
  * S-mode code srets to sepc = x5 six times (the function there sets x10 and returns to
@@ -4178,6 +4235,8 @@ int main(void)
     test_translated_lookups();
     test_slow_instruction_links();
     test_return_to_another_caller();
+    test_return_into_rewritten_code();
+    test_return_into_remapped_page();
     test_register_write_back();
     test_loops_left_on_budget();
     test_side_exits();
