@@ -49,6 +49,17 @@ layers:
 $(BUILD)/rackvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Every block of interp.c that is only jumped to (interp_run's handlers) starts on a 64-byte
+# line, so a handler's dispatch jump keeps its place in its line whatever is added before
+# it (interp.c, above interp_run). gcc aligns only blocks it guesses hot without the param
+# (4 of 184 labels; with it 170); clang's option reaches about a quarter of the handlers.
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+INTERP_ALIGN := -mllvm -align-all-nofallthru-blocks=6
+else
+INTERP_ALIGN := -falign-jumps=64 --param=align-threshold=65536
+endif
+$(BUILD)/obj/cpu/interp.o: CFLAGS += $(INTERP_ALIGN)
+
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
