@@ -16,3 +16,15 @@ g = find_guest(); print(g.directory if g else "")' "$root/tests/integration")
     done
     mkdir -p "$logs"
 }
+
+# rss_split PID: "total_kib ram_kib pss_outside_ram_kib" of one VM process: all resident
+# pages, those of the guest RAM mapping (the anonymous mapping of exactly $memory MiB,
+# which the caller sets), and the PSS of every other mapping.
+rss_split() {
+    awk -v ram_kib=$((memory * 1024)) '
+        /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF < 6) }
+        /^Size:/ { size = $2; is_ram = 0 }
+        /^Rss:/ { total += $2; if (anon && size == ram_kib) { ram += $2; is_ram = 1 } }
+        /^Pss:/ { if (!is_ram) pss += $2 }
+        END { print total + 0, ram + 0, pss + 0 }' "/proc/$1/smaps"
+}

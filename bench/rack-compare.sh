@@ -28,6 +28,7 @@ windows=${WINDOWS:-5}
 boot_limit=${BOOT_LIMIT:-1200}
 
 . "$root/bench/guest-setup.sh"
+. "$root/bench/runs.sh"
 bench_setup bench/rack-compare.sh
 [ "$#" -ge 1 ] || { echo "usage: bench/rack-compare.sh RACKVM..." >&2; exit 2; }
 builds=("$@")
@@ -55,17 +56,10 @@ schedstat() {
         awk '{ run += $1; scheduled += $3 } END { printf "%.0f %.0f\n", run, scheduled }'
 }
 
-# RSS outside the guest RAM mapping (the anonymous mapping of exactly MEMORY MiB), in
-# MiB per process, of the given processes.
+# RSS outside the guest RAM mapping, in MiB per process, of the given processes.
 overhead_mib() {
     local pid
-    for pid in "$@"; do
-        awk -v ram_kib=$((memory * 1024)) '
-            /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF < 6) }
-            /^Size:/ { size = $2 }
-            /^Rss:/ { total += $2; if (anon && size == ram_kib) ram += $2 }
-            END { print total - ram }' "/proc/$pid/smaps"
-    done | awk '{ sum += $1 } END { printf "%.2f", sum / 1024 / NR }'
+    for pid in "$@"; do rss_split "$pid"; done | awk '{ sum += $1 - $2 } END { printf "%.2f", sum / 1024 / NR }'
 }
 
 for i in "${!builds[@]}"; do
@@ -124,10 +118,9 @@ for w in $(seq "$windows"); do
     echo "$line"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-first=$(median ${per_wake[0]})
+first=$(median_of ${per_wake[0]})
 echo "median us/wake (ratio to [0]):"
 for i in "${!builds[@]}"; do
-    m=$(median ${per_wake[$i]})
+    m=$(median_of ${per_wake[$i]})
     printf '  [%d] %8.1f  %.3f  %s\n' "$i" "$m" "$(echo "$m / $first" | bc -l)" "${builds[$i]}"
 done

@@ -66,18 +66,6 @@ switches() {
         awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {s += $2} END {print s + 0}'
 }
 
-# "total_kib ram_kib pss_outside_ram_kib" of one process: all resident pages, those of
-# the guest RAM mapping (the anonymous mapping of exactly MEMORY MiB), and the PSS of
-# every other mapping.
-rss_split() {
-    awk -v ram_kib=$((memory * 1024)) '
-        /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF < 6) }
-        /^Size:/ { size = $2; is_ram = 0 }
-        /^Rss:/ { total += $2; if (anon && size == ram_kib) { ram += $2; is_ram = 1 } }
-        /^Pss:/ { if (!is_ram) pss += $2 }
-        END { print total + 0, ram + 0, pss + 0 }' "/proc/$1/smaps"
-}
-
 # The VMs that died, one line each ("name: why"): those the rack lists as failed or
 # stopped (a monitor that crashed, a guest that panicked), or the QEMU processes gone.
 dead_vms() {
