@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cpu/alu.h"
@@ -21,20 +23,68 @@
 #include "cpu/mmu.h"
 #include "memory/guest_ram.h"
 
-/* perf's map of this process (jit_perf_map_open), or -1: written by every hart, one
- * line per write. */
-static int perf_map_fd = -1;
+/* perf's map and jitdump of this process (jit_perf_map_open), or -1: written by every
+ * hart, one line or record per write. */
+static int perf_map_fd = -1, jitdump_fd = -1;
+/* The pid perf sees, that of /proc's PID namespace (the host's): inside --sandbox jail's
+ * own namespace, getpid() is another. */
+static uint32_t perf_pid;
+/* The jitdump's code index of the next translation: unique, as the spec asks. */
+static _Atomic uint64_t jitdump_next_index;
+
+/* perf's jitdump format (tools/perf/Documentation/jitdump-specification.txt). */
+#define JITDUMP_MAGIC 0x4A695444u /* "JiTD" */
+#define JITDUMP_VERSION 1
+#define JITDUMP_CODE_LOAD 0
+struct jitdump_header {
+    uint32_t magic, version, total_size, elf_mach, pad1, pid;
+    uint64_t timestamp, flags;
+};
+/* Followed by the name, with its NUL, and the code's bytes. */
+struct jitdump_code_load {
+    uint32_t id, total_size;
+    uint64_t timestamp;
+    uint32_t pid, tid;
+    uint64_t vma, code_addr, code_size, code_index;
+};
+
+/* The clock of `perf record -k mono`, which orders records among samples. */
+static uint64_t jitdump_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* The jitdump's header, and its mapping that perf record sees (kept for the process's
+ * life): perf inject --jit finds the file by that mapping's name. */
+static int jitdump_open(const char *path)
+{
+    jitdump_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (jitdump_fd < 0)
+        return -1;
+    atomic_store(&jitdump_next_index, 0);
+    const struct jitdump_header header = { .magic = JITDUMP_MAGIC, .version = JITDUMP_VERSION,
+                                           .total_size = sizeof(header), .elf_mach = JIT_HOST_ELF_MACHINE,
+                                           .pid = perf_pid, .timestamp = jitdump_now() };
+    if (write(jitdump_fd, &header, sizeof(header)) != (ssize_t)sizeof(header))
+        return -1;
+    void *marker = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_EXEC, MAP_PRIVATE, jitdump_fd, 0);
+    return marker == MAP_FAILED ? -1 : 0;
+}
 
 int jit_perf_map_open(void)
 {
-    /* Named by the pid perf sees, that of /proc's PID namespace (the host's): inside
-     * --sandbox jail's own namespace, getpid() is another. */
     char self[32], path[64];
     ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
     self[n > 0 ? n : 0] = '\0';
-    snprintf(path, sizeof(path), "/tmp/perf-%d.map", n > 0 ? atoi(self) : (int)getpid());
+    perf_pid = n > 0 ? (uint32_t)atoi(self) : (uint32_t)getpid();
+    snprintf(path, sizeof(path), "/tmp/perf-%u.map", perf_pid);
     perf_map_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    return perf_map_fd < 0 ? -1 : 0;
+    if (perf_map_fd < 0)
+        return -1;
+    snprintf(path, sizeof(path), "/tmp/jit-%u.dump", perf_pid);
+    return jitdump_open(path);
 }
 
 #if JIT_HAVE_EMITTER
@@ -54,14 +104,24 @@ struct translation_record {
 _Static_assert(offsetof(struct translation_record, size) + sizeof(uint32_t) == sizeof(struct translation_record),
                "a translation's size lies just before its code");
 
-/* The line of perf's map naming the size bytes of host code at code: a translation
- * "rv:<guest pc>", or the buffer's lookup routine. One write per line, as harts append at
- * once; a failed one (a full disk) loses its line. */
-static void perf_map_add(const void *code, uint32_t size, const char *name)
+/* Names the size bytes of host code at code for perf: a translation "rv:<guest pc>", or
+ * the buffer's lookup routine; a line of its map and a record of its jitdump with the
+ * bytes as written now (before jit_chain patches any). One write each, as harts append at
+ * once; a failed one (a full disk) loses its entry. */
+static void perf_note_code(const void *code, uint32_t size, const char *name)
 {
     char line[64];
     int len = snprintf(line, sizeof(line), "%lx %x %s\n", (unsigned long)(uintptr_t)code, size, name);
     ssize_t written = write(perf_map_fd, line, (size_t)len);
+    size_t name_size = strlen(name) + 1;
+    struct jitdump_code_load load = {
+        .id = JITDUMP_CODE_LOAD, .total_size = (uint32_t)(sizeof(load) + name_size + size),
+        .timestamp = jitdump_now(), .pid = perf_pid, .tid = (uint32_t)gettid(),
+        .vma = (uintptr_t)code, .code_addr = (uintptr_t)code, .code_size = size,
+        .code_index = atomic_fetch_add_explicit(&jitdump_next_index, 1, memory_order_relaxed),
+    };
+    const struct iovec parts[] = { { &load, sizeof(load) }, { (void *)name, name_size }, { (void *)code, size } };
+    written = writev(jitdump_fd, parts, 3);
     (void)written;
 }
 
@@ -883,7 +943,7 @@ static bool emit_lookup(struct jit *j, const struct translation *t)
     j->lookup = j->buf;
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
     if (perf_map_fd >= 0)
-        perf_map_add(j->buf, (uint32_t)(e.p - j->buf), "jit:lookup");
+        perf_note_code(j->buf, (uint32_t)(e.p - j->buf), "jit:lookup");
     return true;
 }
 
@@ -989,7 +1049,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t
     if (perf_map_fd >= 0) {
         char name[24];
         snprintf(name, sizeof(name), "rv:%llx", (unsigned long long)pc);
-        perf_map_add(entry, rec->size, name);
+        perf_note_code(entry, rec->size, name);
     }
     return (jit_entry)(void *)entry;
 }

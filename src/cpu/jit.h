@@ -91,10 +91,17 @@ static inline bool jit_site_current(const struct block *b, const void *site)
 /*
  * From now on each translation gets a line in perf's map of this process,
  * /tmp/perf-PID.map: its code's address and size, named "rv:" and the guest pc of its
- * first instruction, so that `perf report` shows where translated code comes from. The
- * file opens here, before the sandbox, which then lets the harts append to it;
- * translations dropped with the buffer keep their lines (a later one at the same address
- * is the newer). Returns -1 with errno when it cannot open the file.
+ * first instruction, so that `perf report` shows where translated code comes from; and a
+ * record in perf's jitdump, /tmp/jit-PID.dump, with the same and the code's bytes as
+ * translated (before jit_chain patches its chain sites), timed by CLOCK_MONOTONIC, so
+ * that after `perf record -k mono`, `perf inject --jit` makes each translation an ELF file
+ * `perf annotate` disassembles. The files open here, before the sandbox, which then lets
+ * the harts append to them (one write each); the dump stays mapped executable, which is
+ * how perf record finds it. Translations dropped with the buffer keep their lines and
+ * records: in the map a later line for the same address is the newer; in the dump each
+ * record has its own code index and time, and perf attributes a sample to the newest
+ * translation recorded before it at its address. Returns -1 with errno when it cannot
+ * open or map a file.
  */
 int jit_perf_map_open(void);
 /* Empties the buffer: every entry returned so far becomes invalid. */

@@ -14,14 +14,19 @@
 #ifndef RACKVM_JIT_EMIT_H
 #define RACKVM_JIT_EMIT_H
 
+#include <elf.h>
+
 #include "cpu/block.h"
 #include "cpu/hart.h"
 #include "cpu/jit.h"
 
+/* JIT_HOST_ELF_MACHINE: what perf disassembles translations as (jit.c's jitdump). */
 #if defined(__x86_64__)
 #define JIT_HAVE_EMITTER 1
+#define JIT_HOST_ELF_MACHINE EM_X86_64
 #else
 #define JIT_HAVE_EMITTER 0
+#define JIT_HOST_ELF_MACHINE EM_NONE
 #endif
 
 /* Instructions of one translation at most: its block's, then the trace's segments (see

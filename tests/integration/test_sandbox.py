@@ -11,6 +11,7 @@ import os
 import pwd
 import re
 import shutil
+import struct
 import unittest
 
 from lib import RACKVM, Guest, GuestTestCase, jail_possible, rackvm_argv, run_quick
@@ -106,6 +107,34 @@ class SandboxTest(GuestTestCase):
             g.wait_for(r"42JAILED")
             self.assertEqual(g.wait_exit(), 0, g.tail())
             self.assertNotIn("sandbox", g.errors)
+
+    def test_harts_append_perf_files_under_the_filter(self):
+        """--perf-map's files, opened before the sandbox, take every hart's appends
+        after it: the jitdump's records tile the file and come from both harts."""
+        with self.boot("console=ttyS0", "--perf-map", "--cpus", "2") as g:
+            g.wait_for(r"GUEST-READY")
+            g.wait_for(r"# ")
+            g.send("poweroff -f\n")
+            self.assertEqual(g.wait_exit(), 0, g.tail())
+        paths = ["/tmp/perf-%d.map" % g.pid, "/tmp/jit-%d.dump" % g.pid]
+        try:
+            with open(paths[0]) as f:
+                self.assertRegex(f.readline(), r"^[0-9a-f]+ [0-9a-f]+ (rv:[0-9a-f]+|jit:lookup)$")
+            with open(paths[1], "rb") as f:
+                dump = f.read()
+        finally:
+            for path in paths:
+                if os.path.exists(path):
+                    os.unlink(path)
+        self.assertEqual(struct.unpack_from("<II", dump, 0), (0x4A695444, 1))
+        off, tids = 40, set()
+        while off < len(dump):
+            kind, size, _, pid, tid = struct.unpack_from("<IIQII", dump, off)
+            self.assertEqual((kind, pid), (0, g.pid), off)
+            tids.add(tid)
+            off += size
+        self.assertEqual(off, len(dump))
+        self.assertEqual(len(tids), 2)
 
     def test_sandbox_off_warns_and_installs_nothing(self):
         with self.boot("console=ttyS0", "--sandbox", "off") as g:

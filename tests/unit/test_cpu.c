@@ -4,6 +4,7 @@
  * interpreting, and the block engine translating every block to host code at its first
  * run. All must produce the architecturally required results.
  */
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -4149,6 +4150,99 @@ static void test_perf_map_names(void)
     CHECK_EQ_U64(others, 0);
 }
 
+/* The little-endian field of `size` bytes at data + off (the jitdump is the host's order). */
+static uint64_t field_at(const uint8_t *data, size_t off, size_t size)
+{
+    uint64_t v = 0;
+    memcpy(&v, data + off, size);
+    return v;
+}
+
+/*
+ * perf's jitdump beside its map, read as perf inject --jit reads it
+ * (tools/perf/Documentation/jitdump-specification.txt): a header, then JIT_CODE_LOAD
+ * records that tile the file, one per translation and one for the buffer's lookup
+ * routine, each with its address, size, name and the bytes of its code. The loop stays
+ * inside its block's translation, which leaves to wfi: no chain site is patched after
+ * the record is written.
+ */
+static void test_perf_jitdump(void)
+{
+    uint64_t regs[32] = { [3] = 4 };
+    uint32_t code[] = {
+        I(1, 2, 0, 2, 0x13), /* 0: addi x2, x2, 1 */
+        B(-4, 3, 2, 4),      /* 4: blt x2, x3, to 0 */
+    };
+    m = m_jit;
+    h = m->harts[0];
+    load(code, ARRAY_SIZE(code), regs);
+    char map_path[64], dump_path[64];
+    snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
+    snprintf(dump_path, sizeof(dump_path), "/tmp/jit-%d.dump", (int)getpid());
+    CHECK(jit_perf_map_open() == 0);
+    run_blocks();
+    CHECK_EQ_U64(h->arch.x[2], 4);
+    static uint8_t dump[1 << 16];
+    FILE *f = fopen(dump_path, "rb");
+    CHECK(f != NULL);
+    size_t size = f ? fread(dump, 1, sizeof(dump), f) : 0;
+    if (f)
+        fclose(f);
+    unlink(dump_path); /* later translations append to the files, unlinked */
+    unlink(map_path);
+    enum { HEADER = 40, LOAD = 56 };
+    CHECK(size >= HEADER && size < sizeof(dump));
+    if (size < HEADER)
+        return;
+    CHECK_EQ_U64(field_at(dump, 0, 4), 0x4A695444); /* "JiTD" */
+    CHECK_EQ_U64(field_at(dump, 4, 4), 1);          /* version */
+    CHECK_EQ_U64(field_at(dump, 8, 4), HEADER);
+    CHECK_EQ_U64(field_at(dump, 12, 4), EM_X86_64);
+    CHECK_EQ_U64(field_at(dump, 20, 4), (uint64_t)getpid());
+    CHECK_EQ_U64(field_at(dump, 32, 8), 0);         /* flags: timestamps from CLOCK_MONOTONIC */
+    uint64_t last_time = field_at(dump, 24, 8), records = 0, lookups = 0, translations = 0;
+    size_t off = HEADER;
+    while (off + LOAD <= size) {
+        const char *name = (const char *)dump + off + LOAD;
+        uint64_t total = field_at(dump, off + 4, 4), time = field_at(dump, off + 8, 8);
+        uint64_t addr = field_at(dump, off + 24, 8), code_size = field_at(dump, off + 40, 8);
+        size_t name_size = strnlen(name, size - off - LOAD) + 1;
+        CHECK_EQ_U64(field_at(dump, off, 4), 0); /* JIT_CODE_LOAD */
+        CHECK_EQ_U64(total, LOAD + name_size + code_size);
+        CHECK(off + total <= size && time >= last_time);
+        CHECK_EQ_U64(field_at(dump, off + 16, 4), (uint64_t)getpid());
+        CHECK_EQ_U64(field_at(dump, off + 32, 8), addr); /* code_addr is the vma */
+        CHECK_EQ_U64(field_at(dump, off + 48, 8), records);
+        if (total != LOAD + name_size + code_size || off + total > size)
+            return;
+        const void *host_code = (const void *)(uintptr_t)addr;
+        CHECK(memcmp(dump + off + LOAD + name_size, host_code, code_size) == 0);
+        if (!strcmp(name, "jit:lookup")) {
+            lookups++;
+        } else {
+            CHECK(!strncmp(name, "rv:", 3));
+            CHECK_EQ_U64(code_size, jit_code_size((jit_entry)host_code));
+            bool current = false;
+            struct block_cache *c = h->blocks;
+            for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
+                current |= b->host_pc && (uintptr_t)b->code == addr;
+            CHECK(current);
+            translations++;
+        }
+        last_time = time;
+        records++;
+        off += total;
+    }
+    CHECK_EQ_U64(off, size);
+    CHECK_EQ_U64(lookups, 1);
+    uint64_t translated = 0;
+    struct block_cache *c = h->blocks;
+    for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
+        translated += b->host_pc && b->code;
+    CHECK(translated >= 1);
+    CHECK_EQ_U64(translations, translated);
+}
+
 int main(void)
 {
     struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 1, .firmware = FIRMWARE_NONE,
@@ -4252,6 +4346,7 @@ int main(void)
     test_interrupt_priority();
     test_state_reload();
     test_perf_map_names();
+    test_perf_jitdump();
     machine_destroy(m_interp);
     machine_destroy(m_jit);
     machine_destroy(m_interp_two);
