@@ -81,6 +81,9 @@ struct block {
     int32_t next[BLOCK_LINKS];
     uint16_t runs;       /* interpreted runs so far: hot blocks get translated */
     uint8_t capacity;    /* how many instructions its place in the pool holds */
+    /* How many nops it starts with, which the interpreter steps over when it enters: the
+     * guest kernel's every function starts with two (ftrace's patch site). */
+    uint8_t entry;
     jit_entry code;      /* the translation, or NULL to interpret */
     struct block_insn insns[];
 };

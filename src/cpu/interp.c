@@ -160,7 +160,28 @@ static inline bool is_commutative(enum op op)
  * block: they check the target block against the block's own code generation. */
 #define STORE_FREE_IN_PAGE_HANDLER(op) FORWARDED_LOAD_HANDLER(OP_LWU + 1 + (op) - OP_BEQ)
 #define STORE_FREE_IN_PAGE_JAL_HANDLER STORE_FREE_IN_PAGE_HANDLER(OP_BGEU + 1)
-#define HANDLER_COUNT (STORE_FREE_IN_PAGE_JAL_HANDLER + 1)
+/* Then the first ld and sd of a run of two or more (see mark_runs). */
+#define LD_RUN_HANDLER (STORE_FREE_IN_PAGE_JAL_HANDLER + 1)
+#define SD_RUN_HANDLER (LD_RUN_HANDLER + 1)
+/*
+ * The commonest pairs of handlers in an idle Linux guest's ticks (a tenth of their
+ * dispatches): la, a call through auipc, a return after the frame's release, a frame's
+ * set-up before its saves, an array's index and element. A pair's handler runs the first
+ * and jumps (directly) into the second's handler: one indirect jump fewer. X(name,
+ * first, second) in the order of interp_run's pair handlers.
+ */
+#define PAIRS(X) \
+    X(AUIPC_ADDI, OP_AUIPC, FORWARDED_HANDLER(OP_ADDI)) X(AUIPC_JALR, OP_AUIPC, OP_JALR) \
+    X(ADDI_JALR, OP_ADDI, OP_JALR) X(ADDI_SD_RUN, OP_ADDI, SD_RUN_HANDLER) X(ADD_ADD, OP_ADD, OP_ADD) \
+    X(ADD_LD, FORWARDED_HANDLER(OP_ADD), FORWARDED_LOAD_HANDLER(OP_LD))
+
+#define PAIR_ONE(name, first, second) +1
+enum { PAIR_COUNT = 0 PAIRS(PAIR_ONE) };
+#undef PAIR_ONE
+
+/* Then those of pairs of instructions (see mark_pairs). */
+#define PAIR_HANDLER(k) (SD_RUN_HANDLER + 1 + (k))
+#define HANDLER_COUNT PAIR_HANDLER(PAIR_COUNT)
 _Static_assert(OP_ADD == OP_SRAIW + 1 && OP_CLZ == OP_ADDUW + 1,
                "ALU_IMM_OPS then ALU_REG_OPS are the ops from OP_ADDI to OP_ADDUW, in that order");
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
@@ -284,6 +305,38 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
     }
 }
 
+/* The first plain ld (sd) of each run of two or more in insns[0, n) gets the handler that
+ * runs the whole run with one dispatch: a function's prologue saves its registers with sd
+ * after sd and its epilogue restores them with ld after ld, a seventh of an idle guest's
+ * ticks, each dispatch a cold indirect jump. */
+static void mark_runs(struct block_insn *insns, unsigned n)
+{
+    for (unsigned i = 0; i + 1 < n; i++) {
+        unsigned op = insns[i].handler;
+        if ((op != OP_LD && op != OP_SD) || insns[i + 1].handler != op)
+            continue;
+        insns[i].handler = op == OP_LD ? LD_RUN_HANDLER : SD_RUN_HANDLER;
+        while (i + 1 < n && insns[i + 1].handler == op)
+            i++;
+    }
+}
+
+/* Each pair in insns[0, n), from the first, gets its pair's handler. */
+static void mark_pairs(struct block_insn *insns, unsigned n)
+{
+    static const uint8_t pairs[][3] = {
+#define PAIR_ENTRY(name, first, second) { first, second, 0 },
+        PAIRS(PAIR_ENTRY)
+#undef PAIR_ENTRY
+    };
+    for (unsigned i = 0; i + 1 < n; i++)
+        for (unsigned k = 0; k < PAIR_COUNT; k++)
+            if (insns[i].handler == pairs[k][0] && insns[i + 1].handler == pairs[k][1]) {
+                insns[i++].handler = (uint8_t)PAIR_HANDLER(k);
+                break;
+            }
+}
+
 /*
  * Translates a block that has proven hot (most code runs a few times only, and
  * interpreting it is cheaper than translating it).
@@ -332,6 +385,8 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         struct block_insn insns[BLOCK_MAX_INSNS + 1];
         uint32_t gen;
         unsigned n = decode_block(h, insns, (const uint8_t *)host, pc, page, &gen);
+        mark_runs(insns, n);
+        mark_pairs(insns, n);
         if (!b || b->capacity < n) {
             struct block_cache *c = h->blocks;
             if (c->pool_used + block_bytes(n) > block_pool_half(c))
@@ -346,6 +401,9 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         for (unsigned i = 0; i < BLOCK_LINKS; i++)
             block_link(b, i, block_unlinked(h->blocks));
         b->runs = 0;
+        /* A block ends in an instruction that is not a nop (a jump, OP_END, OP_SLOW...). */
+        for (b->entry = 0; insns[b->entry].handler == OP_NOP;)
+            b->entry++;
         memcpy(b->insns, insns, n * sizeof(*insns));
         b->code = h->jit ? jit_translated(h->jit, b) : NULL;
     }
@@ -558,7 +616,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         LOAD_OPS(LOAD_TO_X0_LABEL) &&op_MV, &&op_SEXT_W, &&op_LI, &&op_NEG, &&op_NEGW,
         ALU_IMM_OPS(FORWARDED_LABEL) ALU_REG_OPS(FORWARDED_LABEL) &&forwarded_MV, &&forwarded_SEXT_W,
         &&forwarded_NEG, &&forwarded_NEGW, LOAD_OPS(FORWARDED_LOAD_LABEL)
-        BRANCH_OPS(STORE_FREE_IN_PAGE_LABEL) &&store_free_in_page_JAL
+        BRANCH_OPS(STORE_FREE_IN_PAGE_LABEL) &&store_free_in_page_JAL, &&ld_run, &&sd_run,
+#define PAIR_LABEL(name, first, second) &&pair_##name,
+        PAIRS(PAIR_LABEL)
+#undef PAIR_LABEL
 #undef FORWARDED_LOAD_LABEL
 #undef FORWARDED_LABEL
 #undef LOAD_TO_X0_LABEL
@@ -647,7 +708,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
             if (b->code)
                 goto run_translated;
         }
-        d = b->insns;
+        /* Its leading nops retire all the same: each instruction's index is its count. */
+        d = b->insns + b->entry;
 
 #define DISPATCH() goto *handlers[d->handler]
 #define NEXT() do { d++; DISPATCH(); } while (0)
@@ -660,21 +722,22 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define ALU_AT(label, expr) label: x[d->rd] = acc = (expr); NEXT();
 #define ALU(name, expr) ALU_AT(op_##name, expr)
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
-#define LOAD_FROM(label, fn, base) label: \
+#define LOAD_ONE(fn, base) \
         va = (base) + d->imm; \
         if (unlikely(!fn##_hit(data_read, va, &v))) { \
             h->arch.pc = INSN_PC(d->rs2); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
-        x[d->rd] = acc = v; NEXT();
+        x[d->rd] = acc = v;
+#define LOAD_FROM(label, fn, base) label: LOAD_ONE(fn, base) NEXT();
 #define LOAD(name, fn, size, sign) LOAD_FROM(op_##name, fn, x[d->rs1])
-#define STORE(name, size) op_##name: \
+#define STORE_ONE(size) \
         va = x[d->rs1] + d->imm; \
         if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
             h->arch.pc = INSN_PC(d->rd); \
             if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
-        } \
-        NEXT();
+        }
+#define STORE(name, size) op_##name: STORE_ONE(size) NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
             RETIRE(d->branch.ordinal); \
@@ -692,7 +755,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
                 struct block *next = block_next(b, link); \
                 if (likely(next->host_pc == pc + host_delta && next->gen == (code_gen))) { \
                     b = next; \
-                    d = b->insns; \
+                    d = b->insns + b->entry; \
                     DISPATCH(); \
                 } \
             } \
@@ -769,6 +832,28 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         IN_PAGE_JUMP(d->imm, BLOCK_LINK_TAKEN, THROUGH(), b->gen);
     LOAD_OPS(LOAD)
     STORE_OPS(STORE)
+    /* A run (mark_runs): each ld (sd) after the first is its block's next instruction
+     * while that has the plain handler; a fault leaves d at the one that faulted. */
+    ld_run:
+        do {
+            LOAD_ONE(mem_load_u64, x[d->rs1])
+            d++;
+        } while (d->handler == OP_LD);
+        DISPATCH();
+    sd_run:
+        do {
+            STORE_ONE(8)
+            d++;
+        } while (d->handler == OP_SD);
+        DISPATCH();
+/* A pair's first instruction, then on to the second's handler (mark_pairs). */
+#define PAIR_OF(name, expr, second) pair_##name: x[d->rd] = acc = (expr); d++; goto second;
+    PAIR_OF(AUIPC_ADDI, INSN_PC(d->imm), forwarded_ADDI)
+    PAIR_OF(AUIPC_JALR, INSN_PC(d->imm), op_JALR)
+    PAIR_OF(ADDI_JALR, alu_ADDI(x[d->rs1], (uint64_t)(int64_t)d->imm), op_JALR)
+    PAIR_OF(ADDI_SD_RUN, alu_ADDI(x[d->rs1], (uint64_t)(int64_t)d->imm), sd_run)
+    PAIR_OF(ADD_ADD, alu_ADD(x[d->rs1], x[d->rs2]), op_ADD)
+    PAIR_OF(ADD_LD, alu_ADD(acc, x[d->rs2]), forwarded_LD)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
     ALU_UNARY_OPS(ALU_RR)

@@ -486,6 +486,52 @@ static void test_forwarded_into_loops(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
+/* A function's shape as a Linux kernel compiles it, which the interpreter runs with fewer
+ * dispatches (interp.c: leading nops stepped over, runs of ld and of sd, pairs): a call
+ * through auipc, two nops, the frame's set-up and saves, la, independent adds, an add into
+ * a load's base, the restores, the frame's release and ret; then a run of sd whose second
+ * faults. Registers, memory and the retired count as the reference's. */
+static void test_runs_and_pairs(void)
+{
+    uint64_t regs[32] = { [2] = DATA + 0x100, [5] = 8, [6] = 3, [7] = 8, [8] = 0x88, [9] = 0x99,
+                          [14] = DATA + 0xe0, [19] = DATA + 0x300, [21] = 0x1000 };
+    uint32_t code[] = {
+        U(0, 1, 0x17),               /* 0: auipc x1, 0 */
+        I(12, 1, 0, 1, 0x67),        /* 4: jalr x1, 12(x1): call 12 */
+        J(80, 0),                    /* 8: j 88 */
+        I(0, 0, 0, 0, 0x13),         /* 12: nop */
+        I(0, 0, 0, 0, 0x13),         /* 16: nop */
+        I(-32, 2, 0, 2, 0x13),       /* 20: addi x2 -= 32 */
+        S(24, 1, 2, 3),              /* 24: sd x1, 24(x2) */
+        S(16, 8, 2, 3),              /* 28: sd x8, 16(x2) */
+        S(8, 9, 2, 3),               /* 32: sd x9, 8(x2) */
+        I(32, 2, 0, 8, 0x13),        /* 36: addi x8 = x2 + 32 */
+        U(0, 10, 0x17),              /* 40: auipc x10, 0 */
+        I(64, 10, 0, 10, 0x13),      /* 44: addi x10 += 64 */
+        R(0, 6, 5, 0, 11, 0x33),     /* 48: add x11 = x5 + x6 = 11 */
+        R(0, 5, 7, 0, 12, 0x33),     /* 52: add x12 = x7 + x5 = 16 */
+        R(0, 14, 12, 0, 13, 0x33),   /* 56: add x13 = x12 + x14 = x2 + 16 */
+        I(0, 13, 3, 15, 0x03),       /* 60: ld x15, 0(x13) = 0x88 */
+        I(24, 2, 3, 16, 0x03),       /* 64: ld x16, 24(x2) = BASE + 8 */
+        I(16, 2, 3, 17, 0x03),       /* 68: ld x17, 16(x2) = 0x88 */
+        I(8, 2, 3, 18, 0x03),        /* 72: ld x18, 8(x2) = 0x99 */
+        I(8, 2, 3, 9, 0x03),         /* 76: ld x9, 8(x2) */
+        I(32, 2, 0, 2, 0x13),        /* 80: addi x2 += 32 */
+        I(0, 1, 0, 0, 0x67),         /* 84: ret */
+        S(0, 8, 19, 3),              /* 88: sd x8, 0(x19) */
+        S(0, 9, 21, 3),              /* 92: sd x9, 0(x21): unmapped, faults */
+        I(1, 0, 0, 22, 0x13),        /* 96: li x22 = 1: never runs */
+    };
+    unsigned check[] = { 1, 2, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 22 };
+    uint64_t want[] = { BASE + 8, DATA + 0x100, DATA + 0x100, 0x99, BASE + 104, 11, 16, DATA + 0xf0,
+                        0x88, BASE + 8, 0x88, 0x99, 0 };
+    RUN("runs and pairs", code, regs, check, want);
+    CHECK_TRAP(EXC_STORE_ACCESS, BASE + 92);
+    uint64_t stored;
+    memcpy(&stored, guest_ram_ptr(&m->bus.ram, DATA + 0x300, 8), 8);
+    CHECK_EQ_U64(stored, DATA + 0x100);
+}
+
 static void test_multiply_divide(void)
 {
     uint64_t regs[32] = { [1] = INT64_MIN, [2] = ~0ULL, [3] = 0, [4] = 7, [5] = 0xffffffff80000000ULL };
@@ -4267,6 +4313,7 @@ int main(void)
     test_ops_into_second_operand();
     test_forwarded_results();
     test_forwarded_into_loops();
+    test_runs_and_pairs();
     test_word_results_across_loops();
     test_loop_heads_agree();
     test_multiply_divide();
