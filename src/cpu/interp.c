@@ -385,8 +385,13 @@ static struct block *cached_block(struct hart *h, uintptr_t host, uint64_t pc, s
         struct block_insn insns[BLOCK_MAX_INSNS + 1];
         uint32_t gen;
         unsigned n = decode_block(h, insns, (const uint8_t *)host, pc, page, &gen);
-        mark_runs(insns, n);
-        mark_pairs(insns, n);
+        /* Only on an idle hart, whose ticks find their blocks cold: a dispatch saved there
+         * is a mispredicted jump saved (measured there). Hot code's dispatches predict
+         * well, and a run's loop branch, shared by every run, may predict worse. */
+        if (h->idle) {
+            mark_runs(insns, n);
+            mark_pairs(insns, n);
+        }
         if (!b || b->capacity < n) {
             struct block_cache *c = h->blocks;
             if (c->pool_used + block_bytes(n) > block_pool_half(c))
