@@ -30,7 +30,7 @@
 #define DEFAULT_CMDLINE_HVC "console=hvc0"
 #define DEFAULT_SHUTDOWN_TIMEOUT 30
 #define MAX_SHUTDOWN_TIMEOUT 3600
-#define MAX_JIT_CACHE_MIB 4096
+#define MAX_JIT_CACHE_MIB ((int)(JIT_MAX_CODE_SIZE >> 20))
 /* Disk boot (no --kernel): Debian's OpenSBI (package opensbi) hands S-mode to Debian's
  * U-Boot (package u-boot-qemu), whose distro boot reads the disk's extlinux.conf. A
  * distribution with systemd wants more than the default RAM. */

@@ -1056,6 +1056,8 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t
 
 struct jit *jit_create(size_t code_size)
 {
+    if (code_size > JIT_MAX_CODE_SIZE)
+        return NULL;
     struct jit *j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;

@@ -53,7 +53,12 @@ enum jit_exit_kind { JIT_EXIT_NEXT = 0, JIT_EXIT_FAULT = 1, JIT_EXIT_SLOW = 2 };
 
 struct jit;
 
-/* A code buffer of code_size bytes; NULL when the host has no translator or no memory. */
+/* The largest code buffer: translations jump to one another and to the buffer's shared
+ * routines with 32-bit displacements, which reach 2 GiB either way. */
+#define JIT_MAX_CODE_SIZE ((size_t)2 << 30)
+
+/* A code buffer of code_size bytes; NULL when the host has no translator or no memory,
+ * or code_size is above JIT_MAX_CODE_SIZE. */
 struct jit *jit_create(size_t code_size);
 void jit_destroy(struct jit *j);
 /* Translates block b of hart h, at guest pc pc (perf's map names it so); NULL when the

@@ -4220,6 +4220,16 @@ static uint64_t field_at(const uint8_t *data, size_t off, size_t size)
  * inside its block's translation, which leaves to wfi: no chain site is patched after
  * the record is written.
  */
+/* A buffer beyond the reach of translated code's 32-bit jumps is refused, not made. */
+static void test_jit_buffer_limit(void)
+{
+    CHECK(jit_create(JIT_MAX_CODE_SIZE + 4096) == NULL);
+    struct jit *j = jit_create(4 << 20);
+    CHECK(j != NULL || !JIT_HAVE_EMITTER);
+    if (j)
+        jit_destroy(j);
+}
+
 static void test_perf_jitdump(void)
 {
     uint64_t regs[32] = { [3] = 4 };
@@ -4401,6 +4411,7 @@ int main(void)
     test_interrupt_priority();
     test_state_reload();
     test_perf_map_names();
+    test_jit_buffer_limit();
     test_perf_jitdump();
     machine_destroy(m_interp);
     machine_destroy(m_jit);

@@ -51,8 +51,8 @@ static void test_accepted(void)
     CHECK(opts.cfg.hypervisor);
     CHECK(parse("--kernel", "Image", "--cpu", "h=off", NULL) == RUN_PARSE_OK);
     CHECK(!opts.cfg.hypervisor);
-    CHECK(parse("--kernel", "Image", "--jit-cache-mib", "4096", NULL) == RUN_PARSE_OK);
-    CHECK_EQ_U64(opts.cfg.jit_code_size, 4096ULL << 20);
+    CHECK(parse("--kernel", "Image", "--jit-cache-mib", "2048", NULL) == RUN_PARSE_OK);
+    CHECK_EQ_U64(opts.cfg.jit_code_size, 2048ULL << 20);
 
     CHECK(parse("--kernel=k", "--memory", "2G", "--cpus", "4", "--jit", "eager", "--disk",
                 "path=a.img,readonly=on,serial=S", "--net", "user", "--console", "virtio",
@@ -125,9 +125,9 @@ static void test_refused(void)
                   "--shutdown-timeout", "-1");
     CHECK_REFUSED("--on-reboot: 'halt' is not restart or exit", "--on-reboot", "halt");
     CHECK_REFUSED("--jit: 'maybe' is not on, off or eager", "--jit", "maybe");
-    CHECK_REFUSED("--jit-cache-mib: '0' is not a number of MiB from 1 to 4096", "--jit-cache-mib", "0");
-    CHECK_REFUSED("--jit-cache-mib: '4097' is not a number of MiB from 1 to 4096", "--jit-cache-mib",
-                  "4097");
+    CHECK_REFUSED("--jit-cache-mib: '0' is not a number of MiB from 1 to 2048", "--jit-cache-mib", "0");
+    CHECK_REFUSED("--jit-cache-mib: '2049' is not a number of MiB from 1 to 2048", "--jit-cache-mib",
+                  "2049");
     CHECK_REFUSED("--console: 'vga' is not serial or virtio", "--console", "vga");
     CHECK_REFUSED("--sandbox: 'yes' is not on, jail or off", "--sandbox", "yes");
     CHECK_REFUSED("--sandbox-user: the user name is empty", "--sandbox-user", "");
