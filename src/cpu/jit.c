@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cpu/alu.h"
@@ -32,7 +31,8 @@ static uint32_t perf_pid;
 /* The jitdump's code index of the next translation: unique, as the spec asks. */
 static _Atomic uint64_t jitdump_next_index;
 
-/* perf's jitdump format (tools/perf/Documentation/jitdump-specification.txt). */
+/* perf's jitdump format (tools/perf/Documentation/jitdump-specification.txt); its
+ * timestamps are CLOCK_MONOTONIC's (monotonic_ns), the clock of `perf record -k mono`. */
 #define JITDUMP_MAGIC 0x4A695444u /* "JiTD" */
 #define JITDUMP_VERSION 1
 #define JITDUMP_CODE_LOAD 0
@@ -48,14 +48,6 @@ struct jitdump_code_load {
     uint64_t vma, code_addr, code_size, code_index;
 };
 
-/* The clock of `perf record -k mono`, which orders records among samples. */
-static uint64_t jitdump_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* The jitdump's header, and its mapping that perf record sees (kept for the process's
  * life): perf inject --jit finds the file by that mapping's name. */
 static int jitdump_open(const char *path)
@@ -66,7 +58,7 @@ static int jitdump_open(const char *path)
     atomic_store(&jitdump_next_index, 0);
     const struct jitdump_header header = { .magic = JITDUMP_MAGIC, .version = JITDUMP_VERSION,
                                            .total_size = sizeof(header), .elf_mach = JIT_HOST_ELF_MACHINE,
-                                           .pid = perf_pid, .timestamp = jitdump_now() };
+                                           .pid = perf_pid, .timestamp = monotonic_ns() };
     if (write(jitdump_fd, &header, sizeof(header)) != (ssize_t)sizeof(header))
         return -1;
     void *marker = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_EXEC, MAP_PRIVATE, jitdump_fd, 0);
@@ -116,7 +108,7 @@ static void perf_note_code(const void *code, uint32_t size, const char *name)
     size_t name_size = strlen(name) + 1;
     struct jitdump_code_load load = {
         .id = JITDUMP_CODE_LOAD, .total_size = (uint32_t)(sizeof(load) + name_size + size),
-        .timestamp = jitdump_now(), .pid = perf_pid, .tid = (uint32_t)gettid(),
+        .timestamp = monotonic_ns(), .pid = perf_pid, .tid = (uint32_t)gettid(),
         .vma = (uintptr_t)code, .code_addr = (uintptr_t)code, .code_size = size,
         .code_index = atomic_fetch_add_explicit(&jitdump_next_index, 1, memory_order_relaxed),
     };
