@@ -324,8 +324,8 @@ static void mark_runs(struct block_insn *insns, unsigned n)
 /* Each pair in insns[0, n), from the first, gets its pair's handler. */
 static void mark_pairs(struct block_insn *insns, unsigned n)
 {
-    static const uint8_t pairs[][3] = {
-#define PAIR_ENTRY(name, first, second) { first, second, 0 },
+    static const uint8_t pairs[][2] = {
+#define PAIR_ENTRY(name, first, second) { first, second },
         PAIRS(PAIR_ENTRY)
 #undef PAIR_ENTRY
     };
@@ -801,8 +801,14 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         NEXT();
 #define BRANCH_LOOP(name, cond) BRANCH_LOOP_AT(loop_##name, name, true)
 #define BRANCH_STORE_FREE_LOOP(name, cond) BRANCH_LOOP_AT(store_free_loop_##name, name, false)
-#define ALU_RR(name, expr) ALU(name, alu_##name(x[d->rs1], x[d->rs2]))
-#define ALU_RI(name, expr) ALU(name, alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm))
+/* The results of register-register and register-immediate ALU ops, also those that
+ * take rs1 as forwarded in acc: the pairs below compute their first with these too. */
+#define RR_RESULT(name) alu_##name(x[d->rs1], x[d->rs2])
+#define RI_RESULT(name) alu_##name(x[d->rs1], (uint64_t)(int64_t)d->imm)
+#define FORWARDED_RR_RESULT(name) alu_##name(acc, x[d->rs2])
+#define FORWARDED_RI_RESULT(name) alu_##name(acc, (uint64_t)(int64_t)d->imm)
+#define ALU_RR(name, expr) ALU(name, RR_RESULT(name))
+#define ALU_RI(name, expr) ALU(name, RI_RESULT(name))
 
         DISPATCH();
     op_NOP: NEXT();
@@ -855,10 +861,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define PAIR_OF(name, expr, second) pair_##name: x[d->rd] = acc = (expr); d++; goto second;
     PAIR_OF(AUIPC_ADDI, INSN_PC(d->imm), forwarded_ADDI)
     PAIR_OF(AUIPC_JALR, INSN_PC(d->imm), op_JALR)
-    PAIR_OF(ADDI_JALR, alu_ADDI(x[d->rs1], (uint64_t)(int64_t)d->imm), op_JALR)
-    PAIR_OF(ADDI_SD_RUN, alu_ADDI(x[d->rs1], (uint64_t)(int64_t)d->imm), sd_run)
-    PAIR_OF(ADD_ADD, alu_ADD(x[d->rs1], x[d->rs2]), op_ADD)
-    PAIR_OF(ADD_LD, alu_ADD(acc, x[d->rs2]), forwarded_LD)
+    PAIR_OF(ADDI_JALR, RI_RESULT(ADDI), op_JALR)
+    PAIR_OF(ADDI_SD_RUN, RI_RESULT(ADDI), sd_run)
+    PAIR_OF(ADD_ADD, RR_RESULT(ADD), op_ADD)
+    PAIR_OF(ADD_LD, FORWARDED_RR_RESULT(ADD), forwarded_LD)
     ALU_IMM_OPS(ALU_RI)
     ALU_REG_OPS(ALU_RR)
     ALU_UNARY_OPS(ALU_RR)
@@ -905,8 +911,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU(LI, alu_ADDI(0, (uint64_t)(int64_t)d->imm))
     ALU(NEG, alu_SUB(0, x[d->rs2]))
     ALU(NEGW, alu_SUBW(0, x[d->rs2]))
-#define FORWARDED_RI(name, expr) ALU_AT(forwarded_##name, alu_##name(acc, (uint64_t)(int64_t)d->imm))
-#define FORWARDED_RR(name, expr) ALU_AT(forwarded_##name, alu_##name(acc, x[d->rs2]))
+#define FORWARDED_RI(name, expr) ALU_AT(forwarded_##name, FORWARDED_RI_RESULT(name))
+#define FORWARDED_RR(name, expr) ALU_AT(forwarded_##name, FORWARDED_RR_RESULT(name))
     ALU_IMM_OPS(FORWARDED_RI)
     ALU_REG_OPS(FORWARDED_RR)
     ALU_AT(forwarded_MV, acc)
