@@ -486,11 +486,6 @@ static void test_forwarded_into_loops(void)
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 }
 
-/* A function's shape as a Linux kernel compiles it, which the interpreter runs with fewer
- * dispatches (interp.c: leading nops stepped over, runs of ld and of sd, pairs): a call
- * through auipc, two nops, the frame's set-up and saves, la, independent adds, an add into
- * a load's base, the restores, the frame's release and ret; then a run of sd whose second
- * faults. Registers, memory and the retired count as the reference's. */
 /* Runs and pairs are decoded for an idle hart only (interp.c's cached_block): the
  * interpreting engine's hart is made one. */
 static void idle_when_interpreting(void)
@@ -498,6 +493,11 @@ static void idle_when_interpreting(void)
     h->idle = m == m_interp;
 }
 
+/* A function's shape as a Linux kernel compiles it, which the interpreter runs with fewer
+ * dispatches (interp.c: leading nops stepped over, runs of ld and of sd, pairs): a call
+ * through auipc, two nops, the frame's set-up and saves, la, independent adds, an add into
+ * a load's base, the restores, the frame's release and ret; then a run of sd whose second
+ * faults. Registers, memory and the retired count as the reference's. */
 static void test_runs_and_pairs(void)
 {
     uint64_t regs[32] = { [2] = DATA + 0x100, [5] = 8, [6] = 3, [7] = 8, [8] = 0x88, [9] = 0x99,
@@ -4204,6 +4204,16 @@ static void test_perf_map_names(void)
     CHECK_EQ_U64(others, 0);
 }
 
+/* A buffer beyond the reach of translated code's 32-bit jumps is refused, not made. */
+static void test_jit_buffer_limit(void)
+{
+    CHECK(jit_create(JIT_MAX_CODE_SIZE + 4096) == NULL);
+    struct jit *j = jit_create(4 << 20);
+    CHECK(j != NULL || !JIT_HAVE_EMITTER);
+    if (j)
+        jit_destroy(j);
+}
+
 /* The little-endian field of `size` bytes at data + off (the jitdump is the host's order). */
 static uint64_t field_at(const uint8_t *data, size_t off, size_t size)
 {
@@ -4220,16 +4230,6 @@ static uint64_t field_at(const uint8_t *data, size_t off, size_t size)
  * inside its block's translation, which leaves to wfi: no chain site is patched after
  * the record is written.
  */
-/* A buffer beyond the reach of translated code's 32-bit jumps is refused, not made. */
-static void test_jit_buffer_limit(void)
-{
-    CHECK(jit_create(JIT_MAX_CODE_SIZE + 4096) == NULL);
-    struct jit *j = jit_create(4 << 20);
-    CHECK(j != NULL || !JIT_HAVE_EMITTER);
-    if (j)
-        jit_destroy(j);
-}
-
 static void test_perf_jitdump(void)
 {
     uint64_t regs[32] = { [3] = 4 };
