@@ -10,11 +10,13 @@
 # RUNS times in turn (bench/runs.sh; about 5 minutes for 3 on an idle 2-core host).
 # Prints every figure's median and range, the ratios of the medians and the 2-hart
 # throughput gain, which needs two idle host CPUs (hence the load average printed
-# beside it); then the host CPU time (user + system, every thread) each VM process used
-# during each workload, read from /proc when the console prints its begin and end
-# lines (to 0.05 s): other jobs on the host move it less than they move wall time,
-# which also counts the time a hart waits for a host CPU, and it shows what a second
-# hart costs in work done. No assertions.
+# beside it, and the host's own gain from a second thread on a native shell loop, taken
+# before each run: two of a VM host's CPUs can share a physical core); then the host CPU
+# time (user + system, every thread) each VM process used during each workload, read
+# from /proc when the console prints its begin and end lines (to 0.05 s): other jobs on
+# the host move it less than they move wall time, which also counts the time a hart
+# waits for a host CPU, and it shows what a second hart costs in work done. No
+# assertions.
 #   RUNS=3 LOOP=200000 MEMORY=512 bench/guest-work.sh
 # The guest is $RACKVM_GUEST_DIR, else guest/ (scripts/build-guest.sh), else ../shared/guest.
 set -euo pipefail
@@ -130,8 +132,28 @@ measure() {
     done
 }
 
+# The host's own gain from a second thread, in each run's conditions: a native shell loop
+# of HOST_LOOP turns alone, then two at once. Where the host's two CPUs share a physical
+# core, or other jobs load it, this falls below 2 and caps both emulators' 2-hart gain.
+host_turns=${HOST_LOOP:-500000}
+host_spin() { sh -c "i=0; while [ \$i -lt $host_turns ]; do i=\$((i + 1)); done"; }
+host_one='' host_both=''
+host_control() {
+    local t0 t1 t2
+    t0=$(date +%s.%N)
+    host_spin
+    t1=$(date +%s.%N)
+    host_spin &
+    host_spin
+    wait
+    t2=$(date +%s.%N)
+    host_one="$host_one $(awk "BEGIN { print $t1 - $t0 }")"
+    host_both="$host_both $(awk "BEGIN { print $t2 - $t1 }")"
+}
+
 cmdline="console=ttyS0 autorun=/guestwork.sh"
 for run in $(seq "$runs"); do
+    host_control
     for harts in 1 2; do
         measure rackvm $harts "$run" "$rackvm" run --kernel "$guest/Image" --initrd "$initrd" \
             --cmdline "$cmdline guestwork=$harts" --memory "${memory}M" --cpus $harts
@@ -167,6 +189,7 @@ row "loop, 1 process (2 harts)" "$rackvm_loop1_2" "$qemu_loop1_2"
 row "loop, 2 processes (2 harts)" "$rackvm_loop2_2" "$qemu_loop2_2"
 printf "$format" "2-hart throughput (x), 2 vs 1" "$(spread_of $(gains "$rackvm_loop1_2" "$rackvm_loop2_2"))" \
     "$(spread_of $(gains "$qemu_loop1_2" "$qemu_loop2_2"))"
+printf "$format" "host's own 2-thread gain (x)" "$(spread_of $(gains "$host_one" "$host_both"))" "" ""
 echo
 printf "$format" "host CPU during the workload" "rackvm (s)" "qemu (s)" "rackvm/qemu"
 row "sha256sum 64 MiB (1 hart)" "$cpu_rackvm_sha256_1" "$cpu_qemu_sha256_1"
