@@ -493,6 +493,62 @@ static void idle_when_interpreting(void)
     h->idle = m == m_interp;
 }
 
+/* Both block engines' harts idle: the translator's, as a rack's idle harts are, decodes
+ * its branches with the plain handlers, which the branches' pairs need. */
+static void idle_in_blocks(void)
+{
+    h->idle = m == m_interp || m == m_jit;
+}
+
+/* The pairs of an idle guest's ticks after those of test_runs_and_pairs, each once, their
+ * branches taken and not: a load after an add into another register, la then lw, a bit
+ * tested and branched on (andi forwarded or not), an add then beq, a zero-extension by
+ * two shifts, an addi then an add, an add into lhu's base, addiw then sh. */
+static void test_more_pairs(void)
+{
+    uint64_t regs[32] = { [5] = 0x0f0f, [6] = 3, [7] = DATA + 0x380, [8] = 0x123456789abcdef0ULL };
+    uint32_t code[] = {
+        S(0, 8, 7, 3),               /* 0: sd x8, 0(x7) */
+        R(0, 6, 6, 0, 12, 0x33),     /* 4: add x12 = 6 */
+        I(1, 12, 0, 13, 0x13),       /* 8: addi x13 = x12 + 1 */
+        I(0, 7, 2, 14, 0x03),        /* 12: lw x14, 0(x7) */
+        U(0, 15, 0x17),              /* 16: auipc x15, 0 */
+        I(8, 15, 2, 16, 0x03),       /* 20: lw x16, 8(x15): the word at 24 */
+        R(0, 6, 5, 0, 17, 0x33),     /* 24: add x17 = 0x0f12 */
+        I(2, 17, 7, 18, 0x13),       /* 28: andi x18 = x17 & 2 */
+        B(8, 0, 18, 1),              /* 32: bnez x18, 40 (taken) */
+        I(1, 0, 0, 31, 0x13),        /* 36: li x31 = 1: never runs */
+        R(0, 6, 5, 0, 19, 0x33),     /* 40: add x19 = 0x0f12 */
+        I(1, 19, 7, 20, 0x13),       /* 44: andi x20 = x19 & 1 */
+        B(8, 0, 20, 0),              /* 48: beqz x20, 56 (taken) */
+        I(1, 0, 0, 31, 0x13),        /* 52: li x31 = 1: never runs */
+        I(0xf0, 5, 7, 21, 0x13),     /* 56: andi x21 = x5 & 0xf0 */
+        B(8, 0, 21, 0),              /* 60: beqz x21, 68 (taken) */
+        I(1, 0, 0, 31, 0x13),        /* 64: li x31 = 1: never runs */
+        I(0xf0, 5, 7, 22, 0x13),     /* 68: andi x22 = x5 & 0xf0 */
+        B(8, 0, 22, 1),              /* 72: bnez x22, 80 (not taken) */
+        R(0, 6, 6, 0, 23, 0x33),     /* 76: add x23 = 6 */
+        B(8, 6, 23, 0),              /* 80: beq x23, x6, 88 (not taken) */
+        I(32, 8, 1, 24, 0x13),       /* 84: slli x24 = x8 << 32 */
+        I(32, 24, 5, 24, 0x13),      /* 88: srli x24 >>= 32 */
+        R(0, 6, 5, 0, 25, 0x33),     /* 92: add x25 = 0x0f12 */
+        I(48, 25, 1, 26, 0x13),      /* 96: slli x26 = x25 << 48 */
+        I(50, 26, 5, 26, 0x13),      /* 100: srli x26 >>= 50 */
+        I(100, 6, 0, 27, 0x13),      /* 104: addi x27 = x6 + 100 */
+        R(0, 6, 6, 0, 28, 0x33),     /* 108: add x28 = 6 */
+        R(0, 7, 28, 0, 29, 0x33),    /* 112: add x29 = x28 + x7 */
+        I(0, 29, 5, 30, 0x03),       /* 116: lhu x30, 0(x29) */
+        I(1, 30, 0, 9, 0x1b),        /* 120: addiw x9 = x30 + 1 */
+        S(8, 9, 7, 1),               /* 124: sh x9, 8(x7) */
+        I(8, 7, 5, 10, 0x03),        /* 128: lhu x10, 8(x7) */
+    };
+    unsigned check[] = { 9, 10, 12, 13, 14, 16, 18, 20, 21, 22, 23, 24, 26, 27, 28, 29, 30, 31 };
+    uint64_t want[] = { 0x1235, 0x1235, 6, 7, 0xffffffff9abcdef0ULL, (uint64_t)(int64_t)(int32_t)code[6], 2, 0,
+                        0, 0, 6, 0x9abcdef0, 0x3c4, 103, 6, DATA + 0x386, 0x1234, 0 };
+    RUN_SET_UP("more pairs", code, regs, idle_in_blocks, check, want);
+    m_interp->harts[0]->idle = m_jit->harts[0]->idle = false;
+}
+
 /* A function's shape as a Linux kernel compiles it, which the interpreter runs with fewer
  * dispatches (interp.c: leading nops stepped over, runs of ld and of sd, pairs): a call
  * through auipc, two nops, the frame's set-up and saves, la, independent adds, an add into
@@ -4332,6 +4388,7 @@ int main(void)
     test_forwarded_results();
     test_forwarded_into_loops();
     test_runs_and_pairs();
+    test_more_pairs();
     test_word_results_across_loops();
     test_loop_heads_agree();
     test_multiply_divide();
