@@ -931,8 +931,13 @@ static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow
 {
     if (e->sole_hart)
         return;
-    move_imm64(e, RAX, (uint64_t)(uintptr_t)e->reservations_live);
-    emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0); /* cmp dword [live], 0 */
+    uintptr_t live = (uintptr_t)e->reservations_live;
+    if (live < 0x80000000u) { /* the board's count below 2 GiB: cmp dword [abs32], 0 */
+        emit8(e, 0x83), emit8(e, 0x3c), emit8(e, 0x25), emit32(e, (uint32_t)live), emit8(e, 0);
+    } else {
+        move_imm64(e, RAX, (uint64_t)live);
+        emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0); /* cmp dword [live], 0 */
+    }
     slow[(*nslow)++] = jump_forward(e, 0x85);
 }
 

@@ -5,9 +5,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#ifndef MAP_32BIT /* x86-64 only: elsewhere the count goes anywhere */
+#define MAP_32BIT 0
+#endif
 #include <unistd.h>
 
 #include "cpu/hart.h"
@@ -383,8 +388,13 @@ struct machine *machine_create(const struct machine_config *cfg, bool with_conso
                   (unsigned long long)(cfg->memory_size >> 20), strerror(errno));
         goto fail;
     }
-    m->reservations_live = aligned_alloc(64, 64);
-    if (!m->reservations_live) {
+    /* Below 2 GiB, translated stores test the count with one instruction (an absolute
+     * 32-bit address); anywhere else will do, at one more. */
+    m->reservations_live = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    if (m->reservations_live == MAP_FAILED)
+        m->reservations_live = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m->reservations_live == MAP_FAILED) {
+        m->reservations_live = NULL;
         rvm_error("out of memory");
         goto fail;
     }
@@ -454,7 +464,8 @@ void machine_destroy(struct machine *m)
         hart_destroy(m->harts[i]);
         free(m->harts[i]);
     }
-    free(m->reservations_live);
+    if (m->reservations_live)
+        munmap((void *)m->reservations_live, 4096);
     bus_destroy(&m->bus);
     pause_destroy(m);
     free(m);

@@ -80,7 +80,7 @@ struct machine {
     struct bus bus;
     struct hart *harts[MACHINE_MAX_HARTS];
     unsigned nharts;
-    _Atomic unsigned *reservations_live; /* hart_platform's, on a cache line of its own */
+    _Atomic unsigned *reservations_live; /* hart_platform's, on a page of its own below 2 GiB if it can */
     struct sbi_hart sbi[MACHINE_MAX_HARTS];  /* the built-in SBI's view of each hart */
     struct clint *clint;
     struct plic *plic;
