@@ -736,7 +736,7 @@ static bool access_one(struct hart *h, uint64_t va, unsigned size, enum access_t
         if (access == ACCESS_WRITE) {
             guest_ram_note_store(h->ram, host, size);
             memcpy(host, value, size); /* little-endian host */
-            if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
+            if (mmu_reservations_live(h))
                 mmu_store_breaks_reservations(h, host);
             if (is_htif_page(h, pa))
                 h->platform.ops->tohost_store(h->platform.board, pa);
@@ -864,7 +864,7 @@ void *mmu_atomic_ptr_slow(struct hart *h, uint64_t va, unsigned size, enum acces
 
 void mmu_atomic_stored(struct hart *h, const void *p)
 {
-    if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
+    if (mmu_reservations_live(h))
         mmu_store_breaks_reservations(h, p);
     uint64_t pa = h->ram->base + (uint64_t)((const uint8_t *)p - h->ram->host);
     if (is_htif_page(h, pa))
@@ -911,7 +911,7 @@ bool mmu_hypervisor_access(struct hart *h, uint64_t va, unsigned size, enum acce
             unsigned len = part ? size - first : first;
             guest_ram_note_store(h->ram, host[part], len);
             memcpy(host[part], bytes + (part ? first : 0), len);
-            if (atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed))
+            if (mmu_reservations_live(h))
                 mmu_store_breaks_reservations(h, host[part]);
         }
         return true;

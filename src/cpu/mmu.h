@@ -113,6 +113,12 @@ void mmu_store_breaks_reservations(struct hart *h, const void *p);
 /* A reservation was taken (delta 1) or ended (-1) on h's board: the board's count of
  * live ones (hart_platform.reservations_live) follows, except for a sole hart's. */
 void mmu_reservations_count(struct hart *h, int delta);
+/* Whether a store may break a reservation: any live on h's board. A sole hart's count
+ * stays 0, so its own flag (on the hart's line) answers without loading the count. */
+static inline bool mmu_reservations_live(const struct hart *h)
+{
+    return !h->platform.sole_hart && atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed);
+}
 
 /* The reservation granule (hart_state.reservation) holding host address p of RAM. */
 static inline uint64_t mmu_reservation_granule(const struct hart *h, const void *p)
@@ -228,9 +234,7 @@ static inline bool mem_store_hit(struct hart *h, const struct tlb_entry *write, 
     case 4: { uint32_t v = value; memcpy(p, &v, 4); break; }
     default: memcpy(p, &value, 8); break;
     }
-    /* A sole hart's count stays 0: its flag, on the hart's own line, spares the load of
-     * the board's count at each store (2.5 % of an idle tick's host instructions). */
-    if (unlikely(!h->platform.sole_hart && atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed)))
+    if (unlikely(mmu_reservations_live(h)))
         mmu_store_breaks_reservations(h, p);
     return true;
 }
@@ -254,7 +258,7 @@ static inline bool mem_zero_block_hit(struct hart *h, uint64_t va)
     uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
     guest_ram_note_store(h->ram, p, CACHE_BLOCK_SIZE);
     memset(p, 0, CACHE_BLOCK_SIZE);
-    if (unlikely(atomic_load_explicit(h->platform.reservations_live, memory_order_relaxed)))
+    if (unlikely(mmu_reservations_live(h)))
         for (unsigned i = 0; i < CACHE_BLOCK_SIZE; i += 8)
             mmu_store_breaks_reservations(h, p + i);
     return true;

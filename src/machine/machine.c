@@ -5,14 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#ifndef MAP_32BIT /* x86-64 only: elsewhere the count goes anywhere */
-#define MAP_32BIT 0
-#endif
 #include <unistd.h>
 
 #include "cpu/hart.h"
@@ -33,6 +29,10 @@
 #include "machine/pause.h"
 #include "machine/sbi.h"
 #include "machine/virt.h"
+
+#ifndef MAP_32BIT /* x86-64 only: elsewhere the count goes anywhere */
+#define MAP_32BIT 0
+#endif
 
 uint64_t machine_mtime(struct machine *m)
 {
