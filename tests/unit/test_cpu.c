@@ -3144,19 +3144,12 @@ static void test_lr_counted_once(void)
  * SC's slow path, which breaks it too (the value changed as well, so only the
  * reservation's state tells).
  */
-static void test_reservation_broken_by_translated_code(void)
+/* Translated stores and AMOs of one hart break another's reservation through the count
+ * at `live`, which the translations embed. */
+static void check_reservation_broken_by_translated_code(struct machine *two, _Atomic unsigned *live)
 {
-    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_NONE,
-                                  .jit_hot_runs = 1 };
-    struct machine *two = machine_create(&cfg, false);
-    CHECK(two);
-    if (!two)
-        return;
     struct hart *h0 = two->harts[0], *h1 = two->harts[1];
-#ifdef __x86_64__
-    /* Where translated stores test the count with an absolute 32-bit address. */
-    CHECK((uintptr_t)two->reservations_live < 0x80000000u);
-#endif
+    h0->platform.reservations_live = h1->platform.reservations_live = live;
     uint64_t *word = guest_ram_ptr(&two->bus.ram, DATA, 8);
     uint32_t lr = AMO(AMO_LR, 0, 1, 3, 14), sc = AMO(AMO_SC, 2, 1, 3, 15);
     /* Each starts with a load and a store next to the word: its TLB entries, so that
@@ -3181,18 +3174,45 @@ static void test_reservation_broken_by_translated_code(void)
         h0->arch.x[1] = h1->arch.x[1] = DATA;
         h0->arch.x[2] = 7;
         CHECK_EQ_U64(exec_one(h0, lr, lr, 4), EXEC_NEXT);
-        CHECK_EQ_U64(*h0->platform.reservations_live, 1);
+        CHECK_EQ_U64(*live, 1);
         unsigned calls = 0;
         while (interp_run(h1, 10000) != EXEC_WFI && ++calls < 100)
             ;
         CHECK_EQ_U64(atomic_load(&h0->arch.reservation), ~0ULL);
-        CHECK_EQ_U64(*h0->platform.reservations_live, 0);
+        CHECK_EQ_U64(*live, 0);
         CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
         CHECK_EQ_U64(h0->arch.x[15], 1);    /* failed */
         CHECK_EQ_U64(*word, k == 0 ? 41 : 42);
         if (k == 1)
             CHECK_EQ_U64(h1->arch.x[6], 0); /* its own SC succeeded */
     }
+}
+
+static void test_reservation_broken_by_translated_code(void)
+{
+    struct machine_config cfg = { .memory_size = 16 << 20, .nharts = 2, .firmware = FIRMWARE_NONE,
+                                  .jit_hot_runs = 1 };
+    struct machine *two = machine_create(&cfg, false);
+    CHECK(two);
+    if (!two)
+        return;
+    _Atomic unsigned *board_count = two->reservations_live;
+#ifdef __x86_64__
+    /* Where translated stores test the count with an absolute 32-bit address. */
+    CHECK((uintptr_t)board_count < 0x80000000u);
+#endif
+    check_reservation_broken_by_translated_code(two, board_count);
+    /* A count the board could not place below 2 GiB (a host without MAP_32BIT): the
+     * translations load its 64-bit address instead. */
+    void *high = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(high != MAP_FAILED);
+    if (high != MAP_FAILED) {
+        CHECK((uintptr_t)high >= 0x80000000u);
+        atomic_init((_Atomic unsigned *)high, 0);
+        check_reservation_broken_by_translated_code(two, high);
+        munmap(high, 4096);
+    }
+    two->harts[0]->platform.reservations_live = two->harts[1]->platform.reservations_live = board_count;
     machine_destroy(two);
 }
 
