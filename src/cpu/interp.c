@@ -188,7 +188,10 @@ enum { PAIR_COUNT = 0 PAIRS(PAIR_ONE) };
 
 /* Then those of pairs of instructions (see mark_pairs). */
 #define PAIR_HANDLER(k) (SD_RUN_HANDLER + 1 + (k))
-#define HANDLER_COUNT PAIR_HANDLER(PAIR_COUNT)
+/* Then the forms of the register-immediate and register-register ops that leave acc as
+ * it was, for the instruction after them to read (see decode_block). */
+#define KEEP_HANDLER(op) (PAIR_HANDLER(PAIR_COUNT) + (op) - OP_ADDI)
+#define HANDLER_COUNT KEEP_HANDLER(OP_ADDUW + 1)
 _Static_assert(OP_ADD == OP_SRAIW + 1 && OP_CLZ == OP_ADDUW + 1,
                "ALU_IMM_OPS then ALU_REG_OPS are the ops from OP_ADDI to OP_ADDUW, in that order");
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
@@ -218,6 +221,15 @@ static uint8_t forwarded_handler(struct block_insn *bi, unsigned acc_rd)
     return (uint8_t)handler;
 }
 
+/* Whether bi, which follows an instruction whose result acc holds as register acc_rd,
+ * would read its operand from acc if that instruction left kept_rd there instead (ran its
+ * keep handler), and reads nothing from acc as it is. */
+static bool reads_kept(const struct block_insn *bi, unsigned acc_rd, unsigned kept_rd)
+{
+    struct block_insn as_is = *bi, kept = *bi;
+    return forwarded_handler(&as_is, acc_rd) == bi->handler && forwarded_handler(&kept, kept_rd) != bi->handler;
+}
+
 /* Decodes the block starting at host address p (guest pc, RAM page page) into insns;
  * returns how many it took, and in *gen its page's code generation. */
 static unsigned decode_block(struct hart *h, struct block_insn *insns, const uint8_t *p, uint64_t pc, size_t page,
@@ -228,6 +240,9 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
     /* The register whose value acc holds before the instruction (x0: none): the last
      * result left there, if nothing since wrote a register. */
     unsigned acc_rd = 0;
+    /* The register acc held before the instruction before this one, when that one is a
+     * plain ALU op that wrote another: its keep handler would leave it there (x0: none). */
+    unsigned keepable_rd = 0;
     unsigned offset = pc & 0xfff, start = offset;
     /*
      * Claim the bytes a block can span before reading the generation and the bytes: a
@@ -294,10 +309,18 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
             bi->handler = d.op == OP_SUB ? NEG_HANDLER : NEGW_HANDLER;
         /* A chain of dependent instructions (crc32's bit loop) then passes its values in
          * a host register instead of through x[], a store and a load apart; a loop passes
-         * one from its last instructions to its first (block.h). */
+         * one from its last instructions to its first (block.h). Where the instruction
+         * between a result and its reader writes another register (the bit loop's srliw
+         * before and, addiw before sext.w), it runs its keep handler, which leaves acc
+         * alone. Not on an idle hart, whose pairs (mark_pairs) would then match less. */
+        if (keepable_rd && reads_kept(bi, acc_rd, keepable_rd)) {
+            insns[n - 1].handler = (uint8_t)KEEP_HANDLER(insns[n - 1].handler);
+            acc_rd = keepable_rd;
+        }
         bi->handler = forwarded_handler(bi, acc_rd);
         if (bi->handler >= LOOP_HANDLER(OP_BEQ) && bi->handler <= STORE_FREE_LOOP_HANDLER(OP_BGEU))
             bi->branch.target = forwarded_handler(&insns[0], acc_rd);
+        keepable_rd = !h->idle && bi->handler >= OP_ADDI && bi->handler <= OP_ADDUW && d.rd != acc_rd ? acc_rd : 0;
         if (sets_acc(d.op))
             acc_rd = d.rd;
         else if (!writes_no_register(d.op))
@@ -632,6 +655,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define PAIR_LABEL(name, first, second) &&pair_##name,
         PAIRS(PAIR_LABEL)
 #undef PAIR_LABEL
+#define KEEP_LABEL(name, expr) &&keep_##name,
+        ALU_IMM_OPS(KEEP_LABEL) ALU_REG_OPS(KEEP_LABEL)
+#undef KEEP_LABEL
 #undef FORWARDED_LOAD_LABEL
 #undef FORWARDED_LABEL
 #undef LOAD_TO_X0_LABEL
@@ -940,6 +966,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     ALU_AT(forwarded_NEGW, alu_SUBW(0, acc))
 #define FORWARDED_LOAD(name, fn, size, sign) LOAD_FROM(forwarded_##name, fn, acc)
     LOAD_OPS(FORWARDED_LOAD)
+#define KEEP_RI(name, expr) keep_##name: x[d->rd] = RI_RESULT(name); NEXT();
+#define KEEP_RR(name, expr) keep_##name: x[d->rd] = RR_RESULT(name); NEXT();
+    ALU_IMM_OPS(KEEP_RI)
+    ALU_REG_OPS(KEEP_RR)
 /* It may fault, so it loads (through the full path: it is rare). */
 #define LOAD_TO_X0(name, fn, size, sign) load_to_x0_##name: \
         h->arch.pc = INSN_PC(d->rs2); \

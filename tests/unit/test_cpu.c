@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpu/alu.h"
 #include "cpu/block.h"
 #include "cpu/csr.h"
 #include "cpu/execute.h"
@@ -484,6 +485,73 @@ static void test_forwarded_into_loops(void)
     uint64_t want[] = { 8 + 7 + 6 + 5 + 4, 5 + 4 + 3 + 2, (uint64_t)-18, (uint64_t)-10 };
     RUN("results forwarded into loops", code, regs, check, want);
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
+/*
+ * An instruction that writes another register between a result and its reader runs its
+ * "keep" handler, which leaves acc holding the result for the reader (crc32's bit loop):
+ * each register-immediate and register-register op there, read after by addi; then
+ * readers of every forwarded form past srliw: a load's base, sext.w, neg, sub (its second
+ * operand the srliw's), add with the result second (swapped), and an add that reads both,
+ * which reads the srliw's through acc instead.
+ */
+static void test_results_kept_past_another(void)
+{
+    const uint64_t a = 0xfedcba9876543210ULL, b = 13;
+    uint64_t regs[32] = { [5] = a, [6] = b, [8] = 0x5555, [11] = DATA + 0x3c0 };
+    const uint64_t kept = DATA + 0x3c8; /* addi x10 = x11 + 8 */
+    struct { const char *name; uint32_t insn; uint64_t want; } between[] = {
+#define KEPT_RI(name, f3, op, imm, decoded) { #name, I(imm, 5, f3, 7, op), alu_##name(a, (uint64_t)(int64_t)(decoded)) },
+#define KEPT_RR(name, f7, f3, op) { #name, R(f7, 6, 5, f3, 7, op), alu_##name(a, b) },
+        KEPT_RI(ADDI, 0, 0x13, -300, -300) KEPT_RI(SLTI, 2, 0x13, -300, -300) KEPT_RI(SLTIU, 3, 0x13, -300, -300)
+        KEPT_RI(XORI, 4, 0x13, -300, -300) KEPT_RI(ORI, 6, 0x13, -300, -300) KEPT_RI(ANDI, 7, 0x13, -300, -300)
+        KEPT_RI(SLLI, 1, 0x13, 37, 37) KEPT_RI(SRLI, 5, 0x13, 37, 37) KEPT_RI(SRAI, 5, 0x13, 0x400 | 37, 37)
+        KEPT_RI(ADDIW, 0, 0x1b, -300, -300) KEPT_RI(SLLIW, 1, 0x1b, 7, 7) KEPT_RI(SRLIW, 5, 0x1b, 7, 7)
+        KEPT_RI(SRAIW, 5, 0x1b, 0x400 | 7, 7)
+        KEPT_RR(ADD, 0, 0, 0x33) KEPT_RR(SUB, 0x20, 0, 0x33) KEPT_RR(SLL, 0, 1, 0x33) KEPT_RR(SLT, 0, 2, 0x33)
+        KEPT_RR(SLTU, 0, 3, 0x33) KEPT_RR(XOR, 0, 4, 0x33) KEPT_RR(SRL, 0, 5, 0x33) KEPT_RR(SRA, 0x20, 5, 0x33)
+        KEPT_RR(OR, 0, 6, 0x33) KEPT_RR(AND, 0, 7, 0x33)
+        KEPT_RR(ADDW, 0, 0, 0x3b) KEPT_RR(SUBW, 0x20, 0, 0x3b) KEPT_RR(SLLW, 0, 1, 0x3b) KEPT_RR(SRLW, 0, 5, 0x3b)
+        KEPT_RR(SRAW, 0x20, 5, 0x3b)
+        KEPT_RR(MUL, 1, 0, 0x33) KEPT_RR(MULH, 1, 1, 0x33) KEPT_RR(MULHSU, 1, 2, 0x33) KEPT_RR(MULHU, 1, 3, 0x33)
+        KEPT_RR(DIV, 1, 4, 0x33) KEPT_RR(DIVU, 1, 5, 0x33) KEPT_RR(REM, 1, 6, 0x33) KEPT_RR(REMU, 1, 7, 0x33)
+        KEPT_RR(MULW, 1, 0, 0x3b) KEPT_RR(DIVW, 1, 4, 0x3b) KEPT_RR(DIVUW, 1, 5, 0x3b) KEPT_RR(REMW, 1, 6, 0x3b)
+        KEPT_RR(REMUW, 1, 7, 0x3b)
+        KEPT_RR(SH1ADD, 0x10, 2, 0x33) KEPT_RR(SH2ADD, 0x10, 4, 0x33) KEPT_RR(SH3ADD, 0x10, 6, 0x33)
+        KEPT_RR(ADDUW, 0x04, 0, 0x3b)
+#undef KEPT_RR
+#undef KEPT_RI
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(between); i++) {
+        uint32_t code[] = {
+            I(8, 11, 0, 10, 0x13),   /* addi x10 = x11 + 8 */
+            between[i].insn,         /* x7 = x5 op x6 (or an immediate) */
+            I(1, 10, 0, 9, 0x13),    /* addi x9 = x10 + 1 */
+        };
+        unsigned check[] = { 7, 9, 10 };
+        uint64_t want[] = { between[i].want, kept + 1, kept };
+        RUN(between[i].name, code, regs, check, want);
+    }
+    const uint64_t shifted = alu_SRLIW(a, 1);
+    struct { const char *name; uint32_t insn; uint64_t want; } readers[] = {
+        { "ld after a kept result", I(0, 10, 3, 9, 0x03), 0x5555 },
+        { "sext.w after a kept result", I(0, 10, 0, 9, 0x1b), alu_ADDIW(kept, 0) },
+        { "neg after a kept result", R(0x20, 10, 0, 0, 9, 0x33), -kept },
+        { "sub after a kept result", R(0x20, 7, 10, 0, 9, 0x33), kept - shifted },
+        { "add after a kept result", R(0, 10, 5, 0, 9, 0x33), a + kept },
+        { "add of both results", R(0, 10, 7, 0, 9, 0x33), shifted + kept },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(readers); i++) {
+        uint32_t code[] = {
+            S(8, 8, 11, 3),          /* sd x8, 8(x11) */
+            I(8, 11, 0, 10, 0x13),   /* addi x10 = x11 + 8 */
+            I(1, 5, 5, 7, 0x1b),     /* srliw x7 = x5 >> 1 */
+            readers[i].insn,
+        };
+        unsigned check[] = { 7, 9 };
+        uint64_t want[] = { shifted, readers[i].want };
+        RUN(readers[i].name, code, regs, check, want);
+    }
 }
 
 /* Runs and pairs are decoded for an idle hart only (interp.c's cached_block): the
@@ -4411,6 +4479,7 @@ int main(void)
     test_ops_into_second_operand();
     test_forwarded_results();
     test_forwarded_into_loops();
+    test_results_kept_past_another();
     test_runs_and_pairs();
     test_more_pairs();
     test_word_results_across_loops();
