@@ -3210,10 +3210,9 @@ static void test_lr_counted_once(void)
  * Translated code on one hart against a reservation of another: an AMO that leaves the
  * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
  * SC's slow path, which breaks it too (the value changed as well, so only the
- * reservation's state tells).
+ * reservation's state tells). Both harts find the board's count of live reservations at
+ * `live`, which the translations embed.
  */
-/* Translated stores and AMOs of one hart break another's reservation through the count
- * at `live`, which the translations embed. */
 static void check_reservation_broken_by_translated_code(struct machine *two, _Atomic unsigned *live)
 {
     struct hart *h0 = two->harts[0], *h1 = two->harts[1];
