@@ -2764,6 +2764,33 @@ static void test_return_into_remapped_page(void)
 }
 
 /*
+ * The same with the return's fetch TLB entry flushed, not refilled: the function returns
+ * four times mapped as before, through the ret's own block, which then knows where it
+ * returns; on the fifth call it maps CALLEE_VA to CALLEE_2 (sfence.vma) and returns at
+ * once, through the same block: only the flushed entry tells the return goes elsewhere
+ * now, to CALLEE_2's instruction after the call (x16 = 100), not CALLEE_1's.
+ */
+static void test_return_into_page_remapped_unfetched(void)
+{
+    uint64_t regs[32] = { [5] = BASE + 0x100, [6] = CALLEE_VA, [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF,
+                          [8] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [13] = 7, [14] = 4 };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 3] = {
+        I(0, 6, 0, 0, 0x67),                    /* 0: jalr x0, 0(x6): to the caller */
+        [0x100 / 4] = I(1, 0, 0, 10, 0x13),     /* 0x100, the function: addi x10, x0, 1 */
+        B(12, 14, 12, 1),                       /* 0x104: bne x12, x14: to the ret */
+        S(0, 7, 8, 3),                          /* 0x108: sd x7, 0(x8): CALLEE_VA's PTE */
+        0x12000073u,                            /* 0x10c: sfence.vma */
+        I(0, 1, 0, 0, 0x67),                    /* 0x110: ret */
+        [(CALLEE_1 - BASE) / 4] = CALL_LOOP,    /* the caller */
+        WFI,
+        [(CALLEE_2 - BASE) / 4] = I(0, 5, 0, 1, 0x67), I(100, 0, 0, 16, 0x13), WFI,
+    };
+    unsigned check[] = { 11, 12, 16 };
+    uint64_t want[] = { 4, 4, 100 };
+    RUN_SET_UP("return into its page remapped, fetch TLB flushed", code, regs, set_up_remap, check, want);
+}
+
+/*
  * sret returns to the run loop, which then enters the next block through the link of the
  * block sret ended (interp.c): that link must follow sepc, its translation and its code.
  * S-mode code srets to sepc = x5 six times (the function there sets x10 and returns to
@@ -4545,6 +4572,7 @@ int main(void)
     test_return_to_another_caller();
     test_return_into_rewritten_code();
     test_return_into_remapped_page();
+    test_return_into_page_remapped_unfetched();
     test_register_write_back();
     test_loops_left_on_budget();
     test_side_exits();
