@@ -514,13 +514,14 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
 #define LOOP_WEIGHT 8
 #define MAX_WEIGHT 4096
 
-/* Whether an ALU op reads a register only through its low word: a W op, or an andi with
- * a non-negative mask (its result's upper half is clear whatever the source's). */
+/* Whether an ALU op reads a register only through its low word: a W op, an andi with a
+ * non-negative mask (its result's upper half is clear whatever the source's), or zext.w
+ * (add.uw with x0). */
 static bool reads_low_word(const struct dinsn *d)
 {
     const struct op_translation *o = translation_of(d);
     return ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word) ||
-           (d->op == OP_ANDI && d->imm >= 0);
+           (d->op == OP_ANDI && d->imm >= 0) || (d->op == OP_ADDUW && d->rs2 == 0);
 }
 
 /* The registers instruction d reads only through their low word (or, a branch on one

@@ -289,11 +289,12 @@ static void test_word_results_across_loops(void)
  * runs as one zext.w at the slli: with another instruction between them, in place, after
  * rs changes; not when something reads the shifted value in between (x15), when a jump
  * lands between them (x18), or at a fault between them (x16, which the trap sees
- * shifted); in a loop from a W op's result left as its low word (x20). */
+ * shifted); in a loop from a W op's result left as its low word (x20), and from one a
+ * W op leaves unextended for it (x23), but not for add.uw's second operand (x25). */
 static void test_zero_extensions(void)
 {
     uint64_t regs[32] = { [5] = 0xdeadbeef87654321ULL, [6] = 0x1fffffffeULL, [7] = 1,
-                          [12] = 0xffffffff80000001ULL, [18] = 0x1234567800000000ULL };
+                          [12] = 0xffffffff80000001ULL, [18] = 0x1234567800000000ULL, [24] = 0x7fffffff };
     uint32_t code[] = {
         I(32, 5, 1, 10, 0x13),         /* 0: slli x10, x5, 32 */
         R(0, 7, 6, 0, 11, 0x33),       /* 4: add x11, x6, x7 */
@@ -309,10 +310,15 @@ static void test_zero_extensions(void)
         B(8, 0, 7, 1),                 /* 44: bnez x7, 52 */
         I(32, 5, 1, 18, 0x13),         /* 48: slli x18, x5, 32 (skipped) */
         I(32, 18, 5, 18, 0x13),        /* 52: srli x18, x18, 32 */
+        I(1, 24, 0, 23, 0x1b),         /* 56: addiw x23 = sext(0x80000000) */
+        I(32, 23, 1, 23, 0x13),        /* 60: slli x23, x23, 32 */
+        I(32, 23, 5, 23, 0x13),        /* 64: srli x23, x23, 32 */
+        I(1, 24, 0, 25, 0x1b),         /* 68: addiw x25 = sext(0x80000000) */
+        R(0x04, 25, 6, 0, 25, 0x3b),   /* 72: add.uw x25, x6, x25: reads x25 whole */
     };
-    unsigned check[] = { 5, 10, 11, 12, 13, 14, 15, 18 };
+    unsigned check[] = { 5, 10, 11, 12, 13, 14, 15, 18, 23, 25 };
     uint64_t want[] = { 0xdeadbeef87654322ULL, 0x87654321, 0x1ffffffffULL, 0x80000001, 0x87654321,
-                        0xfffffffe, 0xfffffffe00000000ULL, 0x12345678 };
+                        0xfffffffe, 0xfffffffe00000000ULL, 0x12345678, 0x80000000, 0x7ffffffe };
     RUN("zero extensions", code, regs, check, want);
     run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
 
