@@ -514,13 +514,14 @@ static bool insn_registers(const struct dinsn *d, uint32_t *reads, uint32_t *wri
 #define LOOP_WEIGHT 8
 #define MAX_WEIGHT 4096
 
-/* Whether an ALU op reads a register only through its low word: a W op, or an andi with
- * a non-negative mask (its result's upper half is clear whatever the source's). */
+/* Whether an ALU op reads a register only through its low word: a W op, an andi with a
+ * non-negative mask (its result's upper half is clear whatever the source's), or zext.w
+ * (add.uw with x0). */
 static bool reads_low_word(const struct dinsn *d)
 {
     const struct op_translation *o = translation_of(d);
     return ((o->kind == KIND_ALU || o->kind == KIND_ALU_IMM) && o->word) ||
-           (d->op == OP_ANDI && d->imm >= 0);
+           (d->op == OP_ANDI && d->imm >= 0) || (d->op == OP_ADDUW && d->rs2 == 0);
 }
 
 /* The registers instruction d reads only through their low word (or, a branch on one
@@ -613,6 +614,38 @@ static bool upper_half_unread(const struct dinsn *insns, unsigned i)
             return d->rd == rd && reads_low_word(d);
         if (writes >> rd & 1)
             return true;
+    }
+}
+
+/*
+ * rv64gc's zero extension of a word (Zba's zext.w, which the baseline lacks), slli rd, rs,
+ * 32 and later srli rd, rd, 32, becomes add.uw rd, rs, x0 at the first and a nop at the
+ * second: one host mov instead of a copy and two shifts. Only where nothing in between
+ * reads or writes rd, can leave the code or call out, and no jump lands after the slli
+ * up to the srli: none of those would see rd's shifted value then. reads and writes
+ * follow the instructions.
+ */
+static void fuse_zero_extensions(struct dinsn *insns, unsigned n, const bool *joined, uint32_t *reads,
+                                 uint32_t *writes)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct dinsn *d = &insns[i];
+        if (d->op != OP_SLLI || d->imm != 32)
+            continue;
+        for (unsigned j = i + 1; j < n && !joined[j]; j++) {
+            const struct dinsn *s = &insns[j];
+            unsigned kind = translation_of(s)->kind;
+            if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC && kind != KIND_NOP)
+                break;
+            if (!((reads[j] | writes[j]) >> d->rd & 1))
+                continue;
+            if (s->op == OP_SRLI && s->imm == 32 && s->rs1 == d->rd && s->rd == d->rd) {
+                *d = (struct dinsn){ .op = OP_ADDUW, .rd = d->rd, .rs1 = d->rs1, .len = d->len };
+                insns[j] = (struct dinsn){ .op = OP_NOP, .len = s->len };
+                reads[j] = writes[j] = 0;
+            }
+            break;
+        }
     }
 }
 
@@ -994,15 +1027,16 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t
         for (int k = t.inside[i]; k >= 0 && k <= (int)i; k++)
             weight[k] = weight[k] < MAX_WEIGHT ? weight[k] * LOOP_WEIGHT : MAX_WEIGHT;
     }
+    bool joined[JIT_MAX_INSNS] = { false };
+    for (unsigned i = 0; i < n; i++)
+        if (t.inside[i] >= 0)
+            joined[t.inside[i]] = true;
+    fuse_zero_extensions(insns, n, joined, reads, writes);
     for (unsigned i = 0; i < n; i++) {
         for (unsigned r = 1; r < 32; r++)
             use.count[r] += weight[i] * ((reads[i] >> r & 1) + (writes[i] >> r & 1));
         use.written |= writes[i];
     }
-    bool joined[JIT_MAX_INSNS] = { false };
-    for (unsigned i = 0; i < n; i++)
-        if (t.inside[i] >= 0)
-            joined[t.inside[i]] = true;
     uint32_t head_low[JIT_MAX_INSNS] = { 0 }, head_unseen[JIT_MAX_INSNS] = { 0 };
     for (unsigned k = n; k-- > 0;) {
         if (joined[k]) {

@@ -1462,7 +1462,8 @@ void jit_emit_alu(struct emitter *e, enum jit_alu op, bool word, bool extend, un
         break;
     case JIT_ADDUW:
         op_x(e, false, 0x8b, t, rs1); /* mov t32, rs1: zero-extends */
-        op_x(e, true, 0x03, t, rs2);
+        if (rs2) /* else zext.w, which jit.c also makes of rv64gc's slli 32, srli 32 */
+            op_x(e, true, 0x03, t, rs2);
         break;
     case JIT_SUB:
         if (rs1 == 0) { /* neg, negw */

@@ -285,6 +285,69 @@ static void test_word_results_across_loops(void)
     RUN("word result overwritten in C", fp, fp_regs, fp_check, fp_want);
 }
 
+/* rv64gc's zero extension, slli rd, rs, 32 and then srli rd, rd, 32, which the translator
+ * runs as one zext.w at the slli: with another instruction between them, in place, after
+ * rs changes; not when something reads the shifted value in between (x15), when a jump
+ * lands between them (x18), or at a fault between them (x16, which the trap sees
+ * shifted); in a loop from a W op's result left as its low word (x20), and from one a
+ * W op leaves unextended for it (x23), but not for add.uw's second operand (x25). */
+static void test_zero_extensions(void)
+{
+    uint64_t regs[32] = { [5] = 0xdeadbeef87654321ULL, [6] = 0x1fffffffeULL, [7] = 1,
+                          [12] = 0xffffffff80000001ULL, [18] = 0x1234567800000000ULL, [24] = 0x7fffffff };
+    uint32_t code[] = {
+        I(32, 5, 1, 10, 0x13),         /* 0: slli x10, x5, 32 */
+        R(0, 7, 6, 0, 11, 0x33),       /* 4: add x11, x6, x7 */
+        I(32, 10, 5, 10, 0x13),        /* 8: srli x10, x10, 32 */
+        I(32, 12, 1, 12, 0x13),        /* 12: slli x12, x12, 32 */
+        I(32, 12, 5, 12, 0x13),        /* 16: srli x12, x12, 32 */
+        I(32, 5, 1, 13, 0x13),         /* 20: slli x13, x5, 32 */
+        I(1, 5, 0, 5, 0x13),           /* 24: addi x5, x5, 1 */
+        I(32, 13, 5, 13, 0x13),        /* 28: srli x13, x13, 32 */
+        I(32, 6, 1, 14, 0x13),         /* 32: slli x14, x6, 32 */
+        R(0, 14, 0, 0, 15, 0x33),      /* 36: add x15, x0, x14 */
+        I(32, 14, 5, 14, 0x13),        /* 40: srli x14, x14, 32 */
+        B(8, 0, 7, 1),                 /* 44: bnez x7, 52 */
+        I(32, 5, 1, 18, 0x13),         /* 48: slli x18, x5, 32 (skipped) */
+        I(32, 18, 5, 18, 0x13),        /* 52: srli x18, x18, 32 */
+        I(1, 24, 0, 23, 0x1b),         /* 56: addiw x23 = sext(0x80000000) */
+        I(32, 23, 1, 23, 0x13),        /* 60: slli x23, x23, 32 */
+        I(32, 23, 5, 23, 0x13),        /* 64: srli x23, x23, 32 */
+        I(1, 24, 0, 25, 0x1b),         /* 68: addiw x25 = sext(0x80000000) */
+        R(0x04, 25, 6, 0, 25, 0x3b),   /* 72: add.uw x25, x6, x25: reads x25 whole */
+    };
+    unsigned check[] = { 5, 10, 11, 12, 13, 14, 15, 18, 23, 25 };
+    uint64_t want[] = { 0xdeadbeef87654322ULL, 0x87654321, 0x1ffffffffULL, 0x80000001, 0x87654321,
+                        0xfffffffe, 0xfffffffe00000000ULL, 0x12345678, 0x80000000, 0x7ffffffe };
+    RUN("zero extensions", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+
+    uint64_t fault_regs[32] = { [5] = 0xdeadbeef87654321ULL, [13] = 0x1000 };
+    uint32_t fault[] = {
+        I(32, 5, 1, 16, 0x13),         /* 0: slli x16, x5, 32 */
+        I(0, 13, 3, 12, 0x03),         /* 4: ld x12 from unmapped physical memory: faults */
+        I(32, 16, 5, 16, 0x13),        /* 8: srli x16, x16, 32: never runs */
+    };
+    unsigned fault_check[] = { 16 };
+    uint64_t fault_want[] = { 0x8765432100000000ULL };
+    RUN("zero extension across a fault", fault, fault_regs, fault_check, fault_want);
+    CHECK_EQ_U64(h->arch.mcause, EXC_LOAD_ACCESS);
+
+    uint64_t loop_regs[32] = { [19] = 1, [22] = 3 };
+    uint32_t loop[] = {
+        I(-1, 19, 0, 19, 0x1b),        /* 0: addiw x19, x19, -1 */
+        I(32, 19, 1, 20, 0x13),        /* 4: slli x20, x19, 32 */
+        I(32, 20, 5, 20, 0x13),        /* 8: srli x20, x20, 32 */
+        R(0, 20, 21, 0, 21, 0x33),     /* 12: add x21, x21, x20 */
+        I(-1, 22, 0, 22, 0x13),        /* 16: addi x22, x22, -1 */
+        B(-20, 0, 22, 1),              /* 20: bnez x22, 0 */
+    };
+    unsigned loop_check[] = { 19, 20, 21, 22 };
+    uint64_t loop_want[] = { (uint64_t)-2, 0xfffffffe, 0x1fffffffdULL, 0 };
+    RUN("zero extension in a loop", loop, loop_regs, loop_check, loop_want);
+    run_every_budget(loop, ARRAY_SIZE(loop), loop_regs, loop_check, loop_want, ARRAY_SIZE(loop_check));
+}
+
 /* A loop's head takes a register as a W op's result only where every path into it brings
  * one: not from before the loop when it holds any other value there (x11 first), nor when
  * one jump back brings another value (x11 after the xor) while the last one brings a W
@@ -4509,6 +4572,7 @@ int main(void)
     test_runs_and_pairs();
     test_more_pairs();
     test_word_results_across_loops();
+    test_zero_extensions();
     test_loop_heads_agree();
     test_multiply_divide();
     test_bitmanip();
