@@ -570,6 +570,14 @@ static uint32_t word_results_at_head(const struct dinsn *insns, const uint32_t *
     return low;
 }
 
+/* Whether the translation runs d in place among host registers: an ALU op, lui, auipc or a
+ * nop, which neither leaves the code, calls out nor traps (so nothing writes back). */
+static bool stays_in_registers(const struct dinsn *d)
+{
+    unsigned kind = translation_of(d)->kind;
+    return kind == KIND_ALU || kind == KIND_ALU_IMM || kind == KIND_LUI || kind == KIND_AUIPC || kind == KIND_NOP;
+}
+
 /* The registers of regs whose upper half nothing sees from instruction k on: ALU ops
  * read them only through their low word until one writes them (nothing exits or calls
  * out meanwhile). A loop's head may take these as W results whatever value the paths
@@ -579,10 +587,8 @@ static uint32_t upper_unseen_from(const struct dinsn *insns, unsigned k, uint32_
     uint32_t unseen = 0;
     for (unsigned r = 1; r < 32; r++) {
         for (unsigned j = k; regs >> r & 1; j++) {
-            unsigned kind = translation_of(&insns[j])->kind;
             uint32_t reads, writes;
-            if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC &&
-                kind != KIND_NOP)
+            if (!stays_in_registers(&insns[j]))
                 break;
             insn_registers(&insns[j], &reads, &writes);
             if (reads >> r & 1 & ~(low_word_reads(&insns[j]) >> r))
@@ -605,9 +611,8 @@ static bool upper_half_unread(const struct dinsn *insns, unsigned i)
     unsigned rd = insns[i].rd;
     for (unsigned j = i + 1;; j++) {
         const struct dinsn *d = &insns[j];
-        unsigned kind = translation_of(d)->kind;
         uint32_t reads, writes;
-        if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC && kind != KIND_NOP)
+        if (!stays_in_registers(d))
             return false;
         insn_registers(d, &reads, &writes);
         if (reads >> rd & 1)
@@ -634,8 +639,7 @@ static void fuse_zero_extensions(struct dinsn *insns, unsigned n, const bool *jo
             continue;
         for (unsigned j = i + 1; j < n && !joined[j]; j++) {
             const struct dinsn *s = &insns[j];
-            unsigned kind = translation_of(s)->kind;
-            if (kind != KIND_ALU && kind != KIND_ALU_IMM && kind != KIND_LUI && kind != KIND_AUIPC && kind != KIND_NOP)
+            if (!stays_in_registers(s))
                 break;
             if (!((reads[j] | writes[j]) >> d->rd & 1))
                 continue;
