@@ -2795,6 +2795,18 @@ static void test_return_into_rewritten_code(void)
     RUN("return into code rewritten", code, regs, check, want);
 }
 
+/* The function both remap tests call, at BASE + 0x100: x10 = 1, and on the call where x12
+ * is x14 it maps CALLEE_VA to CALLEE_2 (x7, the PTE at x8) and sfence.vmas; else it goes
+ * to_ret bytes on from its bne, where its return is. */
+#define REMAPPING_REGS \
+    [5] = BASE + 0x100, [6] = CALLEE_VA, [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, \
+    [8] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12)
+#define REMAPPING_FUNCTION(to_ret) \
+    [0x100 / 4] = I(1, 0, 0, 10, 0x13), /* the function: addi x10, x0, 1 */ \
+    B(to_ret, 14, 12, 1),               /* bne x12, x14: to the ret */ \
+    S(0, 7, 8, 3),                      /* sd x7, 0(x8): CALLEE_VA's PTE */ \
+    0x12000073u                         /* sfence.vma */
+
 /*
  * The same with the caller's page remapped: code at CALLEE_VA calls a function three
  * times, which on the third maps CALLEE_VA to CALLEE_2 (sfence.vma) and runs code there
@@ -2803,21 +2815,13 @@ static void test_return_into_rewritten_code(void)
  */
 static void test_return_into_remapped_page(void)
 {
-    uint64_t regs[32] = { [5] = BASE + 0x100, [6] = CALLEE_VA, [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF,
-                          [8] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [9] = CALLEE_VA + 12,
-                          [13] = 5, [14] = 2, [28] = BASE + 0x118 };
+    uint64_t regs[32] = { REMAPPING_REGS, [9] = CALLEE_VA + 12, [13] = 5, [14] = 2, [28] = BASE + 0x118 };
     uint32_t code[(CALLEE_2 - BASE) / 4 + 4] = {
         I(0, 6, 0, 0, 0x67),                    /* 0: jalr x0, 0(x6): to the caller */
-        [0x100 / 4] = I(1, 0, 0, 10, 0x13),     /* 0x100, the function: addi x10, x0, 1 */
-        B(20, 14, 12, 1),                       /* 0x104: bne x12, x14: to the ret */
-        S(0, 7, 8, 3),                          /* 0x108: sd x7, 0(x8): CALLEE_VA's PTE */
-        0x12000073u,                            /* 0x10c: sfence.vma */
+        REMAPPING_FUNCTION(20),                 /* 0x100-0x10c */
         I(0, 9, 0, 0, 0x67),                    /* 0x110: jalr x0, 0(x9): to CALLEE_VA + 12, and back */
         [0x118 / 4] = I(0, 1, 0, 0, 0x67),      /* 0x118: ret */
-        [(CALLEE_1 - BASE) / 4] = I(0, 5, 0, 1, 0x67), /* the caller: jalr x1, 0(x5) */
-        R(0, 10, 11, 0, 11, 0x33),              /* add x11, x11, x10 */
-        I(1, 12, 0, 12, 0x13),                  /* addi x12, x12, 1 */
-        B(-12, 13, 12, 4),                      /* blt x12, x13, the jalr */
+        [(CALLEE_1 - BASE) / 4] = CALL_LOOP,    /* the caller */
         WFI,
         [(CALLEE_2 - BASE) / 4] = I(0, 5, 0, 1, 0x67), I(100, 0, 0, 16, 0x13), WFI, I(0, 28, 0, 0, 0x67),
     };
@@ -2835,14 +2839,10 @@ static void test_return_into_remapped_page(void)
  */
 static void test_return_into_page_remapped_unfetched(void)
 {
-    uint64_t regs[32] = { [5] = BASE + 0x100, [6] = CALLEE_VA, [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF,
-                          [8] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12), [13] = 7, [14] = 4 };
+    uint64_t regs[32] = { REMAPPING_REGS, [13] = 7, [14] = 4 };
     uint32_t code[(CALLEE_2 - BASE) / 4 + 3] = {
         I(0, 6, 0, 0, 0x67),                    /* 0: jalr x0, 0(x6): to the caller */
-        [0x100 / 4] = I(1, 0, 0, 10, 0x13),     /* 0x100, the function: addi x10, x0, 1 */
-        B(12, 14, 12, 1),                       /* 0x104: bne x12, x14: to the ret */
-        S(0, 7, 8, 3),                          /* 0x108: sd x7, 0(x8): CALLEE_VA's PTE */
-        0x12000073u,                            /* 0x10c: sfence.vma */
+        REMAPPING_FUNCTION(12),                 /* 0x100-0x10c */
         I(0, 1, 0, 0, 0x67),                    /* 0x110: ret */
         [(CALLEE_1 - BASE) / 4] = CALL_LOOP,    /* the caller */
         WFI,
