@@ -3652,6 +3652,72 @@ static void test_trap_csr_loop(void)
     CHECK_EQ_U64(h->arch.sscratch, 0x5c);
 }
 
+/* What test_many_registers_loop's loop leaves in the registers of check, computed here
+ * from regs and sscratch (vsscratch at V=1) at scratch. */
+static void many_registers_loop_result(const uint64_t *regs, uint64_t scratch, const unsigned *check,
+                                       size_t nchecks, uint64_t *want)
+{
+    uint64_t x[32];
+    memcpy(x, regs, sizeof(x));
+    do {
+        x[10] += 3;
+        x[11] ^= x[10];
+        x[12] += x[11];
+        x[13] = scratch;
+        scratch = x[12];
+        x[14] -= x[13];
+        x[15] = x[12] / x[6];
+        x[16] += x[15];
+        x[19] = x[16];
+        x[17] += x[14];
+        x[18] ^= x[19];
+        x[28]++;
+        x[29] += x[28];
+        x[30] -= x[16];
+    } while ((int64_t)x[28] < (int64_t)x[5]);
+    for (size_t i = 0; i < nchecks; i++)
+        want[i] = x[check[i]];
+}
+
+/*
+ * A loop with sixteen registers live from one turn to the next, more than translated
+ * code holds in host registers, with calls out inside: divu's helper, csrrw through its
+ * call at V=1, a store's and a load's slow paths in the first turn (the TLB misses). Each
+ * call must find the register file exact and the code after it its host registers
+ * reloaded, in every turn and at every budget.
+ */
+static void test_many_registers_loop(void)
+{
+    uint64_t regs[32] = { [5] = 20, [6] = 7, [9] = DATA, [10] = 1, [11] = 0x55, [12] = 0x1000,
+                          [14] = 0x777, [17] = 5, [18] = 0xabc, [30] = 1000 };
+    uint32_t code[] = {
+        I(3, 10, 0, 10, 0x13),             /* 0: addi x10, x10, 3 */
+        R(0, 10, 11, 4, 11, 0x33),         /* 4: xor x11, x11, x10 */
+        R(0, 11, 12, 0, 12, 0x33),         /* 8: add x12, x12, x11 */
+        csr_insn(CSR_SSCRATCH, 12, 1, 13), /* 12: csrrw x13, sscratch, x12 */
+        R(0x20, 13, 14, 0, 14, 0x33),      /* 16: sub x14, x14, x13 */
+        R(1, 6, 12, 5, 15, 0x33),          /* 20: divu x15, x12, x6 */
+        R(0, 15, 16, 0, 16, 0x33),         /* 24: add x16, x16, x15 */
+        S(0, 16, 9, 3),                    /* 28: sd x16, 0(x9) */
+        I(0, 9, 3, 19, 0x03),              /* 32: ld x19, 0(x9) */
+        R(0, 14, 17, 0, 17, 0x33),         /* 36: add x17, x17, x14 */
+        R(0, 19, 18, 4, 18, 0x33),         /* 40: xor x18, x18, x19 */
+        I(1, 28, 0, 28, 0x13),             /* 44: addi x28, x28, 1 */
+        R(0, 28, 29, 0, 29, 0x33),         /* 48: add x29, x29, x28 */
+        R(0x20, 16, 30, 0, 30, 0x33),      /* 52: sub x30, x30, x16 */
+        B(-56, 5, 28, 4),                  /* 56: blt x28, x5, 0 */
+    };
+    unsigned check[] = { 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 28, 29, 30 };
+    uint64_t want[ARRAY_SIZE(check)];
+    many_registers_loop_result(regs, 0, check, ARRAY_SIZE(check), want);
+    RUN("many registers in a loop", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+    many_registers_loop_result(regs, 0x5c, check, ARRAY_SIZE(check), want);
+    RUN_SET_UP("many registers in a loop in S mode", code, regs, set_up_s_mode_trap_csrs, check, want);
+    many_registers_loop_result(regs, 0x75c, check, ARRAY_SIZE(check), want);
+    RUN_SET_UP("many registers in a loop at V=1", code, regs, set_up_vs_mode_trap_csrs, check, want);
+}
+
 /* The trap vector's code: mcause and mtval into x20 and x21, then wfi. */
 static void set_up_trap_recorder(void)
 {
@@ -4619,6 +4685,7 @@ int main(void)
     test_irq_save_restore_loop();
     test_trap_csr_round_trip();
     test_trap_csr_loop();
+    test_many_registers_loop();
     test_trap_csr_from_user();
     test_sfence_within_block();
     test_sfence_asid_keeps_others();
