@@ -115,8 +115,8 @@ static enum op classify(uint32_t i)
     case 0x2f:
         return f3 == 2 || f3 == 3 ? OP_AMO : OP_SLOW;
     case 0x0f:
-        if (f3 == 0)
-            return OP_FENCE; /* fence.tso and pause too */
+        if (f3 == 0) /* fence.tso too; pause goes to the run loop's host (hart_pause) */
+            return i == INSN_PAUSE ? OP_SLOW : OP_FENCE;
         if (f3 == 1)
             return OP_FETCH_FENCE; /* fence.i */
         return f3 == 2 && insn_rd(i) == 0 && (i >> 20) == 4 ? OP_CBO_ZERO : OP_SLOW;

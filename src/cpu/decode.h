@@ -21,6 +21,9 @@
 
 #include "common.h"
 
+/* Zihintpause's pause (fence w, 0): OP_SLOW, so that the reference executor runs it
+ * (hart_pause), and ends its block. */
+#define INSN_PAUSE 0x0100000fu
 
 static inline unsigned insn_rd(uint32_t i) { return (i >> 7) & 31; }
 static inline unsigned insn_rs1(uint32_t i) { return (i >> 15) & 31; }

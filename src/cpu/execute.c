@@ -459,7 +459,10 @@ static enum exec_result exec_insn(struct hart *h, uint32_t insn, uint32_t raw, u
         }
         case 0x0f:
             /* (fence and cbo.zero have ops of their own) */
-            if (F3 == 1) {
+            if (insn == INSN_PAUSE) {
+                mem_fence(insn);
+                hart_pause(h);
+            } else if (F3 == 1) {
                 hart_fence_i(h);
             } else if (F3 == 2 && RD == 0 && ((insn >> 20) & 0xfff) <= 2) { /* Zicbom */
                 uint64_t need = ((insn >> 20) & 0xfff) == 0 ? MENVCFG_CBIE : MENVCFG_CBCFE;

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -207,6 +208,14 @@ void hart_await_fence(struct hart *self, struct hart *t, const _Atomic bool *req
     }
     atomic_store(&self->sleeping, false);
     hart_serve_fence_requests(self);
+}
+
+void hart_pause(struct hart *h)
+{
+    /* Linux's cpu_relax: an idle hart woken into del_timer_sync spun ~10 M instructions
+     * a second waiting for the busy one; where they share a host CPU, that one waits. */
+    if (!h->platform.sole_hart)
+        sched_yield();
 }
 
 void hart_fence_i(struct hart *h)

@@ -407,6 +407,9 @@ void hart_raise_guest_fault(struct hart *h, uint64_t cause, uint64_t tval, uint6
 uint64_t hart_mret(struct hart *h);
 uint64_t hart_sret(struct hart *h);
 
+/* Zihintpause's pause: the guest spins until another hart moves, so on a board of more
+ * than one hart the host CPU goes to another thread first (that hart's, if it waits). */
+void hart_pause(struct hart *h);
 /* fence.i: makes this hart's instruction fetches see earlier stores. */
 void hart_fence_i(struct hart *h);
 void hart_clear_reservation(struct hart *h);

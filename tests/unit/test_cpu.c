@@ -1184,6 +1184,28 @@ static void test_atomics(void)
     CHECK_EQ_U64(*h->platform.reservations_live, 0);
 }
 
+/* pause (Zihintpause) in a loop, as Linux's cpu_relax spins: it changes nothing but
+ * instret, on a sole hart and on a board of two, where it yields the host CPU. */
+static void test_pause_hint(void)
+{
+    uint64_t regs[32] = { [11] = 100 };
+    uint32_t code[] = {
+        I(1, 10, 0, 10, 0x13),          /* addi x10, x10, 1 */
+        INSN_PAUSE,
+        B(-8, 11, 10, 1),               /* bne x10, x11: back to the addi */
+        I(0, 10, 0, 12, 0x13),          /* mv x12, x10 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 100, 100 };
+    struct dinsn d;
+    CHECK(decode_insn(INSN_PAUSE, 4, &d)); /* ends its block: the run loop's host yields */
+    CHECK_EQ_U64(d.op, OP_SLOW);
+    RUN("pause on a sole hart", code, regs, check, want);
+    on_two_harts = true;
+    RUN("pause on two harts", code, regs, check, want);
+    on_two_harts = false;
+}
+
 /*
  * F and D instructions, which the block engine leaves to the reference executor and
  * translated code runs in place, between integer ones, up to an FP load that faults.
@@ -3106,19 +3128,18 @@ static void test_fence_in_place(void)
 }
 
 /*
- * fence (fence.tso and pause too), cbo.zero and the AMOs have ops of their own that keep
+ * fence (fence.tso too), cbo.zero and the AMOs have ops of their own that keep
  * a block going (as OP_SLOW each ended its block: the Debian kernel's boot ran ~0.7 M
  * fences, ~0.85 M AMOs and, zeroing every page it allocates, ~1 M cbo.zero). An AMO into
  * x0 still goes to memory. A cbo.zero that faults in the middle of a block stops there in
  * every engine: the registers written before it are in place, the exception is the
- * block's store's, at its own pc.
+ * block's store's, at its own pc. (pause does end its block: test_pause_hint.)
  */
 static void test_memory_ops_within_block(void)
 {
     const uint32_t ops[] = {
         0x0330000fu,                            /* fence rw, rw */
         0x8330000fu,                            /* fence.tso */
-        0x0100000fu,                            /* pause */
         4u << 20 | 9u << 15 | 2u << 12 | 0x0f,  /* cbo.zero (x9) */
         AMO(0x00, 5, 9, 2, 0),                  /* amoadd.w x0 */
         AMO(0x02, 0, 9, 3, 6),                  /* lr.d */
@@ -3129,7 +3150,7 @@ static void test_memory_ops_within_block(void)
         CHECK(!decode_insn(ops[i], 4, &d));
         CHECK(d.op != OP_SLOW && d.op != OP_NOP);
     }
-    CHECK(fence_orders_write_read(ops[0]) && !fence_orders_write_read(ops[1]) && !fence_orders_write_read(ops[2]));
+    CHECK(fence_orders_write_read(ops[0]) && !fence_orders_write_read(ops[1]) && !fence_orders_write_read(INSN_PAUSE));
 
     uint64_t regs[32] = { [9] = 0x1000 };
     uint32_t code[] = {
@@ -4654,6 +4675,7 @@ int main(void)
     test_compressed();
     test_zcb();
     test_atomics();
+    test_pause_hint();
     for (int two = 0; two < 2; two++) {
         on_two_harts = two;
         test_every_amo();
