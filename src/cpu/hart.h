@@ -18,6 +18,9 @@
 
 struct hart;
 
+/* The most harts a board may have (hart_platform.reservations_live relies on it). */
+#define HART_BOARD_MAX 127
+
 enum priv { PRIV_U = 0, PRIV_S = 1, PRIV_M = 3 };
 
 /* mip/mie bits */
@@ -208,7 +211,10 @@ struct hart_platform {
     /* LR reservations held by the board's harts: while there are some, every hart's
      * stores look for ones to break. One count for the board, on a cache line of its
      * own: taking or ending a reservation then writes one line that other harts read,
-     * not one line per hart (each also written by its hart's run loop). */
+     * not one line per hart (each also written by its hart's run loop). A board has at
+     * most HART_BOARD_MAX harts, each holding one reservation at most, so the count,
+     * even wrapped below 0 for a moment, is 0 exactly when its low byte is: translated
+     * stores read that byte alone. */
     _Atomic unsigned *reservations_live;
     /* The board's only hart: nothing else performs atomic accesses or holds reservations
      * on guest memory (devices make plain stores), so AMOs and LR/SC are plain loads and

@@ -862,12 +862,21 @@ static void emit_tlb_entry(struct emitter *e, uint32_t op, int reg, int32_t disp
     emit32(e, (uint32_t)disp);
 }
 
+/* Whether a plain store's tag compare also tests the board's count of live reservations
+ * (tlb_lookup): one byte read at an absolute 32-bit address, where the count lies below
+ * 2 GiB; else the store tests it on its own (reservation_check). */
+static bool reservations_folded(const struct emitter *e)
+{
+    return !e->sole_hart && (uintptr_t)e->reservations_live < 0x80000000u;
+}
+
 /*
  * The MMU's TLB hit path, inline, for the guest virtual address in register va. Jumps to
  * the returned patch sites (the slow path) on a miss or a misaligned access; on a hit
  * leaves the host address as rcx + va.
  */
-static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss, int keep)
+static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size, uint8_t **miss, int keep,
+                           bool plain_store)
 {
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
@@ -877,6 +886,12 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
      * slow path through the same compare. */
     emit_reg(e, true, 0x89, va, RCX);
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
+    if (plain_store && reservations_folded(e)) {
+        /* A plain store: the count's low byte, nonzero while any reservation is live
+         * (hart_platform.reservations_live), fails the compare too, with no jump of its own. */
+        emit8(e, 0x0a), emit8(e, 0x0c), emit8(e, 0x25);                          /* or cl, [abs32] */
+        emit32(e, (uint32_t)(uintptr_t)e->reservations_live);
+    }
     emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
     if (keep >= 0)
@@ -939,6 +954,13 @@ static void reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow
         emit_mem(e, false, 0x83, 7, RAX, 0), emit8(e, 0); /* cmp dword [live], 0 */
     }
     slow[(*nslow)++] = jump_forward(e, 0x85);
+}
+
+/* A plain store's reservation_check, unless its tag compare made it (reservations_folded). */
+static void plain_store_reservation_check(struct emitter *e, uint8_t **slow, unsigned *nslow)
+{
+    if (!reservations_folded(e))
+        reservation_check(e, slow, nslow);
 }
 
 /*
@@ -1048,13 +1070,13 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
         guessed_lookup(e, va, size, guess, slow, &wrong_guess);
         nslow = 1;
     } else {
-        nslow = tlb_lookup(e, va, store, size, slow, keep);
+        nslow = tlb_lookup(e, va, store, size, slow, keep, store);
     }
     uint8_t *hit = e->p;
     if (store) {
         /* A page holding code fails the tag compare (TLB_CODE_PAGE): jit_emit_cold
          * checks its code's bytes before the helper. */
-        reservation_check(e, slow, &nslow);
+        plain_store_reservation_check(e, slow, &nslow);
         emit_store(e, size, value, va);
     } else {
         switch (size) {
@@ -1230,7 +1252,7 @@ void jit_emit_amo(struct emitter *e, const struct translation *t, const struct d
         load_x(e, src, d->rs2);
     int dest = dest_of(e, d->rd);
     uint8_t *slow[8];
-    unsigned nslow = tlb_lookup(e, va, funct != AMO_LR, size, slow, -1);
+    unsigned nslow = tlb_lookup(e, va, funct != AMO_LR, size, slow, -1, false);
     switch (funct) {
     case AMO_LR:
         emit_load_reserved(e, t, va, size, dest);
@@ -1297,7 +1319,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             /* Not the page of the host base it reused: the TLB then, as any access, which
              * refills the host base on a hit. */
             patch_here(e, from[0]);
-            tlb_lookup(e, c->va, false, c->size, from, c->reuse);
+            tlb_lookup(e, c->va, false, c->size, from, c->reuse, false);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }
@@ -1324,7 +1346,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
             slow[nslow++] = jump_forward(e, 0x85);
             emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
-            reservation_check(e, slow, &nslow);
+            plain_store_reservation_check(e, slow, &nslow);
             code_store_check(e, t, c->va, c->size, slow, &nslow);
             emit_store(e, c->size, c->value, c->va);
             emit8(e, 0xe9);

@@ -16,6 +16,7 @@
 #include "memory/bus.h"
 
 #define MACHINE_MAX_HARTS 32
+_Static_assert(MACHINE_MAX_HARTS <= HART_BOARD_MAX, "a board the CPU layer can serve");
 
 struct hart;
 struct clint;

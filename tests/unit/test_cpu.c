@@ -3319,9 +3319,10 @@ static void test_lr_counted_once(void)
 
 /*
  * Translated code on one hart against a reservation of another: an AMO that leaves the
- * value as it was (adds 0) still breaks it, and an LR/SC pair of its own must take the
- * SC's slow path, which breaks it too (the value changed as well, so only the
- * reservation's state tells). Both harts find the board's count of live reservations at
+ * value as it was (adds 0) still breaks it, so does a plain store of the value there
+ * (whose tag compare reads the count), and an LR/SC pair of its own must take the SC's
+ * slow path, which breaks it too (the value changed as well, so only the reservation's
+ * state tells). Both harts find the board's count of live reservations at
  * `live`, which the translations embed.
  */
 static void check_reservation_broken_by_translated_code(struct machine *two, _Atomic unsigned *live)
@@ -3332,8 +3333,9 @@ static void check_reservation_broken_by_translated_code(struct machine *two, _At
     uint32_t lr = AMO(AMO_LR, 0, 1, 3, 14), sc = AMO(AMO_SC, 2, 1, 3, 15);
     /* Each starts with a load and a store next to the word: its TLB entries, so that
      * what follows takes its inline path as far as that goes. */
-    const uint32_t programs[2][7] = {
+    const uint32_t programs[3][7] = {
         { I(8, 1, 3, 7, 0x03), S(8, 0, 1, 3), AMO(AMO_ADD, 0, 1, 3, 0), WFI }, /* amoadd.d x0, x0, (x1) */
+        { I(8, 1, 3, 7, 0x03), S(8, 0, 1, 3), I(0, 1, 3, 7, 0x03), S(0, 7, 1, 3), WFI }, /* ld x7, sd x7 */
         {
             I(8, 1, 3, 7, 0x03),                            /* ld x7, 8(x1) */
             S(8, 0, 1, 3),                                  /* sd x0, 8(x1) */
@@ -3343,7 +3345,7 @@ static void check_reservation_broken_by_translated_code(struct machine *two, _At
             WFI,
         },
     };
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         memcpy(guest_ram_ptr(&two->bus.ram, BASE, sizeof(programs[k])), programs[k], sizeof(programs[k]));
         hart_reset(h0, BASE);
         hart_reset(h1, BASE);
@@ -3360,8 +3362,8 @@ static void check_reservation_broken_by_translated_code(struct machine *two, _At
         CHECK_EQ_U64(*live, 0);
         CHECK_EQ_U64(exec_one(h0, sc, sc, 4), EXEC_NEXT);
         CHECK_EQ_U64(h0->arch.x[15], 1);    /* failed */
-        CHECK_EQ_U64(*word, k == 0 ? 41 : 42);
-        if (k == 1)
+        CHECK_EQ_U64(*word, k == 2 ? 42 : 41);
+        if (k == 2)
             CHECK_EQ_U64(h1->arch.x[6], 0); /* its own SC succeeded */
     }
 }
