@@ -1339,7 +1339,8 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         if (c->value >= 0) {
             /* A store whose tag compare (its first jump here) failed: with rcx the masked
              * address and rax the entry's offset still, is it the entry of a page holding
-             * code? Then the store goes on inline unless it overwrites that code. */
+             * code? Then the store goes on inline unless it overwrites that code. (A
+             * reservation count folded into rcx fails this compare too: the helper.) */
             patch_here(e, from[0]);
             int32_t table = (int32_t)offsetof(struct tlb, write);
             emit_reg(e, true, 0x81, 1, RCX), emit32(e, (uint32_t)TLB_CODE_PAGE); /* or rcx, flag */
