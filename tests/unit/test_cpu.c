@@ -617,6 +617,50 @@ static void test_results_kept_past_another(void)
     }
 }
 
+/*
+ * What a keep handler sets aside (srliw's x7, acc holding addi's x10) is read by a later
+ * instruction that reads acc too: each op with an aside form, its operands in either order
+ * (swapped where it commutes), past an op on acc or a load from it then an addi on x10;
+ * and read from x[] instead when something between wrote x7 (an op, a load).
+ */
+static void test_results_set_aside(void)
+{
+    const uint64_t a = 0xfedcba9876543210ULL;
+    uint64_t regs[32] = { [5] = a, [8] = 0x5555, [11] = DATA + 0x3c0 };
+    const uint64_t shifted = alu_SRLIW(a, 1), acc = DATA + 0x3c8;
+    struct { const char *name; uint32_t f7, f3, op; uint64_t (*fn)(uint64_t, uint64_t); } ops[] = {
+        { "add", 0, 0, 0x33, alu_ADD }, { "sub", 0x20, 0, 0x33, alu_SUB }, { "xor", 0, 4, 0x33, alu_XOR },
+        { "or", 0, 6, 0x33, alu_OR }, { "and", 0, 7, 0x33, alu_AND }, { "addw", 0, 0, 0x3b, alu_ADDW },
+        { "subw", 0x20, 0, 0x3b, alu_SUBW },
+    };
+    struct { const char *name; uint32_t insn; uint64_t x10, x7; } between[] = {
+        { "past an op on acc", I(3, 10, 0, 10, 0x13), acc + 6, shifted },     /* addi x10 += 3 */
+        { "past a load from acc", I(0, 10, 3, 12, 0x03), acc + 3, shifted },  /* ld x12, 0(x10) */
+        { "past a write of x7", I(5, 10, 0, 7, 0x13), acc + 3, acc + 5 },     /* addi x7 = x10 + 5 */
+        { "past a load into x7", I(-8, 10, 3, 7, 0x03), acc + 3, 0x5555 },    /* ld x7, -8(x10) */
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+        for (size_t j = 0; j < ARRAY_SIZE(between); j++)
+            for (int swapped = 0; swapped < 2; swapped++) {
+                uint32_t code[] = {
+                    S(0, 8, 11, 3),          /* sd x8, 0(x11) */
+                    I(8, 11, 0, 10, 0x13),   /* addi x10 = x11 + 8 */
+                    I(1, 5, 5, 7, 0x1b),     /* srliw x7 = x5 >> 1 */
+                    between[j].insn,
+                    I(3, 10, 0, 10, 0x13),   /* addi x10 += 3 */
+                    swapped ? R(ops[i].f7, 10, 7, ops[i].f3, 9, ops[i].op)
+                            : R(ops[i].f7, 7, 10, ops[i].f3, 9, ops[i].op),
+                };
+                unsigned check[] = { 7, 10, 9 };
+                uint64_t want[] = { between[j].x7, between[j].x10,
+                                    swapped ? ops[i].fn(between[j].x7, between[j].x10)
+                                            : ops[i].fn(between[j].x10, between[j].x7) };
+                char name[80];
+                snprintf(name, sizeof(name), "%s %s%s", ops[i].name, between[j].name, swapped ? " (swapped)" : "");
+                RUN(name, code, regs, check, want);
+            }
+}
+
 /* Runs and pairs are decoded for an idle hart only (interp.c's cached_block): the
  * interpreting engine's hart is made one. */
 static void idle_when_interpreting(void)
@@ -4657,6 +4701,7 @@ int main(void)
     test_ops_into_second_operand();
     test_forwarded_results();
     test_forwarded_into_loops();
+    test_results_set_aside();
     test_results_kept_past_another();
     test_runs_and_pairs();
     test_more_pairs();
