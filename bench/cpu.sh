@@ -4,10 +4,11 @@
 # the four programs and 3 runs), printing the median and range of the wall times,
 # retired instructions, guest MIPS at the median and the ratio of the medians
 # rackvm/QEMU, plus the "phase" lines the program prints in its last run (in-guest
-# mtime ticks of its parts). A measurement, not a test: no timing assertion.
+# mtime ticks of its parts). A program with no RISC-V assembly is also built for the host
+# and timed alongside ("native": its checksum must agree with QEMU's; its time is what a
+# perfect translation would approach). A measurement, not a test: no timing assertion.
 #   coremark-like  integer mix (CRC, sort, matrix, list walk, state machine)
-#   fp-matmul      double-precision matrix multiply; its checksum is also computed by
-#                  the same file built for the host (-DHOST_CHECK) and compared
+#   fp-matmul      double-precision matrix multiply
 #   code-data      a store loop with its data on its code's page, and apart
 #   amo-loop       amoadd, a lock (amoswap/amoand), amomaxu and an lr/sc increment, each
 #                  in a loop of its own: the atomics of locks and reference counts
@@ -85,24 +86,29 @@ bench() {
     checksum=$(field checksum "$out")
     rm -f "$out"
     echo "$1: $instret instructions retired (QEMU -icount), checksum $checksum"
-    if grep -q HOST_CHECK "bench/cpu/$1.c"; then
-        host=$(mktemp)
-        "$HOST_CC" -O2 -ffp-contract=off -DHOST_CHECK -o "$host" "bench/cpu/$1.c"
-        host_checksum=$("$host" | sed -n 's/^checksum //p')
-        rm -f "$host"
-        [ "$host_checksum" = "$checksum" ] && echo "  host-computed checksum agrees" ||
-            echo "  host-computed checksum $host_checksum differs from QEMU's"
+    # The same C built for the host where it has no RISC-V assembly: its checksum must
+    # agree with QEMU's, and its time is what a perfect translation would approach.
+    native_bin=
+    if ! grep -q __asm__ "bench/cpu/$1.c"; then
+        native_bin=$(mktemp)
+        "$HOST_CC" -O2 -ffp-contract=off -DBENCH_NATIVE -o "$native_bin" "bench/cpu/$1.c"
     fi
 
     # The translator (the default) and the interpreter alone (--jit off).
-    qemu= jit= interp=
+    qemu= jit= interp= native=
     for _ in $(seq "$runs"); do
+        [ -z "$native_bin" ] || engine native "$native_bin"
         engine qemu $QEMU -kernel "$elf"
         [ -x "$RACKVM" ] || continue
         engine jit timeout 600 "$RACKVM" run --jit on --firmware none --kernel "$elf"
         engine interp timeout 600 "$RACKVM" run --jit off --firmware none --kernel "$elf"
     done
+    rm -f "$native_bin"
     phases=$phases_qemu report qemu "$instret" $qemu
+    if [ -n "$native_bin" ]; then
+        printf '  %-13s wall %s s  (the same C, %s -O2)\n' native "$(spread_of $native)" "$HOST_CC"
+        printf '%s' "$phases_native"
+    fi
     if [ ! -x "$RACKVM" ]; then
         echo "  rackvm: $RACKVM not built; skipped"
         return 0
@@ -112,6 +118,8 @@ bench() {
     qemu_median=$(median_of $qemu)
     echo "  time ratio rackvm-jit/qemu: $(ratio_of "$(median_of $jit)" "$qemu_median")," \
         "rackvm-interp/qemu: $(ratio_of "$(median_of $interp)" "$qemu_median") (medians)"
+    [ -z "$native_bin" ] || echo "  time ratio to native: rackvm-jit $(ratio_of "$(median_of $jit)" "$(median_of $native)")," \
+        "qemu $(ratio_of "$qemu_median" "$(median_of $native)")"
 }
 
 if [ $# -eq 0 ]; then

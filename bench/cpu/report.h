@@ -1,13 +1,41 @@
 /*
  * The lines bench/cpu programs print (bench/cpu.sh reads them): the mtime ticks of their
  * phases, then last their checksum and the retired-instruction count (minstret). Bare
- * metal, with tests/baremetal/crt.S.
+ * metal, with tests/baremetal/crt.S; or, with -DBENCH_NATIVE, a host program (no minstret).
  */
 #ifndef RACKVM_BENCH_REPORT_H
 #define RACKVM_BENCH_REPORT_H
 
 #include <stdint.h>
 
+#ifdef BENCH_NATIVE
+/* The same program built for the host (bench/cpu.sh times it beside the emulators): the
+ * same lines on stdout, and mtime's 10 MHz ticks from the host's monotonic clock. */
+#include <stdio.h>
+#include <time.h>
+
+static inline void uart_puts(const char *s)
+{
+    fputs(s, stdout);
+}
+
+static inline void uart_puthex(uint64_t v)
+{
+    printf("0x%016llx", (unsigned long long)v);
+}
+
+static inline void uart_putdec(uint64_t v)
+{
+    printf("%llu", (unsigned long long)v);
+}
+
+static inline uint64_t bench_mtime(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 10000000 + (uint64_t)t.tv_nsec / 100;
+}
+#else
 void uart_puts(const char *s);
 void uart_puthex(uint64_t v);
 void uart_putdec(uint64_t v);
@@ -17,6 +45,7 @@ static inline uint64_t bench_mtime(void)
 {
     return *(volatile uint64_t *)0x0200bff8;
 }
+#endif
 
 /* A "phase" line, which bench/cpu.sh prints with the figures: a part's mtime ticks. */
 static inline void bench_phase_ticks(const char *name, uint64_t ticks)
@@ -30,13 +59,16 @@ static inline void bench_phase_ticks(const char *name, uint64_t ticks)
 
 static inline void bench_report(uint64_t checksum)
 {
-    uint64_t instret;
-    __asm__ volatile("csrr %0, minstret" : "=r"(instret));
     uart_puts("checksum ");
     uart_puthex(checksum);
-    uart_puts("\ninstret ");
+    uart_puts("\n");
+#ifndef BENCH_NATIVE
+    uint64_t instret;
+    __asm__ volatile("csrr %0, minstret" : "=r"(instret));
+    uart_puts("instret ");
     uart_putdec(instret);
     uart_puts("\n");
+#endif
 }
 
 #endif
