@@ -38,7 +38,9 @@ typedef uint64_t (*jit_entry)(struct hart *h, uint64_t *x, uint64_t pc, uint64_t
  * imm, and jal and jalr the distance of the instruction after them (their link value) in
  * rs2. A conditional branch holds what its taken exit needs in `branch` instead of imm
  * (one back to its block's start, with a loop handler, holds in target the handler its
- * block's first instruction runs with when it loops).
+ * block's first instruction runs with when it loops). A jump to its own page, with an
+ * in-page handler, keeps in a byte it does not read (a branch's rd, a jal's rs1) the
+ * handler its successor started with (interp.c's IN_PAGE_JUMP).
  * OP_SLOW, OP_FP, OP_FENCE, OP_CBO_ZERO, OP_AMO and OP_TRAP_CSR keep the instruction in
  * imm, and OP_SLOW and OP_FP its first 16 bits as fetched in rd and rs1 (block_insn_raw).
  */

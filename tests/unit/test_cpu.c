@@ -2016,6 +2016,83 @@ static void test_chained_blocks_rewritten(void)
     RUN("chained blocks rewritten", code, regs, check, want);
 }
 
+/*
+ * An in-page jump (the interpreter's guesses the handler its target block starts with)
+ * back into a block whose first instruction the store just before it rewrites in round
+ * x14: the store writes data in the other rounds, so that the jump's link is set from
+ * the first round. Each later round must run the new instruction, each one before the
+ * old. (The target lies outside the jump's block: a translation may run on into its own
+ * stale code until fence.i.)
+ */
+static void in_page_jump_into_rewritten_block(const char *name, uint32_t jump)
+{
+    uint64_t regs[32] = { [2] = I(5, 12, 4, 10, 0x13) /* xori x10, x12, 5 */, [3] = BASE + 0x800, [13] = 8,
+                          [14] = 3, [16] = (BASE + 8) - (BASE + 0x800) };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(12, 0),                       /* 4: j 16 */
+        I(1, 0, 0, 10, 0x13),           /* 8: addi x10, x0, 1 (xori x10, x12, 5 from round 3) */
+        J(32, 0),                       /* 12: j 44 */
+        I(1, 12, 0, 12, 0x13),          /* 16: addi x12, x12, 1 */
+        R(0, 14, 12, 4, 5, 0x33),       /* 20: xor x5, x12, x14 */
+        I(1, 5, 3, 5, 0x13),            /* 24: sltiu x5, x5, 1: 1 in round 3 */
+        R(1, 16, 5, 0, 5, 0x33),        /* 28: mul x5, x5, x16 */
+        R(0, 5, 3, 0, 1, 0x33),         /* 32: add x1, x3, x5: the data, or 8 in round 3 */
+        S(0, 2, 1, 2),                  /* 36: sw x2, 0(x1) */
+        jump,                           /* 40: to 8 */
+        R(0, 10, 11, 0, 11, 0x33),      /* 44: add x11, x11, x10 */
+        B(-32, 13, 12, 4),              /* 48: blt x12, x13, 16 */
+    };
+    uint64_t sum = 2; /* rounds 1 and 2 */
+    for (uint64_t round = 3; round <= 8; round++)
+        sum += round ^ 5;
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 8 ^ 5, sum, 8 };
+    RUN(name, code, regs, check, want);
+}
+
+static void test_in_page_jump_into_rewritten_block(void)
+{
+    in_page_jump_into_rewritten_block("in-page branch into a rewritten block", B(-32, 0, 12, 1) /* bne x12, x0 */);
+    in_page_jump_into_rewritten_block("in-page jal into a rewritten block", J(-32, 0));
+}
+
+/*
+ * A block's fourth and fifth branches share its taken link (block.h), in-page jumps that
+ * each guess the handler their target block starts with: the fourth is taken in odd
+ * rounds, the fifth in even ones, either to the same block (whose link the fifth finds
+ * set by the fourth, with no guess of its own yet) or to another one that starts with the
+ * same handler (which only the link's check tells apart).
+ */
+static void in_page_branches_sharing_a_link(const char *name, bool same_target)
+{
+    uint64_t regs[32] = { [13] = 6 };
+    uint32_t code[] = {
+        I(1, 12, 0, 12, 0x13),          /* 0: addi x12, x12, 1 */
+        I(1, 12, 7, 5, 0x13),           /* 4: andi x5, x12, 1 */
+        B(44, 0, 12, 0),                /* 8: beq x12, x0, 52 (never taken, as the next two) */
+        B(40, 0, 12, 0),                /* 12: beq x12, x0, 52 */
+        B(36, 0, 12, 0),                /* 16: beq x12, x0, 52 */
+        B(16, 0, 5, 1),                 /* 20: bne x5, x0, 36 */
+        B(same_target ? 12 : 20, 0, 5, 0), /* 24: beq x5, x0, 36 or 44 */
+        I(0, 0, 0, 0, 0x13),            /* 28: nop */
+        I(0, 0, 0, 0, 0x13),            /* 32: nop */
+        I(1, 10, 0, 10, 0x13),          /* 36: addi x10, x10, 1 */
+        J(8, 0),                        /* 40: j 48 */
+        I(1, 11, 0, 11, 0x13),          /* 44: addi x11, x11, 1 */
+        B(-48, 13, 12, 4),              /* 48: blt x12, x13, 0 */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { same_target ? 6 : 3, same_target ? 0 : 3, 6 };
+    RUN(name, code, regs, check, want);
+}
+
+static void test_in_page_branches_sharing_a_link(void)
+{
+    in_page_branches_sharing_a_link("in-page branches sharing a link to one block", true);
+    in_page_branches_sharing_a_link("in-page branches sharing a link to two blocks", false);
+}
+
 /* One block more than a set of the block cache (block.h) has ways share one set and run
  * in turn, each evicting another: every engine must still count to the end. Where they
  * lie depends on the host address of each machine's RAM, which the set index folds in:
@@ -2265,6 +2342,7 @@ static void test_self_modifying_code(void)
     test_loop_rewriting_itself();
     test_loop_rewriting_itself_fp();
     test_chained_blocks_rewritten();
+    test_in_page_jump_into_rewritten_block();
     test_code_after_write_entry();
     test_code_page_write_entry();
     test_reservation_after_write_entry();
@@ -4761,6 +4839,7 @@ int main(void)
     test_rdtime_moves();
     test_self_modifying_code();
     test_blocks_sharing_a_set();
+    test_in_page_branches_sharing_a_link();
     test_idle_hart_interprets();
     test_block_cache_huge_aligned();
     test_released_caches();
