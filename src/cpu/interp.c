@@ -500,6 +500,16 @@ static struct block *same_page_successor(struct hart *h, struct block *b, uint64
     return relink_successor(h, b, host, pc, link);
 }
 
+/* The block at host address host (guest pc), in block b's page whose code generation is
+ * page_gen, reached through b's exit `link`: through the link when it still leads there,
+ * else as relink_successor finds it. */
+static inline struct block *in_page_successor(struct hart *h, struct block *b, uintptr_t host, uint64_t pc,
+                                              unsigned link, const _Atomic uint32_t *page_gen)
+{
+    struct block *next = block_next(b, link);
+    return likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link);
+}
+
 static inline size_t ram_page(const struct hart *h, uintptr_t host)
 {
     return (host - (uintptr_t)h->ram->host) >> 12;
@@ -1128,10 +1138,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
  * found as chain's same-page path finds it, and the handler it starts with is the jump's
  * guess from now on. */
 #define RELINK_GUESS(label, guess) label: { \
-        uintptr_t host = pc + host_delta; \
-        struct block *next = block_next(b, link); \
-        if (!block_at(next, host, page_gen)) \
-            next = relink_successor(h, b, host, pc, link); \
+        struct block *next = in_page_successor(h, b, pc + host_delta, pc, link, page_gen); \
         b->insns[BEFORE()].guess = next->insns[0].handler; \
         b = next; \
         goto run_block; \
@@ -1143,9 +1150,7 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
     chain:
         if (likely(left >= 0) && (pc & ~0xfffULL) == vpage) {
             /* A same-page successor: through b's link, without a TLB and cache lookup. */
-            uintptr_t host = pc + host_delta;
-            struct block *next = block_next(b, link);
-            b = likely(block_at(next, host, page_gen)) ? next : relink_successor(h, b, host, pc, link);
+            b = in_page_successor(h, b, pc + host_delta, pc, link, page_gen);
             goto run_block;
         }
     other_page:
