@@ -14,6 +14,9 @@
 #                  in a loop of its own: the atomics of locks and reference counts
 #   lz77           gzip's match finder (hash chains, longest_match) on 3 MiB of
 #                  generated words, built for rv64gc as the guest's busybox gzip is
+#   lz77-user      the same in U mode under Sv39, its data on 4 KiB pages as Linux maps
+#                  a process's (bench/cpu/user/start.c): the translator's load and store
+#                  path of the in-guest gzip
 # QEMU's minstret counts host ticks unless -icount is on, so the exact instruction
 # count comes from one extra QEMU run with -icount shift=0 (not timed).
 #   RUNS=3 bench/cpu.sh [NAME...]      (default: all of bench/cpu/*.c)
@@ -77,9 +80,11 @@ engine() {
     rm -f "$out"
 }
 
-# bench NAME: one program under QEMU, rackvm's translator and its interpreter, in turn.
+# bench NAME: one program under QEMU, rackvm's translator and its interpreter, in turn
+# (NAME-user: bench/cpu/NAME.c in U mode).
 bench() {
     elf=$BUILD/baremetal/$1.elf
+    source=bench/cpu/${1%-user}.c
     make -s -f tests/baremetal/baremetal.mk BUILD="$BUILD" "$elf"
     run "qemu -icount" $QEMU -icount shift=0 -kernel "$elf"
     instret=$(field instret "$out")
@@ -89,9 +94,9 @@ bench() {
     # The same C built for the host where it has no RISC-V assembly: its checksum must
     # agree with QEMU's, and its time is what a perfect translation would approach.
     native_bin=
-    if ! grep -q __asm__ "bench/cpu/$1.c"; then
+    if ! grep -q __asm__ "$source"; then
         native_bin=$(mktemp)
-        "$HOST_CC" -O2 -ffp-contract=off -DBENCH_NATIVE -o "$native_bin" "bench/cpu/$1.c"
+        "$HOST_CC" -O2 -ffp-contract=off -DBENCH_NATIVE -o "$native_bin" "$source"
     fi
 
     # The translator (the default) and the interpreter alone (--jit off).
@@ -123,10 +128,10 @@ bench() {
 }
 
 if [ $# -eq 0 ]; then
-    set -- $(for f in bench/cpu/*.c; do basename "$f" .c; done)
+    set -- $(for f in bench/cpu/*.c; do basename "$f" .c; done) lz77-user
 fi
 for name in "$@"; do
-    [ -f "bench/cpu/$name.c" ] || { echo "bench/cpu.sh: no bench/cpu/$name.c" >&2; exit 1; }
+    [ -f "bench/cpu/${name%-user}.c" ] || { echo "bench/cpu.sh: no bench/cpu/${name%-user}.c" >&2; exit 1; }
     bench "$name"
 done
 host_line
