@@ -915,28 +915,39 @@ static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, ui
 
 /*
  * The hit path of tlb_lookup for a load with a guess (jit_emit.h's guessed loads): rcx =
- * the addend the guess predicts for va's page, from va and the guess alone, while the
- * read entry's tag is compared with va's page and alignment bits and its addend with
- * rcx. Jumps to miss[0] on a miss or misaligned access, to *wrong on a wrong guess,
- * both with rax = the entry's offset and, with descending guesses, rdx = twice va's page.
+ * the guess, while the read entry's tag is compared with va's page and alignment bits and
+ * its addend with the one the guess predicts for that page. Returns the register that,
+ * added to rcx, gives the host address: va when the guess is the addend; with descending
+ * guesses rdx = va with its page bits flipped (-page - 4096 + offset), one operation on
+ * va where the predicted addend took three on the load's critical path. Jumps to miss[0]
+ * on a miss or misaligned access and to *wrong on a wrong guess, both with rax = the
+ * entry's offset; to *wrong with descending guesses with rdi = the guess the entry makes.
  */
-static void guessed_lookup(struct emitter *e, int va, unsigned size, int guess, uint8_t **miss, uint8_t **wrong)
+static int guessed_lookup(struct emitter *e, int va, unsigned size, int guess, uint8_t **miss, uint8_t **wrong)
 {
     int32_t table = (int32_t)offsetof(struct tlb, read);
+    int index = va;
     tlb_offset(e, RAX, va);
     emit_mem(e, true, 0x8b, RCX, RBX, HART(jit_load_guess) + 8 * guess);
+    if (e->descending_guesses) {
+        emit_reg(e, true, 0x89, va, RDX);
+        group_imm(e, true, 6, RDX, -4096);                                        /* xor rdx, ~0xfff */
+        index = RDX;
+    }
     emit_reg(e, true, 0x89, va, RDI);
     emit_reg(e, true, 0x81, 4, RDI), emit32(e, 0xfffff000u | (size - 1));         /* and rdi, mask */
-    if (e->descending_guesses) {
-        /* rdi holds the page wherever the tag compare lets the guess be used. */
-        emit_reg(e, true, 0x89, RDI, RDX);
-        emit_reg(e, true, 0x01, RDX, RDX);                                        /* add rdx, rdx */
-        emit_reg(e, true, 0x29, RDX, RCX);                                        /* sub rcx, rdx */
-    }
     emit_tlb_entry(e, 0x3b, RDI, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[0] = jump_forward(e, 0x85);                                              /* miss or misaligned */
-    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    if (e->descending_guesses) {
+        /* The tag matched, so rdi is the page: its entry's guess is addend + 2 * page + 4096. */
+        emit8(e, 0x48), emit8(e, 0x8d), emit8(e, 0xbc), emit8(e, 0x3f), emit32(e, 4096); /* lea rdi, [rdi+rdi+4096] */
+        emit_tlb_entry(e, 0x03, RDI, table + (int32_t)offsetof(struct tlb_entry, addend));
+        emit_reg(e, true, 0x39, RCX, RDI);                                        /* cmp rdi, rcx */
+    } else {
+        emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    }
     *wrong = jump_forward(e, 0x85);
+    return index;
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
@@ -1063,11 +1074,12 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     } else {
         dest = dest_of(e, d->rd);
     }
+    int index = va; /* with rcx, the host address: a guessed lookup may give its own */
     if (reuse >= 0) {
         host_base_lookup(e, va, size, reuse, slow);
         nslow = 1;
     } else if (guess >= 0) {
-        guessed_lookup(e, va, size, guess, slow, &wrong_guess);
+        index = guessed_lookup(e, va, size, guess, slow, &wrong_guess);
         nslow = 1;
     } else {
         nslow = tlb_lookup(e, va, store, size, slow, keep, store);
@@ -1080,10 +1092,10 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
         emit_store(e, size, value, va);
     } else {
         switch (size) {
-        case 1: emit_host_access(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest, va); break;
-        case 2: emit_host_access(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest, va); break;
-        case 4: emit_host_access(e, sign, false, sign ? 0x63 : 0x8b, dest, va); break;
-        default: emit_host_access(e, true, false, 0x8b, dest, va); break;
+        case 1: emit_host_access(e, sign, false, sign ? 0x0fbe : 0x0fb6, dest, index); break;
+        case 2: emit_host_access(e, sign, false, sign ? 0x0fbf : 0x0fb7, dest, index); break;
+        case 4: emit_host_access(e, sign, false, sign ? 0x63 : 0x8b, dest, index); break;
+        default: emit_host_access(e, true, false, 0x8b, dest, index); break;
         }
     }
     struct cold_access *c = cold_access_here(e, slow, nslow, i, off, helper, va, size, dest);
@@ -1324,15 +1336,15 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }
         if (c->guess >= 0) {
-            /* The entry's addend, and the guess it makes for the next access. */
+            /* The guess the entry makes, for this access and the next. */
             patch_here(e, c->wrong_guess);
-            emit_tlb_entry(e, 0x8b, RCX, (int32_t)(offsetof(struct tlb, read) + offsetof(struct tlb_entry, addend)));
             if (c->descending) {
-                emit_reg(e, true, 0x01, RCX, RDX);                               /* add rdx, rcx */
-                emit_mem(e, true, 0x89, RDX, RBX, HART(jit_load_guess) + 8 * c->guess);
+                emit_reg(e, true, 0x89, RDI, RCX);                               /* mov rcx, rdi */
             } else {
-                emit_mem(e, true, 0x89, RCX, RBX, HART(jit_load_guess) + 8 * c->guess);
+                emit_tlb_entry(e, 0x8b, RCX,
+                               (int32_t)(offsetof(struct tlb, read) + offsetof(struct tlb_entry, addend)));
             }
+            emit_mem(e, true, 0x89, RCX, RBX, HART(jit_load_guess) + 8 * c->guess);
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }
