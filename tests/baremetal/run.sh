@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every bare-metal test ELF under an emulator and prints PASS/FAIL per program. The
 # benchmarks of bench/cpu/ run too, to their end, but count apart: they do not check their
-# own result (bench/cpu.sh compares their checksums with QEMU's). coremark-like is skipped.
+# own result (bench/cpu.sh compares their checksums with QEMU's); NAME-user is NAME in U
+# mode (bench/cpu/user/start.c). coremark-like is skipped.
 # Usage: tests/baremetal/run.sh [qemu | path/to/rackvm | "emulator command"]
 #   default: build/rackvm.  A custom command gets the ELF path appended.
 # Env: BUILD (default build) locates $BUILD/baremetal/*.elf; TIMEOUT seconds (default 20).
@@ -32,7 +33,7 @@ for elf in "$DIR"/*.elf; do
     # shellcheck disable=SC2086 # CMD and options are command lines
     timeout -k 2 "$TIMEOUT" $CMD "$elf" $options </dev/null >"$log" 2>&1
     status=$?
-    if [ "$status" -eq 0 ] && grep -q '^PASS' "$log" && [ -e bench/cpu/"$name".c ]; then
+    if [ "$status" -eq 0 ] && grep -q '^PASS' "$log" && [ -e bench/cpu/"${name%-user}".c ]; then
         echo "RAN  $name (benchmark, $(grep -a '^checksum' "$log"))"
         benchmarks=$((benchmarks + 1))
     elif [ "$status" -eq 0 ] && grep -q '^PASS' "$log"; then
