@@ -122,6 +122,14 @@ struct tlb {
     uint64_t filled[3][TLB_ENTRIES / 64];
     uint64_t global[3][TLB_ENTRIES / 64];
     bool nonglobal; /* it may hold non-global entries */
+    /* Renewed (from the hart's fetch_epoch_clock, so no two tables share one) whenever
+     * entries are dropped from the table, or a page is flushed that the jump cache may
+     * have found through it (its fetch entry is here, or fetch_lost): the translator's
+     * jump cache (jit_emit.h) keeps a pc's find only while the fetch table and its epoch
+     * are the entry's. fetch_lost: since the renewal, a fetch entry was overwritten by
+     * another page's (leaving its victim slot). */
+    uint64_t fetch_epoch;
+    bool fetch_lost;
 };
 
 /*
@@ -305,6 +313,7 @@ struct hart {
     struct tlb_space tlb_spaces[TLB_SPACES];
     unsigned tlb_space;        /* the current one */
     uint64_t tlb_space_clock;  /* counts changes of space, for tlb_space.used */
+    uint64_t fetch_epoch_clock; /* the last tlb.fetch_epoch given out */
     struct superpage_span superpages[2][2]; /* by V (VS stage for V=1), by VA bit 63 */
     struct walk_cache_entry walk_cache[WALK_CACHE_SIZE]; /* zero: empty */
     struct gtlb gtlb;            /* with the H extension */

@@ -123,7 +123,8 @@ struct jit {
     /* Records by host address, at most one per address (the newest generation's). */
     struct translation_record **index;
     size_t index_size;
-    struct jit_jump jumps[JIT_JUMP_SIZE];
+    /* line-aligned, so that no entry spans two of the host's cache lines */
+    _Alignas(64) struct jit_jump jumps[JIT_JUMP_SIZE];
     const uint8_t *lookup; /* at the buffer's start once used: jit_emit_lookup */
 };
 
@@ -1088,9 +1089,10 @@ struct jit *jit_create(size_t code_size)
 {
     if (code_size > JIT_MAX_CODE_SIZE)
         return NULL;
-    struct jit *j = calloc(1, sizeof(*j));
+    struct jit *j = aligned_alloc(_Alignof(struct jit), sizeof(*j));
     if (!j)
         return NULL;
+    memset(j, 0, sizeof(*j));
     j->buf = mmap(NULL, code_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (j->buf == MAP_FAILED) {
         free(j);

@@ -129,19 +129,30 @@ struct reg_use {
 };
 
 /*
- * The translator's jump cache (one per hart, in its struct jit): by the host address of
- * a block's first instruction, where in the code buffer its translation's body starts and
- * the page's code generation it was translated at. Indirect and cross-page exits look
- * here before the block cache: it is small enough to stay in the host's nearest caches,
- * where the block cache's slot and block cost a cache miss each (a quarter of a shell
- * workload's time). An entry is current while the page's generation is its own (a
- * stale one only misses); jit_reset empties it with the buffer.
+ * The translator's jump cache (one per hart, in its struct jit): by the guest pc of a
+ * block's first instruction and the fetch TLB epoch (hart.h's tlb.fetch_epoch) of the
+ * context it was found in, where in the code buffer its translation's body starts, and
+ * the RAM page of its code with the code generation it was translated at. Indirect and
+ * cross-page exits look here first: a hit needs no fetch TLB walk, only the pc's hash and
+ * the page's generation. An entry stays right while its epoch is the current fetch
+ * table's: that table then has dropped no entry since the entry was filled through it
+ * (every flush of a table, sfence.vma, satp's change of space, PMP change and snapshot
+ * restore renews the epoch of the tables it touches; a flush of one page, only where
+ * the page's fetch entry is, or one was lost to another page's: hart.h's tlb; another
+ * privilege or V fetches through another table, with an epoch of its own), so pc still
+ * maps to the same host address as far as the hart may tell: a fetch entry evicted by
+ * another page's only stops being cached, and a translation the hart once cached may
+ * serve until an sfence.vma. That
+ * the code there is still what was translated is the generation's check (stores,
+ * fence.i). Epoch 0 is never given out: jit_reset empties it with the buffer.
  */
 #define JIT_JUMP_BITS 11
 #define JIT_JUMP_SIZE (1u << JIT_JUMP_BITS)
 struct jit_jump {
-    uintptr_t host_pc;   /* 0: empty */
-    uint32_t body;       /* offset of the translation's body in the code buffer */
+    uint64_t pc;
+    uint64_t fetch_epoch; /* 0: empty */
+    uint32_t body;        /* offset of the translation's body in the code buffer */
+    uint32_t page;        /* index of its code's page in code_gen */
     uint32_t gen;
 };
 

@@ -480,21 +480,26 @@ static void fetch_tlb_entry(struct emitter *e, int32_t pushed)
     emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff001u);                    /* page | bit 0 */
 }
 
-/* rcx = the jump cache entry (jit_emit.h) of the block at host address rsi; uses rdi.
- * The index folds in the page number: blocks at one offset of different pages (returns
- * into callers, function entries) would otherwise share an entry. */
+/* rcx = the jump cache entry (jit_emit.h) of the block at the guest pc in rax; uses rdi.
+ * The index is the top bits of the pc's low word times 2^32 / phi: a fold of the page
+ * number into the offset (the index by host address) puts a low page's first
+ * instructions, a kernel's user pages, with returns to offsets in other pages. */
 static void jump_entry(struct emitter *e, const struct translation *t)
 {
-    _Static_assert(sizeof(struct jit_jump) == 16, "the jump cache index is shifted by 4");
-    emit_reg(e, false, 0x89, RSI, RCX);                                   /* ecx = host */
-    emit_reg(e, false, 0xd1, 5, RCX);                                     /* shr ecx, 1 */
-    emit_reg(e, false, 0x89, RCX, RDI);
-    emit_reg(e, false, 0xc1, 5, RDI), emit8(e, JIT_JUMP_BITS);            /* shr edi, bits */
-    emit_reg(e, false, 0x31, RDI, RCX);                                   /* xor ecx, edi */
-    emit_reg(e, false, 0x81, 4, RCX), emit32(e, JIT_JUMP_SIZE - 1);
-    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 4);                        /* shl ecx, 4 */
+    _Static_assert(sizeof(struct jit_jump) == 32, "the jump cache index is shifted by 5");
+    emit_reg(e, false, 0x69, RCX, RAX), emit32(e, 0x9e3779b1u);          /* imul ecx, eax, golden */
+    emit_reg(e, false, 0xc1, 5, RCX), emit8(e, 32 - JIT_JUMP_BITS);      /* shr ecx, 32 - bits */
+    emit_reg(e, false, 0xc1, 4, RCX), emit8(e, 5);                        /* shl ecx, 5 */
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->jumps);
     emit_reg(e, true, 0x01, RDI, RCX);                                    /* add rcx, rdi */
+}
+
+/* reg = the fetch epoch of the table at [rsp + FETCH_TLB], from within the lookup
+ * routine (its return address pushed). */
+static void fetch_epoch(struct emitter *e, int reg)
+{
+    emit_mem(e, true, 0x8b, reg, RSP, FETCH_TLB + 8);
+    emit_mem(e, true, 0x8b, reg, reg, (int32_t)(offsetof(struct tlb, fetch_epoch) - offsetof(struct tlb, fetch)));
 }
 
 /* The lookup routine's return on a hit: the translation's body in r8, its pc in r13, the
@@ -506,56 +511,48 @@ static void lookup_found(struct emitter *e)
     emit8(e, 0xc3);                                                       /* ret */
 }
 
-/* For the guest pc in rax at host address rsi: returns the translation the jump cache
- * holds for rsi while its page's code generation is the entry's (lookup_found), else
- * goes on below with rsi and rax kept. */
-static void jump_cache_find(struct emitter *e, const struct translation *t)
-{
-    uint8_t *other, *changed;
-    /* code_gen[(host - ram) >> 12] as (code_gen - (ram >> 12))[host >> 12]: RAM is
-     * page-aligned (mmap), and an entry's host address is in RAM */
-    uintptr_t gen_by_host_page = (uintptr_t)t->ram->code_gen -
-                                 ((uintptr_t)t->ram->host >> 12) * sizeof(*t->ram->code_gen);
-    jump_entry(e, t);
-    emit_mem(e, true, 0x3b, RSI, RCX, (int32_t)offsetof(struct jit_jump, host_pc));
-    other = jump_forward(e, 0x85);                                        /* another block */
-    emit_reg(e, true, 0x89, RSI, RDX);
-    emit_reg(e, true, 0xc1, 5, RDX), emit8(e, 12);                        /* host page number */
-    move_imm64(e, RDI, (uint64_t)gen_by_host_page);
-    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                       /* edx = [rdi + rdx*4] */
-    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
-    changed = jump_forward(e, 0x85);                                      /* its code changed */
-    emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
-    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
-    emit_reg(e, true, 0x01, RDI, R8);                                     /* add r8, rdi */
-    lookup_found(e);
-    patch_here(e, other);
-    patch_here(e, changed);
-}
-
 /*
  * The lookup routine, one per code buffer, called by the exits to a guest pc in rax
  * (kept) with the flags of their count_retired. It does what the run loop's block_lookup
- * does: the fetch TLB of the hart's current context, then the jump cache and, when that
- * misses, the block cache slot of the host address (whose find the jump cache then
- * keeps). When either holds a translation of the code starting there at the page's
- * current code generation, and the budget allows, it returns that as lookup_found does;
- * else with the zero flag clear. Every check is the one the run loop makes, so what
- * invalidates its lookup (satp, privilege, sfence.vma, remaps: the TLB; stores into
- * code: the generation) also invalidates this one. Shared rather than inline in every
- * exit: it is ~250 bytes, which in each exit crowded the hot code out of the host's caches.
+ * does, the jump cache first: an entry of the pc found through the current fetch table
+ * at its current epoch (jit_emit.h says why that stands for the walk) whose page's code
+ * generation is still the entry's. Else the fetch TLB of the hart's current context and
+ * the block cache slot of the host address, whose find the jump cache then keeps. When
+ * either holds a translation of the code starting there at the page's current code
+ * generation, and the budget allows, it returns that as lookup_found does; else with the
+ * zero flag clear. So what invalidates the run loop's lookup (satp, privilege,
+ * sfence.vma, remaps: the TLB and its epochs; stores into code: the generation) also
+ * invalidates this one. Shared rather than inline in every exit: it is ~250 bytes, which
+ * in each exit crowded the hot code out of the host's caches.
  */
 void jit_emit_lookup(struct emitter *e, const struct translation *t)
 {
     uint8_t *slow[8];
     unsigned n = 0;
     slow[n++] = jump_forward(e, 0x8e);                                          /* jle slow */
+    jump_entry(e, t);
+    emit_mem(e, true, 0x3b, RAX, RCX, (int32_t)offsetof(struct jit_jump, pc));
+    uint8_t *other = jump_forward(e, 0x85);                                     /* another pc */
+    fetch_epoch(e, RDX);
+    emit_mem(e, true, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, fetch_epoch));
+    uint8_t *remapped = jump_forward(e, 0x85);                                  /* the TLB dropped */
+    emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct jit_jump, page));
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_gen);
+    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
+    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
+    uint8_t *changed = jump_forward(e, 0x85);                                   /* its code changed */
+    emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
+    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
+    emit_reg(e, true, 0x01, RDI, R8);                                           /* add r8, rdi */
+    lookup_found(e);
+    patch_here(e, other);
+    patch_here(e, remapped);
+    patch_here(e, changed);
     fetch_tlb_entry(e, 8);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
     emit_mem(e, true, 0x8b, RSI, RDX, (int32_t)offsetof(struct tlb_entry, addend));
     emit_reg(e, true, 0x01, RAX, RSI);                                          /* rsi = host */
-    jump_cache_find(e, t);
     /* The block cache, as the run loop's lookup: rcx = block_set(h->blocks, host)[0], the
      * set's most recently used */
     _Static_assert(BLOCK_CACHE_WAYS * sizeof(struct block *) == 1 << BLOCK_SET_SHIFT, "a set's bytes");
@@ -575,15 +572,18 @@ void jit_emit_lookup(struct emitter *e, const struct translation *t)
     emit_mem(e, true, 0x8b, R8, RCX, (int32_t)offsetof(struct block, code));
     emit_reg(e, true, 0x85, R8, R8);
     slow[n++] = jump_forward(e, 0x84);                                          /* not translated */
-    emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct block, page));
+    emit_mem(e, false, 0x8b, RSI, RCX, (int32_t)offsetof(struct block, page));
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_gen);
-    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
+    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0xb7);                             /* edx = code_gen[esi] */
     emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct block, gen));
     slow[n++] = jump_forward(e, 0x85);                                          /* its code changed */
     /* Found: the jump cache remembers it for next time. */
     jump_entry(e, t);
-    emit_mem(e, true, 0x89, RSI, RCX, (int32_t)offsetof(struct jit_jump, host_pc));
+    emit_mem(e, true, 0x89, RAX, RCX, (int32_t)offsetof(struct jit_jump, pc));
+    emit_mem(e, false, 0x89, RSI, RCX, (int32_t)offsetof(struct jit_jump, page));
     emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
+    fetch_epoch(e, RDX);
+    emit_mem(e, true, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, fetch_epoch));
     emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);                    /* r8 = its body */
     emit_reg(e, true, 0x89, R8, RDX);
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);

@@ -58,10 +58,18 @@ static struct tlb_entry *tlb_entries(struct tlb *t, unsigned access)
     return access == ACCESS_READ ? t->read : access == ACCESS_WRITE ? t->write : t->fetch;
 }
 
+/* Table t drops entries: what the jump cache found through it may no longer hold. */
+static void fetch_epoch_renew(struct hart *h, struct tlb *t)
+{
+    t->fetch_epoch = ++h->fetch_epoch_clock;
+    t->fetch_lost = false;
+}
+
 /* Empties the entries of t filled since it was last emptied, but those keep names (by
  * access and word, as t->global; NULL: none). */
-static void tlb_drop_filled(struct tlb *t, uint64_t (*keep)[TLB_ENTRIES / 64])
+static void tlb_drop_filled(struct hart *h, struct tlb *t, uint64_t (*keep)[TLB_ENTRIES / 64])
 {
+    fetch_epoch_renew(h, t);
     for (unsigned access = 0; access < 3; access++)
         for (unsigned word = 0; word < TLB_ENTRIES / 64; word++) {
             uint64_t drop = t->filled[access][word] & ~(keep ? keep[access][word] : 0);
@@ -73,17 +81,17 @@ static void tlb_drop_filled(struct tlb *t, uint64_t (*keep)[TLB_ENTRIES / 64])
     t->nonglobal = false;
 }
 
-static void tlb_clear(struct tlb *t)
+static void tlb_clear(struct hart *h, struct tlb *t)
 {
-    tlb_drop_filled(t, NULL);
+    tlb_drop_filled(h, t, NULL);
 }
 
 /* Drops t's translations that depend on satp's address space: all but global mappings
  * and M's bare translations. */
-static void tlb_drop_nonglobal(struct tlb *t)
+static void tlb_drop_nonglobal(struct hart *h, struct tlb *t)
 {
     if (t->nonglobal)
-        tlb_drop_filled(t, t->global);
+        tlb_drop_filled(h, t, t->global);
 }
 
 /* Whether table i (of h->tlb) holds V=1 translations: the V=1 contexts' own. */
@@ -129,8 +137,10 @@ static void walk_cache_clear(struct hart *h)
 
 void mmu_tlb_init(struct hart *h)
 {
-    for (unsigned i = 0; i < TLB_TABLES; i++)
+    for (unsigned i = 0; i < TLB_TABLES; i++) {
         memset(&h->tlb[i], 0xff, offsetof(struct tlb, filled));
+        fetch_epoch_renew(h, &h->tlb[i]);
+    }
     for (unsigned ctx = 0; ctx < TLB_CONTEXTS; ctx++)
         h->ctx_tlb[ctx] = &h->tlb[ctx];
     for (unsigned i = 0; i < TLB_SPACES; i++)
@@ -148,7 +158,7 @@ void hart_tlb_flush(struct hart *h)
     superpages_clear(h, true);
     for (unsigned i = 0; i < TLB_TABLES; i++)
         if (table_in_use(h, i))
-            tlb_clear(&h->tlb[i]);
+            tlb_clear(h, &h->tlb[i]);
     gtlb_clear(h);
     /* The current space's table stays U's (translated code holds it), now that of satp
      * as it is (a loaded state sets satp without a write). */
@@ -169,7 +179,7 @@ static void tlb_space_enter(struct hart *h)
         if (h->tlb_spaces[i].used < h->tlb_spaces[pick].used)
             pick = i;
     }
-    tlb_clear(&h->tlb[h->tlb_spaces[pick].table]);
+    tlb_clear(h, &h->tlb[h->tlb_spaces[pick].table]);
     h->tlb_spaces[pick].satp = h->arch.satp;
 found:;
     struct tlb_space *space = &h->tlb_spaces[pick];
@@ -182,8 +192,8 @@ found:;
  * (M's are all bare). */
 static void shared_tables_drop_nonglobal(struct hart *h)
 {
-    tlb_drop_nonglobal(h->ctx_tlb[MMU_CTX_S]);
-    tlb_drop_nonglobal(h->ctx_tlb[MMU_CTX_S_SUM]);
+    tlb_drop_nonglobal(h, h->ctx_tlb[MMU_CTX_S]);
+    tlb_drop_nonglobal(h, h->ctx_tlb[MMU_CTX_S_SUM]);
 }
 
 void mmu_satp_changed(struct hart *h, uint64_t old)
@@ -205,7 +215,7 @@ void mmu_flush_mode(struct hart *h, bool virt)
     superpages_clear(h, virt);
     for (unsigned i = 0; i < TLB_TABLES; i++)
         if (table_is_virt(i) == virt && table_in_use(h, i))
-            tlb_clear(&h->tlb[i]);
+            tlb_clear(h, &h->tlb[i]);
 }
 
 /* A range of more pages than this is flushed whole: as Linux's own threshold for
@@ -251,7 +261,7 @@ void mmu_flush_asid(struct hart *h, uint64_t asid, uint64_t start, uint64_t size
     for (unsigned i = 0; i < TLB_SPACES; i++) {
         const struct tlb_space *space = &h->tlb_spaces[i];
         if (satp_has_asid(space->satp, asid))
-            tlb_drop_nonglobal(&h->tlb[space->table]);
+            tlb_drop_nonglobal(h, &h->tlb[space->table]);
     }
     if (satp_has_asid(h->arch.satp, asid)) {
         walk_cache_clear(h);
@@ -279,13 +289,20 @@ void mmu_flush_page(struct hart *h, uint64_t va, bool virt)
     uint64_t page = va & ~0xfffULL;
     const unsigned slots[2] = { (va >> 12) & (TLB_SIZE - 1), tlb_victim_slot(va) };
     for (unsigned i = 0; i < TLB_TABLES; i++)
-        if (table_is_virt(i) == virt && table_in_use(h, i))
+        if (table_is_virt(i) == virt && table_in_use(h, i)) {
+            bool fetched = false;
             for (unsigned access = 0; access < 3; access++)
                 for (unsigned s = 0; s < 2; s++) {
                     struct tlb_entry *e = &tlb_entries(&h->tlb[i], access)[slots[s]];
-                    if ((e->tag & ~TLB_CODE_PAGE) == page)
+                    if ((e->tag & ~TLB_CODE_PAGE) == page) {
                         e->tag = ~0ULL;
+                        fetched |= access == ACCESS_FETCH;
+                    }
                 }
+            /* a page lost from the fetch entries may be this one */
+            if (fetched || h->tlb[i].fetch_lost)
+                fetch_epoch_renew(h, &h->tlb[i]);
+        }
 }
 
 /* ---- PMP ---- */
@@ -657,6 +674,9 @@ static void tlb_evict(struct hart *h, struct tlb *t, unsigned access, unsigned s
     uint64_t page = e->tag & ~TLB_CODE_PAGE;
     if (e->tag == ~0ULL || page == incoming)
         return;
+    const struct tlb_entry *victim = tlb_entries(t, access) + tlb_victim_slot(page);
+    if (access == ACCESS_FETCH && victim->tag != ~0ULL && (victim->tag & ~TLB_CODE_PAGE) != page)
+        t->fetch_lost = true;
     tlb_set(h, t, access, tlb_victim_slot(page), page, e->addend, t->global[access][slot / 64] >> (slot % 64) & 1);
 }
 

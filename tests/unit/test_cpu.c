@@ -2394,24 +2394,32 @@ static void set_up_remap(void)
     enter_s_mode(satp_for(DATA, 0));
 }
 
-/* Three calls of CALLEE_VA (x11 += x10 each), the PTE pointed at CALLEE_2, sfence.vma,
- * three more. */
+/* Three calls of CALLEE_VA (x11 += x10 each), the PTE pointed at CALLEE_2 (x7 at x6),
+ * the n instructions `between` (which fence it), three more calls. */
+static void calls_around_remap(const char *name, const uint32_t *between, size_t n, const uint64_t *regs,
+                               void (*setup)(void))
+{
+    const uint32_t call_loop[] = { CALL_LOOP };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = { CALLEES };
+    size_t at = ARRAY_SIZE(call_loop);
+    memcpy(code, call_loop, sizeof(call_loop));
+    code[at++] = S(0, 7, 6, 3);         /* sd x7, 0(x6): the callee's PTE */
+    memcpy(code + at, between, n * sizeof(*between));
+    at += n;
+    code[at++] = I(3, 13, 0, 13, 0x13); /* addi x13, x13, 3 */
+    memcpy(code + at, call_loop, sizeof(call_loop));
+    code[at + ARRAY_SIZE(call_loop)] = WFI;
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+    RUN_SET_UP(name, code, regs, setup, check, want);
+}
+
 static void test_indirect_jump_remapped(void)
 {
     uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
                           [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, [13] = 3 };
-    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
-        CALL_LOOP,                      /* 0 */
-        S(0, 7, 6, 3),                  /* 16: sd x7, 0(x6): the callee's PTE */
-        0x12000073u,                    /* 20: sfence.vma */
-        I(3, 13, 0, 13, 0x13),          /* 24: addi x13, x13, 3 */
-        CALL_LOOP,                      /* 28 */
-        WFI,
-        CALLEES,
-    };
-    unsigned check[] = { 11, 12 };
-    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
-    RUN_SET_UP("indirect jump, target page remapped", code, regs, set_up_remap, check, want);
+    const uint32_t sfence[] = { 0x12000073u }; /* sfence.vma */
+    calls_around_remap("indirect jump, target page remapped", sfence, ARRAY_SIZE(sfence), regs, set_up_remap);
 }
 
 /*
@@ -2816,10 +2824,91 @@ static void test_chained_call_code_rewritten(void)
     RUN("chained call to another page, callee rewritten", code, regs, check, want);
 }
 
+/*
+ * The jump cache finds a pc's translation through the fetch TLB's epoch (jit_emit.h):
+ * a page dropped from the fetch entries by other pages' fills, then remapped and fenced
+ * by address, must not be found by the mapping it had. X_VA shares CALLEE_VA's TLB slot
+ * and pushes it to its victim slot; Q_VA's victim slot is that one, and R_VA, in Q_VA's
+ * slot, pushes Q_VA there over CALLEE_VA. All three map CALLEE_1 (their x10 is not
+ * summed).
+ */
+#define X_VA (CALLEE_VA + ((uint64_t)TLB_SIZE << 12))
+#define Q_VA 0x42000ULL
+#define R_VA (Q_VA + ((uint64_t)TLB_SIZE << 12))
+
+static void set_up_lost_fetch_entry(void)
+{
+    map_callee(DATA, CALLEE_1);
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, DATA, 0x5000);
+    memset(t + 4 * 512, 0, 0x1000);
+    t[512 + (X_VA >> 21)] = ((DATA + 0x4000) >> 12) << 10 | 1;
+    t[1024 + (Q_VA >> 12)] = (CALLEE_1 >> 12) << 10 | PTE_LEAF;
+    t[4 * 512 + ((X_VA >> 12) & 511)] = (CALLEE_1 >> 12) << 10 | PTE_LEAF;
+    t[4 * 512 + ((R_VA >> 12) & 511)] = (CALLEE_1 >> 12) << 10 | PTE_LEAF;
+    enter_s_mode(satp_for(DATA, 0));
+}
+
+static void test_indirect_jump_remapped_after_eviction(void)
+{
+    _Static_assert(X_VA >> 21 == R_VA >> 21 && R_VA >> 30 == 0, "X_VA and R_VA share one leaf table");
+    uint64_t regs[32] = { [5] = CALLEE_VA, [6] = DATA + 0x2000 + 8 * (CALLEE_VA >> 12),
+                          [7] = (CALLEE_2 >> 12) << 10 | PTE_LEAF, [13] = 3,
+                          [14] = X_VA, [15] = Q_VA, [16] = R_VA };
+    const uint32_t evict_then_fence[] = {
+        I(0, 14, 0, 1, 0x67),           /* jalr x1, 0(x14) */
+        I(0, 15, 0, 1, 0x67),           /* jalr x1, 0(x15) */
+        I(0, 16, 0, 1, 0x67),           /* jalr x1, 0(x16) */
+        0x12028073u,                    /* sfence.vma x5, x0 */
+    };
+    calls_around_remap("indirect jump, target page remapped after its fetch entry was evicted", evict_then_fence,
+                       ARRAY_SIZE(evict_then_fence), regs, set_up_lost_fetch_entry);
+}
+
+/*
+ * One pc, two privileges: in M mode (bare) CALLEE_1 is itself; in S mode DATA's tables
+ * map BASE's first 2 MiB page by page, CALLEE_1's page to CALLEE_2's. Three calls in M
+ * mode, an mret to S mode, three more: those must reach CALLEE_2.
+ */
+static void set_up_privilege_maps_differently(void)
+{
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, DATA, 0x3000);
+    memset(t, 0, 0x3000);
+    t[BASE >> 30] = ((DATA + 0x1000) >> 12) << 10 | 1;
+    t[512] = ((DATA + 0x2000) >> 12) << 10 | 1;
+    for (unsigned i = 0; i < 512; i++)
+        t[1024 + i] = ((BASE >> 12) + i) << 10 | PTE_LEAF;
+    t[1024 + ((CALLEE_1 - BASE) >> 12)] = (CALLEE_2 >> 12) << 10 | PTE_LEAF;
+    h->arch.satp = satp_for(DATA, 0);
+    hart_tlb_flush(h);
+}
+
+static void test_indirect_jump_after_privilege_change(void)
+{
+    uint64_t regs[32] = { [5] = CALLEE_1, [8] = BASE + 32, [9] = (uint64_t)PRIV_S << MSTATUS_MPP_SHIFT,
+                          [13] = 3, [14] = MSTATUS_MPP };
+    uint32_t code[(CALLEE_2 - BASE) / 4 + 2] = {
+        CALL_LOOP,                      /* 0: in M mode */
+        I(0x300, 14, 3, 0, 0x73),       /* 16: csrc mstatus, x14 */
+        I(0x300, 9, 2, 0, 0x73),        /* 20: csrs mstatus, x9: MPP = S */
+        I(0x341, 8, 1, 0, 0x73),        /* 24: csrw mepc, x8 */
+        0x30200073u,                    /* 28: mret */
+        I(3, 13, 0, 13, 0x13),          /* 32: addi x13, x13, 3 */
+        CALL_LOOP,                      /* 36: in S mode */
+        WFI,
+        CALLEES,
+    };
+    unsigned check[] = { 11, 12 };
+    uint64_t want[] = { 3 * 1 + 3 * 2, 6 };
+    RUN_SET_UP("indirect jump, same pc after a privilege change", code, regs, set_up_privilege_maps_differently,
+               check, want);
+}
+
 static void test_translated_lookups(void)
 {
     test_indirect_jump_code_rewritten();
     test_indirect_jump_remapped();
+    test_indirect_jump_remapped_after_eviction();
+    test_indirect_jump_after_privilege_change();
     test_jump_off_page_end_remapped();
     test_indirect_jump_asid_switch();
     test_cross_page_code_rewritten();
