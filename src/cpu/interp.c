@@ -200,7 +200,13 @@ enum { PAIR_COUNT = 0 PAIRS(PAIR_ONE) };
 static const uint8_t aside_ops[] = { ASIDE_OPS(ASIDE_ENTRY) };
 #undef ASIDE_ENTRY
 #define ASIDE_HANDLER(k) (KEEP_HANDLER(OP_ADDUW + 1) + (unsigned)(k))
-#define HANDLER_COUNT ASIDE_HANDLER(sizeof(aside_ops))
+/* Then those of the FP loads and stores of F and D (OP_FP, see fp_memory_handler). */
+#define FP_MEMORY_OPS(X) X(FLW, 0x07, 2) X(FLD, 0x07, 3) X(FSW, 0x27, 2) X(FSD, 0x27, 3)
+#define FP_MEMORY_ENTRY(name, opcode, funct3) { opcode, funct3 },
+static const uint8_t fp_memory_ops[][2] = { FP_MEMORY_OPS(FP_MEMORY_ENTRY) };
+#undef FP_MEMORY_ENTRY
+#define FP_MEMORY_HANDLER(k) (ASIDE_HANDLER(sizeof(aside_ops)) + (unsigned)(k))
+#define HANDLER_COUNT FP_MEMORY_HANDLER(sizeof(fp_memory_ops) / sizeof(fp_memory_ops[0]))
 _Static_assert(OP_ADD == OP_SRAIW + 1 && OP_CLZ == OP_ADDUW + 1,
                "ALU_IMM_OPS then ALU_REG_OPS are the ops from OP_ADDI to OP_ADDUW, in that order");
 _Static_assert(HANDLER_COUNT <= 256, "a handler's index is a byte of struct block_insn");
@@ -241,6 +247,17 @@ static uint8_t aside_handler(const struct block_insn *bi, unsigned handler, unsi
         if (handler == (unsigned)FORWARDED_HANDLER(aside_ops[k]))
             return (uint8_t)ASIDE_HANDLER(k);
     return (uint8_t)handler;
+}
+
+/* The handler of OP_FP instruction insn (its 32 bits): the FP loads and stores of F and D,
+ * an FP program's commonest instructions, have their own, which skip exec_fp's decoding
+ * and its out-of-line paths (fp-matmul's fld took three jumps there); the rest, op_FP. */
+static uint8_t fp_memory_handler(uint32_t insn)
+{
+    for (unsigned k = 0; k < sizeof(fp_memory_ops) / sizeof(fp_memory_ops[0]); k++)
+        if ((insn & 0x7f) == fp_memory_ops[k][0] && insn_funct3(insn) == fp_memory_ops[k][1])
+            return (uint8_t)FP_MEMORY_HANDLER(k);
+    return OP_FP;
 }
 
 /* Whether bi, which follows an instruction whose result acc holds as register acc_rd,
@@ -306,6 +323,8 @@ static unsigned decode_block(struct hart *h, struct block_insn *insns, const uin
                    d.op == OP_CBO_ZERO || d.op == OP_TRAP_CSR || d.op == OP_RDTIME || d.op == OP_FETCH_FENCE) {
             bi->rs2 = at;
         }
+        if (d.op == OP_FP)
+            bi->handler = fp_memory_handler((uint32_t)d.imm);
         if (d.op == OP_FETCH_FENCE) { /* runs as OP_SLOW does, which reads its bits as fetched there */
             bi->rd = (uint8_t)d.imm;
             bi->rs1 = (uint8_t)((uint32_t)d.imm >> 8);
@@ -700,6 +719,9 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define ASIDE_LABEL(name) &&aside_##name,
         ASIDE_OPS(ASIDE_LABEL)
 #undef ASIDE_LABEL
+#define FP_MEMORY_LABEL(name, opcode, funct3) &&op_##name,
+        FP_MEMORY_OPS(FP_MEMORY_LABEL)
+#undef FP_MEMORY_LABEL
 #undef FORWARDED_LOAD_LABEL
 #undef FORWARDED_LABEL
 #undef LOAD_TO_X0_LABEL
@@ -805,21 +827,23 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
 #define ALU_AT(label, expr) label: x[d->rd] = acc = (expr); NEXT();
 #define ALU(name, expr) ALU_AT(op_##name, expr)
 /* Loads and stores set pc only for the slow path, which may raise an exception. */
-#define LOAD_ONE(fn, base) \
-        va = (base) + d->imm; \
+#define LOAD_ONE_INTO(fn, address, at, dest, value) \
+        va = (address); \
         if (unlikely(!fn##_hit(data_read, va, &v))) { \
-            h->arch.pc = INSN_PC(d->rs2); \
+            h->arch.pc = INSN_PC(at); \
             if (unlikely(!fn(h, va, &v))) goto fault; \
         } \
-        x[d->rd] = acc = v;
+        dest = (value);
+#define LOAD_ONE(fn, base) LOAD_ONE_INTO(fn, (base) + d->imm, d->rs2, x[d->rd] = acc, v)
 #define LOAD_FROM(label, fn, base) label: LOAD_ONE(fn, base) NEXT();
 #define LOAD(name, fn, size, sign) LOAD_FROM(op_##name, fn, x[d->rs1])
-#define STORE_ONE(size) \
-        va = x[d->rs1] + d->imm; \
-        if (unlikely(!mem_store_hit(h, data_write, va, size, x[d->rs2]))) { \
-            h->arch.pc = INSN_PC(d->rd); \
-            if (unlikely(!mmu_store_slow(h, va, size, x[d->rs2]))) goto fault; \
+#define STORE_ONE_FROM(size, address, at, value) \
+        va = (address); \
+        if (unlikely(!mem_store_hit(h, data_write, va, size, value))) { \
+            h->arch.pc = INSN_PC(at); \
+            if (unlikely(!mmu_store_slow(h, va, size, value))) goto fault; \
         }
+#define STORE_ONE(size) STORE_ONE_FROM(size, x[d->rs1] + d->imm, d->rd, x[d->rs2])
 #define STORE(name, size) op_##name: STORE_ONE(size) NEXT();
 #define BRANCH(name, cond) op_##name: \
         if (branch_##name(x[d->rs1], x[d->rs2])) { \
@@ -1047,6 +1071,23 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!exec_fp(h, (uint32_t)d->imm, block_insn_raw(d))))
             goto fault;
         NEXT();
+/* The FP loads and stores (fp_memory_handler) as exec_fp runs them, their fields read from
+ * the instruction in imm; with the FPU off, op_FP raises the exception. */
+#define FP_LOAD(name, fn, box) op_##name: \
+        if (unlikely(!fp_enabled(h))) goto op_FP; \
+        LOAD_ONE_INTO(fn, x[insn_rs1((uint32_t)d->imm)] + insn_imm_i((uint32_t)d->imm), d->rs2, \
+                      h->arch.f[insn_rd((uint32_t)d->imm)], v | (box)) \
+        fp_dirty(h); \
+        NEXT();
+#define FP_STORE(name, size) op_##name: \
+        if (unlikely(!fp_enabled(h))) goto op_FP; \
+        STORE_ONE_FROM(size, x[insn_rs1((uint32_t)d->imm)] + insn_imm_s((uint32_t)d->imm), d->rs2, \
+                       h->arch.f[insn_rs2((uint32_t)d->imm)]) \
+        NEXT();
+    FP_LOAD(FLW, mem_load_u32, 0xffffffff00000000ULL)
+    FP_LOAD(FLD, mem_load_u64, 0)
+    FP_STORE(FSW, 4)
+    FP_STORE(FSD, 8)
     op_END:
         if (unlikely(d == b->insns)) { /* a lone instruction crossing a page boundary */
             h->arch.pc = pc;

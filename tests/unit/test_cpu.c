@@ -1251,8 +1251,9 @@ static void test_pause_hint(void)
 }
 
 /*
- * F and D instructions, which the block engine leaves to the reference executor and
- * translated code runs in place, between integer ones, up to an FP load that faults.
+ * F and D instructions, which the block engine leaves to the reference executor's exec_fp
+ * (but its loads and stores: test_fp_loads_and_stores) and translated code runs in place,
+ * between integer ones, up to an FP load that faults.
  */
 static void test_floating_point(void)
 {
@@ -1274,6 +1275,128 @@ static void test_floating_point(void)
     RUN("floating point", code, regs, check, want);
     CHECK_TRAP(EXC_LOAD_ACCESS, BASE + 8 * 4);
     CHECK_EQ_U64(h->arch.mtval, 0x1000);
+}
+
+/*
+ * The FP loads and stores of F and D, which the block engine runs in handlers of their own:
+ * each width both ways (flw NaN-boxes, fsw stores the low word), compressed too; fld
+ * marks a clean FS dirty and fsd leaves it clean; with FS off each raises an illegal
+ * instruction (its bits as fetched in mtval); each faults at its own pc. (RUN leaves the
+ * translated engine's state: the traps are checked again after the interpreted engine.)
+ */
+static void interpret(const uint32_t *code, size_t n, const uint64_t *regs)
+{
+    m = m_interp;
+    h = m->harts[0];
+    load(code, n, regs);
+    run_blocks();
+}
+
+static void test_fp_loads_and_stores(void)
+{
+    const uint64_t pi = 0x400921fb54442d18ULL, one = 0x3f800000;
+    uint64_t regs[32] = { [2] = pi, [3] = one, [9] = 1ULL << MSTATUS_FS_SHIFT, [10] = DATA };
+    uint16_t compressed[] = {
+        0x2100,                                           /* 24: c.fld f8, 0(x10) */
+        0xb100,                                           /* 26: c.fsd f8, 32(x10) */
+    };
+    uint32_t code[] = {
+        S(0, 2, 10, 3),                                   /* 0: sd x2, 0(x10) */
+        S(8, 3, 10, 2),                                   /* 4: sw x3, 8(x10) */
+        CSR_MSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 8: csrc mstatus, x9: FS clean */
+        I(0, 10, 3, 1, 0x07),                             /* 12: fld f1, 0(x10): FS dirty */
+        CSR_MSTATUS << 20 | 0u << 15 | 2u << 12 | 17u << 7 | 0x73, /* 16: csrr x17, mstatus */
+        CSR_MSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 20: csrc mstatus, x9: FS clean */
+        0,                                                /* 24: (compressed) */
+        I(8, 10, 2, 2, 0x07),                             /* 28: flw f2, 8(x10): FS dirty */
+        S(16, 1, 10, 3) | 0x04,                           /* 32: fsd f1, 16(x10) */
+        S(24, 2, 10, 2) | 0x04,                           /* 36: fsw f2, 24(x10) */
+        R(0x71, 0, 1, 0, 11, 0x53),                       /* 40: fmv.x.d x11, f1 */
+        R(0x71, 0, 2, 0, 12, 0x53),                       /* 44: fmv.x.d x12, f2 */
+        R(0x71, 0, 8, 0, 13, 0x53),                       /* 48: fmv.x.d x13, f8 */
+        I(16, 10, 3, 14, 0x03),                           /* 52: ld x14, 16(x10) */
+        I(24, 10, 3, 15, 0x03),                           /* 56: ld x15, 24(x10) */
+        I(32, 10, 3, 16, 0x03),                           /* 60: ld x16, 32(x10) */
+        CSR_MSTATUS << 20 | 0u << 15 | 2u << 12 | 18u << 7 | 0x73, /* 64: csrr x18, mstatus */
+        CSR_MSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 68: csrc mstatus, x9: FS clean */
+        S(40, 1, 10, 3) | 0x04,                           /* 72: fsd f1, 40(x10): FS stays clean */
+        CSR_MSTATUS << 20 | 0u << 15 | 2u << 12 | 19u << 7 | 0x73, /* 76: csrr x19, mstatus */
+        I(MSTATUS_FS_SHIFT, 17, 5, 17, 0x13),             /* 80: srli x17, x17, FS */
+        I(MSTATUS_FS_SHIFT, 18, 5, 18, 0x13),             /* 84: srli x18, x18, FS */
+        I(MSTATUS_FS_SHIFT, 19, 5, 19, 0x13),             /* 88: srli x19, x19, FS */
+        I(3, 17, 7, 17, 0x13),                            /* 92: andi x17, x17, 3 */
+        I(3, 18, 7, 18, 0x13),                            /* 96: andi x18, x18, 3 */
+        I(3, 19, 7, 19, 0x13),                            /* 100: andi x19, x19, 3 */
+    };
+    memcpy(&code[6], compressed, sizeof(compressed));
+    unsigned check[] = { 11, 12, 13, 14, 15, 16, 17, 18, 19 };
+    uint64_t want[] = { pi, 0xffffffff00000000ULL | one, pi, pi, one, pi, 3, 3, 2 };
+    /* What each engine stores, over zeros (RUN's engines run one after another on one RAM). */
+    for (int engine = 0; engine < 3; engine++) {
+        m = engine == 2 ? m_jit : m_interp;
+        h = m->harts[0];
+        load(code, ARRAY_SIZE(code), regs);
+        memset(guest_ram_ptr(&m->bus.ram, DATA + 16, 24), 0, 24);
+        if (engine)
+            run_blocks();
+        else
+            run_reference();
+        for (size_t i = 0; i < ARRAY_SIZE(check); i++)
+            CHECK_EQ_U64(h->arch.x[check[i]], want[i]);
+    }
+    RUN("fp loads and stores", code, regs, check, want); /* and instret as the reference's */
+
+    /* With FS off: mtval holds the bits as fetched (16 of a compressed one). */
+    uint64_t off_regs[32] = { [9] = MSTATUS_FS, [10] = DATA };
+    struct { const char *name; uint32_t insn, raw; } off[] = {
+        { "flw with FS off", I(8, 10, 2, 2, 0x07), I(8, 10, 2, 2, 0x07) },
+        { "fld with FS off", I(0, 10, 3, 1, 0x07), I(0, 10, 3, 1, 0x07) },
+        { "fsw with FS off", S(24, 2, 10, 2) | 0x04, S(24, 2, 10, 2) | 0x04 },
+        { "fsd with FS off", S(16, 1, 10, 3) | 0x04, S(16, 1, 10, 3) | 0x04 },
+        { "c.fld with FS off", 0x00012100, 0x2100 },       /* c.nop after it */
+        { "c.fsd with FS off", 0x0001b100, 0xb100 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(off); i++) {
+        uint32_t off_code[] = {
+            CSR_MSTATUS << 20 | 9u << 15 | 3u << 12 | 0x73,   /* 0: csrc mstatus, x9: FS off */
+            I(7, 0, 0, 12, 0x13),                             /* 4: li x12, 7 */
+            off[i].insn,                                      /* 8: illegal */
+            I(1, 0, 0, 13, 0x13),                             /* 12: li x13, 1: never runs */
+        };
+        unsigned off_check[] = { 12, 13 };
+        uint64_t off_want[] = { 7, 0 };
+        RUN(off[i].name, off_code, off_regs, off_check, off_want);
+        CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 8);
+        CHECK_EQ_U64(h->arch.mtval, off[i].raw);
+        interpret(off_code, ARRAY_SIZE(off_code), off_regs);
+        CHECK_TRAP(EXC_ILLEGAL_INSN, BASE + 8);
+        CHECK_EQ_U64(h->arch.mtval, off[i].raw);
+    }
+
+    /* Each faulting, past an instruction before it in its block. */
+    uint64_t fault_regs[32] = { [3] = 0x1000 };
+    struct { const char *name; uint32_t insn; uint64_t cause; } faults[] = {
+        { "flw faulting", I(0, 3, 2, 2, 0x07), EXC_LOAD_ACCESS },
+        { "fld faulting", I(8, 3, 3, 1, 0x07), EXC_LOAD_ACCESS },
+        { "fsw faulting", S(0, 2, 3, 2) | 0x04, EXC_STORE_ACCESS },
+        { "fsd faulting", S(8, 1, 3, 3) | 0x04, EXC_STORE_ACCESS },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(faults); i++) {
+        uint32_t fault_code[] = {
+            I(7, 0, 0, 12, 0x13),                             /* 0: li x12, 7 */
+            I(2, 12, 0, 12, 0x13),                            /* 4: addi x12, x12, 2 */
+            faults[i].insn,                                   /* 8: faults */
+            I(1, 0, 0, 13, 0x13),                             /* 12: li x13, 1: never runs */
+        };
+        unsigned fault_check[] = { 12, 13 };
+        uint64_t fault_want[] = { 9, 0 };
+        RUN(faults[i].name, fault_code, fault_regs, fault_check, fault_want);
+        CHECK_TRAP(faults[i].cause, BASE + 8);
+        CHECK_EQ_U64(h->arch.mtval, 0x1000 + (i & 1) * 8);
+        interpret(fault_code, ARRAY_SIZE(fault_code), fault_regs);
+        CHECK_TRAP(faults[i].cause, BASE + 8);
+        CHECK_EQ_U64(h->arch.mtval, 0x1000 + (i & 1) * 8);
+    }
 }
 
 static void test_traps(void)
@@ -4929,6 +5052,7 @@ int main(void)
     test_reservation_broken_by_translated_code();
     test_amo_faults();
     test_floating_point();
+    test_fp_loads_and_stores();
     test_traps();
     test_triggers();
     test_hypervisor();
