@@ -4,7 +4,8 @@
 - a shell loop printing a running checksum is snapshotted mid-way; the first VM runs on
   to the end, then a second rackvm restores the snapshot and runs to the same end: both
   print the checksums of an uninterrupted run; the restored VM then snapshots into the
-  directory whose memory file it maps, and runs on;
+  directory whose memory file it maps, and runs on. The loop waits half-way for a line
+  from the console, so the snapshot lands before its end however slow the host is;
 - a guest writing and fsyncing files on an ext4 virtio-blk disk is snapshotted mid-way
   and killed; the restored VM finishes the writes, and the file system checks clean
   with every record present;
@@ -19,6 +20,7 @@ import signal
 import struct
 import subprocess
 import tempfile
+import time
 import zlib
 
 from crashcheck import missing_tools, tool
@@ -26,8 +28,14 @@ from lib import RACKVM, GuestTestCase, Guest, run_quick
 from test_api import Client
 
 LOOPS = 300
-CHECKSUM_LOOP = ("i=0; s=0; while [ $i -lt %d ]; do i=$((i+1)); s=$(( (s*31 + i) %% 1000003 ));"
-                 " echo SUM $i $s; done; echo 'LOOP'-DONE\n" % LOOPS)
+# The loop waits after SUM GATE for a line, typed once the snapshot is taken: the 260
+# iterations after SUM 40 take about 50 ms, and a loaded host took longer than that to
+# snapshot, which then caught the idle shell after LOOP-DONE. No echo, so that the line
+# typed while SUM lines go out does not split one.
+GATE = 150
+CHECKSUM_LOOP = ("stty -echo; i=0; s=0; while [ $i -lt %d ]; do i=$((i+1));"
+                 " s=$(( (s*31 + i) %% 1000003 )); echo SUM $i $s; [ $i -ne %d ] || read -r _;"
+                 " done; stty echo; echo 'LOOP'-DONE\n" % (LOOPS, GATE))
 
 WRITER = """#!/bin/sh
 i=0
@@ -82,6 +90,24 @@ class SnapshotTest(GuestTestCase):
         self.addCleanup(c.close)
         return c
 
+    def running(self, sock, timeout=60):
+        """A client of the VM serving sock, once its machine runs: input typed before
+        that could reach the console before the restore fills it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                c = Client(sock)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.addCleanup(c.close)
+        while c.request("status").get("state") != "running":
+            self.assertLess(time.monotonic(), deadline, "the restored VM never ran")
+            time.sleep(0.05)
+        return c
+
     def restore(self, *flags):
         g = Guest([RACKVM, "run", "--restore", self.snap, *flags])
         self.addCleanup(g.kill)
@@ -99,6 +125,7 @@ class SnapshotTest(GuestTestCase):
         self.assertGreater(answer["memory_bytes"], 0)
         self.assertLess(answer["memory_bytes"], 256 << 20)
         # The first VM runs on to the end.
+        g.send("\n")
         g.wait_for(r"LOOP-DONE", timeout=120)
         first = checked_sums(self, g.output)
         self.assertEqual(first[-1][0], LOOPS)
@@ -108,14 +135,14 @@ class SnapshotTest(GuestTestCase):
         # A second process, after the first is gone, goes on from the snapshot.
         sock2 = os.path.join(self.tmp.name, "vm2.sock")
         r = self.restore("--api-socket", sock2)
+        c2 = self.running(sock2)
+        r.send("\n")
         r.wait_for(r"LOOP-DONE", timeout=120)
         restored = checked_sums(self, r.output)
         self.assertEqual(restored[-1], first[-1])
         self.assertGreater(restored[0][0], 40, "the restored VM started the loop over")
         # A new snapshot into the directory whose memory file the VM maps replaces the
         # file by renaming: the VM runs on undisturbed.
-        c2 = Client(sock2)
-        self.addCleanup(c2.close)
         answer = c2.request("snapshot", dir=self.snap)
         self.assertTrue(answer["ok"], answer)
         r.send("echo 'AFTER'-SECOND\n")
