@@ -493,7 +493,8 @@ static void release_run_files(struct run_options *o)
 
 /*
  * The first machine of a --restore run: made with the snapshot's memory and harts, its
- * RAM mapped from the snapshot, its state put back. NULL after printing why.
+ * RAM mapped from the snapshot, its state put back, then its host console. NULL after
+ * printing why.
  */
 static struct machine *restore_machine(const struct machine_config *options,
                                        const struct snapshot *snap)
@@ -502,10 +503,19 @@ static struct machine *restore_machine(const struct machine_config *options,
     cfg.memory_size = snapshot_memory_size(snap);
     cfg.nharts = snapshot_nharts(snap);
     cfg.memory_file = snapshot_memory_path(snap);
-    struct machine *m = machine_create(&cfg, true);
+    struct machine *m = machine_create(&cfg, false);
+    if (!m)
+        return NULL;
     char err[8192];
-    if (m && snapshot_restore(m, snap, err, sizeof(err)) < 0) {
+    if (snapshot_restore(m, snap, err, sizeof(err)) < 0) {
         fprintf(stderr, "rackvm: --restore: %s\n", err);
+        machine_destroy(m);
+        return NULL;
+    }
+    /* Only now does the console read stdin: input it had read before went into the UART
+     * or virtio console that the restore then overwrote (no hart runs yet, so no device
+     * writes to the console while it is set). */
+    if (!(m->console = machine_console_create(m, 0, 1))) {
         machine_destroy(m);
         return NULL;
     }
