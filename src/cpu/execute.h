@@ -75,6 +75,13 @@ static inline void fp_dirty(struct hart *h)
         h->arch.vsstatus |= MSTATUS_FS;
 }
 
+/* What an FP load of 2^f3 bytes (flh, flw, fld) leaves in its register: v, NaN-boxed
+ * when narrower than the register. */
+static inline uint64_t fp_loaded_value(unsigned f3, uint64_t v)
+{
+    return f3 >= 3 ? v : v | ~0ULL << (8u << f3);
+}
+
 /*
  * Runs the F/D/Zfh load, store or arithmetic instruction insn (OP_FP) at h->arch.pc,
  * leaving pc and instret to the caller; false when it trapped (an illegal instruction,
@@ -94,15 +101,15 @@ static inline __attribute__((always_inline)) bool exec_fp(struct hart *h, uint32
         if (f3 == 3) {
             if (!mem_load_u64(h, addr, &v))
                 return false;
-            h->arch.f[rd] = v;
+            h->arch.f[rd] = fp_loaded_value(3, v);
         } else if (f3 == 2) {
             if (!mem_load_u32(h, addr, &v))
                 return false;
-            h->arch.f[rd] = v | 0xffffffff00000000ULL;
+            h->arch.f[rd] = fp_loaded_value(2, v);
         } else if (f3 == 1) { /* Zfh flh */
             if (!mem_load_u16(h, addr, &v))
                 return false;
-            h->arch.f[rd] = v | 0xffffffffffff0000ULL;
+            h->arch.f[rd] = fp_loaded_value(1, v);
         } else {
             goto illegal;
         }

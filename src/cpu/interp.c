@@ -1073,10 +1073,10 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         NEXT();
 /* The FP loads and stores (fp_memory_handler) as exec_fp runs them, their fields read from
  * the instruction in imm; with the FPU off, op_FP raises the exception. */
-#define FP_LOAD(name, fn, box) op_##name: \
+#define FP_LOAD(name, fn, funct3) op_##name: \
         if (unlikely(!fp_enabled(h))) goto op_FP; \
         LOAD_ONE_INTO(fn, x[insn_rs1((uint32_t)d->imm)] + insn_imm_i((uint32_t)d->imm), d->rs2, \
-                      h->arch.f[insn_rd((uint32_t)d->imm)], v | (box)) \
+                      h->arch.f[insn_rd((uint32_t)d->imm)], fp_loaded_value(funct3, v)) \
         fp_dirty(h); \
         NEXT();
 #define FP_STORE(name, size) op_##name: \
@@ -1084,8 +1084,8 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         STORE_ONE_FROM(size, x[insn_rs1((uint32_t)d->imm)] + insn_imm_s((uint32_t)d->imm), d->rs2, \
                        h->arch.f[insn_rs2((uint32_t)d->imm)]) \
         NEXT();
-    FP_LOAD(FLW, mem_load_u32, 0xffffffff00000000ULL)
-    FP_LOAD(FLD, mem_load_u64, 0)
+    FP_LOAD(FLW, mem_load_u32, 2)
+    FP_LOAD(FLD, mem_load_u64, 3)
     FP_STORE(FSW, 4)
     FP_STORE(FSD, 8)
     op_END:
