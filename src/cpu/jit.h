@@ -20,8 +20,8 @@
  * the run loop would, in a routine at the code buffer's start that each such exit calls
  * (jit_emit_lookup): the hart's jump cache by guest pc and fetch TLB epoch (jit_emit.h),
  * or else the fetch TLB of the current context and the block cache slot of the host
- * address (block.h), the translation and its code generation; on a hit, while the budget lasts, the exit
- * enters that translation without returning. So
+ * address (block.h), the translation and its code generation; on a hit, while the
+ * budget lasts, the exit enters that translation without returning. So
  * whatever invalidates the run loop's lookup (TLB flushes on satp, privilege changes,
  * sfence.vma; stores into code) invalidates these jumps too. It returns how it ended:
  *   JIT_EXIT_NEXT   h->arch.pc holds the next pc; JIT_LINK says through which link of block

@@ -142,9 +142,9 @@ struct reg_use {
  * privilege or V fetches through another table, with an epoch of its own), so pc still
  * maps to the same host address as far as the hart may tell: a fetch entry evicted by
  * another page's only stops being cached, and a translation the hart once cached may
- * serve until an sfence.vma. That
- * the code there is still what was translated is the generation's check (stores,
- * fence.i). Epoch 0 is never given out: jit_reset empties it with the buffer.
+ * serve until an sfence.vma. That the code there is still what was translated is the
+ * generation's check (stores, fence.i). Epoch 0 is never given out: jit_reset empties
+ * it with the buffer.
  */
 #define JIT_JUMP_BITS 11
 #define JIT_JUMP_SIZE (1u << JIT_JUMP_BITS)

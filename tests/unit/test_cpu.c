@@ -1277,13 +1277,7 @@ static void test_floating_point(void)
     CHECK_EQ_U64(h->arch.mtval, 0x1000);
 }
 
-/*
- * The FP loads and stores of F and D, which the block engine runs in handlers of their own:
- * each width both ways (flw NaN-boxes, fsw stores the low word), compressed too; fld
- * marks a clean FS dirty and fsd leaves it clean; with FS off each raises an illegal
- * instruction (its bits as fetched in mtval); each faults at its own pc. (RUN leaves the
- * translated engine's state: the traps are checked again after the interpreted engine.)
- */
+/* Runs code on the interpreted engine alone, leaving its state to check. */
 static void interpret(const uint32_t *code, size_t n, const uint64_t *regs)
 {
     m = m_interp;
@@ -1292,6 +1286,13 @@ static void interpret(const uint32_t *code, size_t n, const uint64_t *regs)
     run_blocks();
 }
 
+/*
+ * The FP loads and stores of F and D, which the block engine runs in handlers of their own:
+ * each width both ways (flw NaN-boxes, fsw stores the low word), compressed too; fld
+ * marks a clean FS dirty and fsd leaves it clean; with FS off each raises an illegal
+ * instruction (its bits as fetched in mtval); each faults at its own pc. (RUN leaves the
+ * translated engine's state: the traps are checked again after the interpreted engine.)
+ */
 static void test_fp_loads_and_stores(void)
 {
     const uint64_t pi = 0x400921fb54442d18ULL, one = 0x3f800000;
