@@ -302,6 +302,15 @@ struct hart_state {
 /* Guessed translated loads (jit_emit.h) share these many guesses, by block and place. */
 #define HART_LOAD_GUESSES 64
 
+/* One guess of a translated load's host page (jit_emit.h): the guess; the mask that,
+ * xored into the address, turns it into the guess's index (0 while the pages of the
+ * buffer ascend with their host pages, ~0xfff while they descend); and the entry that
+ * made the guess, its addend and its addend + 2 * page, which tell a wrong guess's
+ * fix-up whether its page ascends or descends from that one. */
+struct load_guess {
+    uint64_t guess, flip, addend, mirrored_addend;
+};
+
 struct hart {
     /* First, so that the translator reaches pc and the registers with short offsets. */
     struct hart_state arch;
@@ -330,7 +339,7 @@ struct hart {
     const void *jit_exit_insn;  /* leave the inner loop at the next check */
     /* Translated loads' guesses of their host page (jit_emit.h's guessed loads): only
      * guesses, checked against the TLB at every use, so nothing needs to empty them. */
-    uint64_t jit_load_guess[HART_LOAD_GUESSES];
+    struct load_guess jit_load_guess[HART_LOAD_GUESSES];
     /* Idle release (hart.c): wfi sleep within the current window; instret when the
      * hart last entered wfi; whether it is idle: its caches were given back and its
      * blocks are not translated until it is busy again. */

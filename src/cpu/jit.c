@@ -951,7 +951,7 @@ static bool in_loop(const struct translation *t, unsigned n, unsigned j)
 
 /* Which loads guess their addend (jit_emit_access): the integer loads in a loop of the
  * translation that use no host base, where a dependent chain of loads may wait on each
- * one's TLB entry, in code translated in U mode (user buffers: descending pages) or M
+ * one's TLB entry, in code translated in U mode (user buffers: pages in runs) or M
  * mode (bare metal: one addend); their guesses spread over h->jit_load_guess by block
  * and index. S mode's accesses mix the kernel's linear map, vmalloc and user pages. */
 static void plan_load_guesses(struct translation *t, unsigned n, enum priv priv)
@@ -1053,7 +1053,7 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t
     plan_load_guesses(&t, n, h->arch.priv);
     for (;;) {
         e = (struct emitter){ .p = entry, .end = j->buf + j->size, .start = entry,
-                              .descending_guesses = h->arch.priv == PRIV_U,
+                              .directed_guesses = h->arch.priv == PRIV_U,
                               .reservations_live = h->platform.reservations_live,
                               .sole_hart = h->platform.sole_hart };
         jit_emit_prologue(&e, &use);

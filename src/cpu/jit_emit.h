@@ -49,7 +49,7 @@ struct cold_access {
     int8_t dest;    /* where a load's value goes, or -1 */
     int8_t reuse;   /* the host base it reused, or -1; if one, its first jump: another page */
     int8_t guess;   /* its guess (jit_emit_access), or -1; if one, wrong_guess jumps here */
-    bool descending; /* the model of that guess: the emitter's descending_guesses */
+    bool directed;  /* the model of that guess: the emitter's directed_guesses */
     uint8_t *wrong_guess;
     const void *data; /* an AMO's: the helper takes (h, data) and returns rd's value; else NULL */
     uint8_t *hit;   /* with rcx = the addend (a guess, with its index) on a hit: where that lookup rejoins */
@@ -115,7 +115,7 @@ struct emitter {
     bool conflict;
     const _Atomic unsigned *reservations_live; /* the board's count, which stores test */
     bool sole_hart;          /* hart_platform.sole_hart: plain atomics, no reservation count */
-    bool descending_guesses; /* the model of the guessed loads (jit_emit.h), else one addend */
+    bool directed_guesses; /* the model of the guessed loads (jit_emit.h), else one addend */
 };
 
 /* How a block uses the guest registers: reads and writes per register (x0 left out),
@@ -302,16 +302,19 @@ void jit_emit_amo(struct emitter *e, const struct translation *t, const struct d
  * the chains of dependent loads that walk a hash chain (gzip's prev[]), that load sits
  * on the critical path. The TLB entry is still loaded and its tag and addend compared
  * (exact as ever), in parallel; a wrong guess takes the entry's addend and refills the
- * guess. With the emitter's descending_guesses a guess is addend + 2 * page + 4096,
- * constant where a buffer's virtual pages ascend on descending guest-physical ones, as
- * Linux's page allocator hands out the pages of a buffer faulted in from start to end;
- * the host address is the guess plus the address with its page bits flipped, one
- * operation on the address before the load (deriving the addend from the guess took
- * three: lz77-user 5 % and in-guest gzip 6.5 % slower, for one host instruction less).
- * In-guest gzip: it predicted every load of prev[], head[] and the window, where the page
- * of the load's last access held for 67 to 74 % and a neighbour page's addend for 2 %;
- * 98.6 % of all guessed loads hit. Else a guess is the addend, which bare metal's one
- * mapping keeps.
+ * guess. With the emitter's directed_guesses each guess slot learns which way the
+ * buffer's guest-physical pages run as its virtual pages ascend (hart.h's struct
+ * load_guess): descending, as Linux's page allocator hands out a buffer faulted in from
+ * start to end from fresh free lists, the guess is addend + 2 * page + 4096 and the host
+ * address the guess plus the address with its page bits flipped; ascending, as pages
+ * it hands out again after another process freed them can run, the guess is the addend
+ * and the host address the guess plus the address. Either way one operation on the address
+ * before the load, an xor with the slot's flip mask (deriving the addend from the guess
+ * took three: lz77-user 5 % and in-guest gzip 6.5 % slower). A wrong guess's fix-up
+ * compares the entry with the one that made the guess: the same addend says ascending,
+ * the same addend + 2 * page descending. In guest-work.sh, gzip after sha256 met
+ * ascending pages: a descending-only guess was wrong 59 M times, against 3.2 M now, as
+ * for gzip in a fresh VM. Else a guess is the addend, which bare metal's one mapping keeps.
  */
 
 /*

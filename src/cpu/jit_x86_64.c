@@ -913,41 +913,78 @@ static void host_base_lookup(struct emitter *e, int va, unsigned size, int k, ui
     emit_mem(e, true, 0x8b, RCX, RSP, HOST_BASE(k) + 8);
 }
 
+/* The offset from rbx of a field of guess slot k (struct load_guess). */
+#define LOAD_GUESS(k, field) (HART(jit_load_guess) + (int32_t)(sizeof(struct load_guess) * (k) + offsetof(struct load_guess, field)))
+
 /*
  * The hit path of tlb_lookup for a load with a guess (jit_emit.h's guessed loads): rcx =
  * the guess, while the read entry's tag is compared with va's page and alignment bits and
  * its addend with the one the guess predicts for that page. Returns the register that,
- * added to rcx, gives the host address: va when the guess is the addend; with descending
- * guesses rdx = va with its page bits flipped (-page - 4096 + offset), one operation on
- * va where the predicted addend took three on the load's critical path. Jumps to miss[0]
- * on a miss or misaligned access and to *wrong on a wrong guess, both with rax = the
- * entry's offset; to *wrong with descending guesses with rdi = the guess the entry makes.
+ * added to rcx, gives the host address: va when the guess is the addend; with directed
+ * guesses rdx = va xor the slot's flip mask, one operation on va (the mask's load does
+ * not wait on va). Jumps to miss[0] on a miss or misaligned access and to *wrong on a
+ * wrong guess, both with rax = the entry's offset.
  */
 static int guessed_lookup(struct emitter *e, int va, unsigned size, int guess, uint8_t **miss, uint8_t **wrong)
 {
     int32_t table = (int32_t)offsetof(struct tlb, read);
     int index = va;
     tlb_offset(e, RAX, va);
-    emit_mem(e, true, 0x8b, RCX, RBX, HART(jit_load_guess) + 8 * guess);
-    if (e->descending_guesses) {
+    emit_mem(e, true, 0x8b, RCX, RBX, LOAD_GUESS(guess, guess));
+    if (e->directed_guesses) {
         emit_reg(e, true, 0x89, va, RDX);
-        group_imm(e, true, 6, RDX, -4096);                                        /* xor rdx, ~0xfff */
+        emit_mem(e, true, 0x33, RDX, RBX, LOAD_GUESS(guess, flip));             /* xor rdx, flip */
         index = RDX;
     }
     emit_reg(e, true, 0x89, va, RDI);
     emit_reg(e, true, 0x81, 4, RDI), emit32(e, 0xfffff000u | (size - 1));         /* and rdi, mask */
     emit_tlb_entry(e, 0x3b, RDI, table + (int32_t)offsetof(struct tlb_entry, tag));
     miss[0] = jump_forward(e, 0x85);                                              /* miss or misaligned */
-    if (e->descending_guesses) {
-        /* The tag matched, so rdi is the page: its entry's guess is addend + 2 * page + 4096. */
-        emit8(e, 0x48), emit8(e, 0x8d), emit8(e, 0xbc), emit8(e, 0x3f), emit32(e, 4096); /* lea rdi, [rdi+rdi+4096] */
-        emit_tlb_entry(e, 0x03, RDI, table + (int32_t)offsetof(struct tlb_entry, addend));
-        emit_reg(e, true, 0x39, RCX, RDI);                                        /* cmp rdi, rcx */
+    if (e->directed_guesses) {
+        /* The addend the guess predicts: the host address it gives, less va. */
+        emit_host_access(e, true, false, 0x8d, RDI, RDX);                        /* lea rdi, [rcx+rdx] */
+        emit_reg(e, true, 0x29, va, RDI);                                         /* sub rdi, va */
+        emit_tlb_entry(e, 0x3b, RDI, table + (int32_t)offsetof(struct tlb_entry, addend));
     } else {
         emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
     }
     *wrong = jump_forward(e, 0x85);
     return index;
+}
+
+/*
+ * A directed guess's fix-up, at its wrong_guess with rax = the entry's offset: the
+ * entry's page ascends from the one that made the slot's guess when their addends are
+ * equal, descends when their addends + 2 * page are; else the slot keeps its direction.
+ * Refills the slot, and rejoins the load at hit with rcx = the guess and rdx = its index.
+ */
+static void directed_guess_fixup(struct emitter *e, int va, int guess, uint8_t *hit)
+{
+    emit_tlb_entry(e, 0x8b, RDI, (int32_t)(offsetof(struct tlb, read) + offsetof(struct tlb_entry, addend)));
+    emit_reg(e, true, 0x89, va, RAX);
+    group_imm(e, true, 4, RAX, -4096);                                            /* and rax, ~0xfff: the page */
+    emit8(e, 0x48), emit8(e, 0x8d), emit8(e, 0x0c), emit8(e, 0x47);              /* lea rcx, [rdi+rax*2] */
+    emit_reg(e, true, 0xc7, 0, RDX), emit32(e, 0xfffff000u);                      /* mov rdx, ~0xfff */
+    emit_mem(e, true, 0x3b, RCX, RBX, LOAD_GUESS(guess, mirrored_addend));
+    uint8_t *descends = jump_forward(e, 0x84);
+    emit_reg(e, false, 0x31, RDX, RDX);                                           /* xor edx, edx */
+    emit_mem(e, true, 0x3b, RDI, RBX, LOAD_GUESS(guess, addend));
+    uint8_t *ascends = jump_forward(e, 0x84);
+    emit_mem(e, true, 0x8b, RDX, RBX, LOAD_GUESS(guess, flip));
+    patch_here(e, descends);
+    patch_here(e, ascends);
+    emit_mem(e, true, 0x89, RDI, RBX, LOAD_GUESS(guess, addend));
+    emit_mem(e, true, 0x89, RCX, RBX, LOAD_GUESS(guess, mirrored_addend));
+    emit_mem(e, true, 0x89, RDX, RBX, LOAD_GUESS(guess, flip));
+    /* The guess: addend + page - (page ^ flip). */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0x31, RDX, RCX);                                            /* xor rcx, rdx */
+    emit_reg(e, true, 0x29, RCX, RAX);                                            /* sub rax, rcx */
+    emit8(e, 0x48), emit8(e, 0x8d), emit8(e, 0x0c), emit8(e, 0x07);              /* lea rcx, [rdi+rax] */
+    emit_mem(e, true, 0x89, RCX, RBX, LOAD_GUESS(guess, guess));
+    emit_reg(e, true, 0x31, va, RDX);                                             /* xor rdx, va */
+    emit8(e, 0xe9);
+    emit32(e, (uint32_t)(hit - (e->p + 4)));
 }
 
 /* What mem_store does besides the write when a reservation is held anywhere: a jump to
@@ -1042,7 +1079,7 @@ static struct cold_access *cold_access_here(struct emitter *e, uint8_t *const *s
     c->dest = (int8_t)dest;
     c->reuse = -1;
     c->guess = -1;
-    c->descending = false;
+    c->directed = false;
     c->wrong_guess = NULL;
     c->data = NULL;
     c->hit = NULL;
@@ -1102,7 +1139,7 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->value = (int8_t)value;
     c->reuse = (int8_t)reuse;
     c->guess = (int8_t)guess;
-    c->descending = e->descending_guesses;
+    c->directed = e->directed_guesses;
     c->wrong_guess = wrong_guess;
     c->hit = hit;
     if (!store)
@@ -1338,15 +1375,15 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         if (c->guess >= 0) {
             /* The guess the entry makes, for this access and the next. */
             patch_here(e, c->wrong_guess);
-            if (c->descending) {
-                emit_reg(e, true, 0x89, RDI, RCX);                               /* mov rcx, rdi */
+            if (c->directed) {
+                directed_guess_fixup(e, c->va, c->guess, c->hit);
             } else {
                 emit_tlb_entry(e, 0x8b, RCX,
                                (int32_t)(offsetof(struct tlb, read) + offsetof(struct tlb_entry, addend)));
+                emit_mem(e, true, 0x89, RCX, RBX, LOAD_GUESS(c->guess, guess));
+                emit8(e, 0xe9);
+                emit32(e, (uint32_t)(c->hit - (e->p + 4)));
             }
-            emit_mem(e, true, 0x89, RCX, RBX, HART(jit_load_guess) + 8 * c->guess);
-            emit8(e, 0xe9);
-            emit32(e, (uint32_t)(c->hit - (e->p + 4)));
         }
         if (c->value >= 0) {
             /* A store whose tag compare (its first jump here) failed: with rcx the masked

@@ -2815,12 +2815,12 @@ static void test_host_base_reuse(void)
 
 /*
  * A loop's load through a base it computes guesses its addend (jit_emit.h's guessed
- * loads): in U mode, from twice the page it last read plus that page's addend, which
- * holds for buffers on descending physical pages; in M mode, the last addend. BEFORE_A,
- * the page below PAGE_A, is where a guess made on PAGE_A puts VA_A + 0x1000 in U mode:
- * mapped there, the guess holds; mapped to PAGE_B, it is wrong and must not be used.
- * The guesses outlive a run: the remapped loop's second load is guessed from the
- * mapping before (PAGE_A's).
+ * loads): in U mode, from the page it last read, along the direction its slot learned
+ * (physical pages ascending or descending); in M mode, the last addend. BEFORE_A, the
+ * page below PAGE_A, is where a descending guess made on PAGE_A puts VA_A + 0x1000, and
+ * AFTER_A where an ascending one does: mapped there, the guess holds; mapped to PAGE_B,
+ * it is wrong and must not be used. The guesses outlive a run: the remapped loop's
+ * second load is guessed from the mapping before (PAGE_A's).
  */
 #define BEFORE_A (PAGE_A - 0x1000)
 #define PTE_USER 0x10ULL
@@ -2843,9 +2843,37 @@ static void enter_u_mode(uint64_t root, uint64_t a, uint64_t b)
 }
 
 static void set_up_user_descending(void) { enter_u_mode(DATA, PAGE_A, BEFORE_A); }
+static void set_up_user_ascending(void) { enter_u_mode(DATA, PAGE_A, AFTER_A); }
 static void set_up_user_apart(void) { enter_u_mode(DATA, PAGE_A, PAGE_B); }
 static void set_up_user_remapped(void) { enter_u_mode(ROOT_B, PAGE_C, PAGE_B); }
 static void set_up_machine_mode(void) { fill_pages(); }
+
+/* Every guess slot of the hart empty, with the direction preset_flip: set by a set-up,
+ * after the pages' own. */
+static uint64_t preset_flip;
+static void set_up_directed_guesses(void (*pages)(void))
+{
+    pages();
+    for (unsigned k = 0; k < HART_LOAD_GUESSES; k++)
+        h->jit_load_guess[k] = (struct load_guess){ .flip = preset_flip };
+}
+static void set_up_ascending_guessed(void) { set_up_directed_guesses(set_up_user_ascending); }
+static void set_up_descending_guessed(void) { set_up_directed_guesses(set_up_user_descending); }
+
+/* The direction the translated loop's one guessed load learned: the flip of the one
+ * slot it filled. */
+static uint64_t learned_flip(void)
+{
+    unsigned filled = 0;
+    uint64_t flip = 0;
+    for (unsigned k = 0; k < HART_LOAD_GUESSES; k++)
+        if (h->jit_load_guess[k].addend) {
+            filled++;
+            flip = h->jit_load_guess[k].flip;
+        }
+    CHECK_EQ_U64(filled, 1);
+    return flip;
+}
 
 static void test_guessed_load(void)
 {
@@ -2874,6 +2902,20 @@ static void test_guessed_load(void)
     uint64_t want_machine[] = { 0x15 + 0x13 + 0x66 + 0x67 };
     RUN_SET_UP("a loop's computed loads across a page end in M mode", loop, machine_regs, set_up_machine_mode,
                check, want_machine);
+
+    /* In U mode each run ends with its slot's direction the pages' own, from slots that
+     * guessed either way at first. */
+    uint64_t want_ascending[] = { 0x15 + 0x13 + 0x66 + 0x67 };
+    const uint64_t ascends = 0, descends = ~0xfffULL;
+    for (int from_descending = 0; from_descending < 2; from_descending++) {
+        preset_flip = from_descending ? descends : ascends;
+        RUN_SET_UP("a guessed load across a page end, pages ascending", loop, regs, set_up_ascending_guessed, check,
+                   want_ascending);
+        CHECK_EQ_U64(learned_flip(), ascends);
+        RUN_SET_UP("a guessed load across a page end, pages descending", loop, regs, set_up_descending_guessed,
+                   check, want_descending);
+        CHECK_EQ_U64(learned_flip(), descends);
+    }
 }
 
 /*
