@@ -132,9 +132,10 @@ struct reg_use {
  * The translator's jump cache (one per hart, in its struct jit): by the guest pc of a
  * block's first instruction and the fetch TLB epoch (hart.h's tlb.fetch_epoch) of the
  * context it was found in, where in the code buffer its translation's body starts, and
- * the RAM page of its code with the code generation it was translated at. Indirect and
- * cross-page exits look here first: a hit needs no fetch TLB walk, only the pc's hash and
- * the page's generation. An entry stays right while its epoch is the current fetch
+ * guest RAM's count of code writes (guest_ram.h's code_writes) when it was filled. Indirect
+ * and cross-page exits look here first: a hit needs no fetch TLB walk, only the pc's hash
+ * and that count, which is in the host's cache where the target page's generation often
+ * is not (a write into any code drops every entry; refills are rare outside boot). An entry stays right while its epoch is the current fetch
  * table's: that table then has dropped no entry since the entry was filled through it
  * (every flush of a table, sfence.vma, satp's change of space, PMP change and snapshot
  * restore renews the epoch of the tables it touches; a flush of one page, only where
@@ -143,7 +144,7 @@ struct reg_use {
  * maps to the same host address as far as the hart may tell: a fetch entry evicted by
  * another page's only stops being cached, and a translation the hart once cached may
  * serve until an sfence.vma. That the code there is still what was translated is the
- * generation's check (stores, fence.i). Epoch 0 is never given out: jit_reset empties
+ * count's check (stores, fence.i). Epoch 0 is never given out: jit_reset empties
  * it with the buffer.
  */
 #define JIT_JUMP_BITS 11
@@ -151,9 +152,8 @@ struct reg_use {
 struct jit_jump {
     uint64_t pc;
     uint64_t fetch_epoch; /* 0: empty */
+    uint64_t code_writes; /* guest_ram's count of code writes when filled */
     uint32_t body;        /* offset of the translation's body in the code buffer */
-    uint32_t page;        /* index of its code's page in code_gen */
-    uint32_t gen;
 };
 
 /* The block being translated, for exits that chain to a same-page successor, and the

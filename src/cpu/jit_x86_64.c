@@ -502,6 +502,13 @@ static void fetch_epoch(struct emitter *e, int reg)
     emit_mem(e, true, 0x8b, reg, reg, (int32_t)(offsetof(struct tlb, fetch_epoch) - offsetof(struct tlb, fetch)));
 }
 
+/* reg = guest RAM's count of code writes. */
+static void code_writes(struct emitter *e, const struct translation *t, int reg)
+{
+    move_imm64(e, reg, (uint64_t)(uintptr_t)&t->ram->code_writes);
+    emit_mem(e, true, 0x8b, reg, reg, 0);
+}
+
 /* The lookup routine's return on a hit: the translation's body in r8, its pc in r13, the
  * zero flag set. */
 static void lookup_found(struct emitter *e)
@@ -515,12 +522,12 @@ static void lookup_found(struct emitter *e)
  * The lookup routine, one per code buffer, called by the exits to a guest pc in rax
  * (kept) with the flags of their count_retired. It does what the run loop's block_lookup
  * does, the jump cache first: an entry of the pc found through the current fetch table
- * at its current epoch (jit_emit.h says why that stands for the walk) whose page's code
- * generation is still the entry's. Else the fetch TLB of the hart's current context and
+ * at its current epoch (jit_emit.h says why that stands for the walk) filled when guest
+ * RAM's count of code writes was what it is now. Else the fetch TLB of the hart's current context and
  * the block cache slot of the host address, whose find the jump cache then keeps. When
  * either holds a translation of the code starting there at the page's current code
  * generation, and the budget allows, it returns that as lookup_found does; else with the
- * zero flag clear. So what invalidates the run loop's lookup (satp, privilege,
+ * zero flag clear (and r13 lost: the exit returns to the run loop then). So what invalidates the run loop's lookup (satp, privilege,
  * sfence.vma, remaps: the TLB and its epochs; stores into code: the generation) also
  * invalidates this one. Shared rather than inline in every exit: it is ~250 bytes, which
  * in each exit crowded the hot code out of the host's caches.
@@ -536,11 +543,9 @@ void jit_emit_lookup(struct emitter *e, const struct translation *t)
     fetch_epoch(e, RDX);
     emit_mem(e, true, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, fetch_epoch));
     uint8_t *remapped = jump_forward(e, 0x85);                                  /* the TLB dropped */
-    emit_mem(e, false, 0x8b, RDX, RCX, (int32_t)offsetof(struct jit_jump, page));
-    move_imm64(e, RDI, (uint64_t)(uintptr_t)t->ram->code_gen);
-    emit8(e, 0x8b), emit8(e, 0x14), emit8(e, 0x97);                             /* edx = code_gen[edx] */
-    emit_mem(e, false, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
-    uint8_t *changed = jump_forward(e, 0x85);                                   /* its code changed */
+    code_writes(e, t, RDX);
+    emit_mem(e, true, 0x3b, RDX, RCX, (int32_t)offsetof(struct jit_jump, code_writes));
+    uint8_t *changed = jump_forward(e, 0x85);                                   /* some code changed */
     emit_mem(e, false, 0x8b, R8, RCX, (int32_t)offsetof(struct jit_jump, body));
     move_imm64(e, RDI, (uint64_t)(uintptr_t)t->code);
     emit_reg(e, true, 0x01, RDI, R8);                                           /* add r8, rdi */
@@ -548,6 +553,9 @@ void jit_emit_lookup(struct emitter *e, const struct translation *t)
     patch_here(e, other);
     patch_here(e, remapped);
     patch_here(e, changed);
+    /* The count before the block's generation (guest_ram_code_written bumps it after):
+     * a write between the two then leaves the entry filled with the older count. */
+    code_writes(e, t, R13);
     fetch_tlb_entry(e, 8);
     emit_mem(e, true, 0x3b, RCX, RDX, (int32_t)offsetof(struct tlb_entry, tag));
     slow[n++] = jump_forward(e, 0x85);                                          /* TLB miss */
@@ -580,8 +588,7 @@ void jit_emit_lookup(struct emitter *e, const struct translation *t)
     /* Found: the jump cache remembers it for next time. */
     jump_entry(e, t);
     emit_mem(e, true, 0x89, RAX, RCX, (int32_t)offsetof(struct jit_jump, pc));
-    emit_mem(e, false, 0x89, RSI, RCX, (int32_t)offsetof(struct jit_jump, page));
-    emit_mem(e, false, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, gen));
+    emit_mem(e, true, 0x89, R13, RCX, (int32_t)offsetof(struct jit_jump, code_writes));
     fetch_epoch(e, RDX);
     emit_mem(e, true, 0x89, RDX, RCX, (int32_t)offsetof(struct jit_jump, fetch_epoch));
     emit_reg(e, true, 0x83, 0, R8), emit8(e, PROLOGUE_SIZE);                    /* r8 = its body */

@@ -28,6 +28,7 @@ static int setup(struct guest_ram *ram, void *p, uint64_t base, uint64_t size)
     ram->size = size;
     ram->code_extent = code;
     ram->code_gen = gen;
+    atomic_store(&ram->code_writes, 0);
     return 0;
 }
 
@@ -68,6 +69,7 @@ void guest_ram_code_written(struct guest_ram *ram, size_t page, unsigned off, un
         return; /* data next to code: cached blocks stay valid */
     atomic_store(&ram->code_extent[page], 0);
     atomic_fetch_add(&ram->code_gen[page], 1);
+    atomic_fetch_add(&ram->code_writes, 1); /* after the page's: see jit_emit_lookup */
 }
 
 void guest_ram_destroy(struct guest_ram *ram)

@@ -24,6 +24,9 @@ struct guest_ram {
      */
     _Atomic uint32_t *code_extent;
     _Atomic uint32_t *code_gen;
+    /* Bumped after each change of a code_gen entry: the translator's jump cache checks
+     * this one word, always in the host's cache, rather than its target page's entry. */
+    _Atomic uint64_t code_writes;
 };
 
 /* Maps size bytes (lazily backed by the host). Returns 0, or -1 with errno set. */
