@@ -132,20 +132,20 @@ struct reg_use {
  * The translator's jump cache (one per hart, in its struct jit): by the guest pc of a
  * block's first instruction and the fetch TLB epoch (hart.h's tlb.fetch_epoch) of the
  * context it was found in, where in the code buffer its translation's body starts, and
- * guest RAM's count of code writes (guest_ram.h's code_writes) when it was filled. Indirect
- * and cross-page exits look here first: a hit needs no fetch TLB walk, only the pc's hash
- * and that count, which is in the host's cache where the target page's generation often
- * is not (a write into any code drops every entry; refills are rare outside boot). An entry stays right while its epoch is the current fetch
- * table's: that table then has dropped no entry since the entry was filled through it
- * (every flush of a table, sfence.vma, satp's change of space, PMP change and snapshot
- * restore renews the epoch of the tables it touches; a flush of one page, only where
- * the page's fetch entry is, or one was lost to another page's: hart.h's tlb; another
- * privilege or V fetches through another table, with an epoch of its own), so pc still
- * maps to the same host address as far as the hart may tell: a fetch entry evicted by
- * another page's only stops being cached, and a translation the hart once cached may
- * serve until an sfence.vma. That the code there is still what was translated is the
- * count's check (stores, fence.i). Epoch 0 is never given out: jit_reset empties
- * it with the buffer.
+ * guest RAM's count of code writes (guest_ram.h's code_writes) when it was filled.
+ * Indirect and cross-page exits look here first: a hit needs no fetch TLB walk, only the
+ * pc's hash and that count, which is in the host's cache where the target page's
+ * generation often is not (a write into any code drops every entry; refills are rare
+ * outside boot). An entry stays right while its epoch is the current fetch table's: that
+ * table then has dropped no entry since the entry was filled through it (every flush of
+ * a table, sfence.vma, satp's change of space, PMP change and snapshot restore renews
+ * the epoch of the tables it touches; a flush of one page, only where the page's fetch
+ * entry is, or one was lost to another page's: hart.h's tlb; another privilege or V
+ * fetches through another table, with an epoch of its own), so pc still maps to the same
+ * host address as far as the hart may tell: a fetch entry evicted by another page's only
+ * stops being cached, and a translation the hart once cached may serve until an
+ * sfence.vma. That the code there is still what was translated is the count's check
+ * (stores, fence.i). Epoch 0 is never given out: jit_reset empties it with the buffer.
  */
 #define JIT_JUMP_BITS 11
 #define JIT_JUMP_SIZE (1u << JIT_JUMP_BITS)

@@ -523,14 +523,15 @@ static void lookup_found(struct emitter *e)
  * (kept) with the flags of their count_retired. It does what the run loop's block_lookup
  * does, the jump cache first: an entry of the pc found through the current fetch table
  * at its current epoch (jit_emit.h says why that stands for the walk) filled when guest
- * RAM's count of code writes was what it is now. Else the fetch TLB of the hart's current context and
- * the block cache slot of the host address, whose find the jump cache then keeps. When
- * either holds a translation of the code starting there at the page's current code
- * generation, and the budget allows, it returns that as lookup_found does; else with the
- * zero flag clear (and r13 lost: the exit returns to the run loop then). So what invalidates the run loop's lookup (satp, privilege,
- * sfence.vma, remaps: the TLB and its epochs; stores into code: the generation) also
- * invalidates this one. Shared rather than inline in every exit: it is ~250 bytes, which
- * in each exit crowded the hot code out of the host's caches.
+ * RAM's count of code writes was what it is now. Else the fetch TLB of the hart's
+ * current context and the block cache slot of the host address, whose find the jump
+ * cache then keeps. When either holds a translation of the code starting there at the
+ * page's current code generation, and the budget allows, it returns that as lookup_found
+ * does; else with the zero flag clear (and r13 lost: the exit returns to the run loop
+ * then). So what invalidates the run loop's lookup (satp, privilege, sfence.vma, remaps:
+ * the TLB and its epochs; stores into code: the generation) also invalidates this one.
+ * Shared rather than inline in every exit: it is ~250 bytes, which in each exit crowded
+ * the hot code out of the host's caches.
  */
 void jit_emit_lookup(struct emitter *e, const struct translation *t)
 {
