@@ -337,10 +337,9 @@ static void translate_fp(struct emitter *e, const struct translation *t, const s
     if (fp_access(insn, &store)) {
         struct dinsn access = { .rd = JIT_FREG(insn_rd(insn)), .rs1 = insn_rs1(insn),
                                 .rs2 = JIT_FREG(insn_rs2(insn)),
-                                .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)) };
+                                .imm = (int32_t)(store ? insn_imm_s(insn) : insn_imm_i(insn)), .len = d->len };
         const void *helper = store ? (f3 == 3 ? (const void *)jit_store_SD : (const void *)jit_store_SW)
                                    : (f3 == 3 ? (const void *)jit_load_LD : (const void *)jit_load_LWU);
-        e->stored |= store;
         jit_emit_access(e, &access, i, off, 1u << f3, false, store, helper, t->keep[i], t->reuse[i], -1);
         if (!store && f3 == 2)
             jit_emit_fp_box_single(e, access.rd);
@@ -693,9 +692,7 @@ static void translate_one(struct emitter *e, const struct translation *t, const 
     case KIND_BRANCH:
         jit_emit_branch(e, t, d, i, off, (enum jit_cond)o->how, page_offset(t, off, d->imm), t->inside[i]);
         return;
-    case KIND_STORE:
-        e->stored = true;
-        /* fall through */
+    case KIND_STORE: /* checks the code itself, after its helper (jit_emit_access) */
     case KIND_LOAD:
         jit_emit_access(e, d, i, off, o->how, o->word, o->kind == KIND_STORE, o->helper, t->keep[i],
                         t->reuse[i], t->guess[i]);

@@ -10,7 +10,8 @@
  * a same-page successor ends in a jump (a chain site, one per exit) that jit_chain()
  * points at the successor's translation once both are translated; taken while the
  * budget lasts and the page's code generation is still the block's (compared only when
- * the block may have stored before that exit).
+ * the block may have written memory before that exit other than through a plain store,
+ * which compares it after its helper, the one place it can change code).
  * An exit to a fixed place in another page (a jump, a taken branch, a fall-through) has
  * a chain site too, which jit_chain_other_page() points at the target's translation
  * behind a guard: the fetch TLB still maps the target to the same host address, whose

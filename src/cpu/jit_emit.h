@@ -53,6 +53,7 @@ struct cold_access {
     uint8_t *wrong_guess;
     const void *data; /* an AMO's: the helper takes (h, data) and returns rd's value; else NULL */
     uint8_t *hit;   /* with rcx = the addend (a guess, with its index) on a hit: where that lookup rejoins */
+    uint8_t len;    /* a plain store's instruction length: where it leaves when its helper changed the code */
     uint32_t valid, dirty, low_word; /* the emitter's valid, dirty and low_word at the access */
 };
 
@@ -72,9 +73,10 @@ struct side_exit {
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
  * start: where this block's translation begins (its entry sequence). stored: the
- * block's code so far may write guest memory (a store, or an instruction run through the
- * reference executor): only then can its own page's code have changed before its exits,
- * which were checked on entry. side: the exits of taken branches still to emit; cold:
+ * block's code so far may write guest memory other than through a plain store (an AMO,
+ * cbo.zero, an instruction run through the reference executor): only then can its own
+ * page's code have changed before its exits, which were checked on entry (a plain store
+ * changes code only in its helper, after which it checks: jit_emit_access). side: the exits of taken branches still to emit; cold:
  * slow paths still to emit. host: per index into the register file (x[], then f[], which
  * hart_state lays out after it), the host register holding it throughout the block, or
  * -1 (in memory: every f[]); valid: those whose host register holds their value at this
@@ -246,7 +248,10 @@ void jit_emit_call(struct emitter *e, unsigned rd, unsigned rs1, unsigned rs2,
  * (the block then exits with JIT_EXIT_FAULT). A store's inline path must do what
  * mem_store does besides the write: defer to the helper while LR reservations are live
  * or when the bytes written overlap the page's decoded code (guest_ram.h's extent), which
- * only stores to pages holding code check (TLB_CODE_PAGE fails their tag compare).
+ * only stores to pages holding code check (TLB_CODE_PAGE fails their tag compare). So
+ * only the helper can change the code of the block's page: after it, a store leaves the
+ * block for the next instruction when the page's code generation moved, and its exits
+ * need no check of their own (the emitter's stored stays false).
  */
 void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
                      int32_t off, unsigned size, bool sign, bool store, const void *helper,

@@ -639,8 +639,9 @@ static void return_next(struct emitter *e, const struct translation *t, const ui
 
 /* The page's code was current on entry to this block (the run loop, a chained
  * predecessor or the lookup routine checked it); only a store since can have changed it
- * (another hart's or a device's change is seen once the budget runs out, before the
- * fence.i that must follow it). Jumps to the returned site when it changed. */
+ * (another hart's or a device's change is seen once the budget runs out or at the block's
+ * next exit to the run loop, at the latest at the fence.i the ISA has this hart execute
+ * before it must fetch that change). Jumps to the returned site when it changed. */
 static uint8_t *code_changed(struct emitter *e, const struct translation *t)
 {
     move_imm64(e, RSI, (uint64_t)(uintptr_t)t->gen);
@@ -1150,6 +1151,7 @@ void jit_emit_access(struct emitter *e, const struct dinsn *d, unsigned i,
     c->directed = e->directed_guesses;
     c->wrong_guess = wrong_guess;
     c->hit = hit;
+    c->len = d->len;
     if (!store)
         store_x(e, dest, d->rd);
 }
@@ -1424,11 +1426,20 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
         call_at(e, c->i, c->off, c->helper);
+        /* A plain store's helper is the one place it can change code (jit_emit_access):
+         * the rest of the block may be stale then. */
+        uint8_t *changed = c->value >= 0 ? code_changed(e, t) : NULL;
         reload(e, c->valid);
         if (c->dest >= 0 && c->dest != RAX)
             emit_reg(e, true, 0x89, RAX, c->dest);  /* mov dest, rax */
         emit8(e, 0xe9);
         emit32(e, (uint32_t)(c->resume - (e->p + 4)));
+        if (changed) {
+            /* The register file is exact since the call: on at the next instruction. */
+            patch_here(e, changed);
+            pc_plus(e, RAX, c->off, c->len);
+            return_next(e, t, NULL, 0, c->i + 1);
+        }
     }
 }
 

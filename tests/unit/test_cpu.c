@@ -2112,6 +2112,69 @@ static void test_loop_rewriting_itself_fp(void)
 }
 
 /*
+ * A loop of one block whose store (on the inline path when its page holds no code, here
+ * its slow path) overwrites a later instruction of the block, its next one when `next`:
+ * every round after the first must run the new one. (The first may still run the old:
+ * without fence.i the ISA allows it, and the interpreter runs its decoded block on.)
+ * Translated code checks the code's generation after the store's helper, the one place
+ * a plain store can change code, and not at the loop's jump back.
+ */
+static void loop_rewriting_later_instruction(const char *name, bool next)
+{
+    uint32_t replaced = I(1, 0, 0, 10, 0x13); /* addi x10, x0, 1 */
+    uint64_t regs[32] = { [1] = BASE + (next ? 16 : 20), [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800,
+                          [13] = 3 };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8, so that a block starts at 8 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        S(0, 2, 1, 2),                  /* 12: sw x2, 0(x1) */
+        next ? replaced : 0x13u,        /* 16: or nop */
+        next ? 0x13u : replaced,        /* 20: or nop */
+        B(-16, 13, 12, 4),              /* 24: blt x12, x13, 8 */
+    };
+    unsigned check[] = { 10, 12 };
+    uint64_t want[] = { 42, 3 };
+    RUN(name, code, regs, check, want);
+}
+
+static void test_loop_rewriting_later_instruction(void)
+{
+    loop_rewriting_later_instruction("loop rewriting its next instruction", true);
+    loop_rewriting_later_instruction("loop rewriting a later instruction", false);
+}
+
+/*
+ * A block that, in round 2, stores over the first instruction of the block it chains to
+ * (with data the other rounds, so that the chain is set from round 1), which chains back
+ * to it: round 2 and every round after must run the new instruction, in every engine
+ * (the old block is another block, which each one looks up anew).
+ */
+static void test_store_into_chained_block(void)
+{
+    uint64_t regs[32] = { [2] = I(42, 0, 0, 10, 0x13), [3] = BASE + 0x800, [13] = 4, [14] = 2,
+                          [16] = (BASE + 40) - (BASE + 0x800) };
+    uint32_t code[] = {
+        S(0, 0, 3, 2),                  /* 0: sw x0, 0(x3): the page is now in the write TLB */
+        J(4, 0),                        /* 4: j 8 */
+        I(1, 12, 0, 12, 0x13),          /* 8: addi x12, x12, 1 */
+        R(0, 14, 12, 4, 5, 0x33),       /* 12: xor x5, x12, x14 */
+        I(1, 5, 3, 5, 0x13),            /* 16: sltiu x5, x5, 1: 1 in round 2 */
+        R(1, 16, 5, 0, 5, 0x33),        /* 20: mul x5, x5, x16 */
+        R(0, 5, 3, 0, 1, 0x33),         /* 24: add x1, x3, x5: the data, or 40 in round 2 */
+        S(0, 2, 1, 2),                  /* 28: sw x2, 0(x1) */
+        J(8, 0),                        /* 32: j 40 */
+        WFI,                            /* 36 */
+        I(1, 0, 0, 10, 0x13),           /* 40: addi x10, x0, 1 (replaced in round 2) */
+        R(0, 10, 11, 0, 11, 0x33),      /* 44: add x11, x11, x10 */
+        B(-40, 13, 12, 4),              /* 48: blt x12, x13, 8 */
+    };
+    unsigned check[] = { 10, 11, 12 };
+    uint64_t want[] = { 42, 1 + 3 * 42, 4 };
+    RUN("store into a chained block", code, regs, check, want);
+}
+
+/*
  * A loop of blocks in one page whose exits the translator has chained to each other
  * (jumps past the run loop) when one of them, in round 3, stores over another: the
  * chained jumps must notice and reach the new instruction. The storing block runs every
@@ -2466,6 +2529,8 @@ static void test_self_modifying_code(void)
     test_loop_rewriting_itself();
     test_loop_rewriting_itself_fp();
     test_chained_blocks_rewritten();
+    test_loop_rewriting_later_instruction();
+    test_store_into_chained_block();
     test_in_page_jump_into_rewritten_block();
     test_code_after_write_entry();
     test_code_page_write_entry();
