@@ -72,31 +72,31 @@ struct side_exit {
 };
 
 /* Host code written into [p, end); overflow once it did not fit (then it is discarded).
- * start: where this block's translation begins (its entry sequence). stored: the
- * block's code so far may write guest memory other than through a plain store (an AMO,
- * cbo.zero, an instruction run through the reference executor): only then can its own
- * page's code have changed before its exits, which were checked on entry (a plain store
- * changes code only in its helper, after which it checks: jit_emit_access). side: the exits of taken branches still to emit; cold:
- * slow paths still to emit. host: per index into the register file (x[], then f[], which
- * hart_state lays out after it), the host register holding it throughout the block, or
- * -1 (in memory: every f[]); valid: those whose host register holds their value at this
- * point of the block (loaded where first read, or on entry in a block that jumps within
- * itself); dirty: those whose host register may differ from memory there (written so
- * far, or in a block that jumps within itself, anywhere), so written back on the way
- * out. label: where the code of each instruction begins (past the loads of the host
- * registers for the first). zero_reg, zero_end: the host's zero flag says whether guest
- * register zero_reg is 0 where the code reaches zero_end (set by the operation that wrote
- * it, carried past code known to leave the flags alone; any other code moves p on).
- * small: per index into the register file, whether its value is known to lie in
- * [0, 2^31) at this point (an andi with a non-negative mask wrote it), as far back as the
- * last instruction a jump reaches or call out that may write registers. word_valued: the
- * guest registers known to hold a W op's result (the sign extension of its low word) on
- * every path to this point; low_word: those of them whose host register may hold just
- * the low word, extended where read whole or written back, and at a jump to an
- * instruction whose label_low (the low_word its code starts with) leaves them out. A
+ * start: where this block's translation begins (its entry sequence). stored: the block's
+ * code so far may write guest memory other than through a plain store (an AMO, cbo.zero,
+ * an instruction run through the reference executor): only then can its own page's code
+ * have changed before its exits, which were checked on entry (a plain store changes code
+ * only in its helper, after which it checks: jit_emit_access). side: the exits of taken
+ * branches still to emit; cold: slow paths still to emit. host: per index into the
+ * register file (x[], then f[], which hart_state lays out after it), the host register
+ * holding it throughout the block, or -1 (in memory: every f[]); valid: those whose host
+ * register holds their value at this point of the block (loaded where first read, or on
+ * entry in a block that jumps within itself); dirty: those whose host register may differ
+ * from memory there (written so far, or in a block that jumps within itself, anywhere),
+ * so written back on the way out. label: where the code of each instruction begins (past
+ * the loads of the host registers for the first). zero_reg, zero_end: the host's zero
+ * flag says whether guest register zero_reg is 0 where the code reaches zero_end (set by
+ * the operation that wrote it, carried past code known to leave the flags alone; any
+ * other code moves p on). small: per index into the register file, whether its value is
+ * known to lie in [0, 2^31) at this point (an andi with a non-negative mask wrote it), as
+ * far back as the last instruction a jump reaches or call out that may write registers.
+ * word_valued: the guest registers known to hold a W op's result (the sign extension of
+ * its low word) on every path to this point; low_word: those of them whose host register
+ * may hold just the low word, extended where read whole or written back, and at a jump to
+ * an instruction whose label_low (the low_word its code starts with) leaves them out. A
  * jump back to a loop's head whose label_valued (the word_valued its code starts with)
- * holds a register it does not have in word_valued sets conflict: the translation is
- * then emitted again with no such head. */
+ * holds a register it does not have in word_valued sets conflict: the translation is then
+ * emitted again with no such head. */
 struct emitter {
     uint8_t *p, *end;
     bool overflow;
