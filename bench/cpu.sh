@@ -17,6 +17,8 @@
 #   lz77-user      the same in U mode under Sv39, its data on 4 KiB pages as Linux maps
 #                  a process's (bench/cpu/user/start.c): the translator's load and store
 #                  path of the in-guest gzip
+#   tlb-alias      loads and stores of two pages 4 MiB apart in turn, which share a
+#                  TLB slot: the slow path's victim entries
 # QEMU's minstret counts host ticks unless -icount is on, so the exact instruction
 # count comes from one extra QEMU run with -icount shift=0 (not timed).
 #   RUNS=3 bench/cpu.sh [NAME...]      (default: all of bench/cpu/*.c)

@@ -108,7 +108,8 @@ struct walk_cache_entry {
  * from them, by a hash of their page: a page whose slot another page took is found there
  * by the slow path and swapped back, without a page walk (an idle Linux guest's every
  * tick walked about 19 times for pairs of pages that share a slot). The inline lookups
- * (this file's users and the translator's code) see only the first TLB_SIZE.
+ * (this file's users and the translator's hit paths) see only the first TLB_SIZE; the
+ * translator's slow path uses a victim entry where it lies (jit_x86_64.c's victim_lookup).
  */
 #define TLB_VICTIMS 64
 #define TLB_ENTRIES (TLB_SIZE + TLB_VICTIMS)

@@ -879,6 +879,22 @@ static bool reservations_folded(const struct emitter *e)
     return !e->sole_hart && (uintptr_t)e->reservations_live < 0x80000000u;
 }
 
+/* cmp rcx, [rbp + rax + table's tag], rcx = the page bits and the access's alignment
+ * bits of va against the tag (whose low bits are clear): a misaligned access, the only
+ * kind that can cross the page, takes the slow path through the same compare. */
+static void tag_compare(struct emitter *e, int va, unsigned size, bool plain_store, int32_t table)
+{
+    emit_reg(e, true, 0x89, va, RCX);
+    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
+    if (plain_store && reservations_folded(e)) {
+        /* A plain store: the count's low byte, nonzero while any reservation is live
+         * (hart_platform.reservations_live), fails the compare too, with no jump of its own. */
+        emit8(e, 0x0a), emit8(e, 0x0c), emit8(e, 0x25);                          /* or cl, [abs32] */
+        emit32(e, (uint32_t)(uintptr_t)e->reservations_live);
+    }
+    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
+}
+
 /*
  * The MMU's TLB hit path, inline, for the guest virtual address in register va. Jumps to
  * the returned patch sites (the slow path) on a miss or a misaligned access; on a hit
@@ -890,18 +906,7 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
     int32_t table = (int32_t)(write ? offsetof(struct tlb, write) : offsetof(struct tlb, read));
     unsigned n = 0;
     tlb_offset(e, RAX, va);
-    /* The page bits and the access's alignment bits against the tag (whose low bits are
-     * clear): a misaligned access, the only kind that can cross the page, takes the
-     * slow path through the same compare. */
-    emit_reg(e, true, 0x89, va, RCX);
-    emit_reg(e, true, 0x81, 4, RCX), emit32(e, 0xfffff000u | (size - 1));         /* and rcx, mask */
-    if (plain_store && reservations_folded(e)) {
-        /* A plain store: the count's low byte, nonzero while any reservation is live
-         * (hart_platform.reservations_live), fails the compare too, with no jump of its own. */
-        emit8(e, 0x0a), emit8(e, 0x0c), emit8(e, 0x25);                          /* or cl, [abs32] */
-        emit32(e, (uint32_t)(uintptr_t)e->reservations_live);
-    }
-    emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
+    tag_compare(e, va, size, plain_store, table);
     miss[n++] = jump_forward(e, 0x85);                                            /* miss or misaligned */
     if (keep >= 0)
         emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep));                      /* the page */
@@ -909,6 +914,34 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
     if (keep >= 0)
         emit_mem(e, true, 0x89, RCX, RSP, HOST_BASE(keep) + 8);                  /* the addend */
     return n;
+}
+
+/*
+ * The slow path's first step, for a load or plain store whose inline lookup missed: the
+ * entry of va's page in its victim slot (mmu.c's tlb_victim_slot, the same hash), used
+ * where it lies. The helper would swap it back into the page's own slot, whose page the
+ * next access evicts again when two pages a multiple of TLB_SIZE pages apart are used
+ * in turn (heap, stack and mmap regions 4 MiB apart). Leaves rcx = its addend; jumps to
+ * the returned patch site when the slot holds another page. Clobbers rax.
+ */
+static uint8_t *victim_lookup(struct emitter *e, int va, bool store, unsigned size)
+{
+    _Static_assert(TLB_VICTIMS <= 128, "the mask is an imm8");
+    emit_reg(e, true, 0x89, va, RAX);
+    emit_reg(e, true, 0xc1, 5, RAX), emit8(e, 12);                               /* rax = vpn */
+    emit_reg(e, true, 0x89, RAX, RCX);
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, TLB_BITS);
+    emit_reg(e, true, 0x31, RCX, RAX);                                           /* ^ vpn >> TLB_BITS */
+    emit_reg(e, true, 0xc1, 5, RCX), emit8(e, 6);
+    emit_reg(e, true, 0x31, RCX, RAX);                                           /* ^ vpn >> (TLB_BITS + 6) */
+    group_imm(e, false, 4, RAX, TLB_VICTIMS - 1);
+    emit_reg(e, false, 0xc1, 4, RAX), emit8(e, 4);                               /* shl eax, 4: its offset */
+    int32_t table = (int32_t)((store ? offsetof(struct tlb, write) : offsetof(struct tlb, read)) +
+                              TLB_SIZE * sizeof(struct tlb_entry));
+    tag_compare(e, va, size, store, table);
+    uint8_t *other = jump_forward(e, 0x85);
+    emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
+    return other;
 }
 
 /* The hit path of tlb_lookup for a load from the page whose read entry host base k
@@ -1371,7 +1404,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
     }
     for (unsigned k = 0; k < e->ncold; k++) {
         const struct cold_access *c = &e->cold[k];
-        uint8_t *slow[4], *from[8];
+        uint8_t *slow[4], *from[8], *missed = NULL;
         unsigned nslow = 0;
         memcpy(from, c->from, c->nfrom * sizeof(*from));
         if (c->reuse >= 0) {
@@ -1404,7 +1437,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             int32_t table = (int32_t)offsetof(struct tlb, write);
             emit_reg(e, true, 0x81, 1, RCX), emit32(e, (uint32_t)TLB_CODE_PAGE); /* or rcx, flag */
             emit_tlb_entry(e, 0x3b, RCX, table + (int32_t)offsetof(struct tlb_entry, tag));
-            slow[nslow++] = jump_forward(e, 0x85);
+            missed = jump_forward(e, 0x85);
             emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
             plain_store_reservation_check(e, slow, &nslow);
             code_store_check(e, t, c->va, c->size, slow, &nslow);
@@ -1412,7 +1445,17 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             emit8(e, 0xe9);
             emit32(e, (uint32_t)(c->resume - (e->p + 4)));
         }
-        for (unsigned n = c->value >= 0; n < c->nfrom; n++)
+        unsigned to_helper = c->value >= 0; /* the first of from that goes to the helper */
+        if (c->hit) {
+            /* The tag compare's miss (a store's after the check of a page holding code). */
+            patch_here(e, c->value >= 0 ? missed : from[to_helper++]);
+            slow[nslow++] = victim_lookup(e, c->va, c->value >= 0, c->size);
+            if (c->guess >= 0 && c->directed)
+                emit_reg(e, true, 0x89, c->va, RDX);                       /* the load's index */
+            emit8(e, 0xe9);
+            emit32(e, (uint32_t)(c->hit - (e->p + 4)));
+        }
+        for (unsigned n = to_helper; n < c->nfrom; n++)
             patch_here(e, from[n]);
         for (unsigned n = 0; n < nslow; n++)
             patch_here(e, slow[n]);

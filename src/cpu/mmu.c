@@ -34,14 +34,6 @@ void mmu_update_ctx(struct hart *h)
         h->mmu_ctx = MMU_CTX_U;
 }
 
-/* The victim slot (hart.h) of the page at va: by page-number bits above those of its
- * slot, so that pages sharing a slot mostly get different ones. */
-static unsigned tlb_victim_slot(uint64_t va)
-{
-    uint64_t vpn = va >> 12;
-    return TLB_SIZE + (unsigned)((vpn ^ vpn >> TLB_BITS ^ vpn >> (TLB_BITS + 6)) & (TLB_VICTIMS - 1));
-}
-
 /* Empties the entries of the 64 at e that bits names. */
 static void tlb_drop(struct tlb_entry *e, uint64_t bits)
 {

@@ -137,6 +137,15 @@ void mmu_code_page_added(struct hart *h, size_t page);
 /* Recomputes h->pmp_active after a change of pmpcfg, and flushes the TLB. */
 void mmu_pmp_changed(struct hart *h);
 
+/* The victim slot (hart.h) of the page at va: by page-number bits above those of its
+ * slot, so that pages sharing a slot mostly get different ones. The translator's slow
+ * path computes the same (jit_x86_64.c's victim_lookup). */
+static inline unsigned tlb_victim_slot(uint64_t va)
+{
+    uint64_t vpn = va >> 12;
+    return TLB_SIZE + (unsigned)((vpn ^ vpn >> TLB_BITS ^ vpn >> (TLB_BITS + 6)) & (TLB_VICTIMS - 1));
+}
+
 /* Whether entry e (va's slot) maps all of [va, va+size): the page of the access's last
  * byte is compared, so an access that crosses into the next page misses (that page has
  * another slot) without a test of its own. */

@@ -2984,6 +2984,101 @@ static void test_guessed_load(void)
 }
 
 /*
+ * Two pages that share a TLB slot, VA_A and ALIAS_A (a multiple of TLB_SIZE pages above
+ * it, high enough that every term of the victim slot's hash counts), used in turn: the
+ * translator's slow path finds whichever the other evicted in its victim slot and uses
+ * it there (jit_x86_64.c's victim_lookup), so that its loads and stores, guessed or not,
+ * reach PAGE_B and PAGE_A without a helper call, which would swap the two. Then a page
+ * in its victim slot remapped to PAGE_C and fenced: the next load is PAGE_C's.
+ */
+#define ALIAS_A (VA_A + 0x10400000ULL)
+#define ALIAS_TABLE (DATA + 0x6000) /* the leaf table of ALIAS_A's 2 MiB */
+_Static_assert((ALIAS_A - VA_A) % (TLB_SIZE * 0x1000ULL) == 0, "one slot");
+
+/* VA_A to PAGE_A and ALIAS_A to PAGE_B under DATA's tables, in mode priv (user pages
+ * for U mode). */
+static void enter_aliasing_pages(unsigned priv)
+{
+    fill_pages();
+    map_pages(DATA, PAGE_A, 0);
+    uint64_t *t = (uint64_t *)guest_ram_ptr(&m->bus.ram, DATA, 0x7000), user = priv == PRIV_U ? PTE_USER : 0;
+    t[BASE >> 30] |= user;
+    t[1024 + (VA_A >> 12)] |= user;
+    memset(t + 0x6000 / 8, 0, 0x1000);
+    t[512 + (ALIAS_A >> 21)] = (ALIAS_TABLE >> 12) << 10 | 1;
+    t[0x6000 / 8 + (ALIAS_A >> 12) % 512] = (PAGE_B >> 12) << 10 | PTE_LEAF | user;
+    h->arch.satp = satp_for(DATA, 0);
+    hart_set_mode(h, priv, false);
+    hart_tlb_flush(h);
+}
+
+static void set_up_aliasing_user(void) { enter_aliasing_pages(PRIV_U); }
+static void set_up_aliasing_supervisor(void) { enter_aliasing_pages(PRIV_S); }
+
+/* The page in the slot of va's page, or in its victim slot, of the U table for access. */
+static uint64_t user_tlb_page(bool write, uint64_t va, bool victim)
+{
+    const struct tlb *t = h->ctx_tlb[MMU_CTX_U];
+    unsigned slot = victim ? tlb_victim_slot(va) : (unsigned)(va >> 12 & (TLB_SIZE - 1));
+    return ((write ? t->write : t->read)[slot].tag) & ~(TLB_CODE_PAGE | 0xfffULL);
+}
+
+static void test_aliasing_pages(void)
+{
+    uint64_t regs[32] = { [5] = VA_A, [6] = ALIAS_A, [13] = 5, [16] = (PAGE_C >> 12) << 10 | PTE_LEAF,
+                          [17] = PTE_OF_VA_A(DATA), [20] = PAGE_B + 0x10,
+                          [22] = PAGE_A + 0x10, [23] = PAGE_C + 0x10 };
+    uint32_t loop[] = {
+        R(0, 8, 6, 0, 9, 0x33),    /* 0: add x9, x6, x8 */
+        LD(11, 0, 9),              /* 4: guessed, PAGE_B */
+        R(0, 8, 5, 0, 7, 0x33),    /* 8: add x7, x5, x8 */
+        LD(10, 0, 7),              /* 12: guessed, PAGE_A */
+        R(0, 10, 12, 0, 12, 0x33), /* 16: add x12, x12, x10 */
+        R(0, 11, 12, 0, 12, 0x33), /* 20: add x12, x12, x11 */
+        SD(10, 8, 6),              /* 24 */
+        SD(12, 8, 5),              /* 28 */
+        I(-1, 13, 0, 13, 0x13),    /* 32: addi x13, x13, -1 */
+        B(-36, 0, 13, 1),          /* 36: bne x13, x0, to 0 */
+        LD(14, 8, 5),              /* 40 */
+        LD(15, 8, 6),              /* 44 */
+        SD(15, 0x10, 6),           /* 48: PAGE_B + 0x10 */
+        LD(21, 0, 20),             /* 52: PAGE_B + 0x10 through RAM's identity map */
+    };
+    unsigned check[] = { 12, 14, 15, 21 };
+    uint64_t want[] = { 5 * (0x11 + 0x22), 5 * (0x11 + 0x22), 0x11, 0x11 };
+    RUN_SET_UP("two pages sharing a TLB slot, used in turn", loop, regs, set_up_aliasing_user, check, want);
+    /* Translated, ALIAS_A stayed in its victim slot, read and written there: VA_A, which
+     * the helper's last fill moved in, holds the slot. */
+    CHECK_EQ_U64(user_tlb_page(false, VA_A, false), VA_A);
+    CHECK_EQ_U64(user_tlb_page(false, ALIAS_A, true), ALIAS_A);
+    CHECK_EQ_U64(user_tlb_page(true, VA_A, false), VA_A);
+    CHECK_EQ_U64(user_tlb_page(true, ALIAS_A, true), ALIAS_A);
+
+    uint32_t remapped[] = {
+        R(0, 8, 5, 0, 7, 0x33),    /* 0: add x7, x5, x8 */
+        LD(10, 0, 7),              /* 4 */
+        R(0, 8, 6, 0, 9, 0x33),    /* 8: add x9, x6, x8 */
+        LD(11, 0, 9),              /* 12 */
+        R(0, 10, 12, 0, 12, 0x33), /* 16: add x12, x12, x10 */
+        SD(12, 8, 5),              /* 20 */
+        SD(10, 8, 6),              /* 24 */
+        I(-1, 13, 0, 13, 0x13),    /* 28: addi x13, x13, -1 */
+        B(-32, 0, 13, 1),          /* 32: bne x13, x0, to 0 */
+        SD(16, 0, 17),             /* 36: VA_A's PTE to PAGE_C */
+        R(9, 0, 5, 0, 0, 0x73),    /* 40: sfence.vma x5 */
+        LD(14, 0, 5),              /* 44 */
+        SD(14, 0x10, 5),           /* 48: PAGE_C + 0x10 */
+        LD(15, 0, 6),              /* 52 */
+        LD(21, 0, 22),             /* 56: PAGE_A + 0x10, unchanged */
+        LD(24, 0, 23),             /* 60: PAGE_C + 0x10 */
+    };
+    unsigned remapped_check[] = { 12, 14, 15, 21, 24 };
+    uint64_t want_remapped[] = { 5 * 0x11, 0x31, 0x22, 0x14, 0x31 };
+    RUN_SET_UP("two pages sharing a TLB slot, one remapped from its victim slot", remapped, regs,
+               set_up_aliasing_supervisor, remapped_check, want_remapped);
+}
+
+/*
  * Calls by jal of a function on the next page but one, which runs off its page's end
  * into a return on the next: three calls, then a store (no fence.i) rewrites the
  * function's first instruction, and three more calls must run the new one.
@@ -3148,6 +3243,7 @@ static void test_translated_lookups(void)
     test_chained_jump_from_aliased_page();
     test_host_base_reuse();
     test_guessed_load();
+    test_aliasing_pages();
 }
 
 /*
