@@ -341,6 +341,10 @@ struct hart {
     /* Translated loads' guesses of their host page (jit_emit.h's guessed loads): only
      * guesses, checked against the TLB at every use, so nothing needs to empty them. */
     struct load_guess jit_load_guess[HART_LOAD_GUESSES];
+    /* Translated accesses that may still use a victim entry where it lies before one goes
+     * to the helper, which swaps it into its page's own slot (jit_x86_64.c's
+     * victim_lookup): a page evicted by a one-off access is back there within 256. */
+    uint8_t jit_victim_countdown;
     /* Idle release (hart.c): wfi sleep within the current window; instret when the
      * hart last entered wfi; whether it is idle: its caches were given back and its
      * blocks are not translated until it is busy again. */

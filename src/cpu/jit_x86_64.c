@@ -921,10 +921,12 @@ static unsigned tlb_lookup(struct emitter *e, int va, bool write, unsigned size,
  * entry of va's page in its victim slot (mmu.c's tlb_victim_slot, the same hash), used
  * where it lies. The helper would swap it back into the page's own slot, whose page the
  * next access evicts again when two pages a multiple of TLB_SIZE pages apart are used
- * in turn (heap, stack and mmap regions 4 MiB apart). Leaves rcx = its addend; jumps to
- * the returned patch site when the slot holds another page. Clobbers rax.
+ * in turn (heap, stack and mmap regions 4 MiB apart). One use in 256 (the hart's
+ * jit_victim_countdown) still goes to the helper, so that a page that stays hot after a
+ * one-off access evicted it soon gets its own slot back. Leaves rcx = its addend; adds
+ * to slow the sites that go to the helper. Clobbers rax.
  */
-static uint8_t *victim_lookup(struct emitter *e, int va, bool store, unsigned size)
+static void victim_lookup(struct emitter *e, int va, bool store, unsigned size, uint8_t **slow, unsigned *nslow)
 {
     _Static_assert(TLB_VICTIMS <= 128, "the mask is an imm8");
     emit_reg(e, true, 0x89, va, RAX);
@@ -939,9 +941,10 @@ static uint8_t *victim_lookup(struct emitter *e, int va, bool store, unsigned si
     int32_t table = (int32_t)((store ? offsetof(struct tlb, write) : offsetof(struct tlb, read)) +
                               TLB_SIZE * sizeof(struct tlb_entry));
     tag_compare(e, va, size, store, table);
-    uint8_t *other = jump_forward(e, 0x85);
+    slow[(*nslow)++] = jump_forward(e, 0x85);                                   /* another page */
+    emit_mem(e, false, 0xfe, 1, RBX, HART(jit_victim_countdown));               /* dec byte */
+    slow[(*nslow)++] = jump_forward(e, 0x84);                                   /* the helper's turn */
     emit_tlb_entry(e, 0x8b, RCX, table + (int32_t)offsetof(struct tlb_entry, addend));
-    return other;
 }
 
 /* The hit path of tlb_lookup for a load from the page whose read entry host base k
@@ -1449,7 +1452,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
         if (c->hit) {
             /* The tag compare's miss (a store's after the check of a page holding code). */
             patch_here(e, c->value >= 0 ? missed : from[to_helper++]);
-            slow[nslow++] = victim_lookup(e, c->va, c->value >= 0, c->size);
+            victim_lookup(e, c->va, c->value >= 0, c->size, slow, &nslow);
             if (c->guess >= 0 && c->directed)
                 emit_reg(e, true, 0x89, c->va, RDX);                       /* the load's index */
             emit8(e, 0xe9);

@@ -3076,6 +3076,23 @@ static void test_aliasing_pages(void)
     uint64_t want_remapped[] = { 5 * 0x11, 0x31, 0x22, 0x14, 0x31 };
     RUN_SET_UP("two pages sharing a TLB slot, one remapped from its victim slot", remapped, regs,
                set_up_aliasing_supervisor, remapped_check, want_remapped);
+
+    /* VA_A evicted once by ALIAS_A, then used alone: within 256 uses the helper swaps it
+     * back into its own slot, where the inline lookup finds it. */
+    uint32_t evicted_once[] = {
+        LD(10, 0, 5),              /* 0: VA_A fills its slot */
+        LD(11, 0, 6),              /* 4: ALIAS_A takes it, VA_A to its victim slot */
+        I(300, 0, 0, 13, 0x13),    /* 8: addi x13, x0, 300 */
+        LD(10, 0, 5),              /* 12 */
+        I(-1, 13, 0, 13, 0x13),    /* 16: addi x13, x13, -1 */
+        B(-8, 0, 13, 1),           /* 20: bne x13, x0, to 12 */
+    };
+    unsigned evicted_check[] = { 10, 11, 13 };
+    uint64_t want_evicted[] = { 0x11, 0x22, 0 };
+    RUN_SET_UP("a page evicted once to its victim slot, then used alone", evicted_once, regs,
+               set_up_aliasing_user, evicted_check, want_evicted);
+    CHECK_EQ_U64(user_tlb_page(false, VA_A, false), VA_A);
+    CHECK_EQ_U64(user_tlb_page(false, ALIAS_A, true), ALIAS_A);
 }
 
 /*
