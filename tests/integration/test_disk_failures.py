@@ -13,6 +13,7 @@ import os
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 import crashcheck
@@ -90,8 +91,15 @@ class HostDiskFailureTest(GuestTestCase):
         self.assertEqual(g.wait_exit(), 0, g.tail())
 
     def assert_logged_once(self, g, *words):
-        lines = [line for line in g.errors.splitlines()
-                 if self.image in line and all(w in line for w in words)]
+        # stderr has a reader thread of its own: a line the monitor wrote before the guest
+        # saw the error can reach the test after the guest's console output did.
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [line for line in g.errors.splitlines()
+                     if self.image in line and all(w in line for w in words)]
+            if lines or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(len(lines), 1, "want one host line with %s:\n%s" % (words, g.errors))
 
     def test_full_host_disk(self):
