@@ -82,54 +82,69 @@ static inline uint64_t fp_loaded_value(unsigned f3, uint64_t v)
     return f3 >= 3 ? v : v | ~0ULL << (8u << f3);
 }
 
+/* How exec_fp_in_place ended: an illegal instruction (FS off included) is left to the
+ * caller to raise, so the interpreter reads the raw bits only then, not across the call. */
+enum fp_exit { FP_DONE, FP_TRAPPED, FP_ILLEGAL };
+
 /*
  * Runs the F/D/Zfh load, store or arithmetic instruction insn (OP_FP) at h->arch.pc,
- * leaving pc and instret to the caller; false when it trapped (an illegal instruction,
- * FS off included, or a load/store exception): pc is then at the handler. Inline, always:
- * the block engine runs it in its loop, and GCC's growth limits for interp_run would
- * otherwise call it (a fifth more host instructions on fp-matmul).
+ * leaving pc and instret to the caller; FP_TRAPPED when a load or store raised its
+ * exception (pc is then at the handler). Inline, always: the block engine runs it in its
+ * loop, and GCC's growth limits for interp_run would otherwise call it (a fifth more host
+ * instructions on fp-matmul).
  */
-static inline __attribute__((always_inline)) bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
+static inline __attribute__((always_inline)) enum fp_exit exec_fp_in_place(struct hart *h, uint32_t insn)
 {
-    unsigned f3 = insn_funct3(insn), rd = insn_rd(insn);
-    uint64_t v;
+    /* Each case reads the fields it uses: read before the switch, they were worked out
+     * for every arithmetic op too. */
     if (unlikely(!fp_enabled(h)))
-        goto illegal;
+        return FP_ILLEGAL;
     switch (insn & 0x7f) {
     case 0x07: {
+        unsigned f3 = insn_funct3(insn), rd = insn_rd(insn);
+        uint64_t v;
         uint64_t addr = h->arch.x[insn_rs1(insn)] + (uint64_t)insn_imm_i(insn);
         if (f3 == 3) {
             if (!mem_load_u64(h, addr, &v))
-                return false;
+                return FP_TRAPPED;
             h->arch.f[rd] = fp_loaded_value(3, v);
         } else if (f3 == 2) {
             if (!mem_load_u32(h, addr, &v))
-                return false;
+                return FP_TRAPPED;
             h->arch.f[rd] = fp_loaded_value(2, v);
         } else if (f3 == 1) { /* Zfh flh */
             if (!mem_load_u16(h, addr, &v))
-                return false;
+                return FP_TRAPPED;
             h->arch.f[rd] = fp_loaded_value(1, v);
         } else {
-            goto illegal;
+            return FP_ILLEGAL;
         }
         break;
     }
-    case 0x27: /* fsh (Zfh), fsw, fsd; a store leaves FS as it is */
+    case 0x27: { /* fsh (Zfh), fsw, fsd; a store leaves FS as it is */
+        unsigned f3 = insn_funct3(insn);
         if (f3 < 1 || f3 > 3)
-            goto illegal;
+            return FP_ILLEGAL;
         return mem_store(h, h->arch.x[insn_rs1(insn)] + (uint64_t)insn_imm_s(insn), 1u << f3,
-                         h->arch.f[insn_rs2(insn)]);
+                         h->arch.f[insn_rs2(insn)]) ? FP_DONE : FP_TRAPPED;
+    }
     default:
         if (!fpu_execute(h, insn))
-            goto illegal;
+            return FP_ILLEGAL;
         break;
     }
     fp_dirty(h);
-    return true;
-illegal:
-    hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
-    return false;
+    return FP_DONE;
+}
+
+/* exec_fp_in_place, raising an illegal instruction with its bits as fetched (raw); false
+ * when it trapped: pc is then at the handler. */
+static inline __attribute__((always_inline)) bool exec_fp(struct hart *h, uint32_t insn, uint32_t raw)
+{
+    enum fp_exit e = exec_fp_in_place(h, insn);
+    if (unlikely(e == FP_ILLEGAL))
+        hart_raise_exception(h, EXC_ILLEGAL_INSN, raw);
+    return e == FP_DONE;
 }
 
 #endif

@@ -1063,14 +1063,17 @@ enum exec_exit interp_run(struct hart *h, uint64_t budget)
         if (unlikely(!fn(h, x[d->rs1] + d->imm, &v))) goto fault; \
         NEXT();
     LOAD_OPS(LOAD_TO_X0)
-    op_FP:
+    op_FP: {
         h->arch.pc = INSN_PC(d->rs2);
-        /* Nothing reads what was set aside past an FP instruction (decode_block): saying
-         * so keeps it out of the call's saved registers (fp-matmul took a tenth longer). */
-        aside = 0;
-        if (unlikely(!exec_fp(h, (uint32_t)d->imm, block_insn_raw(d))))
-            goto fault;
-        NEXT();
+        enum fp_exit fp_exit = exec_fp_in_place(h, (uint32_t)d->imm);
+        if (likely(fp_exit == FP_DONE))
+            NEXT();
+        /* The bits as fetched are read only here: read before the call, they were kept
+         * across it. */
+        if (fp_exit == FP_ILLEGAL)
+            hart_raise_exception(h, EXC_ILLEGAL_INSN, block_insn_raw(d));
+        goto fault;
+    }
 /* The FP loads and stores (fp_memory_handler) as exec_fp runs them, their fields read from
  * the instruction in imm; with the FPU off, op_FP raises the exception. */
 #define FP_LOAD(name, fn, funct3) op_##name: \
