@@ -316,12 +316,13 @@ def reap(proc, *fds):
         os.close(fd)
 
 
-def rss_mib(pid, memory_mib=None):
-    """Resident memory of process `pid` in MiB, from /proc/PID/smaps: (total, guest RAM),
-    the guest RAM being the mapping of exactly `memory_mib` MiB (rackvm's --memory), so
-    that total - guest RAM is what the monitor itself holds (0 for guest RAM when
-    memory_mib is None)."""
-    total = ram = 0
+def rss_mib(pid, *sizes_mib):
+    """Resident memory of process `pid` in MiB, from /proc/PID/smaps: the total, then for
+    each size in `sizes_mib` the resident part of the mappings of exactly that many MiB
+    (rackvm's guest RAM for --memory, its translated code for --jit-cache-mib), so that
+    the total less those is what the monitor itself holds."""
+    total = 0
+    parts = dict.fromkeys(sizes_mib, 0)
     size = None
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
@@ -330,9 +331,9 @@ def rss_mib(pid, memory_mib=None):
             elif line.startswith("Rss:"):
                 kib = int(line.split()[1])
                 total += kib
-                if memory_mib is not None and size == memory_mib * 1024:
-                    ram += kib
-    return total / 1024, ram / 1024
+                if size % 1024 == 0 and size // 1024 in parts:
+                    parts[size // 1024] += kib
+    return (total / 1024, *(parts[s] / 1024 for s in sizes_mib))
 
 
 def run_quick(argv, timeout=30):
