@@ -28,7 +28,8 @@ typedef bool (*net_receive_fn)(void *dev, const uint8_t *frame, size_t len);
 /*
  * The back end's link went down or came back (only back ends with a far end that can go
  * away report it: a switch port). Runs on the back end's thread, with no lock of the
- * back end held; the link is up at creation.
+ * back end held; the link is up at creation, unless the create function reports it down
+ * (on the caller's thread) before it returns.
  */
 typedef void (*net_link_fn)(void *dev, bool up);
 
@@ -49,8 +50,9 @@ struct net_backend {
 
 /*
  * Each returns a running back end, or NULL after printing why (a forwarded port in use,
- * a tap device that cannot be opened, no switch listening on the socket). The receive callback may run before the
- * function returns, so the device must be ready for it.
+ * a tap device that cannot be opened, no switch listening on the socket unless
+ * missing=link-down). The receive callback may run before the function returns, so the
+ * device must be ready for it.
  */
 struct net_backend *net_slirp_create(const struct net_config *cfg, net_receive_fn receive, void *dev);
 struct net_backend *net_tap_create(const struct net_config *cfg, net_receive_fn receive, void *dev);

@@ -115,7 +115,16 @@ static int parse_option(const char *opt, struct net_config *out, char *err, size
             return fail(err, errlen, "hostfwd= needs user networking (--net user,...)");
         return parse_hostfwd(v, out, err, errlen);
     }
-    return fail(err, errlen, "unknown option '%.*s' (known: mac=, and hostfwd= for user)", (int)klen, opt);
+    if (klen == 7 && !strncmp(opt, "missing", 7)) {
+        if (out->kind != NET_SWITCH)
+            return fail(err, errlen, "missing= needs a switch port (--net switch=SOCKET,...)");
+        if (strcmp(v, "error") && strcmp(v, "link-down"))
+            return fail(err, errlen, "missing=%s: expected error or link-down", v);
+        out->missing_switch_link_down = !strcmp(v, "link-down");
+        return 0;
+    }
+    return fail(err, errlen, "unknown option '%.*s' (known: mac=, hostfwd= for user, missing= for "
+                "switch)", (int)klen, opt);
 }
 
 int net_config_parse(const char *arg, struct net_config *out, char *err, size_t errlen)

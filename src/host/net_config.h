@@ -3,7 +3,11 @@
  * address and, for user networking, its port forwards.
  *   user[,mac=MAC][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...
  *   tap=IFNAME[,mac=MAC]
- *   switch=SOCKET[,mac=MAC]   a port of `rackvm switch` (or any QEMU stream peer)
+ *   switch=SOCKET[,mac=MAC][,missing=error|link-down]   a port of `rackvm switch` (or
+ *                             any QEMU stream peer); missing= says what a switch that
+ *                             does not listen at start is: an error (the default: a typo,
+ *                             or a switch not started yet) or a NIC whose link is down
+ *                             until the switch listens (a rack's VM: its switch restarts)
  * As in QEMU: a missing protocol is tcp, an empty HOSTADDR listens on every host
  * address, an empty GUESTADDR is the guest's DHCP address 10.0.2.15. Without mac= the
  * parser picks 52:54:00:xx:xx:xx at random, once, so a guest reboot keeps its MAC.
@@ -32,6 +36,7 @@ struct net_config {
     enum net_kind kind;
     char ifname[NET_IFNAME_MAX];     /* NET_TAP */
     char socket_path[NET_SOCKET_PATH_MAX];  /* NET_SWITCH */
+    bool missing_switch_link_down;   /* NET_SWITCH: missing=link-down */
     uint8_t mac[6];
     bool mac_given;                  /* false: mac was generated */
     struct net_hostfwd hostfwd[NET_MAX_HOSTFWD];

@@ -8,7 +8,8 @@
  *
  * A switch that goes away costs the NIC its frames, never the VM: one line on stderr,
  * the device told the link is down, then a reconnection attempt every second; the
- * device is told the link is up again once one succeeds.
+ * device is told the link is up again once one succeeds. With missing=link-down a
+ * switch that is not listening at start is the same: the NIC starts with its link down.
  */
 #include "host/net.h"
 
@@ -249,11 +250,17 @@ struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_
         rvm_error("--net switch=%s: cannot create an eventfd: %s", path_of(s), strerror(errno));
         goto fail;
     }
-    /* At start a missing switch is a mistake to report, not a link to wait for. */
+    /* At start a missing switch is a mistake to report, unless the caller knows it may be
+     * restarting (missing=link-down): then the thread connects once it listens. */
     if ((s->fd = connect_switch(s)) < 0) {
-        rvm_error("--net switch=%s: cannot connect: %s (is `rackvm switch --listen %s` running?)",
-                  path_of(s), strerror(errno), path_of(s));
-        goto fail;
+        if (!cfg->missing_switch_link_down) {
+            rvm_error("--net switch=%s: cannot connect: %s (is `rackvm switch --listen %s` running?)",
+                      path_of(s), strerror(errno), path_of(s));
+            goto fail;
+        }
+        rvm_error("--net switch=%s: no switch listening (%s); the NIC's link is down until one is",
+                  path_of(s), strerror(errno));
+        tell_link(s, false);
     }
     int rc = thread_start(&s->thread, "net-switch", stream_thread, s);
     if (rc) {

@@ -3,7 +3,8 @@
  * keeps a refused frame until rx_ready, forwards host connections, and refuses a
  * forwarded port that is in use; tap reports interfaces it cannot attach to; a switch
  * port (stream framing) delivers, holds refused frames, sends framed, reports its link
- * down when the switch hangs up or sends a hostile length, and reconnects.
+ * down when the switch hangs up or sends a hostile length, and reconnects; with
+ * missing=link-down it starts without a switch, link down, and connects once one listens.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -270,6 +271,54 @@ out:
     unlink(addr.sun_path);
 }
 
+/* missing=link-down: a switch whose socket is left but not listening (a killed switch,
+ * its restart not yet up) gives a NIC whose link is down from the start, not an error;
+ * it connects, link up, once the switch listens. */
+static void test_stream_port_missing_at_start(void)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "/tmp/rackvm-unit-%d-late.sock", (int)getpid());
+    unlink(addr.sun_path);
+    char arg[160], err[128];
+    snprintf(arg, sizeof(arg), "switch=%s,missing=link-down", addr.sun_path);
+    struct net_config cfg;
+    CHECK(net_config_parse(arg, &cfg, err, sizeof(err)) == 0);
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(bind(listener, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+    pthread_mutex_lock(&lock);
+    unsigned changes = link_changes;
+    pthread_mutex_unlock(&lock);
+    fprintf(stderr, "(a line about no switch listening is expected next)\n");
+    struct net_backend *nb = net_backend_create(&cfg, receive, link_changed, &lock);
+    CHECK(nb != NULL);
+    if (!nb)
+        goto out;
+    pthread_mutex_lock(&lock);
+    /* Down before create returned, so the guest never sees a link that is not there. */
+    CHECK(link_changes == changes + 1 && !link_up);
+    pthread_mutex_unlock(&lock);
+    CHECK(listen(listener, 4) == 0);
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&link_changes, changes + 2));
+    CHECK(link_up);
+    unsigned base = accepted;
+    refuse = false;
+    pthread_mutex_unlock(&lock);
+    int peer = accept(listener, NULL, NULL);
+    uint8_t f[60];
+    arp_request(f);
+    send_framed(peer, f, sizeof(f));
+    pthread_mutex_lock(&lock);
+    CHECK(wait_count(&accepted, base + 1));
+    CHECK(last_len == 60 && !memcmp(last, f, 60));
+    pthread_mutex_unlock(&lock);
+    close(peer);
+    net_backend_destroy(nb);
+out:
+    close(listener);
+    unlink(addr.sun_path);
+}
+
 static void test_tap_errors(void)
 {
     struct net_config cfg;
@@ -298,5 +347,6 @@ int main(void)
     test_slirp_hostfwd();
     test_tap_errors();
     test_stream_port();
+    test_stream_port_missing_at_start();
     UNIT_DONE();
 }

@@ -97,6 +97,7 @@ static void test_switch(void)
     CHECK(cfg.kind == NET_SWITCH);
     CHECK(!strcmp(cfg.socket_path, "/run/rack/net0.sock"));
     CHECK(cfg.mac_given && cfg.mac[5] == 7);
+    CHECK(!cfg.missing_switch_link_down);  /* the default: missing=error */
     char longest[8 + NET_SOCKET_PATH_MAX + 1] = "switch=";
     memset(longest + 7, 'a', NET_SOCKET_PATH_MAX - 1);
     CHECK(ok(longest));
@@ -104,6 +105,14 @@ static void test_switch(void)
     bad(longest, "1 to 107 bytes");
     bad("switch=", "1 to 107 bytes");
     bad("switch=/s,hostfwd=tcp::80-:80", "needs user networking");
+    /* A switch missing at start: an error unless missing=link-down says to wait for it. */
+    CHECK(ok("switch=/s,missing=link-down,mac=52:54:00:00:00:07"));
+    CHECK(cfg.missing_switch_link_down && cfg.mac_given);
+    CHECK(ok("switch=/s,missing=error"));
+    CHECK(!cfg.missing_switch_link_down);
+    bad("switch=/s,missing=wait", "expected error or link-down");
+    bad("user,missing=link-down", "needs a switch port");
+    bad("tap=tap0,missing=error", "needs a switch port");
 }
 
 static void test_tap(void)
