@@ -254,8 +254,10 @@ static void start_member(struct rack *r, struct member *m)
     for (unsigned i = 0; i < vm->ndisks; i++)
         args_push(&a, "--disk"), args_push(&a, "path=%s%s", vm->disks[i].path,
                                            vm->disks[i].readonly ? ",readonly=on" : "");
+    /* Its switch may be restarting, or die between this spawn and the VM's connect: the
+     * NIC then starts with its link down and connects once the switch listens. */
     for (unsigned i = 0; i < vm->nnics; i++)
-        args_push(&a, "--net"), args_push(&a, "switch=%s%s%s",
+        args_push(&a, "--net"), args_push(&a, "switch=%s,missing=link-down%s%s",
                                           r->networks[vm->nics[i].network].sock_path,
                                           vm->nics[i].mac ? ",mac=" : "",
                                           vm->nics[i].mac ? vm->nics[i].mac : "");
@@ -360,7 +362,7 @@ static void member_exited(struct rack *r, struct member *m, int status)
     cgroup_vm_remove(&m->cgroup);
     if (m->restart_asked && !r->down) {
         m->restart_asked = m->stop_asked = false;
-        m->state = VM_BACKOFF;      /* started by run_timers at once, or after its network */
+        m->state = VM_BACKOFF;      /* started by run_timers at once */
         m->next_start_ns = monotonic_ns();
         return;
     }
@@ -496,19 +498,6 @@ static void begin_down(struct rack *r)
     free(answers);
 }
 
-/* When a VM's start must wait for one of its networks' switches to be restarted (its
- * `--net switch=` would find no switch listening and fail): that restart's time, else 0. */
-static uint64_t network_wait(const struct rack *r, const struct member *m)
-{
-    uint64_t until = 0;
-    for (unsigned i = 0; i < m->cfg->nnics; i++) {
-        const struct network *n = &r->networks[m->cfg->nics[i].network];
-        if (!n->pid && !n->failed && n->next_start_ns > until)
-            until = n->next_start_ns;
-    }
-    return until;
-}
-
 /* Starts what is due, kills what ignored its stop; returns the poll timeout (ms, -1: none). */
 static int run_timers(struct rack *r)
 {
@@ -535,11 +524,6 @@ static int run_timers(struct rack *r)
                 m->state = VM_BACKOFF;
                 m->next_start_ns = now;
             }
-        }
-        if (m->state == VM_BACKOFF && now >= m->next_start_ns) {
-            uint64_t until = network_wait(r, m);
-            if (until > m->next_start_ns)
-                m->next_start_ns = until;
         }
         if (m->state == VM_BACKOFF) {
             if (now >= m->next_start_ns)

@@ -4,7 +4,8 @@ fetches its neighbour's page by IP over the switch; a SIGKILLed VM is restarted 
 policy while another keeps answering; a VM whose restart budget is spent stays down and
 `ps` says why; a fourth VM that panics at once (the pvpanic event, as test_pvpanic writes
 it) is reported as a guest panic, restarted once, then given up on; `rack down` powers
-every VM off (exit 0). Bad rack files are refused with the file, line and key before
+every VM off (exit 0). A VM started while its switch is down boots with its link down and
+connects once the switch is back. Bad rack files are refused with the file, line and key before
 anything starts.
 
 Each VM boots with autorun=/mnt/run.sh from a read-only ext4 disk: a static address
@@ -415,6 +416,69 @@ class Rack(GuestTestCase):
         self.assertEqual(out.count("crashy: exited: guest panic (exit 3)"), 2, out)
         for group in rack_groups:
             self.assertFalse(os.path.exists(group), "the rack's cgroup stayed: " + group)
+
+    def test_a_vm_started_while_its_switch_is_down(self):
+        """A VM that starts while its network's switch is down (killed, its restart failing)
+        boots with its link down instead of failing (CI once saw crashy end "monitor error
+        (exit 1)": it started just as the test killed the switch), and connects once the
+        switch is back: its page answers through the restarted switch's port forward. The
+        ordering is forced: web and its switch are killed and the switch's port taken while
+        the supervisor is stopped, so web's restart falls due while each restart of the
+        switch fails, until the test lets go of the port."""
+        port = free_port()
+        path = os.path.join(self.dir, "rack.yaml")
+        with open(path, "w") as f:
+            f.write("networks:\n  lan:\n    uplink: {type: user, hostfwd: [\"tcp:127.0.0.1:%d-10.0.2.11:80\"]}\n"
+                    "vms:\n  web:\n    kernel: %s\n    initrd: %s\n"
+                    "    cmdline: console=ttyS0 autorun=/mnt/run.sh vm=1\n    memory: 256\n"
+                    "    disks: [{path: disk.img, readonly: true}]\n    nics: [{network: lan}]\n"
+                    "    restart: on-failure\n    shutdown_timeout: 3\n"
+                    % (port, self.guest.kernel, self.guest.initrd))
+        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+        self.wait("web up", lambda: "RACK-UP-1" in self.log("web"), 120)
+        old = self.ps()["web"]["pid"]
+        switch = self.networks()["lan"]["pid"]
+
+        # Both die while the supervisor cannot see it; once it can, web's restart is due
+        # while each restart of the switch fails on the taken port.
+        os.kill(supervisor, signal.SIGSTOP)
+        try:
+            os.kill(switch, signal.SIGKILL)
+            os.kill(old, signal.SIGKILL)
+
+            def dead():
+                with open("/proc/%d/stat" % switch) as f:
+                    return " Z " in f.read()[:80]
+            self.wait("the switch dead", dead, 10)  # a zombie has closed its sockets
+            taken = socket.socket()
+            self.addCleanup(taken.close)
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+        finally:
+            os.kill(supervisor, signal.SIGCONT)
+        web = self.wait("web running again", lambda: (lambda w: w if w["state"] == "running"
+                        and w["pid"] not in (0, old) else None)(self.ps()["web"]), 10)
+        self.assertEqual(self.networks()["lan"]["state"], "restarting",
+                         "the switch was not down when web started: nothing was forced")
+        self.wait("web's NIC without link", lambda: "no switch listening" in self.log("web"), 10)
+        self.assertIn("network lan: its switch did not start", self.up_output())
+        self.assertEqual(self.ps()["web"]["pid"], web["pid"], self.log("web")[-2000:])
+
+        taken.close()
+        self.wait("web connected to the restarted switch",
+                  lambda: "connected to the switch again" in self.log("web"), 60)
+        self.fetch_retrying(port, "hello from vm1", 60)
+        vm = self.ps()["web"]
+        self.assertEqual((vm["state"], vm["pid"]), ("running", web["pid"]), vm)
+        p = subprocess.run([RACKVM, "rack", "down", "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("monitor error", self.up_output())
 
     def test_each_vm_its_own_user(self):
         """A root rack runs each VM as a uid and gid of its own (from users: first_id),
