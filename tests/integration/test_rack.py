@@ -187,6 +187,16 @@ class Rack(GuestTestCase):
                         n + ": " + self.log(n)[-800:] for n in ("web", "ftp", "mail", "crashy"))))
             time.sleep(0.3)
 
+    def rack_up(self, path, become=()):
+        """`rack up -d path` (as `become`, a command prefix): the supervisor's pid, the
+        rack's clean-up registered."""
+        p = subprocess.run(list(become) + [RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        supervisor = int(re.search(r"running in the background \(pid (\d+)\)", p.stdout).group(1))
+        self.addCleanup(self.kill_rack, supervisor)
+        return supervisor
+
     def kill_rack(self, supervisor):
         """After a failure: the VMs first (one that dropped root outlives its parent)."""
         if not os.path.exists(self.sock):
@@ -277,11 +287,7 @@ class Rack(GuestTestCase):
         port1, port2 = free_port(), free_port()
         path = self.write_rack(port1, port2)
         # Detached: rack up returns once the rack's socket answers.
-        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        supervisor = int(re.search(r"running in the background \(pid (\d+)\)", p.stdout).group(1))
-        self.addCleanup(self.kill_rack, supervisor)
+        supervisor = self.rack_up(path)
 
         for n, name in enumerate(("web", "ftp", "mail"), 1):
             self.wait(name + " up", lambda: "RACK-UP-%d" % n in self.log(name))
@@ -434,11 +440,7 @@ class Rack(GuestTestCase):
                     "    disks: [{path: disk.img, readonly: true}]\n    nics: [{network: lan}]\n"
                     "    restart: on-failure\n    shutdown_timeout: 3\n"
                     % (port, self.guest.kernel, self.guest.initrd))
-        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
-        self.addCleanup(self.kill_rack, supervisor)
+        supervisor = self.rack_up(path)
         self.wait("web up", lambda: "RACK-UP-1" in self.log("web"), 120)
         old = self.ps()["web"]["pid"]
         switch = self.networks()["lan"]["pid"]
@@ -507,11 +509,7 @@ class Rack(GuestTestCase):
                      % (name, self.guest.kernel, self.guest.initrd, name, name))
         with open(path, "w") as f:
             f.write(text)
-        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
-        self.addCleanup(self.kill_rack, supervisor)
+        supervisor = self.rack_up(path)
         for name in ("a", "b"):
             self.wait(name + "'s guest runs", lambda: "Linux version" in self.log(name), 60)
         vms = self.ps()
@@ -583,11 +581,7 @@ class Rack(GuestTestCase):
             f.write("networks:\n  lan: {}\nvms:\n  a:\n    kernel: %s\n    initrd: %s\n"
                     "    memory: 128\n    shutdown_timeout: 1\n    nics: [{network: lan}]\n"
                     % (self.guest.kernel, self.guest.initrd))
-        p = subprocess.run(become + [RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
-        self.addCleanup(self.kill_rack, supervisor)
+        supervisor = self.rack_up(path, become)
         self.wait("a's guest runs", lambda: "GUEST-READY" in self.log("a"), 90)
         self.assertNotIn("not jailed", self.up_output())
         ps = rack_call(self.sock, '{"command": "ps"}')
@@ -621,11 +615,7 @@ class Rack(GuestTestCase):
                     "  hog:\n    kernel: %s\n    initrd: %s\n    memory: 128\n"
                     "    limits: {memory: 128}\n"
                     % ((self.guest.kernel, self.guest.initrd) * 2))
-        p = subprocess.run([RACKVM, "rack", "up", "-d", path, "--state-dir", self.state],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        supervisor = int(re.search(r"\(pid (\d+)\)", p.stdout).group(1))
-        self.addCleanup(self.kill_rack, supervisor)
+        supervisor = self.rack_up(path)
         vm = self.ps()["lone"]["pid"]
         self.addCleanup(lambda: os.path.exists("/proc/%d" % vm) and os.kill(vm, signal.SIGKILL))
         # Past the sandbox's privilege drop: the guest prints once it runs.
