@@ -509,7 +509,8 @@ static int run_timers(struct rack *r)
         if (now >= n->next_start_ns) {
             n->restarts++;
             if (!start_network(r, n)) {
-                now = monotonic_ns();
+                /* A start that failed was no stable run: the back-off goes on doubling. */
+                n->started_ns = now = monotonic_ns();
                 schedule_network_restart(n, now);
             }
         }

@@ -440,10 +440,13 @@ class Rack(GuestTestCase):
                     "    disks: [{path: disk.img, readonly: true}]\n    nics: [{network: lan}]\n"
                     "    restart: on-failure\n    shutdown_timeout: 3\n"
                     % (port, self.guest.kernel, self.guest.initrd))
+        started = time.monotonic()
         supervisor = self.rack_up(path)
         self.wait("web up", lambda: "RACK-UP-1" in self.log("web"), 120)
         old = self.ps()["web"]["pid"]
         switch = self.networks()["lan"]["pid"]
+        # A switch that ran 10 s was stable: its back-off starts afresh, at 0.5 s.
+        time.sleep(max(0.0, started + 10.5 - time.monotonic()))
 
         # Both die while the supervisor cannot see it; once it can, web's restart is due
         # while each restart of the switch fails on the taken port.
@@ -470,6 +473,11 @@ class Rack(GuestTestCase):
         self.wait("web's NIC without link", lambda: "no switch listening" in self.log("web"), 10)
         self.assertIn("network lan: its switch did not start", self.up_output())
         self.assertEqual(self.ps()["web"]["pid"], web["pid"], self.log("web")[-2000:])
+        # Each failed start doubles the back-off: a start that failed was no stable run.
+        delays = lambda: re.findall(r"network lan: restarting its switch in ([0-9.]+) s",
+                                    self.up_output())
+        self.wait("three restarts of the switch", lambda: len(delays()) >= 3, 20)
+        self.assertEqual(delays()[:3], ["0.5", "1.0", "2.0"], self.up_output()[-2000:])
 
         taken.close()
         self.wait("web connected to the restarted switch",
