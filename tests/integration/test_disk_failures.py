@@ -148,8 +148,16 @@ class HostDiskFailureTest(GuestTestCase):
         self.assert_logged_once(g, "read", "Input/output error")
         self.power_off(g)
         # What the guest wrote and synced before the failure survived it.
+        backing = os.path.join(self.tmp.name, "ext4.img")
         subprocess.run(["umount", self.dir], check=True, capture_output=True)
-        self.mount("-o", "loop", os.path.join(self.tmp.name, "ext4.img"))
+        # The old loop device can outlive umount, still holding the shut-down file system:
+        # `mount -o loop` reuses a device bound to the file and got that (reads: EIO; the
+        # kernel logged no new mount in CI). Wait for it to detach.
+        deadline = time.monotonic() + 10
+        while subprocess.run(["losetup", "-j", backing], capture_output=True,
+                             text=True).stdout.strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.mount("-o", "loop", backing)
         with open(self.image, "rb") as f:
             self.assertEqual(sha256(f.read(MB)), data)
 
