@@ -30,8 +30,12 @@
 #endif
 
 /* Instructions of one translation at most: its block's, then the trace's segments (see
- * jit_translate). */
+ * jit_translate). A block cut at BLOCK_MAX_INSNS decodes as that many and the OP_END
+ * after them, and a jump's target index is kept in an int8_t (translation.inside). With
+ * BLOCK_MAX_INSNS 48 the decoding wrote past these arrays: lz77's translation never ended. */
 #define JIT_MAX_INSNS 48
+_Static_assert(BLOCK_MAX_INSNS < JIT_MAX_INSNS && JIT_MAX_INSNS <= INT8_MAX,
+               "a translation holds its block and the OP_END after it, indexed by an int8_t");
 
 /* The slow path of a load or store, placed after the block's code by jit_emit_cold so
  * that the hit path runs straight on: the jumps to it, the helper call for instruction

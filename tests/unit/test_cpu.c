@@ -1132,6 +1132,26 @@ static void test_branches_within_block(void)
     RUN("branches within a block", code, regs, check, want);
 }
 
+/* A loop whose body is three blocks cut at BLOCK_MAX_INSNS, then a short one with the
+ * back branch: each cut block's decoding takes the OP_END after its last instruction, one
+ * slot past the block, which its translation must have room for (jit_emit.h). */
+static void test_blocks_cut_at_the_limit(void)
+{
+    uint64_t regs[32] = { [12] = 20 };
+    uint32_t code[3 * BLOCK_MAX_INSNS + 3];
+    for (unsigned k = 0; k < 3 * BLOCK_MAX_INSNS + 1; k++)
+        code[k] = I((int32_t)(k % 7) + 1, 5 + k % 3, 0, 5 + k % 3, 0x13); /* addi x5+k%3, same, k%7+1 */
+    code[3 * BLOCK_MAX_INSNS + 1] = I(-1, 12, 0, 12, 0x13);               /* addi x12, x12, -1 */
+    code[3 * BLOCK_MAX_INSNS + 2] = B(-4 * (3 * BLOCK_MAX_INSNS + 2), 0, 12, 1); /* bne x12, x0, 0 */
+    uint64_t sum[3] = { 0 };
+    for (unsigned k = 0; k < 3 * BLOCK_MAX_INSNS + 1; k++)
+        sum[k % 3] += 20 * (k % 7 + 1);
+    unsigned check[] = { 5, 6, 7, 12 };
+    uint64_t want[] = { sum[0], sum[1], sum[2], 0 };
+    RUN("blocks cut at the limit", code, regs, check, want);
+    run_every_budget(code, ARRAY_SIZE(code), regs, check, want, ARRAY_SIZE(check));
+}
+
 static void test_compressed(void)
 {
     uint64_t regs[32] = { [8] = 5, [9] = 7, [10] = DATA };
@@ -5258,6 +5278,7 @@ int main(void)
     test_loads_stores();
     test_control_flow();
     test_branches_within_block();
+    test_blocks_cut_at_the_limit();
     test_compressed();
     test_zcb();
     test_atomics();
