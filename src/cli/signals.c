@@ -11,7 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/console.h"
 #include "machine/machine.h"
+
+/* A stop forced by a signal that has not ended the VM after this long (a hart or device
+ * thread stuck in the host) ends the process: a signal must always end rackvm. */
+#define FORCED_EXIT_GRACE_S 10
 
 static struct {
     pthread_mutex_t lock;      /* guards m and forced_status against the watcher */
@@ -25,6 +30,9 @@ static struct {
     /* The pending power-off request: its signal and when it expires (watcher only). */
     int asked_by;
     struct timespec deadline;
+    /* After a forced stop: when the process exits whether or not the VM stopped. */
+    bool forced;
+    struct timespec exit_deadline;
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .sig_fd = -1, .quit_fd = -1 };
 
 static int64_t ms_until(const struct timespec *t)
@@ -34,9 +42,14 @@ static int64_t ms_until(const struct timespec *t)
     return (int64_t)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-/* Stops the current machine, and any machine attached later. */
+/* Stops the current machine, and any machine attached later (watcher only). */
 static void force_stop(int signo)
 {
+    if (!w.forced) {
+        w.forced = true;
+        clock_gettime(CLOCK_MONOTONIC, &w.exit_deadline);
+        w.exit_deadline.tv_sec += FORCED_EXIT_GRACE_S;
+    }
     pthread_mutex_lock(&w.lock);
     w.forced_status = 128 + signo;
     if (w.m)
@@ -77,7 +90,13 @@ static void *watcher(void *arg)
     for (;;) {
         struct pollfd fds[2] = { { .fd = w.sig_fd, .events = POLLIN },
                                  { .fd = w.quit_fd, .events = POLLIN } };
-        int64_t left = w.asked_by ? ms_until(&w.deadline) : -1;
+        if (w.forced && ms_until(&w.exit_deadline) <= 0) {
+            rvm_error("the VM did not stop within %d s of the forced stop (a thread stuck in "
+                      "the host): exiting now (status %d)", FORCED_EXIT_GRACE_S, w.forced_status);
+            console_restore_terminal();
+            _exit(w.forced_status);
+        }
+        int64_t left = w.asked_by ? ms_until(&w.deadline) : w.forced ? ms_until(&w.exit_deadline) : -1;
         if (w.asked_by && left <= 0) {
             rvm_error("the guest did not power off within %u s of SIG%s: forcing the exit "
                       "(status %d)", w.timeout_s, sigabbrev_np(w.asked_by), 128 + w.asked_by);

@@ -9,6 +9,8 @@
  *   its bus locked for a second (console output nobody reads) is stopped at once.
  *   SIGHUP is ignored when the console is not a terminal; when it is, the terminal is
  *   gone and SIGHUP acts as SIGTERM.
+ * A forced stop that has not ended the VM after 10 s (a hart or device thread stuck in
+ * the host) ends the process with the same status, the terminal put back.
  * One host line on stderr says what was done at each step. The signals are taken by a
  * watcher thread: signals_start must run before any other thread exists, so every
  * thread inherits the blocked mask and the handlers of console.c or libslirp never see

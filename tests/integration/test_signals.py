@@ -4,11 +4,12 @@ not listen is stopped when --shutdown-timeout runs out (status 128 + signal); a 
 SIGINT stops at once; SIGHUP is ignored when the console is a pipe; the terminal mode
 is restored after a SIGTERM on a pty; a console reader that goes away (stdout
 closed) leaves the VM running, and one that stops reading does not keep two SIGTERMs
-from ending rackvm.
+from ending rackvm; nor does a hart thread that never comes back from the host.
 
 The guest's initramfs gets a small newc archive appended that replaces /init (Linux
 unpacks concatenated archives in order), so any guest's kernel and busybox serve."""
 
+import ctypes
 import gzip
 import os
 import pty
@@ -22,6 +23,8 @@ import time
 from lib import BOOT_TIMEOUT, RACKVM, ROOT, Guest, GuestTestCase, read_until, reap
 
 PROJECT_INIT = os.path.join(ROOT, "scripts", "guest", "init")
+PTRACE_SEIZE, PTRACE_INTERRUPT = 0x4206, 0x4207
+WALL = 0x40000000
 # A guest that never looks at its input devices, though its kernel drives them: like the
 # project's init it makes busybox's links and loads the modules of /etc/modules (Debian's
 # kernel and busybox-static need both; a kernel with the drivers built in has no list).
@@ -37,6 +40,11 @@ fi
 echo GUEST-READY
 exec sh
 """
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
 
 
 def newc_archive(files):
@@ -118,6 +126,47 @@ class SignalTest(GuestTestCase):
             self.assertEqual(g.wait_exit(30), 128 + signal.SIGINT, g.tail())
             self.assertLess(time.monotonic() - start, 10)
             self.assertIn("second signal (SIGINT): forcing the exit now (status 130)", g.errors)
+
+    @staticmethod
+    def exit_reaping(g, thread, timeout):
+        """The VM's exit status within `timeout` s (else None), reaping the thread this
+        process traces: its end is reported here, and until it is reaped the monitor's
+        own exit status never reaches its parent."""
+        deadline = time.monotonic() + timeout
+        while g.poll() is None and time.monotonic() < deadline:
+            try:
+                os.waitpid(thread, os.WNOHANG | WALL)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+        return g.poll()
+
+    def test_forced_stop_ends_rackvm_even_with_a_hart_stuck_in_the_host(self):
+        """A hart thread that never returns to its run loop (a translator bug would look
+        so; here ptrace holds the thread alone) cannot keep rackvm from ending: it exits
+        128 + signal 10 s after the forced stop."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        with self.deaf("--shutdown-timeout", "0") as g:
+            g.wait_for(r"GUEST-READY")
+            task = "/proc/%d/task" % g.pid
+            hart = next(int(t) for t in os.listdir(task)
+                        if read(os.path.join(task, t, "comm")) == "hart0")
+            for request in (PTRACE_SEIZE, PTRACE_INTERRUPT):
+                if libc.ptrace(request, hart, None, None) != 0:
+                    self.skipTest("cannot ptrace the hart thread: %s"
+                                  % os.strerror(ctypes.get_errno()))
+            start = time.monotonic()
+            g.signal(signal.SIGTERM)
+            status = self.exit_reaping(g, hart, 30)
+            took = time.monotonic() - start
+            if status is None:
+                g.signal(signal.SIGKILL)
+                self.exit_reaping(g, hart, 10)
+            self.assertEqual(status, 128 + signal.SIGTERM, g.tail())
+            self.assertGreaterEqual(took, 9.5)
+            self.assertIn("the VM did not stop within 10 s of the forced stop (a thread stuck "
+                          "in the host): exiting now (status 143)", g.errors)
 
     def test_sighup_with_a_piped_console_is_ignored(self):
         with self.deaf() as g:
