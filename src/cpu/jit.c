@@ -117,6 +117,11 @@ static void perf_note_code(const void *code, uint32_t size, const char *name)
     (void)written;
 }
 
+/* Loads' and stores' helpers, at most one each (op_translation). */
+#define COUNT_OP(...) +1
+enum { JIT_HELPER_CALLS = 0 LOAD_OPS(COUNT_OP) STORE_OPS(COUNT_OP) };
+#undef COUNT_OP
+
 struct jit {
     uint8_t *buf;
     size_t size, used;
@@ -126,6 +131,9 @@ struct jit {
     /* line-aligned, so that no entry spans two of the host's cache lines */
     _Alignas(64) struct jit_jump jumps[JIT_JUMP_SIZE];
     const uint8_t *lookup; /* at the buffer's start once used: jit_emit_lookup */
+    struct jit_helper_call helper_calls[JIT_HELPER_CALLS]; /* after it: the loads' and stores' helpers' */
+    unsigned nhelper_calls;
+    const uint8_t *fault_exit;
 };
 
 /* One bucket per 4 KiB of code buffer: ~3 translations per bucket when it is full. */
@@ -960,23 +968,41 @@ static void plan_load_guesses(struct translation *t, unsigned n, enum priv priv)
     }
 }
 
-/* Writes the buffer's lookup routine at its start; false when it does not fit. */
-static bool emit_lookup(struct jit *j, const struct translation *t)
+/* Writes the buffer's shared routines at its start, the lookup routine first, then the
+ * exit of a fault in a load's or store's helper and the calls of those helpers; false
+ * when they do not fit. */
+static bool emit_shared(struct jit *j, const struct translation *t)
 {
     struct emitter e = { .p = j->buf, .end = j->buf + j->size, .start = j->buf };
     jit_emit_lookup(&e, t);
+    uint8_t *slow_paths = e.p;
+    j->fault_exit = e.p;
+    jit_emit_fault_exit(&e);
+    j->nhelper_calls = 0;
+    for (unsigned op = 0; op < OP_COUNT; op++) {
+        const void *helper = op_translation[op].helper;
+        bool known = !helper;
+        for (unsigned k = 0; k < j->nhelper_calls; k++)
+            known |= j->helper_calls[k].helper == helper;
+        if (known || j->nhelper_calls == JIT_HELPER_CALLS)
+            continue;
+        j->helper_calls[j->nhelper_calls++] = (struct jit_helper_call){ .helper = helper, .code = e.p };
+        jit_emit_helper_call(&e, helper);
+    }
     if (e.overflow)
         return false;
     j->lookup = j->buf;
     j->used = (size_t)(e.p - j->buf + 15) & ~(size_t)15;
-    if (perf_map_fd >= 0)
-        perf_note_code(j->buf, (uint32_t)(e.p - j->buf), "jit:lookup");
+    if (perf_map_fd >= 0) {
+        perf_note_code(j->buf, (uint32_t)(slow_paths - j->buf), "jit:lookup");
+        perf_note_code(slow_paths, (uint32_t)(e.p - slow_paths), "jit:slow-path");
+    }
     return true;
 }
 
 jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t pc)
 {
-    if (j->used == 0 && !emit_lookup(j, &(struct translation){ .ram = h->ram, .jumps = j->jumps, .code = j->buf }))
+    if (j->used == 0 && !emit_shared(j, &(struct translation){ .ram = h->ram, .jumps = j->jumps, .code = j->buf }))
         return NULL;
     struct translation_record *rec = (struct translation_record *)(void *)(j->buf + j->used);
     if (j->size - j->used < sizeof(*rec))
@@ -986,6 +1012,9 @@ jit_entry jit_translate(struct jit *j, struct hart *h, struct block *b, uint64_t
     int32_t offs[JIT_MAX_INSNS];
     struct translation t = { .b = b, .owner = &rec->owner, .insns = insns, .gen = &h->ram->code_gen[b->page],
                              .ram = h->ram, .jumps = j->jumps, .code = j->buf, .lookup = j->lookup };
+    t.helper_calls = j->helper_calls;
+    t.nhelper_calls = j->nhelper_calls;
+    t.fault_exit = j->fault_exit;
     uint8_t *entry = (uint8_t *)(rec + 1);
     struct reg_use use = { 0 };
     uint32_t reads[JIT_MAX_INSNS], writes[JIT_MAX_INSNS];

@@ -162,6 +162,12 @@ struct jit_jump {
     uint32_t body;        /* offset of the translation's body in the code buffer */
 };
 
+/* A helper and the code buffer's shared call of it (jit_emit_helper_call). */
+struct jit_helper_call {
+    const void *helper;
+    const uint8_t *code;
+};
+
 /* The block being translated, for exits that chain to a same-page successor, and the
  * hart's jump cache and code buffer, for those that look their target up. insns: the
  * instructions translated, the block's own then those of the trace's segments, from
@@ -181,6 +187,11 @@ struct translation {
     struct jit_jump *jumps;
     const uint8_t *code;
     const uint8_t *lookup; /* the buffer's lookup routine (jit_emit_lookup) */
+    /* the buffer's shared calls of the load and store helpers (jit_emit_helper_call), and
+     * the exit of a fault in one (jit_emit_fault_exit) */
+    const struct jit_helper_call *helper_calls;
+    unsigned nhelper_calls;
+    const uint8_t *fault_exit;
     int8_t inside[JIT_MAX_INSNS];
     int8_t keep[JIT_MAX_INSNS], reuse[JIT_MAX_INSNS];
     int8_t guess[JIT_MAX_INSNS]; /* per load, its guess (jit_emit_access), or -1 */
@@ -204,6 +215,11 @@ enum jit_cond { JIT_EQ, JIT_NE, JIT_LT, JIT_GE, JIT_LTU, JIT_GEU };
  * through a register or to another page, shared by the code buffer's translations
  * (written first in it); it needs only t's jumps, code and ram. */
 void jit_emit_lookup(struct emitter *e, const struct translation *t);
+
+/* The call of a load's or store's helper, and the exit of a fault in one, shared by the
+ * code buffer's translations (written after the lookup routine). */
+void jit_emit_helper_call(struct emitter *e, const void *helper);
+void jit_emit_fault_exit(struct emitter *e);
 
 /* The entry sequence; a chained jump enters a block just past it. The emitter chooses
  * which guest registers to keep in host registers by their use. */

@@ -848,6 +848,60 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
     forget_host_bases(e);
 }
 
+/*
+ * The call of a load's or store's helper, shared by the code buffer's translations (one
+ * per helper): call_at's sequence, but for rax = the access's guest pc on the way in, the
+ * zero flag clear on the way out when the helper set h->jit_fault and no exit of its own
+ * (the caller's, jit_emit_cold: through the shared jit_emit_fault_exit). Inline, it
+ * was ~80 bytes of each access's cold code. rax = the helper's result.
+ */
+void jit_emit_helper_call(struct emitter *e, const void *helper)
+{
+    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
+    emit_mem(e, true, 0x8d, RDI, RBX, HART(arch.x) - (int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
+    emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8);                       /* sub rsp, 8: C sees rsp 16-aligned */
+    call(e, helper);
+    emit_reg(e, true, 0x83, 0, RSP), emit8(e, 8);                       /* add rsp, 8 */
+    for (int k = 0; k < JIT_HOST_BASES; k++)                             /* past the return address */
+        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k) + 8), emit32(e, UINT32_MAX);
+    emit_mem(e, false, 0x80, 7, RBX, HART(jit_fault)), emit8(e, 0);     /* cmp byte [jit_fault], 0 */
+    emit8(e, 0xc3);
+}
+
+/* The exit of a translation whose helper faulted, shared: with r14 lowered by the index
+ * of the faulting instruction, exit_with(JIT_EXIT_FAULT) at that index. */
+void jit_emit_fault_exit(struct emitter *e)
+{
+    exit_with(e, JIT_EXIT_FAULT, 0, 0);
+}
+
+/* call_at, through the buffer's shared call of the helper when it has one. */
+static void call_shared_at(struct emitter *e, const struct translation *t, unsigned i, int32_t off,
+                           const void *helper)
+{
+    const uint8_t *shared = NULL;
+    for (unsigned k = 0; k < t->nhelper_calls && !shared; k++)
+        if (t->helper_calls[k].helper == helper)
+            shared = t->helper_calls[k].code;
+    if (!shared) {
+        call_at(e, i, off, helper);
+        return;
+    }
+    guest_pc(e, RAX, off);
+    emit8(e, 0xe8);                                                     /* call */
+    emit32(e, (uint32_t)(shared - (e->p + 4)));
+    emit8(e, 0x74);                                                     /* je: no fault */
+    uint8_t *patch = e->p;
+    emit8(e, 0);
+    uint8_t *start = e->p;
+    if (i)
+        add_imm(e, true, R14, -(int32_t)i);                             /* the exit's index */
+    emit8(e, 0xe9);
+    emit32(e, (uint32_t)(t->fault_exit - (e->p + 4)));
+    if (!e->overflow)
+        *patch = (uint8_t)(e->p - start);
+}
+
 /* [rcx + va] as the memory operand of op with register reg. */
 static void emit_host_access(struct emitter *e, bool w, bool size16, uint32_t op, int reg, int va)
 {
@@ -1471,7 +1525,7 @@ void jit_emit_cold(struct emitter *e, const struct translation *t)
             emit_reg(e, true, 0x89, c->va, RSI);    /* mov rsi, va */
         if (c->value >= 0 && c->value != RDX)
             emit_reg(e, true, 0x89, c->value, RDX); /* mov rdx, value */
-        call_at(e, c->i, c->off, c->helper);
+        call_shared_at(e, t, c->i, c->off, c->helper);
         /* A plain store's helper is the one place it can change code (jit_emit_access):
          * the rest of the block may be stale then. */
         uint8_t *changed = c->value >= 0 ? code_changed(e, t) : NULL;

@@ -119,7 +119,7 @@ class SandboxTest(GuestTestCase):
         paths = ["/tmp/perf-%d.map" % g.pid, "/tmp/jit-%d.dump" % g.pid]
         try:
             with open(paths[0]) as f:
-                self.assertRegex(f.readline(), r"^[0-9a-f]+ [0-9a-f]+ (rv:[0-9a-f]+|jit:lookup)$")
+                self.assertRegex(f.readline(), r"^[0-9a-f]+ [0-9a-f]+ (rv:[0-9a-f]+|jit:lookup|jit:slow-path)$")
             with open(paths[1], "rb") as f:
                 dump = f.read()
         finally:

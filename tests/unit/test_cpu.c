@@ -5193,7 +5193,7 @@ static void test_perf_jitdump(void)
     CHECK_EQ_U64(field_at(dump, 12, 4), EM_X86_64);
     CHECK_EQ_U64(field_at(dump, 20, 4), (uint64_t)getpid());
     CHECK_EQ_U64(field_at(dump, 32, 8), 0);         /* flags: timestamps from CLOCK_MONOTONIC */
-    uint64_t last_time = field_at(dump, 24, 8), records = 0, lookups = 0, translations = 0;
+    uint64_t last_time = field_at(dump, 24, 8), records = 0, lookups = 0, slow_paths = 0, translations = 0;
     size_t off = HEADER;
     while (off + LOAD <= size) {
         const char *name = (const char *)dump + off + LOAD;
@@ -5212,6 +5212,8 @@ static void test_perf_jitdump(void)
         CHECK(memcmp(dump + off + LOAD + name_size, host_code, code_size) == 0);
         if (!strcmp(name, "jit:lookup")) {
             lookups++;
+        } else if (!strcmp(name, "jit:slow-path")) {
+            slow_paths++;
         } else {
             CHECK(!strncmp(name, "rv:", 3));
             CHECK_EQ_U64(code_size, jit_code_size((jit_entry)host_code));
@@ -5228,6 +5230,7 @@ static void test_perf_jitdump(void)
     }
     CHECK_EQ_U64(off, size);
     CHECK_EQ_U64(lookups, 1);
+    CHECK_EQ_U64(slow_paths, 1);
     uint64_t translated = 0;
     struct block_cache *c = h->blocks;
     for (struct block *b = block_pool_first(c); b; b = block_pool_next(c, b))
