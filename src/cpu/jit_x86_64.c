@@ -308,11 +308,12 @@ static void pick_host_registers(struct emitter *e, const struct reg_use *use)
 }
 
 /* Every host base holds no entry: the tag of an empty TLB entry, which never equals an
- * address masked by tlb_lookup. */
-static void forget_host_bases(struct emitter *e)
+ * address masked by tlb_lookup. above: bytes pushed since the frame was set up (8 in a
+ * routine that translated code calls). */
+static void forget_host_bases(struct emitter *e, int32_t above)
 {
     for (int k = 0; k < JIT_HOST_BASES; k++)
-        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k)), emit32(e, UINT32_MAX); /* mov [slot], -1 */
+        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k) + above), emit32(e, UINT32_MAX); /* mov [slot], -1 */
 }
 
 /* [rsp + FETCH_TLB] = h->ctx_tlb[mmu_fetch_ctx(h)]->fetch: the context is priv, plus 4
@@ -354,7 +355,7 @@ void jit_emit_prologue(struct emitter *e, const struct reg_use *use)
     emit_reg(e, true, 0x89, RDX, R13);   /* mov r13, rdx */
     emit_reg(e, true, 0x89, RCX, R14);   /* mov r14, rcx */
     fetch_tlb(e);
-    forget_host_bases(e);
+    forget_host_bases(e, 0);
     if (!e->overflow && e->p - start != PROLOGUE_SIZE)
         abort(); /* chained jumps enter at entry + PROLOGUE_SIZE: the two must agree */
     pick_host_registers(e, use);
@@ -836,16 +837,24 @@ static void fault_check(struct emitter *e, unsigned index)
         *patch = (uint8_t)(e->p - start);
 }
 
-/* helper(h, rsi, rdx) with h->arch.pc at the instruction (the epc of a fault), then exits
- * with JIT_EXIT_FAULT if the helper set h->jit_fault. */
-static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
+/* helper(h, rsi, rdx) with h->arch.pc = rax (the instruction's: the epc of a fault), then
+ * every host base emptied, the helper having maybe filled, flushed or switched the TLB
+ * (above: as forget_host_bases). rsp must be 16-aligned. */
+static void call_helper(struct emitter *e, const void *helper, int32_t above)
 {
-    guest_pc(e, RAX, off);
     emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
     emit_mem(e, true, 0x8d, RDI, RBX, HART(arch.x) - (int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     call(e, helper);
+    forget_host_bases(e, above);
+}
+
+/* call_helper for the instruction at off, then exits with JIT_EXIT_FAULT if the helper set
+ * h->jit_fault. */
+static void call_at(struct emitter *e, unsigned i, int32_t off, const void *helper)
+{
+    guest_pc(e, RAX, off);
+    call_helper(e, helper, 0);
     fault_check(e, i);
-    forget_host_bases(e);
 }
 
 /*
@@ -857,13 +866,9 @@ static void call_at(struct emitter *e, unsigned i, int32_t off, const void *help
  */
 void jit_emit_helper_call(struct emitter *e, const void *helper)
 {
-    emit_mem(e, true, 0x89, RAX, RBX, HART(arch.pc));
-    emit_mem(e, true, 0x8d, RDI, RBX, HART(arch.x) - (int32_t)offsetof(struct hart, arch.x)); /* rdi = h */
     emit_reg(e, true, 0x83, 5, RSP), emit8(e, 8);                       /* sub rsp, 8: C sees rsp 16-aligned */
-    call(e, helper);
+    call_helper(e, helper, 16);                                         /* the pad and the return address */
     emit_reg(e, true, 0x83, 0, RSP), emit8(e, 8);                       /* add rsp, 8 */
-    for (int k = 0; k < JIT_HOST_BASES; k++)                             /* past the return address */
-        emit_mem(e, true, 0xc7, 0, RSP, HOST_BASE(k) + 8), emit32(e, UINT32_MAX);
     emit_mem(e, false, 0x80, 7, RBX, HART(jit_fault)), emit8(e, 0);     /* cmp byte [jit_fault], 0 */
     emit8(e, 0xc3);
 }
