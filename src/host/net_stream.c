@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -258,9 +259,9 @@ struct net_backend *net_stream_create(const struct net_config *cfg, net_receive_
                       path_of(s), strerror(errno), path_of(s));
             goto fail;
         }
-        rvm_error("--net switch=%s: no switch listening (%s); the NIC's link is down until one is",
-                  path_of(s), strerror(errno));
-        tell_link(s, false);
+        char why[96];
+        snprintf(why, sizeof(why), "no switch listening (%s)", strerror(errno));
+        disconnect(s, why);
     }
     int rc = thread_start(&s->thread, "net-switch", stream_thread, s);
     if (rc) {
