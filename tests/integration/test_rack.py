@@ -454,15 +454,19 @@ class Rack(GuestTestCase):
         try:
             os.kill(switch, signal.SIGKILL)
             os.kill(old, signal.SIGKILL)
-
-            def dead():
-                with open("/proc/%d/stat" % switch) as f:
-                    return " Z " in f.read()[:80]
-            self.wait("the switch dead", dead, 10)  # a zombie has closed its sockets
             taken = socket.socket()
             self.addCleanup(taken.close)
             taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            taken.bind(("127.0.0.1", port))
+
+            def take_port():
+                try:
+                    taken.bind(("127.0.0.1", port))
+                    return True
+                except OSError:
+                    return False
+            # The switch's leader shows as a zombie before its other threads have closed
+            # their shared sockets: the port is free once they have.
+            self.wait("the switch's port free", take_port, 10)
             taken.listen()
         finally:
             os.kill(supervisor, signal.SIGCONT)
